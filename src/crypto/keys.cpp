@@ -1,0 +1,45 @@
+// X25519 key generation and fingerprints.
+#include "relay/crypto/keys.hpp"
+
+#include <sodium.h>
+
+#include <stdexcept>
+
+namespace relay::crypto {
+
+static_assert(key_size == crypto_scalarmult_BYTES);
+static_assert(key_size == crypto_scalarmult_SCALARBYTES);
+static_assert(key_size == crypto_box_PUBLICKEYBYTES);
+static_assert(key_size == crypto_box_SECRETKEYBYTES);
+
+key_pair key_pair::generate(random_source& rng) {
+  key_pair kp;
+  rng.fill(kp.sec_.span());
+  crypto_scalarmult_base(kp.pub_.data(), kp.sec_.data());
+  return kp;
+}
+
+key_pair key_pair::from_secret(byte_view secret) {
+  if (secret.size() != key_size) throw std::invalid_argument("key_pair: secret must be 32 bytes");
+  key_pair kp;
+  std::copy(secret.begin(), secret.end(), kp.sec_.data());
+  crypto_scalarmult_base(kp.pub_.data(), kp.sec_.data());
+  return kp;
+}
+
+std::string fingerprint(const public_key& k) {
+  std::array<byte, 32> h{};
+  crypto_generichash(h.data(), h.size(), k.data(), k.size(), nullptr, 0);
+  return to_hex(h);
+}
+
+std::string short_fingerprint(const public_key& k) {
+  std::string full = fingerprint(k), out;
+  for (std::size_t i = 0; i < 32; i += 4) {
+    if (i) out.push_back(' ');
+    out.append(full, i, 4);
+  }
+  return out;
+}
+
+}  // namespace relay::crypto
