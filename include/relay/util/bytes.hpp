@@ -25,7 +25,8 @@ inline std::string_view as_chars(byte_view b) noexcept {
 
 /// Lowercase hex of the bytes.
 std::string to_hex(byte_view b);
-/// Parses hex (either case; spaces and colons ignored); nullopt on any other character or odd length.
+/// Parses hex (either case; spaces and colons ignored); nullopt on any other character or odd
+/// length.
 std::optional<bytes> from_hex(std::string_view s);
 
 }  // namespace relay

@@ -1,0 +1,42 @@
+// Stream framing under everything: each record is a 2-byte big-endian length and that many
+// bytes (one Noise message). Sans-I/O: feed bytes as they arrive, take whole records out.
+//
+//   +--------+--------+==========================+
+//   | len hi | len lo |  body: len bytes (1..N)  |
+//   +--------+--------+==========================+
+#pragma once
+
+#include <cstddef>
+#include <optional>
+
+#include "relay/util/bytes.hpp"
+#include "relay/util/result.hpp"
+
+namespace relay::proto {
+
+/// The largest body a record can carry (the Noise message limit).
+inline constexpr std::size_t max_record = 65535;
+
+/// Appends one record (length prefix + body) to `out`; body must be 1..max_record bytes.
+void append_record(bytes& out, byte_view body);
+
+/// Incremental record reader; the length is checked before any body byte is buffered.
+class record_reader {
+ public:
+  /// Records longer than `limit` (<= max_record) are rejected with errc::record_too_large.
+  explicit record_reader(std::size_t limit = max_record) : limit_(limit) {}
+  /// Buffers bytes from the stream.
+  void feed(byte_view in);
+  /// The next whole record; nullopt when more bytes are needed; an error poisons the reader.
+  result<std::optional<byte_view>> next();
+  /// Bytes buffered but not yet returned.
+  std::size_t buffered() const noexcept { return buf_.size() - pos_; }
+
+ private:
+  std::size_t limit_;
+  bytes buf_;
+  std::size_t pos_ = 0;
+  std::error_code failed_;
+};
+
+}  // namespace relay::proto

@@ -1,0 +1,313 @@
+// Frame encoding and decoding: a bounds-checked reader and writer over byte buffers.
+#include "relay/proto/frames.hpp"
+
+#include <cstring>
+#include <stdexcept>
+
+#include "relay/proto/errc.hpp"
+
+namespace relay::proto {
+namespace {
+
+class writer {
+ public:
+  explicit writer(bytes& out) : out_(out) {}
+  void u8(byte v) { out_.push_back(v); }
+  void u16(std::uint16_t v) {
+    out_.push_back(static_cast<byte>(v >> 8));
+    out_.push_back(static_cast<byte>(v));
+  }
+  void u32(std::uint32_t v) {
+    for (int s = 24; s >= 0; s -= 8) out_.push_back(static_cast<byte>(v >> s));
+  }
+  void u64(std::uint64_t v) {
+    for (int s = 56; s >= 0; s -= 8) out_.push_back(static_cast<byte>(v >> s));
+  }
+  void str8(std::string_view s) {
+    if (s.size() > 255) throw std::length_error("str8 field over 255 bytes");
+    u8(static_cast<byte>(s.size()));
+    raw(as_bytes(s));
+  }
+  void blob16(byte_view b, std::size_t limit) {
+    if (b.size() > limit) throw std::length_error("blob16 field over its limit");
+    u16(static_cast<std::uint16_t>(b.size()));
+    raw(b);
+  }
+  void raw(byte_view b) { out_.insert(out_.end(), b.begin(), b.end()); }
+
+ private:
+  bytes& out_;
+};
+
+class reader {
+ public:
+  explicit reader(byte_view in) : in_(in) {}
+  bool u8(byte& v) {
+    if (!need(1)) return false;
+    v = in_[pos_++];
+    return true;
+  }
+  bool u16(std::uint16_t& v) {
+    if (!need(2)) return false;
+    v = static_cast<std::uint16_t>(in_[pos_] << 8 | in_[pos_ + 1]);
+    pos_ += 2;
+    return true;
+  }
+  bool u32(std::uint32_t& v) {
+    if (!need(4)) return false;
+    v = 0;
+    for (int i = 0; i < 4; ++i) v = v << 8 | in_[pos_++];
+    return true;
+  }
+  bool u64(std::uint64_t& v) {
+    if (!need(8)) return false;
+    v = 0;
+    for (int i = 0; i < 8; ++i) v = v << 8 | in_[pos_++];
+    return true;
+  }
+  bool str8(std::string& s) {
+    byte n = 0;
+    if (!u8(n) || !need(n)) return false;
+    s.assign(reinterpret_cast<const char*>(in_.data() + pos_), n);
+    pos_ += n;
+    return true;
+  }
+  bool key(key_bytes& k) {
+    if (!need(k.size())) return false;
+    std::memcpy(k.data(), in_.data() + pos_, k.size());
+    pos_ += k.size();
+    return true;
+  }
+  /// A blob16 whose declared length is checked against `limit` before copying.
+  result<void> blob16(bytes& b, std::size_t limit) {
+    std::uint16_t n = 0;
+    if (!u16(n)) return errc::truncated;
+    if (n > limit) return errc::field_too_long;
+    if (!need(n)) return errc::truncated;
+    b.assign(in_.begin() + static_cast<std::ptrdiff_t>(pos_),
+             in_.begin() + static_cast<std::ptrdiff_t>(pos_ + n));
+    pos_ += n;
+    return {};
+  }
+  bool done() const noexcept { return pos_ == in_.size(); }
+
+ private:
+  bool need(std::size_t n) const noexcept { return in_.size() - pos_ >= n; }
+  byte_view in_;
+  std::size_t pos_ = 1;  // past the type byte
+};
+
+void encode_credentials(writer& w, frame_type t, const std::string& name,
+                        const std::string& password, const key_bytes& identity) {
+  if (password.size() > max_password) throw std::length_error("password over its wire limit");
+  w.u8(static_cast<byte>(t));
+  w.str8(name);
+  w.str8(password);
+  w.raw(identity);
+}
+
+template <class T>
+result<frame> decode_credentials(reader& r) {
+  T v;
+  if (!r.str8(v.name) || !r.str8(v.password) || !r.key(v.identity)) return errc::truncated;
+  return frame{std::move(v)};
+}
+
+bool valid_reason(byte b) noexcept { return b >= 1 && b <= 16; }
+
+}  // namespace
+
+std::size_t encoded_size(const presence_entry& e) noexcept {
+  return 1 + 1 + e.name.size() + (e.what == presence_entry::kind::online ? 32 : 0);
+}
+
+void encode_into(const frame& f, bytes& out) {
+  writer w(out);
+  std::visit(
+      [&](const auto& v) {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, sign_in>) {
+          encode_credentials(w, frame_type::sign_in, v.name, v.password, v.identity);
+        } else if constexpr (std::is_same_v<T, sign_up>) {
+          encode_credentials(w, frame_type::sign_up, v.name, v.password, v.identity);
+        } else if constexpr (std::is_same_v<T, send>) {
+          w.u8(static_cast<byte>(frame_type::send));
+          w.u32(v.id);
+          w.str8(v.to);
+          w.blob16(v.ciphertext, max_ciphertext);
+        } else if constexpr (std::is_same_v<T, ping>) {
+          w.u8(static_cast<byte>(frame_type::ping));
+          w.u64(v.token);
+        } else if constexpr (std::is_same_v<T, pong>) {
+          w.u8(static_cast<byte>(frame_type::pong));
+          w.u64(v.token);
+        } else if constexpr (std::is_same_v<T, bye>) {
+          w.u8(static_cast<byte>(frame_type::bye));
+        } else if constexpr (std::is_same_v<T, welcome>) {
+          w.u8(static_cast<byte>(frame_type::welcome));
+          w.str8(v.name);
+        } else if constexpr (std::is_same_v<T, presence>) {
+          if (v.entries.size() > 0xffff) throw std::length_error("presence batch too long");
+          w.u8(static_cast<byte>(frame_type::presence));
+          w.u8(static_cast<byte>((v.snapshot ? 1 : 0) | (v.last ? 2 : 0)));
+          w.u16(static_cast<std::uint16_t>(v.entries.size()));
+          for (const auto& e : v.entries) {
+            w.u8(static_cast<byte>(e.what));
+            w.str8(e.name);
+            if (e.what == presence_entry::kind::online) w.raw(e.identity);
+          }
+        } else if constexpr (std::is_same_v<T, deliver>) {
+          w.u8(static_cast<byte>(frame_type::deliver));
+          w.str8(v.from);
+          w.blob16(v.ciphertext, max_ciphertext);
+        } else if constexpr (std::is_same_v<T, error>) {
+          w.u8(static_cast<byte>(frame_type::error));
+          w.u8(static_cast<byte>(v.code));
+          w.u32(v.ref);
+          w.str8(v.text);
+        } else if constexpr (std::is_same_v<T, closing>) {
+          w.u8(static_cast<byte>(frame_type::closing));
+          w.u8(static_cast<byte>(v.code));
+          w.str8(v.text);
+        }
+      },
+      f);
+}
+
+bytes encode(const frame& f) {
+  bytes out;
+  encode_into(f, out);
+  return out;
+}
+
+result<frame> decode(byte_view in) {
+  if (in.empty()) return errc::empty_frame;
+  if (in.size() > max_frame) return errc::field_too_long;
+  reader r(in);
+  auto finish = [&](result<frame> f) -> result<frame> {
+    if (f && !r.done()) return errc::trailing_bytes;
+    return f;
+  };
+  switch (static_cast<frame_type>(in[0])) {
+    case frame_type::sign_in:
+      return finish(decode_credentials<sign_in>(r));
+    case frame_type::sign_up:
+      return finish(decode_credentials<sign_up>(r));
+    case frame_type::send: {
+      send v;
+      if (!r.u32(v.id) || !r.str8(v.to)) return errc::truncated;
+      if (auto ok = r.blob16(v.ciphertext, max_ciphertext); !ok) return failure(ok.error());
+      return finish(frame{std::move(v)});
+    }
+    case frame_type::ping: {
+      ping v;
+      if (!r.u64(v.token)) return errc::truncated;
+      return finish(frame{v});
+    }
+    case frame_type::pong: {
+      pong v;
+      if (!r.u64(v.token)) return errc::truncated;
+      return finish(frame{v});
+    }
+    case frame_type::bye:
+      return finish(frame{bye{}});
+    case frame_type::welcome: {
+      welcome v;
+      if (!r.str8(v.name)) return errc::truncated;
+      return finish(frame{std::move(v)});
+    }
+    case frame_type::presence: {
+      presence v;
+      byte flags = 0;
+      std::uint16_t count = 0;
+      if (!r.u8(flags) || !r.u16(count)) return errc::truncated;
+      if (flags > 3) return errc::bad_value;
+      v.snapshot = flags & 1;
+      v.last = flags & 2;
+      // Each entry takes at least 2 bytes, so `count` cannot make us over-allocate.
+      if (std::size_t{count} * 2 > in.size()) return errc::truncated;
+      v.entries.reserve(count);
+      for (std::uint16_t i = 0; i < count; ++i) {
+        presence_entry e;
+        byte kind = 0;
+        if (!r.u8(kind)) return errc::truncated;
+        if (kind != 1 && kind != 2) return errc::bad_value;
+        e.what = static_cast<presence_entry::kind>(kind);
+        if (!r.str8(e.name)) return errc::truncated;
+        if (e.what == presence_entry::kind::online && !r.key(e.identity)) return errc::truncated;
+        v.entries.push_back(std::move(e));
+      }
+      return finish(frame{std::move(v)});
+    }
+    case frame_type::deliver: {
+      deliver v;
+      if (!r.str8(v.from)) return errc::truncated;
+      if (auto ok = r.blob16(v.ciphertext, max_ciphertext); !ok) return failure(ok.error());
+      return finish(frame{std::move(v)});
+    }
+    case frame_type::error: {
+      error v;
+      byte code = 0;
+      if (!r.u8(code) || !r.u32(v.ref) || !r.str8(v.text)) return errc::truncated;
+      if (!valid_reason(code)) return errc::bad_value;
+      v.code = static_cast<reason>(code);
+      return finish(frame{std::move(v)});
+    }
+    case frame_type::closing: {
+      closing v;
+      byte code = 0;
+      if (!r.u8(code) || !r.str8(v.text)) return errc::truncated;
+      if (!valid_reason(code)) return errc::bad_value;
+      v.code = static_cast<reason>(code);
+      return finish(frame{std::move(v)});
+    }
+  }
+  return errc::unknown_type;
+}
+
+const char* type_name(const frame& f) noexcept {
+  static constexpr const char* names[] = {"sign_in", "sign_up", "send",    "ping",
+                                          "pong",    "bye",     "welcome", "presence",
+                                          "deliver", "error",   "closing"};
+  return names[f.index()];
+}
+
+const char* describe(reason r) noexcept {
+  switch (r) {
+    case reason::invalid_credentials:
+      return "invalid credentials";
+    case reason::name_taken:
+      return "that name is taken";
+    case reason::invalid_name:
+      return "invalid user name";
+    case reason::busy:
+      return "relay busy, retry shortly";
+    case reason::unknown_recipient:
+      return "recipient is not online";
+    case reason::not_signed_in:
+      return "not signed in";
+    case reason::already_signed_in:
+      return "already signed in";
+    case reason::rate_limited:
+      return "rate limited";
+    case reason::too_large:
+      return "too large";
+    case reason::protocol_error:
+      return "protocol error";
+    case reason::replaced:
+      return "signed in from another place";
+    case reason::shutting_down:
+      return "relay shutting down";
+    case reason::kicked:
+      return "kicked by the operator";
+    case reason::timeout:
+      return "timed out";
+    case reason::weak_password:
+      return "password does not meet the rules";
+    case reason::too_many_attempts:
+      return "too many failed attempts";
+  }
+  return "unknown reason";
+}
+
+}  // namespace relay::proto

@@ -1,0 +1,22 @@
+// User-name and password rules.
+#include "relay/proto/names.hpp"
+
+#include "relay/proto/frames.hpp"
+
+namespace relay::proto {
+
+bool valid_name(std::string_view name) noexcept {
+  if (name.empty() || name.size() > max_name) return false;
+  auto alnum = [](char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); };
+  if (!alnum(name[0])) return false;
+  for (char c : name) {
+    if (!alnum(c) && c != '_' && c != '.' && c != '-') return false;
+  }
+  return true;
+}
+
+bool acceptable_password(std::string_view pw) noexcept {
+  return pw.size() >= min_password && pw.size() <= max_password;
+}
+
+}  // namespace relay::proto

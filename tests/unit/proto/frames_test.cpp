@@ -1,0 +1,116 @@
+#include "relay/proto/frames.hpp"
+
+#include <gtest/gtest.h>
+
+#include "relay/proto/errc.hpp"
+
+namespace relay::proto {
+namespace {
+
+key_bytes key_of(byte b) {
+  key_bytes k;
+  k.fill(b);
+  return k;
+}
+
+std::vector<frame> samples() {
+  return {
+      sign_in{"alice", "correct horse", key_of(1)},
+      sign_up{"bob", "battery staple", key_of(2)},
+      send{42, "bob", bytes{1, 2, 3, ':', 5}},
+      send{0, "x", bytes{}},
+      ping{0x0102030405060708},
+      pong{~0ull},
+      bye{},
+      welcome{"alice"},
+      presence{true, true, {}},
+      presence{false,
+               false,
+               {{presence_entry::kind::online, "bob", key_of(9)},
+                {presence_entry::kind::offline, "carol", {}}}},
+      deliver{"alice", bytes(max_ciphertext, 0xaa)},
+      error{reason::unknown_recipient, 7, "bob is not online"},
+      closing{reason::replaced, "signed in elsewhere"},
+  };
+}
+
+TEST(Frames, RoundTripEveryType) {
+  for (const frame& f : samples()) {
+    auto d = decode(encode(f));
+    ASSERT_TRUE(d) << type_name(f) << ": " << d.error().message();
+    EXPECT_EQ(*d, f) << type_name(f);
+  }
+}
+
+TEST(Frames, KnownEncoding) {
+  // send: type 03, id 00000001, to "bo", ciphertext 2 bytes.
+  EXPECT_EQ(encode(send{1, "bo", bytes{0xca, 0xfe}}),
+            (bytes{0x03, 0, 0, 0, 1, 2, 'b', 'o', 0, 2, 0xca, 0xfe}));
+  EXPECT_EQ(encode(ping{1}), (bytes{0x04, 0, 0, 0, 0, 0, 0, 0, 1}));
+}
+
+TEST(Frames, EveryTruncationFailsCleanly) {
+  for (const frame& f : samples()) {
+    bytes e = encode(f);
+    for (std::size_t n = 0; n < e.size(); ++n) {
+      auto d = decode(byte_view{e.data(), n});
+      EXPECT_FALSE(d) << type_name(f) << " cut at " << n;
+    }
+  }
+}
+
+TEST(Frames, TrailingBytesRejected) {
+  for (const frame& f : samples()) {
+    bytes e = encode(f);
+    e.push_back(0);
+    auto d = decode(e);
+    ASSERT_FALSE(d);
+    EXPECT_EQ(d.error(), errc::trailing_bytes) << type_name(f);
+  }
+}
+
+TEST(Frames, UnknownTypeRejected) {
+  for (int t : {0x00, 0x07, 0x80, 0x86, 0xff}) {
+    auto d = decode(bytes{static_cast<byte>(t)});
+    ASSERT_FALSE(d);
+    EXPECT_EQ(d.error(), errc::unknown_type) << t;
+  }
+  EXPECT_EQ(decode(bytes{}).error(), errc::empty_frame);
+}
+
+TEST(Frames, OversizeCiphertextRejectedFromLength) {
+  // Declares 40000 bytes but carries none: rejected on the length, not the missing body.
+  bytes e{0x03, 0, 0, 0, 1, 1, 'b', 0x9c, 0x40};
+  EXPECT_EQ(decode(e).error(), errc::field_too_long);
+  EXPECT_THROW(encode(send{1, "b", bytes(max_ciphertext + 1)}), std::length_error);
+}
+
+TEST(Frames, PresenceCountCannotOverAllocate) {
+  bytes e{0x82, 0, 0xff, 0xff};  // claims 65535 entries in 4 bytes
+  EXPECT_EQ(decode(e).error(), errc::truncated);
+}
+
+TEST(Frames, BadEnumValuesRejected) {
+  EXPECT_EQ(decode(bytes{0x82, 4, 0, 0}).error(), errc::bad_value);           // flags
+  EXPECT_EQ(decode(bytes{0x82, 0, 0, 1, 3, 0}).error(), errc::bad_value);     // kind
+  EXPECT_EQ(decode(bytes{0x84, 0, 0, 0, 0, 0, 0}).error(), errc::bad_value);  // reason 0
+  EXPECT_EQ(decode(bytes{0x85, 99, 0}).error(), errc::bad_value);
+}
+
+TEST(Frames, PresenceEntrySize) {
+  presence p{false,
+             false,
+             {{presence_entry::kind::online, "bob", key_of(1)},
+              {presence_entry::kind::offline, "al", {}}}};
+  EXPECT_EQ(encode(p).size(),
+            presence_header + encoded_size(p.entries[0]) + encoded_size(p.entries[1]));
+}
+
+TEST(Frames, ReasonsAreDescribed) {
+  for (int r = 1; r <= 16; ++r) {
+    EXPECT_STRNE(describe(static_cast<reason>(r)), "unknown reason") << r;
+  }
+}
+
+}  // namespace
+}  // namespace relay::proto
