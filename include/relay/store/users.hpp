@@ -1,0 +1,71 @@
+// Registered accounts: name, Argon2 password hash, current identity key and sign-in times.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <vector>
+
+#include "relay/store/database.hpp"
+#include "relay/util/result.hpp"
+
+namespace relay::store {
+
+/// One account as stored. Times are unix seconds.
+struct user_record {
+  std::string name;
+  std::string password_hash;
+  std::optional<std::array<std::uint8_t, 32>> identity_key;
+  std::int64_t created = 0;
+  std::optional<std::int64_t> last_sign_in;
+
+  friend bool operator==(const user_record&, const user_record&) = default;
+};
+
+/// Expected outcomes of store operations (category "store"). Storage failures throw instead.
+enum class store_errc {
+  name_taken = 1,  ///< create: an account with that exact name already exists
+  not_found,       ///< an update named an account that does not exist
+};
+const std::error_category& store_category() noexcept;
+std::error_code make_error_code(store_errc e) noexcept;
+
+/// The users table. Holds prepared statements, so it must not outlive `db`; like database, use
+/// it from one thread at a time. Every method throws sqlite_error on a storage failure.
+class user_store {
+ public:
+  /// Prepares its statements once; `db` must already be migrated to schema().
+  explicit user_store(database& db);
+
+  /// Creates the account atomically (fails with name_taken if it exists).
+  result<void> create(std::string_view name, std::string_view password_hash,
+                      const std::array<std::uint8_t, 32>& identity_key, std::int64_t now);
+  /// The account named exactly `name`, if any.
+  std::optional<user_record> find(std::string_view name);
+  /// Records a successful sign-in: last_sign_in = now and identity_key = key (the user's
+  /// current key). not_found if there is no such account.
+  result<void> record_sign_in(std::string_view name, const std::array<std::uint8_t, 32>& key,
+                              std::int64_t now);
+  /// Replaces the stored hash (rehash on parameter change). not_found if there is no such account.
+  result<void> set_password_hash(std::string_view name, std::string_view hash);
+  /// Every account, ordered by name (bytewise).
+  std::vector<user_record> list();
+  /// How many accounts there are.
+  std::int64_t count();
+
+ private:
+  statement insert_;
+  statement find_;
+  statement sign_in_;
+  statement set_hash_;
+  statement list_;
+  statement count_;
+};
+
+}  // namespace relay::store
+
+template <>
+struct std::is_error_code_enum<relay::store::store_errc> : std::true_type {};

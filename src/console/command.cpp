@@ -1,0 +1,154 @@
+// The console command table and a pure line parser over it.
+#include "relay/console/command.hpp"
+
+#include <algorithm>
+#include <array>
+#include <cstdint>
+
+namespace relay::console {
+
+namespace {
+
+// One line per command; parse_command and help_text read nothing else.
+constexpr std::array<command_spec, 7> table{{
+    {"help", 0, 0, "help", "list these commands"},
+    {"db", 0, 0, "db", "registered users: name, created, last sign-in, key fingerprint"},
+    {"active", 0, 0, "active", "who is online: name, address, since"},
+    {"key", 0, 0, "key", "the relay's public-key fingerprint"},
+    {"stats", 0, 0, "stats", "connection, sign-in and message counters since start"},
+    {"kick", 1, rest_of_line, "kick USER [reason]", "disconnect USER, showing them the reason"},
+    {"quit", 0, 0, "quit", "stop the relay cleanly"},
+}};
+
+class console_category_impl : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "console"; }
+  std::string message(int ev) const override {
+    switch (static_cast<command_errc>(ev)) {
+      case command_errc::empty:
+        return "empty line";
+      case command_errc::unknown_command:
+        return "unknown command (try 'help')";
+      case command_errc::too_few_args:
+        return "too few arguments";
+      case command_errc::too_many_args:
+        return "too many arguments";
+      case command_errc::too_long:
+        return "line too long (over 1024 bytes)";
+      case command_errc::bad_character:
+        return "control character or invalid UTF-8 in line";
+    }
+    return "unknown console error";
+  }
+};
+
+constexpr std::string_view blanks = " \t";
+
+// True when `s` is well-formed UTF-8 with no control characters other than tab. C1 controls
+// count too: U+009B is a one-character CSI on terminals that honour it.
+bool is_clean(std::string_view s) {
+  for (std::size_t i = 0; i < s.size();) {
+    const auto b = static_cast<unsigned char>(s[i]);
+    if (b < 0x80) {
+      if ((b < 0x20 && b != '\t') || b == 0x7f) return false;
+      ++i;
+      continue;
+    }
+    // The lead byte gives the sequence length; 0x80..0xbf (a stray continuation) and
+    // 0xf8..0xff lead nothing.
+    const std::size_t extra = b >= 0xf8 ? 0 : b >= 0xf0 ? 3 : b >= 0xe0 ? 2 : b >= 0xc0 ? 1 : 0;
+    if (extra == 0) return false;
+    static constexpr std::uint32_t smallest[] = {0, 0x80, 0x800, 0x10000};
+    std::uint32_t cp = b & (0x3fu >> extra);
+    if (s.size() - i <= extra) return false;
+    for (std::size_t k = 1; k <= extra; ++k) {
+      const auto c = static_cast<unsigned char>(s[i + k]);
+      if ((c & 0xc0) != 0x80) return false;
+      cp = cp << 6 | (c & 0x3fu);
+    }
+    // Overlong forms, UTF-16 surrogates, beyond Unicode, and C1 controls.
+    if (cp < smallest[extra] || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff || cp <= 0x9f)
+      return false;
+    i += extra + 1;
+  }
+  return true;
+}
+
+bool iequals(std::string_view a, std::string_view b) {
+  auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; };
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [&](char x, char y) { return lower(x) == lower(y); });
+}
+
+void skip_blanks(std::string_view& s) {
+  s.remove_prefix(std::min(s.find_first_not_of(blanks), s.size()));
+}
+
+std::string_view take_word(std::string_view& s) {
+  const auto word = s.substr(0, s.find_first_of(blanks));
+  s.remove_prefix(word.size());
+  return word;
+}
+
+}  // namespace
+
+std::span<const command_spec> commands() { return table; }
+
+const command_spec* find_command(std::string_view name) {
+  const auto* it = std::find_if(table.begin(), table.end(),
+                                [&](const command_spec& c) { return iequals(c.name, name); });
+  return it != table.end() ? it : nullptr;
+}
+
+const std::error_category& console_category() noexcept {
+  static const console_category_impl category;
+  return category;
+}
+
+std::error_code make_error_code(command_errc e) noexcept {
+  return {static_cast<int>(e), console_category()};
+}
+
+result<command> parse_command(std::string_view line) {
+  // Length first, so nothing else ever looks at an oversized line.
+  if (line.size() > max_line) return command_errc::too_long;
+  if (!is_clean(line)) return command_errc::bad_character;
+
+  std::string_view rest = line.substr(0, line.find_last_not_of(blanks) + 1);
+  skip_blanks(rest);
+  if (rest.empty()) return command_errc::empty;
+  const command_spec* spec = find_command(take_word(rest));
+  if (spec == nullptr) return command_errc::unknown_command;
+
+  command cmd{std::string(spec->name), {}};
+  const bool trailing = spec->max_args == rest_of_line;
+  for (skip_blanks(rest); !rest.empty(); skip_blanks(rest)) {
+    if (trailing && cmd.args.size() == static_cast<std::size_t>(spec->min_args)) {
+      cmd.args.emplace_back(rest);
+      break;
+    }
+    cmd.args.emplace_back(take_word(rest));
+    if (!trailing && cmd.args.size() > static_cast<std::size_t>(spec->max_args)) {
+      return command_errc::too_many_args;
+    }
+  }
+  if (cmd.args.size() < static_cast<std::size_t>(spec->min_args)) {
+    return command_errc::too_few_args;
+  }
+  return cmd;
+}
+
+std::string help_text() {
+  std::size_t width = 0;
+  for (const auto& c : table) width = std::max(width, c.usage.size());
+  std::string out;
+  for (const auto& c : table) {
+    out += c.usage;
+    out.append(width - c.usage.size() + 2, ' ');
+    out += c.help;
+    out += '\n';
+  }
+  return out;
+}
+
+}  // namespace relay::console

@@ -1,0 +1,131 @@
+// The users table through prepared statements; single-statement writes are atomic by themselves.
+#include "relay/store/users.hpp"
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace relay::store {
+
+namespace {
+
+class store_category_impl : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "store"; }
+  std::string message(int ev) const override {
+    switch (static_cast<store_errc>(ev)) {
+      case store_errc::name_taken:
+        return "that name is already registered";
+      case store_errc::not_found:
+        return "no such user";
+    }
+    return "unknown store error";
+  }
+};
+
+// Resets a shared statement however the method leaves, so no read stays open between calls
+// (an unfinished SELECT would pin the WAL and keep checkpoints from completing).
+class run {
+ public:
+  explicit run(statement& s) : s_(s) {}
+  ~run() { s_.reset(); }
+  run(const run&) = delete;
+  run& operator=(const run&) = delete;
+  statement& operator*() { return s_; }
+  statement* operator->() { return &s_; }
+
+ private:
+  statement& s_;
+};
+
+constexpr std::string_view columns = "name, password_hash, identity_key, created, last_sign_in";
+
+user_record read_record(const statement& s) {
+  user_record r;
+  r.name = s.column_text(0);
+  r.password_hash = s.column_text(1);
+  if (!s.is_null(2)) {
+    const bytes key = s.column_blob(2);
+    // The schema's CHECK makes this impossible unless the file was edited behind our back.
+    if (key.size() != 32) throw std::runtime_error("users: corrupt identity key for " + r.name);
+    r.identity_key.emplace();
+    std::copy(key.begin(), key.end(), r.identity_key->begin());
+  }
+  r.created = s.column_int64(3);
+  if (!s.is_null(4)) r.last_sign_in = s.column_int64(4);
+  return r;
+}
+
+}  // namespace
+
+const std::error_category& store_category() noexcept {
+  static const store_category_impl category;
+  return category;
+}
+
+std::error_code make_error_code(store_errc e) noexcept {
+  return {static_cast<int>(e), store_category()};
+}
+
+user_store::user_store(database& db)
+    : insert_(db,
+              "INSERT INTO users (name, password_hash, identity_key, created) VALUES (?1, ?2, ?3, "
+              "?4) ON CONFLICT (name) DO NOTHING RETURNING 1"),
+      find_(db, "SELECT " + std::string(columns) + " FROM users WHERE name = ?1"),
+      sign_in_(db,
+               "UPDATE users SET last_sign_in = ?2, identity_key = ?3 WHERE name = ?1 RETURNING 1"),
+      set_hash_(db, "UPDATE users SET password_hash = ?2 WHERE name = ?1 RETURNING 1"),
+      list_(db, "SELECT " + std::string(columns) + " FROM users ORDER BY name"),
+      count_(db, "SELECT count(*) FROM users") {}
+
+result<void> user_store::create(std::string_view name, std::string_view password_hash,
+                                const std::array<std::uint8_t, 32>& identity_key,
+                                std::int64_t now) {
+  run s{insert_};
+  s->bind(1, name).bind(2, password_hash).bind(3, byte_view{identity_key}).bind(4, now);
+  // ON CONFLICT DO NOTHING returns no row when the name exists: one atomic statement, no
+  // check-then-insert race and no constraint error to parse.
+  if (s->step() != statement::step_result::row) return store_errc::name_taken;
+  // Run to completion: the autocommit COMMIT happens here, and if it fails the caller must
+  // hear about it (reset() would swallow the error).
+  s->step();
+  return {};
+}
+
+std::optional<user_record> user_store::find(std::string_view name) {
+  run s{find_};
+  s->bind(1, name);
+  if (s->step() != statement::step_result::row) return std::nullopt;
+  return read_record(*s);
+}
+
+result<void> user_store::record_sign_in(std::string_view name,
+                                        const std::array<std::uint8_t, 32>& key, std::int64_t now) {
+  run s{sign_in_};
+  s->bind(1, name).bind(2, now).bind(3, byte_view{key});
+  if (s->step() != statement::step_result::row) return store_errc::not_found;
+  s->step();
+  return {};
+}
+
+result<void> user_store::set_password_hash(std::string_view name, std::string_view hash) {
+  run s{set_hash_};
+  s->bind(1, name).bind(2, hash);
+  if (s->step() != statement::step_result::row) return store_errc::not_found;
+  s->step();
+  return {};
+}
+
+std::vector<user_record> user_store::list() {
+  run s{list_};
+  std::vector<user_record> out;
+  while (s->step() == statement::step_result::row) out.push_back(read_record(*s));
+  return out;
+}
+
+std::int64_t user_store::count() {
+  run s{count_};
+  s->step();
+  return s->column_int64(0);
+}
+
+}  // namespace relay::store

@@ -1,0 +1,170 @@
+// parse_command and help_text: every command, spacing, case, limits and hostile bytes.
+#include "relay/console/command.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace relay::console {
+namespace {
+
+command parsed(std::string_view line) {
+  auto r = parse_command(line);
+  EXPECT_TRUE(r) << "'" << line << "': " << r.error().message();
+  return r ? *r : command{};
+}
+
+std::error_code error_of(std::string_view line) { return parse_command(line).error(); }
+
+TEST(Command, EveryCommandParses) {
+  for (const auto& spec : commands()) {
+    std::string line{spec.name};
+    std::vector<std::string> args;
+    for (int i = 0; i < spec.min_args; ++i) {
+      args.push_back("arg" + std::to_string(i));
+      line += " " + args.back();
+    }
+    EXPECT_EQ(parsed(line), (command{std::string(spec.name), args})) << line;
+  }
+}
+
+TEST(Command, TableHasTheExpectedCommands) {
+  std::vector<std::string> names;
+  for (const auto& spec : commands()) names.emplace_back(spec.name);
+  EXPECT_EQ(names,
+            (std::vector<std::string>{"help", "db", "active", "key", "stats", "kick", "quit"}));
+  for (const auto& spec : commands()) {
+    EXPECT_FALSE(spec.usage.empty()) << spec.name;
+    EXPECT_FALSE(spec.help.empty()) << spec.name;
+    EXPECT_EQ(spec.usage.substr(0, spec.name.size()), spec.name);
+  }
+}
+
+TEST(Command, ExtraSpacesAndTabs) {
+  EXPECT_EQ(parsed("   db   "), (command{"db", {}}));
+  EXPECT_EQ(parsed("\tquit\t"), (command{"quit", {}}));
+  EXPECT_EQ(parsed("  kick \t  bob  "), (command{"kick", {"bob"}}));
+}
+
+TEST(Command, CaseInsensitiveNames) {
+  EXPECT_EQ(parsed("QUIT"), (command{"quit", {}}));
+  EXPECT_EQ(parsed("Active"), (command{"active", {}}));
+  EXPECT_EQ(parsed("KiCk Bob"), (command{"kick", {"Bob"}}));  // arguments keep their case
+  ASSERT_NE(find_command("STATS"), nullptr);
+  EXPECT_EQ(find_command("STATS")->name, "stats");
+  EXPECT_EQ(find_command("nope"), nullptr);
+}
+
+TEST(Command, UnknownCommand) {
+  EXPECT_EQ(error_of("frobnicate"), command_errc::unknown_command);
+  EXPECT_EQ(error_of("quitx"), command_errc::unknown_command);
+  EXPECT_EQ(error_of("qui"), command_errc::unknown_command);
+  EXPECT_EQ(error_of("/quit"), command_errc::unknown_command);
+  EXPECT_EQ(error_of("\xc3\xa9t\xc3\xa9"), command_errc::unknown_command);
+}
+
+TEST(Command, TooManyArgs) {
+  EXPECT_EQ(error_of("quit now"), command_errc::too_many_args);
+  EXPECT_EQ(error_of("db a b c"), command_errc::too_many_args);
+  EXPECT_EQ(error_of("help me"), command_errc::too_many_args);
+}
+
+TEST(Command, TooFewArgs) {
+  EXPECT_EQ(error_of("kick"), command_errc::too_few_args);
+  EXPECT_EQ(error_of("kick   \t "), command_errc::too_few_args);
+}
+
+TEST(Command, KickReasonKeepsInternalSpaces) {
+  EXPECT_EQ(parsed("kick bob  spamming   the\tchannel  "),
+            (command{"kick", {"bob", "spamming   the\tchannel"}}));
+  EXPECT_EQ(parsed("kick bob x"), (command{"kick", {"bob", "x"}}));
+  EXPECT_EQ(parsed("kick bob caf\xc3\xa9 \xe2\x9c\x93"),
+            (command{"kick", {"bob", "caf\xc3\xa9 \xe2\x9c\x93"}}));
+}
+
+TEST(Command, EmptyAndBlankLines) {
+  EXPECT_EQ(error_of(""), command_errc::empty);
+  EXPECT_EQ(error_of("    "), command_errc::empty);
+  EXPECT_EQ(error_of(" \t \t"), command_errc::empty);
+}
+
+TEST(Command, ControlCharactersRejected) {
+  const std::vector<std::string> bad{
+      "\x1b[2J",                    // clear screen
+      "kick bob \x1b[31mred",       // colour in a reason
+      "kick bob \x1b]0;pwned\x07",  // window title (OSC)
+      "quit\r",                     // carriage return
+      "quit\n",                     // a line terminator the caller should have stripped
+      std::string("db\0", 3),       // NUL
+      "kick bob \x7f",              // DEL
+      "kick bob \x08\x08\x08",      // backspaces
+      "kick bob \xc2\x9b[2J",       // C1 CSI, encoded in UTF-8
+  };
+  for (const auto& line : bad) {
+    EXPECT_EQ(error_of(line), command_errc::bad_character) << testing::PrintToString(line);
+  }
+}
+
+TEST(Command, MalformedUtf8Rejected) {
+  const std::vector<std::string> bad{
+      "kick bob \x9b[2J",           // raw 8-bit CSI
+      "kick bob \xc3",              // truncated
+      "kick bob \xc0\xaf",          // overlong '/'
+      "kick bob \xed\xa0\x80",      // surrogate
+      "kick bob \xf4\x90\x80\x80",  // beyond U+10FFFF
+      "kick bob \xff",
+  };
+  for (const auto& line : bad) {
+    EXPECT_EQ(error_of(line), command_errc::bad_character) << testing::PrintToString(line);
+  }
+  EXPECT_TRUE(parse_command("kick bob \xf0\x9f\x98\x80"));  // an emoji is fine
+}
+
+TEST(Command, OverlongLineRejected) {
+  std::string line = "kick bob ";
+  line.append(max_line - line.size(), 'x');
+  EXPECT_TRUE(parse_command(line));  // exactly the limit is accepted
+  line += 'x';
+  EXPECT_EQ(error_of(line), command_errc::too_long);
+  EXPECT_EQ(error_of(std::string(100000, ' ')), command_errc::too_long);
+}
+
+TEST(Command, ErrorsHaveConsoleCategoryAndMessages) {
+  const auto ec = error_of("nope");
+  EXPECT_STREQ(ec.category().name(), "console");
+  for (int e = 1; e <= static_cast<int>(command_errc::bad_character); ++e) {
+    const auto m = make_error_code(static_cast<command_errc>(e)).message();
+    EXPECT_FALSE(m.empty());
+    EXPECT_EQ(m.find("unknown console error"), std::string::npos);
+  }
+}
+
+TEST(Command, HelpTextListsEveryCommand) {
+  const std::string text = help_text();
+  std::size_t lines = 0;
+  for (char c : text) lines += c == '\n';
+  EXPECT_EQ(lines, commands().size());
+  for (const auto& spec : commands()) {
+    EXPECT_NE(text.find(spec.usage), std::string::npos) << spec.name;
+    EXPECT_NE(text.find(spec.help), std::string::npos) << spec.name;
+  }
+}
+
+TEST(Command, HelpTextIsAligned) {
+  const std::string text = help_text();
+  std::size_t column = std::string::npos;
+  std::size_t start = 0;
+  for (const auto& spec : commands()) {
+    const auto end = text.find('\n', start);
+    const auto line = std::string_view{text}.substr(start, end - start);
+    const auto at = line.find(spec.help);
+    ASSERT_NE(at, std::string_view::npos);
+    if (column == std::string::npos) column = at;
+    EXPECT_EQ(at, column) << line;
+    start = end + 1;
+  }
+}
+
+}  // namespace
+}  // namespace relay::console
