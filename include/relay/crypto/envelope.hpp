@@ -1,0 +1,70 @@
+// End-to-end message envelope: crypto_box from the sender's identity key to the recipient's,
+// so the relay routes it without being able to read or alter it.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <system_error>
+
+#include "relay/crypto/keys.hpp"
+#include "relay/crypto/random.hpp"
+#include "relay/util/bytes.hpp"
+#include "relay/util/result.hpp"
+
+namespace relay::crypto {
+
+/// One chat message as the two ends see it.
+struct envelope {
+  std::string from;
+  std::string to;
+  std::uint64_t counter = 0;
+  std::string text;
+  bool operator==(const envelope&) const = default;
+};
+
+/// Most bytes of UTF-8 text in one message.
+inline constexpr std::size_t max_text = 16384;
+/// Longest sender or recipient name inside an envelope, in bytes.
+inline constexpr std::size_t max_envelope_name = 255;
+/// Plaintext is zero-padded to a multiple of this, hiding exact lengths from the relay.
+inline constexpr std::size_t envelope_padding = 64;
+/// Nonce (24) plus Poly1305 tag (16) around the padded plaintext.
+inline constexpr std::size_t envelope_overhead = 40;
+
+/// Why open() refused an envelope.
+enum class envelope_errc {
+  truncated = 1,        ///< shorter than the smallest envelope
+  bad_mac,              ///< not sealed by `sender` for `recipient`, or altered
+  bad_format,           ///< authentic but malformed plaintext, or an impossible length
+  unsupported_version,  ///< authentic, but a plaintext version we do not speak
+};
+/// The "envelope" error category.
+const std::error_category& envelope_category() noexcept;
+std::error_code make_error_code(envelope_errc e) noexcept;
+
+/// Plaintext layout (big-endian), zero-padded to a multiple of envelope_padding:
+///   u8 version=1 | u8 from_len | from | u8 to_len | to | u64 counter | u32 text_len | text | 0..
+/// Returns nonce(24) || crypto_box_easy(plaintext). Throws std::invalid_argument if the text is
+/// longer than max_text, a name longer than max_envelope_name, or the recipient key is a
+/// low-order point.
+bytes seal(const envelope& m, const key_pair& sender, const public_key& recipient,
+           random_source& rng);
+/// Opens and parses; an envelope_errc on anything wrong. Does not check names or the counter
+/// (the caller does). crypto_box is symmetric, so the caller must check that `from` is the
+/// expected sender and `to` is itself: that is what rejects an envelope reflected back to
+/// its own sender.
+result<envelope> open(byte_view sealed, const key_pair& recipient, const public_key& sender);
+/// The padded plaintext seal() encrypts; throws like seal(). Exposed for tests and fuzzers:
+/// callers should wipe() it after use.
+bytes encode_envelope_plaintext(const envelope& m);
+/// Parses a plaintext open() has authenticated: bad_format or unsupported_version on anything
+/// but exactly what encode_envelope_plaintext() makes. Exposed for tests and fuzzers.
+result<envelope> decode_envelope_plaintext(byte_view pt);
+/// Size of seal() output for the given name and text lengths (to check limits before sealing).
+std::size_t sealed_size(std::size_t from_len, std::size_t to_len, std::size_t text_len);
+
+}  // namespace relay::crypto
+
+template <>
+struct std::is_error_code_enum<relay::crypto::envelope_errc> : std::true_type {};

@@ -1,0 +1,67 @@
+// The cryptographic functions of Noise_*_25519_ChaChaPoly_BLAKE2b (Noise rev. 34, sections 4
+// and 12): HASH, HMAC, HKDF, DH, ENCRYPT/DECRYPT and REKEY, each a thin call into libsodium.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <initializer_list>
+#include <span>
+
+#include "relay/util/bytes.hpp"
+
+namespace relay::crypto::noise {
+
+inline constexpr std::size_t dh_len = 32;          ///< DHLEN: X25519 keys and shared secrets.
+inline constexpr std::size_t hash_len = 64;        ///< HASHLEN: BLAKE2b-512.
+inline constexpr std::size_t block_len = 128;      ///< BLOCKLEN: BLAKE2b's block, used by HMAC.
+inline constexpr std::size_t cipher_key_len = 32;  ///< ChaCha20-Poly1305 key.
+inline constexpr std::size_t aead_nonce_len = 12;  ///< IETF (96-bit) nonce.
+inline constexpr std::size_t aead_tag_len = 16;    ///< Poly1305 tag appended to every ciphertext.
+/// The nonce REKEY uses; reserved, so a cipher state never encrypts with it (section 5.1).
+inline constexpr std::uint64_t max_nonce = UINT64_MAX;
+
+using hash_out = std::span<byte, hash_len>;
+using aead_nonce = std::array<byte, aead_nonce_len>;
+
+/// HASH: BLAKE2b-512 of the concatenation of `parts` (so HASH(h || data) needs no copy).
+void hash(std::initializer_list<byte_view> parts, hash_out out) noexcept;
+
+/// HMAC-HASH (RFC 2104 over BLAKE2b-512, block 128): HMAC(key, concatenation of `parts`).
+/// Keys longer than 128 bytes are hashed first, as RFC 2104 says; Noise never needs that.
+void hmac(byte_view key, std::initializer_list<byte_view> parts, hash_out out) noexcept;
+
+/// HKDF(chaining_key, ikm, 2) of section 4.3. `out1` may alias `chaining_key`.
+void hkdf(byte_view chaining_key, byte_view ikm, hash_out out1, hash_out out2) noexcept;
+/// HKDF(chaining_key, ikm, 3) of section 4.3. `out1` may alias `chaining_key`.
+void hkdf(byte_view chaining_key, byte_view ikm, hash_out out1, hash_out out2,
+          hash_out out3) noexcept;
+
+/// DH: X25519(secret, pub) into `out`. Returns false (and zeroes `out`) when `pub` is a
+/// low-order point, i.e. the shared secret would be all zeros; Noise must then abort.
+[[nodiscard]] bool dh(std::span<const byte, dh_len> secret, std::span<const byte, dh_len> pub,
+                      std::span<byte, dh_len> out) noexcept;
+
+/// The Noise nonce for counter n: four zero bytes, then n as 64-bit little-endian (section 12.3).
+aead_nonce make_nonce(std::uint64_t n) noexcept;
+
+/// ChaCha20-Poly1305 (IETF) with an explicit 96-bit nonce. `out` must hold exactly
+/// plaintext.size() + aead_tag_len bytes and must not overlap `plaintext`.
+void aead_encrypt(std::span<const byte, cipher_key_len> key, const aead_nonce& nonce, byte_view ad,
+                  byte_view plaintext, std::span<byte> out) noexcept;
+/// Inverse of aead_encrypt. `ciphertext` holds at least aead_tag_len bytes and `out` exactly
+/// ciphertext.size() - aead_tag_len. Returns false on a bad tag (then `out` is zeroed).
+[[nodiscard]] bool aead_decrypt(std::span<const byte, cipher_key_len> key, const aead_nonce& nonce,
+                                byte_view ad, byte_view ciphertext, std::span<byte> out) noexcept;
+
+/// ENCRYPT(k, n, ad, plaintext): aead_encrypt with make_nonce(n).
+void encrypt(std::span<const byte, cipher_key_len> key, std::uint64_t n, byte_view ad,
+             byte_view plaintext, std::span<byte> out) noexcept;
+/// DECRYPT(k, n, ad, ciphertext): aead_decrypt with make_nonce(n).
+[[nodiscard]] bool decrypt(std::span<const byte, cipher_key_len> key, std::uint64_t n, byte_view ad,
+                           byte_view ciphertext, std::span<byte> out) noexcept;
+
+/// REKEY(k): k = ENCRYPT(k, 2^64-1, "", 32 zero bytes)[0..32], in place (section 4.2).
+void rekey(std::span<byte, cipher_key_len> key) noexcept;
+
+}  // namespace relay::crypto::noise

@@ -1,0 +1,165 @@
+// Sealing and opening end-to-end envelopes with crypto_box_easy, and their padded plaintext.
+#include "relay/crypto/envelope.hpp"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <stdexcept>
+
+#include "relay/crypto/secret.hpp"
+
+namespace relay::crypto {
+
+static_assert(envelope_overhead == crypto_box_NONCEBYTES + crypto_box_MACBYTES);
+static_assert(key_size == crypto_box_PUBLICKEYBYTES);
+
+namespace {
+
+constexpr byte version = 1;
+// version, from_len, to_len, counter, text_len.
+constexpr std::size_t fixed_fields = 1 + 1 + 1 + 8 + 4;
+
+std::size_t padded_len(std::size_t from_len, std::size_t to_len, std::size_t text_len) {
+  const std::size_t n = fixed_fields + from_len + to_len + text_len;
+  return (n + envelope_padding - 1) / envelope_padding * envelope_padding;
+}
+
+// Wipes a scratch buffer however the scope ends.
+struct wipe_guard {
+  bytes& b;
+  ~wipe_guard() { wipe(b.data(), b.size()); }
+};
+
+class envelope_category_impl final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "envelope"; }
+  std::string message(int c) const override {
+    switch (static_cast<envelope_errc>(c)) {
+      case envelope_errc::truncated:
+        return "envelope truncated";
+      case envelope_errc::bad_mac:
+        return "envelope authentication failed";
+      case envelope_errc::bad_format:
+        return "envelope malformed";
+      case envelope_errc::unsupported_version:
+        return "envelope version not supported";
+    }
+    return "unknown envelope error";
+  }
+};
+
+// Bounds-checked big-endian reads over the opened plaintext.
+class reader {
+ public:
+  explicit reader(byte_view b) : b_(b) {}
+  bool get(std::size_t n, byte_view& out) {
+    if (b_.size() - at_ < n) return false;
+    out = b_.subspan(at_, n);
+    at_ += n;
+    return true;
+  }
+  template <class T>
+  bool get_uint(T& v) {
+    byte_view raw;
+    if (!get(sizeof(T), raw)) return false;
+    v = 0;
+    for (byte c : raw) v = static_cast<T>((v << 8) | c);
+    return true;
+  }
+  byte_view rest() const { return b_.subspan(at_); }
+
+ private:
+  byte_view b_;
+  std::size_t at_ = 0;
+};
+
+}  // namespace
+
+const std::error_category& envelope_category() noexcept {
+  static const envelope_category_impl c;
+  return c;
+}
+
+std::error_code make_error_code(envelope_errc e) noexcept {
+  return {static_cast<int>(e), envelope_category()};
+}
+
+std::size_t sealed_size(std::size_t from_len, std::size_t to_len, std::size_t text_len) {
+  return envelope_overhead + padded_len(from_len, to_len, text_len);
+}
+
+bytes encode_envelope_plaintext(const envelope& m) {
+  if (m.text.size() > max_text) throw std::invalid_argument("envelope: text too long");
+  if (m.from.size() > max_envelope_name || m.to.size() > max_envelope_name)
+    throw std::invalid_argument("envelope: name too long");
+  bytes pt(padded_len(m.from.size(), m.to.size(), m.text.size()), 0);
+  auto at = pt.begin();
+  auto put_uint = [&at](std::uint64_t v, int n) {
+    for (int i = n - 1; i >= 0; --i) *at++ = static_cast<byte>(v >> (8 * i));
+  };
+  auto put_str = [&at](std::string_view s) { at = std::copy(s.begin(), s.end(), at); };
+  put_uint(version, 1);
+  put_uint(m.from.size(), 1);
+  put_str(m.from);
+  put_uint(m.to.size(), 1);
+  put_str(m.to);
+  put_uint(m.counter, 8);
+  put_uint(m.text.size(), 4);
+  put_str(m.text);
+  return pt;
+}
+
+result<envelope> decode_envelope_plaintext(byte_view pt) {
+  reader r(pt);
+  byte ver = 0, from_len = 0, to_len = 0;
+  std::uint32_t text_len = 0;
+  envelope m;
+  byte_view from, to, text;
+  if (!r.get_uint(ver)) return envelope_errc::bad_format;
+  if (ver != version) return envelope_errc::unsupported_version;
+  if (!r.get_uint(from_len) || !r.get(from_len, from) || !r.get_uint(to_len) ||
+      !r.get(to_len, to) || !r.get_uint(m.counter) || !r.get_uint(text_len) ||
+      text_len > max_text || !r.get(text_len, text))
+    return envelope_errc::bad_format;
+  // Exactly the padding seal() adds, all zeros: one encoding per message.
+  const byte_view pad = r.rest();
+  if (pt.size() != padded_len(from_len, to_len, text_len) ||
+      !std::all_of(pad.begin(), pad.end(), [](byte c) { return c == 0; }))
+    return envelope_errc::bad_format;
+  m.from.assign(as_chars(from));
+  m.to.assign(as_chars(to));
+  m.text.assign(as_chars(text));
+  return m;
+}
+
+bytes seal(const envelope& m, const key_pair& sender, const public_key& recipient,
+           random_source& rng) {
+  bytes pt = encode_envelope_plaintext(m);
+  wipe_guard guard{pt};
+  bytes out(envelope_overhead + pt.size());
+  const auto nonce = std::span<byte>(out).first(crypto_box_NONCEBYTES);
+  rng.fill(nonce);
+  if (crypto_box_easy(out.data() + nonce.size(), pt.data(), pt.size(), nonce.data(),
+                      recipient.data(), sender.secret().data()) != 0)
+    throw std::invalid_argument("envelope: unusable recipient key");
+  return out;
+}
+
+result<envelope> open(byte_view sealed, const key_pair& recipient, const public_key& sender) {
+  if (sealed.size() < envelope_overhead + envelope_padding) return envelope_errc::truncated;
+  // Checked before allocating: nothing longer or unpadded can come from seal().
+  if (sealed.size() > sealed_size(max_envelope_name, max_envelope_name, max_text) ||
+      (sealed.size() - envelope_overhead) % envelope_padding != 0)
+    return envelope_errc::bad_format;
+
+  const byte_view nonce = sealed.first(crypto_box_NONCEBYTES);
+  const byte_view boxed = sealed.subspan(crypto_box_NONCEBYTES);
+  bytes pt(boxed.size() - crypto_box_MACBYTES);
+  wipe_guard guard{pt};
+  if (crypto_box_open_easy(pt.data(), boxed.data(), boxed.size(), nonce.data(), sender.data(),
+                           recipient.secret().data()) != 0)
+    return envelope_errc::bad_mac;
+  return decode_envelope_plaintext(pt);
+}
+
+}  // namespace relay::crypto

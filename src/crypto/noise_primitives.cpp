@@ -1,0 +1,143 @@
+// Noise's crypto functions on libsodium: BLAKE2b-512, hand-built HMAC/HKDF, X25519, ChaChaPoly.
+#include "relay/crypto/noise_primitives.hpp"
+
+#include <sodium.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace relay::crypto::noise {
+
+static_assert(dh_len == crypto_scalarmult_BYTES);
+static_assert(dh_len == crypto_scalarmult_SCALARBYTES);
+static_assert(hash_len <= crypto_generichash_BYTES_MAX);
+static_assert(hash_len == crypto_generichash_blake2b_BYTES_MAX);
+static_assert(cipher_key_len == crypto_aead_chacha20poly1305_ietf_KEYBYTES);
+static_assert(aead_nonce_len == crypto_aead_chacha20poly1305_ietf_NPUBBYTES);
+static_assert(aead_tag_len == crypto_aead_chacha20poly1305_ietf_ABYTES);
+
+namespace {
+
+// Wipes a buffer when the scope ends, however it ends.
+struct scoped_wipe {
+  void* p;
+  std::size_t n;
+  ~scoped_wipe() { sodium_memzero(p, n); }
+};
+
+}  // namespace
+
+void hash(std::initializer_list<byte_view> parts, hash_out out) noexcept {
+  crypto_generichash_state st;
+  scoped_wipe w{&st, sizeof st};
+  // Unkeyed BLAKE2b with a 64-byte digest; the library default (32 bytes) is a different hash.
+  crypto_generichash_init(&st, nullptr, 0, hash_len);
+  for (byte_view p : parts) crypto_generichash_update(&st, p.data(), p.size());
+  crypto_generichash_final(&st, out.data(), hash_len);
+}
+
+void hmac(byte_view key, std::initializer_list<byte_view> parts, hash_out out) noexcept {
+  std::array<byte, block_len> pad{};
+  std::array<byte, hash_len> inner{};
+  scoped_wipe w1{pad.data(), pad.size()};
+  scoped_wipe w2{inner.data(), inner.size()};
+  if (key.size() > block_len) {
+    hash({key}, std::span<byte, hash_len>(pad.data(), hash_len));
+  } else {
+    std::copy(key.begin(), key.end(), pad.begin());
+  }
+  // RFC 2104 with the Noise HASH; keyed BLAKE2b would be a different function (section 15.2).
+  for (byte& b : pad) b ^= 0x36;
+  crypto_generichash_state st;
+  scoped_wipe w3{&st, sizeof st};
+  crypto_generichash_init(&st, nullptr, 0, hash_len);
+  crypto_generichash_update(&st, pad.data(), pad.size());
+  for (byte_view p : parts) crypto_generichash_update(&st, p.data(), p.size());
+  crypto_generichash_final(&st, inner.data(), hash_len);
+  for (byte& b : pad) b ^= 0x36 ^ 0x5c;
+  hash({pad, inner}, out);
+}
+
+namespace {
+
+void hkdf_n(byte_view chaining_key, byte_view ikm, std::span<const hash_out> outs) noexcept {
+  std::array<byte, hash_len> temp{};
+  std::array<byte, hash_len> prev{};
+  scoped_wipe w1{temp.data(), temp.size()};
+  scoped_wipe w2{prev.data(), prev.size()};
+  hmac(chaining_key, {ikm}, temp);  // before any output is written, so out1 may alias it
+  for (std::size_t i = 0; i < outs.size(); ++i) {
+    const byte counter = static_cast<byte>(i + 1);
+    byte_view last = i == 0 ? byte_view{} : byte_view{prev};
+    hmac(temp, {last, byte_view{&counter, 1}}, prev);
+    std::copy(prev.begin(), prev.end(), outs[i].begin());
+  }
+}
+
+}  // namespace
+
+void hkdf(byte_view chaining_key, byte_view ikm, hash_out out1, hash_out out2) noexcept {
+  const std::array<hash_out, 2> outs{out1, out2};
+  hkdf_n(chaining_key, ikm, outs);
+}
+
+void hkdf(byte_view chaining_key, byte_view ikm, hash_out out1, hash_out out2,
+          hash_out out3) noexcept {
+  const std::array<hash_out, 3> outs{out1, out2, out3};
+  hkdf_n(chaining_key, ikm, outs);
+}
+
+bool dh(std::span<const byte, dh_len> secret, std::span<const byte, dh_len> pub,
+        std::span<byte, dh_len> out) noexcept {
+  // libsodium returns -1 for low-order points (an all-zero result); section 12.1 lets us abort.
+  if (crypto_scalarmult(out.data(), secret.data(), pub.data()) != 0) {
+    sodium_memzero(out.data(), out.size());
+    return false;
+  }
+  return true;
+}
+
+aead_nonce make_nonce(std::uint64_t n) noexcept {
+  aead_nonce nonce{};
+  for (std::size_t i = 0; i < 8; ++i) nonce[4 + i] = static_cast<byte>(n >> (8 * i));
+  return nonce;
+}
+
+void aead_encrypt(std::span<const byte, cipher_key_len> key, const aead_nonce& nonce, byte_view ad,
+                  byte_view plaintext, std::span<byte> out) noexcept {
+  crypto_aead_chacha20poly1305_ietf_encrypt(out.data(), nullptr, plaintext.data(), plaintext.size(),
+                                            ad.data(), ad.size(), nullptr, nonce.data(),
+                                            key.data());
+}
+
+bool aead_decrypt(std::span<const byte, cipher_key_len> key, const aead_nonce& nonce, byte_view ad,
+                  byte_view ciphertext, std::span<byte> out) noexcept {
+  if (ciphertext.size() < aead_tag_len) return false;
+  if (crypto_aead_chacha20poly1305_ietf_decrypt(out.data(), nullptr, nullptr, ciphertext.data(),
+                                                ciphertext.size(), ad.data(), ad.size(),
+                                                nonce.data(), key.data()) != 0) {
+    sodium_memzero(out.data(), out.size());
+    return false;
+  }
+  return true;
+}
+
+void encrypt(std::span<const byte, cipher_key_len> key, std::uint64_t n, byte_view ad,
+             byte_view plaintext, std::span<byte> out) noexcept {
+  aead_encrypt(key, make_nonce(n), ad, plaintext, out);
+}
+
+bool decrypt(std::span<const byte, cipher_key_len> key, std::uint64_t n, byte_view ad,
+             byte_view ciphertext, std::span<byte> out) noexcept {
+  return aead_decrypt(key, make_nonce(n), ad, ciphertext, out);
+}
+
+void rekey(std::span<byte, cipher_key_len> key) noexcept {
+  std::array<byte, cipher_key_len> zeros{};
+  std::array<byte, cipher_key_len + aead_tag_len> out{};
+  scoped_wipe w{out.data(), out.size()};
+  encrypt(key, max_nonce, {}, zeros, out);
+  std::copy_n(out.begin(), cipher_key_len, key.begin());
+}
+
+}  // namespace relay::crypto::noise

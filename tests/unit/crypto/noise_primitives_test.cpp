@@ -1,0 +1,215 @@
+// Known-answer tests for the Noise crypto functions: BLAKE2b-512, HMAC/HKDF, X25519 and
+// ChaCha20-Poly1305 (Wycheproof), nonce layout and REKEY.
+#include "relay/crypto/noise_primitives.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "relay/crypto/sodium.hpp"
+
+namespace relay::crypto::noise {
+namespace {
+
+using json = nlohmann::json;
+
+bytes hex(std::string_view s) {
+  auto b = from_hex(s);
+  if (!b) throw std::runtime_error("bad hex in test");
+  return *b;
+}
+
+json load(const std::string& name) {
+  std::ifstream in(std::string(RELAY_VECTORS_DIR) + "/" + name);
+  if (!in) throw std::runtime_error("missing vector file " + name);
+  return json::parse(in);
+}
+
+std::string hex_of(byte_view b) { return to_hex(b); }
+
+class NoisePrimitives : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { crypto::init(); }
+};
+
+TEST_F(NoisePrimitives, HashIsBlake2b512) {
+  std::array<byte, hash_len> out{};
+  hash({}, out);
+  EXPECT_EQ(hex_of(out),
+            "786a02f742015903c6c6fd852552d272912f4740e15847618a86e217f71f5419d25e1031afee58531389"
+            "6444934eb04b903a685b1448b755d56f701afe9be2ce");
+  hash({as_bytes("a"), as_bytes(""), as_bytes("bc")}, out);  // parts are concatenated
+  EXPECT_EQ(hex_of(out),
+            "ba80a53f981c4d0d6a2797b69f12f6e94c212f14685ac4b74b12bb6fdbffa2d17d87c5392aab792dc252"
+            "d5de4533cc9518d38aa8dbf1925ab92386edd4009923");
+}
+
+// Expected values from Python's hmac module over hashlib.blake2b (an independent HMAC).
+TEST_F(NoisePrimitives, HmacMatchesRfc2104OverBlake2b) {
+  std::array<byte, hash_len> out{};
+  bytes key64(64), key200(200);
+  for (std::size_t i = 0; i < key200.size(); ++i) key200[i] = static_cast<byte>(i);
+  std::copy_n(key200.begin(), 64, key64.begin());
+  const byte_view msg = as_bytes("The quick brown fox jumps over the lazy dog");
+
+  hmac(key64, {msg}, out);
+  EXPECT_EQ(hex_of(out),
+            "04ee7426defe6a0b873ebc0a47f31391324e13534aaea631564fcac3659e94fe6bd07501e39038dfa63d"
+            "0140c6b03c2cb1bf715764bc9807894474141d58f81e");
+  hmac(key64, {msg.first(10), msg.subspan(10)}, out);
+  EXPECT_EQ(hex_of(out).substr(0, 16), "04ee7426defe6a0b");
+  hmac(key200, {msg}, out);  // longer than a block: hashed first
+  EXPECT_EQ(hex_of(out),
+            "7b6d593626fdbf17325c34e2e415d85c4fe0bfa9264d3e6037b146acdd2544b0bec787e5a214533833c0"
+            "e0f8386f6f3a46a1566cac5917652e8a0ad0b1bd8e99");
+  hmac({}, {}, out);
+  EXPECT_EQ(hex_of(out),
+            "198cd2006f66ff83fbbd913f78aca2251caf4f19fe9475aade8cf2091b99a68466775177424f58286886"
+            "cbae8229644cec747237d4b721735485e17372fdf59c");
+}
+
+TEST_F(NoisePrimitives, HkdfTwoAndThreeOutputs) {
+  const bytes ck(64, 0x11), ikm(32, 0x22);
+  std::array<byte, hash_len> o1{}, o2{}, o3{};
+  hkdf(ck, ikm, o1, o2, o3);
+  EXPECT_EQ(hex_of(o1),
+            "f40cb5e07d2427ba7f73913ac1fda74f774012188c442e04d7b6738430612e573151cce099cd56d36e16"
+            "7cfa2761a052518e82dd02e45be173470479d72f544c");
+  EXPECT_EQ(hex_of(o2),
+            "acdbfbc9fca30a9a12e37d7c6dc98d203af3dadc116d8aec4d51491ffe8c370ed6593becd2f5bbf31ca7"
+            "b8983fdf4cb3031a9d331a038a007de628a416c55915");
+  EXPECT_EQ(hex_of(o3),
+            "54b0eb2eb9af4a8e98b77ad6428586833bfc156c84d4480cd7fafc47231f7ff27546fec2ec4e5b4041ae"
+            "9e431bab416dade6c147b597cae32ccf06f15b65173f");
+
+  // Two outputs are the first two of three, and out1 may alias the chaining key (MixKey).
+  std::array<byte, hash_len> a{}, b{};
+  std::copy(ck.begin(), ck.end(), a.begin());
+  hkdf(a, ikm, a, b);
+  EXPECT_EQ(a, o1);
+  EXPECT_EQ(b, o2);
+}
+
+TEST_F(NoisePrimitives, NonceIsFourZerosThenLittleEndian) {
+  EXPECT_EQ(hex_of(make_nonce(0)), "000000000000000000000000");
+  EXPECT_EQ(hex_of(make_nonce(1)), "000000000100000000000000");
+  EXPECT_EQ(hex_of(make_nonce(0x0102030405060708ULL)), "000000000807060504030201");
+  EXPECT_EQ(hex_of(make_nonce(max_nonce)), "00000000ffffffffffffffff");
+}
+
+TEST_F(NoisePrimitives, RekeyIsEncryptionOfZerosUnderMaxNonce) {
+  bytes key = hex("808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f");
+  std::array<byte, cipher_key_len> k{};
+  std::copy(key.begin(), key.end(), k.begin());
+  std::array<byte, cipher_key_len> zeros{};
+  std::array<byte, cipher_key_len + aead_tag_len> expect{};
+  aead_nonce all_ones{0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  aead_encrypt(k, all_ones, {}, zeros, expect);
+  rekey(k);
+  EXPECT_TRUE(std::equal(k.begin(), k.end(), expect.begin()));
+  EXPECT_NE(hex_of(k), hex_of(key));
+}
+
+TEST_F(NoisePrimitives, WycheproofX25519LowOrderFails) {
+  const json doc = load("x25519_test.json");
+  int computed = 0, rejected = 0;
+  for (const auto& group : doc["testGroups"]) {
+    for (const auto& t : group["tests"]) {
+      SCOPED_TRACE("tcId " + std::to_string(t["tcId"].get<int>()));
+      const bytes priv = hex(t["private"].get<std::string>());
+      const bytes pub = hex(t["public"].get<std::string>());
+      ASSERT_EQ(priv.size(), dh_len);
+      ASSERT_EQ(pub.size(), dh_len);
+      const auto flags = t["flags"].get<std::vector<std::string>>();
+      const bool zero = std::find(flags.begin(), flags.end(), "ZeroSharedSecret") != flags.end();
+      std::array<byte, dh_len> out{};
+      const bool ok = dh(std::span<const byte, dh_len>(priv.data(), dh_len),
+                         std::span<const byte, dh_len>(pub.data(), dh_len), out);
+      if (zero) {
+        // Low-order public keys: Noise must abort (section 12.1).
+        EXPECT_FALSE(ok);
+        EXPECT_EQ(out, (std::array<byte, dh_len>{}));
+        ++rejected;
+      } else {
+        EXPECT_TRUE(ok);
+        EXPECT_EQ(hex_of(out), t["shared"].get<std::string>());
+        ++computed;
+      }
+    }
+  }
+  EXPECT_EQ(computed, 487);
+  EXPECT_EQ(rejected, 31);
+}
+
+TEST_F(NoisePrimitives, WycheproofChaCha20Poly1305Ietf) {
+  const json doc = load("chacha20_poly1305_test.json");
+  int valid = 0, invalid = 0, skipped = 0, via_noise_nonce = 0;
+  for (const auto& group : doc["testGroups"]) {
+    const bool ietf = group["ivSize"].get<int>() == 96 && group["keySize"].get<int>() == 256 &&
+                      group["tagSize"].get<int>() == 128;
+    for (const auto& t : group["tests"]) {
+      if (!ietf) {
+        ++skipped;  // only 96-bit IVs are ChaCha20-Poly1305 IETF
+        continue;
+      }
+      SCOPED_TRACE("tcId " + std::to_string(t["tcId"].get<int>()));
+      const bytes key = hex(t["key"].get<std::string>());
+      const bytes iv = hex(t["iv"].get<std::string>());
+      const bytes ad = hex(t["aad"].get<std::string>());
+      const bytes msg = hex(t["msg"].get<std::string>());
+      bytes ct = hex(t["ct"].get<std::string>());
+      const bytes tag = hex(t["tag"].get<std::string>());
+      ct.insert(ct.end(), tag.begin(), tag.end());
+      const std::span<const byte, cipher_key_len> k(key.data(), cipher_key_len);
+      aead_nonce nonce{};
+      std::copy(iv.begin(), iv.end(), nonce.begin());
+
+      bytes pt(ct.size() - aead_tag_len);
+      const bool ok = aead_decrypt(k, nonce, ad, ct, pt);
+      if (t["result"] == "valid") {
+        EXPECT_TRUE(ok);
+        EXPECT_EQ(pt, msg);
+        bytes again(msg.size() + aead_tag_len);
+        aead_encrypt(k, nonce, ad, msg, again);
+        EXPECT_EQ(again, ct);
+        ++valid;
+        // IVs of the Noise shape also go through ENCRYPT/DECRYPT with the 64-bit counter.
+        if (iv[0] == 0 && iv[1] == 0 && iv[2] == 0 && iv[3] == 0) {
+          std::uint64_t n = 0;
+          for (int i = 7; i >= 0; --i) n = (n << 8) | iv[4 + static_cast<std::size_t>(i)];
+          bytes viak(msg.size() + aead_tag_len);
+          encrypt(k, n, ad, msg, viak);
+          EXPECT_EQ(viak, ct);
+          bytes back(msg.size());
+          EXPECT_TRUE(decrypt(k, n, ad, ct, back));
+          EXPECT_EQ(back, msg);
+          ++via_noise_nonce;
+        }
+      } else {
+        EXPECT_FALSE(ok);
+        EXPECT_EQ(pt, bytes(pt.size(), 0));  // zeroed on failure
+        ++invalid;
+      }
+    }
+  }
+  EXPECT_EQ(valid, 256);
+  EXPECT_EQ(invalid, 60);
+  EXPECT_EQ(skipped, 9);
+  EXPECT_GT(via_noise_nonce, 0);
+  std::cout << "[ info ] ChaCha20-Poly1305: " << valid << " valid, " << invalid << " invalid, "
+            << skipped << " skipped (IV not 96-bit), " << via_noise_nonce
+            << " also via the Noise nonce\n";
+}
+
+TEST_F(NoisePrimitives, DecryptRejectsShortCiphertext) {
+  const std::array<byte, cipher_key_len> k{};
+  const bytes ct(aead_tag_len - 1, 0);
+  EXPECT_FALSE(decrypt(k, 0, {}, ct, std::span<byte>{}));
+}
+
+}  // namespace
+}  // namespace relay::crypto::noise
