@@ -1,0 +1,217 @@
+// The Noise Protocol Framework (rev. 34) for 25519_ChaChaPoly_BLAKE2b, sans-I/O: the spec's
+// CipherState / SymmetricState / HandshakeState objects, and noise_session, the XX wrapper
+// that the relay and the client speak.
+#pragma once
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+#include <system_error>
+#include <type_traits>
+#include <utility>
+
+#include "relay/crypto/keys.hpp"
+#include "relay/crypto/random.hpp"
+#include "relay/crypto/secret.hpp"
+#include "relay/util/bytes.hpp"
+#include "relay/util/result.hpp"
+
+namespace relay::transport {
+
+inline constexpr std::string_view protocol_name = "Noise_XX_25519_ChaChaPoly_BLAKE2b";
+inline constexpr std::string_view prologue = "relaychat/1";  // names the protocol and version
+inline constexpr std::size_t max_message = 65535;            // one Noise message, tag included
+inline constexpr std::size_t tag_size = 16;
+inline constexpr std::size_t max_plaintext = max_message - tag_size;
+inline constexpr std::size_t hash_size = 64;  // HASHLEN of BLAKE2b: the handshake hash
+
+/// Why a Noise operation failed. Category name "noise".
+enum class noise_errc {
+  bad_mac = 1,           ///< a ciphertext failed authentication (tampered, replayed, reordered)
+  truncated,             ///< a message is shorter than its pattern requires
+  low_order_key,         ///< the peer sent a low-order X25519 key (DH output all zeros)
+  wrong_turn,            ///< a handshake write or read out of the pattern's order
+  too_long,              ///< a message would exceed max_message (or plaintext max_plaintext)
+  nonce_exhausted,       ///< the 2^64-1 nonce was reached; the session must end
+  not_ready,             ///< transport use before the handshake finished
+  failed,                ///< an earlier error made this state unusable
+  missing_key,           ///< the pattern needs a static key that was not supplied
+  unsupported_protocol,  ///< not Noise_<pattern>_25519_ChaChaPoly_BLAKE2b with a known pattern
+};
+
+/// The "noise" error category.
+const std::error_category& noise_category() noexcept;
+/// Wraps a noise_errc in a std::error_code of noise_category().
+std::error_code make_error_code(noise_errc e) noexcept;
+
+}  // namespace relay::transport
+
+template <>
+struct std::is_error_code_enum<relay::transport::noise_errc> : std::true_type {};
+
+namespace relay::transport {
+
+/// CipherState (section 5.1): a key (possibly empty) and a 64-bit nonce. Move-only.
+class cipher_state {
+ public:
+  cipher_state() = default;
+
+  /// InitializeKey(k): `key` must be 32 bytes; resets the nonce to 0.
+  void initialize_key(byte_view key);
+  /// HasKey().
+  bool has_key() const noexcept { return !k_.empty(); }
+  /// SetNonce(n): only for transports that deliver out of order (section 11.4).
+  void set_nonce(std::uint64_t n) noexcept { n_ = n; }
+  /// The nonce the next encryption or decryption will use.
+  std::uint64_t nonce() const noexcept { return n_; }
+
+  /// EncryptWithAd: appends ENCRYPT(k, n++, ad, plaintext), or the plaintext when there is no
+  /// key, to `out`. `plaintext` must not point into `out`. Errors: too_long, nonce_exhausted.
+  result<void> encrypt_with_ad(byte_view ad, byte_view plaintext, bytes& out);
+  /// DecryptWithAd: appends the plaintext to `out`. On any error (too_long, truncated, bad_mac,
+  /// nonce_exhausted) neither `out` nor the nonce changes.
+  result<void> decrypt_with_ad(byte_view ad, byte_view ciphertext, bytes& out);
+  /// Rekey(): k = REKEY(k); the nonce is unchanged. No effect without a key.
+  void rekey() noexcept;
+
+ private:
+  crypto::secret_buffer k_;  // empty means "no key"
+  std::uint64_t n_ = 0;
+};
+
+/// SymmetricState (section 5.2): the chaining key, the handshake hash and a cipher_state.
+class symmetric_state {
+ public:
+  /// InitializeSymmetric(protocol_name).
+  explicit symmetric_state(std::string_view name);
+
+  /// MixKey(ikm).
+  void mix_key(byte_view ikm);
+  /// MixHash(data).
+  void mix_hash(byte_view data) noexcept;
+  /// EncryptAndHash: appends the (encrypted, once a key exists) plaintext to `out`.
+  result<void> encrypt_and_hash(byte_view plaintext, bytes& out);
+  /// DecryptAndHash: appends the plaintext to `out`; hashes the ciphertext.
+  result<void> decrypt_and_hash(byte_view ciphertext, bytes& out);
+  /// True once MixKey has run.
+  bool has_key() const noexcept { return cs_.has_key(); }
+  /// Split(): (c1, c2); c1 always carries initiator-to-responder traffic.
+  std::pair<cipher_state, cipher_state> split();
+  /// GetHandshakeHash(): h (64 bytes).
+  byte_view handshake_hash() const noexcept { return h_; }
+
+ private:
+  cipher_state cs_;
+  crypto::secret_bytes<hash_size> ck_;
+  std::array<byte, hash_size> h_{};
+};
+
+/// HandshakeState (section 5.3) for the non-PSK one-way and fundamental interactive patterns
+/// (N, K, X, NN, NK, NX, XN, XK, XX, KN, KK, KX, IN, IK, IX). Any error other than wrong_turn
+/// leaves it failed: every later call returns noise_errc::failed. Move-only.
+class handshake_state {
+ public:
+  /// What Initialize() takes; the ephemeral comes from the random_source given to create().
+  struct config {
+    std::string_view protocol = transport::protocol_name;  ///< full Noise protocol name
+    bool initiator = true;
+    byte_view prologue;
+    const crypto::key_pair* s = nullptr;     ///< our static key, when the pattern uses one
+    const crypto::public_key* rs = nullptr;  ///< peer static for a pre-message; else ignored
+  };
+
+  /// Initialize(): copies the keys it needs (the secret into guarded memory). `rng` must outlive
+  /// the state. Errors: unsupported_protocol, missing_key.
+  static result<handshake_state> create(const config& cfg, crypto::random_source& rng);
+
+  /// WriteMessage(payload): appends the next handshake message to `out` (unchanged on error).
+  /// Errors: wrong_turn, too_long, low_order_key, failed, nonce_exhausted.
+  result<void> write_message(byte_view payload, bytes& out);
+  /// ReadMessage(message): appends the decrypted payload to `payload` (unchanged on error).
+  /// Errors: wrong_turn, too_long, truncated, bad_mac, low_order_key, failed.
+  result<void> read_message(byte_view message, bytes& payload);
+
+  /// True after the last handshake message was written or read.
+  bool done() const noexcept;
+  /// True when write_message is expected next.
+  bool my_turn() const noexcept;
+  /// True after an error made the state unusable.
+  bool failed() const noexcept { return failed_; }
+  /// The peer's static key once known (pre-message or read), else null.
+  const crypto::public_key* remote_static() const noexcept { return rs_ ? &*rs_ : nullptr; }
+  /// h: the handshake hash so far (final once done()).
+  byte_view handshake_hash() const noexcept { return ss_.handshake_hash(); }
+  /// Split() once done(): (c1, c2), c1 for initiator-to-responder. Returns not_ready before
+  /// the handshake ends and on a second call (two copies of the keys would reuse nonces).
+  result<std::pair<cipher_state, cipher_state>> split();
+
+ private:
+  struct pattern;
+  handshake_state(const pattern& p, bool initiator, crypto::random_source& rng,
+                  std::string_view name);
+  result<void> mix_dh(std::string_view token);
+  result<void> write_tokens(byte_view payload, bytes& out);
+  result<void> read_tokens(byte_view message, bytes& payload);
+
+  const pattern* pattern_;
+  bool initiator_;
+  crypto::random_source* rng_;
+  symmetric_state ss_;
+  std::optional<crypto::key_pair> s_, e_;
+  std::optional<crypto::public_key> rs_, re_;
+  std::size_t index_ = 0;  // next message in the pattern
+  bool failed_ = false;
+  bool split_ = false;
+};
+
+/// Noise_XX_25519_ChaChaPoly_BLAKE2b with prologue "relaychat/1": the handshake, then
+/// transport messages (initiator sends with c1, responder with c2). Move-only. A handshake
+/// error makes the session unusable (every later call returns noise_errc::failed); a
+/// transport decrypt error does not (the nonce does not advance), but callers should close.
+class noise_session {
+ public:
+  enum class role { initiator, responder };
+
+  /// Copies what it needs of `static_key` (into guarded memory); `rng` must outlive the session
+  /// and provides the ephemeral key.
+  noise_session(role r, const crypto::key_pair& static_key, crypto::random_source& rng);
+
+  /// The next handshake message carrying `payload`, only when my_turn(). XX payload privacy:
+  /// message 1 is cleartext, message 2 is readable by an unauthenticated initiator.
+  result<bytes> write_handshake(byte_view payload);
+  /// Reads the peer's next handshake message; returns its decrypted payload.
+  result<bytes> read_handshake(byte_view message);
+  /// True once the three XX messages have been exchanged.
+  bool handshake_done() const noexcept { return done_; }
+  /// True when write_handshake is expected next.
+  bool my_turn() const noexcept;
+  /// The peer's static key once read (initiator: after message 2; responder: after 3), else null.
+  const crypto::public_key* remote_static() const noexcept;
+  /// h (64 bytes) once done, for channel binding; empty before.
+  byte_view handshake_hash() const noexcept;
+
+  /// A transport message for `plaintext`. Errors: not_ready, too_long (> max_plaintext),
+  /// nonce_exhausted, failed.
+  result<bytes> encrypt(byte_view plaintext);
+  /// Appends the transport message for `plaintext` to `out` (for batching many frames in one
+  /// buffer); `out` is unchanged on error. `plaintext` must not point into `out`.
+  result<void> encrypt_into(byte_view plaintext, bytes& out);
+  /// The plaintext of the peer's next transport message. Errors: not_ready, too_long,
+  /// truncated, bad_mac (tampered, replayed or out of order), nonce_exhausted, failed.
+  result<bytes> decrypt(byte_view ciphertext);
+
+ private:
+  void finish();
+
+  std::optional<handshake_state> hs_;  // dropped after Split() so e and ck are wiped early
+  cipher_state send_, recv_;
+  std::optional<crypto::public_key> rs_;
+  std::array<byte, hash_size> h_{};
+  bool initiator_;
+  bool done_ = false;
+  bool failed_ = false;
+};
+
+}  // namespace relay::transport
