@@ -1,0 +1,66 @@
+// The client's end-to-end state, without I/O: who is online with which identity key, and
+// sealing/opening messages with per-conversation counters so a replayed or re-addressed
+// message is rejected.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "relay/crypto/envelope.hpp"
+#include "relay/crypto/keys.hpp"
+#include "relay/proto/frames.hpp"
+
+namespace relay::client {
+
+/// Why an incoming or outgoing message was refused.
+enum class chat_errc {
+  not_online = 1,   ///< recipient (or sender) is not in the roster
+  too_long,         ///< text over crypto::max_text
+  cannot_open,      ///< ciphertext not from the announced sender's key, or damaged
+  wrong_addressee,  ///< sealed for someone else (re-addressed by the relay)
+  sender_mismatch,  ///< the sealed sender is not who the relay says
+  replayed,         ///< counter not above the last one seen from this sender
+};
+const std::error_category& chat_category() noexcept;
+std::error_code make_error_code(chat_errc e) noexcept;
+
+/// A roster change worth showing.
+struct roster_event {
+  enum class kind { joined, left, key_changed } what;
+  std::string name;
+  crypto::public_key key{};
+};
+
+class chat {
+ public:
+  chat(std::string me, crypto::key_pair identity, crypto::random_source& rng);
+
+  const std::string& me() const noexcept { return me_; }
+  const crypto::key_pair& identity() const noexcept { return identity_; }
+
+  /// Applies a presence batch; returns what changed (snapshot entries come back as joined).
+  std::vector<roster_event> apply(const proto::presence& p);
+  /// Online users other than me, sorted, with their keys.
+  const std::map<std::string, crypto::public_key>& online() const noexcept { return online_; }
+  bool is_online(const std::string& name) const { return online_.count(name) != 0; }
+
+  /// The ciphertext for `text` to `to` (who must be online).
+  result<bytes> seal_to(const std::string& to, std::string_view text);
+  /// Opens a message the relay delivered as coming from `from`; returns the text.
+  result<std::string> open_from(const std::string& from, byte_view ciphertext);
+
+ private:
+  std::string me_;
+  crypto::key_pair identity_;
+  crypto::random_source& rng_;
+  std::map<std::string, crypto::public_key> online_;
+  std::map<std::string, std::uint64_t> sent_;      // last counter I used, per peer
+  std::map<std::string, std::uint64_t> received_;  // highest counter accepted, per peer
+};
+
+}  // namespace relay::client
+
+template <>
+struct std::is_error_code_enum<relay::client::chat_errc> : std::true_type {};

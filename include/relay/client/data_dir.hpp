@@ -1,0 +1,47 @@
+// The client's data directory ($XDG_DATA_HOME/relaychat, ~/.local/share/relaychat or --home):
+// encrypted identity keys per relay and user, and the pinned relay keys (known_relays, like
+// SSH's known_hosts). Directories are 0700, files 0600, writes atomic.
+//
+//   <root>/known_relays                          "host:port <64 hex digits>" per line
+//   <root>/relays/<host>_<port>/<user>/identity.key   crypto::seal_key_file output
+#pragma once
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+#include "relay/crypto/keys.hpp"
+#include "relay/util/bytes.hpp"
+
+namespace relay::client {
+
+/// --home if given, else $XDG_DATA_HOME/relaychat, else $HOME/.local/share/relaychat.
+std::filesystem::path default_home(const std::string& home_option);
+
+class data_dir {
+ public:
+  explicit data_dir(std::filesystem::path root) : root_(std::move(root)) {}
+  const std::filesystem::path& root() const noexcept { return root_; }
+
+  /// Where `user`'s identity key for `relay` ("host:port") lives.
+  std::filesystem::path identity_path(const std::string& relay, const std::string& user) const;
+  /// The encrypted identity file, or nullopt if there is none. Throws on I/O errors.
+  std::optional<bytes> read_identity(const std::string& relay, const std::string& user) const;
+  /// Stores the encrypted identity file (0600, atomic). Throws on I/O errors.
+  void write_identity(const std::string& relay, const std::string& user, byte_view contents) const;
+
+  /// The pinned key for `relay`, if any. Throws std::runtime_error if known_relays is damaged.
+  std::optional<crypto::public_key> pinned_relay(const std::string& relay) const;
+  /// Pins `key` for `relay` (appends; never replaces an existing pin).
+  void pin_relay(const std::string& relay, const crypto::public_key& key) const;
+  std::filesystem::path known_relays_path() const { return root_ / "known_relays"; }
+
+ private:
+  std::filesystem::path root_;
+};
+
+/// Writes `contents` to `path` via a temporary file, fsync and rename; mode 0600; creates
+/// parent directories with 0700. Throws std::runtime_error with the path on failure.
+void write_private_file(const std::filesystem::path& path, byte_view contents);
+
+}  // namespace relay::client

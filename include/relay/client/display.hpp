@@ -1,0 +1,14 @@
+// Makes text from the network safe to print: control characters and escape sequences
+// become visible, inert notation, so a peer cannot move the cursor or rewrite the screen.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+namespace relay::client {
+
+/// C0 controls (except tab), DEL, C1 controls (U+0080..U+009F) and invalid UTF-8 bytes are
+/// replaced: ESC -> "^[", other C0 -> "^X" caret notation, the rest -> "\xNN".
+std::string printable(std::string_view s);
+
+}  // namespace relay::client

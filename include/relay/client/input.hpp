@@ -1,0 +1,33 @@
+// What the person typed, parsed without I/O: `bob:hello` (split at the first colon),
+// `/msg bob hello`, `/quit` or `q!`, `/help`, `/who`.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <variant>
+
+namespace relay::client {
+
+struct empty_line {};
+struct send_line {
+  std::string to;
+  std::string text;
+};
+struct quit_line {};
+struct help_line {};
+struct who_line {};
+struct input_error {
+  std::string message;
+};
+
+using input = std::variant<empty_line, send_line, quit_line, help_line, who_line, input_error>;
+
+/// Parses one line. The recipient must be a valid user name; the text must not be empty.
+/// Whitespace right after the colon is dropped; the rest of the text is kept verbatim
+/// (it may contain colons).
+input parse_input(std::string_view line);
+
+/// The client's /help text.
+std::string_view input_help();
+
+}  // namespace relay::client

@@ -1,0 +1,67 @@
+// The client's connection to a relay: TCP, the Noise XX handshake as initiator (with a
+// chance to refuse the relay's key before message 3, so nothing of ours is sent to an
+// impostor), then frames over Noise transport messages. io thread only.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "relay/crypto/keys.hpp"
+#include "relay/net.hpp"
+#include "relay/proto/frames.hpp"
+#include "relay/proto/record.hpp"
+#include "relay/transport/noise.hpp"
+
+namespace relay::client {
+
+enum class link_errc {
+  unreachable = 1,   ///< DNS or TCP connect failed
+  key_rejected,      ///< the relay's key did not pass the pin check
+  handshake_failed,  ///< not a relaychat relay, or tampering
+  closed,            ///< the connection ended
+  protocol,          ///< undecodable or undecryptable data from the relay
+  timeout,
+};
+const std::error_category& link_category() noexcept;
+std::error_code make_error_code(link_errc e) noexcept;
+
+class link : public std::enable_shared_from_this<link> {
+ public:
+  /// Create with std::make_shared: the write loop keeps the link alive while it runs.
+  explicit link(net::io_context& io);
+
+  /// Connects and handshakes. `accept_key` sees the relay's static key after message 2 and
+  /// returns false to abort before message 3. Gives up after `timeout`.
+  awaitable<result<void>> open(const std::string& host, std::uint16_t port,
+                               std::function<bool(const crypto::public_key&)> accept_key,
+                               std::chrono::seconds timeout = std::chrono::seconds(15));
+  /// Queues a frame; it is written in order by the write loop.
+  void send(const proto::frame& f);
+  /// The next frame from the relay (link_errc::closed at end of stream).
+  awaitable<result<proto::frame>> receive();
+  /// Waits until everything queued is written (or the link fails).
+  awaitable<void> flush();
+  /// Closes the socket; pending receive() calls end with closed.
+  void close();
+  bool is_open() const noexcept { return socket_.is_open(); }
+  const crypto::public_key& relay_key() const noexcept { return relay_key_; }
+
+ private:
+  awaitable<result<byte_view>> next_record();
+  awaitable<void> write_loop();
+
+  tcp::socket socket_;
+  net::steady_timer wake_;
+  crypto::key_pair static_key_;  // per-connection: the relay learns no lasting client key
+  transport::noise_session noise_;
+  proto::record_reader reader_;
+  bytes out_, writing_;
+  bool writer_running_ = false;
+  crypto::public_key relay_key_{};
+};
+
+}  // namespace relay::client
+
+template <>
+struct std::is_error_code_enum<relay::client::link_errc> : std::true_type {};

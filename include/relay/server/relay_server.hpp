@@ -1,0 +1,100 @@
+// The relay: accepts connections, authenticates users on a bounded worker pool, keeps the
+// registry of who is online and routes end-to-end ciphertexts it cannot read.
+//
+// DESIGN: one io_context thread owns every piece of relay state (registry, sessions,
+// counters), so there is no mutex here. Argon2 runs on `workers_`; every database access
+// runs on `db_strand_` (one SQLite connection, used by one thread at a time). Coroutines
+// co_await those and resume on the io thread.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include "relay/crypto/keys.hpp"
+#include "relay/net.hpp"
+#include "relay/proto/frames.hpp"
+#include "relay/server/config.hpp"
+#include "relay/store/database.hpp"
+#include "relay/store/schema.hpp"
+#include "relay/store/users.hpp"
+
+namespace relay::server {
+
+class session;
+
+class relay_server {
+ public:
+  /// Opens (and migrates) the database, loads or creates the relay key, binds the listening
+  /// socket. Throws std::runtime_error with a clear message on any start-up failure.
+  relay_server(net::io_context& io, relay_config cfg);
+  ~relay_server();
+  relay_server(const relay_server&) = delete;
+  relay_server& operator=(const relay_server&) = delete;
+
+  /// Starts accepting connections.
+  void start();
+  /// Stops accepting, tells every client the relay is shutting down and closes them;
+  /// `done` runs on the io thread once every session has ended (or after a grace period).
+  void stop(std::function<void()> done = {});
+
+  /// What the console's `quit` does (run_server stops the whole process cleanly).
+  void set_quit_handler(std::function<void()> h) { quit_handler_ = std::move(h); }
+
+  std::uint16_t port() const noexcept { return port_; }
+  const crypto::key_pair& static_key() const noexcept { return key_; }
+  bool key_created() const noexcept { return key_created_; }
+  const relay_config& config() const noexcept { return cfg_; }
+
+  /// Console: runs a parsed command on the io thread and hands the text answer to `reply`
+  /// (possibly later, e.g. after a database read). io thread only.
+  void run_command(const std::string& name, const std::vector<std::string>& args,
+                   std::function<void(std::string)> reply);
+
+  // --- used by sessions (io thread) ---
+  const crypto::key_pair& noise_key() const noexcept { return key_; }
+  void on_session_start(const std::shared_ptr<session>& s);
+  void on_session_end(session& s);
+  /// Authenticates (sign_up=false) or creates (true) an account for `s`; answers the client.
+  awaitable<void> authenticate(std::shared_ptr<session> s, std::string name, std::string password,
+                               proto::key_bytes identity, bool sign_up);
+  /// Routes a send frame from a signed-in session.
+  void route(session& from, proto::send& msg);
+
+ private:
+  awaitable<void> accept_loop();
+  awaitable<void> authenticate_impl(std::shared_ptr<session> s, std::string name,
+                                    std::string password, proto::key_bytes identity, bool sign_up);
+  void complete_sign_in(const std::shared_ptr<session>& s, const std::string& name,
+                        const crypto::public_key& identity);
+  void broadcast_presence(const proto::presence_entry& e, const session* except);
+  void send_snapshot(session& s);
+  std::string active_report() const;
+  void maybe_finish_stop();
+
+  net::io_context& io_;
+  relay_config cfg_;
+  store::database db_;
+  store::user_store users_;
+  crypto::key_pair key_;
+  bool key_created_ = false;
+  tcp::acceptor acceptor_;
+  std::uint16_t port_ = 0;
+  net::thread_pool workers_;
+  net::strand<net::thread_pool::executor_type> db_strand_;
+  std::string dummy_hash_;
+
+  std::uint64_t next_id_ = 1;
+  std::map<std::uint64_t, std::weak_ptr<session>> sessions_;        // all connections
+  std::unordered_map<std::string, std::weak_ptr<session>> online_;  // signed in, by name
+  unsigned pending_auth_ = 0;
+  bool stopping_ = false;
+  std::function<void()> stop_done_;
+  std::unique_ptr<net::steady_timer> stop_timer_;
+  std::function<void()> quit_handler_;
+};
+
+}  // namespace relay::server

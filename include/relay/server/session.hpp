@@ -1,0 +1,70 @@
+// One client connection on the relay: a read loop (records -> Noise -> frames) and a write
+// loop (one gathered write of everything queued). Runs entirely on the io thread.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+#include "relay/crypto/keys.hpp"
+#include "relay/net.hpp"
+#include "relay/proto/frames.hpp"
+#include "relay/proto/record.hpp"
+#include "relay/transport/noise.hpp"
+
+namespace relay::server {
+
+class relay_server;
+
+class session : public std::enable_shared_from_this<session> {
+ public:
+  session(tcp::socket socket, relay_server& owner, std::uint64_t id);
+
+  /// Starts both loops; each holds a shared_ptr, so the session lives while either runs.
+  void start();
+  /// Queues one frame (encrypted now, so order is the order of calls). io thread only.
+  void deliver(const proto::frame& f);
+  /// Sends `closing` with the reason, flushes, then closes.
+  void close(proto::reason r, std::string_view text);
+  /// Closes at once without a goodbye (peer gone or not speaking our protocol).
+  void abort(std::string_view why);
+
+  std::uint64_t id() const noexcept { return id_; }
+  const std::string& address() const noexcept { return address_; }
+  bool signed_in() const noexcept { return !name_.empty(); }
+  const std::string& name() const noexcept { return name_; }
+  const crypto::public_key& identity() const noexcept { return identity_; }
+  std::chrono::system_clock::time_point since() const noexcept { return since_; }
+  bool stopped() const noexcept { return stopped_; }
+  /// Counts a failed sign-in on this connection; returns the count so far.
+  unsigned note_failure() noexcept { return ++failures_; }
+  /// Marks the session signed in as `name` (the relay's registry calls this).
+  void set_signed_in(std::string name, const crypto::public_key& identity);
+
+ private:
+  awaitable<void> read_loop();
+  awaitable<void> write_loop();
+  /// Handles one record; false means stop reading.
+  awaitable<bool> on_record(byte_view record);
+  awaitable<bool> on_frame(proto::frame f);
+  void enqueue_record(byte_view body);
+  void stop();
+
+  tcp::socket socket_;
+  relay_server& owner_;
+  std::uint64_t id_;
+  std::string address_;
+  net::steady_timer wake_;
+  proto::record_reader reader_;
+  transport::noise_session noise_;
+  bytes out_;      // records waiting for the writer
+  bytes writing_;  // the buffer being written now
+  bool closing_ = false;
+  bool stopped_ = false;
+  unsigned failures_ = 0;
+  std::string name_;
+  crypto::public_key identity_{};
+  std::chrono::system_clock::time_point since_;
+};
+
+}  // namespace relay::server

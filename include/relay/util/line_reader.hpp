@@ -1,0 +1,27 @@
+// Reads lines from a file descriptor with poll(), so the reading thread can be told to stop
+// (a thread blocked in getline could never be joined). Used by the console and the client.
+#pragma once
+
+#include <atomic>
+#include <optional>
+#include <string>
+
+namespace relay {
+
+class line_reader {
+ public:
+  /// Lines longer than `max_line` bytes are cut into pieces of that size.
+  explicit line_reader(int fd, std::size_t max_line = 65536) : fd_(fd), max_line_(max_line) {}
+  /// The next line without its "\n" (and "\r"); nullopt on end of input, error, or once
+  /// `stop` is set (checked every 200 ms). A last line without "\n" is returned at EOF.
+  std::optional<std::string> next(const std::atomic<bool>* stop = nullptr);
+  bool at_eof() const noexcept { return eof_; }
+
+ private:
+  int fd_;
+  std::size_t max_line_;
+  std::string pending_;
+  bool eof_ = false;
+};
+
+}  // namespace relay

@@ -1,0 +1,145 @@
+// node's command line: one table of options per mode, validated before anything starts.
+#include "relay/cli/options.hpp"
+
+#include <boost/program_options.hpp>
+#include <cstdio>
+#include <sstream>
+
+#include "relay/client/app.hpp"
+#include "relay/server/run.hpp"
+
+namespace relay::cli {
+namespace po = boost::program_options;
+
+namespace {
+
+constexpr const char* version_text = "node (relaychat) 0.1.0\n";
+
+constexpr const char* usage_head =
+    "usage: node -s [relay options]     run the relay\n"
+    "       node [client options]       chat through a relay\n\n";
+
+constexpr const char* examples =
+    "\nexamples:\n"
+    "  node -s                               relay on 127.0.0.1:20001, database ./relay.db\n"
+    "  node -s --listen 0.0.0.0 --db /var/lib/relaychat/relay.db\n"
+    "  node                                  sign in to the relay on 127.0.0.1:20001\n"
+    "  node --host chat.example.org --relay-key 3f2a...(64 hex digits)\n"
+    "\nclient exit codes: 0 ok, 1 error or connection lost, 2 sign-in/sign-up refused,\n"
+    "  3 relay unreachable, 4 relay key does not match the pinned key\n";
+
+}  // namespace
+
+parsed parse_options(const std::vector<std::string>& args) {
+  po::options_description general("general options");
+  general.add_options()("help,h", "show this help")("version", "show the version")(
+      "server,s", "run the relay (otherwise: the client)")(
+      "log-level", po::value<std::string>(), "error, warn, info or debug (relay default info)")(
+      "port,p", po::value<std::uint16_t>()->default_value(20001), "relay TCP port");
+
+  po::options_description relay_opts("relay options (with -s)");
+  relay_opts.add_options()("listen", po::value<std::string>()->default_value("127.0.0.1"),
+                           "address to listen on")(
+      "db", po::value<std::string>()->default_value("relay.db"), "SQLite database file")(
+      "key", po::value<std::string>(), "relay key file (default: beside the database, .key)")(
+      "argon2-memory", po::value<std::uint32_t>()->default_value(19456),
+      "Argon2id memory per hash, KiB")(
+      "argon2-iterations", po::value<std::uint32_t>()->default_value(2), "Argon2id passes")(
+      "argon2-parallelism", po::value<std::uint32_t>()->default_value(1), "Argon2id lanes")(
+      "workers", po::value<unsigned>()->default_value(2), "password-hashing threads")(
+      "max-pending-auth", po::value<unsigned>()->default_value(64),
+      "sign-ins queued for hashing before answering busy");
+
+  po::options_description client_opts("client options");
+  client_opts.add_options()("host", po::value<std::string>()->default_value("127.0.0.1"),
+                            "relay host")(
+      "home", po::value<std::string>(),
+      "data directory (default $XDG_DATA_HOME/relaychat or ~/.local/share/relaychat)")(
+      "relay-key", po::value<std::string>(),
+      "accept only a relay with this key fingerprint (64 hex digits)");
+
+  po::options_description all;
+  all.add(general).add(relay_opts).add(client_opts);
+
+  po::variables_map vm;
+  try {
+    std::vector<std::string> rest(args.begin() + (args.empty() ? 0 : 1), args.end());
+    po::store(po::command_line_parser(rest).options(all).run(), vm);
+    po::notify(vm);
+  } catch (const std::exception& e) {
+    return usage_error{std::string(e.what()) + " (try node --help)"};
+  }
+  if (vm.count("help")) {
+    std::ostringstream os;
+    os << usage_head << all << examples;
+    return show_text{os.str()};
+  }
+  if (vm.count("version")) return show_text{version_text};
+
+  const bool is_relay = vm.count("server") != 0;
+  log::level level = is_relay ? log::level::info : log::level::warn;
+  if (vm.count("log-level") && !log::parse_level(vm["log-level"].as<std::string>(), level)) {
+    return usage_error{"--log-level must be error, warn, info or debug"};
+  }
+  const auto port = vm["port"].as<std::uint16_t>();
+  if (is_relay) {
+    for (const char* o : {"host", "home", "relay-key"}) {
+      if (vm.count(o) && !vm[o].defaulted()) {
+        return usage_error{std::string("--") + o + " is a client option (not with -s)"};
+      }
+    }
+    relay_mode m;
+    m.level = level;
+    m.config.listen = vm["listen"].as<std::string>();
+    m.config.port = port;
+    m.config.db_path = vm["db"].as<std::string>();
+    if (vm.count("key")) m.config.key_path = vm["key"].as<std::string>();
+    m.config.argon2.m_cost_kib = vm["argon2-memory"].as<std::uint32_t>();
+    m.config.argon2.t_cost = vm["argon2-iterations"].as<std::uint32_t>();
+    m.config.argon2.parallelism = vm["argon2-parallelism"].as<std::uint32_t>();
+    m.config.workers = vm["workers"].as<unsigned>();
+    m.config.max_pending_auth = vm["max-pending-auth"].as<unsigned>();
+    if (m.config.argon2.m_cost_kib < 8 * m.config.argon2.parallelism ||
+        m.config.argon2.t_cost < 1 || m.config.argon2.parallelism < 1) {
+      return usage_error{"Argon2 parameters out of range"};
+    }
+    if (m.config.workers < 1 || m.config.workers > 64) {
+      return usage_error{"--workers must be 1..64"};
+    }
+    return m;
+  }
+  for (const char* o : {"listen", "db", "key", "argon2-memory", "argon2-iterations",
+                        "argon2-parallelism", "workers", "max-pending-auth"}) {
+    if (vm.count(o) && !vm[o].defaulted()) {
+      return usage_error{std::string("--") + o + " is a relay option (use it with -s)"};
+    }
+  }
+  client_mode m;
+  m.level = level;
+  m.config.host = vm["host"].as<std::string>();
+  m.config.port = port;
+  if (vm.count("home")) m.config.home = vm["home"].as<std::string>();
+  if (vm.count("relay-key")) m.config.relay_key = vm["relay-key"].as<std::string>();
+  return m;
+}
+
+int run(const std::vector<std::string>& args) {
+  auto p = parse_options(args);
+  if (auto* t = std::get_if<show_text>(&p)) {
+    std::fputs(t->text.c_str(), stdout);
+    return 0;
+  }
+  if (auto* e = std::get_if<usage_error>(&p)) {
+    std::fprintf(stderr, "node: %s\n", e->message.c_str());
+    return 1;
+  }
+  if (auto* r = std::get_if<relay_mode>(&p)) {
+    log::set_level(r->level);
+    return server::run_relay(r->config);
+  }
+  auto& c = std::get<client_mode>(p);
+  log::set_level(c.level);
+  return client::run_client(c.config);
+}
+
+}  // namespace relay::cli

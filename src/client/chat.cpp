@@ -1,0 +1,98 @@
+// End-to-end sealing with replay and re-addressing checks.
+#include "relay/client/chat.hpp"
+
+#include <chrono>
+
+namespace relay::client {
+namespace {
+
+class chat_category_impl final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "chat"; }
+  std::string message(int ev) const override {
+    switch (static_cast<chat_errc>(ev)) {
+      case chat_errc::not_online:
+        return "not online";
+      case chat_errc::too_long:
+        return "message too long";
+      case chat_errc::cannot_open:
+        return "cannot be decrypted with the sender's key";
+      case chat_errc::wrong_addressee:
+        return "sealed for someone else";
+      case chat_errc::sender_mismatch:
+        return "sealed by someone other than the named sender";
+      case chat_errc::replayed:
+        return "replayed or out-of-order message";
+    }
+    return "chat error";
+  }
+};
+
+std::uint64_t now_micros() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
+}  // namespace
+
+const std::error_category& chat_category() noexcept {
+  static const chat_category_impl c;
+  return c;
+}
+std::error_code make_error_code(chat_errc e) noexcept {
+  return {static_cast<int>(e), chat_category()};
+}
+
+chat::chat(std::string me, crypto::key_pair identity, crypto::random_source& rng)
+    : me_(std::move(me)), identity_(std::move(identity)), rng_(rng) {}
+
+std::vector<roster_event> chat::apply(const proto::presence& p) {
+  std::vector<roster_event> events;
+  for (const auto& e : p.entries) {
+    if (e.name == me_) continue;
+    if (e.what == proto::presence_entry::kind::offline) {
+      if (online_.erase(e.name)) events.push_back({roster_event::kind::left, e.name, {}});
+      continue;
+    }
+    crypto::public_key k;
+    std::copy(e.identity.begin(), e.identity.end(), k.begin());
+    auto it = online_.find(e.name);
+    if (it == online_.end()) {
+      online_.emplace(e.name, k);
+      events.push_back({roster_event::kind::joined, e.name, k});
+    } else if (it->second != k) {
+      it->second = k;
+      events.push_back({roster_event::kind::key_changed, e.name, k});
+    }
+  }
+  return events;
+}
+
+result<bytes> chat::seal_to(const std::string& to, std::string_view text) {
+  auto it = online_.find(to);
+  if (it == online_.end() && to != me_) return chat_errc::not_online;
+  if (text.size() > crypto::max_text) return chat_errc::too_long;
+  // Counters start at the current time in microseconds, so they keep increasing across
+  // restarts of this client without any stored state.
+  std::uint64_t& last = sent_[to];
+  last = std::max(last + 1, now_micros());
+  const crypto::public_key& key = it == online_.end() ? identity_.pub() : it->second;
+  return crypto::seal({me_, to, last, std::string(text)}, identity_, key, rng_);
+}
+
+result<std::string> chat::open_from(const std::string& from, byte_view ciphertext) {
+  auto it = online_.find(from);
+  if (it == online_.end() && from != me_) return chat_errc::not_online;
+  const crypto::public_key& key = it == online_.end() ? identity_.pub() : it->second;
+  auto env = crypto::open(ciphertext, identity_, key);
+  if (!env) return chat_errc::cannot_open;
+  if (env->to != me_) return chat_errc::wrong_addressee;
+  if (env->from != from) return chat_errc::sender_mismatch;
+  std::uint64_t& last = received_[from];
+  if (env->counter <= last) return chat_errc::replayed;
+  last = env->counter;
+  return std::move(env->text);
+}
+
+}  // namespace relay::client

@@ -1,0 +1,64 @@
+// Line parser for the chat prompt.
+#include "relay/client/input.hpp"
+
+#include "relay/proto/names.hpp"
+
+namespace relay::client {
+namespace {
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() &&
+         (s.back() == ' ' || s.back() == '\t' || s.back() == '\r' || s.back() == '\n')) {
+    s.remove_suffix(1);
+  }
+  return s;
+}
+
+input make_send(std::string_view to, std::string_view text) {
+  to = trim(to);
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  if (!proto::valid_name(to)) {
+    return input_error{"invalid recipient '" + std::string(to.substr(0, 40)) +
+                       "': user names are " + std::string(proto::name_rules)};
+  }
+  if (text.empty()) return input_error{"empty message: nothing sent"};
+  return send_line{std::string(to), std::string(text)};
+}
+
+}  // namespace
+
+input parse_input(std::string_view line) {
+  while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
+  const std::string_view t = trim(line);
+  if (t.empty()) return empty_line{};
+  if (t == "q!" || t == "/quit" || t == "/q") return quit_line{};
+  if (t == "/help" || t == "/?") return help_line{};
+  if (t == "/who") return who_line{};
+  if (t.rfind("/msg", 0) == 0 && (t.size() == 4 || t[4] == ' ' || t[4] == '\t')) {
+    std::string_view rest = trim(t.substr(4));
+    const auto sp = rest.find_first_of(" \t");
+    if (sp == std::string_view::npos) return input_error{"usage: /msg NAME MESSAGE"};
+    return make_send(rest.substr(0, sp), rest.substr(sp + 1));
+  }
+  if (t.front() == '/') {
+    return input_error{"unknown command " + std::string(t.substr(0, t.find(' ')).substr(0, 40)) +
+                       " (type /help)"};
+  }
+  const auto colon = line.find(':');
+  if (colon == std::string_view::npos) {
+    return input_error{"to send a message type NAME:MESSAGE (or /help)"};
+  }
+  return make_send(line.substr(0, colon), line.substr(colon + 1));
+}
+
+std::string_view input_help() {
+  return "commands:\n"
+         "  NAME:MESSAGE      send MESSAGE to NAME (split at the first colon)\n"
+         "  /msg NAME MESSAGE the same\n"
+         "  /who              who is online, with key fingerprints\n"
+         "  /help             this help\n"
+         "  /quit or q!       leave (Ctrl-D too)\n";
+}
+
+}  // namespace relay::client

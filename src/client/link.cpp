@@ -1,0 +1,182 @@
+// Client link: async connect + Noise XX initiator + framed transport.
+#include "relay/client/link.hpp"
+
+#include "relay/crypto/random.hpp"
+#include "relay/crypto/secret.hpp"
+
+namespace relay::client {
+namespace {
+
+class link_category_impl final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "link"; }
+  std::string message(int ev) const override {
+    switch (static_cast<link_errc>(ev)) {
+      case link_errc::unreachable:
+        return "cannot reach the relay";
+      case link_errc::key_rejected:
+        return "relay key rejected";
+      case link_errc::handshake_failed:
+        return "secure handshake with the relay failed";
+      case link_errc::closed:
+        return "connection closed";
+      case link_errc::protocol:
+        return "protocol error from the relay";
+      case link_errc::timeout:
+        return "the relay did not answer in time";
+    }
+    return "link error";
+  }
+};
+
+}  // namespace
+
+const std::error_category& link_category() noexcept {
+  static const link_category_impl c;
+  return c;
+}
+std::error_code make_error_code(link_errc e) noexcept {
+  return {static_cast<int>(e), link_category()};
+}
+
+link::link(net::io_context& io)
+    : socket_(io),
+      wake_(io),
+      static_key_(crypto::key_pair::generate(crypto::os_random())),
+      noise_(transport::noise_session::role::initiator, static_key_, crypto::os_random()) {
+  wake_.expires_at(net::steady_timer::time_point::max());
+}
+
+awaitable<result<void>> link::open(const std::string& host, std::uint16_t port,
+                                   std::function<bool(const crypto::public_key&)> accept_key,
+                                   std::chrono::seconds timeout) {
+  // A watchdog closes the socket if the whole open() takes too long.
+  net::steady_timer deadline(socket_.get_executor(), timeout);
+  bool timed_out = false;
+  deadline.async_wait([this, &timed_out](boost::system::error_code ec) {
+    if (!ec) {
+      timed_out = true;
+      boost::system::error_code ignore;
+      socket_.close(ignore);
+    }
+  });
+  auto fail = [&](link_errc e) -> result<void> {
+    deadline.cancel();
+    return timed_out ? link_errc::timeout : e;
+  };
+
+  boost::system::error_code ec;
+  tcp::resolver resolver(socket_.get_executor());
+  auto endpoints = co_await resolver.async_resolve(host, std::to_string(port),
+                                                   net::redirect_error(net::use_awaitable, ec));
+  if (ec) co_return fail(link_errc::unreachable);
+  co_await net::async_connect(socket_, endpoints, net::redirect_error(net::use_awaitable, ec));
+  if (ec) co_return fail(link_errc::unreachable);
+  socket_.set_option(tcp::no_delay(true), ec);
+
+  // -> e
+  auto m1 = noise_.write_handshake({});
+  if (!m1) co_return fail(link_errc::handshake_failed);
+  bytes rec;
+  proto::append_record(rec, *m1);
+  co_await net::async_write(socket_, net::buffer(rec), net::redirect_error(net::use_awaitable, ec));
+  if (ec) co_return fail(link_errc::closed);
+  // <- e, ee, s, es
+  auto m2 = co_await next_record();
+  if (!m2) co_return fail(static_cast<link_errc>(m2.error().value()));
+  if (auto p = noise_.read_handshake(*m2); !p) co_return fail(link_errc::handshake_failed);
+  const crypto::public_key* rs = noise_.remote_static();
+  if (!rs) co_return fail(link_errc::handshake_failed);
+  relay_key_ = *rs;
+  // The pin check happens here, before message 3 reveals anything of ours.
+  if (!accept_key(relay_key_)) {
+    boost::system::error_code ignore;
+    socket_.close(ignore);
+    co_return fail(link_errc::key_rejected);
+  }
+  // -> s, se
+  auto m3 = noise_.write_handshake({});
+  if (!m3) co_return fail(link_errc::handshake_failed);
+  rec.clear();
+  proto::append_record(rec, *m3);
+  co_await net::async_write(socket_, net::buffer(rec), net::redirect_error(net::use_awaitable, ec));
+  if (ec) co_return fail(link_errc::closed);
+  deadline.cancel();
+  co_return result<void>{};
+}
+
+awaitable<result<byte_view>> link::next_record() {
+  std::array<byte, 16384> buf;
+  while (true) {
+    auto r = reader_.next();
+    if (!r) co_return link_errc::protocol;
+    if (r->has_value()) co_return **r;
+    boost::system::error_code ec;
+    std::size_t n = co_await socket_.async_read_some(net::buffer(buf),
+                                                     net::redirect_error(net::use_awaitable, ec));
+    if (ec) co_return link_errc::closed;
+    reader_.feed(byte_view{buf.data(), n});
+  }
+}
+
+void link::send(const proto::frame& f) {
+  bytes plain = proto::encode(f);
+  auto ct = noise_.encrypt(plain);
+  crypto::wipe(plain.data(), plain.size());  // may hold a password
+  if (!ct) return;
+  proto::append_record(out_, *ct);
+  if (!writer_running_) {
+    writer_running_ = true;
+    net::co_spawn(
+        socket_.get_executor(), [self = shared_from_this()] { return self->write_loop(); },
+        net::detached);
+  }
+  wake_.cancel_one();
+}
+
+awaitable<void> link::write_loop() {
+  while (socket_.is_open()) {
+    if (out_.empty()) {
+      boost::system::error_code ec;
+      co_await wake_.async_wait(net::redirect_error(net::use_awaitable, ec));
+      continue;
+    }
+    writing_.swap(out_);
+    out_.clear();
+    boost::system::error_code ec;
+    co_await net::async_write(socket_, net::buffer(writing_),
+                              net::redirect_error(net::use_awaitable, ec));
+    writing_.clear();
+    wake_.cancel_one();  // wakes flush()
+    if (ec) break;
+  }
+  writer_running_ = false;
+}
+
+awaitable<void> link::flush() {
+  net::steady_timer t(socket_.get_executor());
+  for (int i = 0; i < 200 && socket_.is_open() && (!out_.empty() || !writing_.empty()); ++i) {
+    t.expires_after(std::chrono::milliseconds(10));
+    boost::system::error_code ec;
+    co_await t.async_wait(net::redirect_error(net::use_awaitable, ec));
+  }
+}
+
+awaitable<result<proto::frame>> link::receive() {
+  auto rec = co_await next_record();
+  if (!rec) co_return failure(rec.error());
+  auto plain = noise_.decrypt(*rec);
+  if (!plain) co_return link_errc::protocol;
+  auto f = proto::decode(*plain);
+  if (!f) co_return link_errc::protocol;
+  co_return std::move(*f);
+}
+
+void link::close() {
+  boost::system::error_code ec;
+  socket_.shutdown(tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+  wake_.cancel();
+}
+
+}  // namespace relay::client

@@ -1,0 +1,56 @@
+// Console thread: poll stdin, parse, post to the io thread, wait for the answer.
+#include "relay/server/operator_console.hpp"
+
+#include <chrono>
+#include <future>
+#include <string>
+
+#include "relay/console/command.hpp"
+#include "relay/server/relay_server.hpp"
+#include "relay/util/line_reader.hpp"
+
+namespace relay::server {
+
+operator_console::operator_console(net::io_context& io, relay_server& relay, int in_fd,
+                                   std::FILE* out)
+    : io_(io), relay_(relay), in_fd_(in_fd), out_(out), thread_([this] { run(); }) {}
+
+operator_console::~operator_console() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+void operator_console::run() {
+  line_reader lines(in_fd_, console::max_line + 1);
+  while (auto line = lines.next(&stop_)) handle(*line);
+  // Console closed: the relay keeps running without it.
+}
+
+void operator_console::handle(const std::string& line) {
+  auto cmd = console::parse_command(line);
+  if (!cmd) {
+    if (cmd.error() == console::command_errc::empty) return;
+    std::fprintf(out_, "console: %s\n%s", cmd.error().message().c_str(),
+                 console::help_text().c_str());
+    std::fflush(out_);
+    return;
+  }
+  if (cmd->name == "help") {
+    std::fputs(console::help_text().c_str(), out_);
+    std::fflush(out_);
+    return;
+  }
+  auto answer = std::make_shared<std::promise<std::string>>();
+  auto future = answer->get_future();
+  net::post(io_, [this, c = *cmd, answer] {
+    relay_.run_command(c.name, c.args, [answer](std::string text) { answer->set_value(text); });
+  });
+  if (future.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+    std::fputs("console: the relay did not answer within 5 s\n", out_);
+  } else {
+    std::fputs(future.get().c_str(), out_);
+  }
+  std::fflush(out_);
+}
+
+}  // namespace relay::server

@@ -1,0 +1,400 @@
+// Relay: accept loop, authentication on the worker pool, registry and routing.
+#include "relay/server/relay_server.hpp"
+
+#include <ctime>
+#include <iomanip>
+#include <sstream>
+
+#include "relay/crypto/password.hpp"
+#include "relay/crypto/random.hpp"
+#include "relay/crypto/secret.hpp"
+#include "relay/proto/names.hpp"
+#include "relay/server/relay_key.hpp"
+#include "relay/server/session.hpp"
+#include "relay/util/log.hpp"
+
+namespace relay::server {
+namespace {
+
+/// Runs `f` on executor `ex` and resumes the caller on its own executor with the result.
+template <class Executor, class F>
+auto run_on(Executor ex, F f) -> awaitable<std::invoke_result_t<F>> {
+  using R = std::invoke_result_t<F>;
+  co_return co_await net::co_spawn(
+      ex, [f = std::move(f)]() mutable -> awaitable<R> { co_return f(); }, net::use_awaitable);
+}
+
+std::int64_t unix_now() {
+  return std::chrono::duration_cast<std::chrono::seconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string format_time(std::int64_t t) {
+  std::time_t tt = static_cast<std::time_t>(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  std::ostringstream os;
+  os << std::put_time(&tm, "%Y-%m-%d %H:%M:%SZ");
+  return os.str();
+}
+
+std::string format_duration(std::chrono::seconds d) {
+  auto s = d.count();
+  std::ostringstream os;
+  if (s >= 86400) os << s / 86400 << "d";
+  if (s >= 3600) os << (s / 3600) % 24 << "h";
+  if (s >= 60) os << (s / 60) % 60 << "m";
+  os << s % 60 << "s";
+  return os.str();
+}
+
+crypto::public_key to_key(const proto::key_bytes& k) {
+  crypto::public_key out;
+  std::copy(k.begin(), k.end(), out.begin());
+  return out;
+}
+
+}  // namespace
+
+relay_server::relay_server(net::io_context& io, relay_config cfg)
+    : io_(io),
+      cfg_(std::move(cfg)),
+      db_(store::open(cfg_.db_path)),
+      users_(db_),
+      key_(load_or_create_relay_key(cfg_.key_path.empty() ? default_key_path(cfg_.db_path)
+                                                          : std::filesystem::path(cfg_.key_path),
+                                    key_created_)),
+      acceptor_(io),
+      workers_(cfg_.workers == 0 ? 1 : cfg_.workers),
+      db_strand_(net::make_strand(workers_.get_executor())),
+      dummy_hash_(crypto::dummy_hash(cfg_.argon2)) {
+  boost::system::error_code ec;
+  auto addr = net::ip::make_address(cfg_.listen, ec);
+  if (ec) throw std::runtime_error("invalid listen address '" + cfg_.listen + "'");
+  tcp::endpoint ep(addr, cfg_.port);
+  acceptor_.open(ep.protocol(), ec);
+  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor_.bind(ep, ec);
+  if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    throw std::runtime_error("cannot listen on " + cfg_.listen + ":" + std::to_string(cfg_.port) +
+                             ": " + ec.message());
+  }
+  port_ = acceptor_.local_endpoint().port();
+}
+
+relay_server::~relay_server() {
+  workers_.stop();
+  workers_.join();
+}
+
+void relay_server::start() {
+  net::co_spawn(
+      io_, [this] { return accept_loop(); }, net::detached);
+}
+
+awaitable<void> relay_server::accept_loop() {
+  while (acceptor_.is_open()) {
+    boost::system::error_code ec;
+    tcp::socket sock = co_await acceptor_.async_accept(net::redirect_error(net::use_awaitable, ec));
+    if (ec) {
+      if (ec == net::error::operation_aborted || !acceptor_.is_open()) co_return;
+      // Out of file descriptors and similar: log, pause briefly, keep serving.
+      log::warn() << "accept failed: " << ec.message();
+      net::steady_timer pause(io_, std::chrono::milliseconds(100));
+      co_await pause.async_wait(net::redirect_error(net::use_awaitable, ec));
+      continue;
+    }
+    auto s = std::make_shared<session>(std::move(sock), *this, next_id_++);
+    on_session_start(s);
+    s->start();
+  }
+}
+
+void relay_server::on_session_start(const std::shared_ptr<session>& s) {
+  sessions_[s->id()] = s;
+  log::info() << "session " << s->id() << ": connection from " << s->address();
+}
+
+void relay_server::on_session_end(session& s) {
+  sessions_.erase(s.id());
+  if (s.signed_in()) {
+    auto it = online_.find(s.name());
+    // Only if the entry is still ours: a newer sign-in may have replaced this session.
+    if (it != online_.end() && it->second.lock().get() == &s) {
+      online_.erase(it);
+      log::info() << "user " << s.name() << " left";
+      broadcast_presence({proto::presence_entry::kind::offline, s.name(), {}}, nullptr);
+    }
+  }
+  maybe_finish_stop();
+}
+
+awaitable<void> relay_server::authenticate(std::shared_ptr<session> s, std::string name,
+                                           std::string password, proto::key_bytes identity,
+                                           bool sign_up) {
+  bool failed = false;
+  try {
+    co_await authenticate_impl(s, std::move(name), std::move(password), identity, sign_up);
+  } catch (const std::exception& e) {
+    // Disk full, I/O error, worker pool stopped: this request fails, the relay goes on.
+    log::error() << "session " << s->id() << ": sign-in could not be processed: " << e.what();
+    failed = true;
+  }
+  if (failed && !s->stopped()) {
+    s->deliver(
+        proto::error{proto::reason::busy, 0, "the relay could not process the sign-in; retry"});
+  }
+}
+
+awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std::string name,
+                                                std::string password, proto::key_bytes identity,
+                                                bool sign_up) {
+  struct wiper {  // the password never outlives this call
+    std::string& p;
+    ~wiper() { crypto::wipe(p.data(), p.size()); }
+  } wipe_password{password};
+
+  if (s->signed_in()) {
+    s->deliver(proto::error{proto::reason::already_signed_in, 0, "already signed in"});
+    co_return;
+  }
+  if (pending_auth_ >= cfg_.max_pending_auth) {
+    log::warn() << "session " << s->id() << ": sign-in refused, worker queue full";
+    s->deliver(proto::error{proto::reason::busy, 0, "relay busy, retry in a moment"});
+    co_return;
+  }
+  const crypto::public_key key = to_key(identity);
+  ++pending_auth_;
+  struct release {
+    unsigned& n;
+    ~release() { --n; }
+  } release_slot{pending_auth_};
+
+  if (sign_up) {
+    if (!proto::valid_name(name)) {
+      s->deliver(proto::error{proto::reason::invalid_name, 0,
+                              std::string("invalid user name: ") + std::string(proto::name_rules)});
+      co_return;
+    }
+    if (!proto::acceptable_password(password)) {
+      s->deliver(
+          proto::error{proto::reason::weak_password, 0, "passwords must be 8 to 255 bytes long"});
+      co_return;
+    }
+    const auto params = cfg_.argon2;
+    std::string hash = co_await run_on(workers_.get_executor(), [&password, params] {
+      return crypto::hash_password(password, params, crypto::os_random());
+    });
+    const auto now = unix_now();
+    auto created = co_await run_on(db_strand_, [this, &name, &hash, &key, now] {
+      return users_.create(name, hash, key, now);
+    });
+    if (s->stopped()) co_return;
+    if (!created) {
+      log::info() << "session " << s->id() << ": sign-up for " << name
+                  << " refused: " << created.error().message();
+      s->deliver(proto::error{proto::reason::name_taken, 0, "the name " + name + " is taken"});
+      co_return;
+    }
+    log::info() << "user " << name << " signed up from " << s->address();
+    complete_sign_in(s, name, key);
+    co_return;
+  }
+
+  // Sign-in: unknown names and wrong passwords take the same path and the same time.
+  std::optional<std::string> stored;
+  if (proto::valid_name(name)) {
+    stored = co_await run_on(db_strand_, [this, &name]() -> std::optional<std::string> {
+      auto rec = users_.find(name);
+      if (!rec) return std::nullopt;
+      return rec->password_hash;
+    });
+  }
+  const std::string& against = stored ? *stored : dummy_hash_;
+  const bool ok = co_await run_on(workers_.get_executor(), [&against, &password] {
+    return crypto::verify_password(against, password);
+  });
+  if (!ok || !stored) {
+    if (s->stopped()) co_return;
+    log::info() << "session " << s->id() << " (" << s->address() << "): sign-in failed";
+    s->deliver(proto::error{proto::reason::invalid_credentials, 0, "invalid credentials"});
+    if (s->note_failure() >= cfg_.max_failures_per_connection) {
+      s->close(proto::reason::too_many_attempts, "too many failed sign-ins on this connection");
+    }
+    co_return;
+  }
+  const auto now = unix_now();
+  co_await run_on(db_strand_,
+                  [this, &name, &key, now] { return users_.record_sign_in(name, key, now); });
+  if (s->stopped()) co_return;
+  complete_sign_in(s, name, key);
+}
+
+void relay_server::complete_sign_in(const std::shared_ptr<session>& s, const std::string& name,
+                                    const crypto::public_key& identity) {
+  if (auto it = online_.find(name); it != online_.end()) {
+    if (auto old = it->second.lock(); old && old != s) {
+      old->close(proto::reason::replaced, "you signed in from " + s->address());
+    }
+  }
+  online_[name] = s;
+  s->set_signed_in(name, identity);
+  log::info() << "user " << name << " signed in from " << s->address() << " (key "
+              << crypto::short_fingerprint(identity) << ")";
+  s->deliver(proto::welcome{name});
+  send_snapshot(*s);
+  proto::key_bytes k;
+  std::copy(identity.begin(), identity.end(), k.begin());
+  broadcast_presence({proto::presence_entry::kind::online, name, k}, s.get());
+}
+
+void relay_server::send_snapshot(session& s) {
+  // Chunked so that any number of online users fits under the frame limit.
+  proto::presence batch{true, false, {}};
+  std::size_t size = proto::presence_header;
+  for (const auto& [name, weak] : online_) {
+    auto other = weak.lock();
+    if (!other || other.get() == &s) continue;
+    proto::presence_entry e{proto::presence_entry::kind::online, name, {}};
+    std::copy(other->identity().begin(), other->identity().end(), e.identity.begin());
+    if (size + proto::encoded_size(e) > proto::max_frame || batch.entries.size() == 0xffff) {
+      s.deliver(batch);
+      batch.entries.clear();
+      size = proto::presence_header;
+    }
+    size += proto::encoded_size(e);
+    batch.entries.push_back(std::move(e));
+  }
+  batch.last = true;
+  s.deliver(batch);
+}
+
+void relay_server::broadcast_presence(const proto::presence_entry& e, const session* except) {
+  const proto::presence batch{false, false, {e}};
+  for (const auto& [name, weak] : online_) {
+    auto other = weak.lock();
+    if (other && other.get() != except) other->deliver(batch);
+  }
+}
+
+void relay_server::route(session& from, proto::send& msg) {
+  auto it = online_.find(msg.to);
+  std::shared_ptr<session> to = it == online_.end() ? nullptr : it->second.lock();
+  if (!to) {
+    log::debug() << "user " << from.name() << ": send " << msg.id << " to offline '"
+                 << (proto::valid_name(msg.to) ? msg.to : "<invalid name>") << "'";
+    from.deliver(proto::error{proto::reason::unknown_recipient, msg.id,
+                              proto::valid_name(msg.to) ? msg.to + " is not online"
+                                                        : std::string("invalid recipient name")});
+    return;
+  }
+  log::debug() << "relay " << from.name() << " -> " << msg.to << " " << msg.ciphertext.size()
+               << " bytes";
+  to->deliver(proto::deliver{from.name(), std::move(msg.ciphertext)});
+}
+
+void relay_server::stop(std::function<void()> done) {
+  if (stopping_) return;
+  stopping_ = true;
+  stop_done_ = std::move(done);
+  boost::system::error_code ec;
+  acceptor_.close(ec);
+  // Copy first: closing sessions erase themselves from sessions_.
+  std::vector<std::shared_ptr<session>> all;
+  for (auto& [id, weak] : sessions_) {
+    if (auto s = weak.lock()) all.push_back(std::move(s));
+  }
+  for (auto& s : all) {
+    if (s->signed_in()) {
+      s->close(proto::reason::shutting_down, "the relay is shutting down");
+    } else {
+      s->abort("relay shutting down");
+    }
+  }
+  // Grace period for peers that do not read their goodbye.
+  stop_timer_ = std::make_unique<net::steady_timer>(io_, std::chrono::seconds(2));
+  stop_timer_->async_wait([this](boost::system::error_code ec2) {
+    if (ec2) return;
+    std::vector<std::shared_ptr<session>> left;
+    for (auto& [id, weak] : sessions_) {
+      if (auto s = weak.lock()) left.push_back(std::move(s));
+    }
+    for (auto& s : left) s->abort("shutdown grace period over");
+    sessions_.clear();
+    maybe_finish_stop();
+  });
+  maybe_finish_stop();
+}
+
+void relay_server::maybe_finish_stop() {
+  if (!stopping_ || !sessions_.empty() || !stop_done_) return;
+  if (stop_timer_) stop_timer_->cancel();
+  auto done = std::move(stop_done_);
+  stop_done_ = nullptr;
+  net::post(io_, std::move(done));
+}
+
+std::string relay_server::active_report() const {
+  std::ostringstream os;
+  std::vector<std::shared_ptr<session>> users;
+  for (const auto& [name, weak] : online_) {
+    if (auto s = weak.lock()) users.push_back(std::move(s));
+  }
+  if (users.empty()) return "nobody is online\n";
+  std::sort(users.begin(), users.end(), [](auto& a, auto& b) { return a->name() < b->name(); });
+  const auto now = std::chrono::system_clock::now();
+  os << std::left << std::setw(34) << "NAME" << std::setw(24) << "ADDRESS"
+     << "SINCE\n";
+  for (const auto& s : users) {
+    const auto t = std::chrono::system_clock::to_time_t(s->since());
+    os << std::setw(34) << s->name() << std::setw(24) << s->address() << format_time(t) << " ("
+       << format_duration(std::chrono::duration_cast<std::chrono::seconds>(now - s->since()))
+       << ")\n";
+  }
+  os << users.size() << (users.size() == 1 ? " user" : " users") << " online\n";
+  return os.str();
+}
+
+void relay_server::run_command(const std::string& name, const std::vector<std::string>& args,
+                               std::function<void(std::string)> reply) {
+  (void)args;
+  if (name == "active") {
+    reply(active_report());
+  } else if (name == "key") {
+    reply("relay key fingerprint: " + crypto::fingerprint(key_.pub()) + "\n");
+  } else if (name == "db") {
+    // Read on the database strand; answer from there (reply is thread-safe by contract).
+    net::post(db_strand_, [this, reply = std::move(reply)] {
+      std::ostringstream os;
+      auto list = users_.list();
+      if (list.empty()) {
+        reply("no registered users\n");
+        return;
+      }
+      os << std::left << std::setw(34) << "NAME" << std::setw(22) << "CREATED" << std::setw(22)
+         << "LAST SIGN-IN"
+         << "KEY FINGERPRINT\n";
+      for (const auto& u : list) {
+        os << std::setw(34) << u.name << std::setw(22) << format_time(u.created) << std::setw(22)
+           << (u.last_sign_in ? format_time(*u.last_sign_in) : std::string("never"))
+           << (u.identity_key ? crypto::short_fingerprint(*u.identity_key) : std::string("-"))
+           << "\n";
+      }
+      os << list.size() << (list.size() == 1 ? " user" : " users") << " registered\n";
+      reply(os.str());
+    });
+  } else if (name == "quit") {
+    reply("stopping the relay\n");
+    if (quit_handler_) {
+      net::post(io_, quit_handler_);
+    } else {
+      stop();
+    }
+  } else {
+    reply("unknown command: " + name + "\n");
+  }
+}
+
+}  // namespace relay::server

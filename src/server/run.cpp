@@ -1,0 +1,55 @@
+// Foreground relay: io thread in main, signals and console wired to a clean shutdown.
+#include "relay/server/run.hpp"
+
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <iostream>
+
+#include "relay/crypto/keys.hpp"
+#include "relay/crypto/sodium.hpp"
+#include "relay/server/operator_console.hpp"
+#include "relay/server/relay_server.hpp"
+#include "relay/util/log.hpp"
+
+namespace relay::server {
+
+int run_relay(const relay_config& cfg) {
+  crypto::init();
+  net::io_context io(1);
+  std::unique_ptr<relay_server> relay;
+  try {
+    relay = std::make_unique<relay_server>(io, cfg);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "node: %s\n", e.what());
+    return 1;
+  }
+  relay->start();
+  std::printf("relaychat relay listening on %s:%u\n", cfg.listen.c_str(), relay->port());
+  std::printf("relay key fingerprint: %s%s\n",
+              crypto::fingerprint(relay->static_key().pub()).c_str(),
+              relay->key_created() ? " (new key created)" : "");
+  std::printf("database: %s\n", cfg.db_path.c_str());
+  std::printf("console ready: type help for commands\n");
+  std::fflush(stdout);
+
+  auto shutdown = [&] {
+    log::info() << "shutting down";
+    relay->stop([&io] { io.stop(); });
+  };
+  relay->set_quit_handler(shutdown);
+  net::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](boost::system::error_code ec, int) {
+    if (!ec) shutdown();
+  });
+  {
+    operator_console console(io, *relay, STDIN_FILENO, stdout);
+    io.run();
+  }
+  relay.reset();  // closes the database cleanly (WAL checkpoint on close)
+  std::printf("relay stopped\n");
+  return 0;
+}
+
+}  // namespace relay::server

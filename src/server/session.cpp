@@ -1,0 +1,219 @@
+// Relay-side connection: Noise XX responder, then one frame per transport message.
+//
+// The read loop handles one record at a time and awaits sign-in before reading on, so a
+// client cannot pipeline work past its own authentication. Outgoing frames are encrypted
+// when queued and the write loop sends everything queued in a single write.
+#include "relay/server/session.hpp"
+
+#include "relay/crypto/random.hpp"
+#include "relay/crypto/secret.hpp"
+#include "relay/server/relay_server.hpp"
+#include "relay/util/log.hpp"
+
+namespace relay::server {
+
+session::session(tcp::socket socket, relay_server& owner, std::uint64_t id)
+    : socket_(std::move(socket)),
+      owner_(owner),
+      id_(id),
+      wake_(socket_.get_executor()),
+      noise_(transport::noise_session::role::responder, owner.noise_key(), crypto::os_random()),
+      since_(std::chrono::system_clock::now()) {
+  boost::system::error_code ec;
+  auto ep = socket_.remote_endpoint(ec);
+  address_ = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
+  socket_.set_option(tcp::no_delay(true), ec);  // we batch writes ourselves
+  wake_.expires_at(net::steady_timer::time_point::max());
+}
+
+void session::start() {
+  auto self = shared_from_this();
+  net::co_spawn(
+      socket_.get_executor(), [self] { return self->read_loop(); }, net::detached);
+  net::co_spawn(
+      socket_.get_executor(), [self] { return self->write_loop(); }, net::detached);
+}
+
+void session::set_signed_in(std::string name, const crypto::public_key& identity) {
+  name_ = std::move(name);
+  identity_ = identity;
+  since_ = std::chrono::system_clock::now();
+}
+
+void session::enqueue_record(byte_view body) {
+  proto::append_record(out_, body);
+  wake_.cancel_one();
+}
+
+void session::deliver(const proto::frame& f) {
+  if (stopped_ || closing_ || !noise_.handshake_done()) return;
+  thread_local bytes plain;
+  plain.clear();
+  proto::encode_into(f, plain);
+  // Reserve the length prefix, encrypt in place after it, then patch the length.
+  const std::size_t at = out_.size();
+  out_.push_back(0);
+  out_.push_back(0);
+  if (auto ok = noise_.encrypt_into(plain, out_); !ok) {
+    out_.resize(at);
+    log::warn() << "session " << id_ << ": cannot encrypt: " << ok.error().message();
+    abort("encryption failed");
+    return;
+  }
+  const std::size_t len = out_.size() - at - 2;
+  out_[at] = static_cast<byte>(len >> 8);
+  out_[at + 1] = static_cast<byte>(len);
+  wake_.cancel_one();
+}
+
+void session::close(proto::reason r, std::string_view text) {
+  if (stopped_ || closing_) return;
+  log::info() << "session " << id_ << " (" << (name_.empty() ? address_ : name_)
+              << "): closing: " << proto::describe(r) << (text.empty() ? "" : ": ") << text;
+  deliver(proto::closing{r, std::string(text.substr(0, 255))});
+  closing_ = true;
+  wake_.cancel_one();
+}
+
+void session::abort(std::string_view why) {
+  if (stopped_) return;
+  log::info() << "session " << id_ << " (" << (name_.empty() ? address_ : name_)
+              << "): dropped: " << why;
+  stop();
+}
+
+void session::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  boost::system::error_code ec;
+  socket_.shutdown(tcp::socket::shutdown_both, ec);
+  socket_.close(ec);
+  wake_.cancel();
+  owner_.on_session_end(*this);
+}
+
+awaitable<void> session::read_loop() {
+  std::array<byte, 16384> buf;
+  while (!stopped_ && !closing_) {
+    boost::system::error_code ec;
+    std::size_t n = co_await socket_.async_read_some(net::buffer(buf),
+                                                     net::redirect_error(net::use_awaitable, ec));
+    if (ec) {
+      if (!stopped_) abort(ec == net::error::eof ? "peer closed the connection" : ec.message());
+      co_return;
+    }
+    reader_.feed(byte_view{buf.data(), n});
+    while (!stopped_ && !closing_) {
+      auto rec = reader_.next();
+      if (!rec) {
+        if (noise_.handshake_done()) {
+          close(proto::reason::protocol_error, rec.error().message());
+        } else {
+          abort(rec.error().message());
+        }
+        co_return;
+      }
+      if (!rec->has_value()) break;
+      if (!co_await on_record(**rec)) co_return;
+    }
+  }
+}
+
+awaitable<bool> session::on_record(byte_view record) {
+  if (!noise_.handshake_done()) {
+    auto payload = noise_.read_handshake(record);
+    if (!payload) {
+      abort(std::string("handshake failed: ") + payload.error().message());
+      co_return false;
+    }
+    if (noise_.my_turn()) {
+      auto reply = noise_.write_handshake({});
+      if (!reply) {
+        abort(std::string("handshake failed: ") + reply.error().message());
+        co_return false;
+      }
+      enqueue_record(*reply);
+    }
+    if (noise_.handshake_done()) {
+      log::debug() << "session " << id_ << " (" << address_ << "): handshake complete";
+    }
+    co_return true;
+  }
+  auto plain = noise_.decrypt(record);
+  if (!plain) {
+    // Tampered, replayed or reordered transport message: nothing more can be trusted.
+    abort(std::string("transport decrypt failed: ") + plain.error().message());
+    co_return false;
+  }
+  auto f = proto::decode(*plain);
+  if (!plain->empty() && (plain->front() == static_cast<byte>(proto::frame_type::sign_in) ||
+                          plain->front() == static_cast<byte>(proto::frame_type::sign_up))) {
+    crypto::wipe(plain->data(), plain->size());  // it held a password
+  }
+  if (!f) {
+    close(proto::reason::protocol_error, f.error().message());
+    co_return false;
+  }
+  co_return co_await on_frame(std::move(*f));
+}
+
+awaitable<bool> session::on_frame(proto::frame f) {
+  if (auto* in = std::get_if<proto::sign_in>(&f)) {
+    co_await owner_.authenticate(shared_from_this(), std::move(in->name), std::move(in->password),
+                                 in->identity, false);
+    co_return !stopped_ && !closing_;
+  }
+  if (auto* up = std::get_if<proto::sign_up>(&f)) {
+    co_await owner_.authenticate(shared_from_this(), std::move(up->name), std::move(up->password),
+                                 up->identity, true);
+    co_return !stopped_ && !closing_;
+  }
+  if (auto* p = std::get_if<proto::ping>(&f)) {
+    deliver(proto::pong{p->token});
+    co_return true;
+  }
+  if (std::holds_alternative<proto::pong>(f)) co_return true;
+  if (std::holds_alternative<proto::bye>(f)) {
+    log::info() << "session " << id_ << " (" << (name_.empty() ? address_ : name_)
+                << "): said goodbye";
+    closing_ = true;  // flush anything queued, then close
+    wake_.cancel_one();
+    co_return false;
+  }
+  if (auto* s = std::get_if<proto::send>(&f)) {
+    if (!signed_in()) {
+      deliver(proto::error{proto::reason::not_signed_in, s->id, "sign in first"});
+      co_return true;
+    }
+    owner_.route(*this, *s);
+    co_return true;
+  }
+  // Relay-to-client frame types coming from a client.
+  close(proto::reason::protocol_error,
+        std::string("unexpected frame from client: ") + proto::type_name(f));
+  co_return false;
+}
+
+awaitable<void> session::write_loop() {
+  while (!stopped_) {
+    if (out_.empty()) {
+      if (closing_) break;
+      boost::system::error_code ec;
+      co_await wake_.async_wait(net::redirect_error(net::use_awaitable, ec));
+      continue;
+    }
+    writing_.swap(out_);
+    out_.clear();
+    boost::system::error_code ec;
+    co_await net::async_write(socket_, net::buffer(writing_),
+                              net::redirect_error(net::use_awaitable, ec));
+    writing_.clear();
+    if (ec) {
+      if (!stopped_) abort(ec.message());
+      co_return;
+    }
+  }
+  stop();
+}
+
+}  // namespace relay::server
