@@ -114,6 +114,7 @@ awaitable<void> relay_server::accept_loop() {
 
 void relay_server::on_session_start(const std::shared_ptr<session>& s) {
   sessions_[s->id()] = s;
+  ++stats_.connections;
   log::info() << "session " << s->id() << ": connection from " << s->address();
 }
 
@@ -219,6 +220,7 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
   if (!ok || !stored) {
     if (s->stopped()) co_return;
     log::info() << "session " << s->id() << " (" << s->address() << "): sign-in failed";
+    ++stats_.sign_in_failures;
     s->deliver(proto::error{proto::reason::invalid_credentials, 0, "invalid credentials"});
     if (s->note_failure() >= cfg_.max_failures_per_connection) {
       s->close(proto::reason::too_many_attempts, "too many failed sign-ins on this connection");
@@ -240,6 +242,7 @@ void relay_server::complete_sign_in(const std::shared_ptr<session>& s, const std
     }
   }
   online_[name] = s;
+  ++stats_.sign_ins;
   s->set_signed_in(name, identity);
   log::info() << "user " << name << " signed in from " << s->address() << " (key "
               << crypto::short_fingerprint(identity) << ")";
@@ -292,6 +295,8 @@ void relay_server::route(session& from, proto::send& msg) {
   }
   log::debug() << "relay " << from.name() << " -> " << msg.to << " " << msg.ciphertext.size()
                << " bytes";
+  ++stats_.messages;
+  stats_.bytes += msg.ciphertext.size();
   to->deliver(proto::deliver{from.name(), std::move(msg.ciphertext)});
 }
 
@@ -357,10 +362,41 @@ std::string relay_server::active_report() const {
   return os.str();
 }
 
+std::string relay_server::stats_report() const {
+  const auto up =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_);
+  std::ostringstream os;
+  os << "uptime            " << format_duration(up) << "\n"
+     << "connections now   " << sessions_.size() << "\n"
+     << "connections total " << stats_.connections << "\n"
+     << "signed in now     " << online_.size() << "\n"
+     << "sign-ins          " << stats_.sign_ins << "\n"
+     << "sign-in failures  " << stats_.sign_in_failures << "\n"
+     << "messages relayed  " << stats_.messages << "\n"
+     << "bytes relayed     " << stats_.bytes << "\n"
+     << "messages/s (avg)  "
+     << (up.count() > 0 ? static_cast<double>(stats_.messages) / static_cast<double>(up.count())
+                        : 0.0)
+     << "\n";
+  return os.str();
+}
+
 void relay_server::run_command(const std::string& name, const std::vector<std::string>& args,
                                std::function<void(std::string)> reply) {
-  (void)args;
-  if (name == "active") {
+  if (name == "stats") {
+    reply(stats_report());
+  } else if (name == "kick") {
+    auto it = online_.find(args.at(0));
+    auto target = it == online_.end() ? nullptr : it->second.lock();
+    if (!target) {
+      reply(args[0] + " is not online\n");
+      return;
+    }
+    const std::string why = args.size() > 1 ? args[1] : std::string("kicked by the operator");
+    log::info() << "operator kicked " << args[0] << ": " << why;
+    target->close(proto::reason::kicked, why);
+    reply("kicked " + args[0] + "\n");
+  } else if (name == "active") {
     reply(active_report());
   } else if (name == "key") {
     reply("relay key fingerprint: " + crypto::fingerprint(key_.pub()) + "\n");
@@ -368,7 +404,13 @@ void relay_server::run_command(const std::string& name, const std::vector<std::s
     // Read on the database strand; answer from there (reply is thread-safe by contract).
     net::post(db_strand_, [this, reply = std::move(reply)] {
       std::ostringstream os;
-      auto list = users_.list();
+      std::vector<store::user_record> list;
+      try {
+        list = users_.list();
+      } catch (const std::exception& e) {
+        reply(std::string("cannot read the database: ") + e.what() + "\n");
+        return;
+      }
       if (list.empty()) {
         reply("no registered users\n");
         return;

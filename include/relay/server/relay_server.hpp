@@ -73,6 +73,7 @@ class relay_server {
   void broadcast_presence(const proto::presence_entry& e, const session* except);
   void send_snapshot(session& s);
   std::string active_report() const;
+  std::string stats_report() const;
   void maybe_finish_stop();
 
   net::io_context& io_;
@@ -91,6 +92,14 @@ class relay_server {
   std::map<std::uint64_t, std::weak_ptr<session>> sessions_;        // all connections
   std::unordered_map<std::string, std::weak_ptr<session>> online_;  // signed in, by name
   unsigned pending_auth_ = 0;
+  struct counters {
+    std::uint64_t connections = 0;
+    std::uint64_t sign_ins = 0;
+    std::uint64_t sign_in_failures = 0;
+    std::uint64_t messages = 0;
+    std::uint64_t bytes = 0;
+  } stats_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   bool stopping_ = false;
   std::function<void()> stop_done_;
   std::unique_ptr<net::steady_timer> stop_timer_;

@@ -1,0 +1,374 @@
+// The relay over real loopback sockets: sign-up/sign-in, presence, routing, restart,
+// replacement, the worker pool, and what a network observer sees.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "relay/crypto/password.hpp"
+#include "support/relay_fixture.hpp"
+#include "support/temp_dir.hpp"
+#include "support/test_client.hpp"
+
+namespace relay::test {
+namespace {
+
+using proto::reason;
+
+template <class T>
+bool is(const std::optional<proto::frame>& f) {
+  return f && std::holds_alternative<T>(*f);
+}
+
+std::optional<reason> error_code_of(const std::optional<proto::frame>& f) {
+  if (f && std::holds_alternative<proto::error>(*f)) return std::get<proto::error>(*f).code;
+  return std::nullopt;
+}
+
+class RelayTest : public ::testing::Test {
+ protected:
+  temp_dir dir;
+  std::unique_ptr<relay_fixture> relay = std::make_unique<relay_fixture>(test_config(dir.path()));
+};
+
+TEST_F(RelayTest, TwoUsersExchangeMessagesBothWays) {
+  test_client alice(relay->port()), bob(relay->port());
+  alice.sign_up_ok("alice", "alice-password");
+  bob.sign_up_ok("bob", "bob-password");
+  ASSERT_TRUE(alice.wait_roster("bob", true));
+  EXPECT_TRUE(bob.chat().is_online("alice"));  // from bob's snapshot
+
+  alice.send_text("bob", "hello there");
+  auto got = bob.receive_text();
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->from, "alice");
+  ASSERT_TRUE(got->text);
+  EXPECT_EQ(*got->text, "hello there");
+
+  bob.send_text("alice", "hi alice");
+  auto back = alice.receive_text();
+  ASSERT_TRUE(back && back->text);
+  EXPECT_EQ(back->from, "bob");
+  EXPECT_EQ(*back->text, "hi alice");
+}
+
+TEST_F(RelayTest, MessagesMayContainColons) {
+  test_client alice(relay->port()), bob(relay->port());
+  alice.sign_up_ok("alice", "alice-password");
+  bob.sign_up_ok("bob", "bob-password");
+  ASSERT_TRUE(alice.wait_roster("bob", true));
+  alice.send_text("bob", "at 10:30: room b:12");
+  auto got = bob.receive_text();
+  ASSERT_TRUE(got && got->text);
+  EXPECT_EQ(*got->text, "at 10:30: room b:12");
+}
+
+TEST_F(RelayTest, ThirdUserJoinUpdatesEveryRosterAndLeaveToo) {
+  test_client alice(relay->port()), bob(relay->port());
+  alice.sign_up_ok("alice", "alice-password");
+  bob.sign_up_ok("bob", "bob-password");
+  ASSERT_TRUE(alice.wait_roster("bob", true));
+  {
+    test_client carol(relay->port());
+    carol.sign_up_ok("carol", "carol-password");
+    EXPECT_TRUE(carol.chat().is_online("alice"));
+    EXPECT_TRUE(carol.chat().is_online("bob"));
+    ASSERT_TRUE(alice.wait_roster("carol", true));
+    ASSERT_TRUE(bob.wait_roster("carol", true));
+    // The announced key is carol's identity key.
+    EXPECT_EQ(alice.chat().online().at("carol"), carol.identity().pub());
+    carol.send_frame(proto::bye{});
+    EXPECT_TRUE(carol.closed_within(3s));
+  }
+  EXPECT_TRUE(alice.wait_roster("carol", false));
+  EXPECT_TRUE(bob.wait_roster("carol", false));
+}
+
+TEST_F(RelayTest, VanishedClientIsAnnouncedAsLeft) {
+  test_client alice(relay->port());
+  alice.sign_up_ok("alice", "alice-password");
+  {
+    test_client bob(relay->port());
+    bob.sign_up_ok("bob", "bob-password");
+    ASSERT_TRUE(alice.wait_roster("bob", true));
+  }  // socket closed without goodbye
+  EXPECT_TRUE(alice.wait_roster("bob", false));
+}
+
+TEST_F(RelayTest, WrongPasswordAndUnknownUserGetTheSameAnswer) {
+  {
+    test_client alice(relay->port());
+    alice.sign_up_ok("alice", "alice-password");
+  }
+  test_client c(relay->port());
+  auto wrong = c.sign_in("alice", "not-her-password");
+  auto unknown = c.sign_in("nobody", "whatever-password");
+  ASSERT_TRUE(is<proto::error>(wrong));
+  ASSERT_TRUE(is<proto::error>(unknown));
+  auto a = std::get<proto::error>(*wrong), b = std::get<proto::error>(*unknown);
+  EXPECT_EQ(a.code, reason::invalid_credentials);
+  EXPECT_EQ(a, b);  // byte-for-byte the same answer
+}
+
+TEST_F(RelayTest, UnknownUserSpendsTheHashingTimeToo) {
+  // Lower bound only (never flaky): without the dummy hash an unknown name would be
+  // answered in microseconds, while a real verification costs a full Argon2id run.
+  relay.reset();
+  auto cfg = test_config(dir.path());
+  cfg.argon2 = {2, 16384, 1};
+  relay = std::make_unique<relay_fixture>(cfg);
+  const auto t0 = std::chrono::steady_clock::now();
+  (void)crypto::verify_password(crypto::dummy_hash(cfg.argon2), "x");
+  const auto hash_time = std::chrono::steady_clock::now() - t0;
+
+  test_client c(relay->port());
+  const auto t1 = std::chrono::steady_clock::now();
+  auto unknown = c.sign_in("nobody", "whatever-password");
+  const auto answer_time = std::chrono::steady_clock::now() - t1;
+  ASSERT_EQ(error_code_of(unknown), reason::invalid_credentials);
+  EXPECT_GE(answer_time, hash_time / 2);
+}
+
+TEST_F(RelayTest, ThreeFailuresCloseTheConnection) {
+  test_client c(relay->port());
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(error_code_of(c.sign_in("nobody", "whatever-password")), reason::invalid_credentials);
+  }
+  auto closing = c.expect<proto::closing>();
+  ASSERT_TRUE(closing);
+  EXPECT_EQ(closing->code, reason::too_many_attempts);
+  EXPECT_TRUE(c.closed_within(3s));
+}
+
+TEST_F(RelayTest, SignUpRules) {
+  test_client c(relay->port());
+  EXPECT_EQ(error_code_of(c.sign_in("Bad Name", "long-enough", true)), reason::invalid_name);
+  EXPECT_EQ(error_code_of(c.sign_in("alice", "short", true)), reason::weak_password);
+  c.sign_up_ok("alice", "alice-password");
+  test_client d(relay->port());
+  EXPECT_EQ(error_code_of(d.sign_in("alice", "another-password", true)), reason::name_taken);
+  // The refused sign-up did not change alice's password.
+  test_client e(relay->port());
+  EXPECT_TRUE(is<proto::welcome>(e.sign_in("alice", "alice-password")));
+}
+
+TEST_F(RelayTest, NothingIsCreatedByASignIn) {
+  test_client c(relay->port());
+  EXPECT_EQ(error_code_of(c.sign_in("typo", "some-password")), reason::invalid_credentials);
+  EXPECT_EQ(relay->console("db"), "no registered users\n");
+}
+
+TEST_F(RelayTest, UnknownRecipientIsAnErrorWithTheSendId) {
+  test_client alice(relay->port());
+  alice.sign_up_ok("alice", "alice-password");
+  alice.send_frame(proto::send{77, "carol", bytes(100, 1)});
+  auto err = alice.expect<proto::error>();
+  ASSERT_TRUE(err);
+  EXPECT_EQ(err->code, reason::unknown_recipient);
+  EXPECT_EQ(err->ref, 77u);
+  alice.send_frame(proto::send{78, "Not A Name", bytes(10, 1)});
+  err = alice.expect<proto::error>();
+  ASSERT_TRUE(err);
+  EXPECT_EQ(err->code, reason::unknown_recipient);
+  EXPECT_EQ(err->ref, 78u);
+}
+
+TEST_F(RelayTest, SendBeforeSignInIsRefused) {
+  test_client c(relay->port());
+  c.send_frame(proto::send{5, "bob", bytes(10, 1)});
+  auto err = c.expect<proto::error>();
+  ASSERT_TRUE(err);
+  EXPECT_EQ(err->code, reason::not_signed_in);
+}
+
+TEST_F(RelayTest, RestartKeepsAccountsAndKeys) {
+  crypto::public_key first_key;
+  {
+    test_client alice(relay->port());
+    alice.sign_up_ok("alice", "alice-password");
+    first_key = relay->key();
+  }
+  relay.reset();  // clean stop
+  relay = std::make_unique<relay_fixture>(test_config(dir.path()));
+  EXPECT_EQ(relay->key(), first_key);  // the relay key survives too
+  test_client alice(relay->port());
+  EXPECT_TRUE(is<proto::welcome>(alice.sign_in("alice", "alice-password")));
+  EXPECT_NE(relay->console("db").find("alice"), std::string::npos);
+}
+
+TEST_F(RelayTest, ShutdownTellsClientsWhy) {
+  test_client alice(relay->port());
+  alice.sign_up_ok("alice", "alice-password");
+  std::thread stopper([&] { relay->stop(); });
+  auto closing = alice.expect<proto::closing>();
+  stopper.join();
+  ASSERT_TRUE(closing);
+  EXPECT_EQ(closing->code, reason::shutting_down);
+}
+
+TEST_F(RelayTest, SecondSignInReplacesTheFirstConnection) {
+  test_client bob(relay->port());
+  bob.sign_up_ok("bob", "bob-password");
+  test_client first(relay->port());
+  ASSERT_TRUE(is<proto::welcome>(first.sign_in("alice", "alice-password", true)));
+  ASSERT_TRUE(bob.wait_roster("alice", true));
+
+  test_client second(relay->port());
+  ASSERT_TRUE(is<proto::welcome>(second.sign_in("alice", "alice-password")));
+  auto closing = first.expect<proto::closing>();
+  ASSERT_TRUE(closing);
+  EXPECT_EQ(closing->code, reason::replaced);
+  EXPECT_TRUE(first.closed_within(3s));
+
+  // bob now sees alice's new key and messages reach the new connection.
+  auto p = bob.expect<proto::presence>();
+  ASSERT_TRUE(p);
+  EXPECT_EQ(bob.chat().online().at("alice"), second.identity().pub());
+  bob.send_text("alice", "to the new alice");
+  auto got = second.receive_text();
+  ASSERT_TRUE(got && got->text);
+  EXPECT_EQ(*got->text, "to the new alice");
+  // The replaced session's end did not announce alice as gone.
+  EXPECT_TRUE(bob.chat().is_online("alice"));
+  EXPECT_FALSE(bob.expect<proto::presence>(300ms));
+}
+
+TEST_F(RelayTest, ConsoleDbAndActive) {
+  test_client alice(relay->port());
+  alice.sign_up_ok("alice", "alice-password");
+  const std::string db = relay->console("db");
+  EXPECT_NE(db.find("alice"), std::string::npos);
+  EXPECT_NE(db.find(crypto::short_fingerprint(alice.identity().pub())), std::string::npos);
+  EXPECT_EQ(db.find("argon2"), std::string::npos);  // never a password hash
+  const std::string active = relay->console("active");
+  EXPECT_NE(active.find("alice"), std::string::npos);
+  EXPECT_NE(active.find("127.0.0.1"), std::string::npos);
+  EXPECT_NE(relay->console("key").find(crypto::fingerprint(relay->key())), std::string::npos);
+}
+
+TEST_F(RelayTest, ConsoleKickTellsTheUserWhy) {
+  test_client alice(relay->port());
+  alice.sign_up_ok("alice", "alice-password");
+  EXPECT_EQ(relay->console("kick", {"alice", "spamming"}), "kicked alice\n");
+  auto closing = alice.expect<proto::closing>();
+  ASSERT_TRUE(closing);
+  EXPECT_EQ(closing->code, reason::kicked);
+  EXPECT_EQ(closing->text, "spamming");
+  EXPECT_EQ(relay->console("kick", {"alice"}), "alice is not online\n");
+}
+
+TEST_F(RelayTest, ConsoleStatsCountAKnownWorkload) {
+  test_client alice(relay->port()), bob(relay->port());
+  alice.sign_up_ok("alice", "alice-password");
+  bob.sign_up_ok("bob", "bob-password");
+  ASSERT_TRUE(alice.wait_roster("bob", true));
+  for (int i = 0; i < 5; ++i) alice.send_text("bob", "m" + std::to_string(i));
+  for (int i = 0; i < 5; ++i) ASSERT_TRUE(bob.receive_text());
+  test_client c(relay->port());
+  (void)c.sign_in("alice", "wrong-password");
+  const std::string stats = relay->console("stats");
+  EXPECT_NE(stats.find("messages relayed  5\n"), std::string::npos) << stats;
+  EXPECT_NE(stats.find("sign-in failures  1\n"), std::string::npos) << stats;
+  EXPECT_NE(stats.find("signed in now     2\n"), std::string::npos) << stats;
+}
+
+TEST_F(RelayTest, ArgonRunsOffTheEventLoop) {
+  // A slow hash (64 MiB, 3 passes) is in progress while a signed-in user pings: the pong
+  // must come back before the slow sign-in is answered.
+  relay.reset();
+  auto cfg = test_config(dir.path());
+  relay = std::make_unique<relay_fixture>(cfg);
+  test_client alice(relay->port());
+  alice.sign_up_ok("alice", "alice-password");
+  relay.reset();
+  cfg.argon2 = {3, 65536, 1};
+  relay = std::make_unique<relay_fixture>(cfg);
+  test_client fast(relay->port());
+  ASSERT_TRUE(is<proto::welcome>(fast.sign_in("alice", "alice-password")));
+
+  test_client slow(relay->port());
+  proto::key_bytes k{};
+  slow.send_frame(proto::sign_up{"carol", "carol-password", k});  // hashes for ~100+ ms
+  std::this_thread::sleep_for(5ms);
+  const auto t0 = std::chrono::steady_clock::now();
+  fast.send_frame(proto::ping{42});
+  auto pong = fast.expect<proto::pong>();
+  const auto pong_time = std::chrono::steady_clock::now() - t0;
+  ASSERT_TRUE(pong);
+  EXPECT_EQ(pong->token, 42u);
+  auto welcome = slow.next_frame(10s);
+  const auto welcome_time = std::chrono::steady_clock::now() - t0;
+  ASSERT_TRUE(is<proto::welcome>(welcome));
+  EXPECT_LT(pong_time, welcome_time);
+}
+
+TEST_F(RelayTest, FullWorkerQueueAnswersBusy) {
+  relay.reset();
+  auto cfg = test_config(dir.path());
+  cfg.argon2 = {3, 65536, 1};
+  cfg.workers = 1;
+  cfg.max_pending_auth = 1;
+  relay = std::make_unique<relay_fixture>(cfg);
+  std::vector<std::unique_ptr<test_client>> clients;
+  for (int i = 0; i < 4; ++i) clients.push_back(std::make_unique<test_client>(relay->port()));
+  proto::key_bytes k{};
+  for (int i = 0; i < 4; ++i) {
+    clients[i]->send_frame(proto::sign_up{"user" + std::to_string(i), "long-password", k});
+  }
+  int busy = 0, welcome = 0;
+  for (auto& c : clients) {
+    auto f = c->next_frame(20s);
+    if (error_code_of(f) == reason::busy) ++busy;
+    if (is<proto::welcome>(f)) ++welcome;
+  }
+  EXPECT_GE(busy, 1);
+  EXPECT_GE(welcome, 1);
+  EXPECT_EQ(busy + welcome, 4);
+}
+
+TEST_F(RelayTest, ObserverSeesNoNamesPasswordsOrText) {
+  recording_proxy proxy(relay->port());
+  {
+    test_client alice(proxy.port()), bob(proxy.port());
+    alice.sign_up_ok("alice", "alice-secret-pw");
+    bob.sign_up_ok("bob", "bobs-secret-pw");
+    ASSERT_TRUE(alice.wait_roster("bob", true));
+    alice.send_text("bob", "the eagle lands at noon");
+    ASSERT_TRUE(bob.receive_text());
+    bob.send_text("alice", "roger that");
+    ASSERT_TRUE(alice.receive_text());
+  }
+  const bytes up = proxy.upstream(), down = proxy.downstream();
+  ASSERT_GT(up.size(), 500u);
+  ASSERT_GT(down.size(), 500u);
+  for (const char* secret : {"alice", "bob", "alice-secret-pw", "bobs-secret-pw",
+                             "the eagle lands at noon", "roger that", "eagle"}) {
+    EXPECT_FALSE(contains(up, secret)) << secret << " seen client->relay";
+    EXPECT_FALSE(contains(down, secret)) << secret << " seen relay->client";
+  }
+}
+
+TEST_F(RelayTest, TamperedByteClosesOnlyThatConnection) {
+  test_client bob(relay->port());
+  bob.sign_up_ok("bob", "bob-password");
+  recording_proxy proxy(relay->port());
+  test_client alice(proxy.port());
+  alice.sign_up_ok("alice", "alice-password");
+  ASSERT_TRUE(alice.wait_roster("bob", true));
+  // Flip a bit inside alice's next transport message.
+  proxy.corrupt_upstream_byte(static_cast<long>(proxy.upstream().size()) + 10);
+  alice.send_text("bob", "this will not arrive");
+  EXPECT_TRUE(alice.closed_within(3s));
+  EXPECT_FALSE(bob.expect<proto::deliver>(300ms));
+  // The relay still serves bob.
+  test_client carol(relay->port());
+  carol.sign_up_ok("carol", "carol-password");
+  ASSERT_TRUE(carol.chat().is_online("bob"));
+  carol.send_text("bob", "still here");
+  auto got = bob.receive_text();
+  ASSERT_TRUE(got && got->text);
+  EXPECT_EQ(*got->text, "still here");
+}
+
+}  // namespace
+}  // namespace relay::test

@@ -1,0 +1,50 @@
+// In-process relay for integration tests.
+#include "support/relay_fixture.hpp"
+
+#include <future>
+
+#include "relay/crypto/sodium.hpp"
+
+namespace relay::test {
+
+server::relay_config test_config(const std::string& dir) {
+  server::relay_config c;
+  c.port = 0;
+  c.db_path = dir + "/relay.db";
+  c.argon2 = {1, 1024, 1};
+  c.workers = 2;
+  return c;
+}
+
+relay_fixture::relay_fixture(server::relay_config cfg) {
+  crypto::init();
+  relay_ = std::make_unique<server::relay_server>(io_, std::move(cfg));
+  port_ = relay_->port();
+  key_ = relay_->static_key().pub();
+  relay_->start();
+  thread_ = std::thread([this] { io_.run(); });
+}
+
+relay_fixture::~relay_fixture() {
+  stop();
+  relay_.reset();
+}
+
+void relay_fixture::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  net::post(io_, [this] { relay_->stop([this] { io_.stop(); }); });
+  thread_.join();
+}
+
+std::string relay_fixture::console(const std::string& name, std::vector<std::string> args) {
+  auto answer = std::make_shared<std::promise<std::string>>();
+  auto f = answer->get_future();
+  net::post(io_, [this, name, args = std::move(args), answer] {
+    relay_->run_command(name, args, [answer](std::string s) { answer->set_value(std::move(s)); });
+  });
+  if (f.wait_for(std::chrono::seconds(10)) != std::future_status::ready) return "<no answer>";
+  return f.get();
+}
+
+}  // namespace relay::test

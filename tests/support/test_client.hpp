@@ -1,0 +1,122 @@
+// A blocking relaychat client for integration tests: a real TCP socket on loopback, the Noise
+// XX initiator, frames and the client's E2E chat state. Every wait has a timeout.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "relay/client/chat.hpp"
+#include "relay/crypto/keys.hpp"
+#include "relay/proto/frames.hpp"
+#include "relay/proto/record.hpp"
+#include "relay/transport/noise.hpp"
+
+namespace relay::test {
+
+using namespace std::chrono_literals;
+
+/// A TCP connection to 127.0.0.1:port with raw byte I/O.
+class raw_socket {
+ public:
+  explicit raw_socket(std::uint16_t port);
+  ~raw_socket();
+  raw_socket(const raw_socket&) = delete;
+  raw_socket& operator=(const raw_socket&) = delete;
+  void write(byte_view b);
+  /// Reads what is available within `timeout`; empty on timeout; nullopt once closed by peer.
+  std::optional<bytes> read_some(std::chrono::milliseconds timeout);
+  /// True if the peer closes the connection within `timeout` (data read meanwhile is dropped).
+  bool closed_within(std::chrono::milliseconds timeout);
+  int fd() const noexcept { return fd_; }
+
+ private:
+  int fd_ = -1;
+};
+
+class test_client {
+ public:
+  /// Connects and completes the handshake (throws std::runtime_error on failure).
+  explicit test_client(std::uint16_t port);
+
+  /// The relay's static key learned in message 2.
+  const crypto::public_key& relay_key() const { return relay_key_; }
+
+  void send_frame(const proto::frame& f);
+  /// The next frame within `timeout`; nullopt on timeout or if the connection closed.
+  std::optional<proto::frame> next_frame(std::chrono::milliseconds timeout = 5s);
+  /// Skips frames until one of type T arrives (nullopt on timeout/close).
+  template <class T>
+  std::optional<T> expect(std::chrono::milliseconds timeout = 5s) {
+    const auto end = std::chrono::steady_clock::now() + timeout;
+    while (std::chrono::steady_clock::now() < end) {
+      auto f = next_frame(std::chrono::duration_cast<std::chrono::milliseconds>(
+          end - std::chrono::steady_clock::now()));
+      if (!f) return std::nullopt;
+      if (auto* p = std::get_if<proto::presence>(&*f); p && chat_) chat_->apply(*p);
+      if (auto* v = std::get_if<T>(&*f)) return *v;
+    }
+    return std::nullopt;
+  }
+  bool closed() const noexcept { return closed_; }
+  /// True if the relay closes the connection within `timeout`.
+  bool closed_within(std::chrono::milliseconds timeout) { return sock_.closed_within(timeout); }
+
+  /// Signs in (or up); returns the first answer frame (welcome or error/closing).
+  std::optional<proto::frame> sign_in(const std::string& name, const std::string& password,
+                                      bool sign_up = false);
+  /// Signs up and waits for welcome and the end of the roster snapshot; throws otherwise.
+  void sign_up_ok(const std::string& name, const std::string& password);
+
+  /// End-to-end state (after a successful sign-in).
+  client::chat& chat() { return *chat_; }
+  const crypto::key_pair& identity() const { return identity_; }
+  /// Seals and sends `text` to `to` (who must be in our roster).
+  void send_text(const std::string& to, const std::string& text, std::uint32_t id = 1);
+  /// Waits for a deliver frame and opens it: {from, text or error}.
+  struct received {
+    std::string from;
+    result<std::string> text;
+  };
+  std::optional<received> receive_text(std::chrono::milliseconds timeout = 5s);
+  /// Waits until `name` is in (online=true) or out of our roster.
+  bool wait_roster(const std::string& name, bool online, std::chrono::milliseconds timeout = 5s);
+
+ private:
+  raw_socket sock_;
+  crypto::key_pair static_key_;
+  crypto::key_pair identity_;
+  transport::noise_session noise_;
+  proto::record_reader reader_;
+  crypto::public_key relay_key_{};
+  std::optional<client::chat> chat_;
+  bool closed_ = false;
+  std::optional<bytes> next_record(std::chrono::milliseconds timeout);
+};
+
+/// A TCP proxy on 127.0.0.1:0 forwarding to 127.0.0.1:target that records every byte in
+/// both directions (the view of a network observer).
+class recording_proxy {
+ public:
+  explicit recording_proxy(std::uint16_t target);
+  ~recording_proxy();
+  std::uint16_t port() const noexcept { return port_; }
+  /// Everything seen so far, client->relay and relay->client.
+  bytes upstream() const;
+  bytes downstream() const;
+  /// When set, flips one bit of the Nth byte sent client->relay (0-based; -1 = never).
+  void corrupt_upstream_byte(long n) { corrupt_at_ = n; }
+
+ private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+  std::uint16_t port_ = 0;
+  std::atomic<long> corrupt_at_{-1};
+};
+
+/// True if `needle` occurs anywhere in `haystack`.
+bool contains(const bytes& haystack, std::string_view needle);
+
+}  // namespace relay::test
