@@ -17,6 +17,8 @@ bool equal(byte_view a, byte_view b) noexcept {
 secret_buffer::secret_buffer(std::size_t n) : n_(n) {
   // sodium_malloc(0) is valid but we keep size-0 buffers pointer-free.
   if (n == 0) return;
+  // sodium_malloc aborts before sodium_init (it needs the page size); init is idempotent.
+  if (sodium_init() < 0) throw std::bad_alloc();
   p_ = static_cast<byte*>(sodium_malloc(n));
   if (p_ == nullptr) throw std::bad_alloc();
   sodium_memzero(p_, n);

@@ -135,6 +135,7 @@ awaitable<bool> session::on_record(byte_view record) {
       enqueue_record(*reply);
     }
     if (noise_.handshake_done()) {
+      reader_.set_limit(proto::max_record);
       log::debug() << "session " << id_ << " (" << address_ << "): handshake complete";
     }
     co_return true;

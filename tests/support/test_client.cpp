@@ -116,8 +116,10 @@ std::optional<bytes> test_client::next_record(std::chrono::milliseconds timeout)
   }
 }
 
-void test_client::send_frame(const proto::frame& f) {
-  auto ct = noise_.encrypt(proto::encode(f));
+void test_client::send_frame(const proto::frame& f) { send_raw_frame(proto::encode(f)); }
+
+void test_client::send_raw_frame(byte_view plaintext) {
+  auto ct = noise_.encrypt(plaintext);
   if (!ct) throw std::runtime_error("encrypt failed");
   bytes out;
   proto::append_record(out, *ct);

@@ -45,6 +45,8 @@ class test_client {
   const crypto::public_key& relay_key() const { return relay_key_; }
 
   void send_frame(const proto::frame& f);
+  /// Encrypts arbitrary bytes as one transport message (for hostile-input tests).
+  void send_raw_frame(byte_view plaintext);
   /// The next frame within `timeout`; nullopt on timeout or if the connection closed.
   std::optional<proto::frame> next_frame(std::chrono::milliseconds timeout = 5s);
   /// Skips frames until one of type T arrives (nullopt on timeout/close).

@@ -25,6 +25,8 @@ class record_reader {
  public:
   /// Records longer than `limit` (<= max_record) are rejected with errc::record_too_large.
   explicit record_reader(std::size_t limit = max_record) : limit_(limit) {}
+  /// Changes the limit for records not yet returned (e.g. raised after a handshake).
+  void set_limit(std::size_t limit) noexcept { limit_ = limit; }
   /// Buffers bytes from the stream.
   void feed(byte_view in);
   /// The next whole record; nullopt when more bytes are needed; an error poisons the reader.

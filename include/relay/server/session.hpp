@@ -16,6 +16,10 @@ namespace relay::server {
 
 class relay_server;
 
+/// Largest record accepted before the handshake is complete: XX messages 1 and 3 carry empty
+/// payloads (32 and 64 bytes), so anything bigger is not our protocol.
+inline constexpr std::size_t max_handshake_record = 128;
+
 class session : public std::enable_shared_from_this<session> {
  public:
   session(tcp::socket socket, relay_server& owner, std::uint64_t id);
@@ -55,7 +59,7 @@ class session : public std::enable_shared_from_this<session> {
   std::uint64_t id_;
   std::string address_;
   net::steady_timer wake_;
-  proto::record_reader reader_;
+  proto::record_reader reader_{max_handshake_record};
   transport::noise_session noise_;
   bytes out_;      // records waiting for the writer
   bytes writing_;  // the buffer being written now

@@ -1,0 +1,112 @@
+#include "relay/client/chat.hpp"
+
+#include <gtest/gtest.h>
+
+#include "relay/crypto/sodium.hpp"
+
+namespace relay::client {
+namespace {
+
+proto::key_bytes bytes_of(const crypto::public_key& k) {
+  proto::key_bytes b;
+  std::copy(k.begin(), k.end(), b.begin());
+  return b;
+}
+
+struct ChatTest : ::testing::Test {
+  ChatTest() { crypto::init(); }
+  crypto::key_pair ka = crypto::key_pair::generate(crypto::os_random());
+  crypto::key_pair kb = crypto::key_pair::generate(crypto::os_random());
+  crypto::key_pair kc = crypto::key_pair::generate(crypto::os_random());
+  crypto::public_key pa = ka.pub(), pb = kb.pub(), pc = kc.pub();
+  chat alice{"alice", std::move(ka), crypto::os_random()};
+  chat bob{"bob", std::move(kb), crypto::os_random()};
+  chat carol{"carol", std::move(kc), crypto::os_random()};
+
+  void everyone_online() {
+    const proto::presence all{true,
+                              true,
+                              {{proto::presence_entry::kind::online, "alice", bytes_of(pa)},
+                               {proto::presence_entry::kind::online, "bob", bytes_of(pb)},
+                               {proto::presence_entry::kind::online, "carol", bytes_of(pc)}}};
+    alice.apply(all);
+    bob.apply(all);
+    carol.apply(all);
+  }
+};
+
+TEST_F(ChatTest, RoundTrip) {
+  everyone_online();
+  auto ct = alice.seal_to("bob", "hello: there");
+  ASSERT_TRUE(ct);
+  auto text = bob.open_from("alice", *ct);
+  ASSERT_TRUE(text);
+  EXPECT_EQ(*text, "hello: there");
+}
+
+TEST_F(ChatTest, ReplayIsRejected) {
+  everyone_online();
+  auto ct = alice.seal_to("bob", "pay 10");
+  ASSERT_TRUE(bob.open_from("alice", *ct));
+  auto again = bob.open_from("alice", *ct);
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error(), chat_errc::replayed);
+}
+
+TEST_F(ChatTest, OlderMessageAfterNewerIsRejected) {
+  everyone_online();
+  auto first = alice.seal_to("bob", "1");
+  auto second = alice.seal_to("bob", "2");
+  ASSERT_TRUE(bob.open_from("alice", *second));
+  EXPECT_EQ(bob.open_from("alice", *first).error(), chat_errc::replayed);
+}
+
+TEST_F(ChatTest, ReaddressedMessageIsRejected) {
+  everyone_online();
+  // Sealed for bob; a relay hands it to carol: carol cannot open it.
+  auto ct = alice.seal_to("bob", "for bob only");
+  EXPECT_EQ(carol.open_from("alice", *ct).error(), chat_errc::cannot_open);
+}
+
+TEST_F(ChatTest, SenderRelabelledByRelayIsRejected) {
+  everyone_online();
+  // alice -> bob, but the relay claims it came from carol: carol's key does not open it.
+  auto ct = alice.seal_to("bob", "hi");
+  EXPECT_EQ(bob.open_from("carol", *ct).error(), chat_errc::cannot_open);
+}
+
+TEST_F(ChatTest, MessageBouncedBackToTheSenderIsRejected) {
+  everyone_online();
+  // crypto_box keys are symmetric between the two parties: the inner names catch this.
+  auto ct = alice.seal_to("bob", "hi");
+  auto r = alice.open_from("bob", *ct);
+  ASSERT_FALSE(r);
+  EXPECT_TRUE(r.error() == chat_errc::wrong_addressee || r.error() == chat_errc::sender_mismatch);
+}
+
+TEST_F(ChatTest, NotOnlineAndTooLong) {
+  EXPECT_EQ(alice.seal_to("bob", "x").error(), chat_errc::not_online);
+  everyone_online();
+  EXPECT_EQ(alice.seal_to("bob", std::string(crypto::max_text + 1, 'x')).error(),
+            chat_errc::too_long);
+  EXPECT_TRUE(alice.seal_to("bob", std::string(crypto::max_text, 'x')));
+}
+
+TEST_F(ChatTest, PresenceEvents) {
+  auto ev = alice.apply({false,
+                         false,
+                         {{proto::presence_entry::kind::online, "bob", bytes_of(pb)},
+                          {proto::presence_entry::kind::online, "alice", bytes_of(pa)}}});
+  ASSERT_EQ(ev.size(), 1u);  // never lists myself
+  EXPECT_EQ(ev[0].what, roster_event::kind::joined);
+  ev = alice.apply({false, false, {{proto::presence_entry::kind::online, "bob", bytes_of(pc)}}});
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].what, roster_event::kind::key_changed);
+  ev = alice.apply({false, false, {{proto::presence_entry::kind::offline, "bob", {}}}});
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].what, roster_event::kind::left);
+  EXPECT_FALSE(alice.is_online("bob"));
+}
+
+}  // namespace
+}  // namespace relay::client

@@ -1,0 +1,53 @@
+#include "relay/client/input.hpp"
+
+#include <gtest/gtest.h>
+
+namespace relay::client {
+namespace {
+
+send_line as_send(const input& in) {
+  if (auto* e = std::get_if<input_error>(&in)) ADD_FAILURE() << e->message;
+  return std::get<send_line>(in);
+}
+
+TEST(Input, SplitsAtTheFirstColon) {
+  auto s = as_send(parse_input("bob:hello there"));
+  EXPECT_EQ(s.to, "bob");
+  EXPECT_EQ(s.text, "hello there");
+  s = as_send(parse_input("bob:see you at 10:30: ok"));
+  EXPECT_EQ(s.text, "see you at 10:30: ok");
+  s = as_send(parse_input("bob: spaced\r\n"));
+  EXPECT_EQ(s.text, "spaced");
+}
+
+TEST(Input, MsgCommand) {
+  auto s = as_send(parse_input("/msg bob hi: there"));
+  EXPECT_EQ(s.to, "bob");
+  EXPECT_EQ(s.text, "hi: there");
+  EXPECT_TRUE(std::holds_alternative<input_error>(parse_input("/msg bob")));
+}
+
+TEST(Input, Commands) {
+  EXPECT_TRUE(std::holds_alternative<quit_line>(parse_input("q!")));
+  EXPECT_TRUE(std::holds_alternative<quit_line>(parse_input("/quit")));
+  EXPECT_TRUE(std::holds_alternative<help_line>(parse_input("/help")));
+  EXPECT_TRUE(std::holds_alternative<who_line>(parse_input("/who")));
+  EXPECT_TRUE(std::holds_alternative<empty_line>(parse_input("   ")));
+  EXPECT_TRUE(std::holds_alternative<input_error>(parse_input("/frobnicate")));
+}
+
+TEST(Input, MalformedTargetsAreErrors) {
+  for (const char* line :
+       {":hi", "bad name:hi", "Bob:hi", "b\x1b[2J:x", "no colon here", "bob:", "bob:   "}) {
+    EXPECT_TRUE(std::holds_alternative<input_error>(parse_input(line))) << line;
+  }
+}
+
+TEST(Input, HelpListsCommands) {
+  for (const char* c : {"/msg", "/who", "/help", "/quit", "NAME:MESSAGE"}) {
+    EXPECT_NE(input_help().find(c), std::string_view::npos) << c;
+  }
+}
+
+}  // namespace
+}  // namespace relay::client
