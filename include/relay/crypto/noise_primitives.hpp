@@ -25,6 +25,7 @@ using hash_out = std::span<byte, hash_len>;
 using aead_nonce = std::array<byte, aead_nonce_len>;
 
 /// HASH: BLAKE2b-512 of the concatenation of `parts` (so HASH(h || data) needs no copy).
+/// `out` may alias any part: all input is absorbed before the digest is written.
 void hash(std::initializer_list<byte_view> parts, hash_out out) noexcept;
 
 /// HMAC-HASH (RFC 2104 over BLAKE2b-512, block 128): HMAC(key, concatenation of `parts`).
