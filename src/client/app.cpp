@@ -8,14 +8,19 @@
 #include <algorithm>
 #include <atomic>
 #include <cstdio>
+#include <functional>
+#include <map>
+#include <set>
 #include <thread>
 
 #include "relay/client/chat.hpp"
+#include "relay/client/contacts.hpp"
 #include "relay/client/data_dir.hpp"
 #include "relay/client/display.hpp"
 #include "relay/client/input.hpp"
 #include "relay/client/link.hpp"
 #include "relay/crypto/key_file.hpp"
+#include "relay/crypto/safety_number.hpp"
 #include "relay/crypto/secret.hpp"
 #include "relay/crypto/sodium.hpp"
 #include "relay/proto/names.hpp"
@@ -170,11 +175,67 @@ std::string roster_line(const chat& c) {
 }
 
 /// The chat phase: prints what arrives, sends what is typed. Returns the exit code.
-int chat_loop(net::io_context& io, link& l, chat& c, line_reader& lines) {
+int chat_loop(net::io_context& io, link& l, chat& c, line_reader& lines, contact_book& book,
+              const std::function<void()>& save_book) {
   std::atomic<bool> stop{false};
   int code = exit_ok;
   std::uint32_t next_id = 1;
   bool snapshot_done = false;
+  // Contacts whose announced key differs from the pin, and what is waiting for them.
+  std::set<std::string> untrusted;
+  std::map<std::string, std::vector<std::string>> held;
+
+  auto transmit = [&](const std::string& to, const std::string& text) {
+    auto sealed = c.seal_to(to, text);
+    if (!sealed) {
+      say("! not sent to " + to + ": " + sealed.error().message());
+      return;
+    }
+    l.send(proto::send{next_id++, to, std::move(*sealed)});
+  };
+  auto release_held = [&](const std::string& name) {
+    auto it = held.find(name);
+    if (it == held.end()) return;
+    auto texts = std::move(it->second);
+    held.erase(it);
+    if (!c.is_online(name)) {
+      held[name] = std::move(texts);  // keep them until name is back
+      return;
+    }
+    say("* sending " + std::to_string(texts.size()) + " held message(s) to " + name);
+    for (const auto& t : texts) transmit(name, t);
+  };
+  // Checks an announced key against the pin; prints what a person must know.
+  auto check_key = [&](const std::string& name, const crypto::public_key& key, bool quiet) {
+    const contact* before = book.find(name);
+    const std::optional<contact> old = before ? std::optional<contact>(*before) : std::nullopt;
+    switch (book.see(name, key)) {
+      case key_check::new_contact:
+        save_book();
+        say("* new contact " + name + ": key " + crypto::short_fingerprint(key) +
+            " pinned (compare safety numbers with /verify " + name + ")");
+        return;
+      case key_check::same:
+        if (untrusted.erase(name) && !quiet) say("* " + name + " is back on the pinned key");
+        release_held(name);
+        return;
+      case key_check::changed:
+      case key_check::changed_verified:
+        untrusted.insert(name);
+        say("!!! WARNING: " + name + "'s identity key has CHANGED !!!");
+        say("!   pinned key:    " + crypto::short_fingerprint(old->key) +
+            (old->verified ? "  (verified)" : ""));
+        say("!   announced key: " + crypto::short_fingerprint(key));
+        say("!   " + name + " may have signed in from a new device, or someone (the relay?)");
+        say("!   is impersonating " + name + ". Messages to " + name + " are held until you");
+        if (old->verified) {
+          say("!   compare safety numbers again: /verify " + name);
+        } else {
+          say("!   /accept " + name + " (or compare safety numbers: /verify " + name + ")");
+        }
+        return;
+    }
+  };
 
   auto reader = [&]() -> awaitable<void> {
     while (true) {
@@ -188,17 +249,20 @@ int chat_loop(net::io_context& io, link& l, chat& c, line_reader& lines) {
       }
       if (auto* p = std::get_if<proto::presence>(&*f)) {
         for (const auto& ev : c.apply(*p)) {
-          if (p->snapshot) continue;
           switch (ev.what) {
             case roster_event::kind::joined:
-              say("* " + ev.name + " joined (key " + crypto::short_fingerprint(ev.key) + ")");
+              if (!p->snapshot) {
+                say("* " + ev.name + " joined (key " + crypto::short_fingerprint(ev.key) + ")");
+              }
+              check_key(ev.name, ev.key, p->snapshot);
               break;
             case roster_event::kind::left:
               say("* " + ev.name + " left");
               break;
             case roster_event::kind::key_changed:
-              say("* " + ev.name + " signed in with a new key " +
+              say("* " + ev.name + " signed in again, with key " +
                   crypto::short_fingerprint(ev.key));
+              check_key(ev.name, ev.key, false);
               break;
           }
         }
@@ -209,7 +273,9 @@ int chat_loop(net::io_context& io, link& l, chat& c, line_reader& lines) {
       } else if (auto* d = std::get_if<proto::deliver>(&*f)) {
         auto text = c.open_from(d->from, d->ciphertext);
         if (text) {
-          say(printable(d->from) + ": " + printable(*text));
+          say(printable(d->from) +
+              (untrusted.count(d->from) ? " (KEY CHANGED, not accepted)" : "") + ": " +
+              printable(*text));
         } else {
           say("! rejected a message said to be from " + printable(d->from) + ": " +
               text.error().message());
@@ -240,9 +306,51 @@ int chat_loop(net::io_context& io, link& l, chat& c, line_reader& lines) {
     } else if (std::holds_alternative<who_line>(in)) {
       if (c.online().empty()) say("* nobody else is online");
       for (const auto& [name, key] : c.online()) {
-        say("* " + name + "  key " + crypto::short_fingerprint(key));
+        const contact* k = book.find(name);
+        const char* trust = untrusted.count(name) ? "KEY CHANGED"
+                            : (k && k->verified)  ? "verified"
+                                                  : "unverified";
+        say("* " + name + "  key " + crypto::short_fingerprint(key) + "  " + trust);
+      }
+    } else if (auto* a = std::get_if<accept_line>(&in)) {
+      const contact* k = book.find(a->name);
+      auto it = c.online().find(a->name);
+      if (!untrusted.count(a->name) || it == c.online().end()) {
+        say("! nothing to accept: " + a->name + "'s key has not changed" +
+            (it == c.online().end() ? " (or " + a->name + " is not online)" : ""));
+      } else if (k && k->verified) {
+        say("! " + a->name + " was verified: compare safety numbers again with /verify " + a->name);
+      } else {
+        book.accept(a->name, it->second);
+        save_book();
+        untrusted.erase(a->name);
+        say("* accepted " + a->name + "'s new key " + crypto::short_fingerprint(it->second));
+        release_held(a->name);
+      }
+    } else if (auto* v = std::get_if<verify_line>(&in)) {
+      auto it = c.online().find(v->name);
+      if (it == c.online().end()) {
+        say("! " + v->name + " is not online: their current key is unknown");
+      } else if (!v->confirm) {
+        say("* safety number with " + v->name + ":");
+        say("    " + crypto::safety_number(c.me(), c.identity().pub(), v->name, it->second));
+        say("* compare it with what " + v->name + " sees (in person or by phone). If it");
+        say("* matches, type /verify " + v->name + " confirm");
+      } else {
+        book.verify(v->name, it->second);
+        save_book();
+        untrusted.erase(v->name);
+        say("* " + v->name + " is now verified (key " + crypto::short_fingerprint(it->second) +
+            ")");
+        release_held(v->name);
       }
     } else if (std::holds_alternative<quit_line>(in)) {
+      for (const auto& [name, texts] : held) {
+        if (!texts.empty()) {
+          say("! " + std::to_string(texts.size()) + " held message(s) to " + name +
+              " were not sent");
+        }
+      }
       stop = true;
       l.send(proto::bye{});
       net::co_spawn(
@@ -258,12 +366,19 @@ int chat_loop(net::io_context& io, link& l, chat& c, line_reader& lines) {
         say("! " + s->to + " is not online: nothing sent");
         return;
       }
-      auto sealed = c.seal_to(s->to, s->text);
-      if (!sealed) {
-        say("! not sent: " + sealed.error().message());
+      if (s->text.size() > crypto::max_text) {
+        say("! not sent: messages are at most " + std::to_string(crypto::max_text) + " bytes");
         return;
       }
-      l.send(proto::send{next_id++, s->to, std::move(*sealed)});
+      if (untrusted.count(s->to)) {
+        held[s->to].push_back(s->text);
+        const contact* k = book.find(s->to);
+        say("! held for " + s->to + " (key changed): " +
+            (k && k->verified ? "/verify " + s->to : "/accept " + s->to + " or /verify " + s->to) +
+            " to send");
+        return;
+      }
+      transmit(s->to, s->text);
     }
   };
 
@@ -400,8 +515,21 @@ int run_client(const client_config& cfg) {
   say(std::string(signed_up ? "account created; signed in as " : "signed in as ") + name +
       " (your key " + crypto::short_fingerprint(identity->pub()) + ")");
   say("type NAME:MESSAGE to send, /help for commands");
+  auto book = contact_book::parse(dir.read_contacts(relay_id, name));
+  if (!book) {
+    say("error: " + dir.contacts_path(relay_id, name).string() +
+        " is damaged; not continuing (it holds your contacts' pinned keys)");
+    return exit_failure;
+  }
+  auto save_book = [&] {
+    try {
+      dir.write_contacts(relay_id, name, book->serialise());
+    } catch (const std::exception& e) {
+      say(std::string("warning: could not save contact keys: ") + e.what());
+    }
+  };
   chat c(name, std::move(*identity), crypto::os_random());
-  return chat_loop(io, *l, c, in);
+  return chat_loop(io, *l, c, in, *book, save_book);
 }
 
 }  // namespace relay::client

@@ -83,6 +83,21 @@ void data_dir::write_identity(const std::string& relay, const std::string& user,
   write_private_file(identity_path(relay, user), contents);
 }
 
+fs::path data_dir::contacts_path(const std::string& relay, const std::string& user) const {
+  return root_ / "relays" / relay_dir_name(relay) / user / "contacts";
+}
+
+std::string data_dir::read_contacts(const std::string& relay, const std::string& user) const {
+  std::ifstream in(contacts_path(relay, user));
+  if (!in) return {};
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+void data_dir::write_contacts(const std::string& relay, const std::string& user,
+                              std::string_view text) const {
+  write_private_file(contacts_path(relay, user), as_bytes(text));
+}
+
 std::optional<crypto::public_key> data_dir::pinned_relay(const std::string& relay) const {
   std::ifstream in(known_relays_path());
   if (!in) return std::nullopt;

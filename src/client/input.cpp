@@ -41,6 +41,20 @@ input parse_input(std::string_view line) {
     if (sp == std::string_view::npos) return input_error{"usage: /msg NAME MESSAGE"};
     return make_send(rest.substr(0, sp), rest.substr(sp + 1));
   }
+  for (std::string_view cmd : {"/accept", "/verify"}) {
+    if (t.rfind(cmd, 0) != 0 || (t.size() > cmd.size() && t[cmd.size()] != ' ')) continue;
+    std::string_view rest = trim(t.substr(cmd.size()));
+    const auto sp = rest.find(' ');
+    std::string_view who = rest.substr(0, sp);
+    std::string_view more = sp == std::string_view::npos ? "" : trim(rest.substr(sp + 1));
+    if (!proto::valid_name(who)) return input_error{"usage: " + std::string(cmd) + " NAME"};
+    if (cmd == "/accept") {
+      if (!more.empty()) return input_error{"usage: /accept NAME"};
+      return accept_line{std::string(who)};
+    }
+    if (!more.empty() && more != "confirm") return input_error{"usage: /verify NAME [confirm]"};
+    return verify_line{std::string(who), more == "confirm"};
+  }
   if (t.front() == '/') {
     return input_error{"unknown command " + std::string(t.substr(0, t.find(' ')).substr(0, 40)) +
                        " (type /help)"};
@@ -56,7 +70,10 @@ std::string_view input_help() {
   return "commands:\n"
          "  NAME:MESSAGE      send MESSAGE to NAME (split at the first colon)\n"
          "  /msg NAME MESSAGE the same\n"
-         "  /who              who is online, with key fingerprints\n"
+         "  /who              who is online, with key fingerprints and trust\n"
+         "  /verify NAME      show the safety number to compare with NAME out of band\n"
+         "  /verify NAME confirm   mark NAME verified after comparing\n"
+         "  /accept NAME      trust NAME's new key after a key-change warning\n"
          "  /help             this help\n"
          "  /quit or q!       leave (Ctrl-D too)\n";
 }

@@ -4,6 +4,7 @@
 //
 //   <root>/known_relays                          "host:port <64 hex digits>" per line
 //   <root>/relays/<host>_<port>/<user>/identity.key   crypto::seal_key_file output
+//   <root>/relays/<host>_<port>/<user>/contacts       contact_book::serialise output
 #pragma once
 
 #include <filesystem>
@@ -29,6 +30,12 @@ class data_dir {
   std::optional<bytes> read_identity(const std::string& relay, const std::string& user) const;
   /// Stores the encrypted identity file (0600, atomic). Throws on I/O errors.
   void write_identity(const std::string& relay, const std::string& user, byte_view contents) const;
+
+  /// The saved contact pins of `user` on `relay` (empty text if none yet).
+  std::string read_contacts(const std::string& relay, const std::string& user) const;
+  void write_contacts(const std::string& relay, const std::string& user,
+                      std::string_view text) const;
+  std::filesystem::path contacts_path(const std::string& relay, const std::string& user) const;
 
   /// The pinned key for `relay`, if any. Throws std::runtime_error if known_relays is damaged.
   std::optional<crypto::public_key> pinned_relay(const std::string& relay) const;

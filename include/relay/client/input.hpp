@@ -16,11 +16,21 @@ struct send_line {
 struct quit_line {};
 struct help_line {};
 struct who_line {};
+/// /accept NAME: trust NAME's new key.
+struct accept_line {
+  std::string name;
+};
+/// /verify NAME [confirm]: show the safety number; with confirm, mark NAME verified.
+struct verify_line {
+  std::string name;
+  bool confirm = false;
+};
 struct input_error {
   std::string message;
 };
 
-using input = std::variant<empty_line, send_line, quit_line, help_line, who_line, input_error>;
+using input = std::variant<empty_line, send_line, quit_line, help_line, who_line, accept_line,
+                           verify_line, input_error>;
 
 /// Parses one line. The recipient must be a valid user name; the text must not be empty.
 /// Whitespace right after the colon is dropped; the rest of the text is kept verbatim

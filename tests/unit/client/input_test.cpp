@@ -51,3 +51,21 @@ TEST(Input, HelpListsCommands) {
 
 }  // namespace
 }  // namespace relay::client
+
+namespace relay::client {
+namespace {
+
+TEST(Input, AcceptAndVerify) {
+  auto a = std::get<accept_line>(parse_input("/accept bob"));
+  EXPECT_EQ(a.name, "bob");
+  auto v = std::get<verify_line>(parse_input("/verify bob"));
+  EXPECT_EQ(v.name, "bob");
+  EXPECT_FALSE(v.confirm);
+  EXPECT_TRUE(std::get<verify_line>(parse_input("/verify bob confirm")).confirm);
+  EXPECT_TRUE(std::holds_alternative<input_error>(parse_input("/verify bob maybe")));
+  EXPECT_TRUE(std::holds_alternative<input_error>(parse_input("/accept")));
+  EXPECT_TRUE(std::holds_alternative<input_error>(parse_input("/accept Bad!")));
+}
+
+}  // namespace
+}  // namespace relay::client

@@ -1,0 +1,46 @@
+// Contacts' identity keys pinned on first sight (trust on first use, per relay and local
+// user), so a relay that announces a different key for someone cannot do so unnoticed.
+// Serialised as text lines "name <64 hex digits> unverified|verified".
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+
+#include "relay/crypto/keys.hpp"
+#include "relay/util/result.hpp"
+
+namespace relay::client {
+
+struct contact {
+  crypto::public_key key{};  ///< the pinned key
+  bool verified = false;     ///< safety number compared out of band
+};
+
+/// What seeing a key for a contact means.
+enum class key_check {
+  new_contact,       ///< first sight: now pinned (unverified)
+  same,              ///< matches the pin
+  changed,           ///< differs from an unverified pin: needs /accept (or /verify)
+  changed_verified,  ///< differs from a verified pin: needs /verify
+};
+
+class contact_book {
+ public:
+  /// Parses the saved form; std::errc::invalid_argument on a malformed line.
+  static result<contact_book> parse(std::string_view text);
+  std::string serialise() const;
+
+  /// Compares `key` with the pin for `name`, pinning it if `name` is new.
+  key_check see(const std::string& name, const crypto::public_key& key);
+  /// Pins `key` for `name` as unverified (after /accept).
+  void accept(const std::string& name, const crypto::public_key& key);
+  /// Pins `key` for `name` as verified (after /verify ... confirm).
+  void verify(const std::string& name, const crypto::public_key& key);
+  const contact* find(const std::string& name) const;
+
+ private:
+  std::map<std::string, contact> contacts_;
+};
+
+}  // namespace relay::client

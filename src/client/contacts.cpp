@@ -1,0 +1,65 @@
+// Trust-on-first-use pins for contacts' identity keys.
+#include "relay/client/contacts.hpp"
+
+#include <sstream>
+
+#include "relay/proto/names.hpp"
+
+namespace relay::client {
+
+result<contact_book> contact_book::parse(std::string_view text) {
+  contact_book book;
+  std::istringstream in{std::string(text)};
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream fields(line);
+    std::string name, hex, state, extra;
+    if (!(fields >> name >> hex >> state) || (fields >> extra) || !proto::valid_name(name) ||
+        (state != "verified" && state != "unverified")) {
+      return failure(std::make_error_code(std::errc::invalid_argument));
+    }
+    auto key = from_hex(hex);
+    if (!key || key->size() != crypto::key_size) {
+      return failure(std::make_error_code(std::errc::invalid_argument));
+    }
+    contact c;
+    std::copy(key->begin(), key->end(), c.key.begin());
+    c.verified = state == "verified";
+    book.contacts_[name] = c;
+  }
+  return book;
+}
+
+std::string contact_book::serialise() const {
+  std::string out = "# relaychat contacts: name identity-key state\n";
+  for (const auto& [name, c] : contacts_) {
+    out += name + " " + to_hex(c.key) + (c.verified ? " verified\n" : " unverified\n");
+  }
+  return out;
+}
+
+key_check contact_book::see(const std::string& name, const crypto::public_key& key) {
+  auto it = contacts_.find(name);
+  if (it == contacts_.end()) {
+    contacts_[name] = contact{key, false};
+    return key_check::new_contact;
+  }
+  if (it->second.key == key) return key_check::same;
+  return it->second.verified ? key_check::changed_verified : key_check::changed;
+}
+
+void contact_book::accept(const std::string& name, const crypto::public_key& key) {
+  contacts_[name] = contact{key, false};
+}
+
+void contact_book::verify(const std::string& name, const crypto::public_key& key) {
+  contacts_[name] = contact{key, true};
+}
+
+const contact* contact_book::find(const std::string& name) const {
+  auto it = contacts_.find(name);
+  return it == contacts_.end() ? nullptr : &it->second;
+}
+
+}  // namespace relay::client

@@ -1,0 +1,55 @@
+#include "relay/client/contacts.hpp"
+
+#include <gtest/gtest.h>
+
+namespace relay::client {
+namespace {
+
+crypto::public_key key_of(byte b) {
+  crypto::public_key k;
+  k.fill(b);
+  return k;
+}
+
+TEST(ContactBook, FirstSightPinsThenSameOrChanged) {
+  contact_book book;
+  EXPECT_EQ(book.see("bob", key_of(1)), key_check::new_contact);
+  EXPECT_EQ(book.see("bob", key_of(1)), key_check::same);
+  EXPECT_EQ(book.see("bob", key_of(2)), key_check::changed);
+  EXPECT_EQ(book.find("bob")->key, key_of(1));  // a change never replaces the pin by itself
+  book.accept("bob", key_of(2));
+  EXPECT_EQ(book.see("bob", key_of(2)), key_check::same);
+}
+
+TEST(ContactBook, VerifiedChangeIsDistinct) {
+  contact_book book;
+  book.verify("bob", key_of(1));
+  EXPECT_EQ(book.see("bob", key_of(3)), key_check::changed_verified);
+  EXPECT_TRUE(book.find("bob")->verified);
+  book.accept("bob", key_of(3));
+  EXPECT_FALSE(book.find("bob")->verified);
+}
+
+TEST(ContactBook, SerialiseRoundTrip) {
+  contact_book book;
+  (void)book.see("alice", key_of(7));
+  book.verify("bob", key_of(9));
+  auto again = contact_book::parse(book.serialise());
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->find("alice")->key, key_of(7));
+  EXPECT_FALSE(again->find("alice")->verified);
+  EXPECT_TRUE(again->find("bob")->verified);
+}
+
+TEST(ContactBook, DamagedFilesAreRejected) {
+  for (std::string bad : {"bob zz verified\n", "bob " + std::string(64, 'a') + " maybe\n",
+                          "Bob " + std::string(64, 'a') + " verified\n",
+                          "bob " + std::string(62, 'a') + " verified\n",
+                          "bob " + std::string(64, 'a') + " verified extra\n"}) {
+    EXPECT_FALSE(contact_book::parse(bad)) << bad;
+  }
+  EXPECT_TRUE(contact_book::parse("# comment\n\n"));
+}
+
+}  // namespace
+}  // namespace relay::client
