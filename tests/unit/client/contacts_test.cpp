@@ -42,10 +42,11 @@ TEST(ContactBook, SerialiseRoundTrip) {
 }
 
 TEST(ContactBook, DamagedFilesAreRejected) {
-  for (std::string bad : {"bob zz verified\n", "bob " + std::string(64, 'a') + " maybe\n",
-                          "Bob " + std::string(64, 'a') + " verified\n",
-                          "bob " + std::string(62, 'a') + " verified\n",
-                          "bob " + std::string(64, 'a') + " verified extra\n"}) {
+  for (const std::string& bad :
+       std::vector<std::string>{"bob zz verified\n", "bob " + std::string(64, 'a') + " maybe\n",
+                                "Bob " + std::string(64, 'a') + " verified\n",
+                                "bob " + std::string(62, 'a') + " verified\n",
+                                "bob " + std::string(64, 'a') + " verified extra\n"}) {
     EXPECT_FALSE(contact_book::parse(bad)) << bad;
   }
   EXPECT_TRUE(contact_book::parse("# comment\n\n"));
