@@ -1,0 +1,70 @@
+#include "relay/cli/options.hpp"
+
+#include <gtest/gtest.h>
+
+namespace relay::cli {
+namespace {
+
+parsed parse(std::vector<std::string> a) {
+  a.insert(a.begin(), "node");
+  return parse_options(a);
+}
+
+TEST(Options, RelayDefaults) {
+  auto p = parse({"-s"});
+  auto& r = std::get<relay_mode>(p);
+  EXPECT_EQ(r.config.listen, "127.0.0.1");
+  EXPECT_EQ(r.config.port, 20001);
+  EXPECT_EQ(r.config.db_path, "relay.db");
+  EXPECT_EQ(r.config.argon2.m_cost_kib, 19456u);
+  EXPECT_EQ(r.config.argon2.t_cost, 2u);
+  EXPECT_EQ(r.config.argon2.parallelism, 1u);
+  EXPECT_EQ(r.level, log::level::info);
+}
+
+TEST(Options, RelayOptions) {
+  auto p = parse({"-s", "--listen", "0.0.0.0", "--port", "4000", "--db", "/tmp/x.db", "--log-level",
+                  "debug", "--argon2-memory", "65536", "--workers", "4"});
+  auto& r = std::get<relay_mode>(p);
+  EXPECT_EQ(r.config.listen, "0.0.0.0");
+  EXPECT_EQ(r.config.port, 4000);
+  EXPECT_EQ(r.config.db_path, "/tmp/x.db");
+  EXPECT_EQ(r.level, log::level::debug);
+  EXPECT_EQ(r.config.argon2.m_cost_kib, 65536u);
+  EXPECT_EQ(r.config.workers, 4u);
+}
+
+TEST(Options, ClientOptions) {
+  auto p = parse({"--host", "chat.example", "--port", "4000", "--home", "/h", "--relay-key",
+                  std::string(64, 'a')});
+  auto& c = std::get<client_mode>(p);
+  EXPECT_EQ(c.config.host, "chat.example");
+  EXPECT_EQ(c.config.port, 4000);
+  EXPECT_EQ(c.config.home, "/h");
+  EXPECT_EQ(*c.config.relay_key, std::string(64, 'a'));
+}
+
+TEST(Options, Errors) {
+  for (auto args : std::vector<std::vector<std::string>>{{"--bogus"},
+                                                         {"--port", "99999"},
+                                                         {"--port", "abc"},
+                                                         {"-s", "--host", "x"},
+                                                         {"--db", "x.db"},
+                                                         {"-s", "--log-level", "loud"},
+                                                         {"-s", "--workers", "0"},
+                                                         {"-s", "--argon2-iterations", "0"}}) {
+    EXPECT_TRUE(std::holds_alternative<usage_error>(parse(args))) << args[0];
+  }
+}
+
+TEST(Options, HelpAndVersion) {
+  auto h = std::get<show_text>(parse({"--help"}));
+  for (const char* o : {"--listen", "--port", "--db", "--log-level", "--host", "--home",
+                        "--relay-key", "exit codes", "examples"}) {
+    EXPECT_NE(h.text.find(o), std::string::npos) << o;
+  }
+  EXPECT_NE(std::get<show_text>(parse({"--version"})).text.find("relaychat"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace relay::cli
