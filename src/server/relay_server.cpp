@@ -120,6 +120,11 @@ void relay_server::on_session_start(const std::shared_ptr<session>& s) {
 
 void relay_server::on_session_end(session& s) {
   sessions_.erase(s.id());
+  unregister(s);
+  maybe_finish_stop();
+}
+
+void relay_server::unregister(session& s) {
   if (s.signed_in()) {
     auto it = online_.find(s.name());
     // Only if the entry is still ours: a newer sign-in may have replaced this session.
@@ -129,7 +134,6 @@ void relay_server::on_session_end(session& s) {
       broadcast_presence({proto::presence_entry::kind::offline, s.name(), {}}, nullptr);
     }
   }
-  maybe_finish_stop();
 }
 
 awaitable<void> relay_server::authenticate(std::shared_ptr<session> s, std::string name,
@@ -236,12 +240,13 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
 
 void relay_server::complete_sign_in(const std::shared_ptr<session>& s, const std::string& name,
                                     const crypto::public_key& identity) {
-  if (auto it = online_.find(name); it != online_.end()) {
-    if (auto old = it->second.lock(); old && old != s) {
-      old->close(proto::reason::replaced, "you signed in from " + s->address());
-    }
-  }
+  std::shared_ptr<session> replaced;
+  if (auto it = online_.find(name); it != online_.end()) replaced = it->second.lock();
+  // Register the new session first, so closing the old one announces no departure.
   online_[name] = s;
+  if (replaced && replaced != s) {
+    replaced->close(proto::reason::replaced, "you signed in from " + s->address());
+  }
   ++stats_.sign_ins;
   s->set_signed_in(name, identity);
   log::info() << "user " << name << " signed in from " << s->address() << " (key "

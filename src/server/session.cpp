@@ -71,8 +71,14 @@ void session::close(proto::reason r, std::string_view text) {
   log::info() << "session " << id_ << " (" << (name_.empty() ? address_ : name_)
               << "): closing: " << proto::describe(r) << (text.empty() ? "" : ": ") << text;
   deliver(proto::closing{r, std::string(text.substr(0, 255))});
+  begin_close();
+}
+
+void session::begin_close() {
   closing_ = true;
   wake_.cancel_one();
+  // A closing session is no longer online: leave the registry now, not when the socket ends.
+  owner_.unregister(*this);
 }
 
 void session::abort(std::string_view why) {
@@ -177,8 +183,7 @@ awaitable<bool> session::on_frame(proto::frame f) {
   if (std::holds_alternative<proto::bye>(f)) {
     log::info() << "session " << id_ << " (" << (name_.empty() ? address_ : name_)
                 << "): said goodbye";
-    closing_ = true;  // flush anything queued, then close
-    wake_.cancel_one();
+    begin_close();  // flush anything queued, then close
     co_return false;
   }
   if (auto* s = std::get_if<proto::send>(&f)) {

@@ -58,6 +58,8 @@ class relay_server {
   const crypto::key_pair& noise_key() const noexcept { return key_; }
   void on_session_start(const std::shared_ptr<session>& s);
   void on_session_end(session& s);
+  /// Takes `s` off the online registry (announcing it) if it is the registered session.
+  void unregister(session& s);
   /// Authenticates (sign_up=false) or creates (true) an account for `s`; answers the client.
   awaitable<void> authenticate(std::shared_ptr<session> s, std::string name, std::string password,
                                proto::key_bytes identity, bool sign_up);

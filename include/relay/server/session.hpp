@@ -52,6 +52,7 @@ class session : public std::enable_shared_from_this<session> {
   awaitable<bool> on_record(byte_view record);
   awaitable<bool> on_frame(proto::frame f);
   void enqueue_record(byte_view body);
+  void begin_close();
   void stop();
 
   tcp::socket socket_;
