@@ -48,7 +48,24 @@ parsed parse_options(const std::vector<std::string>& args) {
       "argon2-parallelism", po::value<std::uint32_t>()->default_value(1), "Argon2id lanes")(
       "workers", po::value<unsigned>()->default_value(2), "password-hashing threads")(
       "max-pending-auth", po::value<unsigned>()->default_value(64),
-      "sign-ins queued for hashing before answering busy");
+      "sign-ins queued for hashing before answering busy")(
+      "auth-timeout", po::value<double>()->default_value(10),
+      "seconds a new connection has to finish handshake and sign-in")(
+      "ping-interval", po::value<double>()->default_value(30),
+      "seconds of silence before the relay pings a client")(
+      "idle-timeout", po::value<double>()->default_value(90),
+      "seconds of silence before a client is disconnected")(
+      "max-connections", po::value<std::size_t>()->default_value(4096), "connections in all")(
+      "max-unauthenticated", po::value<std::size_t>()->default_value(512),
+      "connections not yet signed in, in all")("max-unauthenticated-per-address",
+                                               po::value<std::size_t>()->default_value(16),
+                                               "connections not yet signed in, per IP address")(
+      "max-send-queue", po::value<std::size_t>()->default_value(1 << 20),
+      "bytes queued to a client that does not read before it is disconnected")(
+      "message-rate", po::value<double>()->default_value(20),
+      "messages per second a user may send, sustained")(
+      "message-burst", po::value<double>()->default_value(100),
+      "messages a user may send at once (e.g. a pasted paragraph)");
 
   po::options_description client_opts("client options");
   client_opts.add_options()("host", po::value<std::string>()->default_value("127.0.0.1"),
@@ -99,6 +116,26 @@ parsed parse_options(const std::vector<std::string>& args) {
     m.config.argon2.parallelism = vm["argon2-parallelism"].as<std::uint32_t>();
     m.config.workers = vm["workers"].as<unsigned>();
     m.config.max_pending_auth = vm["max-pending-auth"].as<unsigned>();
+    auto seconds = [&](const char* o) {
+      return std::chrono::milliseconds(static_cast<long long>(vm[o].as<double>() * 1000));
+    };
+    m.config.auth_timeout = seconds("auth-timeout");
+    m.config.ping_interval = seconds("ping-interval");
+    m.config.idle_timeout = seconds("idle-timeout");
+    m.config.max_connections = vm["max-connections"].as<std::size_t>();
+    m.config.max_unauthenticated = vm["max-unauthenticated"].as<std::size_t>();
+    m.config.max_unauthenticated_per_address =
+        vm["max-unauthenticated-per-address"].as<std::size_t>();
+    m.config.max_send_queue = vm["max-send-queue"].as<std::size_t>();
+    m.config.message_rate = vm["message-rate"].as<double>();
+    m.config.message_burst = vm["message-burst"].as<double>();
+    if (m.config.auth_timeout.count() <= 0 || m.config.ping_interval.count() <= 0 ||
+        m.config.idle_timeout <= m.config.ping_interval) {
+      return usage_error{"timeouts must be positive and --idle-timeout above --ping-interval"};
+    }
+    if (m.config.message_rate <= 0 || m.config.message_burst < 1) {
+      return usage_error{"--message-rate must be positive and --message-burst at least 1"};
+    }
     if (m.config.argon2.m_cost_kib < 8 * m.config.argon2.parallelism ||
         m.config.argon2.t_cost < 1 || m.config.argon2.parallelism < 1) {
       return usage_error{"Argon2 parameters out of range"};
@@ -108,8 +145,11 @@ parsed parse_options(const std::vector<std::string>& args) {
     }
     return m;
   }
-  for (const char* o : {"listen", "db", "key", "argon2-memory", "argon2-iterations",
-                        "argon2-parallelism", "workers", "max-pending-auth"}) {
+  for (const char* o :
+       {"listen", "db", "key", "argon2-memory", "argon2-iterations", "argon2-parallelism",
+        "workers", "max-pending-auth", "auth-timeout", "ping-interval", "idle-timeout",
+        "max-connections", "max-unauthenticated", "max-unauthenticated-per-address",
+        "max-send-queue", "message-rate", "message-burst"}) {
     if (vm.count(o) && !vm[o].defaulted()) {
       return usage_error{std::string("--") + o + " is a relay option (use it with -s)"};
     }

@@ -106,20 +106,59 @@ awaitable<void> relay_server::accept_loop() {
       co_await pause.async_wait(net::redirect_error(net::use_awaitable, ec));
       continue;
     }
+    if (!admit(sock)) continue;
     auto s = std::make_shared<session>(std::move(sock), *this, next_id_++);
     on_session_start(s);
     s->start();
   }
 }
 
+bool relay_server::admit(tcp::socket& sock) {
+  boost::system::error_code ec;
+  const auto ep = sock.remote_endpoint(ec);
+  const std::string ip = ec ? "?" : ep.address().to_string();
+  const char* refusal = nullptr;
+  if (sessions_.size() >= cfg_.max_connections) {
+    refusal = "connection limit reached";
+  } else if (unauthenticated_ >= cfg_.max_unauthenticated) {
+    refusal = "too many connections not yet signed in";
+  } else if (auto it = unauthenticated_by_ip_.find(ip);
+             it != unauthenticated_by_ip_.end() &&
+             it->second >= cfg_.max_unauthenticated_per_address) {
+    refusal = "too many connections not yet signed in from this address";
+  }
+  if (!refusal) return true;
+  ++stats_.refused;
+  // Rate-limit this log line: a flood of refusals must not flood the log too.
+  if (stats_.refused <= 10 || stats_.refused % 1000 == 0) {
+    log::warn() << "refused connection from " << ip << ": " << refusal << " (" << stats_.refused
+                << " refused so far)";
+  }
+  sock.close(ec);
+  return false;
+}
+
+void relay_server::release_unauthenticated(session& s) {
+  if (!s.counted_unauthenticated()) return;
+  s.counted_unauthenticated() = false;
+  --unauthenticated_;
+  if (auto it = unauthenticated_by_ip_.find(s.ip()); it != unauthenticated_by_ip_.end()) {
+    if (--it->second == 0) unauthenticated_by_ip_.erase(it);
+  }
+}
+
 void relay_server::on_session_start(const std::shared_ptr<session>& s) {
   sessions_[s->id()] = s;
   ++stats_.connections;
+  s->counted_unauthenticated() = true;
+  ++unauthenticated_;
+  ++unauthenticated_by_ip_[s->ip()];
   log::info() << "session " << s->id() << ": connection from " << s->address();
 }
 
 void relay_server::on_session_end(session& s) {
   sessions_.erase(s.id());
+  release_unauthenticated(s);
   unregister(s);
   maybe_finish_stop();
 }
@@ -248,6 +287,7 @@ void relay_server::complete_sign_in(const std::shared_ptr<session>& s, const std
     replaced->close(proto::reason::replaced, "you signed in from " + s->address());
   }
   ++stats_.sign_ins;
+  release_unauthenticated(*s);
   s->set_signed_in(name, identity);
   log::info() << "user " << name << " signed in from " << s->address() << " (key "
               << crypto::short_fingerprint(identity) << ")";
@@ -374,6 +414,8 @@ std::string relay_server::stats_report() const {
   os << "uptime            " << format_duration(up) << "\n"
      << "connections now   " << sessions_.size() << "\n"
      << "connections total " << stats_.connections << "\n"
+     << "connections refused " << stats_.refused << "\n"
+     << "not signed in now " << unauthenticated_ << "\n"
      << "signed in now     " << online_.size() << "\n"
      << "sign-ins          " << stats_.sign_ins << "\n"
      << "sign-in failures  " << stats_.sign_in_failures << "\n"

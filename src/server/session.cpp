@@ -17,11 +17,14 @@ session::session(tcp::socket socket, relay_server& owner, std::uint64_t id)
       owner_(owner),
       id_(id),
       wake_(socket_.get_executor()),
+      watch_(socket_.get_executor()),
       noise_(transport::noise_session::role::responder, owner.noise_key(), crypto::os_random()),
       since_(std::chrono::system_clock::now()) {
   boost::system::error_code ec;
   auto ep = socket_.remote_endpoint(ec);
-  address_ = ec ? "?" : ep.address().to_string() + ":" + std::to_string(ep.port());
+  ip_ = ec ? "?" : ep.address().to_string();
+  address_ = ec ? "?" : ip_ + ":" + std::to_string(ep.port());
+  last_rx_ = std::chrono::steady_clock::now();
   socket_.set_option(tcp::no_delay(true), ec);  // we batch writes ourselves
   wake_.expires_at(net::steady_timer::time_point::max());
 }
@@ -32,12 +35,64 @@ void session::start() {
       socket_.get_executor(), [self] { return self->read_loop(); }, net::detached);
   net::co_spawn(
       socket_.get_executor(), [self] { return self->write_loop(); }, net::detached);
+  net::co_spawn(
+      socket_.get_executor(), [self] { return self->watch_loop(); }, net::detached);
+}
+
+awaitable<void> session::watch_loop() {
+  const auto& cfg = owner_.config();
+  const auto started = std::chrono::steady_clock::now();
+  bool pinged = false;
+  std::chrono::steady_clock::time_point pinged_at;
+  while (!stopped_) {
+    const auto now = std::chrono::steady_clock::now();
+    if (!signed_in()) {
+      if (now - started >= cfg.auth_timeout) {
+        if (noise_.handshake_done()) {
+          close(proto::reason::timeout, "sign-in took too long");
+        } else {
+          abort("handshake took too long");
+        }
+        co_return;
+      }
+      watch_.expires_at(started + cfg.auth_timeout);
+    } else {
+      const auto idle = now - last_rx_;
+      if (idle >= cfg.idle_timeout) {
+        close(proto::reason::timeout, "no traffic from you for too long");
+        co_return;
+      }
+      if (pinged && last_rx_ > pinged_at) pinged = false;  // it answered
+      if (!pinged && idle >= cfg.ping_interval) {
+        deliver(proto::ping{static_cast<std::uint64_t>(now.time_since_epoch().count())});
+        pinged = true;
+        pinged_at = now;
+      }
+      watch_.expires_at(last_rx_ + (pinged ? cfg.idle_timeout : cfg.ping_interval));
+    }
+    boost::system::error_code ec;
+    co_await watch_.async_wait(net::redirect_error(net::use_awaitable, ec));
+  }
+}
+
+bool session::take_token() {
+  const auto& cfg = owner_.config();
+  const auto now = std::chrono::steady_clock::now();
+  const double elapsed = std::chrono::duration<double>(now - tokens_at_).count();
+  tokens_ = std::min(cfg.message_burst, tokens_ + elapsed * cfg.message_rate);
+  tokens_at_ = now;
+  if (tokens_ < 1) return false;
+  tokens_ -= 1;
+  return true;
 }
 
 void session::set_signed_in(std::string name, const crypto::public_key& identity) {
   name_ = std::move(name);
   identity_ = identity;
   since_ = std::chrono::system_clock::now();
+  tokens_ = owner_.config().message_burst;
+  tokens_at_ = std::chrono::steady_clock::now();
+  watch_.cancel();  // re-arm for idle detection
 }
 
 void session::enqueue_record(byte_view body) {
@@ -47,6 +102,12 @@ void session::enqueue_record(byte_view body) {
 
 void session::deliver(const proto::frame& f) {
   if (stopped_ || closing_ || !noise_.handshake_done()) return;
+  // A peer that does not read must not make us buffer without bound (or slow others).
+  if (out_.size() > owner_.config().max_send_queue) {
+    abort_later("send queue over " + std::to_string(owner_.config().max_send_queue) +
+                " bytes: peer is not reading");
+    return;
+  }
   thread_local bytes plain;
   plain.clear();
   proto::encode_into(f, plain);
@@ -57,7 +118,7 @@ void session::deliver(const proto::frame& f) {
   if (auto ok = noise_.encrypt_into(plain, out_); !ok) {
     out_.resize(at);
     log::warn() << "session " << id_ << ": cannot encrypt: " << ok.error().message();
-    abort("encryption failed");
+    abort_later("encryption failed");
     return;
   }
   const std::size_t len = out_.size() - at - 2;
@@ -81,6 +142,13 @@ void session::begin_close() {
   owner_.unregister(*this);
 }
 
+void session::abort_later(std::string why) {
+  // Callers may be iterating the registry (broadcasts): stop from a fresh handler instead.
+  closing_ = true;
+  net::post(socket_.get_executor(),
+            [self = shared_from_this(), why = std::move(why)] { self->abort(why); });
+}
+
 void session::abort(std::string_view why) {
   if (stopped_) return;
   log::info() << "session " << id_ << " (" << (name_.empty() ? address_ : name_)
@@ -95,6 +163,7 @@ void session::stop() {
   socket_.shutdown(tcp::socket::shutdown_both, ec);
   socket_.close(ec);
   wake_.cancel();
+  watch_.cancel();
   owner_.on_session_end(*this);
 }
 
@@ -109,6 +178,7 @@ awaitable<void> session::read_loop() {
       co_return;
     }
     reader_.feed(byte_view{buf.data(), n});
+    last_rx_ = std::chrono::steady_clock::now();
     while (!stopped_ && !closing_) {
       auto rec = reader_.next();
       if (!rec) {
@@ -189,6 +259,11 @@ awaitable<bool> session::on_frame(proto::frame f) {
   if (auto* s = std::get_if<proto::send>(&f)) {
     if (!signed_in()) {
       deliver(proto::error{proto::reason::not_signed_in, s->id, "sign in first"});
+      co_return true;
+    }
+    if (!take_token()) {
+      deliver(proto::error{proto::reason::rate_limited, s->id,
+                           "too many messages: this one was not sent; slow down"});
       co_return true;
     }
     owner_.route(*this, *s);

@@ -1,9 +1,11 @@
 // In-process relay for integration tests.
 #include "support/relay_fixture.hpp"
 
+#include <cstdlib>
 #include <future>
 
 #include "relay/crypto/sodium.hpp"
+#include "relay/util/log.hpp"
 
 namespace relay::test {
 
@@ -18,6 +20,10 @@ server::relay_config test_config(const std::string& dir) {
 
 relay_fixture::relay_fixture(server::relay_config cfg) {
   crypto::init();
+  // Quiet by default; RELAY_TEST_LOG=debug (or info) shows the relay's log.
+  log::level level = log::level::warn;
+  if (const char* env = std::getenv("RELAY_TEST_LOG")) (void)log::parse_level(env, level);
+  log::set_level(level);
   relay_ = std::make_unique<server::relay_server>(io_, std::move(cfg));
   port_ = relay_->port();
   key_ = relay_->static_key().pub();

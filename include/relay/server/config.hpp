@@ -1,6 +1,8 @@
 // Everything the relay can be told on its command line, with the embedded defaults.
 #pragma once
 
+#include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <string>
 
@@ -17,6 +19,17 @@ struct relay_config {
   unsigned workers = 2;            ///< Argon2 worker threads
   unsigned max_pending_auth = 64;  ///< queued sign-ins beyond this are answered "busy"
   unsigned max_failures_per_connection = 3;
+
+  // Limits against hostile or vanished peers (all configurable on the command line).
+  std::chrono::milliseconds auth_timeout{10000};   ///< handshake + sign-in must finish by then
+  std::chrono::milliseconds ping_interval{30000};  ///< ping a signed-in peer silent this long
+  std::chrono::milliseconds idle_timeout{90000};   ///< close a peer silent this long
+  std::size_t max_connections = 4096;              ///< all connections
+  std::size_t max_unauthenticated = 512;           ///< not yet signed in, all addresses
+  std::size_t max_unauthenticated_per_address = 16;
+  std::size_t max_send_queue = 1 << 20;  ///< bytes queued to one peer before it is dropped
+  double message_rate = 20;              ///< sustained messages per second per user
+  double message_burst = 100;            ///< messages a user may send at once (a paste)
 };
 
 }  // namespace relay::server

@@ -68,6 +68,9 @@ class relay_server {
 
  private:
   awaitable<void> accept_loop();
+  /// Applies the connection caps to a new socket; closes it and returns false if over.
+  bool admit(tcp::socket& sock);
+  void release_unauthenticated(session& s);
   awaitable<void> authenticate_impl(std::shared_ptr<session> s, std::string name,
                                     std::string password, proto::key_bytes identity, bool sign_up);
   void complete_sign_in(const std::shared_ptr<session>& s, const std::string& name,
@@ -94,8 +97,11 @@ class relay_server {
   std::map<std::uint64_t, std::weak_ptr<session>> sessions_;        // all connections
   std::unordered_map<std::string, std::weak_ptr<session>> online_;  // signed in, by name
   unsigned pending_auth_ = 0;
+  std::size_t unauthenticated_ = 0;
+  std::unordered_map<std::string, std::size_t> unauthenticated_by_ip_;
   struct counters {
     std::uint64_t connections = 0;
+    std::uint64_t refused = 0;
     std::uint64_t sign_ins = 0;
     std::uint64_t sign_in_failures = 0;
     std::uint64_t messages = 0;

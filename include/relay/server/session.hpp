@@ -40,6 +40,10 @@ class session : public std::enable_shared_from_this<session> {
   const crypto::public_key& identity() const noexcept { return identity_; }
   std::chrono::system_clock::time_point since() const noexcept { return since_; }
   bool stopped() const noexcept { return stopped_; }
+  /// The peer's IP address (no port), for per-address limits.
+  const std::string& ip() const noexcept { return ip_; }
+  /// Whether this session holds a slot in the unauthenticated counts.
+  bool& counted_unauthenticated() noexcept { return counted_unauthenticated_; }
   /// Counts a failed sign-in on this connection; returns the count so far.
   unsigned note_failure() noexcept { return ++failures_; }
   /// Marks the session signed in as `name` (the relay's registry calls this).
@@ -48,10 +52,16 @@ class session : public std::enable_shared_from_this<session> {
  private:
   awaitable<void> read_loop();
   awaitable<void> write_loop();
+  /// Enforces the sign-in deadline, then pings idle peers and reaps silent ones.
+  awaitable<void> watch_loop();
+  /// Token bucket: true if the user may send one more message now.
+  bool take_token();
   /// Handles one record; false means stop reading.
   awaitable<bool> on_record(byte_view record);
   awaitable<bool> on_frame(proto::frame f);
   void enqueue_record(byte_view body);
+  /// abort() from a posted handler: safe while the caller iterates relay state.
+  void abort_later(std::string why);
   void begin_close();
   void stop();
 
@@ -59,7 +69,9 @@ class session : public std::enable_shared_from_this<session> {
   relay_server& owner_;
   std::uint64_t id_;
   std::string address_;
+  std::string ip_;
   net::steady_timer wake_;
+  net::steady_timer watch_;
   proto::record_reader reader_{max_handshake_record};
   transport::noise_session noise_;
   bytes out_;      // records waiting for the writer
@@ -70,6 +82,10 @@ class session : public std::enable_shared_from_this<session> {
   std::string name_;
   crypto::public_key identity_{};
   std::chrono::system_clock::time_point since_;
+  std::chrono::steady_clock::time_point last_rx_;  // last record from the peer
+  double tokens_ = 0;
+  std::chrono::steady_clock::time_point tokens_at_;
+  bool counted_unauthenticated_ = false;
 };
 
 }  // namespace relay::server

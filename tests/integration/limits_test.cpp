@@ -1,0 +1,203 @@
+// The relay's limits under attack over real sockets: sign-in deadline (slowloris), caps on
+// connections not yet signed in, idle reaping, slow readers, and the per-user message rate.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "support/relay_fixture.hpp"
+#include "support/temp_dir.hpp"
+#include "support/test_client.hpp"
+
+namespace relay::test {
+namespace {
+
+/// alice and bob sign in and exchange one message; returns true if it arrived.
+bool chat_works(std::uint16_t port, const std::string& suffix) {
+  test_client alice(port), bob(port);
+  alice.sign_up_ok("alice" + suffix, "alice-password");
+  bob.sign_up_ok("bob" + suffix, "bob-password");
+  if (!alice.wait_roster("bob" + suffix, true)) return false;
+  alice.send_text("bob" + suffix, "hello");
+  auto got = bob.receive_text();
+  return got && got->text && *got->text == "hello";
+}
+
+TEST(Limits, SlowlorisSocketsAreClosedAtTheDeadlineWhileOthersChat) {
+  temp_dir dir;
+  auto cfg = test_config(dir.path());
+  cfg.auth_timeout = 700ms;
+  cfg.max_unauthenticated = 1000;
+  cfg.max_unauthenticated_per_address = 1000;
+  relay_fixture relay(cfg);
+  std::vector<std::unique_ptr<raw_socket>> idle;
+  for (int i = 0; i < 300; ++i) idle.push_back(std::make_unique<raw_socket>(relay.port()));
+  // One that dribbles a byte every 100 ms (a valid-looking length prefix, then nothing more).
+  raw_socket dribbler(relay.port());
+  dribbler.write(bytes{0x00});
+  EXPECT_TRUE(chat_works(relay.port(), "1"));  // during the attack
+  std::this_thread::sleep_for(100ms);
+  dribbler.write(bytes{0x20});
+  for (auto& s : idle) EXPECT_TRUE(s->closed_within(3s));
+  EXPECT_TRUE(dribbler.closed_within(3s));
+  const std::string stats = relay.console("stats");
+  EXPECT_NE(stats.find("not signed in now 0\n"), std::string::npos) << stats;
+  EXPECT_TRUE(chat_works(relay.port(), "2"));  // after it
+}
+
+TEST(Limits, HandshakeDoneButNoSignInIsToldWhy) {
+  temp_dir dir;
+  auto cfg = test_config(dir.path());
+  cfg.auth_timeout = 300ms;
+  relay_fixture relay(cfg);
+  test_client c(relay.port());
+  auto closing = c.expect<proto::closing>(3s);
+  ASSERT_TRUE(closing);
+  EXPECT_EQ(closing->code, proto::reason::timeout);
+}
+
+TEST(Limits, UnauthenticatedConnectionsPerAddressAreCapped) {
+  temp_dir dir;
+  auto cfg = test_config(dir.path());
+  cfg.max_unauthenticated_per_address = 5;
+  relay_fixture relay(cfg);
+  std::vector<std::unique_ptr<raw_socket>> held;
+  for (int i = 0; i < 5; ++i) held.push_back(std::make_unique<raw_socket>(relay.port()));
+  std::this_thread::sleep_for(100ms);  // let the relay accept them
+  raw_socket sixth(relay.port());
+  EXPECT_TRUE(sixth.closed_within(2s));
+  held.clear();  // the slots come back when those connections end
+  std::this_thread::sleep_for(200ms);
+  EXPECT_TRUE(chat_works(relay.port(), ""));
+  const std::string stats = relay.console("stats");
+  EXPECT_NE(stats.find("connections refused 1\n"), std::string::npos) << stats;
+}
+
+TEST(Limits, SignedInUsersDoNotCountAgainstTheUnauthenticatedCap) {
+  temp_dir dir;
+  auto cfg = test_config(dir.path());
+  cfg.max_unauthenticated_per_address = 2;
+  relay_fixture relay(cfg);
+  std::vector<std::unique_ptr<test_client>> users;
+  for (int i = 0; i < 6; ++i) {
+    users.push_back(std::make_unique<test_client>(relay.port()));
+    users.back()->sign_up_ok("user" + std::to_string(i), "long-password");
+  }
+  EXPECT_NE(relay.console("active").find("6 users online"), std::string::npos);
+}
+
+TEST(Limits, TotalConnectionsAreCapped) {
+  temp_dir dir;
+  auto cfg = test_config(dir.path());
+  cfg.max_connections = 3;
+  relay_fixture relay(cfg);
+  test_client a(relay.port()), b(relay.port()), c(relay.port());
+  raw_socket fourth(relay.port());
+  EXPECT_TRUE(fourth.closed_within(2s));
+}
+
+TEST(Limits, SilentPeerIsPingedThenReaped) {
+  temp_dir dir;
+  auto cfg = test_config(dir.path());
+  cfg.ping_interval = 200ms;
+  cfg.idle_timeout = 600ms;
+  relay_fixture relay(cfg);
+  test_client watcher(relay.port());
+  watcher.sign_up_ok("watcher", "long-password");
+  test_client silent(relay.port());
+  silent.sign_up_ok("silent", "long-password");
+  auto ping = silent.expect<proto::ping>(3s);  // and we never answer it
+  ASSERT_TRUE(ping);
+  auto closing = silent.expect<proto::closing>(3s);
+  ASSERT_TRUE(closing);
+  EXPECT_EQ(closing->code, proto::reason::timeout);
+  EXPECT_TRUE(watcher.wait_roster("silent", false, 3s));
+}
+
+TEST(Limits, PeerAnsweringPingsStays) {
+  temp_dir dir;
+  auto cfg = test_config(dir.path());
+  cfg.ping_interval = 150ms;
+  cfg.idle_timeout = 400ms;
+  relay_fixture relay(cfg);
+  test_client c(relay.port());
+  c.sign_up_ok("alive", "long-password");
+  const auto end = std::chrono::steady_clock::now() + 1500ms;
+  int pongs = 0;
+  while (std::chrono::steady_clock::now() < end) {
+    auto f = c.next_frame(100ms);
+    if (f && std::holds_alternative<proto::ping>(*f)) {
+      c.send_frame(proto::pong{std::get<proto::ping>(*f).token});
+      ++pongs;
+    }
+    ASSERT_FALSE(f && std::holds_alternative<proto::closing>(*f));
+  }
+  EXPECT_GE(pongs, 2);
+  EXPECT_FALSE(c.closed());
+}
+
+TEST(Limits, SlowReaderIsDroppedAndOthersKeepReceiving) {
+  temp_dir dir;
+  auto cfg = test_config(dir.path());
+  cfg.max_send_queue = 64 * 1024;
+  cfg.message_rate = 1e6;
+  cfg.message_burst = 1e6;
+  relay_fixture relay(cfg);
+  test_client alice(relay.port()), carol(relay.port());
+  alice.sign_up_ok("alice", "alice-password");
+  carol.sign_up_ok("carol", "carol-password");
+  test_client slow(relay.port());
+  slow.sign_up_ok("slow", "slow-password");  // and from now on never reads
+  ASSERT_TRUE(alice.wait_roster("slow", true));
+  ASSERT_TRUE(alice.wait_roster("carol", true));
+  const std::string chunk(16000, 'x');
+  bool slow_gone = false;
+  for (int i = 0; i < 4000 && !slow_gone; ++i) {
+    alice.send_text("slow", chunk, static_cast<std::uint32_t>(i));
+    if (i % 50 == 0) {
+      alice.send_text("carol", "ping " + std::to_string(i));
+      auto got = carol.receive_text(5s);
+      ASSERT_TRUE(got && got->text) << "carol starved at " << i;
+      // Drain alice's inbound frames to notice the departure.
+      while (auto f = alice.next_frame(1ms)) {
+        if (auto* p = std::get_if<proto::presence>(&*f)) {
+          alice.chat().apply(*p);
+          if (!alice.chat().is_online("slow")) slow_gone = true;
+        }
+      }
+    }
+  }
+  EXPECT_TRUE(slow_gone || alice.wait_roster("slow", false, 5s));
+  EXPECT_TRUE(slow.closed_within(5s));
+}
+
+TEST(Limits, MessageRateLimitTellsTheSender) {
+  temp_dir dir;
+  auto cfg = test_config(dir.path());
+  cfg.message_rate = 5;
+  cfg.message_burst = 10;
+  relay_fixture relay(cfg);
+  test_client alice(relay.port()), bob(relay.port());
+  alice.sign_up_ok("alice", "alice-password");
+  bob.sign_up_ok("bob", "bob-password");
+  ASSERT_TRUE(alice.wait_roster("bob", true));
+  for (std::uint32_t i = 1; i <= 30; ++i) alice.send_text("bob", "m" + std::to_string(i), i);
+  int limited = 0;
+  while (auto e = alice.expect<proto::error>(500ms)) {
+    EXPECT_EQ(e->code, proto::reason::rate_limited);
+    EXPECT_GT(e->ref, 9u);  // the burst went through
+    ++limited;
+  }
+  int delivered = 0;
+  while (bob.receive_text(300ms)) ++delivered;
+  EXPECT_EQ(delivered + limited, 30);
+  EXPECT_GE(delivered, 10);
+  EXPECT_LE(delivered, 12);
+  std::this_thread::sleep_for(400ms);  // tokens come back
+  alice.send_text("bob", "after a pause", 99);
+  auto got = bob.receive_text();
+  ASSERT_TRUE(got && got->text);
+  EXPECT_EQ(*got->text, "after a pause");
+}
+
+}  // namespace
+}  // namespace relay::test
