@@ -199,15 +199,19 @@ std::optional<std::string> pty_process::read_until(const std::regex& re,
       timeout);
 }
 
+bool pty_process::echo_enabled() const {
+  // On Linux the master reports the slave's termios, which the program switches.
+  termios t{};
+  return ::tcgetattr(fd_, &t) != 0 || (t.c_lflag & ECHO) != 0;
+}
+
 bool pty_process::wait_echo_off(std::chrono::milliseconds timeout) {
   auto deadline = clock_type::now() + timeout;
-  for (;;) {
-    // On Linux the master reports the slave's termios, which the program switches.
-    termios t{};
-    if (::tcgetattr(fd_, &t) == 0 && (t.c_lflag & ECHO) == 0) return true;
+  while (echo_enabled()) {
     if (clock_type::now() >= deadline) return false;
     std::this_thread::sleep_for(5ms);
   }
+  return true;
 }
 
 std::string pty_process::transcript() const {
@@ -294,8 +298,10 @@ relay_process start_relay(const std::filesystem::path& db, std::uint16_t port,
       if (std::regex_search(*out, m, fp)) r.fingerprint = m[1];
       return r;
     }
-    if (out && pick && attempt == 0) {
+    if (out && attempt == 0) {
       r.proc->wait_exit(2s);
+      // A fixed port (a restart) may still be held by the process that just exited.
+      if (!pick) std::this_thread::sleep_for(200ms);
       continue;
     }
     throw std::runtime_error(r.proc->describe("the relay did not become ready"));

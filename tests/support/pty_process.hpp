@@ -73,6 +73,8 @@ class pty_process {
 
   /// Waits until the terminal no longer echoes input (a password prompt is really active).
   bool wait_echo_off(std::chrono::milliseconds timeout = default_timeout);
+  /// Whether the terminal echoes input now (still answers after the program has exited).
+  bool echo_enabled() const;
 
   /// Everything printed so far, carriage returns removed.
   std::string transcript() const;
@@ -117,8 +119,8 @@ struct relay_process {
   std::string fingerprint;
 };
 
-/// Starts the relay on `port` (a free one when 0, retried once on "Address already in use")
-/// with its database at `db`, and waits for "console ready". Throws on failure.
+/// Starts the relay on `port` (a free one when 0) with its database at `db` and waits for
+/// "console ready"; retries once on "Address already in use". Throws on failure.
 relay_process start_relay(const std::filesystem::path& db, std::uint16_t port = 0,
                           const std::filesystem::path& node = RELAY_NODE_BINARY);
 
