@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <csignal>
 #include <cstdio>
 #include <functional>
 #include <map>
@@ -46,18 +47,42 @@ void prompt(const char* p) {
   std::fflush(stdout);
 }
 
-/// Reads a line with terminal echo off (when stdin is a terminal).
+// Terminal settings to put back if a signal ends us while echo is off.
+termios saved_terminal{};
+volatile std::sig_atomic_t echo_is_off = 0;
+
+extern "C" void restore_terminal_and_die(int sig) {
+  if (echo_is_off) ::tcsetattr(STDIN_FILENO, TCSANOW, &saved_terminal);  // async-signal-safe
+  std::signal(sig, SIG_DFL);
+  std::raise(sig);
+}
+
+/// Reads a line with terminal echo off (when stdin is a terminal). Ctrl-C, SIGTERM or SIGHUP
+/// meanwhile still restore echo before the process ends.
 std::optional<std::string> read_secret(line_reader& in) {
-  termios old{};
-  const bool tty = ::isatty(STDIN_FILENO) && ::tcgetattr(STDIN_FILENO, &old) == 0;
+  const bool tty = ::isatty(STDIN_FILENO) && ::tcgetattr(STDIN_FILENO, &saved_terminal) == 0;
+  struct sigaction act {
+  }, old_int{}, old_term{}, old_hup{};
   if (tty) {
-    termios quiet = old;
+    act.sa_handler = restore_terminal_and_die;
+    sigemptyset(&act.sa_mask);
+    ::sigaction(SIGINT, &act, &old_int);
+    ::sigaction(SIGTERM, &act, &old_term);
+    ::sigaction(SIGHUP, &act, &old_hup);
+    termios quiet = saved_terminal;
     quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
     quiet.c_lflag |= ECHONL;
+    echo_is_off = 1;
     ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
   }
   auto line = in.next();
-  if (tty) ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &old);
+  if (tty) {
+    ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_terminal);
+    echo_is_off = 0;
+    ::sigaction(SIGINT, &old_int, nullptr);
+    ::sigaction(SIGTERM, &old_term, nullptr);
+    ::sigaction(SIGHUP, &old_hup, nullptr);
+  }
   return line;
 }
 
@@ -176,7 +201,7 @@ std::string roster_line(const chat& c) {
 
 /// The chat phase: prints what arrives, sends what is typed. Returns the exit code.
 int chat_loop(net::io_context& io, link& l, chat& c, line_reader& lines, contact_book& book,
-              const std::function<void()>& save_book) {
+              const std::function<void()>& save_book, const std::function<void()>& save_seen) {
   std::atomic<bool> stop{false};
   int code = exit_ok;
   std::uint32_t next_id = 1;
@@ -273,6 +298,7 @@ int chat_loop(net::io_context& io, link& l, chat& c, line_reader& lines, contact
       } else if (auto* d = std::get_if<proto::deliver>(&*f)) {
         auto text = c.open_from(d->from, d->ciphertext);
         if (text) {
+          save_seen();
           say(printable(d->from) +
               (untrusted.count(d->from) ? " (KEY CHANGED, not accepted)" : "") + ": " +
               printable(*text));
@@ -383,6 +409,11 @@ int chat_loop(net::io_context& io, link& l, chat& c, line_reader& lines, contact
   };
 
   net::co_spawn(io, reader, net::detached);
+  // Ctrl-C and SIGTERM leave like /quit: goodbye sent, exit code 0.
+  net::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
+  signals.async_wait([&](boost::system::error_code ec, int) {
+    if (!ec && !stop) on_line("/quit");
+  });
   std::thread input([&] {
     while (auto line = lines.next(&stop)) {
       net::post(io, [&, text = std::move(*line)] {
@@ -491,7 +522,11 @@ int run_client(const client_config& cfg) {
       return exit_bad_credentials;
     }
     l->send(proto::bye{});
-    l->close();
+    run_until_done(io, [](std::shared_ptr<link> old) -> awaitable<bool> {
+      co_await old->flush();  // so the relay sees a goodbye, not a dropped connection
+      old->close();
+      co_return true;
+    }(l));
     l = std::make_shared<link>(io);
     outcome = run_until_done(io, attempt(*l, cfg, dir, relay_id, key_mismatch,
                                          proto::sign_up{name, password.value, pub}));
@@ -529,7 +564,15 @@ int run_client(const client_config& cfg) {
     }
   };
   chat c(name, std::move(*identity), crypto::os_random());
-  return chat_loop(io, *l, c, in, *book, save_book);
+  c.restore_seen(chat::parse_seen(dir.read_seen(relay_id, name)));
+  auto save_seen = [&] {
+    try {
+      dir.write_seen(relay_id, name, chat::format_seen(c.seen()));
+    } catch (const std::exception& e) {
+      say(std::string("warning: could not save message counters: ") + e.what());
+    }
+  };
+  return chat_loop(io, *l, c, in, *book, save_book, save_seen);
 }
 
 }  // namespace relay::client

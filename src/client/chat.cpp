@@ -2,6 +2,8 @@
 #include "relay/client/chat.hpp"
 
 #include <chrono>
+#include <sstream>
+#include <stdexcept>
 
 namespace relay::client {
 namespace {
@@ -23,6 +25,8 @@ class chat_category_impl final : public std::error_category {
         return "sealed by someone other than the named sender";
       case chat_errc::replayed:
         return "replayed or out-of-order message";
+      case chat_errc::bad_key:
+        return "the recipient's announced key is unusable";
     }
     return "chat error";
   }
@@ -78,7 +82,26 @@ result<bytes> chat::seal_to(const std::string& to, std::string_view text) {
   std::uint64_t& last = sent_[to];
   last = std::max(last + 1, now_micros());
   const crypto::public_key& key = it == online_.end() ? identity_.pub() : it->second;
-  return crypto::seal({me_, to, last, std::string(text)}, identity_, key, rng_);
+  try {
+    return crypto::seal({me_, to, last, std::string(text)}, identity_, key, rng_);
+  } catch (const std::invalid_argument&) {
+    return chat_errc::bad_key;  // a relay or peer announced a low-order key
+  }
+}
+
+std::string chat::format_seen(const std::map<std::string, std::uint64_t>& seen) {
+  std::string out;
+  for (const auto& [name, counter] : seen) out += name + " " + std::to_string(counter) + "\n";
+  return out;
+}
+
+std::map<std::string, std::uint64_t> chat::parse_seen(std::string_view text) {
+  std::map<std::string, std::uint64_t> seen;
+  std::istringstream in{std::string(text)};
+  std::string name;
+  std::uint64_t counter = 0;
+  while (in >> name >> counter) seen[name] = counter;
+  return seen;
 }
 
 result<std::string> chat::open_from(const std::string& from, byte_view ciphertext) {

@@ -46,7 +46,7 @@ fs::path default_home(const std::string& home_option) {
   return fs::path(".relaychat");
 }
 
-void write_private_file(const fs::path& path, byte_view contents) {
+void write_private_file(const fs::path& path, byte_view contents, bool durable) {
   make_private_dirs(path.parent_path());
   fs::path tmp = path;
   tmp += ".tmp";
@@ -54,7 +54,7 @@ void write_private_file(const fs::path& path, byte_view contents) {
   if (fd < 0) throw io_error(tmp, "cannot create");
   const bool ok =
       ::write(fd, contents.data(), contents.size()) == static_cast<ssize_t>(contents.size()) &&
-      ::fsync(fd) == 0;
+      (!durable || ::fsync(fd) == 0);
   ::close(fd);
   if (!ok || ::rename(tmp.c_str(), path.c_str()) != 0) {
     ::unlink(tmp.c_str());
@@ -96,6 +96,18 @@ std::string data_dir::read_contacts(const std::string& relay, const std::string&
 void data_dir::write_contacts(const std::string& relay, const std::string& user,
                               std::string_view text) const {
   write_private_file(contacts_path(relay, user), as_bytes(text));
+}
+
+std::string data_dir::read_seen(const std::string& relay, const std::string& user) const {
+  std::ifstream in(root_ / "relays" / relay_dir_name(relay) / user / "seen");
+  if (!in) return {};
+  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+void data_dir::write_seen(const std::string& relay, const std::string& user,
+                          std::string_view text) const {
+  write_private_file(root_ / "relays" / relay_dir_name(relay) / user / "seen", as_bytes(text),
+                     false);
 }
 
 std::optional<crypto::public_key> data_dir::pinned_relay(const std::string& relay) const {

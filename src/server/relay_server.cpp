@@ -227,19 +227,35 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
           proto::error{proto::reason::weak_password, 0, "passwords must be 8 to 255 bytes long"});
       co_return;
     }
+    auto refuse_taken = [&] {
+      log::info() << "session " << s->id() << ": sign-up for " << name << " refused: name taken";
+      s->deliver(proto::error{proto::reason::name_taken, 0, "the name " + name + " is taken"});
+      // Refused sign-ups count like failed sign-ins: no unlimited hashing per connection.
+      if (s->note_failure() >= cfg_.max_failures_per_connection) {
+        s->close(proto::reason::too_many_attempts, "too many failed attempts on this connection");
+      }
+    };
+    // A taken name is answered before any hashing: no Argon2 work for a doomed request.
+    const bool exists =
+        co_await run_on(db_strand_, [this, &name] { return users_.find(name).has_value(); });
+    if (s->stopped()) co_return;
+    if (exists) {
+      refuse_taken();
+      co_return;
+    }
     const auto params = cfg_.argon2;
     std::string hash = co_await run_on(workers_.get_executor(), [&password, params] {
       return crypto::hash_password(password, params, crypto::os_random());
     });
     const auto now = unix_now();
     auto created = co_await run_on(db_strand_, [this, &name, &hash, &key, now] {
-      return users_.create(name, hash, key, now);
+      auto r = users_.create(name, hash, key, now);
+      if (r) r = users_.record_sign_in(name, key, now);  // signing up signs in
+      return r;
     });
     if (s->stopped()) co_return;
-    if (!created) {
-      log::info() << "session " << s->id() << ": sign-up for " << name
-                  << " refused: " << created.error().message();
-      s->deliver(proto::error{proto::reason::name_taken, 0, "the name " + name + " is taken"});
+    if (!created) {  // lost a race with another sign-up for the same name
+      refuse_taken();
       co_return;
     }
     log::info() << "user " << name << " signed up from " << s->address();

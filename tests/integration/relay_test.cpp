@@ -152,6 +152,26 @@ TEST_F(RelayTest, SignUpRules) {
   EXPECT_TRUE(is<proto::welcome>(e.sign_in("alice", "alice-password")));
 }
 
+TEST_F(RelayTest, RefusedSignUpsCountAsFailures) {
+  {
+    test_client alice(relay->port());
+    alice.sign_up_ok("alice", "alice-password");
+  }
+  test_client c(relay->port());
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(error_code_of(c.sign_in("alice", "long-password", true)), reason::name_taken);
+  }
+  auto closing = c.expect<proto::closing>();
+  ASSERT_TRUE(closing);
+  EXPECT_EQ(closing->code, reason::too_many_attempts);
+}
+
+TEST_F(RelayTest, SignUpRecordsTheSignIn) {
+  test_client alice(relay->port());
+  alice.sign_up_ok("alice", "alice-password");
+  EXPECT_EQ(relay->console("db").find("never"), std::string::npos) << relay->console("db");
+}
+
 TEST_F(RelayTest, NothingIsCreatedByASignIn) {
   test_client c(relay->port());
   EXPECT_EQ(error_code_of(c.sign_in("typo", "some-password")), reason::invalid_credentials);

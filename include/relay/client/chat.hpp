@@ -22,6 +22,7 @@ enum class chat_errc {
   wrong_addressee,  ///< sealed for someone else (re-addressed by the relay)
   sender_mismatch,  ///< the sealed sender is not who the relay says
   replayed,         ///< counter not above the last one seen from this sender
+  bad_key,          ///< the recipient's announced key is unusable (a low-order point)
 };
 const std::error_category& chat_category() noexcept;
 std::error_code make_error_code(chat_errc e) noexcept;
@@ -50,6 +51,14 @@ class chat {
   result<bytes> seal_to(const std::string& to, std::string_view text);
   /// Opens a message the relay delivered as coming from `from`; returns the text.
   result<std::string> open_from(const std::string& from, byte_view ciphertext);
+
+  /// Highest counter accepted per sender: saved by the caller so that a message replayed
+  /// after this client restarts is still rejected.
+  const std::map<std::string, std::uint64_t>& seen() const noexcept { return received_; }
+  void restore_seen(std::map<std::string, std::uint64_t> seen) { received_ = std::move(seen); }
+  /// Text form of seen(): "name counter" lines; parse_seen is its inverse (bad lines skipped).
+  static std::string format_seen(const std::map<std::string, std::uint64_t>& seen);
+  static std::map<std::string, std::uint64_t> parse_seen(std::string_view text);
 
  private:
   std::string me_;

@@ -5,6 +5,7 @@
 //   <root>/known_relays                          "host:port <64 hex digits>" per line
 //   <root>/relays/<host>_<port>/<user>/identity.key   crypto::seal_key_file output
 //   <root>/relays/<host>_<port>/<user>/contacts       contact_book::serialise output
+//   <root>/relays/<host>_<port>/<user>/seen           "name counter" lines (replay defence)
 #pragma once
 
 #include <filesystem>
@@ -37,6 +38,10 @@ class data_dir {
                       std::string_view text) const;
   std::filesystem::path contacts_path(const std::string& relay, const std::string& user) const;
 
+  /// Highest message counters accepted per contact (chat::format_seen text).
+  std::string read_seen(const std::string& relay, const std::string& user) const;
+  void write_seen(const std::string& relay, const std::string& user, std::string_view text) const;
+
   /// The pinned key for `relay`, if any. Throws std::runtime_error if known_relays is damaged.
   std::optional<crypto::public_key> pinned_relay(const std::string& relay) const;
   /// Pins `key` for `relay` (appends; never replaces an existing pin).
@@ -49,6 +54,7 @@ class data_dir {
 
 /// Writes `contents` to `path` via a temporary file, fsync and rename; mode 0600; creates
 /// parent directories with 0700. Throws std::runtime_error with the path on failure.
-void write_private_file(const std::filesystem::path& path, byte_view contents);
+/// `durable` = fsync before the rename (keys, pins); frequent small updates skip it.
+void write_private_file(const std::filesystem::path& path, byte_view contents, bool durable = true);
 
 }  // namespace relay::client

@@ -110,3 +110,28 @@ TEST_F(ChatTest, PresenceEvents) {
 
 }  // namespace
 }  // namespace relay::client
+
+namespace relay::client {
+namespace {
+
+TEST_F(ChatTest, ReplayAfterARestartIsStillRejected) {
+  everyone_online();
+  auto ct = alice.seal_to("bob", "pay 10");
+  ASSERT_TRUE(bob.open_from("alice", *ct));
+  // bob's client restarts: a fresh chat restored from the saved counters.
+  const std::string saved = chat::format_seen(bob.seen());
+  chat bob_again{"bob", crypto::key_pair::generate(crypto::os_random()), crypto::os_random()};
+  bob_again.restore_seen(chat::parse_seen(saved));
+  EXPECT_EQ(bob_again.seen().at("alice"), bob.seen().at("alice"));
+  EXPECT_EQ(chat::parse_seen("alice 12\ngarbage\n").size(), 1u);
+}
+
+TEST_F(ChatTest, LowOrderRecipientKeyIsRefusedNotFatal) {
+  alice.apply({false, false, {{proto::presence_entry::kind::online, "evil", proto::key_bytes{}}}});
+  auto r = alice.seal_to("evil", "hi");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), chat_errc::bad_key);
+}
+
+}  // namespace
+}  // namespace relay::client
