@@ -68,7 +68,9 @@ relay_server::relay_server(net::io_context& io, relay_config cfg)
       acceptor_(io),
       workers_(cfg_.workers == 0 ? 1 : cfg_.workers),
       db_strand_(net::make_strand(workers_.get_executor())),
-      dummy_hash_(crypto::dummy_hash(cfg_.argon2)) {
+      dummy_hash_(crypto::dummy_hash(cfg_.argon2)),
+      address_penalties_(cfg_.address_penalty),
+      account_penalties_(cfg_.account_penalty) {
   boost::system::error_code ec;
   auto addr = net::ip::make_address(cfg_.listen, ec);
   if (ec) throw std::runtime_error("invalid listen address '" + cfg_.listen + "'");
@@ -204,6 +206,17 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
     s->deliver(proto::error{proto::reason::already_signed_in, 0, "already signed in"});
     co_return;
   }
+  // An address past its free failures waits out its penalty before any hashing.
+  if (const auto wait = address_penalties_.blocked_for(s->ip(), penalty_table::clock::now());
+      wait > penalty_table::clock::duration::zero()) {
+    const auto secs = std::chrono::ceil<std::chrono::seconds>(wait).count();
+    log::info() << "session " << s->id() << " (" << s->address()
+                << "): sign-in refused, address penalised for " << secs << " s";
+    s->deliver(proto::error{
+        proto::reason::rate_limited, 0,
+        "too many failed sign-ins from your address; retry in " + std::to_string(secs) + " s"});
+    co_return;
+  }
   if (pending_auth_ >= cfg_.max_pending_auth) {
     log::warn() << "session " << s->id() << ": sign-in refused, worker queue full";
     s->deliver(proto::error{proto::reason::busy, 0, "relay busy, retry in a moment"});
@@ -280,12 +293,28 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
     if (s->stopped()) co_return;
     log::info() << "session " << s->id() << " (" << s->address() << "): sign-in failed";
     ++stats_.sign_in_failures;
+    const auto t = penalty_table::clock::now();
+    address_penalties_.failure(s->ip(), t);
+    if (proto::valid_name(name)) {
+      // An account under attack answers failures slowly (never successes): serial guessing
+      // slows down, and the owner can still sign in from anywhere.
+      account_penalties_.failure(name, t);
+      const auto delay = std::min<penalty_table::clock::duration>(
+          account_penalties_.blocked_for(name, t), std::chrono::seconds(5));
+      if (delay > penalty_table::clock::duration::zero()) {
+        net::steady_timer wait(io_, delay);
+        boost::system::error_code ec;
+        co_await wait.async_wait(net::redirect_error(net::use_awaitable, ec));
+        if (s->stopped()) co_return;
+      }
+    }
     s->deliver(proto::error{proto::reason::invalid_credentials, 0, "invalid credentials"});
     if (s->note_failure() >= cfg_.max_failures_per_connection) {
       s->close(proto::reason::too_many_attempts, "too many failed sign-ins on this connection");
     }
     co_return;
   }
+  account_penalties_.clear(name);
   const auto now = unix_now();
   co_await run_on(db_strand_,
                   [this, &name, &key, now] { return users_.record_sign_in(name, key, now); });

@@ -22,9 +22,18 @@
 namespace relay::test {
 namespace {
 
-int connect_loopback(std::uint16_t port) {
+int connect_loopback(std::uint16_t port, const char* source = nullptr) {
   int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw std::runtime_error("socket failed");
+  if (source) {
+    sockaddr_in from{};
+    from.sin_family = AF_INET;
+    ::inet_pton(AF_INET, source, &from.sin_addr);
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0) {
+      ::close(fd);
+      throw std::runtime_error("cannot bind source address");
+    }
+  }
   sockaddr_in a{};
   a.sin_family = AF_INET;
   a.sin_port = htons(port);
@@ -52,7 +61,8 @@ void write_all(int fd, byte_view b) {
 
 }  // namespace
 
-raw_socket::raw_socket(std::uint16_t port) : fd_(connect_loopback(port)) {}
+raw_socket::raw_socket(std::uint16_t port, const char* source)
+    : fd_(connect_loopback(port, source)) {}
 raw_socket::~raw_socket() {
   if (fd_ >= 0) ::close(fd_);
 }
@@ -78,8 +88,8 @@ bool raw_socket::closed_within(std::chrono::milliseconds timeout) {
   return false;
 }
 
-test_client::test_client(std::uint16_t port)
-    : sock_(port),
+test_client::test_client(std::uint16_t port, const char* source)
+    : sock_(port, source),
       static_key_((crypto::init(), crypto::key_pair::generate(crypto::os_random()))),
       identity_(crypto::key_pair::generate(crypto::os_random())),
       noise_(transport::noise_session::role::initiator, static_key_, crypto::os_random()) {

@@ -21,7 +21,8 @@ using namespace std::chrono_literals;
 /// A TCP connection to 127.0.0.1:port with raw byte I/O.
 class raw_socket {
  public:
-  explicit raw_socket(std::uint16_t port);
+  /// Connects from `source` (an address in 127.0.0.0/8) when given.
+  explicit raw_socket(std::uint16_t port, const char* source = nullptr);
   ~raw_socket();
   raw_socket(const raw_socket&) = delete;
   raw_socket& operator=(const raw_socket&) = delete;
@@ -39,7 +40,7 @@ class raw_socket {
 class test_client {
  public:
   /// Connects and completes the handshake (throws std::runtime_error on failure).
-  explicit test_client(std::uint16_t port);
+  explicit test_client(std::uint16_t port, const char* source = nullptr);
 
   /// The relay's static key learned in message 2.
   const crypto::public_key& relay_key() const { return relay_key_; }

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "relay/crypto/password.hpp"
+#include "relay/server/penalty_table.hpp"
 
 namespace relay::server {
 
@@ -30,6 +31,12 @@ struct relay_config {
   std::size_t max_send_queue = 1 << 20;  ///< bytes queued to one peer before it is dropped
   double message_rate = 20;              ///< sustained messages per second per user
   double message_burst = 100;            ///< messages a user may send at once (a paste)
+  /// Failed sign-ins per source address: after 5 free ones, refusals for 2 s, 4 s, ... 10 min.
+  penalty_table::params address_penalty{};
+  /// Failed sign-ins per account: after 10 free ones, failures are answered slowly.
+  penalty_table::params account_penalty{10, std::chrono::milliseconds(500),
+                                        std::chrono::milliseconds(5000),
+                                        std::chrono::milliseconds(900000), 10000};
 };
 
 }  // namespace relay::server

@@ -18,6 +18,7 @@
 #include "relay/net.hpp"
 #include "relay/proto/frames.hpp"
 #include "relay/server/config.hpp"
+#include "relay/server/penalty_table.hpp"
 #include "relay/store/database.hpp"
 #include "relay/store/schema.hpp"
 #include "relay/store/users.hpp"
@@ -92,6 +93,8 @@ class relay_server {
   net::thread_pool workers_;
   net::strand<net::thread_pool::executor_type> db_strand_;
   std::string dummy_hash_;
+  penalty_table address_penalties_;  // failed sign-ins per source IP
+  penalty_table account_penalties_;  // failed sign-ins per account name
 
   std::uint64_t next_id_ = 1;
   std::map<std::uint64_t, std::weak_ptr<session>> sessions_;        // all connections

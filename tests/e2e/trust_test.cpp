@@ -1,0 +1,438 @@
+// End-to-end trust on first use: relay key pins, --relay-key, contact key pins, safety numbers.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdint>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <regex>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "support/pty_process.hpp"
+#include "support/temp_dir.hpp"
+
+namespace relay::test {
+namespace {
+
+namespace fs = std::filesystem;
+
+const std::string alice_password = "alice-Pw-7f3e9c21";
+const std::string bob_password = "bob-Pw-51d0aa86";
+
+::testing::AssertionResult saw(pty_process& p, std::string_view text) {
+  if (p.wait_for(text)) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << p.describe("never printed: " + std::string(text));
+}
+
+/// Like saw(), but hands back the first capture group (empty on failure).
+std::string saw_capture(pty_process& p, const std::regex& re, std::string_view what) {
+  auto out = p.read_until(re);
+  if (!out) {
+    ADD_FAILURE() << p.describe("never printed: " + std::string(what));
+    return {};
+  }
+  std::smatch m;
+  std::regex_search(*out, m, re);
+  return m[1].str();
+}
+
+::testing::AssertionResult exited_with(pty_process& p, int code) {
+  auto status = p.wait_exit();
+  if (status == code) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure()
+         << p.describe("expected exit code " + std::to_string(code) + ", got " +
+                       (status ? std::to_string(*status) : std::string("still running")));
+}
+
+std::string capture(const std::string& text, const std::regex& re) {
+  std::smatch m;
+  return std::regex_search(text, m, re) ? m[1].str() : std::string();
+}
+
+std::size_t occurrences(const std::string& haystack, std::string_view needle) {
+  std::size_t n = 0;
+  for (auto at = haystack.find(needle); at != std::string::npos;
+       at = haystack.find(needle, at + needle.size()))
+    ++n;
+  return n;
+}
+
+std::string read_text(const fs::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+/// start_relay() with extra relay options (--key, --log-level).
+relay_process start_relay_with(const fs::path& db, std::uint16_t port,
+                               const std::vector<std::string>& extra) {
+  const bool pick = port == 0;
+  for (int attempt = 0;; ++attempt) {
+    relay_process r;
+    r.port = pick ? free_port() : port;
+    std::vector<std::string> argv = {RELAY_NODE_BINARY, "-s",     "--db",
+                                     db.string(),       "--port", std::to_string(r.port)};
+    for (const char* cheap : {"--argon2-memory", "1024", "--argon2-iterations", "1"})
+      argv.emplace_back(cheap);
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    r.proc = std::make_unique<pty_process>(pty_options{.argv = argv,
+                                                       .working_dir = db.parent_path(),
+                                                       .env = {},
+                                                       .label = "relay:" + std::to_string(r.port)});
+    auto out = r.proc->read_until(std::regex("console ready|Address already in use"));
+    if (out && out->find("Address already in use") == std::string::npos) {
+      r.fingerprint = capture(*out, std::regex("relay key fingerprint: ([0-9a-f]{64})"));
+      return r;
+    }
+    if (out && attempt == 0) {
+      r.proc->wait_exit(2s);
+      // The fixed port of a restart may still be held by the relay that just stopped.
+      if (!pick) std::this_thread::sleep_for(200ms);
+      continue;
+    }
+    throw std::runtime_error(r.proc->describe("the relay did not become ready"));
+  }
+}
+
+/// Follows the relay's log for the next connection until its session ends during the
+/// handshake; fails if a sign-in was processed or the handshake completed in between.
+::testing::AssertionResult relay_saw_nothing_but_a_handshake(pty_process& relay) {
+  const std::regex connected(R"(session (\d+): connection from 127\.0\.0\.1:\d+)");
+  auto head = relay.read_until(connected);
+  if (!head) return ::testing::AssertionFailure() << relay.describe("no connection logged");
+  const std::string id = capture(*head, connected);
+  auto session = relay.read_until(
+      std::regex("session " + id + R"( \([^)]*\): dropped: peer closed the connection)"));
+  if (!session)
+    return ::testing::AssertionFailure()
+           << relay.describe("session " + id + " did not end as a dropped handshake");
+  for (std::string_view bad : {"handshake complete", "sign-in failed", "signed in", "signed up"}) {
+    if (session->find(bad) != std::string::npos)
+      return ::testing::AssertionFailure()
+             << relay.describe("the relay logged '" + std::string(bad) + "' for session " + id);
+  }
+  return ::testing::AssertionSuccess();
+}
+
+class TrustTest : public ::testing::Test {
+ protected:
+  std::unique_ptr<pty_process> client(const std::string& home,
+                                      const std::vector<std::string>& extra = {}) {
+    std::vector<std::string> argv = {RELAY_NODE_BINARY, "--port", std::to_string(relay_.port),
+                                     "--home", home_path(home).string()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return std::make_unique<pty_process>(
+        pty_options{.argv = argv,
+                    .working_dir = dir_.path(),
+                    // Keeps the client away from the real home even if --home were ignored.
+                    .env = {{"HOME", dir_.path().string()}, {"XDG_DATA_HOME", dir_.file("xdg")}},
+                    .label = home});
+  }
+
+  fs::path home_path(const std::string& home) const { return dir_.path() / home; }
+
+  fs::path contacts_path(const std::string& home, const std::string& user) const {
+    return home_path(home) / "relays" / ("127.0.0.1_" + std::to_string(relay_.port)) / user /
+           "contacts";
+  }
+
+  ::testing::AssertionResult type_credentials(pty_process& c, const std::string& name,
+                                              const std::string& password) {
+    if (auto r = saw(c, "user name: "); !r) return r;
+    c.send_line(name);
+    if (auto r = saw(c, "password: "); !r) return r;
+    if (!c.wait_echo_off()) return ::testing::AssertionFailure() << c.describe("echo stays on");
+    c.send_line(password);
+    return ::testing::AssertionSuccess();
+  }
+
+  /// The new account's short key fingerprint, or empty after recording a failure.
+  std::string sign_up(pty_process& c, const std::string& name, const std::string& password) {
+    auto failed = [](const ::testing::AssertionResult& r) {
+      if (!r) ADD_FAILURE() << r.message();
+      return !r;
+    };
+    if (failed(type_credentials(c, name, password)) ||
+        failed(saw(c, "Create a new account named '" + name + "'? [y/N] ")))
+      return {};
+    c.send_line("y");
+    if (failed(saw(c, "confirm password: "))) return {};
+    if (!c.wait_echo_off()) {
+      ADD_FAILURE() << c.describe("echo stays on at the confirmation prompt");
+      return {};
+    }
+    c.send_line(password);
+    return saw_capture(c, std::regex("account created; signed in as " + name + " " + key_re_),
+                       "sign-up of " + name);
+  }
+
+  /// The account's short key fingerprint, or empty after recording a failure.
+  std::string sign_in(pty_process& c, const std::string& name, const std::string& password) {
+    if (auto r = type_credentials(c, name, password); !r) {
+      ADD_FAILURE() << r.message();
+      return {};
+    }
+    auto out = c.read_until(std::regex("signed in as " + name + " " + key_re_ +
+                                       "|Create a new account|sign-in failed"));
+    if (!out || out->find("your key") == std::string::npos) {
+      ADD_FAILURE() << c.describe("sign-in of " + name + " did not succeed");
+      return {};
+    }
+    return capture(*out, std::regex(key_re_));
+  }
+
+  /// The 60-digit safety number `c` shows for `peer`.
+  std::string safety_number(pty_process& c, const std::string& peer) {
+    c.send_line("/verify " + peer);
+    return saw_capture(
+        c, std::regex("\\* safety number with " + peer + ":\n +((?:\\d{5} ){11}\\d{5})\n"),
+        "the safety number with " + peer);
+  }
+
+  /// Bob, gone and back from a fresh data directory: a new identity key for the same account.
+  std::unique_ptr<pty_process> bob_on_a_new_device(pty_process& bob, std::string& new_key) {
+    bob.send_line("/quit");
+    EXPECT_TRUE(exited_with(bob, 0));
+    auto fresh = client("bob-new-device");
+    new_key = sign_in(*fresh, "bob", bob_password);
+    // Commands about alice need her in the roster, which arrives after the welcome.
+    EXPECT_TRUE(saw(*fresh, "* online: alice\n"));
+    return fresh;
+  }
+
+  /// Proves `text` was delivered to `to` exactly once: a later message from the same sender
+  /// travels behind any earlier copy, so once it is in, every copy is.
+  void expect_delivered_once(pty_process& from, pty_process& to, const std::string& to_name,
+                             const std::string& from_name, const std::string& text) {
+    ASSERT_TRUE(saw(to, from_name + ": " + text));
+    from.send_line(to_name + ":and that is all");
+    ASSERT_TRUE(saw(to, from_name + ": and that is all"));
+    EXPECT_EQ(occurrences(to.transcript(), from_name + ": " + text), 1U)
+        << to.describe("the held message arrived more than once (it leaked before release)");
+  }
+
+  /// Matches a short key fingerprint with its closing parenthesis; group 1 is the fingerprint.
+  const std::string key_re_ = R"(\(your key ([0-9a-f]{4}(?: [0-9a-f]{4}){7})\))";
+  temp_dir dir_;
+  relay_process relay_;
+};
+
+TEST_F(TrustTest, RelayKeyChangeIsRefusedBeforeSignIn) {
+  relay_ = start_relay(dir_.path() / "relay.db");
+  const std::string old_fp = relay_.fingerprint;
+  ASSERT_EQ(old_fp.size(), 64U) << relay_.proc->transcript();
+  const fs::path default_key = dir_.path() / "relay.key";
+  ASSERT_TRUE(fs::exists(default_key));
+  EXPECT_EQ(fs::status(default_key).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+
+  auto alice = client("alice");
+  ASSERT_FALSE(sign_up(*alice, "alice", alice_password).empty());
+  EXPECT_EQ(occurrences(alice->transcript(),
+                        "* pinned the key of relay 127.0.0.1:" + std::to_string(relay_.port) +
+                            " (first use): " + old_fp + "\n"),
+            1U)
+      << alice->describe("no single first-use pin of the relay key");
+  alice->send_line("/quit");
+  ASSERT_TRUE(exited_with(*alice, 0));
+  const fs::path known = home_path("alice") / "known_relays";
+  const std::string pins = read_text(known);
+  ASSERT_NE(pins.find("127.0.0.1:" + std::to_string(relay_.port) + " "), std::string::npos) << pins;
+
+  relay_.proc->terminate();
+  ASSERT_TRUE(exited_with(*relay_.proc, 0));
+  // Same address, same accounts, another identity: what an impostor on that port looks like.
+  const fs::path other_key = dir_.path() / "other.key";
+  relay_ = start_relay_with(dir_.path() / "relay.db", relay_.port,
+                            {"--key", other_key.string(), "--log-level", "debug"});
+  const std::string new_fp = relay_.fingerprint;
+  ASSERT_EQ(new_fp.size(), 64U) << relay_.proc->transcript();
+  ASSERT_NE(new_fp, old_fp);
+  EXPECT_EQ(fs::status(other_key).permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+
+  auto again = client("alice");
+  ASSERT_TRUE(type_credentials(*again, "alice", alice_password));
+  EXPECT_TRUE(saw(*again, "WARNING: THE RELAY'S IDENTIFICATION HAS CHANGED!"));
+  EXPECT_TRUE(saw(*again, "pinned key:    " + old_fp + "\n"));
+  EXPECT_TRUE(saw(*again, "key presented: " + new_fp + "\n"));
+  EXPECT_TRUE(saw(*again, known.string()));
+  EXPECT_TRUE(exited_with(*again, 4));
+  EXPECT_EQ(again->transcript().find("signed in as"), std::string::npos) << again->transcript();
+
+  EXPECT_TRUE(relay_saw_nothing_but_a_handshake(*relay_.proc));
+  EXPECT_EQ(relay_.proc->transcript().find(alice_password), std::string::npos);
+  EXPECT_EQ(read_text(known), pins) << "known_relays changed";
+}
+
+TEST_F(TrustTest, RelayKeyOptionPinsInAdvance) {
+  relay_ = start_relay_with(dir_.path() / "relay.db", 0, {"--log-level", "debug"});
+  const std::string fp = relay_.fingerprint;
+  ASSERT_EQ(fp.size(), 64U) << relay_.proc->transcript();
+
+  std::string wrong = fp;
+  wrong[10] = wrong[10] == '0' ? '1' : '0';
+  auto refused = client("wrong", {"--relay-key", wrong});
+  ASSERT_TRUE(type_credentials(*refused, "alice", alice_password));
+  EXPECT_TRUE(saw(*refused, fp));
+  EXPECT_TRUE(saw(*refused, wrong));
+  EXPECT_TRUE(exited_with(*refused, 4));
+  EXPECT_EQ(refused->transcript().find("pinned the key"), std::string::npos)
+      << refused->describe("a refused relay key was pinned");
+  EXPECT_TRUE(relay_saw_nothing_but_a_handshake(*relay_.proc));
+
+  auto alice = client("fresh", {"--relay-key", fp});
+  ASSERT_FALSE(sign_up(*alice, "alice", alice_password).empty());
+  EXPECT_EQ(alice->transcript().find("WARNING"), std::string::npos) << alice->transcript();
+  // Pinning is not needed with --relay-key, but a pin, if any, must be this relay's.
+  std::smatch pin;
+  const std::string out = alice->transcript();
+  if (std::regex_search(out, pin,
+                        std::regex(R"(pinned the key of relay \S+ \(first use\): (\w+))"))) {
+    EXPECT_EQ(pin[1].str(), fp);
+  }
+  EXPECT_TRUE(saw(*relay_.proc, "handshake complete"));
+  EXPECT_TRUE(saw(*relay_.proc, "user alice signed up"));
+  alice->send_line("/quit");
+  EXPECT_TRUE(exited_with(*alice, 0));
+
+  // Spaces, colons and case in the given fingerprint do not matter (protocol.md 4.4).
+  std::string spaced;
+  for (std::size_t i = 0; i < fp.size(); i += 4)
+    spaced += (i ? (i % 8 ? " " : ":") : "") + fp.substr(i, 4);
+  std::transform(spaced.begin(), spaced.end(), spaced.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  auto relaxed = client("fresh", {"--relay-key", spaced});
+  EXPECT_FALSE(sign_in(*relaxed, "alice", alice_password).empty());
+}
+
+TEST_F(TrustTest, ContactKeyChangeHoldsUntilAccept) {
+  relay_ = start_relay(dir_.path() / "relay.db");
+  auto alice = client("alice");
+  auto bob = client("bob");
+  ASSERT_FALSE(sign_up(*alice, "alice", alice_password).empty());
+  const std::string old_key = sign_up(*bob, "bob", bob_password);
+  ASSERT_FALSE(old_key.empty());
+  ASSERT_TRUE(saw(*alice, "* bob joined (key " + old_key + ")"));
+  ASSERT_TRUE(saw(*alice, "* new contact bob: key " + old_key +
+                              " pinned (compare safety numbers with /verify bob)"));
+
+  std::string new_key;
+  auto bob2 = bob_on_a_new_device(*bob, new_key);
+  ASSERT_FALSE(new_key.empty());
+  ASSERT_NE(new_key, old_key);
+  ASSERT_TRUE(saw(*alice, "!!! WARNING: bob's identity key has CHANGED !!!"));
+  EXPECT_TRUE(saw(*alice, "!   pinned key:    " + old_key + "\n"));
+  EXPECT_TRUE(saw(*alice, "!   announced key: " + new_key + "\n"));
+  alice->send_line("/who");
+  EXPECT_TRUE(saw(*alice, "* bob  key " + new_key + "  KEY CHANGED"));
+
+  alice->send_line("bob:the door code is 4711");
+  ASSERT_TRUE(saw(*alice, "! held for bob (key changed): /accept bob or /verify bob to send"));
+  EXPECT_EQ(bob2->transcript().find("4711"), std::string::npos) << bob2->transcript();
+
+  alice->send_line("/accept bob");
+  EXPECT_TRUE(saw(*alice, "* accepted bob's new key " + new_key));
+  EXPECT_TRUE(saw(*alice, "* sending 1 held message(s) to bob"));
+  expect_delivered_once(*alice, *bob2, "bob", "alice", "the door code is 4711");
+  alice->send_line("/who");
+  EXPECT_TRUE(saw(*alice, "* bob  key " + new_key + "  unverified"));
+}
+
+TEST_F(TrustTest, VerifiedContactKeyChangeBlocksUntilVerify) {
+  relay_ = start_relay(dir_.path() / "relay.db");
+  auto alice = client("alice");
+  auto bob = client("bob");
+  ASSERT_FALSE(sign_up(*alice, "alice", alice_password).empty());
+  const std::string old_key = sign_up(*bob, "bob", bob_password);
+  ASSERT_FALSE(old_key.empty());
+  ASSERT_TRUE(saw(*alice, "* new contact bob: key " + old_key));
+  ASSERT_TRUE(saw(*bob, "* online: alice\n"));
+
+  const std::string number = safety_number(*alice, "bob");
+  ASSERT_FALSE(number.empty());
+  EXPECT_EQ(safety_number(*bob, "alice"), number);
+  alice->send_line("/verify bob confirm");
+  ASSERT_TRUE(saw(*alice, "* bob is now verified"));
+  alice->send_line("/who");
+  EXPECT_TRUE(saw(*alice, "* bob  key " + old_key + "  verified"));
+
+  std::string new_key;
+  auto bob2 = bob_on_a_new_device(*bob, new_key);
+  ASSERT_FALSE(new_key.empty());
+  ASSERT_NE(new_key, old_key);
+  ASSERT_TRUE(saw(*alice, "!!! WARNING: bob's identity key has CHANGED !!!"));
+  EXPECT_TRUE(saw(*alice, "!   pinned key:    " + old_key + "  (verified)\n"));
+  EXPECT_TRUE(saw(*alice, "!   announced key: " + new_key + "\n"));
+  EXPECT_TRUE(saw(*alice, "compare safety numbers again: /verify bob"));
+
+  alice->send_line("bob:the door code is 4711");
+  ASSERT_TRUE(saw(*alice, "! held for bob (key changed): /verify bob to send"));
+  alice->send_line("/accept bob");
+  EXPECT_TRUE(saw(*alice, "! bob was verified: compare safety numbers again with /verify bob"));
+  alice->send_line("/who");
+  EXPECT_TRUE(saw(*alice, "* bob  key " + new_key + "  KEY CHANGED"));
+  // Showing the new number is not confirming it: still held.
+  const std::string new_number = safety_number(*alice, "bob");
+  EXPECT_NE(new_number, number);
+  EXPECT_EQ(safety_number(*bob2, "alice"), new_number);
+  alice->send_line("/who");
+  EXPECT_TRUE(saw(*alice, "* bob  key " + new_key + "  KEY CHANGED"));
+  EXPECT_EQ(alice->transcript().find("held message(s) to bob"), std::string::npos)
+      << alice->transcript();
+  EXPECT_EQ(bob2->transcript().find("4711"), std::string::npos) << bob2->transcript();
+
+  alice->send_line("/verify bob confirm");
+  EXPECT_TRUE(saw(*alice, "* bob is now verified (key " + new_key + ")"));
+  EXPECT_TRUE(saw(*alice, "* sending 1 held message(s) to bob"));
+  expect_delivered_once(*alice, *bob2, "bob", "alice", "the door code is 4711");
+}
+
+TEST_F(TrustTest, PinsPersistAcrossClientRestart) {
+  relay_ = start_relay(dir_.path() / "relay.db");
+  auto alice = client("alice");
+  auto bob = client("bob");
+  const std::string alice_key = sign_up(*alice, "alice", alice_password);
+  const std::string bob_key = sign_up(*bob, "bob", bob_password);
+  ASSERT_FALSE(alice_key.empty());
+  ASSERT_FALSE(bob_key.empty());
+  ASSERT_TRUE(saw(*alice, "* new contact bob: key " + bob_key));
+  const std::regex pinned_line("(?:^|\n)bob [0-9a-f]{64} (\\w+)\n");
+
+  // Unverified, then verified: each pin state must come back after a restart.
+  for (const char* state : {"unverified", "verified"}) {
+    SCOPED_TRACE(state);
+    alice->send_line("/quit");
+    ASSERT_TRUE(exited_with(*alice, 0));
+    ASSERT_TRUE(saw(*bob, "* alice left"));
+    EXPECT_EQ(capture(read_text(contacts_path("alice", "alice")), pinned_line), state);
+
+    alice = client("alice");
+    EXPECT_EQ(sign_in(*alice, "alice", alice_password), alice_key);
+    // The roster line follows the key checks of everyone already online.
+    auto roster = alice->read_until("* online: bob\n");
+    ASSERT_TRUE(roster) << alice->describe("bob missing from the roster");
+    for (std::string_view noise : {"new contact", "WARNING", "CHANGED", "pinned the key"})
+      EXPECT_EQ(roster->find(noise), std::string::npos) << alice->describe("after a restart");
+    ASSERT_TRUE(saw(*bob, "* alice joined (key " + alice_key + ")"));
+    alice->send_line("/who");
+    EXPECT_TRUE(saw(*alice, "* bob  key " + bob_key + "  " + state + "\n"));
+
+    if (std::string_view(state) == "unverified") {
+      alice->send_line("/verify bob confirm");
+      ASSERT_TRUE(saw(*alice, "* bob is now verified (key " + bob_key + ")"));
+    }
+  }
+  alice->send_line("bob:still you");
+  EXPECT_TRUE(saw(*bob, "alice: still you"));
+  EXPECT_EQ(bob->transcript().find("WARNING"), std::string::npos) << bob->transcript();
+}
+
+}  // namespace
+}  // namespace relay::test

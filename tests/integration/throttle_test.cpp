@@ -1,0 +1,68 @@
+// Brute force over real sockets: a guessing address is penalised with growing, expiring
+// penalties; the owner still signs in from elsewhere.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "support/relay_fixture.hpp"
+#include "support/temp_dir.hpp"
+#include "support/test_client.hpp"
+
+namespace relay::test {
+namespace {
+
+std::optional<proto::reason> try_password(std::uint16_t port, const char* source,
+                                          const std::string& password) {
+  test_client c(port, source);
+  auto f = c.sign_in("alice", password);
+  if (f && std::holds_alternative<proto::error>(*f)) return std::get<proto::error>(*f).code;
+  if (f && std::holds_alternative<proto::welcome>(*f)) return std::nullopt;
+  return proto::reason::protocol_error;
+}
+
+TEST(Throttle, GuessingAddressIsPenalisedOwnerStillSignsIn) {
+  temp_dir dir;
+  auto cfg = test_config(dir.path());
+  cfg.address_penalty.free_failures = 3;
+  cfg.address_penalty.base = std::chrono::milliseconds(400);
+  cfg.address_penalty.max = std::chrono::milliseconds(800);
+  cfg.address_penalty.forget = std::chrono::milliseconds(3000);
+  relay_fixture relay(cfg);
+  {
+    test_client owner(relay.port(), "127.0.0.2");
+    owner.sign_up_ok("alice", "the-right-password");
+  }
+  // Three free failures from the attacker's address...
+  for (int i = 0; i < 3; ++i) {
+    EXPECT_EQ(try_password(relay.port(), "127.0.0.1", "guess" + std::to_string(i)),
+              proto::reason::invalid_credentials);
+  }
+  // ... the fourth earns a penalty, during which even the right password is refused there.
+  EXPECT_EQ(try_password(relay.port(), "127.0.0.1", "guess3"), proto::reason::invalid_credentials);
+  EXPECT_EQ(try_password(relay.port(), "127.0.0.1", "the-right-password"),
+            proto::reason::rate_limited);
+  // The owner, from another address, is not affected.
+  EXPECT_EQ(try_password(relay.port(), "127.0.0.2", "the-right-password"), std::nullopt);
+  // Penalties expire.
+  std::this_thread::sleep_for(std::chrono::milliseconds(900));
+  EXPECT_EQ(try_password(relay.port(), "127.0.0.1", "the-right-password"), std::nullopt);
+}
+
+TEST(Throttle, PenalisedAddressCostsNoHashing) {
+  temp_dir dir;
+  auto cfg = test_config(dir.path());
+  cfg.address_penalty.free_failures = 1;
+  cfg.address_penalty.base = std::chrono::seconds(30);
+  relay_fixture relay(cfg);
+  EXPECT_EQ(try_password(relay.port(), nullptr, "x-password"), proto::reason::invalid_credentials);
+  EXPECT_EQ(try_password(relay.port(), nullptr, "x-password"), proto::reason::invalid_credentials);
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(try_password(relay.port(), nullptr, "x-password"), proto::reason::rate_limited);
+  }
+  // Only the two real attempts were verified (and counted as failures).
+  EXPECT_NE(relay.console("stats").find("sign-in failures  2\n"), std::string::npos)
+      << relay.console("stats");
+}
+
+}  // namespace
+}  // namespace relay::test

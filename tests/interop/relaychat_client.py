@@ -1,0 +1,977 @@
+#!/usr/bin/python3
+"""An independent relaychat client, written only from docs/protocol.md.
+
+Layers (protocol.md section 1):
+  records  (section 3)  u16 big-endian length + body
+  Noise    (section 4)  Noise_XX_25519_ChaChaPoly_BLAKE2b, prologue "relaychat/1"
+  frames   (section 5)  type byte + fields
+  envelope (section 8)  crypto_box between identity keys, inside send/deliver
+
+Needs the Debian packages python3-dissononce and python3-nacl; run it with
+/usr/bin/python3.
+
+Library use:
+
+    c = Client.connect("127.0.0.1", port, relay_key=fingerprint)
+    c.sign_up("alice", "password123")        # or sign_in
+    c.send_text("bob", "hello")
+    ev = c.next_event(timeout=5)              # Message / Rejected / Frame ...
+
+CLI: see `relaychat_client.py --help`.
+"""
+
+import argparse
+import hashlib
+import os
+import select
+import socket
+import struct
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Dict, List, Optional, Union
+
+from dissononce.cipher.chachapoly import ChaChaPolyCipher
+from dissononce.dh.x25519.x25519 import X25519DH
+from dissononce.exceptions.decrypt import DecryptFailedException
+from dissononce.hash.blake2b import Blake2bHash
+from dissononce.processing.handshakepatterns.interactive.XX import XXHandshakePattern
+from dissononce.processing.impl.cipherstate import CipherState
+from dissononce.processing.impl.handshakestate import HandshakeState
+from dissononce.processing.impl.symmetricstate import SymmetricState
+
+import nacl.exceptions
+import nacl.utils
+from nacl.public import Box, PrivateKey, PublicKey
+
+# ---------------------------------------------------------------------------
+# Constants (sections 2, 4.1, 5.1, 6)
+# ---------------------------------------------------------------------------
+
+PROTOCOL_NAME = "Noise_XX_25519_ChaChaPoly_BLAKE2b"
+PROLOGUE = b"relaychat/1"
+
+MAX_RECORD = 65535
+MAX_FRAME = 65519
+MAX_CIPHERTEXT = 32768
+MAX_TEXT = 16384
+MIN_SEALED = 104
+MAX_SEALED = 17000
+ENVELOPE_VERSION = 1
+
+SIGN_IN = 0x01
+SIGN_UP = 0x02
+SEND = 0x03
+PING = 0x04
+PONG = 0x05
+BYE = 0x06
+WELCOME = 0x81
+PRESENCE = 0x82
+DELIVER = 0x83
+ERROR = 0x84
+CLOSING = 0x85
+
+FLAG_SNAPSHOT = 0x01
+FLAG_LAST = 0x02
+KIND_ONLINE = 1
+KIND_OFFLINE = 2
+
+REASONS = {
+    1: "invalid_credentials",
+    2: "name_taken",
+    3: "invalid_name",
+    4: "busy",
+    5: "unknown_recipient",
+    6: "not_signed_in",
+    7: "already_signed_in",
+    8: "rate_limited",
+    9: "too_large",
+    10: "protocol_error",
+    11: "replaced",
+    12: "shutting_down",
+    13: "kicked",
+    14: "timeout",
+    15: "weak_password",
+    16: "too_many_attempts",
+}
+REASON_CODES = {v: k for k, v in REASONS.items()}
+
+
+class ProtocolError(Exception):
+    """Malformed data from the peer (fatal for the connection)."""
+
+
+class ConnectionClosed(Exception):
+    """The TCP connection ended."""
+
+
+class RelayKeyMismatch(Exception):
+    """The relay's static key does not match the expected fingerprint / pin."""
+
+
+class EnvelopeRejected(Exception):
+    """An envelope failed one of the receiver checks (section 8.4)."""
+
+    def __init__(self, check: str, reason: str):
+        super().__init__(f"{check}: {reason}")
+        self.check = check
+        self.reason = reason
+
+
+# ---------------------------------------------------------------------------
+# Fingerprints (section 9.3)
+# ---------------------------------------------------------------------------
+
+def fingerprint(pub: bytes) -> str:
+    return hashlib.blake2b(pub, digest_size=32).hexdigest()
+
+
+def short_fingerprint(pub: bytes) -> str:
+    fp = fingerprint(pub)[:32]
+    return " ".join(fp[i:i + 4] for i in range(0, 32, 4))
+
+
+def normalize_fingerprint(text: str) -> str:
+    return "".join(ch for ch in text if ch not in " :").lower()
+
+
+def safety_number(name_a: str, key_a: bytes, name_b: str, key_b: bytes) -> str:
+    """Section 9.4 (client only, not on the wire)."""
+
+    def side(name: str, key: bytes) -> str:
+        h = hashlib.blake2b(b"\x00\x00" + key + name.encode()).digest()
+        for _ in range(5199):
+            h = hashlib.blake2b(h + key).digest()
+        out = ""
+        for i in range(6):
+            out += "%05d" % (int.from_bytes(h[5 * i:5 * i + 5], "big") % 100000)
+        return out
+
+    a, b = side(name_a, key_a), side(name_b, key_b)
+    digits = min(a, b) + max(a, b)
+    return " ".join(digits[i:i + 5] for i in range(0, 60, 5))
+
+
+# ---------------------------------------------------------------------------
+# Frames (section 5)
+# ---------------------------------------------------------------------------
+
+@dataclass
+class SignIn:
+    name: bytes
+    password: bytes
+    identity: bytes
+    TYPE = SIGN_IN
+
+
+@dataclass
+class SignUp:
+    name: bytes
+    password: bytes
+    identity: bytes
+    TYPE = SIGN_UP
+
+
+@dataclass
+class Send:
+    id: int
+    to: bytes
+    ciphertext: bytes
+    TYPE = SEND
+
+
+@dataclass
+class Ping:
+    token: int
+    TYPE = PING
+
+
+@dataclass
+class Pong:
+    token: int
+    TYPE = PONG
+
+
+@dataclass
+class Bye:
+    TYPE = BYE
+
+
+@dataclass
+class Welcome:
+    name: bytes
+    TYPE = WELCOME
+
+
+@dataclass
+class PresenceEntry:
+    kind: int  # KIND_ONLINE or KIND_OFFLINE
+    name: bytes
+    identity: Optional[bytes] = None
+
+
+@dataclass
+class Presence:
+    flags: int
+    entries: List[PresenceEntry] = field(default_factory=list)
+    TYPE = PRESENCE
+
+    @property
+    def snapshot(self) -> bool:
+        return bool(self.flags & FLAG_SNAPSHOT)
+
+    @property
+    def last(self) -> bool:
+        return bool(self.flags & FLAG_LAST)
+
+
+@dataclass
+class Deliver:
+    sender: bytes
+    ciphertext: bytes
+    TYPE = DELIVER
+
+
+@dataclass
+class Error:
+    code: int
+    ref: int
+    text: bytes
+    TYPE = ERROR
+
+    @property
+    def reason(self) -> str:
+        return REASONS.get(self.code, str(self.code))
+
+
+@dataclass
+class Closing:
+    code: int
+    text: bytes
+    TYPE = CLOSING
+
+    @property
+    def reason(self) -> str:
+        return REASONS.get(self.code, str(self.code))
+
+
+Frame = Union[SignIn, SignUp, Send, Ping, Pong, Bye, Welcome, Presence, Deliver, Error, Closing]
+
+
+def _b(x: Union[str, bytes]) -> bytes:
+    return x.encode() if isinstance(x, str) else bytes(x)
+
+
+def _str8(x: bytes) -> bytes:
+    x = _b(x)
+    if len(x) > 255:
+        raise ValueError("str8 field longer than 255 bytes")
+    return bytes([len(x)]) + x
+
+
+def _blob16(x: bytes, maximum: int) -> bytes:
+    if len(x) > maximum:
+        raise ValueError("blob16 field too long")
+    return struct.pack(">H", len(x)) + x
+
+
+def _key(x: bytes) -> bytes:
+    if len(x) != 32:
+        raise ValueError("key must be 32 bytes")
+    return bytes(x)
+
+
+def encode_frame(f: Frame) -> bytes:
+    t = f.TYPE
+    if isinstance(f, (SignIn, SignUp)):
+        out = bytes([t]) + _str8(f.name) + _str8(f.password) + _key(f.identity)
+    elif isinstance(f, Send):
+        out = bytes([t]) + struct.pack(">I", f.id) + _str8(f.to) + _blob16(f.ciphertext, MAX_CIPHERTEXT)
+    elif isinstance(f, (Ping, Pong)):
+        out = bytes([t]) + struct.pack(">Q", f.token)
+    elif isinstance(f, Bye):
+        out = bytes([t])
+    elif isinstance(f, Welcome):
+        out = bytes([t]) + _str8(f.name)
+    elif isinstance(f, Presence):
+        if f.flags > 3 or len(f.entries) > 0xFFFF:
+            raise ValueError("bad presence")
+        out = bytes([t, f.flags]) + struct.pack(">H", len(f.entries))
+        for e in f.entries:
+            if e.kind == KIND_ONLINE:
+                out += bytes([KIND_ONLINE]) + _str8(e.name) + _key(e.identity)
+            elif e.kind == KIND_OFFLINE:
+                out += bytes([KIND_OFFLINE]) + _str8(e.name)
+            else:
+                raise ValueError("bad presence entry kind")
+    elif isinstance(f, Deliver):
+        out = bytes([t]) + _str8(f.sender) + _blob16(f.ciphertext, MAX_CIPHERTEXT)
+    elif isinstance(f, Error):
+        out = bytes([t, f.code]) + struct.pack(">I", f.ref) + _str8(f.text)
+    elif isinstance(f, Closing):
+        out = bytes([t, f.code]) + _str8(f.text)
+    else:
+        raise TypeError(f"not a frame: {f!r}")
+    if len(out) > MAX_FRAME:
+        raise ValueError("frame too long")
+    return out
+
+
+class _Reader:
+    def __init__(self, data: bytes):
+        self.data = data
+        self.pos = 0
+
+    def take(self, n: int) -> bytes:
+        if self.pos + n > len(self.data):
+            raise ProtocolError("field runs past the end of the frame")
+        out = self.data[self.pos:self.pos + n]
+        self.pos += n
+        return out
+
+    def u8(self) -> int:
+        return self.take(1)[0]
+
+    def u16(self) -> int:
+        return struct.unpack(">H", self.take(2))[0]
+
+    def u32(self) -> int:
+        return struct.unpack(">I", self.take(4))[0]
+
+    def u64(self) -> int:
+        return struct.unpack(">Q", self.take(8))[0]
+
+    def str8(self) -> bytes:
+        return self.take(self.u8())
+
+    def blob16(self, maximum: int) -> bytes:
+        n = self.u16()
+        if n > maximum:
+            raise ProtocolError("blob16 longer than its maximum")
+        return self.take(n)
+
+    def key(self) -> bytes:
+        return self.take(32)
+
+    def reason(self) -> int:
+        c = self.u8()
+        if not 1 <= c <= 16:
+            raise ProtocolError(f"reason code {c} outside 1..16")
+        return c
+
+    def end(self) -> None:
+        if self.pos != len(self.data):
+            raise ProtocolError("trailing bytes after the last field")
+
+
+def decode_frame(data: bytes) -> Frame:
+    """Strict decoder (section 5.1 decoding rules); raises ProtocolError."""
+    if len(data) == 0:
+        raise ProtocolError("empty frame")
+    if len(data) > MAX_FRAME:
+        raise ProtocolError("frame too long")
+    r = _Reader(bytes(data))
+    t = r.u8()
+    if t in (SIGN_IN, SIGN_UP):
+        name, pw, ident = r.str8(), r.str8(), r.key()
+        f = (SignIn if t == SIGN_IN else SignUp)(name, pw, ident)
+    elif t == SEND:
+        i = r.u32()
+        to = r.str8()
+        f = Send(i, to, r.blob16(MAX_CIPHERTEXT))
+    elif t == PING:
+        f = Ping(r.u64())
+    elif t == PONG:
+        f = Pong(r.u64())
+    elif t == BYE:
+        f = Bye()
+    elif t == WELCOME:
+        f = Welcome(r.str8())
+    elif t == PRESENCE:
+        flags = r.u8()
+        if flags > 3:
+            raise ProtocolError(f"presence flags {flags} above 3")
+        count = r.u16()
+        entries = []
+        for _ in range(count):
+            kind = r.u8()
+            if kind == KIND_ONLINE:
+                entries.append(PresenceEntry(kind, r.str8(), r.key()))
+            elif kind == KIND_OFFLINE:
+                entries.append(PresenceEntry(kind, r.str8()))
+            else:
+                raise ProtocolError(f"presence entry kind {kind}")
+        f = Presence(flags, entries)
+    elif t == DELIVER:
+        sender = r.str8()
+        f = Deliver(sender, r.blob16(MAX_CIPHERTEXT))
+    elif t == ERROR:
+        code = r.reason()
+        ref = r.u32()
+        f = Error(code, ref, r.str8())
+    elif t == CLOSING:
+        code = r.reason()
+        f = Closing(code, r.str8())
+    else:
+        raise ProtocolError(f"unknown frame type 0x{t:02x}")
+    r.end()
+    return f
+
+
+# ---------------------------------------------------------------------------
+# End-to-end envelope (section 8)
+# ---------------------------------------------------------------------------
+
+def padded_length(from_len: int, to_len: int, text_len: int) -> int:
+    n = 15 + from_len + to_len + text_len
+    return (n + 63) // 64 * 64
+
+
+def envelope_plaintext(sender: bytes, to: bytes, counter: int, text: bytes) -> bytes:
+    sender, to, text = _b(sender), _b(to), _b(text)
+    if len(sender) > 255 or len(to) > 255:
+        raise ValueError("name too long")
+    if len(text) > MAX_TEXT:
+        raise ValueError("text too long")
+    body = (bytes([ENVELOPE_VERSION]) + _str8(sender) + _str8(to)
+            + struct.pack(">QI", counter, len(text)) + text)
+    return body + b"\x00" * (padded_length(len(sender), len(to), len(text)) - len(body))
+
+
+@dataclass
+class EnvelopeContent:
+    sender: bytes
+    to: bytes
+    counter: int
+    text: bytes
+
+
+def parse_envelope_plaintext(p: bytes) -> EnvelopeContent:
+    """Strict parse (check 4 of section 8.4); raises EnvelopeRejected."""
+    try:
+        r = _Reader(p)
+        version = r.u8()
+        if version != ENVELOPE_VERSION:
+            raise EnvelopeRejected("parse", f"unsupported envelope version {version}")
+        sender = r.str8()
+        to = r.str8()
+        counter = r.u64()
+        text_len = r.u32()
+        if text_len > MAX_TEXT:
+            raise EnvelopeRejected("parse", "text longer than 16384 bytes")
+        text = r.take(text_len)
+    except ProtocolError as e:
+        raise EnvelopeRejected("parse", str(e))
+    if len(p) != padded_length(len(sender), len(to), text_len):
+        raise EnvelopeRejected("parse", "wrong padding length")
+    if any(p[r.pos:]):
+        raise EnvelopeRejected("parse", "non-zero padding")
+    return EnvelopeContent(sender, to, counter, text)
+
+
+def seal(my_secret: bytes, their_public: bytes, sender, to, counter: int, text,
+         nonce: Optional[bytes] = None) -> bytes:
+    """sealed = nonce(24) || crypto_box_easy(padded plaintext)  (section 8.1)."""
+    if nonce is None:
+        nonce = nacl.utils.random(Box.NONCE_SIZE)
+    box = Box(PrivateKey(bytes(my_secret)), PublicKey(bytes(their_public)))
+    return bytes(box.encrypt(envelope_plaintext(sender, to, counter, text), nonce))
+
+
+def open_sealed(my_secret: bytes, their_public: bytes, sealed: bytes) -> EnvelopeContent:
+    """Checks 2..4 of section 8.4 (size, open, parse)."""
+    n = len(sealed)
+    if n < MIN_SEALED or n > MAX_SEALED or (n - 40) % 64 != 0:
+        raise EnvelopeRejected("size", f"bad sealed size {n}")
+    try:
+        plain = Box(PrivateKey(bytes(my_secret)), PublicKey(bytes(their_public))).decrypt(bytes(sealed))
+    except (nacl.exceptions.CryptoError, nacl.exceptions.RuntimeError, ValueError) as e:
+        raise EnvelopeRejected("open", f"cannot open ({e.__class__.__name__})")
+    return parse_envelope_plaintext(plain)
+
+
+class Counters:
+    """Sender counters (section 8.3): max(last + 1, now in microseconds)."""
+
+    def __init__(self, clock=None):
+        self.last: Dict[bytes, int] = {}
+        self.clock = clock or (lambda: time.time_ns() // 1000)
+
+    def next(self, to: bytes) -> int:
+        c = max(self.last.get(to, 0) + 1, self.clock())
+        self.last[to] = c
+        return c
+
+
+class Receiver:
+    """Receiver checks 1..7 of section 8.4, with the per-sender counter memory."""
+
+    def __init__(self, my_name: bytes, my_secret: bytes):
+        self.my_name = _b(my_name)
+        self.my_secret = bytes(my_secret)
+        self.my_public = bytes(PrivateKey(self.my_secret).public_key)
+        self.last_counter: Dict[bytes, int] = {}
+
+    def check(self, sender: bytes, ciphertext: bytes, roster: Dict[bytes, bytes]) -> EnvelopeContent:
+        sender = _b(sender)
+        # 1. sender key
+        if sender == self.my_name:
+            key = self.my_public
+        elif sender in roster:
+            key = roster[sender]
+        else:
+            raise EnvelopeRejected("sender_key", f"{sender.decode(errors='replace')} is not online")
+        # 2..4. size, open, parse
+        env = open_sealed(self.my_secret, key, ciphertext)
+        # 5. addressee
+        if env.to != self.my_name:
+            raise EnvelopeRejected("addressee", "message not addressed to us")
+        # 6. sender
+        if env.sender != sender:
+            raise EnvelopeRejected("sender", "inner sender differs from deliver.from")
+        # 7. counter
+        if env.counter <= self.last_counter.get(sender, 0):
+            raise EnvelopeRejected("counter", "replayed or reordered message (counter)")
+        self.last_counter[sender] = env.counter
+        return env
+
+
+# ---------------------------------------------------------------------------
+# Records + Noise (sections 3, 4)
+# ---------------------------------------------------------------------------
+
+class NoiseConnection:
+    """One TCP connection: records, Noise XX as initiator, transport frames."""
+
+    def __init__(self, sock: socket.socket, trace: Optional[list] = None):
+        self.sock = sock
+        self.trace = trace  # if a list: ("out"|"in", record body length) per record
+        self.buf = bytearray()
+        self.send_cs: Optional[CipherState] = None
+        self.recv_cs: Optional[CipherState] = None
+        self.relay_static: Optional[bytes] = None
+        self.closed = False
+        self.eof = False
+
+    # -- records --
+    def write_record(self, body: bytes) -> None:
+        if not 1 <= len(body) <= MAX_RECORD:
+            raise ValueError("record body must be 1..65535 bytes")
+        if self.trace is not None:
+            self.trace.append(("out", len(body)))
+        self.sock.sendall(struct.pack(">H", len(body)) + body)
+
+    def _fill(self, n: int, deadline: Optional[float]) -> None:
+        while len(self.buf) < n:
+            if self.eof:
+                raise ConnectionClosed("connection closed by peer")
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise TimeoutError("timed out waiting for data")
+                r, _, _ = select.select([self.sock], [], [], left)
+                if not r:
+                    raise TimeoutError("timed out waiting for data")
+            try:
+                chunk = self.sock.recv(65536)
+            except (ConnectionResetError, BrokenPipeError) as e:
+                self.eof = True
+                raise ConnectionClosed(str(e))
+            if not chunk:
+                self.eof = True
+                raise ConnectionClosed("connection closed by peer")
+            self.buf += chunk
+
+    def read_record(self, timeout: Optional[float] = None, limit: int = MAX_RECORD) -> bytes:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        self._fill(2, deadline)
+        n = struct.unpack(">H", self.buf[:2])[0]
+        if n == 0:
+            raise ProtocolError("empty record")
+        if n > limit:
+            raise ProtocolError(f"record of {n} bytes over the limit {limit}")
+        self._fill(2 + n, deadline)
+        body = bytes(self.buf[2:2 + n])
+        del self.buf[:2 + n]
+        if self.trace is not None:
+            self.trace.append(("in", n))
+        return body
+
+    # -- handshake --
+    def handshake(self, check_relay_key, timeout: float = 10.0) -> bytes:
+        """Noise XX as initiator. check_relay_key(rs) is called after message 2
+        and before message 3; it must raise to abort (then nothing more is sent)."""
+        dh = X25519DH()
+        hs = HandshakeState(SymmetricState(CipherState(ChaChaPolyCipher()), Blake2bHash()), dh)
+        hs.initialize(XXHandshakePattern(), True, PROLOGUE, s=dh.generate_keypair())
+        assert hs.protocol_name == PROTOCOL_NAME, hs.protocol_name
+        m1 = bytearray()
+        hs.write_message(b"", m1)
+        self.write_record(bytes(m1))
+        m2 = self.read_record(timeout, limit=MAX_RECORD)
+        payload = bytearray()
+        try:
+            hs.read_message(m2, payload)
+        except DecryptFailedException as e:
+            raise ProtocolError(f"handshake message 2 failed to decrypt: {e}")
+        rs = bytes(hs.rs.data)
+        self.relay_static = rs
+        try:
+            check_relay_key(rs)
+        except Exception:
+            self.close()
+            raise
+        m3 = bytearray()
+        c1, c2 = hs.write_message(b"", m3)
+        self.write_record(bytes(m3))
+        self.send_cs, self.recv_cs = c1, c2
+        return rs
+
+    # -- transport --
+    def write_raw_transport(self, plaintext: bytes) -> None:
+        """Encrypt any plaintext (also an invalid frame) as one transport message."""
+        self.write_record(self.send_cs.encrypt_with_ad(b"", bytes(plaintext)))
+
+    def send_frame(self, f: Frame) -> None:
+        self.write_raw_transport(encode_frame(f))
+
+    def recv_frame(self, timeout: Optional[float] = None) -> Frame:
+        body = self.read_record(timeout)
+        try:
+            plain = self.recv_cs.decrypt_with_ad(b"", body)
+        except DecryptFailedException:
+            self.close()
+            raise ProtocolError("transport decryption failed")
+        try:
+            return decode_frame(plain)
+        except ProtocolError:
+            self.close()
+            raise
+
+    def wait_closed(self, timeout: float) -> bool:
+        """Read and discard until EOF; True if the peer closed within timeout."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            r, _, _ = select.select([self.sock], [], [], left)
+            if not r:
+                return False
+            try:
+                chunk = self.sock.recv(65536)
+            except (ConnectionResetError, BrokenPipeError):
+                return True
+            if not chunk:
+                return True
+            self.buf += chunk
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            try:
+                self.sock.close()
+            except OSError:
+                pass
+
+
+# ---------------------------------------------------------------------------
+# High-level client (section 7)
+# ---------------------------------------------------------------------------
+
+@dataclass
+class Message:
+    """A delivered envelope that passed all seven checks."""
+    sender: bytes
+    to: bytes
+    counter: int
+    text: bytes
+
+
+@dataclass
+class Rejected:
+    """A delivered envelope that failed a check; the connection stays up."""
+    sender: bytes
+    check: str
+    reason: str
+
+
+class SignInFailed(Exception):
+    def __init__(self, frame: Union[Error, Closing]):
+        super().__init__(f"{frame.reason}: {frame.text.decode(errors='replace')}")
+        self.frame = frame
+
+
+class Client:
+    def __init__(self, conn: NoiseConnection, identity: Optional[bytes] = None):
+        self.conn = conn
+        self.identity_secret = bytes(identity) if identity else bytes(PrivateKey.generate())
+        self.identity_public = bytes(PrivateKey(self.identity_secret).public_key)
+        self.name: Optional[bytes] = None
+        self.roster: Dict[bytes, bytes] = {}
+        self.snapshot_done = False
+        self.counters = Counters()
+        self.receiver: Optional[Receiver] = None
+        self.next_id = 1
+        self.pending: List[object] = []  # events read while waiting for something else
+        self.log: List[Frame] = []  # every frame received, in order
+        self.closing: Optional[Closing] = None
+
+    # -- connect --
+    @classmethod
+    def connect(cls, host: str, port: int, relay_key: Optional[str] = None,
+                identity: Optional[bytes] = None, timeout: float = 10.0,
+                check_relay_key=None, trace: Optional[list] = None) -> "Client":
+        sock = socket.create_connection((host, port), timeout=timeout)
+        sock.settimeout(timeout)  # bounds blocking writes; reads use select
+        # one record per write; without this, Nagle + delayed ACK add ~40 ms per exchange
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        conn = NoiseConnection(sock, trace)
+
+        def default_check(rs: bytes) -> None:
+            if relay_key is not None and fingerprint(rs) != normalize_fingerprint(relay_key):
+                raise RelayKeyMismatch(f"relay key {fingerprint(rs)} does not match {relay_key}")
+
+        try:
+            conn.handshake(check_relay_key or default_check, timeout)
+        except BaseException:
+            conn.close()
+            raise
+        return cls(conn, identity)
+
+    # -- low level --
+    def send_frame(self, f: Frame) -> None:
+        self.conn.send_frame(f)
+
+    def recv(self, timeout: float) -> Frame:
+        """Next frame; handles ping (answers pong), presence (roster) automatically
+        but still returns the frame."""
+        f = self.conn.recv_frame(timeout)
+        self.log.append(f)
+        if isinstance(f, Ping):
+            self.conn.send_frame(Pong(f.token))
+        elif isinstance(f, Presence):
+            self._apply_presence(f)
+        elif isinstance(f, Closing):
+            self.closing = f
+        return f
+
+    def _apply_presence(self, p: Presence) -> None:
+        for e in p.entries:
+            if self.name is not None and e.name == self.name:
+                continue
+            if e.kind == KIND_ONLINE:
+                self.roster[e.name] = e.identity
+            else:
+                self.roster.pop(e.name, None)
+        if p.snapshot and p.last:
+            self.snapshot_done = True
+
+    def _to_event(self, f: Frame):
+        if isinstance(f, Deliver):
+            if self.receiver is None:
+                return Rejected(f.sender, "not_signed_in", "deliver before sign-in")
+            try:
+                env = self.receiver.check(f.sender, f.ciphertext, self.roster)
+            except EnvelopeRejected as e:
+                return Rejected(f.sender, e.check, e.reason)
+            return Message(env.sender, env.to, env.counter, env.text)
+        return f
+
+    def next_event(self, timeout: float = 5.0):
+        """Next event: Message / Rejected for deliver, else the frame itself."""
+        if self.pending:
+            return self.pending.pop(0)
+        return self._to_event(self.recv(timeout))
+
+    def wait_for(self, predicate, timeout: float = 5.0):
+        """Return the first event matching predicate; others are kept for later."""
+        deadline = time.monotonic() + timeout
+        for i, ev in enumerate(self.pending):
+            if predicate(ev):
+                return self.pending.pop(i)
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("timed out waiting for event")
+            ev = self._to_event(self.recv(left))
+            if predicate(ev):
+                return ev
+            self.pending.append(ev)
+
+    # -- sign-in / sign-up --
+    def _auth(self, cls, name, password, timeout: float) -> Welcome:
+        name, password = _b(name).lower(), _b(password)
+        self.send_frame(cls(name, password, self.identity_public))
+        while True:
+            f = self.recv(timeout)
+            if isinstance(f, Welcome):
+                break
+            if isinstance(f, (Error, Closing)) and (not isinstance(f, Error) or f.ref == 0):
+                raise SignInFailed(f)
+            self.pending.append(self._to_event(f))
+        self.name = f.name
+        self.receiver = Receiver(self.name, self.identity_secret)
+        # the whole snapshot follows welcome, before anything else (section 5.8)
+        while not self.snapshot_done:
+            p = self.recv(timeout)
+            if not (isinstance(p, Presence) and p.snapshot):
+                raise ProtocolError(f"expected presence snapshot, got {p!r}")
+        return f
+
+    def sign_in(self, name, password, timeout: float = 10.0) -> Welcome:
+        return self._auth(SignIn, name, password, timeout)
+
+    def sign_up(self, name, password, timeout: float = 10.0) -> Welcome:
+        return self._auth(SignUp, name, password, timeout)
+
+    # -- messages --
+    def seal_for(self, to, text, counter: Optional[int] = None) -> bytes:
+        to = _b(to)
+        if to == self.name:
+            pub = self.identity_public
+        elif to in self.roster:
+            pub = self.roster[to]
+        else:
+            raise KeyError(f"{to!r} is not online")
+        if counter is None:
+            counter = self.counters.next(to)
+        return seal(self.identity_secret, pub, self.name, to, counter, _b(text))
+
+    def send_sealed(self, to, sealed: bytes) -> int:
+        i = self.next_id
+        self.next_id += 1
+        self.send_frame(Send(i, _b(to), sealed))
+        return i
+
+    def send_text(self, to, text) -> int:
+        return self.send_sealed(to, self.seal_for(to, text))
+
+    def ping(self, token: int, timeout: float = 5.0) -> Pong:
+        self.send_frame(Ping(token))
+        return self.wait_for(lambda e: isinstance(e, Pong) and e.token == token, timeout)
+
+    def bye(self) -> None:
+        try:
+            self.send_frame(Bye())
+        finally:
+            # wait for the relay to flush and close (section 5.6), briefly
+            self.conn.wait_closed(2.0)
+            self.conn.close()
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+# ---------------------------------------------------------------------------
+# CLI
+# ---------------------------------------------------------------------------
+
+def _cli(argv=None) -> int:
+    ap = argparse.ArgumentParser(description="independent relaychat client (from docs/protocol.md)")
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=20001)
+    ap.add_argument("--relay-key", help="expected relay fingerprint (64 hex)")
+    ap.add_argument("--user", required=True)
+    ap.add_argument("--password", default=os.environ.get("RELAYCHAT_PASSWORD"))
+    ap.add_argument("--sign-up", action="store_true", help="create the account")
+    ap.add_argument("--identity", help="hex of a 32-byte identity secret key (default: fresh)")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    s = sub.add_parser("send", help="send one message to an online user")
+    s.add_argument("to")
+    s.add_argument("text")
+    ls = sub.add_parser("listen", help="print presence and messages")
+    ls.add_argument("--seconds", type=float, default=0, help="0 = forever")
+    sub.add_parser("who", help="print the presence snapshot")
+    sub.add_parser("chat", help="interactive: lines '<to> <text>', EOF to quit")
+    a = ap.parse_args(argv)
+    if a.password is None:
+        ap.error("--password or RELAYCHAT_PASSWORD is required")
+
+    ident = bytes.fromhex(a.identity) if a.identity else None
+    try:
+        c = Client.connect(a.host, a.port, relay_key=a.relay_key, identity=ident)
+    except (OSError, ConnectionClosed, ProtocolError, RelayKeyMismatch, TimeoutError) as e:
+        print(f"cannot connect: {e}", file=sys.stderr)
+        return 1
+    print(f"relay key fingerprint: {fingerprint(c.conn.relay_static)}", file=sys.stderr)
+    try:
+        (c.sign_up if a.sign_up else c.sign_in)(a.user, a.password)
+    except SignInFailed as e:
+        print(f"sign-in failed: {e}", file=sys.stderr)
+        return 1
+
+    def show(ev) -> bool:
+        if isinstance(ev, Message):
+            print(f"<{ev.sender.decode(errors='replace')}> {ev.text.decode(errors='replace')}")
+        elif isinstance(ev, Rejected):
+            print(f"rejected a message said to be from {ev.sender.decode(errors='replace')}: {ev.reason}",
+                  file=sys.stderr)
+        elif isinstance(ev, Presence):
+            for e in ev.entries:
+                state = "online" if e.kind == KIND_ONLINE else "offline"
+                extra = f" {short_fingerprint(e.identity)}" if e.identity else ""
+                print(f"* {e.name.decode(errors='replace')} {state}{extra}")
+        elif isinstance(ev, Error):
+            print(f"error {ev.reason} (ref {ev.ref}): {ev.text.decode(errors='replace')}", file=sys.stderr)
+        elif isinstance(ev, Closing):
+            print(f"relay closing: {ev.reason}: {ev.text.decode(errors='replace')}", file=sys.stderr)
+            return False
+        return True
+
+    try:
+        if a.cmd == "who":
+            for n, k in sorted(c.roster.items()):
+                print(f"{n.decode(errors='replace')} {short_fingerprint(k)}")
+        elif a.cmd == "send":
+            try:
+                i = c.send_text(a.to, a.text)
+            except KeyError as e:
+                print(f"cannot send: {e.args[0]}", file=sys.stderr)
+                c.bye()
+                return 1
+            # an error about this send, if any, comes soon; a ping bounds the wait
+            c.send_frame(Ping(i))
+            while True:
+                ev = c.next_event(5)
+                if isinstance(ev, Pong) and ev.token == i:
+                    break
+                if isinstance(ev, Error) and ev.ref == i:
+                    show(ev)
+                    return 1
+                show(ev)
+        elif a.cmd == "listen":
+            end = time.monotonic() + a.seconds if a.seconds else None
+            while end is None or time.monotonic() < end:
+                try:
+                    ev = c.next_event(1.0)
+                except TimeoutError:
+                    continue
+                if not show(ev):
+                    return 1
+        elif a.cmd == "chat":
+            while True:
+                r, _, _ = select.select([sys.stdin, c.conn.sock], [], [])
+                if c.conn.sock in r or c.conn.buf:
+                    if not show(c.next_event(5)):
+                        return 1
+                    while c.pending:
+                        show(c.pending.pop(0))
+                if sys.stdin in r:
+                    line = sys.stdin.readline()
+                    if not line:
+                        break
+                    to, _, text = line.rstrip("\n").partition(" ")
+                    try:
+                        c.send_text(to, text)
+                    except KeyError as e:
+                        print(e, file=sys.stderr)
+        c.bye()
+    except (ConnectionClosed, ProtocolError, TimeoutError) as e:
+        print(f"disconnected: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(_cli())

@@ -1,0 +1,738 @@
+#!/usr/bin/python3
+"""Interoperability test: the independent Python client (relaychat_client.py,
+written from docs/protocol.md only) against the real relay binary.
+
+Run with /usr/bin/python3 (needs python3-dissononce and python3-nacl).
+Environment: RELAY_NODE_BINARY (default /work/main/build/dev/src/node).
+Prints "N passed, M failed" at the end; exits non-zero on any failure.
+"""
+
+import os
+import queue
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import relaychat_client as rc  # noqa: E402
+from relaychat_client import (  # noqa: E402
+    Bye, Client, Closing, Deliver, Error, Message, Ping, Pong,
+    Presence, PresenceEntry, ProtocolError, Rejected, RelayKeyMismatch, Send,
+    SignIn, SignInFailed, SignUp, Welcome, KIND_OFFLINE, KIND_ONLINE,
+)
+
+from nacl.public import PrivateKey  # noqa: E402
+
+NODE = os.environ.get("RELAY_NODE_BINARY", "/work/main/build/dev/src/node")
+HOST = "127.0.0.1"
+TIMEOUT = 10.0      # every wait in this file is bounded
+PASSWORD = b"correct horse battery"
+
+
+def hx(s: str) -> bytes:
+    return bytes.fromhex("".join(s.split()))
+
+
+# ---------------------------------------------------------------------------
+# The relay process
+# ---------------------------------------------------------------------------
+
+class Relay:
+    def __init__(self):
+        self.dir = tempfile.mkdtemp(prefix="relaychat-interop-")
+        self.stderr_path = os.path.join(self.dir, "relay.stderr")
+        self.stderr = open(self.stderr_path, "wb")
+        self.lines: "queue.Queue[str]" = queue.Queue()
+        self.stdout_lines = []
+        self.proc = subprocess.Popen(
+            [NODE, "-s", "--port", "0", "--db", os.path.join(self.dir, "relay.db"),
+             "--argon2-memory", "1024", "--argon2-iterations", "1"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr)
+        threading.Thread(target=self._drain, daemon=True).start()
+        try:
+            self._wait_ready()
+        except BaseException:
+            self.terminate()
+            raise
+
+    def _wait_ready(self):
+        self.port = None
+        self.fingerprint = None
+        deadline = time.monotonic() + TIMEOUT
+        while self.port is None or self.fingerprint is None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise RuntimeError("relay did not print its port and fingerprint:\n"
+                                   + "".join(self.stdout_lines) + self.log())
+            try:
+                line = self.lines.get(timeout=left)
+            except queue.Empty:
+                continue
+            if line is None:
+                raise RuntimeError("relay exited early:\n" + "".join(self.stdout_lines) + self.log())
+            m = re.match(r"relaychat relay listening on 127\.0\.0\.1:(\d+)\s*$", line)
+            if m:
+                self.port = int(m.group(1))
+            m = re.match(r"relay key fingerprint: ([0-9a-f]{64})\s*$", line)
+            if m:
+                self.fingerprint = m.group(1)
+
+    def _drain(self):
+        for raw in self.proc.stdout:
+            line = raw.decode(errors="replace")
+            self.stdout_lines.append(line)
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def log(self) -> str:
+        try:
+            with open(self.stderr_path, "rb") as f:
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def terminate(self, timeout: float = TIMEOUT) -> int:
+        """SIGTERM and wait; SIGKILL only as a last resort (then rc is reported)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(TIMEOUT)
+        try:
+            self.proc.stdin.close()
+        except OSError:
+            pass
+        self.stderr.close()
+        return self.proc.returncode
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+RELAY: Relay = None  # set in main()
+_name_counter = [0]
+
+
+def uname(base: str) -> str:
+    """A fresh valid user name per call (tests share one relay and database)."""
+    _name_counter[0] += 1
+    return f"{base}{_name_counter[0]}"
+
+
+def connect(**kw) -> Client:
+    return Client.connect(HOST, RELAY.port, relay_key=RELAY.fingerprint, timeout=TIMEOUT, **kw)
+
+
+def signed_up(base: str) -> Client:
+    c = connect()
+    c.sign_up(uname(base), PASSWORD, timeout=TIMEOUT)
+    return c
+
+
+def is_presence(kind, name):
+    def pred(ev):
+        return (isinstance(ev, Presence) and ev.flags == 0 and len(ev.entries) == 1
+                and ev.entries[0].kind == kind and ev.entries[0].name == name)
+    return pred
+
+
+def is_message_from(name):
+    return lambda ev: isinstance(ev, (Message, Rejected)) and ev.sender == name
+
+
+class RelayTestCase(unittest.TestCase):
+    def setUp(self):
+        self.clients = []
+
+    def track(self, c: Client) -> Client:
+        self.clients.append(c)
+        return c
+
+    def tearDown(self):
+        for c in self.clients:
+            c.close()
+        self.assertTrue(RELAY.alive(), "relay died during the test:\n" + RELAY.log()[-4000:])
+
+
+# ---------------------------------------------------------------------------
+# Offline checks of the client against the spec's own examples (sections 9, 11)
+# ---------------------------------------------------------------------------
+
+ALICE_SK = bytes(range(1, 33))
+BOB_SK = bytes(range(0x21, 0x41))
+CAROL_SK = bytes(range(0x41, 0x61))
+ALICE_PK = hx("07a37cbc142093c8b755dc1b10e86cb426374ad16aa853ed0bdfc0b2b86d1c7c")
+BOB_PK = hx("5869aff450549732cbaaed5e5df9b30a6da31cb0e5742bad5ad4a1a768f1a67b")
+CAROL_PK = hx("64b101b1d0be5a8704bd078f9895001fc03e8e9f9522f188dd128d9846d48466")
+NONCE = hx("a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7")
+COUNTER = 1700000000000000
+PLAIN_11_2 = hx("""
+01 05 61 6c 69 63 65 03 62 6f 62 00 06 0a 24 18
+1e 40 00 00 00 00 06 68 69 20 62 6f 62 00 00 00""") + bytes(32)
+SEALED_11_3 = hx("""
+a0 a1 a2 a3 a4 a5 a6 a7 a8 a9 aa ab ac ad ae af b0 b1 b2 b3 b4 b5 b6 b7
+77 c0 ed d9 c6 51 97 cc 34 88 6e 91 ca 83 81 8e
+4f a5 07 d4 44 09 e6 54 21 21 7b 7a 5d c4 e7 c6 d2 dc 71 f7 9b d3 bd 96
+f6 9f 8b 88 d3 68 ab 03 1d 01 fa 32 47 24 cc 04 d1 f7 f1 4e cd 2e 13 01
+c4 37 26 9e 45 f3 94 85 0a 79 31 e3 18 74 57 12""")
+
+
+class SpecVectorsTest(unittest.TestCase):
+    """The client reproduces the worked examples of docs/protocol.md."""
+
+    def test_keys_and_fingerprint(self):
+        self.assertEqual(bytes(PrivateKey(ALICE_SK).public_key), ALICE_PK)
+        self.assertEqual(bytes(PrivateKey(BOB_SK).public_key), BOB_PK)
+        self.assertEqual(bytes(PrivateKey(CAROL_SK).public_key), CAROL_PK)
+        self.assertEqual(rc.fingerprint(ALICE_PK),
+                         "f895e0f69f4946fe672bff7ebb477f31c277f1f8197461276eb90db774878476")
+        self.assertEqual(rc.short_fingerprint(ALICE_PK), "f895 e0f6 9f49 46fe 672b ff7e bb47 7f31")
+
+    def test_safety_number(self):
+        expect = "42178 83186 92993 44278 40832 96840 70836 26387 06911 15861 45634 24466"
+        self.assertEqual(rc.safety_number("alice", ALICE_PK, "bob", BOB_PK), expect)
+        self.assertEqual(rc.safety_number("bob", BOB_PK, "alice", ALICE_PK), expect)
+
+    def test_envelope_vectors(self):
+        self.assertEqual(rc.envelope_plaintext(b"alice", b"bob", COUNTER, b"hi bob"), PLAIN_11_2)
+        sealed = rc.seal(ALICE_SK, BOB_PK, b"alice", b"bob", COUNTER, b"hi bob", nonce=NONCE)
+        self.assertEqual(sealed, SEALED_11_3)
+        # bob opens it with all seven checks
+        bob = rc.Receiver(b"bob", BOB_SK)
+        env = bob.check(b"alice", sealed, {b"alice": ALICE_PK})
+        self.assertEqual((env.sender, env.to, env.counter, env.text), (b"alice", b"bob", COUNTER, b"hi bob"))
+        # replay (check 7)
+        with self.assertRaises(rc.EnvelopeRejected) as cm:
+            bob.check(b"alice", sealed, {b"alice": ALICE_PK})
+        self.assertEqual(cm.exception.check, "counter")
+        # relabelled as from carol, with carol's key: open fails (check 3)
+        with self.assertRaises(rc.EnvelopeRejected) as cm:
+            rc.Receiver(b"bob", BOB_SK).check(b"carol", sealed, {b"carol": CAROL_PK})
+        self.assertEqual(cm.exception.check, "open")
+        # reflected back to alice: she can open it (same shared key) but check 5 fails
+        with self.assertRaises(rc.EnvelopeRejected) as cm:
+            rc.Receiver(b"alice", ALICE_SK).check(b"bob", sealed, {b"bob": BOB_PK})
+        self.assertEqual(cm.exception.check, "addressee")
+        # unknown sender (check 1), bad size (check 2)
+        with self.assertRaises(rc.EnvelopeRejected) as cm:
+            rc.Receiver(b"bob", BOB_SK).check(b"alice", sealed, {})
+        self.assertEqual(cm.exception.check, "sender_key")
+        with self.assertRaises(rc.EnvelopeRejected) as cm:
+            rc.Receiver(b"bob", BOB_SK).check(b"alice", sealed + bytes(1), {b"alice": ALICE_PK})
+        self.assertEqual(cm.exception.check, "size")
+
+    def test_padding_rules(self):
+        for tl in (0, 1, 48, 49, 50, 113, 16384):
+            p = rc.envelope_plaintext(b"alice", b"bob", 1, b"x" * tl)
+            n = 15 + 5 + 3 + tl
+            self.assertEqual(len(p), (n + 63) // 64 * 64)
+            self.assertEqual(rc.parse_envelope_plaintext(p).text, b"x" * tl)
+        p = rc.envelope_plaintext(b"alice", b"bob", 1, b"hi")
+        with self.assertRaises(rc.EnvelopeRejected):
+            rc.parse_envelope_plaintext(p + bytes(64))           # too much padding
+        with self.assertRaises(rc.EnvelopeRejected):
+            rc.parse_envelope_plaintext(p[:-1] + b"\x01")        # non-zero padding
+        with self.assertRaises(rc.EnvelopeRejected):
+            rc.parse_envelope_plaintext(b"\x02" + p[1:])         # version
+
+    def test_counters(self):
+        t = [1000]
+        c = rc.Counters(clock=lambda: t[0])
+        self.assertEqual(c.next(b"bob"), 1000)
+        self.assertEqual(c.next(b"bob"), 1001)   # clock did not move
+        t[0] = 5000
+        self.assertEqual(c.next(b"bob"), 5000)
+        t[0] = 10
+        self.assertEqual(c.next(b"bob"), 5001)   # clock went back
+        self.assertEqual(c.next(b"carol"), 10)   # per recipient
+
+    def test_frame_vectors(self):
+        send = hx("03 00 00 00 01 03 62 6f 62 00 68") + SEALED_11_3
+        deliver = hx("83 05 61 6c 69 63 65 00 68") + SEALED_11_3
+        snapshot = hx("82 03 00 02 01 05 61 6c 69 63 65") + ALICE_PK + hx("01 05 63 61 72 6f 6c") + CAROL_PK
+        vectors = [
+            (Send(1, b"bob", SEALED_11_3), send),
+            (Deliver(b"alice", SEALED_11_3), deliver),
+            (Presence(3, [PresenceEntry(KIND_ONLINE, b"alice", ALICE_PK),
+                          PresenceEntry(KIND_ONLINE, b"carol", CAROL_PK)]), snapshot),
+            (Presence(0, [PresenceEntry(KIND_OFFLINE, b"carol")]), hx("82 00 00 01 02 05 63 61 72 6f 6c")),
+            (Presence(3, []), hx("82 03 00 00")),
+            (SignIn(b"alice", b"correct horse", ALICE_PK),
+             hx("01 05 61 6c 69 63 65 0d 63 6f 72 72 65 63 74 20 68 6f 72 73 65") + ALICE_PK),
+            (SignUp(b"alice", b"correct horse", ALICE_PK),
+             hx("02 05 61 6c 69 63 65 0d 63 6f 72 72 65 63 74 20 68 6f 72 73 65") + ALICE_PK),
+            (Welcome(b"alice"), hx("81 05 61 6c 69 63 65")),
+            (Error(5, 1, b"bob is not online"),
+             hx("84 05 00 00 00 01 11 62 6f 62 20 69 73 20 6e 6f 74 20 6f 6e 6c 69 6e 65")),
+            (Error(1, 0, b"invalid credentials"),
+             hx("84 01 00 00 00 00 13 69 6e 76 61 6c 69 64 20 63 72 65 64 65 6e 74 69 61 6c 73")),
+            (Closing(11, b"x"), hx("85 0b 01 78")),
+            (Ping(0x0102030405060708), hx("04 01 02 03 04 05 06 07 08")),
+            (Pong(0x0102030405060708), hx("05 01 02 03 04 05 06 07 08")),
+            (Bye(), hx("06")),
+        ]
+        self.assertEqual(len(send), 115)
+        self.assertEqual(len(deliver), 113)
+        self.assertEqual(len(snapshot), 82)
+        for frame, wire in vectors:
+            with self.subTest(frame=type(frame).__name__):
+                self.assertEqual(rc.encode_frame(frame), wire)
+                self.assertEqual(rc.decode_frame(wire), frame)
+
+    def test_malformed_frames(self):
+        bad = [
+            b"", b"\x00", b"\x07", b"\x80", b"\x86",
+            hx("06 00"),                       # trailing byte
+            hx("04 01 02 03"),                 # truncated
+            hx("82 04 00 00"),                 # flags > 3
+            hx("82 00 00 01 03 01 61"),        # entry kind 3
+            hx("84 00 00 00 00 00 00"),        # reason 0
+            hx("85 11 00"),                    # reason 17
+            hx("83 01 61 80 01") + bytes(32769),  # blob16 > 32768
+            hx("81 05 61 6c"),                 # str8 runs past the end
+        ]
+        for b in bad:
+            with self.subTest(frame=b[:8].hex()):
+                with self.assertRaises(ProtocolError):
+                    rc.decode_frame(b)
+        for code in range(1, 17):
+            rc.decode_frame(bytes([0x85, code, 0]))
+
+
+# ---------------------------------------------------------------------------
+# Against the real relay
+# ---------------------------------------------------------------------------
+
+class HandshakeTest(RelayTestCase):
+    def test_handshake_relay_key_and_ping(self):
+        seen = []
+        trace = []
+
+        def check(rs):
+            seen.append(rs)
+            # message 3 must not have been written yet
+            self.assertEqual(trace, [("out", 32), ("in", 96)])
+
+        c = self.track(Client.connect(HOST, RELAY.port, check_relay_key=check,
+                                      timeout=TIMEOUT, trace=trace))
+        self.assertEqual(len(seen), 1)
+        self.assertEqual(len(seen[0]), 32)
+        self.assertEqual(rc.fingerprint(seen[0]), RELAY.fingerprint)
+        self.assertEqual(trace, [("out", 32), ("in", 96), ("out", 64)])
+        # ping/pong before sign-in
+        pong = c.ping(0x0102030405060708, timeout=TIMEOUT)
+        self.assertEqual(pong.token, 0x0102030405060708)
+        self.assertEqual(trace[-2:], [("out", 9 + 16), ("in", 9 + 16)])
+        pong = c.ping(2 ** 64 - 1, timeout=TIMEOUT)
+        self.assertEqual(pong.token, 2 ** 64 - 1)
+        # the expected-fingerprint path (spaces / colons / case ignored)
+        fp = RELAY.fingerprint.upper()
+        spaced = ":".join(fp[i:i + 4] for i in range(0, 64, 4))
+        c2 = self.track(Client.connect(HOST, RELAY.port, relay_key=spaced, timeout=TIMEOUT))
+        self.assertEqual(c2.ping(7, timeout=TIMEOUT).token, 7)
+
+    def test_wrong_relay_key_aborts_before_message_3(self):
+        trace = []
+        with self.assertRaises(RelayKeyMismatch):
+            Client.connect(HOST, RELAY.port, relay_key="00" * 32, timeout=TIMEOUT, trace=trace)
+        self.assertEqual(trace, [("out", 32), ("in", 96)])
+        c = self.track(connect())
+        self.assertEqual(c.ping(1, timeout=TIMEOUT).token, 1)
+
+
+class ChatTest(RelayTestCase):
+    def test_sign_up_presence_and_e2e_both_ways(self):
+        alice = self.track(signed_up("alice"))
+        a = alice.name
+        self.assertTrue(alice.snapshot_done)
+        # alice's own snapshot never includes herself (other tests' users may be online)
+        self.assertNotIn(a, alice.roster)
+        self.assertEqual(alice.log[0], Welcome(a))
+        self.assertIsInstance(alice.log[-1], Presence)
+        self.assertEqual(alice.log[-1].flags, 3)
+
+        bob = self.track(connect())
+        b = uname("bob").encode()
+        w = bob.sign_up(b, PASSWORD, timeout=TIMEOUT)
+        self.assertEqual(w, Welcome(b))
+        # bob's snapshot: every chunk has the snapshot bit, only the last has 'last'
+        snaps = [f for f in bob.log if isinstance(f, Presence)]
+        self.assertTrue(all(f.flags == 1 for f in snaps[:-1]) and snaps[-1].flags == 3)
+        self.assertEqual(bob.roster.get(a), alice.identity_public)
+        self.assertNotIn(b, bob.roster)
+        # alice: live join, flags 0, exactly one online entry with bob's key
+        ev = alice.wait_for(is_presence(KIND_ONLINE, b), TIMEOUT)
+        self.assertEqual(ev.entries[0].identity, bob.identity_public)
+        self.assertEqual(alice.roster[b], bob.identity_public)
+
+        # alice -> bob
+        before = time.time_ns() // 1000
+        sid = alice.send_text(b, "hello bob")
+        self.assertEqual(sid, 1)
+        m = bob.wait_for(is_message_from(a), TIMEOUT)
+        self.assertIsInstance(m, Message, m)
+        self.assertEqual((m.sender, m.to, m.text), (a, b, b"hello bob"))
+        after = time.time_ns() // 1000
+        self.assertTrue(before <= m.counter <= after, (before, m.counter, after))
+        first = m.counter
+
+        # bob -> alice
+        bob.send_text(a, "hello alice \u00e9\u00e8 \U0001f600")
+        m = alice.wait_for(is_message_from(b), TIMEOUT)
+        self.assertIsInstance(m, Message, m)
+        self.assertEqual((m.sender, m.to), (b, a))
+        self.assertEqual(m.text.decode(), "hello alice \u00e9\u00e8 \U0001f600")
+
+        # messages with colons (and an empty one, and a long one), counters increase
+        texts = [b"a:b", b"::", b"re: meeting at 12:30:00 http://x:1/", b"", b":" * 16384]
+        for t in texts:
+            alice.send_text(b, t)
+        last = first
+        for t in texts:
+            m = bob.wait_for(is_message_from(a), TIMEOUT)
+            self.assertIsInstance(m, Message, m)
+            self.assertEqual(m.text, t)
+            self.assertEqual((m.sender, m.to), (a, b))
+            self.assertGreater(m.counter, last)
+            last = m.counter
+        # nothing was sent back to alice for successful sends (no acknowledgement)
+        self.assertEqual(alice.ping(42, timeout=TIMEOUT).token, 42)
+        self.assertFalse(any(isinstance(e, Error) for e in alice.pending), alice.pending)
+
+    def test_message_to_self(self):
+        c = self.track(signed_up("self"))
+        c.send_text(c.name, "note to self: ok")
+        m = c.wait_for(is_message_from(c.name), TIMEOUT)
+        self.assertIsInstance(m, Message, m)
+        self.assertEqual(m.text, b"note to self: ok")
+
+
+class AuthTest(RelayTestCase):
+    def test_invalid_credentials_same_for_wrong_password_and_unknown_user(self):
+        carol = signed_up("carol")
+        name = carol.name
+        carol.bye()
+        frames = []
+        for (user, pw) in ((name, b"wrong password"), (uname("nobody").encode(), PASSWORD)):
+            c = self.track(connect())
+            with self.assertRaises(SignInFailed) as cm:
+                c.sign_in(user, pw, timeout=TIMEOUT)
+            frames.append(cm.exception.frame)
+        self.assertEqual(frames[0], frames[1])
+        self.assertEqual(rc.encode_frame(frames[0]), rc.encode_frame(frames[1]))
+        self.assertEqual(frames[0].code, rc.REASON_CODES["invalid_credentials"])
+        self.assertEqual(frames[0].ref, 0)
+        self.assertIsInstance(frames[0], Error)
+        # the exact bytes documented in section 11.6
+        self.assertEqual(rc.encode_frame(frames[0]),
+                         hx("84 01 00 00 00 00 13 69 6e 76 61 6c 69 64 20 63 72 65 64 65 6e 74 69 61 6c 73"))
+        # the right password still works (a new identity key is accepted)
+        c = self.track(connect())
+        self.assertEqual(c.sign_in(name, PASSWORD, timeout=TIMEOUT), Welcome(name))
+
+    def test_three_failed_sign_ins_close_the_connection(self):
+        c = self.track(connect())
+        for _ in range(3):
+            with self.assertRaises(SignInFailed) as cm:
+                c.sign_in(uname("ghost"), PASSWORD, timeout=TIMEOUT)
+            self.assertEqual(cm.exception.frame.code, 1)
+        f = c.recv(TIMEOUT)
+        self.assertIsInstance(f, Closing)
+        self.assertEqual(f.reason, "too_many_attempts")
+        self.assertTrue(c.conn.wait_closed(TIMEOUT))
+
+    def test_sign_up_errors(self):
+        taken = signed_up("taken")
+        c = self.track(connect())
+        cases = [
+            (taken.name, PASSWORD, "name_taken"),
+            (b"Bob", PASSWORD, "invalid_name"),
+            (b"_bob", PASSWORD, "invalid_name"),
+            (b"", PASSWORD, "invalid_name"),
+            (b"a" * 33, PASSWORD, "invalid_name"),
+            (uname("weak").encode(), b"1234567", "weak_password"),
+        ]
+        for name, pw, reason in cases:
+            with self.subTest(name=name, reason=reason):
+                # raw frame: the library would lowercase the name
+                c.send_frame(SignUp(name, pw, c.identity_public))
+                f = c.recv(TIMEOUT)
+                self.assertIsInstance(f, Error)
+                self.assertEqual((f.reason, f.ref), (reason, 0))
+        # a failed sign-up does not prevent a later one on the same connection
+        w = c.sign_up(uname("ok"), b"12345678", timeout=TIMEOUT)
+        self.assertIsInstance(w, Welcome)
+        c.send_frame(SignIn(w.name, b"12345678", c.identity_public))
+        f = c.recv(TIMEOUT)
+        self.assertEqual((f.reason, f.ref), ("already_signed_in", 0))
+        taken.bye()
+
+
+class SendErrorTest(RelayTestCase):
+    def test_send_to_offline_user(self):
+        alice = self.track(signed_up("alice"))
+        bob = signed_up("bob")
+        b = bob.name
+        alice.wait_for(is_presence(KIND_ONLINE, b), TIMEOUT)
+        sealed = alice.seal_for(b, "are you there?")
+        bob.bye()
+        alice.wait_for(is_presence(KIND_OFFLINE, b), TIMEOUT)
+        alice.next_id = 77
+        sid = alice.send_sealed(b, sealed)
+        self.assertEqual(sid, 77)
+        f = alice.wait_for(lambda e: isinstance(e, Error), TIMEOUT)
+        self.assertEqual(f.reason, "unknown_recipient")
+        self.assertEqual(f.ref, 77)
+        self.assertEqual(f.text, b + b" is not online")
+        # never-existing user and invalid name: same code, ref echoed
+        sid = alice.send_sealed(b"zed-nobody", sealed)
+        f = alice.wait_for(lambda e: isinstance(e, Error), TIMEOUT)
+        self.assertEqual((f.reason, f.ref), ("unknown_recipient", sid))
+        sid = alice.send_sealed(b"Not Valid", sealed)
+        f = alice.wait_for(lambda e: isinstance(e, Error), TIMEOUT)
+        self.assertEqual((f.reason, f.ref), ("unknown_recipient", sid))
+        self.assertEqual(f.text, b"invalid recipient name")
+        # connection stays open
+        self.assertEqual(alice.ping(5, timeout=TIMEOUT).token, 5)
+
+    def test_send_before_sign_in(self):
+        c = self.track(connect())
+        c.send_frame(Send(0xDEADBEEF, b"anyone", bytes(104)))
+        f = c.recv(TIMEOUT)
+        self.assertIsInstance(f, Error)
+        self.assertEqual((f.reason, f.ref), ("not_signed_in", 0xDEADBEEF))
+
+
+class TamperTest(RelayTestCase):
+    def test_tampered_transport_message(self):
+        dave = self.track(signed_up("dave"))
+        erin = self.track(signed_up("erin"))
+        dave.wait_for(is_presence(KIND_ONLINE, erin.name), TIMEOUT)
+        # a valid ping, with one bit of the ciphertext flipped
+        body = bytearray(dave.conn.send_cs.encrypt_with_ad(b"", rc.encode_frame(Ping(99))))
+        body[3] ^= 0x01
+        dave.conn.write_record(bytes(body))
+        # the relay closes TCP at once, without sending anything
+        self.assertTrue(dave.conn.wait_closed(TIMEOUT), "relay did not close the connection")
+        self.assertEqual(bytes(dave.conn.buf), b"", "relay sent something before closing")
+        # the relay keeps serving erin, who sees dave leave
+        erin.wait_for(is_presence(KIND_OFFLINE, dave.name), TIMEOUT)
+        self.assertEqual(erin.ping(123, timeout=TIMEOUT).token, 123)
+        erin.send_text(erin.name, "still here")
+        m = erin.wait_for(is_message_from(erin.name), TIMEOUT)
+        self.assertIsInstance(m, Message, m)
+        # and accepts new connections
+        self.track(signed_up("fresh"))
+
+    def test_tampered_tag_and_truncated(self):
+        for mutate in (lambda b: b[:-1] + bytes([b[-1] ^ 0x80]), lambda b: b[:10]):
+            c = self.track(connect())
+            body = c.conn.send_cs.encrypt_with_ad(b"", rc.encode_frame(Ping(1)))
+            c.conn.write_record(mutate(body))
+            self.assertTrue(c.conn.wait_closed(TIMEOUT))
+            self.assertEqual(bytes(c.conn.buf), b"")
+        self.assertEqual(self.track(connect()).ping(3, timeout=TIMEOUT).token, 3)
+
+
+class ReplayTest(RelayTestCase):
+    def test_replayed_envelope_rejected_by_counter(self):
+        frank = self.track(signed_up("frank"))
+        gina = self.track(signed_up("gina"))
+        frank.wait_for(is_presence(KIND_ONLINE, gina.name), TIMEOUT)
+        sealed = frank.seal_for(gina.name, "pay 10 euros")
+        frank.send_sealed(gina.name, sealed)
+        m = gina.wait_for(is_message_from(frank.name), TIMEOUT)
+        self.assertIsInstance(m, Message, m)
+        # the same envelope again (what a replaying relay would deliver)
+        frank.send_sealed(gina.name, sealed)
+        r = gina.wait_for(is_message_from(frank.name), TIMEOUT)
+        self.assertIsInstance(r, Rejected, r)
+        self.assertEqual(r.check, "counter")
+        # an older counter (reordering) is rejected too
+        old = frank.seal_for(gina.name, "older", counter=m.counter - 1)
+        frank.send_sealed(gina.name, old)
+        r = gina.wait_for(is_message_from(frank.name), TIMEOUT)
+        self.assertIsInstance(r, Rejected, r)
+        self.assertEqual(r.check, "counter")
+        # gina is still connected and accepts a new message
+        frank.send_text(gina.name, "new")
+        m2 = gina.wait_for(is_message_from(frank.name), TIMEOUT)
+        self.assertIsInstance(m2, Message, m2)
+        self.assertGreater(m2.counter, m.counter)
+        # an envelope addressed to someone else, or sealed with another key, is rejected
+        frank.send_sealed(gina.name, rc.seal(frank.identity_secret, frank.roster[gina.name],
+                                             frank.name, b"other",
+                                             m2.counter + 10, b"x"))
+        r = gina.wait_for(is_message_from(frank.name), TIMEOUT)
+        self.assertEqual((type(r), r.check), (Rejected, "addressee"))
+        frank.send_sealed(gina.name, rc.seal(bytes(PrivateKey.generate()), gina.identity_public,
+                                             frank.name, gina.name, m2.counter + 20, b"x"))
+        r = gina.wait_for(is_message_from(frank.name), TIMEOUT)
+        self.assertEqual((type(r), r.check), (Rejected, "open"))
+        self.assertEqual(gina.ping(8, timeout=TIMEOUT).token, 8)
+
+
+class ByeTest(RelayTestCase):
+    def test_bye_other_client_sees_leave(self):
+        hank = self.track(signed_up("hank"))
+        ivy = signed_up("ivy")
+        hank.wait_for(is_presence(KIND_ONLINE, ivy.name), TIMEOUT)
+        self.assertIn(ivy.name, hank.roster)
+        ivy.conn.send_frame(Bye())
+        # the relay closes TCP without a closing frame
+        self.assertTrue(ivy.conn.wait_closed(TIMEOUT))
+        self.assertEqual(bytes(ivy.conn.buf), b"")
+        ivy.close()
+        ev = hank.wait_for(is_presence(KIND_OFFLINE, ivy.name), TIMEOUT)
+        self.assertIsNone(ev.entries[0].identity)
+        self.assertNotIn(ivy.name, hank.roster)
+        # ivy can sign in again and hank sees her return
+        ivy2 = self.track(connect())
+        ivy2.sign_in(ivy.name, PASSWORD, timeout=TIMEOUT)
+        ev = hank.wait_for(is_presence(KIND_ONLINE, ivy.name), TIMEOUT)
+        self.assertEqual(ev.entries[0].identity, ivy2.identity_public)
+
+
+class ReplacementTest(RelayTestCase):
+    def test_second_sign_in_replaces_first(self):
+        watcher = self.track(signed_up("watch"))
+        old = self.track(signed_up("jay"))
+        name = old.name
+        watcher.wait_for(is_presence(KIND_ONLINE, name), TIMEOUT)
+        new = self.track(connect())
+        new.sign_in(name, PASSWORD, timeout=TIMEOUT)
+        f = old.wait_for(lambda e: isinstance(e, Closing), TIMEOUT)
+        self.assertEqual(f.reason, "replaced")
+        self.assertTrue(old.conn.wait_closed(TIMEOUT))
+        ev = watcher.wait_for(is_presence(KIND_ONLINE, name), TIMEOUT)
+        self.assertEqual(ev.entries[0].identity, new.identity_public)
+        # no offline entry for jay should have been sent
+        self.assertEqual(watcher.ping(9, timeout=TIMEOUT).token, 9)
+        self.assertFalse(any(is_presence(KIND_OFFLINE, name)(e) for e in watcher.pending))
+
+
+class ProtocolErrorTest(RelayTestCase):
+    def test_bad_records_and_frames(self):
+        # during the handshake: a record over 128 bytes, or empty: TCP closed, nothing sent
+        for header in (b"\x00\x81", b"\x00\x00"):
+            s = socket.create_connection((HOST, RELAY.port), timeout=TIMEOUT)
+            conn = rc.NoiseConnection(s)
+            s.sendall(header)
+            self.assertTrue(conn.wait_closed(TIMEOUT))
+            self.assertEqual(bytes(conn.buf), b"")
+            conn.close()
+        # after the handshake: empty record, empty frame, relay-only frame, unknown type
+        for send in (lambda c: c.conn.sock.sendall(b"\x00\x00"),
+                     lambda c: c.conn.write_raw_transport(b""),
+                     lambda c: c.send_frame(Welcome(b"x")),
+                     lambda c: c.conn.write_raw_transport(b"\x07"),
+                     lambda c: c.conn.write_raw_transport(b"\x06\x00")):
+            c = self.track(connect())
+            send(c)
+            f = c.recv(TIMEOUT)
+            self.assertIsInstance(f, Closing)
+            self.assertEqual(f.reason, "protocol_error")
+            self.assertTrue(c.conn.wait_closed(TIMEOUT))
+        c = self.track(connect())
+        c.conn.sock.sendall(b"\x00\x00")
+        self.assertEqual(c.recv(TIMEOUT), Closing(10, b"empty record"))
+
+    def test_unusable_identity_key_is_rejected_not_fatal(self):
+        # the relay does not check identity keys; a low-order key must not crash us
+        kim = self.track(signed_up("kim"))
+        bad = self.track(connect(identity=None))
+        bad.identity_public = bytes(32)
+        bad.sign_up(uname("lowkey"), PASSWORD, timeout=TIMEOUT)
+        ev = kim.wait_for(is_presence(KIND_ONLINE, bad.name), TIMEOUT)
+        self.assertEqual(ev.entries[0].identity, bytes(32))
+        sealed = rc.seal(bad.identity_secret, kim.identity_public, bad.name, kim.name, 1, b"x")
+        bad.send_sealed(kim.name, sealed)
+        r = kim.wait_for(is_message_from(bad.name), TIMEOUT)
+        self.assertEqual((type(r), r.check), (Rejected, "open"))
+        self.assertEqual(kim.ping(1, timeout=TIMEOUT).token, 1)
+
+
+class KickTest(RelayTestCase):
+    def test_operator_kick(self):
+        mia = self.track(signed_up("mia"))
+        ned = self.track(signed_up("ned"))
+        mia.wait_for(is_presence(KIND_ONLINE, ned.name), TIMEOUT)
+        RELAY.proc.stdin.write(b"kick " + ned.name + b" spam: stop\n")
+        RELAY.proc.stdin.flush()
+        f = ned.wait_for(lambda e: isinstance(e, Closing), TIMEOUT)
+        self.assertEqual((f.reason, f.text), ("kicked", b"spam: stop"))
+        self.assertTrue(ned.conn.wait_closed(TIMEOUT))
+        mia.wait_for(is_presence(KIND_OFFLINE, ned.name), TIMEOUT)
+
+
+class ShutdownTest(unittest.TestCase):
+    """Run last: SIGTERM the relay; a signed-in client gets closing(shutting_down); exit 0."""
+
+    def test_sigterm(self):
+        c = signed_up("last")
+        idle = connect()
+        RELAY.proc.send_signal(signal.SIGTERM)
+        f = c.wait_for(lambda e: isinstance(e, Closing), TIMEOUT)
+        self.assertEqual(f.reason, "shutting_down")
+        self.assertTrue(c.conn.wait_closed(TIMEOUT))
+        self.assertTrue(idle.conn.wait_closed(TIMEOUT))
+        self.assertEqual(bytes(idle.conn.buf), b"")   # not signed in: no frame
+        c.close()
+        idle.close()
+        rc_ = RELAY.terminate()
+        self.assertEqual(rc_, 0, "relay exit status\n" + RELAY.log()[-4000:])
+
+
+def main() -> int:
+    global RELAY
+    if not os.access(NODE, os.X_OK):
+        print(f"relay binary not found: {NODE}")
+        print("0 passed, 1 failed")
+        return 1
+    try:
+        RELAY = Relay()
+    except Exception as e:
+        print(f"could not start the relay: {e}")
+        print("0 passed, 1 failed")
+        return 1
+    passed = failed = 0
+    try:
+        loader = unittest.TestLoader()
+        runner = unittest.TextTestRunner(verbosity=2, stream=sys.stdout)
+        suites = [unittest.TestSuite(loader.loadTestsFromTestCase(t)) for t in (
+            SpecVectorsTest, HandshakeTest, ChatTest, AuthTest, SendErrorTest,
+            TamperTest, ReplayTest, ByeTest, ReplacementTest, ProtocolErrorTest, KickTest)]
+        suites.append(loader.loadTestsFromTestCase(ShutdownTest))
+        for s in suites:
+            result = runner.run(s)
+            bad = len(result.failures) + len(result.errors) + len(result.unexpectedSuccesses)
+            failed += bad
+            passed += result.testsRun - bad - len(result.skipped)
+    finally:
+        code = RELAY.terminate()   # SIGTERM (no-op if ShutdownTest already stopped it)
+        if code != 0:
+            print(f"relay exited with status {code}; log:\n{RELAY.log()[-4000:]}")
+        if failed:
+            print("relay log (tail):\n" + RELAY.log()[-6000:])
+        RELAY.cleanup()
+    if code != 0 and failed == 0:
+        failed = 1   # ShutdownTest must have failed to run; never pass silently
+    print(f"{passed} passed, {failed} failed")
+    return 0 if failed == 0 and code == 0 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
