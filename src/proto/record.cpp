@@ -15,8 +15,13 @@ void append_record(bytes& out, byte_view body) {
 }
 
 void record_reader::feed(byte_view in) {
-  // Compact lazily: drop consumed bytes only when they dominate the buffer.
-  if (pos_ > 0 && pos_ >= buf_.size() / 2) {
+  if (pos_ == buf_.size()) {
+    // Everything was consumed: start over, and give back a buffer a big record left behind.
+    pos_ = 0;
+    buf_.clear();
+    if (buf_.capacity() > shrink_above) bytes().swap(buf_);
+  } else if (pos_ > 0 && pos_ >= buf_.size() / 2) {
+    // Compact lazily: drop consumed bytes only when they dominate the buffer.
     buf_.erase(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(pos_));
     pos_ = 0;
   }

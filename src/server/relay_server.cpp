@@ -1,6 +1,8 @@
 // Relay: accept loop, authentication on the worker pool, registry and routing.
 #include "relay/server/relay_server.hpp"
 
+#include <malloc.h>
+
 #include <ctime>
 #include <iomanip>
 #include <sstream>
@@ -149,8 +151,19 @@ void relay_server::release_unauthenticated(session& s) {
   }
 }
 
+void relay_server::maybe_trim_memory() {
+  // After many connections end (an attack, a mass disconnect) give the freed heap back to
+  // the system; glibc keeps it otherwise, and the relay's footprint would only ever grow.
+  const bool shrank = sessions_.size() * 2 < trim_high_water_ || sessions_.empty();
+  if (shrank && trim_high_water_ - sessions_.size() >= 64) {
+    ::malloc_trim(0);
+    trim_high_water_ = sessions_.size();
+  }
+}
+
 void relay_server::on_session_start(const std::shared_ptr<session>& s) {
   sessions_[s->id()] = s;
+  trim_high_water_ = std::max(trim_high_water_, sessions_.size());
   ++stats_.connections;
   s->counted_unauthenticated() = true;
   ++unauthenticated_;
@@ -160,6 +173,7 @@ void relay_server::on_session_start(const std::shared_ptr<session>& s) {
 
 void relay_server::on_session_end(session& s) {
   sessions_.erase(s.id());
+  maybe_trim_memory();
   release_unauthenticated(s);
   unregister(s);
   maybe_finish_stop();

@@ -168,11 +168,17 @@ void session::stop() {
 }
 
 awaitable<void> session::read_loop() {
-  std::array<byte, 16384> buf;
+  // Wait for readability, then read into one buffer shared by all sessions of this thread:
+  // an idle connection holds no read buffer at all.
+  static thread_local std::array<byte, 65536> buf;
+  boost::system::error_code ec;
+  socket_.non_blocking(true, ec);
   while (!stopped_ && !closing_) {
-    boost::system::error_code ec;
-    std::size_t n = co_await socket_.async_read_some(net::buffer(buf),
-                                                     net::redirect_error(net::use_awaitable, ec));
+    co_await socket_.async_wait(tcp::socket::wait_read,
+                                net::redirect_error(net::use_awaitable, ec));
+    std::size_t n = 0;
+    if (!ec) n = socket_.read_some(net::buffer(buf), ec);
+    if (ec == net::error::would_block || ec == net::error::try_again) continue;
     if (ec) {
       if (!stopped_) abort(ec == net::error::eof ? "peer closed the connection" : ec.message());
       co_return;
@@ -289,6 +295,7 @@ awaitable<void> session::write_loop() {
     co_await net::async_write(socket_, net::buffer(writing_),
                               net::redirect_error(net::use_awaitable, ec));
     writing_.clear();
+    if (writing_.capacity() > proto::shrink_above) bytes().swap(writing_);  // idle peers stay small
     if (ec) {
       if (!stopped_) abort(ec.message());
       co_return;

@@ -72,32 +72,7 @@ std::string read_text(const fs::path& p) {
 /// start_relay() with extra relay options (--key, --log-level).
 relay_process start_relay_with(const fs::path& db, std::uint16_t port,
                                const std::vector<std::string>& extra) {
-  const bool pick = port == 0;
-  for (int attempt = 0;; ++attempt) {
-    relay_process r;
-    r.port = pick ? free_port() : port;
-    std::vector<std::string> argv = {RELAY_NODE_BINARY, "-s",     "--db",
-                                     db.string(),       "--port", std::to_string(r.port)};
-    for (const char* cheap : {"--argon2-memory", "1024", "--argon2-iterations", "1"})
-      argv.emplace_back(cheap);
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    r.proc = std::make_unique<pty_process>(pty_options{.argv = argv,
-                                                       .working_dir = db.parent_path(),
-                                                       .env = {},
-                                                       .label = "relay:" + std::to_string(r.port)});
-    auto out = r.proc->read_until(std::regex("console ready|Address already in use"));
-    if (out && out->find("Address already in use") == std::string::npos) {
-      r.fingerprint = capture(*out, std::regex("relay key fingerprint: ([0-9a-f]{64})"));
-      return r;
-    }
-    if (out && attempt == 0) {
-      r.proc->wait_exit(2s);
-      // The fixed port of a restart may still be held by the relay that just stopped.
-      if (!pick) std::this_thread::sleep_for(200ms);
-      continue;
-    }
-    throw std::runtime_error(r.proc->describe("the relay did not become ready"));
-  }
+  return start_relay(db, port, RELAY_NODE_BINARY, extra);
 }
 
 /// Follows the relay's log for the next connection until its session ends during the

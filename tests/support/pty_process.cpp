@@ -279,17 +279,27 @@ std::uint16_t free_port() {
 }
 
 relay_process start_relay(const std::filesystem::path& db, std::uint16_t port,
-                          const std::filesystem::path& node) {
+                          const std::filesystem::path& node,
+                          const std::vector<std::string>& extra) {
   const bool pick = port == 0;
   for (int attempt = 0;; ++attempt) {
     relay_process r;
     r.port = pick ? free_port() : port;
-    r.proc = std::make_unique<pty_process>(pty_options{
-        .argv = {node.string(), "-s", "--db", db.string(), "--port", std::to_string(r.port),
-                 "--argon2-memory", "1024", "--argon2-iterations", "1"},
-        .working_dir = db.parent_path(),
-        .env = {},
-        .label = "relay:" + std::to_string(r.port)});
+    std::vector<std::string> argv = {node.string(),
+                                     "-s",
+                                     "--db",
+                                     db.string(),
+                                     "--port",
+                                     std::to_string(r.port),
+                                     "--argon2-memory",
+                                     "1024",
+                                     "--argon2-iterations",
+                                     "1"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    r.proc = std::make_unique<pty_process>(pty_options{.argv = argv,
+                                                       .working_dir = db.parent_path(),
+                                                       .env = {},
+                                                       .label = "relay:" + std::to_string(r.port)});
     static const std::regex ready("console ready|Address already in use");
     auto out = r.proc->read_until(ready);
     if (out && out->find("Address already in use") == std::string::npos) {

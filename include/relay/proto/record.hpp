@@ -14,6 +14,8 @@
 
 namespace relay::proto {
 
+/// Buffers that grew past this for a large record are released once drained.
+inline constexpr std::size_t shrink_above = 16384;
 /// The largest body a record can carry (the Noise message limit).
 inline constexpr std::size_t max_record = 65535;
 

@@ -81,6 +81,7 @@ class relay_server {
   std::string active_report() const;
   std::string stats_report() const;
   void maybe_finish_stop();
+  void maybe_trim_memory();
 
   net::io_context& io_;
   relay_config cfg_;
@@ -100,6 +101,7 @@ class relay_server {
   std::map<std::uint64_t, std::weak_ptr<session>> sessions_;        // all connections
   std::unordered_map<std::string, std::weak_ptr<session>> online_;  // signed in, by name
   unsigned pending_auth_ = 0;
+  std::size_t trim_high_water_ = 0;  // most sessions since the heap was last trimmed
   std::size_t unauthenticated_ = 0;
   std::unordered_map<std::string, std::size_t> unauthenticated_by_ip_;
   struct counters {
