@@ -98,9 +98,13 @@ std::string chat::format_seen(const std::map<std::string, std::uint64_t>& seen) 
 std::map<std::string, std::uint64_t> chat::parse_seen(std::string_view text) {
   std::map<std::string, std::uint64_t> seen;
   std::istringstream in{std::string(text)};
-  std::string name;
-  std::uint64_t counter = 0;
-  while (in >> name >> counter) seen[name] = counter;
+  std::string line;
+  while (std::getline(in, line)) {
+    std::istringstream fields(line);
+    std::string name;
+    std::uint64_t counter = 0;
+    if (fields >> name >> counter) seen[name] = counter;  // a damaged line costs only itself
+  }
   return seen;
 }
 

@@ -265,7 +265,7 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
     // A taken name is answered before any hashing: no Argon2 work for a doomed request.
     const bool exists =
         co_await run_on(db_strand_, [this, &name] { return users_.find(name).has_value(); });
-    if (s->stopped()) co_return;
+    if (s->ending()) co_return;
     if (exists) {
       refuse_taken();
       co_return;
@@ -280,7 +280,7 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
       if (r) r = users_.record_sign_in(name, key, now);  // signing up signs in
       return r;
     });
-    if (s->stopped()) co_return;
+    if (s->ending()) co_return;
     if (!created) {  // lost a race with another sign-up for the same name
       refuse_taken();
       co_return;
@@ -304,7 +304,7 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
     return crypto::verify_password(against, password);
   });
   if (!ok || !stored) {
-    if (s->stopped()) co_return;
+    if (s->ending()) co_return;
     log::info() << "session " << s->id() << " (" << s->address() << "): sign-in failed";
     ++stats_.sign_in_failures;
     const auto t = penalty_table::clock::now();
@@ -319,7 +319,7 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
         net::steady_timer wait(io_, delay);
         boost::system::error_code ec;
         co_await wait.async_wait(net::redirect_error(net::use_awaitable, ec));
-        if (s->stopped()) co_return;
+        if (s->ending()) co_return;
       }
     }
     s->deliver(proto::error{proto::reason::invalid_credentials, 0, "invalid credentials"});
@@ -332,7 +332,7 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
   const auto now = unix_now();
   co_await run_on(db_strand_,
                   [this, &name, &key, now] { return users_.record_sign_in(name, key, now); });
-  if (s->stopped()) co_return;
+  if (s->ending()) co_return;
   complete_sign_in(s, name, key);
 }
 

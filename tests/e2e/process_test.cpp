@@ -53,3 +53,23 @@ TEST(Process, ClientCannotDumpCore) {
 
 }  // namespace
 }  // namespace relay::test
+
+namespace relay::test {
+namespace {
+
+TEST(Process, RelaySaysWhenItCreatesItsKey) {
+  temp_dir dir;
+  std::string first_out, second_out;
+  {
+    auto relay = start_relay(dir.path() / "relay.db");
+    first_out = relay.proc->transcript();
+    relay.proc->terminate();
+    EXPECT_EQ(relay.proc->wait_exit(), 0);
+  }
+  auto again = start_relay(dir.path() / "relay.db");
+  EXPECT_NE(first_out.find("(new key created)"), std::string::npos) << first_out;
+  EXPECT_EQ(again.proc->transcript().find("(new key created)"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace relay::test

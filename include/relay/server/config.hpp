@@ -21,7 +21,8 @@ struct relay_config {
   unsigned max_pending_auth = 64;  ///< queued sign-ins beyond this are answered "busy"
   unsigned max_failures_per_connection = 3;
 
-  // Limits against hostile or vanished peers (all configurable on the command line).
+  // Limits against hostile or vanished peers (configurable on the command line, except the
+  // penalty schedules and the failures allowed per connection).
   std::chrono::milliseconds auth_timeout{10000};   ///< handshake + sign-in must finish by then
   std::chrono::milliseconds ping_interval{30000};  ///< ping a signed-in peer silent this long
   std::chrono::milliseconds idle_timeout{90000};   ///< close a peer silent this long

@@ -87,8 +87,8 @@ class relay_server {
   relay_config cfg_;
   store::database db_;
   store::user_store users_;
+  bool key_created_ = false;  // before key_: its initialiser sets it
   crypto::key_pair key_;
-  bool key_created_ = false;
   tcp::acceptor acceptor_;
   std::uint16_t port_ = 0;
   net::thread_pool workers_;

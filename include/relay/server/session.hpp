@@ -40,6 +40,8 @@ class session : public std::enable_shared_from_this<session> {
   const crypto::public_key& identity() const noexcept { return identity_; }
   std::chrono::system_clock::time_point since() const noexcept { return since_; }
   bool stopped() const noexcept { return stopped_; }
+  /// Stopped, or closing (a goodbye is being flushed): no longer eligible to sign in.
+  bool ending() const noexcept { return stopped_ || closing_; }
   /// The peer's IP address (no port), for per-address limits.
   const std::string& ip() const noexcept { return ip_; }
   /// Whether this session holds a slot in the unauthenticated counts.

@@ -123,7 +123,7 @@ TEST_F(ChatTest, ReplayAfterARestartIsStillRejected) {
   chat bob_again{"bob", crypto::key_pair::generate(crypto::os_random()), crypto::os_random()};
   bob_again.restore_seen(chat::parse_seen(saved));
   EXPECT_EQ(bob_again.seen().at("alice"), bob.seen().at("alice"));
-  EXPECT_EQ(chat::parse_seen("alice 12\ngarbage\n").size(), 1u);
+  EXPECT_EQ(chat::parse_seen("alice 12\ngarbage\nbob 7\n").size(), 2u);
 }
 
 TEST_F(ChatTest, LowOrderRecipientKeyIsRefusedNotFatal) {
