@@ -19,12 +19,22 @@ int run_relay(const relay_config& cfg) {
   crypto::init();
   net::io_context io(1);
   std::unique_ptr<relay_server> relay;
+  // Catch signals from the very start: a SIGTERM during start-up still ends cleanly.
+  net::signal_set signals(io, SIGINT, SIGTERM);
   try {
     relay = std::make_unique<relay_server>(io, cfg);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "node: %s\n", e.what());
     return 1;
   }
+  auto shutdown = [&] {
+    log::info() << "shutting down";
+    relay->stop([&io] { io.stop(); });
+  };
+  relay->set_quit_handler(shutdown);
+  signals.async_wait([&](boost::system::error_code ec, int) {
+    if (!ec) shutdown();
+  });
   relay->start();
   std::printf("relaychat relay listening on %s:%u\n", cfg.listen.c_str(), relay->port());
   std::printf("relay key fingerprint: %s%s\n",
@@ -33,16 +43,6 @@ int run_relay(const relay_config& cfg) {
   std::printf("database: %s\n", cfg.db_path.c_str());
   std::printf("console ready: type help for commands\n");
   std::fflush(stdout);
-
-  auto shutdown = [&] {
-    log::info() << "shutting down";
-    relay->stop([&io] { io.stop(); });
-  };
-  relay->set_quit_handler(shutdown);
-  net::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](boost::system::error_code ec, int) {
-    if (!ec) shutdown();
-  });
   {
     operator_console console(io, *relay, STDIN_FILENO, stdout);
     io.run();

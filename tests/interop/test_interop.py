@@ -81,7 +81,7 @@ class Relay:
             m = re.match(r"relaychat relay listening on 127\.0\.0\.1:(\d+)\s*$", line)
             if m:
                 self.port = int(m.group(1))
-            m = re.match(r"relay key fingerprint: ([0-9a-f]{64})\s*$", line)
+            m = re.match(r"relay key fingerprint: ([0-9a-f]{64})( \(new key created\))?\s*$", line)
             if m:
                 self.fingerprint = m.group(1)
 
