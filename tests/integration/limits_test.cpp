@@ -2,6 +2,7 @@
 // connections not yet signed in, idle reaping, slow readers, and the per-user message rate.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <thread>
 
 #include "support/relay_fixture.hpp"
@@ -197,6 +198,52 @@ TEST(Limits, MessageRateLimitTellsTheSender) {
   auto got = bob.receive_text();
   ASSERT_TRUE(got && got->text);
   EXPECT_EQ(*got->text, "after a pause");
+}
+
+TEST(Limits, FlooderIsThrottledAndOthersStayFast) {
+  temp_dir dir;
+  relay_fixture relay(test_config(dir.path()));  // default rate: 20/s, burst 100
+  test_client flooder(relay.port()), victim(relay.port()), alice(relay.port()), bob(relay.port());
+  flooder.sign_up_ok("flooder", "long-password");
+  victim.sign_up_ok("victim", "long-password");
+  alice.sign_up_ok("alice", "long-password");
+  bob.sign_up_ok("bob", "long-password");
+  ASSERT_TRUE(flooder.wait_roster("victim", true));
+  ASSERT_TRUE(alice.wait_roster("bob", true));
+  std::atomic<bool> done{false};
+  int told = 0;  // rate_limited errors the flooder received
+  std::thread flood([&] {
+    const std::string text(1000, 'f');
+    for (std::uint32_t i = 1; !done && i < 200000; ++i) {
+      flooder.send_text("victim", text, i);
+      if (i % 100 == 0) {  // read its answers, or it would be dropped as a slow reader
+        while (auto f = flooder.next_frame(0ms)) {
+          if (auto* e = std::get_if<proto::error>(&*f)) {
+            if (e->code == proto::reason::rate_limited) ++told;
+          }
+        }
+      }
+    }
+  });
+  std::this_thread::sleep_for(200ms);  // the flood is under way
+  std::chrono::nanoseconds worst{0};
+  for (int i = 0; i < 50; ++i) {
+    const auto t0 = std::chrono::steady_clock::now();
+    alice.send_text("bob", "ping " + std::to_string(i), static_cast<std::uint32_t>(i + 1));
+    auto got = bob.receive_text(5s);
+    ASSERT_TRUE(got && got->text) << "bob starved at " << i;
+    worst = std::max(worst, std::chrono::steady_clock::now() - t0);
+  }
+  done = true;
+  flood.join();
+  // Bounded, not a benchmark: without per-user limits alice's messages would queue behind
+  // tens of thousands of the flooder's.
+  EXPECT_LT(worst, 500ms);
+  while (auto e = flooder.expect<proto::error>(500ms)) {
+    if (e->code == proto::reason::rate_limited) ++told;
+  }
+  EXPECT_GT(told, 0);
+  EXPECT_FALSE(flooder.closed());
 }
 
 }  // namespace
