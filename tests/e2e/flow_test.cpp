@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "support/chat_driver.hpp"
 #include "support/pty_process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -20,35 +21,6 @@ const std::string bob_password = "bob-Pw-51d0aa86";
 
 const std::regex db_end("no registered users|\\d+ users? registered");
 const std::regex active_end("nobody is online|\\d+ users? online");
-
-::testing::AssertionResult saw(pty_process& p, std::string_view text) {
-  if (p.wait_for(text)) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << p.describe("never printed: " + std::string(text));
-}
-
-::testing::AssertionResult saw(pty_process& p, const std::regex& re, std::string_view what) {
-  if (p.wait_for(re)) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << p.describe("never printed: " + std::string(what));
-}
-
-::testing::AssertionResult exited_with(pty_process& p, int code) {
-  auto status = p.wait_exit();
-  if (status == code) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure()
-         << p.describe("expected exit code " + std::to_string(code) + ", got " +
-                       (status ? std::to_string(*status) : std::string("still running")));
-}
-
-::testing::AssertionResult never_printed(const pty_process& p, std::string_view secret) {
-  if (p.transcript().find(secret) == std::string::npos) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << p.describe("printed the secret " + std::string(secret));
-}
-
-/// The first capture group of `re` in `text`, or empty.
-std::string capture(const std::string& text, const std::regex& re) {
-  std::smatch m;
-  return std::regex_search(text, m, re) ? m[1].str() : std::string();
-}
 
 /// `text` without the relay's log lines, which interleave with console answers.
 std::string without_log_lines(const std::string& text) {
@@ -65,64 +37,12 @@ class E2eTest : public ::testing::Test {
   void SetUp() override { relay_ = start_relay(dir_.path() / "relay.db"); }
 
   std::unique_ptr<pty_process> client(const std::string& home) {
-    auto home_dir = dir_.path() / home;
-    return std::make_unique<pty_process>(
-        pty_options{.argv = {RELAY_NODE_BINARY, "--port", std::to_string(relay_.port), "--home",
-                             home_dir.string()},
-                    .working_dir = dir_.path(),
-                    // Keeps the client away from the real home even if --home were ignored.
-                    .env = {{"HOME", dir_.path().string()}, {"XDG_DATA_HOME", dir_.file("xdg")}},
-                    .label = home});
+    return start_client(dir_, relay_.port, home);
   }
 
-  /// Answers the user-name and password prompts; the password only once echo is off.
-  ::testing::AssertionResult type_credentials(pty_process& c, const std::string& name,
-                                              const std::string& password) {
-    if (auto r = saw(c, "user name: "); !r) return r;
-    c.send_line(name);
-    if (auto r = saw(c, "password: "); !r) return r;
-    if (!c.wait_echo_off()) return ::testing::AssertionFailure() << c.describe("echo stays on");
-    c.send_line(password);
-    return ::testing::AssertionSuccess();
-  }
-
-  /// Signs up through the "Create a new account" dialogue; the new key fingerprint, or empty
-  /// after recording a failure (at the first step that fails, so a hung client costs one wait).
-  std::string sign_up(pty_process& c, const std::string& name, const std::string& password) {
-    auto failed = [](const ::testing::AssertionResult& r) {
-      if (!r) ADD_FAILURE() << r.message();
-      return !r;
-    };
-    if (failed(type_credentials(c, name, password)) ||
-        failed(saw(c, "sign-in failed: invalid credentials")) ||
-        failed(saw(c, "Create a new account named '" + name + "'? [y/N] ")))
-      return {};
-    c.send_line("y");
-    if (failed(saw(c, "confirm password: "))) return {};
-    if (!c.wait_echo_off()) {
-      ADD_FAILURE() << c.describe("echo stays on at the confirmation prompt");
-      return {};
-    }
-    c.send_line(password);
-    auto out = c.read_until(
-        std::regex("account created; signed in as " + name + " \\(your key [0-9a-f ]+\\)"));
-    if (!out) ADD_FAILURE() << c.describe("sign-up of " + name + " did not finish");
-    return out ? capture(*out, key_re_) : std::string();
-  }
-
-  /// Signs in to an existing account; the key fingerprint, or empty after recording a failure.
-  std::string sign_in(pty_process& c, const std::string& name, const std::string& password) {
-    if (auto r = type_credentials(c, name, password); !r) {
-      ADD_FAILURE() << r.message();
-      return {};
-    }
-    auto out = c.read_until(std::regex("signed in as " + name + " \\(your key [0-9a-f ]+\\)|" +
-                                       "Create a new account|sign-in failed"));
-    if (!out || out->find("your key") == std::string::npos) {
-      ADD_FAILURE() << c.describe("sign-in of " + name + " did not succeed");
-      return {};
-    }
-    return capture(*out, key_re_);
+  /// alice's and bob's clients, both signed up (sign_up_pair()).
+  signed_up_pair alice_and_bob() {
+    return sign_up_pair(dir_, relay_.port, {"alice", alice_password}, {"bob", bob_password});
   }
 
   /// Runs a console command and returns its answer without the interleaved log lines.
@@ -133,7 +53,6 @@ class E2eTest : public ::testing::Test {
     return out ? without_log_lines(*out) : std::string();
   }
 
-  const std::regex key_re_{"your key ([0-9a-f]{4}(?: [0-9a-f]{4})*)\\)"};
   temp_dir dir_;
   relay_process relay_;
 };
@@ -184,9 +103,7 @@ TEST_F(E2eTest, WrongPasswordDeclinedExitsTwoAndCreatesNothing) {
   auto before = console("db", db_end);
 
   auto intruder = client("intruder");
-  ASSERT_TRUE(type_credentials(*intruder, "alice", "not-alice-password"));
-  ASSERT_TRUE(saw(*intruder, "sign-in failed: invalid credentials"));
-  ASSERT_TRUE(saw(*intruder, "Create a new account named 'alice'? [y/N] "));
+  ASSERT_TRUE(reach_sign_up_offer(*intruder, "alice", "not-alice-password"));
   intruder->send_line("");  // Enter alone means the default, N
   EXPECT_TRUE(exited_with(*intruder, 2));
   EXPECT_TRUE(never_printed(*intruder, "not-alice-password"));
@@ -208,12 +125,8 @@ TEST_F(E2eTest, SignUpUnderATakenNameIsRefusedAndKeepsTheAccount) {
   ASSERT_TRUE(exited_with(*alice, 0));
 
   auto intruder = client("intruder");
-  ASSERT_TRUE(type_credentials(*intruder, "alice", "not-alice-password"));
-  ASSERT_TRUE(saw(*intruder, "Create a new account named 'alice'? [y/N] "));
-  intruder->send_line("y");
-  ASSERT_TRUE(saw(*intruder, "confirm password: "));
-  ASSERT_TRUE(intruder->wait_echo_off());
-  intruder->send_line("not-alice-password");
+  ASSERT_TRUE(reach_sign_up_offer(*intruder, "alice", "not-alice-password"));
+  ASSERT_TRUE(accept_sign_up_offer(*intruder, "not-alice-password"));
   EXPECT_TRUE(saw(*intruder, "taken"));
   EXPECT_TRUE(exited_with(*intruder, 2));
 
@@ -223,9 +136,7 @@ TEST_F(E2eTest, SignUpUnderATakenNameIsRefusedAndKeepsTheAccount) {
 
 TEST_F(E2eTest, UnknownUserDeclinedCreatesNothing) {
   auto erin = client("erin");
-  ASSERT_TRUE(type_credentials(*erin, "erin", "erin-password-1"));
-  ASSERT_TRUE(saw(*erin, "sign-in failed: invalid credentials"));
-  ASSERT_TRUE(saw(*erin, "Create a new account named 'erin'? [y/N] "));
+  ASSERT_TRUE(reach_sign_up_offer(*erin, "erin", "erin-password-1"));
   erin->send_line("n");
   EXPECT_TRUE(exited_with(*erin, 2));
 
@@ -236,12 +147,8 @@ TEST_F(E2eTest, UnknownUserDeclinedCreatesNothing) {
 
 TEST_F(E2eTest, MismatchedConfirmationCreatesNothing) {
   auto dave = client("dave");
-  ASSERT_TRUE(type_credentials(*dave, "dave", "dave-password-1"));
-  ASSERT_TRUE(saw(*dave, "Create a new account named 'dave'? [y/N] "));
-  dave->send_line("y");
-  ASSERT_TRUE(saw(*dave, "confirm password: "));
-  ASSERT_TRUE(dave->wait_echo_off());
-  dave->send_line("dave-password-2");
+  ASSERT_TRUE(reach_sign_up_offer(*dave, "dave", "dave-password-1"));
+  ASSERT_TRUE(accept_sign_up_offer(*dave, "dave-password-2"));
   EXPECT_TRUE(saw(*dave, "do not match"));
   EXPECT_TRUE(exited_with(*dave, 2));
   EXPECT_TRUE(dave->echo_enabled()) << dave->describe("the terminal was left with echo off");
@@ -252,10 +159,7 @@ TEST_F(E2eTest, MismatchedConfirmationCreatesNothing) {
 }
 
 TEST_F(E2eTest, ConsoleListsAccountsAndWhoIsOnline) {
-  auto alice = client("alice");
-  auto bob = client("bob");
-  auto alice_key = sign_up(*alice, "alice", alice_password);
-  auto bob_key = sign_up(*bob, "bob", bob_password);
+  auto [alice, bob, alice_key, bob_key] = alice_and_bob();
   ASSERT_FALSE(alice_key.empty());
   ASSERT_FALSE(bob_key.empty());
 
@@ -299,11 +203,9 @@ TEST_F(E2eTest, ConsoleGarbageGetsHelpAndTheRelayKeepsServing) {
 }
 
 TEST_F(E2eTest, RelayRestartKeepsAccountsAndKeys) {
-  auto alice = client("alice");
-  auto bob = client("bob");
-  auto alice_key = sign_up(*alice, "alice", alice_password);
+  auto [alice, bob, alice_key, bob_key] = alice_and_bob();
   ASSERT_FALSE(alice_key.empty());
-  ASSERT_FALSE(sign_up(*bob, "bob", bob_password).empty());
+  ASSERT_FALSE(bob_key.empty());
   ASSERT_TRUE(saw(*alice, "* bob joined"));
 
   relay_.proc->terminate();
@@ -345,10 +247,9 @@ TEST_F(E2eTest, SecondSignInReplacesTheFirst) {
 }
 
 TEST_F(E2eTest, CtrlDAndQuitBangLeaveCleanly) {
-  auto alice = client("alice");
-  auto bob = client("bob");
-  ASSERT_FALSE(sign_up(*alice, "alice", alice_password).empty());
-  ASSERT_FALSE(sign_up(*bob, "bob", bob_password).empty());
+  auto [alice, bob, alice_key, bob_key] = alice_and_bob();
+  ASSERT_FALSE(alice_key.empty());
+  ASSERT_FALSE(bob_key.empty());
   ASSERT_TRUE(saw(*alice, "* bob joined"));
 
   alice->send_eof();

@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "relay/store/schema.hpp"
+#include "support/chat_driver.hpp"
 #include "support/pty_process.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_client.hpp"
@@ -82,32 +83,22 @@ TEST(Robustness, EscapeSequencesInMessagesShowUpInert) {
   auto relay = start_relay(dir.path() / "relay.db");
   test_client alice(relay.port);
   alice.sign_up_ok("alice", "alice-password");
-  pty_options opts;
-  opts.argv = {RELAY_NODE_BINARY, "--port", std::to_string(relay.port), "--home", dir.file("bob")};
-  opts.label = "bob";
-  pty_process bob(opts);
-  ASSERT_TRUE(bob.wait_for("user name: "));
-  bob.send_line("bob");
-  ASSERT_TRUE(bob.wait_echo_off());
-  bob.send_line("bob-password");
-  ASSERT_TRUE(bob.wait_for("[y/N]"));
-  bob.send_line("y");
-  ASSERT_TRUE(bob.wait_echo_off());
-  bob.send_line("bob-password");
-  ASSERT_TRUE(bob.wait_for("online: alice")) << bob.describe("not signed in");
+  auto bob = start_client(dir, relay.port, "bob");
+  ASSERT_FALSE(sign_up(*bob, "bob", "bob-password").empty());
+  ASSERT_TRUE(bob->wait_for("online: alice")) << bob->describe("not signed in");
   ASSERT_TRUE(alice.wait_roster("bob", true));
   alice.send_text("bob",
                   "\x1b[2J\x1b]0;pwned\x07 \x1b[31mred\x9b"
                   "1m\r\x08 end");
-  ASSERT_TRUE(bob.wait_for("end")) << bob.describe("message not shown");
-  const std::string seen = bob.transcript();
+  ASSERT_TRUE(bob->wait_for("end")) << bob->describe("message not shown");
+  const std::string seen = bob->transcript();
   EXPECT_NE(seen.find("alice: ^[[2J^[]0;pwned^G ^[[31mred\\x9b1m^M^H end"), std::string::npos)
       << seen;
   EXPECT_EQ(seen.find("\x1b[2J"), std::string::npos);
   EXPECT_EQ(seen.find("\x1b]0;"), std::string::npos);
   EXPECT_EQ(seen.find("\x1b[31m"), std::string::npos);
-  bob.send_line("/quit");
-  EXPECT_EQ(bob.wait_exit(), 0);
+  bob->send_line("/quit");
+  EXPECT_EQ(bob->wait_exit(), 0);
 }
 
 TEST(Robustness, MemoryReturnsToBaselineAfterSlowloris) {

@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "support/chat_driver.hpp"
 #include "support/pty_process.hpp"
 #include "support/temp_dir.hpp"
 
@@ -25,36 +26,6 @@ namespace fs = std::filesystem;
 
 const std::string alice_password = "alice-Pw-7f3e9c21";
 const std::string bob_password = "bob-Pw-51d0aa86";
-
-::testing::AssertionResult saw(pty_process& p, std::string_view text) {
-  if (p.wait_for(text)) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << p.describe("never printed: " + std::string(text));
-}
-
-/// Like saw(), but hands back the first capture group (empty on failure).
-std::string saw_capture(pty_process& p, const std::regex& re, std::string_view what) {
-  auto out = p.read_until(re);
-  if (!out) {
-    ADD_FAILURE() << p.describe("never printed: " + std::string(what));
-    return {};
-  }
-  std::smatch m;
-  std::regex_search(*out, m, re);
-  return m[1].str();
-}
-
-::testing::AssertionResult exited_with(pty_process& p, int code) {
-  auto status = p.wait_exit();
-  if (status == code) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure()
-         << p.describe("expected exit code " + std::to_string(code) + ", got " +
-                       (status ? std::to_string(*status) : std::string("still running")));
-}
-
-std::string capture(const std::string& text, const std::regex& re) {
-  std::smatch m;
-  return std::regex_search(text, m, re) ? m[1].str() : std::string();
-}
 
 std::size_t occurrences(const std::string& haystack, std::string_view needle) {
   std::size_t n = 0;
@@ -99,15 +70,7 @@ class TrustTest : public ::testing::Test {
  protected:
   std::unique_ptr<pty_process> client(const std::string& home,
                                       const std::vector<std::string>& extra = {}) {
-    std::vector<std::string> argv = {RELAY_NODE_BINARY, "--port", std::to_string(relay_.port),
-                                     "--home", home_path(home).string()};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    return std::make_unique<pty_process>(
-        pty_options{.argv = argv,
-                    .working_dir = dir_.path(),
-                    // Keeps the client away from the real home even if --home were ignored.
-                    .env = {{"HOME", dir_.path().string()}, {"XDG_DATA_HOME", dir_.file("xdg")}},
-                    .label = home});
+    return start_client(dir_, relay_.port, home, extra);
   }
 
   fs::path home_path(const std::string& home) const { return dir_.path() / home; }
@@ -117,49 +80,10 @@ class TrustTest : public ::testing::Test {
            "contacts";
   }
 
-  ::testing::AssertionResult type_credentials(pty_process& c, const std::string& name,
-                                              const std::string& password) {
-    if (auto r = saw(c, "user name: "); !r) return r;
-    c.send_line(name);
-    if (auto r = saw(c, "password: "); !r) return r;
-    if (!c.wait_echo_off()) return ::testing::AssertionFailure() << c.describe("echo stays on");
-    c.send_line(password);
-    return ::testing::AssertionSuccess();
-  }
-
-  /// The new account's short key fingerprint, or empty after recording a failure.
-  std::string sign_up(pty_process& c, const std::string& name, const std::string& password) {
-    auto failed = [](const ::testing::AssertionResult& r) {
-      if (!r) ADD_FAILURE() << r.message();
-      return !r;
-    };
-    if (failed(type_credentials(c, name, password)) ||
-        failed(saw(c, "Create a new account named '" + name + "'? [y/N] ")))
-      return {};
-    c.send_line("y");
-    if (failed(saw(c, "confirm password: "))) return {};
-    if (!c.wait_echo_off()) {
-      ADD_FAILURE() << c.describe("echo stays on at the confirmation prompt");
-      return {};
-    }
-    c.send_line(password);
-    return saw_capture(c, std::regex("account created; signed in as " + name + " " + key_re_),
-                       "sign-up of " + name);
-  }
-
-  /// The account's short key fingerprint, or empty after recording a failure.
-  std::string sign_in(pty_process& c, const std::string& name, const std::string& password) {
-    if (auto r = type_credentials(c, name, password); !r) {
-      ADD_FAILURE() << r.message();
-      return {};
-    }
-    auto out = c.read_until(std::regex("signed in as " + name + " " + key_re_ +
-                                       "|Create a new account|sign-in failed"));
-    if (!out || out->find("your key") == std::string::npos) {
-      ADD_FAILURE() << c.describe("sign-in of " + name + " did not succeed");
-      return {};
-    }
-    return capture(*out, std::regex(key_re_));
+  /// Starts the relay, then alice's and bob's clients, and signs both up (sign_up_pair()).
+  signed_up_pair start_alice_and_bob() {
+    relay_ = start_relay(dir_.path() / "relay.db");
+    return sign_up_pair(dir_, relay_.port, {"alice", alice_password}, {"bob", bob_password});
   }
 
   /// The 60-digit safety number `c` shows for `peer`.
@@ -192,8 +116,6 @@ class TrustTest : public ::testing::Test {
         << to.describe("the held message arrived more than once (it leaked before release)");
   }
 
-  /// Matches a short key fingerprint with its closing parenthesis; group 1 is the fingerprint.
-  const std::string key_re_ = R"(\(your key ([0-9a-f]{4}(?: [0-9a-f]{4}){7})\))";
   temp_dir dir_;
   relay_process relay_;
 };
@@ -288,11 +210,8 @@ TEST_F(TrustTest, RelayKeyOptionPinsInAdvance) {
 }
 
 TEST_F(TrustTest, ContactKeyChangeHoldsUntilAccept) {
-  relay_ = start_relay(dir_.path() / "relay.db");
-  auto alice = client("alice");
-  auto bob = client("bob");
-  ASSERT_FALSE(sign_up(*alice, "alice", alice_password).empty());
-  const std::string old_key = sign_up(*bob, "bob", bob_password);
+  auto [alice, bob, alice_key, old_key] = start_alice_and_bob();
+  ASSERT_FALSE(alice_key.empty());
   ASSERT_FALSE(old_key.empty());
   ASSERT_TRUE(saw(*alice, "* bob joined (key " + old_key + ")"));
   ASSERT_TRUE(saw(*alice, "* new contact bob: key " + old_key +
@@ -321,11 +240,8 @@ TEST_F(TrustTest, ContactKeyChangeHoldsUntilAccept) {
 }
 
 TEST_F(TrustTest, VerifiedContactKeyChangeBlocksUntilVerify) {
-  relay_ = start_relay(dir_.path() / "relay.db");
-  auto alice = client("alice");
-  auto bob = client("bob");
-  ASSERT_FALSE(sign_up(*alice, "alice", alice_password).empty());
-  const std::string old_key = sign_up(*bob, "bob", bob_password);
+  auto [alice, bob, alice_key, old_key] = start_alice_and_bob();
+  ASSERT_FALSE(alice_key.empty());
   ASSERT_FALSE(old_key.empty());
   ASSERT_TRUE(saw(*alice, "* new contact bob: key " + old_key));
   ASSERT_TRUE(saw(*bob, "* online: alice\n"));
@@ -370,11 +286,7 @@ TEST_F(TrustTest, VerifiedContactKeyChangeBlocksUntilVerify) {
 }
 
 TEST_F(TrustTest, PinsPersistAcrossClientRestart) {
-  relay_ = start_relay(dir_.path() / "relay.db");
-  auto alice = client("alice");
-  auto bob = client("bob");
-  const std::string alice_key = sign_up(*alice, "alice", alice_password);
-  const std::string bob_key = sign_up(*bob, "bob", bob_password);
+  auto [alice, bob, alice_key, bob_key] = start_alice_and_bob();
   ASSERT_FALSE(alice_key.empty());
   ASSERT_FALSE(bob_key.empty());
   ASSERT_TRUE(saw(*alice, "* new contact bob: key " + bob_key));

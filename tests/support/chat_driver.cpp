@@ -1,0 +1,122 @@
+// The pty chat-client driver for end-to-end tests.
+#include "support/chat_driver.hpp"
+
+namespace relay::test {
+namespace {
+
+/// Matches a short key fingerprint with its closing parenthesis; group 1 is the fingerprint.
+const std::string key_pattern = R"(\(your key ([0-9a-f]{4}(?: [0-9a-f]{4}){7})\))";
+
+/// Records `r` as a failure unless it succeeded; whether it failed.
+bool failed(const ::testing::AssertionResult& r) {
+  if (!r) ADD_FAILURE() << r.message();
+  return !r;
+}
+
+}  // namespace
+
+::testing::AssertionResult saw(pty_process& p, std::string_view text) {
+  if (p.wait_for(text)) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << p.describe("never printed: " + std::string(text));
+}
+
+::testing::AssertionResult saw(pty_process& p, const std::regex& re, std::string_view what) {
+  if (p.wait_for(re)) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << p.describe("never printed: " + std::string(what));
+}
+
+std::string saw_capture(pty_process& p, const std::regex& re, std::string_view what) {
+  auto out = p.read_until(re);
+  if (!out) {
+    ADD_FAILURE() << p.describe("never printed: " + std::string(what));
+    return {};
+  }
+  return capture(*out, re);
+}
+
+::testing::AssertionResult exited_with(pty_process& p, int code) {
+  auto status = p.wait_exit();
+  if (status == code) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure()
+         << p.describe("expected exit code " + std::to_string(code) + ", got " +
+                       (status ? std::to_string(*status) : std::string("still running")));
+}
+
+::testing::AssertionResult never_printed(const pty_process& p, std::string_view secret) {
+  if (p.transcript().find(secret) == std::string::npos) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << p.describe("printed the secret " + std::string(secret));
+}
+
+std::string capture(const std::string& text, const std::regex& re) {
+  std::smatch m;
+  return std::regex_search(text, m, re) ? m[1].str() : std::string();
+}
+
+std::unique_ptr<pty_process> start_client(const temp_dir& dir, std::uint16_t port,
+                                          const std::string& home,
+                                          const std::vector<std::string>& extra) {
+  std::vector<std::string> argv = {RELAY_NODE_BINARY, "--port", std::to_string(port), "--home",
+                                   (dir.path() / home).string()};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  return std::make_unique<pty_process>(
+      pty_options{.argv = argv,
+                  .working_dir = dir.path(),
+                  .env = {{"HOME", dir.path().string()}, {"XDG_DATA_HOME", dir.file("xdg")}},
+                  .label = home});
+}
+
+::testing::AssertionResult type_credentials(pty_process& c, const std::string& name,
+                                            const std::string& password) {
+  if (auto r = saw(c, "user name: "); !r) return r;
+  c.send_line(name);
+  if (auto r = saw(c, "password: "); !r) return r;
+  if (!c.wait_echo_off()) return ::testing::AssertionFailure() << c.describe("echo stays on");
+  c.send_line(password);
+  return ::testing::AssertionSuccess();
+}
+
+::testing::AssertionResult reach_sign_up_offer(pty_process& c, const std::string& name,
+                                               const std::string& password) {
+  if (auto r = type_credentials(c, name, password); !r) return r;
+  if (auto r = saw(c, "sign-in failed: invalid credentials"); !r) return r;
+  return saw(c, "Create a new account named '" + name + "'? [y/N] ");
+}
+
+::testing::AssertionResult accept_sign_up_offer(pty_process& c, const std::string& confirmation) {
+  c.send_line("y");
+  if (auto r = saw(c, "confirm password: "); !r) return r;
+  if (!c.wait_echo_off())
+    return ::testing::AssertionFailure() << c.describe("echo stays on at the confirmation prompt");
+  c.send_line(confirmation);
+  return ::testing::AssertionSuccess();
+}
+
+std::string sign_up(pty_process& c, const std::string& name, const std::string& password) {
+  if (failed(reach_sign_up_offer(c, name, password)) || failed(accept_sign_up_offer(c, password)))
+    return {};
+  return saw_capture(c, std::regex("account created; signed in as " + name + " " + key_pattern),
+                     "sign-up of " + name);
+}
+
+std::string sign_in(pty_process& c, const std::string& name, const std::string& password) {
+  if (failed(type_credentials(c, name, password))) return {};
+  auto out = c.read_until(std::regex("signed in as " + name + " " + key_pattern +
+                                     "|Create a new account|sign-in failed"));
+  if (!out || out->find("your key") == std::string::npos) {
+    ADD_FAILURE() << c.describe("sign-in of " + name + " did not succeed");
+    return {};
+  }
+  return capture(*out, std::regex(key_pattern));
+}
+
+signed_up_pair sign_up_pair(const temp_dir& dir, std::uint16_t port, const account& first,
+                            const account& second) {
+  signed_up_pair p;
+  p.first = start_client(dir, port, first.name);
+  p.second = start_client(dir, port, second.name);
+  p.first_key = sign_up(*p.first, first.name, first.password);
+  if (!p.first_key.empty()) p.second_key = sign_up(*p.second, second.name, second.password);
+  return p;
+}
+
+}  // namespace relay::test
