@@ -2,6 +2,7 @@
 // reasons only.
 #pragma once
 
+#include <optional>
 #include <sstream>
 #include <string>
 #include <string_view>
@@ -19,22 +20,25 @@ bool parse_level(std::string_view s, level& out) noexcept;
 void write(level l, std::string_view text);
 
 /// Builds the line only when the level is enabled: log::info() << "x " << n;
+/// A disabled line costs one comparison (no stream is constructed: debug lines sit on the
+/// per-message path).
 class line {
  public:
-  explicit line(level l) : l_(l), on_(l <= current()) {}
+  explicit line(level l) : l_(l) {
+    if (l <= current()) os_.emplace();
+  }
   ~line() {
-    if (on_) write(l_, os_.str());
+    if (os_) write(l_, os_->str());
   }
   template <class T>
   line& operator<<(const T& v) {
-    if (on_) os_ << v;
+    if (os_) *os_ << v;
     return *this;
   }
 
  private:
   level l_;
-  bool on_;
-  std::ostringstream os_;
+  std::optional<std::ostringstream> os_;
 };
 
 inline line error() { return line(level::error); }
