@@ -6,6 +6,8 @@
 #include <cstring>
 #include <new>
 
+#include "relay/crypto/secret_pool.hpp"
+
 namespace relay::crypto {
 
 void wipe(void* p, std::size_t n) noexcept { sodium_memzero(p, n); }
@@ -19,16 +21,29 @@ secret_buffer::secret_buffer(std::size_t n) : n_(n) {
   if (n == 0) return;
   // sodium_malloc aborts before sodium_init (it needs the page size); init is idempotent.
   if (sodium_init() < 0) throw std::bad_alloc();
+  if (n <= secret_pool::slot_size) {
+    p_ = secret_pool::instance().allocate();
+    return;
+  }
   p_ = static_cast<byte*>(sodium_malloc(n));
   if (p_ == nullptr) throw std::bad_alloc();
   sodium_memzero(p_, n);
 }
 
-secret_buffer::~secret_buffer() { sodium_free(p_); }
+void secret_buffer::release() noexcept {
+  if (p_ == nullptr) return;
+  if (n_ <= secret_pool::slot_size) {
+    secret_pool::instance().release(p_);
+  } else {
+    sodium_free(p_);  // wipes
+  }
+}
+
+secret_buffer::~secret_buffer() { release(); }
 
 secret_buffer& secret_buffer::operator=(secret_buffer&& o) noexcept {
   if (this != &o) {
-    sodium_free(p_);
+    release();
     p_ = std::exchange(o.p_, nullptr);
     n_ = std::exchange(o.n_, 0);
   }
@@ -37,6 +52,58 @@ secret_buffer& secret_buffer::operator=(secret_buffer&& o) noexcept {
 
 void secret_buffer::copy_from(byte_view v) noexcept {
   if (!v.empty()) std::memcpy(p_, v.data(), v.size());
+}
+
+secret_pool& secret_pool::instance() {
+  // Never destroyed: secrets in static objects may be released during exit.
+  static auto* pool = new secret_pool;
+  return *pool;
+}
+
+secret_pool::~secret_pool() {
+  for (auto& [base, s] : slabs_) sodium_free(s.base);
+}
+
+byte* secret_pool::allocate() {
+  std::lock_guard lock(m_);
+  for (auto& [base, s] : slabs_) {
+    if (s.free.empty()) continue;
+    byte* p = s.free.back();
+    s.free.pop_back();
+    ++in_use_;
+    return p;
+  }
+  auto* base = static_cast<byte*>(sodium_malloc(slots_per_slab * slot_size));
+  if (base == nullptr) throw std::bad_alloc();
+  sodium_memzero(base, slots_per_slab * slot_size);
+  slab s{base, {}};
+  s.free.reserve(slots_per_slab);
+  // Hand out low addresses first (pop_back), so a lightly used slab touches few pages.
+  for (std::size_t i = slots_per_slab; i-- > 1;) s.free.push_back(base + i * slot_size);
+  slabs_.emplace(base, std::move(s));
+  ++in_use_;
+  return base;
+}
+
+void secret_pool::release(byte* p) noexcept {
+  sodium_memzero(p, slot_size);
+  std::lock_guard lock(m_);
+  auto it = slabs_.upper_bound(p);
+  if (it == slabs_.begin()) return;  // not ours: cannot happen
+  --it;
+  slab& s = it->second;
+  s.free.push_back(p);
+  --in_use_;
+  if (s.free.size() == slots_per_slab && slabs_.size() > 1) {
+    // Keep one slab around; give the rest back when they empty out.
+    sodium_free(s.base);
+    slabs_.erase(it);
+  }
+}
+
+secret_pool::usage secret_pool::current() const {
+  std::lock_guard lock(m_);
+  return {slabs_.size(), in_use_};
 }
 
 }  // namespace relay::crypto

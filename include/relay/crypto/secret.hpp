@@ -1,6 +1,6 @@
 // Move-only holders for key material in libsodium-guarded memory (guard pages, mlock,
-// wiped on free). Use for long-lived secrets; per-message scratch stays on the stack
-// and is wiped with wipe().
+// wiped on free). Secrets of at most 64 bytes share slabs (see secret_pool.hpp). Use for long-lived
+// secrets; per-message scratch stays on the stack and is wiped with wipe().
 #pragma once
 
 #include <cstddef>
@@ -40,6 +40,7 @@ class secret_buffer {
 
  private:
   void copy_from(byte_view v) noexcept;
+  void release() noexcept;
   byte* p_ = nullptr;
   std::size_t n_ = 0;
 };

@@ -1,0 +1,56 @@
+// Small secrets (keys, chaining keys: at most 64 bytes) share slabs of libsodium-guarded
+// memory. One sodium_malloc per key costs three or four pages and an mlock, about 16 KiB of
+// address space and 8 KiB resident for 32 bytes of key; a relay holding two transport keys per
+// connection would spend most of its memory on that. A slab keeps the properties that matter
+// (mlocked, excluded from core dumps, guard pages around it, wiped on release) at 64 bytes per
+// key. What is given up: no guard page between two keys of the same slab, so an overflow out of
+// one key would reach its neighbour instead of faulting; every user writes keys through
+// fixed-size spans, which is what keeps that from happening.
+#pragma once
+
+#include <cstddef>
+#include <map>
+#include <mutex>
+#include <vector>
+
+#include "relay/util/bytes.hpp"
+
+namespace relay::crypto {
+
+class secret_pool {
+ public:
+  /// Largest allocation the pool serves; bigger secrets get their own sodium_malloc.
+  static constexpr std::size_t slot_size = 64;
+  /// Slots per slab (one sodium_malloc of slots_per_slab * slot_size bytes).
+  static constexpr std::size_t slots_per_slab = 1024;
+
+  /// The process-wide pool (thread-safe: a mutex, taken only to allocate and release).
+  static secret_pool& instance();
+
+  secret_pool() = default;
+  ~secret_pool();
+  secret_pool(const secret_pool&) = delete;
+  secret_pool& operator=(const secret_pool&) = delete;
+
+  /// A zeroed slot of slot_size bytes; throws std::bad_alloc.
+  byte* allocate();
+  /// Wipes the slot and returns it; frees a slab that became empty while another has room.
+  void release(byte* p) noexcept;
+
+  struct usage {
+    std::size_t slabs = 0;
+    std::size_t slots_in_use = 0;
+  };
+  usage current() const;
+
+ private:
+  struct slab {
+    byte* base = nullptr;
+    std::vector<byte*> free;  // slots not in use
+  };
+  mutable std::mutex m_;
+  std::map<const byte*, slab> slabs_;  // by base address, to find a slot's slab on release
+  std::size_t in_use_ = 0;
+};
+
+}  // namespace relay::crypto
