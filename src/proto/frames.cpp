@@ -72,6 +72,13 @@ class reader {
     pos_ += n;
     return true;
   }
+  bool str8_view(std::string_view& s) {
+    byte n = 0;
+    if (!u8(n) || !need(n)) return false;
+    s = std::string_view(reinterpret_cast<const char*>(in_.data() + pos_), n);
+    pos_ += n;
+    return true;
+  }
   bool key(key_bytes& k) {
     if (!need(k.size())) return false;
     std::memcpy(k.data(), in_.data() + pos_, k.size());
@@ -86,6 +93,15 @@ class reader {
     if (!need(n)) return errc::truncated;
     b.assign(in_.begin() + static_cast<std::ptrdiff_t>(pos_),
              in_.begin() + static_cast<std::ptrdiff_t>(pos_ + n));
+    pos_ += n;
+    return {};
+  }
+  result<void> blob16_view(byte_view& b, std::size_t limit) {
+    std::uint16_t n = 0;
+    if (!u16(n)) return errc::truncated;
+    if (n > limit) return errc::field_too_long;
+    if (!need(n)) return errc::truncated;
+    b = in_.subspan(pos_, n);
     pos_ += n;
     return {};
   }
@@ -178,6 +194,26 @@ bytes encode(const frame& f) {
   bytes out;
   encode_into(f, out);
   return out;
+}
+
+result<send_view> decode_send_view(byte_view in) {
+  // Same checks, in the same order, as decode()'s send case.
+  if (in.empty()) return errc::empty_frame;
+  if (in.size() > max_frame) return errc::field_too_long;
+  if (in[0] != static_cast<byte>(frame_type::send)) return errc::unknown_type;
+  reader r(in);
+  send_view v;
+  if (!r.u32(v.id) || !r.str8_view(v.to)) return errc::truncated;
+  if (auto ok = r.blob16_view(v.ciphertext, max_ciphertext); !ok) return failure(ok.error());
+  if (!r.done()) return errc::trailing_bytes;
+  return v;
+}
+
+void encode_deliver_into(std::string_view from, byte_view ciphertext, bytes& out) {
+  writer w(out);
+  w.u8(static_cast<byte>(frame_type::deliver));
+  w.str8(from);
+  w.blob16(ciphertext, max_ciphertext);
 }
 
 result<frame> decode(byte_view in) {

@@ -432,11 +432,15 @@ result<bytes> noise_session::encrypt(byte_view plaintext) {
 }
 
 result<bytes> noise_session::decrypt(byte_view ciphertext) {
+  bytes out;
+  if (auto r = decrypt_into(ciphertext, out); !r) return failure{r.error()};
+  return out;
+}
+
+result<void> noise_session::decrypt_into(byte_view ciphertext, bytes& out) {
   if (failed_) return noise_errc::failed;
   if (!done_ || !recv_.has_key()) return noise_errc::not_ready;
-  bytes out;
-  if (auto r = recv_.decrypt_with_ad({}, ciphertext, out); !r) return failure{r.error()};
-  return out;
+  return recv_.decrypt_with_ad({}, ciphertext, out);
 }
 
 }  // namespace relay::transport

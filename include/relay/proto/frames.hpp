@@ -146,6 +146,19 @@ bytes encode(const frame& f);
 /// Decodes exactly one frame from `in` (all bytes must be used).
 result<frame> decode(byte_view in);
 
+/// A send frame's fields pointing into the buffer it was decoded from: the relay's per-message
+/// path reads and forwards without copying the ciphertext.
+struct send_view {
+  std::uint32_t id = 0;
+  std::string_view to;
+  byte_view ciphertext;
+};
+/// Decodes a send frame in place, with exactly decode()'s checks and errors (unknown_type if
+/// `in` is another frame type). The views are valid while `in` is.
+result<send_view> decode_send_view(byte_view in);
+/// Appends exactly what encode_into(deliver{from, ciphertext}) would, without building one.
+void encode_deliver_into(std::string_view from, byte_view ciphertext, bytes& out);
+
 /// Wire size of a presence entry (to split batches under max_frame).
 std::size_t encoded_size(const presence_entry& e) noexcept;
 /// Frame header bytes of a presence frame before its entries.

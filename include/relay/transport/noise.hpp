@@ -201,6 +201,8 @@ class noise_session {
   /// The plaintext of the peer's next transport message. Errors: not_ready, too_long,
   /// truncated, bad_mac (tampered, replayed or out of order), nonce_exhausted, failed.
   result<bytes> decrypt(byte_view ciphertext);
+  /// Appends the plaintext to `out` (reused across messages); `out` is unchanged on error.
+  result<void> decrypt_into(byte_view ciphertext, bytes& out);
 
  private:
   void finish();

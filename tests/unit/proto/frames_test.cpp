@@ -112,5 +112,46 @@ TEST(Frames, ReasonsAreDescribed) {
   }
 }
 
+TEST(Frames, SendViewAgreesWithDecodeOnEveryPrefixAndCorruption) {
+  // The relay's zero-copy path must accept and refuse exactly what decode() does.
+  const bytes ct(300, 0x5a);
+  const bytes good = encode(send{77, "bob", ct});
+  std::vector<bytes> inputs{good, encode(send{1, "", {}}), encode(ping{3}), bytes{}};
+  for (std::size_t n = 0; n < good.size(); ++n) inputs.emplace_back(good.begin(), good.begin() + n);
+  bytes trailing = good;
+  trailing.push_back(0);
+  inputs.push_back(trailing);
+  bytes too_long = good;
+  too_long[1 + 4 + 1 + 3] = 0xff;  // ciphertext length over max_ciphertext
+  inputs.push_back(too_long);
+  for (const auto& in : inputs) {
+    auto full = decode(in);
+    auto view = decode_send_view(in);
+    const bool full_is_send = full && std::holds_alternative<send>(*full);
+    ASSERT_EQ(full_is_send, view.has_value()) << in.size();
+    if (!full) {
+      EXPECT_EQ(full.error(), view.error());
+      continue;
+    }
+    if (!full_is_send) {
+      EXPECT_EQ(view.error(), errc::unknown_type);
+      continue;
+    }
+    const auto& s = std::get<send>(*full);
+    EXPECT_EQ(view->id, s.id);
+    EXPECT_EQ(view->to, s.to);
+    EXPECT_EQ(bytes(view->ciphertext.begin(), view->ciphertext.end()), s.ciphertext);
+  }
+}
+
+TEST(Frames, DeliverEncodedInPlaceMatchesEncode) {
+  const bytes ct{1, 2, 3, 4, 5};
+  bytes out{9};  // appends after what is there
+  encode_deliver_into("alice", ct, out);
+  bytes expected{9};
+  encode_into(deliver{"alice", ct}, expected);
+  EXPECT_EQ(out, expected);
+}
+
 }  // namespace
 }  // namespace relay::proto
