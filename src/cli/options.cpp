@@ -65,7 +65,9 @@ parsed parse_options(const std::vector<std::string>& args) {
       "message-rate", po::value<double>()->default_value(20),
       "messages per second a user may send, sustained")(
       "message-burst", po::value<double>()->default_value(100),
-      "messages a user may send at once (e.g. a pasted paragraph)");
+      "messages a user may send at once (e.g. a pasted paragraph)")(
+      "roster-interval", po::value<double>()->default_value(100),
+      "milliseconds over which joins and leaves are batched into one update (0: at once)");
 
   po::options_description client_opts("client options");
   client_opts.add_options()("host", po::value<std::string>()->default_value("127.0.0.1"),
@@ -129,6 +131,11 @@ parsed parse_options(const std::vector<std::string>& args) {
     m.config.max_send_queue = vm["max-send-queue"].as<std::size_t>();
     m.config.message_rate = vm["message-rate"].as<double>();
     m.config.message_burst = vm["message-burst"].as<double>();
+    if (vm["roster-interval"].as<double>() < 0 || vm["roster-interval"].as<double>() > 10000) {
+      return usage_error{"--roster-interval must be 0..10000 milliseconds"};
+    }
+    m.config.roster_interval =
+        std::chrono::milliseconds(static_cast<long long>(vm["roster-interval"].as<double>()));
     if (m.config.auth_timeout.count() <= 0 || m.config.ping_interval.count() <= 0 ||
         m.config.idle_timeout <= m.config.ping_interval) {
       return usage_error{"timeouts must be positive and --idle-timeout above --ping-interval"};
@@ -149,7 +156,7 @@ parsed parse_options(const std::vector<std::string>& args) {
        {"listen", "db", "key", "argon2-memory", "argon2-iterations", "argon2-parallelism",
         "workers", "max-pending-auth", "auth-timeout", "ping-interval", "idle-timeout",
         "max-connections", "max-unauthenticated", "max-unauthenticated-per-address",
-        "max-send-queue", "message-rate", "message-burst"}) {
+        "max-send-queue", "message-rate", "message-burst", "roster-interval"}) {
     if (vm.count(o) && !vm[o].defaulted()) {
       return usage_error{std::string("--") + o + " is a relay option (use it with -s)"};
     }

@@ -68,6 +68,7 @@ relay_server::relay_server(net::io_context& io, relay_config cfg)
                                                           : std::filesystem::path(cfg_.key_path),
                                     key_created_)),
       acceptor_(io),
+      presence_timer_(io),
       workers_(cfg_.workers == 0 ? 1 : cfg_.workers),
       db_strand_(net::make_strand(workers_.get_executor())),
       dummy_hash_(crypto::dummy_hash(cfg_.argon2)),
@@ -186,7 +187,7 @@ void relay_server::unregister(session& s) {
     if (it != online_.end() && it->second.lock().get() == &s) {
       online_.erase(it);
       log::info() << "user " << s.name() << " left";
-      broadcast_presence({proto::presence_entry::kind::offline, s.name(), {}}, nullptr);
+      broadcast_presence({proto::presence_entry::kind::offline, s.name(), {}});
     }
   }
 }
@@ -354,7 +355,8 @@ void relay_server::complete_sign_in(const std::shared_ptr<session>& s, const std
   send_snapshot(*s);
   proto::key_bytes k;
   std::copy(identity.begin(), identity.end(), k.begin());
-  broadcast_presence({proto::presence_entry::kind::online, name, k}, s.get());
+  broadcast_presence({proto::presence_entry::kind::online, name, k});
+  s->presence_joined() = presence_seq_;
 }
 
 void relay_server::send_snapshot(session& s) {
@@ -376,32 +378,106 @@ void relay_server::send_snapshot(session& s) {
   }
   batch.last = true;
   s.deliver(batch);
+  // Everything announced so far is in the snapshot; batches tell it only what comes later.
+  s.presence_seen() = presence_seq_;
 }
 
-void relay_server::broadcast_presence(const proto::presence_entry& e, const session* except) {
-  const proto::presence batch{false, false, {e}};
-  for (const auto& [name, weak] : online_) {
-    auto other = weak.lock();
-    if (other && other.get() != except) other->deliver(batch);
+void relay_server::broadcast_presence(const proto::presence_entry& e) {
+  presence_pending_.push_back({++presence_seq_, e});
+  presence_pending_names_.insert(e.name);
+  if (cfg_.roster_interval.count() <= 0) {
+    flush_presence();
+    return;
   }
+  if (presence_timer_armed_) return;
+  presence_timer_armed_ = true;
+  presence_timer_.expires_after(cfg_.roster_interval);
+  presence_timer_.async_wait([this](boost::system::error_code ec) {
+    presence_timer_armed_ = false;
+    if (!ec) flush_presence();
+  });
 }
 
-void relay_server::route(session& from, proto::send& msg) {
+namespace {
+/// Encodes live roster entries as presence frames under the frame limit.
+template <class Entries, class Keep>
+std::vector<bytes> encode_roster_batches(const Entries& entries, Keep keep) {
+  std::vector<bytes> out;
+  proto::presence batch{false, false, {}};
+  std::size_t size = proto::presence_header;
+  auto finish = [&] {
+    if (batch.entries.empty()) return;
+    out.push_back(proto::encode(batch));
+    batch.entries.clear();
+    size = proto::presence_header;
+  };
+  for (const auto& p : entries) {
+    if (!keep(p)) continue;
+    if (size + proto::encoded_size(p.entry) > proto::max_frame || batch.entries.size() == 0xffff) {
+      finish();
+    }
+    size += proto::encoded_size(p.entry);
+    batch.entries.push_back(p.entry);
+  }
+  finish();
+  return out;
+}
+}  // namespace
+
+void relay_server::flush_presence() {
+  if (presence_pending_.empty()) return;
+  const std::uint64_t first = presence_pending_.front().seq;
+  // Encoded once and shared by everyone who has seen all earlier changes and is not itself
+  // in the batch (a client is never told about its own sign-in).
+  const auto shared = encode_roster_batches(presence_pending_, [](const auto&) { return true; });
+  for (const auto& [name, weak] : online_) {
+    auto s = weak.lock();
+    if (!s || s->presence_seen() >= presence_seq_) continue;
+    if (s->presence_seen() + 1 == first && !presence_pending_names_.count(name)) {
+      for (const auto& b : shared) s->deliver_encoded(b);
+      s->presence_seen() = presence_seq_;
+    } else {
+      flush_presence_to(*s);
+    }
+  }
+  presence_pending_.clear();
+  presence_pending_names_.clear();
+}
+
+void relay_server::flush_presence_to(session& s) {
+  const std::uint64_t seen = s.presence_seen();
+  const std::string& me = s.name();
+  for (const auto& b : encode_roster_batches(presence_pending_, [&](const pending_presence& p) {
+         return p.seq > seen && p.entry.name != me;
+       })) {
+    s.deliver_encoded(b);
+  }
+  s.presence_seen() = presence_seq_;
+}
+
+void relay_server::route(session& from, const proto::send_view& msg) {
   auto it = online_.find(msg.to);
   std::shared_ptr<session> to = it == online_.end() ? nullptr : it->second.lock();
   if (!to) {
+    const bool valid = proto::valid_name(msg.to);
     log::debug() << "user " << from.name() << ": send " << msg.id << " to offline '"
-                 << (proto::valid_name(msg.to) ? msg.to : "<invalid name>") << "'";
-    from.deliver(proto::error{proto::reason::unknown_recipient, msg.id,
-                              proto::valid_name(msg.to) ? msg.to + " is not online"
-                                                        : std::string("invalid recipient name")});
+                 << (valid ? msg.to : "<invalid name>") << "'";
+    from.deliver(proto::error{
+        proto::reason::unknown_recipient, msg.id,
+        valid ? std::string(msg.to) + " is not online" : std::string("invalid recipient name")});
     return;
   }
   log::debug() << "relay " << from.name() << " -> " << msg.to << " " << msg.ciphertext.size()
                << " bytes";
   ++stats_.messages;
   stats_.bytes += msg.ciphertext.size();
-  to->deliver(proto::deliver{from.name(), std::move(msg.ciphertext)});
+  // The recipient must know the sender's key before its first message: announce it now if
+  // the sender's join is still waiting in the roster batch.
+  if (to->presence_seen() < from.presence_joined()) flush_presence_to(*to);
+  thread_local bytes plain;
+  plain.clear();
+  proto::encode_deliver_into(from.name(), msg.ciphertext, plain);
+  to->deliver_encoded(plain);
 }
 
 void relay_server::stop(std::function<void()> done) {
@@ -410,6 +486,7 @@ void relay_server::stop(std::function<void()> done) {
   stop_done_ = std::move(done);
   boost::system::error_code ec;
   acceptor_.close(ec);
+  presence_timer_.cancel();
   // Copy first: closing sessions erase themselves from sessions_.
   std::vector<std::shared_ptr<session>> all;
   for (auto& [id, weak] : sessions_) {

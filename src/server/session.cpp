@@ -97,10 +97,25 @@ void session::set_signed_in(std::string name, const crypto::public_key& identity
 
 void session::enqueue_record(byte_view body) {
   proto::append_record(out_, body);
-  wake_.cancel_one();
+  wake_writer();
+}
+
+void session::wake_writer() {
+  // Cancelling a timer takes the reactor's lock and posts a handler: only when it sleeps.
+  if (writer_waiting_) {
+    writer_waiting_ = false;
+    wake_.cancel_one();
+  }
 }
 
 void session::deliver(const proto::frame& f) {
+  thread_local bytes plain;
+  plain.clear();
+  proto::encode_into(f, plain);
+  deliver_encoded(plain);
+}
+
+void session::deliver_encoded(byte_view plain) {
   if (stopped_ || closing_ || !noise_.handshake_done()) return;
   // A peer that does not read must not make us buffer without bound (or slow others).
   if (out_.size() > owner_.config().max_send_queue) {
@@ -108,9 +123,6 @@ void session::deliver(const proto::frame& f) {
                 " bytes: peer is not reading");
     return;
   }
-  thread_local bytes plain;
-  plain.clear();
-  proto::encode_into(f, plain);
   // Reserve the length prefix, encrypt in place after it, then patch the length.
   const std::size_t at = out_.size();
   out_.push_back(0);
@@ -124,7 +136,7 @@ void session::deliver(const proto::frame& f) {
   const std::size_t len = out_.size() - at - 2;
   out_[at] = static_cast<byte>(len >> 8);
   out_[at + 1] = static_cast<byte>(len);
-  wake_.cancel_one();
+  wake_writer();
 }
 
 void session::close(proto::reason r, std::string_view text) {
@@ -137,7 +149,7 @@ void session::close(proto::reason r, std::string_view text) {
 
 void session::begin_close() {
   closing_ = true;
-  wake_.cancel_one();
+  wake_writer();
   // A closing session is no longer online: leave the registry now, not when the socket ends.
   owner_.unregister(*this);
 }
@@ -176,43 +188,66 @@ awaitable<void> session::read_loop() {
   while (!stopped_ && !closing_) {
     co_await socket_.async_wait(tcp::socket::wait_read,
                                 net::redirect_error(net::use_awaitable, ec));
-    std::size_t n = 0;
-    if (!ec) n = socket_.read_some(net::buffer(buf), ec);
-    if (ec == net::error::would_block || ec == net::error::try_again) continue;
-    if (ec) {
-      if (!stopped_) abort(ec == net::error::eof ? "peer closed the connection" : ec.message());
-      co_return;
-    }
-    reader_.feed(byte_view{buf.data(), n});
-    last_rx_ = std::chrono::steady_clock::now();
-    while (!stopped_ && !closing_) {
-      auto rec = reader_.next();
-      if (!rec) {
-        if (noise_.handshake_done()) {
-          close(proto::reason::protocol_error, rec.error().message());
-        } else {
-          abort(rec.error().message());
-        }
+    // Read until a short read: the reactor is edge-triggered, so data left in the socket
+    // would not wake us again.
+    std::size_t n = buf.size();
+    while (n == buf.size() && !stopped_ && !closing_) {
+      n = 0;
+      if (!ec) n = socket_.read_some(net::buffer(buf), ec);
+      if (ec == net::error::would_block || ec == net::error::try_again) {
+        ec = {};
+        break;
+      }
+      if (ec) {
+        if (!stopped_) abort(ec == net::error::eof ? "peer closed the connection" : ec.message());
         co_return;
       }
-      if (!rec->has_value()) break;
-      if (!co_await on_record(**rec)) co_return;
+      reader_.feed(byte_view{buf.data(), n});
+      last_rx_ = std::chrono::steady_clock::now();
+      while (!stopped_ && !closing_) {
+        auto rec = reader_.next();
+        if (!rec) {
+          if (noise_.handshake_done()) {
+            close(proto::reason::protocol_error, rec.error().message());
+          } else {
+            abort(rec.error().message());
+          }
+          co_return;
+        }
+        if (!rec->has_value()) break;
+        const step next = on_record(**rec);
+        if (next == step::stop) co_return;
+        if (next == step::authenticate) {
+          // The only awaited step: the read loop does not go on until sign-in is answered.
+          auto f = std::move(*auth_);
+          auth_.reset();
+          if (auto* up = std::get_if<proto::sign_up>(&f)) {
+            co_await owner_.authenticate(shared_from_this(), std::move(up->name),
+                                         std::move(up->password), up->identity, true);
+          } else {
+            auto& in = std::get<proto::sign_in>(f);
+            co_await owner_.authenticate(shared_from_this(), std::move(in.name),
+                                         std::move(in.password), in.identity, false);
+          }
+          if (stopped_ || closing_) co_return;
+        }
+      }
     }
   }
 }
 
-awaitable<bool> session::on_record(byte_view record) {
+session::step session::on_record(byte_view record) {
   if (!noise_.handshake_done()) {
     auto payload = noise_.read_handshake(record);
     if (!payload) {
       abort(std::string("handshake failed: ") + payload.error().message());
-      co_return false;
+      return step::stop;
     }
     if (noise_.my_turn()) {
       auto reply = noise_.write_handshake({});
       if (!reply) {
         abort(std::string("handshake failed: ") + reply.error().message());
-        co_return false;
+        return step::stop;
       }
       enqueue_record(*reply);
     }
@@ -220,65 +255,70 @@ awaitable<bool> session::on_record(byte_view record) {
       reader_.set_limit(proto::max_record);
       log::debug() << "session " << id_ << " (" << address_ << "): handshake complete";
     }
-    co_return true;
+    return step::next;
   }
-  auto plain = noise_.decrypt(record);
-  if (!plain) {
+  // One plaintext buffer for every session of the thread: no allocation per message.
+  static thread_local bytes plain;
+  plain.clear();
+  if (auto ok = noise_.decrypt_into(record, plain); !ok) {
     // Tampered, replayed or reordered transport message: nothing more can be trusted.
-    abort(std::string("transport decrypt failed: ") + plain.error().message());
-    co_return false;
+    abort(std::string("transport decrypt failed: ") + ok.error().message());
+    return step::stop;
   }
-  auto f = proto::decode(*plain);
-  if (!plain->empty() && (plain->front() == static_cast<byte>(proto::frame_type::sign_in) ||
-                          plain->front() == static_cast<byte>(proto::frame_type::sign_up))) {
-    crypto::wipe(plain->data(), plain->size());  // it held a password
+  if (!plain.empty() && plain.front() == static_cast<byte>(proto::frame_type::send)) {
+    return on_send(plain);
+  }
+  auto f = proto::decode(plain);
+  if (!plain.empty() && (plain.front() == static_cast<byte>(proto::frame_type::sign_in) ||
+                         plain.front() == static_cast<byte>(proto::frame_type::sign_up))) {
+    crypto::wipe(plain.data(), plain.size());  // it held a password
   }
   if (!f) {
     close(proto::reason::protocol_error, f.error().message());
-    co_return false;
+    return step::stop;
   }
-  co_return co_await on_frame(std::move(*f));
+  return on_frame(std::move(*f));
 }
 
-awaitable<bool> session::on_frame(proto::frame f) {
-  if (auto* in = std::get_if<proto::sign_in>(&f)) {
-    co_await owner_.authenticate(shared_from_this(), std::move(in->name), std::move(in->password),
-                                 in->identity, false);
-    co_return !stopped_ && !closing_;
+session::step session::on_send(byte_view plain) {
+  auto s = proto::decode_send_view(plain);
+  if (!s) {
+    close(proto::reason::protocol_error, s.error().message());
+    return step::stop;
   }
-  if (auto* up = std::get_if<proto::sign_up>(&f)) {
-    co_await owner_.authenticate(shared_from_this(), std::move(up->name), std::move(up->password),
-                                 up->identity, true);
-    co_return !stopped_ && !closing_;
+  if (!signed_in()) {
+    deliver(proto::error{proto::reason::not_signed_in, s->id, "sign in first"});
+    return step::next;
+  }
+  if (!take_token()) {
+    deliver(proto::error{proto::reason::rate_limited, s->id,
+                         "too many messages: this one was not sent; slow down"});
+    return step::next;
+  }
+  owner_.route(*this, *s);
+  return step::next;
+}
+
+session::step session::on_frame(proto::frame f) {
+  if (std::holds_alternative<proto::sign_in>(f) || std::holds_alternative<proto::sign_up>(f)) {
+    auth_ = std::move(f);
+    return step::authenticate;
   }
   if (auto* p = std::get_if<proto::ping>(&f)) {
     deliver(proto::pong{p->token});
-    co_return true;
+    return step::next;
   }
-  if (std::holds_alternative<proto::pong>(f)) co_return true;
+  if (std::holds_alternative<proto::pong>(f)) return step::next;
   if (std::holds_alternative<proto::bye>(f)) {
     log::info() << "session " << id_ << " (" << (name_.empty() ? address_ : name_)
                 << "): said goodbye";
     begin_close();  // flush anything queued, then close
-    co_return false;
-  }
-  if (auto* s = std::get_if<proto::send>(&f)) {
-    if (!signed_in()) {
-      deliver(proto::error{proto::reason::not_signed_in, s->id, "sign in first"});
-      co_return true;
-    }
-    if (!take_token()) {
-      deliver(proto::error{proto::reason::rate_limited, s->id,
-                           "too many messages: this one was not sent; slow down"});
-      co_return true;
-    }
-    owner_.route(*this, *s);
-    co_return true;
+    return step::stop;
   }
   // Relay-to-client frame types coming from a client.
   close(proto::reason::protocol_error,
         std::string("unexpected frame from client: ") + proto::type_name(f));
-  co_return false;
+  return step::stop;
 }
 
 awaitable<void> session::write_loop() {
@@ -286,7 +326,9 @@ awaitable<void> session::write_loop() {
     if (out_.empty()) {
       if (closing_) break;
       boost::system::error_code ec;
+      writer_waiting_ = true;
       co_await wake_.async_wait(net::redirect_error(net::use_awaitable, ec));
+      writer_waiting_ = false;
       continue;
     }
     writing_.swap(out_);

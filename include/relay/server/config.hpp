@@ -32,6 +32,9 @@ struct relay_config {
   std::size_t max_send_queue = 1 << 20;  ///< bytes queued to one peer before it is dropped
   double message_rate = 20;              ///< sustained messages per second per user
   double message_burst = 100;            ///< messages a user may send at once (a paste)
+  /// Joins and leaves are sent to everyone in one batch per interval (0: at once), so a
+  /// crowd signing in costs one frame per client per interval, not one per join.
+  std::chrono::milliseconds roster_interval{100};
   /// Failed sign-ins per source address: after 5 free ones, refusals for 2 s, 4 s, ... 10 min.
   penalty_table::params address_penalty{};
   /// Failed sign-ins per account: after 10 free ones, failures are answered slowly.

@@ -13,6 +13,8 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
+#include <vector>
 
 #include "relay/crypto/keys.hpp"
 #include "relay/net.hpp"
@@ -65,7 +67,7 @@ class relay_server {
   awaitable<void> authenticate(std::shared_ptr<session> s, std::string name, std::string password,
                                proto::key_bytes identity, bool sign_up);
   /// Routes a send frame from a signed-in session.
-  void route(session& from, proto::send& msg);
+  void route(session& from, const proto::send_view& msg);
 
  private:
   awaitable<void> accept_loop();
@@ -76,7 +78,12 @@ class relay_server {
                                     std::string password, proto::key_bytes identity, bool sign_up);
   void complete_sign_in(const std::shared_ptr<session>& s, const std::string& name,
                         const crypto::public_key& identity);
-  void broadcast_presence(const proto::presence_entry& e, const session* except);
+  /// Queues a join or leave for everyone (batched per cfg_.roster_interval).
+  void broadcast_presence(const proto::presence_entry& e);
+  /// Sends the queued roster changes to every signed-in session.
+  void flush_presence();
+  /// Sends `s` the queued changes it has not seen (not its own), now.
+  void flush_presence_to(session& s);
   void send_snapshot(session& s);
   std::string active_report() const;
   std::string stats_report() const;
@@ -90,6 +97,16 @@ class relay_server {
   bool key_created_ = false;  // before key_: its initialiser sets it
   crypto::key_pair key_;
   tcp::acceptor acceptor_;
+  // Roster changes waiting for the next batch; seq numbers every change ever announced.
+  struct pending_presence {
+    std::uint64_t seq;
+    proto::presence_entry entry;
+  };
+  net::steady_timer presence_timer_;
+  bool presence_timer_armed_ = false;
+  std::uint64_t presence_seq_ = 0;
+  std::vector<pending_presence> presence_pending_;
+  std::unordered_set<std::string> presence_pending_names_;
   std::uint16_t port_ = 0;
   net::thread_pool workers_;
   net::strand<net::thread_pool::executor_type> db_strand_;
@@ -98,8 +115,16 @@ class relay_server {
   penalty_table account_penalties_;  // failed sign-ins per account name
 
   std::uint64_t next_id_ = 1;
-  std::map<std::uint64_t, std::weak_ptr<session>> sessions_;        // all connections
-  std::unordered_map<std::string, std::weak_ptr<session>> online_;  // signed in, by name
+  std::map<std::uint64_t, std::weak_ptr<session>> sessions_;  // all connections
+  // Looked up by the string_view of a decoded send frame, without building a std::string.
+  struct name_hash {
+    using is_transparent = void;
+    std::size_t operator()(std::string_view s) const noexcept {
+      return std::hash<std::string_view>{}(s);
+    }
+  };
+  std::unordered_map<std::string, std::weak_ptr<session>, name_hash, std::equal_to<>>
+      online_;  // signed in, by name
   unsigned pending_auth_ = 0;
   std::size_t trim_high_water_ = 0;  // most sessions since the heap was last trimmed
   std::size_t unauthenticated_ = 0;

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "relay/crypto/keys.hpp"
@@ -28,6 +29,8 @@ class session : public std::enable_shared_from_this<session> {
   void start();
   /// Queues one frame (encrypted now, so order is the order of calls). io thread only.
   void deliver(const proto::frame& f);
+  /// Queues an already encoded frame (a deliver built in place, a shared roster batch).
+  void deliver_encoded(byte_view plain);
   /// Sends `closing` with the reason, flushes, then closes.
   void close(proto::reason r, std::string_view text);
   /// Closes at once without a goodbye (peer gone or not speaking our protocol).
@@ -48,6 +51,10 @@ class session : public std::enable_shared_from_this<session> {
   bool& counted_unauthenticated() noexcept { return counted_unauthenticated_; }
   /// Counts a failed sign-in on this connection; returns the count so far.
   unsigned note_failure() noexcept { return ++failures_; }
+  /// The last roster change this client has been told about (relay_server's sequence).
+  std::uint64_t& presence_seen() noexcept { return presence_seen_; }
+  /// The roster sequence of this session's own sign-in announcement.
+  std::uint64_t& presence_joined() noexcept { return presence_joined_; }
   /// Marks the session signed in as `name` (the relay's registry calls this).
   void set_signed_in(std::string name, const crypto::public_key& identity);
 
@@ -58,10 +65,15 @@ class session : public std::enable_shared_from_this<session> {
   awaitable<void> watch_loop();
   /// Token bucket: true if the user may send one more message now.
   bool take_token();
-  /// Handles one record; false means stop reading.
-  awaitable<bool> on_record(byte_view record);
-  awaitable<bool> on_frame(proto::frame f);
+  /// What the read loop does after a record: read on, stop, or await authenticate(auth_).
+  enum class step { next, stop, authenticate };
+  /// Handles one record synchronously (no coroutine frame per message).
+  step on_record(byte_view record);
+  /// The per-message path: decodes in place and routes without copying the ciphertext.
+  step on_send(byte_view plain);
+  step on_frame(proto::frame f);
   void enqueue_record(byte_view body);
+  void wake_writer();
   /// abort() from a posted handler: safe while the caller iterates relay state.
   void abort_later(std::string why);
   void begin_close();
@@ -88,6 +100,10 @@ class session : public std::enable_shared_from_this<session> {
   double tokens_ = 0;
   std::chrono::steady_clock::time_point tokens_at_;
   bool counted_unauthenticated_ = false;
+  std::uint64_t presence_seen_ = 0;
+  std::uint64_t presence_joined_ = 0;
+  bool writer_waiting_ = false;       // the write loop sleeps on wake_
+  std::optional<proto::frame> auth_;  // a sign-in waiting for the read loop to await it
 };
 
 }  // namespace relay::server

@@ -1,0 +1,132 @@
+// Roster batching over real sockets: joins are coalesced into one presence frame per
+// interval, each change reaches each client exactly once, never its own, and a new user's key
+// always arrives before that user's first message.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+
+#include "support/relay_fixture.hpp"
+#include "support/temp_dir.hpp"
+#include "support/test_client.hpp"
+
+namespace relay::test {
+namespace {
+
+/// Live (non-snapshot) presence frames received within `window`.
+std::vector<proto::presence> live_presence(test_client& c, std::chrono::milliseconds window) {
+  std::vector<proto::presence> out;
+  const auto end = std::chrono::steady_clock::now() + window;
+  while (std::chrono::steady_clock::now() < end) {
+    auto f = c.next_frame(std::chrono::duration_cast<std::chrono::milliseconds>(
+        end - std::chrono::steady_clock::now()));
+    if (!f) break;
+    if (auto* p = std::get_if<proto::presence>(&*f)) {
+      EXPECT_FALSE(p->snapshot);
+      out.push_back(*p);
+    }
+  }
+  return out;
+}
+
+std::map<std::string, int> online_counts(const std::vector<proto::presence>& frames) {
+  std::map<std::string, int> n;
+  for (const auto& p : frames) {
+    for (const auto& e : p.entries) {
+      if (e.what == proto::presence_entry::kind::online) ++n[e.name];
+    }
+  }
+  return n;
+}
+
+TEST(Roster, JoinsAreBatchedAndEachAnnouncedOnceNeverToItself) {
+  temp_dir dir;
+  auto cfg = test_config(dir.path());
+  cfg.roster_interval = std::chrono::milliseconds(400);
+  relay_fixture relay(cfg);
+  test_client observer(relay.port());
+  observer.sign_up_ok("observer", "observer-password");
+
+  constexpr int joins = 20;
+  std::vector<std::unique_ptr<test_client>> crowd;
+  for (int i = 0; i < joins; ++i) {
+    crowd.push_back(std::make_unique<test_client>(relay.port()));
+    crowd.back()->sign_up_ok("user" + std::to_string(i), "password-" + std::to_string(i));
+  }
+  const auto frames = live_presence(observer, std::chrono::milliseconds(1500));
+  const auto counts = online_counts(frames);
+  ASSERT_EQ(counts.size(), static_cast<std::size_t>(joins));
+  for (const auto& [name, n] : counts) EXPECT_EQ(n, 1) << name;
+  // Twenty joins in far fewer frames than twenty.
+  EXPECT_LT(frames.size(), static_cast<std::size_t>(joins) / 2);
+
+  // The first of the crowd hears about the others exactly once, and never about itself.
+  const auto first = online_counts(live_presence(*crowd.front(), std::chrono::milliseconds(200)));
+  EXPECT_EQ(first.count("user0"), 0u);
+  EXPECT_EQ(first.size(), static_cast<std::size_t>(joins - 1));
+  for (const auto& [name, n] : first) EXPECT_EQ(n, 1) << name;
+}
+
+TEST(Roster, ClientSigningInWhileABatchIsPendingGetsNoDuplicates) {
+  temp_dir dir;
+  auto cfg = test_config(dir.path());
+  cfg.roster_interval = std::chrono::milliseconds(600);
+  relay_fixture relay(cfg);
+  test_client a(relay.port());
+  a.sign_up_ok("alice", "alice-password");
+  test_client b(relay.port());
+  b.sign_up_ok("bob", "bob-password");  // bob's join is now pending
+  test_client c(relay.port());
+  c.sign_up_ok("carol", "carol-password");  // carol's snapshot already has alice and bob
+  EXPECT_TRUE(c.chat().is_online("alice"));
+  EXPECT_TRUE(c.chat().is_online("bob"));
+  // After the batch goes out carol is told nothing again; alice hears of bob and carol once.
+  EXPECT_TRUE(online_counts(live_presence(c, std::chrono::milliseconds(1200))).empty());
+  const auto at_alice = online_counts(live_presence(a, std::chrono::milliseconds(200)));
+  EXPECT_EQ(at_alice, (std::map<std::string, int>{{"bob", 1}, {"carol", 1}}));
+}
+
+TEST(Roster, NewUsersKeyArrivesBeforeTheirFirstMessage) {
+  temp_dir dir;
+  auto cfg = test_config(dir.path());
+  cfg.roster_interval = std::chrono::seconds(30);  // the batch would not go out in this test
+  relay_fixture relay(cfg);
+  test_client alice(relay.port());
+  alice.sign_up_ok("alice", "alice-password");
+  test_client bob(relay.port());
+  bob.sign_up_ok("bob", "bob-password");
+  bob.send_text("alice", "hello from a newcomer");
+  // alice can only open it if bob's key (from his presence entry) came first.
+  auto got = alice.receive_text();
+  ASSERT_TRUE(got);
+  EXPECT_EQ(got->from, "bob");
+  ASSERT_TRUE(got->text) << got->text.error().message();
+  EXPECT_EQ(*got->text, "hello from a newcomer");
+}
+
+TEST(Roster, LeavesAreBatchedToo) {
+  temp_dir dir;
+  auto cfg = test_config(dir.path());
+  cfg.roster_interval = std::chrono::milliseconds(300);
+  relay_fixture relay(cfg);
+  test_client observer(relay.port());
+  observer.sign_up_ok("observer", "observer-password");
+  {
+    std::vector<std::unique_ptr<test_client>> crowd;
+    for (int i = 0; i < 5; ++i) {
+      crowd.push_back(std::make_unique<test_client>(relay.port()));
+      crowd.back()->sign_up_ok("user" + std::to_string(i), "password-" + std::to_string(i));
+    }
+    live_presence(observer, std::chrono::milliseconds(700));  // the joins
+  }                                                           // all five disconnect at once
+  std::size_t left = 0;
+  const auto frames = live_presence(observer, std::chrono::milliseconds(1000));
+  for (const auto& p : frames) {
+    for (const auto& e : p.entries) left += e.what == proto::presence_entry::kind::offline;
+  }
+  EXPECT_EQ(left, 5u);
+  EXPECT_LE(frames.size(), 2u);
+}
+
+}  // namespace
+}  // namespace relay::test
