@@ -1,0 +1,114 @@
+// The terminal client's line editor as a pure state machine: bytes typed in, events and
+// screen redraws out, no syscalls, so every key binding is unit-tested without a terminal.
+//
+// Key bindings: printable UTF-8 inserts; Left/Right, Home/End (Ctrl-A/Ctrl-E, ESC[H, ESC[F,
+// ESC[1~, ESC[4~, ESC[7~, ESC[8~, ESCOH, ESCOF) move; Backspace (0x7f, ^H) and Delete (ESC[3~)
+// delete one code point; Ctrl-W deletes the word before the cursor; Ctrl-U kills to the start,
+// Ctrl-K to the end; Ctrl-L asks for a redraw (no event, the caller redraws after every feed);
+// Enter (\r or \n) gives event line; Up/Down (ESC[A/ESC[B, ESCOA/ESCOB) browse history; Ctrl-D on
+// an empty line gives event eof, otherwise deletes at the cursor; Tab completes a candidate
+// name (`bo` -> `bob:` at the start of the line, `bob ` after /msg, /accept and /verify, `bob`
+// elsewhere; several matches complete their common prefix and a second Tab lists them). Other
+// escape sequences (CSI ... final byte, SS3 x, ESC x) are swallowed whole, never inserted.
+//
+// Paste policy: a bracketed paste (ESC[200~ ... ESC[201~, which the terminal sends when the
+// client enabled it) is inserted as-is: its line breaks (\r\n, \r, \n, all normalised to \n)
+// stay inside the buffer, so a multi-line paste becomes ONE message, sent on the next Enter.
+// Control characters other than \n and \t are dropped from a paste; a paste that would not fit
+// under the size cap is refused whole (never half inserted). Without bracketed paste (a terminal
+// that does not support it) every line break in the pasted text is an Enter and sends a line.
+//
+// Limitations: render() assumes one column per code point, so wide (CJK, emoji) and combining
+// characters make the cursor column drift; the buffer is capped (64 KiB by default) and input
+// beyond the cap is refused (counted in refused()). A lone Escape key waits for the next byte
+// and swallows it as an Alt-key (Alt-b/f move by word, Alt-d and Alt-Backspace delete words).
+// Also bound: Ctrl-B/Ctrl-F (left/right), Ctrl-P/Ctrl-N (history), Ctrl-Left/Ctrl-Right (words).
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace relay::client {
+
+class line_editor {
+ public:
+  static constexpr std::size_t default_max_bytes = 64 * 1024;
+
+  explicit line_editor(std::size_t history_limit = 500);
+  line_editor(std::size_t history_limit, std::size_t max_bytes);
+
+  struct event {
+    enum class kind {
+      line,
+      eof,
+      list
+    };  // list: text is completion candidates to show above the line
+    kind what;
+    std::string text;
+  };
+
+  /// Feeds bytes read from the terminal (any split: escape sequences and UTF-8 may arrive in
+  /// pieces; an incomplete sequence waits for the next feed).
+  std::vector<event> feed(std::string_view bytes);
+  const std::string& buffer() const noexcept;
+  std::size_t cursor() const noexcept;  // byte offset into buffer(), always on a UTF-8 boundary
+  /// Names offered by Tab completion (online users); replaced wholesale.
+  void set_candidates(std::vector<std::string> names);
+  /// Bytes that redraw prompt + visible part of the line from column 0 of the current row,
+  /// clear the rest of the row and leave the cursor where it is in the buffer.
+  std::string render(std::string_view prompt, std::size_t width) const;
+
+  /// render() for any text: `prompt` + `text` with the cursor at byte `cursor` (also used to
+  /// leave a submitted line on screen as it was typed). `prompt` may hold CSI colour sequences
+  /// (they take no column).
+  static std::string render_line(std::string_view prompt, std::string_view text, std::size_t cursor,
+                                 std::size_t width);
+  /// Input bytes refused so far because the buffer was full (the shell rings the bell).
+  std::size_t refused() const noexcept { return refused_; }
+  /// History, oldest first (for tests and a future /history).
+  const std::vector<std::string>& history() const noexcept { return history_; }
+  std::size_t max_bytes() const noexcept { return max_bytes_; }
+
+ private:
+  enum class state { ground, esc, csi, ss3 };
+
+  bool utf8_byte(unsigned char u, bool paste);
+  void key_byte(char c, bool after_cr, std::vector<event>& out);
+  void alt_key(char c);
+  void paste_byte(char c, bool after_cr);
+  void paste_append(std::string_view text);
+  void csi_done(char final_byte, std::vector<event>& out);
+  void ss3_done(char final_byte, std::vector<event>& out);
+  bool insert(std::string_view text);
+  void erase(std::size_t from, std::size_t to);
+  void submit(std::vector<event>& out);
+  void complete(std::vector<event>& out);
+  void history_up();
+  void history_down();
+  std::size_t word_left(std::size_t pos) const noexcept;
+  std::size_t word_right(std::size_t pos) const noexcept;
+  std::size_t prev_boundary(std::size_t pos) const noexcept;
+  std::size_t next_boundary(std::size_t pos) const noexcept;
+
+  std::size_t history_limit_;
+  std::size_t max_bytes_;
+  std::string buffer_;
+  std::size_t cursor_ = 0;
+  std::vector<std::string> candidates_;
+  std::vector<std::string> history_;
+  std::size_t history_pos_ = 0;  // == history_.size(): editing the in-progress line
+  std::string saved_line_;       // the in-progress line while browsing history
+  state state_ = state::ground;
+  std::string seq_;   // parameter bytes of the escape sequence being read
+  std::string utf8_;  // an incomplete UTF-8 sequence typed so far
+  bool pasting_ = false;
+  bool last_was_tab_ = false;
+  bool after_cr_ = false;  // the last byte was \r, so a following \n is the same line break
+  std::string paste_;      // bracketed paste collected until ESC[201~, inserted whole
+  bool paste_overflow_ = false;
+  std::size_t refused_ = 0;
+};
+
+}  // namespace relay::client

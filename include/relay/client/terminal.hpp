@@ -1,0 +1,72 @@
+// The interactive terminal around line_editor: raw-ish mode, bracketed paste, a reading loop
+// and thread-safe printing that redraws the half-typed line below whatever was printed.
+#pragma once
+
+#include <termios.h>
+
+#include <atomic>
+#include <cstddef>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "relay/client/line_editor.hpp"
+
+namespace relay::client {
+
+/// True if both fds are terminals and TERM is not "dumb" (an unset or empty TERM counts as
+/// dumb: nothing says the terminal understands escape sequences).
+bool interactive_terminal_available(int in_fd, int out_fd);
+
+/// Signal fallback: while an interactive_terminal exists, SIGTERM, SIGHUP, SIGINT and SIGQUIT
+/// that are still at their default action (SIG_DFL) when the terminal is constructed get a
+/// handler that only restores the saved terminal modes (tcsetattr), turns bracketed paste off
+/// (write) and re-raises with the default action back (SA_RESETHAND), so the process still dies
+/// of that signal. A signal the client already handles (e.g. its asio signal_set, installed
+/// before the terminal) is left alone: the client shuts down normally and the destructor
+/// restores. A handler the client installs after us simply replaces ours, which is fine too;
+/// the destructor puts SIG_DFL back only where our handler is still installed. An exit() that
+/// skips the destructor restores through an atexit hook. Only one terminal at a time gets the
+/// fallback (the client has one).
+class interactive_terminal {
+ public:
+  /// Puts in_fd in non-canonical no-echo mode (ISIG stays on so Ctrl-C still raises SIGINT),
+  /// enables bracketed paste; the destructor restores both. Throws std::system_error if the
+  /// terminal modes cannot be read or set.
+  interactive_terminal(int in_fd, int out_fd, std::string prompt);
+  ~interactive_terminal();
+  interactive_terminal(const interactive_terminal&) = delete;
+  interactive_terminal& operator=(const interactive_terminal&) = delete;
+
+  /// Blocks reading in_fd (poll with <=100 ms timeout, checking *stop) until Enter gives a
+  /// line (returned), Ctrl-D on an empty line or end of input (nullopt) or *stop is true (nullopt).
+  std::optional<std::string> next_line(const std::atomic<bool>* stop);
+  /// Thread-safe: clears the input row, writes `text` (one or more lines, '\n'-separated, a
+  /// final '\n' optional), then redraws prompt + the half-typed line with the cursor where it was.
+  void print(std::string_view text);
+  /// Thread-safe: the names Tab completes.
+  void set_candidates(std::vector<std::string> names);
+  void set_prompt(std::string prompt);  // thread-safe, redraws
+
+ private:
+  std::string redraw_bytes_locked();  // prompt + line, for the current width
+  std::size_t width() const;
+  void write_all(std::string_view bytes);
+
+  int in_fd_;
+  int out_fd_;
+  termios saved_{};
+  std::mutex mutex_;  // editor_, prompt_ and every write to out_fd_
+  line_editor editor_;
+  std::string prompt_;
+  std::deque<std::string> pending_;  // lines from one read beyond the one returned
+  bool eof_pending_ = false;
+  std::size_t refused_seen_ = 0;
+  std::size_t last_width_ = 0;
+  bool fallback_installed_ = false;
+};
+
+}  // namespace relay::client

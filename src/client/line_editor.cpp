@@ -1,0 +1,584 @@
+// The line editor state machine: a byte-at-a-time decoder for keys, escape sequences, UTF-8 and
+// bracketed paste, editing one buffer with history and Tab completion.
+#include "relay/client/line_editor.hpp"
+
+#include <algorithm>
+#include <utility>
+
+namespace relay::client {
+namespace {
+
+constexpr char esc = '\x1b';
+// Longest escape-sequence parameter kept; longer ones are still swallowed up to the final byte.
+constexpr std::size_t max_sequence = 32;
+
+bool is_continuation(unsigned char c) { return (c & 0xC0) == 0x80; }
+
+/// Length of the UTF-8 sequence a lead byte starts; 0 for a byte that cannot start one.
+std::size_t utf8_length(unsigned char c) {
+  if (c < 0x80) return 1;
+  if (c >= 0xC2 && c <= 0xDF) return 2;
+  if (c >= 0xE0 && c <= 0xEF) return 3;
+  if (c >= 0xF0 && c <= 0xF4) return 4;
+  return 0;
+}
+
+/// The second byte's range rules out overlong forms, surrogates and code points past U+10FFFF.
+bool valid_second(unsigned char lead, unsigned char c) {
+  switch (lead) {
+    case 0xE0:
+      return c >= 0xA0 && c <= 0xBF;
+    case 0xED:
+      return c >= 0x80 && c <= 0x9F;
+    case 0xF0:
+      return c >= 0x90 && c <= 0xBF;
+    case 0xF4:
+      return c >= 0x80 && c <= 0x8F;
+    default:
+      return is_continuation(c);
+  }
+}
+
+/// Length of the valid UTF-8 sequence at s[i], 0 if it is not one.
+std::size_t valid_sequence_at(std::string_view s, std::size_t i) {
+  const auto lead = static_cast<unsigned char>(s[i]);
+  const std::size_t n = utf8_length(lead);
+  if (n <= 1 || i + n > s.size()) return n == 1 ? 1 : 0;
+  if (!valid_second(lead, static_cast<unsigned char>(s[i + 1]))) return 0;
+  for (std::size_t k = 2; k < n; ++k) {
+    if (!is_continuation(static_cast<unsigned char>(s[i + k]))) return 0;
+  }
+  return n;
+}
+
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n'; }
+
+/// Characters that end a name being completed: `bob:hi al<Tab>`, `al,bo<Tab>`, `@bo<Tab>`.
+bool is_word_delimiter(char c) { return is_space(c) || c == ':' || c == ',' || c == '@'; }
+
+/// Columns a prompt takes: code points, not counting escape sequences (colours).
+std::size_t prompt_columns(std::string_view prompt) {
+  std::size_t cols = 0;
+  for (std::size_t i = 0; i < prompt.size(); ++i) {
+    const auto c = static_cast<unsigned char>(prompt[i]);
+    if (c == static_cast<unsigned char>(esc)) {
+      if (i + 1 < prompt.size() && prompt[i + 1] == '[') {
+        i += 2;
+        while (i < prompt.size() && !(static_cast<unsigned char>(prompt[i]) >= 0x40 &&
+                                      static_cast<unsigned char>(prompt[i]) <= 0x7e)) {
+          ++i;
+        }
+      } else {
+        ++i;
+      }
+    } else if (!is_continuation(c) && c >= 0x20 && c != 0x7f) {
+      ++cols;
+    }
+  }
+  return cols;
+}
+
+struct cell {
+  std::size_t at;  // byte offset of the code point in the text
+  std::string shown;
+  std::size_t cols;
+};
+
+/// One cell per code point: printable ones as they are, a line break as ⏎, a tab as ⇥, other
+/// control characters in caret notation, bytes that are not UTF-8 as '?', so nothing typed or
+/// pasted can move the terminal's cursor or change its state.
+std::vector<cell> layout(std::string_view text) {
+  std::vector<cell> cells;
+  for (std::size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c == '\n') {
+      cells.push_back({i, "\u23ce", 1});
+      ++i;
+    } else if (c == '\t') {
+      cells.push_back({i, "\u21e5", 1});
+      ++i;
+    } else if (c < 0x20 || c == 0x7f) {
+      cells.push_back({i, std::string{'^', static_cast<char>(c == 0x7f ? '?' : c + 0x40)}, 2});
+      ++i;
+    } else {
+      std::size_t n = valid_sequence_at(text, i);
+      const bool c1 = n == 2 && c == 0xC2 && static_cast<unsigned char>(text[i + 1]) < 0xA0;
+      if (n == 0 || c1) {
+        cells.push_back({i, "?", 1});
+        i += n == 0 ? 1 : n;
+      } else {
+        cells.push_back({i, std::string(text.substr(i, n)), 1});
+        i += n;
+      }
+    }
+  }
+  return cells;
+}
+
+}  // namespace
+
+line_editor::line_editor(std::size_t history_limit)
+    : line_editor(history_limit, default_max_bytes) {}
+
+line_editor::line_editor(std::size_t history_limit, std::size_t max_bytes)
+    : history_limit_(history_limit), max_bytes_(max_bytes) {}
+
+const std::string& line_editor::buffer() const noexcept { return buffer_; }
+
+std::size_t line_editor::cursor() const noexcept { return cursor_; }
+
+void line_editor::set_candidates(std::vector<std::string> names) { candidates_ = std::move(names); }
+
+std::vector<line_editor::event> line_editor::feed(std::string_view bytes) {
+  std::vector<event> out;
+  for (const char c : bytes) {
+    const auto u = static_cast<unsigned char>(c);
+    const bool after_cr = std::exchange(after_cr_, false);
+    if (!(state_ == state::ground && !pasting_ && c == '\t')) last_was_tab_ = false;
+    switch (state_) {
+      case state::esc:
+        if (c == '[') {
+          state_ = state::csi;
+          seq_.clear();
+        } else if (c == 'O') {
+          state_ = state::ss3;
+        } else if (c != esc) {  // ESC ESC: the first one was a lone Escape key
+          state_ = state::ground;
+          if (!pasting_) alt_key(c);
+        }
+        continue;
+      case state::csi:
+        if (u >= 0x20 && u <= 0x3f) {
+          if (seq_.size() < max_sequence) seq_.push_back(c);
+          continue;
+        }
+        state_ = state::ground;
+        if (u >= 0x40 && u <= 0x7e) {
+          csi_done(c, out);
+          continue;
+        }
+        break;  // a control byte cuts the sequence short and counts as typed
+      case state::ss3:
+        state_ = state::ground;
+        if (!pasting_) ss3_done(c, out);
+        continue;
+      case state::ground:
+        break;
+    }
+    if (pasting_) {
+      paste_byte(c, after_cr);
+    } else {
+      key_byte(c, after_cr, out);
+    }
+  }
+  return out;
+}
+
+bool line_editor::utf8_byte(unsigned char u, bool paste) {
+  if (!utf8_.empty()) {
+    const auto lead = static_cast<unsigned char>(utf8_[0]);
+    if (utf8_.size() == 1 ? valid_second(lead, u) : is_continuation(u)) {
+      utf8_.push_back(static_cast<char>(u));
+      if (utf8_.size() == utf8_length(lead)) {
+        // C1 control characters (U+0080..U+009F) are dropped like the C0 ones.
+        const bool c1 = lead == 0xC2 && static_cast<unsigned char>(utf8_[1]) < 0xA0;
+        if (!c1) paste ? paste_append(utf8_) : static_cast<void>(insert(utf8_));
+        utf8_.clear();
+      }
+      return true;
+    }
+    utf8_.clear();  // a broken sequence is dropped; this byte starts afresh
+  }
+  if (u < 0x80) return false;
+  if (utf8_length(u) != 0) utf8_.push_back(static_cast<char>(u));
+  return true;  // a stray continuation or invalid byte is dropped
+}
+
+void line_editor::key_byte(char c, bool after_cr, std::vector<event>& out) {
+  const auto u = static_cast<unsigned char>(c);
+  if (utf8_byte(u, false)) return;
+  switch (c) {
+    case '\r':
+      submit(out);
+      after_cr_ = true;
+      return;
+    case '\n':
+      if (!after_cr) submit(out);  // \r\n is one Enter
+      return;
+    case esc:
+      state_ = state::esc;
+      return;
+    case '\x01':  // Ctrl-A
+      cursor_ = 0;
+      return;
+    case '\x05':  // Ctrl-E
+      cursor_ = buffer_.size();
+      return;
+    case '\x02':  // Ctrl-B
+      if (cursor_ > 0) cursor_ = prev_boundary(cursor_);
+      return;
+    case '\x06':  // Ctrl-F
+      if (cursor_ < buffer_.size()) cursor_ = next_boundary(cursor_);
+      return;
+    case '\x7f':
+    case '\x08':
+      if (cursor_ > 0) erase(prev_boundary(cursor_), cursor_);
+      return;
+    case '\x04':  // Ctrl-D
+      if (buffer_.empty()) {
+        out.push_back({event::kind::eof, {}});
+      } else if (cursor_ < buffer_.size()) {
+        erase(cursor_, next_boundary(cursor_));
+      }
+      return;
+    case '\x17':  // Ctrl-W
+      erase(word_left(cursor_), cursor_);
+      return;
+    case '\x15':  // Ctrl-U
+      erase(0, cursor_);
+      return;
+    case '\x0b':  // Ctrl-K
+      erase(cursor_, buffer_.size());
+      return;
+    case '\t':
+      complete(out);
+      return;
+    case '\x10':  // Ctrl-P
+      history_up();
+      return;
+    case '\x0e':  // Ctrl-N
+      history_down();
+      return;
+    default:
+      // Ctrl-L (redraw) and other control bytes change nothing: the caller redraws after feed().
+      if (u >= 0x20) insert(std::string_view(&c, 1));
+      return;
+  }
+}
+
+void line_editor::alt_key(char c) {
+  switch (c) {
+    case 'b':
+      cursor_ = word_left(cursor_);
+      return;
+    case 'f':
+      cursor_ = word_right(cursor_);
+      return;
+    case 'd':
+      erase(cursor_, word_right(cursor_));
+      return;
+    case '\x7f':
+    case '\x08':
+      erase(word_left(cursor_), cursor_);
+      return;
+    default:
+      return;  // other Alt-keys (and whatever followed a lone Escape) are swallowed
+  }
+}
+
+void line_editor::paste_byte(char c, bool after_cr) {
+  const auto u = static_cast<unsigned char>(c);
+  if (c == esc) {
+    state_ = state::esc;  // only ESC[201~ matters inside a paste; other sequences are dropped
+    return;
+  }
+  if (utf8_byte(u, true)) return;
+  if (c == '\r') {
+    paste_append("\n");
+    after_cr_ = true;
+  } else if (c == '\n') {
+    if (!after_cr) paste_append("\n");
+  } else if (c == '\t' || (u >= 0x20 && u != 0x7f)) {
+    paste_append(std::string_view(&c, 1));
+  }
+}
+
+void line_editor::paste_append(std::string_view text) {
+  if (paste_overflow_ || paste_.size() + text.size() > max_bytes_) {
+    paste_overflow_ = true;
+    refused_ += text.size();
+    return;
+  }
+  paste_.append(text);
+}
+
+void line_editor::csi_done(char final_byte, std::vector<event>& out) {
+  if (pasting_) {
+    if (final_byte == '~' && seq_ == "201") {
+      pasting_ = false;
+      utf8_.clear();
+      // A paste is inserted whole or not at all: half a paste sent by mistake is worse.
+      if (paste_overflow_) {
+        refused_ += paste_.size();
+      } else {
+        insert(paste_);
+      }
+      paste_.clear();
+      paste_overflow_ = false;
+    }
+    return;
+  }
+  if (final_byte == '~') {
+    if (seq_ == "200") {
+      pasting_ = true;
+      utf8_.clear();
+      paste_.clear();
+      paste_overflow_ = false;
+    } else if (seq_ == "1" || seq_ == "7") {
+      cursor_ = 0;
+    } else if (seq_ == "4" || seq_ == "8") {
+      cursor_ = buffer_.size();
+    } else if (seq_ == "3") {
+      if (cursor_ < buffer_.size()) erase(cursor_, next_boundary(cursor_));
+    }
+    return;
+  }
+  // Plain keys carry no parameter or a modifier ("1;5" for Ctrl); private sequences (mouse,
+  // focus reports) start with one of <=>? and are ignored.
+  if (!std::all_of(seq_.begin(), seq_.end(),
+                   [](char p) { return (p >= '0' && p <= '9') || p == ';'; })) {
+    return;
+  }
+  const auto semicolon = seq_.find(';');
+  const std::string_view modifier = semicolon == std::string::npos
+                                        ? std::string_view{}
+                                        : std::string_view(seq_).substr(semicolon + 1);
+  const bool by_word = modifier == "5" || modifier == "3";  // Ctrl or Alt
+  switch (final_byte) {
+    case 'C':
+      if (by_word) {
+        cursor_ = word_right(cursor_);
+        return;
+      }
+      break;
+    case 'D':
+      if (by_word) {
+        cursor_ = word_left(cursor_);
+        return;
+      }
+      break;
+    default:
+      break;
+  }
+  ss3_done(final_byte, out);
+}
+
+void line_editor::ss3_done(char final_byte, std::vector<event>& /*out*/) {
+  switch (final_byte) {
+    case 'A':
+      history_up();
+      return;
+    case 'B':
+      history_down();
+      return;
+    case 'C':
+      if (cursor_ < buffer_.size()) cursor_ = next_boundary(cursor_);
+      return;
+    case 'D':
+      if (cursor_ > 0) cursor_ = prev_boundary(cursor_);
+      return;
+    case 'H':
+      cursor_ = 0;
+      return;
+    case 'F':
+      cursor_ = buffer_.size();
+      return;
+    default:
+      return;  // unknown keys are swallowed
+  }
+}
+
+bool line_editor::insert(std::string_view text) {
+  if (buffer_.size() + text.size() > max_bytes_) {
+    refused_ += text.size();
+    return false;
+  }
+  buffer_.insert(cursor_, text);
+  cursor_ += text.size();
+  return true;
+}
+
+void line_editor::erase(std::size_t from, std::size_t to) {
+  buffer_.erase(from, to - from);
+  cursor_ = from;
+}
+
+void line_editor::submit(std::vector<event>& out) {
+  std::string line = std::move(buffer_);
+  buffer_.clear();
+  cursor_ = 0;
+  utf8_.clear();
+  if (!line.empty() && history_limit_ > 0 && (history_.empty() || history_.back() != line)) {
+    history_.push_back(line);
+    if (history_.size() > history_limit_) history_.erase(history_.begin());
+  }
+  history_pos_ = history_.size();
+  saved_line_.clear();
+  out.push_back({event::kind::line, std::move(line)});
+}
+
+void line_editor::history_up() {
+  if (history_pos_ == 0) return;
+  if (history_pos_ == history_.size()) saved_line_ = buffer_;
+  --history_pos_;
+  buffer_ = history_[history_pos_];
+  cursor_ = buffer_.size();
+}
+
+void line_editor::history_down() {
+  if (history_pos_ >= history_.size()) return;
+  ++history_pos_;
+  buffer_ =
+      history_pos_ == history_.size() ? std::exchange(saved_line_, {}) : history_[history_pos_];
+  cursor_ = buffer_.size();
+}
+
+void line_editor::complete(std::vector<event>& out) {
+  const bool second_tab = std::exchange(last_was_tab_, true);
+  std::size_t start = cursor_;
+  while (start > 0 && !is_word_delimiter(buffer_[start - 1])) --start;
+  const std::string word = buffer_.substr(start, cursor_ - start);
+
+  std::vector<std::string> matches;
+  for (const auto& name : candidates_) {
+    if (name.size() >= word.size() && name.compare(0, word.size(), word) == 0) {
+      matches.push_back(name);
+    }
+  }
+  std::sort(matches.begin(), matches.end());
+  matches.erase(std::unique(matches.begin(), matches.end()), matches.end());
+  if (matches.empty()) return;
+
+  if (matches.size() == 1) {
+    // What follows the name depends on where it is: `bob:` starts a message, `/msg bob ` takes
+    // the text next, inside a message the name is just a word.
+    std::string suffix;
+    if (start == 0) {
+      suffix = ":";
+    } else {
+      std::string_view before(buffer_.data(), start);
+      while (!before.empty() && is_space(before.back())) before.remove_suffix(1);
+      if (before.size() < start &&
+          (before == "/msg" || before == "/accept" || before == "/verify")) {
+        suffix = " ";
+      }
+    }
+    if (!insert(std::string_view(matches.front()).substr(word.size()))) return;
+    if (!suffix.empty()) {
+      if (buffer_.compare(cursor_, suffix.size(), suffix) == 0) {
+        cursor_ += suffix.size();
+      } else {
+        insert(suffix);
+      }
+    }
+    return;
+  }
+
+  if (second_tab) {
+    std::string list;
+    for (const auto& m : matches) {
+      if (!list.empty()) list.push_back(' ');
+      list += m;
+    }
+    out.push_back({event::kind::list, std::move(list)});
+    return;
+  }
+  // Sorted, so the common prefix of all is the common prefix of the first and last.
+  const std::string& first = matches.front();
+  const std::string& last = matches.back();
+  std::size_t common = 0;
+  while (common < first.size() && common < last.size() && first[common] == last[common]) ++common;
+  // Never stop inside a UTF-8 sequence.
+  while (common > word.size() && common < first.size() &&
+         is_continuation(static_cast<unsigned char>(first[common]))) {
+    --common;
+  }
+  if (common > word.size())
+    insert(std::string_view(first).substr(word.size(), common - word.size()));
+}
+
+std::size_t line_editor::prev_boundary(std::size_t pos) const noexcept {
+  std::size_t p = pos - 1;
+  while (p > 0 && is_continuation(static_cast<unsigned char>(buffer_[p]))) --p;
+  return p;
+}
+
+std::size_t line_editor::next_boundary(std::size_t pos) const noexcept {
+  std::size_t p = pos + 1;
+  while (p < buffer_.size() && is_continuation(static_cast<unsigned char>(buffer_[p]))) ++p;
+  return p;
+}
+
+std::size_t line_editor::word_left(std::size_t pos) const noexcept {
+  while (pos > 0 && is_space(buffer_[pos - 1])) --pos;
+  while (pos > 0 && !is_space(buffer_[pos - 1])) --pos;
+  return pos;
+}
+
+std::size_t line_editor::word_right(std::size_t pos) const noexcept {
+  while (pos < buffer_.size() && is_space(buffer_[pos])) ++pos;
+  while (pos < buffer_.size() && !is_space(buffer_[pos])) ++pos;
+  return pos;
+}
+
+std::string line_editor::render(std::string_view prompt, std::size_t width) const {
+  return render_line(prompt, buffer_, cursor_, width);
+}
+
+std::string line_editor::render_line(std::string_view prompt, std::string_view text,
+                                     std::size_t cursor, std::size_t width) {
+  const std::vector<cell> cells = layout(text);
+  const std::size_t n = cells.size();
+  std::vector<std::size_t> column(n + 1, 0);  // column[i]: columns taken by cells[0..i)
+  std::size_t k = n;                          // the cell under the cursor
+  for (std::size_t i = 0; i < n; ++i) {
+    column[i + 1] = column[i] + cells[i].cols;
+    if (k == n && cells[i].at >= cursor) k = i;
+  }
+
+  // The last column stays empty: writing there leaves terminals in a pending-wrap state.
+  const std::size_t usable = width > 1 ? width - 1 : 1;
+  const std::size_t prompt_cols = prompt_columns(prompt);
+  const bool show_prompt = prompt_cols <= usable / 2;  // a huge prompt must not hide the text
+  const std::size_t avail = std::max<std::size_t>(usable - (show_prompt ? prompt_cols : 0), 1);
+
+  std::size_t start = 0;
+  std::size_t end = n;
+  bool left_mark = false;
+  bool right_mark = false;
+  if (column[n] + 1 > avail) {
+    const std::size_t cursor_cols = k < n ? cells[k].cols : 1;
+    const auto fits = [&](std::size_t s) {
+      return (s > 0 ? 1 : 0) + (column[k] - column[s]) + cursor_cols + 1 <= avail;
+    };
+    // The window moves by thirds of its width, so it stays put while the cursor moves inside
+    // it, and the cursor keeps some text visible on both sides.
+    const std::size_t step = std::max<std::size_t>(avail / 3, 1);
+    const std::size_t x = column[k];
+    const std::size_t start_col = x / step >= 1 ? (x / step - 1) * step : 0;
+    while (start < k && column[start] < start_col) ++start;
+    while (start < k && !fits(start)) ++start;
+    left_mark = start > 0;
+    const std::size_t room = avail - (left_mark ? 1 : 0);
+    std::size_t used = 0;
+    end = start;
+    while (end < n && used + cells[end].cols <= room) used += cells[end++].cols;
+    if (end < n) {
+      right_mark = true;
+      while (end > start && used + 1 > room) used -= cells[--end].cols;
+    }
+  }
+
+  std::string out = "\r";
+  if (show_prompt) out += prompt;
+  if (left_mark) out += '<';
+  for (std::size_t i = start; i < end; ++i) out += cells[i].shown;
+  if (right_mark) out += '>';
+  out += "\x1b[K\r";
+  const std::size_t col =
+      (show_prompt ? prompt_cols : 0) + (left_mark ? 1 : 0) + column[k] - column[start];
+  if (col > 0) out += "\x1b[" + std::to_string(col) + "C";
+  return out;
+}
+
+}  // namespace relay::client

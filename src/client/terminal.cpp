@@ -1,0 +1,241 @@
+// The interactive terminal: termios modes and bracketed paste on/off, a poll() reading loop
+// feeding line_editor, and printing that keeps the half-typed line intact below the output.
+#include "relay/client/terminal.hpp"
+
+#include <poll.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <system_error>
+#include <utility>
+
+namespace relay::client {
+namespace {
+
+constexpr std::string_view paste_on = "\x1b[?2004h";
+constexpr std::string_view paste_off = "\x1b[?2004l";
+constexpr std::size_t default_width = 80;
+constexpr int fallback_signals[] = {SIGTERM, SIGHUP, SIGINT, SIGQUIT};
+
+// The signal fallback needs the saved modes where an async-signal handler can reach them; one
+// terminal at a time owns them (the client has one).
+termios g_saved_modes{};
+int g_in_fd = -1;
+int g_out_fd = -1;
+volatile std::sig_atomic_t g_active = 0;
+
+/// Only async-signal-safe calls: tcsetattr, write, raise.
+void restore_saved_modes() {
+  if (g_active == 0) return;
+  g_active = 0;
+  (void)::write(g_out_fd, paste_off.data(), paste_off.size());
+  ::tcsetattr(g_in_fd, TCSANOW, &g_saved_modes);
+}
+
+void fallback_handler(int sig) {
+  const int saved_errno = errno;
+  restore_saved_modes();
+  // SA_RESETHAND put the default action back: the re-raised signal ends the process as it
+  // would have without us, once this handler returns.
+  ::raise(sig);
+  errno = saved_errno;
+}
+
+void restore_at_exit() { restore_saved_modes(); }
+
+bool uses_default_action(int sig) {
+  struct sigaction current {};
+  return ::sigaction(sig, nullptr, &current) == 0 && !(current.sa_flags & SA_SIGINFO) &&
+         current.sa_handler == SIG_DFL;
+}
+
+bool uses_our_handler(int sig) {
+  struct sigaction current {};
+  return ::sigaction(sig, nullptr, &current) == 0 && !(current.sa_flags & SA_SIGINFO) &&
+         current.sa_handler == fallback_handler;
+}
+
+}  // namespace
+
+bool interactive_terminal_available(int in_fd, int out_fd) {
+  if (::isatty(in_fd) == 0 || ::isatty(out_fd) == 0) return false;
+  const char* term = std::getenv("TERM");
+  return term != nullptr && *term != '\0' && std::strcmp(term, "dumb") != 0;
+}
+
+interactive_terminal::interactive_terminal(int in_fd, int out_fd, std::string prompt)
+    : in_fd_(in_fd), out_fd_(out_fd), prompt_(std::move(prompt)) {
+  if (::tcgetattr(in_fd_, &saved_) != 0) {
+    throw std::system_error(errno, std::generic_category(), "tcgetattr");
+  }
+  termios raw = saved_;
+  // Keys arrive one by one and unechoed; ISIG stays so Ctrl-C is still SIGINT (the client's
+  // /quit). IEXTEN off so Ctrl-V/Ctrl-O reach us; IXON off so Ctrl-S does not freeze output;
+  // no CR/NL translation, or a pasted "\r\n" would arrive as two line breaks.
+  raw.c_lflag &= ~static_cast<tcflag_t>(ICANON | ECHO | ECHONL | IEXTEN);
+  raw.c_iflag &= ~static_cast<tcflag_t>(IXON | ICRNL | INLCR | IGNCR);
+  raw.c_cc[VMIN] = 1;
+  raw.c_cc[VTIME] = 0;
+  if (::tcsetattr(in_fd_, TCSADRAIN, &raw) != 0) {
+    throw std::system_error(errno, std::generic_category(), "tcsetattr");
+  }
+
+  // Fallback restore for signals still at their default action (see the header). The client's
+  // own handlers, installed before or after us, take precedence and end in our destructor.
+  if (g_active == 0) {
+    g_saved_modes = saved_;
+    g_in_fd = in_fd_;
+    g_out_fd = out_fd_;
+    g_active = 1;
+    fallback_installed_ = true;
+    static const bool registered = std::atexit(restore_at_exit) == 0;
+    (void)registered;
+    for (const int sig : fallback_signals) {
+      if (!uses_default_action(sig)) continue;
+      struct sigaction action {};
+      action.sa_handler = fallback_handler;
+      sigemptyset(&action.sa_mask);
+      action.sa_flags = SA_RESETHAND;
+      ::sigaction(sig, &action, nullptr);
+    }
+  }
+
+  std::lock_guard lock(mutex_);
+  write_all(std::string(paste_on) + redraw_bytes_locked());
+}
+
+interactive_terminal::~interactive_terminal() {
+  {
+    std::lock_guard lock(mutex_);
+    std::string bytes = "\r\x1b[K";  // the prompt row goes; whatever was printed stays
+    bytes += paste_off;
+    write_all(bytes);
+    ::tcsetattr(in_fd_, TCSADRAIN, &saved_);
+  }
+  if (fallback_installed_) {
+    g_active = 0;
+    for (const int sig : fallback_signals) {
+      if (uses_our_handler(sig)) ::signal(sig, SIG_DFL);
+    }
+  }
+}
+
+std::optional<std::string> interactive_terminal::next_line(const std::atomic<bool>* stop) {
+  char buf[4096];
+  for (;;) {
+    {
+      std::lock_guard lock(mutex_);
+      if (!pending_.empty()) {
+        std::string line = std::move(pending_.front());
+        pending_.pop_front();
+        return line;
+      }
+      if (std::exchange(eof_pending_, false)) return std::nullopt;
+    }
+    if (stop != nullptr && stop->load()) return std::nullopt;
+
+    pollfd p{in_fd_, POLLIN, 0};
+    const int ready = ::poll(&p, 1, 100);
+    if (ready < 0 && errno != EINTR) return std::nullopt;
+    if (ready <= 0) {
+      // No SIGWINCH handler (the client owns signals): a resize is noticed within 100 ms.
+      std::lock_guard lock(mutex_);
+      if (width() != last_width_) write_all(redraw_bytes_locked());
+      continue;
+    }
+    const ssize_t n = ::read(in_fd_, buf, sizeof buf);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (n <= 0) return std::nullopt;  // end of input, or the terminal hung up (EIO)
+
+    std::lock_guard lock(mutex_);
+    std::string out;
+    for (auto& ev : editor_.feed(std::string_view(buf, static_cast<std::size_t>(n)))) {
+      if (eof_pending_) break;  // whatever follows Ctrl-D is not for us
+      const std::size_t w = width();
+      switch (ev.what) {
+        case line_editor::event::kind::line:
+          // The submitted line stays on screen as typed (like a terminal's own echo).
+          out += line_editor::render_line(prompt_, ev.text, ev.text.size(), w);
+          out += "\r\n";
+          pending_.push_back(std::move(ev.text));
+          break;
+        case line_editor::event::kind::eof:
+          out += line_editor::render_line(prompt_, {}, 0, w);
+          out += "\r\n";
+          eof_pending_ = true;
+          break;
+        case line_editor::event::kind::list:
+          out += "\r\x1b[K";
+          out += ev.text;
+          out += "\r\n";
+          break;
+      }
+    }
+    if (editor_.refused() != refused_seen_) {
+      refused_seen_ = editor_.refused();
+      out += '\a';  // the buffer is full
+    }
+    if (!eof_pending_) out += redraw_bytes_locked();
+    write_all(out);
+  }
+}
+
+void interactive_terminal::print(std::string_view text) {
+  std::string out = "\r\x1b[K";
+  // "\r\n" rather than relying on ONLCR: correct whether or not the tty translates.
+  for (const char c : text) {
+    if (c == '\n') {
+      out += "\r\n";
+    } else {
+      out += c;
+    }
+  }
+  if (text.empty() || text.back() != '\n') out += "\r\n";
+  std::lock_guard lock(mutex_);
+  out += redraw_bytes_locked();
+  write_all(out);  // one write: the row is never seen half redrawn
+}
+
+void interactive_terminal::set_candidates(std::vector<std::string> names) {
+  std::lock_guard lock(mutex_);
+  editor_.set_candidates(std::move(names));
+}
+
+void interactive_terminal::set_prompt(std::string prompt) {
+  std::lock_guard lock(mutex_);
+  prompt_ = std::move(prompt);
+  write_all(redraw_bytes_locked());
+}
+
+std::string interactive_terminal::redraw_bytes_locked() {
+  last_width_ = width();
+  return editor_.render(prompt_, last_width_);
+}
+
+std::size_t interactive_terminal::width() const {
+  winsize ws{};
+  if (::ioctl(out_fd_, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+  return default_width;
+}
+
+void interactive_terminal::write_all(std::string_view bytes) {
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(out_fd_, bytes.data(), bytes.size());
+    if (n > 0) {
+      bytes.remove_prefix(static_cast<std::size_t>(n));
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else if (n < 0 && errno == EAGAIN) {
+      pollfd p{out_fd_, POLLOUT, 0};
+      ::poll(&p, 1, 100);
+    } else {
+      return;  // the terminal is gone; nothing useful to do with the output
+    }
+  }
+}
+
+}  // namespace relay::client

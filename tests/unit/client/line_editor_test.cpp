@@ -1,0 +1,577 @@
+// The line editor without a terminal: keys, escape sequences split anywhere, history, Tab
+// completion, bracketed paste, the size cap and what render() draws.
+#include "relay/client/line_editor.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+namespace relay::client {
+namespace {
+
+using kind = line_editor::event::kind;
+
+const std::string left = "\x1b[D";
+const std::string right = "\x1b[C";
+const std::string up = "\x1b[A";
+const std::string down = "\x1b[B";
+const std::string del = "\x1b[3~";
+const std::string paste_begin = "\x1b[200~";
+const std::string paste_end = "\x1b[201~";
+
+std::vector<std::string> lines_of(const std::vector<line_editor::event>& events) {
+  std::vector<std::string> out;
+  for (const auto& e : events) {
+    if (e.what == kind::line) out.push_back(e.text);
+  }
+  return out;
+}
+
+/// Feeds one byte at a time, collecting every event.
+std::vector<line_editor::event> feed_bytewise(line_editor& ed, std::string_view bytes) {
+  std::vector<line_editor::event> all;
+  for (const char c : bytes) {
+    for (auto& e : ed.feed(std::string_view(&c, 1))) all.push_back(std::move(e));
+  }
+  return all;
+}
+
+TEST(LineEditor, InsertsPrintableAsciiAndUtf8) {
+  line_editor ed;
+  EXPECT_TRUE(ed.feed("héllo €").empty());
+  EXPECT_EQ(ed.buffer(), "héllo €");
+  EXPECT_EQ(ed.cursor(), ed.buffer().size());
+}
+
+TEST(LineEditor, Utf8SplitAcrossFeedsIsInsertedOnceComplete) {
+  line_editor ed;
+  const std::string euro = "\xe2\x82\xac";
+  ed.feed(euro.substr(0, 1));
+  EXPECT_EQ(ed.buffer(), "");
+  ed.feed(euro.substr(1, 1));
+  EXPECT_EQ(ed.buffer(), "");
+  ed.feed(euro.substr(2));
+  EXPECT_EQ(ed.buffer(), euro);
+  ed.feed("\xf0\x9f");
+  ed.feed("\x98\x80");  // U+1F600
+  EXPECT_EQ(ed.buffer(), euro + "\xf0\x9f\x98\x80");
+}
+
+TEST(LineEditor, InvalidUtf8AndC1ControlsAreDropped) {
+  line_editor ed;
+  ed.feed(
+      "a\x80"
+      "b\xc3(c\xed\xa0\x80"
+      "d\xc0\xaf"
+      "e\xc2\x85"
+      "f");
+  EXPECT_EQ(ed.buffer(), "ab(cdef");
+}
+
+TEST(LineEditor, LeftRightMoveByCodePoint) {
+  line_editor ed;
+  ed.feed("aé€");
+  ed.feed(left);
+  EXPECT_EQ(ed.cursor(), 3u);  // before the 3-byte €
+  ed.feed(left);
+  EXPECT_EQ(ed.cursor(), 1u);
+  ed.feed(left + left + left);
+  EXPECT_EQ(ed.cursor(), 0u);
+  ed.feed(right + right);
+  EXPECT_EQ(ed.cursor(), 3u);
+  ed.feed("x");
+  EXPECT_EQ(ed.buffer(), "aéx€");
+  ed.feed(right + right + right);
+  EXPECT_EQ(ed.cursor(), ed.buffer().size());
+  ed.feed("\x02");  // Ctrl-B
+  EXPECT_EQ(ed.cursor(), 4u);
+  ed.feed("\x06");  // Ctrl-F
+  EXPECT_EQ(ed.cursor(), 7u);
+}
+
+TEST(LineEditor, EscapeSequencesSplitAnywhere) {
+  line_editor ed;
+  ed.feed("abc");
+  ed.feed("\x1b");
+  ed.feed("[");
+  ed.feed("D");
+  EXPECT_EQ(ed.cursor(), 2u);
+  ed.feed("\x1b[");
+  ed.feed("3");
+  ed.feed("~");
+  EXPECT_EQ(ed.buffer(), "ab");
+  ed.feed("\x1b");
+  ed.feed("O");
+  ed.feed("H");
+  EXPECT_EQ(ed.cursor(), 0u);
+  EXPECT_EQ(ed.buffer(), "ab");
+}
+
+TEST(LineEditor, HomeAndEndInEveryEncoding) {
+  for (const std::string home : {"\x01", "\x1b[H", "\x1b[1~", "\x1b[7~", "\x1bOH"}) {
+    line_editor ed;
+    ed.feed("hello");
+    ed.feed(home);
+    EXPECT_EQ(ed.cursor(), 0u) << testing::PrintToString(home);
+    EXPECT_EQ(ed.buffer(), "hello");
+  }
+  for (const std::string end : {"\x05", "\x1b[F", "\x1b[4~", "\x1b[8~", "\x1bOF"}) {
+    line_editor ed;
+    ed.feed("hello\x01");
+    ed.feed(end);
+    EXPECT_EQ(ed.cursor(), 5u) << testing::PrintToString(end);
+    EXPECT_EQ(ed.buffer(), "hello");
+  }
+}
+
+TEST(LineEditor, BackspaceAndDeleteRemoveOneCodePoint) {
+  line_editor ed;
+  ed.feed("aé€b");
+  ed.feed("\x7f");
+  EXPECT_EQ(ed.buffer(), "aé€");
+  ed.feed("\x08");  // ^H
+  EXPECT_EQ(ed.buffer(), "aé");
+  ed.feed("\x01" + del);
+  EXPECT_EQ(ed.buffer(), "é");
+  ed.feed(del);
+  EXPECT_EQ(ed.buffer(), "");
+  ed.feed(del + "\x7f");  // nothing to delete: nothing happens
+  EXPECT_EQ(ed.buffer(), "");
+  EXPECT_EQ(ed.cursor(), 0u);
+}
+
+TEST(LineEditor, CtrlWDeletesTheWordBeforeTheCursor) {
+  line_editor ed;
+  ed.feed("bob:hello big  world  ");
+  ed.feed("\x17");
+  EXPECT_EQ(ed.buffer(), "bob:hello big  ");
+  ed.feed("\x17");
+  EXPECT_EQ(ed.buffer(), "bob:hello ");
+  ed.feed("\x17\x17");
+  EXPECT_EQ(ed.buffer(), "");
+  ed.feed("one two three" + left + left);
+  ed.feed("\x17");
+  EXPECT_EQ(ed.buffer(), "one two ee");
+  EXPECT_EQ(ed.cursor(), 8u);
+}
+
+TEST(LineEditor, CtrlUAndCtrlKKill) {
+  line_editor ed;
+  ed.feed("hello world" + left + left + left + left + left);
+  ed.feed("\x0b");
+  EXPECT_EQ(ed.buffer(), "hello ");
+  EXPECT_EQ(ed.cursor(), 6u);
+  ed.feed(left + "\x15");
+  EXPECT_EQ(ed.buffer(), " ");
+  EXPECT_EQ(ed.cursor(), 0u);
+}
+
+TEST(LineEditor, AltKeysMoveAndDeleteByWord) {
+  line_editor ed;
+  ed.feed("one two three");
+  ed.feed(
+      "\x1b"
+      "b");
+  EXPECT_EQ(ed.cursor(), 8u);
+  ed.feed("\x1b[1;5D");  // Ctrl-Left
+  EXPECT_EQ(ed.cursor(), 4u);
+  ed.feed(
+      "\x1b"
+      "f");
+  EXPECT_EQ(ed.cursor(), 7u);
+  ed.feed("\x1b\x7f");  // Alt-Backspace
+  EXPECT_EQ(ed.buffer(), "one  three");
+  ed.feed(
+      "\x1b"
+      "d");
+  EXPECT_EQ(ed.buffer(), "one ");
+}
+
+TEST(LineEditor, CtrlLChangesNothing) {
+  line_editor ed;
+  ed.feed("abc" + left);
+  EXPECT_TRUE(ed.feed("\x0c").empty());
+  EXPECT_EQ(ed.buffer(), "abc");
+  EXPECT_EQ(ed.cursor(), 2u);
+}
+
+TEST(LineEditor, EnterGivesTheLineAndClearsTheBuffer) {
+  line_editor ed;
+  auto ev = ed.feed("bob:hi\r");
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].what, kind::line);
+  EXPECT_EQ(ev[0].text, "bob:hi");
+  EXPECT_EQ(ed.buffer(), "");
+  EXPECT_EQ(ed.cursor(), 0u);
+  EXPECT_EQ(lines_of(ed.feed("a\nb\rc\r\nd\n\n")),
+            (std::vector<std::string>{"a", "b", "c", "d", ""}));
+  // The cursor position does not matter: the whole buffer is the line.
+  EXPECT_EQ(lines_of(ed.feed("xyz" + left + left + "\r")), std::vector<std::string>{"xyz"});
+}
+
+TEST(LineEditor, CrLfSplitAcrossFeedsIsOneEnter) {
+  line_editor ed;
+  EXPECT_EQ(lines_of(ed.feed("a\r")), std::vector<std::string>{"a"});
+  EXPECT_TRUE(ed.feed("\n").empty());
+}
+
+TEST(LineEditor, HistoryBrowsesAndKeepsTheLineInProgress) {
+  line_editor ed;
+  ed.feed("first\rsecond\r");
+  ed.feed("draft");
+  ed.feed(up);
+  EXPECT_EQ(ed.buffer(), "second");
+  EXPECT_EQ(ed.cursor(), 6u);
+  ed.feed("\x1bOA");  // SS3 Up
+  EXPECT_EQ(ed.buffer(), "first");
+  ed.feed(up);  // at the oldest: stays
+  EXPECT_EQ(ed.buffer(), "first");
+  ed.feed(down);
+  EXPECT_EQ(ed.buffer(), "second");
+  ed.feed("\x1bOB");
+  EXPECT_EQ(ed.buffer(), "draft");
+  ed.feed(down);  // past the newest: stays on the draft
+  EXPECT_EQ(ed.buffer(), "draft");
+  // An entry recalled and edited is sent as edited; history keeps the original too.
+  ed.feed("\x15" + up + up + "!\r");
+  EXPECT_EQ(ed.history(), (std::vector<std::string>{"first", "second", "first!"}));
+  ed.feed("\x10");  // Ctrl-P
+  EXPECT_EQ(ed.buffer(), "first!");
+  ed.feed("\x0e");  // Ctrl-N
+  EXPECT_EQ(ed.buffer(), "");
+}
+
+TEST(LineEditor, HistorySkipsEmptyLinesAndConsecutiveDuplicates) {
+  line_editor ed;
+  ed.feed("a\ra\r\rb\ra\r");
+  EXPECT_EQ(ed.history(), (std::vector<std::string>{"a", "b", "a"}));
+}
+
+TEST(LineEditor, HistoryIsCapped) {
+  line_editor ed(3);
+  ed.feed("1\r2\r3\r4\r5\r");
+  EXPECT_EQ(ed.history(), (std::vector<std::string>{"3", "4", "5"}));
+  ed.feed(up + up + up + up);
+  EXPECT_EQ(ed.buffer(), "3");
+  line_editor none(0);
+  none.feed("x\r" + up);
+  EXPECT_TRUE(none.history().empty());
+  EXPECT_EQ(none.buffer(), "");
+}
+
+TEST(LineEditor, CtrlDIsEofOnEmptyLineOtherwiseDeletes) {
+  line_editor ed;
+  ed.feed("ab\x01");
+  EXPECT_TRUE(ed.feed("\x04").empty());
+  EXPECT_EQ(ed.buffer(), "b");
+  ed.feed("\x05\x04");  // at the end of a non-empty line: nothing
+  EXPECT_EQ(ed.buffer(), "b");
+  ed.feed("\x7f");
+  auto ev = ed.feed("\x04");
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].what, kind::eof);
+}
+
+TEST(LineEditor, UnknownEscapeSequencesAreSwallowedWhole) {
+  line_editor ed;
+  ed.feed("a");
+  ed.feed("\x1b[1;5P");         // Ctrl-F1
+  ed.feed("\x1b[?1000h");       // private mode
+  ed.feed("\x1b[<0;12;5M");     // SGR mouse report
+  ed.feed("\x1b[I\x1b[O");      // focus in/out
+  ed.feed("\x1b[15~\x1b[99~");  // F5, unknown
+  ed.feed("\x1bOP");            // F1
+  ed.feed("\x1b[2");
+  ed.feed("4;2");
+  ed.feed("~");      // Shift-F12, split
+  ed.feed("\x1bx");  // Alt-x
+  ed.feed("b");
+  EXPECT_EQ(ed.buffer(), "ab");
+  // A very long parameter list is still swallowed up to its final byte.
+  ed.feed("\x1b[" + std::string(500, '1') + "m" + "c");
+  EXPECT_EQ(ed.buffer(), "abc");
+}
+
+TEST(LineEditor, TabAtLineStartCompletesToUserColon) {
+  line_editor ed;
+  ed.set_candidates({"alice", "bob", "carol"});
+  EXPECT_TRUE(ed.feed("bo\t").empty());
+  EXPECT_EQ(ed.buffer(), "bob:");
+  EXPECT_EQ(ed.cursor(), 4u);
+  ed.feed("hi");
+  EXPECT_EQ(ed.buffer(), "bob:hi");
+}
+
+TEST(LineEditor, TabAfterCommandsCompletesWithSpace) {
+  for (const std::string cmd : {"/msg ", "/accept ", "/verify ", "/msg   "}) {
+    line_editor ed;
+    ed.set_candidates({"alice", "bob"});
+    ed.feed(cmd + "al\t");
+    EXPECT_EQ(ed.buffer(), cmd + "alice ") << cmd;
+  }
+}
+
+TEST(LineEditor, TabInsideTextCompletesTheBareName) {
+  line_editor ed;
+  ed.set_candidates({"alice", "bob"});
+  ed.feed("bob:ask al\t");
+  EXPECT_EQ(ed.buffer(), "bob:ask alice");
+  ed.feed(
+      "\x15"
+      "bob:al\t");  // right after the colon
+  EXPECT_EQ(ed.buffer(), "bob:alice");
+  ed.feed(
+      "\x15"
+      "/who al\t");  // not a command that takes a name
+  EXPECT_EQ(ed.buffer(), "/who alice");
+}
+
+TEST(LineEditor, TabDoesNotDoubleAColonAlreadyThere) {
+  line_editor ed;
+  ed.set_candidates({"bob"});
+  ed.feed("b:hi\x01" + right + "\t");
+  EXPECT_EQ(ed.buffer(), "bob:hi");
+  EXPECT_EQ(ed.cursor(), 4u);
+}
+
+TEST(LineEditor, TabWithSeveralMatchesCompletesCommonPrefixThenLists) {
+  line_editor ed;
+  ed.set_candidates({"bobby", "bob", "carol", "bobcat", "bob"});
+  EXPECT_TRUE(ed.feed("b\t").empty());
+  EXPECT_EQ(ed.buffer(), "bob");
+  auto ev = ed.feed("\t");
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].what, kind::list);
+  EXPECT_EQ(ev[0].text, "bob bobby bobcat");
+  EXPECT_EQ(ed.buffer(), "bob");  // listing changes nothing
+
+  // The second Tab must follow the first directly.
+  line_editor other;
+  other.set_candidates({"alice", "alma"});
+  other.feed("al\t");
+  EXPECT_EQ(other.buffer(), "al");  // nothing in common beyond what is typed
+  other.feed(left + right);
+  EXPECT_TRUE(other.feed("\t").empty());
+  ev = other.feed("\t");
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].text, "alice alma");
+}
+
+TEST(LineEditor, TabWithoutMatchDoesNothing) {
+  line_editor ed;
+  ed.set_candidates({"alice"});
+  EXPECT_TRUE(ed.feed("zed\t\t").empty());
+  EXPECT_EQ(ed.buffer(), "zed");
+  line_editor no_candidates;
+  EXPECT_TRUE(no_candidates.feed("\t\t").empty());
+  EXPECT_EQ(no_candidates.buffer(), "");
+}
+
+TEST(LineEditor, CandidatesAreReplacedWholesale) {
+  line_editor ed;
+  ed.set_candidates({"alice"});
+  ed.set_candidates({"bob"});
+  ed.feed("al\t");
+  EXPECT_EQ(ed.buffer(), "al");
+}
+
+TEST(LineEditor, BracketedPasteOfSeveralLinesIsOneMessage) {
+  line_editor ed;
+  ed.feed("bob:");
+  EXPECT_TRUE(ed.feed(paste_begin + "one\r\ntwo\rthree\nfour" + paste_end).empty());
+  EXPECT_EQ(ed.buffer(), "bob:one\ntwo\nthree\nfour");
+  auto ev = ed.feed("\r");
+  EXPECT_EQ(lines_of(ev), std::vector<std::string>{"bob:one\ntwo\nthree\nfour"});
+}
+
+TEST(LineEditor, BracketedPasteDropsControlsButKeepsTabs) {
+  line_editor ed;
+  ed.feed(paste_begin +
+          "a\tb\x01\x7f\x04\x1b[31mc\x08\x1b"
+          "d\xc2\x9b"
+          "e" +
+          paste_end);
+  EXPECT_EQ(ed.buffer(), "a\tbce");
+}
+
+TEST(LineEditor, BracketedPasteSplitAcrossFeeds) {
+  line_editor ed;
+  const std::string all = paste_begin + "x\r\ny\xe2\x82\xac" + paste_end + "z";
+  EXPECT_TRUE(feed_bytewise(ed, all).empty());
+  EXPECT_EQ(ed.buffer(), "x\ny\xe2\x82\xacz");
+  // \r at the end of one read and \n at the start of the next are one line break.
+  line_editor split;
+  split.feed(paste_begin + "a\r");
+  split.feed("\nb" + paste_end);
+  EXPECT_EQ(split.buffer(), "a\nb");
+}
+
+TEST(LineEditor, PasteIsInsertedAtTheCursor) {
+  line_editor ed;
+  ed.feed("bob:ad" + left);
+  ed.feed(paste_begin + "b\nc" + paste_end);
+  EXPECT_EQ(ed.buffer(), "bob:ab\ncd");
+  EXPECT_EQ(ed.cursor(), 8u);
+}
+
+TEST(LineEditor, WithoutBracketedPasteEveryEnterIsALine) {
+  line_editor ed;
+  EXPECT_EQ(lines_of(ed.feed("bob:one\r\nbob:two\r")),
+            (std::vector<std::string>{"bob:one", "bob:two"}));
+}
+
+TEST(LineEditor, BufferIsCappedAndRefusesMore) {
+  line_editor ed(10, 8);
+  ed.feed("12345678");
+  EXPECT_EQ(ed.refused(), 0u);
+  ed.feed("9\xe2\x82\xac");
+  EXPECT_EQ(ed.buffer(), "12345678");
+  EXPECT_EQ(ed.refused(), 4u);
+  ed.feed("\x7f\x7f\xe2\x82\xac");  // the 3-byte € does not fit into 2 free bytes
+  EXPECT_EQ(ed.buffer(), "123456");
+  ed.feed("\x7f\xe2\x82\xac");
+  EXPECT_EQ(ed.buffer(), "12345\xe2\x82\xac");
+  EXPECT_EQ(line_editor().max_bytes(), 64u * 1024u);
+}
+
+TEST(LineEditor, PasteBeyondTheCapIsRefusedWhole) {
+  line_editor ed(10, 16);
+  ed.feed("abc");
+  ed.feed(paste_begin + std::string(20, 'x') + paste_end);
+  EXPECT_EQ(ed.buffer(), "abc");
+  ed.feed(paste_begin + std::string(14, 'y') + paste_end);  // fits in 16 alone, not after abc
+  EXPECT_EQ(ed.buffer(), "abc");
+  ed.feed(paste_begin + std::string(13, 'z') + paste_end);
+  EXPECT_EQ(ed.buffer(), "abc" + std::string(13, 'z'));
+  EXPECT_GE(ed.refused(), 34u);
+}
+
+TEST(LineEditor, BytewiseFeedingEqualsWholeFeeding) {
+  const std::string script = "héllo" + left + "\x1b[1;5D" + "X" + paste_begin + "p\r\nq" +
+                             paste_end + "\x1b[3~" + "\x1bOH" + "€\r" + up + "\x15" + "bo\t" +
+                             "\x1b[<0;1;1M" + "end\r\x04";
+  line_editor whole;
+  whole.set_candidates({"bob"});
+  line_editor bytewise;
+  bytewise.set_candidates({"bob"});
+  const auto a = whole.feed(script);
+  const auto b = feed_bytewise(bytewise, script);
+  ASSERT_EQ(a.size(), b.size());
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(a[i].what, b[i].what);
+    EXPECT_EQ(a[i].text, b[i].text);
+  }
+  EXPECT_EQ(lines_of(a), (std::vector<std::string>{"€Xp\nqéllo", "bob:end"}));
+  EXPECT_EQ(a.back().what, kind::eof);
+}
+
+// render(): parses what it draws back into the visible cells and the cursor column.
+struct drawn {
+  std::vector<std::string> cells;  // one per column (code points drawn)
+  std::size_t cursor_col = 0;
+};
+
+drawn parse_render(const std::string& bytes) {
+  drawn d;
+  EXPECT_EQ(bytes.substr(0, 1), "\r");
+  const auto clear = bytes.find("\x1b[K\r");
+  EXPECT_NE(clear, std::string::npos);
+  const std::string row = bytes.substr(1, clear - 1);
+  for (std::size_t i = 0; i < row.size();) {
+    std::size_t n = 1;
+    while (i + n < row.size() && (static_cast<unsigned char>(row[i + n]) & 0xC0) == 0x80) ++n;
+    d.cells.push_back(row.substr(i, n));
+    i += n;
+  }
+  const std::string tail = bytes.substr(clear + 4);
+  if (!tail.empty()) {
+    EXPECT_EQ(tail.substr(0, 2), "\x1b[");
+    EXPECT_EQ(tail.back(), 'C');
+    d.cursor_col = std::stoul(tail.substr(2, tail.size() - 3));
+  }
+  return d;
+}
+
+TEST(LineEditorRender, ShortLineIsDrawnWholeWithTheCursorInPlace) {
+  line_editor ed;
+  ed.feed("héllo" + left + left);
+  EXPECT_EQ(ed.render("> ", 80), "\r> héllo\x1b[K\r\x1b[5C");
+  ed.feed("\x01");
+  EXPECT_EQ(ed.render("> ", 80), "\r> héllo\x1b[K\r\x1b[2C");
+  line_editor empty;
+  EXPECT_EQ(empty.render("", 80), "\r\x1b[K\r");
+}
+
+TEST(LineEditorRender, LineBreaksAndControlsAreShownInertly) {
+  line_editor ed;
+  ed.feed(paste_begin + "a\nb\tc" + paste_end);
+  EXPECT_EQ(ed.render("", 80), "\ra\u23ceb\u21e5c\x1b[K\r\x1b[5C");
+  const std::string r = line_editor::render_line("", "x\x01y\x1b[2J\x7f\xff", 2, 80);
+  EXPECT_EQ(r, "\rx^Ay^[[2J^??\x1b[K\r\x1b[3C");
+}
+
+TEST(LineEditorRender, PromptColoursTakeNoColumns) {
+  EXPECT_EQ(line_editor::render_line("\x1b[1m>\x1b[0m ", "ab", 2, 80),
+            "\r\x1b[1m>\x1b[0m ab\x1b[K\r\x1b[4C");
+}
+
+TEST(LineEditorRender, LongLineScrollsAndMarksCutOffs) {
+  std::string text;
+  for (int i = 0; i < 100; ++i) text += static_cast<char>('a' + i % 26);
+  line_editor ed;
+  ed.feed(text);
+  // Cursor at the end: the tail is visible, the head is cut off.
+  auto d = parse_render(ed.render("> ", 30));
+  EXPECT_EQ(d.cells[2], "<");
+  EXPECT_NE(d.cells.back(), ">");
+  EXPECT_LE(d.cells.size(), 29u);
+  EXPECT_EQ(d.cells[d.cursor_col - 1], std::string(1, text.back()));
+  // Cursor at the start: the head is visible, the tail cut off.
+  ed.feed("\x01");
+  d = parse_render(ed.render("> ", 30));
+  EXPECT_EQ(d.cells[2], "a");
+  EXPECT_EQ(d.cells.back(), ">");
+  EXPECT_EQ(d.cursor_col, 2u);
+  EXPECT_LE(d.cells.size(), 29u);
+}
+
+TEST(LineEditorRender, CursorIsVisibleOnTheRightCellAtEveryPositionAndWidth) {
+  std::string text;
+  for (int i = 0; i < 70; ++i)
+    text += i % 7 == 6 ? std::string("é") : std::string(1, static_cast<char>('a' + i % 26));
+  text += "\n";  // a line break in the middle of the text
+  text += text;
+  for (const std::size_t width : {5u, 8u, 13u, 20u, 41u, 80u, 200u}) {
+    line_editor ed;
+    ed.feed(paste_begin + text + paste_end + "\x01");
+    for (;;) {
+      const auto d = parse_render(ed.render("me> ", width));
+      ASSERT_LT(d.cells.size(), width) << "width " << width;  // never the last column
+      ASSERT_LT(d.cursor_col, width);
+      if (ed.cursor() < ed.buffer().size()) {
+        ASSERT_LT(d.cursor_col, d.cells.size());
+        std::string expected = ed.buffer().substr(ed.cursor(), 1);
+        if (static_cast<unsigned char>(expected[0]) >= 0x80)
+          expected = ed.buffer().substr(ed.cursor(), 2);
+        if (expected == "\n") expected = "\u23ce";
+        EXPECT_EQ(d.cells[d.cursor_col], expected)
+            << "width " << width << " cursor " << ed.cursor();
+      } else {
+        EXPECT_TRUE(d.cursor_col == d.cells.size() || d.cells[d.cursor_col] == ">");
+        break;
+      }
+      ed.feed(right);
+    }
+  }
+}
+
+TEST(LineEditorRender, HugePromptIsDroppedRatherThanHidingTheText) {
+  const std::string prompt(50, 'p');
+  const auto d = parse_render(line_editor::render_line(prompt, "hello", 5, 40));
+  EXPECT_EQ(d.cells.size(), 5u);
+  EXPECT_EQ(d.cursor_col, 5u);
+}
+
+}  // namespace
+}  // namespace relay::client

@@ -1,0 +1,402 @@
+// interactive_terminal on a real pseudo-terminal: the test types on the master side, reads what
+// the client drew there and replays it on a tiny screen model to see what a person would see.
+#include "relay/client/terminal.hpp"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <pty.h>
+#include <sys/ioctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <csignal>
+#include <cstdlib>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace relay::client {
+namespace {
+
+using namespace std::chrono_literals;
+
+/// A pseudo-terminal pair; a thread drains the master so the client's writes never block.
+class pty_pair {
+ public:
+  explicit pty_pair(unsigned short cols = 80) {
+    winsize ws{};
+    ws.ws_row = 24;
+    ws.ws_col = cols;
+    if (::openpty(&master_, &slave_, nullptr, nullptr, &ws) != 0)
+      throw std::runtime_error("openpty");
+  }
+  ~pty_pair() {
+    stop_reading();
+    if (master_ >= 0) ::close(master_);
+    ::close(slave_);
+  }
+  int slave() const { return slave_; }
+
+  void start_reading() {
+    reader_ = std::thread([this] {
+      char buf[4096];
+      while (!stop_) {
+        pollfd p{master_, POLLIN, 0};
+        if (::poll(&p, 1, 50) <= 0) continue;
+        const ssize_t n = ::read(master_, buf, sizeof buf);
+        if (n <= 0) break;
+        std::lock_guard lock(mutex_);
+        output_.append(buf, static_cast<std::size_t>(n));
+        changed_.notify_all();
+      }
+    });
+  }
+  void stop_reading() {
+    stop_ = true;
+    if (reader_.joinable()) reader_.join();
+  }
+  void close_master() {
+    stop_reading();
+    ::close(master_);
+    master_ = -1;
+  }
+
+  void type(std::string_view bytes) {
+    ASSERT_EQ(::write(master_, bytes.data(), bytes.size()), static_cast<ssize_t>(bytes.size()));
+  }
+  std::string output() {
+    std::lock_guard lock(mutex_);
+    return output_;
+  }
+  /// Waits (bounded, only so a broken build fails instead of hanging) until `pred(output)`.
+  bool wait_until(const std::function<bool(const std::string&)>& pred) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, 10s, [&] { return pred(output_); });
+  }
+  bool wait_for(const std::string& text, std::size_t from = 0) {
+    return wait_until(
+        [&](const std::string& out) { return out.find(text, from) != std::string::npos; });
+  }
+
+ private:
+  int master_ = -1;
+  int slave_ = -1;
+  std::thread reader_;
+  std::atomic<bool> stop_{false};
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::string output_;
+};
+
+/// Just enough of a terminal to replay our output: text, CR, LF, CSI K and CSI n C.
+struct screen {
+  std::vector<std::vector<std::string>> rows{1};
+  std::size_t row = 0;
+  std::size_t col = 0;
+
+  explicit screen(std::string_view bytes) {
+    for (std::size_t i = 0; i < bytes.size();) {
+      const char c = bytes[i];
+      if (c == '\r') {
+        col = 0;
+        ++i;
+      } else if (c == '\n') {
+        if (++row == rows.size()) rows.emplace_back();
+        ++i;
+      } else if (c == '\x1b' && i + 1 < bytes.size() && bytes[i + 1] == '[') {
+        std::size_t j = i + 2;
+        while (j < bytes.size() && !(bytes[j] >= 0x40 && bytes[j] <= 0x7e)) ++j;
+        const std::string params(bytes.substr(i + 2, j - i - 2));
+        const char final_byte = j < bytes.size() ? bytes[j] : '\0';
+        if (final_byte == 'K' && rows[row].size() > col) rows[row].resize(col);
+        if (final_byte == 'C') col += params.empty() ? 1 : std::stoul(params);
+        i = j + 1;
+      } else if (static_cast<unsigned char>(c) < 0x20) {
+        ++i;  // bell and the like
+      } else {
+        std::size_t n = 1;
+        while (i + n < bytes.size() && (static_cast<unsigned char>(bytes[i + n]) & 0xC0) == 0x80)
+          ++n;
+        if (rows[row].size() <= col) rows[row].resize(col + 1, " ");
+        rows[row][col++] = std::string(bytes.substr(i, n));
+        i += n;
+      }
+    }
+  }
+  std::string text(std::size_t r) const {
+    std::string s;
+    for (const auto& cell : rows[r]) s += cell;
+    while (!s.empty() && s.back() == ' ') s.pop_back();
+    return s;
+  }
+  std::string cursor_row() const { return text(row); }
+  std::string dump() const {
+    std::string s;
+    for (std::size_t r = 0; r < rows.size(); ++r) s += "|" + text(r) + "|\n";
+    return s + "cursor at row " + std::to_string(row) + " col " + std::to_string(col);
+  }
+};
+
+/// next_line() on its own thread, as the client runs it.
+struct line_reader_thread {
+  std::atomic<bool> stop{false};
+  std::future<std::optional<std::string>> result;
+  explicit line_reader_thread(interactive_terminal& term)
+      : result(std::async(std::launch::async, [&term, this] { return term.next_line(&stop); })) {}
+  std::optional<std::string> get() {
+    if (result.wait_for(10s) != std::future_status::ready) {
+      stop = true;
+      ADD_FAILURE() << "next_line did not return";
+    }
+    return result.get();
+  }
+};
+
+bool same_modes(const termios& a, const termios& b) {
+  return a.c_iflag == b.c_iflag && a.c_oflag == b.c_oflag && a.c_cflag == b.c_cflag &&
+         a.c_lflag == b.c_lflag &&
+         std::equal(std::begin(a.c_cc), std::end(a.c_cc), std::begin(b.c_cc));
+}
+
+TEST(InteractiveTerminal, PrintedMessageLeavesTheHalfTypedLineBelowItIntact) {
+  pty_pair pty;
+  pty.start_reading();
+  interactive_terminal term(pty.slave(), pty.slave(), "> ");
+  line_reader_thread reader(term);
+
+  pty.type("bob:hello wor\x1b[D\x1b[D\x1b[C");  // the cursor ends before the 'r'
+  ASSERT_TRUE(pty.wait_for("\x1b[14C")) << screen(pty.output()).dump();
+
+  std::thread other([&] { term.print("alice: hi there\n* carol is online"); });
+  other.join();
+  ASSERT_TRUE(pty.wait_until([](const std::string& out) {
+    const auto at = out.find("carol is online");
+    return at != std::string::npos && out.find("\x1b[14C", at) != std::string::npos;
+  }));
+  {
+    const screen s(pty.output());
+    ASSERT_GE(s.row, 2u) << s.dump();
+    EXPECT_EQ(s.text(s.row - 2), "alice: hi there") << s.dump();
+    EXPECT_EQ(s.text(s.row - 1), "* carol is online") << s.dump();
+    EXPECT_EQ(s.cursor_row(), "> bob:hello wor") << s.dump();
+    EXPECT_EQ(s.col, 14u) << s.dump();  // still before the 'r'
+  }
+
+  pty.type("\x05ld\r");
+  EXPECT_EQ(reader.get(), "bob:hello world");
+  ASSERT_TRUE(pty.wait_until([](const std::string& out) {
+    // text() trims the prompt's trailing space.
+    return out.rfind("bob:hello world") != std::string::npos && screen(out).cursor_row() == ">";
+  }));
+  const screen s(pty.output());
+  EXPECT_EQ(s.text(s.row - 1), "> bob:hello world") << s.dump();  // stays as typed
+  EXPECT_EQ(s.col, 2u) << s.dump();
+}
+
+TEST(InteractiveTerminal, LongHalfTypedLineScrollsWithinTheWidth) {
+  pty_pair pty(20);
+  pty.start_reading();
+  interactive_terminal term(pty.slave(), pty.slave(), "> ");
+  line_reader_thread reader(term);
+  pty.type("bob:abcdefghijklmnopqrstuvwxyz");
+  ASSERT_TRUE(pty.wait_for("xyz"));
+  term.print("news");
+  ASSERT_TRUE(pty.wait_until([](const std::string& out) {
+    return out.find("xyz", out.find("news")) != std::string::npos;
+  }));
+  const screen s(pty.output());
+  EXPECT_EQ(s.text(s.row - 1), "news");
+  const std::string row = s.cursor_row();
+  EXPECT_EQ(row.substr(0, 3), "> <") << s.dump();
+  EXPECT_EQ(row.substr(row.size() - 3), "xyz") << s.dump();
+  EXPECT_LT(s.rows[s.row].size(), 20u) << s.dump();
+  pty.type("\r");
+  EXPECT_EQ(reader.get(), "bob:abcdefghijklmnopqrstuvwxyz");
+}
+
+TEST(InteractiveTerminal, BracketedPasteOfTwoLinesIsOneLine) {
+  pty_pair pty;
+  pty.start_reading();
+  interactive_terminal term(pty.slave(), pty.slave(), "> ");
+  ASSERT_TRUE(pty.wait_for("\x1b[?2004h"));  // bracketed paste enabled
+  line_reader_thread reader(term);
+  pty.type("bob:\x1b[200~first line\r\nsecond line\x1b[201~");
+  ASSERT_TRUE(pty.wait_for("second line"));
+  EXPECT_EQ(screen(pty.output()).cursor_row(), "> bob:first line\u23cesecond line");
+  pty.type("\r");
+  EXPECT_EQ(reader.get(), "bob:first line\nsecond line");
+}
+
+TEST(InteractiveTerminal, SeveralLinesInOneReadAreReturnedInOrder) {
+  pty_pair pty;
+  pty.start_reading();
+  interactive_terminal term(pty.slave(), pty.slave(), "> ");
+  pty.type("one\rtwo\r");
+  std::atomic<bool> stop{false};
+  EXPECT_EQ(term.next_line(&stop), "one");
+  EXPECT_EQ(term.next_line(&stop), "two");
+}
+
+TEST(InteractiveTerminal, CtrlDOnAnEmptyLineEndsInput) {
+  pty_pair pty;
+  pty.start_reading();
+  interactive_terminal term(pty.slave(), pty.slave(), "> ");
+  line_reader_thread reader(term);
+  pty.type("ab\x01\x04");  // not empty: deletes the 'a'
+  ASSERT_TRUE(
+      pty.wait_until([](const std::string& out) { return screen(out).cursor_row() == "> b"; }));
+  pty.type("\x04\x04");  // deletes the 'b', then ends input
+  EXPECT_EQ(reader.get(), std::nullopt);
+}
+
+TEST(InteractiveTerminal, EndOfInputEndsInput) {
+  pty_pair pty;
+  interactive_terminal term(pty.slave(), pty.slave(), "> ");
+  pty.close_master();  // the terminal hangs up
+  std::atomic<bool> stop{false};
+  EXPECT_EQ(term.next_line(&stop), std::nullopt);
+}
+
+TEST(InteractiveTerminal, StopFlagEndsNextLine) {
+  pty_pair pty;
+  pty.start_reading();
+  interactive_terminal term(pty.slave(), pty.slave(), "> ");
+  line_reader_thread reader(term);
+  pty.type("half");
+  ASSERT_TRUE(pty.wait_for("half"));
+  reader.stop = true;
+  EXPECT_EQ(reader.get(), std::nullopt);
+}
+
+TEST(InteractiveTerminal, TabCompletesCandidatesAndListsThem) {
+  pty_pair pty;
+  pty.start_reading();
+  interactive_terminal term(pty.slave(), pty.slave(), "> ");
+  term.set_candidates({"bob", "bobby", "alice"});
+  line_reader_thread reader(term);
+  pty.type("al\t");
+  ASSERT_TRUE(pty.wait_for("alice:"));
+  pty.type("hi bo\t\t");
+  ASSERT_TRUE(pty.wait_until([](const std::string& out) {
+    return out.find("bob bobby") != std::string::npos &&
+           screen(out).cursor_row() == "> alice:hi bob";
+  })) << screen(pty.output()).dump();
+  const screen s(pty.output());
+  EXPECT_EQ(s.text(s.row - 1), "bob bobby") << s.dump();
+  EXPECT_EQ(s.cursor_row(), "> alice:hi bob") << s.dump();
+  pty.type("\r");
+  EXPECT_EQ(reader.get(), "alice:hi bob");
+}
+
+TEST(InteractiveTerminal, SetPromptRedraws) {
+  pty_pair pty;
+  pty.start_reading();
+  interactive_terminal term(pty.slave(), pty.slave(), "> ");
+  line_reader_thread reader(term);
+  pty.type("draft");
+  ASSERT_TRUE(pty.wait_for("draft"));
+  term.set_prompt("alice> ");
+  ASSERT_TRUE(pty.wait_for("alice> draft"));
+  EXPECT_EQ(screen(pty.output()).cursor_row(), "alice> draft");
+  reader.stop = true;
+  reader.get();
+}
+
+TEST(InteractiveTerminal, ModesAreSetAndRestored) {
+  pty_pair pty;
+  pty.start_reading();
+  termios before{};
+  ASSERT_EQ(::tcgetattr(pty.slave(), &before), 0);
+  {
+    interactive_terminal term(pty.slave(), pty.slave(), "> ");
+    termios during{};
+    ASSERT_EQ(::tcgetattr(pty.slave(), &during), 0);
+    EXPECT_EQ(during.c_lflag & ICANON, 0u);
+    EXPECT_EQ(during.c_lflag & ECHO, 0u);
+    EXPECT_NE(during.c_lflag & ISIG, 0u);  // Ctrl-C still raises SIGINT
+    EXPECT_NE(during.c_oflag & OPOST, 0u);
+  }
+  termios after{};
+  ASSERT_EQ(::tcgetattr(pty.slave(), &after), 0);
+  EXPECT_TRUE(same_modes(before, after));
+  ASSERT_TRUE(pty.wait_for("\x1b[?2004l"));
+  const std::string out = pty.output();
+  EXPECT_LT(out.find("\x1b[?2004h"), out.find("\x1b[?2004l"));
+}
+
+TEST(InteractiveTerminal, FatalSignalRestoresModesBeforeTheProcessDies) {
+  for (const int sig : {SIGTERM, SIGHUP, SIGINT}) {
+    pty_pair pty;  // no reader thread yet: fork() with only this thread running
+    termios before{};
+    ASSERT_EQ(::tcgetattr(pty.slave(), &before), 0);
+    const pid_t child = ::fork();
+    ASSERT_GE(child, 0);
+    if (child == 0) {
+      ::signal(sig, SIG_DFL);
+      interactive_terminal term(pty.slave(), pty.slave(), "> ");
+      ::raise(sig);
+      ::_exit(3);  // not reached: the default action ends the process
+    }
+    int status = 0;
+    ASSERT_EQ(::waitpid(child, &status, 0), child);
+    ASSERT_TRUE(WIFSIGNALED(status)) << "signal " << sig << " status " << status;
+    EXPECT_EQ(WTERMSIG(status), sig);
+    termios after{};
+    ASSERT_EQ(::tcgetattr(pty.slave(), &after), 0);
+    EXPECT_TRUE(same_modes(before, after)) << "signal " << sig;
+  }
+}
+
+void client_handler(int) {}
+
+TEST(InteractiveTerminal, ClientSignalHandlersAreLeftAlone) {
+  pty_pair pty;
+  pty.start_reading();
+  struct sigaction saved {};
+  ::sigaction(SIGHUP, nullptr, &saved);
+  ::signal(SIGHUP, client_handler);  // installed before the terminal
+  {
+    interactive_terminal term(pty.slave(), pty.slave(), "> ");
+    struct sigaction now {};
+    ::sigaction(SIGHUP, nullptr, &now);
+    EXPECT_EQ(now.sa_handler, client_handler);
+    ::signal(SIGTERM, client_handler);  // installed after the terminal: replaces the fallback
+  }
+  struct sigaction now {};
+  ::sigaction(SIGTERM, nullptr, &now);
+  EXPECT_EQ(now.sa_handler, client_handler);
+  ::sigaction(SIGINT, nullptr, &now);
+  EXPECT_EQ(now.sa_handler, SIG_DFL);  // the fallback is gone with the terminal
+  ::signal(SIGTERM, SIG_DFL);
+  ::sigaction(SIGHUP, &saved, nullptr);
+}
+
+TEST(InteractiveTerminal, AvailableOnlyOnTwoTerminalsWithAUsableTerm) {
+  pty_pair pty;
+  const char* old = std::getenv("TERM");
+  const std::string saved = old ? old : "";
+  ::setenv("TERM", "xterm-256color", 1);
+  EXPECT_TRUE(interactive_terminal_available(pty.slave(), pty.slave()));
+  int fds[2];
+  ASSERT_EQ(::pipe(fds), 0);
+  EXPECT_FALSE(interactive_terminal_available(fds[0], pty.slave()));
+  EXPECT_FALSE(interactive_terminal_available(pty.slave(), fds[1]));
+  ::close(fds[0]);
+  ::close(fds[1]);
+  ::setenv("TERM", "dumb", 1);
+  EXPECT_FALSE(interactive_terminal_available(pty.slave(), pty.slave()));
+  ::unsetenv("TERM");
+  EXPECT_FALSE(interactive_terminal_available(pty.slave(), pty.slave()));
+  if (old) ::setenv("TERM", saved.c_str(), 1);
+}
+
+}  // namespace
+}  // namespace relay::client
