@@ -1,6 +1,7 @@
 // Length-prefixed records: the stream framing for Noise messages.
 #include "relay/proto/record.hpp"
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "relay/proto/errc.hpp"
@@ -15,6 +16,7 @@ void append_record(bytes& out, byte_view body) {
 }
 
 void record_reader::feed(byte_view in) {
+  keep();
   if (pos_ == buf_.size()) {
     // Everything was consumed: start over, and give back a buffer a big record left behind.
     pos_ = 0;
@@ -28,16 +30,74 @@ void record_reader::feed(byte_view in) {
   buf_.insert(buf_.end(), in.begin(), in.end());
 }
 
+void record_reader::feed_borrowed(byte_view in) {
+  keep();
+  if (pos_ == buf_.size()) {
+    pos_ = 0;
+    buf_.clear();
+    if (buf_.capacity() > shrink_above) bytes().swap(buf_);
+    ext_ = in;
+    return;
+  }
+  // A record is partly buffered: copy just enough of `in` to complete it, borrow the rest.
+  auto take = [&](std::size_t n) {
+    n = std::min(n, in.size());
+    buf_.insert(buf_.end(), in.begin(), in.begin() + static_cast<std::ptrdiff_t>(n));
+    in = in.subspan(n);
+  };
+  if (buffered() < 2) take(2 - buffered());
+  if (buffered() >= 2) {
+    const std::size_t len = std::size_t{buf_[pos_]} << 8 | buf_[pos_ + 1];
+    // An invalid length fails in next(); its body is never copied.
+    if (len != 0 && len <= limit_ && buffered() < 2 + len) take(2 + len - buffered());
+  }
+  ext_ = in;
+}
+
+void record_reader::keep() {
+  if (ext_.empty()) return;
+  if (pos_ == buf_.size()) {
+    pos_ = 0;
+    buf_.clear();
+  }
+  buf_.insert(buf_.end(), ext_.begin(), ext_.end());
+  ext_ = {};
+}
+
 result<std::optional<byte_view>> record_reader::next() {
   if (failed_) return failure(failed_);
-  if (buffered() < 2) return std::optional<byte_view>{};
+  const bool from_buf = pos_ != buf_.size();
+  if (!from_buf && !ext_.empty()) {
+    // Straight from the borrowed bytes.
+    if (ext_.size() < 2) {
+      keep();
+      return std::optional<byte_view>{};
+    }
+    const std::size_t len = std::size_t{ext_[0]} << 8 | ext_[1];
+    if (len == 0) failed_ = make_error_code(errc::empty_record);
+    if (len > limit_) failed_ = make_error_code(errc::record_too_large);
+    if (failed_) {
+      keep();
+      return failure(failed_);
+    }
+    if (ext_.size() < 2 + len) {
+      keep();
+      return std::optional<byte_view>{};
+    }
+    byte_view body = ext_.subspan(2, len);
+    ext_ = ext_.subspan(2 + len);
+    return std::optional<byte_view>{body};
+  }
+  const std::size_t have = buf_.size() - pos_;
+  if (have < 2) return std::optional<byte_view>{};
   const std::size_t len = std::size_t{buf_[pos_]} << 8 | buf_[pos_ + 1];
   // Checked before waiting for the body: the length is attacker-controlled.
   if (len == 0) failed_ = make_error_code(errc::empty_record);
   if (len > limit_) failed_ = make_error_code(errc::record_too_large);
   if (failed_) return failure(failed_);
-  if (buffered() < 2 + len) return std::optional<byte_view>{};
-  byte_view body{buf_.data() + pos_ + 2, len};
+  if (have < 2 + len) return std::optional<byte_view>{};
+  byte_view body{buf_.data() + pos_, 2 + len};
+  body = body.subspan(2);
   pos_ += 2 + len;
   return std::optional<byte_view>{body};
 }

@@ -202,7 +202,7 @@ awaitable<void> session::read_loop() {
         if (!stopped_) abort(ec == net::error::eof ? "peer closed the connection" : ec.message());
         co_return;
       }
-      reader_.feed(byte_view{buf.data(), n});
+      reader_.feed_borrowed(byte_view{buf.data(), n});
       last_rx_ = std::chrono::steady_clock::now();
       while (!stopped_ && !closing_) {
         auto rec = reader_.next();
@@ -219,6 +219,8 @@ awaitable<void> session::read_loop() {
         if (next == step::stop) co_return;
         if (next == step::authenticate) {
           // The only awaited step: the read loop does not go on until sign-in is answered.
+          // Other sessions reuse `buf` meanwhile, so keep what is left of ours.
+          reader_.keep();
           auto f = std::move(*auth_);
           auth_.reset();
           if (auto* up = std::get_if<proto::sign_up>(&f)) {

@@ -31,15 +31,25 @@ class record_reader {
   void set_limit(std::size_t limit) noexcept { limit_ = limit; }
   /// Buffers bytes from the stream.
   void feed(byte_view in);
+  /// Like feed(), but borrows `in` instead of copying it: records are returned straight from
+  /// it, and only a partial record left at its end is copied (when next() runs out). `in`
+  /// must stay valid and unchanged until next() returns "need more" or an error, or keep()
+  /// is called. A relay reading into one buffer shared by all connections copies almost
+  /// nothing, and an idle connection holds no buffered bytes.
+  void feed_borrowed(byte_view in);
+  /// Copies whatever is still borrowed, so the caller may reuse its buffer now.
+  void keep();
   /// The next whole record; nullopt when more bytes are needed; an error poisons the reader.
+  /// A returned view is valid until the next call to feed(), feed_borrowed(), next() or keep().
   result<std::optional<byte_view>> next();
-  /// Bytes buffered but not yet returned.
-  std::size_t buffered() const noexcept { return buf_.size() - pos_; }
+  /// Bytes buffered (or borrowed) but not yet returned.
+  std::size_t buffered() const noexcept { return buf_.size() - pos_ + ext_.size(); }
 
  private:
   std::size_t limit_;
   bytes buf_;
   std::size_t pos_ = 0;
+  byte_view ext_;  // borrowed bytes after everything in buf_
   std::error_code failed_;
 };
 
