@@ -33,9 +33,10 @@ void record_reader::feed(byte_view in) {
 void record_reader::feed_borrowed(byte_view in) {
   keep();
   if (pos_ == buf_.size()) {
+    // Nothing partial is waiting: hold no buffer at all (one is made again for the next
+    // record that arrives in pieces).
     pos_ = 0;
-    buf_.clear();
-    if (buf_.capacity() > shrink_above) bytes().swap(buf_);
+    if (buf_.capacity() != 0) bytes().swap(buf_);
     ext_ = in;
     return;
   }

@@ -1,8 +1,10 @@
 // Relay-side connection: Noise XX responder, then one frame per transport message.
 //
-// The read loop handles one record at a time and awaits sign-in before reading on, so a
-// client cannot pipeline work past its own authentication. Outgoing frames are encrypted
-// when queued and the write loop sends everything queued in a single write.
+// Callbacks, not coroutines, for the steady state: an idle connection is the session object,
+// one pending readiness wait and one timer wait, so ten thousand idle clients stay small.
+// Records are handled one at a time; a sign-in is awaited (in a short-lived coroutine)
+// before reading on, so a client cannot pipeline work past its own authentication.
+// Outgoing frames are encrypted when queued; one posted flush writes everything queued.
 #include "relay/server/session.hpp"
 
 #include "relay/crypto/random.hpp"
@@ -12,11 +14,15 @@
 
 namespace relay::server {
 
+namespace {
+/// What a batch of outgoing records starts with, so a few frames need one allocation.
+constexpr std::size_t first_batch_capacity = 2048;
+}  // namespace
+
 session::session(tcp::socket socket, relay_server& owner, std::uint64_t id)
     : socket_(std::move(socket)),
       owner_(owner),
       id_(id),
-      wake_(socket_.get_executor()),
       watch_(socket_.get_executor()),
       noise_(transport::noise_session::role::responder, owner.noise_key(), crypto::os_random()),
       since_(std::chrono::system_clock::now()) {
@@ -26,53 +32,50 @@ session::session(tcp::socket socket, relay_server& owner, std::uint64_t id)
   address_ = ec ? "?" : ip_ + ":" + std::to_string(ep.port());
   last_rx_ = std::chrono::steady_clock::now();
   socket_.set_option(tcp::no_delay(true), ec);  // we batch writes ourselves
-  wake_.expires_at(net::steady_timer::time_point::max());
+  socket_.non_blocking(true, ec);
+  started_ = last_rx_;
 }
 
 void session::start() {
-  auto self = shared_from_this();
-  net::co_spawn(
-      socket_.get_executor(), [self] { return self->read_loop(); }, net::detached);
-  net::co_spawn(
-      socket_.get_executor(), [self] { return self->write_loop(); }, net::detached);
-  net::co_spawn(
-      socket_.get_executor(), [self] { return self->watch_loop(); }, net::detached);
+  wait_readable();
+  arm_watch(started_ + owner_.config().auth_timeout);
 }
 
-awaitable<void> session::watch_loop() {
+void session::arm_watch(std::chrono::steady_clock::time_point at) {
+  watch_.expires_at(at);  // cancels a wait already pending; its handler sees the abort
+  watch_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
+    if (!ec && !self->stopped_) self->on_watch();
+  });
+}
+
+void session::on_watch() {
+  // Enforces the sign-in deadline, then pings idle peers and reaps silent ones.
   const auto& cfg = owner_.config();
-  const auto started = std::chrono::steady_clock::now();
-  bool pinged = false;
-  std::chrono::steady_clock::time_point pinged_at;
-  while (!stopped_) {
-    const auto now = std::chrono::steady_clock::now();
-    if (!signed_in()) {
-      if (now - started >= cfg.auth_timeout) {
-        if (noise_.handshake_done()) {
-          close(proto::reason::timeout, "sign-in took too long");
-        } else {
-          abort("handshake took too long");
-        }
-        co_return;
+  const auto now = std::chrono::steady_clock::now();
+  if (!signed_in()) {
+    if (now - started_ >= cfg.auth_timeout) {
+      if (noise_.handshake_done()) {
+        close(proto::reason::timeout, "sign-in took too long");
+      } else {
+        abort("handshake took too long");
       }
-      watch_.expires_at(started + cfg.auth_timeout);
-    } else {
-      const auto idle = now - last_rx_;
-      if (idle >= cfg.idle_timeout) {
-        close(proto::reason::timeout, "no traffic from you for too long");
-        co_return;
-      }
-      if (pinged && last_rx_ > pinged_at) pinged = false;  // it answered
-      if (!pinged && idle >= cfg.ping_interval) {
-        deliver(proto::ping{static_cast<std::uint64_t>(now.time_since_epoch().count())});
-        pinged = true;
-        pinged_at = now;
-      }
-      watch_.expires_at(last_rx_ + (pinged ? cfg.idle_timeout : cfg.ping_interval));
+      return;
     }
-    boost::system::error_code ec;
-    co_await watch_.async_wait(net::redirect_error(net::use_awaitable, ec));
+    arm_watch(started_ + cfg.auth_timeout);
+    return;
   }
+  const auto idle = now - last_rx_;
+  if (idle >= cfg.idle_timeout) {
+    close(proto::reason::timeout, "no traffic from you for too long");
+    return;
+  }
+  if (pinged_ && last_rx_ > pinged_at_) pinged_ = false;  // it answered
+  if (!pinged_ && idle >= cfg.ping_interval) {
+    deliver(proto::ping{static_cast<std::uint64_t>(now.time_since_epoch().count())});
+    pinged_ = true;
+    pinged_at_ = now;
+  }
+  arm_watch(last_rx_ + (pinged_ ? cfg.idle_timeout : cfg.ping_interval));
 }
 
 bool session::take_token() {
@@ -92,20 +95,44 @@ void session::set_signed_in(std::string name, const crypto::public_key& identity
   since_ = std::chrono::system_clock::now();
   tokens_ = owner_.config().message_burst;
   tokens_at_ = std::chrono::steady_clock::now();
-  watch_.cancel();  // re-arm for idle detection
+  arm_watch(last_rx_ + owner_.config().ping_interval);  // now idle detection
 }
 
 void session::enqueue_record(byte_view body) {
+  if (out_.capacity() == 0) out_.reserve(first_batch_capacity);
   proto::append_record(out_, body);
   wake_writer();
 }
 
 void session::wake_writer() {
-  // Cancelling a timer takes the reactor's lock and posts a handler: only when it sleeps.
-  if (writer_waiting_) {
-    writer_waiting_ = false;
-    wake_.cancel_one();
+  // One posted flush per batch: every frame queued before it runs goes out in one write.
+  if (flush_posted_ || writing_now_) return;
+  flush_posted_ = true;
+  net::post(socket_.get_executor(), [self = shared_from_this()] {
+    self->flush_posted_ = false;
+    self->flush();
+  });
+}
+
+void session::flush() {
+  if (stopped_ || writing_now_) return;
+  if (out_.empty()) {
+    if (closing_) stop();  // the goodbye is out
+    return;
   }
+  writing_now_ = true;
+  writing_.swap(out_);
+  net::async_write(socket_, net::buffer(writing_),
+                   [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+                     self->writing_now_ = false;
+                     // An idle connection holds no write buffer; the next batch allocates one.
+                     bytes().swap(self->writing_);
+                     if (ec) {
+                       if (!self->stopped_) self->abort(ec.message());
+                       return;
+                     }
+                     self->flush();  // what was queued meanwhile, or the end of a close
+                   });
 }
 
 void session::deliver(const proto::frame& f) {
@@ -124,6 +151,7 @@ void session::deliver_encoded(byte_view plain) {
     return;
   }
   // Reserve the length prefix, encrypt in place after it, then patch the length.
+  if (out_.capacity() == 0) out_.reserve(first_batch_capacity);
   const std::size_t at = out_.size();
   out_.push_back(0);
   out_.push_back(0);
@@ -174,68 +202,91 @@ void session::stop() {
   boost::system::error_code ec;
   socket_.shutdown(tcp::socket::shutdown_both, ec);
   socket_.close(ec);
-  wake_.cancel();
   watch_.cancel();
   owner_.on_session_end(*this);
 }
 
-awaitable<void> session::read_loop() {
-  // Wait for readability, then read into one buffer shared by all sessions of this thread:
-  // an idle connection holds no read buffer at all.
+void session::wait_readable() {
+  socket_.async_wait(tcp::socket::wait_read,
+                     [self = shared_from_this()](const boost::system::error_code& ec) {
+                       if (self->stopped_ || self->closing_) return;
+                       if (ec) {
+                         self->abort(ec.message());
+                         return;
+                       }
+                       self->read_available();
+                     });
+}
+
+void session::read_available() {
+  // One buffer shared by all sessions of this thread: an idle connection holds none.
   static thread_local std::array<byte, 65536> buf;
-  boost::system::error_code ec;
-  socket_.non_blocking(true, ec);
   while (!stopped_ && !closing_) {
-    co_await socket_.async_wait(tcp::socket::wait_read,
-                                net::redirect_error(net::use_awaitable, ec));
-    // Read until a short read: the reactor is edge-triggered, so data left in the socket
-    // would not wake us again.
-    std::size_t n = buf.size();
-    while (n == buf.size() && !stopped_ && !closing_) {
-      n = 0;
-      if (!ec) n = socket_.read_some(net::buffer(buf), ec);
-      if (ec == net::error::would_block || ec == net::error::try_again) {
-        ec = {};
-        break;
-      }
-      if (ec) {
-        if (!stopped_) abort(ec == net::error::eof ? "peer closed the connection" : ec.message());
-        co_return;
-      }
-      reader_.feed_borrowed(byte_view{buf.data(), n});
-      last_rx_ = std::chrono::steady_clock::now();
-      while (!stopped_ && !closing_) {
-        auto rec = reader_.next();
-        if (!rec) {
-          if (noise_.handshake_done()) {
-            close(proto::reason::protocol_error, rec.error().message());
-          } else {
-            abort(rec.error().message());
-          }
-          co_return;
-        }
-        if (!rec->has_value()) break;
-        const step next = on_record(**rec);
-        if (next == step::stop) co_return;
-        if (next == step::authenticate) {
-          // The only awaited step: the read loop does not go on until sign-in is answered.
-          // Other sessions reuse `buf` meanwhile, so keep what is left of ours.
-          reader_.keep();
-          auto f = std::move(*auth_);
-          auth_.reset();
-          if (auto* up = std::get_if<proto::sign_up>(&f)) {
-            co_await owner_.authenticate(shared_from_this(), std::move(up->name),
-                                         std::move(up->password), up->identity, true);
-          } else {
-            auto& in = std::get<proto::sign_in>(f);
-            co_await owner_.authenticate(shared_from_this(), std::move(in.name),
-                                         std::move(in.password), in.identity, false);
-          }
-          if (stopped_ || closing_) co_return;
-        }
-      }
+    boost::system::error_code ec;
+    const std::size_t n = socket_.read_some(net::buffer(buf), ec);
+    if (ec == net::error::would_block || ec == net::error::try_again) {
+      wait_readable();
+      return;
+    }
+    if (ec) {
+      abort(ec == net::error::eof ? "peer closed the connection" : ec.message());
+      return;
+    }
+    reader_.feed_borrowed(byte_view{buf.data(), n});
+    last_rx_ = std::chrono::steady_clock::now();
+    if (!handle_records()) return;
+    // A short read drained the socket; the edge-triggered reactor wakes us for more.
+    if (n < buf.size()) {
+      wait_readable();
+      return;
     }
   }
+}
+
+bool session::handle_records() {
+  while (!stopped_ && !closing_) {
+    auto rec = reader_.next();
+    if (!rec) {
+      if (noise_.handshake_done()) {
+        close(proto::reason::protocol_error, rec.error().message());
+      } else {
+        abort(rec.error().message());
+      }
+      return false;
+    }
+    if (!rec->has_value()) return true;
+    switch (on_record(**rec)) {
+      case step::next:
+        break;
+      case step::stop:
+        return false;
+      case step::authenticate:
+        // Other sessions reuse the read buffer meanwhile, so keep what is left of ours.
+        reader_.keep();
+        authenticate_then_read_on();
+        return false;
+    }
+  }
+  return false;
+}
+
+void session::authenticate_then_read_on() {
+  net::co_spawn(
+      socket_.get_executor(),
+      [self = shared_from_this()]() -> awaitable<void> {
+        auto f = std::move(self->auth_);
+        if (auto* up = std::get_if<proto::sign_up>(f.get())) {
+          co_await self->owner_.authenticate(self, std::move(up->name), std::move(up->password),
+                                             up->identity, true);
+        } else {
+          auto& in = std::get<proto::sign_in>(*f);
+          co_await self->owner_.authenticate(self, std::move(in.name), std::move(in.password),
+                                             in.identity, false);
+        }
+        // Records that arrived behind the sign-in, then the socket again.
+        if (self->handle_records()) self->read_available();
+      },
+      net::detached);
 }
 
 session::step session::on_record(byte_view record) {
@@ -303,7 +354,7 @@ session::step session::on_send(byte_view plain) {
 
 session::step session::on_frame(proto::frame f) {
   if (std::holds_alternative<proto::sign_in>(f) || std::holds_alternative<proto::sign_up>(f)) {
-    auth_ = std::move(f);
+    auth_ = std::make_unique<proto::frame>(std::move(f));
     return step::authenticate;
   }
   if (auto* p = std::get_if<proto::ping>(&f)) {
@@ -321,31 +372,6 @@ session::step session::on_frame(proto::frame f) {
   close(proto::reason::protocol_error,
         std::string("unexpected frame from client: ") + proto::type_name(f));
   return step::stop;
-}
-
-awaitable<void> session::write_loop() {
-  while (!stopped_) {
-    if (out_.empty()) {
-      if (closing_) break;
-      boost::system::error_code ec;
-      writer_waiting_ = true;
-      co_await wake_.async_wait(net::redirect_error(net::use_awaitable, ec));
-      writer_waiting_ = false;
-      continue;
-    }
-    writing_.swap(out_);
-    out_.clear();
-    boost::system::error_code ec;
-    co_await net::async_write(socket_, net::buffer(writing_),
-                              net::redirect_error(net::use_awaitable, ec));
-    writing_.clear();
-    if (writing_.capacity() > proto::shrink_above) bytes().swap(writing_);  // idle peers stay small
-    if (ec) {
-      if (!stopped_) abort(ec.message());
-      co_return;
-    }
-  }
-  stop();
 }
 
 }  // namespace relay::server

@@ -366,7 +366,7 @@ noise_session::noise_session(role r, const crypto::key_pair& static_key, crypto:
   cfg.s = &static_key;
   auto hs = handshake_state::create(cfg, rng);
   if (!hs) throw std::logic_error("noise_session: " + hs.error().message());
-  hs_.emplace(std::move(*hs));
+  hs_ = std::make_unique<handshake_state>(std::move(*hs));
 }
 
 bool noise_session::my_turn() const noexcept { return !failed_ && hs_ && hs_->my_turn(); }

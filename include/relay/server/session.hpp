@@ -1,5 +1,5 @@
-// One client connection on the relay: a read loop (records -> Noise -> frames) and a write
-// loop (one gathered write of everything queued). Runs entirely on the io thread.
+// One client connection on the relay: reads (records -> Noise -> frames) and one gathered
+// write of everything queued. Runs entirely on the io thread.
 #pragma once
 
 #include <chrono>
@@ -25,7 +25,8 @@ class session : public std::enable_shared_from_this<session> {
  public:
   session(tcp::socket socket, relay_server& owner, std::uint64_t id);
 
-  /// Starts both loops; each holds a shared_ptr, so the session lives while either runs.
+  /// Starts reading and the deadline timer; every pending handler holds a shared_ptr, so the
+  /// session lives while any of them is pending.
   void start();
   /// Queues one frame (encrypted now, so order is the order of calls). io thread only.
   void deliver(const proto::frame& f);
@@ -59,10 +60,20 @@ class session : public std::enable_shared_from_this<session> {
   void set_signed_in(std::string name, const crypto::public_key& identity);
 
  private:
-  awaitable<void> read_loop();
-  awaitable<void> write_loop();
+  /// Waits until the socket is readable, then read_available().
+  void wait_readable();
+  /// Reads until the socket is drained (or a sign-in must be awaited), handling records.
+  void read_available();
+  /// Handles the records buffered so far; false if reading must not go on now.
+  bool handle_records();
+  /// Awaits authenticate() for auth_, then resumes reading.
+  void authenticate_then_read_on();
+  /// Arms the timer that runs on_watch().
+  void arm_watch(std::chrono::steady_clock::time_point at);
   /// Enforces the sign-in deadline, then pings idle peers and reaps silent ones.
-  awaitable<void> watch_loop();
+  void on_watch();
+  /// Writes everything queued in one write; finishes a close once nothing is left.
+  void flush();
   /// Token bucket: true if the user may send one more message now.
   bool take_token();
   /// What the read loop does after a record: read on, stop, or await authenticate(auth_).
@@ -84,7 +95,6 @@ class session : public std::enable_shared_from_this<session> {
   std::uint64_t id_;
   std::string address_;
   std::string ip_;
-  net::steady_timer wake_;
   net::steady_timer watch_;
   proto::record_reader reader_{max_handshake_record};
   transport::noise_session noise_;
@@ -102,8 +112,12 @@ class session : public std::enable_shared_from_this<session> {
   bool counted_unauthenticated_ = false;
   std::uint64_t presence_seen_ = 0;
   std::uint64_t presence_joined_ = 0;
-  bool writer_waiting_ = false;       // the write loop sleeps on wake_
-  std::optional<proto::frame> auth_;  // a sign-in waiting for the read loop to await it
+  bool flush_posted_ = false;  // a flush() is posted and will write what is queued
+  bool writing_now_ = false;   // an async_write of writing_ is in progress
+  bool pinged_ = false;
+  std::chrono::steady_clock::time_point pinged_at_;
+  std::chrono::steady_clock::time_point started_;
+  std::unique_ptr<proto::frame> auth_;  // a sign-in waiting to be authenticated
 };
 
 }  // namespace relay::server

@@ -6,6 +6,7 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string_view>
 #include <system_error>
@@ -207,7 +208,9 @@ class noise_session {
  private:
   void finish();
 
-  std::optional<handshake_state> hs_;  // dropped after Split() so e and ck are wiped early
+  // On the heap and dropped after Split(): e and ck are wiped early, and an established
+  // session (the relay holds thousands) does not carry the handshake's size.
+  std::unique_ptr<handshake_state> hs_;
   cipher_state send_, recv_;
   std::optional<crypto::public_key> rs_;
   std::array<byte, hash_size> h_{};
