@@ -10,13 +10,19 @@ namespace relay::console {
 namespace {
 
 // One line per command; parse_command and help_text read nothing else.
-constexpr std::array<command_spec, 7> table{{
+// No command takes a password or a key, and none shows more than names, key fingerprints,
+// addresses, times and counters; so the audit log, which records every command, holds no secret.
+constexpr std::array<command_spec, 10> table{{
     {"help", 0, 0, "help", "list these commands"},
     {"db", 0, 0, "db", "registered users: name, created, last sign-in, key fingerprint"},
     {"active", 0, 0, "active", "who is online: name, address, since"},
     {"key", 0, 0, "key", "the relay's public-key fingerprint"},
-    {"stats", 0, 0, "stats", "connection, sign-in and message counters since start"},
+    {"stats", 0, 0, "stats", "uptime, connections, sign-ins, messages, bytes and current rate"},
     {"kick", 1, rest_of_line, "kick USER [reason]", "disconnect USER, showing them the reason"},
+    {"ban", 1, rest_of_line, "ban USER [DURATION] [reason]",
+     "disconnect USER, refuse their sign-ins for DURATION (30s 10m 2h 7d 1w) or for good"},
+    {"unban", 1, 1, "unban USER", "lift USER's ban"},
+    {"bans", 0, 0, "bans", "bans in force: name, until, reason"},
     {"quit", 0, 0, "quit", "stop the relay cleanly"},
 }};
 
@@ -37,6 +43,11 @@ class console_category_impl : public std::error_category {
         return "line too long (over 1024 bytes)";
       case command_errc::bad_character:
         return "control character or invalid UTF-8 in line";
+      case command_errc::bad_duration:
+        return "bad duration: use a whole number and a unit, e.g. 30s, 10m, 2h, 7d, 1w or 1h30m "
+               "(at most 520w)";
+      case command_errc::reason_too_long:
+        return "reason too long (over 200 bytes)";
     }
     return "unknown console error";
   }

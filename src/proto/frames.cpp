@@ -129,7 +129,7 @@ result<frame> decode_credentials(reader& r) {
   return frame{std::move(v)};
 }
 
-bool valid_reason(byte b) noexcept { return b >= 1 && b <= 16; }
+bool valid_reason(byte b) noexcept { return b >= 1 && b <= 17; }
 
 }  // namespace
 
@@ -342,6 +342,8 @@ const char* describe(reason r) noexcept {
       return "password does not meet the rules";
     case reason::too_many_attempts:
       return "too many failed attempts";
+    case reason::banned:
+      return "banned by the operator";
   }
   return "unknown reason";
 }

@@ -35,11 +35,6 @@ void operator_console::handle(const std::string& line) {
     std::fflush(out_);
     return;
   }
-  if (cmd->name == "help") {
-    std::fputs(console::help_text().c_str(), out_);
-    std::fflush(out_);
-    return;
-  }
   auto answer = std::make_shared<std::promise<std::string>>();
   auto future = answer->get_future();
   net::post(io_, [this, c = *cmd, answer] {

@@ -7,6 +7,9 @@
 #include <iomanip>
 #include <sstream>
 
+#include "relay/console/ban.hpp"
+#include "relay/console/command.hpp"
+#include "relay/console/duration.hpp"
 #include "relay/crypto/password.hpp"
 #include "relay/crypto/random.hpp"
 #include "relay/crypto/secret.hpp"
@@ -97,6 +100,11 @@ relay_server::~relay_server() {
 void relay_server::start() {
   net::co_spawn(
       io_, [this] { return accept_loop(); }, net::detached);
+  arm_rate_sampler();
+  // Opened now so a bad path shows at start; commands report it again until it works.
+  if (auto ec = audit_.open()) {
+    log::warn() << "audit log " << audit_.path() << ": " << ec.message();
+  }
 }
 
 awaitable<void> relay_server::accept_loop() {
@@ -331,9 +339,29 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
   }
   account_penalties_.clear(name);
   const auto now = unix_now();
-  co_await run_on(db_strand_,
-                  [this, &name, &key, now] { return users_.record_sign_in(name, key, now); });
+  // Bans are checked only after the password: a stranger cannot probe which accounts are
+  // banned, and wrong passwords all get the same answer. Same strand call as recording the
+  // sign-in: a ban committed before it is seen here, one committed after it finds the user
+  // online (its kick is queued on the io thread behind this sign-in) and disconnects them.
+  auto ban = co_await run_on(db_strand_, [this, &name, &key, now] {
+    auto b = bans_.find_active(name, now);
+    if (!b) (void)users_.record_sign_in(name, key, now);
+    return b;
+  });
   if (s->ending()) co_return;
+  if (ban) {
+    // Not a password failure (no penalty, not counted as one), but an attempt that did not
+    // sign in: the per-connection cap still bounds the hashing a banned owner can cause.
+    ++stats_.banned_sign_ins;
+    log::info() << "session " << s->id() << " (" << s->address() << "): sign-in as " << name
+                << " refused: banned";
+    s->deliver(
+        proto::error{proto::reason::banned, 0, console::ban_notice(ban->until, ban->reason, now)});
+    if (s->note_failure() >= cfg_.max_failures_per_connection) {
+      s->close(proto::reason::too_many_attempts, "too many failed sign-ins on this connection");
+    }
+    co_return;
+  }
   complete_sign_in(s, name, key);
 }
 
@@ -544,58 +572,139 @@ std::string relay_server::active_report() const {
 }
 
 std::string relay_server::stats_report() const {
-  const auto up =
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_);
-  std::ostringstream os;
-  os << "uptime            " << format_duration(up) << "\n"
-     << "connections now   " << sessions_.size() << "\n"
-     << "connections total " << stats_.connections << "\n"
-     << "connections refused " << stats_.refused << "\n"
-     << "not signed in now " << unauthenticated_ << "\n"
-     << "signed in now     " << online_.size() << "\n"
-     << "sign-ins          " << stats_.sign_ins << "\n"
-     << "sign-in failures  " << stats_.sign_in_failures << "\n"
-     << "messages relayed  " << stats_.messages << "\n"
-     << "bytes relayed     " << stats_.bytes << "\n"
-     << "messages/s (avg)  "
-     << (up.count() > 0 ? static_cast<double>(stats_.messages) / static_cast<double>(up.count())
-                        : 0.0)
-     << "\n";
-  return os.str();
+  const auto now = std::chrono::steady_clock::now();
+  console::relay_stats st;
+  st.uptime = std::chrono::duration_cast<std::chrono::seconds>(now - started_);
+  st.connections_now = sessions_.size();
+  st.connections_total = stats_.connections;
+  st.refused = stats_.refused;
+  st.unauthenticated_now = unauthenticated_;
+  st.signed_in_now = online_.size();
+  st.sign_ins = stats_.sign_ins;
+  st.sign_in_failures = stats_.sign_in_failures;
+  st.banned_sign_ins = stats_.banned_sign_ins;
+  st.messages = stats_.messages;
+  st.bytes = stats_.bytes;
+  st.rate_recent = rate_.per_second(now, stats_.messages);
+  return console::format_stats(st);
+}
+
+void relay_server::arm_rate_sampler() {
+  rate_timer_.expires_after(std::chrono::seconds(1));
+  rate_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec || stopping_) return;
+    rate_.sample(std::chrono::steady_clock::now(), stats_.messages);
+    arm_rate_sampler();
+  });
+}
+
+std::string relay_server::audit_path_for(const relay_config& cfg) {
+  if (!cfg.audit_log_path.empty()) return cfg.audit_log_path;
+  return std::filesystem::path(cfg.db_path).replace_extension(".audit.log").string();
+}
+
+void relay_server::finish_command(const std::shared_ptr<const command_answer>& a, bool ok,
+                                  std::string text, std::function<void()> then) {
+  // On the database strand: the disk write stays off the io thread, and the line is on disk
+  // before the operator sees the answer.
+  net::post(db_strand_, [this, a, ok, text = std::move(text), then = std::move(then)]() mutable {
+    std::string_view error;
+    if (!ok) error = std::string_view(text).substr(0, text.find('\n'));
+    if (auto ec =
+            audit_.append(console::format_audit_line(unix_now(), a->name, a->args, ok, error))) {
+      log::error() << "audit log " << audit_.path() << ": " << ec.message();
+      text +=
+          "console: could not write the audit log " + audit_.path() + ": " + ec.message() + "\n";
+    }
+    a->reply(std::move(text));
+    if (then) net::post(io_, std::move(then));
+  });
 }
 
 void relay_server::run_command(const std::string& name, const std::vector<std::string>& args,
                                std::function<void(std::string)> reply) {
-  if (name == "stats") {
-    reply(stats_report());
+  // Answers hold names, fingerprints, addresses, times and counters only: the relay has no
+  // plaintext to show, and no command takes or shows a password or a secret key.
+  auto a = std::make_shared<const command_answer>(command_answer{name, args, std::move(reply)});
+  const auto* spec = console::find_command(name);
+  if (spec != nullptr && args.size() < static_cast<std::size_t>(spec->min_args)) {
+    finish_command(a, false, "usage: " + std::string(spec->usage) + "\n");
+    return;
+  }
+  if (name == "help") {
+    finish_command(a, true, console::help_text());
+  } else if (name == "stats") {
+    finish_command(a, true, stats_report());
   } else if (name == "kick") {
-    auto it = online_.find(args.at(0));
+    auto it = online_.find(args[0]);
     auto target = it == online_.end() ? nullptr : it->second.lock();
     if (!target) {
-      reply(args[0] + " is not online\n");
+      finish_command(a, false, args[0] + " is not online\n");
       return;
     }
     const std::string why = args.size() > 1 ? args[1] : std::string("kicked by the operator");
     log::info() << "operator kicked " << args[0] << ": " << why;
     target->close(proto::reason::kicked, why);
-    reply("kicked " + args[0] + "\n");
+    finish_command(a, true, "kicked " + args[0] + "\n");
+  } else if (name == "ban") {
+    ban_command(a);
+  } else if (name == "unban") {
+    net::post(db_strand_, [this, a] {
+      const std::string& user = a->args[0];
+      try {
+        if (bans_.unban(user, unix_now())) {
+          log::info() << "operator unbanned " << user;
+          finish_command(a, true, "unbanned " + user + "\n");
+        } else {
+          finish_command(a, false, user + " is not banned\n");
+        }
+      } catch (const std::exception& e) {
+        finish_command(a, false, std::string("cannot write the database: ") + e.what() + "\n");
+      }
+    });
+  } else if (name == "bans") {
+    net::post(db_strand_, [this, a] {
+      const auto now = unix_now();
+      std::vector<store::ban_record> list;
+      try {
+        list = bans_.list_active(now);
+      } catch (const std::exception& e) {
+        finish_command(a, false, std::string("cannot read the database: ") + e.what() + "\n");
+        return;
+      }
+      if (list.empty()) {
+        finish_command(a, true, "no bans in force\n");
+        return;
+      }
+      std::ostringstream os;
+      os << std::left << std::setw(34) << "NAME" << std::setw(44) << "UNTIL"
+         << "REASON\n";
+      for (const auto& b : list) {
+        const std::string until =
+            b.until ? console::format_utc(*b.until) + " (" +
+                          console::format_duration(std::chrono::seconds(*b.until - now)) + " left)"
+                    : std::string("permanent");
+        os << std::setw(34) << b.name << std::setw(44) << until << b.reason << "\n";
+      }
+      os << list.size() << (list.size() == 1 ? " ban" : " bans") << " in force\n";
+      finish_command(a, true, os.str());
+    });
   } else if (name == "active") {
-    reply(active_report());
+    finish_command(a, true, active_report());
   } else if (name == "key") {
-    reply("relay key fingerprint: " + crypto::fingerprint(key_.pub()) + "\n");
+    finish_command(a, true, "relay key fingerprint: " + crypto::fingerprint(key_.pub()) + "\n");
   } else if (name == "db") {
-    // Read on the database strand; answer from there (reply is thread-safe by contract).
-    net::post(db_strand_, [this, reply = std::move(reply)] {
+    net::post(db_strand_, [this, a] {
       std::ostringstream os;
       std::vector<store::user_record> list;
       try {
         list = users_.list();
       } catch (const std::exception& e) {
-        reply(std::string("cannot read the database: ") + e.what() + "\n");
+        finish_command(a, false, std::string("cannot read the database: ") + e.what() + "\n");
         return;
       }
       if (list.empty()) {
-        reply("no registered users\n");
+        finish_command(a, true, "no registered users\n");
         return;
       }
       os << std::left << std::setw(34) << "NAME" << std::setw(22) << "CREATED" << std::setw(22)
@@ -608,18 +717,56 @@ void relay_server::run_command(const std::string& name, const std::vector<std::s
            << "\n";
       }
       os << list.size() << (list.size() == 1 ? " user" : " users") << " registered\n";
-      reply(os.str());
+      finish_command(a, true, os.str());
     });
   } else if (name == "quit") {
-    reply("stopping the relay\n");
-    if (quit_handler_) {
-      net::post(io_, quit_handler_);
-    } else {
-      stop();
-    }
+    // The audit line is written before the relay starts stopping (and its pool with it).
+    finish_command(a, true, "stopping the relay\n", [this] {
+      if (quit_handler_) {
+        quit_handler_();
+      } else {
+        stop();
+      }
+    });
   } else {
-    reply("unknown command: " + name + "\n");
+    finish_command(a, false, "unknown command: " + name + "\n");
   }
+}
+
+void relay_server::ban_command(const std::shared_ptr<const command_answer>& a) {
+  auto parsed = console::parse_ban_args(a->args);
+  if (!parsed) {
+    finish_command(a, false, "ban: " + parsed.error().message() + "\n");
+    return;
+  }
+  const auto now = unix_now();
+  const auto until = console::ban_until(parsed->duration, now);
+  net::post(db_strand_, [this, a, b = std::move(*parsed), until, now]() mutable {
+    std::string failure;
+    try {
+      if (!bans_.ban(b.user, until, b.reason, now)) failure = "no registered user named " + b.user;
+    } catch (const std::exception& e) {
+      failure = std::string("cannot write the database: ") + e.what();
+    }
+    if (!failure.empty()) {
+      finish_command(a, false, failure + "\n");
+      return;
+    }
+    // Stored: now disconnect the user if online, on the io thread that owns the registry.
+    net::post(io_, [this, a, b = std::move(b), until, now] {
+      std::string text = "banned " + b.user;
+      text += until ? " until " + console::format_utc(*until) : std::string(" permanently");
+      if (!b.reason.empty()) text += ": " + b.reason;
+      text += "\n";
+      log::info() << "operator " << text.substr(0, text.size() - 1);
+      auto it = online_.find(b.user);
+      if (auto target = it == online_.end() ? nullptr : it->second.lock()) {
+        target->close(proto::reason::banned, console::ban_notice(until, b.reason, now));
+        text += "disconnected " + b.user + "\n";
+      }
+      finish_command(a, true, std::move(text));
+    });
+  });
 }
 
 }  // namespace relay::server

@@ -17,6 +17,8 @@ class store_category_impl : public std::error_category {
         return "that name is already registered";
       case store_errc::not_found:
         return "no such user";
+      case store_errc::not_banned:
+        return "not banned";
     }
     return "unknown store error";
   }

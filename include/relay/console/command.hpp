@@ -50,6 +50,8 @@ enum class command_errc {
   too_many_args,    ///< more than the command's max_args
   too_long,         ///< over max_line bytes
   bad_character,    ///< a control character (escape sequences), or bytes that are not UTF-8
+  bad_duration,     ///< ban: a duration that is not e.g. 30s, 10m, 2h, 7d, 1w (see duration.hpp)
+  reason_too_long,  ///< ban: a reason over max_ban_reason bytes (see ban.hpp)
 };
 const std::error_category& console_category() noexcept;
 std::error_code make_error_code(command_errc e) noexcept;

@@ -59,6 +59,7 @@ enum class reason : byte {
   timeout = 14,
   weak_password = 15,
   too_many_attempts = 16,
+  banned = 17,  ///< the operator banned the account: closing when online, error at sign-in
 };
 
 /// Client asks to sign in to an existing account, announcing its current identity key.

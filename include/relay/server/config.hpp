@@ -20,6 +20,8 @@ struct relay_config {
   unsigned workers = 2;            ///< Argon2 worker threads
   unsigned max_pending_auth = 64;  ///< queued sign-ins beyond this are answered "busy"
   unsigned max_failures_per_connection = 3;
+  /// Console audit log; empty: beside the database (<db without extension>.audit.log).
+  std::string audit_log_path;
 
   // Limits against hostile or vanished peers (configurable on the command line, except the
   // penalty schedules and the failures allowed per connection).

@@ -16,11 +16,14 @@
 #include <unordered_set>
 #include <vector>
 
+#include "relay/console/audit_log.hpp"
+#include "relay/console/stats.hpp"
 #include "relay/crypto/keys.hpp"
 #include "relay/net.hpp"
 #include "relay/proto/frames.hpp"
 #include "relay/server/config.hpp"
 #include "relay/server/penalty_table.hpp"
+#include "relay/store/bans.hpp"
 #include "relay/store/database.hpp"
 #include "relay/store/schema.hpp"
 #include "relay/store/users.hpp"
@@ -53,9 +56,13 @@ class relay_server {
   const relay_config& config() const noexcept { return cfg_; }
 
   /// Console: runs a parsed command on the io thread and hands the text answer to `reply`
-  /// (possibly later, e.g. after a database read). io thread only.
+  /// (later, from another thread: `reply` must be thread-safe). The command, its arguments
+  /// and its outcome are appended to the audit log before `reply` is called; a failure to
+  /// write it is added to the answer. io thread only.
   void run_command(const std::string& name, const std::vector<std::string>& args,
                    std::function<void(std::string)> reply);
+  /// Where the audit log goes (cfg.audit_log_path, or <db without extension>.audit.log).
+  const std::string& audit_log_path() const noexcept { return audit_.path(); }
 
   // --- used by sessions (io thread) ---
   const crypto::key_pair& noise_key() const noexcept { return key_; }
@@ -87,6 +94,20 @@ class relay_server {
   void send_snapshot(session& s);
   std::string active_report() const;
   std::string stats_report() const;
+  /// A console command on its way out (see run_command).
+  struct command_answer {
+    std::string name;
+    std::vector<std::string> args;
+    std::function<void(std::string)> reply;
+  };
+  /// Writes the audit line on db_strand_, then replies; `then` runs on the io thread after.
+  /// Any thread.
+  void finish_command(const std::shared_ptr<const command_answer>& a, bool ok, std::string text,
+                      std::function<void()> then = {});
+  void ban_command(const std::shared_ptr<const command_answer>& a);
+  /// Samples the message total once a second for the recent rate in `stats`.
+  void arm_rate_sampler();
+  static std::string audit_path_for(const relay_config& cfg);
   void maybe_finish_stop();
   void maybe_trim_memory();
 
@@ -94,6 +115,8 @@ class relay_server {
   relay_config cfg_;
   store::database db_;
   store::user_store users_;
+  // db_strand_ only, like users_.
+  store::ban_store bans_{db_};
   bool key_created_ = false;  // before key_: its initialiser sets it
   crypto::key_pair key_;
   tcp::acceptor acceptor_;
@@ -134,10 +157,14 @@ class relay_server {
     std::uint64_t refused = 0;
     std::uint64_t sign_ins = 0;
     std::uint64_t sign_in_failures = 0;
+    std::uint64_t banned_sign_ins = 0;  // right password, refused by a ban
     std::uint64_t messages = 0;
     std::uint64_t bytes = 0;
   } stats_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  console::rate_window rate_{started_};  // io thread; sampled by rate_timer_, not per message
+  net::steady_timer rate_timer_{io_};
+  console::audit_log audit_{audit_path_for(cfg_)};  // db_strand_ only: no disk I/O on io
   bool stopping_ = false;
   std::function<void()> stop_done_;
   std::unique_ptr<net::steady_timer> stop_timer_;

@@ -29,6 +29,7 @@ struct user_record {
 enum class store_errc {
   name_taken = 1,  ///< create: an account with that exact name already exists
   not_found,       ///< an update named an account that does not exist
+  not_banned,      ///< unban: the account has no ban in force
 };
 const std::error_category& store_category() noexcept;
 std::error_code make_error_code(store_errc e) noexcept;

@@ -32,8 +32,8 @@ TEST(Command, EveryCommandParses) {
 TEST(Command, TableHasTheExpectedCommands) {
   std::vector<std::string> names;
   for (const auto& spec : commands()) names.emplace_back(spec.name);
-  EXPECT_EQ(names,
-            (std::vector<std::string>{"help", "db", "active", "key", "stats", "kick", "quit"}));
+  EXPECT_EQ(names, (std::vector<std::string>{"help", "db", "active", "key", "stats", "kick", "ban",
+                                             "unban", "bans", "quit"}));
   for (const auto& spec : commands()) {
     EXPECT_FALSE(spec.usage.empty()) << spec.name;
     EXPECT_FALSE(spec.help.empty()) << spec.name;
@@ -81,6 +81,29 @@ TEST(Command, KickReasonKeepsInternalSpaces) {
   EXPECT_EQ(parsed("kick bob x"), (command{"kick", {"bob", "x"}}));
   EXPECT_EQ(parsed("kick bob caf\xc3\xa9 \xe2\x9c\x93"),
             (command{"kick", {"bob", "caf\xc3\xa9 \xe2\x9c\x93"}}));
+}
+
+TEST(Command, BanUnbanAndBans) {
+  EXPECT_EQ(parsed("ban bob"), (command{"ban", {"bob"}}));
+  EXPECT_EQ(parsed("ban bob 2h"), (command{"ban", {"bob", "2h"}}));
+  EXPECT_EQ(parsed("BAN  bob\t2h  being   rude  "), (command{"ban", {"bob", "2h  being   rude"}}));
+  EXPECT_EQ(parsed("ban bob being rude"), (command{"ban", {"bob", "being rude"}}));
+  EXPECT_EQ(error_of("ban"), command_errc::too_few_args);
+  EXPECT_EQ(parsed("unban bob"), (command{"unban", {"bob"}}));
+  EXPECT_EQ(error_of("unban"), command_errc::too_few_args);
+  EXPECT_EQ(error_of("unban bob now"), command_errc::too_many_args);
+  EXPECT_EQ(parsed("bans"), (command{"bans", {}}));
+  EXPECT_EQ(error_of("bans bob"), command_errc::too_many_args);
+  EXPECT_EQ(error_of("ban bob 2h \x1b[31m"), command_errc::bad_character);
+}
+
+TEST(Command, NoCommandTakesASecret) {
+  // The audit log records every line verbatim: nothing typed here may be a password or key.
+  for (const auto& spec : commands()) {
+    for (const char* secret : {"PASSWORD", "SECRET", "KEY", "PASS"}) {
+      EXPECT_EQ(spec.usage.find(secret), std::string_view::npos) << spec.usage;
+    }
+  }
 }
 
 TEST(Command, EmptyAndBlankLines) {
@@ -133,7 +156,7 @@ TEST(Command, OverlongLineRejected) {
 TEST(Command, ErrorsHaveConsoleCategoryAndMessages) {
   const auto ec = error_of("nope");
   EXPECT_STREQ(ec.category().name(), "console");
-  for (int e = 1; e <= static_cast<int>(command_errc::bad_character); ++e) {
+  for (int e = 1; e <= static_cast<int>(command_errc::reason_too_long); ++e) {
     const auto m = make_error_code(static_cast<command_errc>(e)).message();
     EXPECT_FALSE(m.empty());
     EXPECT_EQ(m.find("unknown console error"), std::string::npos);

@@ -1,0 +1,105 @@
+// Audit lines and the O_APPEND file they go to.
+#include "relay/console/audit_log.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <ctime>
+
+namespace relay::console {
+
+namespace {
+
+bool is_bare(std::string_view s) {
+  if (s.empty()) return false;
+  for (char c : s) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.' || c == ':' || c == '@' || c == '/' ||
+                    c == '+';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+void append_quoted(std::string& out, std::string_view s) {
+  static constexpr char hex[] = "0123456789abcdef";
+  out += '"';
+  for (char c : s) {
+    const auto b = static_cast<unsigned char>(c);
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (b < 0x20 || b >= 0x7f) {
+      out += "\\x";
+      out += hex[b >> 4];
+      out += hex[b & 0xf];
+    } else {
+      out += c;
+    }
+  }
+  out += '"';
+}
+
+void append_word(std::string& out, std::string_view s) {
+  out += ' ';
+  if (is_bare(s)) {
+    out += s;
+  } else {
+    append_quoted(out, s);
+  }
+}
+
+}  // namespace
+
+std::string format_audit_line(std::int64_t unix_time, std::string_view command,
+                              std::span<const std::string> args, bool ok, std::string_view error) {
+  const auto t = static_cast<std::time_t>(unix_time);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char stamp[32];
+  if (std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0) stamp[0] = '\0';
+  std::string out = stamp;
+  append_word(out, command);
+  for (const auto& a : args) append_word(out, a);
+  if (ok) {
+    out += " => ok";
+  } else {
+    out += " => error ";
+    append_quoted(out, error);
+  }
+  return out;
+}
+
+audit_log::~audit_log() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::error_code audit_log::open() {
+  if (fd_ >= 0) return {};
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+  if (fd_ < 0) return {errno, std::generic_category()};
+  return {};
+}
+
+std::error_code audit_log::append(std::string_view line) {
+  if (auto ec = open()) return ec;
+  std::string buf{line};
+  buf += '\n';
+  std::string_view rest = buf;
+  while (!rest.empty()) {
+    const ssize_t n = ::write(fd_, rest.data(), rest.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const std::error_code ec{n < 0 ? errno : EIO, std::generic_category()};
+      // Start afresh next time (e.g. once space is freed); a partial line may remain.
+      ::close(fd_);
+      fd_ = -1;
+      return ec;
+    }
+    rest.remove_prefix(static_cast<std::size_t>(n));
+  }
+  return {};
+}
+
+}  // namespace relay::console

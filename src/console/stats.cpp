@@ -1,0 +1,50 @@
+// The `stats` report text.
+#include "relay/console/stats.hpp"
+
+#include <cstdio>
+
+#include "relay/console/duration.hpp"
+
+namespace relay::console {
+
+namespace {
+
+// Labels fill 18 columns; "connections refused" predates that and keeps its one space.
+void line(std::string& out, const char* label, const std::string& value) {
+  std::string l = label;
+  if (l.size() < 18)
+    l.resize(18, ' ');
+  else
+    l += ' ';
+  out += l + value + "\n";
+}
+
+std::string rate(double r) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f", r);
+  return buf;
+}
+
+}  // namespace
+
+std::string format_stats(const relay_stats& s) {
+  std::string out;
+  const auto up = s.uptime.count();
+  line(out, "uptime", format_duration(s.uptime));
+  line(out, "connections now", std::to_string(s.connections_now));
+  line(out, "connections total", std::to_string(s.connections_total));
+  line(out, "connections refused", std::to_string(s.refused));
+  line(out, "not signed in now", std::to_string(s.unauthenticated_now));
+  line(out, "signed in now", std::to_string(s.signed_in_now));
+  line(out, "sign-ins", std::to_string(s.sign_ins));
+  line(out, "sign-in failures", std::to_string(s.sign_in_failures));
+  line(out, "banned sign-ins", std::to_string(s.banned_sign_ins));
+  line(out, "messages relayed", std::to_string(s.messages));
+  line(out, "bytes relayed", std::to_string(s.bytes));
+  line(out, "messages/s (10 s)", rate(s.rate_recent));
+  line(out, "messages/s (avg)",
+       rate(up > 0 ? static_cast<double>(s.messages) / static_cast<double>(up) : 0.0));
+  return out;
+}
+
+}  // namespace relay::console

@@ -1,0 +1,299 @@
+// The operator console against a real relay over loopback: ban/unban/bans (enforced at sign-in,
+// disconnecting, expiring, surviving a restart), stats for a known workload, the audit log.
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+#include <chrono>
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/relay_fixture.hpp"
+#include "support/temp_dir.hpp"
+#include "support/test_client.hpp"
+
+namespace relay::test {
+namespace {
+
+using proto::reason;
+
+std::optional<proto::error> error_of(const std::optional<proto::frame>& f) {
+  if (f && std::holds_alternative<proto::error>(*f)) return std::get<proto::error>(*f);
+  return std::nullopt;
+}
+
+bool welcomed(const std::optional<proto::frame>& f) {
+  return f && std::holds_alternative<proto::welcome>(*f);
+}
+
+bool has(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+std::vector<std::string> lines_of(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> out;
+  for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
+}
+
+class ConsoleTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (const char* n : {"alice", "bob"}) {
+      test_client c(relay->port());
+      c.sign_up_ok(n, std::string(n) + "-password");
+    }
+  }
+  /// A fresh connection's answer to signing in as bob with his real password.
+  std::optional<proto::frame> bob_signs_in() {
+    test_client c(relay->port());
+    return c.sign_in("bob", "bob-password");
+  }
+
+  temp_dir dir;
+  std::unique_ptr<relay_fixture> relay = std::make_unique<relay_fixture>(test_config(dir.path()));
+};
+
+TEST_F(ConsoleTest, BannedUserCannotSignInWithTheRightPassword) {
+  EXPECT_EQ(relay->console("ban", {"bob", "spamming the room"}),
+            "banned bob permanently: spamming the room\n");
+  const auto refused = error_of(bob_signs_in());
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->code, reason::banned);
+  EXPECT_EQ(refused->text, "you are banned permanently: spamming the room");
+
+  // A wrong password learns nothing about the ban: the usual answer.
+  test_client stranger(relay->port());
+  const auto wrong = error_of(stranger.sign_in("bob", "not-bobs-password"));
+  ASSERT_TRUE(wrong);
+  EXPECT_EQ(wrong->code, reason::invalid_credentials);
+
+  // The banned attempt is counted apart from password failures.
+  const auto stats = relay->console("stats");
+  EXPECT_TRUE(has(stats, "banned sign-ins   1\n")) << stats;
+  EXPECT_TRUE(has(stats, "sign-in failures  1\n")) << stats;
+
+  // Others are unaffected, and nothing was recorded as a sign-in for bob.
+  test_client alice(relay->port());
+  EXPECT_TRUE(welcomed(alice.sign_in("alice", "alice-password")));
+}
+
+TEST_F(ConsoleTest, OnlineUserIsDisconnectedAtOnceWithTheReasonAndExpiry) {
+  test_client alice(relay->port()), bob(relay->port());
+  ASSERT_TRUE(welcomed(alice.sign_in("alice", "alice-password")));
+  ASSERT_TRUE(welcomed(bob.sign_in("bob", "bob-password")));
+  ASSERT_TRUE(alice.wait_roster("bob", true));
+
+  const auto answer = relay->console("ban", {"bob", "2h being rude"});
+  EXPECT_TRUE(std::regex_search(
+      answer, std::regex("^banned bob until \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\dZ: being "
+                         "rude\ndisconnected bob\n$")))
+      << answer;
+  const auto closing = bob.expect<proto::closing>();
+  ASSERT_TRUE(closing);
+  EXPECT_EQ(closing->code, reason::banned);
+  EXPECT_TRUE(std::regex_search(closing->text,
+                                std::regex("^you are banned until \\d{4}-\\d\\d-\\d\\d "
+                                           "\\d\\d:\\d\\d:\\d\\dZ \\((1h59m(\\d+s)?|2h) left\\)")))
+      << closing->text;
+  EXPECT_TRUE(has(closing->text, ": being rude")) << closing->text;
+  EXPECT_TRUE(bob.closed_within(3s));
+  EXPECT_TRUE(alice.wait_roster("bob", false));
+  EXPECT_TRUE(has(relay->console("active"), "alice"));
+  EXPECT_FALSE(has(relay->console("active"), "bob"));
+}
+
+TEST_F(ConsoleTest, UnbanRestoresSignIn) {
+  ASSERT_TRUE(has(relay->console("ban", {"bob", "1w"}), "banned bob until "));
+  EXPECT_EQ(error_of(bob_signs_in())->code, reason::banned);
+  const auto bans = relay->console("bans");
+  EXPECT_TRUE(
+      std::regex_search(bans, std::regex("\nbob +\\d{4}-[^\n]*\\((6d23h59m(\\d+s)?|7d) left\\)")))
+      << bans;
+  EXPECT_TRUE(has(bans, "1 ban in force\n")) << bans;
+
+  EXPECT_EQ(relay->console("unban", {"bob"}), "unbanned bob\n");
+  EXPECT_TRUE(welcomed(bob_signs_in()));
+  EXPECT_EQ(relay->console("unban", {"bob"}), "bob is not banned\n");
+  EXPECT_EQ(relay->console("bans"), "no bans in force\n");
+}
+
+TEST_F(ConsoleTest, ShortBanExpiresByItself) {
+  test_client bob(relay->port());
+  ASSERT_TRUE(welcomed(bob.sign_in("bob", "bob-password")));
+  EXPECT_TRUE(has(relay->console("ban", {"bob", "2s testing expiry"}), "disconnected bob"));
+  const auto closing = bob.expect<proto::closing>();
+  ASSERT_TRUE(closing);
+  EXPECT_EQ(closing->code, reason::banned);
+
+  // Until it expires every attempt is refused as banned; afterwards bob is welcome. No clock
+  // is asserted: only that nothing else ever happens and that the end comes.
+  const auto deadline = std::chrono::steady_clock::now() + 15s;
+  bool in = false;
+  while (!in && std::chrono::steady_clock::now() < deadline) {
+    auto f = bob_signs_in();
+    in = welcomed(f);
+    if (!in) {
+      const auto e = error_of(f);
+      ASSERT_TRUE(e) << "neither welcome nor error";
+      ASSERT_EQ(e->code, reason::banned) << e->text;
+      std::this_thread::sleep_for(200ms);
+    }
+  }
+  EXPECT_TRUE(in) << "the 2 s ban never expired";
+  EXPECT_EQ(relay->console("bans"), "no bans in force\n");
+  EXPECT_EQ(relay->console("unban", {"bob"}), "bob is not banned\n");
+}
+
+TEST_F(ConsoleTest, BanSurvivesARestart) {
+  ASSERT_EQ(relay->console("ban", {"bob", "still rude"}), "banned bob permanently: still rude\n");
+  relay.reset();  // clean stop, then the same database file again
+  relay = std::make_unique<relay_fixture>(test_config(dir.path()));
+  const auto refused = error_of(bob_signs_in());
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->code, reason::banned);
+  EXPECT_EQ(refused->text, "you are banned permanently: still rude");
+  EXPECT_TRUE(has(relay->console("bans"), "still rude"));
+  EXPECT_EQ(relay->console("unban", {"bob"}), "unbanned bob\n");
+  EXPECT_TRUE(welcomed(bob_signs_in()));
+}
+
+TEST_F(ConsoleTest, BanErrors) {
+  EXPECT_EQ(relay->console("ban", {"mallory", "1h"}), "no registered user named mallory\n");
+  EXPECT_EQ(relay->console("ban", {"Bob"}), "no registered user named Bob\n");
+  EXPECT_TRUE(has(relay->console("ban", {"bob", "10min spam"}), "ban: bad duration"));
+  EXPECT_TRUE(has(relay->console("ban", {"bob", std::string(201, 'x')}), "reason too long"));
+  EXPECT_EQ(relay->console("ban"), "usage: ban USER [DURATION] [reason]\n");
+  EXPECT_EQ(relay->console("bans"), "no bans in force\n");  // none of those banned anyone
+  EXPECT_TRUE(welcomed(bob_signs_in()));
+}
+
+TEST_F(ConsoleTest, StatsMatchAKnownWorkload) {
+  // SetUp's two sign-ups have come and gone: start from a fresh relay for exact numbers.
+  relay.reset();
+  relay = std::make_unique<relay_fixture>(test_config(dir.path()));
+  test_client alice(relay->port()), bob(relay->port()), carol(relay->port());
+  ASSERT_TRUE(welcomed(alice.sign_in("alice", "alice-password")));
+  ASSERT_TRUE(welcomed(bob.sign_in("bob", "bob-password")));
+  carol.sign_up_ok("carol", "carol-password");  // a sign-up signs in too
+  test_client guesser(relay->port());
+  ASSERT_EQ(error_of(guesser.sign_in("alice", "wrong-password"))->code,
+            reason::invalid_credentials);
+
+  // Five messages of 10..50 bytes (the relay routes opaque bytes), and one to nobody.
+  for (std::uint32_t i = 1; i <= 5; ++i) {
+    alice.send_frame(proto::send{i, "bob", bytes(10 * i, static_cast<byte>(i))});
+  }
+  alice.send_frame(proto::send{6, "dave", bytes(99, 1)});
+  for (std::uint32_t i = 1; i <= 5; ++i) {
+    const auto d = bob.expect<proto::deliver>();
+    ASSERT_TRUE(d) << i;
+    EXPECT_EQ(d->ciphertext.size(), 10 * i);
+  }
+  ASSERT_EQ(alice.expect<proto::error>()->code, reason::unknown_recipient);
+
+  const auto stats = relay->console("stats");
+  for (const char* line :
+       {"connections now   4\n", "connections total 4\n", "connections refused 0\n",
+        "not signed in now 1\n", "signed in now     3\n", "sign-ins          3\n",
+        "sign-in failures  1\n", "banned sign-ins   0\n", "messages relayed  5\n",
+        "bytes relayed     150\n"}) {
+    EXPECT_TRUE(has(stats, line)) << "missing '" << line << "' in\n" << stats;
+  }
+  EXPECT_TRUE(std::regex_search(stats, std::regex("^uptime +\\d+[smhd]\n")));
+  EXPECT_TRUE(std::regex_search(stats, std::regex("\nmessages/s \\(10 s\\) \\d+\\.\\d\\d\n")))
+      << stats;
+  EXPECT_TRUE(std::regex_search(stats, std::regex("\nmessages/s \\(avg\\)  \\d+\\.\\d\\d\n")))
+      << stats;
+}
+
+TEST_F(ConsoleTest, AuditLogRecordsEveryCommandAndItsOutcome) {
+  test_client bob(relay->port());
+  ASSERT_TRUE(welcomed(bob.sign_in("bob", "bob-password")));
+  const std::vector<std::pair<std::string, std::vector<std::string>>> commands{
+      {"stats", {}},        {"kick", {"bob", "being rude"}},
+      {"kick", {"nobody"}}, {"ban", {"bob", "1h spam \"quoted\""}},
+      {"unban", {"bob"}},   {"unban", {"bob"}},
+      {"bans", {}},         {"db", {}},
+      {"active", {}},       {"key", {}},
+      {"help", {}},         {"frobnicate", {}},
+  };
+  for (const auto& [name, args] : commands) (void)relay->console(name, args);
+
+  const auto path = dir.file("relay.audit.log");  // the default: beside relay.db
+  const auto lines = lines_of(path);
+  ASSERT_EQ(lines.size(), commands.size());
+  const std::regex shape(
+      "^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ [a-z]+( [^ ]+| \"[^\"]*\")* "
+      "=> (ok|error \"[^\"]*\")$");
+  for (const auto& l : lines) EXPECT_TRUE(std::regex_search(l, shape)) << l;
+  auto tail = [&](std::size_t i) { return lines[i].substr(lines[i].find('Z') + 2); };
+  EXPECT_EQ(tail(0), "stats => ok");
+  EXPECT_EQ(tail(1), "kick bob \"being rude\" => ok");
+  EXPECT_EQ(tail(2), "kick nobody => error \"nobody is not online\"");
+  EXPECT_EQ(tail(3), "ban bob \"1h spam \\\"quoted\\\"\" => ok");
+  EXPECT_EQ(tail(4), "unban bob => ok");
+  EXPECT_EQ(tail(5), "unban bob => error \"bob is not banned\"");
+  EXPECT_EQ(tail(6), "bans => ok");
+  EXPECT_EQ(tail(11), "frobnicate => error \"unknown command: frobnicate\"");
+
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+
+  // A restarted relay appends to the same log.
+  relay.reset();
+  relay = std::make_unique<relay_fixture>(test_config(dir.path()));
+  (void)relay->console("key");
+  const auto after = lines_of(path);
+  ASSERT_EQ(after.size(), commands.size() + 1);
+  EXPECT_EQ(after.back().substr(after.back().find('Z') + 2), "key => ok");
+}
+
+TEST_F(ConsoleTest, AuditLogPathOptionAndAFailureIsReportedNotFatal) {
+  relay.reset();
+  auto cfg = test_config(dir.path());
+  cfg.audit_log_path = dir.file("no/such/dir/audit.log");
+  relay = std::make_unique<relay_fixture>(cfg);
+  const auto answer = relay->console("stats");
+  EXPECT_TRUE(has(answer, "signed in now")) << answer;  // the command still ran
+  EXPECT_TRUE(has(answer, "could not write the audit log " + cfg.audit_log_path)) << answer;
+  EXPECT_TRUE(welcomed(bob_signs_in()));  // and the relay keeps serving
+
+  relay.reset();
+  cfg.audit_log_path = dir.file("elsewhere.log");
+  relay = std::make_unique<relay_fixture>(cfg);
+  EXPECT_FALSE(has(relay->console("key"), "audit"));
+  EXPECT_EQ(lines_of(cfg.audit_log_path).size(), 1u);
+}
+
+TEST_F(ConsoleTest, HelpListsEveryCommandWithItsSyntax) {
+  const auto help = relay->console("help");
+  for (const char* usage : {"help", "db", "active", "key", "stats", "kick USER [reason]",
+                            "ban USER [DURATION] [reason]", "unban USER", "bans", "quit"}) {
+    EXPECT_TRUE(has("\n" + help, std::string("\n") + usage + "  ")) << usage << "\n" << help;
+  }
+}
+
+TEST_F(ConsoleTest, NoAnswerRevealsHashesOrSecrets) {
+  test_client bob(relay->port());
+  ASSERT_TRUE(welcomed(bob.sign_in("bob", "bob-password")));
+  (void)relay->console("ban", {"alice", "1h x"});
+  std::string all;
+  for (const char* c : {"db", "active", "stats", "bans", "key", "help"}) all += relay->console(c);
+  for (const char* secret : {"$argon2", "bob-password", "alice-password"}) {
+    EXPECT_FALSE(has(all, secret)) << secret;
+  }
+  std::ifstream log(dir.file("relay.audit.log"));
+  std::stringstream ss;
+  ss << log.rdbuf();
+  EXPECT_FALSE(has(ss.str(), "$argon2"));
+  EXPECT_FALSE(has(ss.str(), "password"));
+}
+
+}  // namespace
+}  // namespace relay::test
