@@ -25,6 +25,22 @@ constexpr const char* examples =
     "  node -s --listen 0.0.0.0 --db /var/lib/relaychat/relay.db\n"
     "  node                                  sign in to the relay on 127.0.0.1:20001\n"
     "  node --host chat.example.org --relay-key 3f2a...(64 hex digits)\n"
+    "  printf 'bob:hi\\n' | RELAYCHAT_PASSWORD=... node --user alice\n"
+    "                                        piping mode: send bob \"hi\", then sign off\n"
+    "  node --user bot --password-file ~/.bot-pw --sign-up --json\n"
+    "                                        a bot: JSON events on stdout, NAME:MESSAGE in\n"
+    "\nclient modes: with a terminal on stdin and stdout, a line editor (Tab completes\n"
+    "  names, Up/Down history, a bracketed multi-line paste is ONE message); otherwise\n"
+    "  piping mode: each input line NAME:MESSAGE (or /msg, /who, /quit) is one message,\n"
+    "  stdout carries only incoming messages (\"alice: hello\"; continuation lines of a\n"
+    "  multi-line message start with \"  | \"), status goes to stderr, end of input\n"
+    "  signs off. Colour only on a terminal and without NO_COLOR; messages over 16384\n"
+    "  bytes are refused. The password comes from --password-file, else the\n"
+    "  environment variable RELAYCHAT_PASSWORD (removed from the environment once read),\n"
+    "  else a prompt; never from the command line. Without a terminal an unknown user is\n"
+    "  only created with --sign-up. --json: each event is one JSON object per line on\n"
+    "  stdout (\"type\": message, notice, signed_in, join, leave, online or who; \"time\"\n"
+    "  in UTC, ISO 8601).\n"
     "\nclient exit codes: 0 ok, 1 error or connection lost, 2 sign-in/sign-up refused,\n"
     "  3 relay unreachable, 4 relay key does not match the pinned key\n";
 
@@ -42,6 +58,8 @@ parsed parse_options(const std::vector<std::string>& args) {
                            "address to listen on")(
       "db", po::value<std::string>()->default_value("relay.db"), "SQLite database file")(
       "key", po::value<std::string>(), "relay key file (default: beside the database, .key)")(
+      "audit-log", po::value<std::string>(),
+      "operator audit log (default: beside the database, .audit.log)")(
       "argon2-memory", po::value<std::uint32_t>()->default_value(19456),
       "Argon2id memory per hash, KiB")(
       "argon2-iterations", po::value<std::uint32_t>()->default_value(2), "Argon2id passes")(
@@ -75,11 +93,26 @@ parsed parse_options(const std::vector<std::string>& args) {
       "home", po::value<std::string>(),
       "data directory (default $XDG_DATA_HOME/relaychat or ~/.local/share/relaychat)")(
       "relay-key", po::value<std::string>(),
-      "accept only a relay with this key fingerprint (64 hex digits)");
+      "accept only a relay with this key fingerprint (64 hex digits)")(
+      "user", po::value<std::string>(), "user name (no prompt)")(
+      "password-file", po::value<std::string>(),
+      "read the password from the first line of this file (mode 600 or stricter)")(
+      "sign-up", "create the account if the relay does not know it (no y/N question)")(
+      "json", "print one JSON object per event on stdout (for programs)");
 
   po::options_description all;
   all.add(general).add(relay_opts).add(client_opts);
 
+  // Boost would take "--password X" as an abbreviation of --password-file: a password typed
+  // on the command line (visible in ps and shell history) is refused, never used.
+  for (std::size_t i = 1; i < args.size(); ++i) {
+    const std::string flag = args[i].substr(0, args[i].find('='));
+    if (flag.rfind("--pass", 0) == 0 && flag != "--password-file") {
+      return usage_error{
+          "passwords are never taken from the command line: use --password-file PATH or the "
+          "environment variable RELAYCHAT_PASSWORD"};
+    }
+  }
   po::variables_map vm;
   try {
     std::vector<std::string> rest(args.begin() + (args.empty() ? 0 : 1), args.end());
@@ -102,7 +135,8 @@ parsed parse_options(const std::vector<std::string>& args) {
   }
   const auto port = vm["port"].as<std::uint16_t>();
   if (is_relay) {
-    for (const char* o : {"host", "home", "relay-key"}) {
+    for (const char* o :
+         {"host", "home", "relay-key", "user", "password-file", "sign-up", "json"}) {
       if (vm.count(o) && !vm[o].defaulted()) {
         return usage_error{std::string("--") + o + " is a client option (not with -s)"};
       }
@@ -113,6 +147,7 @@ parsed parse_options(const std::vector<std::string>& args) {
     m.config.port = port;
     m.config.db_path = vm["db"].as<std::string>();
     if (vm.count("key")) m.config.key_path = vm["key"].as<std::string>();
+    if (vm.count("audit-log")) m.config.audit_log_path = vm["audit-log"].as<std::string>();
     m.config.argon2.m_cost_kib = vm["argon2-memory"].as<std::uint32_t>();
     m.config.argon2.t_cost = vm["argon2-iterations"].as<std::uint32_t>();
     m.config.argon2.parallelism = vm["argon2-parallelism"].as<std::uint32_t>();
@@ -156,7 +191,7 @@ parsed parse_options(const std::vector<std::string>& args) {
        {"listen", "db", "key", "argon2-memory", "argon2-iterations", "argon2-parallelism",
         "workers", "max-pending-auth", "auth-timeout", "ping-interval", "idle-timeout",
         "max-connections", "max-unauthenticated", "max-unauthenticated-per-address",
-        "max-send-queue", "message-rate", "message-burst", "roster-interval"}) {
+        "max-send-queue", "message-rate", "message-burst", "roster-interval", "audit-log"}) {
     if (vm.count(o) && !vm[o].defaulted()) {
       return usage_error{std::string("--") + o + " is a relay option (use it with -s)"};
     }
@@ -167,6 +202,10 @@ parsed parse_options(const std::vector<std::string>& args) {
   m.config.port = port;
   if (vm.count("home")) m.config.home = vm["home"].as<std::string>();
   if (vm.count("relay-key")) m.config.relay_key = vm["relay-key"].as<std::string>();
+  if (vm.count("user")) m.config.user = vm["user"].as<std::string>();
+  if (vm.count("password-file")) m.config.password_file = vm["password-file"].as<std::string>();
+  m.config.sign_up = vm.count("sign-up") != 0;
+  m.config.json = vm.count("json") != 0;
   return m;
 }
 

@@ -1,14 +1,21 @@
-// The terminal client: prompts, sign-in/sign-up flow, then the chat loop. Network work runs
-// on one io_context thread; a stdin thread reads lines and posts them to it.
+// The terminal client: prompts (or --user and a scripted password source), sign-in/sign-up,
+// then the chat loop. Network work runs on one io_context thread; an input thread reads lines
+// (the interactive line editor on a terminal, line_reader otherwise) and posts them to it.
 #include "relay/client/app.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
 #include <functional>
 #include <map>
 #include <set>
@@ -20,6 +27,8 @@
 #include "relay/client/display.hpp"
 #include "relay/client/input.hpp"
 #include "relay/client/link.hpp"
+#include "relay/client/terminal.hpp"
+#include "relay/client/ui.hpp"
 #include "relay/crypto/key_file.hpp"
 #include "relay/crypto/safety_number.hpp"
 #include "relay/crypto/secret.hpp"
@@ -30,22 +39,15 @@
 namespace relay::client {
 namespace {
 
+/// Longest input line handed over whole; longer ones arrive in pieces of this size (and are
+/// refused: messages are at most crypto::max_text bytes).
+constexpr std::size_t max_input_line = 65536;
+
 /// A password held in guarded memory-friendly form: wiped when it goes out of scope.
 struct password_text {
   std::string value;
   ~password_text() { crypto::wipe(value.data(), value.size()); }
 };
-
-void say(const std::string& s) {
-  std::fputs(s.c_str(), stdout);
-  std::fputc('\n', stdout);
-  std::fflush(stdout);
-}
-
-void prompt(const char* p) {
-  std::fputs(p, stdout);
-  std::fflush(stdout);
-}
 
 // Terminal settings to put back if a signal ends us while echo is off.
 termios saved_terminal{};
@@ -86,6 +88,57 @@ std::optional<std::string> read_secret(line_reader& in) {
   return line;
 }
 
+/// Takes RELAYCHAT_PASSWORD out of the environment (wiping the original bytes, which
+/// /proc/PID/environ would otherwise still show), so child processes never inherit it.
+std::optional<std::string> take_password_from_environment() {
+  char* v = std::getenv("RELAYCHAT_PASSWORD");
+  if (v == nullptr) return std::nullopt;
+  std::string value(v);
+  crypto::wipe(v, std::strlen(v));
+  ::unsetenv("RELAYCHAT_PASSWORD");
+  return value;
+}
+
+/// The first line of a password file (without "\n" or "\r\n"). Like ssh with private keys, a
+/// file that group or others may access is refused: the password may already have leaked.
+std::optional<std::string> read_password_file(const std::string& path, std::string& error) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    error = "cannot read the password file " + path + ": " + std::strerror(errno);
+    return std::nullopt;
+  }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    error = "the password file " + path + " is not a regular file";
+    return std::nullopt;
+  }
+  if ((st.st_mode & 077) != 0) {
+    ::close(fd);
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    error = "permissions " + std::string(mode) + " for the password file " + path +
+            " are too open: group and others must have no access (chmod 600 " + path + ")";
+    return std::nullopt;
+  }
+  std::string content;
+  char buf[512];
+  ssize_t n = 0;
+  while (content.size() <= proto::max_password + 2 && (n = ::read(fd, buf, sizeof buf)) > 0) {
+    content.append(buf, static_cast<std::size_t>(n));
+  }
+  crypto::wipe(buf, sizeof buf);
+  ::close(fd);
+  std::string line = content.substr(0, content.find('\n'));
+  crypto::wipe(content.data(), content.size());
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  if (line.empty()) {
+    error = "the password file " + path + " is empty (its first line is the password)";
+    return std::nullopt;
+  }
+  return line;
+}
+
 struct sign_in_outcome {
   std::error_code link_error;            // set when the connection itself failed
   std::optional<proto::error> refused;   // set when the relay said no
@@ -94,9 +147,9 @@ struct sign_in_outcome {
 };
 
 /// Connects, checks the relay key against the pin, sends the credentials, awaits the answer.
-awaitable<sign_in_outcome> attempt(link& l, const client_config& cfg, const data_dir& dir,
-                                   const std::string& relay_id, bool& key_mismatch,
-                                   proto::frame credentials) {
+awaitable<sign_in_outcome> attempt(ui& out_ui, link& l, const client_config& cfg,
+                                   const data_dir& dir, const std::string& relay_id,
+                                   bool& key_mismatch, proto::frame credentials) {
   sign_in_outcome out;
   auto check = [&](const crypto::public_key& k) {
     const std::string fp = crypto::fingerprint(k);
@@ -107,8 +160,8 @@ awaitable<sign_in_outcome> attempt(link& l, const client_config& cfg, const data
       }
       if (want != fp) {
         key_mismatch = true;
-        say("error: the relay's key fingerprint is " + fp + ", but --relay-key expects " + want +
-            ". Not signing in.");
+        out_ui.error("error: the relay's key fingerprint is " + fp + ", but --relay-key expects " +
+                     want + ". Not signing in.");
         return false;
       }
       return true;
@@ -117,28 +170,30 @@ awaitable<sign_in_outcome> attempt(link& l, const client_config& cfg, const data
     try {
       pinned = dir.pinned_relay(relay_id);
     } catch (const std::exception& e) {
-      say(std::string("error: ") + e.what());
+      out_ui.error(std::string("error: ") + e.what());
       key_mismatch = true;
       return false;
     }
     if (!pinned) {
       dir.pin_relay(relay_id, k);
-      say("* pinned the key of relay " + relay_id + " (first use): " + fp);
+      out_ui.info("* pinned the key of relay " + relay_id + " (first use): " + fp);
       return true;
     }
     if (*pinned != k) {
       key_mismatch = true;
-      say("@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@");
-      say("@    WARNING: THE RELAY'S IDENTIFICATION HAS CHANGED!      @");
-      say("@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@");
-      say("Someone could be impersonating relay " + relay_id +
-          ", or its operator replaced its key.");
-      say("pinned key:    " + crypto::fingerprint(*pinned));
-      say("key presented: " + fp);
-      say("Nothing was sent: no password, no key. If the change is legitimate (ask the operator");
-      say("for the fingerprint shown by the relay's `key` command), remove the line for " +
-          relay_id);
-      say("from " + dir.known_relays_path().string() + " and connect again.");
+      out_ui.warning(
+          "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n"
+          "@    WARNING: THE RELAY'S IDENTIFICATION HAS CHANGED!      @\n"
+          "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n"
+          "Someone could be impersonating relay " +
+          relay_id +
+          ", or its operator replaced its key.\n"
+          "pinned key:    " +
+          crypto::fingerprint(*pinned) + "\nkey presented: " + fp +
+          "\nNothing was sent: no password, no key. If the change is legitimate (ask the "
+          "operator\nfor the fingerprint shown by the relay's `key` command), remove the line "
+          "for " +
+          relay_id + "\nfrom " + dir.known_relays_path().string() + " and connect again.");
       return false;
     }
     return true;
@@ -192,28 +247,56 @@ T run_until_done(net::io_context& io, awaitable<T> task) {
   return std::move(*result);
 }
 
-std::string roster_line(const chat& c) {
-  if (c.online().empty()) return "* nobody else is online";
-  std::string s = "* online:";
-  for (const auto& [name, key] : c.online()) s += " " + name;
-  return s;
-}
+/// How the chat phase talks to the person or program at the other end.
+struct chat_io {
+  ui& out;
+  line_reader& lines;
+  bool use_editor = false;         // stdin and stdout are a capable terminal
+  render_options terminal_opts{};  // for output through the editor
+  std::string prompt;              // the editor's prompt
+};
 
 /// The chat phase: prints what arrives, sends what is typed. Returns the exit code.
-int chat_loop(net::io_context& io, link& l, chat& c, line_reader& lines, contact_book& book,
+int chat_loop(net::io_context& io, link& l, chat& c, chat_io& cio, contact_book& book,
               const std::function<void()>& save_book, const std::function<void()>& save_seen) {
+  ui& u = cio.out;
   std::atomic<bool> stop{false};
   int code = exit_ok;
   std::uint32_t next_id = 1;
   bool snapshot_done = false;
+  // Lines that arrived before the roster snapshot: handled once it is complete, so a script
+  // that sends at once does not hear "bob is not online" only because the snapshot was late.
+  std::deque<std::string> early;
   // Contacts whose announced key differs from the pin, and what is waiting for them.
   std::set<std::string> untrusted;
   std::map<std::string, std::vector<std::string>> held;
+  std::optional<interactive_terminal> term;
 
+  auto online_entries = [&](bool with_trust) {
+    roster_listing r;
+    r.who = with_trust;
+    for (const auto& [name, key] : c.online()) {
+      online_entry e{name, key_text::of(key), {}};
+      if (with_trust) {
+        const contact* k = book.find(name);
+        e.trust = untrusted.count(name) ? "KEY CHANGED"
+                  : (k && k->verified)  ? "verified"
+                                        : "unverified";
+      }
+      r.online.push_back(std::move(e));
+    }
+    return r;
+  };
+  auto update_candidates = [&] {
+    if (!term) return;
+    std::vector<std::string> names;
+    for (const auto& [name, key] : c.online()) names.push_back(name);
+    term->set_candidates(std::move(names));
+  };
   auto transmit = [&](const std::string& to, const std::string& text) {
     auto sealed = c.seal_to(to, text);
     if (!sealed) {
-      say("! not sent to " + to + ": " + sealed.error().message());
+      u.error("! not sent to " + to + ": " + sealed.error().message());
       return;
     }
     l.send(proto::send{next_id++, to, std::move(*sealed)});
@@ -227,7 +310,7 @@ int chat_loop(net::io_context& io, link& l, chat& c, line_reader& lines, contact
       held[name] = std::move(texts);  // keep them until name is back
       return;
     }
-    say("* sending " + std::to_string(texts.size()) + " held message(s) to " + name);
+    u.info("* sending " + std::to_string(texts.size()) + " held message(s) to " + name);
     for (const auto& t : texts) transmit(name, t);
   };
   // Checks an announced key against the pin; prints what a person must know.
@@ -237,37 +320,36 @@ int chat_loop(net::io_context& io, link& l, chat& c, line_reader& lines, contact
     switch (book.see(name, key)) {
       case key_check::new_contact:
         save_book();
-        say("* new contact " + name + ": key " + crypto::short_fingerprint(key) +
-            " pinned (compare safety numbers with /verify " + name + ")");
+        u.info("* new contact " + name + ": key " + crypto::short_fingerprint(key) +
+               " pinned (compare safety numbers with /verify " + name + ")");
         return;
       case key_check::same:
-        if (untrusted.erase(name) && !quiet) say("* " + name + " is back on the pinned key");
+        if (untrusted.erase(name) && !quiet) u.info("* " + name + " is back on the pinned key");
         release_held(name);
         return;
       case key_check::changed:
       case key_check::changed_verified:
         untrusted.insert(name);
-        say("!!! WARNING: " + name + "'s identity key has CHANGED !!!");
-        say("!   pinned key:    " + crypto::short_fingerprint(old->key) +
-            (old->verified ? "  (verified)" : ""));
-        say("!   announced key: " + crypto::short_fingerprint(key));
-        say("!   " + name + " may have signed in from a new device, or someone (the relay?)");
-        say("!   is impersonating " + name + ". Messages to " + name + " are held until you");
-        if (old->verified) {
-          say("!   compare safety numbers again: /verify " + name);
-        } else {
-          say("!   /accept " + name + " (or compare safety numbers: /verify " + name + ")");
-        }
+        u.warning(
+            "!!! WARNING: " + name + "'s identity key has CHANGED !!!\n" + "!   pinned key:    " +
+            crypto::short_fingerprint(old->key) + (old->verified ? "  (verified)" : "") + "\n" +
+            "!   announced key: " + crypto::short_fingerprint(key) + "\n" + "!   " + name +
+            " may have signed in from a new device, or someone (the relay?)\n" +
+            "!   is impersonating " + name + ". Messages to " + name + " are held until you\n" +
+            (old->verified
+                 ? "!   compare safety numbers again: /verify " + name
+                 : "!   /accept " + name + " (or compare safety numbers: /verify " + name + ")"));
         return;
     }
   };
 
+  std::function<void(const std::string&)> on_line;
   auto reader = [&]() -> awaitable<void> {
     while (true) {
       auto f = co_await l.receive();
       if (!f) {
         if (!stop) {
-          say("* connection to the relay lost: " + f.error().message());
+          u.error("* connection to the relay lost: " + f.error().message());
           code = exit_failure;
         }
         break;
@@ -276,40 +358,42 @@ int chat_loop(net::io_context& io, link& l, chat& c, line_reader& lines, contact
         for (const auto& ev : c.apply(*p)) {
           switch (ev.what) {
             case roster_event::kind::joined:
-              if (!p->snapshot) {
-                say("* " + ev.name + " joined (key " + crypto::short_fingerprint(ev.key) + ")");
-              }
+              if (!p->snapshot) u.show(join_event{ev.name, key_text::of(ev.key)});
               check_key(ev.name, ev.key, p->snapshot);
               break;
             case roster_event::kind::left:
-              say("* " + ev.name + " left");
+              u.show(leave_event{ev.name});
               break;
             case roster_event::kind::key_changed:
-              say("* " + ev.name + " signed in again, with key " +
-                  crypto::short_fingerprint(ev.key));
+              u.info("* " + ev.name + " signed in again, with key " +
+                     crypto::short_fingerprint(ev.key));
               check_key(ev.name, ev.key, false);
               break;
           }
         }
+        update_candidates();
         if (p->snapshot && p->last && !snapshot_done) {
           snapshot_done = true;
-          say(roster_line(c));
+          u.show(online_entries(false));
+          while (!early.empty() && !stop) {
+            const std::string line = std::move(early.front());
+            early.pop_front();
+            on_line(line);
+          }
         }
       } else if (auto* d = std::get_if<proto::deliver>(&*f)) {
         auto text = c.open_from(d->from, d->ciphertext);
         if (text) {
           save_seen();
-          say(printable(d->from) +
-              (untrusted.count(d->from) ? " (KEY CHANGED, not accepted)" : "") + ": " +
-              printable(*text));
+          u.show(message_event{d->from, c.me(), std::move(*text), untrusted.count(d->from) != 0});
         } else {
-          say("! rejected a message said to be from " + printable(d->from) + ": " +
-              text.error().message());
+          u.error("! rejected a message said to be from " + printable(d->from) + ": " +
+                  text.error().message());
         }
       } else if (auto* e = std::get_if<proto::error>(&*f)) {
-        say("! " + printable(e->text));
+        u.error("! " + printable(e->text));
       } else if (auto* cl = std::get_if<proto::closing>(&*f)) {
-        say("* the relay closed the connection: " + printable(cl->text));
+        u.error("* the relay closed the connection: " + printable(cl->text));
         code = exit_failure;
         break;
       } else if (auto* pg = std::get_if<proto::ping>(&*f)) {
@@ -321,60 +405,54 @@ int chat_loop(net::io_context& io, link& l, chat& c, line_reader& lines, contact
     io.stop();
   };
 
-  auto on_line = [&](const std::string& line) {
+  on_line = [&](const std::string& line) {
     auto in = parse_input(line);
     if (std::holds_alternative<empty_line>(in)) return;
     if (auto* err = std::get_if<input_error>(&in)) {
-      say("! " + err->message);
+      u.error("! " + err->message);
     } else if (std::holds_alternative<help_line>(in)) {
-      std::fputs(std::string(input_help()).c_str(), stdout);
-      std::fflush(stdout);
+      u.text_block(input_help());
     } else if (std::holds_alternative<who_line>(in)) {
-      if (c.online().empty()) say("* nobody else is online");
-      for (const auto& [name, key] : c.online()) {
-        const contact* k = book.find(name);
-        const char* trust = untrusted.count(name) ? "KEY CHANGED"
-                            : (k && k->verified)  ? "verified"
-                                                  : "unverified";
-        say("* " + name + "  key " + crypto::short_fingerprint(key) + "  " + trust);
-      }
+      u.show(online_entries(true));
     } else if (auto* a = std::get_if<accept_line>(&in)) {
       const contact* k = book.find(a->name);
       auto it = c.online().find(a->name);
       if (!untrusted.count(a->name) || it == c.online().end()) {
-        say("! nothing to accept: " + a->name + "'s key has not changed" +
-            (it == c.online().end() ? " (or " + a->name + " is not online)" : ""));
+        u.error("! nothing to accept: " + a->name + "'s key has not changed" +
+                (it == c.online().end() ? " (or " + a->name + " is not online)" : ""));
       } else if (k && k->verified) {
-        say("! " + a->name + " was verified: compare safety numbers again with /verify " + a->name);
+        u.error("! " + a->name + " was verified: compare safety numbers again with /verify " +
+                a->name);
       } else {
         book.accept(a->name, it->second);
         save_book();
         untrusted.erase(a->name);
-        say("* accepted " + a->name + "'s new key " + crypto::short_fingerprint(it->second));
+        u.info("* accepted " + a->name + "'s new key " + crypto::short_fingerprint(it->second));
         release_held(a->name);
       }
     } else if (auto* v = std::get_if<verify_line>(&in)) {
       auto it = c.online().find(v->name);
       if (it == c.online().end()) {
-        say("! " + v->name + " is not online: their current key is unknown");
+        u.error("! " + v->name + " is not online: their current key is unknown");
       } else if (!v->confirm) {
-        say("* safety number with " + v->name + ":");
-        say("    " + crypto::safety_number(c.me(), c.identity().pub(), v->name, it->second));
-        say("* compare it with what " + v->name + " sees (in person or by phone). If it");
-        say("* matches, type /verify " + v->name + " confirm");
+        u.info("* safety number with " + v->name + ":\n    " +
+               crypto::safety_number(c.me(), c.identity().pub(), v->name, it->second) +
+               "\n* compare it with what " + v->name +
+               " sees (in person or by phone). If it\n* matches, type /verify " + v->name +
+               " confirm");
       } else {
         book.verify(v->name, it->second);
         save_book();
         untrusted.erase(v->name);
-        say("* " + v->name + " is now verified (key " + crypto::short_fingerprint(it->second) +
-            ")");
+        u.info("* " + v->name + " is now verified (key " + crypto::short_fingerprint(it->second) +
+               ")");
         release_held(v->name);
       }
     } else if (std::holds_alternative<quit_line>(in)) {
       for (const auto& [name, texts] : held) {
         if (!texts.empty()) {
-          say("! " + std::to_string(texts.size()) + " held message(s) to " + name +
-              " were not sent");
+          u.warning("! " + std::to_string(texts.size()) + " held message(s) to " + name +
+                    " were not sent");
         }
       }
       stop = true;
@@ -388,18 +466,21 @@ int chat_loop(net::io_context& io, link& l, chat& c, line_reader& lines, contact
           },
           net::detached);
     } else if (auto* s = std::get_if<send_line>(&in)) {
-      if (s->to != c.me() && !c.is_online(s->to)) {
-        say("! " + s->to + " is not online: nothing sent");
+      // The limit first: a too-long message is refused the same way whoever it is for.
+      if (s->text.size() > crypto::max_text) {
+        u.error("! not sent: messages are at most " + std::to_string(crypto::max_text) +
+                " bytes (this one has " + std::to_string(s->text.size()) + ")");
         return;
       }
-      if (s->text.size() > crypto::max_text) {
-        say("! not sent: messages are at most " + std::to_string(crypto::max_text) + " bytes");
+      if (s->to != c.me() && !c.is_online(s->to)) {
+        u.error("! " + s->to + " is not online: nothing sent");
         return;
       }
       if (untrusted.count(s->to)) {
         held[s->to].push_back(s->text);
         const contact* k = book.find(s->to);
-        say("! held for " + s->to + " (key changed): " +
+        u.warning(
+            "! held for " + s->to + " (key changed): " +
             (k && k->verified ? "/verify " + s->to : "/accept " + s->to + " or /verify " + s->to) +
             " to send");
         return;
@@ -407,25 +488,62 @@ int chat_loop(net::io_context& io, link& l, chat& c, line_reader& lines, contact
       transmit(s->to, s->text);
     }
   };
+  // Input goes through here: queued until the roster snapshot is complete.
+  auto take_line = [&](std::string text) {
+    if (stop) return;
+    if (!snapshot_done) {
+      early.push_back(std::move(text));
+      return;
+    }
+    on_line(text);
+  };
 
   net::co_spawn(io, reader, net::detached);
-  // Ctrl-C and SIGTERM leave like /quit: goodbye sent, exit code 0.
+  // Ctrl-C and SIGTERM leave like /quit: goodbye sent, exit code 0. Installed before the
+  // editor, which then leaves these signals to us.
   net::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
   signals.async_wait([&](boost::system::error_code ec, int) {
     if (!ec && !stop) on_line("/quit");
   });
-  std::thread input([&] {
-    while (auto line = lines.next(&stop)) {
-      net::post(io, [&, text = std::move(*line)] {
-        if (!stop) on_line(text);
-      });
+  if (cio.use_editor) {
+    try {
+      term.emplace(STDIN_FILENO, STDOUT_FILENO, cio.prompt);
+      u.attach(&*term, cio.terminal_opts);
+      update_candidates();
+    } catch (const std::exception& e) {
+      u.warning(std::string("warning: no line editor (") + e.what() + "); reading plain lines");
     }
-    if (!stop) net::post(io, [&] { on_line("/quit"); });  // Ctrl-D
+  }
+  std::thread input([&] {
+    if (term) {
+      while (auto line = term->next_line(&stop)) {
+        net::post(io, [&, text = std::move(*line)] { take_line(text); });
+      }
+    } else {
+      bool in_long_line = false;  // dropping the rest of a line longer than max_input_line
+      while (auto line = cio.lines.next(&stop)) {
+        const bool cut = line->size() >= max_input_line;
+        if (in_long_line) {
+          in_long_line = cut;
+          if (!line->empty()) {
+            u.error("! not sent: the rest of an over-long line (" + std::to_string(line->size()) +
+                    " bytes)");
+          }
+          continue;
+        }
+        in_long_line = cut;
+        // Its first piece is refused by the size check in on_line: never sent in part.
+        net::post(io, [&, text = std::move(*line)] { take_line(text); });
+      }
+    }
+    net::post(io, [&] { take_line("/quit"); });  // end of input or Ctrl-D, after what came before
   });
   io.restart();
   io.run();
   stop = true;
   input.join();
+  u.attach(nullptr, {});
+  term.reset();
   return code;
 }
 
@@ -433,28 +551,73 @@ int chat_loop(net::io_context& io, link& l, chat& c, line_reader& lines, contact
 
 int run_client(const client_config& cfg) {
   crypto::init();
+  // Read and cleared first, whatever else happens: it must not outlive this point.
+  password_text env_password;
+  const auto from_env = take_password_from_environment();
+  if (from_env) env_password.value = *from_env;
+
+  const bool stdin_tty = ::isatty(STDIN_FILENO) != 0;
+  const bool stdout_tty = ::isatty(STDOUT_FILENO) != 0;
+  const bool use_editor = !cfg.json && interactive_terminal_available(STDIN_FILENO, STDOUT_FILENO);
+  const char* term_name = std::getenv("TERM");
+  const bool colour = !no_color_requested() && term_name != nullptr && *term_name != '\0' &&
+                      std::string_view(term_name) != "dumb";
+  auto options_for = [&](bool tty) {
+    render_options o;
+    o.style = cfg.json          ? output_style::json
+              : (tty && colour) ? output_style::styled
+                                : output_style::plain;
+    o.timestamps = tty;
+    return o;
+  };
+  // With the editor everything is on the terminal; otherwise stdout carries only messages
+  // (or JSON events) and prompts and status lines go to stderr.
+  const ui::stream messages{stdout, options_for(stdout_tty)};
+  const ui::stream status =
+      use_editor ? messages : ui::stream{stderr, options_for(::isatty(STDERR_FILENO) != 0)};
+  ui u(messages, status);
+
   const std::string relay_id = cfg.host + ":" + std::to_string(cfg.port);
   const data_dir dir(default_home(cfg.home));
-  line_reader in(STDIN_FILENO);
+  line_reader in(STDIN_FILENO, max_input_line);
 
-  prompt("user name: ");
-  auto raw_name = in.next();
-  if (!raw_name) return exit_failure;
-  std::string name = *raw_name;
+  std::string name;
+  if (cfg.user) {
+    name = *cfg.user;
+  } else {
+    u.prompt("user name: ");
+    auto raw_name = in.next();
+    if (!raw_name) return exit_failure;
+    name = *raw_name;
+  }
   std::transform(name.begin(), name.end(), name.begin(),
                  [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
   if (!proto::valid_name(name)) {
-    say("error: invalid user name: names are " + std::string(proto::name_rules));
+    u.error("error: invalid user name: names are " + std::string(proto::name_rules));
     return exit_failure;
   }
-  prompt("password: ");
   password_text password;
-  if (auto pw = read_secret(in))
+  bool typed_at_terminal = false;  // a typo is possible: sign-up asks to confirm
+  if (cfg.password_file) {
+    std::string error;
+    auto pw = read_password_file(*cfg.password_file, error);
+    if (!pw) {
+      u.error("error: " + error);
+      return exit_failure;
+    }
     password.value = std::move(*pw);
-  else
-    return exit_failure;
+  } else if (from_env) {
+    password.value = env_password.value;
+  } else {
+    u.prompt("password: ");
+    if (auto pw = read_secret(in))
+      password.value = std::move(*pw);
+    else
+      return exit_failure;
+    typed_at_terminal = stdin_tty;
+  }
   if (password.value.size() > proto::max_password) {
-    say("error: passwords are at most 255 bytes");
+    u.error("error: passwords are at most 255 bytes");
     return exit_bad_credentials;
   }
 
@@ -465,8 +628,8 @@ int run_client(const client_config& cfg) {
     if (auto file = dir.read_identity(relay_id, name)) {
       auto kp = crypto::open_key_file(*file, password.value);
       if (!kp) {
-        say("sign-in failed: this password does not unlock " + name + "'s key in " +
-            dir.identity_path(relay_id, name).string());
+        u.error("sign-in failed: this password does not unlock " + name + "'s key in " +
+                dir.identity_path(relay_id, name).string());
         return exit_bad_credentials;
       }
       identity.emplace(std::move(*kp));
@@ -475,7 +638,7 @@ int run_client(const client_config& cfg) {
       new_identity = true;
     }
   } catch (const std::exception& e) {
-    say(std::string("error: ") + e.what());
+    u.error(std::string("error: ") + e.what());
     return exit_failure;
   }
   proto::key_bytes pub;
@@ -485,40 +648,50 @@ int run_client(const client_config& cfg) {
   bool key_mismatch = false;
   auto report_link_error = [&](std::error_code ec) {
     if (key_mismatch) return exit_key_mismatch;
-    say("error: " + ec.message() + " (" + relay_id + ")");
+    u.error("error: " + ec.message() + " (" + relay_id + ")");
     return ec == link_errc::closed || ec == link_errc::protocol ? exit_failure : exit_unreachable;
   };
 
   auto l = std::make_shared<link>(io);
-  auto outcome = run_until_done(
-      io, attempt(*l, cfg, dir, relay_id, key_mismatch, proto::sign_in{name, password.value, pub}));
+  auto outcome = run_until_done(io, attempt(u, *l, cfg, dir, relay_id, key_mismatch,
+                                            proto::sign_in{name, password.value, pub}));
   if (outcome.link_error) return report_link_error(outcome.link_error);
   if (outcome.closed) {
-    say("sign-in failed: " + printable(outcome.closed->text));
+    u.error("sign-in failed: " + printable(outcome.closed->text));
     return exit_bad_credentials;
   }
   bool signed_up = false;
   if (outcome.refused) {
     if (outcome.refused->code != proto::reason::invalid_credentials) {
-      say("sign-in failed: " + printable(outcome.refused->text));
+      u.error("sign-in failed: " + printable(outcome.refused->text));
       return exit_bad_credentials;
     }
-    say("sign-in failed: invalid credentials");
-    prompt(("Create a new account named '" + name + "'? [y/N] ").c_str());
-    auto answer = in.next();
-    if (!answer || (*answer != "y" && *answer != "Y" && *answer != "yes")) {
-      say("no account created");
-      return exit_bad_credentials;
+    u.error("sign-in failed: invalid credentials");
+    if (!cfg.sign_up) {
+      if (!stdin_tty) {
+        // No terminal to ask y/N on: a script creates accounts only when told to.
+        u.error("no account created (without a terminal, add --sign-up to create " + name +
+                "'s account)");
+        return exit_bad_credentials;
+      }
+      u.prompt("Create a new account named '" + name + "'? [y/N] ");
+      auto answer = in.next();
+      if (!answer || (*answer != "y" && *answer != "Y" && *answer != "yes")) {
+        u.info("no account created");
+        return exit_bad_credentials;
+      }
     }
-    prompt("confirm password: ");
-    password_text again;
-    if (auto pw = read_secret(in)) again.value = std::move(*pw);
-    if (again.value != password.value) {
-      say("error: the passwords do not match; no account created");
-      return exit_bad_credentials;
+    if (typed_at_terminal) {
+      u.prompt("confirm password: ");
+      password_text again;
+      if (auto pw = read_secret(in)) again.value = std::move(*pw);
+      if (again.value != password.value) {
+        u.error("error: the passwords do not match; no account created");
+        return exit_bad_credentials;
+      }
     }
     if (!proto::acceptable_password(password.value)) {
-      say("error: passwords must be 8 to 255 bytes long; no account created");
+      u.error("error: passwords must be 8 to 255 bytes long; no account created");
       return exit_bad_credentials;
     }
     l->send(proto::bye{});
@@ -528,12 +701,12 @@ int run_client(const client_config& cfg) {
       co_return true;
     }(l));
     l = std::make_shared<link>(io);
-    outcome = run_until_done(io, attempt(*l, cfg, dir, relay_id, key_mismatch,
+    outcome = run_until_done(io, attempt(u, *l, cfg, dir, relay_id, key_mismatch,
                                          proto::sign_up{name, password.value, pub}));
     if (outcome.link_error) return report_link_error(outcome.link_error);
     if (outcome.refused || outcome.closed) {
-      say("sign-up failed: " +
-          printable(outcome.refused ? outcome.refused->text : outcome.closed->text));
+      u.error("sign-up failed: " +
+              printable(outcome.refused ? outcome.refused->text : outcome.closed->text));
       return exit_bad_credentials;
     }
     signed_up = true;
@@ -544,23 +717,22 @@ int run_client(const client_config& cfg) {
       dir.write_identity(relay_id, name,
                          crypto::seal_key_file(*identity, password.value, crypto::os_random()));
     } catch (const std::exception& e) {
-      say(std::string("warning: could not save your key: ") + e.what());
+      u.warning(std::string("warning: could not save your key: ") + e.what());
     }
   }
-  say(std::string(signed_up ? "account created; signed in as " : "signed in as ") + name +
-      " (your key " + crypto::short_fingerprint(identity->pub()) + ")");
-  say("type NAME:MESSAGE to send, /help for commands");
+  u.show(signed_in_event{name, key_text::of(identity->pub()), signed_up});
+  if (!cfg.json) u.info("type NAME:MESSAGE to send, /help for commands");
   auto book = contact_book::parse(dir.read_contacts(relay_id, name));
   if (!book) {
-    say("error: " + dir.contacts_path(relay_id, name).string() +
-        " is damaged; not continuing (it holds your contacts' pinned keys)");
+    u.error("error: " + dir.contacts_path(relay_id, name).string() +
+            " is damaged; not continuing (it holds your contacts' pinned keys)");
     return exit_failure;
   }
   auto save_book = [&] {
     try {
       dir.write_contacts(relay_id, name, book->serialise());
     } catch (const std::exception& e) {
-      say(std::string("warning: could not save contact keys: ") + e.what());
+      u.warning(std::string("warning: could not save contact keys: ") + e.what());
     }
   };
   chat c(name, std::move(*identity), crypto::os_random());
@@ -569,10 +741,16 @@ int run_client(const client_config& cfg) {
     try {
       dir.write_seen(relay_id, name, chat::format_seen(c.seen()));
     } catch (const std::exception& e) {
-      say(std::string("warning: could not save message counters: ") + e.what());
+      u.warning(std::string("warning: could not save message counters: ") + e.what());
     }
   };
-  return chat_loop(io, *l, c, in, *book, save_book, save_seen);
+  render_options terminal_opts = options_for(true);
+  std::string prompt_text = name + "> ";
+  if (terminal_opts.style == output_style::styled) {
+    prompt_text = "\x1b[" + std::string(name_colour(name)) + "m" + name + "\x1b[0m> ";
+  }
+  chat_io cio{u, in, use_editor, terminal_opts, prompt_text};
+  return chat_loop(io, *l, c, cio, *book, save_book, save_seen);
 }
 
 }  // namespace relay::client

@@ -5,6 +5,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "relay/proto/names.hpp"
+
 namespace relay::client {
 namespace {
 
@@ -54,7 +56,8 @@ chat::chat(std::string me, crypto::key_pair identity, crypto::random_source& rng
 std::vector<roster_event> chat::apply(const proto::presence& p) {
   std::vector<roster_event> events;
   for (const auto& e : p.entries) {
-    if (e.name == me_) continue;
+    // A name no sign-up could have produced (a misbehaving relay) is not a person to show.
+    if (e.name == me_ || !proto::valid_name(e.name)) continue;
     if (e.what == proto::presence_entry::kind::offline) {
       if (online_.erase(e.name)) events.push_back({roster_event::kind::left, e.name, {}});
       continue;

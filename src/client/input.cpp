@@ -75,7 +75,9 @@ std::string_view input_help() {
          "  /verify NAME confirm   mark NAME verified after comparing\n"
          "  /accept NAME      trust NAME's new key after a key-change warning\n"
          "  /help             this help\n"
-         "  /quit or q!       leave (Ctrl-D too)\n";
+         "  /quit or q!       leave (Ctrl-D too)\n"
+         "keys: Tab completes names, Up/Down recall earlier lines; a pasted block of several\n"
+         "lines is sent as ONE message to the name before the first colon\n";
 }
 
 }  // namespace relay::client

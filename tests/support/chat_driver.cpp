@@ -61,7 +61,12 @@ std::unique_ptr<pty_process> start_client(const temp_dir& dir, std::uint16_t por
   return std::make_unique<pty_process>(
       pty_options{.argv = argv,
                   .working_dir = dir.path(),
-                  .env = {{"HOME", dir.path().string()}, {"XDG_DATA_HOME", dir.file("xdg")}},
+                  // The line editor, timestamps, but no colour: tests match plain text, and
+                  // do not depend on the TERM of whoever runs them.
+                  .env = {{"HOME", dir.path().string()},
+                          {"XDG_DATA_HOME", dir.file("xdg")},
+                          {"TERM", "xterm"},
+                          {"NO_COLOR", "1"}},
                   .label = home});
 }
 

@@ -35,7 +35,8 @@ std::string capture(const std::string& text, const std::regex& re);
 /// Starts the `node` client of the relay on 127.0.0.1:`port` under a pty, labelled `home`,
 /// with its data directory at dir.path() / home (--home) and `extra` appended to its command
 /// line. It runs in `dir`, with HOME and XDG_DATA_HOME inside `dir` so that it stays away from
-/// the real home even if --home were ignored. Throws std::runtime_error if it cannot start.
+/// the real home even if --home were ignored, with TERM=xterm (so the line editor is used)
+/// and NO_COLOR=1 (plain text to match). Throws std::runtime_error if it cannot start.
 std::unique_ptr<pty_process> start_client(const temp_dir& dir, std::uint16_t port,
                                           const std::string& home,
                                           const std::vector<std::string>& extra = {});

@@ -1,4 +1,5 @@
-// `node`: the terminal client. Prompts for name and password, signs in (or, on request,
+// `node`: the terminal client. Prompts for name and password (or takes them from --user and
+// --password-file or RELAYCHAT_PASSWORD), signs in (or, on request,
 // signs up), then chats: `bob:hello` sends, incoming messages and joins are printed.
 #pragma once
 
@@ -13,6 +14,12 @@ struct client_config {
   std::uint16_t port = 20001;
   std::string home;                      ///< data directory; empty: XDG default
   std::optional<std::string> relay_key;  ///< --relay-key: the only fingerprint to accept
+  std::optional<std::string> user;       ///< --user: skip the name prompt
+  /// --password-file: its first line is the password (refused if group/other may access it).
+  /// Otherwise RELAYCHAT_PASSWORD, otherwise a prompt. Never a command-line argument.
+  std::optional<std::string> password_file;
+  bool sign_up = false;  ///< --sign-up: create an unknown account without asking
+  bool json = false;     ///< --json: one JSON object per event on stdout
 };
 
 /// Process exit codes (documented in README and --help).
@@ -24,7 +31,8 @@ enum exit_code : int {
   exit_key_mismatch = 4,     ///< the relay's key does not match the pinned key
 };
 
-/// Runs the client on the process's terminal (stdin/stdout); returns an exit code.
+/// Runs the client on stdin/stdout: the line editor when both are a terminal, otherwise
+/// piping mode (NAME:MESSAGE lines in, one message per line out); returns an exit code.
 int run_client(const client_config& cfg);
 
 }  // namespace relay::client

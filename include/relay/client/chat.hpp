@@ -42,6 +42,7 @@ class chat {
   const crypto::key_pair& identity() const noexcept { return identity_; }
 
   /// Applies a presence batch; returns what changed (snapshot entries come back as joined).
+  /// Entries with names that are not valid user names are ignored.
   std::vector<roster_event> apply(const proto::presence& p);
   /// Online users other than me, sorted, with their keys.
   const std::map<std::string, crypto::public_key>& online() const noexcept { return online_; }

@@ -34,6 +34,15 @@ TEST(Options, RelayOptions) {
   EXPECT_EQ(r.config.workers, 4u);
 }
 
+TEST(Options, AuditLog) {
+  EXPECT_EQ(std::get<relay_mode>(parse({"-s"})).config.audit_log_path, "");  // beside the db
+  EXPECT_EQ(std::get<relay_mode>(parse({"-s", "--audit-log", "/var/log/relay-audit.log"}))
+                .config.audit_log_path,
+            "/var/log/relay-audit.log");
+  EXPECT_TRUE(std::holds_alternative<usage_error>(parse({"--audit-log", "x.log"})));
+  EXPECT_NE(std::get<show_text>(parse({"--help"})).text.find("--audit-log"), std::string::npos);
+}
+
 TEST(Options, ClientOptions) {
   auto p = parse({"--host", "chat.example", "--port", "4000", "--home", "/h", "--relay-key",
                   std::string(64, 'a')});
@@ -57,10 +66,47 @@ TEST(Options, Errors) {
   }
 }
 
+TEST(Options, ClientScriptingOptions) {
+  auto c = std::get<client_mode>(
+      parse({"--user", "bot", "--password-file", "/run/pw", "--sign-up", "--json"}));
+  EXPECT_EQ(*c.config.user, "bot");
+  EXPECT_EQ(*c.config.password_file, "/run/pw");
+  EXPECT_TRUE(c.config.sign_up);
+  EXPECT_TRUE(c.config.json);
+  auto d = std::get<client_mode>(parse({}));
+  EXPECT_FALSE(d.config.user);
+  EXPECT_FALSE(d.config.password_file);
+  EXPECT_FALSE(d.config.sign_up);
+  EXPECT_FALSE(d.config.json);
+  for (const char* o : {"--user", "--password-file"}) {
+    EXPECT_TRUE(std::holds_alternative<usage_error>(parse({"-s", o, "x"}))) << o;
+  }
+  for (const char* o : {"--sign-up", "--json"}) {
+    EXPECT_TRUE(std::holds_alternative<usage_error>(parse({"-s", o}))) << o;
+  }
+}
+
+TEST(Options, PasswordOnTheCommandLineIsRefusedWithoutEchoingIt) {
+  // "--password" would otherwise be taken as an abbreviation of --password-file.
+  for (auto args :
+       std::vector<std::vector<std::string>>{{"--password", "hunter2-secret"},
+                                             {"--password=hunter2-secret"},
+                                             {"--pass", "hunter2-secret"},
+                                             {"--user", "a", "--passw=hunter2-secret"}}) {
+    auto p = parse(args);
+    ASSERT_TRUE(std::holds_alternative<usage_error>(p)) << args[0];
+    const auto& m = std::get<usage_error>(p).message;
+    EXPECT_EQ(m.find("hunter2"), std::string::npos) << m;
+    EXPECT_NE(m.find("RELAYCHAT_PASSWORD"), std::string::npos) << m;
+  }
+}
+
 TEST(Options, HelpAndVersion) {
   auto h = std::get<show_text>(parse({"--help"}));
   for (const char* o : {"--listen", "--port", "--db", "--log-level", "--host", "--home",
-                        "--relay-key", "exit codes", "examples"}) {
+                        "--relay-key", "exit codes", "examples", "--user", "--password-file",
+                        "--sign-up", "--json", "RELAYCHAT_PASSWORD", "NO_COLOR",
+                        "printf 'bob:hi\\n' | RELAYCHAT_PASSWORD=... node --user alice"}) {
     EXPECT_NE(h.text.find(o), std::string::npos) << o;
   }
   EXPECT_NE(std::get<show_text>(parse({"--version"})).text.find("relaychat"), std::string::npos);

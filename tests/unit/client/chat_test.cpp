@@ -35,6 +35,18 @@ struct ChatTest : ::testing::Test {
   }
 };
 
+TEST_F(ChatTest, PresenceWithAnImpossibleNameIsIgnored) {
+  // A misbehaving relay could otherwise put line breaks or escapes into every notice.
+  auto ev = alice.apply({false,
+                         false,
+                         {{proto::presence_entry::kind::online, "x\nbob: fake", bytes_of(pb)},
+                          {proto::presence_entry::kind::online, "\x1b[2J", bytes_of(pb)},
+                          {proto::presence_entry::kind::online, "carol", bytes_of(pc)}}});
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].name, "carol");
+  EXPECT_EQ(alice.online().size(), 1u);
+}
+
 TEST_F(ChatTest, RoundTrip) {
   everyone_online();
   auto ct = alice.seal_to("bob", "hello: there");

@@ -1,0 +1,138 @@
+// What the client shows, as events, and their three renderings: styled for a terminal (times,
+// sender colours, warnings that stand out), plain (no escape sequences: a pipe, a file or
+// NO_COLOR) and JSON lines for programs. Formatting is pure; `ui` only decides where it goes.
+#pragma once
+
+#include <chrono>
+#include <cstdio>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <variant>
+#include <vector>
+
+#include "relay/crypto/keys.hpp"
+
+namespace relay::client {
+
+class interactive_terminal;
+
+/// A key as people compare it (8 groups of 4 hex digits) and as programs want it (64 digits).
+struct key_text {
+  std::string full;
+  std::string short_form;
+  static key_text of(const crypto::public_key& k);
+};
+
+/// A message from a peer. `text` is the decrypted text, untouched: rendering neutralises it.
+struct message_event {
+  std::string from;
+  std::string to;
+  std::string text;
+  bool key_changed = false;  ///< the sender's key differs from the pin and was not accepted
+};
+
+enum class notice_level { info, warning, error };
+
+/// The client's own status text; several lines may be joined with '\n'. Any network-supplied
+/// part in it is neutralised when rendered, like everything else.
+struct notice_event {
+  notice_level level = notice_level::info;
+  std::string text;
+};
+
+struct signed_in_event {
+  std::string name;
+  key_text key;
+  bool account_created = false;
+};
+
+struct join_event {
+  std::string name;
+  key_text key;
+};
+
+struct leave_event {
+  std::string name;
+};
+
+/// One row of a roster listing; `trust` is empty in the sign-in snapshot.
+struct online_entry {
+  std::string name;
+  key_text key;
+  std::string trust;  ///< "verified", "unverified" or "KEY CHANGED" (/who)
+};
+
+/// Who is online: after sign-in (`who` false) or on /who (`who` true, with trust).
+struct roster_listing {
+  std::vector<online_entry> online;
+  bool who = false;
+};
+
+using ui_event = std::variant<message_event, notice_event, signed_in_event, join_event, leave_event,
+                              roster_listing>;
+
+enum class output_style {
+  styled,  ///< ANSI colours and emphasis (a terminal, NO_COLOR unset)
+  plain,   ///< no escape sequence at all
+  json,    ///< one JSON object per event and line
+};
+
+struct render_options {
+  output_style style = output_style::plain;
+  bool timestamps = false;  ///< "HH:MM " before each line (styled and plain only)
+  bool local_time = true;   ///< HH:MM in local time; false: UTC (tests)
+};
+
+/// The lines for `ev` happening at `when`, '\n'-separated, without a final newline. Text from
+/// the network goes through printable(); a message's own line breaks become continuation lines
+/// ("  | ...", indented under the sender) that no sender name or notice can look like.
+std::string render(const ui_event& ev, std::chrono::system_clock::time_point when,
+                   const render_options& opts);
+
+/// The SGR colour parameter ("32", ...) for a sender name: a stable hash over six colours,
+/// none of them red (red is for warnings).
+std::string_view name_colour(std::string_view name);
+
+/// "2024-05-01T12:34:56.789Z".
+std::string iso_time_utc(std::chrono::system_clock::time_point t);
+
+/// True when the NO_COLOR convention asks for no colour: the variable is set and not empty.
+bool no_color_requested();
+
+/// Where events go. Without an interactive terminal, messages go to `messages` (stdout) and
+/// everything else to `status` (stderr in piping mode), so stdout carries only messages; in
+/// JSON mode everything goes to `messages`. With a terminal attached, everything goes through
+/// its print(), which keeps the half-typed line intact. Thread-safe.
+class ui {
+ public:
+  struct stream {
+    std::FILE* file;
+    render_options opts;
+  };
+  ui(stream messages, stream status);
+
+  void show(const ui_event& ev);
+  void info(std::string text) { show(notice_event{notice_level::info, std::move(text)}); }
+  void warning(std::string text) { show(notice_event{notice_level::warning, std::move(text)}); }
+  void error(std::string text) { show(notice_event{notice_level::error, std::move(text)}); }
+  /// A prompt before the chat (no newline), on the status stream; never JSON.
+  void prompt(std::string_view text);
+  /// Raw multi-line text (the /help listing) on the status stream or terminal; JSON: a notice.
+  void text_block(std::string_view text);
+
+  /// While `t` is attached (non-null), everything is printed through it with `opts`.
+  void attach(interactive_terminal* t, render_options opts);
+  bool json() const noexcept { return messages_.opts.style == output_style::json; }
+
+ private:
+  void write(std::FILE* f, const std::string& s);
+
+  std::mutex mutex_;
+  stream messages_;
+  stream status_;
+  interactive_terminal* terminal_ = nullptr;
+  render_options terminal_opts_{};
+};
+
+}  // namespace relay::client

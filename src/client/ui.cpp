@@ -1,0 +1,279 @@
+// Rendering of client events (styled, plain, JSON) and the thread-safe writer around it.
+#include "relay/client/ui.hpp"
+
+#include <cstdint>
+#include <cstdlib>
+#include <ctime>
+#include <nlohmann/json.hpp>
+
+#include "relay/client/display.hpp"
+#include "relay/client/terminal.hpp"
+
+namespace relay::client {
+namespace {
+
+constexpr std::string_view reset = "\x1b[0m";
+constexpr std::string_view dim = "\x1b[2m";
+constexpr std::string_view bold_red = "\x1b[1;31m";
+constexpr std::string_view red = "\x1b[31m";
+// Continuation lines of a multi-line message: no sender name or notice starts with a space.
+constexpr std::string_view continuation = "  | ";
+constexpr std::size_t stamp_width = 6;  // "HH:MM "
+
+std::string sgr(std::string_view code, std::string_view text, const render_options& o) {
+  if (o.style != output_style::styled || text.empty()) return std::string(text);
+  std::string s(code);
+  s += text;
+  s += reset;
+  return s;
+}
+
+std::string clock_text(std::chrono::system_clock::time_point when, bool local) {
+  const std::time_t t = std::chrono::system_clock::to_time_t(when);
+  std::tm tm{};
+  if (local)
+    ::localtime_r(&t, &tm);
+  else
+    ::gmtime_r(&t, &tm);
+  char buf[8];
+  std::strftime(buf, sizeof buf, "%H:%M", &tm);
+  return buf;
+}
+
+std::vector<std::string_view> split_lines(std::string_view s) {
+  std::vector<std::string_view> lines;
+  while (true) {
+    const auto nl = s.find('\n');
+    lines.push_back(s.substr(0, nl));
+    if (nl == std::string_view::npos) return lines;
+    s.remove_prefix(nl + 1);
+  }
+}
+
+std::string_view level_code(notice_level l) {
+  switch (l) {
+    case notice_level::warning:
+      return bold_red;
+    case notice_level::error:
+      return red;
+    case notice_level::info:
+      break;
+  }
+  return dim;
+}
+
+std::string_view level_name(notice_level l) {
+  switch (l) {
+    case notice_level::warning:
+      return "warning";
+    case notice_level::error:
+      return "error";
+    case notice_level::info:
+      break;
+  }
+  return "info";
+}
+
+/// Our own status lines: each line neutralised and styled by level; the first one timestamped,
+/// the others indented to match (one time per event).
+std::string notice_lines(notice_level level, std::string_view text, const std::string& stamp,
+                         const render_options& o) {
+  std::string out;
+  for (auto line : split_lines(text)) {
+    if (!out.empty()) out += '\n' + std::string(o.timestamps ? stamp_width : 0, ' ');
+    if (out.empty()) out += stamp;
+    out += sgr(level_code(level), printable(line), o);
+  }
+  return out;
+}
+
+std::string roster_text(const roster_listing& r) {
+  if (r.online.empty()) return "* nobody else is online";
+  if (!r.who) {
+    std::string s = "* online:";
+    for (const auto& e : r.online) s += " " + printable(e.name);
+    return s;
+  }
+  std::string s;
+  for (const auto& e : r.online) {
+    if (!s.empty()) s += '\n';
+    s += "* " + printable(e.name) + "  key " + e.key.short_form + "  " + e.trust;
+  }
+  return s;
+}
+
+/// Notice text for programs: without the "* " or "! " marker people read.
+std::string json_notice_text(std::string_view text) {
+  if (text.size() >= 2 && (text[0] == '*' || text[0] == '!') && text[1] == ' ') {
+    text.remove_prefix(2);
+  }
+  return std::string(text);
+}
+
+std::string render_json(const ui_event& ev, std::chrono::system_clock::time_point when) {
+  nlohmann::ordered_json j;
+  std::visit(
+      [&](const auto& e) {
+        using T = std::decay_t<decltype(e)>;
+        if constexpr (std::is_same_v<T, message_event>) {
+          j["type"] = "message";
+          j["time"] = iso_time_utc(when);
+          j["from"] = e.from;
+          j["to"] = e.to;
+          j["text"] = e.text;
+          j["key_changed"] = e.key_changed;
+        } else if constexpr (std::is_same_v<T, notice_event>) {
+          j["type"] = "notice";
+          j["time"] = iso_time_utc(when);
+          j["level"] = level_name(e.level);
+          j["text"] = json_notice_text(e.text);
+        } else if constexpr (std::is_same_v<T, signed_in_event>) {
+          j["type"] = "signed_in";
+          j["time"] = iso_time_utc(when);
+          j["name"] = e.name;
+          j["key"] = e.key.full;
+          j["account_created"] = e.account_created;
+        } else if constexpr (std::is_same_v<T, join_event>) {
+          j["type"] = "join";
+          j["time"] = iso_time_utc(when);
+          j["name"] = e.name;
+          j["key"] = e.key.full;
+        } else if constexpr (std::is_same_v<T, leave_event>) {
+          j["type"] = "leave";
+          j["time"] = iso_time_utc(when);
+          j["name"] = e.name;
+        } else if constexpr (std::is_same_v<T, roster_listing>) {
+          j["type"] = e.who ? "who" : "online";
+          j["time"] = iso_time_utc(when);
+          j["online"] = nlohmann::ordered_json::array();
+          for (const auto& o : e.online) {
+            nlohmann::ordered_json row{{"name", o.name}, {"key", o.key.full}};
+            if (e.who) row["trust"] = o.trust;
+            j["online"].push_back(std::move(row));
+          }
+        }
+      },
+      ev);
+  // ASCII only: control characters, DEL and every non-ASCII code point are \u-escaped, so the
+  // line is inert on a terminal; invalid UTF-8 from a peer becomes U+FFFD instead of throwing.
+  return j.dump(-1, ' ', true, nlohmann::ordered_json::error_handler_t::replace);
+}
+
+}  // namespace
+
+key_text key_text::of(const crypto::public_key& k) {
+  return {crypto::fingerprint(k), crypto::short_fingerprint(k)};
+}
+
+std::string_view name_colour(std::string_view name) {
+  static constexpr std::string_view palette[] = {"32", "33", "34", "35", "36", "94"};
+  std::uint32_t h = 2166136261u;  // FNV-1a: the same colour for a name on every run
+  for (const char c : name) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 16777619u;
+  }
+  return palette[h % std::size(palette)];
+}
+
+std::string iso_time_utc(std::chrono::system_clock::time_point t) {
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count() % 1000;
+  const std::time_t secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  ::gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(ms < 0 ? ms + 1000 : ms));
+  return out;
+}
+
+bool no_color_requested() {
+  const char* v = std::getenv("NO_COLOR");
+  return v != nullptr && *v != '\0';
+}
+
+std::string render(const ui_event& ev, std::chrono::system_clock::time_point when,
+                   const render_options& o) {
+  if (o.style == output_style::json) return render_json(ev, when);
+  const std::string stamp =
+      o.timestamps ? sgr(dim, clock_text(when, o.local_time), o) + " " : std::string();
+  return std::visit(
+      [&](const auto& e) -> std::string {
+        using T = std::decay_t<decltype(e)>;
+        if constexpr (std::is_same_v<T, message_event>) {
+          const auto lines = split_lines(e.text);
+          const std::string from = printable(e.from);
+          std::string out = stamp + sgr("\x1b[" + std::string(name_colour(from)) + "m", from, o);
+          if (e.key_changed) out += " " + sgr(bold_red, "(KEY CHANGED, not accepted)", o);
+          out += ": " + printable(lines.front());
+          const std::string indent(o.timestamps ? stamp_width : 0, ' ');
+          for (std::size_t i = 1; i < lines.size(); ++i) {
+            out += "\n" + indent + sgr(dim, continuation, o) + printable(lines[i]);
+          }
+          return out;
+        } else if constexpr (std::is_same_v<T, notice_event>) {
+          return notice_lines(e.level, e.text, stamp, o);
+        } else if constexpr (std::is_same_v<T, signed_in_event>) {
+          return notice_lines(notice_level::info,
+                              std::string(e.account_created ? "account created; " : "") +
+                                  "signed in as " + printable(e.name) + " (your key " +
+                                  e.key.short_form + ")",
+                              stamp, o);
+        } else if constexpr (std::is_same_v<T, join_event>) {
+          return notice_lines(notice_level::info,
+                              "* " + printable(e.name) + " joined (key " + e.key.short_form + ")",
+                              stamp, o);
+        } else if constexpr (std::is_same_v<T, leave_event>) {
+          return notice_lines(notice_level::info, "* " + printable(e.name) + " left", stamp, o);
+        } else {
+          return notice_lines(notice_level::info, roster_text(e), stamp, o);
+        }
+      },
+      ev);
+}
+
+ui::ui(stream messages, stream status) : messages_(messages), status_(status) {}
+
+void ui::write(std::FILE* f, const std::string& s) {
+  std::fwrite(s.data(), 1, s.size(), f);
+  std::fflush(f);
+}
+
+void ui::show(const ui_event& ev) {
+  const auto now = std::chrono::system_clock::now();
+  std::lock_guard lock(mutex_);
+  if (terminal_ != nullptr) {
+    terminal_->print(render(ev, now, terminal_opts_));
+    return;
+  }
+  const bool to_messages = json() || std::holds_alternative<message_event>(ev);
+  const stream& s = to_messages ? messages_ : status_;
+  write(s.file, render(ev, now, s.opts) + "\n");
+}
+
+void ui::prompt(std::string_view text) {
+  std::lock_guard lock(mutex_);
+  write(status_.file, std::string(text));
+}
+
+void ui::text_block(std::string_view text) {
+  if (json()) {
+    info(std::string(text));
+    return;
+  }
+  std::lock_guard lock(mutex_);
+  if (terminal_ != nullptr) {
+    terminal_->print(text);
+    return;
+  }
+  write(status_.file, std::string(text));
+}
+
+void ui::attach(interactive_terminal* t, render_options opts) {
+  std::lock_guard lock(mutex_);
+  terminal_ = t;
+  terminal_opts_ = opts;
+}
+
+}  // namespace relay::client

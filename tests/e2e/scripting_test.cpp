@@ -1,0 +1,373 @@
+// End-to-end: the real `node` client in piping mode (stdin and stdout are pipes, as for a bot),
+// its password sources, --json output and exit codes, next to a person's client in a pty.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <poll.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <fstream>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/chat_driver.hpp"
+#include "support/pty_process.hpp"
+#include "support/temp_dir.hpp"
+
+namespace relay::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+extern "C" char** environ;
+
+const std::string alice_password = "alice-Pw-7f3e9c21";
+const std::string bot_password = "bot-Pw-0c44e1d9a";
+
+/// `node` with stdin, stdout and stderr on pipes; the output is collected by a thread.
+class piped_process {
+ public:
+  piped_process(std::vector<std::string> argv,
+                const std::vector<std::pair<std::string, std::string>>& env) {
+    int in[2], out[2], err[2];
+    if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0 ||
+        ::pipe2(err, O_CLOEXEC) != 0) {
+      throw std::runtime_error("pipe");
+    }
+    // Built before fork(): the child may only call async-signal-safe functions.
+    std::vector<std::string> env_strings;
+    for (char** e = environ; *e; ++e) {
+      std::string_view entry(*e);
+      const auto name = entry.substr(0, entry.find('='));
+      bool replaced = name == "NO_COLOR" || name == "RELAYCHAT_PASSWORD";
+      for (const auto& kv : env) replaced = replaced || kv.first == name;
+      if (!replaced) env_strings.emplace_back(entry);
+    }
+    for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
+    std::vector<char*> envp, args;
+    for (auto& s : env_strings) envp.push_back(s.data());
+    envp.push_back(nullptr);
+    for (auto& s : argv) args.push_back(s.data());
+    args.push_back(nullptr);
+    pid_ = ::fork();
+    if (pid_ < 0) throw std::runtime_error("fork");
+    if (pid_ == 0) {
+      ::dup2(in[0], 0);
+      ::dup2(out[1], 1);
+      ::dup2(err[1], 2);
+      ::execve(args[0], args.data(), envp.data());
+      ::_exit(127);
+    }
+    ::close(in[0]);
+    ::close(out[1]);
+    ::close(err[1]);
+    stdin_ = in[1];
+    reader_ = std::thread([this, o = out[0], e = err[0]] { read_loop(o, e); });
+  }
+  ~piped_process() {
+    close_stdin();
+    if (!status_) {
+      ::kill(pid_, SIGKILL);
+      wait_exit(10s);
+    }
+    reader_.join();
+  }
+
+  void write(const std::string& bytes) {
+    std::string_view rest = bytes;
+    while (!rest.empty()) {
+      const ssize_t n = ::write(stdin_, rest.data(), rest.size());
+      if (n <= 0) return;
+      rest.remove_prefix(static_cast<std::size_t>(n));
+    }
+  }
+  void close_stdin() {
+    if (stdin_ >= 0) ::close(stdin_);
+    stdin_ = -1;
+  }
+  pid_t pid() const { return pid_; }
+
+  /// Waits until stdout (or stderr) contains `text`.
+  bool wait_stdout(const std::string& text, std::chrono::milliseconds t = 10s) {
+    return wait([&] { return out_.find(text) != std::string::npos; }, t);
+  }
+  bool wait_stderr(const std::string& text, std::chrono::milliseconds t = 10s) {
+    return wait([&] { return err_.find(text) != std::string::npos; }, t);
+  }
+  std::optional<int> wait_exit(std::chrono::milliseconds t = 10s) {
+    const auto end = std::chrono::steady_clock::now() + t;
+    while (!status_ && std::chrono::steady_clock::now() < end) {
+      int st = 0;
+      if (::waitpid(pid_, &st, WNOHANG) == pid_) {
+        status_ = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      } else {
+        std::this_thread::sleep_for(10ms);
+      }
+    }
+    return status_;
+  }
+  std::string out() {
+    std::lock_guard lock(mutex_);
+    return out_;
+  }
+  std::string err() {
+    std::lock_guard lock(mutex_);
+    return err_;
+  }
+  std::string describe(const std::string& why) {
+    std::lock_guard lock(mutex_);
+    return why + "\n--- stdout:\n" + out_ + "\n--- stderr:\n" + err_ + "\n--- end";
+  }
+
+ private:
+  template <class F>
+  bool wait(F ready, std::chrono::milliseconds t) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, t, ready);
+  }
+  void read_loop(int o, int e) {
+    pollfd fds[2] = {{o, POLLIN, 0}, {e, POLLIN, 0}};
+    int open = 2;
+    while (open > 0) {
+      if (::poll(fds, 2, -1) < 0) break;
+      for (auto& p : fds) {
+        if (p.fd < 0 || !(p.revents & (POLLIN | POLLHUP | POLLERR))) continue;
+        char buf[4096];
+        const ssize_t n = ::read(p.fd, buf, sizeof buf);
+        if (n <= 0) {
+          ::close(p.fd);
+          p.fd = -1;
+          --open;
+          continue;
+        }
+        std::lock_guard lock(mutex_);
+        (p.fd == o ? out_ : err_).append(buf, static_cast<std::size_t>(n));
+        changed_.notify_all();
+      }
+    }
+  }
+
+  pid_t pid_ = -1;
+  int stdin_ = -1;
+  std::optional<int> status_;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::string out_, err_;
+  std::thread reader_;
+};
+
+class ScriptingTest : public ::testing::Test {
+ protected:
+  void SetUp() override { relay_ = start_relay(dir_.path() / "relay.db"); }
+
+  std::vector<std::string> node_args(const std::string& home,
+                                     const std::vector<std::string>& extra) {
+    std::vector<std::string> argv = {RELAY_NODE_BINARY, "--port", std::to_string(relay_.port),
+                                     "--home", (dir_.path() / home).string()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return argv;
+  }
+  /// A piped client with RELAYCHAT_PASSWORD set to `password` (unless empty).
+  std::unique_ptr<piped_process> piped(const std::string& home,
+                                       const std::vector<std::string>& extra,
+                                       const std::string& password = bot_password) {
+    std::vector<std::pair<std::string, std::string>> env = {{"HOME", dir_.path().string()},
+                                                            {"XDG_DATA_HOME", dir_.file("xdg")}};
+    if (!password.empty()) env.emplace_back("RELAYCHAT_PASSWORD", password);
+    return std::make_unique<piped_process>(node_args(home, extra), env);
+  }
+  /// alice in a pty, signed up and alone.
+  std::unique_ptr<pty_process> alice() {
+    auto a = start_client(dir_, relay_.port, "alice");
+    EXPECT_FALSE(sign_up(*a, "alice", alice_password).empty());
+    EXPECT_TRUE(saw(*a, "* nobody else is online"));
+    return a;
+  }
+  /// Creates the bot's account (and key) with a piped --sign-up run that leaves at once.
+  void create_bot() {
+    auto bot = piped("bot", {"--user", "bot", "--sign-up"});
+    bot->close_stdin();
+    ASSERT_EQ(bot->wait_exit(), 0) << bot->describe("sign-up of bot");
+  }
+  std::string write_file(const std::string& name, const std::string& content, mode_t mode) {
+    const std::string path = dir_.file(name);
+    std::ofstream(path) << content;
+    ::chmod(path.c_str(), mode);
+    return path;
+  }
+
+  temp_dir dir_;
+  relay_process relay_;
+};
+
+TEST_F(ScriptingTest, PipedClientChatsBothWaysAndStdoutHasOnlyMessages) {
+  auto a = alice();
+  auto bot = piped("bot", {"--user", "bot", "--sign-up"});
+  // Written before the bot has even signed in: it must wait for the roster, not say
+  // "alice is not online".
+  bot->write("alice:hello from a pipe\n");
+  ASSERT_TRUE(saw(*a, "bot: hello from a pipe"));
+  a->send_line("bot:hi bot, 10:30 ok?");
+  ASSERT_TRUE(bot->wait_stdout("\n")) << bot->describe("nothing on stdout");
+
+  // The password is wiped from the running client's environment (the kernel still shows the
+  // original block, so the bytes themselves are overwritten).
+  std::ifstream environ_file("/proc/" + std::to_string(bot->pid()) + "/environ");
+  std::stringstream environ_text;
+  environ_text << environ_file.rdbuf();
+  EXPECT_EQ(environ_text.str().find(bot_password), std::string::npos);
+
+  bot->close_stdin();
+  EXPECT_EQ(bot->wait_exit(), 0) << bot->describe("end of input should leave with 0");
+  EXPECT_TRUE(saw(*a, "* bot left"));
+  EXPECT_EQ(bot->out(), "alice: hi bot, 10:30 ok?\n") << bot->describe("stdout");
+  EXPECT_NE(bot->err().find("account created; signed in as bot"), std::string::npos)
+      << bot->describe("status belongs on stderr");
+  EXPECT_EQ(bot->err().find("not online"), std::string::npos) << bot->describe("sent too early");
+  // Not a terminal: no escape sequences, no timestamps.
+  EXPECT_EQ(bot->out().find('\x1b'), std::string::npos);
+  EXPECT_EQ(bot->err().find('\x1b'), std::string::npos);
+  EXPECT_TRUE(never_printed(*relay_.proc, bot_password));
+}
+
+TEST_F(ScriptingTest, PasswordFileSignsInAndAnOpenFileIsRefused) {
+  ASSERT_NO_FATAL_FAILURE(create_bot());
+  auto a = alice();
+
+  const auto good = write_file("pw", bot_password + "\n", 0600);
+  auto bot = piped("bot", {"--user", "bot", "--password-file", good}, "");
+  ASSERT_TRUE(bot->wait_stderr("signed in as bot")) << bot->describe("sign-in with the file");
+  bot->write("/msg alice via the file\n");
+  EXPECT_TRUE(saw(*a, "bot: via the file"));
+  bot->close_stdin();
+  EXPECT_EQ(bot->wait_exit(), 0) << bot->describe("exit");
+
+  const auto open = write_file("pw-open", bot_password + "\n", 0644);
+  auto refused = piped("bot", {"--user", "bot", "--password-file", open}, "");
+  EXPECT_EQ(refused->wait_exit(), 1) << refused->describe("an open password file must fail");
+  EXPECT_NE(refused->err().find("too open"), std::string::npos) << refused->describe("reason");
+  EXPECT_NE(refused->err().find("chmod 600"), std::string::npos) << refused->describe("advice");
+
+  // Passwords never come from the command line, not even as an abbreviation.
+  auto cli = piped("bot", {"--user", "bot", "--password", bot_password}, "");
+  EXPECT_EQ(cli->wait_exit(), 1);
+  EXPECT_EQ(cli->err().find(bot_password), std::string::npos) << cli->describe("echoed it");
+  EXPECT_NE(cli->err().find("never taken from the command line"), std::string::npos)
+      << cli->describe("reason");
+}
+
+TEST_F(ScriptingTest, JsonPrintsOneObjectPerLine) {
+  auto a = alice();
+  auto bot = piped("bot", {"--user", "bot", "--sign-up", "--json"});
+  ASSERT_TRUE(saw(*a, "* bot joined"));
+  // A bracketed paste of two lines is one message, shown as a continuation line by people.
+  a->send("\x1b[200~bot:line one\nline two\x1b[201~\r");
+  ASSERT_TRUE(bot->wait_stdout("line two")) << bot->describe("no message");
+  bot->write("alice:" + std::string(20000, 'x') + "\n");
+  ASSERT_TRUE(bot->wait_stdout("16384")) << bot->describe("no refusal");
+  bot->close_stdin();
+  ASSERT_EQ(bot->wait_exit(), 0) << bot->describe("exit");
+
+  std::istringstream lines(bot->out());
+  std::string line;
+  std::vector<nlohmann::json> events;
+  while (std::getline(lines, line)) {
+    ASSERT_NO_THROW(events.push_back(nlohmann::json::parse(line))) << line;
+    EXPECT_TRUE(events.back().contains("time")) << line;
+  }
+  auto find = [&](const std::string& type) {
+    for (const auto& e : events)
+      if (e["type"] == type) return e;
+    ADD_FAILURE() << "no " << type << " event in\n" << bot->out();
+    return nlohmann::json{};
+  };
+  auto signed_in = find("signed_in");
+  EXPECT_EQ(signed_in["name"], "bot");
+  EXPECT_EQ(signed_in["account_created"], true);
+  EXPECT_EQ(signed_in["key"].get<std::string>().size(), 64u);
+  auto online = find("online");
+  EXPECT_EQ(online["online"][0]["name"], "alice");
+  auto msg = find("message");
+  EXPECT_EQ(msg["from"], "alice");
+  EXPECT_EQ(msg["to"], "bot");
+  EXPECT_EQ(msg["text"], "line one\nline two");
+  EXPECT_EQ(msg["key_changed"], false);
+  bool refused = false;
+  for (const auto& e : events) {
+    refused = refused || (e["type"] == "notice" && e["level"] == "error" &&
+                          e["text"].get<std::string>().find("not sent: messages are at most "
+                                                            "16384 bytes") != std::string::npos);
+  }
+  EXPECT_TRUE(refused) << bot->out();
+  const std::string time = msg["time"];
+  EXPECT_EQ(time.size(), 24u) << time;
+  EXPECT_EQ(time.back(), 'Z') << time;
+  EXPECT_EQ(time[10], 'T') << time;
+  // The person sees the paste as continuation lines; the bot sent nothing oversized.
+  EXPECT_TRUE(saw(*a, "* bot left"));
+  EXPECT_TRUE(never_printed(*a, "xxxxxxxxxx"));
+}
+
+TEST_F(ScriptingTest, MultiLineMessageShowsAsContinuationLines) {
+  auto a = alice();
+  auto bot = piped("bot", {"--user", "bot", "--sign-up"});
+  ASSERT_TRUE(saw(*a, "* bot joined"));
+  a->send("\x1b[200~bot:first\nbot: forged\x1b[201~\r");
+  ASSERT_TRUE(bot->wait_stdout("forged")) << bot->describe("no message");
+  bot->close_stdin();
+  ASSERT_EQ(bot->wait_exit(), 0);
+  EXPECT_EQ(bot->out(), "alice: first\n  | bot: forged\n") << bot->describe("stdout");
+}
+
+TEST_F(ScriptingTest, WrongPasswordOrUnknownUserExitsTwoWithoutAsking) {
+  // Unknown user, no --sign-up: refused, nothing created, no question asked.
+  auto unknown = piped("nobody", {"--user", "nobody"});
+  EXPECT_EQ(unknown->wait_exit(), 2) << unknown->describe("unknown user");
+  EXPECT_NE(unknown->err().find("--sign-up"), std::string::npos) << unknown->describe("hint");
+  EXPECT_EQ(unknown->err().find("[y/N]"), std::string::npos) << unknown->describe("asked");
+
+  ASSERT_NO_FATAL_FAILURE(create_bot());
+  // The same data directory: the key file does not open with the wrong password.
+  auto wrong = piped("bot", {"--user", "bot"}, "wrong-password-1");
+  EXPECT_EQ(wrong->wait_exit(), 2) << wrong->describe("wrong password, same device");
+  // Another data directory: the relay refuses it.
+  auto elsewhere = piped("bot-elsewhere", {"--user", "bot", "--sign-up"}, "wrong-password-1");
+  EXPECT_EQ(elsewhere->wait_exit(), 2) << elsewhere->describe("wrong password, new device");
+  EXPECT_NE(elsewhere->err().find("taken"), std::string::npos) << elsewhere->describe("reason");
+  EXPECT_EQ(wrong->out(), "");
+  EXPECT_EQ(elsewhere->out(), "");
+}
+
+TEST_F(ScriptingTest, OverLongMessagesAreRefusedInEveryMode) {
+  auto a = alice();
+  auto bot = piped("bot", {"--user", "bot", "--sign-up"});
+  ASSERT_TRUE(saw(*a, "* bot joined"));
+  // Piping mode: one byte over the limit, and a line longer than the reader's pieces.
+  bot->write("alice:" + std::string(16385, 'y') + "\n");
+  bot->write("alice:" + std::string(70000, 'z') + "tail\n");
+  bot->write("alice:after the long ones\n");
+  EXPECT_TRUE(bot->wait_stderr("messages are at most 16384 bytes")) << bot->describe("refusal");
+  ASSERT_TRUE(saw(*a, "bot: after the long ones"));
+  EXPECT_TRUE(never_printed(*a, "yyyyyyyyyy"));
+  EXPECT_TRUE(never_printed(*a, "zzzzzzzzzz"));
+  EXPECT_TRUE(never_printed(*a, "bot: tail"));
+
+  // Interactive mode: a pasted message one byte over the limit.
+  a->send("\x1b[200~bot:" + std::string(16385, 'w') + "\x1b[201~\r");
+  EXPECT_TRUE(saw(*a, "! not sent: messages are at most 16384 bytes"));
+  a->send_line("bot:short one");
+  ASSERT_TRUE(bot->wait_stdout("alice: short one")) << bot->describe("after the refusal");
+  EXPECT_EQ(bot->out().find("www"), std::string::npos);
+  bot->close_stdin();
+  EXPECT_EQ(bot->wait_exit(), 0);
+}
+
+}  // namespace
+}  // namespace relay::test

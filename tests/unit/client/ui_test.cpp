@@ -1,0 +1,186 @@
+#include "relay/client/ui.hpp"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+#include <set>
+
+namespace relay::client {
+namespace {
+
+using namespace std::chrono;
+
+// 2024-05-01T12:34:56.789Z
+const system_clock::time_point when = system_clock::time_point(seconds(1714566896)) + 789ms;
+
+render_options styled() { return {output_style::styled, true, false}; }
+render_options plain(bool timestamps = false) { return {output_style::plain, timestamps, false}; }
+render_options json() { return {output_style::json, false, false}; }
+
+key_text key(char c) { return {std::string(64, c), std::string(4, c) + " " + std::string(4, c)}; }
+
+const ui_event every_kind[] = {
+    message_event{"alice", "bob", "hi\nthere", true},
+    notice_event{notice_level::info, "* info"},
+    notice_event{notice_level::warning, "!!! WARNING: x\n!   y"},
+    notice_event{notice_level::error, "! error"},
+    signed_in_event{"bob", key('a'), true},
+    join_event{"carol", key('b')},
+    leave_event{"carol"},
+    roster_listing{{{"alice", key('c'), ""}}, false},
+    roster_listing{{{"alice", key('c'), "verified"}}, true},
+};
+
+TEST(Ui, PlainMessageIsOneLineWithTheSender) {
+  EXPECT_EQ(render(message_event{"alice", "bob", "hello", false}, when, plain()), "alice: hello");
+  EXPECT_EQ(render(message_event{"alice", "bob", "hello", true}, when, plain()),
+            "alice (KEY CHANGED, not accepted): hello");
+}
+
+TEST(Ui, PlainAndNoColourHaveNoEscapeAtAll) {
+  for (const auto& ev : every_kind) {
+    for (bool ts : {false, true}) {
+      const auto s = render(ev, when, plain(ts));
+      EXPECT_EQ(s.find('\x1b'), std::string::npos) << s;
+    }
+  }
+  // Even a peer's escape sequences arrive inert.
+  const auto s = render(message_event{"alice", "bob", "\x1b[2Jboo\x9b", false}, when, plain());
+  EXPECT_EQ(s, "alice: ^[[2Jboo\\x9b");
+}
+
+TEST(Ui, NoColorConventionNeedsANonEmptyValue) {
+  ::unsetenv("NO_COLOR");
+  EXPECT_FALSE(no_color_requested());
+  ::setenv("NO_COLOR", "", 1);
+  EXPECT_FALSE(no_color_requested());
+  ::setenv("NO_COLOR", "1", 1);
+  EXPECT_TRUE(no_color_requested());
+  ::setenv("NO_COLOR", "0", 1);  // any value counts, even "0"
+  EXPECT_TRUE(no_color_requested());
+  ::unsetenv("NO_COLOR");
+}
+
+TEST(Ui, SenderColoursAreStableAndNeverRed) {
+  std::set<std::string_view> used;
+  for (int i = 0; i < 200; ++i) {
+    const std::string name = "user" + std::to_string(i);
+    const auto c = name_colour(name);
+    EXPECT_EQ(c, name_colour(std::string(name)));
+    EXPECT_NE(c, "31");
+    EXPECT_NE(c, "91");
+    used.insert(c);
+  }
+  EXPECT_GE(used.size(), 5u) << "names should spread over the palette";
+  // Pinned values: the same person keeps the same colour across versions and runs.
+  EXPECT_EQ(name_colour("alice"), "94");
+  EXPECT_EQ(name_colour("bob"), "34");
+  const auto s = render(message_event{"alice", "bob", "hi", false}, when, styled());
+  EXPECT_NE(s.find("\x1b[" + std::string(name_colour("alice")) + "malice\x1b[0m: hi"),
+            std::string::npos)
+      << s;
+}
+
+TEST(Ui, WarningsStandOutAndInfoIsDim) {
+  const auto w = render(notice_event{notice_level::warning, "!!! WARNING"}, when, styled());
+  EXPECT_NE(w.find("\x1b[1;31m!!! WARNING\x1b[0m"), std::string::npos) << w;
+  const auto i = render(notice_event{notice_level::info, "* bob left"}, when, styled());
+  EXPECT_NE(i.find("\x1b[2m* bob left\x1b[0m"), std::string::npos) << i;
+  const auto k = render(message_event{"alice", "bob", "hi", true}, when, styled());
+  EXPECT_NE(k.find("\x1b[1;31m(KEY CHANGED, not accepted)\x1b[0m"), std::string::npos) << k;
+}
+
+TEST(Ui, TimestampsWhenAskedOncePerEvent) {
+  EXPECT_EQ(render(notice_event{notice_level::info, "* a\n* b"}, when, plain(true)),
+            "12:34 * a\n      * b");
+  EXPECT_EQ(render(leave_event{"bob"}, when, plain(false)), "* bob left");
+  const auto s = render(leave_event{"bob"}, when, styled());
+  EXPECT_EQ(s.rfind("\x1b[2m12:34\x1b[0m ", 0), 0u) << s;
+}
+
+TEST(Ui, MultiLineMessagesBecomeIndentedContinuationLines) {
+  EXPECT_EQ(render(message_event{"alice", "bob", "one\ntwo\n* carol left", false}, when, plain()),
+            "alice: one\n  | two\n  | * carol left");
+  EXPECT_EQ(render(message_event{"alice", "bob", "one\nbob: fake", false}, when, plain(true)),
+            "12:34 alice: one\n        | bob: fake");
+  // Every other control character stays neutralised, also in continuation lines.
+  EXPECT_EQ(render(message_event{"alice", "bob", "a\r\nb\x1b[K", false}, when, plain()),
+            "alice: a^M\n  | b^[[K");
+  const auto s = render(message_event{"alice", "bob", "a\nb", false}, when, styled());
+  EXPECT_NE(s.find("\n      \x1b[2m  | \x1b[0mb"), std::string::npos) << s;
+}
+
+TEST(Ui, NetworkNamesCannotBreakLines) {
+  EXPECT_EQ(render(leave_event{"x\nalice: hi"}, when, plain()), "* x^Jalice: hi left");
+}
+
+TEST(Ui, JsonHasOneObjectPerEventWithItsFields) {
+  for (const auto& ev : every_kind) {
+    const auto s = render(ev, when, json());
+    EXPECT_EQ(s.find('\n'), std::string::npos) << s;
+    auto j = nlohmann::json::parse(s);
+    EXPECT_TRUE(j.contains("type")) << s;
+    EXPECT_EQ(j["time"], "2024-05-01T12:34:56.789Z") << s;
+  }
+  auto m = nlohmann::json::parse(render(every_kind[0], when, json()));
+  EXPECT_EQ(m["type"], "message");
+  EXPECT_EQ(m["from"], "alice");
+  EXPECT_EQ(m["to"], "bob");
+  EXPECT_EQ(m["text"], "hi\nthere");  // exact text, not the display form
+  EXPECT_EQ(m["key_changed"], true);
+  auto w = nlohmann::json::parse(render(every_kind[2], when, json()));
+  EXPECT_EQ(w["type"], "notice");
+  EXPECT_EQ(w["level"], "warning");
+  auto e = nlohmann::json::parse(render(every_kind[3], when, json()));
+  EXPECT_EQ(e["level"], "error");
+  EXPECT_EQ(e["text"], "error");  // without the "! " people read
+  auto si = nlohmann::json::parse(render(every_kind[4], when, json()));
+  EXPECT_EQ(si["type"], "signed_in");
+  EXPECT_EQ(si["name"], "bob");
+  EXPECT_EQ(si["key"], std::string(64, 'a'));
+  EXPECT_EQ(si["account_created"], true);
+  auto jn = nlohmann::json::parse(render(every_kind[5], when, json()));
+  EXPECT_EQ(jn["type"], "join");
+  EXPECT_EQ(jn["name"], "carol");
+  EXPECT_EQ(jn["key"], std::string(64, 'b'));
+  EXPECT_EQ(nlohmann::json::parse(render(every_kind[6], when, json()))["type"], "leave");
+  auto on = nlohmann::json::parse(render(every_kind[7], when, json()));
+  EXPECT_EQ(on["type"], "online");
+  EXPECT_EQ(on["online"][0]["name"], "alice");
+  EXPECT_EQ(on["online"][0]["key"], std::string(64, 'c'));
+  auto who = nlohmann::json::parse(render(every_kind[8], when, json()));
+  EXPECT_EQ(who["type"], "who");
+  EXPECT_EQ(who["online"][0]["trust"], "verified");
+}
+
+TEST(Ui, JsonIsInertAsciiEvenForHostileText) {
+  const auto s = render(
+      message_event{"alice", "bob", "\x1b[2J\x7f\xc2\x9b caf\xc3\xa9 \xff", false}, when, json());
+  for (const char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    EXPECT_TRUE(u >= 0x20 && u < 0x7f) << "byte " << static_cast<int>(u) << " in " << s;
+  }
+  auto j = nlohmann::json::parse(s);
+  // Valid text survives exactly; the invalid byte becomes U+FFFD.
+  EXPECT_EQ(j["text"], "\x1b[2J\x7f\xc2\x9b caf\xc3\xa9 \xef\xbf\xbd");
+}
+
+TEST(Ui, IsoTimeIsUtcWithMilliseconds) {
+  EXPECT_EQ(iso_time_utc(when), "2024-05-01T12:34:56.789Z");
+  EXPECT_EQ(iso_time_utc(system_clock::time_point{}), "1970-01-01T00:00:00.000Z");
+}
+
+TEST(Ui, RosterAndJoinTextsKeepTheirWording) {
+  EXPECT_EQ(render(roster_listing{{}, false}, when, plain()), "* nobody else is online");
+  EXPECT_EQ(
+      render(roster_listing{{{"a", key('1'), ""}, {"b", key('2'), ""}}, false}, when, plain()),
+      "* online: a b");
+  EXPECT_EQ(render(roster_listing{{{"a", key('1'), "unverified"}}, true}, when, plain()),
+            "* a  key 1111 1111  unverified");
+  EXPECT_EQ(render(join_event{"bob", key('f')}, when, plain()), "* bob joined (key ffff ffff)");
+  EXPECT_EQ(render(signed_in_event{"bob", key('f'), false}, when, plain()),
+            "signed in as bob (your key ffff ffff)");
+}
+
+}  // namespace
+}  // namespace relay::client
