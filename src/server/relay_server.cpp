@@ -72,6 +72,7 @@ relay_server::relay_server(net::io_context& io, relay_config cfg)
                                     key_created_)),
       acceptor_(io),
       presence_timer_(io),
+      trim_timer_(io),
       workers_(cfg_.workers == 0 ? 1 : cfg_.workers),
       db_strand_(net::make_strand(workers_.get_executor())),
       dummy_hash_(crypto::dummy_hash(cfg_.argon2)),
@@ -161,18 +162,20 @@ void relay_server::release_unauthenticated(session& s) {
 }
 
 void relay_server::maybe_trim_memory() {
-  // After many connections end (an attack, a mass disconnect) give the freed heap back to
-  // the system; glibc keeps it otherwise, and the relay's footprint would only ever grow.
-  const bool shrank = sessions_.size() * 2 < trim_high_water_ || sessions_.empty();
-  if (shrank && trim_high_water_ - sessions_.size() >= 64) {
-    ::malloc_trim(0);
-    trim_high_water_ = sessions_.size();
-  }
+  // Sign-in bursts and mass disconnects leave the heap full of freed snapshot and batch
+  // buffers; glibc keeps those pages unless asked. Give them back once things settle: at
+  // most once a second, only after churn, so the cost (a walk of the free lists) is noise.
+  if (trim_armed_) return;
+  trim_armed_ = true;
+  trim_timer_.expires_after(std::chrono::seconds(1));
+  trim_timer_.async_wait([this](boost::system::error_code ec) {
+    trim_armed_ = false;
+    if (!ec) ::malloc_trim(0);
+  });
 }
 
 void relay_server::on_session_start(const std::shared_ptr<session>& s) {
   sessions_[s->id()] = s;
-  trim_high_water_ = std::max(trim_high_water_, sessions_.size());
   ++stats_.connections;
   s->counted_unauthenticated() = true;
   ++unauthenticated_;
@@ -367,6 +370,7 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
 
 void relay_server::complete_sign_in(const std::shared_ptr<session>& s, const std::string& name,
                                     const crypto::public_key& identity) {
+  maybe_trim_memory();  // a sign-in sends a snapshot: heap churn
   std::shared_ptr<session> replaced;
   if (auto it = online_.find(name); it != online_.end()) replaced = it->second.lock();
   // Register the new session first, so closing the old one announces no departure.
@@ -515,6 +519,7 @@ void relay_server::stop(std::function<void()> done) {
   boost::system::error_code ec;
   acceptor_.close(ec);
   presence_timer_.cancel();
+  trim_timer_.cancel();
   // Copy first: closing sessions erase themselves from sessions_.
   std::vector<std::shared_ptr<session>> all;
   for (auto& [id, weak] : sessions_) {

@@ -127,6 +127,8 @@ class relay_server {
   };
   net::steady_timer presence_timer_;
   bool presence_timer_armed_ = false;
+  net::steady_timer trim_timer_;  // returns freed heap pages after churn (maybe_trim_memory)
+  bool trim_armed_ = false;
   std::uint64_t presence_seq_ = 0;
   std::vector<pending_presence> presence_pending_;
   std::unordered_set<std::string> presence_pending_names_;
@@ -149,7 +151,6 @@ class relay_server {
   std::unordered_map<std::string, std::weak_ptr<session>, name_hash, std::equal_to<>>
       online_;  // signed in, by name
   unsigned pending_auth_ = 0;
-  std::size_t trim_high_water_ = 0;  // most sessions since the heap was last trimmed
   std::size_t unauthenticated_ = 0;
   std::unordered_map<std::string, std::size_t> unauthenticated_by_ip_;
   struct counters {
