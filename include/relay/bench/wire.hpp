@@ -1,0 +1,80 @@
+// The relaychat client side of the wire for the load tool, sans-I/O: a Noise XX initiator and
+// transport ciphers, and frame encoders/decoders that work in caller buffers. Why not
+// transport::noise_session: its decrypt() returns a fresh vector per message, and the tool
+// must not allocate per message (nor hold guarded key memory for 10,000 throwaway clients).
+// The handshake here is checked against noise_session in tests/unit/bench/wire_test.cpp.
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+
+#include "relay/crypto/random.hpp"
+#include "relay/util/bytes.hpp"
+#include "relay/util/result.hpp"
+
+namespace relay::bench {
+
+using key32 = std::array<byte, 32>;
+
+/// A Noise CipherState for transport messages (ChaCha20-Poly1305, ad empty).
+struct bench_cipher {
+  key32 key{};
+  std::uint64_t n = 0;
+  /// Appends the record (u16 length + ciphertext + tag) for `plain` to `out`.
+  void seal_record(byte_view plain, bytes& out) noexcept;
+  /// Decrypts one transport message into out (out.size() >= ct.size() - 16); the plaintext
+  /// length, or nullopt on a bad tag.
+  std::optional<std::size_t> open(byte_view ct, std::span<byte> out) noexcept;
+};
+
+/// Noise_XX_25519_ChaChaPoly_BLAKE2b initiator, prologue "relaychat/1", empty payloads.
+class xx_initiator {
+ public:
+  /// `static_secret` is the client's static X25519 secret; the ephemeral comes from `rng`.
+  xx_initiator(const key32& static_secret, crypto::random_source& rng);
+  /// Appends message 1 (a record of 32 bytes) to `out`.
+  void write_message1(bytes& out);
+  /// Reads message 2 (the record body); false if it does not authenticate.
+  bool read_message2(byte_view m2);
+  /// Appends message 3 (a record of 64 bytes) to `out`, then splits: {send, receive}.
+  std::pair<bench_cipher, bench_cipher> write_message3(bytes& out);
+  /// The relay's static key, after read_message2.
+  const key32& relay_key() const noexcept { return rs_; }
+
+ private:
+  void mix_hash(byte_view d) noexcept;
+  void mix_key(byte_view ikm) noexcept;
+  bool dh(const key32& sec, const key32& pub, key32& out) noexcept;
+  std::array<byte, 64> h_{}, ck_{};
+  key32 k_{};
+  std::uint64_t n_ = 0;
+  key32 s_sec_{}, s_pub_{}, e_sec_{}, e_pub_{}, re_{}, rs_{};
+};
+
+/// X25519 public key of a secret.
+key32 public_of(const key32& secret) noexcept;
+
+/// Writes a `send` frame (id, to, ciphertext of `len` bytes) into `out` and returns a view of
+/// the ciphertext area for the caller to fill; `out` must hold send_frame_size(to, len).
+std::span<byte> write_send_frame(std::span<byte> out, std::uint32_t id, std::string_view to,
+                                 std::size_t len) noexcept;
+constexpr std::size_t send_frame_size(std::size_t to_len, std::size_t len) noexcept {
+  return 1 + 4 + 1 + to_len + 2 + len;
+}
+
+/// A `deliver` frame seen in place (views into the plaintext).
+struct deliver_view {
+  std::string_view from;
+  byte_view ciphertext;
+};
+/// The deliver frame in `plain`, or nullopt if it is not a well-formed deliver.
+std::optional<deliver_view> parse_deliver(byte_view plain) noexcept;
+/// The token of a ping frame in `plain`, or nullopt.
+std::optional<std::uint64_t> parse_ping(byte_view plain) noexcept;
+/// Writes a pong frame (9 bytes) into `out`.
+void write_pong(std::span<byte, 9> out, std::uint64_t token) noexcept;
+
+}  // namespace relay::bench

@@ -1,0 +1,46 @@
+#include "relay/bench/options.hpp"
+
+#include <gtest/gtest.h>
+
+namespace relay::bench {
+namespace {
+
+bench_config ok(std::vector<std::string> a) {
+  auto p = parse_options(a);
+  EXPECT_TRUE(std::holds_alternative<bench_config>(p));
+  return std::holds_alternative<bench_config>(p) ? std::get<bench_config>(p) : bench_config{};
+}
+int usage_error(std::vector<std::string> a) {
+  auto p = parse_options(a);
+  return std::holds_alternative<show_text>(p) ? std::get<show_text>(p).exit_code : -1;
+}
+
+TEST(BenchOptions, WindowDefaultsToMin2000Or20PerClient) {
+  EXPECT_EQ(effective_window(ok({"-n", "10"})), 200u);
+  EXPECT_EQ(effective_window(ok({"-n", "1000"})), 2000u);
+  EXPECT_EQ(effective_window(ok({"-n", "1000", "--window", "64"})), 64u);
+}
+
+TEST(BenchOptions, ModesLabelsAndConcurrency) {
+  auto c = ok({"--mode", "latency", "--irc", "--rate", "500", "--label", "ngircd"});
+  EXPECT_EQ(c.mode, mode::latency);
+  EXPECT_TRUE(c.irc);
+  EXPECT_EQ(c.label, "ngircd");
+  EXPECT_EQ(c.connect_concurrency, 8u);
+  EXPECT_EQ(ok({}).label, "relaychat");
+  EXPECT_EQ(ok({}).connect_concurrency, 128u);
+}
+
+TEST(BenchOptions, RejectsWhatCannotBeMeasured) {
+  EXPECT_EQ(usage_error({"--mode", "fast"}), 2);
+  EXPECT_EQ(usage_error({"-n", "1"}), 2);
+  EXPECT_EQ(usage_error({"--size", "10"}), 2);           // below the payload header
+  EXPECT_EQ(usage_error({"--irc", "--size", "40"}), 2);  // below the text header
+  EXPECT_EQ(usage_error({"--size", "40000"}), 2);        // above the send limit
+  EXPECT_EQ(usage_error({"--bogus"}), 2);
+  EXPECT_EQ(usage_error({"--help"}), 0);
+  EXPECT_EQ(ok({"--mode", "idle", "-n", "1"}).clients, 1u);  // idle needs no peers
+}
+
+}  // namespace
+}  // namespace relay::bench
