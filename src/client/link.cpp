@@ -94,8 +94,9 @@ awaitable<result<void>> link::open(const std::string& host, std::uint16_t port,
     socket_.close(ignore);
     co_return fail(link_errc::key_rejected);
   }
-  // -> s, se
-  auto m3 = noise_.write_handshake({});
+  // -> s, se; the payload tells the relay we take batches of frames (protocol.md 4.3)
+  const std::array<byte, 1> features{proto::feature_batch};
+  auto m3 = noise_.write_handshake(features);
   if (!m3) co_return fail(link_errc::handshake_failed);
   rec.clear();
   proto::append_record(rec, *m3);
@@ -163,13 +164,28 @@ awaitable<void> link::flush() {
 }
 
 awaitable<result<proto::frame>> link::receive() {
+  if (!received_.empty()) {
+    proto::frame f = std::move(received_.front());
+    received_.pop_front();
+    co_return f;
+  }
   auto rec = co_await next_record();
   if (!rec) co_return failure(rec.error());
   auto plain = noise_.decrypt(*rec);
   if (!plain) co_return link_errc::protocol;
-  auto f = proto::decode(*plain);
-  if (!f) co_return link_errc::protocol;
-  co_return std::move(*f);
+  // One frame, or a batch of them (protocol.md 5.12): decode all now, hand out one by one.
+  proto::batch_reader frames(*plain);
+  while (true) {
+    auto next = frames.next();
+    if (!next) co_return link_errc::protocol;
+    if (!*next) break;
+    auto f = proto::decode(**next);
+    if (!f) co_return link_errc::protocol;
+    received_.push_back(std::move(*f));
+  }
+  proto::frame f = std::move(received_.front());
+  received_.pop_front();
+  co_return f;
 }
 
 void link::close() {

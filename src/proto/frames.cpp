@@ -247,6 +247,8 @@ result<frame> decode(byte_view in) {
     }
     case frame_type::bye:
       return finish(frame{bye{}});
+    case frame_type::batch:
+      break;  // a container, not a frame: batch_reader takes it apart
     case frame_type::welcome: {
       welcome v;
       if (!r.str8(v.name)) return errc::truncated;
@@ -299,6 +301,68 @@ result<frame> decode(byte_view in) {
     }
   }
   return errc::unknown_type;
+}
+
+std::size_t batch_writer::room() const noexcept {
+  const std::size_t used = buf_.empty() ? batch_header : buf_.size();
+  const std::size_t left = max_frame - used;
+  return left > batch_entry_overhead ? left - batch_entry_overhead : 0;
+}
+
+void batch_writer::add(byte_view f) {
+  if (f.empty() || f.size() > room()) throw std::length_error("batch entry too large");
+  if (buf_.empty()) buf_.push_back(static_cast<byte>(frame_type::batch));
+  buf_.push_back(static_cast<byte>(f.size() >> 8));
+  buf_.push_back(static_cast<byte>(f.size()));
+  buf_.insert(buf_.end(), f.begin(), f.end());
+  ++count_;
+}
+
+byte_view batch_writer::plaintext() const noexcept {
+  if (count_ == 1) return byte_view(buf_).subspan(batch_header + batch_entry_overhead);
+  return buf_;
+}
+
+void batch_writer::clear(bool release) noexcept {
+  count_ = 0;
+  buf_.clear();
+  if (release) bytes().swap(buf_);
+}
+
+batch_reader::batch_reader(byte_view plain) noexcept : rest_(plain) {
+  batch_ = !plain.empty() && plain[0] == static_cast<byte>(frame_type::batch);
+  if (batch_) rest_ = plain.subspan(batch_header);
+}
+
+result<std::optional<byte_view>> batch_reader::next() {
+  if (done_) return std::optional<byte_view>{};
+  if (!batch_) {
+    done_ = true;
+    if (rest_.empty()) return errc::empty_frame;
+    return std::optional<byte_view>{rest_};
+  }
+  if (rest_.empty()) {
+    done_ = true;
+    // A batch with no entries says nothing: refuse it like an empty frame.
+    if (entries_ == 0) return errc::empty_frame;
+    return std::optional<byte_view>{};
+  }
+  auto fail = [this](errc e) -> result<std::optional<byte_view>> {
+    done_ = true;
+    return e;
+  };
+  if (rest_.size() < 2) return fail(errc::truncated);
+  const std::size_t n = (std::size_t{rest_[0]} << 8) | rest_[1];
+  if (n == 0) return fail(errc::empty_frame);
+  if (rest_.size() - 2 < n) return fail(errc::truncated);
+  byte_view f = rest_.subspan(2, n);
+  const auto t = static_cast<frame_type>(f[0]);
+  if (t == frame_type::batch || t == frame_type::sign_in || t == frame_type::sign_up) {
+    return fail(errc::unknown_type);
+  }
+  rest_ = rest_.subspan(2 + n);
+  ++entries_;
+  return std::optional<byte_view>{f};
 }
 
 const char* type_name(const frame& f) noexcept {

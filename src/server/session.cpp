@@ -1,10 +1,12 @@
-// Relay-side connection: Noise XX responder, then one frame per transport message.
+// Relay-side connection: Noise XX responder, then frames (alone or batched) in transport
+// messages.
 //
 // Callbacks, not coroutines, for the steady state: an idle connection is the session object,
 // one pending readiness wait and one timer wait, so ten thousand idle clients stay small.
 // Records are handled one at a time; a sign-in is awaited (in a short-lived coroutine)
 // before reading on, so a client cannot pipeline work past its own authentication.
-// Outgoing frames are encrypted when queued; one posted flush writes everything queued.
+// Outgoing frames are encrypted when queued, or, for a peer that accepts batches, gathered
+// and sealed as one batch by the posted flush that writes everything queued.
 #include "relay/server/session.hpp"
 
 #include "relay/crypto/random.hpp"
@@ -116,6 +118,7 @@ void session::wake_writer() {
 
 void session::flush() {
   if (stopped_ || writing_now_) return;
+  seal_batch();  // everything queued while the last write was in flight, in one message
   if (out_.empty()) {
     if (closing_) stop();  // the goodbye is out
     return;
@@ -145,11 +148,35 @@ void session::deliver(const proto::frame& f) {
 void session::deliver_encoded(byte_view plain) {
   if (stopped_ || closing_ || !noise_.handshake_done()) return;
   // A peer that does not read must not make us buffer without bound (or slow others).
-  if (out_.size() > owner_.config().max_send_queue) {
+  if (out_.size() + batch_.plaintext().size() > owner_.config().max_send_queue) {
     abort_later("send queue over " + std::to_string(owner_.config().max_send_queue) +
                 " bytes: peer is not reading");
     return;
   }
+  if (!peer_batches_) {
+    seal(plain);
+    return;
+  }
+  // Frames queued before the next flush share one transport message (one AEAD seal).
+  if (plain.size() > batch_.room()) {
+    seal_batch();
+    if (plain.size() > batch_.room()) {  // too big for any batch: it goes alone
+      seal(plain);
+      return;
+    }
+  }
+  batch_.add(plain);
+  wake_writer();
+}
+
+void session::seal_batch() {
+  if (batch_.empty()) return;
+  seal(batch_.plaintext());
+  // Released, not kept: ten thousand idle connections must not each hold a batch buffer.
+  batch_.clear(true);
+}
+
+void session::seal(byte_view plain) {
   // Reserve the length prefix, encrypt in place after it, then patch the length.
   if (out_.capacity() == 0) out_.reserve(first_batch_capacity);
   const std::size_t at = out_.size();
@@ -305,6 +332,8 @@ session::step session::on_record(byte_view record) {
       enqueue_record(*reply);
     }
     if (noise_.handshake_done()) {
+      // Message 3's payload: feature bits (protocol.md 4.3); unknown bits are ignored.
+      peer_batches_ = !payload->empty() && ((*payload)[0] & proto::feature_batch);
       reader_.set_limit(proto::max_record);
       log::debug() << "session " << id_ << " (" << address_ << "): handshake complete";
     }
@@ -318,14 +347,32 @@ session::step session::on_record(byte_view record) {
     abort(std::string("transport decrypt failed: ") + ok.error().message());
     return step::stop;
   }
+  proto::batch_reader frames(plain);
+  if (!frames.is_batch()) {
+    const bool credentials =
+        !plain.empty() && (plain.front() == static_cast<byte>(proto::frame_type::sign_in) ||
+                           plain.front() == static_cast<byte>(proto::frame_type::sign_up));
+    const step st = on_plain_frame(plain);
+    if (credentials) crypto::wipe(plain.data(), plain.size());  // it held a password
+    return st;
+  }
+  // A batch: its frames in order, as if each had come in its own transport message.
+  while (true) {
+    auto f = frames.next();
+    if (!f) {
+      close(proto::reason::protocol_error, std::string("bad batch: ") + f.error().message());
+      return step::stop;
+    }
+    if (!*f) return step::next;
+    if (const step st = on_plain_frame(**f); st != step::next) return st;
+  }
+}
+
+session::step session::on_plain_frame(byte_view plain) {
   if (!plain.empty() && plain.front() == static_cast<byte>(proto::frame_type::send)) {
     return on_send(plain);
   }
   auto f = proto::decode(plain);
-  if (!plain.empty() && (plain.front() == static_cast<byte>(proto::frame_type::sign_in) ||
-                         plain.front() == static_cast<byte>(proto::frame_type::sign_up))) {
-    crypto::wipe(plain.data(), plain.size());  // it held a password
-  }
   if (!f) {
     close(proto::reason::protocol_error, f.error().message());
     return step::stop;

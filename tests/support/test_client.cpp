@@ -88,7 +88,7 @@ bool raw_socket::closed_within(std::chrono::milliseconds timeout) {
   return false;
 }
 
-test_client::test_client(std::uint16_t port, const char* source)
+test_client::test_client(std::uint16_t port, const char* source, bool accept_batches)
     : sock_(port, source),
       static_key_((crypto::init(), crypto::key_pair::generate(crypto::os_random()))),
       identity_(crypto::key_pair::generate(crypto::os_random())),
@@ -102,7 +102,9 @@ test_client::test_client(std::uint16_t port, const char* source)
   if (!m2) throw std::runtime_error("handshake: no message 2");
   if (!noise_.read_handshake(*m2)) throw std::runtime_error("handshake: bad message 2");
   relay_key_ = *noise_.remote_static();
-  auto m3 = noise_.write_handshake({});
+  accept_batches_ = accept_batches;
+  const std::array<byte, 1> features{proto::feature_batch};
+  auto m3 = noise_.write_handshake(accept_batches ? byte_view(features) : byte_view());
   if (!m3) throw std::runtime_error("handshake: write 3");
   out.clear();
   proto::append_record(out, *m3);
@@ -136,14 +138,41 @@ void test_client::send_raw_frame(byte_view plaintext) {
   sock_.write(out);
 }
 
+void test_client::send_batch(const std::vector<proto::frame>& frames) {
+  bytes plain{static_cast<byte>(proto::frame_type::batch)};
+  for (const auto& f : frames) {
+    const bytes one = proto::encode(f);
+    plain.push_back(static_cast<byte>(one.size() >> 8));
+    plain.push_back(static_cast<byte>(one.size()));
+    plain.insert(plain.end(), one.begin(), one.end());
+  }
+  send_raw_frame(plain);
+}
+
 std::optional<proto::frame> test_client::next_frame(std::chrono::milliseconds timeout) {
-  auto rec = next_record(timeout);
-  if (!rec) return std::nullopt;
-  auto plain = noise_.decrypt(*rec);
-  if (!plain) throw std::runtime_error("relay sent an undecryptable record");
-  auto f = proto::decode(*plain);
-  if (!f) throw std::runtime_error("relay sent an undecodable frame: " + f.error().message());
-  return std::move(*f);
+  if (queued_.empty()) {
+    auto rec = next_record(timeout);
+    if (!rec) return std::nullopt;
+    auto plain = noise_.decrypt(*rec);
+    if (!plain) throw std::runtime_error("relay sent an undecryptable record");
+    ++transport_messages_;
+    proto::batch_reader frames(*plain);
+    if (frames.is_batch()) {
+      if (!accept_batches_) throw std::runtime_error("relay sent a batch we did not ask for");
+      ++batches_received_;
+    }
+    while (true) {
+      auto one = frames.next();
+      if (!one) throw std::runtime_error("relay sent a bad batch: " + one.error().message());
+      if (!*one) break;
+      auto f = proto::decode(**one);
+      if (!f) throw std::runtime_error("relay sent an undecodable frame: " + f.error().message());
+      queued_.push_back(std::move(*f));
+    }
+  }
+  proto::frame f = std::move(queued_.front());
+  queued_.pop_front();
+  return f;
 }
 
 std::optional<proto::frame> test_client::sign_in(const std::string& name,
@@ -175,9 +204,14 @@ void test_client::sign_up_ok(const std::string& name, const std::string& passwor
 }
 
 void test_client::send_text(const std::string& to, const std::string& text, std::uint32_t id) {
+  send_frame(sealed_send(to, text, id));
+}
+
+proto::send test_client::sealed_send(const std::string& to, const std::string& text,
+                                     std::uint32_t id) {
   auto sealed = chat_->seal_to(to, text);
   if (!sealed) throw std::runtime_error("seal failed: " + sealed.error().message());
-  send_frame(proto::send{id, to, std::move(*sealed)});
+  return proto::send{id, to, std::move(*sealed)};
 }
 
 std::optional<test_client::received> test_client::receive_text(std::chrono::milliseconds timeout) {

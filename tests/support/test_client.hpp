@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -39,13 +40,21 @@ class raw_socket {
 
 class test_client {
  public:
-  /// Connects and completes the handshake (throws std::runtime_error on failure).
-  explicit test_client(std::uint16_t port, const char* source = nullptr);
+  /// Connects and completes the handshake (throws std::runtime_error on failure). With
+  /// `accept_batches` the handshake announces feature_batch (protocol.md 4.3); without it a
+  /// batch from the relay is a test failure (next_frame throws).
+  explicit test_client(std::uint16_t port, const char* source = nullptr,
+                       bool accept_batches = false);
 
   /// The relay's static key learned in message 2.
   const crypto::public_key& relay_key() const { return relay_key_; }
 
   void send_frame(const proto::frame& f);
+  /// Sends `frames` as one batch transport message (protocol.md 5.12).
+  void send_batch(const std::vector<proto::frame>& frames);
+  /// Transport messages received so far, and how many of them were batches.
+  std::size_t transport_messages() const noexcept { return transport_messages_; }
+  std::size_t batches_received() const noexcept { return batches_received_; }
   /// Encrypts arbitrary bytes as one transport message (for hostile-input tests).
   void send_raw_frame(byte_view plaintext);
   /// The next frame within `timeout`; nullopt on timeout or if the connection closed.
@@ -78,6 +87,8 @@ class test_client {
   const crypto::key_pair& identity() const { return identity_; }
   /// Seals and sends `text` to `to` (who must be in our roster).
   void send_text(const std::string& to, const std::string& text, std::uint32_t id = 1);
+  /// The send frame send_text() would write (for batches).
+  proto::send sealed_send(const std::string& to, const std::string& text, std::uint32_t id = 1);
   /// Waits for a deliver frame and opens it: {from, text or error}.
   struct received {
     std::string from;
@@ -96,6 +107,10 @@ class test_client {
   crypto::public_key relay_key_{};
   std::optional<client::chat> chat_;
   bool closed_ = false;
+  bool accept_batches_ = false;
+  std::deque<proto::frame> queued_;  // frames of a received batch not yet returned
+  std::size_t transport_messages_ = 0;
+  std::size_t batches_received_ = 0;
   std::optional<bytes> next_record(std::chrono::milliseconds timeout);
 };
 

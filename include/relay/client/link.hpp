@@ -3,6 +3,7 @@
 // impostor), then frames over Noise transport messages. io thread only.
 #pragma once
 
+#include <deque>
 #include <functional>
 #include <memory>
 #include <string>
@@ -55,6 +56,7 @@ class link : public std::enable_shared_from_this<link> {
   net::steady_timer wake_;
   crypto::key_pair static_key_;  // per-connection: the relay learns no lasting client key
   transport::noise_session noise_;
+  std::deque<proto::frame> received_;  // frames of a batch not yet returned by receive()
   proto::record_reader reader_;
   bytes out_, writing_;
   bool writer_running_ = false;

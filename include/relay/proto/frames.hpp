@@ -6,6 +6,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -33,6 +34,7 @@ enum class frame_type : byte {
   ping = 0x04,
   pong = 0x05,
   bye = 0x06,
+  batch = 0x07,  ///< a container of frames (batch_writer / batch_reader), not in `frame`
   // relay -> client
   welcome = 0x81,
   presence = 0x82,
@@ -159,6 +161,56 @@ struct send_view {
 result<send_view> decode_send_view(byte_view in);
 /// Appends exactly what encode_into(deliver{from, ciphertext}) would, without building one.
 void encode_deliver_into(std::string_view from, byte_view ciphertext, bytes& out);
+
+// Batches: several frames in one transport message, so one AEAD seal/open (and one record
+// header and tag) covers many small frames. Layout: 0x07, then one or more entries, each a
+// blob16 holding one frame (not a batch, not sign_in/sign_up). The relay accepts batches
+// from every client; it sends them only to a client whose handshake message 3 payload has
+// feature_batch set (docs/protocol.md 4.3, 5.12).
+
+/// Handshake message 3 payload bit: "I accept batch frames from the relay".
+inline constexpr byte feature_batch = 0x01;
+/// Bytes a batch adds to a frame (its blob16 length), and once per batch (the type byte).
+inline constexpr std::size_t batch_entry_overhead = 2;
+inline constexpr std::size_t batch_header = 1;
+
+/// Builds a batch in a caller's buffer: add() entries; take the single frame or the batch.
+class batch_writer {
+ public:
+  /// Room left for one more entry's frame in a batch that must stay within max_frame.
+  std::size_t room() const noexcept;
+  /// Appends one encoded frame (1..max_frame - 3 bytes; it must fit room()).
+  void add(byte_view f);
+  std::size_t count() const noexcept { return count_; }
+  bool empty() const noexcept { return count_ == 0; }
+  /// What to encrypt: the frame itself when there is one, else the whole batch.
+  byte_view plaintext() const noexcept;
+  /// Forgets the entries; the buffer keeps its capacity unless `release`.
+  void clear(bool release = false) noexcept;
+  std::size_t capacity() const noexcept { return buf_.capacity(); }
+
+ private:
+  bytes buf_;  // 0x07, then (u16 length, frame) per entry
+  std::size_t count_ = 0;
+};
+
+/// Walks the frames of a decrypted transport message: a lone frame, or a batch's entries.
+/// next() gives each frame in turn, nullopt at the end, or an error for a malformed batch
+/// (empty, an entry that is empty, runs past the end, or is itself a batch, sign_in or
+/// sign_up). Entries are checked as they are reached, so frames before a bad entry count.
+class batch_reader {
+ public:
+  explicit batch_reader(byte_view plain) noexcept;
+  result<std::optional<byte_view>> next();
+  /// True if the message was a batch (so its frames came from entries).
+  bool is_batch() const noexcept { return batch_; }
+
+ private:
+  byte_view rest_;
+  bool batch_ = false;
+  bool done_ = false;
+  std::size_t entries_ = 0;
+};
 
 /// Wire size of a presence entry (to split batches under max_frame).
 std::size_t encoded_size(const presence_entry& e) noexcept;

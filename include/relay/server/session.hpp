@@ -28,7 +28,8 @@ class session : public std::enable_shared_from_this<session> {
   /// Starts reading and the deadline timer; every pending handler holds a shared_ptr, so the
   /// session lives while any of them is pending.
   void start();
-  /// Queues one frame (encrypted now, so order is the order of calls). io thread only.
+  /// Queues one frame (in the order of calls; sealed now, or at the next flush for a peer
+  /// that accepts batches). io thread only.
   void deliver(const proto::frame& f);
   /// Queues an already encoded frame (a deliver built in place, a shared roster batch).
   void deliver_encoded(byte_view plain);
@@ -82,6 +83,12 @@ class session : public std::enable_shared_from_this<session> {
   step on_record(byte_view record);
   /// The per-message path: decodes in place and routes without copying the ciphertext.
   step on_send(byte_view plain);
+  /// One frame, alone or from a batch.
+  step on_plain_frame(byte_view plain);
+  /// Encrypts `plain` as the next transport message into out_.
+  void seal(byte_view plain);
+  /// Seals the frames gathered in batch_ (if any) as one transport message.
+  void seal_batch();
   step on_frame(proto::frame f);
   void enqueue_record(byte_view body);
   void wake_writer();
@@ -98,8 +105,10 @@ class session : public std::enable_shared_from_this<session> {
   net::steady_timer watch_;
   proto::record_reader reader_{max_handshake_record};
   transport::noise_session noise_;
-  bytes out_;      // records waiting for the writer
-  bytes writing_;  // the buffer being written now
+  bytes out_;                  // records waiting for the writer
+  bytes writing_;              // the buffer being written now
+  proto::batch_writer batch_;  // frames for a batching peer, sealed by the next flush
+  bool peer_batches_ = false;  // the peer announced feature_batch in handshake message 3
   bool closing_ = false;
   bool stopped_ = false;
   unsigned failures_ = 0;

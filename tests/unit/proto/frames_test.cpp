@@ -155,3 +155,103 @@ TEST(Frames, DeliverEncodedInPlaceMatchesEncode) {
 
 }  // namespace
 }  // namespace relay::proto
+
+namespace relay::proto {
+
+// --- batches (protocol.md 5.12) -----------------------------------------------------------
+
+namespace {
+std::vector<bytes> read_all(byte_view plain, std::error_code* err = nullptr) {
+  std::vector<bytes> out;
+  batch_reader r(plain);
+  while (true) {
+    auto f = r.next();
+    if (!f) {
+      if (err) *err = f.error();
+      return out;
+    }
+    if (!*f) return out;
+    out.emplace_back((*f)->begin(), (*f)->end());
+  }
+}
+}  // namespace
+
+TEST(BatchCodec, OneFrameIsSentAsItself) {
+  batch_writer w;
+  const bytes ping = encode(frame{relay::proto::ping{7}});
+  w.add(ping);
+  EXPECT_EQ(bytes(w.plaintext().begin(), w.plaintext().end()), ping);
+  std::error_code err;
+  auto frames = read_all(w.plaintext(), &err);
+  EXPECT_FALSE(err);
+  ASSERT_EQ(frames.size(), 1u);
+  EXPECT_EQ(frames[0], ping);
+}
+
+TEST(BatchCodec, SeveralFramesRoundTripInOrderWithExactLayout) {
+  batch_writer w;
+  const bytes a = encode(frame{relay::proto::ping{1}});
+  const bytes b = encode(frame{deliver{"bob", bytes{1, 2, 3}}});
+  w.add(a);
+  w.add(b);
+  EXPECT_EQ(w.count(), 2u);
+  bytes expect{0x07, 0x00, static_cast<byte>(a.size())};
+  expect.insert(expect.end(), a.begin(), a.end());
+  expect.push_back(0x00);
+  expect.push_back(static_cast<byte>(b.size()));
+  expect.insert(expect.end(), b.begin(), b.end());
+  EXPECT_EQ(bytes(w.plaintext().begin(), w.plaintext().end()), expect);
+  std::error_code err;
+  auto frames = read_all(w.plaintext(), &err);
+  EXPECT_FALSE(err);
+  ASSERT_EQ(frames.size(), 2u);
+  EXPECT_EQ(frames[0], a);
+  EXPECT_EQ(frames[1], b);
+  EXPECT_TRUE(batch_reader(w.plaintext()).is_batch());
+}
+
+TEST(BatchCodec, RoomKeepsTheBatchWithinOneFrame) {
+  batch_writer w;
+  EXPECT_EQ(w.room(), max_frame - 3);
+  const bytes big(w.room(), 0x04);
+  w.add(big);
+  EXPECT_EQ(w.plaintext().size(), max_frame - 3);  // sent alone, without the batch header
+  EXPECT_EQ(w.room(), 0u);
+  EXPECT_THROW(w.add(bytes{0x06}), std::length_error);
+  w.clear();
+  EXPECT_TRUE(w.empty());
+  EXPECT_THROW(w.add(bytes{}), std::length_error);
+}
+
+TEST(BatchCodec, MalformedBatchesAreRefused) {
+  std::error_code err;
+  // No entries at all.
+  EXPECT_TRUE(read_all(bytes{0x07}, &err).empty());
+  EXPECT_EQ(err, errc::empty_frame);
+  // An empty entry.
+  err = {};
+  read_all(bytes{0x07, 0x00, 0x00}, &err);
+  EXPECT_EQ(err, errc::empty_frame);
+  // An entry running past the end, and a lone length byte.
+  err = {};
+  read_all(bytes{0x07, 0x00, 0x05, 0x06}, &err);
+  EXPECT_EQ(err, errc::truncated);
+  err = {};
+  read_all(bytes{0x07, 0x00, 0x01, 0x06, 0x00}, &err);
+  EXPECT_EQ(err, errc::truncated);
+  // Nested batches and credentials inside a batch.
+  for (byte t : {byte{0x07}, byte{0x01}, byte{0x02}}) {
+    err = {};
+    auto frames = read_all(bytes{0x07, 0x00, 0x01, 0x06, 0x00, 0x01, t}, &err);
+    EXPECT_EQ(err, errc::unknown_type) << int(t);
+    EXPECT_EQ(frames.size(), 1u) << "the frame before the bad entry still counts";
+  }
+  // An empty transport message.
+  err = {};
+  read_all(bytes{}, &err);
+  EXPECT_EQ(err, errc::empty_frame);
+  // decode() never takes a batch for a frame.
+  EXPECT_EQ(decode(bytes{0x07, 0x00, 0x01, 0x06}).error(), errc::unknown_type);
+}
+
+}  // namespace relay::proto

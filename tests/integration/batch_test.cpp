@@ -1,0 +1,140 @@
+// Batches (protocol.md 4.3, 5.12) over real sockets: the relay seals frames queued for a peer
+// that announced feature_batch as one transport message, never batches for a peer that did
+// not, handles a client's batch frame by frame with every per-frame rule, and refuses
+// malformed batches.
+#include <gtest/gtest.h>
+
+#include "support/relay_fixture.hpp"
+#include "support/temp_dir.hpp"
+#include "support/test_client.hpp"
+
+namespace relay::test {
+namespace {
+
+constexpr int burst = 60;
+
+struct pair_fixture {
+  temp_dir dir;
+  relay_fixture relay;
+  test_client alice;
+  test_client bob;
+  explicit pair_fixture(bool alice_batches)
+      : relay(test_config(dir.path())),
+        alice(relay.port(), nullptr, alice_batches),
+        bob(relay.port(), nullptr, true) {
+    alice.sign_up_ok("alice", "alice-password");
+    bob.sign_up_ok("bob", "bob-password");
+    EXPECT_TRUE(alice.wait_roster("bob", true));
+    EXPECT_TRUE(bob.chat().is_online("alice"));
+  }
+  /// bob sends `burst` numbered messages to alice in one batch; alice reads them all.
+  void burst_to_alice() {
+    std::vector<proto::frame> sends;
+    for (int i = 0; i < burst; ++i) {
+      sends.emplace_back(bob.sealed_send("alice", "message " + std::to_string(i),
+                                         static_cast<std::uint32_t>(i + 1)));
+    }
+    bob.send_batch(sends);
+    for (int i = 0; i < burst; ++i) {
+      auto got = alice.receive_text();
+      ASSERT_TRUE(got) << "message " << i << " never arrived";
+      EXPECT_EQ(got->from, "bob");
+      ASSERT_TRUE(got->text) << got->text.error().message();
+      EXPECT_EQ(*got->text, "message " + std::to_string(i));
+    }
+  }
+};
+
+TEST(Batch, QueuedDeliversReachABatchingPeerInFewTransportMessages) {
+  pair_fixture f(true);
+  const std::size_t before = f.alice.transport_messages();
+  f.burst_to_alice();
+  const std::size_t used = f.alice.transport_messages() - before;
+  // All sixty were routed in one pass over bob's batch, so they were sealed together.
+  EXPECT_GE(f.alice.batches_received(), 1u);
+  EXPECT_LT(used, static_cast<std::size_t>(burst) / 4) << used << " transport messages";
+}
+
+TEST(Batch, APeerThatDidNotAskNeverGetsABatch) {
+  pair_fixture f(false);
+  const std::size_t before = f.alice.transport_messages();
+  f.burst_to_alice();  // next_frame() throws on a batch for this client
+  EXPECT_EQ(f.alice.batches_received(), 0u);
+  EXPECT_EQ(f.alice.transport_messages() - before, static_cast<std::size_t>(burst));
+}
+
+TEST(Batch, FramesOfAClientBatchKeepTheirOrderAndRules) {
+  temp_dir dir;
+  auto cfg = test_config(dir.path());
+  cfg.message_burst = 5;
+  cfg.message_rate = 0.001;
+  relay_fixture relay(cfg);
+  test_client alice(relay.port(), nullptr, true);
+  test_client bob(relay.port(), nullptr, true);
+  alice.sign_up_ok("alice", "alice-password");
+  bob.sign_up_ok("bob", "bob-password");
+  ASSERT_TRUE(bob.wait_roster("alice", true));
+
+  // A ping, a send to nobody, then eight sends, in one batch. The rate limit allows five
+  // sends in all, the one to nobody included.
+  std::vector<proto::frame> frames{proto::ping{42}, proto::send{99, "nobody", bytes(104, 1)}};
+  for (std::uint32_t i = 1; i <= 8; ++i) frames.emplace_back(bob.sealed_send("alice", "m", i));
+  bob.send_batch(frames);
+
+  auto pong = bob.expect<proto::pong>();
+  ASSERT_TRUE(pong);
+  EXPECT_EQ(pong->token, 42u);
+  std::vector<std::uint32_t> limited;
+  std::optional<proto::error> unknown;
+  while (auto e = bob.expect<proto::error>(std::chrono::milliseconds(500))) {
+    if (e->code == proto::reason::rate_limited) limited.push_back(e->ref);
+    if (e->code == proto::reason::unknown_recipient) unknown = e;
+  }
+  EXPECT_EQ(limited, (std::vector<std::uint32_t>{5, 6, 7, 8}));
+  ASSERT_TRUE(unknown);
+  EXPECT_EQ(unknown->ref, 99u);
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(alice.receive_text()) << i;
+  EXPECT_FALSE(alice.receive_text(std::chrono::milliseconds(300)));
+}
+
+TEST(Batch, ByeInsideABatchEndsAfterTheFramesBeforeIt) {
+  pair_fixture f(true);
+  f.bob.send_batch({f.bob.sealed_send("alice", "last words"), proto::bye{}});
+  auto got = f.alice.receive_text();
+  ASSERT_TRUE(got);
+  EXPECT_EQ(*got->text, "last words");
+  EXPECT_TRUE(f.bob.closed_within(std::chrono::seconds(3)));
+  EXPECT_TRUE(f.alice.wait_roster("bob", false));
+}
+
+TEST(Batch, MalformedBatchesCloseWithProtocolError) {
+  temp_dir dir;
+  relay_fixture relay(test_config(dir.path()));
+  const std::vector<bytes> bad{
+      {0x07},                                      // no entries
+      {0x07, 0x00, 0x00},                          // an empty entry
+      {0x07, 0x00, 0x09, 0x04},                    // an entry past the end
+      {0x07, 0x00, 0x04, 0x07, 0x00, 0x01, 0x06},  // a batch in a batch
+  };
+  for (const auto& plain : bad) {
+    test_client c(relay.port(), nullptr, true);
+    c.sign_up_ok("user" + std::to_string(plain.size()) + std::to_string(plain.back()),
+                 "some-password");
+    c.send_raw_frame(plain);
+    auto closing = c.expect<proto::closing>();
+    ASSERT_TRUE(closing) << "no closing for a bad batch of " << plain.size() << " bytes";
+    EXPECT_EQ(closing->code, proto::reason::protocol_error);
+    EXPECT_NE(closing->text.find("bad batch"), std::string::npos) << closing->text;
+    EXPECT_TRUE(c.closed_within(std::chrono::seconds(3)));
+  }
+  // Credentials never travel in a batch: a sign_in inside one is refused before any check.
+  test_client c(relay.port(), nullptr, true);
+  proto::key_bytes k{};
+  c.send_batch({proto::sign_in{"alice", "alice-password", k}});
+  auto closing = c.expect<proto::closing>();
+  ASSERT_TRUE(closing);
+  EXPECT_EQ(closing->code, proto::reason::protocol_error);
+}
+
+}  // namespace
+}  // namespace relay::test
