@@ -166,7 +166,8 @@ key_text key_text::of(const crypto::public_key& k) {
 }
 
 std::string_view name_colour(std::string_view name) {
-  static constexpr std::string_view palette[] = {"32", "33", "34", "35", "36", "94"};
+  // Six hues told apart on dark and light backgrounds; never red, which marks warnings.
+  static constexpr std::string_view palette[] = {"32", "33", "35", "36", "38;5;208", "94"};
   std::uint32_t h = 2166136261u;  // FNV-1a: the same colour for a name on every run
   for (const char c : name) {
     h ^= static_cast<unsigned char>(c);
@@ -227,7 +228,19 @@ std::string render(const ui_event& ev, std::chrono::system_clock::time_point whe
         } else if constexpr (std::is_same_v<T, leave_event>) {
           return notice_lines(notice_level::info, "* " + printable(e.name) + " left", stamp, o);
         } else {
-          return notice_lines(notice_level::info, roster_text(e), stamp, o);
+          if (!e.who) return notice_lines(notice_level::info, roster_text(e), stamp, o);
+          // /who: one line per user; a changed key is styled as the warning it is.
+          std::string out;
+          for (const auto& row : e.online) {
+            roster_listing one{{row}, true};
+            const auto level =
+                row.trust == "KEY CHANGED" ? notice_level::warning : notice_level::info;
+            if (!out.empty()) out += '\n';
+            const std::string lead =
+                out.empty() ? stamp : std::string(o.timestamps ? stamp_width : 0, ' ');
+            out += notice_lines(level, roster_text(one), lead, o);
+          }
+          return out.empty() ? notice_lines(notice_level::info, roster_text(e), stamp, o) : out;
         }
       },
       ev);

@@ -1,6 +1,7 @@
 // The `stats` report text.
 #include "relay/console/stats.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 #include "relay/console/duration.hpp"
@@ -9,13 +10,10 @@ namespace relay::console {
 
 namespace {
 
-// Labels fill 18 columns; "connections refused" predates that and keeps its one space.
+// Labels fill 21 columns, so every value starts in the same column.
 void line(std::string& out, const char* label, const std::string& value) {
   std::string l = label;
-  if (l.size() < 18)
-    l.resize(18, ' ');
-  else
-    l += ' ';
+  l.resize(std::max<std::size_t>(l.size() + 1, 21), ' ');
   out += l + value + "\n";
 }
 

@@ -111,7 +111,7 @@ TEST_F(ConsoleE2eTest, HelpAndStatsOnTheConsole) {
     EXPECT_TRUE(saw(*relay_.proc, usage)) << usage;
   }
   type("stats");
-  EXPECT_TRUE(saw(*relay_.proc, std::regex("messages/s \\(10 s\\) \\d+\\.\\d\\d"), "the rate"));
+  EXPECT_TRUE(saw(*relay_.proc, std::regex("messages/s \\(10 s\\) +\\d+\\.\\d\\d"), "the rate"));
   type("ban nobody");
   EXPECT_TRUE(saw(*relay_.proc, "no registered user named nobody"));
   type("quit");

@@ -201,9 +201,9 @@ TEST_F(EditorTest, ColoursOnATerminalWithoutNoColor) {
   tmux_.type("bob", "alice:in colour");
   tmux_.keys("bob", "Enter");
   ASSERT_TRUE(tmux_.shows("alice", "in colour"));
-  // bob's stable colour is blue (SGR 34, see ui_test); the timestamp is there too.
+  // bob's stable colour is magenta (SGR 35, see ui_test); the timestamp is there too.
   const std::string screen = tmux_.screen("alice", true);
-  EXPECT_NE(screen.find("\x1b[34mbob"), std::string::npos) << screen;
+  EXPECT_NE(screen.find("\x1b[35mbob"), std::string::npos) << screen;
   EXPECT_TRUE(std::regex_search(tmux_.screen("alice"), std::regex("\\d\\d:\\d\\d bob: in colour")))
       << tmux_.screen("alice");
 }

@@ -287,9 +287,9 @@ TEST_F(RelayTest, ConsoleStatsCountAKnownWorkload) {
   test_client c(relay->port());
   (void)c.sign_in("alice", "wrong-password");
   const std::string stats = relay->console("stats");
-  EXPECT_NE(stats.find("messages relayed  5\n"), std::string::npos) << stats;
-  EXPECT_NE(stats.find("sign-in failures  1\n"), std::string::npos) << stats;
-  EXPECT_NE(stats.find("signed in now     2\n"), std::string::npos) << stats;
+  EXPECT_NE(stats.find("messages relayed     5\n"), std::string::npos) << stats;
+  EXPECT_NE(stats.find("sign-in failures     1\n"), std::string::npos) << stats;
+  EXPECT_NE(stats.find("signed in now        2\n"), std::string::npos) << stats;
 }
 
 TEST_F(RelayTest, ArgonRunsOffTheEventLoop) {

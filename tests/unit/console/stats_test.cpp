@@ -25,23 +25,23 @@ TEST(Stats, EveryCounterOnItsOwnLine) {
   s.bytes = 150;
   s.rate_recent = 0.5;
   EXPECT_EQ(format_stats(s),
-            "uptime            1h2m5s\n"
-            "connections now   4\n"
-            "connections total 9\n"
-            "connections refused 2\n"
-            "not signed in now 1\n"
-            "signed in now     3\n"
-            "sign-ins          7\n"
-            "sign-in failures  1\n"
-            "banned sign-ins   5\n"
-            "messages relayed  3725\n"
-            "bytes relayed     150\n"
-            "messages/s (10 s) 0.50\n"
-            "messages/s (avg)  1.00\n");
+            "uptime               1h2m5s\n"
+            "connections now      4\n"
+            "connections total    9\n"
+            "connections refused  2\n"
+            "not signed in now    1\n"
+            "signed in now        3\n"
+            "sign-ins             7\n"
+            "sign-in failures     1\n"
+            "banned sign-ins      5\n"
+            "messages relayed     3725\n"
+            "bytes relayed        150\n"
+            "messages/s (10 s)    0.50\n"
+            "messages/s (avg)     1.00\n");
 }
 
 TEST(Stats, ZeroUptimeHasZeroAverage) {
-  EXPECT_NE(format_stats({}).find("messages/s (avg)  0.00\n"), std::string::npos);
+  EXPECT_NE(format_stats({}).find("messages/s (avg)     0.00\n"), std::string::npos);
 }
 
 TEST(RateWindow, BeforeTheRingFillsItIsTheRateSinceStart) {
