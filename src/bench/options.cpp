@@ -18,6 +18,7 @@ std::uint32_t effective_window(const bench_config& c) noexcept {
 parsed_options parse_options(const std::vector<std::string>& args) {
   bench_config c;
   std::string mode_name = "throughput";
+  bool no_batch = false;
   po::options_description d(
       "usage: node-bench [options]\n"
       "Drives N real clients against a running relay (or IRC server) on loopback.\n\noptions");
@@ -48,6 +49,9 @@ parsed_options parse_options(const std::vector<std::string>& args) {
       "relay-pid", po::value(&c.relay_pid)->default_value(0),
       "PID of the server: report its CPU time and memory from /proc")(
       "json", po::bool_switch(&c.json), "print one JSON object")(
+      "no-batch", po::bool_switch(&no_batch),
+      "relaychat: one frame per transport message both ways (no feature_batch in handshake "
+      "message 3, no batches sent); default: batches both ways")(
       "connect-concurrency",
       po::value(&c.connect_concurrency)->default_value(c.connect_concurrency),
       "handshakes and sign-ins in flight at once (0: 128, or 8 with --irc)")(
@@ -83,6 +87,7 @@ parsed_options parse_options(const std::vector<std::string>& args) {
                         [&](const auto& p) { return mode_name == p.first; });
   if (m == std::end(modes)) return show_text{"node-bench: unknown --mode " + mode_name + "\n", 2};
   c.mode = m->second;
+  c.batch = !no_batch;
   if (c.label.empty()) c.label = c.irc ? "irc" : "relaychat";
   const bool messaging =
       c.mode == mode::throughput || c.mode == mode::latency || c.mode == mode::storm;

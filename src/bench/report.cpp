@@ -37,6 +37,16 @@ std::string human_report(const nlohmann::json& r) {
        fmt("%.0f", num(r, "signins_per_s")) + " sign-ins/s)\n";
   o += "  roster traffic  " + fmt("%.0f", num(r, "presence_frames")) + " presence frames, " +
        fmt("%.0f", num(r, "presence_bytes")) + " bytes during the joins\n";
+  if (r.contains("transport")) {
+    const auto& t = r["transport"];
+    const double sm = num(t, "sent_messages"), rm = num(t, "received_messages");
+    o += std::string("  batches         ") + (r.value("batch", false) ? "on" : "off (--no-batch)") +
+         ": sent " + fmt("%.0f", num(t, "sent_frames")) + " frames in " + fmt("%.0f", sm) +
+         " transport messages (" + fmt("%.2f", sm > 0 ? num(t, "sent_frames") / sm : 0) +
+         " per message), received " + fmt("%.0f", num(t, "received_frames")) + " in " +
+         fmt("%.0f", rm) + " (" + fmt("%.2f", rm > 0 ? num(t, "received_frames") / rm : 0) +
+         " per message, " + fmt("%.0f", num(t, "received_batches")) + " batches)\n";
+  }
   if (r.contains("delivered")) {
     o += "  size/window     " + fmt("%.0f", num(r, "size")) + " B, window " +
          fmt("%.0f", num(r, "window")) +

@@ -2,6 +2,9 @@
 // callback state machine (connect, handshake, sign-in, then traffic). Reads are reactor-style
 // (wait for readable, then read into the thread's buffer) so an idle client holds no read
 // buffer; writes gather everything queued into one write; steady state allocates nothing.
+// Frames a client writes in one go (a burst of sends, a pong) are staged in its thread's
+// buffer and sealed as one batch transport message (unless --no-batch); batches from the
+// relay are taken apart here too.
 #include "relay/bench/runner.hpp"
 
 #include <algorithm>
@@ -61,6 +64,8 @@ struct thread_stats {
   std::array<phase_stats, n_phases> ph;
   std::uint64_t duplicated = 0, corrupted = 0, relay_errors = 0, pings = 0, disconnects = 0;
   std::uint64_t busy_retries = 0;
+  // relaychat transport messages after the handshake, and the frames they carried
+  std::uint64_t tx_messages = 0, tx_frames = 0, rx_messages = 0, rx_frames = 0, rx_batches = 0;
   std::atomic<std::uint64_t> presence_frames{0}, presence_bytes{0};
   std::string first_problem;
   void problem(const std::string& p) {
@@ -81,6 +86,8 @@ struct worker {
   std::vector<byte> rbuf = std::vector<byte>(1 << 16);  // socket reads
   std::vector<byte> pbuf = std::vector<byte>(1 << 16);  // decrypted frames
   std::vector<byte> sbuf = std::vector<byte>(1 << 16);  // frames being sent
+  batch_builder stage{sbuf};                            // ... one transport message of them
+  client* stage_owner = nullptr;                        // whose frames are in `stage`
   std::uint64_t rng = 0x9e3779b97f4a7c15ULL;
   // pacing (latency/storm)
   std::vector<client*> chatters;
@@ -155,7 +162,7 @@ class client {
   void pump() {
     if (!s_.sending.load(std::memory_order_relaxed) || state_ != st::ready) return;
     const std::uint64_t t = now_ns();
-    while (out_.size() < write_batch) {
+    while (out_.size() + staged_bytes() < write_batch) {
       if (in_flight_.load(std::memory_order_acquire) >= s_.window_per_client) {
         blocked_.store(true, std::memory_order_seq_cst);
         if (in_flight_.load(std::memory_order_seq_cst) >= s_.window_per_client) break;
@@ -185,10 +192,8 @@ class client {
     const std::string& to = s_.names[peer];
     const std::size_t size = s_.cfg.size;
     if (!s_.cfg.irc) {
-      const std::size_t fs = send_frame_size(to.size(), size);
-      std::span<byte> frame(w_.sbuf.data(), fs);
+      std::span<byte> frame = stage(send_frame_size(to.size(), size));
       write_binary(f, write_send_frame(frame, ++send_id_, to, size));
-      tx_.seal_record(frame, out_);
       return;
     }
     const std::size_t parts = (size + irc_part_max - 1) / irc_part_max;
@@ -208,6 +213,7 @@ class client {
   }
 
   void flush() {
+    seal_staged();
     if (writing_busy_ || out_.empty() || state_ == st::closed) return;
     writing_.swap(out_);
     out_.clear();
@@ -222,6 +228,10 @@ class client {
   }
 
   void close() {
+    if (w_.stage_owner == this) {
+      w_.stage.clear();
+      w_.stage_owner = nullptr;
+    }
     state_ = st::closed;
     error_code ignore;
     sock_.close(ignore);
@@ -231,6 +241,38 @@ class client {
   enum class st { idle, connecting, handshake, signing_in, ready, closed };
 
   void append_text(std::string_view t) { out_.insert(out_.end(), t.begin(), t.end()); }
+
+  // Room for the next frame (`len` bytes, for the caller to fill) in this thread's staging
+  // buffer. Frames staged back to back become one transport message (a batch if several),
+  // sealed into out_ by seal_staged(), which flush() calls; with --no-batch each frame is
+  // sealed on its own.
+  std::span<byte> stage(std::size_t len) {
+    if (w_.stage_owner != this && w_.stage_owner) {
+      client* other = w_.stage_owner;  // not expected: every stager flushes before yielding
+      other->flush();
+    }
+    if (w_.stage_owner == this && (!s_.cfg.batch || !w_.stage.fits(len))) seal_staged();
+    w_.stage_owner = this;
+    return w_.stage.add(len);
+  }
+  std::size_t staged_bytes() const noexcept { return w_.stage_owner == this ? w_.stage.size() : 0; }
+  // Seals what this client has staged as one transport message.
+  void seal_staged() {
+    if (w_.stage_owner != this) return;
+    w_.stage_owner = nullptr;
+    if (w_.stage.empty()) return;
+    tx_.seal_record(w_.stage.plaintext(), out_);
+    ++w_.st.tx_messages;
+    w_.st.tx_frames += w_.stage.count();
+    w_.stage.clear();
+  }
+  // One frame as its own transport message, after anything staged (order is kept).
+  void seal_frame(byte_view f) {
+    seal_staged();
+    tx_.seal_record(f, out_);
+    ++w_.st.tx_messages;
+    ++w_.st.tx_frames;
+  }
 
   void wait_read() {
     sock_.async_wait(tcp::socket::wait_read, [this](const error_code& ec) {
@@ -294,7 +336,7 @@ class client {
   void on_record(byte_view body) {
     if (state_ == st::handshake) {
       if (!hs_->read_message2(body)) return fail("handshake: message 2 does not authenticate");
-      auto [tx, rx] = hs_->write_message3(out_);
+      auto [tx, rx] = hs_->write_message3(out_, s_.cfg.batch);
       tx_ = tx;
       rx_ = rx;
       hs_.reset();
@@ -304,14 +346,31 @@ class client {
     }
     auto len = rx_.open(body, w_.pbuf);
     if (!len) return fail("relay record does not decrypt");
-    on_frame(byte_view(w_.pbuf.data(), *len));
+    proto::batch_reader frames(byte_view(w_.pbuf.data(), *len));
+    auto& ts = w_.st;
+    ++ts.rx_messages;
+    if (frames.is_batch()) {
+      if (!s_.cfg.batch) return fail("a batch from the relay, though message 3 did not ask");
+      ++ts.rx_batches;
+    }
+    while (state_ != st::closed) {
+      auto f = frames.next();
+      if (!f) {
+        return fail(frames.is_batch()
+                        ? "malformed batch from the relay (" + f.error().message() + ")"
+                        : std::string("empty frame from the relay"));
+      }
+      if (!*f) break;
+      ++ts.rx_frames;
+      on_frame(**f);
+    }
   }
 
   void send_auth() {
     proto::frame f =
         signing_up_ ? proto::frame{proto::sign_up{s_.names[idx_], s_.cfg.password, s_.identity}}
                     : proto::frame{proto::sign_in{s_.names[idx_], s_.cfg.password, s_.identity}};
-    tx_.seal_record(proto::encode(f), out_);
+    seal_frame(proto::encode(f));  // never in a batch
     flush();
   }
 
@@ -339,9 +398,7 @@ class client {
       }
       case 0x04:  // ping
         if (auto t = parse_ping(f)) {
-          std::array<byte, 9> pong{};
-          write_pong(pong, *t);
-          tx_.seal_record(pong, out_);
+          write_pong(stage(9).first<9>(), *t);
           ++w_.st.pings;
         }
         return;
@@ -554,6 +611,7 @@ nlohmann::json run(const bench_config& cfg) {
   r["mode"] = mode_names[static_cast<int>(cfg.mode)];
   r["system"] = cfg.label;
   r["threads"] = cfg.threads;
+  r["batch"] = cfg.batch && !cfg.irc;
   std::vector<std::string> problems;
 
   if (cfg.mode == mode::hash) {
@@ -724,6 +782,11 @@ nlohmann::json run(const bench_config& cfg) {
     total.pings += w->st.pings;
     total.disconnects += w->st.disconnects;
     total.busy_retries += w->st.busy_retries;
+    total.tx_messages += w->st.tx_messages;
+    total.tx_frames += w->st.tx_frames;
+    total.rx_messages += w->st.rx_messages;
+    total.rx_frames += w->st.rx_frames;
+    total.rx_batches += w->st.rx_batches;
     if (!w->st.first_problem.empty()) problems.push_back(w->st.first_problem);
   }
   std::uint64_t sent = 0, lost = 0;
@@ -739,6 +802,13 @@ nlohmann::json run(const bench_config& cfg) {
   s.clients.clear();
 
   r["pings_answered"] = total.pings;
+  if (!cfg.irc) {  // the whole run, sign-ins included
+    r["transport"] = {{"sent_messages", total.tx_messages},
+                      {"sent_frames", total.tx_frames},
+                      {"received_messages", total.rx_messages},
+                      {"received_frames", total.rx_frames},
+                      {"received_batches", total.rx_batches}};
+  }
   r["busy_retries"] = total.busy_retries;
   if (messaging) {
     const auto& m = total.ph[ph_measure];

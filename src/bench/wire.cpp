@@ -5,10 +5,13 @@
 #include <cstring>
 
 #include "relay/crypto/noise_primitives.hpp"
+#include "relay/proto/frames.hpp"
 #include "relay/transport/noise.hpp"
 
 namespace relay::bench {
 namespace nz = crypto::noise;
+
+static_assert(batch_builder::max_plaintext == proto::max_frame);
 
 void bench_cipher::seal_record(byte_view plain, bytes& out) noexcept {
   const std::size_t len = plain.size() + nz::aead_tag_len;
@@ -84,21 +87,25 @@ bool xx_initiator::read_message2(byte_view m) {
   return true;
 }
 
-std::pair<bench_cipher, bench_cipher> xx_initiator::write_message3(bytes& out) {
-  // -> s, se, then the encrypted empty payload
-  out.push_back(0);
-  out.push_back(64);
+std::pair<bench_cipher, bench_cipher> xx_initiator::write_message3(bytes& out,
+                                                                   bool accept_batches) {
+  // -> s, se, then the encrypted payload: the feature byte, or nothing
+  const std::array<byte, 1> features{proto::feature_batch};
+  const byte_view payload = accept_batches ? byte_view(features) : byte_view();
+  const std::size_t body = 48 + payload.size() + 16;
+  out.push_back(static_cast<byte>(body >> 8));
+  out.push_back(static_cast<byte>(body));
   const std::size_t at = out.size();
-  out.resize(at + 64);
+  out.resize(at + body);
   std::span<byte> enc_s = std::span<byte>(out).subspan(at, 48);
   nz::encrypt(k_, n_++, h_, s_pub_, enc_s);
   mix_hash(enc_s);
   key32 shared{};
   (void)dh(s_sec_, re_, shared);  // re_ passed the low-order check in read_message2
   mix_key(shared);
-  std::span<byte> tag = std::span<byte>(out).subspan(at + 48, 16);
-  nz::encrypt(k_, n_++, h_, {}, tag);
-  mix_hash(tag);
+  std::span<byte> enc_payload = std::span<byte>(out).subspan(at + 48, payload.size() + 16);
+  nz::encrypt(k_, n_++, h_, payload, enc_payload);
+  mix_hash(enc_payload);
   std::array<byte, 64> t1{}, t2{};
   nz::hkdf(ck_, {}, t1, t2);
   std::pair<bench_cipher, bench_cipher> cs;
@@ -118,6 +125,25 @@ std::span<byte> write_send_frame(std::span<byte> out, std::uint32_t id, std::str
   *p++ = static_cast<byte>(len >> 8);
   *p++ = static_cast<byte>(len);
   return {p, len};
+}
+
+std::span<byte> batch_builder::add(std::size_t len) noexcept {
+  if (count_ == 0) {
+    buf_[0] = static_cast<byte>(proto::frame_type::batch);
+    used_ = 1;
+  }
+  buf_[used_] = static_cast<byte>(len >> 8);
+  buf_[used_ + 1] = static_cast<byte>(len);
+  std::span<byte> f = buf_.subspan(used_ + 2, len);
+  used_ += 2 + len;
+  ++count_;
+  return f;
+}
+
+byte_view batch_builder::plaintext() const noexcept {
+  if (count_ == 0) return {};
+  if (count_ == 1) return byte_view(buf_).subspan(3, used_ - 3);
+  return byte_view(buf_).first(used_);
 }
 
 std::optional<deliver_view> parse_deliver(byte_view in) noexcept {

@@ -4,7 +4,7 @@
 Layers (protocol.md section 1):
   records  (section 3)  u16 big-endian length + body
   Noise    (section 4)  Noise_XX_25519_ChaChaPoly_BLAKE2b, prologue "relaychat/1"
-  frames   (section 5)  type byte + fields
+  frames   (section 5)  type byte + fields; or a batch of frames (section 5.12)
   envelope (section 8)  crypto_box between identity keys, inside send/deliver
 
 Needs the Debian packages python3-dissononce and python3-nacl; run it with
@@ -28,6 +28,7 @@ import socket
 import struct
 import sys
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Union
 
@@ -65,11 +66,15 @@ SEND = 0x03
 PING = 0x04
 PONG = 0x05
 BYE = 0x06
+BATCH = 0x07  # a container of frames (section 5.12), not a frame of its own
 WELCOME = 0x81
 PRESENCE = 0x82
 DELIVER = 0x83
 ERROR = 0x84
 CLOSING = 0x85
+
+FEATURE_BATCH = 0x01  # handshake message 3 payload bit (section 4.3)
+MAX_BATCH_ENTRY = MAX_FRAME - 3  # a frame inside a batch: 1..65516 bytes
 
 FLAG_SNAPSHOT = 0x01
 FLAG_LAST = 0x02
@@ -93,7 +98,9 @@ REASONS = {
     14: "timeout",
     15: "weak_password",
     16: "too_many_attempts",
+    17: "banned",
 }
+MAX_REASON = max(REASONS)
 REASON_CODES = {v: k for k, v in REASONS.items()}
 
 
@@ -355,8 +362,8 @@ class _Reader:
 
     def reason(self) -> int:
         c = self.u8()
-        if not 1 <= c <= 16:
-            raise ProtocolError(f"reason code {c} outside 1..16")
+        if not 1 <= c <= MAX_REASON:
+            raise ProtocolError(f"reason code {c} outside 1..{MAX_REASON}")
         return c
 
     def end(self) -> None:
@@ -416,6 +423,54 @@ def decode_frame(data: bytes) -> Frame:
         raise ProtocolError(f"unknown frame type 0x{t:02x}")
     r.end()
     return f
+
+
+def encode_batch(frames) -> bytes:
+    """A batch (section 5.12) of frames (Frame objects or already encoded bytes): 0x07, then
+    a blob16 per frame. Raises ValueError for what the rules forbid."""
+    if not frames:
+        raise ValueError("a batch needs at least one frame")
+    out = bytearray([BATCH])
+    for f in frames:
+        b = bytes(f) if isinstance(f, (bytes, bytearray)) else encode_frame(f)
+        if not 1 <= len(b) <= MAX_BATCH_ENTRY:
+            raise ValueError("batch entry must be 1..65516 bytes")
+        if b[0] in (BATCH, SIGN_IN, SIGN_UP):
+            raise ValueError("a batch may not hold a batch, sign_in or sign_up")
+        out += struct.pack(">H", len(b)) + b
+    if len(out) > MAX_FRAME:
+        raise ValueError("batch longer than 65519 bytes")
+    return bytes(out)
+
+
+def split_batch(data: bytes) -> List[bytes]:
+    """The frames of a batch plaintext (starting with 0x07), strictly checked; raises
+    ProtocolError if it is malformed (section 5.12). The frames themselves are not decoded."""
+    if len(data) == 0 or data[0] != BATCH:
+        raise ProtocolError("not a batch")
+    if len(data) > MAX_FRAME:
+        raise ProtocolError("batch too long")
+    r = _Reader(bytes(data))
+    r.u8()
+    out = []
+    while r.pos < len(data):
+        n = r.u16()
+        if n == 0:
+            raise ProtocolError("bad batch: empty entry")
+        f = r.take(n)
+        if f[0] in (BATCH, SIGN_IN, SIGN_UP):
+            raise ProtocolError(f"bad batch: entry of type 0x{f[0]:02x}")
+        out.append(f)
+    if not out:
+        raise ProtocolError("bad batch: no entries")
+    return out
+
+
+def decode_message(data: bytes) -> List[Frame]:
+    """The frames of one transport message plaintext: one frame, or a batch's frames."""
+    if len(data) and data[0] == BATCH:
+        return [decode_frame(f) for f in split_batch(data)]
+    return [decode_frame(data)]
 
 
 # ---------------------------------------------------------------------------
@@ -552,6 +607,10 @@ class NoiseConnection:
         self.relay_static: Optional[bytes] = None
         self.closed = False
         self.eof = False
+        self.queue: "deque[Frame]" = deque()  # frames of a batch not yet returned
+        self.messages_in = 0  # transport messages received after the handshake
+        self.batches_in = 0  # ... of which were batches
+        self.frames_in = 0  # frames they carried
 
     # -- records --
     def write_record(self, body: bytes) -> None:
@@ -598,9 +657,11 @@ class NoiseConnection:
         return body
 
     # -- handshake --
-    def handshake(self, check_relay_key, timeout: float = 10.0) -> bytes:
+    def handshake(self, check_relay_key, timeout: float = 10.0, accept_batches: bool = False) -> bytes:
         """Noise XX as initiator. check_relay_key(rs) is called after message 2
-        and before message 3; it must raise to abort (then nothing more is sent)."""
+        and before message 3; it must raise to abort (then nothing more is sent).
+        With accept_batches, message 3 carries the feature byte FEATURE_BATCH (section 4.3)
+        and the relay may send batches; else its payload is empty."""
         dh = X25519DH()
         hs = HandshakeState(SymmetricState(CipherState(ChaChaPolyCipher()), Blake2bHash()), dh)
         hs.initialize(XXHandshakePattern(), True, PROLOGUE, s=dh.generate_keypair())
@@ -622,7 +683,7 @@ class NoiseConnection:
             self.close()
             raise
         m3 = bytearray()
-        c1, c2 = hs.write_message(b"", m3)
+        c1, c2 = hs.write_message(bytes([FEATURE_BATCH]) if accept_batches else b"", m3)
         self.write_record(bytes(m3))
         self.send_cs, self.recv_cs = c1, c2
         return rs
@@ -635,7 +696,15 @@ class NoiseConnection:
     def send_frame(self, f: Frame) -> None:
         self.write_raw_transport(encode_frame(f))
 
+    def send_batch(self, frames) -> None:
+        """Several frames (Frame objects or encoded bytes) in one transport message."""
+        self.write_raw_transport(encode_batch(frames))
+
     def recv_frame(self, timeout: Optional[float] = None) -> Frame:
+        """The next frame: from a batch received earlier, else from the next transport
+        message (one frame, or a batch whose frames are then returned one by one)."""
+        if self.queue:
+            return self.queue.popleft()
         body = self.read_record(timeout)
         try:
             plain = self.recv_cs.decrypt_with_ad(b"", body)
@@ -643,10 +712,16 @@ class NoiseConnection:
             self.close()
             raise ProtocolError("transport decryption failed")
         try:
-            return decode_frame(plain)
+            frames = decode_message(plain)
         except ProtocolError:
             self.close()
             raise
+        self.messages_in += 1
+        self.frames_in += len(frames)
+        if len(plain) and plain[0] == BATCH:
+            self.batches_in += 1
+        self.queue.extend(frames[1:])
+        return frames[0]
 
     def wait_closed(self, timeout: float) -> bool:
         """Read and discard until EOF; True if the peer closed within timeout."""
@@ -721,7 +796,8 @@ class Client:
     @classmethod
     def connect(cls, host: str, port: int, relay_key: Optional[str] = None,
                 identity: Optional[bytes] = None, timeout: float = 10.0,
-                check_relay_key=None, trace: Optional[list] = None) -> "Client":
+                check_relay_key=None, trace: Optional[list] = None,
+                accept_batches: bool = False) -> "Client":
         sock = socket.create_connection((host, port), timeout=timeout)
         sock.settimeout(timeout)  # bounds blocking writes; reads use select
         # one record per write; without this, Nagle + delayed ACK add ~40 ms per exchange
@@ -733,7 +809,7 @@ class Client:
                 raise RelayKeyMismatch(f"relay key {fingerprint(rs)} does not match {relay_key}")
 
         try:
-            conn.handshake(check_relay_key or default_check, timeout)
+            conn.handshake(check_relay_key or default_check, timeout, accept_batches)
         except BaseException:
             conn.close()
             raise
@@ -742,6 +818,10 @@ class Client:
     # -- low level --
     def send_frame(self, f: Frame) -> None:
         self.conn.send_frame(f)
+
+    def send_batch(self, frames) -> None:
+        """Frames (Frame objects or encoded bytes) as one batch transport message."""
+        self.conn.send_batch(frames)
 
     def recv(self, timeout: float) -> Frame:
         """Next frame; handles ping (answers pong), presence (roster) automatically
@@ -876,6 +956,8 @@ def _cli(argv=None) -> int:
     ap.add_argument("--password", default=os.environ.get("RELAYCHAT_PASSWORD"))
     ap.add_argument("--sign-up", action="store_true", help="create the account")
     ap.add_argument("--identity", help="hex of a 32-byte identity secret key (default: fresh)")
+    ap.add_argument("--accept-batches", action="store_true",
+                    help="announce feature_batch: the relay may send batches of frames")
     sub = ap.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("send", help="send one message to an online user")
     s.add_argument("to")
@@ -890,7 +972,8 @@ def _cli(argv=None) -> int:
 
     ident = bytes.fromhex(a.identity) if a.identity else None
     try:
-        c = Client.connect(a.host, a.port, relay_key=a.relay_key, identity=ident)
+        c = Client.connect(a.host, a.port, relay_key=a.relay_key, identity=ident,
+                           accept_batches=a.accept_batches)
     except (OSError, ConnectionClosed, ProtocolError, RelayKeyMismatch, TimeoutError) as e:
         print(f"cannot connect: {e}", file=sys.stderr)
         return 1
@@ -951,8 +1034,9 @@ def _cli(argv=None) -> int:
                     return 1
         elif a.cmd == "chat":
             while True:
-                r, _, _ = select.select([sys.stdin, c.conn.sock], [], [])
-                if c.conn.sock in r or c.conn.buf:
+                # frames left from a batch are already read: do not block on the socket
+                r, _, _ = select.select([sys.stdin, c.conn.sock], [], [], 0 if c.conn.queue else None)
+                if c.conn.sock in r or c.conn.buf or c.conn.queue:
                     if not show(c.next_event(5)):
                         return 1
                     while c.pending:

@@ -300,7 +300,7 @@ class SpecVectorsTest(unittest.TestCase):
             hx("82 04 00 00"),                 # flags > 3
             hx("82 00 00 01 03 01 61"),        # entry kind 3
             hx("84 00 00 00 00 00 00"),        # reason 0
-            hx("85 11 00"),                    # reason 17
+            hx("85 12 00"),                    # reason 18
             hx("83 01 61 80 01") + bytes(32769),  # blob16 > 32768
             hx("81 05 61 6c"),                 # str8 runs past the end
         ]
@@ -308,8 +308,40 @@ class SpecVectorsTest(unittest.TestCase):
             with self.subTest(frame=b[:8].hex()):
                 with self.assertRaises(ProtocolError):
                     rc.decode_frame(b)
-        for code in range(1, 17):
+        for code in range(1, 18):              # 17 (banned) included
             rc.decode_frame(bytes([0x85, code, 0]))
+            rc.decode_frame(bytes([0x84, code, 0, 0, 0, 0, 0]))
+        self.assertEqual(rc.decode_frame(hx("85 11 00")).reason, "banned")
+
+    def test_batch_vectors(self):
+        # the example of section 5.12: a ping (token 1) and a pong (token 2) in one batch
+        wire = hx("07  00 09  04 00 00 00 00 00 00 00 01  00 09  05 00 00 00 00 00 00 00 02")
+        self.assertEqual(rc.encode_batch([Ping(1), Pong(2)]), wire)
+        self.assertEqual(rc.decode_message(wire), [Ping(1), Pong(2)])
+        self.assertEqual(rc.encode_batch([rc.encode_frame(Bye())]), hx("07 00 01 06"))
+        self.assertEqual(rc.decode_message(hx("07 00 01 06")), [Bye()])  # one entry is valid
+        self.assertEqual(rc.decode_message(hx("06")), [Bye()])           # a lone frame
+        bad = [
+            hx("07"),                          # no entries
+            hx("07 00 00"),                    # empty entry
+            hx("07 00"),                       # truncated length
+            hx("07 00 09 04 00 00"),           # entry runs past the end
+            hx("07 00 01 06 00 02 07 06"),     # a batch inside a batch
+            hx("07 00 01 06 00 01 01"),        # sign_in inside
+            hx("07 00 01 02"),                 # sign_up inside
+            hx("07 00 02 06 00"),              # a malformed frame inside
+        ]
+        for b in bad:
+            with self.subTest(batch=b.hex()):
+                with self.assertRaises(ProtocolError):
+                    rc.decode_message(b)
+        for frames in ([], [SignIn(b"a", b"b", bytes(32))], [b""], [b"\x07\x00\x01\x06"]):
+            with self.assertRaises(ValueError):
+                rc.encode_batch(frames)
+        big = rc.encode_batch([Send(1, b"b", bytes(32768))] + [Ping(1)] * 2000)
+        self.assertLessEqual(len(big), rc.MAX_FRAME)
+        with self.assertRaises(ValueError):
+            rc.encode_batch([Send(i, b"b", bytes(32768)) for i in range(2)])
 
 
 # ---------------------------------------------------------------------------
@@ -343,6 +375,16 @@ class HandshakeTest(RelayTestCase):
         spaced = ":".join(fp[i:i + 4] for i in range(0, 64, 4))
         c2 = self.track(Client.connect(HOST, RELAY.port, relay_key=spaced, timeout=TIMEOUT))
         self.assertEqual(c2.ping(7, timeout=TIMEOUT).token, 7)
+
+    def test_feature_batch_in_message_3(self):
+        trace = []
+        c = self.track(Client.connect(HOST, RELAY.port, relay_key=RELAY.fingerprint,
+                                      timeout=TIMEOUT, trace=trace, accept_batches=True))
+        # 48 (enc s) + 1 (feature byte) + 16 (tag)
+        self.assertEqual(trace, [("out", 32), ("in", 96), ("out", 65)])
+        self.assertEqual(c.ping(11, timeout=TIMEOUT).token, 11)
+        self.assertEqual(trace[-1], ("in", 9 + 16))   # a lone frame is never wrapped
+        self.assertEqual(c.conn.batches_in, 0)
 
     def test_wrong_relay_key_aborts_before_message_3(self):
         trace = []
@@ -678,6 +720,98 @@ class KickTest(RelayTestCase):
         mia.wait_for(is_presence(KIND_OFFLINE, ned.name), TIMEOUT)
 
 
+def numbered(i: int) -> bytes:
+    return b"batched message %02d" % i
+
+
+class BatchTest(RelayTestCase):
+    """Batches (section 5.12): accepted from every client; sent only to those that asked."""
+
+    N = 30
+
+    def _send_burst(self, to_feature: bool):
+        """A signed-in receiver (announcing batches or not) and a sender; the sender sends
+        N messages in one batch. Returns the receiver and its transport counters before."""
+        rx = self.track(connect(accept_batches=to_feature))
+        rx.sign_up(uname("rx"), PASSWORD, timeout=TIMEOUT)
+        tx = self.track(signed_up("tx"))
+        self.assertIn(rx.name, tx.roster)
+        rx.wait_for(is_presence(KIND_ONLINE, tx.name), TIMEOUT)
+        before = (rx.conn.messages_in, rx.conn.frames_in, rx.conn.batches_in)
+        sends = []
+        for i in range(self.N):
+            sends.append(Send(tx.next_id, rx.name, tx.seal_for(rx.name, numbered(i))))
+            tx.next_id += 1
+        tx.send_batch(sends)
+        got = []
+        for _ in range(self.N):
+            m = rx.wait_for(is_message_from(tx.name), TIMEOUT)
+            self.assertIsInstance(m, Message, m)  # a Rejected 'counter' would mean reordering
+            got.append(m.text)
+        self.assertEqual(got, [numbered(i) for i in range(self.N)])
+        # the sends all succeeded: no error answers, and the sender is still connected
+        self.assertEqual(tx.ping(77, timeout=TIMEOUT).token, 77)
+        self.assertFalse(any(isinstance(e, Error) for e in tx.pending), tx.pending)
+        return rx, before
+
+    def test_batched_delivers_to_a_client_that_accepts_batches(self):
+        rx, (m0, f0, b0) = self._send_burst(True)
+        # welcome and the presence snapshot came as one batch
+        self.assertGreaterEqual(b0, 1)
+        self.assertIsInstance(rx.log[0], Welcome)
+        # the N delivers were queued together at the relay: at least one batch carried them
+        self.assertGreaterEqual(rx.conn.batches_in - b0, 1)
+        self.assertGreaterEqual(rx.conn.frames_in - f0, self.N)
+        self.assertLess(rx.conn.messages_in - m0, self.N)
+
+    def test_no_batches_to_a_client_that_does_not_announce_them(self):
+        rx, (m0, f0, b0) = self._send_burst(False)
+        self.assertEqual(rx.conn.batches_in, 0)
+        # one deliver per transport message
+        self.assertEqual(rx.conn.messages_in - m0, rx.conn.frames_in - f0)
+        self.assertGreaterEqual(rx.conn.messages_in - m0, self.N)
+        self.assertEqual(rx.conn.messages_in, rx.conn.frames_in)
+
+    def test_frames_of_a_batch_are_handled_in_order(self):
+        c = self.track(signed_up("order"))
+        # a send to nobody (error with its id), pings around it, a send to self
+        sealed = c.seal_for(c.name, "to myself")
+        c.send_batch([Ping(1), Send(41, b"zed-nobody", sealed), Ping(2), Send(42, c.name, sealed),
+                      Ping(3)])
+        seen = []
+        while len(seen) < 5:
+            f = c.recv(TIMEOUT)
+            if isinstance(f, Presence):
+                continue
+            seen.append(f)
+        self.assertEqual(seen[0], Pong(1))
+        self.assertIsInstance(seen[1], Error)
+        self.assertEqual((seen[1].reason, seen[1].ref), ("unknown_recipient", 41))
+        self.assertEqual(seen[2], Pong(2))
+        self.assertIsInstance(seen[3], Deliver)
+        self.assertEqual(seen[3].sender, c.name)
+        self.assertEqual(seen[4], Pong(3))
+        self.assertEqual(c.conn.batches_in, 0)   # this client did not ask for batches
+
+    def test_malformed_batch_closes_after_the_frames_before_it(self):
+        for bad_entry in (rc.encode_frame(SignIn(b"x", PASSWORD, bytes(32))),
+                          hx("07 00 01 06"), b""):
+            with self.subTest(entry=bad_entry[:4].hex()):
+                c = self.track(connect())
+                plain = rc.encode_batch([Ping(5)]) + struct_u16(len(bad_entry)) + bad_entry
+                c.conn.write_raw_transport(plain)
+                self.assertEqual(c.recv(TIMEOUT), Pong(5))
+                f = c.recv(TIMEOUT)
+                self.assertIsInstance(f, Closing)
+                self.assertEqual(f.reason, "protocol_error")
+                self.assertTrue(f.text.startswith(b"bad batch"), f.text)
+                self.assertTrue(c.conn.wait_closed(TIMEOUT))
+
+
+def struct_u16(n: int) -> bytes:
+    return bytes([n >> 8, n & 0xFF])
+
+
 class ShutdownTest(unittest.TestCase):
     """Run last: SIGTERM the relay; a signed-in client gets closing(shutting_down); exit 0."""
 
@@ -714,7 +848,8 @@ def main() -> int:
         runner = unittest.TextTestRunner(verbosity=2, stream=sys.stdout)
         suites = [unittest.TestSuite(loader.loadTestsFromTestCase(t)) for t in (
             SpecVectorsTest, HandshakeTest, ChatTest, AuthTest, SendErrorTest,
-            TamperTest, ReplayTest, ByeTest, ReplacementTest, ProtocolErrorTest, KickTest)]
+            TamperTest, ReplayTest, ByeTest, ReplacementTest, ProtocolErrorTest, KickTest,
+            BatchTest)]
         suites.append(loader.loadTestsFromTestCase(ShutdownTest))
         for s in suites:
             result = runner.run(s)

@@ -29,6 +29,10 @@ struct bench_config {
   std::string password = "bench-password";
   int relay_pid = 0;  ///< read CPU and memory of this process from /proc
   bool json = false;  ///< print one JSON object instead of text
+  /// Batches both ways (relaychat only): announce feature_batch in handshake message 3 so
+  /// the relay may send batches, and seal the frames a client writes in one go as one batch.
+  /// --no-batch: empty message 3 payload and one frame per transport message.
+  bool batch = true;
   /// Handshakes + sign-ins in flight at once; 0: 128, or 8 with --irc (ngircd's small listen
   /// backlog overflows with more, and dropped SYNs cost a 1 s retransmit each).
   std::uint32_t connect_concurrency = 0;

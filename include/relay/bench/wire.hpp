@@ -5,6 +5,7 @@
 // The handshake here is checked against noise_session in tests/unit/bench/wire_test.cpp.
 #pragma once
 
+#include <algorithm>
 #include <array>
 #include <cstdint>
 #include <optional>
@@ -30,7 +31,8 @@ struct bench_cipher {
   std::optional<std::size_t> open(byte_view ct, std::span<byte> out) noexcept;
 };
 
-/// Noise_XX_25519_ChaChaPoly_BLAKE2b initiator, prologue "relaychat/1", empty payloads.
+/// Noise_XX_25519_ChaChaPoly_BLAKE2b initiator, prologue "relaychat/1". Messages 1 and 2 have
+/// empty payloads; message 3 carries the feature byte (proto::feature_batch) unless told not to.
 class xx_initiator {
  public:
   /// `static_secret` is the client's static X25519 secret; the ephemeral comes from `rng`.
@@ -39,8 +41,10 @@ class xx_initiator {
   void write_message1(bytes& out);
   /// Reads message 2 (the record body); false if it does not authenticate.
   bool read_message2(byte_view m2);
-  /// Appends message 3 (a record of 64 bytes) to `out`, then splits: {send, receive}.
-  std::pair<bench_cipher, bench_cipher> write_message3(bytes& out);
+  /// Appends message 3 to `out`, then splits: {send, receive}. With `accept_batches` its
+  /// payload is the one byte proto::feature_batch (a record of 65 bytes: the relay may send
+  /// batches); without, the payload is empty (64 bytes, one frame per transport message).
+  std::pair<bench_cipher, bench_cipher> write_message3(bytes& out, bool accept_batches = true);
   /// The relay's static key, after read_message2.
   const key32& relay_key() const noexcept { return rs_; }
 
@@ -64,6 +68,36 @@ std::span<byte> write_send_frame(std::span<byte> out, std::uint32_t id, std::str
 constexpr std::size_t send_frame_size(std::size_t to_len, std::size_t len) noexcept {
   return 1 + 4 + 1 + to_len + 2 + len;
 }
+
+/// Builds the plaintext of one transport message from frames written in place into a caller's
+/// buffer: one frame is sent as itself, two or more as a batch (type 0x07, then a blob16 per
+/// frame; docs/protocol.md). No allocation: the buffer must hold max_plaintext bytes.
+class batch_builder {
+ public:
+  /// Largest transport plaintext (a Noise message minus its tag).
+  static constexpr std::size_t max_plaintext = 65535 - 16;
+
+  explicit batch_builder(std::span<byte> buf) noexcept : buf_(buf) {}
+  /// True if one more frame of `len` bytes (1..max_plaintext - 3) fits in this message.
+  bool fits(std::size_t len) const noexcept {
+    return len > 0 && used() + 2 + len <= std::min(buf_.size(), max_plaintext);
+  }
+  /// Reserves the next frame of `len` bytes (fits(len) must hold) for the caller to fill.
+  std::span<byte> add(std::size_t len) noexcept;
+  std::size_t count() const noexcept { return count_; }
+  bool empty() const noexcept { return count_ == 0; }
+  /// Bytes of the batch so far (0 when empty).
+  std::size_t size() const noexcept { return count_ ? used_ : 0; }
+  /// What to encrypt: the frame itself when there is one, else the whole batch.
+  byte_view plaintext() const noexcept;
+  void clear() noexcept { count_ = 0; }
+
+ private:
+  std::size_t used() const noexcept { return count_ ? used_ : 1; }
+  std::span<byte> buf_;
+  std::size_t used_ = 1;  // the type byte, then (u16 length, frame) per entry
+  std::size_t count_ = 0;
+};
 
 /// A `deliver` frame seen in place (views into the plaintext).
 struct deliver_view {

@@ -31,6 +31,14 @@ TEST(BenchOptions, ModesLabelsAndConcurrency) {
   EXPECT_EQ(ok({}).connect_concurrency, 128u);
 }
 
+TEST(BenchOptions, BatchesAreOnUnlessNoBatch) {
+  EXPECT_TRUE(ok({}).batch);
+  EXPECT_FALSE(ok({"--no-batch"}).batch);
+  auto help = parse_options({"--help"});
+  ASSERT_TRUE(std::holds_alternative<show_text>(help));
+  EXPECT_NE(std::get<show_text>(help).text.find("--no-batch"), std::string::npos);
+}
+
 TEST(BenchOptions, RejectsWhatCannotBeMeasured) {
   EXPECT_EQ(usage_error({"--mode", "fast"}), 2);
   EXPECT_EQ(usage_error({"-n", "1"}), 2);

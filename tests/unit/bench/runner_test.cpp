@@ -1,0 +1,76 @@
+// node-bench's engine against an in-process relay: batches both ways by default, none with
+// --no-batch (config.batch = false), and every message arrives once and intact either way.
+#include "relay/bench/runner.hpp"
+
+#include <gtest/gtest.h>
+
+#include "support/relay_fixture.hpp"
+#include "support/temp_dir.hpp"
+
+namespace relay::bench {
+namespace {
+
+class BenchRun : public ::testing::Test {
+ protected:
+  static server::relay_config relay_config(const test::temp_dir& dir) {
+    auto c = test::test_config(dir.path().string());
+    c.message_rate = 1e9;  // throughput mode sends as fast as the window allows
+    c.message_burst = 1e9;
+    return c;
+  }
+
+  nlohmann::json run_bench(bool batch, mode m = mode::throughput) {
+    bench_config c;
+    c.mode = m;
+    c.port = relay_.port();
+    c.clients = 4;
+    c.duration = 0.3;
+    c.warmup = 0.1;
+    c.rate = 2000;
+    c.batch = batch;
+    c.prefix = batch ? "bb" : "nb";
+    return run(c);
+  }
+
+  test::temp_dir dir_;
+  test::relay_fixture relay_{relay_config(dir_)};
+};
+
+std::uint64_t num(const nlohmann::json& j, const char* k) { return j.at(k).get<std::uint64_t>(); }
+
+TEST_F(BenchRun, BatchesBothWaysByDefault) {
+  const auto r = run_bench(true);
+  ASSERT_TRUE(r.at("ok").get<bool>()) << r.dump(2);
+  EXPECT_TRUE(r.at("batch").get<bool>());
+  EXPECT_GT(num(r, "delivered"), 0u);
+  const auto& t = r.at("transport");
+  // a client's burst of sends (its share of the window) went out as batches
+  EXPECT_GT(num(t, "sent_frames"), num(t, "sent_messages"));
+  // message 3 announced feature_batch: the relay sent batches (welcome and the snapshot, at
+  // least), and the frames in them were all handled
+  EXPECT_GT(num(t, "received_batches"), 0u);
+  EXPECT_GT(num(t, "received_frames"), num(t, "received_messages"));
+  EXPECT_NE(human_report(r).find("batches         on"), std::string::npos);
+}
+
+TEST_F(BenchRun, NoBatchMeansOneFramePerTransportMessage) {
+  const auto r = run_bench(false);
+  ASSERT_TRUE(r.at("ok").get<bool>()) << r.dump(2);
+  EXPECT_FALSE(r.at("batch").get<bool>());
+  EXPECT_GT(num(r, "delivered"), 0u);
+  const auto& t = r.at("transport");
+  EXPECT_EQ(num(t, "sent_frames"), num(t, "sent_messages"));
+  EXPECT_EQ(num(t, "received_frames"), num(t, "received_messages"));
+  EXPECT_EQ(num(t, "received_batches"), 0u);
+  EXPECT_NE(human_report(r).find("batches         off"), std::string::npos);
+}
+
+TEST_F(BenchRun, PacedModeWithBatches) {
+  const auto r = run_bench(true, mode::latency);
+  ASSERT_TRUE(r.at("ok").get<bool>()) << r.dump(2);
+  EXPECT_GT(num(r, "delivered"), 0u);
+  EXPECT_GT(num(r.at("transport"), "received_batches"), 0u);
+}
+
+}  // namespace
+}  // namespace relay::bench
