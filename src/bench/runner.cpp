@@ -698,8 +698,10 @@ nlohmann::json run(const bench_config& cfg) {
   std::uint32_t storm_signed = 0;
 
   if (all_in && cfg.mode == mode::idle) {
+    // Hold them (answering pings), then read the relay's footprint: idle means settled, after
+    // the last roster batch went out and the relay returned its freed heap (once a second).
+    sleep_s(cfg.duration);
     if (cfg.relay_pid) mem_after = read_mem(cfg.relay_pid);
-    sleep_s(cfg.duration);  // hold them, answering pings
   } else if (all_in) {
     s.sending = true;
     s.phase = ph_warmup;

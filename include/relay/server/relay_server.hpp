@@ -2,9 +2,9 @@
 // registry of who is online and routes end-to-end ciphertexts it cannot read.
 //
 // DESIGN: one io_context thread owns every piece of relay state (registry, sessions,
-// counters), so there is no mutex here. Argon2 runs on `workers_`; every database access
-// runs on `db_strand_` (one SQLite connection, used by one thread at a time). Coroutines
-// co_await those and resume on the io thread.
+// counters), so there is no mutex here. Argon2 runs on `workers_` (at a lower priority than
+// the io thread); every database access runs on `db_strand_` (one SQLite connection on its
+// own thread). Coroutines co_await those and resume on the io thread.
 #pragma once
 
 #include <functional>
@@ -134,6 +134,9 @@ class relay_server {
   std::unordered_set<std::string> presence_pending_names_;
   std::uint16_t port_ = 0;
   net::thread_pool workers_;
+  // SQLite has its own thread: a commit waits for the disk (synchronous=FULL), and that wait
+  // must not take a hashing thread away from sign-ins.
+  net::thread_pool db_thread_{1};
   net::strand<net::thread_pool::executor_type> db_strand_;
   std::string dummy_hash_;
   penalty_table address_penalties_;  // failed sign-ins per source IP
