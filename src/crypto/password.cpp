@@ -2,9 +2,11 @@
 #include "relay/crypto/password.hpp"
 
 #include <argon2.h>
+#include <sodium.h>
 
 #include <array>
 #include <charconv>
+#include <cstdlib>
 #include <map>
 #include <mutex>
 #include <stdexcept>
@@ -51,6 +53,84 @@ std::optional<std::size_t> b64_len(std::string_view s) {
   return s.size() / 4 * 3 + (s.size() % 4 == 0 ? 0 : s.size() % 4 - 1);
 }
 
+// Argon2's working memory (19 MiB at the relay's defaults), kept by each thread for its next
+// hash: a fresh block is an mmap whose page faults and kernel zeroing cost about a fifth of a
+// hash's CPU time. libargon2 wipes the block before it hands it back (free_memory calls
+// clear_internal_memory first), so nothing of a password outlives its hash in it.
+struct hash_memory {
+  std::uint8_t* block = nullptr;
+  std::size_t size = 0;
+  bool lent = false;
+  ~hash_memory() { std::free(block); }
+};
+thread_local hash_memory t_memory;
+
+int lend_memory(std::uint8_t** memory, std::size_t bytes) {
+  if (!t_memory.lent) {
+    if (t_memory.size < bytes) {
+      std::free(t_memory.block);
+      t_memory.block = static_cast<std::uint8_t*>(std::malloc(bytes));
+      t_memory.size = t_memory.block ? bytes : 0;
+    }
+    if (t_memory.block) {
+      t_memory.lent = true;
+      *memory = t_memory.block;
+      return ARGON2_OK;
+    }
+  }
+  *memory = static_cast<std::uint8_t*>(std::malloc(bytes));
+  return *memory ? ARGON2_OK : ARGON2_MEMORY_ALLOCATION_ERROR;
+}
+
+void take_back_memory(std::uint8_t* memory, std::size_t) {
+  if (memory == t_memory.block && t_memory.lent) {
+    t_memory.lent = false;
+    return;
+  }
+  std::free(memory);
+}
+
+/// An Argon2id context over caller buffers, with the thread's kept working memory.
+argon2_context make_context(std::string_view password, byte_view salt, const argon2_params& p,
+                            std::uint8_t* out, std::size_t outlen) {
+  argon2_context ctx{};
+  ctx.out = out;
+  ctx.outlen = static_cast<std::uint32_t>(outlen);
+  // libargon2 takes a non-const pointer but only reads the password without CLEAR flags.
+  ctx.pwd = reinterpret_cast<std::uint8_t*>(const_cast<char*>(password.data()));
+  ctx.pwdlen = static_cast<std::uint32_t>(password.size());
+  ctx.salt = const_cast<std::uint8_t*>(salt.data());
+  ctx.saltlen = static_cast<std::uint32_t>(salt.size());
+  ctx.t_cost = p.t_cost;
+  ctx.m_cost = p.m_cost_kib;
+  ctx.lanes = p.parallelism;
+  ctx.threads = p.parallelism;
+  ctx.version = ARGON2_VERSION_13;
+  ctx.allocate_cbk = lend_memory;
+  ctx.free_cbk = take_back_memory;
+  ctx.flags = ARGON2_DEFAULT_FLAGS;
+  return ctx;
+}
+
+std::string b64(byte_view b) {
+  std::string out(sodium_base64_encoded_len(b.size(), sodium_base64_VARIANT_ORIGINAL_NO_PADDING),
+                  '\0');
+  sodium_bin2base64(out.data(), out.size(), b.data(), b.size(),
+                    sodium_base64_VARIANT_ORIGINAL_NO_PADDING);
+  out.resize(out.find('\0'));
+  return out;
+}
+
+std::optional<bytes> unb64(std::string_view s) {
+  bytes out(s.size());
+  std::size_t n = 0;
+  if (sodium_base642bin(out.data(), out.size(), s.data(), s.size(), nullptr, &n, nullptr,
+                        sodium_base64_VARIANT_ORIGINAL_NO_PADDING) != 0)
+    return std::nullopt;
+  out.resize(n);
+  return out;
+}
+
 // Checks the whole string's shape (what libargon2 would accept for argon2id v=19) and
 // returns its parameters.
 std::optional<argon2_params> parse_phc(std::string_view s) {
@@ -80,16 +160,16 @@ std::optional<argon2_params> parse_phc(std::string_view s) {
 std::string hash_password_with_salt(std::string_view password, const argon2_params& p,
                                     byte_view salt) {
   if (password.size() > max_password) throw std::invalid_argument("password too long");
-  const std::size_t len =
-      argon2_encodedlen(p.t_cost, p.m_cost_kib, p.parallelism,
-                        static_cast<std::uint32_t>(salt.size()), password_tag_size, Argon2_id);
-  std::string out(len, '\0');
-  const int rc =
-      argon2id_hash_encoded(p.t_cost, p.m_cost_kib, p.parallelism, password.data(), password.size(),
-                            salt.data(), salt.size(), password_tag_size, out.data(), out.size());
+  std::array<std::uint8_t, password_tag_size> tag{};
+  argon2_context ctx = make_context(password, salt, p, tag.data(), tag.size());
+  const int rc = argon2_ctx(&ctx, Argon2_id);
   if (rc != ARGON2_OK)
     throw std::invalid_argument(std::string("argon2id: ") + argon2_error_message(rc));
-  if (const auto nul = out.find('\0'); nul != std::string::npos) out.resize(nul);
+  // The PHC string libargon2's argon2id_hash_encoded writes (unpadded standard base64).
+  std::string out = std::string(phc_prefix) + "m=" + std::to_string(p.m_cost_kib) +
+                    ",t=" + std::to_string(p.t_cost) + ",p=" + std::to_string(p.parallelism) + "$" +
+                    b64(salt) + "$" + b64(tag);
+  wipe(tag.data(), tag.size());
   return out;
 }
 
@@ -100,16 +180,33 @@ std::string hash_password(std::string_view password, const argon2_params& p, ran
 }
 
 bool verify_password(std::string_view phc, std::string_view password) noexcept {
-  if (password.size() > max_password || !parse_phc(phc)) return false;
+  if (password.size() > max_password) return false;
+  const auto p = parse_phc(phc);
+  if (!p) return false;
   try {
-    // libargon2 wants a NUL-terminated string.
-    std::string encoded(phc);
-    const int rc = argon2id_verify(encoded.c_str(), password.data(), password.size());
-    wipe(encoded.data(), encoded.size());
+    // parse_phc checked the shape: ...$salt$tag after the parameters.
+    const auto tag_at = phc.rfind('$');
+    const auto salt_at = phc.rfind('$', tag_at - 1);
+    const auto salt = unb64(phc.substr(salt_at + 1, tag_at - salt_at - 1));
+    const auto expected = unb64(phc.substr(tag_at + 1));
+    if (!salt || !expected) return false;
+    bytes computed(expected->size());
+    argon2_context ctx = make_context(password, *salt, *p, computed.data(), computed.size());
+    // Computes the tag into `computed` and compares it with `expected` in constant time.
+    const int rc =
+        argon2_verify_ctx(&ctx, reinterpret_cast<const char*>(expected->data()), Argon2_id);
+    wipe(computed.data(), computed.size());
     return rc == ARGON2_OK;
   } catch (...) {
     return false;
   }
+}
+
+void release_password_memory() noexcept {
+  if (t_memory.lent) return;
+  std::free(t_memory.block);
+  t_memory.block = nullptr;
+  t_memory.size = 0;
 }
 
 const std::string& dummy_hash(const argon2_params& p) {
@@ -124,6 +221,7 @@ const std::string& dummy_hash(const argon2_params& p) {
   os_random().fill(secret);
   std::string h = hash_password(as_chars(secret), p, os_random());
   wipe(secret.data(), secret.size());
+  release_password_memory();  // a one-off on this thread: keep no block for it
   return cache.emplace(key, std::move(h)).first->second;
 }
 

@@ -105,6 +105,12 @@ relay_server::relay_server(net::io_context& io, relay_config cfg)
   port_ = acceptor_.local_endpoint().port();
 }
 
+void relay_server::after_hash() {
+  // Worker thread. A hashing thread keeps Argon2's block (19 MiB) while sign-ins keep coming;
+  // once fewer are waiting than there are workers, the burst is over: give it back.
+  if (--hashes_in_pool_ < std::max(1u, cfg_.workers)) crypto::release_password_memory();
+}
+
 relay_server::~relay_server() {
   workers_.stop();
   workers_.join();
@@ -297,9 +303,12 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
       co_return;
     }
     const auto params = cfg_.argon2;
-    std::string hash = co_await run_on(workers_.get_executor(), [&password, params] {
+    ++hashes_in_pool_;
+    std::string hash = co_await run_on(workers_.get_executor(), [this, &password, params] {
       yield_to_event_loop();
-      return crypto::hash_password(password, params, crypto::os_random());
+      auto h = crypto::hash_password(password, params, crypto::os_random());
+      after_hash();
+      return h;
     });
     const auto now = unix_now();
     auto created = co_await run_on(db_strand_, [this, &name, &hash, &key, now] {
@@ -327,9 +336,12 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
     });
   }
   const std::string& against = stored ? *stored : dummy_hash_;
-  const bool ok = co_await run_on(workers_.get_executor(), [&against, &password] {
+  ++hashes_in_pool_;
+  const bool ok = co_await run_on(workers_.get_executor(), [this, &against, &password] {
     yield_to_event_loop();
-    return crypto::verify_password(against, password);
+    const bool match = crypto::verify_password(against, password);
+    after_hash();
+    return match;
   });
   if (!ok || !stored) {
     if (s->ending()) co_return;

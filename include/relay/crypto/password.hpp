@@ -38,6 +38,9 @@ bool verify_password(std::string_view phc, std::string_view password) noexcept;
 /// A valid hash of a random password with params p (computed once per distinct params, cached,
 /// thread-safe), used to spend the same time on unknown users. The reference stays valid.
 const std::string& dummy_hash(const argon2_params& p);
+/// Frees the Argon2 working memory the calling thread keeps between hashes (each thread
+/// keeps one block of the last m_cost, so a burst of sign-ins costs no page faults).
+void release_password_memory() noexcept;
 /// Params read back from a PHC string (nullopt if malformed) so the relay can tell an
 /// outdated hash.
 std::optional<argon2_params> params_of(std::string_view phc);

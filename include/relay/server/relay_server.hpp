@@ -7,6 +7,7 @@
 // own thread). Coroutines co_await those and resume on the io thread.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <map>
 #include <memory>
@@ -134,6 +135,9 @@ class relay_server {
   std::unordered_set<std::string> presence_pending_names_;
   std::uint16_t port_ = 0;
   net::thread_pool workers_;
+  std::atomic<unsigned> hashes_in_pool_{0};  // sign-in hashes queued or running on workers_
+  /// On a worker, after each hash: frees the thread's Argon2 block when the burst is over.
+  void after_hash();
   // SQLite has its own thread: a commit waits for the disk (synchronous=FULL), and that wait
   // must not take a hashing thread away from sign-ins.
   net::thread_pool db_thread_{1};

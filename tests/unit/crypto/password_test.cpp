@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
@@ -41,6 +42,30 @@ TEST(Password, ReferenceVectorsReproduceAndVerify) {
     EXPECT_FALSE(verify_password(encoded, pwd + "x"));
     EXPECT_EQ(params_of(encoded), p);
   }
+}
+
+TEST(Password, KeptWorkingMemoryGivesTheSameAnswersAcrossSizesAndThreads) {
+  // Each thread keeps Argon2's block between hashes: growing, shrinking and releasing it, on
+  // several threads at once, must not change a single hash.
+  const std::string salt = "0123456789abcdef";
+  const argon2_params sizes[] = {{1, 64, 1}, {1, 512, 1}, {1, 64, 1}, {2, 256, 2}};
+  std::vector<std::string> expected;
+  for (const auto& p : sizes) expected.push_back(hash_password_with_salt("pw", p, as_bytes(salt)));
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 3; ++t) {
+    threads.emplace_back([&] {
+      for (int round = 0; round < 3; ++round) {
+        for (std::size_t i = 0; i < std::size(sizes); ++i) {
+          if (hash_password_with_salt("pw", sizes[i], as_bytes(salt)) != expected[i]) ++wrong;
+          if (!verify_password(expected[i], "pw") || verify_password(expected[i], "pW")) ++wrong;
+        }
+        release_password_memory();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 TEST(Password, VerifyErrorVectorsAreArgon2iAndRejected) {
