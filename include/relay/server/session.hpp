@@ -17,8 +17,8 @@ namespace relay::server {
 
 class relay_server;
 
-/// Largest record accepted before the handshake is complete: XX messages 1 and 3 carry empty
-/// payloads (32 and 64 bytes), so anything bigger is not our protocol.
+/// Largest record accepted before the handshake is complete: XX message 1 is 32 bytes and
+/// message 3 64 or 65 (with the feature byte), so anything much bigger is not our protocol.
 inline constexpr std::size_t max_handshake_record = 128;
 
 class session : public std::enable_shared_from_this<session> {
