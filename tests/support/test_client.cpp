@@ -139,6 +139,8 @@ void test_client::send_raw_frame(byte_view plaintext) {
 }
 
 void test_client::send_batch(const std::vector<proto::frame>& frames) {
+  // Built by hand, not with proto::batch_writer: tests also need what it refuses to make (a
+  // batch of one entry, credentials inside a batch).
   bytes plain{static_cast<byte>(proto::frame_type::batch)};
   for (const auto& f : frames) {
     const bytes one = proto::encode(f);
