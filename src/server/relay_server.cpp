@@ -327,15 +327,11 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
   }
 
   // Sign-in: unknown names and wrong passwords take the same path and the same time.
-  std::optional<std::string> stored;
+  std::optional<store::user_record> stored;
   if (proto::valid_name(name)) {
-    stored = co_await run_on(db_strand_, [this, &name]() -> std::optional<std::string> {
-      auto rec = users_.find(name);
-      if (!rec) return std::nullopt;
-      return rec->password_hash;
-    });
+    stored = co_await run_on(db_strand_, [this, &name] { return users_.find(name); });
   }
-  const std::string& against = stored ? *stored : dummy_hash_;
+  const std::string& against = stored ? stored->password_hash : dummy_hash_;
   ++hashes_in_pool_;
   const bool ok = co_await run_on(workers_.get_executor(), [this, &against, &password] {
     yield_to_event_loop();
@@ -392,6 +388,13 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
       s->close(proto::reason::too_many_attempts, "too many failed sign-ins on this connection");
     }
     co_return;
+  }
+  // The operator sees key changes as clients do: a new device, or someone with the password.
+  if (stored->identity_key && !std::equal(key.begin(), key.end(), stored->identity_key->begin())) {
+    crypto::public_key before;
+    std::copy(stored->identity_key->begin(), stored->identity_key->end(), before.begin());
+    log::info() << "user " << name << " signed in with a new identity key (was "
+                << crypto::short_fingerprint(before) << ")";
   }
   complete_sign_in(s, name, key);
 }

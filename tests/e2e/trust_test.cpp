@@ -222,6 +222,9 @@ TEST_F(TrustTest, ContactKeyChangeHoldsUntilAccept) {
   ASSERT_FALSE(new_key.empty());
   ASSERT_NE(new_key, old_key);
   ASSERT_TRUE(saw(*alice, "!!! WARNING: bob's identity key has CHANGED !!!"));
+  // The operator is told too, on the relay's log.
+  EXPECT_TRUE(
+      saw(*relay_.proc, "user bob signed in with a new identity key (was " + old_key + ")"));
   EXPECT_TRUE(saw(*alice, "!   pinned key:    " + old_key + "\n"));
   EXPECT_TRUE(saw(*alice, "!   announced key: " + new_key + "\n"));
   alice->send_line("/who");
