@@ -12,24 +12,37 @@ namespace {
 
 byte_view body_of(const bytes& rec) { return byte_view(rec).subspan(2); }
 
+/// The bench initiator and the relay's own Noise responder, before message 1.
+class BenchHandshake : public ::testing::Test {
+ protected:
+  static key32 fresh_secret() {
+    crypto::init();
+    key32 secret{};
+    crypto::os_random().fill(secret);
+    return secret;
+  }
+  /// Messages 1 and 2, checked; returns message 2 for tests that tamper with it.
+  bytes exchange_1_and_2() {
+    bytes m1;
+    client.write_message1(m1);
+    EXPECT_EQ(m1.size(), 2u + 32u);
+    EXPECT_TRUE(relay.read_handshake(body_of(m1)));
+    auto m2 = relay.write_handshake({});
+    EXPECT_TRUE(m2);
+    return m2 ? *m2 : bytes{};
+  }
+
+  key32 secret = fresh_secret();
+  crypto::key_pair relay_static = crypto::key_pair::generate(crypto::os_random());
+  transport::noise_session relay{transport::noise_session::role::responder, relay_static,
+                                 crypto::os_random()};
+  xx_initiator client{secret, crypto::os_random()};
+};
+
 // The bench initiator against the relay's own Noise responder: same keys both ways; message 3
 // carries the feature byte (feature_batch) by default.
-TEST(BenchWire, HandshakeAndTransportInteroperateWithNoiseSession) {
-  crypto::init();
-  auto relay_static = crypto::key_pair::generate(crypto::os_random());
-  transport::noise_session relay(transport::noise_session::role::responder, relay_static,
-                                 crypto::os_random());
-  key32 secret{};
-  crypto::os_random().fill(secret);
-  xx_initiator client(secret, crypto::os_random());
-
-  bytes m1;
-  client.write_message1(m1);
-  ASSERT_EQ(m1.size(), 2u + 32u);
-  ASSERT_TRUE(relay.read_handshake(body_of(m1)));
-  auto m2 = relay.write_handshake({});
-  ASSERT_TRUE(m2);
-  ASSERT_TRUE(client.read_message2(*m2));
+TEST_F(BenchHandshake, HandshakeAndTransportInteroperateWithNoiseSession) {
+  ASSERT_TRUE(client.read_message2(exchange_1_and_2()));
   EXPECT_EQ(client.relay_key(), relay_static.pub());
   bytes m3;
   auto [tx, rx] = client.write_message3(m3);
@@ -66,20 +79,8 @@ TEST(BenchWire, HandshakeAndTransportInteroperateWithNoiseSession) {
 }
 
 // --no-batch: the message 3 of before, 64 bytes with an empty payload; transport still works.
-TEST(BenchWire, Message3WithoutBatchesHasAnEmptyPayload) {
-  crypto::init();
-  auto relay_static = crypto::key_pair::generate(crypto::os_random());
-  transport::noise_session relay(transport::noise_session::role::responder, relay_static,
-                                 crypto::os_random());
-  key32 secret{};
-  crypto::os_random().fill(secret);
-  xx_initiator client(secret, crypto::os_random());
-  bytes m1;
-  client.write_message1(m1);
-  ASSERT_TRUE(relay.read_handshake(body_of(m1)));
-  auto m2 = relay.write_handshake({});
-  ASSERT_TRUE(m2);
-  ASSERT_TRUE(client.read_message2(*m2));
+TEST_F(BenchHandshake, Message3WithoutBatchesHasAnEmptyPayload) {
+  ASSERT_TRUE(client.read_message2(exchange_1_and_2()));
   bytes m3;
   auto [tx, rx] = client.write_message3(m3, false);
   ASSERT_EQ(m3.size(), 2u + 64u);
@@ -95,20 +96,11 @@ TEST(BenchWire, Message3WithoutBatchesHasAnEmptyPayload) {
   EXPECT_EQ(*got, bytes{0x06});
 }
 
-TEST(BenchWire, TamperedMessage2IsRefused) {
-  crypto::init();
-  auto relay_static = crypto::key_pair::generate(crypto::os_random());
-  transport::noise_session relay(transport::noise_session::role::responder, relay_static,
-                                 crypto::os_random());
-  key32 secret{};
-  crypto::os_random().fill(secret);
-  xx_initiator client(secret, crypto::os_random());
-  bytes m1;
-  client.write_message1(m1);
-  ASSERT_TRUE(relay.read_handshake(body_of(m1)));
-  auto m2 = relay.write_handshake({});
-  (*m2)[50] ^= 1;
-  EXPECT_FALSE(client.read_message2(*m2));
+TEST_F(BenchHandshake, TamperedMessage2IsRefused) {
+  bytes m2 = exchange_1_and_2();
+  ASSERT_EQ(m2.size(), 96u);
+  m2[50] ^= 1;
+  EXPECT_FALSE(client.read_message2(m2));
 }
 
 TEST(BenchWire, SendFrameMatchesTheProtocolEncoder) {
