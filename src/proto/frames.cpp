@@ -332,6 +332,21 @@ byte_view batch_writer::plaintext() const noexcept {
   return buf_;
 }
 
+bytes batch_writer::take_buffer() noexcept {
+  count_ = 0;
+  bytes b;
+  b.swap(buf_);
+  b.clear();
+  return b;
+}
+
+void batch_writer::adopt_buffer(bytes&& spare) noexcept {
+  if (buf_.capacity() != 0) return;
+  buf_.swap(spare);
+  buf_.clear();
+  count_ = 0;
+}
+
 void batch_writer::clear(bool release) noexcept {
   count_ = 0;
   buf_.clear();

@@ -85,6 +85,7 @@ relay_server::relay_server(net::io_context& io, relay_config cfg)
       acceptor_(io),
       presence_timer_(io),
       trim_timer_(io),
+      sweep_timer_(io),
       workers_(cfg_.workers == 0 ? 1 : cfg_.workers),
       db_strand_(net::make_strand(db_thread_.get_executor())),
       dummy_hash_(crypto::dummy_hash(cfg_.argon2)),
@@ -122,6 +123,7 @@ void relay_server::start() {
   net::co_spawn(
       io_, [this] { return accept_loop(); }, net::detached);
   arm_rate_sampler();
+  arm_sweep();
   // Opened now so a bad path shows at start; commands report it again until it works.
   if (auto ec = audit_.open()) {
     log::warn() << "audit log " << audit_.path() << ": " << ec.message();
@@ -131,7 +133,9 @@ void relay_server::start() {
 awaitable<void> relay_server::accept_loop() {
   while (acceptor_.is_open()) {
     boost::system::error_code ec;
-    tcp::socket sock = co_await acceptor_.async_accept(net::redirect_error(net::use_awaitable, ec));
+    // Accepted onto io_'s own executor type (see session.hpp's socket_type).
+    socket_type sock =
+        co_await acceptor_.async_accept(io_, net::redirect_error(net::use_awaitable, ec));
     if (ec) {
       if (ec == net::error::operation_aborted || !acceptor_.is_open()) co_return;
       // Out of file descriptors and similar: log, pause briefly, keep serving.
@@ -147,7 +151,7 @@ awaitable<void> relay_server::accept_loop() {
   }
 }
 
-bool relay_server::admit(tcp::socket& sock) {
+bool relay_server::admit(socket_type& sock) {
   boost::system::error_code ec;
   const auto ep = sock.remote_endpoint(ec);
   const std::string ip = ec ? "?" : ep.address().to_string();
@@ -192,6 +196,32 @@ void relay_server::maybe_trim_memory() {
     trim_armed_ = false;
     if (!ec) ::malloc_trim(0);
   });
+}
+
+std::chrono::milliseconds relay_server::sweep_interval() const {
+  // A deadline is enforced at most one tick late: an eighth of the shortest one, between
+  // 10 ms (tests use short timeouts) and 1 s (the defaults are 10 s and more).
+  const auto shortest = std::min({cfg_.auth_timeout, cfg_.ping_interval, cfg_.idle_timeout});
+  return std::clamp(shortest / 8, std::chrono::milliseconds(10), std::chrono::milliseconds(1000));
+}
+
+void relay_server::arm_sweep() {
+  sweep_timer_.expires_after(sweep_interval());
+  sweep_timer_.async_wait([this](boost::system::error_code ec) {
+    if (ec || stopping_) return;
+    sweep();
+    arm_sweep();
+  });
+}
+
+void relay_server::sweep() {
+  // Collected first: what a session does when due (close, abort) can erase it from sessions_.
+  const auto now = std::chrono::steady_clock::now();
+  std::vector<std::shared_ptr<session>> due;
+  for (const auto& [id, weak] : sessions_) {
+    if (auto s = weak.lock(); s && s->next_check() <= now) due.push_back(std::move(s));
+  }
+  for (const auto& s : due) s->check_deadlines(now);
 }
 
 void relay_server::on_session_start(const std::shared_ptr<session>& s) {
@@ -551,6 +581,7 @@ void relay_server::stop(std::function<void()> done) {
   acceptor_.close(ec);
   presence_timer_.cancel();
   trim_timer_.cancel();
+  sweep_timer_.cancel();
   // Copy first: closing sessions erase themselves from sessions_.
   std::vector<std::shared_ptr<session>> all;
   for (auto& [id, weak] : sessions_) {

@@ -1,8 +1,9 @@
 // Relay-side connection: Noise XX responder, then frames (alone or batched) in transport
 // messages.
 //
-// Callbacks, not coroutines, for the steady state: an idle connection is the session object,
-// one pending readiness wait and one timer wait, so ten thousand idle clients stay small.
+// Callbacks, not coroutines, for the steady state: an idle connection is the session object
+// and one pending readiness wait (deadlines are the relay's sweep), so ten thousand idle
+// clients stay small.
 // Records are handled one at a time; a sign-in is awaited (in a short-lived coroutine)
 // before reading on, so a client cannot pipeline work past its own authentication.
 // Outgoing frames are encrypted when queued, or, for a peer that accepts batches, gathered
@@ -11,6 +12,7 @@
 
 #include "relay/crypto/random.hpp"
 #include "relay/crypto/secret.hpp"
+#include "relay/server/buffer_pool.hpp"
 #include "relay/server/relay_server.hpp"
 #include "relay/util/log.hpp"
 
@@ -19,19 +21,22 @@ namespace relay::server {
 namespace {
 /// What a batch of outgoing records starts with, so a few frames need one allocation.
 constexpr std::size_t first_batch_capacity = 2048;
+/// What a batch of frames (sealed as one message) starts with.
+constexpr std::size_t first_frames_capacity = 1024;
+/// How long a closing session may take to write its goodbye before it is dropped.
+constexpr std::chrono::seconds close_grace{5};
 }  // namespace
 
-session::session(tcp::socket socket, relay_server& owner, std::uint64_t id)
+session::session(socket_type socket, relay_server& owner, std::uint64_t id)
     : socket_(std::move(socket)),
       owner_(owner),
       id_(id),
-      watch_(socket_.get_executor()),
       noise_(transport::noise_session::role::responder, owner.noise_key(), crypto::os_random()),
       since_(std::chrono::system_clock::now()) {
   boost::system::error_code ec;
   auto ep = socket_.remote_endpoint(ec);
   ip_ = ec ? "?" : ep.address().to_string();
-  address_ = ec ? "?" : ip_ + ":" + std::to_string(ep.port());
+  port_ = ec ? 0 : ep.port();
   last_rx_ = std::chrono::steady_clock::now();
   socket_.set_option(tcp::no_delay(true), ec);  // we batch writes ourselves
   socket_.non_blocking(true, ec);
@@ -43,17 +48,22 @@ void session::start() {
   arm_watch(started_ + owner_.config().auth_timeout);
 }
 
-void session::arm_watch(std::chrono::steady_clock::time_point at) {
-  watch_.expires_at(at);  // cancels a wait already pending; its handler sees the abort
-  watch_.async_wait([self = shared_from_this()](const boost::system::error_code& ec) {
-    if (!ec && !self->stopped_) self->on_watch();
-  });
+std::string session::address() const {
+  if (port_ == 0) return ip_;
+  // IPv6 in brackets, so the port cannot be read as part of the address.
+  if (ip_.find(':') != std::string::npos) return "[" + ip_ + "]:" + std::to_string(port_);
+  return ip_ + ":" + std::to_string(port_);
 }
 
-void session::on_watch() {
-  // Enforces the sign-in deadline, then pings idle peers and reaps silent ones.
+void session::check_deadlines(std::chrono::steady_clock::time_point now) {
+  if (stopped_) return;
+  if (closing_) {
+    // The goodbye (or an abort posted by abort_later) has had its time: a peer that does not
+    // read cannot keep the connection open by leaving our write pending.
+    abort("did not take its goodbye in time");
+    return;
+  }
   const auto& cfg = owner_.config();
-  const auto now = std::chrono::steady_clock::now();
   if (!signed_in()) {
     if (now - started_ >= cfg.auth_timeout) {
       if (noise_.handshake_done()) {
@@ -101,7 +111,7 @@ void session::set_signed_in(std::string name, const crypto::public_key& identity
 }
 
 void session::enqueue_record(byte_view body) {
-  if (out_.capacity() == 0) out_.reserve(first_batch_capacity);
+  if (out_.capacity() == 0) out_ = local_buffer_pool().take(first_batch_capacity);
   proto::append_record(out_, body);
   wake_writer();
 }
@@ -128,8 +138,9 @@ void session::flush() {
   net::async_write(socket_, net::buffer(writing_),
                    [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
                      self->writing_now_ = false;
-                     // An idle connection holds no write buffer; the next batch allocates one.
-                     bytes().swap(self->writing_);
+                     // An idle connection holds no write buffer; the next batch takes one.
+                     local_buffer_pool().give(std::move(self->writing_));
+                     self->writing_ = bytes();
                      if (ec) {
                        if (!self->stopped_) self->abort(ec.message());
                        return;
@@ -165,6 +176,7 @@ void session::deliver_encoded(byte_view plain) {
       return;
     }
   }
+  if (batch_.capacity() == 0) batch_.adopt_buffer(local_buffer_pool().take(first_frames_capacity));
   batch_.add(plain);
   wake_writer();
 }
@@ -172,8 +184,8 @@ void session::deliver_encoded(byte_view plain) {
 void session::seal_batch() {
   if (batch_.empty()) return;
   seal(batch_.plaintext());
-  // Released, not kept: ten thousand idle connections must not each hold a batch buffer.
-  batch_.clear(true);
+  // Back to the pool: ten thousand idle connections must not each hold a batch buffer.
+  local_buffer_pool().give(batch_.take_buffer());
 }
 
 void session::seal(byte_view plain) {
@@ -196,7 +208,7 @@ void session::seal(byte_view plain) {
 
 void session::close(proto::reason r, std::string_view text) {
   if (stopped_ || closing_) return;
-  log::info() << "session " << id_ << " (" << (name_.empty() ? address_ : name_)
+  log::info() << "session " << id_ << " (" << (name_.empty() ? address() : name_)
               << "): closing: " << proto::describe(r) << (text.empty() ? "" : ": ") << text;
   deliver(proto::closing{r, std::string(text.substr(0, 255))});
   begin_close();
@@ -204,6 +216,7 @@ void session::close(proto::reason r, std::string_view text) {
 
 void session::begin_close() {
   closing_ = true;
+  arm_watch(std::chrono::steady_clock::now() + close_grace);
   wake_writer();
   // A closing session is no longer online: leave the registry now, not when the socket ends.
   owner_.unregister(*this);
@@ -218,7 +231,7 @@ void session::abort_later(std::string why) {
 
 void session::abort(std::string_view why) {
   if (stopped_) return;
-  log::info() << "session " << id_ << " (" << (name_.empty() ? address_ : name_)
+  log::info() << "session " << id_ << " (" << (name_.empty() ? address() : name_)
               << "): dropped: " << why;
   stop();
 }
@@ -227,14 +240,13 @@ void session::stop() {
   if (stopped_) return;
   stopped_ = true;
   boost::system::error_code ec;
-  socket_.shutdown(tcp::socket::shutdown_both, ec);
+  socket_.shutdown(socket_type::shutdown_both, ec);
   socket_.close(ec);
-  watch_.cancel();
   owner_.on_session_end(*this);
 }
 
 void session::wait_readable() {
-  socket_.async_wait(tcp::socket::wait_read,
+  socket_.async_wait(socket_type::wait_read,
                      [self = shared_from_this()](const boost::system::error_code& ec) {
                        if (self->stopped_ || self->closing_) return;
                        if (ec) {
@@ -335,7 +347,7 @@ session::step session::on_record(byte_view record) {
       // Message 3's payload: feature bits (protocol.md 4.3); unknown bits are ignored.
       peer_batches_ = !payload->empty() && ((*payload)[0] & proto::feature_batch);
       reader_.set_limit(proto::max_record);
-      log::debug() << "session " << id_ << " (" << address_ << "): handshake complete";
+      log::debug() << "session " << id_ << " (" << address() << "): handshake complete";
     }
     return step::next;
   }
@@ -410,7 +422,7 @@ session::step session::on_frame(proto::frame f) {
   }
   if (std::holds_alternative<proto::pong>(f)) return step::next;
   if (std::holds_alternative<proto::bye>(f)) {
-    log::info() << "session " << id_ << " (" << (name_.empty() ? address_ : name_)
+    log::info() << "session " << id_ << " (" << (name_.empty() ? address() : name_)
                 << "): said goodbye";
     begin_close();  // flush anything queued, then close
     return step::stop;

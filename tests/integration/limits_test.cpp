@@ -171,6 +171,43 @@ TEST(Limits, SlowReaderIsDroppedAndOthersKeepReceiving) {
   EXPECT_TRUE(slow.closed_within(5s));
 }
 
+/// The "connections now" figure of the relay's stats.
+int connections_now(relay_fixture& relay) {
+  const std::string stats = relay.console("stats");
+  const auto at = stats.find("connections now");
+  if (at == std::string::npos) return -1;
+  return std::atoi(stats.c_str() + stats.find_first_not_of(' ', at + 15));
+}
+
+TEST(Limits, ClosedPeerThatNeverReadsItsGoodbyeIsDroppedAfterAGrace) {
+  temp_dir dir;
+  auto cfg = test_config(dir.path());
+  cfg.max_send_queue = 256 << 20;  // the queue limit must not be what ends it
+  cfg.message_rate = 1e6;
+  cfg.message_burst = 1e6;
+  relay_fixture relay(cfg);
+  test_client alice(relay.port()), bob(relay.port());
+  alice.sign_up_ok("alice", "alice-password");
+  bob.sign_up_ok("bob", "bob-password");
+  test_client stuck(relay.port());
+  stuck.sign_up_ok("stuck", "stuck-password");  // and from now on never reads
+  ASSERT_TRUE(alice.wait_roster("stuck", true));
+  // More than the kernel's socket buffers hold, so the relay's write to it stays pending.
+  const std::string chunk(16000, 'x');
+  for (int i = 0; i < 1500; ++i) alice.send_text("stuck", chunk, static_cast<std::uint32_t>(i));
+  std::this_thread::sleep_for(500ms);
+  relay.console("kick", {"stuck", "testing"});  // the goodbye queues behind all that
+  EXPECT_EQ(connections_now(relay), 3);         // still connected: its write cannot finish
+  const auto deadline = std::chrono::steady_clock::now() + 15s;
+  while (connections_now(relay) != 2 && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(100ms);
+  }
+  EXPECT_EQ(connections_now(relay), 2);  // dropped after the grace; the others stay
+  alice.send_text("bob", "still here");
+  auto got = bob.receive_text(5s);
+  EXPECT_TRUE(got && got->text && *got->text == "still here");
+}
+
 TEST(Limits, MessageRateLimitTellsTheSender) {
   temp_dir dir;
   auto cfg = test_config(dir.path());

@@ -188,6 +188,10 @@ class batch_writer {
   /// Forgets the entries; the buffer keeps its capacity unless `release`.
   void clear(bool release = false) noexcept;
   std::size_t capacity() const noexcept { return buf_.capacity(); }
+  /// Forgets the entries and hands the buffer out (for reuse elsewhere).
+  bytes take_buffer() noexcept;
+  /// Uses `spare` (emptied) as the buffer if the writer holds none (capacity 0).
+  void adopt_buffer(bytes&& spare) noexcept;
 
  private:
   bytes buf_;  // 0x07, then (u16 length, frame) per entry

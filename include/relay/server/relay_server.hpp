@@ -24,6 +24,7 @@
 #include "relay/proto/frames.hpp"
 #include "relay/server/config.hpp"
 #include "relay/server/penalty_table.hpp"
+#include "relay/server/session.hpp"
 #include "relay/store/bans.hpp"
 #include "relay/store/database.hpp"
 #include "relay/store/schema.hpp"
@@ -80,7 +81,7 @@ class relay_server {
  private:
   awaitable<void> accept_loop();
   /// Applies the connection caps to a new socket; closes it and returns false if over.
-  bool admit(tcp::socket& sock);
+  bool admit(socket_type& sock);
   void release_unauthenticated(session& s);
   awaitable<void> authenticate_impl(std::shared_ptr<session> s, std::string name,
                                     std::string password, proto::key_bytes identity, bool sign_up);
@@ -111,6 +112,10 @@ class relay_server {
   static std::string audit_path_for(const relay_config& cfg);
   void maybe_finish_stop();
   void maybe_trim_memory();
+  /// Every sweep_interval(), runs check_deadlines() of the sessions whose next_check() passed.
+  void arm_sweep();
+  void sweep();
+  std::chrono::milliseconds sweep_interval() const;
 
   net::io_context& io_;
   relay_config cfg_;
@@ -130,6 +135,7 @@ class relay_server {
   bool presence_timer_armed_ = false;
   net::steady_timer trim_timer_;  // returns freed heap pages after churn (maybe_trim_memory)
   bool trim_armed_ = false;
+  net::steady_timer sweep_timer_;  // the one deadline timer for all sessions (sweep())
   std::uint64_t presence_seq_ = 0;
   std::vector<pending_presence> presence_pending_;
   std::unordered_set<std::string> presence_pending_names_;

@@ -223,6 +223,33 @@ TEST(BatchCodec, RoomKeepsTheBatchWithinOneFrame) {
   EXPECT_THROW(w.add(bytes{}), std::length_error);
 }
 
+TEST(BatchCodec, AHandedOutBufferCanBeAdoptedByTheNextBatch) {
+  batch_writer w;
+  const bytes a = encode(frame{relay::proto::ping{1}});
+  const bytes b = encode(frame{relay::proto::ping{2}});
+  w.add(a);
+  w.add(b);
+  bytes spare = w.take_buffer();
+  EXPECT_TRUE(w.empty());
+  EXPECT_EQ(w.capacity(), 0u);  // nothing held once handed out
+  EXPECT_TRUE(spare.empty());
+  const std::size_t cap = spare.capacity();
+  ASSERT_GT(cap, 0u);
+  const byte* storage = spare.data();
+
+  batch_writer next;
+  next.adopt_buffer(std::move(spare));
+  EXPECT_EQ(next.capacity(), cap);
+  next.add(b);
+  EXPECT_EQ(next.plaintext().data() - 3, storage);  // the same storage, reused
+  EXPECT_EQ(bytes(next.plaintext().begin(), next.plaintext().end()), b);
+
+  bytes other(64, 0x55);
+  next.adopt_buffer(std::move(other));  // ignored: the writer already has a buffer
+  EXPECT_EQ(next.count(), 1u);
+  EXPECT_EQ(bytes(next.plaintext().begin(), next.plaintext().end()), b);
+}
+
 TEST(BatchCodec, MalformedBatchesAreRefused) {
   std::error_code err;
   // No entries at all.
