@@ -187,14 +187,27 @@ void relay_server::release_unauthenticated(session& s) {
 
 void relay_server::maybe_trim_memory() {
   // Sign-in bursts and mass disconnects leave the heap full of freed snapshot and batch
-  // buffers; glibc keeps those pages unless asked. Give them back once things settle: at
-  // most once a second, only after churn, so the cost (a walk of the free lists) is noise.
+  // buffers; glibc keeps those pages unless asked. Give them back once things settle. The
+  // walk of the heap holds malloc's lock for milliseconds, which every message in flight
+  // would wait for: so only when chat is quiet (checked each second until it is).
   if (trim_armed_) return;
   trim_armed_ = true;
+  arm_trim(stats_.messages);
+}
+
+void relay_server::arm_trim(std::uint64_t messages_before) {
   trim_timer_.expires_after(std::chrono::seconds(1));
-  trim_timer_.async_wait([this](boost::system::error_code ec) {
+  trim_timer_.async_wait([this, messages_before](boost::system::error_code ec) {
+    if (ec) {
+      trim_armed_ = false;
+      return;
+    }
+    if (stats_.messages - messages_before > quiet_messages_per_second) {
+      arm_trim(stats_.messages);  // busy: the heap's high-water mark is in use anyway
+      return;
+    }
     trim_armed_ = false;
-    if (!ec) ::malloc_trim(0);
+    ::malloc_trim(0);
   });
 }
 

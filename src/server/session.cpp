@@ -23,6 +23,8 @@ namespace {
 constexpr std::size_t first_batch_capacity = 2048;
 /// What a batch of frames (sealed as one message) starts with.
 constexpr std::size_t first_frames_capacity = 1024;
+/// A write buffer bigger than this is freed after use, not pooled (see buffer_pool).
+constexpr std::size_t big_write_buffer = 16 * 1024;
 /// How long a closing session may take to write its goodbye before it is dropped.
 constexpr std::chrono::seconds close_grace{5};
 }  // namespace
@@ -138,6 +140,11 @@ void session::flush() {
   net::async_write(socket_, net::buffer(writing_),
                    [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
                      self->writing_now_ = false;
+                     // A big buffer (a roster snapshot, a backlog) is freed, not pooled: the
+                     // hole it leaves is worth giving back once things settle.
+                     if (self->writing_.capacity() > big_write_buffer) {
+                       self->owner_.maybe_trim_memory();
+                     }
                      // An idle connection holds no write buffer; the next batch takes one.
                      local_buffer_pool().give(std::move(self->writing_));
                      self->writing_ = bytes();

@@ -75,6 +75,9 @@ class relay_server {
   /// Authenticates (sign_up=false) or creates (true) an account for `s`; answers the client.
   awaitable<void> authenticate(std::shared_ptr<session> s, std::string name, std::string password,
                                proto::key_bytes identity, bool sign_up);
+  /// Returns freed heap pages to the system within a second (at most once a second): for
+  /// churn such as a sign-in crowd, a mass disconnect or a large write buffer freed.
+  void maybe_trim_memory();
   /// Routes a send frame from a signed-in session.
   void route(session& from, const proto::send_view& msg);
 
@@ -111,7 +114,9 @@ class relay_server {
   void arm_rate_sampler();
   static std::string audit_path_for(const relay_config& cfg);
   void maybe_finish_stop();
-  void maybe_trim_memory();
+  /// Trims the heap after a second in which at most quiet_messages_per_second were routed.
+  void arm_trim(std::uint64_t messages_before);
+  static constexpr std::uint64_t quiet_messages_per_second = 100;
   /// Every sweep_interval(), runs check_deadlines() of the sessions whose next_check() passed.
   void arm_sweep();
   void sweep();
