@@ -69,6 +69,11 @@ std::string human_report(const nlohmann::json& r) {
     if (s.contains("pool_hashes_per_s")) {
       o += " = " + fmt("%.0f", num(s, "pct_of_pool")) + "% of " +
            fmt("%.1f", num(s, "pool_hashes_per_s")) + " hashes/s";
+      if (s.contains("pool_cpus") && !s["pool_cpus"].empty()) {
+        std::string cpus;
+        for (const auto& c : s["pool_cpus"]) cpus += (cpus.empty() ? "" : ",") + c.dump();
+        o += " (measured on the relay's CPU " + cpus + ")";
+      }
     }
     o += "\n  chat, baseline  " + latency_line(s["baseline_latency"]) + "\n";
     o += "  chat, storm     " + latency_line(s["storm_latency"]) + "\n";

@@ -7,6 +7,9 @@
 // relay are taken apart here too.
 #include "relay/bench/runner.hpp"
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -583,7 +586,26 @@ nlohmann::json latency_json(const histogram& h) {
 
 }  // namespace
 
-double measure_hash_rate(unsigned threads, double seconds) {
+std::vector<int> cpus_of(int pid) {
+  std::vector<int> cpus;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (pid <= 0 || ::sched_getaffinity(pid, sizeof set, &set) != 0) return cpus;
+  for (int c = 0; c < CPU_SETSIZE; ++c) {
+    if (CPU_ISSET(c, &set)) cpus.push_back(c);
+  }
+  return cpus;
+}
+
+bool pin_this_thread(const std::vector<int>& cpus) {
+  if (cpus.empty()) return true;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (int c : cpus) CPU_SET(c, &set);
+  return ::pthread_setaffinity_np(::pthread_self(), sizeof set, &set) == 0;
+}
+
+double measure_hash_rate(unsigned threads, double seconds, const std::vector<int>& cpus) {
   crypto::init();
   std::atomic<bool> stop{false};
   std::atomic<std::uint64_t> done{0};
@@ -591,6 +613,7 @@ double measure_hash_rate(unsigned threads, double seconds) {
   const auto t0 = steady::now();
   for (unsigned i = 0; i < threads; ++i) {
     ts.emplace_back([&] {
+      pin_this_thread(cpus);
       const crypto::argon2_params defaults{};  // what the relay uses unless told otherwise
       while (!stop.load()) {
         (void)crypto::hash_password("bench-password", defaults, crypto::os_random());
@@ -622,8 +645,11 @@ nlohmann::json run(const bench_config& cfg) {
     return r;
   }
   double hash_rate = 0;
+  std::vector<int> pool_cpus;
   if (cfg.mode == mode::storm && cfg.hash_seconds > 0 && !cfg.irc) {
-    hash_rate = measure_hash_rate(cfg.hash_threads, cfg.hash_seconds);
+    // On the relay's own cores while it is still idle: that is where its pool hashes.
+    pool_cpus = cpus_of(cfg.relay_pid);
+    hash_rate = measure_hash_rate(cfg.hash_threads, cfg.hash_seconds, pool_cpus);
   }
 
   shared_state s(cfg);
@@ -849,6 +875,7 @@ nlohmann::json run(const bench_config& cfg) {
     st["p99_ratio"] = b99 > 0 ? s99 / b99 : 0;
     if (hash_rate > 0) {
       st["pool_hashes_per_s"] = hash_rate;
+      st["pool_cpus"] = pool_cpus;  // empty: measured on node-bench's own cores
       st["pct_of_pool"] = 100.0 * (storm_s > 0 ? storm_signed / storm_s : 0) / hash_rate;
     }
     r["storm"] = st;

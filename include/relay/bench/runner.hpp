@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "relay/bench/options.hpp"
 
@@ -14,8 +15,15 @@ namespace relay::bench {
 nlohmann::json run(const bench_config& c);
 
 /// Hashes with the relay's default Argon2id parameters on `threads` threads for `seconds`;
-/// returns hashes per second.
-double measure_hash_rate(unsigned threads, double seconds);
+/// returns hashes per second. With `cpus`, the threads run only there (the relay's cores:
+/// what its worker pool can hash is measured where the pool runs).
+double measure_hash_rate(unsigned threads, double seconds, const std::vector<int>& cpus = {});
+
+/// Restricts the calling thread to `cpus` (nothing if empty); false if the kernel refused.
+bool pin_this_thread(const std::vector<int>& cpus);
+
+/// The CPUs process `pid` may run on (its affinity, as `taskset` set it); empty if unknown.
+std::vector<int> cpus_of(int pid);
 
 /// The report as text for people.
 std::string human_report(const nlohmann::json& r);

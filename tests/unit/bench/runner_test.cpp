@@ -3,6 +3,10 @@
 #include "relay/bench/runner.hpp"
 
 #include <gtest/gtest.h>
+#include <sched.h>
+#include <unistd.h>
+
+#include <thread>
 
 #include "support/relay_fixture.hpp"
 #include "support/temp_dir.hpp"
@@ -70,6 +74,47 @@ TEST_F(BenchRun, PacedModeWithBatches) {
   ASSERT_TRUE(r.at("ok").get<bool>()) << r.dump(2);
   EXPECT_GT(num(r, "delivered"), 0u);
   EXPECT_GT(num(r.at("transport"), "received_batches"), 0u);
+}
+
+}  // namespace
+}  // namespace relay::bench
+
+namespace relay::bench {
+namespace {
+
+TEST(BenchHash, CpusOfAProcessAreItsAffinity) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  ASSERT_EQ(::sched_getaffinity(0, sizeof set, &set), 0);
+  const auto cpus = cpus_of(static_cast<int>(::getpid()));
+  ASSERT_EQ(static_cast<int>(cpus.size()), CPU_COUNT(&set));
+  for (int c : cpus) EXPECT_TRUE(CPU_ISSET(c, &set)) << c;
+  EXPECT_TRUE(cpus_of(0).empty());        // no relay PID given
+  EXPECT_TRUE(cpus_of(1 << 30).empty());  // no such process
+}
+
+TEST(BenchHash, APinnedThreadRunsOnlyOnTheGivenCpu) {
+  const auto mine = cpus_of(static_cast<int>(::getpid()));
+  ASSERT_FALSE(mine.empty());
+  const std::vector<int> one{mine.back()};
+  std::vector<int> seen;
+  bool pinned = false;
+  std::thread t([&] {
+    pinned = pin_this_thread(one);
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    ::sched_getaffinity(0, sizeof set, &set);  // 0: the calling thread
+    for (int c = 0; c < CPU_SETSIZE; ++c) {
+      if (CPU_ISSET(c, &set)) seen.push_back(c);
+    }
+  });
+  t.join();
+  EXPECT_TRUE(pinned);
+  EXPECT_EQ(seen, one);
+  EXPECT_TRUE(pin_this_thread({}));  // nothing asked, nothing changed
+  EXPECT_EQ(cpus_of(static_cast<int>(::getpid())), mine);
+  // A measurement on that CPU hashes (a hash takes tens of ms: 0.3 s gives a few).
+  EXPECT_GT(measure_hash_rate(1, 0.3, one), 0.0);
 }
 
 }  // namespace
