@@ -18,6 +18,7 @@
 #include "relay/proto/names.hpp"
 #include "relay/server/relay_key.hpp"
 #include "relay/server/session.hpp"
+#include "relay/server/thread_priority.hpp"
 #include "relay/util/log.hpp"
 
 namespace relay::server {
@@ -29,16 +30,6 @@ auto run_on(Executor ex, F f) -> awaitable<std::invoke_result_t<F>> {
   using R = std::invoke_result_t<F>;
   co_return co_await net::co_spawn(
       ex, [f = std::move(f)]() mutable -> awaitable<R> { co_return f(); }, net::use_awaitable);
-}
-
-/// Hashing threads yield to the event loop: Argon2 is slow on purpose, and on a busy core a
-/// sign-in storm must not delay everyone's messages. At nice 10 the loop thread gets about 90%
-/// of a contended core; an idle core still hashes at full speed.
-constexpr int hashing_nice = 10;
-void yield_to_event_loop() {
-  thread_local const bool lowered =
-      ::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), hashing_nice) == 0;
-  (void)lowered;
 }
 
 std::int64_t unix_now() {

@@ -1,8 +1,12 @@
 // The relay over real loopback sockets: sign-up/sign-in, presence, routing, restart,
 // replacement, the worker pool, and what a network observer sees.
 #include <gtest/gtest.h>
+#include <sched.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "relay/crypto/password.hpp"
@@ -30,6 +34,37 @@ class RelayTest : public ::testing::Test {
   temp_dir dir;
   std::unique_ptr<relay_fixture> relay = std::make_unique<relay_fixture>(test_config(dir.path()));
 };
+
+/// Threads of this process whose scheduling policy (field 41 of /proc/self/task/*/stat) is
+/// SCHED_IDLE.
+int idle_threads() {
+  int n = 0;
+  for (const auto& t : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream in(t.path() / "stat");
+    std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto close = stat.rfind(')');  // the name may hold spaces; fields follow it
+    if (close == std::string::npos) continue;
+    std::istringstream fields(stat.substr(close + 2));
+    std::string f;
+    for (int i = 3; i <= 41 && fields >> f; ++i) {
+      if (i == 41 && std::stoi(f) == SCHED_IDLE) ++n;
+    }
+  }
+  return n;
+}
+
+TEST_F(RelayTest, HashingThreadsYieldToTheEventLoop) {
+  const int before = idle_threads();
+  test_client alice(relay->port());
+  alice.sign_up_ok("alice", "alice-password");  // one hash on a worker
+  EXPECT_GE(idle_threads(), before + 1);
+  test_client bob(relay->port());  // the event loop, at normal priority, serves on
+  bob.sign_up_ok("bob", "bob-password");
+  ASSERT_TRUE(alice.wait_roster("bob", true));
+  bob.send_text("alice", "hi");
+  auto got = alice.receive_text();
+  EXPECT_TRUE(got && got->text && *got->text == "hi");
+}
 
 TEST_F(RelayTest, TwoUsersExchangeMessagesBothWays) {
   test_client alice(relay->port()), bob(relay->port());

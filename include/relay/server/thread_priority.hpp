@@ -1,0 +1,22 @@
+// The scheduling class of the relay's hashing threads.
+#pragma once
+
+namespace relay::server {
+
+/// How the calling thread now yields to the event loop.
+enum class hashing_priority {
+  idle,      ///< SCHED_IDLE: runs only when the core has nothing else to run
+  nice,      ///< SCHED_IDLE was refused; nice 10 instead
+  unchanged  ///< neither was allowed
+};
+
+/// Called by each hashing thread (once per thread; later calls return the first answer).
+/// Argon2 is slow on purpose, and on a busy core a sign-in storm must not delay everyone's
+/// messages. At nice 10 a woken event loop still waited in the run queue for the next
+/// scheduler tick (4 ms here, EEVDF on Linux 6.18) behind a hash; a SCHED_IDLE thread is
+/// preempted at once by any normal thread that wakes. An idle core still hashes at full
+/// speed. The price: while the event loop keeps a core 100% busy, sign-ins on that core
+/// wait (and time out at --auth-timeout); existing conversations come first.
+hashing_priority yield_to_event_loop() noexcept;
+
+}  // namespace relay::server
