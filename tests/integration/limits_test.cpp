@@ -136,13 +136,19 @@ TEST(Limits, PeerAnsweringPingsStays) {
   EXPECT_FALSE(c.closed());
 }
 
-TEST(Limits, SlowReaderIsDroppedAndOthersKeepReceiving) {
-  temp_dir dir;
+/// A relay for peers that stop reading: senders are not rate-limited, so only the queue
+/// limit (or a deadline) can end a stuck connection.
+server::relay_config unread_config(const temp_dir& dir, std::size_t max_send_queue) {
   auto cfg = test_config(dir.path());
-  cfg.max_send_queue = 64 * 1024;
+  cfg.max_send_queue = max_send_queue;
   cfg.message_rate = 1e6;
   cfg.message_burst = 1e6;
-  relay_fixture relay(cfg);
+  return cfg;
+}
+
+TEST(Limits, SlowReaderIsDroppedAndOthersKeepReceiving) {
+  temp_dir dir;
+  relay_fixture relay(unread_config(dir, 64 * 1024));
   test_client alice(relay.port()), carol(relay.port());
   alice.sign_up_ok("alice", "alice-password");
   carol.sign_up_ok("carol", "carol-password");
@@ -181,11 +187,7 @@ int connections_now(relay_fixture& relay) {
 
 TEST(Limits, ClosedPeerThatNeverReadsItsGoodbyeIsDroppedAfterAGrace) {
   temp_dir dir;
-  auto cfg = test_config(dir.path());
-  cfg.max_send_queue = 256 << 20;  // the queue limit must not be what ends it
-  cfg.message_rate = 1e6;
-  cfg.message_burst = 1e6;
-  relay_fixture relay(cfg);
+  relay_fixture relay(unread_config(dir, 256 << 20));  // the queue limit must not end it
   test_client alice(relay.port()), bob(relay.port());
   alice.sign_up_ok("alice", "alice-password");
   bob.sign_up_ok("bob", "bob-password");
