@@ -347,10 +347,9 @@ void batch_writer::adopt_buffer(bytes&& spare) noexcept {
   count_ = 0;
 }
 
-void batch_writer::clear(bool release) noexcept {
+void batch_writer::clear() noexcept {
   count_ = 0;
   buf_.clear();
-  if (release) bytes().swap(buf_);
 }
 
 batch_reader::batch_reader(byte_view plain) noexcept : rest_(plain) {

@@ -185,8 +185,8 @@ class batch_writer {
   bool empty() const noexcept { return count_ == 0; }
   /// What to encrypt: the frame itself when there is one, else the whole batch.
   byte_view plaintext() const noexcept;
-  /// Forgets the entries; the buffer keeps its capacity unless `release`.
-  void clear(bool release = false) noexcept;
+  /// Forgets the entries; the buffer keeps its capacity (take_buffer() gives it away).
+  void clear() noexcept;
   std::size_t capacity() const noexcept { return buf_.capacity(); }
   /// Forgets the entries and hands the buffer out (for reuse elsewhere).
   bytes take_buffer() noexcept;

@@ -75,8 +75,8 @@ class relay_server {
   /// Authenticates (sign_up=false) or creates (true) an account for `s`; answers the client.
   awaitable<void> authenticate(std::shared_ptr<session> s, std::string name, std::string password,
                                proto::key_bytes identity, bool sign_up);
-  /// Returns freed heap pages to the system within a second (at most once a second): for
-  /// churn such as a sign-in crowd, a mass disconnect or a large write buffer freed.
+  /// Returns freed heap pages to the system after churn (a sign-in crowd, a mass disconnect,
+  /// a large write buffer freed): at most once a second, and only once chat is quiet.
   void maybe_trim_memory();
   /// Routes a send frame from a signed-in session.
   void route(session& from, const proto::send_view& msg);
