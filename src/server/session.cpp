@@ -13,6 +13,7 @@
 #include "relay/crypto/random.hpp"
 #include "relay/crypto/secret.hpp"
 #include "relay/server/buffer_pool.hpp"
+#include "relay/server/handler_memory.hpp"
 #include "relay/server/relay_server.hpp"
 #include "relay/util/log.hpp"
 
@@ -20,9 +21,9 @@ namespace relay::server {
 
 namespace {
 /// What a batch of outgoing records starts with, so a few frames need one allocation.
-constexpr std::size_t first_batch_capacity = 2048;
+constexpr std::size_t first_batch_capacity = 512;
 /// What a batch of frames (sealed as one message) starts with.
-constexpr std::size_t first_frames_capacity = 1024;
+constexpr std::size_t first_frames_capacity = 512;
 /// A write buffer bigger than this is freed after use, not pooled (see buffer_pool).
 constexpr std::size_t big_write_buffer = 16 * 1024;
 /// How long a closing session may take to write its goodbye before it is dropped.
@@ -122,10 +123,10 @@ void session::wake_writer() {
   // One posted flush per batch: every frame queued before it runs goes out in one write.
   if (flush_posted_ || writing_now_) return;
   flush_posted_ = true;
-  net::post(socket_.get_executor(), [self = shared_from_this()] {
-    self->flush_posted_ = false;
-    self->flush();
-  });
+  net::post(socket_.get_executor(), cached([self = shared_from_this()] {
+              self->flush_posted_ = false;
+              self->flush();
+            }));
 }
 
 void session::flush() {
@@ -137,23 +138,24 @@ void session::flush() {
   }
   writing_now_ = true;
   writing_.swap(out_);
-  net::async_write(socket_, net::buffer(writing_),
-                   [self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
-                     self->writing_now_ = false;
-                     // A big buffer (a roster snapshot, a backlog) is freed, not pooled: the
-                     // hole it leaves is worth giving back once things settle.
-                     if (self->writing_.capacity() > big_write_buffer) {
-                       self->owner_.maybe_trim_memory();
-                     }
-                     // An idle connection holds no write buffer; the next batch takes one.
-                     local_buffer_pool().give(std::move(self->writing_));
-                     self->writing_ = bytes();
-                     if (ec) {
-                       if (!self->stopped_) self->abort(ec.message());
-                       return;
-                     }
-                     self->flush();  // what was queued meanwhile, or the end of a close
-                   });
+  net::async_write(
+      socket_, net::buffer(writing_),
+      cached([self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
+        self->writing_now_ = false;
+        // A big buffer (a roster snapshot, a backlog) is freed, not pooled: the
+        // hole it leaves is worth giving back once things settle.
+        if (self->writing_.capacity() > big_write_buffer) {
+          self->owner_.maybe_trim_memory();
+        }
+        // An idle connection holds no write buffer; the next batch takes one.
+        local_buffer_pool().give(std::move(self->writing_));
+        self->writing_ = bytes();
+        if (ec) {
+          if (!self->stopped_) self->abort(ec.message());
+          return;
+        }
+        self->flush();  // what was queued meanwhile, or the end of a close
+      }));
 }
 
 void session::deliver(const proto::frame& f) {
@@ -197,7 +199,7 @@ void session::seal_batch() {
 
 void session::seal(byte_view plain) {
   // Reserve the length prefix, encrypt in place after it, then patch the length.
-  if (out_.capacity() == 0) out_.reserve(first_batch_capacity);
+  if (out_.capacity() == 0) out_ = local_buffer_pool().take(first_batch_capacity);
   const std::size_t at = out_.size();
   out_.push_back(0);
   out_.push_back(0);
@@ -254,14 +256,14 @@ void session::stop() {
 
 void session::wait_readable() {
   socket_.async_wait(socket_type::wait_read,
-                     [self = shared_from_this()](const boost::system::error_code& ec) {
+                     cached([self = shared_from_this()](const boost::system::error_code& ec) {
                        if (self->stopped_ || self->closing_) return;
                        if (ec) {
                          self->abort(ec.message());
                          return;
                        }
                        self->read_available();
-                     });
+                     }));
 }
 
 void session::read_available() {
