@@ -19,7 +19,9 @@ namespace relay::server {
 
 class handler_cache {
  public:
-  static constexpr std::size_t granule = 64;     // size classes are multiples of this
+  // Size classes are multiples of this: a pending readiness wait of 84 bytes, which every
+  // idle connection holds, must not take a 128-byte block.
+  static constexpr std::size_t granule = 16;
   static constexpr std::size_t largest = 512;    // bigger blocks are not cached
   static constexpr std::size_t per_class = 256;  // at most this many spare blocks per class
 

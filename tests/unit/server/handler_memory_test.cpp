@@ -15,12 +15,12 @@ TEST(HandlerCache, AFreedBlockIsHandedOutAgainForTheSameSizeClass) {
   void* a = cache.allocate(150);
   cache.deallocate(a, 150);
   EXPECT_EQ(cache.spare(), 1u);
-  EXPECT_EQ(cache.allocate(140), a);  // 140 and 150 share the 192-byte class
+  EXPECT_EQ(cache.allocate(145), a);  // 145 and 150 share the 160-byte class
   EXPECT_EQ(cache.spare(), 0u);
-  void* b = cache.allocate(40);  // another class: not the spare of the 192-byte one
+  void* b = cache.allocate(140);  // another class: not the spare of the 160-byte one
   EXPECT_NE(b, a);
-  cache.deallocate(a, 140);
-  cache.deallocate(b, 40);
+  cache.deallocate(a, 145);
+  cache.deallocate(b, 140);
   EXPECT_EQ(cache.spare(), 2u);
 }
 
