@@ -34,7 +34,9 @@ session::session(socket_type socket, relay_server& owner, std::uint64_t id)
     : socket_(std::move(socket)),
       owner_(owner),
       id_(id),
-      noise_(transport::noise_session::role::responder, owner.noise_key(), crypto::os_random()),
+      // The relay never reads the client's per-connection static key or the handshake hash.
+      noise_(transport::noise_session::role::responder, owner.noise_key(), crypto::os_random(),
+             false),
       since_(std::chrono::system_clock::now()) {
   boost::system::error_code ec;
   auto ep = socket_.remote_endpoint(ec);

@@ -357,8 +357,9 @@ result<std::pair<cipher_state, cipher_state>> handshake_state::split() {
 
 // ---- noise_session --------------------------------------------------------------------------
 
-noise_session::noise_session(role r, const crypto::key_pair& static_key, crypto::random_source& rng)
-    : initiator_(r == role::initiator) {
+noise_session::noise_session(role r, const crypto::key_pair& static_key, crypto::random_source& rng,
+                             bool keep_details)
+    : keep_details_(keep_details), initiator_(r == role::initiator) {
   handshake_state::config cfg;
   cfg.protocol = protocol_name;
   cfg.initiator = initiator_;
@@ -372,12 +373,12 @@ noise_session::noise_session(role r, const crypto::key_pair& static_key, crypto:
 bool noise_session::my_turn() const noexcept { return !failed_ && hs_ && hs_->my_turn(); }
 
 const crypto::public_key* noise_session::remote_static() const noexcept {
-  if (rs_) return &*rs_;
+  if (details_ && details_->rs) return &*details_->rs;
   return hs_ ? hs_->remote_static() : nullptr;
 }
 
 byte_view noise_session::handshake_hash() const noexcept {
-  return done_ ? byte_view(h_) : byte_view{};
+  return done_ && details_ ? byte_view(details_->h) : byte_view{};
 }
 
 result<bytes> noise_session::write_handshake(byte_view payload) {
@@ -409,9 +410,12 @@ void noise_session::finish() {
   if (!ciphers) throw std::logic_error("noise_session: split after a finished handshake failed");
   send_ = std::move(initiator_ ? ciphers->first : ciphers->second);
   recv_ = std::move(initiator_ ? ciphers->second : ciphers->first);
-  if (const crypto::public_key* rs = hs_->remote_static()) rs_ = *rs;
-  const byte_view h = hs_->handshake_hash();
-  std::copy(h.begin(), h.end(), h_.begin());
+  if (keep_details_) {
+    details_ = std::make_unique<details>();
+    if (const crypto::public_key* rs = hs_->remote_static()) details_->rs = *rs;
+    const byte_view h = hs_->handshake_hash();
+    std::copy(h.begin(), h.end(), details_->h.begin());
+  }
   hs_.reset();
   done_ = true;
 }

@@ -176,8 +176,11 @@ class noise_session {
   enum class role { initiator, responder };
 
   /// Copies what it needs of `static_key` (into guarded memory); `rng` must outlive the session
-  /// and provides the ephemeral key.
-  noise_session(role r, const crypto::key_pair& static_key, crypto::random_source& rng);
+  /// and provides the ephemeral key. With `keep_details` false, remote_static() and
+  /// handshake_hash() are empty once the handshake is done: a relay holding ten thousand
+  /// sessions never reads them, and they would cost 100 bytes in each.
+  noise_session(role r, const crypto::key_pair& static_key, crypto::random_source& rng,
+                bool keep_details = true);
 
   /// The next handshake message carrying `payload`, only when my_turn(). XX payload privacy:
   /// message 1 is cleartext, message 2 is readable by an unauthenticated initiator.
@@ -188,9 +191,10 @@ class noise_session {
   bool handshake_done() const noexcept { return done_; }
   /// True when write_handshake is expected next.
   bool my_turn() const noexcept;
-  /// The peer's static key once read (initiator: after message 2; responder: after 3), else null.
+  /// The peer's static key once read (initiator: after message 2; responder: after 3), else null
+  /// (and null after the handshake without keep_details).
   const crypto::public_key* remote_static() const noexcept;
-  /// h (64 bytes) once done, for channel binding; empty before.
+  /// h (64 bytes) once done, for channel binding; empty before (and without keep_details).
   byte_view handshake_hash() const noexcept;
 
   /// A transport message for `plaintext`. Errors: not_ready, too_long (> max_plaintext),
@@ -212,8 +216,14 @@ class noise_session {
   // session (the relay holds thousands) does not carry the handshake's size.
   std::unique_ptr<handshake_state> hs_;
   cipher_state send_, recv_;
-  std::optional<crypto::public_key> rs_;
-  std::array<byte, hash_size> h_{};
+  // What the handshake leaves for the caller (remote_static, handshake_hash), kept only on
+  // request: on the heap, so that a session without it does not carry its 100 bytes.
+  struct details {
+    std::optional<crypto::public_key> rs;
+    std::array<byte, hash_size> h{};
+  };
+  std::unique_ptr<details> details_;
+  bool keep_details_;
   bool initiator_;
   bool done_ = false;
   bool failed_ = false;

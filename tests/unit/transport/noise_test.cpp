@@ -529,6 +529,29 @@ TEST_F(Noise, HandshakeMessageLimit) {
 
 // ---- noise_session --------------------------------------------------------------------------
 
+TEST_F(Noise, ASessionThatKeepsNoDetailsStillTalksButForgetsThePeerKeyAndHash) {
+  key_pair is = key_from(1), rs = key_from(2);
+  crypto::scripted_random irng, rrng;
+  noise_session init{role::initiator, is, irng};
+  noise_session resp{role::responder, rs, rrng, /*keep_details=*/false};
+  const auto [failed_at, ec] = run_xx(init, resp);
+  ASSERT_EQ(failed_at, -1) << ec.message();
+  ASSERT_TRUE(resp.handshake_done());
+  EXPECT_EQ(resp.remote_static(), nullptr);
+  EXPECT_TRUE(resp.handshake_hash().empty());
+  EXPECT_EQ(init.handshake_hash().size(), hash_size);  // the other side kept them
+  auto c = init.encrypt(as_bytes("still works"));
+  ASSERT_TRUE(c);
+  auto p = resp.decrypt(*c);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(as_chars(*p), "still works");
+  auto back = resp.encrypt(as_bytes("both ways"));
+  ASSERT_TRUE(back);
+  EXPECT_EQ(as_chars(*init.decrypt(*back)), "both ways");
+  // The relay holds one per connection: the details are not inline.
+  EXPECT_LE(sizeof(noise_session), 72u);
+}
+
 TEST_F(Noise, SessionRoundTrip) {
   const key_pair is = key_pair::generate(crypto::os_random());
   const key_pair rs = key_pair::generate(crypto::os_random());
