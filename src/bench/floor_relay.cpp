@@ -3,6 +3,7 @@
 #include <array>
 
 #include "relay/bench/irc_line.hpp"
+#include "relay/util/handler_memory.hpp"
 
 namespace relay::bench {
 
@@ -55,12 +56,14 @@ void floor_relay::accept() {
 }
 
 void floor_relay::wait_readable(const std::shared_ptr<conn>& c) {
+  // Asio's operations from the same per-thread cache as relaychat's (relay/util/
+  // handler_memory.hpp): the floor must not pay a malloc per message that the relay does not.
   c->sock.async_wait(socket_type::wait_read,
-                     [this, c, alive = alive_](const boost::system::error_code& ec) {
+                     cached([this, c, alive = alive_](const boost::system::error_code& ec) {
                        if (!*alive || c->closed) return;
                        if (ec) return close(c);
                        read_available(c);
-                     });
+                     }));
 }
 
 void floor_relay::read_available(const std::shared_ptr<conn>& c) {
@@ -161,14 +164,15 @@ void floor_relay::flush(const std::shared_ptr<conn>& c) {
   c->writing.swap(c->out);
   c->out.clear();
   c->writing_now = true;
-  net::async_write(c->sock, net::buffer(c->writing),
-                   [this, c, alive = alive_](const boost::system::error_code& ec, std::size_t) {
-                     if (!*alive) return;
-                     c->writing_now = false;
-                     c->writing.clear();
-                     if (ec) return close(c);
-                     flush(c);
-                   });
+  net::async_write(
+      c->sock, net::buffer(c->writing),
+      cached([this, c, alive = alive_](const boost::system::error_code& ec, std::size_t) {
+        if (!*alive) return;
+        c->writing_now = false;
+        c->writing.clear();
+        if (ec) return close(c);
+        flush(c);
+      }));
 }
 
 void floor_relay::close(const std::shared_ptr<conn>& c) {

@@ -2,7 +2,6 @@
 #include "relay/server/relay_server.hpp"
 
 #include <malloc.h>
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <ctime>

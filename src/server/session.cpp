@@ -13,8 +13,8 @@
 #include "relay/crypto/random.hpp"
 #include "relay/crypto/secret.hpp"
 #include "relay/server/buffer_pool.hpp"
-#include "relay/server/handler_memory.hpp"
 #include "relay/server/relay_server.hpp"
+#include "relay/util/handler_memory.hpp"
 #include "relay/util/log.hpp"
 
 namespace relay::server {

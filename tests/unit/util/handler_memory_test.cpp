@@ -1,4 +1,4 @@
-#include "relay/server/handler_memory.hpp"
+#include "relay/util/handler_memory.hpp"
 
 #include <gtest/gtest.h>
 
@@ -7,7 +7,7 @@
 
 #include "relay/net.hpp"
 
-namespace relay::server {
+namespace relay {
 namespace {
 
 TEST(HandlerCache, AFreedBlockIsHandedOutAgainForTheSameSizeClass) {
@@ -97,4 +97,4 @@ TEST(HandlerCache, APlainHandlerDoesNotTouchIt) {
 }
 
 }  // namespace
-}  // namespace relay::server
+}  // namespace relay

@@ -1,6 +1,6 @@
-#include "relay/server/handler_memory.hpp"
+#include "relay/util/handler_memory.hpp"
 
-namespace relay::server {
+namespace relay {
 
 namespace {
 
@@ -99,4 +99,4 @@ void handler_deallocate(void* p, std::size_t size) noexcept {
   }
 }
 
-}  // namespace relay::server
+}  // namespace relay

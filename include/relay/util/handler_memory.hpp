@@ -15,7 +15,7 @@
 #include <type_traits>
 #include <utility>
 
-namespace relay::server {
+namespace relay {
 
 class handler_cache {
  public:
@@ -86,4 +86,4 @@ cached_handler<std::decay_t<F>> cached(F&& f) {
   return {std::forward<F>(f)};
 }
 
-}  // namespace relay::server
+}  // namespace relay
