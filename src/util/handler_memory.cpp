@@ -15,7 +15,7 @@ handler_cache::~handler_cache() {
   for (std::size_t i = 0; i < classes; ++i) {
     while (block* b = free_[i]) {
       free_[i] = b->next;
-      ::operator delete(b, (i + 1) * granule);
+      ::operator delete(b);
     }
   }
 }
@@ -32,13 +32,9 @@ void* handler_cache::allocate(std::size_t size) {
 }
 
 void handler_cache::deallocate(void* p, std::size_t size) noexcept {
-  if (size > largest) {
-    ::operator delete(p, size);
-    return;
-  }
   const std::size_t c = class_of(size);
-  if (count_[c] >= per_class) {
-    ::operator delete(p, (c + 1) * granule);
+  if (size > largest || count_[c] >= per_class) {
+    ::operator delete(p);  // unsized: clang (the fuzz build) has no sized delete by default
     return;
   }
   free_[c] = new (p) block{free_[c]};
@@ -90,13 +86,7 @@ void handler_deallocate(void* p, std::size_t size) noexcept {
     c->deallocate(p, size);
     return;
   }
-  // No cache (thread exit): sizes above `largest` were allocated with their own size, the
-  // others with their class's size; sized delete must be given the same.
-  if (size > handler_cache::largest) {
-    ::operator delete(p, size);
-  } else {
-    ::operator delete(p, (class_of(size) + 1) * handler_cache::granule);
-  }
+  ::operator delete(p);  // no cache (thread exit)
 }
 
 }  // namespace relay
