@@ -21,8 +21,8 @@ secret_buffer::secret_buffer(std::size_t n) : n_(n) {
   if (n == 0) return;
   // sodium_malloc aborts before sodium_init (it needs the page size); init is idempotent.
   if (sodium_init() < 0) throw std::bad_alloc();
-  if (n <= secret_pool::slot_size) {
-    p_ = secret_pool::instance().allocate();
+  if (n <= secret_pool::max_slot) {
+    p_ = secret_pool::for_size(n).allocate();
     return;
   }
   p_ = static_cast<byte*>(sodium_malloc(n));
@@ -32,8 +32,8 @@ secret_buffer::secret_buffer(std::size_t n) : n_(n) {
 
 void secret_buffer::release() noexcept {
   if (p_ == nullptr) return;
-  if (n_ <= secret_pool::slot_size) {
-    secret_pool::instance().release(p_);
+  if (n_ <= secret_pool::max_slot) {
+    secret_pool::for_size(n_).release(p_);
   } else {
     sodium_free(p_);  // wipes
   }
@@ -54,10 +54,11 @@ void secret_buffer::copy_from(byte_view v) noexcept {
   if (!v.empty()) std::memcpy(p_, v.data(), v.size());
 }
 
-secret_pool& secret_pool::instance() {
+secret_pool& secret_pool::for_size(std::size_t n) {
   // Never destroyed: secrets in static objects may be released during exit.
-  static auto* pool = new secret_pool;
-  return *pool;
+  static auto* small = new secret_pool(32);
+  static auto* large = new secret_pool(64);
+  return n <= 32 ? *small : *large;
 }
 
 secret_pool::~secret_pool() {
@@ -68,31 +69,31 @@ byte* secret_pool::allocate() {
   std::lock_guard lock(m_);
   for (auto& [base, s] : slabs_) {
     if (s.free.empty()) continue;
-    byte* p = s.free.back();
+    byte* p = s.base + std::size_t{s.free.back()} * slot_size_;
     s.free.pop_back();
     ++in_use_;
     return p;
   }
-  auto* base = static_cast<byte*>(sodium_malloc(slots_per_slab * slot_size));
+  auto* base = static_cast<byte*>(sodium_malloc(slots_per_slab * slot_size_));
   if (base == nullptr) throw std::bad_alloc();
-  sodium_memzero(base, slots_per_slab * slot_size);
+  sodium_memzero(base, slots_per_slab * slot_size_);
   slab s{base, {}};
   s.free.reserve(slots_per_slab);
   // Hand out low addresses first (pop_back), so a lightly used slab touches few pages.
-  for (std::size_t i = slots_per_slab; i-- > 1;) s.free.push_back(base + i * slot_size);
+  for (std::size_t i = slots_per_slab; i-- > 1;) s.free.push_back(static_cast<std::uint16_t>(i));
   slabs_.emplace(base, std::move(s));
   ++in_use_;
   return base;
 }
 
 void secret_pool::release(byte* p) noexcept {
-  sodium_memzero(p, slot_size);
+  sodium_memzero(p, slot_size_);
   std::lock_guard lock(m_);
   auto it = slabs_.upper_bound(p);
   if (it == slabs_.begin()) return;  // not ours: cannot happen
   --it;
   slab& s = it->second;
-  s.free.push_back(p);
+  s.free.push_back(static_cast<std::uint16_t>((p - s.base) / slot_size_));
   --in_use_;
   if (s.free.size() == slots_per_slab && slabs_.size() > 1) {
     // Keep one slab around; give the rest back when they empty out.

@@ -3,12 +3,15 @@
 // address space and 8 KiB resident for 32 bytes of key; a relay holding two transport keys per
 // connection would spend most of its memory on that. A slab keeps the properties that matter
 // (mlocked, excluded from core dumps, guard pages around it, wiped on release) at 64 bytes per
-// key. What is given up: no guard page between two keys of the same slab, so an overflow out of
-// one key would reach its neighbour instead of faulting; every user writes keys through
-// fixed-size spans, which is what keeps that from happening.
+// key. Two slot sizes, 32 bytes (transport keys, the two a connection holds) and 64 (chaining
+// keys, during handshakes), so a 32-byte key does not pay for 64. What is given up: no guard page
+// between two keys of the same slab, so an overflow out of one key would reach its neighbour
+// instead of faulting; every user writes keys through fixed-size spans, which is what keeps that
+// from happening.
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <map>
 #include <mutex>
 #include <vector>
@@ -19,20 +22,23 @@ namespace relay::crypto {
 
 class secret_pool {
  public:
-  /// Largest allocation the pool serves; bigger secrets get their own sodium_malloc.
-  static constexpr std::size_t slot_size = 64;
-  /// Slots per slab (one sodium_malloc of slots_per_slab * slot_size bytes).
+  /// Largest allocation the pools serve; bigger secrets get their own sodium_malloc.
+  static constexpr std::size_t max_slot = 64;
+  /// Slots per slab (one sodium_malloc of slots_per_slab * slot_size() bytes).
   static constexpr std::size_t slots_per_slab = 1024;
 
-  /// The process-wide pool (thread-safe: a mutex, taken only to allocate and release).
-  static secret_pool& instance();
+  /// The process-wide pool for secrets of 1 to max_slot bytes: 32-byte slots up to 32 bytes,
+  /// 64-byte slots above (thread-safe: a mutex, taken only to allocate and release).
+  static secret_pool& for_size(std::size_t n);
 
-  secret_pool() = default;
+  explicit secret_pool(std::size_t slot_size = max_slot) : slot_size_(slot_size) {}
   ~secret_pool();
   secret_pool(const secret_pool&) = delete;
   secret_pool& operator=(const secret_pool&) = delete;
 
-  /// A zeroed slot of slot_size bytes; throws std::bad_alloc.
+  std::size_t slot_size() const noexcept { return slot_size_; }
+
+  /// A zeroed slot of slot_size() bytes; throws std::bad_alloc.
   byte* allocate();
   /// Wipes the slot and returns it; frees a slab that became empty while another has room.
   void release(byte* p) noexcept;
@@ -46,8 +52,10 @@ class secret_pool {
  private:
   struct slab {
     byte* base = nullptr;
-    std::vector<byte*> free;  // slots not in use
+    std::vector<std::uint16_t> free;  // indices of the slots not in use
   };
+  static_assert(slots_per_slab <= 65536);
+  const std::size_t slot_size_;
   mutable std::mutex m_;
   std::map<const byte*, slab> slabs_;  // by base address, to find a slot's slab on release
   std::size_t in_use_ = 0;

@@ -21,15 +21,15 @@ TEST_F(SecretPoolTest, SlotsAreZeroedDistinctAndWipedOnRelease) {
   byte* a = pool.allocate();
   byte* b = pool.allocate();
   ASSERT_NE(a, b);
-  EXPECT_TRUE(std::all_of(a, a + secret_pool::slot_size, [](byte x) { return x == 0; }));
-  std::fill(a, a + secret_pool::slot_size, byte{0xAB});
-  std::fill(b, b + secret_pool::slot_size, byte{0xCD});
+  EXPECT_TRUE(std::all_of(a, a + pool.slot_size(), [](byte x) { return x == 0; }));
+  std::fill(a, a + pool.slot_size(), byte{0xAB});
+  std::fill(b, b + pool.slot_size(), byte{0xCD});
   pool.release(a);
   // The slot comes back wiped, and its neighbour was not touched.
   byte* again = pool.allocate();
   EXPECT_EQ(again, a);
-  EXPECT_TRUE(std::all_of(again, again + secret_pool::slot_size, [](byte x) { return x == 0; }));
-  EXPECT_TRUE(std::all_of(b, b + secret_pool::slot_size, [](byte x) { return x == 0xCD; }));
+  EXPECT_TRUE(std::all_of(again, again + pool.slot_size(), [](byte x) { return x == 0; }));
+  EXPECT_TRUE(std::all_of(b, b + pool.slot_size(), [](byte x) { return x == 0xCD; }));
   pool.release(again);
   pool.release(b);
   EXPECT_EQ(pool.current().slots_in_use, 0u);
@@ -49,17 +49,45 @@ TEST_F(SecretPoolTest, GrowsBySlabsAndGivesEmptySlabsBack) {
   EXPECT_EQ(pool.current().slots_in_use, 0u);
 }
 
-TEST_F(SecretPoolTest, SmallSecretBuffersComeFromTheSharedPool) {
-  const auto before = secret_pool::instance().current().slots_in_use;
+TEST_F(SecretPoolTest, SmallSecretBuffersComeFromTheSharedPoolOfTheirSize) {
+  secret_pool& small = secret_pool::for_size(32);
+  secret_pool& large = secret_pool::for_size(64);
+  ASSERT_NE(&small, &large);
+  EXPECT_EQ(small.slot_size(), 32u);
+  EXPECT_EQ(large.slot_size(), 64u);
+  EXPECT_EQ(&secret_pool::for_size(1), &small);
+  EXPECT_EQ(&secret_pool::for_size(33), &large);
+  const auto small_before = small.current().slots_in_use;
+  const auto large_before = large.current().slots_in_use;
   {
     secret_bytes<32> key;
+    secret_bytes<32> key2;
     secret_bytes<64> chaining;
-    secret_buffer big(secret_pool::slot_size + 1);  // too big: its own guarded allocation
-    EXPECT_EQ(secret_pool::instance().current().slots_in_use, before + 2);
+    secret_buffer big(secret_pool::max_slot + 1);  // too big: its own guarded allocation
+    EXPECT_EQ(small.current().slots_in_use, small_before + 2);
+    EXPECT_EQ(large.current().slots_in_use, large_before + 1);
+    // Two keys from a fresh run of slots sit 32 bytes apart, not 64.
+    const auto gap = key.data() > key2.data() ? key.data() - key2.data() : key2.data() - key.data();
+    EXPECT_EQ(gap % 32, 0);
     secret_buffer moved(std::move(big));
-    EXPECT_EQ(moved.size(), secret_pool::slot_size + 1);
+    EXPECT_EQ(moved.size(), secret_pool::max_slot + 1);
   }
-  EXPECT_EQ(secret_pool::instance().current().slots_in_use, before);
+  EXPECT_EQ(small.current().slots_in_use, small_before);
+  EXPECT_EQ(large.current().slots_in_use, large_before);
+}
+
+TEST_F(SecretPoolTest, ThirtyTwoByteSlotsAreWipedWholeAndLeaveTheirNeighboursAlone) {
+  secret_pool pool(32);
+  byte* a = pool.allocate();
+  byte* b = pool.allocate();
+  ASSERT_EQ(b - a, 32);  // adjacent: a slab hands out low addresses first
+  std::fill(a, a + 32, byte{0x11});
+  std::fill(b, b + 32, byte{0x22});
+  pool.release(a);
+  EXPECT_TRUE(std::all_of(a, a + 32, [](byte x) { return x == 0; }));
+  EXPECT_TRUE(std::all_of(b, b + 32, [](byte x) { return x == 0x22; }));
+  pool.release(b);
+  EXPECT_EQ(pool.current().slots_in_use, 0u);
 }
 
 }  // namespace
