@@ -221,14 +221,15 @@ void relay_server::sweep() {
   // Collected first: what a session does when due (close, abort) can erase it from sessions_.
   const auto now = std::chrono::steady_clock::now();
   std::vector<std::shared_ptr<session>> due;
-  for (const auto& [id, weak] : sessions_) {
+  for (const auto& weak : sessions_) {
     if (auto s = weak.lock(); s && s->next_check() <= now) due.push_back(std::move(s));
   }
   for (const auto& s : due) s->check_deadlines(now);
 }
 
 void relay_server::on_session_start(const std::shared_ptr<session>& s) {
-  sessions_[s->id()] = s;
+  s->registry_slot() = static_cast<std::uint32_t>(sessions_.size());
+  sessions_.push_back(s);
   ++stats_.connections;
   s->counted_unauthenticated() = true;
   ++unauthenticated_;
@@ -237,11 +238,31 @@ void relay_server::on_session_start(const std::shared_ptr<session>& s) {
 }
 
 void relay_server::on_session_end(session& s) {
-  sessions_.erase(s.id());
+  forget(s);
   maybe_trim_memory();
   release_unauthenticated(s);
   unregister(s);
   maybe_finish_stop();
+}
+
+void relay_server::forget(session& s) {
+  const auto me = s.weak_from_this();
+  const auto is_me = [&](const std::weak_ptr<session>& w) {
+    return !w.owner_before(me) && !me.owner_before(w);
+  };
+  const std::size_t i = s.registry_slot();
+  // Only if the slot is still ours (stop() clears the registry before the last sessions end).
+  if (i >= sessions_.size() || !is_me(sessions_[i])) return;
+  // Fill the hole with the last live session; an expired one at the end is dropped on the way.
+  while (i + 1 < sessions_.size()) {
+    if (auto last = sessions_.back().lock()) {
+      last->registry_slot() = static_cast<std::uint32_t>(i);
+      sessions_[i] = std::move(sessions_.back());
+      break;
+    }
+    sessions_.pop_back();
+  }
+  sessions_.pop_back();
 }
 
 void relay_server::unregister(session& s) {
@@ -587,7 +608,7 @@ void relay_server::stop(std::function<void()> done) {
   sweep_timer_.cancel();
   // Copy first: closing sessions erase themselves from sessions_.
   std::vector<std::shared_ptr<session>> all;
-  for (auto& [id, weak] : sessions_) {
+  for (auto& weak : sessions_) {
     if (auto s = weak.lock()) all.push_back(std::move(s));
   }
   for (auto& s : all) {
@@ -602,7 +623,7 @@ void relay_server::stop(std::function<void()> done) {
   stop_timer_->async_wait([this](boost::system::error_code ec2) {
     if (ec2) return;
     std::vector<std::shared_ptr<session>> left;
-    for (auto& [id, weak] : sessions_) {
+    for (auto& weak : sessions_) {
       if (auto s = weak.lock()) left.push_back(std::move(s));
     }
     for (auto& s : left) s->abort("shutdown grace period over");

@@ -96,6 +96,39 @@ TEST(Limits, TotalConnectionsAreCapped) {
   EXPECT_TRUE(fourth.closed_within(2s));
 }
 
+/// Polls the relay's "connections now" until it equals `want` (or 5 s pass).
+bool connections_reach(relay_fixture& relay, int want);
+
+TEST(Limits, ConnectionsLeavingInAnyOrderAreCountedAndTheRestStillHaveDeadlines) {
+  // The relay keeps its connections in a list a leaving one fills by moving the last into its
+  // place: the first, a middle and the last leaving must leave the count right, free their
+  // places under the cap, and keep every remaining one under the sign-in deadline.
+  temp_dir dir;
+  auto cfg = test_config(dir.path());
+  cfg.max_connections = 9;
+  cfg.auth_timeout = 1500ms;
+  cfg.max_unauthenticated = 100;
+  cfg.max_unauthenticated_per_address = 100;
+  relay_fixture relay(cfg);
+  std::vector<std::unique_ptr<raw_socket>> socks;
+  for (int i = 0; i < 9; ++i) socks.push_back(std::make_unique<raw_socket>(relay.port()));
+  ASSERT_TRUE(connections_reach(relay, 9));
+  for (int i : {0, 4, 8}) socks[static_cast<std::size_t>(i)].reset();
+  EXPECT_TRUE(connections_reach(relay, 6));
+  // Three places are free again, and only three.
+  for (int i = 0; i < 3; ++i) socks.push_back(std::make_unique<raw_socket>(relay.port()));
+  EXPECT_TRUE(connections_reach(relay, 9));
+  raw_socket tenth(relay.port());
+  EXPECT_TRUE(tenth.closed_within(2s));
+  // Every one left, moved or not, is closed at its sign-in deadline.
+  for (auto& s : socks) {
+    if (s) {
+      EXPECT_TRUE(s->closed_within(5s));
+    }
+  }
+  EXPECT_TRUE(connections_reach(relay, 0));
+}
+
 TEST(Limits, SilentPeerIsPingedThenReaped) {
   temp_dir dir;
   auto cfg = test_config(dir.path());
@@ -183,6 +216,15 @@ int connections_now(relay_fixture& relay) {
   const auto at = stats.find("connections now");
   if (at == std::string::npos) return -1;
   return std::atoi(stats.c_str() + stats.find_first_not_of(' ', at + 15));
+}
+
+bool connections_reach(relay_fixture& relay, int want) {
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (connections_now(relay) != want) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(20ms);
+  }
+  return true;
 }
 
 TEST(Limits, ClosedPeerThatNeverReadsItsGoodbyeIsDroppedAfterAGrace) {

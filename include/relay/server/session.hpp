@@ -69,6 +69,8 @@ class session : public std::enable_shared_from_this<session> {
   std::uint64_t& presence_seen() noexcept { return presence_seen_; }
   /// The roster sequence of this session's own sign-in announcement.
   std::uint64_t& presence_joined() noexcept { return presence_joined_; }
+  /// This session's index in the relay's list of connections (relay_server keeps it).
+  std::uint32_t& registry_slot() noexcept { return slot_; }
   /// Marks the session signed in as `name` (the relay's registry calls this).
   void set_signed_in(std::string name, const crypto::public_key& identity);
 
@@ -112,6 +114,7 @@ class session : public std::enable_shared_from_this<session> {
   std::uint64_t id_;
   std::string ip_;
   std::uint16_t port_ = 0;
+  std::uint32_t slot_ = 0;                          // see registry_slot()
   std::chrono::steady_clock::time_point watch_at_;  // see next_check()
   proto::record_reader reader_{max_handshake_record};
   transport::noise_session noise_;
