@@ -198,6 +198,7 @@ void relay_server::arm_trim(std::uint64_t messages_before) {
     }
     trim_armed_ = false;
     ::malloc_trim(0);
+    trim_policy_.trimmed(::mallinfo2().fordblks);
   });
 }
 
@@ -225,6 +226,14 @@ void relay_server::sweep() {
     if (auto s = weak.lock(); s && s->next_check() <= now) due.push_back(std::move(s));
   }
   for (const auto& s : due) s->check_deadlines(now);
+  // Frees with no churn event of their own (see trim_policy.hpp): a look once a second,
+  // while chat is quiet (mallinfo2 walks malloc's free lists under its lock).
+  if (!trim_armed_ && now >= next_heap_look_) {
+    next_heap_look_ = now + std::chrono::seconds(1);
+    const bool quiet = stats_.messages - messages_at_heap_look_ <= quiet_messages_per_second;
+    messages_at_heap_look_ = stats_.messages;
+    if (quiet && trim_policy_.due(::mallinfo2().fordblks)) maybe_trim_memory();
+  }
 }
 
 void relay_server::on_session_start(const std::shared_ptr<session>& s) {

@@ -24,6 +24,7 @@
 #include "relay/server/config.hpp"
 #include "relay/server/penalty_table.hpp"
 #include "relay/server/session.hpp"
+#include "relay/server/trim_policy.hpp"
 #include "relay/store/bans.hpp"
 #include "relay/store/database.hpp"
 #include "relay/store/schema.hpp"
@@ -141,6 +142,9 @@ class relay_server {
   bool presence_timer_armed_ = false;
   net::steady_timer trim_timer_;  // returns freed heap pages after churn (maybe_trim_memory)
   bool trim_armed_ = false;
+  trim_policy trim_policy_;  // the once-a-second look at malloc's free memory (see sweep)
+  std::chrono::steady_clock::time_point next_heap_look_{};
+  std::uint64_t messages_at_heap_look_ = 0;
   net::steady_timer sweep_timer_;  // the one deadline timer for all sessions (sweep())
   std::uint64_t presence_seq_ = 0;
   std::vector<pending_presence> presence_pending_;
