@@ -5,6 +5,7 @@
 
 #include <cstring>
 #include <new>
+#include <stdexcept>
 
 #include "relay/crypto/secret_pool.hpp"
 
@@ -52,6 +53,29 @@ secret_buffer& secret_buffer::operator=(secret_buffer&& o) noexcept {
 
 void secret_buffer::copy_from(byte_view v) noexcept {
   if (!v.empty()) std::memcpy(p_, v.data(), v.size());
+}
+
+key_slot& key_slot::operator=(key_slot&& o) noexcept {
+  if (this != &o) {
+    reset();
+    p_ = std::exchange(o.p_, nullptr);
+  }
+  return *this;
+}
+
+void key_slot::assign(byte_view key) {
+  if (key.size() != key_size) throw std::invalid_argument("key_slot: a key is 32 bytes");
+  if (p_ == nullptr) {
+    if (sodium_init() < 0) throw std::bad_alloc();
+    p_ = secret_pool::for_size(key_size).allocate();
+  }
+  std::memcpy(p_, key.data(), key_size);
+}
+
+void key_slot::reset() noexcept {
+  if (p_ == nullptr) return;
+  secret_pool::for_size(key_size).release(p_);  // wipes
+  p_ = nullptr;
 }
 
 secret_pool& secret_pool::for_size(std::size_t n) {

@@ -66,7 +66,7 @@ void record_reader::keep() {
 }
 
 result<std::optional<byte_view>> record_reader::next() {
-  if (failed_) return failure(failed_);
+  if (failed_ != errc{}) return failure(make_error_code(failed_));
   const bool from_buf = pos_ != buf_.size();
   if (!from_buf && !ext_.empty()) {
     // Straight from the borrowed bytes.
@@ -75,11 +75,11 @@ result<std::optional<byte_view>> record_reader::next() {
       return std::optional<byte_view>{};
     }
     const std::size_t len = std::size_t{ext_[0]} << 8 | ext_[1];
-    if (len == 0) failed_ = make_error_code(errc::empty_record);
-    if (len > limit_) failed_ = make_error_code(errc::record_too_large);
-    if (failed_) {
+    if (len == 0) failed_ = errc::empty_record;
+    if (len > limit_) failed_ = errc::record_too_large;
+    if (failed_ != errc{}) {
       keep();
-      return failure(failed_);
+      return failure(make_error_code(failed_));
     }
     if (ext_.size() < 2 + len) {
       keep();
@@ -93,9 +93,9 @@ result<std::optional<byte_view>> record_reader::next() {
   if (have < 2) return std::optional<byte_view>{};
   const std::size_t len = std::size_t{buf_[pos_]} << 8 | buf_[pos_ + 1];
   // Checked before waiting for the body: the length is attacker-controlled.
-  if (len == 0) failed_ = make_error_code(errc::empty_record);
-  if (len > limit_) failed_ = make_error_code(errc::record_too_large);
-  if (failed_) return failure(failed_);
+  if (len == 0) failed_ = errc::empty_record;
+  if (len > limit_) failed_ = errc::record_too_large;
+  if (failed_ != errc{}) return failure(make_error_code(failed_));
   if (have < 2 + len) return std::optional<byte_view>{};
   byte_view body{buf_.data() + pos_, 2 + len};
   body = body.subspan(2);

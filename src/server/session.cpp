@@ -36,8 +36,7 @@ session::session(socket_type socket, relay_server& owner, std::uint64_t id)
       id_(id),
       // The relay never reads the client's per-connection static key or the handshake hash.
       noise_(transport::noise_session::role::responder, owner.noise_key(), crypto::os_random(),
-             false),
-      since_(std::chrono::system_clock::now()) {
+             false) {
   boost::system::error_code ec;
   auto ep = socket_.remote_endpoint(ec);
   ip_ = ec ? "?" : ep.address().to_string();
@@ -58,6 +57,13 @@ std::string session::address() const {
   // IPv6 in brackets, so the port cannot be read as part of the address.
   if (ip_.find(':') != std::string::npos) return "[" + ip_ + "]:" + std::to_string(port_);
   return ip_ + ":" + std::to_string(port_);
+}
+
+std::chrono::system_clock::time_point session::since() const noexcept {
+  // Kept as steady time (one field with the accept time); the wall clock is for display.
+  return std::chrono::system_clock::now() -
+         std::chrono::duration_cast<std::chrono::system_clock::duration>(
+             std::chrono::steady_clock::now() - started_);
 }
 
 void session::check_deadlines(std::chrono::steady_clock::time_point now) {
@@ -86,11 +92,9 @@ void session::check_deadlines(std::chrono::steady_clock::time_point now) {
     close(proto::reason::timeout, "no traffic from you for too long");
     return;
   }
-  if (pinged_ && last_rx_ > pinged_at_) pinged_ = false;  // it answered
   if (!pinged_ && idle >= cfg.ping_interval) {
     deliver(proto::ping{static_cast<std::uint64_t>(now.time_since_epoch().count())});
-    pinged_ = true;
-    pinged_at_ = now;
+    pinged_ = true;  // cleared by the next record from the peer
   }
   arm_watch(last_rx_ + (pinged_ ? cfg.idle_timeout : cfg.ping_interval));
 }
@@ -109,9 +113,9 @@ bool session::take_token() {
 void session::set_signed_in(std::string name, const crypto::public_key& identity) {
   name_ = std::move(name);
   identity_ = identity;
-  since_ = std::chrono::system_clock::now();
   tokens_ = owner_.config().message_burst;
   tokens_at_ = std::chrono::steady_clock::now();
+  started_ = tokens_at_;                                // from now on the sign-in time (since())
   arm_watch(last_rx_ + owner_.config().ping_interval);  // now idle detection
 }
 
@@ -284,6 +288,7 @@ void session::read_available() {
     }
     reader_.feed_borrowed(byte_view{buf.data(), n});
     last_rx_ = std::chrono::steady_clock::now();
+    pinged_ = false;  // anything from the peer answers a ping
     if (!handle_records()) return;
     // A short read drained the socket; the edge-triggered reactor wakes us for more.
     if (n < buf.size()) {

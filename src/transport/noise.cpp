@@ -87,8 +87,8 @@ void cipher_state::initialize_key(byte_view key) {
   if (key.size() != prim::cipher_key_len) {
     throw std::invalid_argument("cipher_state: key must be 32 bytes");
   }
-  if (k_.empty()) k_ = crypto::secret_buffer(prim::cipher_key_len);
-  std::copy(key.begin(), key.end(), k_.data());
+  static_assert(prim::cipher_key_len == crypto::key_slot::key_size);
+  k_.assign(key);
   n_ = 0;
 }
 

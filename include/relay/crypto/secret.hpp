@@ -45,6 +45,32 @@ class secret_buffer {
   std::size_t n_ = 0;
 };
 
+/// A 32-byte key in guarded memory (the shared 32-byte slots), or none: a single pointer,
+/// half a secret_buffer, since a relay holds two per connection (Noise's transport keys).
+class key_slot {
+ public:
+  static constexpr std::size_t key_size = 32;
+  key_slot() = default;
+  ~key_slot() { reset(); }
+  key_slot(key_slot&& o) noexcept : p_(std::exchange(o.p_, nullptr)) {}
+  key_slot& operator=(key_slot&& o) noexcept;
+  key_slot(const key_slot&) = delete;
+  key_slot& operator=(const key_slot&) = delete;
+
+  /// Copies in a key of key_size bytes (allocating the slot if there is none); throws
+  /// std::invalid_argument for another size, std::bad_alloc if out of guarded memory.
+  void assign(byte_view key);
+  /// Wipes and frees the key; empty() afterwards.
+  void reset() noexcept;
+  bool empty() const noexcept { return p_ == nullptr; }
+  /// The key (key_size bytes); only when !empty().
+  byte* data() noexcept { return p_; }
+  const byte* data() const noexcept { return p_; }
+
+ private:
+  byte* p_ = nullptr;
+};
+
 /// A fixed-size secret (keys), always allocated.
 template <std::size_t N>
 class secret_bytes {

@@ -6,9 +6,12 @@
 //   +--------+--------+==========================+
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 
+#include "relay/proto/errc.hpp"
 #include "relay/util/bytes.hpp"
 #include "relay/util/result.hpp"
 
@@ -26,9 +29,11 @@ void append_record(bytes& out, byte_view body);
 class record_reader {
  public:
   /// Records longer than `limit` (<= max_record) are rejected with errc::record_too_large.
-  explicit record_reader(std::size_t limit = max_record) : limit_(limit) {}
+  explicit record_reader(std::size_t limit = max_record) { set_limit(limit); }
   /// Changes the limit for records not yet returned (e.g. raised after a handshake).
-  void set_limit(std::size_t limit) noexcept { limit_ = limit; }
+  void set_limit(std::size_t limit) noexcept {
+    limit_ = static_cast<std::uint32_t>(std::min(limit, max_record));
+  }
   /// Buffers bytes from the stream.
   void feed(byte_view in);
   /// Like feed(), but borrows `in` instead of copying it: records are returned straight from
@@ -46,11 +51,12 @@ class record_reader {
   std::size_t buffered() const noexcept { return buf_.size() - pos_ + ext_.size(); }
 
  private:
-  std::size_t limit_;
   bytes buf_;
   std::size_t pos_ = 0;
   byte_view ext_;  // borrowed bytes after everything in buf_
-  std::error_code failed_;
+  // Packed (not a size_t and a std::error_code): the relay keeps a reader per connection.
+  std::uint32_t limit_ = 0;
+  errc failed_{};  // errc{} while healthy
 };
 
 }  // namespace relay::proto

@@ -55,7 +55,8 @@ class session : public std::enable_shared_from_this<session> {
   bool signed_in() const noexcept { return !name_.empty(); }
   const std::string& name() const noexcept { return name_; }
   const crypto::public_key& identity() const noexcept { return identity_; }
-  std::chrono::system_clock::time_point since() const noexcept { return since_; }
+  /// When the user signed in (wall clock, for the console).
+  std::chrono::system_clock::time_point since() const noexcept;
   bool stopped() const noexcept { return stopped_; }
   /// Stopped, or closing (a goodbye is being flushed): no longer eligible to sign in.
   bool ending() const noexcept { return stopped_ || closing_; }
@@ -127,17 +128,16 @@ class session : public std::enable_shared_from_this<session> {
   unsigned failures_ = 0;
   std::string name_;
   crypto::public_key identity_{};
-  std::chrono::system_clock::time_point since_;
   std::chrono::steady_clock::time_point last_rx_;  // last record from the peer
   double tokens_ = 0;
   std::chrono::steady_clock::time_point tokens_at_;
-  bool counted_unauthenticated_ = false;
   std::uint64_t presence_seen_ = 0;
   std::uint64_t presence_joined_ = 0;
   bool flush_posted_ = false;  // a flush() is posted and will write what is queued
   bool writing_now_ = false;   // an async_write of writing_ is in progress
-  bool pinged_ = false;
-  std::chrono::steady_clock::time_point pinged_at_;
+  bool pinged_ = false;        // pinged and no record from the peer since
+  bool counted_unauthenticated_ = false;
+  // Accepted at, until the sign-in; signed in at, after (since()).
   std::chrono::steady_clock::time_point started_;
   std::unique_ptr<proto::frame> auth_;  // a sign-in waiting to be authenticated
 };

@@ -78,7 +78,7 @@ class cipher_state {
   void rekey() noexcept;
 
  private:
-  crypto::secret_buffer k_;  // empty means "no key"
+  crypto::key_slot k_;  // empty means "no key"
   std::uint64_t n_ = 0;
 };
 

@@ -90,5 +90,32 @@ TEST_F(SecretPoolTest, ThirtyTwoByteSlotsAreWipedWholeAndLeaveTheirNeighboursAlo
   EXPECT_EQ(pool.current().slots_in_use, 0u);
 }
 
+TEST_F(SecretPoolTest, AKeySlotIsOnePointerIntoTheThirtyTwoBytePool) {
+  static_assert(sizeof(key_slot) == sizeof(void*));
+  secret_pool& small = secret_pool::for_size(32);
+  const auto before = small.current().slots_in_use;
+  key_slot k;
+  EXPECT_TRUE(k.empty());
+  bytes key(32);
+  for (std::size_t i = 0; i < key.size(); ++i) key[i] = static_cast<byte>(i + 1);
+  k.assign(key);
+  ASSERT_FALSE(k.empty());
+  EXPECT_TRUE(std::equal(key.begin(), key.end(), k.data()));
+  EXPECT_EQ(small.current().slots_in_use, before + 1);
+  const byte* slot = k.data();
+  k.assign(bytes(32, 0x77));  // a new key goes into the same slot
+  EXPECT_EQ(k.data(), slot);
+  EXPECT_THROW(k.assign(bytes(16)), std::invalid_argument);
+  key_slot moved(std::move(k));
+  EXPECT_TRUE(k.empty());
+  EXPECT_EQ(moved.data(), slot);
+  EXPECT_EQ(small.current().slots_in_use, before + 1);
+  moved.reset();
+  EXPECT_TRUE(moved.empty());
+  EXPECT_EQ(small.current().slots_in_use, before);
+  // Wiped on the way back to the pool.
+  EXPECT_TRUE(std::all_of(slot, slot + 32, [](byte x) { return x == 0; }));
+}
+
 }  // namespace
 }  // namespace relay::crypto

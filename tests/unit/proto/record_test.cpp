@@ -153,5 +153,24 @@ TEST(RecordReader, BorrowedOversizeLengthRejectedBeforeBody) {
   EXPECT_EQ(r.buffered(), 2u + 3u);
 }
 
+TEST(RecordReader, ErrorsStickAndTheLimitNeverExceedsTheMaximum) {
+  record_reader r(10);
+  r.feed(bytes{0x00, 0x0b});  // 11 > 10
+  auto first = r.next();
+  ASSERT_FALSE(first);
+  EXPECT_EQ(first.error(), make_error_code(errc::record_too_large));
+  r.set_limit(max_record);  // raising it later does not heal a poisoned reader
+  auto again = r.next();
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error(), make_error_code(errc::record_too_large));
+  record_reader big(1'000'000);  // clamped: a record cannot be longer than max_record anyway
+  big.feed(bytes{0xff, 0xff});
+  auto wait = big.next();
+  ASSERT_TRUE(wait);
+  EXPECT_FALSE(*wait);  // 65535 is allowed: waiting for the body
+  // The relay keeps one per connection: the limit and the error are packed.
+  EXPECT_LE(sizeof(record_reader), 56u);
+}
+
 }  // namespace
 }  // namespace relay::proto

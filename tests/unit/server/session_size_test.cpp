@@ -1,0 +1,17 @@
+// The relay holds one session per connection, ten thousand of them idle in the benchmark:
+// their size is a figure of merit (docs/benchmarks.md, PERF-7), guarded here.
+#include <gtest/gtest.h>
+
+#include "relay/server/session.hpp"
+
+namespace relay::server {
+namespace {
+
+TEST(SessionFootprint, AConnectionsStateStaysSmall) {
+  // 512 bytes before the transport keys became one pointer each, the record reader packed
+  // its limit and error, and the ping and accept times were folded into other fields.
+  EXPECT_LE(sizeof(session), 456u);
+}
+
+}  // namespace
+}  // namespace relay::server
