@@ -143,25 +143,25 @@ void session::flush() {
     return;
   }
   writing_now_ = true;
-  writing_.swap(out_);
-  net::async_write(
-      socket_, net::buffer(writing_),
-      cached([self = shared_from_this()](const boost::system::error_code& ec, std::size_t) {
-        self->writing_now_ = false;
-        // A big buffer (a roster snapshot, a backlog) is freed, not pooled: the
-        // hole it leaves is worth giving back once things settle.
-        if (self->writing_.capacity() > big_write_buffer) {
-          self->owner_.maybe_trim_memory();
-        }
-        // An idle connection holds no write buffer; the next batch takes one.
-        local_buffer_pool().give(std::move(self->writing_));
-        self->writing_ = bytes();
-        if (ec) {
-          if (!self->stopped_) self->abort(ec.message());
-          return;
-        }
-        self->flush();  // what was queued meanwhile, or the end of a close
-      }));
+  // The buffer rides in the write's handler, not in the session (24 bytes less per idle
+  // connection); moving a vector keeps its bytes where they are, so the buffer stays valid.
+  bytes writing = std::exchange(out_, bytes());
+  const auto buffer = net::buffer(writing);
+  net::async_write(socket_, buffer,
+                   cached([self = shared_from_this(), writing = std::move(writing)](
+                              const boost::system::error_code& ec, std::size_t) mutable {
+                     self->writing_now_ = false;
+                     // A big buffer (a roster snapshot, a backlog) is freed, not pooled: the
+                     // hole it leaves is worth giving back once things settle.
+                     if (writing.capacity() > big_write_buffer) self->owner_.maybe_trim_memory();
+                     // An idle connection holds no write buffer; the next batch takes one.
+                     local_buffer_pool().give(std::move(writing));
+                     if (ec) {
+                       if (!self->stopped_) self->abort(ec.message());
+                       return;
+                     }
+                     self->flush();  // what was queued meanwhile, or the end of a close
+                   }));
 }
 
 void session::deliver(const proto::frame& f) {

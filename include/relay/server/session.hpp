@@ -120,7 +120,6 @@ class session : public std::enable_shared_from_this<session> {
   proto::record_reader reader_{max_handshake_record};
   transport::noise_session noise_;
   bytes out_;                  // records waiting for the writer
-  bytes writing_;              // the buffer being written now
   proto::batch_writer batch_;  // frames for a batching peer, sealed by the next flush
   bool peer_batches_ = false;  // the peer announced feature_batch in handshake message 3
   bool closing_ = false;
@@ -134,7 +133,7 @@ class session : public std::enable_shared_from_this<session> {
   std::uint64_t presence_seen_ = 0;
   std::uint64_t presence_joined_ = 0;
   bool flush_posted_ = false;  // a flush() is posted and will write what is queued
-  bool writing_now_ = false;   // an async_write of writing_ is in progress
+  bool writing_now_ = false;   // an async_write is in progress (its handler holds the buffer)
   bool pinged_ = false;        // pinged and no record from the peer since
   bool counted_unauthenticated_ = false;
   // Accepted at, until the sign-in; signed in at, after (since()).
