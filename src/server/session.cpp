@@ -39,8 +39,18 @@ session::session(socket_type socket, relay_server& owner, std::uint64_t id)
              false) {
   boost::system::error_code ec;
   auto ep = socket_.remote_endpoint(ec);
-  ip_ = ec ? "?" : ep.address().to_string();
-  port_ = ec ? 0 : ep.port();
+  if (!ec) {
+    // Kept as bytes (text on demand): a string was 32 bytes per connection.
+    if (const auto a = ep.address(); a.is_v4()) {
+      const auto b = a.to_v4().to_bytes();
+      std::copy(b.begin(), b.end(), addr_.begin());
+      family_ = 4;
+    } else {
+      addr_ = a.to_v6().to_bytes();
+      family_ = 6;
+    }
+    port_ = ep.port();
+  }
   last_rx_ = std::chrono::steady_clock::now();
   socket_.set_option(tcp::no_delay(true), ec);  // we batch writes ourselves
   socket_.non_blocking(true, ec);
@@ -52,11 +62,22 @@ void session::start() {
   arm_watch(started_ + owner_.config().auth_timeout);
 }
 
+std::string session::ip() const {
+  if (family_ == 4) {
+    net::ip::address_v4::bytes_type b;
+    std::copy_n(addr_.begin(), b.size(), b.begin());
+    return net::ip::address_v4(b).to_string();
+  }
+  if (family_ == 6) return net::ip::address_v6(addr_).to_string();
+  return "?";
+}
+
 std::string session::address() const {
-  if (port_ == 0) return ip_;
+  const std::string ip = this->ip();
+  if (family_ == 0) return ip;
   // IPv6 in brackets, so the port cannot be read as part of the address.
-  if (ip_.find(':') != std::string::npos) return "[" + ip_ + "]:" + std::to_string(port_);
-  return ip_ + ":" + std::to_string(port_);
+  if (family_ == 6) return "[" + ip + "]:" + std::to_string(port_);
+  return ip + ":" + std::to_string(port_);
 }
 
 std::chrono::system_clock::time_point session::since() const noexcept {

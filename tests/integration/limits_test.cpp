@@ -73,6 +73,29 @@ TEST(Limits, UnauthenticatedConnectionsPerAddressAreCapped) {
   EXPECT_NE(stats.find("connections refused  1\n"), std::string::npos) << stats;
 }
 
+TEST(Limits, IPv6PeersAreCountedPerAddressAndShownInBrackets) {
+  // The relay keeps a peer's address as bytes and writes it out when needed: an IPv6 peer
+  // must still be one address for the per-address cap, and readable on the console.
+  temp_dir dir;
+  auto cfg = test_config(dir.path());
+  cfg.listen = "::1";
+  cfg.max_unauthenticated_per_address = 2;
+  std::unique_ptr<relay_fixture> relay;
+  try {
+    relay = std::make_unique<relay_fixture>(cfg);
+  } catch (const std::exception& e) {
+    GTEST_SKIP() << "no IPv6 loopback here: " << e.what();
+  }
+  test_client alice(relay->port(), "::1");
+  alice.sign_up_ok("alice", "alice-password");  // signed in: no longer counted
+  raw_socket a(relay->port(), "::1"), b(relay->port(), "::1");
+  raw_socket third(relay->port(), "::1");
+  EXPECT_TRUE(third.closed_within(2s));
+  EXPECT_FALSE(a.closed_within(200ms));
+  const std::string active = relay->console("active");
+  EXPECT_NE(active.find("[::1]:"), std::string::npos) << active;
+}
+
 TEST(Limits, SignedInUsersDoNotCountAgainstTheUnauthenticatedCap) {
   temp_dir dir;
   auto cfg = test_config(dir.path());

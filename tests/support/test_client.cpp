@@ -23,22 +23,41 @@ namespace relay::test {
 namespace {
 
 int connect_loopback(std::uint16_t port, const char* source = nullptr) {
-  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  // A source with a colon is IPv6: connect to ::1 from it (IPv4 loopback otherwise).
+  const bool v6 = source && std::strchr(source, ':');
+  int fd = ::socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw std::runtime_error("socket failed");
-  if (source) {
-    sockaddr_in from{};
-    from.sin_family = AF_INET;
-    ::inet_pton(AF_INET, source, &from.sin_addr);
+  int rc = 0;
+  if (v6) {
+    sockaddr_in6 from{};
+    from.sin6_family = AF_INET6;
+    ::inet_pton(AF_INET6, source, &from.sin6_addr);
     if (::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0) {
       ::close(fd);
       throw std::runtime_error("cannot bind source address");
     }
+    sockaddr_in6 a{};
+    a.sin6_family = AF_INET6;
+    a.sin6_port = htons(port);
+    a.sin6_addr = in6addr_loopback;
+    rc = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  } else {
+    if (source) {
+      sockaddr_in from{};
+      from.sin_family = AF_INET;
+      ::inet_pton(AF_INET, source, &from.sin_addr);
+      if (::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0) {
+        ::close(fd);
+        throw std::runtime_error("cannot bind source address");
+      }
+    }
+    sockaddr_in a{};
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    rc = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
   }
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_port = htons(port);
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+  if (rc != 0) {
     ::close(fd);
     throw std::runtime_error("connect failed: " + std::string(std::strerror(errno)));
   }

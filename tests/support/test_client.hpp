@@ -22,7 +22,7 @@ using namespace std::chrono_literals;
 /// A TCP connection to 127.0.0.1:port with raw byte I/O.
 class raw_socket {
  public:
-  /// Connects from `source` (an address in 127.0.0.0/8) when given.
+  /// Connects from `source` (an address in 127.0.0.0/8) when given; "::1" connects over IPv6.
   explicit raw_socket(std::uint16_t port, const char* source = nullptr);
   ~raw_socket();
   raw_socket(const raw_socket&) = delete;

@@ -60,8 +60,8 @@ class session : public std::enable_shared_from_this<session> {
   bool stopped() const noexcept { return stopped_; }
   /// Stopped, or closing (a goodbye is being flushed): no longer eligible to sign in.
   bool ending() const noexcept { return stopped_ || closing_; }
-  /// The peer's IP address (no port), for per-address limits.
-  const std::string& ip() const noexcept { return ip_; }
+  /// The peer's IP address (no port) as text, for per-address limits ("?" if unknown).
+  std::string ip() const;
   /// Whether this session holds a slot in the unauthenticated counts.
   bool& counted_unauthenticated() noexcept { return counted_unauthenticated_; }
   /// Counts a failed sign-in on this connection; returns the count so far.
@@ -113,8 +113,9 @@ class session : public std::enable_shared_from_this<session> {
   socket_type socket_;
   relay_server& owner_;
   std::uint64_t id_;
-  std::string ip_;
+  net::ip::address_v6::bytes_type addr_{};  // the peer's address; IPv4 in the first 4 bytes
   std::uint16_t port_ = 0;
+  std::uint8_t family_ = 0;                         // 4 or 6; 0 if the address was unknown
   std::uint32_t slot_ = 0;                          // see registry_slot()
   std::chrono::steady_clock::time_point watch_at_;  // see next_check()
   proto::record_reader reader_{max_handshake_record};
