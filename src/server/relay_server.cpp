@@ -466,15 +466,18 @@ void relay_server::complete_sign_in(const std::shared_ptr<session>& s, const std
                                     const crypto::public_key& identity) {
   maybe_trim_memory();  // a sign-in sends a snapshot: heap churn
   std::shared_ptr<session> replaced;
-  if (auto it = online_.find(name); it != online_.end()) replaced = it->second.lock();
+  if (auto it = online_.find(name); it != online_.end()) {
+    replaced = it->second.lock();
+    online_.erase(it);  // its key is a view of the old session's name
+  }
+  s->set_signed_in(name, identity);
   // Register the new session first, so closing the old one announces no departure.
-  online_[name] = s;
+  online_.emplace(s->name(), s);
   if (replaced && replaced != s) {
     replaced->close(proto::reason::replaced, "you signed in from " + s->address());
   }
   ++stats_.sign_ins;
   release_unauthenticated(*s);
-  s->set_signed_in(name, identity);
   log::info() << "user " << name << " signed in from " << s->address() << " (key "
               << crypto::short_fingerprint(identity) << ")";
   s->deliver(proto::welcome{name});
@@ -492,7 +495,7 @@ void relay_server::send_snapshot(session& s) {
   for (const auto& [name, weak] : online_) {
     auto other = weak.lock();
     if (!other || other.get() == &s) continue;
-    proto::presence_entry e{proto::presence_entry::kind::online, name, {}};
+    proto::presence_entry e{proto::presence_entry::kind::online, other->name(), {}};
     std::copy(other->identity().begin(), other->identity().end(), e.identity.begin());
     if (size + proto::encoded_size(e) > proto::max_frame || batch.entries.size() == 0xffff) {
       s.deliver(batch);
