@@ -324,16 +324,28 @@ void batch_writer::add(byte_view f) {
   buf_.push_back(static_cast<byte>(f.size() >> 8));
   buf_.push_back(static_cast<byte>(f.size()));
   buf_.insert(buf_.end(), f.begin(), f.end());
-  ++count_;
+}
+
+bool batch_writer::single() const noexcept {
+  if (buf_.size() < batch_header + batch_entry_overhead) return false;
+  const std::size_t first = std::size_t{buf_[batch_header]} << 8 | buf_[batch_header + 1];
+  return buf_.size() == batch_header + batch_entry_overhead + first;
+}
+
+std::size_t batch_writer::count() const noexcept {
+  std::size_t n = 0;
+  for (std::size_t at = batch_header; at + batch_entry_overhead <= buf_.size(); ++n) {
+    at += batch_entry_overhead + (std::size_t{buf_[at]} << 8 | buf_[at + 1]);
+  }
+  return n;
 }
 
 byte_view batch_writer::plaintext() const noexcept {
-  if (count_ == 1) return byte_view(buf_).subspan(batch_header + batch_entry_overhead);
+  if (single()) return byte_view(buf_).subspan(batch_header + batch_entry_overhead);
   return buf_;
 }
 
 bytes batch_writer::take_buffer() noexcept {
-  count_ = 0;
   bytes b;
   b.swap(buf_);
   b.clear();
@@ -344,13 +356,9 @@ void batch_writer::adopt_buffer(bytes&& spare) noexcept {
   if (buf_.capacity() != 0) return;
   buf_.swap(spare);
   buf_.clear();
-  count_ = 0;
 }
 
-void batch_writer::clear() noexcept {
-  count_ = 0;
-  buf_.clear();
-}
+void batch_writer::clear() noexcept { buf_.clear(); }
 
 batch_reader::batch_reader(byte_view plain) noexcept : rest_(plain) {
   batch_ = !plain.empty() && plain[0] == static_cast<byte>(frame_type::batch);

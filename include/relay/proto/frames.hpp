@@ -181,8 +181,9 @@ class batch_writer {
   std::size_t room() const noexcept;
   /// Appends one encoded frame (1..max_frame - 3 bytes; it must fit room()).
   void add(byte_view f);
-  std::size_t count() const noexcept { return count_; }
-  bool empty() const noexcept { return count_ == 0; }
+  /// Entries so far (walks them: for tests and checks, not the hot path).
+  std::size_t count() const noexcept;
+  bool empty() const noexcept { return buf_.empty(); }
   /// What to encrypt: the frame itself when there is one, else the whole batch.
   byte_view plaintext() const noexcept;
   /// Forgets the entries; the buffer keeps its capacity (take_buffer() gives it away).
@@ -194,8 +195,11 @@ class batch_writer {
   void adopt_buffer(bytes&& spare) noexcept;
 
  private:
-  bytes buf_;  // 0x07, then (u16 length, frame) per entry
-  std::size_t count_ = 0;
+  // 0x07, then (u16 length, frame) per entry; empty when there are none. No count kept:
+  // the relay holds one writer per connection, and "one entry" is read off the first length.
+  bytes buf_;
+  /// True if buf_ holds exactly one entry.
+  bool single() const noexcept;
 };
 
 /// Walks the frames of a decrypted transport message: a lone frame, or a batch's entries.

@@ -210,6 +210,33 @@ TEST(BatchCodec, SeveralFramesRoundTripInOrderWithExactLayout) {
   EXPECT_TRUE(batch_reader(w.plaintext()).is_batch());
 }
 
+TEST(BatchCodec, OneEntryGoesAloneWhateverItsLengthAndCountWalksTheEntries) {
+  // The writer keeps no count: "one entry" is read off the first entry's length, so check it
+  // with lengths that use the high byte, and a second entry of each size.
+  for (const std::size_t n :
+       {std::size_t{1}, std::size_t{255}, std::size_t{256}, std::size_t{4000}}) {
+    batch_writer w;
+    EXPECT_TRUE(w.empty());
+    EXPECT_EQ(w.count(), 0u);
+    const bytes a = encode(frame{deliver{"bob", bytes(n, 0x5a)}});
+    w.add(a);
+    EXPECT_FALSE(w.empty());
+    EXPECT_EQ(w.count(), 1u);
+    EXPECT_EQ(bytes(w.plaintext().begin(), w.plaintext().end()), a) << n;  // alone, unwrapped
+    const bytes b = encode(frame{relay::proto::ping{7}});
+    w.add(b);
+    EXPECT_EQ(w.count(), 2u);
+    EXPECT_TRUE(batch_reader(w.plaintext()).is_batch()) << n;
+    w.add(b);
+    EXPECT_EQ(w.count(), 3u);
+    w.clear();
+    EXPECT_TRUE(w.empty());
+    EXPECT_EQ(w.count(), 0u);
+  }
+  // The writer is one buffer: a relay holds one per connection.
+  EXPECT_EQ(sizeof(batch_writer), sizeof(bytes));
+}
+
 TEST(BatchCodec, RoomKeepsTheBatchWithinOneFrame) {
   batch_writer w;
   EXPECT_EQ(w.room(), max_frame - 3);
