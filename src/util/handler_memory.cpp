@@ -2,15 +2,6 @@
 
 namespace relay {
 
-namespace {
-
-// Class i holds blocks of (i + 1) * granule bytes.
-constexpr std::size_t class_of(std::size_t size) noexcept {
-  return size == 0 ? 0 : (size - 1) / handler_cache::granule;
-}
-
-}  // namespace
-
 handler_cache::~handler_cache() {
   for (std::size_t i = 0; i < classes; ++i) {
     while (block* b = free_[i]) {
@@ -28,7 +19,7 @@ void* handler_cache::allocate(std::size_t size) {
     --count_[c];
     return b;
   }
-  return ::operator new((c + 1) * granule);
+  return ::operator new(block_size(size));
 }
 
 void handler_cache::deallocate(void* p, std::size_t size) noexcept {
@@ -77,8 +68,7 @@ handler_cache* local_handler_cache() noexcept { return cache_ptr; }
 void* handler_allocate(std::size_t size) {
   if (handler_cache* c = cache()) return c->allocate(size);
   // A block of its class's size even now: another thread's cache may take it back.
-  return ::operator new(
-      size > handler_cache::largest ? size : (class_of(size) + 1) * handler_cache::granule);
+  return ::operator new(size > handler_cache::largest ? size : handler_cache::block_size(size));
 }
 
 void handler_deallocate(void* p, std::size_t size) noexcept {

@@ -19,10 +19,17 @@ namespace relay {
 
 class handler_cache {
  public:
-  // Size classes are multiples of this: a pending readiness wait of 84 bytes, which every
-  // idle connection holds, must not take a 128-byte block.
+  // Size classes step by this, and each block is 8 bytes short of a multiple of 16: what
+  // glibc's malloc hands out from a chunk (an 8-byte header, 16-byte steps). The pending
+  // readiness wait of 84 bytes that every idle connection holds takes an 88-byte block in a
+  // 96-byte chunk; a 96-byte block would take a 112-byte chunk.
   static constexpr std::size_t granule = 16;
-  static constexpr std::size_t largest = 512;    // bigger blocks are not cached
+  static constexpr std::size_t smallest = 24;
+  static constexpr std::size_t largest = 512;  // bigger blocks are not cached
+  /// The block a request of `size` bytes (1..largest) gets.
+  static constexpr std::size_t block_size(std::size_t size) noexcept {
+    return smallest + class_of(size) * granule;
+  }
   static constexpr std::size_t per_class = 256;  // at most this many spare blocks per class
 
   handler_cache() = default;
@@ -40,7 +47,10 @@ class handler_cache {
   struct block {
     block* next;
   };
-  static constexpr std::size_t classes = largest / granule;
+  static constexpr std::size_t class_of(std::size_t size) noexcept {
+    return size <= smallest ? 0 : (size - smallest + granule - 1) / granule;
+  }
+  static constexpr std::size_t classes = (largest - smallest + granule - 1) / granule + 1;
   std::array<block*, classes> free_{};
   std::array<std::size_t, classes> count_{};
 };

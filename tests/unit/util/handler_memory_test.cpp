@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <thread>
 #include <vector>
 
@@ -15,13 +16,28 @@ TEST(HandlerCache, AFreedBlockIsHandedOutAgainForTheSameSizeClass) {
   void* a = cache.allocate(150);
   cache.deallocate(a, 150);
   EXPECT_EQ(cache.spare(), 1u);
-  EXPECT_EQ(cache.allocate(145), a);  // 145 and 150 share the 160-byte class
+  EXPECT_EQ(cache.allocate(145), a);  // 145 and 150 share the 152-byte class
   EXPECT_EQ(cache.spare(), 0u);
-  void* b = cache.allocate(140);  // another class: not the spare of the 160-byte one
+  void* b = cache.allocate(130);  // another class (136 bytes): not the spare of the 152-byte one
   EXPECT_NE(b, a);
   cache.deallocate(a, 145);
   cache.deallocate(b, 140);
   EXPECT_EQ(cache.spare(), 2u);
+}
+
+TEST(HandlerCache, BlocksFillMallocsChunksExactly) {
+  // glibc serves a request from a chunk of a multiple of 16 bytes with an 8-byte header, so a
+  // block of 16k + 8 bytes wastes nothing; the idle connection's 84-byte wait gets 88.
+  EXPECT_EQ(handler_cache::block_size(84), 88u);
+  EXPECT_EQ(handler_cache::block_size(1), 24u);
+  EXPECT_EQ(handler_cache::block_size(24), 24u);
+  EXPECT_EQ(handler_cache::block_size(25), 40u);
+  for (std::size_t n = 1; n <= handler_cache::largest; ++n) {
+    const std::size_t b = handler_cache::block_size(n);
+    ASSERT_GE(b, n);
+    ASSERT_LT(b, std::max(n, handler_cache::smallest) + handler_cache::granule);
+    ASSERT_EQ((b + 8) % 16, 0u) << n;
+  }
 }
 
 TEST(HandlerCache, BigBlocksAreNotKeptAndEachClassIsBounded) {
