@@ -1,9 +1,11 @@
 // Relay: accept loop, authentication on the worker pool, registry and routing.
 #include "relay/server/relay_server.hpp"
 
+#include <fcntl.h>
 #include <malloc.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <ctime>
 #include <iomanip>
 #include <sstream>
@@ -54,6 +56,21 @@ std::string format_duration(std::chrono::seconds d) {
   if (s >= 60) os << (s / 60) % 60 << "m";
   os << s % 60 << "s";
   return os.str();
+}
+
+/// The process's resident bytes from /proc/self/statm (0 if it cannot be read): a read of a
+/// short file, cheap enough for a look once a second.
+std::size_t resident_bytes() {
+  const int fd = ::open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  char buf[128];
+  const auto n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
+  unsigned long size = 0, resident = 0;  // pages: "size resident shared text lib data dt"
+  if (std::sscanf(buf, "%lu %lu", &size, &resident) != 2) return 0;
+  return resident * static_cast<std::size_t>(::sysconf(_SC_PAGESIZE));
 }
 
 crypto::public_key to_key(const proto::key_bytes& k) {
@@ -198,7 +215,7 @@ void relay_server::arm_trim(std::uint64_t messages_before) {
     }
     trim_armed_ = false;
     ::malloc_trim(0);
-    trim_policy_.trimmed(::mallinfo2().fordblks);
+    trim_policy_.trimmed(resident_bytes());
   });
 }
 
@@ -232,7 +249,7 @@ void relay_server::sweep() {
     next_heap_look_ = now + std::chrono::seconds(1);
     const bool quiet = stats_.messages - messages_at_heap_look_ <= quiet_messages_per_second;
     messages_at_heap_look_ = stats_.messages;
-    if (quiet && trim_policy_.due(::mallinfo2().fordblks)) maybe_trim_memory();
+    if (quiet && trim_policy_.due(resident_bytes(), ::mallinfo2().fordblks)) maybe_trim_memory();
   }
 }
 
