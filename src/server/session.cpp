@@ -203,6 +203,21 @@ void session::flush() {
                    }));
 }
 
+void session::write_now() {
+  if (stopped_ || closing_ || writing_now_) return;
+  seal_batch();
+  if (out_.empty()) return;
+  boost::system::error_code failed;
+  const std::size_t sent = socket_.write_some(net::buffer(out_), failed);
+  if (failed) return;  // the posted flush meets it again and ends the session
+  if (sent < out_.size()) {
+    out_.erase(out_.begin(), out_.begin() + static_cast<std::ptrdiff_t>(sent));
+    return;
+  }
+  if (out_.capacity() > big_write_buffer) owner_.maybe_trim_memory();
+  local_buffer_pool().give(std::exchange(out_, bytes()));
+}
+
 void session::deliver(const proto::frame& f) {
   thread_local bytes plain;
   plain.clear();

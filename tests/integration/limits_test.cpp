@@ -233,6 +233,38 @@ TEST(Limits, SlowReaderIsDroppedAndOthersKeepReceiving) {
   EXPECT_TRUE(slow.closed_within(5s));
 }
 
+TEST(Limits, APeerThatReadsLateGetsEveryMessageAndEveryJoinInOrder) {
+  // More than the socket buffers hold (16 MB): the relay writes what the socket takes at once
+  // and the rest when the peer reads, and roster rounds queue behind the backlog.
+  temp_dir dir;
+  relay_fixture relay(unread_config(dir, 64 << 20));
+  test_client alice(relay.port()), late(relay.port());
+  alice.sign_up_ok("alice", "alice-password");
+  late.sign_up_ok("late", "late-password");  // and reads nothing until the end
+  ASSERT_TRUE(alice.wait_roster("late", true));
+  constexpr int count = 2000;
+  const auto text = [](int i) {
+    return std::to_string(i) + ":" + std::string(8000, static_cast<char>('a' + i % 26));
+  };
+  std::vector<std::unique_ptr<test_client>> joiners;
+  for (int i = 0; i < count; ++i) {
+    alice.send_text("late", text(i), static_cast<std::uint32_t>(i));
+    if (i % 400 == 100) {
+      joiners.push_back(std::make_unique<test_client>(relay.port()));
+      joiners.back()->sign_up_ok("joiner" + std::to_string(i), "joiner-password");
+    }
+  }
+  for (int i = 0; i < count; ++i) {
+    auto got = late.receive_text(10s);
+    ASSERT_TRUE(got && got->text) << "message " << i;
+    EXPECT_EQ(got->from, "alice");
+    ASSERT_EQ(*got->text, text(i));
+  }
+  for (int i = 100; i < count; i += 400) {
+    EXPECT_TRUE(late.wait_roster("joiner" + std::to_string(i), true)) << i;
+  }
+}
+
 /// The "connections now" figure of the relay's stats.
 int connections_now(relay_fixture& relay) {
   const std::string stats = relay.console("stats");

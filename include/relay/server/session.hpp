@@ -44,6 +44,11 @@ class session : public std::enable_shared_from_this<session> {
   void deliver(const proto::frame& f);
   /// Queues an already encoded frame (a deliver built in place, a shared roster batch).
   void deliver_encoded(byte_view plain);
+  /// Writes what is queued now if the socket takes it, so that a broadcast hands each
+  /// client's buffers back to the pool before the next client takes them; what the socket
+  /// refuses, and any error, is left to the flush already posted. Never ends the session
+  /// (broadcasts call it while iterating the registry). io thread only.
+  void write_now();
   /// Sends `closing` with the reason, flushes, then closes.
   void close(proto::reason r, std::string_view text);
   /// Closes at once without a goodbye (peer gone or not speaking our protocol).
