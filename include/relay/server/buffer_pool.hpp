@@ -19,7 +19,7 @@ class buffer_pool {
  public:
   /// Keeps at most `max_bytes` of spare capacity, and no buffer larger than `max_buffer`
   /// (a 400 KiB roster snapshot is not worth keeping for the next 60-byte message).
-  explicit buffer_pool(std::size_t max_bytes = 256 * 1024, std::size_t max_buffer = 16 * 1024)
+  explicit buffer_pool(std::size_t max_bytes = 64 * 1024, std::size_t max_buffer = 16 * 1024)
       : max_bytes_(max_bytes), max_buffer_(max_buffer) {}
 
   /// An empty buffer with capacity for at least `min_capacity` bytes.

@@ -70,7 +70,10 @@ class session : public std::enable_shared_from_this<session> {
   /// Whether this session holds a slot in the unauthenticated counts.
   bool& counted_unauthenticated() noexcept { return counted_unauthenticated_; }
   /// Counts a failed sign-in on this connection; returns the count so far.
-  unsigned note_failure() noexcept { return ++failures_; }
+  unsigned note_failure() noexcept {
+    if (failures_ < 255) ++failures_;
+    return failures_;
+  }
   /// The last roster change this client has been told about (relay_server's sequence).
   std::uint64_t& presence_seen() noexcept { return presence_seen_; }
   /// The roster sequence of this session's own sign-in announcement.
@@ -93,7 +96,9 @@ class session : public std::enable_shared_from_this<session> {
   void arm_watch(std::chrono::steady_clock::time_point at) noexcept { watch_at_ = at; }
   /// Writes everything queued in one write; finishes a close once nothing is left.
   void flush();
-  /// Token bucket: true if the user may send one more message now.
+  /// A record arrived: refills the message-rate bucket, notes the time for idle detection.
+  void received_at(std::chrono::steady_clock::time_point now);
+  /// Token bucket: true if the user may send one more message now (refilled on each read).
   bool take_token();
   /// What the read loop does after a record: read on, stop, or await authenticate(auth_).
   enum class step { next, stop, authenticate };
@@ -127,21 +132,22 @@ class session : public std::enable_shared_from_this<session> {
   transport::noise_session noise_;
   bytes out_;                  // records waiting for the writer
   proto::batch_writer batch_;  // frames for a batching peer, sealed by the next flush
+  // Flags and the failure count share one 8-byte word (the session's size is a figure of
+  // merit: SessionFootprint).
   bool peer_batches_ = false;  // the peer announced feature_batch in handshake message 3
   bool closing_ = false;
   bool stopped_ = false;
-  unsigned failures_ = 0;
-  std::string name_;
-  crypto::public_key identity_{};
-  std::chrono::steady_clock::time_point last_rx_;  // last record from the peer
-  double tokens_ = 0;
-  std::chrono::steady_clock::time_point tokens_at_;
-  std::uint64_t presence_seen_ = 0;
-  std::uint64_t presence_joined_ = 0;
   bool flush_posted_ = false;  // a flush() is posted and will write what is queued
   bool writing_now_ = false;   // an async_write is in progress (its handler holds the buffer)
   bool pinged_ = false;        // pinged and no record from the peer since
   bool counted_unauthenticated_ = false;
+  std::uint8_t failures_ = 0;  // failed sign-ins, saturating
+  std::string name_;
+  crypto::public_key identity_{};
+  std::chrono::steady_clock::time_point last_rx_;  // last record from the peer
+  double tokens_ = 0;  // the message-rate bucket, refilled by the time since last_rx_
+  std::uint64_t presence_seen_ = 0;
+  std::uint64_t presence_joined_ = 0;
   // Accepted at, until the sign-in; signed in at, after (since()).
   std::chrono::steady_clock::time_point started_;
   std::unique_ptr<proto::frame> auth_;  // a sign-in waiting to be authenticated
