@@ -80,8 +80,8 @@ void key_slot::reset() noexcept {
 
 secret_pool& secret_pool::for_size(std::size_t n) {
   // Never destroyed: secrets in static objects may be released during exit.
-  static auto* small = new secret_pool(32);
-  static auto* large = new secret_pool(64);
+  static auto* small = new secret_pool(32, 4096);
+  static auto* large = new secret_pool(64, 1024);
   return n <= 32 ? *small : *large;
 }
 
@@ -98,13 +98,13 @@ byte* secret_pool::allocate() {
     ++in_use_;
     return p;
   }
-  auto* base = static_cast<byte*>(sodium_malloc(slots_per_slab * slot_size_));
+  auto* base = static_cast<byte*>(sodium_malloc(slots_per_slab_ * slot_size_));
   if (base == nullptr) throw std::bad_alloc();
-  sodium_memzero(base, slots_per_slab * slot_size_);
+  sodium_memzero(base, slots_per_slab_ * slot_size_);
   slab s{base, {}};
-  s.free.reserve(slots_per_slab);
+  s.free.reserve(slots_per_slab_);
   // Hand out low addresses first (pop_back), so a lightly used slab touches few pages.
-  for (std::size_t i = slots_per_slab; i-- > 1;) s.free.push_back(static_cast<std::uint16_t>(i));
+  for (std::size_t i = slots_per_slab_; i-- > 1;) s.free.push_back(static_cast<std::uint16_t>(i));
   slabs_.emplace(base, std::move(s));
   ++in_use_;
   return base;
@@ -119,7 +119,7 @@ void secret_pool::release(byte* p) noexcept {
   slab& s = it->second;
   s.free.push_back(static_cast<std::uint16_t>((p - s.base) / slot_size_));
   --in_use_;
-  if (s.free.size() == slots_per_slab && slabs_.size() > 1) {
+  if (s.free.size() == slots_per_slab_ && slabs_.size() > 1) {
     // Keep one slab around; give the rest back when they empty out.
     sodium_free(s.base);
     slabs_.erase(it);

@@ -215,7 +215,7 @@ void relay_server::arm_trim(std::uint64_t messages_before) {
     }
     trim_armed_ = false;
     ::malloc_trim(0);
-    trim_policy_.trimmed(resident_bytes());
+    trim_policy_.trimmed(resident_bytes(), ::mallinfo2().fordblks);
   });
 }
 

@@ -10,6 +10,7 @@
 // from happening.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <map>
@@ -24,21 +25,27 @@ class secret_pool {
  public:
   /// Largest allocation the pools serve; bigger secrets get their own sodium_malloc.
   static constexpr std::size_t max_slot = 64;
-  /// Slots per slab (one sodium_malloc of slots_per_slab * slot_size() bytes: 128 KiB of
-  /// 32-byte slots). Each slab costs two more resident pages (libsodium's canary page and
-  /// the partial page before the data): 1024 slots spent 25% on them, 4096 spend 6%.
-  static constexpr std::size_t slots_per_slab = 4096;
+  /// Most slots in one slab (slot indices are 16-bit).
+  static constexpr std::size_t max_slots_per_slab = 65536;
 
   /// The process-wide pool for secrets of 1 to max_slot bytes: 32-byte slots up to 32 bytes,
   /// 64-byte slots above (thread-safe: a mutex, taken only to allocate and release).
   static secret_pool& for_size(std::size_t n);
 
-  explicit secret_pool(std::size_t slot_size = max_slot) : slot_size_(slot_size) {}
+  /// A slab is one sodium_malloc of slots_per_slab * slot_size bytes, and costs two more
+  /// resident pages (libsodium's canary page and the partial page before the data): the
+  /// shared 32-byte pool, which holds two keys per connection for as long as it lasts, uses
+  /// 4096 slots (128 KiB, 6% on those pages; 1024 slots spent 25%); the 64-byte pool, used
+  /// only during handshakes, 1024 (64 KiB: its emptied slab stays resident).
+  explicit secret_pool(std::size_t slot_size = max_slot, std::size_t slots_per_slab = 1024)
+      : slot_size_(slot_size),
+        slots_per_slab_(std::clamp<std::size_t>(slots_per_slab, 1, max_slots_per_slab)) {}
   ~secret_pool();
   secret_pool(const secret_pool&) = delete;
   secret_pool& operator=(const secret_pool&) = delete;
 
   std::size_t slot_size() const noexcept { return slot_size_; }
+  std::size_t slots_per_slab() const noexcept { return slots_per_slab_; }
 
   /// A zeroed slot of slot_size() bytes; throws std::bad_alloc.
   byte* allocate();
@@ -56,8 +63,8 @@ class secret_pool {
     byte* base = nullptr;
     std::vector<std::uint16_t> free;  // indices of the slots not in use
   };
-  static_assert(slots_per_slab <= 65536);
   const std::size_t slot_size_;
+  const std::size_t slots_per_slab_;
   mutable std::mutex m_;
   std::map<const byte*, slab> slabs_;  // by base address, to find a slot's slab on release
   std::size_t in_use_ = 0;

@@ -38,7 +38,7 @@ TEST_F(SecretPoolTest, SlotsAreZeroedDistinctAndWipedOnRelease) {
 TEST_F(SecretPoolTest, GrowsBySlabsAndGivesEmptySlabsBack) {
   secret_pool pool;
   std::vector<byte*> held;
-  const std::size_t n = 3 * secret_pool::slots_per_slab + 5;
+  const std::size_t n = 3 * pool.slots_per_slab() + 5;
   for (std::size_t i = 0; i < n; ++i) held.push_back(pool.allocate());
   EXPECT_EQ(std::set<byte*>(held.begin(), held.end()).size(), n);
   EXPECT_EQ(pool.current().slabs, 4u);

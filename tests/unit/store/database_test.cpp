@@ -200,6 +200,9 @@ TEST(Database, PragmasAreSet) {
   statement busy{db, "PRAGMA busy_timeout"};
   busy.step();
   EXPECT_EQ(busy.column_int64(0), 5000);
+  statement cache{db, "PRAGMA cache_size"};
+  cache.step();
+  EXPECT_EQ(cache.column_int64(0), -128);  // KiB: the relay's memory is for connections
 }
 
 TEST(Database, IntegrityCheckOk) {
