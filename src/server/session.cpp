@@ -173,14 +173,12 @@ void session::flush() {
   // of megabytes at 10,000 clients, taken from malloc and freed again every 100 ms, which
   // scattered the long-lived objects signing in meanwhile across the heap.
   boost::system::error_code failed;
-  const std::size_t sent = socket_.write_some(net::buffer(out_), failed);
-  if (failed && failed != net::error::would_block && failed != net::error::try_again) {
+  const std::size_t sent = write_queued(failed);
+  if (failed) {
     abort(failed.message());
     return;
   }
-  if (!failed && sent == out_.size()) {
-    if (out_.capacity() > big_write_buffer) owner_.maybe_trim_memory();
-    local_buffer_pool().give(std::exchange(out_, bytes()));
+  if (out_.empty()) {
     if (closing_) stop();
     return;
   }
@@ -207,19 +205,29 @@ void session::flush() {
                    }));
 }
 
+std::size_t session::write_queued(boost::system::error_code& failed) {
+  const std::size_t sent = socket_.write_some(net::buffer(out_), failed);
+  if (failed == net::error::would_block || failed == net::error::try_again) {
+    failed.clear();
+    return 0;
+  }
+  if (failed) return 0;
+  if (sent == out_.size()) {
+    if (out_.capacity() > big_write_buffer) owner_.maybe_trim_memory();
+    local_buffer_pool().give(std::exchange(out_, bytes()));
+  }
+  return sent;
+}
+
 void session::write_now() {
   if (stopped_ || closing_ || writing_now_) return;
   seal_batch();
   if (out_.empty()) return;
   boost::system::error_code failed;
-  const std::size_t sent = socket_.write_some(net::buffer(out_), failed);
-  if (failed) return;  // the posted flush meets it again and ends the session
-  if (sent < out_.size()) {
-    out_.erase(out_.begin(), out_.begin() + static_cast<std::ptrdiff_t>(sent));
-    return;
-  }
-  if (out_.capacity() > big_write_buffer) owner_.maybe_trim_memory();
-  local_buffer_pool().give(std::exchange(out_, bytes()));
+  const std::size_t sent = write_queued(failed);
+  // An error is left to the posted flush, which meets it again and ends the session.
+  if (failed || out_.empty()) return;
+  out_.erase(out_.begin(), out_.begin() + static_cast<std::ptrdiff_t>(sent));
 }
 
 void session::deliver(const proto::frame& f) {

@@ -96,6 +96,10 @@ class session : public std::enable_shared_from_this<session> {
   void arm_watch(std::chrono::steady_clock::time_point at) noexcept { watch_at_ = at; }
   /// Writes everything queued in one write; finishes a close once nothing is left.
   void flush();
+  /// Writes as much of out_ as the socket takes now, without blocking, and hands the buffer
+  /// back to the pool when all of it went (out_ is then empty). Returns the bytes written;
+  /// `failed` is set on an error other than a full socket.
+  std::size_t write_queued(boost::system::error_code& failed);
   /// A record arrived: refills the message-rate bucket, notes the time for idle detection.
   void received_at(std::chrono::steady_clock::time_point now);
   /// Token bucket: true if the user may send one more message now (refilled on each read).
