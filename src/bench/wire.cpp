@@ -19,13 +19,13 @@ void bench_cipher::seal_record(byte_view plain, bytes& out) noexcept {
   out.resize(at + 2 + len);  // capacity is kept between writes: no allocation in steady state
   out[at] = static_cast<byte>(len >> 8);
   out[at + 1] = static_cast<byte>(len);
-  nz::encrypt(key, n++, {}, plain, std::span<byte>(out).subspan(at + 2, len));
+  nz::encrypt(c, key, n++, {}, plain, std::span<byte>(out).subspan(at + 2, len));
 }
 
 std::optional<std::size_t> bench_cipher::open(byte_view ct, std::span<byte> out) noexcept {
   if (ct.size() < nz::aead_tag_len) return std::nullopt;
   const std::size_t len = ct.size() - nz::aead_tag_len;
-  if (!nz::decrypt(key, n, {}, ct, out.first(len))) return std::nullopt;
+  if (!nz::decrypt(c, key, n, {}, ct, out.first(len))) return std::nullopt;
   ++n;
   return len;
 }
@@ -36,13 +36,29 @@ key32 public_of(const key32& secret) noexcept {
   return pub;
 }
 
-xx_initiator::xx_initiator(const key32& static_secret, crypto::random_source& rng)
-    : s_sec_(static_secret), s_pub_(public_of(static_secret)) {
+xx_initiator::xx_initiator(const key32& static_secret, crypto::random_source& rng,
+                           bool offer_aesgcm)
+    : offer_(offer_aesgcm && nz::aesgcm_available()),
+      s_sec_(static_secret),
+      s_pub_(public_of(static_secret)) {
   rng.fill(e_sec_);
   e_pub_ = public_of(e_sec_);
-  std::memcpy(h_.data(), transport::protocol_name.data(), transport::protocol_name.size());
+  start(offer_ ? nz::cipher::aesgcm : nz::cipher::chachapoly);
+}
+
+void xx_initiator::start(nz::cipher c) noexcept {
+  c_ = c;
+  const std::string_view name = transport::protocol_for(c);
+  h_.fill(0);
+  std::memcpy(h_.data(), name.data(), name.size());
   ck_ = h_;
+  n_ = 0;
   mix_hash(as_bytes(transport::prologue));
+}
+
+byte_view xx_initiator::message1_payload() const noexcept {
+  static constexpr std::array<byte, 1> offer{transport::offer_aesgcm};
+  return offer_ ? byte_view(offer) : byte_view();
 }
 
 void xx_initiator::mix_hash(byte_view d) noexcept { nz::hash({h_, d}, h_); }
@@ -59,15 +75,27 @@ bool xx_initiator::dh(const key32& sec, const key32& pub, key32& out) noexcept {
 }
 
 void xx_initiator::write_message1(bytes& out) {
-  // -> e (payload empty and not encrypted: MixHash(""))
+  // -> e, then the payload in clear: the offer byte or nothing
+  const byte_view payload = message1_payload();
   out.push_back(0);
-  out.push_back(32);
+  out.push_back(static_cast<byte>(32 + payload.size()));
   out.insert(out.end(), e_pub_.begin(), e_pub_.end());
+  out.insert(out.end(), payload.begin(), payload.end());
   mix_hash(e_pub_);
-  mix_hash({});
+  mix_hash(payload);
 }
 
 bool xx_initiator::read_message2(byte_view m) {
+  if (read_message2_as(m)) return true;
+  if (c_ == nz::cipher::chachapoly) return false;
+  // The relay declined the offer: message 1 again under the ChaChaPoly name, then message 2.
+  start(nz::cipher::chachapoly);
+  mix_hash(e_pub_);
+  mix_hash(message1_payload());
+  return read_message2_as(m);
+}
+
+bool xx_initiator::read_message2_as(byte_view m) noexcept {
   // <- e, ee, s, es, then the encrypted empty payload
   if (m.size() != 32 + 48 + 16) return false;
   std::memcpy(re_.data(), m.data(), 32);
@@ -76,13 +104,13 @@ bool xx_initiator::read_message2(byte_view m) {
   if (!dh(e_sec_, re_, shared)) return false;
   mix_key(shared);
   byte_view enc_s = m.subspan(32, 48);
-  if (!nz::decrypt(k_, n_++, h_, enc_s, rs_)) return false;
+  if (!nz::decrypt(c_, k_, n_++, h_, enc_s, rs_)) return false;
   mix_hash(enc_s);
   if (!dh(e_sec_, rs_, shared)) return false;
   mix_key(shared);
   byte_view tag = m.subspan(80, 16);
   std::array<byte, 1> none{};
-  if (!nz::decrypt(k_, n_++, h_, tag, std::span<byte>(none).first(0))) return false;
+  if (!nz::decrypt(c_, k_, n_++, h_, tag, std::span<byte>(none).first(0))) return false;
   mix_hash(tag);
   return true;
 }
@@ -98,19 +126,20 @@ std::pair<bench_cipher, bench_cipher> xx_initiator::write_message3(bytes& out,
   const std::size_t at = out.size();
   out.resize(at + body);
   std::span<byte> enc_s = std::span<byte>(out).subspan(at, 48);
-  nz::encrypt(k_, n_++, h_, s_pub_, enc_s);
+  nz::encrypt(c_, k_, n_++, h_, s_pub_, enc_s);
   mix_hash(enc_s);
   key32 shared{};
   (void)dh(s_sec_, re_, shared);  // re_ passed the low-order check in read_message2
   mix_key(shared);
   std::span<byte> enc_payload = std::span<byte>(out).subspan(at + 48, payload.size() + 16);
-  nz::encrypt(k_, n_++, h_, payload, enc_payload);
+  nz::encrypt(c_, k_, n_++, h_, payload, enc_payload);
   mix_hash(enc_payload);
   std::array<byte, 64> t1{}, t2{};
   nz::hkdf(ck_, {}, t1, t2);
   std::pair<bench_cipher, bench_cipher> cs;
   std::memcpy(cs.first.key.data(), t1.data(), 32);
   std::memcpy(cs.second.key.data(), t2.data(), 32);
+  cs.first.c = cs.second.c = c_;
   return cs;
 }
 

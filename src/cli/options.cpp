@@ -85,7 +85,10 @@ parsed parse_options(const std::vector<std::string>& args) {
       "message-burst", po::value<double>()->default_value(100),
       "messages a user may send at once (e.g. a pasted paragraph)")(
       "roster-interval", po::value<double>()->default_value(100),
-      "milliseconds over which joins and leaves are batched into one update (0: at once)");
+      "milliseconds over which joins and leaves are batched into one update (0: at once)")(
+      "cipher", po::value<std::string>()->default_value("auto"),
+      "transport cipher: auto (AES-256-GCM for clients that offer it, if this CPU has AES-NI;\n"
+      "else ChaCha20-Poly1305) or chachapoly (ChaCha20-Poly1305 for everyone)");
 
   po::options_description client_opts("client options");
   client_opts.add_options()("host", po::value<std::string>()->default_value("127.0.0.1"),
@@ -171,6 +174,11 @@ parsed parse_options(const std::vector<std::string>& args) {
     }
     m.config.roster_interval =
         std::chrono::milliseconds(static_cast<long long>(vm["roster-interval"].as<double>()));
+    if (const std::string c = vm["cipher"].as<std::string>(); c == "chachapoly") {
+      m.config.aesgcm = false;
+    } else if (c != "auto") {
+      return usage_error{"--cipher must be auto or chachapoly"};
+    }
     if (m.config.auth_timeout.count() <= 0 || m.config.ping_interval.count() <= 0 ||
         m.config.idle_timeout <= m.config.ping_interval) {
       return usage_error{"timeouts must be positive and --idle-timeout above --ping-interval"};
@@ -187,11 +195,26 @@ parsed parse_options(const std::vector<std::string>& args) {
     }
     return m;
   }
-  for (const char* o :
-       {"listen", "db", "key", "argon2-memory", "argon2-iterations", "argon2-parallelism",
-        "workers", "max-pending-auth", "auth-timeout", "ping-interval", "idle-timeout",
-        "max-connections", "max-unauthenticated", "max-unauthenticated-per-address",
-        "max-send-queue", "message-rate", "message-burst", "roster-interval", "audit-log"}) {
+  for (const char* o : {"listen",
+                        "db",
+                        "key",
+                        "argon2-memory",
+                        "argon2-iterations",
+                        "argon2-parallelism",
+                        "workers",
+                        "max-pending-auth",
+                        "auth-timeout",
+                        "ping-interval",
+                        "idle-timeout",
+                        "max-connections",
+                        "max-unauthenticated",
+                        "max-unauthenticated-per-address",
+                        "max-send-queue",
+                        "message-rate",
+                        "message-burst",
+                        "roster-interval",
+                        "audit-log",
+                        "cipher"}) {
     if (vm.count(o) && !vm[o].defaulted()) {
       return usage_error{std::string("--") + o + " is a relay option (use it with -s)"};
     }

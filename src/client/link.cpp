@@ -39,11 +39,13 @@ std::error_code make_error_code(link_errc e) noexcept {
   return {static_cast<int>(e), link_category()};
 }
 
-link::link(net::io_context& io)
+link::link(net::io_context& io, bool offer_aesgcm)
     : socket_(io),
       wake_(io),
       static_key_(crypto::key_pair::generate(crypto::os_random())),
-      noise_(transport::noise_session::role::initiator, static_key_, crypto::os_random()) {
+      noise_(transport::noise_session::role::initiator, static_key_, crypto::os_random(), true,
+             offer_aesgcm ? transport::cipher_choice::aesgcm_if_available
+                          : transport::cipher_choice::chachapoly) {
   wake_.expires_at(net::steady_timer::time_point::max());
 }
 

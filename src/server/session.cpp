@@ -36,7 +36,9 @@ session::session(socket_type socket, relay_server& owner, std::uint64_t id)
       id_(id),
       // The relay never reads the client's per-connection static key or the handshake hash.
       noise_(transport::noise_session::role::responder, owner.noise_key(), crypto::os_random(),
-             false) {
+             false,
+             owner.config().aesgcm ? transport::cipher_choice::aesgcm_if_available
+                                   : transport::cipher_choice::chachapoly) {
   boost::system::error_code ec;
   auto ep = socket_.remote_endpoint(ec);
   if (!ec) {
@@ -428,7 +430,8 @@ session::step session::on_record(byte_view record) {
       // Message 3's payload: feature bits (protocol.md 4.3); unknown bits are ignored.
       peer_batches_ = !payload->empty() && ((*payload)[0] & proto::feature_batch);
       reader_.set_limit(proto::max_record);
-      log::debug() << "session " << id_ << " (" << address() << "): handshake complete";
+      log::debug() << "session " << id_ << " (" << address() << "): handshake complete, "
+                   << crypto::noise::cipher_name(noise_.cipher_function());
     }
     return step::next;
   }

@@ -92,7 +92,8 @@ void cipher_state::initialize_key(byte_view key) {
   n_ = 0;
 }
 
-result<void> cipher_state::encrypt_with_ad(byte_view ad, byte_view plaintext, bytes& out) {
+result<void> cipher_state::encrypt_with_ad(cipher c, byte_view ad, byte_view plaintext,
+                                           bytes& out) {
   if (!has_key()) {
     if (plaintext.size() > max_message) return noise_errc::too_long;
     out.insert(out.end(), plaintext.begin(), plaintext.end());
@@ -102,13 +103,14 @@ result<void> cipher_state::encrypt_with_ad(byte_view ad, byte_view plaintext, by
   if (n_ == prim::max_nonce) return noise_errc::nonce_exhausted;
   const std::size_t start = out.size();
   out.resize(start + plaintext.size() + tag_size);
-  prim::encrypt(std::span<const byte, prim::cipher_key_len>(k_.data(), prim::cipher_key_len), n_,
+  prim::encrypt(c, std::span<const byte, prim::cipher_key_len>(k_.data(), prim::cipher_key_len), n_,
                 ad, plaintext, std::span<byte>(out).subspan(start));
   ++n_;
   return {};
 }
 
-result<void> cipher_state::decrypt_with_ad(byte_view ad, byte_view ciphertext, bytes& out) {
+result<void> cipher_state::decrypt_with_ad(cipher c, byte_view ad, byte_view ciphertext,
+                                           bytes& out) {
   if (ciphertext.size() > max_message) return noise_errc::too_long;
   if (!has_key()) {
     out.insert(out.end(), ciphertext.begin(), ciphertext.end());
@@ -118,7 +120,8 @@ result<void> cipher_state::decrypt_with_ad(byte_view ad, byte_view ciphertext, b
   if (n_ == prim::max_nonce) return noise_errc::nonce_exhausted;
   const std::size_t start = out.size();
   out.resize(start + ciphertext.size() - tag_size);
-  if (!prim::decrypt(std::span<const byte, prim::cipher_key_len>(k_.data(), prim::cipher_key_len),
+  if (!prim::decrypt(c,
+                     std::span<const byte, prim::cipher_key_len>(k_.data(), prim::cipher_key_len),
                      n_, ad, ciphertext, std::span<byte>(out).subspan(start))) {
     out.resize(start);
     return noise_errc::bad_mac;
@@ -127,14 +130,14 @@ result<void> cipher_state::decrypt_with_ad(byte_view ad, byte_view ciphertext, b
   return {};
 }
 
-void cipher_state::rekey() noexcept {
+void cipher_state::rekey(cipher c) noexcept {
   if (has_key())
-    prim::rekey(std::span<byte, prim::cipher_key_len>(k_.data(), prim::cipher_key_len));
+    prim::rekey(c, std::span<byte, prim::cipher_key_len>(k_.data(), prim::cipher_key_len));
 }
 
 // ---- symmetric_state ------------------------------------------------------------------------
 
-symmetric_state::symmetric_state(std::string_view name) {
+symmetric_state::symmetric_state(std::string_view name, cipher c) : c_(c) {
   const byte_view n = as_bytes(name);
   if (n.size() <= hash_size) {
     std::copy(n.begin(), n.end(), h_.begin());  // zero-padded, not hashed (section 5.2)
@@ -155,13 +158,13 @@ void symmetric_state::mix_hash(byte_view data) noexcept { prim::hash({h_, data},
 
 result<void> symmetric_state::encrypt_and_hash(byte_view plaintext, bytes& out) {
   const std::size_t start = out.size();
-  if (auto r = cs_.encrypt_with_ad(h_, plaintext, out); !r) return r;
+  if (auto r = cs_.encrypt_with_ad(c_, h_, plaintext, out); !r) return r;
   mix_hash(byte_view(out).subspan(start));
   return {};
 }
 
 result<void> symmetric_state::decrypt_and_hash(byte_view ciphertext, bytes& out) {
-  if (auto r = cs_.decrypt_with_ad(h_, ciphertext, out); !r) return r;
+  if (auto r = cs_.decrypt_with_ad(c_, h_, ciphertext, out); !r) return r;
   mix_hash(ciphertext);  // the ciphertext, not the plaintext
   return {};
 }
@@ -191,10 +194,11 @@ struct handshake_state::pattern {
     return static_cast<std::size_t>(
         std::count_if(messages.begin(), messages.end(), [](auto m) { return !m.empty(); }));
   }
-  static const pattern* find(std::string_view protocol);
+  static const pattern* find(std::string_view protocol, cipher& c);
 };
 
-const handshake_state::pattern* handshake_state::pattern::find(std::string_view protocol) {
+const handshake_state::pattern* handshake_state::pattern::find(std::string_view protocol,
+                                                               cipher& c) {
   // Sections 7.4 (one-way) and 7.5 (fundamental interactive); no PSK, no deferred patterns.
   static constexpr std::array<pattern, 15> table{{
       {"N", false, true, {"e, es"}},
@@ -213,10 +217,21 @@ const handshake_state::pattern* handshake_state::pattern::find(std::string_view 
       {"IK", false, true, {"e, es, s, ss", "e, ee, se"}},
       {"IX", false, false, {"e, s", "e, ee, se, s, es"}},
   }};
-  constexpr std::string_view head = "Noise_", tail = "_25519_ChaChaPoly_BLAKE2b";
-  if (!protocol.starts_with(head) || !protocol.ends_with(tail)) return nullptr;
-  const std::string_view name =
-      protocol.substr(head.size(), protocol.size() - head.size() - tail.size());
+  constexpr std::string_view head = "Noise_", chacha = "_25519_ChaChaPoly_BLAKE2b",
+                             aes = "_25519_AESGCM_BLAKE2b";
+  if (!protocol.starts_with(head)) return nullptr;
+  std::size_t tail = 0;
+  if (protocol.ends_with(chacha)) {
+    c = cipher::chachapoly;
+    tail = chacha.size();
+  } else if (protocol.ends_with(aes) && prim::aesgcm_available()) {
+    c = cipher::aesgcm;
+    tail = aes.size();
+  } else {
+    return nullptr;
+  }
+  if (protocol.size() < head.size() + tail) return nullptr;
+  const std::string_view name = protocol.substr(head.size(), protocol.size() - head.size() - tail);
   for (const pattern& p : table) {
     if (p.name == name) return &p;
   }
@@ -224,11 +239,12 @@ const handshake_state::pattern* handshake_state::pattern::find(std::string_view 
 }
 
 handshake_state::handshake_state(const pattern& p, bool initiator, crypto::random_source& rng,
-                                 std::string_view name)
-    : pattern_(&p), initiator_(initiator), rng_(&rng), ss_(name) {}
+                                 std::string_view name, cipher c)
+    : pattern_(&p), initiator_(initiator), rng_(&rng), ss_(name, c) {}
 
 result<handshake_state> handshake_state::create(const config& cfg, crypto::random_source& rng) {
-  const pattern* p = pattern::find(cfg.protocol);
+  cipher c = cipher::chachapoly;
+  const pattern* p = pattern::find(cfg.protocol, c);
   if (p == nullptr) return noise_errc::unsupported_protocol;
 
   const bool we_pre = cfg.initiator ? p->pre_initiator_s : p->pre_responder_s;
@@ -241,8 +257,9 @@ result<handshake_state> handshake_state::create(const config& cfg, crypto::rando
     return noise_errc::missing_key;
   }
 
-  handshake_state hs(*p, cfg.initiator, rng, cfg.protocol);
+  handshake_state hs(*p, cfg.initiator, rng, cfg.protocol, c);
   if (cfg.s != nullptr) hs.s_ = crypto::key_pair::from_secret(cfg.s->secret());
+  if (cfg.e != nullptr) hs.e_ = crypto::key_pair::from_secret(cfg.e->secret());
   if (they_pre) hs.rs_ = *cfg.rs;
   hs.ss_.mix_hash(cfg.prologue);
   // Pre-message keys: the initiator's first (section 5.3).
@@ -278,7 +295,7 @@ result<void> handshake_state::write_tokens(byte_view payload, bytes& out) {
   while (!tokens.empty()) {
     const std::string_view tok = next_token(tokens);
     if (tok == "e") {
-      e_ = crypto::key_pair::generate(*rng_);
+      if (!e_) e_ = crypto::key_pair::generate(*rng_);  // else given in config::e
       out.insert(out.end(), e_->pub().begin(), e_->pub().end());
       ss_.mix_hash(e_->pub());
     } else if (tok == "s") {
@@ -357,24 +374,63 @@ result<std::pair<cipher_state, cipher_state>> handshake_state::split() {
 
 // ---- noise_session --------------------------------------------------------------------------
 
-noise_session::noise_session(role r, const crypto::key_pair& static_key, crypto::random_source& rng,
-                             bool keep_details)
-    : keep_details_(keep_details), initiator_(r == role::initiator) {
+// What only the handshake needs. For a negotiating session the handshake_state cannot be built
+// up front: the responder learns the protocol name from message 1, and the initiator may have
+// to rebuild its state for ChaChaPoly (same ephemeral, same message 1) when reading message 2.
+struct noise_session::pending {
+  std::optional<handshake_state> hs;
+  std::optional<crypto::key_pair> s;  // negotiating: our static, until the cipher is settled
+  std::optional<crypto::key_pair> e;  // negotiating initiator: the ephemeral of message 1
+  bytes m1_payload;                   // negotiating initiator: message 1's payload
+  crypto::random_source* rng = nullptr;
+};
+
+handshake_state noise_session::start(bool initiator, cipher c, const crypto::key_pair& s,
+                                     const crypto::key_pair* e, crypto::random_source& rng) {
   handshake_state::config cfg;
-  cfg.protocol = protocol_name;
-  cfg.initiator = initiator_;
+  cfg.protocol = protocol_for(c);
+  cfg.initiator = initiator;
   cfg.prologue = as_bytes(prologue);
-  cfg.s = &static_key;
+  cfg.s = &s;
+  cfg.e = e;
   auto hs = handshake_state::create(cfg, rng);
   if (!hs) throw std::logic_error("noise_session: " + hs.error().message());
-  hs_ = std::make_unique<handshake_state>(std::move(*hs));
+  return std::move(*hs);
 }
 
-bool noise_session::my_turn() const noexcept { return !failed_ && hs_ && hs_->my_turn(); }
+noise_session::noise_session(role r, const crypto::key_pair& static_key, crypto::random_source& rng,
+                             bool keep_details, cipher_choice choice)
+    : hs_(std::make_unique<pending>()),
+      keep_details_(keep_details),
+      initiator_(r == role::initiator),
+      negotiate_(choice == cipher_choice::aesgcm_if_available) {
+  hs_->rng = &rng;
+  if (!negotiate_) {
+    hs_->hs.emplace(start(initiator_, cipher::chachapoly, static_key, nullptr, rng));
+    return;
+  }
+  hs_->s = crypto::key_pair::from_secret(static_key.secret());
+  if (initiator_ && prim::aesgcm_available()) {
+    cipher_ = cipher::aesgcm;  // offered; read_message2_either settles it
+    hs_->e = crypto::key_pair::generate(rng);
+    hs_->hs.emplace(start(true, cipher::aesgcm, *hs_->s, &*hs_->e, rng));
+  } else if (initiator_) {
+    hs_->hs.emplace(start(true, cipher::chachapoly, *hs_->s, nullptr, rng));  // offers nothing
+  }
+}
+
+noise_session::~noise_session() = default;
+noise_session::noise_session(noise_session&&) noexcept = default;
+noise_session& noise_session::operator=(noise_session&&) noexcept = default;
+
+bool noise_session::my_turn() const noexcept {
+  // A negotiating responder has no state before message 1, and it is not its turn.
+  return !failed_ && hs_ && hs_->hs && hs_->hs->my_turn();
+}
 
 const crypto::public_key* noise_session::remote_static() const noexcept {
   if (details_ && details_->rs) return &*details_->rs;
-  return hs_ ? hs_->remote_static() : nullptr;
+  return hs_ && hs_->hs ? hs_->hs->remote_static() : nullptr;
 }
 
 byte_view noise_session::handshake_hash() const noexcept {
@@ -383,37 +439,91 @@ byte_view noise_session::handshake_hash() const noexcept {
 
 result<bytes> noise_session::write_handshake(byte_view payload) {
   if (failed_) return noise_errc::failed;
-  if (!hs_) return noise_errc::wrong_turn;
+  if (!hs_ || !hs_->hs) return noise_errc::wrong_turn;
+  handshake_state& hs = *hs_->hs;
   bytes out;
-  if (auto r = hs_->write_message(payload, out); !r) {
-    failed_ = hs_->failed();
+  result<void> r;
+  if (negotiate_ && initiator_ && hs.messages() == 0 && hs.my_turn()) {
+    // Message 1: the offer byte, then the caller's payload; kept for a ChaChaPoly rebuild.
+    hs_->m1_payload.assign(1, cipher_ == cipher::aesgcm ? offer_aesgcm : byte{0});
+    hs_->m1_payload.insert(hs_->m1_payload.end(), payload.begin(), payload.end());
+    r = hs.write_message(hs_->m1_payload, out);
+  } else {
+    r = hs.write_message(payload, out);
+  }
+  if (!r) {
+    failed_ = hs.failed();
     return failure{r.error()};
   }
-  if (hs_->done()) finish();
+  if (hs.done()) finish();
   return out;
+}
+
+result<void> noise_session::read_message1_choosing(byte_view message, bytes& payload) {
+  // The first payload byte (after e, 32 bytes in clear) is the initiator's offer. It is
+  // mixed into h like the rest of the payload, so a change on the path fails message 2.
+  const bool offered = message.size() > prim::dh_len && (message[prim::dh_len] & offer_aesgcm) != 0;
+  cipher_ = offered && prim::aesgcm_available() ? cipher::aesgcm : cipher::chachapoly;
+  hs_->hs.emplace(start(false, cipher_, *hs_->s, nullptr, *hs_->rng));
+  hs_->s.reset();
+  bytes all;
+  if (auto r = hs_->hs->read_message(message, all); !r) return r;
+  if (!all.empty()) payload.insert(payload.end(), all.begin() + 1, all.end());
+  return {};
+}
+
+result<void> noise_session::read_message2_either(byte_view message, bytes& payload) {
+  // The relay answers an offer with AESGCM or ChaChaPoly and says nothing else: message 2
+  // authenticates under the protocol it chose and under no other.
+  auto r = hs_->hs->read_message(message, payload);
+  if (!r && r.error() == make_error_code(noise_errc::bad_mac) && cipher_ == cipher::aesgcm) {
+    handshake_state plain = start(true, cipher::chachapoly, *hs_->s, &*hs_->e, *hs_->rng);
+    bytes again;
+    if (!plain.write_message(hs_->m1_payload, again)) return noise_errc::failed;
+    r = plain.read_message(message, payload);
+    if (r) {
+      hs_->hs.emplace(std::move(plain));
+      cipher_ = cipher::chachapoly;
+    }
+  }
+  hs_->s.reset();
+  hs_->e.reset();
+  hs_->m1_payload.clear();
+  return r;
 }
 
 result<bytes> noise_session::read_handshake(byte_view message) {
   if (failed_) return noise_errc::failed;
   if (!hs_) return noise_errc::wrong_turn;
   bytes payload;
-  if (auto r = hs_->read_message(message, payload); !r) {
-    failed_ = hs_->failed();
+  result<void> r;
+  if (negotiate_ && !initiator_ && !hs_->hs) {
+    r = read_message1_choosing(message, payload);
+  } else if (!hs_->hs) {
+    return noise_errc::wrong_turn;
+  } else if (negotiate_ && initiator_ && hs_->hs->messages() == 1 && !hs_->hs->my_turn()) {
+    r = read_message2_either(message, payload);
+  } else {
+    r = hs_->hs->read_message(message, payload);
+  }
+  if (!r) {
+    failed_ = !hs_->hs || hs_->hs->failed();
     return failure{r.error()};
   }
-  if (hs_->done()) finish();
+  if (hs_->hs->done()) finish();
   return payload;
 }
 
 void noise_session::finish() {
-  auto ciphers = hs_->split();
+  handshake_state& hs = *hs_->hs;
+  auto ciphers = hs.split();
   if (!ciphers) throw std::logic_error("noise_session: split after a finished handshake failed");
   send_ = std::move(initiator_ ? ciphers->first : ciphers->second);
   recv_ = std::move(initiator_ ? ciphers->second : ciphers->first);
   if (keep_details_) {
     details_ = std::make_unique<details>();
-    if (const crypto::public_key* rs = hs_->remote_static()) details_->rs = *rs;
-    const byte_view h = hs_->handshake_hash();
+    if (const crypto::public_key* rs = hs.remote_static()) details_->rs = *rs;
+    const byte_view h = hs.handshake_hash();
     std::copy(h.begin(), h.end(), details_->h.begin());
   }
   hs_.reset();
@@ -425,7 +535,7 @@ result<void> noise_session::encrypt_into(byte_view plaintext, bytes& out) {
   // A keyless cipher_state would pass plaintext through; refuse instead (e.g. moved-from).
   if (!done_ || !send_.has_key()) return noise_errc::not_ready;
   if (plaintext.size() > max_plaintext) return noise_errc::too_long;
-  return send_.encrypt_with_ad({}, plaintext, out);
+  return send_.encrypt_with_ad(cipher_, {}, plaintext, out);
 }
 
 result<bytes> noise_session::encrypt(byte_view plaintext) {
@@ -444,7 +554,7 @@ result<bytes> noise_session::decrypt(byte_view ciphertext) {
 result<void> noise_session::decrypt_into(byte_view ciphertext, bytes& out) {
   if (failed_) return noise_errc::failed;
   if (!done_ || !recv_.has_key()) return noise_errc::not_ready;
-  return recv_.decrypt_with_ad({}, ciphertext, out);
+  return recv_.decrypt_with_ad(cipher_, {}, ciphertext, out);
 }
 
 }  // namespace relay::transport

@@ -12,6 +12,7 @@
 #include <span>
 #include <string_view>
 
+#include "relay/crypto/noise_primitives.hpp"
 #include "relay/crypto/random.hpp"
 #include "relay/util/bytes.hpp"
 #include "relay/util/result.hpp"
@@ -20,10 +21,11 @@ namespace relay::bench {
 
 using key32 = std::array<byte, 32>;
 
-/// A Noise CipherState for transport messages (ChaCha20-Poly1305, ad empty).
+/// A Noise CipherState for transport messages (ad empty).
 struct bench_cipher {
   key32 key{};
   std::uint64_t n = 0;
+  crypto::noise::cipher c = crypto::noise::cipher::chachapoly;
   /// Appends the record (u16 length + ciphertext + tag) for `plain` to `out`.
   void seal_record(byte_view plain, bytes& out) noexcept;
   /// Decrypts one transport message into out (out.size() >= ct.size() - 16); the plaintext
@@ -31,16 +33,21 @@ struct bench_cipher {
   std::optional<std::size_t> open(byte_view ct, std::span<byte> out) noexcept;
 };
 
-/// Noise_XX_25519_ChaChaPoly_BLAKE2b initiator, prologue "relaychat/1". Messages 1 and 2 have
-/// empty payloads; message 3 carries the feature byte (proto::feature_batch) unless told not to.
+/// Noise_XX_25519_{AESGCM,ChaChaPoly}_BLAKE2b initiator, prologue "relaychat/1", as our client
+/// speaks it: message 1 offers AESGCM (payload 0x01) when `offer_aesgcm` and the CPU has
+/// AES-NI, else its payload is empty; message 2 has an empty payload; message 3 carries the
+/// feature byte (proto::feature_batch) unless told not to.
 class xx_initiator {
  public:
   /// `static_secret` is the client's static X25519 secret; the ephemeral comes from `rng`.
-  xx_initiator(const key32& static_secret, crypto::random_source& rng);
-  /// Appends message 1 (a record of 32 bytes) to `out`.
+  xx_initiator(const key32& static_secret, crypto::random_source& rng, bool offer_aesgcm = true);
+  /// Appends message 1 (a record of 33 bytes with the offer, else 32) to `out`.
   void write_message1(bytes& out);
-  /// Reads message 2 (the record body); false if it does not authenticate.
+  /// Reads message 2 (the record body), under AESGCM if offered and else (or if that fails)
+  /// ChaChaPoly; false if it does not authenticate.
   bool read_message2(byte_view m2);
+  /// The cipher in use: final after read_message2.
+  crypto::noise::cipher cipher_function() const noexcept { return c_; }
   /// Appends message 3 to `out`, then splits: {send, receive}. With `accept_batches` its
   /// payload is the one byte proto::feature_batch (a record of 65 bytes: the relay may send
   /// batches); without, the payload is empty (64 bytes, one frame per transport message).
@@ -49,12 +56,17 @@ class xx_initiator {
   const key32& relay_key() const noexcept { return rs_; }
 
  private:
+  void start(crypto::noise::cipher c) noexcept;
+  bool read_message2_as(byte_view m2) noexcept;
+  byte_view message1_payload() const noexcept;
   void mix_hash(byte_view d) noexcept;
   void mix_key(byte_view ikm) noexcept;
   bool dh(const key32& sec, const key32& pub, key32& out) noexcept;
   std::array<byte, 64> h_{}, ck_{};
   key32 k_{};
   std::uint64_t n_ = 0;
+  crypto::noise::cipher c_ = crypto::noise::cipher::chachapoly;
+  bool offer_ = false;
   key32 s_sec_{}, s_pub_{}, e_sec_{}, e_pub_{}, re_{}, rs_{};
 };
 

@@ -30,7 +30,9 @@ std::error_code make_error_code(link_errc e) noexcept;
 class link : public std::enable_shared_from_this<link> {
  public:
   /// Create with std::make_shared: the write loop keeps the link alive while it runs.
-  explicit link(net::io_context& io);
+  /// With `offer_aesgcm` (and AES-NI here) the handshake offers AES-256-GCM; the relay
+  /// may still choose ChaCha20-Poly1305.
+  explicit link(net::io_context& io, bool offer_aesgcm = true);
 
   /// Connects and handshakes. `accept_key` sees the relay's static key after message 2 and
   /// returns false to abort before message 3. Gives up after `timeout`.
@@ -47,6 +49,8 @@ class link : public std::enable_shared_from_this<link> {
   void close();
   bool is_open() const noexcept { return socket_.is_open(); }
   const crypto::public_key& relay_key() const noexcept { return relay_key_; }
+  /// The transport cipher; final once open() has succeeded.
+  transport::cipher cipher_function() const noexcept { return noise_.cipher_function(); }
 
  private:
   awaitable<result<byte_view>> next_record();

@@ -1,5 +1,6 @@
-// The cryptographic functions of Noise_*_25519_ChaChaPoly_BLAKE2b (Noise rev. 34, sections 4
-// and 12): HASH, HMAC, HKDF, DH, ENCRYPT/DECRYPT and REKEY, each a thin call into libsodium.
+// The cryptographic functions of Noise_*_25519_{ChaChaPoly,AESGCM}_BLAKE2b (Noise rev. 34,
+// sections 4 and 12): HASH, HMAC, HKDF, DH, ENCRYPT/DECRYPT and REKEY, each a thin call into
+// libsodium.
 #pragma once
 
 #include <array>
@@ -7,6 +8,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <span>
+#include <string_view>
 
 #include "relay/util/bytes.hpp"
 
@@ -15,14 +17,29 @@ namespace relay::crypto::noise {
 inline constexpr std::size_t dh_len = 32;          ///< DHLEN: X25519 keys and shared secrets.
 inline constexpr std::size_t hash_len = 64;        ///< HASHLEN: BLAKE2b-512.
 inline constexpr std::size_t block_len = 128;      ///< BLOCKLEN: BLAKE2b's block, used by HMAC.
-inline constexpr std::size_t cipher_key_len = 32;  ///< ChaCha20-Poly1305 key.
-inline constexpr std::size_t aead_nonce_len = 12;  ///< IETF (96-bit) nonce.
-inline constexpr std::size_t aead_tag_len = 16;    ///< Poly1305 tag appended to every ciphertext.
+inline constexpr std::size_t cipher_key_len = 32;  ///< ChaCha20-Poly1305 and AES-256-GCM key.
+inline constexpr std::size_t aead_nonce_len = 12;  ///< 96-bit nonce, both ciphers.
+inline constexpr std::size_t aead_tag_len = 16;    ///< Tag appended to every ciphertext.
 /// The nonce REKEY uses; reserved, so a cipher state never encrypts with it (section 5.1).
 inline constexpr std::uint64_t max_nonce = UINT64_MAX;
 
 using hash_out = std::span<byte, hash_len>;
 using aead_nonce = std::array<byte, aead_nonce_len>;
+
+/// Noise's cipher functions (section 12.3 and 12.4). The cipher is a property of the protocol
+/// name, not of a key, so it is passed to each call rather than stored beside every key.
+enum class cipher : std::uint8_t {
+  chachapoly,  ///< ChaCha20-Poly1305 (IETF); nonce 4 zero bytes + 64-bit little-endian n
+  aesgcm,      ///< AES-256-GCM; nonce 4 zero bytes + 64-bit big-endian n
+};
+
+/// The name a Noise protocol name uses for `c`: "ChaChaPoly" or "AESGCM".
+std::string_view cipher_name(cipher c) noexcept;
+
+/// True when this CPU runs libsodium's AES-256-GCM (AES-NI and PCLMUL). libsodium has no
+/// portable AES-GCM, so cipher::aesgcm must never be used when this is false. Needs
+/// crypto::init() first.
+bool aesgcm_available() noexcept;
 
 /// HASH: BLAKE2b-512 of the concatenation of `parts` (so HASH(h || data) needs no copy).
 /// `out` may alias any part: all input is absorbed before the digest is written.
@@ -43,26 +60,28 @@ void hkdf(byte_view chaining_key, byte_view ikm, hash_out out1, hash_out out2,
 [[nodiscard]] bool dh(std::span<const byte, dh_len> secret, std::span<const byte, dh_len> pub,
                       std::span<byte, dh_len> out) noexcept;
 
-/// The Noise nonce for counter n: four zero bytes, then n as 64-bit little-endian (section 12.3).
-aead_nonce make_nonce(std::uint64_t n) noexcept;
+/// The Noise nonce for counter n: four zero bytes, then n as 64 bits, little-endian for
+/// ChaChaPoly (section 12.3) and big-endian for AESGCM (section 12.4).
+aead_nonce make_nonce(cipher c, std::uint64_t n) noexcept;
 
-/// ChaCha20-Poly1305 (IETF) with an explicit 96-bit nonce. `out` must hold exactly
+/// The AEAD of `c` with an explicit 96-bit nonce. `out` must hold exactly
 /// plaintext.size() + aead_tag_len bytes and must not overlap `plaintext`.
-void aead_encrypt(std::span<const byte, cipher_key_len> key, const aead_nonce& nonce, byte_view ad,
-                  byte_view plaintext, std::span<byte> out) noexcept;
+void aead_encrypt(cipher c, std::span<const byte, cipher_key_len> key, const aead_nonce& nonce,
+                  byte_view ad, byte_view plaintext, std::span<byte> out) noexcept;
 /// Inverse of aead_encrypt. `ciphertext` holds at least aead_tag_len bytes and `out` exactly
 /// ciphertext.size() - aead_tag_len. Returns false on a bad tag (then `out` is zeroed).
-[[nodiscard]] bool aead_decrypt(std::span<const byte, cipher_key_len> key, const aead_nonce& nonce,
-                                byte_view ad, byte_view ciphertext, std::span<byte> out) noexcept;
+[[nodiscard]] bool aead_decrypt(cipher c, std::span<const byte, cipher_key_len> key,
+                                const aead_nonce& nonce, byte_view ad, byte_view ciphertext,
+                                std::span<byte> out) noexcept;
 
-/// ENCRYPT(k, n, ad, plaintext): aead_encrypt with make_nonce(n).
-void encrypt(std::span<const byte, cipher_key_len> key, std::uint64_t n, byte_view ad,
+/// ENCRYPT(k, n, ad, plaintext): aead_encrypt with make_nonce(c, n).
+void encrypt(cipher c, std::span<const byte, cipher_key_len> key, std::uint64_t n, byte_view ad,
              byte_view plaintext, std::span<byte> out) noexcept;
-/// DECRYPT(k, n, ad, ciphertext): aead_decrypt with make_nonce(n).
-[[nodiscard]] bool decrypt(std::span<const byte, cipher_key_len> key, std::uint64_t n, byte_view ad,
-                           byte_view ciphertext, std::span<byte> out) noexcept;
+/// DECRYPT(k, n, ad, ciphertext): aead_decrypt with make_nonce(c, n).
+[[nodiscard]] bool decrypt(cipher c, std::span<const byte, cipher_key_len> key, std::uint64_t n,
+                           byte_view ad, byte_view ciphertext, std::span<byte> out) noexcept;
 
 /// REKEY(k): k = ENCRYPT(k, 2^64-1, "", 32 zero bytes)[0..32], in place (section 4.2).
-void rekey(std::span<byte, cipher_key_len> key) noexcept;
+void rekey(cipher c, std::span<byte, cipher_key_len> key) noexcept;
 
 }  // namespace relay::crypto::noise

@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include "relay/crypto/keys.hpp"
 #include "relay/crypto/sodium.hpp"
 #include "relay/proto/frames.hpp"
@@ -12,8 +14,25 @@ namespace {
 
 byte_view body_of(const bytes& rec) { return byte_view(rec).subspan(2); }
 
+/// Which side wants AES-256-GCM: the relay (cipher_choice) and the bench client (its offer).
+struct cipher_case {
+  bool relay_accepts;
+  bool client_offers;
+  /// What the handshake must settle on: AESGCM only when both want it and the CPU has AES-NI.
+  transport::cipher expected() const {
+    return relay_accepts && client_offers && crypto::noise::aesgcm_available()
+               ? transport::cipher::aesgcm
+               : transport::cipher::chachapoly;
+  }
+};
+
+std::string case_name(const ::testing::TestParamInfo<cipher_case>& i) {
+  return std::string(i.param.relay_accepts ? "RelayAccepts" : "RelayRefuses") +
+         (i.param.client_offers ? "ClientOffers" : "ClientDoesNotOffer");
+}
+
 /// The bench initiator and the relay's own Noise responder, before message 1.
-class BenchHandshake : public ::testing::Test {
+class BenchHandshake : public ::testing::TestWithParam<cipher_case> {
  protected:
   static key32 fresh_secret() {
     crypto::init();
@@ -25,8 +44,13 @@ class BenchHandshake : public ::testing::Test {
   bytes exchange_1_and_2() {
     bytes m1;
     client.write_message1(m1);
-    EXPECT_EQ(m1.size(), 2u + 32u);
+    const bool offers = GetParam().client_offers && crypto::noise::aesgcm_available();
+    EXPECT_EQ(m1.size(), 2u + 32u + (offers ? 1u : 0u));  // the offer byte, in clear
+    if (offers) {
+      EXPECT_EQ(m1.back(), transport::offer_aesgcm);
+    }
     EXPECT_TRUE(relay.read_handshake(body_of(m1)));
+    EXPECT_EQ(relay.cipher_function(), GetParam().expected());
     auto m2 = relay.write_handshake({});
     EXPECT_TRUE(m2);
     return m2 ? *m2 : bytes{};
@@ -34,18 +58,28 @@ class BenchHandshake : public ::testing::Test {
 
   key32 secret = fresh_secret();
   crypto::key_pair relay_static = crypto::key_pair::generate(crypto::os_random());
-  transport::noise_session relay{transport::noise_session::role::responder, relay_static,
-                                 crypto::os_random()};
-  xx_initiator client{secret, crypto::os_random()};
+  transport::noise_session relay{
+      transport::noise_session::role::responder, relay_static, crypto::os_random(), true,
+      GetParam().relay_accepts ? transport::cipher_choice::aesgcm_if_available
+                               : transport::cipher_choice::chachapoly};
+  xx_initiator client{secret, crypto::os_random(), GetParam().client_offers};
 };
 
-// The bench initiator against the relay's own Noise responder: same keys both ways; message 3
-// carries the feature byte (feature_batch) by default.
-TEST_F(BenchHandshake, HandshakeAndTransportInteroperateWithNoiseSession) {
+INSTANTIATE_TEST_SUITE_P(Ciphers, BenchHandshake,
+                         ::testing::Values(cipher_case{true, true}, cipher_case{true, false},
+                                           cipher_case{false, true}, cipher_case{false, false}),
+                         case_name);
+
+// The bench initiator against the relay's own Noise responder: same keys both ways, the same
+// cipher on both ends; message 3 carries the feature byte (feature_batch) by default.
+TEST_P(BenchHandshake, HandshakeAndTransportInteroperateWithNoiseSession) {
   ASSERT_TRUE(client.read_message2(exchange_1_and_2()));
+  EXPECT_EQ(client.cipher_function(), GetParam().expected());
   EXPECT_EQ(client.relay_key(), relay_static.pub());
   bytes m3;
   auto [tx, rx] = client.write_message3(m3);
+  EXPECT_EQ(tx.c, GetParam().expected());
+  EXPECT_EQ(rx.c, GetParam().expected());
   ASSERT_EQ(m3.size(), 2u + 65u);  // 48 (enc s) + 1 + 16 (tag)
   EXPECT_EQ(m3[0], 0x00);
   EXPECT_EQ(m3[1], 0x41);
@@ -79,7 +113,7 @@ TEST_F(BenchHandshake, HandshakeAndTransportInteroperateWithNoiseSession) {
 }
 
 // --no-batch: the message 3 of before, 64 bytes with an empty payload; transport still works.
-TEST_F(BenchHandshake, Message3WithoutBatchesHasAnEmptyPayload) {
+TEST_P(BenchHandshake, Message3WithoutBatchesHasAnEmptyPayload) {
   ASSERT_TRUE(client.read_message2(exchange_1_and_2()));
   bytes m3;
   auto [tx, rx] = client.write_message3(m3, false);
@@ -96,7 +130,8 @@ TEST_F(BenchHandshake, Message3WithoutBatchesHasAnEmptyPayload) {
   EXPECT_EQ(*got, bytes{0x06});
 }
 
-TEST_F(BenchHandshake, TamperedMessage2IsRefused) {
+// A tampered message 2 fails under both ciphers (the fallback does not rescue it).
+TEST_P(BenchHandshake, TamperedMessage2IsRefused) {
   bytes m2 = exchange_1_and_2();
   ASSERT_EQ(m2.size(), 96u);
   m2[50] ^= 1;

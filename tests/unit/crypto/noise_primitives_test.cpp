@@ -95,10 +95,11 @@ TEST_F(NoisePrimitives, HkdfTwoAndThreeOutputs) {
 }
 
 TEST_F(NoisePrimitives, NonceIsFourZerosThenLittleEndian) {
-  EXPECT_EQ(hex_of(make_nonce(0)), "000000000000000000000000");
-  EXPECT_EQ(hex_of(make_nonce(1)), "000000000100000000000000");
-  EXPECT_EQ(hex_of(make_nonce(0x0102030405060708ULL)), "000000000807060504030201");
-  EXPECT_EQ(hex_of(make_nonce(max_nonce)), "00000000ffffffffffffffff");
+  EXPECT_EQ(hex_of(make_nonce(cipher::chachapoly, 0)), "000000000000000000000000");
+  EXPECT_EQ(hex_of(make_nonce(cipher::chachapoly, 1)), "000000000100000000000000");
+  EXPECT_EQ(hex_of(make_nonce(cipher::chachapoly, 0x0102030405060708ULL)),
+            "000000000807060504030201");
+  EXPECT_EQ(hex_of(make_nonce(cipher::chachapoly, max_nonce)), "00000000ffffffffffffffff");
 }
 
 TEST_F(NoisePrimitives, RekeyIsEncryptionOfZerosUnderMaxNonce) {
@@ -108,8 +109,8 @@ TEST_F(NoisePrimitives, RekeyIsEncryptionOfZerosUnderMaxNonce) {
   std::array<byte, cipher_key_len> zeros{};
   std::array<byte, cipher_key_len + aead_tag_len> expect{};
   aead_nonce all_ones{0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-  aead_encrypt(k, all_ones, {}, zeros, expect);
-  rekey(k);
+  aead_encrypt(cipher::chachapoly, k, all_ones, {}, zeros, expect);
+  rekey(cipher::chachapoly, k);
   EXPECT_TRUE(std::equal(k.begin(), k.end(), expect.begin()));
   EXPECT_NE(hex_of(k), hex_of(key));
 }
@@ -169,12 +170,12 @@ TEST_F(NoisePrimitives, WycheproofChaCha20Poly1305Ietf) {
       std::copy(iv.begin(), iv.end(), nonce.begin());
 
       bytes pt(ct.size() - aead_tag_len);
-      const bool ok = aead_decrypt(k, nonce, ad, ct, pt);
+      const bool ok = aead_decrypt(cipher::chachapoly, k, nonce, ad, ct, pt);
       if (t["result"] == "valid") {
         EXPECT_TRUE(ok);
         EXPECT_EQ(pt, msg);
         bytes again(msg.size() + aead_tag_len);
-        aead_encrypt(k, nonce, ad, msg, again);
+        aead_encrypt(cipher::chachapoly, k, nonce, ad, msg, again);
         EXPECT_EQ(again, ct);
         ++valid;
         // IVs of the Noise shape also go through ENCRYPT/DECRYPT with the 64-bit counter.
@@ -182,10 +183,10 @@ TEST_F(NoisePrimitives, WycheproofChaCha20Poly1305Ietf) {
           std::uint64_t n = 0;
           for (int i = 7; i >= 0; --i) n = (n << 8) | iv[4 + static_cast<std::size_t>(i)];
           bytes viak(msg.size() + aead_tag_len);
-          encrypt(k, n, ad, msg, viak);
+          encrypt(cipher::chachapoly, k, n, ad, msg, viak);
           EXPECT_EQ(viak, ct);
           bytes back(msg.size());
-          EXPECT_TRUE(decrypt(k, n, ad, ct, back));
+          EXPECT_TRUE(decrypt(cipher::chachapoly, k, n, ad, ct, back));
           EXPECT_EQ(back, msg);
           ++via_noise_nonce;
         }
@@ -208,7 +209,7 @@ TEST_F(NoisePrimitives, WycheproofChaCha20Poly1305Ietf) {
 TEST_F(NoisePrimitives, DecryptRejectsShortCiphertext) {
   const std::array<byte, cipher_key_len> k{};
   const bytes ct(aead_tag_len - 1, 0);
-  EXPECT_FALSE(decrypt(k, 0, {}, ct, std::span<byte>{}));
+  EXPECT_FALSE(decrypt(cipher::chachapoly, k, 0, {}, ct, std::span<byte>{}));
 }
 
 }  // namespace

@@ -59,6 +59,8 @@ bool is_one_way(const std::string& pattern) { return pattern.size() == 1; }
 // Runs one vector through two handshake_states and the split cipher states.
 void run_vector(const json& v) {
   const std::string name = v["protocol_name"];
+  const cipher vc =
+      name.find("_AESGCM_") != std::string::npos ? cipher::aesgcm : cipher::chachapoly;
   const bool one_way = is_one_way(pattern_of(name));
   auto opt_key = [&](const char* field) -> std::optional<key_pair> {
     if (!v.contains(field)) return std::nullopt;
@@ -130,10 +132,10 @@ void run_vector(const json& v) {
     cipher_state& dec = from_init ? rc->first : ic->second;
     const bytes payload = hex(msgs[i]["payload"].get<std::string>());
     bytes out;
-    ASSERT_TRUE(enc.encrypt_with_ad({}, payload, out));
+    ASSERT_TRUE(enc.encrypt_with_ad(vc, {}, payload, out));
     EXPECT_EQ(to_hex(out), msgs[i]["ciphertext"].get<std::string>());
     bytes got;
-    ASSERT_TRUE(dec.decrypt_with_ad({}, out, got));
+    ASSERT_TRUE(dec.decrypt_with_ad(vc, {}, out, got));
     EXPECT_EQ(got, payload);
   }
 }
@@ -260,7 +262,7 @@ TEST_F(Noise, CipherStateWithoutKeyPassesThrough) {
   cipher_state c;
   EXPECT_FALSE(c.has_key());
   bytes out;
-  ASSERT_TRUE(c.encrypt_with_ad(as_bytes("ad"), as_bytes("plain"), out));
+  ASSERT_TRUE(c.encrypt_with_ad(cipher::chachapoly, as_bytes("ad"), as_bytes("plain"), out));
   EXPECT_EQ(as_chars(out), "plain");
   EXPECT_EQ(c.nonce(), 0u);
 }
@@ -268,16 +270,17 @@ TEST_F(Noise, CipherStateWithoutKeyPassesThrough) {
 TEST_F(Noise, DecryptFailureDoesNotAdvanceNonce) {
   auto [a, b] = keyed_pair();
   bytes ct;
-  ASSERT_TRUE(a.encrypt_with_ad({}, as_bytes("hello"), ct));
+  ASSERT_TRUE(a.encrypt_with_ad(cipher::chachapoly, {}, as_bytes("hello"), ct));
   bytes bad = ct;
   bad[0] ^= 1;
   bytes pt = {9};
-  EXPECT_EQ(b.decrypt_with_ad({}, bad, pt).error(), err(noise_errc::bad_mac));
+  EXPECT_EQ(b.decrypt_with_ad(cipher::chachapoly, {}, bad, pt).error(), err(noise_errc::bad_mac));
   EXPECT_EQ(b.nonce(), 0u);
   EXPECT_EQ(pt, bytes{9});  // output untouched on error
-  EXPECT_EQ(b.decrypt_with_ad(as_bytes("other ad"), ct, pt).error(), err(noise_errc::bad_mac));
+  EXPECT_EQ(b.decrypt_with_ad(cipher::chachapoly, as_bytes("other ad"), ct, pt).error(),
+            err(noise_errc::bad_mac));
   EXPECT_EQ(b.nonce(), 0u);
-  ASSERT_TRUE(b.decrypt_with_ad({}, ct, pt));
+  ASSERT_TRUE(b.decrypt_with_ad(cipher::chachapoly, {}, ct, pt));
   EXPECT_EQ(b.nonce(), 1u);
   EXPECT_EQ(as_chars(byte_view(pt).subspan(1)), "hello");
 }
@@ -288,44 +291,49 @@ TEST_F(Noise, NonceExhaustionFailsInsteadOfWrapping) {
   a.set_nonce(last);
   b.set_nonce(last);
   bytes ct, pt;
-  ASSERT_TRUE(a.encrypt_with_ad({}, as_bytes("x"), ct));
-  ASSERT_TRUE(b.decrypt_with_ad({}, ct, pt));
+  ASSERT_TRUE(a.encrypt_with_ad(cipher::chachapoly, {}, as_bytes("x"), ct));
+  ASSERT_TRUE(b.decrypt_with_ad(cipher::chachapoly, {}, ct, pt));
   EXPECT_EQ(a.nonce(), UINT64_MAX);
   bytes more;
-  EXPECT_EQ(a.encrypt_with_ad({}, as_bytes("y"), more).error(), err(noise_errc::nonce_exhausted));
+  EXPECT_EQ(a.encrypt_with_ad(cipher::chachapoly, {}, as_bytes("y"), more).error(),
+            err(noise_errc::nonce_exhausted));
   EXPECT_TRUE(more.empty());
-  EXPECT_EQ(b.decrypt_with_ad({}, ct, pt).error(), err(noise_errc::nonce_exhausted));
+  EXPECT_EQ(b.decrypt_with_ad(cipher::chachapoly, {}, ct, pt).error(),
+            err(noise_errc::nonce_exhausted));
   EXPECT_EQ(a.nonce(), UINT64_MAX);
 }
 
 TEST_F(Noise, CipherStateLimits) {
   auto [a, b] = keyed_pair();
   bytes out;
-  EXPECT_EQ(a.encrypt_with_ad({}, bytes(max_plaintext + 1), out).error(),
+  EXPECT_EQ(a.encrypt_with_ad(cipher::chachapoly, {}, bytes(max_plaintext + 1), out).error(),
             err(noise_errc::too_long));
-  EXPECT_EQ(b.decrypt_with_ad({}, bytes(max_message + 1), out).error(), err(noise_errc::too_long));
-  EXPECT_EQ(b.decrypt_with_ad({}, bytes(tag_size - 1), out).error(), err(noise_errc::truncated));
+  EXPECT_EQ(b.decrypt_with_ad(cipher::chachapoly, {}, bytes(max_message + 1), out).error(),
+            err(noise_errc::too_long));
+  EXPECT_EQ(b.decrypt_with_ad(cipher::chachapoly, {}, bytes(tag_size - 1), out).error(),
+            err(noise_errc::truncated));
   EXPECT_TRUE(out.empty());
-  ASSERT_TRUE(a.encrypt_with_ad({}, bytes(max_plaintext, 7), out));
+  ASSERT_TRUE(a.encrypt_with_ad(cipher::chachapoly, {}, bytes(max_plaintext, 7), out));
   EXPECT_EQ(out.size(), max_message);
   bytes pt;
-  ASSERT_TRUE(b.decrypt_with_ad({}, out, pt));
+  ASSERT_TRUE(b.decrypt_with_ad(cipher::chachapoly, {}, out, pt));
   EXPECT_EQ(pt, bytes(max_plaintext, 7));
 }
 
 TEST_F(Noise, RekeyKeepsPeersInStepAndNonceUnchanged) {
   auto [a, b] = keyed_pair();
   bytes ct, pt;
-  ASSERT_TRUE(a.encrypt_with_ad({}, as_bytes("one"), ct));
-  ASSERT_TRUE(b.decrypt_with_ad({}, ct, pt));
-  a.rekey();
+  ASSERT_TRUE(a.encrypt_with_ad(cipher::chachapoly, {}, as_bytes("one"), ct));
+  ASSERT_TRUE(b.decrypt_with_ad(cipher::chachapoly, {}, ct, pt));
+  a.rekey(cipher::chachapoly);
   EXPECT_EQ(a.nonce(), 1u);
   ct.clear();
-  ASSERT_TRUE(a.encrypt_with_ad({}, as_bytes("two"), ct));
-  EXPECT_EQ(b.decrypt_with_ad({}, ct, pt).error(), err(noise_errc::bad_mac));  // b not rekeyed
-  b.rekey();
+  ASSERT_TRUE(a.encrypt_with_ad(cipher::chachapoly, {}, as_bytes("two"), ct));
+  EXPECT_EQ(b.decrypt_with_ad(cipher::chachapoly, {}, ct, pt).error(),
+            err(noise_errc::bad_mac));  // b not rekeyed
+  b.rekey(cipher::chachapoly);
   pt.clear();
-  ASSERT_TRUE(b.decrypt_with_ad({}, ct, pt));
+  ASSERT_TRUE(b.decrypt_with_ad(cipher::chachapoly, {}, ct, pt));
   EXPECT_EQ(as_chars(pt), "two");
 }
 
@@ -707,6 +715,118 @@ TEST_F(Noise, KnownEphemeralsGiveKnownTranscript) {
     return all;
   };
   EXPECT_EQ(transcript(), transcript());
+}
+
+// ---- cipher negotiation (docs/protocol.md, section 4.3) -------------------------------------
+
+struct negotiating_pair {
+  key_pair is = key_from(1), rs = key_from(2);
+  crypto::scripted_random irng, rrng;
+  noise_session init, resp;
+  negotiating_pair(cipher_choice client, cipher_choice relay)
+      : init{role::initiator, is, irng, true, client},
+        resp{role::responder, rs, rrng, true, relay} {}
+};
+
+constexpr cipher_choice both = cipher_choice::aesgcm_if_available;
+constexpr cipher_choice plain_xx = cipher_choice::chachapoly;
+
+TEST_F(Noise, AesGcmOnlyWhenBothSidesWantItAndPayloadsPassUnchanged) {
+  for (const cipher_choice client : {both, plain_xx}) {
+    for (const cipher_choice relay : {both, plain_xx}) {
+      SCOPED_TRACE(std::string("client ") + (client == both ? "offers" : "does not offer") +
+                   ", relay " + (relay == both ? "accepts" : "refuses"));
+      negotiating_pair p(client, relay);
+      for (int m = 0; m < 3; ++m) {
+        noise_session& w = m % 2 == 0 ? p.init : p.resp;
+        noise_session& r = m % 2 == 0 ? p.resp : p.init;
+        // A client that does not negotiate sends message 1 with an empty payload, as the
+        // protocol requires (a negotiating relay reads its first byte as the offer).
+        const std::string_view sent =
+            m == 0 && client == plain_xx ? "" : hs_payloads[static_cast<std::size_t>(m)];
+        auto msg = w.write_handshake(as_bytes(sent));
+        ASSERT_TRUE(msg) << msg.error().message();
+        auto got = r.read_handshake(*msg);
+        ASSERT_TRUE(got) << got.error().message();
+        // The offer byte is added and removed by negotiating sessions, so their callers read
+        // what was written; a plain responder sees it in front of message 1's payload.
+        if (m == 0 && client == both && relay == plain_xx) {
+          ASSERT_FALSE(got->empty());
+          EXPECT_EQ(got->front(), crypto::noise::aesgcm_available() ? offer_aesgcm : byte{0});
+          got->erase(got->begin());
+        }
+        EXPECT_EQ(as_chars(*got), sent);
+      }
+      const cipher want = client == both && relay == both && crypto::noise::aesgcm_available()
+                              ? cipher::aesgcm
+                              : cipher::chachapoly;
+      EXPECT_EQ(p.init.cipher_function(), want);
+      EXPECT_EQ(p.resp.cipher_function(), want);
+      EXPECT_EQ(to_hex(p.init.handshake_hash()), to_hex(p.resp.handshake_hash()));
+      for (int i = 0; i < 3; ++i) {
+        auto ct = p.init.encrypt(as_bytes("to the relay"));
+        ASSERT_TRUE(ct);
+        auto pt = p.resp.decrypt(*ct);
+        ASSERT_TRUE(pt);
+        EXPECT_EQ(as_chars(*pt), "to the relay");
+        auto back = p.resp.encrypt(as_bytes("to the client"));
+        ASSERT_TRUE(back);
+        auto got = p.init.decrypt(*back);
+        ASSERT_TRUE(got);
+        EXPECT_EQ(as_chars(*got), "to the client");
+      }
+    }
+  }
+}
+
+TEST_F(Noise, OfferIsTheFirstCleartextByteOfMessage1) {
+  negotiating_pair offered(both, both), silent(plain_xx, both);
+  auto m1 = offered.init.write_handshake({});
+  auto m1_plain = silent.init.write_handshake({});
+  ASSERT_TRUE(m1);
+  ASSERT_TRUE(m1_plain);
+  if (!crypto::noise::aesgcm_available()) GTEST_SKIP() << "no AES-NI: nothing is offered";
+  ASSERT_EQ(m1->size(), 33u);
+  EXPECT_EQ(m1->back(), offer_aesgcm);
+  EXPECT_EQ(m1_plain->size(), 32u);
+  // The same ephemeral key either way (same scripted randomness): only the offer differs.
+  EXPECT_TRUE(std::equal(m1_plain->begin(), m1_plain->end(), m1->begin()));
+}
+
+// Message 1 is cleartext, but its payload is mixed into h, so whoever changes the offer on
+// the path makes message 2 fail for the client under both ciphers: no silent downgrade.
+TEST_F(Noise, ChangingTheOfferOnThePathFailsTheHandshake) {
+  if (!crypto::noise::aesgcm_available()) GTEST_SKIP() << "no AES-NI: nothing is offered";
+  auto after_tamper = [](cipher_choice client, auto tamper, cipher relay_picks) {
+    negotiating_pair p(client, both);
+    auto m1 = p.init.write_handshake({});
+    EXPECT_TRUE(m1);
+    if (!m1) return;
+    tamper(*m1);
+    ASSERT_TRUE(p.resp.read_handshake(*m1));
+    EXPECT_EQ(p.resp.cipher_function(), relay_picks);
+    auto m2 = p.resp.write_handshake({});
+    ASSERT_TRUE(m2);
+    EXPECT_EQ(p.init.read_handshake(*m2).error(), err(noise_errc::bad_mac));
+    expect_unusable(p.init);
+  };
+  // Offer removed: the relay picks ChaChaPoly, the client's fallback still disagrees on h.
+  after_tamper(
+      both, [](bytes& m) { m.pop_back(); }, cipher::chachapoly);
+  // Offer bit cleared: the same.
+  after_tamper(
+      both, [](bytes& m) { m.back() = 0x00; }, cipher::chachapoly);
+  // Offer added to a client that made none: the relay picks AESGCM, the client cannot read it.
+  after_tamper(
+      plain_xx, [](bytes& m) { m.push_back(offer_aesgcm); }, cipher::aesgcm);
+}
+
+TEST_F(Noise, NegotiatingResponderWaitsForMessage1) {
+  negotiating_pair p(both, both);
+  EXPECT_FALSE(p.resp.my_turn());
+  EXPECT_EQ(p.resp.write_handshake({}).error(), err(noise_errc::wrong_turn));
+  EXPECT_EQ(p.resp.read_handshake(bytes(31)).error(), err(noise_errc::truncated));
+  expect_unusable(p.resp);
 }
 
 }  // namespace
