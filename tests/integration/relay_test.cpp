@@ -403,6 +403,46 @@ TEST_F(RelayTest, ObserverSeesNoNamesPasswordsOrText) {
   }
 }
 
+// protocol.md 4.3.1: AES-256-GCM for a client that offers it (where the CPU has AES-NI),
+// ChaCha20-Poly1305 for one that does not, on the same relay, chatting with each other.
+TEST_F(RelayTest, CipherFollowsEachClientsOffer) {
+  const transport::cipher offered =
+      crypto::noise::aesgcm_available() ? transport::cipher::aesgcm : transport::cipher::chachapoly;
+  test_client alice(relay->port()),
+      bob(relay->port(), nullptr, false, transport::cipher_choice::chachapoly);
+  EXPECT_EQ(alice.cipher_function(), offered);
+  EXPECT_EQ(bob.cipher_function(), transport::cipher::chachapoly);
+  alice.sign_up_ok("alice", "alice-password");
+  bob.sign_up_ok("bob", "bob-password");
+  ASSERT_TRUE(alice.wait_roster("bob", true));
+  ASSERT_TRUE(bob.wait_roster("alice", true));
+  alice.send_text("bob", "sealed with one cipher");
+  auto got = bob.receive_text();
+  ASSERT_TRUE(got && got->text);
+  EXPECT_EQ(*got->text, "sealed with one cipher");
+  bob.send_text("alice", "and opened after the other");
+  got = alice.receive_text();
+  ASSERT_TRUE(got && got->text);
+  EXPECT_EQ(*got->text, "and opened after the other");
+}
+
+// --cipher chachapoly: the relay declines the offer and the client falls back.
+TEST(RelayCipher, ChaChaPolyRelayDeclinesTheOffer) {
+  temp_dir dir;
+  auto cfg = test_config(dir.path());
+  cfg.aesgcm = false;
+  relay_fixture relay(cfg);
+  test_client alice(relay.port()), bob(relay.port());
+  EXPECT_EQ(alice.cipher_function(), transport::cipher::chachapoly);
+  alice.sign_up_ok("alice", "alice-password");
+  bob.sign_up_ok("bob", "bob-password");
+  ASSERT_TRUE(alice.wait_roster("bob", true));
+  alice.send_text("bob", "over chachapoly");
+  auto got = bob.receive_text();
+  ASSERT_TRUE(got && got->text);
+  EXPECT_EQ(*got->text, "over chachapoly");
+}
+
 TEST_F(RelayTest, TamperedByteClosesOnlyThatConnection) {
   test_client bob(relay->port());
   bob.sign_up_ok("bob", "bob-password");

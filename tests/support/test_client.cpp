@@ -107,11 +107,13 @@ bool raw_socket::closed_within(std::chrono::milliseconds timeout) {
   return false;
 }
 
-test_client::test_client(std::uint16_t port, const char* source, bool accept_batches)
+test_client::test_client(std::uint16_t port, const char* source, bool accept_batches,
+                         transport::cipher_choice choice)
     : sock_(port, source),
       static_key_((crypto::init(), crypto::key_pair::generate(crypto::os_random()))),
       identity_(crypto::key_pair::generate(crypto::os_random())),
-      noise_(transport::noise_session::role::initiator, static_key_, crypto::os_random()) {
+      noise_(transport::noise_session::role::initiator, static_key_, crypto::os_random(), true,
+             choice) {
   bytes out;
   auto m1 = noise_.write_handshake({});
   if (!m1) throw std::runtime_error("handshake: write 1");

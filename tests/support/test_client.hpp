@@ -43,11 +43,15 @@ class test_client {
   /// Connects and completes the handshake (throws std::runtime_error on failure). With
   /// `accept_batches` the handshake announces feature_batch (protocol.md 4.3); without it a
   /// batch from the relay is a test failure (next_frame throws).
-  explicit test_client(std::uint16_t port, const char* source = nullptr,
-                       bool accept_batches = false);
+  /// `choice` as our client makes it by default: offer AES-256-GCM (protocol.md 4.3.1).
+  explicit test_client(
+      std::uint16_t port, const char* source = nullptr, bool accept_batches = false,
+      transport::cipher_choice choice = transport::cipher_choice::aesgcm_if_available);
 
   /// The relay's static key learned in message 2.
   const crypto::public_key& relay_key() const { return relay_key_; }
+  /// The transport cipher the handshake settled on.
+  transport::cipher cipher_function() const noexcept { return noise_.cipher_function(); }
 
   void send_frame(const proto::frame& f);
   /// Sends `frames` as one batch transport message (protocol.md 5.12).

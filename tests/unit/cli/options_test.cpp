@@ -34,6 +34,15 @@ TEST(Options, RelayOptions) {
   EXPECT_EQ(r.config.workers, 4u);
 }
 
+TEST(Options, Cipher) {
+  EXPECT_TRUE(std::get<relay_mode>(parse({"-s"})).config.aesgcm);  // auto
+  EXPECT_TRUE(std::get<relay_mode>(parse({"-s", "--cipher", "auto"})).config.aesgcm);
+  EXPECT_FALSE(std::get<relay_mode>(parse({"-s", "--cipher", "chachapoly"})).config.aesgcm);
+  EXPECT_TRUE(std::holds_alternative<usage_error>(parse({"-s", "--cipher", "rot13"})));
+  EXPECT_TRUE(std::holds_alternative<usage_error>(parse({"--cipher", "chachapoly"})));  // client
+  EXPECT_NE(std::get<show_text>(parse({"--help"})).text.find("--cipher"), std::string::npos);
+}
+
 TEST(Options, AuditLog) {
   EXPECT_EQ(std::get<relay_mode>(parse({"-s"})).config.audit_log_path, "");  // beside the db
   EXPECT_EQ(std::get<relay_mode>(parse({"-s", "--audit-log", "/var/log/relay-audit.log"}))

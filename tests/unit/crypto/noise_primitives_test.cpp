@@ -102,6 +102,16 @@ TEST_F(NoisePrimitives, NonceIsFourZerosThenLittleEndian) {
   EXPECT_EQ(hex_of(make_nonce(cipher::chachapoly, max_nonce)), "00000000ffffffffffffffff");
 }
 
+TEST_F(NoisePrimitives, AesGcmNonceIsFourZerosThenBigEndian) {
+  // Noise section 12.4: unlike ChaChaPoly's, the AESGCM counter is big-endian.
+  EXPECT_EQ(hex_of(make_nonce(cipher::aesgcm, 0)), "000000000000000000000000");
+  EXPECT_EQ(hex_of(make_nonce(cipher::aesgcm, 1)), "000000000000000000000001");
+  EXPECT_EQ(hex_of(make_nonce(cipher::aesgcm, 0x0102030405060708ULL)), "000000000102030405060708");
+  EXPECT_EQ(hex_of(make_nonce(cipher::aesgcm, max_nonce)), "00000000ffffffffffffffff");
+  EXPECT_EQ(cipher_name(cipher::aesgcm), "AESGCM");
+  EXPECT_EQ(cipher_name(cipher::chachapoly), "ChaChaPoly");
+}
+
 TEST_F(NoisePrimitives, RekeyIsEncryptionOfZerosUnderMaxNonce) {
   bytes key = hex("808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f");
   std::array<byte, cipher_key_len> k{};
@@ -113,6 +123,22 @@ TEST_F(NoisePrimitives, RekeyIsEncryptionOfZerosUnderMaxNonce) {
   rekey(cipher::chachapoly, k);
   EXPECT_TRUE(std::equal(k.begin(), k.end(), expect.begin()));
   EXPECT_NE(hex_of(k), hex_of(key));
+}
+
+TEST_F(NoisePrimitives, AesGcmRekeyIsEncryptionOfZerosUnderMaxNonce) {
+  if (!aesgcm_available()) GTEST_SKIP() << "no AES-NI: AES-256-GCM is never used here";
+  bytes key = hex("808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f");
+  std::array<byte, cipher_key_len> k{}, chacha{};
+  std::copy(key.begin(), key.end(), k.begin());
+  std::copy(key.begin(), key.end(), chacha.begin());
+  std::array<byte, cipher_key_len> zeros{};
+  std::array<byte, cipher_key_len + aead_tag_len> expect{};
+  aead_nonce all_ones{0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  aead_encrypt(cipher::aesgcm, k, all_ones, {}, zeros, expect);
+  rekey(cipher::aesgcm, k);
+  rekey(cipher::chachapoly, chacha);
+  EXPECT_TRUE(std::equal(k.begin(), k.end(), expect.begin()));
+  EXPECT_NE(hex_of(k), hex_of(chacha));  // each cipher rekeys with itself
 }
 
 TEST_F(NoisePrimitives, WycheproofX25519LowOrderFails) {
@@ -204,6 +230,60 @@ TEST_F(NoisePrimitives, WycheproofChaCha20Poly1305Ietf) {
   std::cout << "[ info ] ChaCha20-Poly1305: " << valid << " valid, " << invalid << " invalid, "
             << skipped << " skipped (IV not 96-bit), " << via_noise_nonce
             << " also via the Noise nonce\n";
+}
+
+TEST_F(NoisePrimitives, WycheproofAes256Gcm) {
+  if (!aesgcm_available()) GTEST_SKIP() << "no AES-NI: AES-256-GCM is never used here";
+  const json doc = load("aes_gcm_test.json");
+  int valid = 0, invalid = 0, via_noise_nonce = 0;
+  for (const auto& group : doc["testGroups"]) {
+    ASSERT_EQ(group["ivSize"].get<int>(), 96);
+    ASSERT_EQ(group["keySize"].get<int>(), 256);
+    ASSERT_EQ(group["tagSize"].get<int>(), 128);
+    for (const auto& t : group["tests"]) {
+      SCOPED_TRACE("tcId " + std::to_string(t["tcId"].get<int>()));
+      const bytes key = hex(t["key"].get<std::string>());
+      const bytes iv = hex(t["iv"].get<std::string>());
+      const bytes ad = hex(t["aad"].get<std::string>());
+      const bytes msg = hex(t["msg"].get<std::string>());
+      bytes ct = hex(t["ct"].get<std::string>());
+      const bytes tag = hex(t["tag"].get<std::string>());
+      ct.insert(ct.end(), tag.begin(), tag.end());
+      const std::span<const byte, cipher_key_len> k(key.data(), cipher_key_len);
+      aead_nonce nonce{};
+      std::copy(iv.begin(), iv.end(), nonce.begin());
+
+      bytes pt(ct.size() - aead_tag_len);
+      const bool ok = aead_decrypt(cipher::aesgcm, k, nonce, ad, ct, pt);
+      if (t["result"] == "valid") {
+        EXPECT_TRUE(ok);
+        EXPECT_EQ(pt, msg);
+        bytes again(msg.size() + aead_tag_len);
+        aead_encrypt(cipher::aesgcm, k, nonce, ad, msg, again);
+        EXPECT_EQ(again, ct);
+        ++valid;
+        // IVs of the Noise shape also go through ENCRYPT/DECRYPT with the counter big-endian.
+        if (iv[0] == 0 && iv[1] == 0 && iv[2] == 0 && iv[3] == 0) {
+          std::uint64_t n = 0;
+          for (std::size_t i = 4; i < 12; ++i) n = (n << 8) | iv[i];
+          bytes viak(msg.size() + aead_tag_len);
+          encrypt(cipher::aesgcm, k, n, ad, msg, viak);
+          EXPECT_EQ(viak, ct);
+          bytes back(msg.size());
+          EXPECT_TRUE(decrypt(cipher::aesgcm, k, n, ad, ct, back));
+          EXPECT_EQ(back, msg);
+          ++via_noise_nonce;
+        }
+      } else {
+        EXPECT_FALSE(ok);
+        EXPECT_EQ(pt, bytes(pt.size(), 0));  // zeroed on failure
+        ++invalid;
+      }
+    }
+  }
+  EXPECT_EQ(valid, 39);
+  EXPECT_EQ(invalid, 27);
+  EXPECT_EQ(via_noise_nonce, 1);
 }
 
 TEST_F(NoisePrimitives, DecryptRejectsShortCiphertext) {

@@ -209,6 +209,30 @@ TEST_F(Noise, SnowAllNonPskPatterns) {
   EXPECT_EQ(c.skipped_unsupported.size(), 23u);
 }
 
+// The same, with AESGCM (Noise section 12.4): the transport messages of every vector check the
+// big-endian nonce. The cacophony file also has handshake hashes.
+TEST_F(Noise, CacophonyAesGcmAllNonPskPatterns) {
+  if (!crypto::noise::aesgcm_available()) GTEST_SKIP() << "no AES-NI: AESGCM is never used here";
+  const std::string file = "cacophony-25519-AESGCM-BLAKE2b.json";
+  const vector_counts c = run_file(file);
+  report(file, c);
+  EXPECT_EQ(c.total_ran(), 15);
+  for (const auto& p : supported_patterns) EXPECT_EQ(c.ran.count(p), 1u) << p;
+  EXPECT_EQ(c.skipped_psk.size(), 21u);
+  EXPECT_EQ(c.skipped_unsupported.size(), 23u);
+}
+
+TEST_F(Noise, SnowAesGcmAllNonPskPatterns) {
+  if (!crypto::noise::aesgcm_available()) GTEST_SKIP() << "no AES-NI: AESGCM is never used here";
+  const std::string file = "snow-25519-AESGCM-BLAKE2b.json";
+  const vector_counts c = run_file(file);
+  report(file, c);
+  EXPECT_EQ(c.total_ran(), 15);
+  for (const auto& p : supported_patterns) EXPECT_EQ(c.ran.count(p), 1u) << p;
+  EXPECT_EQ(c.skipped_psk.size(), 13u);
+  EXPECT_EQ(c.skipped_unsupported.size(), 23u);
+}
+
 // ---- errors and configuration ---------------------------------------------------------------
 
 TEST_F(Noise, ErrorCategory) {
@@ -235,6 +259,14 @@ TEST_F(Noise, RejectsUnknownProtocolsAndMissingKeys) {
   EXPECT_EQ(
       handshake_state::create({"Noise_XX_25519_AESGCM_SHA256", true, {}, &s, nullptr}, rng).error(),
       err(noise_errc::unsupported_protocol));
+  EXPECT_EQ(handshake_state::create({"Noise_XX_25519_AESGCM", true, {}, &s, nullptr}, rng).error(),
+            err(noise_errc::unsupported_protocol));
+  EXPECT_EQ(
+      handshake_state::create({"Noise__25519_AESGCM_BLAKE2b", true, {}, &s, nullptr}, rng).error(),
+      err(noise_errc::unsupported_protocol));
+  if (crypto::noise::aesgcm_available()) {
+    EXPECT_TRUE(handshake_state::create({protocol_name_aesgcm, true, {}, &s, nullptr}, rng));
+  }
   EXPECT_EQ(handshake_state::create({"Noise_XX_448_ChaChaPoly_BLAKE2b", true, {}, &s, nullptr}, rng)
                 .error(),
             err(noise_errc::unsupported_protocol));
