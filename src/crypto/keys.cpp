@@ -27,6 +27,13 @@ key_pair key_pair::from_secret(byte_view secret) {
   return kp;
 }
 
+key_pair key_pair::copy() const {
+  key_pair kp;
+  std::copy(sec_.data(), sec_.data() + key_size, kp.sec_.data());
+  kp.pub_ = pub_;
+  return kp;
+}
+
 std::string fingerprint(const public_key& k) {
   std::array<byte, 32> h{};
   crypto_generichash(h.data(), h.size(), k.data(), k.size(), nullptr, 0);

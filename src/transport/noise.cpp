@@ -258,8 +258,8 @@ result<handshake_state> handshake_state::create(const config& cfg, crypto::rando
   }
 
   handshake_state hs(*p, cfg.initiator, rng, cfg.protocol, c);
-  if (cfg.s != nullptr) hs.s_ = crypto::key_pair::from_secret(cfg.s->secret());
-  if (cfg.e != nullptr) hs.e_ = crypto::key_pair::from_secret(cfg.e->secret());
+  if (cfg.s != nullptr) hs.s_ = cfg.s->copy();
+  if (cfg.e != nullptr) hs.e_ = cfg.e->copy();
   if (they_pre) hs.rs_ = *cfg.rs;
   hs.ss_.mix_hash(cfg.prologue);
   // Pre-message keys: the initiator's first (section 5.3).
@@ -409,7 +409,7 @@ noise_session::noise_session(role r, const crypto::key_pair& static_key, crypto:
     hs_->hs.emplace(start(initiator_, cipher::chachapoly, static_key, nullptr, rng));
     return;
   }
-  hs_->s = crypto::key_pair::from_secret(static_key.secret());
+  hs_->s = static_key.copy();
   if (initiator_ && prim::aesgcm_available()) {
     cipher_ = cipher::aesgcm;  // offered; read_message2_either settles it
     hs_->e = crypto::key_pair::generate(rng);

@@ -3,16 +3,21 @@
 
 Layers (protocol.md section 1):
   records  (section 3)  u16 big-endian length + body
-  Noise    (section 4)  Noise_XX_25519_ChaChaPoly_BLAKE2b, prologue "relaychat/1"
+  Noise    (section 4)  Noise_XX_25519_ChaChaPoly_BLAKE2b, prologue "relaychat/1"; or
+                        Noise_XX_25519_AESGCM_BLAKE2b when the client offers AES-256-GCM
+                        and the relay accepts (section 4.3.1)
   frames   (section 5)  type byte + fields; or a batch of frames (section 5.12)
   envelope (section 8)  crypto_box between identity keys, inside send/deliver
 
-Needs the Debian packages python3-dissononce and python3-nacl; run it with
+Needs the Debian packages python3-dissononce and python3-nacl (python3-cryptography,
+needed for AES-256-GCM, is a dependency of python3-dissononce); run it with
 /usr/bin/python3.
 
 Library use:
 
     c = Client.connect("127.0.0.1", port, relay_key=fingerprint)
+    # or offer AES-256-GCM: Client.connect(..., offer_aesgcm=True); then c.cipher is
+    # "AESGCM" if the relay accepted, else "ChaChaPoly"
     c.sign_up("alice", "password123")        # or sign_in
     c.send_text("bob", "hello")
     ev = c.next_event(timeout=5)              # Message / Rejected / Frame ...
@@ -32,8 +37,10 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Union
 
+from dissononce.cipher.aesgcm import AESGCMCipher
 from dissononce.cipher.chachapoly import ChaChaPolyCipher
 from dissononce.dh.x25519.x25519 import X25519DH
+from dissononce.extras.dh.dangerous.dh_nogen import NoGenDH
 from dissononce.exceptions.decrypt import DecryptFailedException
 from dissononce.hash.blake2b import Blake2bHash
 from dissononce.processing.handshakepatterns.interactive.XX import XXHandshakePattern
@@ -50,7 +57,15 @@ from nacl.public import Box, PrivateKey, PublicKey
 # ---------------------------------------------------------------------------
 
 PROTOCOL_NAME = "Noise_XX_25519_ChaChaPoly_BLAKE2b"
+PROTOCOL_NAME_AESGCM = "Noise_XX_25519_AESGCM_BLAKE2b"
 PROLOGUE = b"relaychat/1"
+
+# cipher name (as in the Noise protocol name) -> (dissononce cipher class, protocol name)
+CIPHERS = {
+    "ChaChaPoly": (ChaChaPolyCipher, PROTOCOL_NAME),
+    "AESGCM": (AESGCMCipher, PROTOCOL_NAME_AESGCM),
+}
+OFFER_AESGCM = 0x01  # handshake message 1 payload bit (section 4.3.1)
 
 MAX_RECORD = 65535
 MAX_FRAME = 65519
@@ -605,6 +620,9 @@ class NoiseConnection:
         self.send_cs: Optional[CipherState] = None
         self.recv_cs: Optional[CipherState] = None
         self.relay_static: Optional[bytes] = None
+        self.cipher: Optional[str] = None  # "AESGCM" or "ChaChaPoly" once the handshake is done
+        self.cipher_attempts: List[str] = []  # ciphers message 2 was read with, in order
+        self.handshake_wire: List[tuple] = []  # ("out"|"in", exact record bytes incl. length)
         self.closed = False
         self.eof = False
         self.queue: "deque[Frame]" = deque()  # frames of a batch not yet returned
@@ -618,7 +636,10 @@ class NoiseConnection:
             raise ValueError("record body must be 1..65535 bytes")
         if self.trace is not None:
             self.trace.append(("out", len(body)))
-        self.sock.sendall(struct.pack(">H", len(body)) + body)
+        wire = struct.pack(">H", len(body)) + body
+        if self.send_cs is None:   # still in the handshake: keep the exact bytes
+            self.handshake_wire.append(("out", wire))
+        self.sock.sendall(wire)
 
     def _fill(self, n: int, deadline: Optional[float]) -> None:
         while len(self.buf) < n:
@@ -657,24 +678,78 @@ class NoiseConnection:
         return body
 
     # -- handshake --
-    def handshake(self, check_relay_key, timeout: float = 10.0, accept_batches: bool = False) -> bytes:
+    @staticmethod
+    def _handshake_state(cipher: str, static, ephemeral_private=None) -> HandshakeState:
+        """A fresh initiator HandshakeState for CIPHERS[cipher]. With ephemeral_private,
+        writing message 1 uses that ephemeral key instead of generating one.
+
+        (dissononce's initialize(e=...) cannot be used for this: write_message asserts
+        that e is empty before the `e` token. Its NoGenDH wrapper, meant for test vectors,
+        makes the `e` token "generate" the given key pair.)"""
+        dh = X25519DH()
+        if ephemeral_private is not None:
+            dh = NoGenDH(dh, ephemeral_private)
+        cipher_cls, name = CIPHERS[cipher]
+        hs = HandshakeState(SymmetricState(CipherState(cipher_cls()), Blake2bHash()), dh)
+        hs.initialize(XXHandshakePattern(), True, PROLOGUE, s=static)
+        assert hs.protocol_name == name, hs.protocol_name
+        return hs
+
+    def handshake(self, check_relay_key, timeout: float = 10.0, accept_batches: bool = False,
+                  offer_aesgcm: bool = False, message1_payload: Optional[bytes] = None) -> bytes:
         """Noise XX as initiator. check_relay_key(rs) is called after message 2
         and before message 3; it must raise to abort (then nothing more is sent).
         With accept_batches, message 3 carries the feature byte FEATURE_BATCH (section 4.3)
-        and the relay may send batches; else its payload is empty."""
+        and the relay may send batches; else its payload is empty.
+
+        With offer_aesgcm, message 1 carries the offer byte 0x01 from a state initialised
+        with the AESGCM name, and message 2 is read as section 4.3.1 says: with that state,
+        and if it does not authenticate, with a fresh ChaChaPoly state built with the same
+        ephemeral key and the same message 1 payload. self.cipher tells which one held.
+
+        message1_payload (tests only) replaces message 1's payload (default: the byte 0x01 when
+        offering, else empty); offer_aesgcm still decides which states are tried."""
         dh = X25519DH()
-        hs = HandshakeState(SymmetricState(CipherState(ChaChaPolyCipher()), Blake2bHash()), dh)
-        hs.initialize(XXHandshakePattern(), True, PROLOGUE, s=dh.generate_keypair())
-        assert hs.protocol_name == PROTOCOL_NAME, hs.protocol_name
+        static = dh.generate_keypair()
+        payload1 = bytes(message1_payload) if message1_payload is not None else (
+            bytes([OFFER_AESGCM]) if offer_aesgcm else b"")
+        if offer_aesgcm:
+            # keep the ephemeral until message 2 is read: the fallback state needs it
+            ephemeral = dh.generate_keypair()
+            first = "AESGCM"
+            hs = self._handshake_state(first, static, ephemeral.private)
+        else:
+            ephemeral = None
+            first = "ChaChaPoly"
+            hs = self._handshake_state(first, static)
         m1 = bytearray()
-        hs.write_message(b"", m1)
+        hs.write_message(payload1, m1)
+        if ephemeral is not None:
+            assert bytes(m1[:32]) == ephemeral.public.data
         self.write_record(bytes(m1))
         m2 = self.read_record(timeout, limit=MAX_RECORD)
+        self.handshake_wire.append(("in", struct.pack(">H", len(m2)) + m2))
+        self.cipher_attempts.append(first)
         payload = bytearray()
         try:
             hs.read_message(m2, payload)
+            self.cipher = first
         except DecryptFailedException as e:
-            raise ProtocolError(f"handshake message 2 failed to decrypt: {e}")
+            if not offer_aesgcm:
+                raise ProtocolError(f"handshake message 2 failed to decrypt: {e}")
+            # section 4.3.1 step 2: the relay declined; ChaChaPoly, same e, same payload
+            hs = self._handshake_state("ChaChaPoly", static, ephemeral.private)
+            again = bytearray()
+            hs.write_message(payload1, again)   # not sent: identical to what was sent
+            assert again == m1, "message 1 differs in the fallback state"
+            self.cipher_attempts.append("ChaChaPoly")
+            payload = bytearray()
+            try:
+                hs.read_message(m2, payload)
+            except DecryptFailedException as e2:
+                raise ProtocolError(
+                    f"handshake message 2 failed to decrypt under AESGCM and ChaChaPoly: {e2}")
+            self.cipher = "ChaChaPoly"
         rs = bytes(hs.rs.data)
         self.relay_static = rs
         try:
@@ -792,12 +867,21 @@ class Client:
         self.log: List[Frame] = []  # every frame received, in order
         self.closing: Optional[Closing] = None
 
+    @property
+    def cipher(self) -> Optional[str]:
+        """The cipher the handshake settled on: "AESGCM" or "ChaChaPoly"."""
+        return self.conn.cipher
+
     # -- connect --
     @classmethod
     def connect(cls, host: str, port: int, relay_key: Optional[str] = None,
                 identity: Optional[bytes] = None, timeout: float = 10.0,
                 check_relay_key=None, trace: Optional[list] = None,
-                accept_batches: bool = False) -> "Client":
+                accept_batches: bool = False, offer_aesgcm: bool = False,
+                message1_payload: Optional[bytes] = None) -> "Client":
+        """offer_aesgcm: offer AES-256-GCM in handshake message 1 (section 4.3.1); the
+        relay may decline, then the connection uses ChaChaPoly. See Client.cipher.
+        message1_payload: tests only (see NoiseConnection.handshake)."""
         sock = socket.create_connection((host, port), timeout=timeout)
         sock.settimeout(timeout)  # bounds blocking writes; reads use select
         # one record per write; without this, Nagle + delayed ACK add ~40 ms per exchange
@@ -809,7 +893,8 @@ class Client:
                 raise RelayKeyMismatch(f"relay key {fingerprint(rs)} does not match {relay_key}")
 
         try:
-            conn.handshake(check_relay_key or default_check, timeout, accept_batches)
+            conn.handshake(check_relay_key or default_check, timeout, accept_batches,
+                           offer_aesgcm, message1_payload)
         except BaseException:
             conn.close()
             raise
@@ -958,6 +1043,8 @@ def _cli(argv=None) -> int:
     ap.add_argument("--identity", help="hex of a 32-byte identity secret key (default: fresh)")
     ap.add_argument("--accept-batches", action="store_true",
                     help="announce feature_batch: the relay may send batches of frames")
+    ap.add_argument("--offer-aesgcm", action="store_true",
+                    help="offer AES-256-GCM (the relay may decline: then ChaChaPoly)")
     sub = ap.add_subparsers(dest="cmd", required=True)
     s = sub.add_parser("send", help="send one message to an online user")
     s.add_argument("to")
@@ -973,11 +1060,12 @@ def _cli(argv=None) -> int:
     ident = bytes.fromhex(a.identity) if a.identity else None
     try:
         c = Client.connect(a.host, a.port, relay_key=a.relay_key, identity=ident,
-                           accept_batches=a.accept_batches)
+                           accept_batches=a.accept_batches, offer_aesgcm=a.offer_aesgcm)
     except (OSError, ConnectionClosed, ProtocolError, RelayKeyMismatch, TimeoutError) as e:
         print(f"cannot connect: {e}", file=sys.stderr)
         return 1
     print(f"relay key fingerprint: {fingerprint(c.conn.relay_static)}", file=sys.stderr)
+    print(f"cipher: {c.cipher}", file=sys.stderr)
     try:
         (c.sign_up if a.sign_up else c.sign_in)(a.user, a.password)
     except SignInFailed as e:

@@ -46,7 +46,7 @@ def hx(s: str) -> bytes:
 # ---------------------------------------------------------------------------
 
 class Relay:
-    def __init__(self):
+    def __init__(self, extra_args=()):
         self.dir = tempfile.mkdtemp(prefix="relaychat-interop-")
         self.stderr_path = os.path.join(self.dir, "relay.stderr")
         self.stderr = open(self.stderr_path, "wb")
@@ -54,7 +54,7 @@ class Relay:
         self.stdout_lines = []
         self.proc = subprocess.Popen(
             [NODE, "-s", "--port", "0", "--db", os.path.join(self.dir, "relay.db"),
-             "--argon2-memory", "1024", "--argon2-iterations", "1"],
+             "--argon2-memory", "1024", "--argon2-iterations", "1", *extra_args],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self.stderr)
         threading.Thread(target=self._drain, daemon=True).start()
         try:
@@ -132,14 +132,32 @@ def uname(base: str) -> str:
     return f"{base}{_name_counter[0]}"
 
 
-def connect(**kw) -> Client:
-    return Client.connect(HOST, RELAY.port, relay_key=RELAY.fingerprint, timeout=TIMEOUT, **kw)
+def connect(relay: "Relay" = None, **kw) -> Client:
+    relay = relay or RELAY
+    return Client.connect(HOST, relay.port, relay_key=relay.fingerprint, timeout=TIMEOUT, **kw)
 
 
 def signed_up(base: str) -> Client:
     c = connect()
     c.sign_up(uname(base), PASSWORD, timeout=TIMEOUT)
     return c
+
+
+def cpu_has_aesni() -> bool:
+    """x86 'aes' CPU flag (Linux). The relay's default --cipher auto accepts an AES-256-GCM
+    offer only with AES-NI (section 4.3.1)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("flags"):
+                    return "aes" in line.split(":", 1)[1].split()
+    except OSError:
+        pass
+    return False
+
+
+# what a default (--cipher auto) relay settles on for a client that offers AES-256-GCM
+AUTO_OFFER_CIPHER = "AESGCM" if cpu_has_aesni() else "ChaChaPoly"
 
 
 def is_presence(kind, name):
@@ -312,6 +330,23 @@ class SpecVectorsTest(unittest.TestCase):
             rc.decode_frame(bytes([0x85, code, 0]))
             rc.decode_frame(bytes([0x84, code, 0, 0, 0, 0, 0]))
         self.assertEqual(rc.decode_frame(hx("85 11 00")).reason, "banned")
+
+    def test_aesgcm_nonce_format(self):
+        # section 4.3.1 / 4.6: AESGCM nonce = 4 zero bytes + counter big-endian; ChaChaPoly
+        # little-endian. Check what dissononce's ciphers actually encrypt with.
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM, ChaCha20Poly1305
+        key = bytes(range(32))
+        be1 = hx("00 00 00 00 00 00 00 00 00 00 00 01")
+        le1 = hx("00 00 00 00 01 00 00 00 00 00 00 00")
+        for cipher, ref, nonce in ((rc.AESGCMCipher(), AESGCM, be1),
+                                   (rc.ChaChaPolyCipher(), ChaCha20Poly1305, le1)):
+            with self.subTest(cipher=cipher.name):
+                cs = rc.CipherState(cipher)
+                cs.initialize_key(key)
+                cs.encrypt_with_ad(b"", b"n=0")
+                out = cs.encrypt_with_ad(b"ad", b"counter one")        # n = 1
+                self.assertEqual(out, ref(key).encrypt(nonce, b"counter one", b"ad"))
+                self.assertEqual(len(out), len(b"counter one") + 16)
 
     def test_batch_vectors(self):
         # the example of section 5.12: a ping (token 1) and a pong (token 2) in one batch
@@ -812,6 +847,152 @@ def struct_u16(n: int) -> bytes:
     return bytes([n >> 8, n & 0xFF])
 
 
+class CipherOfferTest(RelayTestCase):
+    """Cipher negotiation (section 4.3.1) against the default relay (--cipher auto)."""
+
+    def test_offer_accepted_and_chat_with_a_chachapoly_client(self):
+        trace = []
+        alice = self.track(connect(offer_aesgcm=True, trace=trace))
+        self.assertEqual(alice.cipher, AUTO_OFFER_CIPHER)
+        self.assertEqual(alice.conn.cipher_attempts,
+                         ["AESGCM"] if AUTO_OFFER_CIPHER == "AESGCM" else ["AESGCM", "ChaChaPoly"])
+        self.assertEqual(trace, [("out", 33), ("in", 96), ("out", 64)])
+        # the same cipher in both transport directions
+        self.assertEqual(alice.conn.send_cs.cipher.name, AUTO_OFFER_CIPHER)
+        self.assertEqual(alice.conn.recv_cs.cipher.name, AUTO_OFFER_CIPHER)
+        a = uname("aesalice").encode()
+        self.assertEqual(alice.sign_up(a, PASSWORD, timeout=TIMEOUT), Welcome(a))
+
+        bob = self.track(connect())                       # no offer
+        self.assertEqual(bob.cipher, "ChaChaPoly")
+        self.assertEqual(bob.conn.cipher_attempts, ["ChaChaPoly"])
+        b = uname("chachabob").encode()
+        bob.sign_up(b, PASSWORD, timeout=TIMEOUT)
+        self.assertEqual(bob.roster.get(a), alice.identity_public)
+        alice.wait_for(is_presence(KIND_ONLINE, b), TIMEOUT)
+
+        # alice (AESGCM) -> bob (ChaChaPoly), also a record near the biggest envelope
+        for t in (b"hello bob, over AES-GCM", b"x" * 16384):
+            alice.send_text(b, t)
+            m = bob.wait_for(is_message_from(a), TIMEOUT)
+            self.assertIsInstance(m, Message, m)
+            self.assertEqual((m.sender, m.to, m.text), (a, b, t))
+        # bob -> alice
+        for t in (b"hello alice, over ChaChaPoly", b"y" * 16384):
+            bob.send_text(a, t)
+            m = alice.wait_for(is_message_from(b), TIMEOUT)
+            self.assertIsInstance(m, Message, m)
+            self.assertEqual((m.sender, m.to, m.text), (b, a, t))
+        self.assertEqual(alice.ping(21, timeout=TIMEOUT).token, 21)
+        self.assertEqual(bob.ping(22, timeout=TIMEOUT).token, 22)
+        self.assertFalse(any(isinstance(e, Error) for e in alice.pending + bob.pending))
+
+    def test_handshake_records_on_the_wire(self):
+        # section 4.3: message 1 is 00 21 + e.pub + 01 with the offer, 00 20 + e.pub without
+        for offer, batches in ((True, False), (True, True), (False, False)):
+            with self.subTest(offer=offer, batches=batches):
+                c = self.track(connect(offer_aesgcm=offer, accept_batches=batches))
+                (d1, m1), (d2, m2), (d3, m3) = c.conn.handshake_wire
+                self.assertEqual((d1, d2, d3), ("out", "in", "out"))
+                if offer:
+                    self.assertEqual((len(m1), m1[:2], m1[-1:]), (35, b"\x00\x21", b"\x01"))
+                else:
+                    self.assertEqual((len(m1), m1[:2]), (34, b"\x00\x20"))
+                self.assertEqual((len(m2), m2[:2]), (98, b"\x00\x60"))
+                if batches:
+                    self.assertEqual((len(m3), m3[:2]), (67, b"\x00\x41"))
+                else:
+                    self.assertEqual((len(m3), m3[:2]), (66, b"\x00\x40"))
+                self.assertEqual(c.ping(5, timeout=TIMEOUT).token, 5)
+
+    def test_offer_byte_bits(self):
+        # section 4.3.1: only bit 0 of the first payload byte counts
+        cases = [
+            (True, b"\xff", AUTO_OFFER_CIPHER),             # reserved bits ignored
+            (True, b"\x01\x00\x7f", AUTO_OFFER_CIPHER),     # bytes after the first ignored
+            (True, b"\xfe", "ChaChaPoly"),                  # bit 0 clear: no offer -> fallback
+            (False, b"\x00", "ChaChaPoly"),                 # explicit "no offer"
+        ]
+        for offer, payload, expect in cases:
+            with self.subTest(payload=payload.hex()):
+                c = self.track(connect(offer_aesgcm=offer, message1_payload=payload))
+                self.assertEqual(c.cipher, expect)
+                self.assertEqual(c.ping(6, timeout=TIMEOUT).token, 6)
+
+    @unittest.skipUnless(AUTO_OFFER_CIPHER == "AESGCM", "relay cannot accept AES-256-GCM here")
+    def test_relay_really_switches(self):
+        # an offer byte from a client that then reads message 2 only under ChaChaPoly:
+        # the relay used AESGCM, so message 2 does not authenticate (section 4.3.1)
+        trace = []
+        with self.assertRaises(ProtocolError):
+            Client.connect(HOST, RELAY.port, relay_key=RELAY.fingerprint, timeout=TIMEOUT,
+                           trace=trace, message1_payload=b"\x01")
+        self.assertEqual(trace, [("out", 33), ("in", 96)])
+        self.assertEqual(self.track(connect(offer_aesgcm=True)).ping(7, timeout=TIMEOUT).token, 7)
+
+
+class DeclinedOfferTest(unittest.TestCase):
+    """A relay started with --cipher chachapoly declines offers (section 4.3.1)."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.relay = Relay(["--cipher", "chachapoly"])
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.relay.terminate()
+        log = cls.relay.log()
+        cls.relay.cleanup()
+        if code != 0:
+            raise AssertionError(f"--cipher chachapoly relay exited with {code}:\n{log[-4000:]}")
+
+    def setUp(self):
+        self.clients = []
+
+    def tearDown(self):
+        for c in self.clients:
+            c.close()
+        self.assertTrue(self.relay.alive(), "relay died during the test:\n" + self.relay.log()[-4000:])
+
+    def test_offer_falls_back_to_chachapoly_and_chat(self):
+        trace = []
+        carol = connect(self.relay, offer_aesgcm=True, trace=trace)
+        self.clients.append(carol)
+        self.assertEqual(carol.cipher, "ChaChaPoly")
+        self.assertEqual(carol.conn.cipher_attempts, ["AESGCM", "ChaChaPoly"])
+        # message 1 was sent once (the fallback state's copy is not sent)
+        self.assertEqual(trace, [("out", 33), ("in", 96), ("out", 64)])
+        self.assertEqual(carol.conn.send_cs.cipher.name, "ChaChaPoly")
+        self.assertEqual(rc.fingerprint(carol.conn.relay_static), self.relay.fingerprint)
+        cn = uname("fbcarol").encode()
+        carol.sign_up(cn, PASSWORD, timeout=TIMEOUT)
+
+        dave = connect(self.relay)                        # no offer
+        self.clients.append(dave)
+        self.assertEqual((dave.cipher, dave.conn.cipher_attempts), ("ChaChaPoly", ["ChaChaPoly"]))
+        dn = uname("fbdave").encode()
+        dave.sign_up(dn, PASSWORD, timeout=TIMEOUT)
+        self.assertEqual(dave.roster.get(cn), carol.identity_public)
+        carol.wait_for(is_presence(KIND_ONLINE, dn), TIMEOUT)
+
+        carol.send_text(dn, "declined, still fine")
+        m = dave.wait_for(is_message_from(cn), TIMEOUT)
+        self.assertIsInstance(m, Message, m)
+        self.assertEqual((m.sender, m.to, m.text), (cn, dn, b"declined, still fine"))
+        dave.send_text(cn, "hi carol")
+        m = carol.wait_for(is_message_from(dn), TIMEOUT)
+        self.assertIsInstance(m, Message, m)
+        self.assertEqual((m.sender, m.to, m.text), (dn, cn, b"hi carol"))
+        self.assertEqual(carol.ping(31, timeout=TIMEOUT).token, 31)
+
+    def test_offer_byte_from_a_client_that_does_not_fall_back(self):
+        # declined: the relay uses ChaChaPoly with the offer byte mixed into h
+        c = connect(self.relay, message1_payload=b"\x01")
+        self.clients.append(c)
+        self.assertEqual((c.cipher, c.conn.cipher_attempts), ("ChaChaPoly", ["ChaChaPoly"]))
+        self.assertEqual(c.ping(32, timeout=TIMEOUT).token, 32)
+
+
 class ShutdownTest(unittest.TestCase):
     """Run last: SIGTERM the relay; a signed-in client gets closing(shutting_down); exit 0."""
 
@@ -849,7 +1030,7 @@ def main() -> int:
         suites = [unittest.TestSuite(loader.loadTestsFromTestCase(t)) for t in (
             SpecVectorsTest, HandshakeTest, ChatTest, AuthTest, SendErrorTest,
             TamperTest, ReplayTest, ByeTest, ReplacementTest, ProtocolErrorTest, KickTest,
-            BatchTest)]
+            BatchTest, CipherOfferTest, DeclinedOfferTest)]
         suites.append(loader.loadTestsFromTestCase(ShutdownTest))
         for s in suites:
             result = runner.run(s)

@@ -22,6 +22,9 @@ class key_pair {
   static key_pair generate(random_source& rng);
   /// Rebuilds the pair from a 32-byte secret (the public half is derived).
   static key_pair from_secret(byte_view secret);
+  /// The same pair in new guarded memory, without deriving the public half again (a base-point
+  /// multiplication, which every handshake would otherwise pay for each copy of a key).
+  key_pair copy() const;
 
   const public_key& pub() const noexcept { return pub_; }
   byte_view secret() const noexcept { return sec_.view(); }

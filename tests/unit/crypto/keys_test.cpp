@@ -1,0 +1,50 @@
+// key_pair: generation, rebuilding from a secret, copies, fingerprints.
+#include "relay/crypto/keys.hpp"
+
+#include <gtest/gtest.h>
+
+#include "relay/crypto/sodium.hpp"
+
+namespace relay::crypto {
+namespace {
+
+class KeyPair : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { init(); }
+};
+
+TEST_F(KeyPair, FromSecretDerivesThePublicHalf) {
+  const key_pair a = key_pair::generate(os_random());
+  const key_pair b = key_pair::from_secret(a.secret());
+  EXPECT_EQ(b.pub(), a.pub());
+  EXPECT_TRUE(std::equal(a.secret().begin(), a.secret().end(), b.secret().begin()));
+  EXPECT_THROW(key_pair::from_secret(bytes(31, 1)), std::invalid_argument);
+}
+
+TEST_F(KeyPair, CopyHasTheSameKeysInItsOwnMemory) {
+  const key_pair a = key_pair::generate(os_random());
+  key_pair c = a.copy();
+  EXPECT_EQ(c.pub(), a.pub());
+  ASSERT_EQ(c.secret().size(), key_size);
+  EXPECT_TRUE(std::equal(a.secret().begin(), a.secret().end(), c.secret().begin()));
+  EXPECT_NE(c.secret().data(), a.secret().data());  // not shared: each wipes its own
+  // The copy is a working pair: its public half matches its secret.
+  EXPECT_EQ(key_pair::from_secret(c.secret()).pub(), a.pub());
+  {
+    key_pair gone = std::move(c);  // the moved-to pair owns the secret; a's is untouched
+    EXPECT_EQ(gone.pub(), a.pub());
+  }
+  EXPECT_EQ(key_pair::from_secret(a.secret()).pub(), a.pub());
+}
+
+TEST_F(KeyPair, FingerprintsAreHexOfBlake2b256) {
+  const public_key k{};
+  const std::string f = fingerprint(k);
+  EXPECT_EQ(f.size(), 64u);
+  EXPECT_EQ(f.find_first_not_of("0123456789abcdef"), std::string::npos);
+  EXPECT_EQ(short_fingerprint(k).size(), 8u * 4u + 7u);
+  EXPECT_EQ(short_fingerprint(k).substr(0, 4), f.substr(0, 4));
+}
+
+}  // namespace
+}  // namespace relay::crypto
