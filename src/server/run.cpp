@@ -18,11 +18,14 @@ namespace relay::server {
 
 int run_relay(const relay_config& cfg) {
   crypto::init();
-  // Large buffers (roster snapshots for thousands of users, Argon2's memory on the worker
-  // threads) come from mmap and go back to the system when freed, instead of leaving the
-  // heap at its high-water mark; the heap's top is trimmed above 256 KiB free.
-  ::mallopt(M_MMAP_THRESHOLD, 64 * 1024);
-  ::mallopt(M_TRIM_THRESHOLD, 256 * 1024);
+  // Only very large buffers (Argon2's 19 MiB on the worker threads) come from mmap and go back
+  // to the system when freed. Chat buffers stay on the heap: with 1 KiB messages a client's
+  // batch and write buffers are 16 to 100 KiB, and with thresholds of 64 and 256 KiB every
+  // one was mmapped or brk'd, faulted in and handed back again: 15% of the relay's CPU in
+  // page faults at 100 clients x 1 KiB (protocol-independent; docs/benchmarks.md). Freed
+  // heap goes back to the system when chat is quiet (relay_server::maybe_trim_memory).
+  ::mallopt(M_MMAP_THRESHOLD, 4 * 1024 * 1024);
+  ::mallopt(M_TRIM_THRESHOLD, 8 * 1024 * 1024);
   net::io_context io(1);
   std::unique_ptr<relay_server> relay;
   // Catch signals from the very start: a SIGTERM during start-up still ends cleanly.
