@@ -172,15 +172,25 @@ TEST_F(NoisePrimitives, WycheproofX25519LowOrderFails) {
   EXPECT_EQ(rejected, 31);
 }
 
-TEST_F(NoisePrimitives, WycheproofChaCha20Poly1305Ietf) {
-  const json doc = load("chacha20_poly1305_test.json");
+// What a Wycheproof AEAD file gave: tests passed as valid and invalid, groups of another
+// shape skipped, valid ones with a Noise-shaped IV also run through ENCRYPT/DECRYPT(n).
+struct aead_counts {
   int valid = 0, invalid = 0, skipped = 0, via_noise_nonce = 0;
+};
+
+// Runs every test of `file` with 256-bit keys, 96-bit IVs and 128-bit tags through
+// aead_decrypt / aead_encrypt of `c`. A valid test must open to its message and seal back to
+// its ciphertext; an invalid one must fail and leave zeros. An IV of 4 zero bytes then the
+// counter in the byte order of `c` (make_nonce) also goes through encrypt / decrypt.
+aead_counts run_wycheproof_aead(cipher c, const std::string& file) {
+  const json doc = load(file);
+  aead_counts n;
   for (const auto& group : doc["testGroups"]) {
-    const bool ietf = group["ivSize"].get<int>() == 96 && group["keySize"].get<int>() == 256 &&
+    const bool ours = group["ivSize"].get<int>() == 96 && group["keySize"].get<int>() == 256 &&
                       group["tagSize"].get<int>() == 128;
     for (const auto& t : group["tests"]) {
-      if (!ietf) {
-        ++skipped;  // only 96-bit IVs are ChaCha20-Poly1305 IETF
+      if (!ours) {
+        ++n.skipped;
         continue;
       }
       SCOPED_TRACE("tcId " + std::to_string(t["tcId"].get<int>()));
@@ -196,94 +206,57 @@ TEST_F(NoisePrimitives, WycheproofChaCha20Poly1305Ietf) {
       std::copy(iv.begin(), iv.end(), nonce.begin());
 
       bytes pt(ct.size() - aead_tag_len);
-      const bool ok = aead_decrypt(cipher::chachapoly, k, nonce, ad, ct, pt);
-      if (t["result"] == "valid") {
-        EXPECT_TRUE(ok);
-        EXPECT_EQ(pt, msg);
-        bytes again(msg.size() + aead_tag_len);
-        aead_encrypt(cipher::chachapoly, k, nonce, ad, msg, again);
-        EXPECT_EQ(again, ct);
-        ++valid;
-        // IVs of the Noise shape also go through ENCRYPT/DECRYPT with the 64-bit counter.
-        if (iv[0] == 0 && iv[1] == 0 && iv[2] == 0 && iv[3] == 0) {
-          std::uint64_t n = 0;
-          for (int i = 7; i >= 0; --i) n = (n << 8) | iv[4 + static_cast<std::size_t>(i)];
-          bytes viak(msg.size() + aead_tag_len);
-          encrypt(cipher::chachapoly, k, n, ad, msg, viak);
-          EXPECT_EQ(viak, ct);
-          bytes back(msg.size());
-          EXPECT_TRUE(decrypt(cipher::chachapoly, k, n, ad, ct, back));
-          EXPECT_EQ(back, msg);
-          ++via_noise_nonce;
-        }
-      } else {
+      const bool ok = aead_decrypt(c, k, nonce, ad, ct, pt);
+      if (t["result"] != "valid") {
         EXPECT_FALSE(ok);
         EXPECT_EQ(pt, bytes(pt.size(), 0));  // zeroed on failure
-        ++invalid;
+        ++n.invalid;
+        continue;
       }
+      EXPECT_TRUE(ok);
+      EXPECT_EQ(pt, msg);
+      bytes again(msg.size() + aead_tag_len);
+      aead_encrypt(c, k, nonce, ad, msg, again);
+      EXPECT_EQ(again, ct);
+      ++n.valid;
+      if (iv[0] != 0 || iv[1] != 0 || iv[2] != 0 || iv[3] != 0) continue;
+      // The counter the Noise nonce of this IV carries, in the cipher's byte order.
+      std::uint64_t counter = 0;
+      for (std::size_t i = 0; i < 8; ++i) {
+        const std::size_t at = c == cipher::aesgcm ? 4 + i : 11 - i;
+        counter = (counter << 8) | iv[at];
+      }
+      EXPECT_EQ(make_nonce(c, counter), nonce);
+      bytes viak(msg.size() + aead_tag_len);
+      encrypt(c, k, counter, ad, msg, viak);
+      EXPECT_EQ(viak, ct);
+      bytes back(msg.size());
+      EXPECT_TRUE(decrypt(c, k, counter, ad, ct, back));
+      EXPECT_EQ(back, msg);
+      ++n.via_noise_nonce;
     }
   }
-  EXPECT_EQ(valid, 256);
-  EXPECT_EQ(invalid, 60);
-  EXPECT_EQ(skipped, 9);
-  EXPECT_GT(via_noise_nonce, 0);
-  std::cout << "[ info ] ChaCha20-Poly1305: " << valid << " valid, " << invalid << " invalid, "
-            << skipped << " skipped (IV not 96-bit), " << via_noise_nonce
+  return n;
+}
+
+TEST_F(NoisePrimitives, WycheproofChaCha20Poly1305Ietf) {
+  const aead_counts n = run_wycheproof_aead(cipher::chachapoly, "chacha20_poly1305_test.json");
+  EXPECT_EQ(n.valid, 256);
+  EXPECT_EQ(n.invalid, 60);
+  EXPECT_EQ(n.skipped, 9);  // IVs that are not 96-bit are not ChaCha20-Poly1305 IETF
+  EXPECT_GT(n.via_noise_nonce, 0);
+  std::cout << "[ info ] ChaCha20-Poly1305: " << n.valid << " valid, " << n.invalid << " invalid, "
+            << n.skipped << " skipped (IV not 96-bit), " << n.via_noise_nonce
             << " also via the Noise nonce\n";
 }
 
 TEST_F(NoisePrimitives, WycheproofAes256Gcm) {
   if (!aesgcm_available()) GTEST_SKIP() << "no AES-NI: AES-256-GCM is never used here";
-  const json doc = load("aes_gcm_test.json");
-  int valid = 0, invalid = 0, via_noise_nonce = 0;
-  for (const auto& group : doc["testGroups"]) {
-    ASSERT_EQ(group["ivSize"].get<int>(), 96);
-    ASSERT_EQ(group["keySize"].get<int>(), 256);
-    ASSERT_EQ(group["tagSize"].get<int>(), 128);
-    for (const auto& t : group["tests"]) {
-      SCOPED_TRACE("tcId " + std::to_string(t["tcId"].get<int>()));
-      const bytes key = hex(t["key"].get<std::string>());
-      const bytes iv = hex(t["iv"].get<std::string>());
-      const bytes ad = hex(t["aad"].get<std::string>());
-      const bytes msg = hex(t["msg"].get<std::string>());
-      bytes ct = hex(t["ct"].get<std::string>());
-      const bytes tag = hex(t["tag"].get<std::string>());
-      ct.insert(ct.end(), tag.begin(), tag.end());
-      const std::span<const byte, cipher_key_len> k(key.data(), cipher_key_len);
-      aead_nonce nonce{};
-      std::copy(iv.begin(), iv.end(), nonce.begin());
-
-      bytes pt(ct.size() - aead_tag_len);
-      const bool ok = aead_decrypt(cipher::aesgcm, k, nonce, ad, ct, pt);
-      if (t["result"] == "valid") {
-        EXPECT_TRUE(ok);
-        EXPECT_EQ(pt, msg);
-        bytes again(msg.size() + aead_tag_len);
-        aead_encrypt(cipher::aesgcm, k, nonce, ad, msg, again);
-        EXPECT_EQ(again, ct);
-        ++valid;
-        // IVs of the Noise shape also go through ENCRYPT/DECRYPT with the counter big-endian.
-        if (iv[0] == 0 && iv[1] == 0 && iv[2] == 0 && iv[3] == 0) {
-          std::uint64_t n = 0;
-          for (std::size_t i = 4; i < 12; ++i) n = (n << 8) | iv[i];
-          bytes viak(msg.size() + aead_tag_len);
-          encrypt(cipher::aesgcm, k, n, ad, msg, viak);
-          EXPECT_EQ(viak, ct);
-          bytes back(msg.size());
-          EXPECT_TRUE(decrypt(cipher::aesgcm, k, n, ad, ct, back));
-          EXPECT_EQ(back, msg);
-          ++via_noise_nonce;
-        }
-      } else {
-        EXPECT_FALSE(ok);
-        EXPECT_EQ(pt, bytes(pt.size(), 0));  // zeroed on failure
-        ++invalid;
-      }
-    }
-  }
-  EXPECT_EQ(valid, 39);
-  EXPECT_EQ(invalid, 27);
-  EXPECT_EQ(via_noise_nonce, 1);
+  const aead_counts n = run_wycheproof_aead(cipher::aesgcm, "aes_gcm_test.json");
+  EXPECT_EQ(n.valid, 39);
+  EXPECT_EQ(n.invalid, 27);
+  EXPECT_EQ(n.skipped, 0);
+  EXPECT_EQ(n.via_noise_nonce, 1);
 }
 
 TEST_F(NoisePrimitives, DecryptRejectsShortCiphertext) {
