@@ -529,10 +529,13 @@ void relay_server::send_snapshot(session& s) {
 }
 
 void relay_server::broadcast_presence(const proto::presence_entry& e) {
-  presence_pending_.push_back({++presence_seq_, e});
-  presence_pending_names_.insert(e.name);
+  presence_log_.push_back({++presence_seq_, e});
+  if (!presence_round_) schedule_presence_round();  // else the round schedules it when done
+}
+
+void relay_server::schedule_presence_round() {
   if (cfg_.roster_interval.count() <= 0) {
-    flush_presence();
+    net::post(io_, [this] { flush_presence(); });
     return;
   }
   if (presence_timer_armed_) return;
@@ -570,18 +573,45 @@ std::vector<bytes> encode_roster_batches(const Entries& entries, Keep keep) {
 }
 }  // namespace
 
-void relay_server::flush_presence() {
-  if (presence_pending_.empty()) return;
-  const std::uint64_t first = presence_pending_.front().seq;
+struct relay_server::presence_round {
+  std::uint64_t first = 0;  // the round's changes are seq first..last of presence_log_
+  std::uint64_t last = 0;
   // Encoded once and shared by everyone who has seen all earlier changes and is not itself
-  // in the batch (a client is never told about its own sign-in).
-  const auto shared = encode_roster_batches(presence_pending_, [](const auto&) { return true; });
-  for (const auto& [name, weak] : online_) {
-    auto s = weak.lock();
-    if (!s || s->presence_seen() >= presence_seq_) continue;
-    if (s->presence_seen() + 1 == first && !presence_pending_names_.count(name)) {
-      for (const auto& b : shared) s->deliver_encoded(b);
-      s->presence_seen() = presence_seq_;
+  // in the round (a client is never told about its own sign-in).
+  std::vector<bytes> shared;
+  std::unordered_set<std::string_view, name_hash, std::equal_to<>> names;  // into the log
+  // Who was online when the round began; later sign-ins got all of it in their snapshot.
+  std::vector<std::weak_ptr<session>> targets;
+  std::size_t next = 0;
+};
+
+void relay_server::flush_presence() {
+  if (presence_log_.empty() || presence_round_ || stopping_) return;
+  auto r = std::make_unique<presence_round>();
+  r->first = presence_log_.front().seq;
+  r->last = presence_seq_;
+  r->shared = encode_roster_batches(presence_log_, [](const auto&) { return true; });
+  for (const auto& p : presence_log_) r->names.insert(p.entry.name);
+  r->targets.reserve(online_.size());
+  for (const auto& [name, weak] : online_) r->targets.push_back(weak);
+  presence_round_ = std::move(r);
+  continue_presence_round();
+}
+
+void relay_server::continue_presence_round() {
+  if (stopping_) {
+    presence_round_.reset();
+    return;
+  }
+  auto& r = *presence_round_;
+  const std::size_t end =
+      std::min(r.targets.size(), r.next + std::max<std::size_t>(1, cfg_.roster_slice));
+  for (; r.next < end; ++r.next) {
+    auto s = r.targets[r.next].lock();
+    if (!s || !s->signed_in() || s->presence_seen() >= r.last) continue;
+    if (s->presence_seen() + 1 == r.first && !r.names.count(s->name())) {
+      for (const auto& b : r.shared) s->deliver_encoded(b);
+      s->presence_seen() = r.last;
     } else {
       flush_presence_to(*s);
     }
@@ -589,14 +619,20 @@ void relay_server::flush_presence() {
     // round instead of one per client (14 MB at 10,000 clients) until the posted flushes.
     s->write_now();
   }
-  presence_pending_.clear();
-  presence_pending_names_.clear();
+  if (r.next < r.targets.size()) {
+    net::post(io_, [this] { continue_presence_round(); });
+    return;
+  }
+  // Everyone has the round's changes; what came in meanwhile is the next round's.
+  while (!presence_log_.empty() && presence_log_.front().seq <= r.last) presence_log_.pop_front();
+  presence_round_.reset();
+  if (!presence_log_.empty()) schedule_presence_round();
 }
 
 void relay_server::flush_presence_to(session& s) {
   const std::uint64_t seen = s.presence_seen();
   const std::string& me = s.name();
-  for (const auto& b : encode_roster_batches(presence_pending_, [&](const pending_presence& p) {
+  for (const auto& b : encode_roster_batches(presence_log_, [&](const pending_presence& p) {
          return p.seq > seen && p.entry.name != me;
        })) {
     s.deliver_encoded(b);

@@ -128,5 +128,71 @@ TEST(Roster, LeavesAreBatchedToo) {
   EXPECT_LE(frames.size(), 2u);
 }
 
+// Rounds go out one client at a time here (a slice of 1) and start as soon as there is a
+// change (interval 0), while a crowd's sign-ups are all in flight at once: sign-ins complete
+// between the slices of rounds under way. Whatever the interleaving, each client learns of
+// every other client exactly once (in its snapshot or in a batch) and never of itself.
+TEST(Roster, SlicedRoundsReachEveryoneExactlyOnce) {
+  temp_dir dir;
+  auto cfg = test_config(dir.path());
+  cfg.roster_interval = std::chrono::milliseconds(0);
+  cfg.roster_slice = 1;
+  relay_fixture relay(cfg);
+  std::vector<std::unique_ptr<test_client>> all;
+  std::vector<std::string> names;
+  for (int i = 0; i < 96; ++i) names.push_back("member" + std::to_string(i));
+  for (int i = 0; i < 16; ++i) {
+    all.push_back(std::make_unique<test_client>(relay.port()));
+    all.back()->sign_up_ok(names[i], "password-" + std::to_string(i));
+  }
+  // Waves of 16, the most connections one address may have signing in at once.
+  for (int wave = 16; wave < 96; wave += 16) {
+    for (int i = wave; i < wave + 16; ++i) {
+      all.push_back(std::make_unique<test_client>(relay.port()));
+      all.back()->send_sign_up(names[i], "password-" + std::to_string(i));
+    }
+    for (int i = wave; i < wave + 16; ++i) all[i]->finish_sign_up(names[i]);
+  }
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const auto live =
+        online_counts(live_presence(*all[i], std::chrono::milliseconds(i == 0 ? 800 : 20)));
+    EXPECT_EQ(live.count(names[i]), 0u) << names[i] << " was told of itself";
+    for (std::size_t j = 0; j < all.size(); ++j) {
+      if (j == i) continue;
+      const int in_snapshot = all[i]->chat().is_online(names[j]) ? 1 : 0;
+      const int in_batches = live.count(names[j]) ? live.at(names[j]) : 0;
+      EXPECT_EQ(in_snapshot + in_batches, 1) << names[i] << " about " << names[j];
+    }
+  }
+}
+
+// A newcomer's first message, sent while a sliced round is going out, still arrives after its
+// key, and the round then does not announce the newcomer a second time.
+TEST(Roster, KeyArrivesBeforeAMessageSentDuringASlicedRound) {
+  temp_dir dir;
+  auto cfg = test_config(dir.path());
+  cfg.roster_interval = std::chrono::milliseconds(10);
+  cfg.roster_slice = 1;
+  relay_fixture relay(cfg);
+  std::vector<std::unique_ptr<test_client>> crowd;
+  for (int i = 0; i < 20; ++i) {
+    crowd.push_back(std::make_unique<test_client>(relay.port()));
+    crowd.back()->sign_up_ok("user" + std::to_string(i), "password-" + std::to_string(i));
+  }
+  test_client bob(relay.port());
+  bob.sign_up_ok("bob", "bob-password");
+  for (int i = 0; i < 20; ++i) bob.send_text("user" + std::to_string(i), "hi " + std::to_string(i));
+  for (int i = 0; i < 20; ++i) {
+    auto got = crowd[i]->receive_text();  // applies the presence frames before it
+    ASSERT_TRUE(got) << i;
+    EXPECT_EQ(got->from, "bob");
+    ASSERT_TRUE(got->text) << i << ": " << got->text.error().message();
+    EXPECT_EQ(*got->text, "hi " + std::to_string(i));
+    EXPECT_EQ(online_counts(live_presence(*crowd[i], std::chrono::milliseconds(100))).count("bob"),
+              0u)
+        << i;
+  }
+}
+
 }  // namespace
 }  // namespace relay::test

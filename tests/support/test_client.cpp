@@ -207,6 +207,10 @@ std::optional<proto::frame> test_client::sign_in(const std::string& name,
   } else {
     send_frame(proto::sign_in{name, password, k});
   }
+  return await_welcome(name);
+}
+
+std::optional<proto::frame> test_client::await_welcome(const std::string& name) {
   auto f = next_frame(10s);
   if (f && std::holds_alternative<proto::welcome>(*f)) {
     chat_.emplace(name, crypto::key_pair::from_secret(identity_.secret()), crypto::os_random());
@@ -215,7 +219,18 @@ std::optional<proto::frame> test_client::sign_in(const std::string& name,
 }
 
 void test_client::sign_up_ok(const std::string& name, const std::string& password) {
-  auto f = sign_in(name, password, true);
+  send_sign_up(name, password);
+  finish_sign_up(name);
+}
+
+void test_client::send_sign_up(const std::string& name, const std::string& password) {
+  proto::key_bytes k;
+  std::copy(identity_.pub().begin(), identity_.pub().end(), k.begin());
+  send_frame(proto::sign_up{name, password, k});
+}
+
+void test_client::finish_sign_up(const std::string& name) {
+  auto f = await_welcome(name);
   if (!f || !std::holds_alternative<proto::welcome>(*f)) {
     throw std::runtime_error("sign-up of " + name + " failed");
   }

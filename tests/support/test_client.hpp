@@ -85,6 +85,9 @@ class test_client {
                                       bool sign_up = false);
   /// Signs up and waits for welcome and the end of the roster snapshot; throws otherwise.
   void sign_up_ok(const std::string& name, const std::string& password);
+  /// sign_up_ok in two halves, so that many clients can have their sign-ups in flight at once.
+  void send_sign_up(const std::string& name, const std::string& password);
+  void finish_sign_up(const std::string& name);
 
   /// End-to-end state (after a successful sign-in).
   client::chat& chat() { return *chat_; }
@@ -103,6 +106,8 @@ class test_client {
   bool wait_roster(const std::string& name, bool online, std::chrono::milliseconds timeout = 5s);
 
  private:
+  /// Reads the answer to a sign-in; a welcome starts the end-to-end state.
+  std::optional<proto::frame> await_welcome(const std::string& name);
   raw_socket sock_;
   crypto::key_pair static_key_;
   crypto::key_pair identity_;

@@ -37,6 +37,9 @@ struct relay_config {
   /// Joins and leaves are sent to everyone in one batch per interval (0: at once), so a
   /// crowd signing in costs one frame per client per interval, not one per join.
   std::chrono::milliseconds roster_interval{100};
+  /// A roster round serves this many clients, then lets waiting chat through (each client
+  /// costs a seal and a send(), some microseconds).
+  std::size_t roster_slice = 32;
   /// Use AES-256-GCM for a client that offers it, where this CPU has AES-NI (about three
   /// times cheaper than ChaCha20-Poly1305 there); false: ChaCha20-Poly1305 for everyone.
   bool aesgcm = true;

@@ -8,6 +8,7 @@
 #pragma once
 
 #include <atomic>
+#include <deque>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -94,9 +95,13 @@ class relay_server {
                         const crypto::public_key& identity);
   /// Queues a join or leave for everyone (batched per cfg_.roster_interval).
   void broadcast_presence(const proto::presence_entry& e);
-  /// Sends the queued roster changes to every signed-in session.
+  /// Arms the roster timer (or posts a round at once when the interval is 0).
+  void schedule_presence_round();
+  /// Starts a round that sends the queued roster changes to every signed-in session.
   void flush_presence();
-  /// Sends `s` the queued changes it has not seen (not its own), now.
+  /// Serves the round's next cfg_.roster_slice sessions, then yields to the event loop.
+  void continue_presence_round();
+  /// Sends `s` the logged changes it has not seen (not its own), now.
   void flush_presence_to(session& s);
   void send_snapshot(session& s);
   std::string active_report() const;
@@ -147,7 +152,12 @@ class relay_server {
   std::uint64_t messages_at_heap_look_ = 0;
   net::steady_timer sweep_timer_;  // the one deadline timer for all sessions (sweep())
   std::uint64_t presence_seq_ = 0;
-  std::vector<pending_presence> presence_pending_;
+  // Changes not yet sent to everyone: those of the round in progress, then newer ones.
+  std::deque<pending_presence> presence_log_;
+  // A round goes out a slice of sessions at a time, so that chat between slices waits for
+  // one slice, not for a frame to every online client (milliseconds at a few hundred).
+  struct presence_round;
+  std::unique_ptr<presence_round> presence_round_;
   // Names looked up by string_view (a decoded send frame's recipient, a registry key) without
   // building a std::string.
   struct name_hash {
@@ -156,7 +166,6 @@ class relay_server {
       return std::hash<std::string_view>{}(s);
     }
   };
-  std::unordered_set<std::string, name_hash, std::equal_to<>> presence_pending_names_;
   std::uint16_t port_ = 0;
   net::thread_pool workers_;
   std::atomic<unsigned> hashes_in_pool_{0};  // sign-in hashes queued or running on workers_
