@@ -217,6 +217,39 @@ void encode_deliver_into(std::string_view from, byte_view ciphertext, bytes& out
   w.blob16(ciphertext, max_ciphertext);
 }
 
+presence_writer::presence_writer(bytes& out, bool snapshot) : out_(out), snapshot_(snapshot) {
+  restart();
+}
+
+void presence_writer::restart() {
+  out_.clear();
+  count_ = 0;
+  writer w(out_);
+  w.u8(static_cast<byte>(frame_type::presence));
+  w.u8(snapshot_ ? 1 : 0);
+  w.u16(0);  // the count, set by finish()
+}
+
+bool presence_writer::add_online(std::string_view name, std::span<const byte, 32> identity) {
+  if (name.empty() || name.size() > 255) throw std::length_error("presence name not 1..255 bytes");
+  if (count_ == 0xffff || out_.size() + 1 + 1 + name.size() + identity.size() > max_frame) {
+    return false;
+  }
+  writer w(out_);
+  w.u8(static_cast<byte>(presence_entry::kind::online));
+  w.str8(name);
+  w.raw(identity);
+  ++count_;
+  return true;
+}
+
+bytes& presence_writer::finish(bool last) {
+  if (last) out_[1] |= 2;
+  out_[2] = static_cast<byte>(count_ >> 8);
+  out_[3] = static_cast<byte>(count_);
+  return out_;
+}
+
 result<frame> decode(byte_view in) {
   if (in.empty()) return errc::empty_frame;
   if (in.size() > max_frame) return errc::field_too_long;

@@ -506,24 +506,20 @@ void relay_server::complete_sign_in(const std::shared_ptr<session>& s, const std
 }
 
 void relay_server::send_snapshot(session& s) {
-  // Chunked so that any number of online users fits under the frame limit.
-  proto::presence batch{true, false, {}};
-  std::size_t size = proto::presence_header;
+  // Chunked so that any number of online users fits under the frame limit; written straight
+  // into one buffer (no entry objects: thousands per sign-in with thousands online).
+  thread_local bytes frame;
+  proto::presence_writer w(frame, true);
   for (const auto& [name, weak] : online_) {
     auto other = weak.lock();
     if (!other || other.get() == &s) continue;
-    proto::presence_entry e{proto::presence_entry::kind::online, other->name(), {}};
-    std::copy(other->identity().begin(), other->identity().end(), e.identity.begin());
-    if (size + proto::encoded_size(e) > proto::max_frame || batch.entries.size() == 0xffff) {
-      s.deliver(batch);
-      batch.entries.clear();
-      size = proto::presence_header;
+    if (!w.add_online(other->name(), other->identity())) {
+      s.deliver_encoded(w.finish(false));
+      w.restart();
+      w.add_online(other->name(), other->identity());
     }
-    size += proto::encoded_size(e);
-    batch.entries.push_back(std::move(e));
   }
-  batch.last = true;
-  s.deliver(batch);
+  s.deliver_encoded(w.finish(true));
   // Everything announced so far is in the snapshot; batches tell it only what comes later.
   s.presence_seen() = presence_seq_;
 }

@@ -7,6 +7,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <variant>
 #include <vector>
@@ -224,6 +225,29 @@ class batch_reader {
 std::size_t encoded_size(const presence_entry& e) noexcept;
 /// Frame header bytes of a presence frame before its entries.
 inline constexpr std::size_t presence_header = 1 + 1 + 2;
+
+/// Builds a presence frame of `online` entries in place, entry by entry, with no presence
+/// struct in between: the relay's roster snapshot writes thousands of entries per sign-in.
+/// The bytes are exactly what encode() gives for the same presence.
+class presence_writer {
+ public:
+  /// Starts a frame in `out` (cleared first).
+  presence_writer(bytes& out, bool snapshot);
+  /// Starts the next frame, with the same flags, in the same buffer (after the last one
+  /// was finished and sent).
+  void restart();
+  /// Appends an `online` entry; false, with nothing written, if it would take the frame
+  /// over max_frame (or past 65535 entries). `name` is 1..255 bytes.
+  bool add_online(std::string_view name, std::span<const byte, 32> identity);
+  std::size_t entries() const noexcept { return count_; }
+  /// Sets the `last` flag if asked and the entry count; the frame is then complete in `out`.
+  bytes& finish(bool last);
+
+ private:
+  bytes& out_;
+  bool snapshot_;
+  std::size_t count_ = 0;
+};
 
 /// A short name for logs ("send", "deliver", ...).
 const char* type_name(const frame& f) noexcept;

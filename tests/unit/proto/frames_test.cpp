@@ -144,6 +144,64 @@ TEST(Frames, SendViewAgreesWithDecodeOnEveryPrefixAndCorruption) {
   }
 }
 
+// The snapshot writer gives encode()'s bytes for every flag combination and entry count.
+TEST(PresenceWriter, MatchesEncodeForEveryFlagAndCount) {
+  bytes out{7, 7, 7};  // whatever was in the buffer goes
+  for (bool snapshot : {false, true}) {
+    for (bool last : {false, true}) {
+      for (std::size_t n : {0, 1, 2, 17}) {
+        presence expected{snapshot, last, {}};
+        presence_writer w(out, snapshot);
+        for (std::size_t i = 0; i < n; ++i) {
+          const std::string name = "user" + std::to_string(i) + std::string(i, 'x');
+          const key_bytes k = key_of(static_cast<byte>(i + 1));
+          ASSERT_TRUE(w.add_online(name, k));
+          expected.entries.push_back({presence_entry::kind::online, name, k});
+        }
+        EXPECT_EQ(w.entries(), n);
+        EXPECT_EQ(w.finish(last), encode(expected)) << snapshot << last << n;
+        auto back = decode(out);
+        ASSERT_TRUE(back);
+        EXPECT_EQ(std::get<presence>(*back), expected);
+      }
+    }
+  }
+}
+
+// Entries go in until the next would take the frame past max_frame; restart() begins the
+// next chunk with the same flags, and every chunk decodes.
+TEST(PresenceWriter, FillsUpToTheFrameLimitThenRestarts) {
+  bytes out;
+  presence_writer w(out, true);
+  const std::string name(255, 'n');
+  const key_bytes k = key_of(5);
+  const std::size_t entry = 1 + 1 + name.size() + k.size();
+  std::size_t added = 0;
+  while (w.add_online(name, k)) ++added;
+  EXPECT_EQ(added, (max_frame - presence_header) / entry);
+  EXPECT_LE(out.size(), max_frame);
+  EXPECT_GT(out.size() + entry, max_frame);
+  const bytes full = out;
+  EXPECT_FALSE(w.add_online(name, k));  // refused: nothing written
+  EXPECT_EQ(out, full);
+  w.finish(false);
+  auto first = decode(out);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(std::get<presence>(*first).entries.size(), added);
+  EXPECT_TRUE(std::get<presence>(*first).snapshot);
+  EXPECT_FALSE(std::get<presence>(*first).last);
+
+  w.restart();
+  EXPECT_EQ(w.entries(), 0u);
+  ASSERT_TRUE(w.add_online("bob", k));
+  auto second = decode(w.finish(true));
+  ASSERT_TRUE(second);
+  EXPECT_EQ(std::get<presence>(*second),
+            (presence{true, true, {{presence_entry::kind::online, "bob", k}}}));
+  EXPECT_THROW(w.add_online("", k), std::length_error);
+  EXPECT_THROW(w.add_online(std::string(256, 'n'), k), std::length_error);
+}
+
 TEST(Frames, DeliverEncodedInPlaceMatchesEncode) {
   const bytes ct{1, 2, 3, 4, 5};
   bytes out{9};  // appends after what is there
