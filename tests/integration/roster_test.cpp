@@ -29,6 +29,16 @@ std::vector<proto::presence> live_presence(test_client& c, std::chrono::millisec
   return out;
 }
 
+/// Signs up user0..user<n-1> (password-<i>), one after the other.
+std::vector<std::unique_ptr<test_client>> sign_up_crowd(std::uint16_t port, int n) {
+  std::vector<std::unique_ptr<test_client>> crowd;
+  for (int i = 0; i < n; ++i) {
+    crowd.push_back(std::make_unique<test_client>(port));
+    crowd.back()->sign_up_ok("user" + std::to_string(i), "password-" + std::to_string(i));
+  }
+  return crowd;
+}
+
 std::map<std::string, int> online_counts(const std::vector<proto::presence>& frames) {
   std::map<std::string, int> n;
   for (const auto& p : frames) {
@@ -48,11 +58,7 @@ TEST(Roster, JoinsAreBatchedAndEachAnnouncedOnceNeverToItself) {
   observer.sign_up_ok("observer", "observer-password");
 
   constexpr int joins = 20;
-  std::vector<std::unique_ptr<test_client>> crowd;
-  for (int i = 0; i < joins; ++i) {
-    crowd.push_back(std::make_unique<test_client>(relay.port()));
-    crowd.back()->sign_up_ok("user" + std::to_string(i), "password-" + std::to_string(i));
-  }
+  const auto crowd = sign_up_crowd(relay.port(), joins);
   const auto frames = live_presence(observer, std::chrono::milliseconds(1500));
   const auto counts = online_counts(frames);
   ASSERT_EQ(counts.size(), static_cast<std::size_t>(joins));
@@ -112,11 +118,7 @@ TEST(Roster, LeavesAreBatchedToo) {
   test_client observer(relay.port());
   observer.sign_up_ok("observer", "observer-password");
   {
-    std::vector<std::unique_ptr<test_client>> crowd;
-    for (int i = 0; i < 5; ++i) {
-      crowd.push_back(std::make_unique<test_client>(relay.port()));
-      crowd.back()->sign_up_ok("user" + std::to_string(i), "password-" + std::to_string(i));
-    }
+    const auto crowd = sign_up_crowd(relay.port(), 5);
     live_presence(observer, std::chrono::milliseconds(700));  // the joins
   }                                                           // all five disconnect at once
   std::size_t left = 0;
@@ -138,13 +140,9 @@ TEST(Roster, SlicedRoundsReachEveryoneExactlyOnce) {
   cfg.roster_interval = std::chrono::milliseconds(0);
   cfg.roster_slice = 1;
   relay_fixture relay(cfg);
-  std::vector<std::unique_ptr<test_client>> all;
+  auto all = sign_up_crowd(relay.port(), 16);
   std::vector<std::string> names;
-  for (int i = 0; i < 96; ++i) names.push_back("member" + std::to_string(i));
-  for (int i = 0; i < 16; ++i) {
-    all.push_back(std::make_unique<test_client>(relay.port()));
-    all.back()->sign_up_ok(names[i], "password-" + std::to_string(i));
-  }
+  for (int i = 0; i < 96; ++i) names.push_back("user" + std::to_string(i));
   // Waves of 16, the most connections one address may have signing in at once.
   for (int wave = 16; wave < 96; wave += 16) {
     for (int i = wave; i < wave + 16; ++i) {
@@ -174,11 +172,7 @@ TEST(Roster, KeyArrivesBeforeAMessageSentDuringASlicedRound) {
   cfg.roster_interval = std::chrono::milliseconds(10);
   cfg.roster_slice = 1;
   relay_fixture relay(cfg);
-  std::vector<std::unique_ptr<test_client>> crowd;
-  for (int i = 0; i < 20; ++i) {
-    crowd.push_back(std::make_unique<test_client>(relay.port()));
-    crowd.back()->sign_up_ok("user" + std::to_string(i), "password-" + std::to_string(i));
-  }
+  const auto crowd = sign_up_crowd(relay.port(), 20);
   test_client bob(relay.port());
   bob.sign_up_ok("bob", "bob-password");
   for (int i = 0; i < 20; ++i) bob.send_text("user" + std::to_string(i), "hi " + std::to_string(i));
