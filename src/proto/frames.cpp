@@ -230,15 +230,18 @@ void presence_writer::restart() {
   w.u16(0);  // the count, set by finish()
 }
 
-bool presence_writer::add_online(std::string_view name, std::span<const byte, 32> identity) {
+bool presence_writer::add(presence_entry::kind what, std::string_view name,
+                          std::span<const byte, 32> identity) {
   if (name.empty() || name.size() > 255) throw std::length_error("presence name not 1..255 bytes");
-  if (count_ == 0xffff || out_.size() + 1 + 1 + name.size() + identity.size() > max_frame) {
+  const bool online = what == presence_entry::kind::online;
+  if (count_ == 0xffff ||
+      out_.size() + 1 + 1 + name.size() + (online ? identity.size() : 0) > max_frame) {
     return false;
   }
   writer w(out_);
-  w.u8(static_cast<byte>(presence_entry::kind::online));
+  w.u8(static_cast<byte>(what));
   w.str8(name);
-  w.raw(identity);
+  if (online) w.raw(identity);
   ++count_;
   return true;
 }

@@ -513,10 +513,11 @@ void relay_server::send_snapshot(session& s) {
   for (const auto& [name, weak] : online_) {
     auto other = weak.lock();
     if (!other || other.get() == &s) continue;
-    if (!w.add_online(other->name(), other->identity())) {
+    constexpr auto online = proto::presence_entry::kind::online;
+    if (!w.add(online, other->name(), other->identity())) {
       s.deliver_encoded(w.finish(false));
       w.restart();
-      w.add_online(other->name(), other->identity());
+      w.add(online, other->name(), other->identity());
     }
   }
   s.deliver_encoded(w.finish(true));
@@ -548,23 +549,17 @@ namespace {
 template <class Entries, class Keep>
 std::vector<bytes> encode_roster_batches(const Entries& entries, Keep keep) {
   std::vector<bytes> out;
-  proto::presence batch{false, false, {}};
-  std::size_t size = proto::presence_header;
-  auto finish = [&] {
-    if (batch.entries.empty()) return;
-    out.push_back(proto::encode(batch));
-    batch.entries.clear();
-    size = proto::presence_header;
-  };
+  thread_local bytes frame;
+  proto::presence_writer w(frame, false);
   for (const auto& p : entries) {
     if (!keep(p)) continue;
-    if (size + proto::encoded_size(p.entry) > proto::max_frame || batch.entries.size() == 0xffff) {
-      finish();
+    if (!w.add(p.entry)) {
+      out.push_back(w.finish(false));
+      w.restart();
+      w.add(p.entry);
     }
-    size += proto::encoded_size(p.entry);
-    batch.entries.push_back(p.entry);
   }
-  finish();
+  if (w.entries() > 0) out.push_back(w.finish(false));
   return out;
 }
 }  // namespace

@@ -226,9 +226,10 @@ std::size_t encoded_size(const presence_entry& e) noexcept;
 /// Frame header bytes of a presence frame before its entries.
 inline constexpr std::size_t presence_header = 1 + 1 + 2;
 
-/// Builds a presence frame of `online` entries in place, entry by entry, with no presence
-/// struct in between: the relay's roster snapshot writes thousands of entries per sign-in.
-/// The bytes are exactly what encode() gives for the same presence.
+/// Builds a presence frame in place, entry by entry, with no presence struct in between:
+/// the relay's roster snapshot writes thousands of entries per sign-in, and a roster round
+/// is cut into frames here too. The bytes are exactly what encode() gives for the same
+/// presence.
 class presence_writer {
  public:
   /// Starts a frame in `out` (cleared first).
@@ -236,9 +237,11 @@ class presence_writer {
   /// Starts the next frame, with the same flags, in the same buffer (after the last one
   /// was finished and sent).
   void restart();
-  /// Appends an `online` entry; false, with nothing written, if it would take the frame
-  /// over max_frame (or past 65535 entries). `name` is 1..255 bytes.
-  bool add_online(std::string_view name, std::span<const byte, 32> identity);
+  /// Appends an entry (`identity` only goes on the wire for `online`); false, with nothing
+  /// written, if it would take the frame over max_frame (or past 65535 entries). `name` is
+  /// 1..255 bytes.
+  bool add(presence_entry::kind what, std::string_view name, std::span<const byte, 32> identity);
+  bool add(const presence_entry& e) { return add(e.what, e.name, e.identity); }
   std::size_t entries() const noexcept { return count_; }
   /// Sets the `last` flag if asked and the entry count; the frame is then complete in `out`.
   bytes& finish(bool last);

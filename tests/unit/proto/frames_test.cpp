@@ -144,7 +144,7 @@ TEST(Frames, SendViewAgreesWithDecodeOnEveryPrefixAndCorruption) {
   }
 }
 
-// The snapshot writer gives encode()'s bytes for every flag combination and entry count.
+// The writer gives encode()'s bytes for every flag combination, entry count and kind.
 TEST(PresenceWriter, MatchesEncodeForEveryFlagAndCount) {
   bytes out{7, 7, 7};  // whatever was in the buffer goes
   for (bool snapshot : {false, true}) {
@@ -154,9 +154,13 @@ TEST(PresenceWriter, MatchesEncodeForEveryFlagAndCount) {
         presence_writer w(out, snapshot);
         for (std::size_t i = 0; i < n; ++i) {
           const std::string name = "user" + std::to_string(i) + std::string(i, 'x');
-          const key_bytes k = key_of(static_cast<byte>(i + 1));
-          ASSERT_TRUE(w.add_online(name, k));
-          expected.entries.push_back({presence_entry::kind::online, name, k});
+          const auto what =
+              i % 3 == 2 ? presence_entry::kind::offline : presence_entry::kind::online;
+          // An offline entry's key is not on the wire, so it decodes as zeros.
+          const key_bytes k =
+              what == presence_entry::kind::online ? key_of(static_cast<byte>(i + 1)) : key_bytes{};
+          ASSERT_TRUE(w.add(what, name, key_of(static_cast<byte>(i + 1))));
+          expected.entries.push_back({what, name, k});
         }
         EXPECT_EQ(w.entries(), n);
         EXPECT_EQ(w.finish(last), encode(expected)) << snapshot << last << n;
@@ -177,12 +181,12 @@ TEST(PresenceWriter, FillsUpToTheFrameLimitThenRestarts) {
   const key_bytes k = key_of(5);
   const std::size_t entry = 1 + 1 + name.size() + k.size();
   std::size_t added = 0;
-  while (w.add_online(name, k)) ++added;
+  while (w.add(presence_entry::kind::online, name, k)) ++added;
   EXPECT_EQ(added, (max_frame - presence_header) / entry);
   EXPECT_LE(out.size(), max_frame);
   EXPECT_GT(out.size() + entry, max_frame);
   const bytes full = out;
-  EXPECT_FALSE(w.add_online(name, k));  // refused: nothing written
+  EXPECT_FALSE(w.add(presence_entry::kind::online, name, k));  // refused: nothing written
   EXPECT_EQ(out, full);
   w.finish(false);
   auto first = decode(out);
@@ -193,13 +197,13 @@ TEST(PresenceWriter, FillsUpToTheFrameLimitThenRestarts) {
 
   w.restart();
   EXPECT_EQ(w.entries(), 0u);
-  ASSERT_TRUE(w.add_online("bob", k));
+  ASSERT_TRUE(w.add({presence_entry::kind::online, "bob", k}));
   auto second = decode(w.finish(true));
   ASSERT_TRUE(second);
   EXPECT_EQ(std::get<presence>(*second),
             (presence{true, true, {{presence_entry::kind::online, "bob", k}}}));
-  EXPECT_THROW(w.add_online("", k), std::length_error);
-  EXPECT_THROW(w.add_online(std::string(256, 'n'), k), std::length_error);
+  EXPECT_THROW(w.add(presence_entry::kind::online, "", k), std::length_error);
+  EXPECT_THROW(w.add(presence_entry::kind::offline, std::string(256, 'n'), k), std::length_error);
 }
 
 TEST(Frames, DeliverEncodedInPlaceMatchesEncode) {
