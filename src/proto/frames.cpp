@@ -134,10 +134,6 @@ bool valid_reason(byte b) noexcept { return b >= 1 && b <= 17; }
 
 }  // namespace
 
-std::size_t encoded_size(const presence_entry& e) noexcept {
-  return 1 + 1 + e.name.size() + (e.what == presence_entry::kind::online ? 32 : 0);
-}
-
 void encode_into(const frame& f, bytes& out) {
   writer w(out);
   std::visit(
@@ -233,15 +229,11 @@ void presence_writer::restart() {
 bool presence_writer::add(presence_entry::kind what, std::string_view name,
                           std::span<const byte, 32> identity) {
   if (name.empty() || name.size() > 255) throw std::length_error("presence name not 1..255 bytes");
-  const bool online = what == presence_entry::kind::online;
-  if (count_ == 0xffff ||
-      out_.size() + 1 + 1 + name.size() + (online ? identity.size() : 0) > max_frame) {
-    return false;
-  }
+  if (count_ == 0xffff || out_.size() + encoded_size(what, name.size()) > max_frame) return false;
   writer w(out_);
   w.u8(static_cast<byte>(what));
   w.str8(name);
-  if (online) w.raw(identity);
+  if (what == presence_entry::kind::online) w.raw(identity);
   ++count_;
   return true;
 }

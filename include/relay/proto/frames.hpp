@@ -221,8 +221,14 @@ class batch_reader {
   std::size_t entries_ = 0;
 };
 
-/// Wire size of a presence entry (to split batches under max_frame).
-std::size_t encoded_size(const presence_entry& e) noexcept;
+/// Wire size of a presence entry: kind, name length, name, and the key if online. The
+/// presence_writer splits frames under max_frame with it.
+constexpr std::size_t encoded_size(presence_entry::kind what, std::size_t name_size) noexcept {
+  return 1 + 1 + name_size + (what == presence_entry::kind::online ? 32 : 0);
+}
+inline std::size_t encoded_size(const presence_entry& e) noexcept {
+  return encoded_size(e.what, e.name.size());
+}
 /// Frame header bytes of a presence frame before its entries.
 inline constexpr std::size_t presence_header = 1 + 1 + 2;
 
