@@ -249,6 +249,7 @@ void session::deliver_encoded(byte_view plain) {
   }
   if (!peer_batches_) {
     seal(plain);
+    wake_writer();
     return;
   }
   // Frames queued before the next flush share one transport message (one AEAD seal).
@@ -256,6 +257,7 @@ void session::deliver_encoded(byte_view plain) {
     seal_batch();
     if (plain.size() > batch_.room()) {  // too big for any batch: it goes alone
       seal(plain);
+      wake_writer();
       return;
     }
   }
@@ -286,7 +288,6 @@ void session::seal(byte_view plain) {
   const std::size_t len = out_.size() - at - 2;
   out_[at] = static_cast<byte>(len >> 8);
   out_[at + 1] = static_cast<byte>(len);
-  wake_writer();
 }
 
 void session::close(proto::reason r, std::string_view text) {

@@ -55,6 +55,26 @@ TEST(Batch, QueuedDeliversReachABatchingPeerInFewTransportMessages) {
   EXPECT_LT(used, static_cast<std::size_t>(burst) / 4) << used << " transport messages";
 }
 
+// One message to an idle batching peer: the relay runs the handler that reads bob's record
+// and one flush that seals and writes alice's queue. The flush must not post another flush
+// (it would find nothing left: a wasted handler and reactor poll per write).
+TEST(Batch, EachDeliveryTakesOneReadAndOneFlush) {
+  pair_fixture f(true);
+  constexpr int n = 40;
+  const std::uint64_t before = f.relay.handlers_run();
+  for (int i = 0; i < n; ++i) {
+    f.bob.send_text("alice", "one at a time " + std::to_string(i),
+                    static_cast<std::uint32_t>(i + 1));
+    auto got = f.alice.receive_text();
+    ASSERT_TRUE(got) << i;
+  }
+  const std::uint64_t used = f.relay.handlers_run() - before;
+  // The last flush may still be counting when alice has its message; timers (the sweep,
+  // the rate sampler) may add a few, more so under a sanitizer. Three per message: 120.
+  EXPECT_GE(used, 2u * n - 2);
+  EXPECT_LE(used, 2u * n + 10) << "handlers for " << n << " messages";
+}
+
 TEST(Batch, APeerThatDidNotAskNeverGetsABatch) {
   pair_fixture f(false);
   const std::size_t before = f.alice.transport_messages();

@@ -2,6 +2,8 @@
 // Argon2 parameters, for integration tests over real loopback sockets.
 #pragma once
 
+#include <atomic>
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <thread>
@@ -26,11 +28,14 @@ class relay_fixture {
   std::string console(const std::string& name, std::vector<std::string> args = {});
   /// Stops the relay now (idempotent).
   void stop();
+  /// Handlers the relay's io thread has run so far (the event loop's work, counted).
+  std::uint64_t handlers_run() const noexcept { return handlers_.load(); }
 
  private:
   net::io_context io_{1};
   std::unique_ptr<server::relay_server> relay_;
   std::thread thread_;
+  std::atomic<std::uint64_t> handlers_{0};
   std::uint16_t port_ = 0;
   crypto::public_key key_{};
   bool stopped_ = false;

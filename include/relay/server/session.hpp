@@ -112,7 +112,9 @@ class session : public std::enable_shared_from_this<session> {
   step on_send(byte_view plain);
   /// One frame, alone or from a batch.
   step on_plain_frame(byte_view plain);
-  /// Encrypts `plain` as the next transport message into out_.
+  /// Encrypts `plain` as the next transport message into out_. Does not wake the writer:
+  /// flush() and write_now() seal and then write themselves, and a flush posted from
+  /// there would find nothing left (one wasted handler and reactor poll per write).
   void seal(byte_view plain);
   /// Seals the frames gathered in batch_ (if any) as one transport message.
   void seal_batch();
