@@ -17,6 +17,7 @@
 #include "relay/crypto/random.hpp"
 #include "relay/crypto/secret.hpp"
 #include "relay/proto/names.hpp"
+#include "relay/server/hashing_handoff.hpp"
 #include "relay/server/relay_key.hpp"
 #include "relay/server/session.hpp"
 #include "relay/server/thread_priority.hpp"
@@ -122,6 +123,8 @@ void relay_server::after_hash() {
 relay_server::~relay_server() {
   workers_.stop();
   workers_.join();
+  handoff_.stop();
+  handoff_.join();
   db_thread_.stop();
   db_thread_.join();
 }
@@ -384,12 +387,13 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
     }
     const auto params = cfg_.argon2;
     ++hashes_in_pool_;
-    std::string hash = co_await run_on(workers_.get_executor(), [this, &password, params] {
-      yield_to_event_loop();
-      auto h = crypto::hash_password(password, params, crypto::os_random());
-      after_hash();
-      return h;
-    });
+    std::string hash = co_await on_hashing_thread(
+        workers_, handoff_, io_.get_executor(), [this, &password, params] {
+          yield_to_event_loop();
+          auto h = crypto::hash_password(password, params, crypto::os_random());
+          after_hash();
+          return h;
+        });
     const auto now = unix_now();
     auto created = co_await run_on(db_strand_, [this, &name, &hash, &key, now] {
       auto r = users_.create(name, hash, key, now);
@@ -413,12 +417,13 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
   }
   const std::string& against = stored ? stored->password_hash : dummy_hash_;
   ++hashes_in_pool_;
-  const bool ok = co_await run_on(workers_.get_executor(), [this, &against, &password] {
-    yield_to_event_loop();
-    const bool match = crypto::verify_password(against, password);
-    after_hash();
-    return match;
-  });
+  const bool ok = co_await on_hashing_thread(
+      workers_, handoff_, io_.get_executor(), [this, &against, &password] {
+        yield_to_event_loop();
+        const bool match = crypto::verify_password(against, password);
+        after_hash();
+        return match;
+      });
   if (!ok || !stored) {
     if (s->ending()) co_return;
     log::info() << "session " << s->id() << " (" << s->address() << "): sign-in failed";

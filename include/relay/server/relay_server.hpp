@@ -168,6 +168,8 @@ class relay_server {
   };
   std::uint16_t port_ = 0;
   net::thread_pool workers_;
+  // Brings hashing results back to the event loop at normal priority (hashing_handoff.hpp).
+  net::thread_pool handoff_{1};
   std::atomic<unsigned> hashes_in_pool_{0};  // sign-in hashes queued or running on workers_
   /// On a worker, after each hash: frees the thread's Argon2 block when the burst is over.
   void after_hash();
