@@ -114,6 +114,19 @@ relay_server::relay_server(net::io_context& io, relay_config cfg)
   port_ = acceptor_.local_endpoint().port();
 }
 
+template <class F>
+awaitable<std::invoke_result_t<F>> relay_server::hash_on_worker(F f) {
+  ++hashes_in_pool_;
+  return on_hashing_thread(workers_, handoff_, io_.get_executor(), [this, f = std::move(f)] {
+    yield_to_event_loop();
+    struct done {
+      relay_server& r;
+      ~done() { r.after_hash(); }
+    } count_it{*this};
+    return f();
+  });
+}
+
 void relay_server::after_hash() {
   // Worker thread. A hashing thread keeps Argon2's block (19 MiB) while sign-ins keep coming;
   // once fewer are waiting than there are workers, the burst is over: give it back.
@@ -386,14 +399,9 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
       co_return;
     }
     const auto params = cfg_.argon2;
-    ++hashes_in_pool_;
-    std::string hash = co_await on_hashing_thread(
-        workers_, handoff_, io_.get_executor(), [this, &password, params] {
-          yield_to_event_loop();
-          auto h = crypto::hash_password(password, params, crypto::os_random());
-          after_hash();
-          return h;
-        });
+    std::string hash = co_await hash_on_worker([&password, params] {
+      return crypto::hash_password(password, params, crypto::os_random());
+    });
     const auto now = unix_now();
     auto created = co_await run_on(db_strand_, [this, &name, &hash, &key, now] {
       auto r = users_.create(name, hash, key, now);
@@ -416,14 +424,8 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
     stored = co_await run_on(db_strand_, [this, &name] { return users_.find(name); });
   }
   const std::string& against = stored ? stored->password_hash : dummy_hash_;
-  ++hashes_in_pool_;
-  const bool ok = co_await on_hashing_thread(
-      workers_, handoff_, io_.get_executor(), [this, &against, &password] {
-        yield_to_event_loop();
-        const bool match = crypto::verify_password(against, password);
-        after_hash();
-        return match;
-      });
+  const bool ok = co_await hash_on_worker(
+      [&against, &password] { return crypto::verify_password(against, password); });
   if (!ok || !stored) {
     if (s->ending()) co_return;
     log::info() << "session " << s->id() << " (" << s->address() << "): sign-in failed";

@@ -171,7 +171,12 @@ class relay_server {
   // Brings hashing results back to the event loop at normal priority (hashing_handoff.hpp).
   net::thread_pool handoff_{1};
   std::atomic<unsigned> hashes_in_pool_{0};  // sign-in hashes queued or running on workers_
-  /// On a worker, after each hash: frees the thread's Argon2 block when the burst is over.
+  /// Runs the Argon2 job `f` on a hashing thread (at idle priority, counted in
+  /// hashes_in_pool_) and resumes on the io thread with its result or exception.
+  template <class F>
+  awaitable<std::invoke_result_t<F>> hash_on_worker(F f);
+  /// On a worker, after each hash (thrown or not): frees the thread's Argon2 block when the
+  /// burst is over.
   void after_hash();
   // SQLite has its own thread: a commit waits for the disk (synchronous=FULL), and that wait
   // must not take a hashing thread away from sign-ins.
