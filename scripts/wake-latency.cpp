@@ -1,8 +1,7 @@
 // Wake-up latency of a thread on CPU 0, woken from CPU 1 500 us after its last wake-up,
-// while CPU 0 is idle or busy with two SCHED_IDLE spinners (the relay's hashing threads during a
-// sign-in storm). On bare metal the kernel preempts an idle-policy thread at once; on some virtual
-// machines the wake-up waits for the next timer tick (docs/benchmarks.md, "Is the
-// storm's chat tail the hashing threads?"). Not part of the build:
+// while CPU 0 is idle or busy with two SCHED_IDLE spinners (the relay's hashing threads during
+// a sign-in storm): does an idle-policy thread give way at once? On the EPYC VM it does
+// (docs/benchmarks.md, "Is the storm's chat tail the hashing threads?"). Not part of the build:
 //   g++ -O2 -std=c++20 -pthread scripts/wake-latency.cpp -o /tmp/wake-latency
 //   /tmp/wake-latency idle; /tmp/wake-latency sched-idle
 #include <pthread.h>
