@@ -17,7 +17,7 @@
 #include "relay/crypto/random.hpp"
 #include "relay/crypto/secret.hpp"
 #include "relay/proto/names.hpp"
-#include "relay/server/hashing_handoff.hpp"
+#include "relay/server/off_loop.hpp"
 #include "relay/server/relay_key.hpp"
 #include "relay/server/session.hpp"
 #include "relay/server/thread_priority.hpp"
@@ -25,14 +25,6 @@
 
 namespace relay::server {
 namespace {
-
-/// Runs `f` on executor `ex` and resumes the caller on its own executor with the result.
-template <class Executor, class F>
-auto run_on(Executor ex, F f) -> awaitable<std::invoke_result_t<F>> {
-  using R = std::invoke_result_t<F>;
-  co_return co_await net::co_spawn(
-      ex, [f = std::move(f)]() mutable -> awaitable<R> { co_return f(); }, net::use_awaitable);
-}
 
 std::int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(
@@ -117,7 +109,7 @@ relay_server::relay_server(net::io_context& io, relay_config cfg)
 template <class F>
 awaitable<std::invoke_result_t<F>> relay_server::hash_on_worker(F f) {
   ++hashes_in_pool_;
-  return on_hashing_thread(workers_, handoff_, io_.get_executor(), [this, f = std::move(f)] {
+  return off_loop(workers_.get_executor(), inbox_, [this, f = std::move(f)] {
     yield_to_event_loop();
     struct done {
       relay_server& r;
@@ -136,8 +128,6 @@ void relay_server::after_hash() {
 relay_server::~relay_server() {
   workers_.stop();
   workers_.join();
-  handoff_.stop();
-  handoff_.join();
   db_thread_.stop();
   db_thread_.join();
 }
@@ -391,8 +381,8 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
       }
     };
     // A taken name is answered before any hashing: no Argon2 work for a doomed request.
-    const bool exists =
-        co_await run_on(db_strand_, [this, &name] { return users_.find(name).has_value(); });
+    const bool exists = co_await off_loop(db_strand_, inbox_,
+                                          [this, &name] { return users_.find(name).has_value(); });
     if (s->ending()) co_return;
     if (exists) {
       refuse_taken();
@@ -403,7 +393,7 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
       return crypto::hash_password(password, params, crypto::os_random());
     });
     const auto now = unix_now();
-    auto created = co_await run_on(db_strand_, [this, &name, &hash, &key, now] {
+    auto created = co_await off_loop(db_strand_, inbox_, [this, &name, &hash, &key, now] {
       auto r = users_.create(name, hash, key, now);
       if (r) r = users_.record_sign_in(name, key, now);  // signing up signs in
       return r;
@@ -421,7 +411,7 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
   // Sign-in: unknown names and wrong passwords take the same path and the same time.
   std::optional<store::user_record> stored;
   if (proto::valid_name(name)) {
-    stored = co_await run_on(db_strand_, [this, &name] { return users_.find(name); });
+    stored = co_await off_loop(db_strand_, inbox_, [this, &name] { return users_.find(name); });
   }
   const std::string& against = stored ? stored->password_hash : dummy_hash_;
   const bool ok = co_await hash_on_worker(
@@ -457,7 +447,7 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
   // banned, and wrong passwords all get the same answer. Same strand call as recording the
   // sign-in: a ban committed before it is seen here, one committed after it finds the user
   // online (its kick is queued on the io thread behind this sign-in) and disconnects them.
-  auto ban = co_await run_on(db_strand_, [this, &name, &key, now] {
+  auto ban = co_await off_loop(db_strand_, inbox_, [this, &name, &key, now] {
     auto b = bans_.find_active(name, now);
     if (!b) (void)users_.record_sign_in(name, key, now);
     return b;
@@ -774,7 +764,7 @@ void relay_server::finish_command(const std::shared_ptr<const command_answer>& a
           "console: could not write the audit log " + audit_.path() + ": " + ec.message() + "\n";
     }
     a->reply(std::move(text));
-    if (then) net::post(io_, std::move(then));
+    if (then) inbox_.post(std::move(then));
   });
 }
 
@@ -910,7 +900,7 @@ void relay_server::ban_command(const std::shared_ptr<const command_answer>& a) {
       return;
     }
     // Stored: now disconnect the user if online, on the io thread that owns the registry.
-    net::post(io_, [this, a, b = std::move(b), until, now] {
+    inbox_.post([this, a, b = std::move(b), until, now] {
       std::string text = "banned " + b.user;
       text += until ? " until " + console::format_utc(*until) : std::string(" permanently");
       if (!b.reason.empty()) text += ": " + b.reason;

@@ -4,7 +4,8 @@
 // DESIGN: one io_context thread owns every piece of relay state (registry, sessions,
 // counters), so there is no mutex here. Argon2 runs on `workers_` (at a lower priority than
 // the io thread); every database access runs on `db_strand_` (one SQLite connection on its
-// own thread). Coroutines co_await those and resume on the io thread.
+// own thread). Coroutines co_await those and resume on the io thread, whose results come
+// back through `inbox_` (loop_inbox.hpp).
 #pragma once
 
 #include <atomic>
@@ -23,6 +24,7 @@
 #include "relay/net.hpp"
 #include "relay/proto/frames.hpp"
 #include "relay/server/config.hpp"
+#include "relay/server/loop_inbox.hpp"
 #include "relay/server/penalty_table.hpp"
 #include "relay/server/session.hpp"
 #include "relay/server/trim_policy.hpp"
@@ -168,8 +170,6 @@ class relay_server {
   };
   std::uint16_t port_ = 0;
   net::thread_pool workers_;
-  // Brings hashing results back to the event loop at normal priority (hashing_handoff.hpp).
-  net::thread_pool handoff_{1};
   std::atomic<unsigned> hashes_in_pool_{0};  // sign-in hashes queued or running on workers_
   /// Runs the Argon2 job `f` on a hashing thread (at idle priority, counted in
   /// hashes_in_pool_) and resumes on the io thread with its result or exception.
@@ -214,6 +214,10 @@ class relay_server {
   std::function<void()> stop_done_;
   std::unique_ptr<net::steady_timer> stop_timer_;
   std::function<void()> quit_handler_;
+  // Results from workers_ and db_strand_ reach the io thread here, not by net::post to io_
+  // (loop_inbox.hpp). Last, so that jobs it never ran are destroyed while the rest of the
+  // relay still exists.
+  loop_inbox inbox_{io_};
 };
 
 }  // namespace relay::server
