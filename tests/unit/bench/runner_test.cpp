@@ -76,6 +76,27 @@ TEST_F(BenchRun, PacedModeWithBatches) {
   EXPECT_GT(num(r.at("transport"), "received_batches"), 0u);
 }
 
+TEST_F(BenchRun, StormClientsSignInFromTheirOwnIdlePriorityThread) {
+  bench_config c;
+  c.mode = mode::storm;
+  c.port = relay_.port();
+  c.clients = 4;
+  c.storm_clients = 6;
+  c.duration = 0.3;
+  c.warmup = 0.1;
+  c.rate = 500;
+  c.hash_seconds = 0;  // no pool measurement: the relay is in this process
+  c.prefix = "sm";
+  const auto r = run(c);
+  ASSERT_TRUE(r.at("ok").get<bool>()) << r.dump(2);
+  EXPECT_EQ(num(r, "lost"), 0u);
+  const auto& st = r.at("storm");
+  EXPECT_EQ(num(st, "signed_in"), 6u);
+  // The storm's handshakes and snapshots run where they cannot delay the chat threads.
+  EXPECT_EQ(st.at("storm_thread").get<std::string>(), "idle");
+  EXPECT_GT(num(st.at("storm_latency"), "count"), 0u) << st.dump(2);
+}
+
 }  // namespace
 }  // namespace relay::bench
 
