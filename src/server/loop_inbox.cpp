@@ -10,7 +10,8 @@
 namespace relay::server {
 
 struct loop_inbox::state {
-  explicit state(net::io_context& loop, int fd) : bell(loop, fd) {}
+  explicit state(net::io_context& loop, int bell_fd) : fd(bell_fd), bell(loop, bell_fd) {}
+  const int fd;  // the eventfd, for producers: they never touch the descriptor object
   std::atomic<node*> newest{nullptr};  // pushed newest first; taken all at once by the loop
   std::atomic<std::uint64_t> rung{0};
   bool closed = false;    // loop thread (and the destructor, once the loop is done)
@@ -48,16 +49,19 @@ std::uint64_t loop_inbox::bells() const noexcept {
 }
 
 void loop_inbox::push(node* n) noexcept {
-  n->next = state_->newest.load(std::memory_order_relaxed);
-  while (!state_->newest.compare_exchange_weak(n->next, n, std::memory_order_release,
-                                               std::memory_order_relaxed)) {
-  }
-  if (n->next != nullptr) return;  // not empty before: its first job's bell is still due
+  // The previous head is kept here, not read back from n->next: once n is in the list the
+  // loop may run and delete it at any moment.
+  node* before = state_->newest.load(std::memory_order_relaxed);
+  do {
+    n->next = before;
+  } while (!state_->newest.compare_exchange_weak(before, n, std::memory_order_release,
+                                                 std::memory_order_relaxed));
+  if (before != nullptr) return;  // not empty before: its first job's bell is still due
   state_->rung.fetch_add(1, std::memory_order_relaxed);
   const std::uint64_t one = 1;
   // Cannot fail short of a counter at 2^64 - 1 (it is read back to 0 every time the loop
   // wakes); the write is the wake-up, made with nothing held.
-  [[maybe_unused]] const auto w = ::write(state_->bell.native_handle(), &one, sizeof one);
+  [[maybe_unused]] const auto w = ::write(state_->fd, &one, sizeof one);
 }
 
 void loop_inbox::wait_for_bell(const std::shared_ptr<state>& s) {
