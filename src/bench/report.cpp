@@ -69,6 +69,10 @@ std::string human_report(const nlohmann::json& r) {
     if (s.contains("pool_hashes_per_s")) {
       o += " = " + fmt("%.0f", num(s, "pct_of_pool")) + "% of " +
            fmt("%.1f", num(s, "pool_hashes_per_s")) + " hashes/s";
+      if (s.contains("pool_hashes_per_s_after")) {
+        o += " (mean of " + fmt("%.1f", num(s, "pool_hashes_per_s_before")) + " before and " +
+             fmt("%.1f", num(s, "pool_hashes_per_s_after")) + " after the storm)";
+      }
       if (s.contains("pool_cpus") && !s["pool_cpus"].empty()) {
         std::string cpus;
         for (const auto& c : s["pool_cpus"]) cpus += (cpus.empty() ? "" : ",") + c.dump();

@@ -97,6 +97,31 @@ TEST_F(BenchRun, StormClientsSignInFromTheirOwnIdlePriorityThread) {
   EXPECT_GT(num(st.at("storm_latency"), "count"), 0u) << st.dump(2);
 }
 
+TEST(BenchReport, TheStormIsComparedWithThePoolMeasuredBeforeAndAfterIt) {
+  nlohmann::json st;
+  st["signed_in"] = 300;
+  st["storm_s"] = 10.0;
+  st["signins_per_s"] = 30.0;
+  st["pool_hashes_per_s_before"] = 30.0;
+  st["pool_hashes_per_s_after"] = 40.0;
+  st["pool_hashes_per_s"] = 35.0;
+  st["pct_of_pool"] = 100.0 * 30.0 / 35.0;
+  st["pool_cpus"] = {0};
+  st["p99_ratio"] = 2.0;
+  for (const char* k : {"baseline_latency", "storm_latency"}) {
+    st[k] = {{"count", 1},     {"p50_us", 1.0}, {"p99_us", 1.0},
+             {"p999_us", 1.0}, {"max_us", 1.0}, {"mean_us", 1.0}};
+  }
+  nlohmann::json r;
+  r["mode"] = "storm";
+  r["storm"] = st;
+  r["problems"] = nlohmann::json::array();
+  const std::string text = human_report(r);
+  EXPECT_NE(text.find("= 86% of 35.0 hashes/s (mean of 30.0 before and 40.0 after the storm)"),
+            std::string::npos)
+      << text;
+}
+
 }  // namespace
 }  // namespace relay::bench
 
