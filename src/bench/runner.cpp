@@ -9,8 +9,6 @@
 
 #include <pthread.h>
 #include <sched.h>
-#include <sys/resource.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <array>
@@ -34,6 +32,7 @@
 #include "relay/crypto/sodium.hpp"
 #include "relay/net.hpp"
 #include "relay/proto/frames.hpp"
+#include "relay/util/idle_priority.hpp"
 
 namespace relay::bench {
 namespace {
@@ -558,12 +557,16 @@ void on_each_worker(shared_state& s, F f) {
   for (auto& w : s.workers) net::post(w->io, [&w, f] { f(*w); });
 }
 
-// SCHED_IDLE for the calling thread (nice 19 if refused): it runs when the core has
-// nothing else to run. Returns what the thread now runs at, for the report.
+// The storm thread's priority, for the report.
 const char* lower_to_idle_priority() noexcept {
-  sched_param none{};
-  if (::pthread_setschedparam(::pthread_self(), SCHED_IDLE, &none) == 0) return "idle";
-  if (::setpriority(PRIO_PROCESS, static_cast<id_t>(::gettid()), 19) == 0) return "nice 19";
+  switch (util::lower_to_idle(19)) {
+    case util::thread_priority::idle:
+      return "idle";
+    case util::thread_priority::nice:
+      return "nice 19";
+    case util::thread_priority::unchanged:
+      break;
+  }
   return "normal";
 }
 

@@ -1,14 +1,12 @@
 // The scheduling class of the relay's hashing threads.
 #pragma once
 
+#include "relay/util/idle_priority.hpp"
+
 namespace relay::server {
 
-/// How the calling thread now yields to the event loop.
-enum class hashing_priority {
-  idle,      ///< SCHED_IDLE: runs only when the core has nothing else to run
-  nice,      ///< SCHED_IDLE was refused; nice 10 instead
-  unchanged  ///< neither was allowed
-};
+/// How the calling thread now yields to the event loop (nice 10 is the fallback here).
+using hashing_priority = util::thread_priority;
 
 /// Called by each hashing thread (once per thread; later calls return the first answer).
 /// Argon2 is slow on purpose, and on a busy core a sign-in storm must not delay everyone's
