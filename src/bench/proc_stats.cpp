@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -81,6 +82,13 @@ std::optional<mem_status> parse_proc_status(std::string_view text) {
   return mem_status{*rss, *hwm};
 }
 
+std::optional<double> parse_schedstat(std::string_view text) {
+  const std::size_t end = text.find_first_of(" \n");
+  auto ns = number(text.substr(0, end));
+  if (!ns) return std::nullopt;
+  return static_cast<double>(*ns) / 1e9;
+}
+
 std::optional<cpu_times> read_cpu(int pid) {
   auto t = slurp("/proc/" + std::to_string(pid) + "/stat");
   if (!t) return std::nullopt;
@@ -91,6 +99,24 @@ std::optional<mem_status> read_mem(int pid) {
   auto t = slurp("/proc/" + std::to_string(pid) + "/status");
   if (!t) return std::nullopt;
   return parse_proc_status(*t);
+}
+
+std::vector<thread_cpu> read_threads(int pid) {
+  std::vector<thread_cpu> out;
+  std::error_code ec;
+  const std::filesystem::path dir = "/proc/" + std::to_string(pid) + "/task";
+  for (const auto& e : std::filesystem::directory_iterator(dir, ec)) {
+    const std::string tid = e.path().filename().string();
+    auto ss = slurp((e.path() / "schedstat").string());
+    auto comm = slurp((e.path() / "comm").string());
+    auto id = number(tid);
+    if (!ss || !comm || !id) continue;
+    auto sec = parse_schedstat(*ss);
+    if (!sec) continue;
+    if (!comm->empty() && comm->back() == '\n') comm->pop_back();
+    out.push_back({static_cast<int>(*id), std::move(*comm), *sec});
+  }
+  return out;
 }
 
 }  // namespace relay::bench

@@ -79,6 +79,20 @@ std::string human_report(const nlohmann::json& r) {
         o += " (measured on the relay's CPU " + cpus + ")";
       }
     }
+    if (s.contains("relay_threads_storm")) {
+      const auto line = [&](const nlohmann::json& t) {
+        return "event loop " + fmt("%.1f", num(t, "event_loop_pct")) + "%, hashing " +
+               fmt("%.1f", num(t, "hashing_pct")) + "%, database " +
+               fmt("%.1f", num(t, "database_pct")) + "%, other " +
+               fmt("%.1f", num(t, "other_pct")) + "% of a core";
+      };
+      o += "\n  relay, baseline " + line(s["relay_threads_baseline"]);
+      o += "\n  relay, storm    " + line(s["relay_threads_storm"]);
+      if (s.contains("pct_of_pool_for_its_cpu")) {
+        o += "\n  per hashing CPU " + fmt("%.0f", num(s, "pct_of_pool_for_its_cpu")) +
+             "% of the pool's rate on the CPU time its threads had";
+      }
+    }
     o += "\n  chat, baseline  " + latency_line(s["baseline_latency"]) + "\n";
     o += "  chat, storm     " + latency_line(s["storm_latency"]) + "\n";
     o += "  p99 storm/base  " + fmt("%.2f", num(s, "p99_ratio")) + "x\n";

@@ -33,6 +33,7 @@
 #include "relay/net.hpp"
 #include "relay/proto/frames.hpp"
 #include "relay/util/idle_priority.hpp"
+#include "relay/util/thread_name.hpp"
 
 namespace relay::bench {
 namespace {
@@ -621,6 +622,30 @@ bool pin_this_thread(const std::vector<int>& cpus) {
   return ::pthread_setaffinity_np(::pthread_self(), sizeof set, &set) == 0;
 }
 
+nlohmann::json relay_thread_shares(const std::vector<thread_cpu>& from,
+                                   const std::vector<thread_cpu>& to, int pid, double seconds) {
+  double loop = 0, hashing = 0, database = 0, other = 0;
+  for (const auto& t : to) {
+    const auto was =
+        std::find_if(from.begin(), from.end(), [&](const thread_cpu& f) { return f.tid == t.tid; });
+    const double used = t.seconds - (was == from.end() ? 0.0 : was->seconds);
+    if (t.tid == pid) {
+      loop += used;
+    } else if (t.name == util::hashing_thread_name) {
+      hashing += used;
+    } else if (t.name == util::database_thread_name) {
+      database += used;
+    } else {
+      other += used;
+    }
+  }
+  const double pct = seconds > 0 ? 100 / seconds : 0;
+  return {{"event_loop_pct", loop * pct},
+          {"hashing_pct", hashing * pct},
+          {"database_pct", database * pct},
+          {"other_pct", other * pct}};
+}
+
 double measure_hash_rate(unsigned threads, double seconds, const std::vector<int>& cpus) {
   crypto::init();
   std::atomic<bool> stop{false};
@@ -749,6 +774,8 @@ nlohmann::json run(const bench_config& cfg) {
   r["joins_settled_s"] = secs_since(t_join);
 
   std::optional<cpu_times> cpu0, cpu1;
+  // The relay's threads at the start and end of the measured phase and at the storm's end.
+  std::vector<thread_cpu> threads0, threads1, threads2;
   std::optional<mem_status> mem_after;
   double measured_s = 0, storm_s = 0;
   std::uint32_t storm_signed = 0;
@@ -776,12 +803,18 @@ nlohmann::json run(const bench_config& cfg) {
       });
     }
     sleep_s(cfg.warmup);
-    if (cfg.relay_pid) cpu0 = read_cpu(cfg.relay_pid);
+    if (cfg.relay_pid) {
+      cpu0 = read_cpu(cfg.relay_pid);
+      threads0 = read_threads(cfg.relay_pid);
+    }
     auto t_m0 = steady::now();
     s.phase = ph_measure;
     sleep_s(cfg.duration);
     measured_s = secs_since(t_m0);
-    if (cfg.relay_pid) cpu1 = read_cpu(cfg.relay_pid);
+    if (cfg.relay_pid) {
+      cpu1 = read_cpu(cfg.relay_pid);
+      threads1 = read_threads(cfg.relay_pid);
+    }
     if (cfg.mode == mode::storm) {
       const std::uint32_t before = s.ready.load();
       const auto t_s0 = steady::now();
@@ -797,6 +830,7 @@ nlohmann::json run(const bench_config& cfg) {
       });
       wait_for([&] { return s.ready.load() + s.failed.load() >= n_total; }, cfg.storm_max);
       storm_s = secs_since(t_s0);
+      if (cfg.relay_pid) threads2 = read_threads(cfg.relay_pid);
       storm_signed = s.ready.load() - before;
       if (s.failed.load()) {
         std::lock_guard lock(s.problem_mutex);
@@ -916,6 +950,22 @@ nlohmann::json run(const bench_config& cfg) {
       st["pool_hashes_per_s"] = pool;
       st["pool_cpus"] = pool_cpus;  // empty: measured on node-bench's own cores
       st["pct_of_pool"] = 100.0 * (storm_s > 0 ? storm_signed / storm_s : 0) / pool;
+    }
+    if (!threads1.empty() && !threads2.empty()) {
+      // Chat alone, then chat and the storm: what the hashing threads got of the core, and
+      // what the event loop kept. The pool was measured with its cores to itself; scaled to
+      // the CPU its threads actually had, it shows how much of the gap is the pipeline's.
+      st["relay_threads_baseline"] =
+          relay_thread_shares(threads0, threads1, cfg.relay_pid, measured_s);
+      const auto storm_threads = relay_thread_shares(threads1, threads2, cfg.relay_pid, storm_s);
+      st["relay_threads_storm"] = storm_threads;
+      const double hashing_cores = storm_threads.at("hashing_pct").get<double>() / 100;
+      if (st.contains("pool_hashes_per_s") && !pool_cpus.empty() && hashing_cores > 0) {
+        const double pool_for_its_cpu = st.at("pool_hashes_per_s").get<double>() * hashing_cores /
+                                        static_cast<double>(pool_cpus.size());
+        st["pct_of_pool_for_its_cpu"] =
+            100.0 * (storm_s > 0 ? storm_signed / storm_s : 0) / pool_for_its_cpu;
+      }
     }
     r["storm"] = st;
   }

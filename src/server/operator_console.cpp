@@ -8,6 +8,7 @@
 #include "relay/console/command.hpp"
 #include "relay/server/relay_server.hpp"
 #include "relay/util/line_reader.hpp"
+#include "relay/util/thread_name.hpp"
 
 namespace relay::server {
 
@@ -21,6 +22,7 @@ operator_console::~operator_console() {
 }
 
 void operator_console::run() {
+  util::name_this_thread(util::console_thread_name);
   line_reader lines(in_fd_, console::max_line + 1);
   while (auto line = lines.next(&stop_)) handle(*line);
   // Console closed: the relay keeps running without it.

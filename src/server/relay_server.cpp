@@ -22,6 +22,7 @@
 #include "relay/server/session.hpp"
 #include "relay/server/thread_priority.hpp"
 #include "relay/util/log.hpp"
+#include "relay/util/thread_name.hpp"
 
 namespace relay::server {
 namespace {
@@ -91,6 +92,7 @@ relay_server::relay_server(net::io_context& io, relay_config cfg)
       dummy_hash_(crypto::dummy_hash(cfg_.argon2)),
       address_penalties_(cfg_.address_penalty),
       account_penalties_(cfg_.account_penalty) {
+  net::post(db_thread_, [] { util::name_this_thread(util::database_thread_name); });
   boost::system::error_code ec;
   auto addr = net::ip::make_address(cfg_.listen, ec);
   if (ec) throw std::runtime_error("invalid listen address '" + cfg_.listen + "'");

@@ -66,6 +66,25 @@ TEST_F(RelayTest, HashingThreadsYieldToTheEventLoop) {
   EXPECT_TRUE(got && got->text && *got->text == "hi");
 }
 
+/// Threads of this process with the name `name` (/proc/self/task/*/comm).
+int threads_named(const std::string& name) {
+  int n = 0;
+  for (const auto& t : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream in(t.path() / "comm");
+    std::string comm;
+    if (std::getline(in, comm) && comm == name) ++n;
+  }
+  return n;
+}
+
+TEST_F(RelayTest, ItsThreadsAreNamedForTopAndTheLoadTool) {
+  // The database thread names itself first thing; a hashing thread at its first hash.
+  test_client alice(relay->port());
+  alice.sign_up_ok("alice", "alice-password");
+  EXPECT_EQ(threads_named("node-db"), 1);
+  EXPECT_GE(threads_named("node-hash"), 1);
+}
+
 TEST_F(RelayTest, TwoUsersExchangeMessagesBothWays) {
   test_client alice(relay->port()), bob(relay->port());
   alice.sign_up_ok("alice", "alice-password");

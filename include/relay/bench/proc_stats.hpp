@@ -3,7 +3,9 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <string_view>
+#include <vector>
 
 namespace relay::bench {
 
@@ -24,9 +26,22 @@ std::optional<cpu_times> parse_proc_stat(std::string_view text, long ticks_per_s
 /// VmRSS and VmHWM from the text of /proc/PID/status (nullopt if either is missing).
 std::optional<mem_status> parse_proc_status(std::string_view text);
 
+/// One thread's name and the CPU time it has run, from /proc/PID/task/TID/{comm,schedstat}.
+struct thread_cpu {
+  int tid = 0;
+  std::string name;
+  double seconds = 0;
+};
+/// The first field of a schedstat text (nanoseconds on the CPU), in seconds: exact, unlike
+/// stat's utime and stime, which are sampled at the scheduler tick.
+std::optional<double> parse_schedstat(std::string_view text);
+
 /// Reads and parses /proc/<pid>/stat (sysconf(_SC_CLK_TCK) ticks).
 std::optional<cpu_times> read_cpu(int pid);
 /// Reads and parses /proc/<pid>/status.
 std::optional<mem_status> read_mem(int pid);
+/// Every thread of process `pid` (empty if it cannot be read; threads that end meanwhile
+/// are left out).
+std::vector<thread_cpu> read_threads(int pid);
 
 }  // namespace relay::bench

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "relay/bench/options.hpp"
+#include "relay/bench/proc_stats.hpp"
 
 namespace relay::bench {
 
@@ -24,6 +25,13 @@ bool pin_this_thread(const std::vector<int>& cpus);
 
 /// The CPUs process `pid` may run on (its affinity, as `taskset` set it); empty if unknown.
 std::vector<int> cpus_of(int pid);
+
+/// Where the relay's CPU went between two snapshots of its threads (read_threads), in
+/// percent of one core over `seconds`: "event_loop_pct" (the main thread, `pid`),
+/// "hashing_pct" and "database_pct" (told apart by the names the relay gives those threads)
+/// and "other_pct". A thread missing from `from` started since and counts in full.
+nlohmann::json relay_thread_shares(const std::vector<thread_cpu>& from,
+                                   const std::vector<thread_cpu>& to, int pid, double seconds);
 
 /// The report as text for people.
 std::string human_report(const nlohmann::json& r);

@@ -3,6 +3,12 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <atomic>
+#include <thread>
+
+#include "relay/util/thread_name.hpp"
+
 namespace relay::bench {
 namespace {
 
@@ -44,6 +50,37 @@ TEST(BenchProcStats, ReadsThisProcess) {
   EXPECT_GT(m->rss_kib, 0u);
   EXPECT_GE(m->hwm_kib, m->rss_kib);
   EXPECT_FALSE(read_cpu(-1));
+}
+
+TEST(BenchProcStats, SchedstatIsNanosecondsOnTheCpu) {
+  auto s = parse_schedstat("1234567890 5678 42\n");
+  ASSERT_TRUE(s);
+  EXPECT_DOUBLE_EQ(*s, 1.23456789);
+  EXPECT_FALSE(parse_schedstat(""));
+  EXPECT_FALSE(parse_schedstat("x 1 2\n"));
+}
+
+TEST(BenchProcStats, ThreadsOfThisProcessWithTheirNamesAndCpuTime) {
+  std::atomic<bool> named{false}, done{false};
+  std::thread t([&] {
+    util::name_this_thread("probe-thread");
+    // Burn a little CPU so schedstat has something to show.
+    volatile unsigned long x = 0;
+    for (int i = 0; i < 2'000'000; ++i) x = x + static_cast<unsigned long>(i);
+    named = true;
+    while (!done) std::this_thread::yield();
+  });
+  while (!named) std::this_thread::yield();
+  const auto threads = read_threads(::getpid());
+  done = true;
+  t.join();
+  const auto find = [&](auto pred) { return std::find_if(threads.begin(), threads.end(), pred); };
+  const auto probe = find([](const thread_cpu& c) { return c.name == "probe-thread"; });
+  ASSERT_NE(probe, threads.end());
+  EXPECT_GT(probe->seconds, 0.0);
+  EXPECT_NE(probe->tid, ::getpid());
+  EXPECT_NE(find([](const thread_cpu& c) { return c.tid == ::getpid(); }), threads.end());
+  EXPECT_TRUE(read_threads(-1).empty());
 }
 
 }  // namespace

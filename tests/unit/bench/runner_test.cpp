@@ -87,6 +87,7 @@ TEST_F(BenchRun, StormClientsSignInFromTheirOwnIdlePriorityThread) {
   c.rate = 500;
   c.hash_seconds = 0;  // no pool measurement: the relay is in this process
   c.prefix = "sm";
+  c.relay_pid = static_cast<int>(::getpid());  // the relay's threads are this process's
   const auto r = run(c);
   ASSERT_TRUE(r.at("ok").get<bool>()) << r.dump(2);
   EXPECT_EQ(num(r, "lost"), 0u);
@@ -95,6 +96,27 @@ TEST_F(BenchRun, StormClientsSignInFromTheirOwnIdlePriorityThread) {
   // The storm's handshakes and snapshots run where they cannot delay the chat threads.
   EXPECT_EQ(st.at("storm_thread").get<std::string>(), "idle");
   EXPECT_GT(num(st.at("storm_latency"), "count"), 0u) << st.dump(2);
+  // The relay's named hashing threads did the storm's hashing (and none before it: the
+  // chatters signed in before the measured phase).
+  EXPECT_GT(st.at("relay_threads_storm").at("hashing_pct").get<double>(), 0.0) << st.dump(2);
+  EXPECT_LT(st.at("relay_threads_baseline").at("hashing_pct").get<double>(),
+            st.at("relay_threads_storm").at("hashing_pct").get<double>());
+}
+
+TEST(BenchThreads, CpuIsSharedOutByThreadRole) {
+  const int pid = 100;
+  const std::vector<thread_cpu> from{
+      {100, "node", 1.0}, {101, "node-hash", 2.0}, {102, "node-hash", 3.0}, {103, "node-db", 0.5}};
+  const std::vector<thread_cpu> to{{100, "node", 1.5},
+                                   {101, "node-hash", 3.0},
+                                   {102, "node-hash", 3.5},
+                                   {103, "node-db", 0.6},
+                                   {104, "node-console", 0.2}};  // started since: counts in full
+  const auto j = relay_thread_shares(from, to, pid, 2.0);
+  EXPECT_DOUBLE_EQ(j.at("event_loop_pct").get<double>(), 25.0);  // 0.5 s of 2 s
+  EXPECT_DOUBLE_EQ(j.at("hashing_pct").get<double>(), 75.0);     // 1.0 + 0.5 s
+  EXPECT_NEAR(j.at("database_pct").get<double>(), 5.0, 1e-9);
+  EXPECT_NEAR(j.at("other_pct").get<double>(), 10.0, 1e-9);
 }
 
 TEST(BenchReport, TheStormIsComparedWithThePoolMeasuredBeforeAndAfterIt) {
@@ -120,6 +142,35 @@ TEST(BenchReport, TheStormIsComparedWithThePoolMeasuredBeforeAndAfterIt) {
   EXPECT_NE(text.find("= 86% of 35.0 hashes/s (mean of 30.0 before and 40.0 after the storm)"),
             std::string::npos)
       << text;
+}
+
+TEST(BenchReport, TheStormShowsWhereTheRelaysCpuWent) {
+  nlohmann::json st;
+  st["signed_in"] = 300;
+  st["storm_s"] = 10.0;
+  st["signins_per_s"] = 30.0;
+  st["pool_hashes_per_s"] = 40.0;
+  st["pct_of_pool"] = 75.0;
+  st["p99_ratio"] = 1.0;
+  st["relay_threads_baseline"] = {
+      {"event_loop_pct", 10.0}, {"hashing_pct", 0.0}, {"database_pct", 0.0}, {"other_pct", 0.0}};
+  st["relay_threads_storm"] = {
+      {"event_loop_pct", 22.5}, {"hashing_pct", 74.0}, {"database_pct", 3.0}, {"other_pct", 0.0}};
+  st["pct_of_pool_for_its_cpu"] = 101.4;
+  for (const char* k : {"baseline_latency", "storm_latency"}) {
+    st[k] = {{"count", 1},     {"p50_us", 1.0}, {"p99_us", 1.0},
+             {"p999_us", 1.0}, {"max_us", 1.0}, {"mean_us", 1.0}};
+  }
+  nlohmann::json r;
+  r["mode"] = "storm";
+  r["storm"] = st;
+  r["problems"] = nlohmann::json::array();
+  const std::string text = human_report(r);
+  EXPECT_NE(text.find("relay, baseline event loop 10.0%, hashing 0.0%"), std::string::npos) << text;
+  EXPECT_NE(text.find("relay, storm    event loop 22.5%, hashing 74.0%, database 3.0%"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("per hashing CPU 101% of the pool's rate"), std::string::npos) << text;
 }
 
 }  // namespace
