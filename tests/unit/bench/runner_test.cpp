@@ -119,6 +119,19 @@ TEST(BenchThreads, CpuIsSharedOutByThreadRole) {
   EXPECT_NEAR(j.at("other_pct").get<double>(), 10.0, 1e-9);
 }
 
+// The text report of a storm run with `st` as its "storm" part (latencies filled in).
+std::string storm_text(nlohmann::json st) {
+  for (const char* k : {"baseline_latency", "storm_latency"}) {
+    st[k] = {{"count", 1},     {"p50_us", 1.0}, {"p99_us", 1.0},
+             {"p999_us", 1.0}, {"max_us", 1.0}, {"mean_us", 1.0}};
+  }
+  nlohmann::json r;
+  r["mode"] = "storm";
+  r["storm"] = std::move(st);
+  r["problems"] = nlohmann::json::array();
+  return human_report(r);
+}
+
 TEST(BenchReport, TheStormIsComparedWithThePoolMeasuredBeforeAndAfterIt) {
   nlohmann::json st;
   st["signed_in"] = 300;
@@ -130,15 +143,7 @@ TEST(BenchReport, TheStormIsComparedWithThePoolMeasuredBeforeAndAfterIt) {
   st["pct_of_pool"] = 100.0 * 30.0 / 35.0;
   st["pool_cpus"] = {0};
   st["p99_ratio"] = 2.0;
-  for (const char* k : {"baseline_latency", "storm_latency"}) {
-    st[k] = {{"count", 1},     {"p50_us", 1.0}, {"p99_us", 1.0},
-             {"p999_us", 1.0}, {"max_us", 1.0}, {"mean_us", 1.0}};
-  }
-  nlohmann::json r;
-  r["mode"] = "storm";
-  r["storm"] = st;
-  r["problems"] = nlohmann::json::array();
-  const std::string text = human_report(r);
+  const std::string text = storm_text(st);
   EXPECT_NE(text.find("= 86% of 35.0 hashes/s (mean of 30.0 before and 40.0 after the storm)"),
             std::string::npos)
       << text;
@@ -157,15 +162,7 @@ TEST(BenchReport, TheStormShowsWhereTheRelaysCpuWent) {
   st["relay_threads_storm"] = {
       {"event_loop_pct", 22.5}, {"hashing_pct", 74.0}, {"database_pct", 3.0}, {"other_pct", 0.0}};
   st["pct_of_pool_for_its_cpu"] = 101.4;
-  for (const char* k : {"baseline_latency", "storm_latency"}) {
-    st[k] = {{"count", 1},     {"p50_us", 1.0}, {"p99_us", 1.0},
-             {"p999_us", 1.0}, {"max_us", 1.0}, {"mean_us", 1.0}};
-  }
-  nlohmann::json r;
-  r["mode"] = "storm";
-  r["storm"] = st;
-  r["problems"] = nlohmann::json::array();
-  const std::string text = human_report(r);
+  const std::string text = storm_text(st);
   EXPECT_NE(text.find("relay, baseline event loop 10.0%, hashing 0.0%"), std::string::npos) << text;
   EXPECT_NE(text.find("relay, storm    event loop 22.5%, hashing 74.0%, database 3.0%"),
             std::string::npos)
