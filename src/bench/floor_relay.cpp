@@ -3,6 +3,7 @@
 #include <array>
 
 #include "relay/bench/irc_line.hpp"
+#include "relay/util/drained_wait.hpp"
 #include "relay/util/handler_memory.hpp"
 
 namespace relay::bench {
@@ -55,15 +56,20 @@ void floor_relay::accept() {
       });
 }
 
-void floor_relay::wait_readable(const std::shared_ptr<conn>& c) {
+void floor_relay::wait_readable(const std::shared_ptr<conn>& c, bool drained) {
   // Asio's operations from the same per-thread cache as relaychat's (relay/util/
   // handler_memory.hpp): the floor must not pay a malloc per message that the relay does not.
-  c->sock.async_wait(socket_type::wait_read,
-                     cached([this, c, alive = alive_](const boost::system::error_code& ec) {
-                       if (!*alive || c->closed) return;
-                       if (ec) return close(c);
-                       read_available(c);
-                     }));
+  auto then_read = cached([this, c, alive = alive_](const boost::system::error_code& ec) {
+    if (!*alive || c->closed) return;
+    if (ec) return close(c);
+    read_available(c);
+  });
+  // Nor a system call per wait that the relay does not (relay/util/drained_wait.hpp).
+  if (drained) {
+    util::async_wait_drained(c->sock, std::move(then_read));
+  } else {
+    c->sock.async_wait(socket_type::wait_read, std::move(then_read));
+  }
 }
 
 void floor_relay::read_available(const std::shared_ptr<conn>& c) {
@@ -103,7 +109,7 @@ void floor_relay::read_available(const std::shared_ptr<conn>& c) {
     if (n < buf.size()) break;  // a short read drained the socket
   }
   flush_dirty();
-  if (!c->closed) wait_readable(c);
+  if (!c->closed) wait_readable(c, true);  // only a close leaves the loop before a drain
 }
 
 bool floor_relay::on_line(const std::shared_ptr<conn>& c, std::string_view line) {

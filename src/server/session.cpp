@@ -14,6 +14,7 @@
 #include "relay/crypto/secret.hpp"
 #include "relay/server/buffer_pool.hpp"
 #include "relay/server/relay_server.hpp"
+#include "relay/util/drained_wait.hpp"
 #include "relay/util/handler_memory.hpp"
 #include "relay/util/log.hpp"
 
@@ -329,16 +330,21 @@ void session::stop() {
   owner_.on_session_end(*this);
 }
 
-void session::wait_readable() {
-  socket_.async_wait(socket_type::wait_read,
-                     cached([self = shared_from_this()](const boost::system::error_code& ec) {
-                       if (self->stopped_ || self->closing_) return;
-                       if (ec) {
-                         self->abort(ec.message());
-                         return;
-                       }
-                       self->read_available();
-                     }));
+void session::wait_readable(bool drained) {
+  auto then_read = cached([self = shared_from_this()](const boost::system::error_code& ec) {
+    if (self->stopped_ || self->closing_) return;
+    if (ec) {
+      self->abort(ec.message());
+      return;
+    }
+    self->read_available();
+  });
+  // Right after our read emptied the socket the next edge is enough: no epoll_ctl per wait.
+  if (drained) {
+    util::async_wait_drained(socket_, std::move(then_read));
+  } else {
+    socket_.async_wait(socket_type::wait_read, std::move(then_read));
+  }
 }
 
 void session::read_available() {
@@ -348,7 +354,7 @@ void session::read_available() {
     boost::system::error_code ec;
     const std::size_t n = socket_.read_some(net::buffer(buf), ec);
     if (ec == net::error::would_block || ec == net::error::try_again) {
-      wait_readable();
+      wait_readable(true);
       return;
     }
     if (ec) {
@@ -360,7 +366,7 @@ void session::read_available() {
     if (!handle_records()) return;
     // A short read drained the socket; the edge-triggered reactor wakes us for more.
     if (n < buf.size()) {
-      wait_readable();
+      wait_readable(true);
       return;
     }
   }

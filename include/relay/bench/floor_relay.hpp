@@ -45,7 +45,8 @@ class floor_relay {
   struct conn;
   using socket_type = net::basic_stream_socket<tcp, net::io_context::executor_type>;
   void accept();
-  void wait_readable(const std::shared_ptr<conn>& c);
+  /// `drained`: right after a read emptied the socket (as relaychat's sessions do).
+  void wait_readable(const std::shared_ptr<conn>& c, bool drained = false);
   void read_available(const std::shared_ptr<conn>& c);
   /// Handles one complete line from `c`; false if `c` must be closed.
   bool on_line(const std::shared_ptr<conn>& c, std::string_view line);

@@ -84,8 +84,9 @@ class session : public std::enable_shared_from_this<session> {
   void set_signed_in(std::string name, const crypto::public_key& identity);
 
  private:
-  /// Waits until the socket is readable, then read_available().
-  void wait_readable();
+  /// Waits until the socket is readable, then read_available(). `drained`: called right
+  /// after a read found the socket empty (util::async_wait_drained, one system call less).
+  void wait_readable(bool drained = false);
   /// Reads until the socket is drained (or a sign-in must be awaited), handling records.
   void read_available();
   /// Handles the records buffered so far; false if reading must not go on now.
