@@ -48,6 +48,7 @@ void floor_relay::accept() {
           boost::system::error_code opt;
           sock.set_option(tcp::no_delay(true), opt);  // as relaychat: it coalesces writes itself
           sock.non_blocking(true, opt);
+          util::count_queued_bytes(sock);
           auto c = std::make_shared<conn>(std::move(sock));
           ++open_;
           wait_readable(c);
@@ -74,10 +75,15 @@ void floor_relay::wait_readable(const std::shared_ptr<conn>& c, bool drained) {
 
 void floor_relay::read_available(const std::shared_ptr<conn>& c) {
   static thread_local std::array<char, 65536> buf;
+  bool drained = false;  // by the kernel's count: then the next edge is news (as in relaychat)
   while (!c->closed) {
     boost::system::error_code ec;
-    const std::size_t n = c->sock.read_some(net::buffer(buf), ec);
-    if (ec == net::error::would_block || ec == net::error::try_again) break;
+    const auto got = util::read_some_counted(c->sock, net::buffer(buf), ec);
+    const std::size_t n = got.n;
+    if (ec == net::error::would_block || ec == net::error::try_again) {
+      drained = true;
+      break;
+    }
     if (ec) {
       close(c);
       break;
@@ -106,10 +112,14 @@ void floor_relay::read_available(const std::shared_ptr<conn>& c) {
       close(c);
       break;
     }
-    if (n < buf.size()) break;  // a short read drained the socket
+    if (got.queued == 0) {
+      drained = true;
+      break;
+    }
+    if (got.queued < 0 && n < buf.size()) break;  // the kernel did not say: re-arm
   }
   flush_dirty();
-  if (!c->closed) wait_readable(c, true);  // only a close leaves the loop before a drain
+  if (!c->closed) wait_readable(c, drained);
 }
 
 bool floor_relay::on_line(const std::shared_ptr<conn>& c, std::string_view line) {

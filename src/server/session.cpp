@@ -57,6 +57,7 @@ session::session(socket_type socket, relay_server& owner, std::uint64_t id)
   last_rx_ = std::chrono::steady_clock::now();
   socket_.set_option(tcp::no_delay(true), ec);  // we batch writes ourselves
   socket_.non_blocking(true, ec);
+  util::count_queued_bytes(socket_);  // each read tells whether the socket is empty now
   started_ = last_rx_;
 }
 
@@ -352,7 +353,7 @@ void session::read_available() {
   static thread_local std::array<byte, 65536> buf;
   while (!stopped_ && !closing_) {
     boost::system::error_code ec;
-    const std::size_t n = socket_.read_some(net::buffer(buf), ec);
+    const auto got = util::read_some_counted(socket_, net::buffer(buf), ec);
     if (ec == net::error::would_block || ec == net::error::try_again) {
       wait_readable(true);
       return;
@@ -361,12 +362,18 @@ void session::read_available() {
       abort(ec == net::error::eof ? "peer closed the connection" : ec.message());
       return;
     }
-    reader_.feed_borrowed(byte_view{buf.data(), n});
+    reader_.feed_borrowed(byte_view{buf.data(), got.n});
     received_at(std::chrono::steady_clock::now());
     if (!handle_records()) return;
-    // A short read drained the socket; the edge-triggered reactor wakes us for more.
-    if (n < buf.size()) {
+    // Empty now (by the kernel's count, which includes a FIN): the next edge is news. Read on
+    // while anything is queued; if the kernel did not say, a short read means "wait", with
+    // the re-arm that reports whatever is still there.
+    if (got.queued == 0) {
       wait_readable(true);
+      return;
+    }
+    if (got.queued < 0 && got.n < buf.size()) {
+      wait_readable(false);
       return;
     }
   }

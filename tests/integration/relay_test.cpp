@@ -307,6 +307,29 @@ TEST_F(RelayTest, SecondSignInReplacesTheFirstConnection) {
   EXPECT_FALSE(bob.expect<proto::presence>(300ms));
 }
 
+TEST_F(RelayTest, APeerThatSendsAndHangsUpAtOnceIsDeliveredAndGoesOfflineAtOnce) {
+  // Its last message and its FIN reach the relay together (one segment: corked), so the
+  // relay's read of the message comes back short with the FIN still queued and no new edge
+  // to come for it. The relay must read on and see the end, not wait for the next ping
+  // (30 s) to find bob gone.
+  test_client alice(relay->port());
+  alice.sign_up_ok("alice", "alice-password");
+  for (int round = 0; round < 5; ++round) {
+    const std::string name = "bob" + std::to_string(round);
+    test_client bob(relay->port());
+    bob.sign_up_ok(name, "bob-password");
+    ASSERT_TRUE(alice.wait_roster(name, true));
+    ASSERT_TRUE(bob.chat().is_online("alice") || bob.wait_roster("alice", true));
+    bob.cork();
+    bob.send_text("alice", "goodbye " + std::to_string(round));
+    bob.shutdown_send();
+    auto got = alice.receive_text();
+    ASSERT_TRUE(got && got->text);
+    EXPECT_EQ(*got->text, "goodbye " + std::to_string(round));
+    EXPECT_TRUE(alice.wait_roster(name, false, 3s)) << "round " << round;
+  }
+}
+
 TEST_F(RelayTest, ConsoleDbAndActive) {
   test_client alice(relay->port());
   alice.sign_up_ok("alice", "alice-password");

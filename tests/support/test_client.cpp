@@ -241,6 +241,13 @@ void test_client::finish_sign_up(const std::string& name) {
   }
 }
 
+void test_client::cork() {
+  const int on = 1;
+  ::setsockopt(sock_.fd(), IPPROTO_TCP, TCP_CORK, &on, sizeof on);
+}
+
+void test_client::shutdown_send() { ::shutdown(sock_.fd(), SHUT_WR); }
+
 void test_client::send_text(const std::string& to, const std::string& text, std::uint32_t id) {
   send_frame(sealed_send(to, text, id));
 }

@@ -76,6 +76,11 @@ class test_client {
     }
     return std::nullopt;
   }
+  /// Holds what we send from now on (TCP_CORK) until shutdown_send(), which sends it with the
+  /// FIN in one segment: the relay then finds both behind one edge.
+  void cork();
+  /// Half-closes our side (a FIN right behind whatever was sent last).
+  void shutdown_send();
   bool closed() const noexcept { return closed_; }
   /// True if the relay closes the connection within `timeout`.
   bool closed_within(std::chrono::milliseconds timeout) { return sock_.closed_within(timeout); }

@@ -1,13 +1,18 @@
-// Waiting for a socket to become readable again, after our own read has drained it, without
-// Asio's per-wait system call.
+// Reading a socket until it is empty, and then waiting for its next bytes without Asio's
+// per-wait system call.
 //
 // Asio registers every socket with epoll once, edge-triggered. Its async_wait(wait_read)
 // still calls epoll_ctl(EPOLL_CTL_MOD) each time: it cannot know whether the socket was read
-// since the last edge, and MOD makes epoll report a socket that is readable now. We do know.
-// After read_some() came back short or with EAGAIN, any byte that arrives later raises a new
-// edge, which epoll reports to the wait queued now. At 1000 clients the relay makes about one
-// wait per delivered message, and on the test VM a system call costs about 1.3 µs
+// since the last edge, and MOD makes epoll report a socket that is readable now. We can know.
+// Once a read has left nothing behind, any byte that arrives later raises a new edge, which
+// epoll reports to the wait queued now. At 1000 clients the relay makes about one wait per
+// delivered message, and on the test VM a system call costs about 1.3 µs
 // (docs/benchmarks.md, "One system call less per read").
+//
+// "Nothing left behind" is what the kernel says, not a guess from a short read: a short read
+// can leave the peer's FIN unread, whose edge has already been reported, and a wait for a new
+// edge would then never see the close. read_some_counted() reads with TCP_INQ, so the kernel
+// tells, with each read, how many bytes are still queued, and counts a pending FIN as one.
 //
 // The wait is an Asio reactor operation whose first attempt, made at once by the reactor
 // when it queues it, reports "not ready"; read operations are queued without epoll_ctl.
@@ -16,7 +21,14 @@
 // 1.74 on epoll, Debian 12); anywhere else async_wait_drained is plain async_wait.
 #pragma once
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+
+#include <array>
 #include <boost/version.hpp>
+#include <cerrno>
+#include <cstring>
 #include <memory>
 #include <type_traits>
 #include <utility>
@@ -95,10 +107,73 @@ struct service_access : Service {
 }  // namespace drained_detail
 #endif
 
+/// Asks the kernel to report, with every read of this TCP socket, how many bytes are still
+/// queued (TCP_INQ, Linux 4.18). False if it cannot: read_some_counted() then reports "unknown".
+template <typename Socket>
+bool count_queued_bytes(Socket& socket) noexcept {
+#ifdef TCP_INQ
+  const int on = 1;
+  return ::setsockopt(socket.native_handle(), IPPROTO_TCP, TCP_INQ, &on, sizeof on) == 0;
+#else
+  static_cast<void>(socket);
+  return false;
+#endif
+}
+
+/// One read: the bytes read, and what is still queued after it.
+struct counted_read {
+  std::size_t n = 0;
+  /// Bytes still queued, a pending FIN counting as 1 (0: the socket is empty, and only bytes
+  /// that arrive from now on can make it readable); -1 if the kernel did not say.
+  int queued = -1;
+};
+
+/// read_some() on a non-blocking socket, with the kernel's count of what is left
+/// (count_queued_bytes() must have been called). Errors as read_some(): would_block when
+/// nothing was there, eof at the end of the stream.
+template <typename Socket>
+counted_read read_some_counted(Socket& socket, net::mutable_buffer into,
+                               boost::system::error_code& ec) noexcept {
+  counted_read r;
+  ec.clear();
+  iovec iov{into.data(), into.size()};
+  alignas(cmsghdr) std::array<char, CMSG_SPACE(sizeof(int))> control{};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.data();
+  msg.msg_controllen = control.size();
+  ssize_t got = 0;
+  do {
+    got = ::recvmsg(socket.native_handle(), &msg, 0);
+  } while (got < 0 && errno == EINTR);
+  if (got < 0) {
+    ec = (errno == EAGAIN || errno == EWOULDBLOCK)
+             ? boost::system::error_code(net::error::would_block)
+             : boost::system::error_code(errno, boost::system::system_category());
+    return r;
+  }
+  if (got == 0 && into.size() > 0) {
+    ec = net::error::eof;
+    return r;
+  }
+  r.n = static_cast<std::size_t>(got);
+#ifdef TCP_CM_INQ
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == SOL_TCP && c->cmsg_type == TCP_CM_INQ) {
+      std::memcpy(&r.queued, CMSG_DATA(c), sizeof r.queued);
+      if (r.queued < 0) r.queued = -1;
+    }
+  }
+#endif
+  return r;
+}
+
 /// Completes `handler(error_code)` when `socket` next becomes readable (or fails). Call it
-/// only right after a read_some() on this socket, on this thread, came back short or with
-/// would_block, with no turn of the event loop in between: it relies on an edge that only
-/// bytes arriving after that read can raise. Elsewhere use socket.async_wait(wait_read).
+/// only right after a read of this socket, on this thread, came back with would_block or
+/// with read_some_counted() reporting 0 queued, with no turn of the event loop in between:
+/// it relies on an edge that only bytes arriving after that read can raise. A short read
+/// alone is not enough (a FIN may be waiting). Elsewhere use socket.async_wait(wait_read).
 template <typename Socket, typename Handler>
 void async_wait_drained(Socket& socket, Handler&& handler) {
 #if RELAY_HAS_DRAINED_WAIT

@@ -28,6 +28,7 @@ struct pair {
     out.connect(acceptor.local_endpoint());
     acceptor.accept(in);
     in.non_blocking(true);
+    EXPECT_TRUE(count_queued_bytes(in));
   }
   void send(std::string_view s) { net::write(out, net::buffer(s)); }
   // Reads until the socket is empty, as the relay does before a drained wait.
@@ -200,6 +201,64 @@ TEST(DrainedWait, TakesItsOperationFromTheHandlersAllocator) {
     p.run_until(fired);
   }).join();
   EXPECT_EQ(spare_in_handler, 1u);
+}
+
+TEST(CountedRead, TheKernelSaysHowManyBytesAreLeft) {
+  pair p;
+  p.send(std::string(100, 'x'));
+  bool readable = false;
+  p.in.async_wait(socket_type::wait_read, [&](const error_code&) { readable = true; });
+  p.run_until(readable);
+  std::array<char, 30> small{};
+  error_code ec;
+  const auto first = read_some_counted(p.in, net::buffer(small), ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(first.n, 30u);
+  EXPECT_EQ(first.queued, 70);
+  std::array<char, 4096> big{};
+  const auto rest = read_some_counted(p.in, net::buffer(big), ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(rest.n, 70u);
+  EXPECT_EQ(rest.queued, 0) << "empty: only new bytes can make it readable";
+  read_some_counted(p.in, net::buffer(big), ec);
+  EXPECT_EQ(ec, net::error::would_block);
+}
+
+TEST(CountedRead, AShortReadCanLeaveThePeersFinBehindAndSaysSo) {
+  // The peer's last bytes and its FIN arrive together and raise one edge. A read takes the
+  // bytes and comes back short; the FIN is still queued, and no new edge will come for it. A
+  // relay that took the short read for "empty" and waited for the next edge would never see
+  // this peer leave. The kernel counts the FIN as one byte still queued.
+  pair p;
+  p.send("last words");
+  p.out.shutdown(tcp::socket::shutdown_send);
+  bool readable = false;
+  p.in.async_wait(socket_type::wait_read, [&](const error_code&) { readable = true; });
+  p.run_until(readable);
+  std::this_thread::sleep_for(20ms);  // let the FIN land too, whatever the scheduler did
+  std::array<char, 4096> buf{};
+  error_code ec;
+  const auto got = read_some_counted(p.in, net::buffer(buf), ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(std::string_view(buf.data(), got.n), "last words");
+  EXPECT_GT(got.queued, 0) << "the FIN is still to be read";
+  read_some_counted(p.in, net::buffer(buf), ec);
+  EXPECT_EQ(ec, net::error::eof);
+}
+
+TEST(CountedRead, ErrorsAreReportedAsReadSomeReportsThem) {
+  pair p;
+  std::array<char, 16> buf{};
+  error_code ec;
+  const auto nothing = read_some_counted(p.in, net::buffer(buf), ec);
+  EXPECT_EQ(ec, net::error::would_block);
+  EXPECT_EQ(nothing.n, 0u);
+  p.out.close();
+  bool readable = false;
+  p.in.async_wait(socket_type::wait_read, [&](const error_code&) { readable = true; });
+  p.run_until(readable);
+  read_some_counted(p.in, net::buffer(buf), ec);
+  EXPECT_EQ(ec, net::error::eof);
 }
 
 }  // namespace
