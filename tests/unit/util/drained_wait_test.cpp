@@ -246,6 +246,28 @@ TEST(CountedRead, AShortReadCanLeaveThePeersFinBehindAndSaysSo) {
   EXPECT_EQ(ec, net::error::eof);
 }
 
+TEST(CountedRead, WithoutTheOptionTheCountIsUnknown) {
+  // A kernel without TCP_INQ (before Linux 4.18) says nothing: the relay must then take a
+  // short read for "maybe more" and re-arm, as before (session::read_available).
+  net::io_context io{1};
+  tcp::acceptor acceptor{io, tcp::endpoint(net::ip::make_address("127.0.0.1"), 0)};
+  tcp::socket out{io};
+  socket_type in{io.get_executor()};
+  out.connect(acceptor.local_endpoint());
+  acceptor.accept(in);
+  in.non_blocking(true);
+  net::write(out, net::buffer(std::string_view("abc")));
+  bool readable = false;
+  in.async_wait(socket_type::wait_read, [&](const error_code&) { readable = true; });
+  while (!readable) io.run_one_for(100ms);
+  std::array<char, 16> buf{};
+  error_code ec;
+  const auto got = read_some_counted(in, net::buffer(buf), ec);
+  ASSERT_FALSE(ec) << ec.message();
+  EXPECT_EQ(got.n, 3u);
+  EXPECT_EQ(got.queued, -1);
+}
+
 TEST(CountedRead, ErrorsAreReportedAsReadSomeReportsThem) {
   pair p;
   std::array<char, 16> buf{};
