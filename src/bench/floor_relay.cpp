@@ -60,17 +60,13 @@ void floor_relay::accept() {
 void floor_relay::wait_readable(const std::shared_ptr<conn>& c, bool drained) {
   // Asio's operations from the same per-thread cache as relaychat's (relay/util/
   // handler_memory.hpp): the floor must not pay a malloc per message that the relay does not.
-  auto then_read = cached([this, c, alive = alive_](const boost::system::error_code& ec) {
-    if (!*alive || c->closed) return;
-    if (ec) return close(c);
-    read_available(c);
-  });
   // Nor a system call per wait that the relay does not (relay/util/drained_wait.hpp).
-  if (drained) {
-    util::async_wait_drained(c->sock, std::move(then_read));
-  } else {
-    c->sock.async_wait(socket_type::wait_read, std::move(then_read));
-  }
+  util::async_wait_readable(c->sock, drained,
+                            cached([this, c, alive = alive_](const boost::system::error_code& ec) {
+                              if (!*alive || c->closed) return;
+                              if (ec) return close(c);
+                              read_available(c);
+                            }));
 }
 
 void floor_relay::read_available(const std::shared_ptr<conn>& c) {
@@ -112,11 +108,11 @@ void floor_relay::read_available(const std::shared_ptr<conn>& c) {
       close(c);
       break;
     }
-    if (got.queued == 0) {
-      drained = true;
+    const auto then = got.next(buf.size());  // the same rule as relaychat's sessions
+    if (then != util::counted_read::then::read_again) {
+      drained = then == util::counted_read::then::wait_for_new_bytes;
       break;
     }
-    if (got.queued < 0 && n < buf.size()) break;  // the kernel did not say: re-arm
   }
   flush_dirty();
   if (!c->closed) wait_readable(c, drained);

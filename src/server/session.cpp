@@ -332,20 +332,16 @@ void session::stop() {
 }
 
 void session::wait_readable(bool drained) {
-  auto then_read = cached([self = shared_from_this()](const boost::system::error_code& ec) {
-    if (self->stopped_ || self->closing_) return;
-    if (ec) {
-      self->abort(ec.message());
-      return;
-    }
-    self->read_available();
-  });
   // Right after our read emptied the socket the next edge is enough: no epoll_ctl per wait.
-  if (drained) {
-    util::async_wait_drained(socket_, std::move(then_read));
-  } else {
-    socket_.async_wait(socket_type::wait_read, std::move(then_read));
-  }
+  util::async_wait_readable(
+      socket_, drained, cached([self = shared_from_this()](const boost::system::error_code& ec) {
+        if (self->stopped_ || self->closing_) return;
+        if (ec) {
+          self->abort(ec.message());
+          return;
+        }
+        self->read_available();
+      }));
 }
 
 void session::read_available() {
@@ -365,16 +361,15 @@ void session::read_available() {
     reader_.feed_borrowed(byte_view{buf.data(), got.n});
     received_at(std::chrono::steady_clock::now());
     if (!handle_records()) return;
-    // Empty now (by the kernel's count, which includes a FIN): the next edge is news. Read on
-    // while anything is queued; if the kernel did not say, a short read means "wait", with
-    // the re-arm that reports whatever is still there.
-    if (got.queued == 0) {
-      wait_readable(true);
-      return;
-    }
-    if (got.queued < 0 && got.n < buf.size()) {
-      wait_readable(false);
-      return;
+    switch (got.next(buf.size())) {  // by the kernel's count of what is left, FIN included
+      case util::counted_read::then::read_again:
+        break;
+      case util::counted_read::then::wait_for_new_bytes:
+        wait_readable(true);
+        return;
+      case util::counted_read::then::wait_rearmed:
+        wait_readable(false);
+        return;
     }
   }
 }

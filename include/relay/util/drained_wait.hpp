@@ -126,6 +126,17 @@ struct counted_read {
   /// Bytes still queued, a pending FIN counting as 1 (0: the socket is empty, and only bytes
   /// that arrive from now on can make it readable); -1 if the kernel did not say.
   int queued = -1;
+
+  enum class then { read_again, wait_for_new_bytes, wait_rearmed };
+  /// What a reader does after handling this read into a buffer of `buffer_size` bytes: read
+  /// on while anything (a FIN too) is queued; wait for a new edge only when the kernel says
+  /// the socket is empty; if the kernel did not say, a short read means "wait", with the
+  /// re-arm that reports whatever is still there. A short read alone never means empty.
+  then next(std::size_t buffer_size) const noexcept {
+    if (queued == 0) return then::wait_for_new_bytes;
+    if (queued < 0 && n < buffer_size) return then::wait_rearmed;
+    return then::read_again;
+  }
 };
 
 /// read_some() on a non-blocking socket, with the kernel's count of what is left
@@ -195,6 +206,17 @@ void async_wait_drained(Socket& socket, Handler&& handler) {
 #else
   socket.async_wait(Socket::wait_read, std::forward<Handler>(handler));
 #endif
+}
+
+/// Waits until `socket` is readable: async_wait_drained() when the last read left it empty
+/// (`drained`: would_block, or then::wait_for_new_bytes), else async_wait() with its re-arm.
+template <typename Socket, typename Handler>
+void async_wait_readable(Socket& socket, bool drained, Handler&& handler) {
+  if (drained) {
+    async_wait_drained(socket, std::forward<Handler>(handler));
+  } else {
+    socket.async_wait(Socket::wait_read, std::forward<Handler>(handler));
+  }
 }
 
 }  // namespace relay::util

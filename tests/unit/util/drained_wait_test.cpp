@@ -44,6 +44,12 @@ struct pair {
       total += n;
     }
   }
+  // Runs the loop for `d`; true if `fired` stayed false all along.
+  bool stays_quiet(const bool& fired, std::chrono::milliseconds d) {
+    io.restart();
+    io.run_for(d);
+    return !fired;
+  }
   // Runs the loop until `done` or the time is up.
   void run_until(const bool& done, std::chrono::milliseconds limit = 2000ms) {
     const auto until = std::chrono::steady_clock::now() + limit;
@@ -73,9 +79,7 @@ TEST(DrainedWait, CompletesWhenBytesArriveAfterTheDrain) {
     fired = true;
     got = ec;
   });
-  p.io.restart();
-  p.io.run_for(50ms);
-  EXPECT_FALSE(fired) << "nothing arrived, so nothing to report";
+  EXPECT_TRUE(p.stays_quiet(fired, 50ms)) << "nothing arrived, so nothing to report";
 
   p.send("again");
   p.run_until(fired);
@@ -133,9 +137,8 @@ TEST(DrainedWait, DoesNotReArmTheSocketSoBytesAlreadyWaitingRaiseNoNewEdge) {
   after_an_unread_edge(p);
   bool fired = false;
   async_wait_drained(p.in, [&](const error_code&) { fired = true; });
-  p.io.restart();
-  p.io.run_for(100ms);
-  EXPECT_FALSE(fired) << "no epoll_ctl: no event for bytes that were already there";
+  EXPECT_TRUE(p.stays_quiet(fired, 100ms))
+      << "no epoll_ctl: no event for bytes that were already there";
   p.send("more");
   p.run_until(fired);
   EXPECT_TRUE(fired);
@@ -266,6 +269,19 @@ TEST(CountedRead, WithoutTheOptionTheCountIsUnknown) {
   ASSERT_FALSE(ec) << ec.message();
   EXPECT_EQ(got.n, 3u);
   EXPECT_EQ(got.queued, -1);
+}
+
+TEST(CountedRead, TheNextStepFollowsTheKernelsCountNotTheReadsLength) {
+  using then = counted_read::then;
+  const std::size_t buf = 65536;
+  EXPECT_EQ((counted_read{10, 0}.next(buf)), then::wait_for_new_bytes);
+  EXPECT_EQ((counted_read{buf, 0}.next(buf)), then::wait_for_new_bytes);
+  // Short, but a FIN (or more bytes) is queued: read on, or the close is never seen.
+  EXPECT_EQ((counted_read{10, 1}.next(buf)), then::read_again);
+  EXPECT_EQ((counted_read{buf, 500}.next(buf)), then::read_again);
+  // The kernel did not say: a short read waits with the re-arm, a full one reads on.
+  EXPECT_EQ((counted_read{10, -1}.next(buf)), then::wait_rearmed);
+  EXPECT_EQ((counted_read{buf, -1}.next(buf)), then::read_again);
 }
 
 TEST(CountedRead, ErrorsAreReportedAsReadSomeReportsThem) {
