@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "relay/crypto/chachapoly.hpp"
+
 namespace relay::crypto::noise {
 
 static_assert(dh_len == crypto_scalarmult_BYTES);
@@ -132,9 +134,7 @@ void aead_encrypt(cipher c, std::span<const byte, cipher_key_len> key, const aea
                                   ad.data(), ad.size(), nullptr, nonce.data(), key.data());
     return;
   }
-  crypto_aead_chacha20poly1305_ietf_encrypt(out.data(), nullptr, plaintext.data(), plaintext.size(),
-                                            ad.data(), ad.size(), nullptr, nonce.data(),
-                                            key.data());
+  chachapoly::seal(key, nonce, ad, plaintext, out);
 }
 
 bool aead_decrypt(cipher c, std::span<const byte, cipher_key_len> key, const aead_nonce& nonce,
@@ -147,9 +147,8 @@ bool aead_decrypt(cipher c, std::span<const byte, cipher_key_len> key, const aea
                                        ciphertext.size(), ad.data(), ad.size(), nonce.data(),
                                        key.data());
   } else {
-    rc = crypto_aead_chacha20poly1305_ietf_decrypt(out.data(), nullptr, nullptr, ciphertext.data(),
-                                                   ciphertext.size(), ad.data(), ad.size(),
-                                                   nonce.data(), key.data());
+    // Same AEAD as libsodium's, faster on short messages (chachapoly.hpp says why).
+    if (!chachapoly::open(key, nonce, ad, ciphertext, out)) rc = -1;
   }
   if (rc != 0) {
     sodium_memzero(out.data(), out.size());

@@ -1,6 +1,6 @@
 // The cryptographic functions of Noise_*_25519_{ChaChaPoly,AESGCM}_BLAKE2b (Noise rev. 34,
 // sections 4 and 12): HASH, HMAC, HKDF, DH, ENCRYPT/DECRYPT and REKEY, each a thin call into
-// libsodium.
+// libsodium (ChaChaPoly through crypto/chachapoly.hpp, libsodium's ChaCha20 and Poly1305).
 #pragma once
 
 #include <array>
