@@ -43,6 +43,13 @@ class keystream {
     return {buf_.data(), n};
   }
 
+  /// XORs the next `n` bytes of keystream (a multiple of `fast`) straight into `out`: long
+  /// messages need no buffer and no second pass.
+  void xor_whole(const byte* in, byte* out, std::size_t n) noexcept {
+    crypto_stream_chacha20_ietf_xor_ic(out, in, n, nonce_.data(), counter_, key_.data());
+    counter_ += static_cast<std::uint32_t>(n / block);
+  }
+
  private:
   std::span<const byte, key_len> key_;
   std::span<const byte, nonce_len> nonce_;
@@ -56,15 +63,18 @@ void xor_into(byte* out, const byte* in, const byte* ks, std::size_t n) noexcept
 }
 
 // XORs `in` with the data's keystream (which starts at byte 64 of block 0) into `out`.
-// `first` is the run that holds block 0, already made.
+// `first` is the run that holds block 0, already made. What the first run does not cover
+// goes in whole multiples of `fast` straight through libsodium, the tail through one more run.
 void crypt(keystream& ks, byte_view first, const byte* in, byte* out, std::size_t len) noexcept {
   std::size_t done = std::min(len, first.size() - block);
   xor_into(out, in, first.data() + block, done);
-  while (done < len) {
-    const byte_view r = ks.next(len - done);
-    const std::size_t n = std::min(len - done, r.size());
-    xor_into(out + done, in + done, r.data(), n);
-    done += n;
+  if (const std::size_t whole = (len - done) / fast * fast; whole > 0) {
+    ks.xor_whole(in + done, out + done, whole);
+    done += whole;
+  }
+  if (done < len) {
+    const byte_view tail = ks.next(len - done);  // len - done < fast: one run covers it
+    xor_into(out + done, in + done, tail.data(), len - done);
   }
 }
 
