@@ -39,6 +39,9 @@ std::string format_stats(const relay_stats& s) {
   line(out, "banned sign-ins", std::to_string(s.banned_sign_ins));
   line(out, "messages relayed", std::to_string(s.messages));
   line(out, "bytes relayed", std::to_string(s.bytes));
+  line(out, "database writes",
+       std::to_string(s.db_writes) + " in " + std::to_string(s.db_commits) +
+           (s.db_commits == 1 ? " commit" : " commits"));
   line(out, "messages/s (10 s)", rate(s.rate_recent));
   line(out, "messages/s (avg)",
        rate(up > 0 ? static_cast<double>(s.messages) / static_cast<double>(up) : 0.0));

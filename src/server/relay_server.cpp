@@ -395,7 +395,7 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
       return crypto::hash_password(password, params, crypto::os_random());
     });
     const auto now = unix_now();
-    auto created = co_await off_loop(db_strand_, inbox_, [this, &name, &hash, &key, now] {
+    auto created = co_await writes_.write([this, &name, &hash, &key, now] {
       auto r = users_.create(name, hash, key, now);
       if (r) r = users_.record_sign_in(name, key, now);  // signing up signs in
       return r;
@@ -446,10 +446,11 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
   account_penalties_.clear(name);
   const auto now = unix_now();
   // Bans are checked only after the password: a stranger cannot probe which accounts are
-  // banned, and wrong passwords all get the same answer. Same strand call as recording the
-  // sign-in: a ban committed before it is seen here, one committed after it finds the user
-  // online (its kick is queued on the io thread behind this sign-in) and disconnects them.
-  auto ban = co_await off_loop(db_strand_, inbox_, [this, &name, &key, now] {
+  // banned, and wrong passwords all get the same answer. Same job (one transaction on the
+  // database strand) as recording the sign-in: a ban committed before it is seen here, one
+  // committed after it finds the user online (its kick is queued on the io thread behind this
+  // sign-in) and disconnects them.
+  auto ban = co_await writes_.write([this, &name, &key, now] {
     auto b = bans_.find_active(name, now);
     if (!b) (void)users_.record_sign_in(name, key, now);
     return b;
@@ -734,6 +735,8 @@ std::string relay_server::stats_report() const {
   st.banned_sign_ins = stats_.banned_sign_ins;
   st.messages = stats_.messages;
   st.bytes = stats_.bytes;
+  st.db_writes = writes_.writes();
+  st.db_commits = writes_.commits();
   st.rate_recent = rate_.per_second(now, stats_.messages);
   return console::format_stats(st);
 }

@@ -104,6 +104,8 @@ void database::migrate(std::span<const std::string_view> steps) {
   tx.commit();
 }
 
+bool database::in_transaction() const noexcept { return sqlite3_get_autocommit(db_.get()) == 0; }
+
 std::int64_t database::user_version() {
   statement s{*this, "PRAGMA user_version"};
   s.step();

@@ -367,6 +367,8 @@ TEST_F(RelayTest, ConsoleStatsCountAKnownWorkload) {
   EXPECT_NE(stats.find("messages relayed     5\n"), std::string::npos) << stats;
   EXPECT_NE(stats.find("sign-in failures     1\n"), std::string::npos) << stats;
   EXPECT_NE(stats.find("signed in now        2\n"), std::string::npos) << stats;
+  // Two sign-ups, each written and acknowledged on its own (one at a time here).
+  EXPECT_NE(stats.find("database writes      2 in 2 commits\n"), std::string::npos) << stats;
 }
 
 TEST_F(RelayTest, ArgonRunsOffTheEventLoop) {

@@ -22,6 +22,8 @@ struct relay_stats {
   std::uint64_t banned_sign_ins = 0;   ///< right password, refused by a ban
   std::uint64_t messages = 0;          ///< delivered to an online recipient
   std::uint64_t bytes = 0;             ///< ciphertext bytes of those messages
+  std::uint64_t db_writes = 0;         ///< sign-in and sign-up writes to the database
+  std::uint64_t db_commits = 0;        ///< the commits (fsyncs) they shared
   double rate_recent = 0;              ///< messages/s over about the last 10 s
 };
 

@@ -24,6 +24,7 @@
 #include "relay/net.hpp"
 #include "relay/proto/frames.hpp"
 #include "relay/server/config.hpp"
+#include "relay/server/group_commit.hpp"
 #include "relay/server/loop_inbox.hpp"
 #include "relay/server/penalty_table.hpp"
 #include "relay/server/session.hpp"
@@ -218,6 +219,9 @@ class relay_server {
   // (loop_inbox.hpp). Last, so that jobs it never ran are destroyed while the rest of the
   // relay still exists.
   loop_inbox inbox_{io_};
+  // Sign-in and sign-up writes, batched into shared commits on db_strand_ (group_commit.hpp).
+  // After inbox_, which it answers through: destroyed first, with any writes never run.
+  group_commit writes_{db_, db_strand_, inbox_};
 };
 
 }  // namespace relay::server

@@ -58,6 +58,10 @@ class database {
   /// The result of PRAGMA integrity_check: "ok" when fine, else SQLite's findings, one a line.
   std::string integrity_check();
 
+  /// True between BEGIN and COMMIT or ROLLBACK (false again if SQLite rolled back by itself,
+  /// as it may after a full disk or an I/O error).
+  bool in_transaction() const noexcept;
+
   /// The raw handle, for statement; never null.
   sqlite3* handle() const noexcept { return db_.get(); }
 

@@ -23,6 +23,8 @@ TEST(Stats, EveryCounterOnItsOwnLine) {
   s.banned_sign_ins = 5;
   s.messages = 3725;
   s.bytes = 150;
+  s.db_writes = 8;
+  s.db_commits = 3;
   s.rate_recent = 0.5;
   EXPECT_EQ(format_stats(s),
             "uptime               1h2m5s\n"
@@ -36,12 +38,20 @@ TEST(Stats, EveryCounterOnItsOwnLine) {
             "banned sign-ins      5\n"
             "messages relayed     3725\n"
             "bytes relayed        150\n"
+            "database writes      8 in 3 commits\n"
             "messages/s (10 s)    0.50\n"
             "messages/s (avg)     1.00\n");
 }
 
 TEST(Stats, ZeroUptimeHasZeroAverage) {
   EXPECT_NE(format_stats({}).find("messages/s (avg)     0.00\n"), std::string::npos);
+}
+
+TEST(Stats, OneCommitIsSingular) {
+  relay_stats s;
+  s.db_writes = 1;
+  s.db_commits = 1;
+  EXPECT_NE(format_stats(s).find("database writes      1 in 1 commit\n"), std::string::npos);
 }
 
 TEST(RateWindow, BeforeTheRingFillsItIsTheRateSinceStart) {

@@ -1,0 +1,42 @@
+#include "relay/server/group_commit.hpp"
+
+namespace relay::server {
+
+void group_commit::enqueue(std::unique_ptr<pending> w) {
+  queued_.push_back(std::move(w));
+  if (commit_posted_) return;
+  // Posted behind whatever the strand already holds: writes that arrived while the previous
+  // commit waited for the disk are queued by then and join this one.
+  commit_posted_ = true;
+  net::post(strand_, [this] { commit_queued(); });
+}
+
+void group_commit::commit_queued() {
+  commit_posted_ = false;
+  auto batch = std::exchange(queued_, {});
+  std::exception_ptr failed;
+  try {
+    store::transaction tx{db_};
+    for (auto& w : batch) {
+      db_.exec("SAVEPOINT one_write");
+      const std::exception_ptr thrown = w->run();
+      if (!thrown) {
+        db_.exec("RELEASE one_write");
+        continue;
+      }
+      // Some errors (disk full, I/O) make SQLite roll back the whole transaction: then the
+      // batch fails with the error that ended it.
+      if (!db_.in_transaction()) std::rethrow_exception(thrown);
+      db_.exec("ROLLBACK TO one_write");
+      db_.exec("RELEASE one_write");
+    }
+    tx.commit();
+  } catch (...) {
+    failed = std::current_exception();
+  }
+  commits_.fetch_add(1, std::memory_order_relaxed);
+  writes_.fetch_add(batch.size(), std::memory_order_relaxed);
+  for (auto& w : batch) w->finish(failed);
+}
+
+}  // namespace relay::server
