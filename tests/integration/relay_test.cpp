@@ -10,6 +10,7 @@
 #include <thread>
 
 #include "relay/crypto/password.hpp"
+#include "relay/store/database.hpp"
 #include "support/relay_fixture.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_client.hpp"
@@ -268,6 +269,33 @@ TEST_F(RelayTest, RestartKeepsAccountsAndKeys) {
   test_client alice(relay->port());
   EXPECT_TRUE(is<proto::welcome>(alice.sign_in("alice", "alice-password")));
   EXPECT_NE(relay->console("db").find("alice"), std::string::npos);
+}
+
+TEST_F(RelayTest, EveryAcknowledgedSignUpOfACrowdIsAlreadyCommitted) {
+  // Sign-ups in flight together share commits (group_commit.hpp); none may be acknowledged
+  // before the commit that holds it. A second connection to the file sees only commits.
+  constexpr int n = 16;  // the most connections one address may have signing in at once
+  std::vector<std::unique_ptr<test_client>> crowd;
+  for (int i = 0; i < n; ++i) {
+    crowd.push_back(std::make_unique<test_client>(relay->port()));
+    crowd.back()->send_sign_up("user" + std::to_string(i), "crowd-password");
+  }
+  auto reader = store::database::open(dir.file("relay.db"));
+  store::statement find{reader, "SELECT last_sign_in IS NOT NULL FROM users WHERE name = ?1"};
+  for (int i = 0; i < n; ++i) {
+    const std::string name = "user" + std::to_string(i);
+    crowd[static_cast<std::size_t>(i)]->finish_sign_up(name);
+    find.bind(1, name);
+    ASSERT_EQ(find.step(), store::statement::step_result::row) << name << " not committed";
+    EXPECT_EQ(find.column_int64(0), 1) << name << ": its first sign-in is not recorded";
+    find.reset();
+  }
+  const std::string stats = relay->console("stats");
+  const auto at = stats.find("database writes      16 in ");
+  ASSERT_NE(at, std::string::npos) << stats;
+  const int commits = std::stoi(stats.substr(at + 27));
+  EXPECT_GE(commits, 1);
+  EXPECT_LE(commits, n);
 }
 
 TEST_F(RelayTest, ShutdownTellsClientsWhy) {
