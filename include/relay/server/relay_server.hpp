@@ -216,8 +216,8 @@ class relay_server {
   std::unique_ptr<net::steady_timer> stop_timer_;
   std::function<void()> quit_handler_;
   // Results from workers_ and db_strand_ reach the io thread here, not by net::post to io_
-  // (loop_inbox.hpp). Last, so that jobs it never ran are destroyed while the rest of the
-  // relay still exists.
+  // (loop_inbox.hpp). At the end, so that jobs it never ran are destroyed while the rest of
+  // the relay still exists.
   loop_inbox inbox_{io_};
   // Sign-in and sign-up writes, batched into shared commits on db_strand_ (group_commit.hpp).
   // After inbox_, which it answers through: destroyed first, with any writes never run.
