@@ -213,7 +213,12 @@ void encode_deliver_into(std::string_view from, byte_view ciphertext, bytes& out
   w.blob16(ciphertext, max_ciphertext);
 }
 
-presence_writer::presence_writer(bytes& out, bool snapshot) : out_(out), snapshot_(snapshot) {
+presence_writer::presence_writer(bytes& out, bool snapshot, std::size_t limit)
+    // Never below one entry of the longest name: a frame must always take its first entry.
+    : out_(out),
+      snapshot_(snapshot),
+      limit_(std::clamp(limit, presence_header + encoded_size(presence_entry::kind::online, 255),
+                        max_frame)) {
   restart();
 }
 
@@ -229,7 +234,7 @@ void presence_writer::restart() {
 bool presence_writer::add(presence_entry::kind what, std::string_view name,
                           std::span<const byte, 32> identity) {
   if (name.empty() || name.size() > 255) throw std::length_error("presence name not 1..255 bytes");
-  if (count_ == 0xffff || out_.size() + encoded_size(what, name.size()) > max_frame) return false;
+  if (count_ == 0xffff || out_.size() + encoded_size(what, name.size()) > limit_) return false;
   writer w(out_);
   w.u8(static_cast<byte>(what));
   w.str8(name);

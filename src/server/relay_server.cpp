@@ -507,15 +507,20 @@ void relay_server::complete_sign_in(const std::shared_ptr<session>& s, const std
 
 void relay_server::send_snapshot(session& s) {
   // Chunked so that any number of online users fits under the frame limit; written straight
-  // into one buffer (no entry objects: thousands per sign-in with thousands online).
+  // into one buffer (no entry objects: thousands per sign-in with thousands online). Each
+  // chunk is sealed and written as soon as it is full, so the buffers stay small and malloc
+  // hands them back warm. Queued whole, a 10,000-user snapshot (440 KB) grew one buffer by
+  // doubling: the copies, the zeroing of new capacity and the page faults on fresh heap
+  // took a fifth of the relay's CPU signing in 10,000 clients.
   thread_local bytes frame;
-  proto::presence_writer w(frame, true);
+  proto::presence_writer w(frame, true, proto::snapshot_chunk);
   for (const auto& [name, weak] : online_) {
     auto other = weak.lock();
     if (!other || other.get() == &s) continue;
     constexpr auto online = proto::presence_entry::kind::online;
     if (!w.add(online, other->name(), other->identity())) {
       s.deliver_encoded(w.finish(false));
+      s.write_now();
       w.restart();
       w.add(online, other->name(), other->identity());
     }

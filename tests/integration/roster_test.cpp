@@ -3,9 +3,12 @@
 // always arrives before that user's first message.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
+#include <variant>
 
+#include "relay/proto/names.hpp"
 #include "support/relay_fixture.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_client.hpp"
@@ -108,6 +111,47 @@ TEST(Roster, NewUsersKeyArrivesBeforeTheirFirstMessage) {
   EXPECT_EQ(got->from, "bob");
   ASSERT_TRUE(got->text) << got->text.error().message();
   EXPECT_EQ(*got->text, "hello from a newcomer");
+}
+
+// With hundreds online the snapshot is several chunks, each at most proto::snapshot_chunk
+// bytes and written as soon as it is full; together they name everyone else exactly once,
+// with the key each of them signed in with.
+TEST(Roster, ALargeSnapshotComesInSmallChunksNamingEveryoneOnce) {
+  temp_dir dir;
+  relay_fixture relay(test_config(dir.path()));
+  // Longest names (32 bytes, 66-byte entries): 244 fit in a chunk, so 300 need two.
+  constexpr int users = 300;
+  std::vector<std::unique_ptr<test_client>> crowd;
+  std::map<std::string, proto::key_bytes> keys;
+  for (int i = 0; i < users; ++i) {
+    std::string name = std::to_string(i);
+    name = std::string(proto::max_name - name.size(), 'u') + name;
+    crowd.push_back(std::make_unique<test_client>(relay.port()));
+    crowd.back()->sign_up_ok(name, "password-" + std::to_string(i));
+    const auto& pub = crowd.back()->identity().pub();
+    std::copy(pub.begin(), pub.end(), keys[name].begin());
+  }
+  test_client newcomer(relay.port());
+  auto w = newcomer.sign_in("newcomer", "newcomer-password", true);
+  ASSERT_TRUE(w && std::holds_alternative<proto::welcome>(*w));
+  std::vector<proto::presence> chunks;
+  while (chunks.empty() || !chunks.back().last) {
+    auto f = newcomer.next_frame();
+    ASSERT_TRUE(f) << "snapshot ended after " << chunks.size() << " chunks";
+    if (auto* p = std::get_if<proto::presence>(&*f)) chunks.push_back(*p);
+  }
+  EXPECT_GE(chunks.size(), 2u);
+  std::map<std::string, proto::key_bytes> seen;
+  for (std::size_t i = 0; i < chunks.size(); ++i) {
+    EXPECT_TRUE(chunks[i].snapshot);
+    EXPECT_EQ(chunks[i].last, i + 1 == chunks.size());
+    EXPECT_LE(proto::encode(chunks[i]).size(), proto::snapshot_chunk) << "chunk " << i;
+    for (const auto& e : chunks[i].entries) {
+      EXPECT_EQ(e.what, proto::presence_entry::kind::online);
+      EXPECT_TRUE(seen.emplace(e.name, e.identity).second) << e.name << " twice";
+    }
+  }
+  EXPECT_EQ(seen, keys);
 }
 
 TEST(Roster, LeavesAreBatchedToo) {

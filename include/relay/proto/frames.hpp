@@ -21,6 +21,9 @@ using key_bytes = std::array<byte, 32>;
 
 /// Largest frame (Noise message minus its 16-byte tag).
 inline constexpr std::size_t max_frame = 65535 - 16;
+/// The relay cuts its roster snapshot into presence frames of at most this many bytes
+/// (protocol.md 5.8): each chunk is sealed and written on its own, through small buffers.
+inline constexpr std::size_t snapshot_chunk = 16 * 1024 - 256;
 /// Largest end-to-end ciphertext in send/deliver.
 inline constexpr std::size_t max_ciphertext = 32768;
 /// Longest password accepted on the wire (bytes).
@@ -238,8 +241,9 @@ inline constexpr std::size_t presence_header = 1 + 1 + 2;
 /// presence.
 class presence_writer {
  public:
-  /// Starts a frame in `out` (cleared first).
-  presence_writer(bytes& out, bool snapshot);
+  /// Starts a frame in `out` (cleared first); frames are cut at `limit` bytes (at most
+  /// max_frame).
+  presence_writer(bytes& out, bool snapshot, std::size_t limit = max_frame);
   /// Starts the next frame, with the same flags, in the same buffer (after the last one
   /// was finished and sent).
   void restart();
@@ -255,6 +259,7 @@ class presence_writer {
  private:
   bytes& out_;
   bool snapshot_;
+  std::size_t limit_;
   std::size_t count_ = 0;
 };
 

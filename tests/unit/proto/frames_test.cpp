@@ -206,6 +206,34 @@ TEST(PresenceWriter, FillsUpToTheFrameLimitThenRestarts) {
   EXPECT_THROW(w.add(presence_entry::kind::offline, std::string(256, 'n'), k), std::length_error);
 }
 
+// A smaller limit cuts frames there (the relay's snapshot chunks); a limit below one entry
+// of the longest name still takes that entry, so a writer can never refuse an empty frame.
+TEST(PresenceWriter, CutsFramesAtASmallerLimit) {
+  bytes out;
+  const key_bytes k = key_of(7);
+  const std::string name(32, 'n');
+  const std::size_t entry = encoded_size(presence_entry::kind::online, name.size());
+  presence_writer w(out, true, snapshot_chunk);
+  std::size_t added = 0;
+  while (w.add(presence_entry::kind::online, name, k)) ++added;
+  EXPECT_EQ(added, (snapshot_chunk - presence_header) / entry);
+  EXPECT_LE(out.size(), snapshot_chunk);
+  EXPECT_GT(out.size() + entry, snapshot_chunk);
+  auto f = decode(w.finish(true));
+  ASSERT_TRUE(f);
+  EXPECT_EQ(std::get<presence>(*f).entries.size(), added);
+
+  presence_writer tiny(out, false, 10);
+  const std::string longest(255, 'l');
+  EXPECT_TRUE(tiny.add(presence_entry::kind::online, longest, k));
+  EXPECT_FALSE(tiny.add(presence_entry::kind::offline, "a", k));
+  presence_writer huge(out, false, 1 << 20);  // never past the frame limit
+  while (huge.add(presence_entry::kind::online, longest, k)) {
+  }
+  EXPECT_LE(out.size(), max_frame);
+  EXPECT_GT(out.size() + encoded_size(presence_entry::kind::online, 255), max_frame);
+}
+
 TEST(Frames, DeliverEncodedInPlaceMatchesEncode) {
   const bytes ct{1, 2, 3, 4, 5};
   bytes out{9};  // appends after what is there
