@@ -303,7 +303,7 @@ void relay_server::unregister(session& s) {
   if (s.signed_in()) {
     auto it = online_.find(s.name());
     // Only if the entry is still ours: a newer sign-in may have replaced this session.
-    if (it != online_.end() && it->second.lock().get() == &s) {
+    if (it != online_.end() && it->second == &s) {
       online_.erase(it);
       log::info() << "user " << s.name() << " left";
       broadcast_presence({proto::presence_entry::kind::offline, s.name(), {}});
@@ -482,15 +482,15 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
 void relay_server::complete_sign_in(const std::shared_ptr<session>& s, const std::string& name,
                                     const crypto::public_key& identity) {
   maybe_trim_memory();  // a sign-in sends a snapshot: heap churn
-  std::shared_ptr<session> replaced;
+  session* replaced = nullptr;
   if (auto it = online_.find(name); it != online_.end()) {
-    replaced = it->second.lock();
+    replaced = it->second;
     online_.erase(it);  // its key is a view of the old session's name
   }
   s->set_signed_in(name, identity);
   // Register the new session first, so closing the old one announces no departure.
-  online_.emplace(s->name(), s);
-  if (replaced && replaced != s) {
+  online_.emplace(s->name(), s.get());
+  if (replaced && replaced != s.get()) {
     replaced->close(proto::reason::replaced, "you signed in from " + s->address());
   }
   ++stats_.sign_ins;
@@ -514,9 +514,8 @@ void relay_server::send_snapshot(session& s) {
   // took a fifth of the relay's CPU signing in 10,000 clients.
   thread_local bytes frame;
   proto::presence_writer w(frame, true, proto::snapshot_chunk);
-  for (const auto& [name, weak] : online_) {
-    auto other = weak.lock();
-    if (!other || other.get() == &s) continue;
+  for (const auto& [name, other] : online_) {
+    if (other == &s) continue;
     constexpr auto online = proto::presence_entry::kind::online;
     if (!w.add(online, other->name(), other->identity())) {
       s.deliver_encoded(w.finish(false));
@@ -589,7 +588,7 @@ void relay_server::flush_presence() {
   r->shared = encode_roster_batches(presence_log_, [](const auto&) { return true; });
   for (const auto& p : presence_log_) r->names.insert(p.entry.name);
   r->targets.reserve(online_.size());
-  for (const auto& [name, weak] : online_) r->targets.push_back(weak);
+  for (const auto& [name, s] : online_) r->targets.push_back(s->weak_from_this());
   presence_round_ = std::move(r);
   continue_presence_round();
 }
@@ -638,7 +637,7 @@ void relay_server::flush_presence_to(session& s) {
 
 void relay_server::route(session& from, const proto::send_view& msg) {
   auto it = online_.find(msg.to);
-  std::shared_ptr<session> to = it == online_.end() ? nullptr : it->second.lock();
+  session* to = it == online_.end() ? nullptr : it->second;
   if (!to) {
     const bool valid = proto::valid_name(msg.to);
     log::debug() << "user " << from.name() << ": send " << msg.id << " to offline '"
@@ -707,10 +706,9 @@ void relay_server::maybe_finish_stop() {
 
 std::string relay_server::active_report() const {
   std::ostringstream os;
-  std::vector<std::shared_ptr<session>> users;
-  for (const auto& [name, weak] : online_) {
-    if (auto s = weak.lock()) users.push_back(std::move(s));
-  }
+  std::vector<const session*> users;
+  users.reserve(online_.size());
+  for (const auto& [name, s] : online_) users.push_back(s);
   if (users.empty()) return "nobody is online\n";
   std::sort(users.begin(), users.end(), [](auto& a, auto& b) { return a->name() < b->name(); });
   const auto now = std::chrono::system_clock::now();
@@ -794,7 +792,7 @@ void relay_server::run_command(const std::string& name, const std::vector<std::s
     finish_command(a, true, stats_report());
   } else if (name == "kick") {
     auto it = online_.find(args[0]);
-    auto target = it == online_.end() ? nullptr : it->second.lock();
+    session* target = it == online_.end() ? nullptr : it->second;
     if (!target) {
       finish_command(a, false, args[0] + " is not online\n");
       return;
@@ -917,7 +915,7 @@ void relay_server::ban_command(const std::shared_ptr<const command_answer>& a) {
       text += "\n";
       log::info() << "operator " << text.substr(0, text.size() - 1);
       auto it = online_.find(b.user);
-      if (auto target = it == online_.end() ? nullptr : it->second.lock()) {
+      if (session* target = it == online_.end() ? nullptr : it->second) {
         target->close(proto::reason::banned, console::ban_notice(until, b.reason, now));
         text += "disconnected " + b.user + "\n";
       }
