@@ -300,14 +300,10 @@ void relay_server::forget(session& s) {
 }
 
 void relay_server::unregister(session& s) {
-  if (s.signed_in()) {
-    auto it = online_.find(s.name());
-    // Only if the entry is still ours: a newer sign-in may have replaced this session.
-    if (it != online_.end() && it->second == &s) {
-      online_.erase(it);
-      log::info() << "user " << s.name() << " left";
-      broadcast_presence({proto::presence_entry::kind::offline, s.name(), {}});
-    }
+  // Only if still registered: a newer sign-in may have replaced this session.
+  if (online_.erase(s)) {
+    log::info() << "user " << s.name() << " left";
+    broadcast_presence({proto::presence_entry::kind::offline, s.name(), {}});
   }
 }
 
@@ -481,15 +477,15 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
 
 void relay_server::complete_sign_in(const std::shared_ptr<session>& s, const std::string& name,
                                     const crypto::public_key& identity) {
+  // Only a live session may be registered: a stopped one would never leave (its callers
+  // check, right after their last co_await).
+  if (s->ending()) return;
   maybe_trim_memory();  // a sign-in sends a snapshot: heap churn
-  session* replaced = nullptr;
-  if (auto it = online_.find(name); it != online_.end()) {
-    replaced = it->second;
-    online_.erase(it);  // its key is a view of the old session's name
-  }
-  s->set_signed_in(name, identity);
+  session* replaced = online_.find(name);
+  if (replaced) online_.erase(*replaced);
+  s->set_signed_in(name, identity);  // its name is its key: set before it is registered
   // Register the new session first, so closing the old one announces no departure.
-  online_.emplace(s->name(), s.get());
+  online_.insert(*s);
   if (replaced && replaced != s.get()) {
     replaced->close(proto::reason::replaced, "you signed in from " + s->address());
   }
@@ -514,16 +510,16 @@ void relay_server::send_snapshot(session& s) {
   // took a fifth of the relay's CPU signing in 10,000 clients.
   thread_local bytes frame;
   proto::presence_writer w(frame, true, proto::snapshot_chunk);
-  for (const auto& [name, other] : online_) {
-    if (other == &s) continue;
+  online_.for_each([&](const session& other) {
+    if (&other == &s) return;
     constexpr auto online = proto::presence_entry::kind::online;
-    if (!w.add(online, other->name(), other->identity())) {
+    if (!w.add(online, other.name(), other.identity())) {
       s.deliver_encoded(w.finish(false));
-      s.write_now();
+      s.write_now();  // never ends a session (so never leaves the registry)
       w.restart();
-      w.add(online, other->name(), other->identity());
+      w.add(online, other.name(), other.identity());
     }
-  }
+  });
   s.deliver_encoded(w.finish(true));
   // Everything announced so far is in the snapshot; batches tell it only what comes later.
   s.presence_seen() = presence_seq_;
@@ -588,7 +584,7 @@ void relay_server::flush_presence() {
   r->shared = encode_roster_batches(presence_log_, [](const auto&) { return true; });
   for (const auto& p : presence_log_) r->names.insert(p.entry.name);
   r->targets.reserve(online_.size());
-  for (const auto& [name, s] : online_) r->targets.push_back(s->weak_from_this());
+  online_.for_each([&](session& s) { r->targets.push_back(s.weak_from_this()); });
   presence_round_ = std::move(r);
   continue_presence_round();
 }
@@ -636,8 +632,7 @@ void relay_server::flush_presence_to(session& s) {
 }
 
 void relay_server::route(session& from, const proto::send_view& msg) {
-  auto it = online_.find(msg.to);
-  session* to = it == online_.end() ? nullptr : it->second;
+  session* to = online_.find(msg.to);
   if (!to) {
     const bool valid = proto::valid_name(msg.to);
     log::debug() << "user " << from.name() << ": send " << msg.id << " to offline '"
@@ -708,7 +703,7 @@ std::string relay_server::active_report() const {
   std::ostringstream os;
   std::vector<const session*> users;
   users.reserve(online_.size());
-  for (const auto& [name, s] : online_) users.push_back(s);
+  online_.for_each([&](const session& s) { users.push_back(&s); });
   if (users.empty()) return "nobody is online\n";
   std::sort(users.begin(), users.end(), [](auto& a, auto& b) { return a->name() < b->name(); });
   const auto now = std::chrono::system_clock::now();
@@ -791,8 +786,7 @@ void relay_server::run_command(const std::string& name, const std::vector<std::s
   } else if (name == "stats") {
     finish_command(a, true, stats_report());
   } else if (name == "kick") {
-    auto it = online_.find(args[0]);
-    session* target = it == online_.end() ? nullptr : it->second;
+    session* target = online_.find(args[0]);
     if (!target) {
       finish_command(a, false, args[0] + " is not online\n");
       return;
@@ -914,8 +908,7 @@ void relay_server::ban_command(const std::shared_ptr<const command_answer>& a) {
       if (!b.reason.empty()) text += ": " + b.reason;
       text += "\n";
       log::info() << "operator " << text.substr(0, text.size() - 1);
-      auto it = online_.find(b.user);
-      if (session* target = it == online_.end() ? nullptr : it->second) {
+      if (session* target = online_.find(b.user)) {
         target->close(proto::reason::banned, console::ban_notice(until, b.reason, now));
         text += "disconnected " + b.user + "\n";
       }

@@ -26,6 +26,7 @@
 #include "relay/server/config.hpp"
 #include "relay/server/group_commit.hpp"
 #include "relay/server/loop_inbox.hpp"
+#include "relay/server/online_registry.hpp"
 #include "relay/server/penalty_table.hpp"
 #include "relay/server/session.hpp"
 #include "relay/server/trim_policy.hpp"
@@ -191,12 +192,10 @@ class relay_server {
   // All connections, in no order: a session knows its slot (registry_slot) and leaves by
   // swapping the last one into it. 16 bytes a connection; a std::map node took 64.
   std::vector<std::weak_ptr<session>> sessions_;
-  // Signed in, by name. An entry lives exactly as long as its session is registered: a
-  // session unregisters before it ends (begin_close, on_session_end) and a new sign-in
-  // replaces it, so a plain pointer is safe, and its key can be a view of the session's own
-  // name. No weak_ptr: locking one is two atomic operations per routed message and per
-  // snapshot entry (tens of millions of them signing in 10,000 users), and 8 bytes more.
-  std::unordered_map<std::string_view, session*, name_hash, std::equal_to<>> online_;
+  // Signed in, by name (the sessions themselves, see online_registry.hpp). A session leaves
+  // before it ends (begin_close, on_session_end) and a new sign-in replaces it, so every
+  // entry is alive: no weak_ptr to lock per routed message or per snapshot entry.
+  online_sessions online_;
   unsigned pending_auth_ = 0;
   std::size_t unauthenticated_ = 0;
   std::unordered_map<std::string, std::size_t> unauthenticated_by_ip_;

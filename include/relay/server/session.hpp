@@ -11,6 +11,7 @@
 #include "relay/net.hpp"
 #include "relay/proto/frames.hpp"
 #include "relay/proto/record.hpp"
+#include "relay/server/online_registry.hpp"
 #include "relay/transport/noise.hpp"
 
 namespace relay::server {
@@ -149,8 +150,20 @@ class session : public std::enable_shared_from_this<session> {
   bool pinged_ = false;        // pinged and no record from the peer since
   bool counted_unauthenticated_ = false;
   std::uint8_t failures_ = 0;  // failed sign-ins, saturating
+
+ public:
+  // A session is its own entry in the relay's registry of who is online (online_registry),
+  // its hook next to the name and key that a walk of the registry reads.
+  online_hook online_link_;
+
+ private:
   std::string name_;
   crypto::public_key identity_{};
+
+ public:
+  std::uint32_t online_slot_ = 0;  // the session's index in the registry's array
+
+ private:
   std::chrono::steady_clock::time_point last_rx_;  // last record from the peer
   double tokens_ = 0;  // the message-rate bucket, refilled by the time since last_rx_
   std::uint64_t presence_seen_ = 0;
@@ -159,5 +172,8 @@ class session : public std::enable_shared_from_this<session> {
   std::chrono::steady_clock::time_point started_;
   std::unique_ptr<proto::frame> auth_;  // a sign-in waiting to be authenticated
 };
+
+/// The relay's registry of who is online.
+using online_sessions = online_registry<session, &session::online_link_, &session::online_slot_>;
 
 }  // namespace relay::server
