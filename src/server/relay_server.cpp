@@ -480,7 +480,8 @@ void relay_server::complete_sign_in(const std::shared_ptr<session>& s, const std
   // Only a live session may be registered: a stopped one would never leave (its callers
   // check, right after their last co_await).
   if (s->ending()) return;
-  maybe_trim_memory();  // a sign-in sends a snapshot: heap churn
+  maybe_trim_memory();    // a sign-in sends a snapshot: heap churn
+  online_.reserve_one();  // out of memory: this sign-in fails here, and nothing has changed
   session* replaced = online_.find(name);
   if (replaced) online_.erase(*replaced);
   s->set_signed_in(name, identity);  // its name is its key: set before it is registered

@@ -53,11 +53,16 @@ class online_registry {
     auto it = set_.find(name);
     return it == set_.end() ? nullptr : &*it;
   }
+  /// Makes room for one more entry, so that the next insert cannot fail. Throws
+  /// std::bad_alloc, with nothing changed, if there is no memory for it.
+  void reserve_one() {
+    if (list_.size() == list_.capacity()) list_.reserve(std::max(min_buckets, 2 * list_.size()));
+    if (set_.size() + 1 > buckets_.size()) resize(buckets_.size() * 2);
+  }
   /// Registers `t`, which must not be registered, under a name no other entry has. If it
   /// throws (out of memory), nothing changed.
   void insert(T& t) {
-    if (list_.size() == list_.capacity()) list_.reserve(std::max(min_buckets, 2 * list_.size()));
-    if (set_.size() + 1 > buckets_.size()) resize(buckets_.size() * 2);
+    reserve_one();
     set_.insert(t);
     t.*Slot = static_cast<std::uint32_t>(list_.size());
     list_.push_back(&t);

@@ -48,6 +48,13 @@ TEST(OnlineRegistry, FindsEntriesByNameAndForgetsThemWhenTheyLeave) {
   EXPECT_EQ(r.size(), 1u);
   EXPECT_EQ(walk(r), (std::set<const user*>{&bob}));
 
+  // Room made ahead: the insert that follows only links the entry.
+  user dave("dave");
+  r.reserve_one();
+  r.insert(dave);
+  EXPECT_EQ(r.find("dave"), &dave);
+  r.erase(dave);
+
   // Re-registered after a rename while out (the relay's replacement: a new entry, same name).
   user alice2("alice");
   r.insert(alice2);
