@@ -62,9 +62,10 @@ parsed_options parse_options(const std::vector<std::string>& args) {
                                            po::value(&c.storm_max)->default_value(c.storm_max),
                                            "storm: longest storm phase, seconds")(
       "hash-threads", po::value(&c.hash_threads)->default_value(c.hash_threads),
-      "hash/storm: threads hashing (the relay's --workers)")(
-      "hash-seconds", po::value(&c.hash_seconds)->default_value(c.hash_seconds),
-      "hash/storm: seconds of hashing (0 in storm: skip)");
+      "hash/storm: threads hashing (the relay's --workers; 0: one per CPU of the relay, as "
+      "the relay's default)")("hash-seconds",
+                              po::value(&c.hash_seconds)->default_value(c.hash_seconds),
+                              "hash/storm: seconds of hashing (0 in storm: skip)");
 
   po::variables_map vm;
   try {

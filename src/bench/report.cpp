@@ -76,7 +76,10 @@ std::string human_report(const nlohmann::json& r) {
       if (s.contains("pool_cpus") && !s["pool_cpus"].empty()) {
         std::string cpus;
         for (const auto& c : s["pool_cpus"]) cpus += (cpus.empty() ? "" : ",") + c.dump();
-        o += " (measured on the relay's CPU " + cpus + ")";
+        o += " (measured on the relay's CPU " + cpus;
+        if (s.contains("pool_threads"))
+          o += ", " + fmt("%.0f", num(s, "pool_threads")) + " thread(s)";
+        o += ")";
       }
     }
     if (s.contains("relay_threads_storm")) {

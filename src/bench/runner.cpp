@@ -32,6 +32,7 @@
 #include "relay/crypto/sodium.hpp"
 #include "relay/net.hpp"
 #include "relay/proto/frames.hpp"
+#include "relay/util/cpus.hpp"
 #include "relay/util/idle_priority.hpp"
 #include "relay/util/thread_name.hpp"
 
@@ -679,18 +680,24 @@ nlohmann::json run(const bench_config& cfg) {
   std::vector<std::string> problems;
 
   if (cfg.mode == mode::hash) {
-    const double hps = measure_hash_rate(cfg.hash_threads, cfg.hash_seconds);
-    r["hash_threads"] = cfg.hash_threads;
+    const unsigned threads = cfg.hash_threads != 0 ? cfg.hash_threads : util::usable_cpus();
+    const double hps = measure_hash_rate(threads, cfg.hash_seconds);
+    r["hash_threads"] = threads;
     r["hashes_per_s"] = hps;
     r["ok"] = true;
     return r;
   }
   double hash_rate = 0;
+  unsigned hash_threads = 0;
   std::vector<int> pool_cpus;
   if (cfg.mode == mode::storm && cfg.hash_seconds > 0 && !cfg.irc) {
     // On the relay's own cores while it is still idle: that is where its pool hashes.
     pool_cpus = cpus_of(cfg.relay_pid);
-    hash_rate = measure_hash_rate(cfg.hash_threads, cfg.hash_seconds, pool_cpus);
+    // As many threads as the relay hashes on when --workers is left at its default.
+    hash_threads = cfg.hash_threads != 0 ? cfg.hash_threads
+                   : pool_cpus.empty()   ? util::usable_cpus()
+                                         : static_cast<unsigned>(pool_cpus.size());
+    hash_rate = measure_hash_rate(hash_threads, cfg.hash_seconds, pool_cpus);
   }
 
   shared_state s(cfg);
@@ -863,7 +870,7 @@ nlohmann::json run(const bench_config& cfg) {
   // the mean of the two.
   double hash_rate_after = 0;
   if (hash_rate > 0) {
-    hash_rate_after = measure_hash_rate(cfg.hash_threads, cfg.hash_seconds, pool_cpus);
+    hash_rate_after = measure_hash_rate(hash_threads, cfg.hash_seconds, pool_cpus);
   }
 
   thread_stats total;
@@ -949,6 +956,7 @@ nlohmann::json run(const bench_config& cfg) {
       st["pool_hashes_per_s_after"] = hash_rate_after;
       st["pool_hashes_per_s"] = pool;
       st["pool_cpus"] = pool_cpus;  // empty: measured on node-bench's own cores
+      st["pool_threads"] = hash_threads;
       st["pct_of_pool"] = 100.0 * (storm_s > 0 ? storm_signed / storm_s : 0) / pool;
     }
     if (!threads1.empty() && !threads2.empty()) {

@@ -64,7 +64,8 @@ parsed parse_options(const std::vector<std::string>& args) {
       "Argon2id memory per hash, KiB")(
       "argon2-iterations", po::value<std::uint32_t>()->default_value(2), "Argon2id passes")(
       "argon2-parallelism", po::value<std::uint32_t>()->default_value(1), "Argon2id lanes")(
-      "workers", po::value<unsigned>()->default_value(2), "password-hashing threads")(
+      "workers", po::value<unsigned>()->default_value(0),
+      "password-hashing threads (0: one per CPU the relay may run on)")(
       "max-pending-auth", po::value<unsigned>()->default_value(64),
       "sign-ins queued for hashing before answering busy")(
       "auth-timeout", po::value<double>()->default_value(10),
@@ -190,8 +191,8 @@ parsed parse_options(const std::vector<std::string>& args) {
         m.config.argon2.t_cost < 1 || m.config.argon2.parallelism < 1) {
       return usage_error{"Argon2 parameters out of range"};
     }
-    if (m.config.workers < 1 || m.config.workers > 64) {
-      return usage_error{"--workers must be 1..64"};
+    if (m.config.workers > 64) {
+      return usage_error{"--workers must be 0..64 (0: one per CPU)"};
     }
     return m;
   }

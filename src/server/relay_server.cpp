@@ -21,6 +21,7 @@
 #include "relay/server/relay_key.hpp"
 #include "relay/server/session.hpp"
 #include "relay/server/thread_priority.hpp"
+#include "relay/util/cpus.hpp"
 #include "relay/util/log.hpp"
 #include "relay/util/thread_name.hpp"
 
@@ -87,7 +88,8 @@ relay_server::relay_server(net::io_context& io, relay_config cfg)
       presence_timer_(io),
       trim_timer_(io),
       sweep_timer_(io),
-      workers_(cfg_.workers == 0 ? 1 : cfg_.workers),
+      n_workers_(cfg_.workers != 0 ? cfg_.workers : util::usable_cpus()),
+      workers_(n_workers_),
       db_strand_(net::make_strand(db_thread_.get_executor())),
       dummy_hash_(crypto::dummy_hash(cfg_.argon2)),
       address_penalties_(cfg_.address_penalty),
@@ -124,7 +126,7 @@ awaitable<std::invoke_result_t<F>> relay_server::hash_on_worker(F f) {
 void relay_server::after_hash() {
   // Worker thread. A hashing thread keeps Argon2's block (19 MiB) while sign-ins keep coming;
   // once fewer are waiting than there are workers, the burst is over: give it back.
-  if (--hashes_in_pool_ < std::max(1u, cfg_.workers)) crypto::release_password_memory();
+  if (--hashes_in_pool_ < n_workers_) crypto::release_password_memory();
 }
 
 relay_server::~relay_server() {

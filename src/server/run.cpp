@@ -51,6 +51,9 @@ int run_relay(const relay_config& cfg) {
               relay->key_created() ? " (new key created)" : "");
   std::printf("database: %s\n", cfg.db_path.c_str());
   std::printf("audit log: %s\n", relay->audit_log_path().c_str());
+  std::printf("password hashing: Argon2id, %u KiB, %u passes, %u lane(s), on %u thread(s)\n",
+              cfg.argon2.m_cost_kib, cfg.argon2.t_cost, cfg.argon2.parallelism,
+              relay->hashing_threads());
   std::printf("console ready: type help for commands\n");
   std::fflush(stdout);
   {

@@ -1,5 +1,7 @@
 // Process-level protections of the real binary: no core files, no secrets in the log.
 #include <gtest/gtest.h>
+#include <pthread.h>
+#include <sched.h>
 
 #include <fstream>
 #include <sstream>
@@ -69,6 +71,42 @@ TEST(Process, RelaySaysWhenItCreatesItsKey) {
   auto again = start_relay(dir.path() / "relay.db");
   EXPECT_NE(first_out.find("(new key created)"), std::string::npos) << first_out;
   EXPECT_EQ(again.proc->transcript().find("(new key created)"), std::string::npos);
+}
+
+TEST(Process, RelayHashesOnOneThreadPerCpuItMayRunOn) {
+  // As under `taskset -c N node -s`: the child inherits the forking thread's CPU mask.
+  cpu_set_t all, one;
+  CPU_ZERO(&all);
+  ASSERT_EQ(::pthread_getaffinity_np(::pthread_self(), sizeof all, &all), 0);
+  const int cpus = CPU_COUNT(&all);
+  CPU_ZERO(&one);
+  for (int c = 0; c < CPU_SETSIZE; ++c) {
+    if (CPU_ISSET(c, &all)) {
+      CPU_SET(c, &one);
+      break;
+    }
+  }
+  temp_dir dir;
+  relay_process pinned, told;
+  {
+    ASSERT_EQ(::pthread_setaffinity_np(::pthread_self(), sizeof one, &one), 0);
+    struct restore {  // also when start_relay throws: later tests must see every CPU
+      const cpu_set_t& all;
+      ~restore() { ::pthread_setaffinity_np(::pthread_self(), sizeof all, &all); }
+    } guard{all};
+    pinned = start_relay(dir.path() / "pinned.db");
+    told = start_relay(dir.path() / "told.db", 0, RELAY_NODE_BINARY, {"--workers", "3"});
+  }
+  auto free = start_relay(dir.path() / "free.db");
+  EXPECT_NE(pinned.proc->transcript().find(
+                "password hashing: Argon2id, 1024 KiB, 1 passes, 1 lane(s), on 1 thread(s)"),
+            std::string::npos)
+      << pinned.proc->transcript();
+  EXPECT_NE(told.proc->transcript().find("on 3 thread(s)"), std::string::npos)
+      << told.proc->transcript();
+  EXPECT_NE(free.proc->transcript().find("on " + std::to_string(cpus) + " thread(s)"),
+            std::string::npos)
+      << free.proc->transcript();
 }
 
 }  // namespace

@@ -39,8 +39,10 @@ struct bench_config {
   std::uint32_t storm_clients = 200;     ///< K: clients signing in during the storm
   std::uint32_t storm_concurrency = 64;  ///< storm sign-ins in flight at once
   double storm_max = 120;                ///< seconds the storm phase may last at most
-  unsigned hash_threads = 2;             ///< hash mode / storm: threads hashing
-  double hash_seconds = 3;               ///< seconds of hashing to measure the pool
+  /// Hash mode / storm: threads hashing; 0 (the relay's default --workers): one per CPU of
+  /// the relay's (storm) or node-bench's own (hash mode) CPU mask.
+  unsigned hash_threads = 0;
+  double hash_seconds = 3;  ///< seconds of hashing to measure the pool
 };
 
 /// What the command line asked for.

@@ -17,7 +17,8 @@ struct relay_config {
   std::string db_path = "relay.db";
   std::string key_path;            ///< empty: beside the database (<db without extension>.key)
   crypto::argon2_params argon2{};  ///< for new hashes; old hashes keep their own parameters
-  unsigned workers = 2;            ///< Argon2 worker threads
+  /// Argon2 worker threads; 0: one per CPU the relay may run on (util::usable_cpus()).
+  unsigned workers = 0;
   unsigned max_pending_auth = 64;  ///< queued sign-ins beyond this are answered "busy"
   unsigned max_failures_per_connection = 3;
   /// Console audit log; empty: beside the database (<db without extension>.audit.log).

@@ -58,6 +58,8 @@ class relay_server {
   void set_quit_handler(std::function<void()> h) { quit_handler_ = std::move(h); }
 
   std::uint16_t port() const noexcept { return port_; }
+  /// Threads hashing passwords: the configured --workers, or one per CPU the relay may use.
+  unsigned hashing_threads() const noexcept { return n_workers_; }
   const crypto::key_pair& static_key() const noexcept { return key_; }
   bool key_created() const noexcept { return key_created_; }
   const relay_config& config() const noexcept { return cfg_; }
@@ -171,6 +173,7 @@ class relay_server {
     }
   };
   std::uint16_t port_ = 0;
+  const unsigned n_workers_;  // cfg_.workers, or one per usable CPU when that is 0
   net::thread_pool workers_;
   std::atomic<unsigned> hashes_in_pool_{0};  // sign-in hashes queued or running on workers_
   /// Runs the Argon2 job `f` on a hashing thread (at idle priority, counted in

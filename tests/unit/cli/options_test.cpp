@@ -34,6 +34,13 @@ TEST(Options, RelayOptions) {
   EXPECT_EQ(r.config.workers, 4u);
 }
 
+TEST(Options, WorkersDefaultToOnePerCpu) {
+  // 0 is the default: the relay starts one hashing thread per CPU it may run on.
+  EXPECT_EQ(std::get<relay_mode>(parse({"-s"})).config.workers, 0u);
+  EXPECT_EQ(std::get<relay_mode>(parse({"-s", "--workers", "0"})).config.workers, 0u);
+  EXPECT_EQ(std::get<relay_mode>(parse({"-s", "--workers", "64"})).config.workers, 64u);
+}
+
 TEST(Options, Cipher) {
   EXPECT_TRUE(std::get<relay_mode>(parse({"-s"})).config.aesgcm);  // auto
   EXPECT_TRUE(std::get<relay_mode>(parse({"-s", "--cipher", "auto"})).config.aesgcm);
@@ -69,7 +76,7 @@ TEST(Options, Errors) {
                                                          {"-s", "--host", "x"},
                                                          {"--db", "x.db"},
                                                          {"-s", "--log-level", "loud"},
-                                                         {"-s", "--workers", "0"},
+                                                         {"-s", "--workers", "65"},
                                                          {"-s", "--argon2-iterations", "0"}}) {
     EXPECT_TRUE(std::holds_alternative<usage_error>(parse(args))) << args[0];
   }
