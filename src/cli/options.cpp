@@ -191,7 +191,7 @@ parsed parse_options(const std::vector<std::string>& args) {
         m.config.argon2.t_cost < 1 || m.config.argon2.parallelism < 1) {
       return usage_error{"Argon2 parameters out of range"};
     }
-    if (m.config.workers > 64) {
+    if (m.config.workers > server::relay_config::max_workers) {
       return usage_error{"--workers must be 0..64 (0: one per CPU)"};
     }
     return m;

@@ -17,8 +17,10 @@ struct relay_config {
   std::string db_path = "relay.db";
   std::string key_path;            ///< empty: beside the database (<db without extension>.key)
   crypto::argon2_params argon2{};  ///< for new hashes; old hashes keep their own parameters
-  /// Argon2 worker threads; 0: one per CPU the relay may run on (util::usable_cpus()).
+  /// Argon2 worker threads; 0: one per CPU the relay may run on (util::usable_cpus()), at
+  /// most max_workers (each holds a 19 MiB block during a burst of sign-ins).
   unsigned workers = 0;
+  static constexpr unsigned max_workers = 64;
   unsigned max_pending_auth = 64;  ///< queued sign-ins beyond this are answered "busy"
   unsigned max_failures_per_connection = 3;
   /// Console audit log; empty: beside the database (<db without extension>.audit.log).
