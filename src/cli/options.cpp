@@ -65,7 +65,7 @@ parsed parse_options(const std::vector<std::string>& args) {
       "argon2-iterations", po::value<std::uint32_t>()->default_value(2), "Argon2id passes")(
       "argon2-parallelism", po::value<std::uint32_t>()->default_value(1), "Argon2id lanes")(
       "workers", po::value<unsigned>()->default_value(0),
-      "password-hashing threads (0: one per CPU the relay may run on)")(
+      "password-hashing threads (0: one per CPU the relay may run on, at most 8)")(
       "max-pending-auth", po::value<unsigned>()->default_value(64),
       "sign-ins queued for hashing before answering busy")(
       "auth-timeout", po::value<double>()->default_value(10),

@@ -88,8 +88,7 @@ relay_server::relay_server(net::io_context& io, relay_config cfg)
       presence_timer_(io),
       trim_timer_(io),
       sweep_timer_(io),
-      n_workers_(cfg_.workers != 0 ? cfg_.workers
-                                   : std::min(util::usable_cpus(), relay_config::max_workers)),
+      n_workers_(server::hashing_threads(cfg_.workers, util::usable_cpus())),
       workers_(n_workers_),
       db_strand_(net::make_strand(db_thread_.get_executor())),
       dummy_hash_(crypto::dummy_hash(cfg_.argon2)),

@@ -1,6 +1,7 @@
 // Everything the relay can be told on its command line, with the embedded defaults.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -18,10 +19,12 @@ struct relay_config {
   std::string key_path;            ///< empty: beside the database (<db without extension>.key)
   crypto::argon2_params argon2{};  ///< for new hashes; old hashes keep their own parameters
   /// Argon2 worker threads; 0: one per CPU the relay may run on (util::usable_cpus()), at
-  /// most max_workers (each holds a 19 MiB block during a burst of sign-ins).
+  /// most auto_workers: each thread holds a 19 MiB block while a burst of sign-ins lasts,
+  /// so a crowd of strangers must not make a big machine's relay hold a gigabyte.
   unsigned workers = 0;
-  static constexpr unsigned max_workers = 64;
-  unsigned max_pending_auth = 64;  ///< queued sign-ins beyond this are answered "busy"
+  static constexpr unsigned auto_workers = 8;
+  static constexpr unsigned max_workers = 64;  ///< most --workers accepts
+  unsigned max_pending_auth = 64;              ///< queued sign-ins beyond this are answered "busy"
   unsigned max_failures_per_connection = 3;
   /// Console audit log; empty: beside the database (<db without extension>.audit.log).
   std::string audit_log_path;
@@ -55,5 +58,11 @@ struct relay_config {
                                         std::chrono::milliseconds(5000),
                                         std::chrono::milliseconds(900000), 10000};
 };
+
+/// The hashing threads a relay started with `--workers workers` runs when it may use `cpus`
+/// CPUs: `workers`, or for 0 one per CPU, at least 1 and at most relay_config::auto_workers.
+constexpr unsigned hashing_threads(unsigned workers, unsigned cpus) noexcept {
+  return workers != 0 ? workers : std::clamp(cpus, 1u, relay_config::auto_workers);
+}
 
 }  // namespace relay::server
