@@ -32,6 +32,7 @@
 #include "relay/crypto/sodium.hpp"
 #include "relay/net.hpp"
 #include "relay/proto/frames.hpp"
+#include "relay/server/config.hpp"
 #include "relay/util/cpus.hpp"
 #include "relay/util/idle_priority.hpp"
 #include "relay/util/thread_name.hpp"
@@ -680,7 +681,7 @@ nlohmann::json run(const bench_config& cfg) {
   std::vector<std::string> problems;
 
   if (cfg.mode == mode::hash) {
-    const unsigned threads = cfg.hash_threads != 0 ? cfg.hash_threads : util::usable_cpus();
+    const unsigned threads = server::hashing_threads(cfg.hash_threads, util::usable_cpus());
     const double hps = measure_hash_rate(threads, cfg.hash_seconds);
     r["hash_threads"] = threads;
     r["hashes_per_s"] = hps;
@@ -694,9 +695,9 @@ nlohmann::json run(const bench_config& cfg) {
     // On the relay's own cores while it is still idle: that is where its pool hashes.
     pool_cpus = cpus_of(cfg.relay_pid);
     // As many threads as the relay hashes on when --workers is left at its default.
-    hash_threads = cfg.hash_threads != 0 ? cfg.hash_threads
-                   : pool_cpus.empty()   ? util::usable_cpus()
-                                         : static_cast<unsigned>(pool_cpus.size());
+    hash_threads = server::hashing_threads(
+        cfg.hash_threads,
+        pool_cpus.empty() ? util::usable_cpus() : static_cast<unsigned>(pool_cpus.size()));
     hash_rate = measure_hash_rate(hash_threads, cfg.hash_seconds, pool_cpus);
   }
 

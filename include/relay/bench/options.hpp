@@ -40,7 +40,7 @@ struct bench_config {
   std::uint32_t storm_concurrency = 64;  ///< storm sign-ins in flight at once
   double storm_max = 120;                ///< seconds the storm phase may last at most
   /// Hash mode / storm: threads hashing; 0 (the relay's default --workers): one per CPU of
-  /// the relay's (storm) or node-bench's own (hash mode) CPU mask.
+  /// the relay's (storm) or node-bench's own (hash mode) CPU mask, at most 8, as the relay.
   unsigned hash_threads = 0;
   double hash_seconds = 3;  ///< seconds of hashing to measure the pool
 };
