@@ -42,6 +42,9 @@ std::string format_stats(const relay_stats& s) {
   line(out, "database writes",
        std::to_string(s.db_writes) + " in " + std::to_string(s.db_commits) +
            (s.db_commits == 1 ? " commit" : " commits"));
+  line(out, "password hashing",
+       std::to_string(s.hashes_in_pool) + " waiting or running on " +
+           std::to_string(s.hashing_threads) + (s.hashing_threads == 1 ? " thread" : " threads"));
   line(out, "messages/s (10 s)", rate(s.rate_recent));
   line(out, "messages/s (avg)",
        rate(up > 0 ? static_cast<double>(s.messages) / static_cast<double>(up) : 0.0));

@@ -453,6 +453,38 @@ TEST_F(RelayTest, FullWorkerQueueAnswersBusy) {
   EXPECT_EQ(busy + welcome, 4);
 }
 
+TEST_F(RelayTest, ConsoleStatsShowTheSignInsWaitingForAHashingThread) {
+  // One thread and slow hashes (64 MiB, 3 passes each): three sign-ups queue up, and the
+  // operator sees them waiting, then the queue empty once all three are answered.
+  relay.reset();
+  auto cfg = test_config(dir.path());
+  cfg.argon2 = {3, 65536, 1};
+  cfg.workers = 1;
+  relay = std::make_unique<relay_fixture>(cfg);
+  EXPECT_NE(relay->console("stats").find("password hashing     0 waiting or running on 1 thread\n"),
+            std::string::npos);
+  std::vector<std::unique_ptr<test_client>> clients;
+  proto::key_bytes k{};
+  for (int i = 0; i < 3; ++i) {
+    clients.push_back(std::make_unique<test_client>(relay->port()));
+    clients.back()->send_frame(proto::sign_up{"user" + std::to_string(i), "long-password", k});
+  }
+  // The third waits behind two slow hashes, so there is time to see all three counted.
+  std::string stats;
+  const auto deadline = std::chrono::steady_clock::now() + 5s;
+  while ((stats = relay->console("stats")).find("password hashing     3 waiting") ==
+             std::string::npos &&
+         std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(1ms);
+  }
+  EXPECT_NE(stats.find("password hashing     3 waiting or running on 1 thread\n"),
+            std::string::npos)
+      << stats;
+  for (auto& c : clients) ASSERT_TRUE(is<proto::welcome>(c->next_frame(20s)));
+  EXPECT_NE(relay->console("stats").find("password hashing     0 waiting or running on 1 thread\n"),
+            std::string::npos);
+}
+
 TEST_F(RelayTest, ObserverSeesNoNamesPasswordsOrText) {
   recording_proxy proxy(relay->port());
   {

@@ -24,6 +24,8 @@ struct relay_stats {
   std::uint64_t bytes = 0;             ///< ciphertext bytes of those messages
   std::uint64_t db_writes = 0;         ///< sign-in and sign-up writes to the database
   std::uint64_t db_commits = 0;        ///< the commits (fsyncs) they shared
+  unsigned hashes_in_pool = 0;         ///< sign-in/sign-up hashes waiting or running now
+  unsigned hashing_threads = 0;        ///< the Argon2 worker pool's threads
   double rate_recent = 0;              ///< messages/s over about the last 10 s
 };
 

@@ -25,6 +25,8 @@ TEST(Stats, EveryCounterOnItsOwnLine) {
   s.bytes = 150;
   s.db_writes = 8;
   s.db_commits = 3;
+  s.hashes_in_pool = 6;
+  s.hashing_threads = 2;
   s.rate_recent = 0.5;
   EXPECT_EQ(format_stats(s),
             "uptime               1h2m5s\n"
@@ -39,6 +41,7 @@ TEST(Stats, EveryCounterOnItsOwnLine) {
             "messages relayed     3725\n"
             "bytes relayed        150\n"
             "database writes      8 in 3 commits\n"
+            "password hashing     6 waiting or running on 2 threads\n"
             "messages/s (10 s)    0.50\n"
             "messages/s (avg)     1.00\n");
 }
@@ -52,6 +55,13 @@ TEST(Stats, OneCommitIsSingular) {
   s.db_writes = 1;
   s.db_commits = 1;
   EXPECT_NE(format_stats(s).find("database writes      1 in 1 commit\n"), std::string::npos);
+}
+
+TEST(Stats, OneHashingThreadIsSingular) {
+  relay_stats s;
+  s.hashing_threads = 1;
+  EXPECT_NE(format_stats(s).find("password hashing     0 waiting or running on 1 thread\n"),
+            std::string::npos);
 }
 
 TEST(RateWindow, BeforeTheRingFillsItIsTheRateSinceStart) {
