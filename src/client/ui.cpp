@@ -91,7 +91,11 @@ std::string roster_text(const roster_listing& r) {
   if (r.online.empty()) return "* nobody else is online";
   if (!r.who) {
     std::string s = "* online:";
-    for (const auto& e : r.online) s += " " + printable(e.name);
+    // Appended piecewise: GCC 12 at -O2 warns falsely (-Wrestrict) on " " + std::string&&.
+    for (const auto& e : r.online) {
+      s += ' ';
+      s += printable(e.name);
+    }
     return s;
   }
   std::string s;
@@ -206,7 +210,10 @@ std::string render(const ui_event& ev, std::chrono::system_clock::time_point whe
           const auto lines = split_lines(e.text);
           const std::string from = printable(e.from);
           std::string out = stamp + sgr("\x1b[" + std::string(name_colour(from)) + "m", from, o);
-          if (e.key_changed) out += " " + sgr(bold_red, "(KEY CHANGED, not accepted)", o);
+          if (e.key_changed) {
+            out += ' ';  // not " " + sgr(...): see roster_text
+            out += sgr(bold_red, "(KEY CHANGED, not accepted)", o);
+          }
           out += ": " + printable(lines.front());
           const std::string indent(o.timestamps ? stamp_width : 0, ' ');
           for (std::size_t i = 1; i < lines.size(); ++i) {
