@@ -17,7 +17,7 @@ constexpr std::array<command_spec, 10> table{{
     {"db", 0, 0, "db", "registered users: name, created, last sign-in, key fingerprint"},
     {"active", 0, 0, "active", "who is online: name, address, since"},
     {"key", 0, 0, "key", "the relay's public-key fingerprint"},
-    {"stats", 0, 0, "stats", "uptime, connections, sign-ins, messages, bytes and current rate"},
+    {"stats", 0, 0, "stats", "uptime, connections, sign-ins, messages, bytes, hashing queue, rate"},
     {"kick", 1, rest_of_line, "kick USER [reason]", "disconnect USER, showing them the reason"},
     {"ban", 1, rest_of_line, "ban USER [DURATION] [reason]",
      "disconnect USER, refuse their sign-ins for DURATION (30s 10m 2h 7d 1w) or for good"},
