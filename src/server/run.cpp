@@ -33,6 +33,7 @@ int run_relay(const relay_config& cfg) {
   try {
     relay = std::make_unique<relay_server>(io, cfg);
   } catch (const std::exception& e) {
+    log::flush();  // what was logged before the failure comes first
     std::fprintf(stderr, "node: %s\n", e.what());
     return 1;
   }
@@ -61,6 +62,7 @@ int run_relay(const relay_config& cfg) {
     io.run();
   }
   relay.reset();  // closes the database cleanly (WAL checkpoint on close)
+  log::flush();   // the last log lines before the last line
   std::printf("relay stopped\n");
   return 0;
 }

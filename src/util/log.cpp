@@ -1,16 +1,138 @@
-// stderr logger: one mutex-guarded write per line so threads never interleave.
+// The logger: callers queue whole lines; one writer thread puts them on standard error.
+//
+// Why a thread: standard error is usually the operator's terminal, and a terminal can stop
+// taking output (Ctrl-S, a paused pager, a stuck SSH session). A write there blocks, and the
+// event loop logs every connection: it would stop serving everyone. So writing never blocks
+// a caller; when the writer falls more than a bound behind, lines are dropped and counted,
+// and the count is logged in their place once the output moves again.
 #include "relay/util/log.hpp"
 
+#include <unistd.h>
+
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 #include <mutex>
+#include <string>
+#include <thread>
 
 namespace relay::log {
 namespace {
+
 std::atomic<level> threshold{level::info};
-std::mutex out_mutex;
+
+std::string stamp_now() {
+  const auto now = std::chrono::system_clock::now();
+  const std::time_t t = std::chrono::system_clock::to_time_t(now);
+  const auto ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char stamp[64];
+  std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+  return stamp;
+}
+
+// Writes all of `s` to `fd`; gives up on an error other than EINTR (a closed pipe, a full
+// disk): the log is best effort and must not take the process down.
+void write_all(int fd, const std::string& s) {
+  std::size_t done = 0;
+  while (done < s.size()) {
+    const ssize_t n = ::write(fd, s.data() + done, s.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+class sink {
+ public:
+  static sink& get() {
+    // Never destroyed: the writer thread may still be in write() (a stopped terminal) while
+    // static objects are torn down at exit, and it must not find them gone.
+    static sink* const s = new sink;
+    return *s;
+  }
+
+  void push(std::string line) {
+    std::lock_guard lock(m_);
+    if (queued_.size() + line.size() > max_queued) {
+      ++dropped_now_;
+      ++dropped_total_;
+      return;
+    }
+    if (dropped_now_ != 0) note_dropped();
+    queued_ += line;
+    ready_.notify_one();
+  }
+
+  bool flush(std::chrono::milliseconds limit) {
+    std::unique_lock lock(m_);
+    if (dropped_now_ != 0) note_dropped();
+    ready_.notify_one();
+    return drained_.wait_for(lock, limit, [this] { return queued_.empty() && !writing_; });
+  }
+
+  void set_output(int fd) {
+    flush(std::chrono::seconds(2));
+    std::lock_guard lock(m_);
+    fd_ = fd;
+  }
+
+  std::uint64_t dropped() {
+    std::lock_guard lock(m_);
+    return dropped_total_;
+  }
+
+ private:
+  sink() {
+    std::thread([this] { run(); }).detach();
+    // Lines queued when main returns or exit() is called still get out, unless the output is
+    // stuck: then exit goes ahead after a short wait.
+    std::atexit([] { sink::get().flush(std::chrono::seconds(2)); });
+  }
+
+  // Caller holds m_. The lines lost take their place in the output, in order.
+  void note_dropped() {
+    queued_ += stamp_now() + " WARN log: " + std::to_string(dropped_now_) +
+               (dropped_now_ == 1 ? " line" : " lines") +
+               " dropped: the output (standard error) was not keeping up\n";
+    dropped_now_ = 0;
+  }
+
+  void run() {
+    std::unique_lock lock(m_);
+    for (;;) {
+      ready_.wait(lock, [this] { return !queued_.empty(); });
+      std::string batch;
+      batch.swap(queued_);
+      const int fd = fd_;
+      writing_ = true;
+      lock.unlock();
+      write_all(fd, batch);
+      lock.lock();
+      writing_ = false;
+      if (queued_.empty()) drained_.notify_all();
+    }
+  }
+
+  static constexpr std::size_t max_queued = 1 << 20;  // bytes waiting; ~10,000 lines
+
+  std::mutex m_;
+  std::condition_variable ready_;    // lines to write
+  std::condition_variable drained_;  // all written
+  std::string queued_;
+  bool writing_ = false;
+  std::uint64_t dropped_now_ = 0;  // since the last "dropped" line
+  std::uint64_t dropped_total_ = 0;
+  int fd_ = STDERR_FILENO;
+};
+
 }  // namespace
 
 void set_level(level l) noexcept { threshold = l; }
@@ -32,18 +154,19 @@ bool parse_level(std::string_view s, level& out) noexcept {
 
 void write(level l, std::string_view text) {
   static constexpr const char* names[] = {"ERROR", "WARN", "INFO", "DEBUG"};
-  const auto now = std::chrono::system_clock::now();
-  const std::time_t t = std::chrono::system_clock::to_time_t(now);
-  const auto ms =
-      std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char stamp[64];
-  std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
-  std::lock_guard lock(out_mutex);
-  std::fprintf(stderr, "%s %s %.*s\n", stamp, names[static_cast<int>(l)],
-               static_cast<int>(text.size()), text.data());
+  std::string line = stamp_now();
+  line += ' ';
+  line += names[static_cast<int>(l)];
+  line += ' ';
+  line += text;
+  line += '\n';
+  sink::get().push(std::move(line));
 }
+
+bool flush(std::chrono::milliseconds limit) { return sink::get().flush(limit); }
+
+void set_output(int fd) { sink::get().set_output(fd); }
+
+std::uint64_t dropped_lines() { return sink::get().dropped(); }
 
 }  // namespace relay::log

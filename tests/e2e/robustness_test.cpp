@@ -1,5 +1,5 @@
 // The real relay under abuse: SIGKILL in the middle of a burst of sign-ups, escape sequences
-// in messages, and memory after a slowloris attack.
+// in messages, memory after a slowloris attack, and a terminal that stops taking its log.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -132,6 +132,37 @@ TEST(Robustness, MemoryReturnsToBaselineAfterSlowloris) {
   EXPECT_LT(during - before, 500 * 4) << "half-open connections cost too much memory";
   // ...and what is kept afterwards (reactor pools, one key slab, heap fragments) is bounded.
   EXPECT_LT(after - before, 1024) << "relay kept memory after the attack";
+}
+
+TEST(Robustness, AStoppedTerminalDoesNotStopTheRelay) {
+  // The operator presses Ctrl-S: the terminal takes no more output, so writes to it block.
+  // A flood of connections logs far more than a terminal buffers; chat must go on, and the
+  // log must come out, in order, once the operator presses Ctrl-Q.
+  temp_dir dir;
+  auto relay = start_relay(dir.path() / "relay.db");
+  relay.proc->send("\x13");
+  std::this_thread::sleep_for(100ms);
+  const bytes too_long{0xff, 0xff};  // a record length over the limit: dropped
+  for (int i = 0; i < 1000; ++i) {
+    const std::string source = "127.0.0." + std::to_string(2 + i % 200);
+    raw_socket s(relay.port, source.c_str());
+    s.write(too_long);
+  }
+  test_client alice(relay.port), bob(relay.port);
+  alice.sign_up_ok("alice", "long-password");
+  bob.sign_up_ok("bob", "long-password");
+  ASSERT_TRUE(alice.wait_roster("bob", true));
+  alice.send_text("bob", "still here");
+  auto got = bob.receive_text();
+  ASSERT_TRUE(got) << "the relay stopped relaying while its terminal was stopped";
+  ASSERT_TRUE(got->text);
+  EXPECT_EQ(*got->text, "still here");
+
+  relay.proc->send("\x11");
+  EXPECT_TRUE(relay.proc->wait_for("user bob signed up", 20s))
+      << relay.proc->describe("the log did not come out after Ctrl-Q");
+  const std::string out = relay.proc->transcript();
+  EXPECT_LT(out.find("dropped: record length over the limit"), out.find("user alice signed up"));
 }
 
 }  // namespace

@@ -1,7 +1,9 @@
 // Levelled logging to stderr. Callers never pass secrets or plaintext: names, sizes and
-// reasons only.
+// reasons only. Logging never blocks the caller: a writer thread owns the output.
 #pragma once
 
+#include <chrono>
+#include <cstdint>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -16,8 +18,18 @@ void set_level(level l) noexcept;
 level current() noexcept;
 /// Parses "error", "warn", "info", "debug"; false if unknown.
 bool parse_level(std::string_view s, level& out) noexcept;
-/// Writes one line "<time> <LEVEL> <text>" to stderr atomically.
+/// Queues one line "<time> <LEVEL> <text>" for standard error and returns at once; lines
+/// come out whole and in order. While the output does not keep up (a terminal stopped with
+/// Ctrl-S, an unread pipe) and 1 MiB is already waiting, lines are dropped; a WARN line
+/// with their number takes their place once there is room again.
 void write(level l, std::string_view text);
+/// Waits up to `limit` until every queued line is written; false if some still wait.
+/// Also runs at exit.
+bool flush(std::chrono::milliseconds limit = std::chrono::seconds(2));
+/// Lines dropped since start because the output did not keep up.
+std::uint64_t dropped_lines();
+/// Where lines go from now on (standard error by default); flushes first. For tests.
+void set_output(int fd);
 
 /// Builds the line only when the level is enabled: log::info() << "x " << n;
 /// A disabled line costs one comparison (no stream is constructed: debug lines sit on the

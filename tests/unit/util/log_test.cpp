@@ -1,0 +1,125 @@
+// The logger: whole lines in order, and a stopped output never blocks a caller; what it
+// could not keep is counted in the output itself.
+#include "relay/util/log.hpp"
+
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <future>
+#include <regex>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/temp_dir.hpp"
+
+namespace relay::log {
+namespace {
+
+using namespace std::chrono_literals;
+
+// Lines go to `fd` for the life of this object, then back to standard error.
+struct output_to {
+  explicit output_to(int fd) { set_output(fd); }
+  ~output_to() { set_output(STDERR_FILENO); }
+};
+
+TEST(Log, LinesFromManyThreadsComeOutWholeAndEachThreadsInOrder) {
+  test::temp_dir dir;
+  const auto path = dir.file("log");
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  ASSERT_GE(fd, 0);
+  {
+    output_to out(fd);
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 4; ++t) {
+      threads.emplace_back([t] {
+        for (int i = 0; i < 500; ++i) info() << "thread " << t << " line " << i << " end";
+      });
+    }
+    for (auto& th : threads) th.join();
+    ASSERT_TRUE(flush(10s));
+  }
+  ::close(fd);
+  std::ifstream in(path);
+  const std::regex shape(
+      R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO thread (\d) line (\d+) end)");
+  int next[4] = {0, 0, 0, 0};
+  std::string line;
+  int lines = 0;
+  while (std::getline(in, line)) {
+    std::smatch m;
+    ASSERT_TRUE(std::regex_match(line, m, shape)) << line;
+    const int t = std::stoi(m[1]);
+    EXPECT_EQ(std::stoi(m[2]), next[t]++) << line;
+    ++lines;
+  }
+  EXPECT_EQ(lines, 2000);
+}
+
+TEST(Log, AStoppedOutputNeverBlocksTheCallerAndCountsWhatItDrops) {
+  int p[2];
+  ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+  ::fcntl(p[1], F_SETPIPE_SZ, 4096);  // nobody reads yet: the writer blocks almost at once
+  const std::uint64_t dropped_before = dropped_lines();
+  constexpr int n = 30000;  // ~3 MB of lines, three times what may wait
+  std::string text;
+  {
+    output_to out(p[1]);
+    auto writing = std::async(std::launch::async, [] {
+      for (int i = 0; i < n; ++i) info() << "line " << i << ' ' << std::string(64, 'x');
+    });
+    // A deadlock guard, not a timing assertion: blocked writes would never finish.
+    const bool returned = writing.wait_for(60s) == std::future_status::ready;
+    // Read everything from here on, so that the writer can finish either way.
+    std::thread reader([&] {
+      char buf[65536];
+      ssize_t k;
+      while ((k = ::read(p[0], buf, sizeof buf)) > 0) text.append(buf, static_cast<std::size_t>(k));
+    });
+    ASSERT_TRUE(returned) << "log::write blocked while the output was stopped";
+    EXPECT_GT(dropped_lines() - dropped_before, 0u);
+    ASSERT_TRUE(flush(30s));
+    info() << "after the stop";
+    ASSERT_TRUE(flush(30s));
+    set_output(STDERR_FILENO);
+    ::close(p[1]);
+    reader.join();
+  }
+  ::close(p[0]);
+
+  // Every line is either out, in order, or counted in a "dropped" line in its place.
+  std::istringstream in(text);
+  std::string line;
+  const std::regex kept(R"(.* INFO line (\d+) x{64})");
+  const std::regex lost(
+      R"(.* WARN log: (\d+) lines? dropped: the output \(standard error\) was not keeping up)");
+  int last = -1;
+  std::uint64_t out_lines = 0, counted = 0;
+  bool after = false;
+  while (std::getline(in, line)) {
+    std::smatch m;
+    if (std::regex_match(line, m, kept)) {
+      EXPECT_GT(std::stoi(m[1]), last) << line;
+      last = std::stoi(m[1]);
+      ++out_lines;
+    } else if (std::regex_match(line, m, lost)) {
+      counted += std::stoull(m[1]);
+    } else {
+      EXPECT_NE(line.find(" INFO after the stop"), std::string::npos) << line;
+      EXPECT_FALSE(after);
+      after = true;
+    }
+  }
+  EXPECT_TRUE(after) << "the line logged once the output moved again is missing";
+  EXPECT_GT(counted, 0u);
+  EXPECT_EQ(out_lines + counted, static_cast<std::uint64_t>(n));
+  EXPECT_EQ(dropped_lines() - dropped_before, counted);
+}
+
+}  // namespace
+}  // namespace relay::log
