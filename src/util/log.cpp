@@ -12,6 +12,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <climits>
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
@@ -40,13 +41,28 @@ std::string stamp_now() {
 
 // Writes all of `s` to `fd`; gives up on an error other than EINTR (a closed pipe, a full
 // disk): the log is best effort and must not take the process down.
-void write_all(int fd, const std::string& s) {
-  std::size_t done = 0;
-  while (done < s.size()) {
-    const ssize_t n = ::write(fd, s.data() + done, s.size() - done);
+void write_all(int fd, std::string_view s) {
+  while (!s.empty()) {
+    const ssize_t n = ::write(fd, s.data(), s.size());
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return;
-    done += static_cast<std::size_t>(n);
+    s.remove_prefix(static_cast<std::size_t>(n));
+  }
+}
+
+// Writes whole lines, at most PIPE_BUF bytes a write where lines allow: a pipe keeps such a
+// write in one piece, so the console's answers (stdout, often the same pipe or terminal)
+// land between lines, never inside one.
+void write_lines(int fd, std::string_view s) {
+  while (!s.empty()) {
+    std::size_t n = s.size();
+    if (n > PIPE_BUF) {
+      const auto last = s.rfind('\n', PIPE_BUF - 1);
+      n = last == std::string_view::npos ? s.find('\n') : last + 1;  // or one long line
+      if (n == std::string_view::npos) n = s.size();
+    }
+    write_all(fd, s.substr(0, n));
+    s.remove_prefix(n);
   }
 }
 
@@ -114,7 +130,7 @@ class sink {
       const int fd = fd_;
       writing_ = true;
       lock.unlock();
-      write_all(fd, batch);
+      write_lines(fd, batch);
       lock.lock();
       writing_ = false;
       if (queued_.empty()) drained_.notify_all();

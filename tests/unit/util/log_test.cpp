@@ -61,6 +61,44 @@ TEST(Log, LinesFromManyThreadsComeOutWholeAndEachThreadsInOrder) {
   EXPECT_EQ(lines, 2000);
 }
 
+TEST(Log, AnotherWriterOnTheSamePipeLandsBetweenLinesNeverInside) {
+  // As the console's answers on stdout do when stdout and stderr are one pipe.
+  int p[2];
+  ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
+  std::string text;
+  std::thread reader([&] {
+    char buf[65536];
+    ssize_t k;
+    while ((k = ::read(p[0], buf, sizeof buf)) > 0) text.append(buf, static_cast<std::size_t>(k));
+  });
+  {
+    output_to out(p[1]);
+    std::thread console([&] {
+      for (int i = 0; i < 10000; ++i) ASSERT_EQ(::write(p[1], "CONSOLE\n", 8), 8);
+    });
+    for (int i = 0; i < 20000; ++i) info() << "line " << i << ' ' << std::string(40, 'y');
+    console.join();
+    ASSERT_TRUE(flush(30s));
+  }
+  ::close(p[1]);
+  reader.join();
+  ::close(p[0]);
+  std::istringstream in(text);
+  std::string line;
+  const std::regex kept(R"(.* INFO line \d+ y{40})");
+  int logged = 0, console = 0;
+  while (std::getline(in, line)) {
+    if (line == "CONSOLE") {
+      ++console;
+    } else {
+      EXPECT_TRUE(std::regex_match(line, kept)) << "a line cut by the other writer: " << line;
+      ++logged;
+    }
+  }
+  EXPECT_EQ(logged, 20000);
+  EXPECT_EQ(console, 10000);
+}
+
 TEST(Log, AStoppedOutputNeverBlocksTheCallerAndCountsWhatItDrops) {
   int p[2];
   ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
