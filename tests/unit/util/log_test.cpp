@@ -11,8 +11,10 @@
 #include <future>
 #include <regex>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include "support/temp_dir.hpp"
@@ -26,6 +28,41 @@ using namespace std::chrono_literals;
 struct output_to {
   explicit output_to(int fd) { set_output(fd); }
   ~output_to() { set_output(STDERR_FILENO); }
+};
+
+// A pipe whose read end is drained on a thread of its own once started.
+class pipe_drain {
+ public:
+  pipe_drain() {
+    if (::pipe2(p_, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+  }
+  ~pipe_drain() {
+    finish();
+    ::close(p_[0]);
+  }
+  pipe_drain(const pipe_drain&) = delete;
+  pipe_drain& operator=(const pipe_drain&) = delete;
+
+  int write_end() const noexcept { return p_[1]; }
+  void start() {
+    reader_ = std::thread([this] {
+      char buf[65536];
+      ssize_t k;
+      while ((k = ::read(p_[0], buf, sizeof buf)) > 0)
+        text_.append(buf, static_cast<std::size_t>(k));
+    });
+  }
+  /// Closes the write end and returns everything read (start() first).
+  const std::string& finish() {
+    if (p_[1] >= 0) ::close(std::exchange(p_[1], -1));
+    if (reader_.joinable()) reader_.join();
+    return text_;
+  }
+
+ private:
+  int p_[2];
+  std::thread reader_;
+  std::string text_;
 };
 
 TEST(Log, LinesFromManyThreadsComeOutWholeAndEachThreadsInOrder) {
@@ -63,26 +100,18 @@ TEST(Log, LinesFromManyThreadsComeOutWholeAndEachThreadsInOrder) {
 
 TEST(Log, AnotherWriterOnTheSamePipeLandsBetweenLinesNeverInside) {
   // As the console's answers on stdout do when stdout and stderr are one pipe.
-  int p[2];
-  ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
-  std::string text;
-  std::thread reader([&] {
-    char buf[65536];
-    ssize_t k;
-    while ((k = ::read(p[0], buf, sizeof buf)) > 0) text.append(buf, static_cast<std::size_t>(k));
-  });
+  pipe_drain pipe;
+  pipe.start();
   {
-    output_to out(p[1]);
+    output_to out(pipe.write_end());
     std::thread console([&] {
-      for (int i = 0; i < 10000; ++i) ASSERT_EQ(::write(p[1], "CONSOLE\n", 8), 8);
+      for (int i = 0; i < 10000; ++i) ASSERT_EQ(::write(pipe.write_end(), "CONSOLE\n", 8), 8);
     });
     for (int i = 0; i < 20000; ++i) info() << "line " << i << ' ' << std::string(40, 'y');
     console.join();
     ASSERT_TRUE(flush(30s));
   }
-  ::close(p[1]);
-  reader.join();
-  ::close(p[0]);
+  const std::string text = pipe.finish();
   std::istringstream in(text);
   std::string line;
   const std::regex kept(R"(.* INFO line \d+ y{40})");
@@ -100,35 +129,25 @@ TEST(Log, AnotherWriterOnTheSamePipeLandsBetweenLinesNeverInside) {
 }
 
 TEST(Log, AStoppedOutputNeverBlocksTheCallerAndCountsWhatItDrops) {
-  int p[2];
-  ASSERT_EQ(::pipe2(p, O_CLOEXEC), 0);
-  ::fcntl(p[1], F_SETPIPE_SZ, 4096);  // nobody reads yet: the writer blocks almost at once
+  pipe_drain pipe;
+  ::fcntl(pipe.write_end(), F_SETPIPE_SZ, 4096);  // nobody reads yet: the writer blocks at once
   const std::uint64_t dropped_before = dropped_lines();
   constexpr int n = 30000;  // ~3 MB of lines, three times what may wait
-  std::string text;
   {
-    output_to out(p[1]);
+    output_to out(pipe.write_end());
     auto writing = std::async(std::launch::async, [] {
       for (int i = 0; i < n; ++i) info() << "line " << i << ' ' << std::string(64, 'x');
     });
     // A deadlock guard, not a timing assertion: blocked writes would never finish.
     const bool returned = writing.wait_for(60s) == std::future_status::ready;
-    // Read everything from here on, so that the writer can finish either way.
-    std::thread reader([&] {
-      char buf[65536];
-      ssize_t k;
-      while ((k = ::read(p[0], buf, sizeof buf)) > 0) text.append(buf, static_cast<std::size_t>(k));
-    });
+    pipe.start();  // read everything from here on, so that the writer can finish either way
     ASSERT_TRUE(returned) << "log::write blocked while the output was stopped";
     EXPECT_GT(dropped_lines() - dropped_before, 0u);
     ASSERT_TRUE(flush(30s));
     info() << "after the stop";
     ASSERT_TRUE(flush(30s));
-    set_output(STDERR_FILENO);
-    ::close(p[1]);
-    reader.join();
   }
-  ::close(p[0]);
+  const std::string text = pipe.finish();
 
   // Every line is either out, in order, or counted in a "dropped" line in its place.
   std::istringstream in(text);
