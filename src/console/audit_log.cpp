@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <ctime>
 
+#include "relay/util/write_all.hpp"
+
 namespace relay::console {
 
 namespace {
@@ -86,18 +88,11 @@ std::error_code audit_log::append(std::string_view line) {
   if (auto ec = open()) return ec;
   std::string buf{line};
   buf += '\n';
-  std::string_view rest = buf;
-  while (!rest.empty()) {
-    const ssize_t n = ::write(fd_, rest.data(), rest.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const std::error_code ec{n < 0 ? errno : EIO, std::generic_category()};
-      // Start afresh next time (e.g. once space is freed); a partial line may remain.
-      ::close(fd_);
-      fd_ = -1;
-      return ec;
-    }
-    rest.remove_prefix(static_cast<std::size_t>(n));
+  if (auto ec = util::write_all(fd_, buf)) {
+    // Start afresh next time (e.g. once space is freed); a partial line may remain.
+    ::close(fd_);
+    fd_ = -1;
+    return ec;
   }
   return {};
 }

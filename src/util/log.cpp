@@ -10,7 +10,6 @@
 #include <unistd.h>
 
 #include <atomic>
-#include <cerrno>
 #include <chrono>
 #include <climits>
 #include <condition_variable>
@@ -20,6 +19,8 @@
 #include <mutex>
 #include <string>
 #include <thread>
+
+#include "relay/util/write_all.hpp"
 
 namespace relay::log {
 namespace {
@@ -39,17 +40,6 @@ std::string stamp_now() {
   return stamp;
 }
 
-// Writes all of `s` to `fd`; gives up on an error other than EINTR (a closed pipe, a full
-// disk): the log is best effort and must not take the process down.
-void write_all(int fd, std::string_view s) {
-  while (!s.empty()) {
-    const ssize_t n = ::write(fd, s.data(), s.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return;
-    s.remove_prefix(static_cast<std::size_t>(n));
-  }
-}
-
 // Writes whole lines, at most PIPE_BUF bytes a write where lines allow: a pipe keeps such a
 // write in one piece, so the console's answers (stdout, often the same pipe or terminal)
 // land between lines, never inside one.
@@ -61,7 +51,8 @@ void write_lines(int fd, std::string_view s) {
       n = last == std::string_view::npos ? s.find('\n') : last + 1;  // or one long line
       if (n == std::string_view::npos) n = s.size();
     }
-    write_all(fd, s.substr(0, n));
+    // Best effort: a closed pipe or a full disk must not take the process down.
+    (void)util::write_all(fd, s.substr(0, n));
     s.remove_prefix(n);
   }
 }
