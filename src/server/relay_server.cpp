@@ -93,7 +93,8 @@ relay_server::relay_server(net::io_context& io, relay_config cfg)
       db_strand_(net::make_strand(db_thread_.get_executor())),
       dummy_hash_(crypto::dummy_hash(cfg_.argon2)),
       address_penalties_(cfg_.address_penalty),
-      account_penalties_(cfg_.account_penalty) {
+      account_penalties_(cfg_.account_penalty),
+      connection_log_(cfg_.connection_log) {
   net::post(db_thread_, [] { util::name_this_thread(util::database_thread_name); });
   boost::system::error_code ec;
   auto addr = net::ip::make_address(cfg_.listen, ec);
@@ -253,6 +254,9 @@ void relay_server::sweep() {
     if (auto s = weak.lock(); s && s->next_check() <= now) due.push_back(std::move(s));
   }
   for (const auto& s : due) s->check_deadlines(now);
+  for (const auto& summary : connection_log_.expire(now)) {
+    log::info() << describe(summary, cfg_.connection_log.per_window);
+  }
   // Frees with no churn event of their own (see trim_policy.hpp): a look once a second,
   // while chat is quiet (mallinfo2 walks malloc's free lists under its lock).
   if (!trim_armed_ && now >= next_heap_look_) {
@@ -269,8 +273,11 @@ void relay_server::on_session_start(const std::shared_ptr<session>& s) {
   ++stats_.connections;
   s->counted_unauthenticated() = true;
   ++unauthenticated_;
-  ++unauthenticated_by_ip_[s->ip()];
-  log::info() << "session " << s->id() << ": connection from " << s->address();
+  const std::string ip = s->ip();
+  ++unauthenticated_by_ip_[ip];
+  if (log::current() < log::level::info) return;
+  s->set_logged(connection_log_.admit(ip, std::chrono::steady_clock::now()));
+  if (s->logged()) log::info() << "session " << s->id() << ": connection from " << s->address();
 }
 
 void relay_server::on_session_end(session& s) {

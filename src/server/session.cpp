@@ -294,8 +294,10 @@ void session::seal(byte_view plain) {
 
 void session::close(proto::reason r, std::string_view text) {
   if (stopped_ || closing_) return;
-  log::info() << "session " << id_ << " (" << (name_.empty() ? address() : name_)
-              << "): closing: " << proto::describe(r) << (text.empty() ? "" : ": ") << text;
+  if (logged_ || signed_in()) {
+    log::info() << "session " << id_ << " (" << (name_.empty() ? address() : name_)
+                << "): closing: " << proto::describe(r) << (text.empty() ? "" : ": ") << text;
+  }
   deliver(proto::closing{r, std::string(text.substr(0, 255))});
   begin_close();
 }
@@ -317,8 +319,10 @@ void session::abort_later(std::string why) {
 
 void session::abort(std::string_view why) {
   if (stopped_) return;
-  log::info() << "session " << id_ << " (" << (name_.empty() ? address() : name_)
-              << "): dropped: " << why;
+  if (logged_ || signed_in()) {
+    log::info() << "session " << id_ << " (" << (name_.empty() ? address() : name_)
+                << "): dropped: " << why;
+  }
   stop();
 }
 
@@ -515,8 +519,10 @@ session::step session::on_frame(proto::frame f) {
   }
   if (std::holds_alternative<proto::pong>(f)) return step::next;
   if (std::holds_alternative<proto::bye>(f)) {
-    log::info() << "session " << id_ << " (" << (name_.empty() ? address() : name_)
-                << "): said goodbye";
+    if (logged_ || signed_in()) {
+      log::info() << "session " << id_ << " (" << (name_.empty() ? address() : name_)
+                  << "): said goodbye";
+    }
     begin_close();  // flush anything queued, then close
     return step::stop;
   }

@@ -25,6 +25,7 @@
 #include "relay/proto/frames.hpp"
 #include "relay/server/config.hpp"
 #include "relay/server/group_commit.hpp"
+#include "relay/server/log_budget.hpp"
 #include "relay/server/loop_inbox.hpp"
 #include "relay/server/online_registry.hpp"
 #include "relay/server/penalty_table.hpp"
@@ -190,6 +191,7 @@ class relay_server {
   std::string dummy_hash_;
   penalty_table address_penalties_;  // failed sign-ins per source IP
   penalty_table account_penalties_;  // failed sign-ins per account name
+  log_budget connection_log_;        // which connections are logged one by one
 
   std::uint64_t next_id_ = 1;
   // All connections, in no order: a session knows its slot (registry_slot) and leaves by

@@ -70,9 +70,13 @@ class session : public std::enable_shared_from_this<session> {
   std::string ip() const;
   /// Whether this session holds a slot in the unauthenticated counts.
   bool& counted_unauthenticated() noexcept { return counted_unauthenticated_; }
+  /// Whether this connection's own lines (connected, closed, dropped) are logged; false for
+  /// one past its address's log_budget. Lines after it signs in are always logged.
+  bool logged() const noexcept { return logged_; }
+  void set_logged(bool on) noexcept { logged_ = on; }
   /// Counts a failed sign-in on this connection; returns the count so far.
   unsigned note_failure() noexcept {
-    if (failures_ < 255) ++failures_;
+    if (failures_ < 127) ++failures_;
     return failures_;
   }
   /// The last roster change this client has been told about (relay_server's sequence).
@@ -149,7 +153,8 @@ class session : public std::enable_shared_from_this<session> {
   bool writing_now_ = false;   // an async_write is in progress (its handler holds the buffer)
   bool pinged_ = false;        // pinged and no record from the peer since
   bool counted_unauthenticated_ = false;
-  std::uint8_t failures_ = 0;  // failed sign-ins, saturating
+  std::uint8_t failures_ : 7 = 0;  // failed sign-ins, saturating
+  std::uint8_t logged_ : 1 = 1;    // see logged()
 
  public:
   // A session is its own entry in the relay's registry of who is online (online_registry),

@@ -1,0 +1,93 @@
+// A connection flood from one address is summed up in the log, not logged line by line,
+// while the lines that matter (sign-ups, sign-ins) still come out one by one.
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "relay/util/log.hpp"
+#include "support/relay_fixture.hpp"
+#include "support/temp_dir.hpp"
+#include "support/test_client.hpp"
+
+namespace relay::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::size_t count(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+/// The log written to a file for the test's length, at level info.
+class log_to_file {
+ public:
+  explicit log_to_file(const std::string& path) : path_(path) {
+    fd_ = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    log::set_output(fd_);
+  }
+  ~log_to_file() {
+    log::set_output(STDERR_FILENO);
+    ::close(fd_);
+  }
+  std::string text() const {
+    log::flush();
+    std::ifstream in(path_);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
+TEST(ConnectionLog, AFloodFromOneAddressIsSummedUpWhileSignInsAreStillLogged) {
+  temp_dir dir;
+  log_to_file log_file((dir.path() / "relay.log").string());
+  auto cfg = test_config(dir.path());
+  cfg.connection_log = {3, 300ms, 1024};
+  relay_fixture relay(std::move(cfg));
+  log::set_level(log::level::info);  // after the fixture, which sets its own
+
+  // 20 strangers from 127.0.0.7 that send garbage (each is closed), then one from
+  // 127.0.0.8.
+  for (int i = 0; i < 20; ++i) {
+    raw_socket s(relay.port(), "127.0.0.7");
+    s.write(bytes(64, 0xff));
+    ASSERT_TRUE(s.closed_within(3s));
+  }
+  {
+    raw_socket s(relay.port(), "127.0.0.8");
+    s.write(bytes(64, 0xff));
+    ASSERT_TRUE(s.closed_within(3s));
+  }
+  // A user signing up from the flooded address is logged all the same.
+  test_client alice(relay.port(), "127.0.0.7");
+  alice.sign_up_ok("alice", "alice-password");
+
+  std::string text;
+  for (auto deadline = std::chrono::steady_clock::now() + 10s;
+       std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(50ms)) {
+    text = log_file.text();
+    if (text.find("more connections") != std::string::npos) break;
+  }
+  EXPECT_EQ(count(text, "connection from 127.0.0.7:"), 3u) << text;
+  EXPECT_EQ(count(text, "connection from 127.0.0.8:"), 1u) << text;
+  EXPECT_EQ(count(text, "(127.0.0.7:"), 3u) << text;  // their "dropped: ..." lines
+  // 17 more strangers and alice's connection.
+  EXPECT_EQ(count(text, "127.0.0.7: 18 more connections in the last "), 1u) << text;
+  EXPECT_EQ(count(text, "not logged one by one (the first 3 were)"), 1u) << text;
+  EXPECT_EQ(count(text, "user alice signed up from 127.0.0.7:"), 1u) << text;
+  EXPECT_EQ(count(text, "127.0.0.8: "), 0u) << text;  // nothing to sum up there
+  log::set_level(log::level::warn);
+}
+
+}  // namespace
+}  // namespace relay::test
