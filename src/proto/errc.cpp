@@ -27,6 +27,10 @@ class proto_category final : public std::error_category {
         return "field over its size limit";
       case errc::bad_value:
         return "field value out of range";
+      case errc::empty_batch:
+        return "no entries";
+      case errc::not_in_batch:
+        return "a batch, sign_in or sign_up entry (these travel alone)";
     }
     return "unknown protocol error";
   }

@@ -407,8 +407,8 @@ result<std::optional<byte_view>> batch_reader::next() {
   }
   if (rest_.empty()) {
     done_ = true;
-    // A batch with no entries says nothing: refuse it like an empty frame.
-    if (entries_ == 0) return errc::empty_frame;
+    // A batch with no entries says nothing: refused, like an empty frame.
+    if (entries_ == 0) return errc::empty_batch;
     return std::optional<byte_view>{};
   }
   auto fail = [this](errc e) -> result<std::optional<byte_view>> {
@@ -422,7 +422,7 @@ result<std::optional<byte_view>> batch_reader::next() {
   byte_view f = rest_.subspan(2, n);
   const auto t = static_cast<frame_type>(f[0]);
   if (t == frame_type::batch || t == frame_type::sign_in || t == frame_type::sign_up) {
-    return fail(errc::unknown_type);
+    return fail(errc::not_in_batch);
   }
   rest_ = rest_.subspan(2 + n);
   ++entries_;

@@ -15,6 +15,8 @@ enum class errc {
   trailing_bytes,    ///< bytes left over after the last field
   field_too_long,    ///< a field over its documented limit
   bad_value,         ///< a field value out of its documented range
+  empty_batch,       ///< a batch with no entries
+  not_in_batch,      ///< a batch entry of a type that must travel alone (batch, sign_in, sign_up)
 };
 
 const std::error_category& category() noexcept;

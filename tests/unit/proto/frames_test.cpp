@@ -371,7 +371,7 @@ TEST(BatchCodec, MalformedBatchesAreRefused) {
   std::error_code err;
   // No entries at all.
   EXPECT_TRUE(read_all(bytes{0x07}, &err).empty());
-  EXPECT_EQ(err, errc::empty_frame);
+  EXPECT_EQ(err, errc::empty_batch);
   // An empty entry.
   err = {};
   read_all(bytes{0x07, 0x00, 0x00}, &err);
@@ -387,7 +387,7 @@ TEST(BatchCodec, MalformedBatchesAreRefused) {
   for (byte t : {byte{0x07}, byte{0x01}, byte{0x02}}) {
     err = {};
     auto frames = read_all(bytes{0x07, 0x00, 0x01, 0x06, 0x00, 0x01, t}, &err);
-    EXPECT_EQ(err, errc::unknown_type) << int(t);
+    EXPECT_EQ(err, errc::not_in_batch) << int(t);
     EXPECT_EQ(frames.size(), 1u) << "the frame before the bad entry still counts";
   }
   // An empty transport message.
