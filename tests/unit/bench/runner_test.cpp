@@ -142,9 +142,11 @@ TEST(BenchReport, TheStormIsComparedWithThePoolMeasuredBeforeAndAfterIt) {
   st["pool_hashes_per_s"] = 35.0;
   st["pct_of_pool"] = 100.0 * 30.0 / 35.0;
   st["pool_cpus"] = {0};
+  st["pool_threads"] = 1;
   st["p99_ratio"] = 2.0;
   const std::string text = storm_text(st);
-  EXPECT_NE(text.find("= 86% of 35.0 hashes/s (mean of 30.0 before and 40.0 after the storm)"),
+  EXPECT_NE(text.find("= 86% of 35.0 hashes/s (mean of 30.0 before and 40.0 after the storm) "
+                      "(measured on the relay's CPU 0, 1 thread(s))"),
             std::string::npos)
       << text;
 }
