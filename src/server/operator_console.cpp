@@ -25,7 +25,14 @@ void operator_console::run() {
   util::name_this_thread(util::console_thread_name);
   line_reader lines(in_fd_, console::max_line + 1);
   while (auto line = lines.next(&stop_)) handle(*line);
-  // Console closed: the relay keeps running without it.
+  // End of input (Ctrl-D, </dev/null, a service manager): the relay keeps running without
+  // its console. Said, so an operator who pressed Ctrl-D knows how to stop it now.
+  if (!stop_) {
+    std::fprintf(out_,
+                 "console closed (end of input); the relay keeps running: stop it with "
+                 "Ctrl-C or SIGTERM\n");
+    std::fflush(out_);
+  }
 }
 
 void operator_console::handle(const std::string& line) {

@@ -8,6 +8,7 @@
 
 #include "support/pty_process.hpp"
 #include "support/temp_dir.hpp"
+#include "support/test_client.hpp"
 
 namespace relay::test {
 namespace {
@@ -107,6 +108,31 @@ TEST(Process, RelayHashesOnOneThreadPerCpuItMayRunOn) {
   EXPECT_NE(free.proc->transcript().find("on " + std::to_string(cpus) + " thread(s)"),
             std::string::npos)
       << free.proc->transcript();
+}
+
+}  // namespace
+}  // namespace relay::test
+
+namespace relay::test {
+namespace {
+
+TEST(Process, RelayKeepsServingAfterItsConsoleInputEnds) {
+  temp_dir dir;
+  auto relay = start_relay(dir.path() / "relay.db");
+  relay.proc->send_eof();
+  ASSERT_TRUE(relay.proc->wait_for("console closed (end of input); the relay keeps running"))
+      << relay.proc->describe("no word on the console closing");
+  test_client alice(relay.port), bob(relay.port);
+  alice.sign_up_ok("alice", "alice-password");
+  bob.sign_up_ok("bob", "bob-password");
+  ASSERT_TRUE(alice.wait_roster("bob", true));
+  alice.send_text("bob", "still here");
+  auto got = bob.receive_text();
+  ASSERT_TRUE(got && got->text);
+  EXPECT_EQ(*got->text, "still here");
+  relay.proc->terminate();
+  EXPECT_TRUE(relay.proc->wait_for("relay stopped")) << relay.proc->describe("no clean stop");
+  EXPECT_EQ(relay.proc->wait_exit(), 0);
 }
 
 }  // namespace
