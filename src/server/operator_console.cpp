@@ -24,7 +24,9 @@ operator_console::~operator_console() {
 void operator_console::run() {
   util::name_this_thread(util::console_thread_name);
   line_reader lines(in_fd_, console::max_line + 1);
-  while (auto line = lines.next(&stop_)) handle(*line);
+  while (auto line = lines.next(&stop_)) {
+    if (!handle(*line)) return;  // quit: the relay is stopping, nothing more to read
+  }
   // End of input (Ctrl-D, </dev/null, a service manager): the relay keeps running without
   // its console. Said, so an operator who pressed Ctrl-D knows how to stop it now.
   if (!stop_) {
@@ -35,14 +37,14 @@ void operator_console::run() {
   }
 }
 
-void operator_console::handle(const std::string& line) {
+bool operator_console::handle(const std::string& line) {
   auto cmd = console::parse_command(line);
   if (!cmd) {
-    if (cmd.error() == console::command_errc::empty) return;
+    if (cmd.error() == console::command_errc::empty) return true;
     std::fprintf(out_, "console: %s\n%s", cmd.error().message().c_str(),
                  console::help_text().c_str());
     std::fflush(out_);
-    return;
+    return true;
   }
   auto answer = std::make_shared<std::promise<std::string>>();
   auto future = answer->get_future();
@@ -55,6 +57,7 @@ void operator_console::handle(const std::string& line) {
     std::fputs(future.get().c_str(), out_);
   }
   std::fflush(out_);
+  return cmd->name != "quit";
 }
 
 }  // namespace relay::server

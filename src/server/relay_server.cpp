@@ -255,7 +255,7 @@ void relay_server::sweep() {
   }
   for (const auto& s : due) s->check_deadlines(now);
   for (const auto& summary : connection_log_.expire(now)) {
-    log::info() << describe(summary, cfg_.connection_log.per_window);
+    log::info() << describe(summary);
   }
   // Frees with no churn event of their own (see trim_policy.hpp): a look once a second,
   // while chat is quiet (mallinfo2 walks malloc's free lists under its lock).

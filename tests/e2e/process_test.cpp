@@ -135,5 +135,20 @@ TEST(Process, RelayKeepsServingAfterItsConsoleInputEnds) {
   EXPECT_EQ(relay.proc->wait_exit(), 0);
 }
 
+TEST(Process, QuitThenEndOfInputStopsWithoutTalkingOfTheConsole) {
+  // As when a script pipes `quit` in and closes the pipe: the relay stops, and does not also
+  // say its console closed while it keeps running (it does not).
+  temp_dir dir;
+  auto relay = start_relay(dir.path() / "relay.db");
+  test_client alice(relay.port);  // online: the relay takes a moment to stop
+  alice.sign_up_ok("alice", "alice-password");
+  relay.proc->send_line("quit");
+  relay.proc->send_eof();
+  ASSERT_TRUE(relay.proc->wait_for("relay stopped")) << relay.proc->describe("no clean stop");
+  EXPECT_EQ(relay.proc->wait_exit(), 0);
+  EXPECT_EQ(relay.proc->transcript().find("console closed"), std::string::npos)
+      << relay.proc->transcript();
+}
+
 }  // namespace
 }  // namespace relay::test

@@ -54,8 +54,8 @@ struct relay_config {
   bool aesgcm = true;
   /// Failed sign-ins per source address: after 5 free ones, refusals for 2 s, 4 s, ... 10 min.
   penalty_table::params address_penalty{};
-  /// Connections logged one by one per source address and window (10 per 10 s); the rest
-  /// are summed up in one line per window, so a flood does not drown the console.
+  /// Connections logged one by one per 10 s window: 10 per source address, 100 in all; the
+  /// rest are summed up when the window ends, so a flood does not drown the console.
   log_budget::params connection_log{};
   /// Failed sign-ins per account: after 10 free ones, failures are answered slowly.
   penalty_table::params account_penalty{10, std::chrono::milliseconds(500),

@@ -24,7 +24,8 @@ class operator_console {
 
  private:
   void run();
-  void handle(const std::string& line);
+  /// Runs one line's command; false after `quit`.
+  bool handle(const std::string& line);
 
   net::io_context& io_;
   relay_server& relay_;
