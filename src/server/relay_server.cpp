@@ -428,7 +428,11 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
     log::info() << "session " << s->id() << " (" << s->address() << "): sign-in failed";
     ++stats_.sign_in_failures;
     const auto t = penalty_table::clock::now();
-    address_penalties_.failure(s->ip(), t);
+    // Only a wrong password for an account counts against the address: a name with no
+    // account guesses no password (and whether a name is taken is public: sign_up says so).
+    // Else every sign-up, which our client starts with a failed sign-in, would count, and
+    // a few people signing up behind one NAT would lock each other out.
+    if (stored) address_penalties_.failure(s->ip(), t);
     if (proto::valid_name(name)) {
       // An account under attack answers failures slowly (never successes): serial guessing
       // slows down, and the owner can still sign in from anywhere.

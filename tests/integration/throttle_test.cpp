@@ -54,6 +54,10 @@ TEST(Throttle, PenalisedAddressCostsNoHashing) {
   cfg.address_penalty.free_failures = 1;
   cfg.address_penalty.base = std::chrono::seconds(30);
   relay_fixture relay(cfg);
+  {
+    test_client owner(relay.port(), "127.0.0.2");
+    owner.sign_up_ok("alice", "the-right-password");
+  }
   EXPECT_EQ(try_password(relay.port(), nullptr, "x-password"), proto::reason::invalid_credentials);
   EXPECT_EQ(try_password(relay.port(), nullptr, "x-password"), proto::reason::invalid_credentials);
   for (int i = 0; i < 20; ++i) {
@@ -62,6 +66,37 @@ TEST(Throttle, PenalisedAddressCostsNoHashing) {
   // Only the two real attempts were verified (and counted as failures).
   EXPECT_NE(relay.console("stats").find("sign-in failures     2\n"), std::string::npos)
       << relay.console("stats");
+}
+
+TEST(Throttle, SignUpsBehindOneAddressNeverLockEachOtherOut) {
+  // Our client starts every sign-up with a sign-in, which fails (no such account yet). Those
+  // failures guess no password: with one free failure, the second sign-up would be refused
+  // if they counted.
+  temp_dir dir;
+  auto cfg = test_config(dir.path());
+  cfg.address_penalty.free_failures = 1;
+  cfg.address_penalty.base = std::chrono::seconds(30);
+  relay_fixture relay(cfg);
+  {
+    test_client owner(relay.port(), "127.0.0.2");
+    owner.sign_up_ok("alice", "the-right-password");
+  }
+  for (int i = 0; i < 8; ++i) {
+    const std::string name = "user" + std::to_string(i);
+    test_client c(relay.port(), "127.0.0.3");
+    auto f = c.sign_in(name, "a-password-" + name);
+    ASSERT_TRUE(f && std::holds_alternative<proto::error>(*f));
+    EXPECT_EQ(std::get<proto::error>(*f).code, proto::reason::invalid_credentials) << name;
+    c.sign_up_ok(name, "a-password-" + name);
+  }
+  EXPECT_NE(relay.console("stats").find("sign-in failures     8\n"), std::string::npos)
+      << relay.console("stats");
+  // A wrong password for an account that exists still counts: the second earns the penalty.
+  EXPECT_EQ(try_password(relay.port(), "127.0.0.3", "guess-one"),
+            proto::reason::invalid_credentials);
+  EXPECT_EQ(try_password(relay.port(), "127.0.0.3", "guess-two"),
+            proto::reason::invalid_credentials);
+  EXPECT_EQ(try_password(relay.port(), "127.0.0.3", "guess-three"), proto::reason::rate_limited);
 }
 
 }  // namespace
