@@ -1,6 +1,8 @@
 // Neutralises terminal control sequences in network-supplied text.
 #include "relay/client/display.hpp"
 
+#include "relay/client/text_width.hpp"
+
 namespace relay::client {
 namespace {
 
@@ -9,6 +11,12 @@ void hex_escape(std::string& out, unsigned char c) {
   out += "\\x";
   out.push_back(digits[c >> 4]);
   out.push_back(digits[c & 15]);
+}
+
+void bidi_escape(std::string& out, char32_t cp) {
+  static constexpr char digits[] = "0123456789abcdef";
+  out += "\\u";
+  for (int shift = 12; shift >= 0; shift -= 4) out.push_back(digits[(cp >> shift) & 15]);
 }
 
 /// Length of a valid UTF-8 sequence starting at s[i] (1..4), or 0 if invalid.
@@ -61,7 +69,11 @@ std::string printable(std::string_view s) {
       out += "^?";
       ++i;
     } else if (std::size_t n = utf8_length(s, i); n > 0) {
-      out.append(s.substr(i, n));
+      if (const char32_t cp = decode_utf8(s, i, n); is_bidi_control(cp)) {
+        bidi_escape(out, cp);  // would reorder what follows on a bidi terminal
+      } else {
+        out.append(s.substr(i, n));
+      }
       i += n;
     } else {
       hex_escape(out, c);

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <utility>
 
+#include "relay/client/text_width.hpp"
+
 namespace relay::client {
 namespace {
 
@@ -82,11 +84,14 @@ struct cell {
   std::size_t at;  // byte offset of the code point in the text
   std::string shown;
   std::size_t cols;
+  bool text = false;  // a printable character, which combining marks may join
 };
 
-/// One cell per code point: printable ones as they are, a line break as ⏎, a tab as ⇥, other
-/// control characters in caret notation, bytes that are not UTF-8 as '?', so nothing typed or
-/// pasted can move the terminal's cursor or change its state.
+/// One cell per character: printable ones as they are, taking the columns a terminal gives
+/// them (2 for CJK and emoji), with the combining marks that follow them; a line break as ⏎,
+/// a tab as ⇥, other control characters in caret notation, bytes that are not UTF-8 and
+/// bidi controls as '?', so nothing typed or pasted can move the terminal's cursor, change
+/// its state or reorder what is shown.
 std::vector<cell> layout(std::string_view text) {
   std::vector<cell> cells;
   for (std::size_t i = 0; i < text.size();) {
@@ -107,7 +112,17 @@ std::vector<cell> layout(std::string_view text) {
         cells.push_back({i, "?", 1});
         i += n == 0 ? 1 : n;
       } else {
-        cells.push_back({i, std::string(text.substr(i, n)), 1});
+        const char32_t cp = decode_utf8(text, i, n);
+        const std::string_view bytes = text.substr(i, n);
+        if (is_bidi_control(cp)) {
+          cells.push_back({i, "?", 1});
+        } else if (joins_previous(cp) && !cells.empty() && cells.back().text) {
+          cells.back().shown += bytes;
+        } else if (joins_previous(cp)) {
+          cells.push_back({i, "\u25cc" + std::string(bytes), 1, true});  // on a dotted circle
+        } else {
+          cells.push_back({i, std::string(bytes), static_cast<std::size_t>(columns(cp)), true});
+        }
         i += n;
       }
     }
@@ -497,16 +512,29 @@ void line_editor::complete(std::vector<event>& out) {
     insert(std::string_view(first).substr(word.size(), common - word.size()));
 }
 
+// The cursor moves, and Backspace and Delete remove, one character: a code point with the
+// combining marks after it (e + U+0301 is one é on screen, and one step).
 std::size_t line_editor::prev_boundary(std::size_t pos) const noexcept {
-  std::size_t p = pos - 1;
-  while (p > 0 && is_continuation(static_cast<unsigned char>(buffer_[p]))) --p;
+  std::size_t p = pos;
+  do {
+    --p;
+    while (p > 0 && is_continuation(static_cast<unsigned char>(buffer_[p]))) --p;
+  } while (p > 0 && joins_at(p));
   return p;
 }
 
 std::size_t line_editor::next_boundary(std::size_t pos) const noexcept {
-  std::size_t p = pos + 1;
-  while (p < buffer_.size() && is_continuation(static_cast<unsigned char>(buffer_[p]))) ++p;
+  std::size_t p = pos;
+  do {
+    ++p;
+    while (p < buffer_.size() && is_continuation(static_cast<unsigned char>(buffer_[p]))) ++p;
+  } while (p < buffer_.size() && joins_at(p));
   return p;
+}
+
+bool line_editor::joins_at(std::size_t pos) const noexcept {
+  const std::size_t n = valid_sequence_at(buffer_, pos);
+  return n > 1 && joins_previous(decode_utf8(buffer_, pos, n));
 }
 
 std::size_t line_editor::word_left(std::size_t pos) const noexcept {

@@ -8,7 +8,8 @@
 namespace relay::client {
 
 /// C0 controls (except tab), DEL, C1 controls (U+0080..U+009F) and invalid UTF-8 bytes are
-/// replaced: ESC -> "^[", other C0 -> "^X" caret notation, the rest -> "\xNN".
+/// replaced: ESC -> "^[", other C0 -> "^X" caret notation, the rest -> "\xNN"; bidi
+/// embedding, override and isolate controls (text_width.hpp) -> "\u202e".
 std::string printable(std::string_view s);
 
 }  // namespace relay::client

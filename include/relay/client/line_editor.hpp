@@ -18,11 +18,12 @@
 // under the size cap is refused whole (never half inserted). Without bracketed paste (a terminal
 // that does not support it) every line break in the pasted text is an Enter and sends a line.
 //
-// Limitations: render() assumes one column per code point, so wide (CJK, emoji) and combining
-// characters make the cursor column drift; the buffer is capped (64 KiB by default) and input
-// beyond the cap is refused (counted in refused()). A lone Escape key waits for the next byte
-// and swallows it as an Alt-key (Alt-b/f move by word, Alt-d and Alt-Backspace delete words).
-// Also bound: Ctrl-B/Ctrl-F (left/right), Ctrl-P/Ctrl-N (history), Ctrl-Left/Ctrl-Right (words).
+// render() counts columns as terminals do (text_width.hpp): CJK and emoji take two, combining
+// marks none and move with their base character. Limitations: the buffer is capped (64 KiB by
+// default) and input beyond the cap is refused (counted in refused()). A lone Escape key waits for
+// the next byte and swallows it as an Alt-key (Alt-b/f move by word, Alt-d and Alt-Backspace delete
+// words). Also bound: Ctrl-B/Ctrl-F (left/right), Ctrl-P/Ctrl-N (history), Ctrl-Left/Ctrl-Right
+// (words).
 #pragma once
 
 #include <cstddef>
@@ -91,6 +92,8 @@ class line_editor {
   std::size_t word_right(std::size_t pos) const noexcept;
   std::size_t prev_boundary(std::size_t pos) const noexcept;
   std::size_t next_boundary(std::size_t pos) const noexcept;
+  /// The code point at `pos` is a combining mark (or the like) that joins the one before.
+  bool joins_at(std::size_t pos) const noexcept;
 
   std::size_t history_limit_;
   std::size_t max_bytes_;

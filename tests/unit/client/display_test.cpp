@@ -27,5 +27,13 @@ TEST(Printable, EscapesAndControlsBecomeInert) {
   }
 }
 
+TEST(Printable, BidiOverridesCannotReorderWhatIsShown) {
+  // "Trojan Source": U+202E shows "exe.txt" reversed as "txt.exe".
+  EXPECT_EQ(printable("invoice\u202etxt.exe"), "invoice\\u202etxt.exe");
+  EXPECT_EQ(printable("\u2066a\u2069 \u202a"), "\\u2066a\\u2069 \\u202a");
+  // Right-to-left text itself, and the plain direction marks, are left as they are.
+  EXPECT_EQ(printable("\u05e9\u05dc\u05d5\u05dd \u200f!"), "\u05e9\u05dc\u05d5\u05dd \u200f!");
+}
+
 }  // namespace
 }  // namespace relay::client

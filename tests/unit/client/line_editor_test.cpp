@@ -573,5 +573,67 @@ TEST(LineEditorRender, HugePromptIsDroppedRatherThanHidingTheText) {
   EXPECT_EQ(d.cursor_col, 5u);
 }
 
+TEST(LineEditor, ACombiningMarkMovesAndGoesWithItsCharacter) {
+  line_editor ed;
+  ed.feed("ae\u0301x");  // a, e + combining acute (one é on screen), x
+  ed.feed(left);
+  EXPECT_EQ(ed.cursor(), 4u);  // before x
+  ed.feed(left);
+  EXPECT_EQ(ed.cursor(), 1u);  // before e, not between e and its accent
+  ed.feed(right);
+  EXPECT_EQ(ed.cursor(), 4u);
+  ed.feed("\x7f");  // Backspace takes the whole é
+  EXPECT_EQ(ed.buffer(), "ax");
+  ed.feed("\x01" + del);  // Delete too
+  EXPECT_EQ(ed.buffer(), "x");
+  ed.feed("e\u0301");
+  ed.feed("\x01" + del);
+  EXPECT_EQ(ed.buffer(), "x");
+}
+
+TEST(LineEditorRender, WideCharactersTakeTwoColumns) {
+  line_editor ed;
+  ed.feed("abc\u4f60");  // abc你
+  EXPECT_EQ(ed.render("> ", 80), "\r> abc\u4f60\x1b[K\r\x1b[7C");
+  ed.feed(left);
+  EXPECT_EQ(ed.render("> ", 80), "\r> abc\u4f60\x1b[K\r\x1b[5C");
+  // Combining marks take none, whatever comes after them.
+  EXPECT_EQ(line_editor::render_line("", "e\u0301\u4f60z", 6, 80),
+            "\re\u0301\u4f60z\x1b[K\r\x1b[3C");
+}
+
+TEST(LineEditorRender, ALineOfWideCharactersScrollsInsteadOfWrapping) {
+  // The line that made the terminal wrap, and every redraw leave a copy behind.
+  std::string text = "alice:";
+  for (int i = 0; i < 48; ++i) text += "\u4f60";
+  for (const std::size_t width : {20u, 41u, 80u}) {
+    line_editor ed;
+    ed.feed(text + "\x01");
+    for (;;) {
+      const std::string r = ed.render("carol> ", width);
+      const std::string row = r.substr(1, r.find("\x1b[K\r") - 1);
+      std::size_t cols = 0, cursor_cols = 0;
+      for (std::size_t i = 0; i < row.size(); ++i) {
+        const auto c = static_cast<unsigned char>(row[i]);
+        if (c < 0x80)
+          cols += 1;
+        else if (c >= 0xE0)
+          cols += 2;  // only 你 here
+      }
+      ASSERT_LT(cols, width) << "width " << width << " cursor " << ed.cursor();
+      const std::size_t at = r.find("\x1b[K\r\x1b[");
+      if (at != std::string::npos) cursor_cols = std::stoul(r.substr(at + 6));
+      ASSERT_LT(cursor_cols, width);
+      if (ed.cursor() == ed.buffer().size()) break;
+      ed.feed(right);
+    }
+  }
+}
+
+TEST(LineEditorRender, BidiControlsAndLoneMarksAreShownInertly) {
+  EXPECT_EQ(line_editor::render_line("", "a\u202etxt", 0, 80), "\ra?txt\x1b[K\r");
+  EXPECT_EQ(line_editor::render_line("", "\u0301a", 0, 80), "\r\u25cc\u0301a\x1b[K\r");
+}
+
 }  // namespace
 }  // namespace relay::client
