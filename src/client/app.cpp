@@ -176,7 +176,7 @@ awaitable<sign_in_outcome> attempt(ui& out_ui, link& l, const client_config& cfg
     }
     if (!pinned) {
       dir.pin_relay(relay_id, k);
-      out_ui.info("* pinned the key of relay " + relay_id + " (first use): " + fp);
+      out_ui.info("* pinned the key of relay " + relay_id + " (first use):\n  " + fp);
       return true;
     }
     if (*pinned != k) {
@@ -187,13 +187,13 @@ awaitable<sign_in_outcome> attempt(ui& out_ui, link& l, const client_config& cfg
           "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n"
           "Someone could be impersonating relay " +
           relay_id +
-          ", or its operator replaced its key.\n"
-          "pinned key:    " +
-          crypto::fingerprint(*pinned) + "\nkey presented: " + fp +
-          "\nNothing was sent: no password, no key. If the change is legitimate (ask the "
-          "operator\nfor the fingerprint shown by the relay's `key` command), remove the line "
-          "for " +
-          relay_id + "\nfrom " + dir.known_relays_path().string() + " and connect again.");
+          ",\nor its operator replaced its key.\n"
+          "pinned key:\n  " +
+          crypto::fingerprint(*pinned) + "\nkey presented:\n  " + fp +
+          "\nNothing was sent: no password, no key. If the change is\n"
+          "legitimate (ask the operator for the fingerprint shown by the\n"
+          "relay's `key` command), remove the line for " +
+          relay_id + " from\n  " + dir.known_relays_path().string() + "\nand connect again.");
       return false;
     }
     return true;
@@ -321,7 +321,7 @@ int chat_loop(net::io_context& io, link& l, chat& c, chat_io& cio, contact_book&
       case key_check::new_contact:
         save_book();
         u.info("* new contact " + name + ": key " + crypto::short_fingerprint(key) +
-               " pinned (compare safety numbers with /verify " + name + ")");
+               "\n  (pinned; compare safety numbers with /verify " + name + ")");
         return;
       case key_check::same:
         if (untrusted.erase(name) && !quiet) u.info("* " + name + " is back on the pinned key");
@@ -330,15 +330,15 @@ int chat_loop(net::io_context& io, link& l, chat& c, chat_io& cio, contact_book&
       case key_check::changed:
       case key_check::changed_verified:
         untrusted.insert(name);
-        u.warning(
-            "!!! WARNING: " + name + "'s identity key has CHANGED !!!\n" + "!   pinned key:    " +
-            crypto::short_fingerprint(old->key) + (old->verified ? "  (verified)" : "") + "\n" +
-            "!   announced key: " + crypto::short_fingerprint(key) + "\n" + "!   " + name +
-            " may have signed in from a new device, or someone (the relay?)\n" +
-            "!   is impersonating " + name + ". Messages to " + name + " are held until you\n" +
-            (old->verified
-                 ? "!   compare safety numbers again: /verify " + name
-                 : "!   /accept " + name + " (or compare safety numbers: /verify " + name + ")"));
+        u.warning("!!! WARNING: " + name + "'s identity key has CHANGED !!!\n" +
+                  "!   pinned key:    " + crypto::short_fingerprint(old->key) +
+                  (old->verified ? "  (verified)" : "") + "\n" +
+                  "!   announced key: " + crypto::short_fingerprint(key) + "\n" + "!   " + name +
+                  " may have a new device, or someone (the relay?)\n" + "!   is impersonating " +
+                  name + ". Messages to " + name + " are held until you\n" +
+                  (old->verified ? "!   compare safety numbers again: /verify " + name
+                                 : "!   /accept " + name + " (or compare safety numbers: /verify " +
+                                       name + ")"));
         return;
     }
   };
@@ -435,10 +435,13 @@ int chat_loop(net::io_context& io, link& l, chat& c, chat_io& cio, contact_book&
       if (it == c.online().end()) {
         u.error("! " + v->name + " is not online: their current key is unknown");
       } else if (!v->confirm) {
-        u.info("* safety number with " + v->name + ":\n    " +
-               crypto::safety_number(c.me(), c.identity().pub(), v->name, it->second) +
-               "\n* compare it with what " + v->name +
-               " sees (in person or by phone). If it\n* matches, type /verify " + v->name +
+        // Two rows of six groups: with the time in front, 80 columns never wrap a digit.
+        const std::string number =
+            crypto::safety_number(c.me(), c.identity().pub(), v->name, it->second);
+        const std::size_t half = number.size() / 2;  // 12 groups of 5 and 11 spaces
+        u.info("* safety number with " + v->name + ":\n    " + number.substr(0, half) + "\n    " +
+               number.substr(half + 1) + "\n* compare it with what " + v->name +
+               " sees (in person or by phone).\n* If it matches, type /verify " + v->name +
                " confirm");
       } else {
         book.verify(v->name, it->second);

@@ -76,8 +76,9 @@ std::string_view input_help() {
          "  /accept NAME      trust NAME's new key after a key-change warning\n"
          "  /help             this help\n"
          "  /quit or q!       leave (Ctrl-D too)\n"
-         "keys: Tab completes names, Up/Down recall earlier lines; a pasted block of several\n"
-         "lines is sent as ONE message to the name before the first colon\n";
+         "keys: Tab completes names, Up/Down recall earlier lines;\n"
+         "a pasted block of several lines is sent as ONE message\n"
+         "to the name before the first colon\n";
 }
 
 }  // namespace relay::client

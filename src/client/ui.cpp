@@ -224,8 +224,8 @@ std::string render(const ui_event& ev, std::chrono::system_clock::time_point whe
           return notice_lines(e.level, e.text, stamp, o);
         } else if constexpr (std::is_same_v<T, signed_in_event>) {
           return notice_lines(notice_level::info,
-                              std::string(e.account_created ? "account created; " : "") +
-                                  "signed in as " + printable(e.name) + " (your key " +
+                              std::string(e.account_created ? "account created\n" : "") +
+                                  "signed in as " + printable(e.name) + " (key " +
                                   e.key.short_form + ")",
                               stamp, o);
         } else if constexpr (std::is_same_v<T, join_event>) {

@@ -228,7 +228,7 @@ TEST_F(ScriptingTest, PipedClientChatsBothWaysAndStdoutHasOnlyMessages) {
   EXPECT_EQ(bot->wait_exit(), 0) << bot->describe("end of input should leave with 0");
   EXPECT_TRUE(saw(*a, "* bot left"));
   EXPECT_EQ(bot->out(), "alice: hi bot, 10:30 ok?\n") << bot->describe("stdout");
-  EXPECT_NE(bot->err().find("account created; signed in as bot"), std::string::npos)
+  EXPECT_NE(bot->err().find("account created\nsigned in as bot"), std::string::npos)
       << bot->describe("status belongs on stderr");
   EXPECT_EQ(bot->err().find("not online"), std::string::npos) << bot->describe("sent too early");
   // Not a terminal: no escape sequences, no timestamps.

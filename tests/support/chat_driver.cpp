@@ -5,7 +5,7 @@ namespace relay::test {
 namespace {
 
 /// Matches a short key fingerprint with its closing parenthesis; group 1 is the fingerprint.
-const std::string key_pattern = R"(\(your key ([0-9a-f]{4}(?: [0-9a-f]{4}){7})\))";
+const std::string key_pattern = R"(\(key ([0-9a-f]{4}(?: [0-9a-f]{4}){7})\))";
 
 /// Records `r` as a failure unless it succeeded; whether it failed.
 bool failed(const ::testing::AssertionResult& r) {
@@ -99,7 +99,7 @@ std::unique_ptr<pty_process> start_client(const temp_dir& dir, std::uint16_t por
 std::string sign_up(pty_process& c, const std::string& name, const std::string& password) {
   if (failed(reach_sign_up_offer(c, name, password)) || failed(accept_sign_up_offer(c, password)))
     return {};
-  return saw_capture(c, std::regex("account created; signed in as " + name + " " + key_pattern),
+  return saw_capture(c, std::regex("account created\n +signed in as " + name + " " + key_pattern),
                      "sign-up of " + name);
 }
 
@@ -107,7 +107,7 @@ std::string sign_in(pty_process& c, const std::string& name, const std::string& 
   if (failed(type_credentials(c, name, password))) return {};
   auto out = c.read_until(std::regex("signed in as " + name + " " + key_pattern +
                                      "|Create a new account|sign-in failed"));
-  if (!out || out->find("your key") == std::string::npos) {
+  if (!out || out->find(" (key ") == std::string::npos) {
     ADD_FAILURE() << c.describe("sign-in of " + name + " did not succeed");
     return {};
   }

@@ -194,7 +194,7 @@ TEST(Ui, RosterAndJoinTextsKeepTheirWording) {
             "* a  key 1111 1111  unverified");
   EXPECT_EQ(render(join_event{"bob", key('f')}, when, plain()), "* bob joined (key ffff ffff)");
   EXPECT_EQ(render(signed_in_event{"bob", key('f'), false}, when, plain()),
-            "signed in as bob (your key ffff ffff)");
+            "signed in as bob (key ffff ffff)");
 }
 
 }  // namespace
