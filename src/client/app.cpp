@@ -27,6 +27,7 @@
 #include "relay/client/display.hpp"
 #include "relay/client/input.hpp"
 #include "relay/client/link.hpp"
+#include "relay/client/outbox.hpp"
 #include "relay/client/terminal.hpp"
 #include "relay/client/ui.hpp"
 #include "relay/crypto/key_file.hpp"
@@ -293,13 +294,68 @@ int chat_loop(net::io_context& io, link& l, chat& c, chat_io& cio, contact_book&
     for (const auto& [name, key] : c.online()) names.push_back(name);
     term->set_candidates(std::move(names));
   };
-  auto transmit = [&](const std::string& to, const std::string& text) {
-    auto sealed = c.seal_to(to, text);
-    if (!sealed) {
-      u.error("! not sent to " + to + ": " + sealed.error().message());
+  // Sends go through the outbox, at a pace the relay takes (outbox.hpp): a script's burst
+  // or a paste of many lines is sent whole and in order instead of losing its tail.
+  outbox out_box({}, outbox::clock::now());
+  net::steady_timer pace_timer(io);
+  bool pace_armed = false;
+  bool told_waiting = false;
+  // After /quit (or end of input) with messages still waiting or not yet known to be taken:
+  // they go first, then a ping, whose pong says the relay has handled them all (a refusal
+  // would have come before it). A relay that does not answer within 5 s is left anyway.
+  bool draining = false;
+  bool unconfirmed = false;  // sent since the last such pong
+  std::uint64_t drain_ping = 0;
+  net::steady_timer drain_timer(io);
+  std::function<void(const std::string&)> on_line;
+  auto send_drain_ping = [&] {
+    l.send(proto::ping{++drain_ping});
+    drain_timer.expires_after(std::chrono::seconds(5));
+    drain_timer.async_wait([&, token = drain_ping](boost::system::error_code ec) {
+      if (ec || !draining || token != drain_ping) return;
+      draining = false;
+      unconfirmed = false;
+      on_line("/quit");
+    });
+  };
+  std::function<void()> pump = [&] {
+    const auto now = outbox::clock::now();
+    while (!stop) {
+      auto m = out_box.next(now);
+      if (!m) break;
+      auto sealed = c.seal_to(m->to, m->text);
+      if (!sealed) {
+        u.error("! not sent to " + m->to + ": " + sealed.error().message());
+        continue;
+      }
+      const std::uint32_t id = next_id++;
+      l.send(proto::send{id, m->to, std::move(*sealed)});
+      out_box.sent(id, std::move(*m));
+      unconfirmed = true;
+    }
+    if (stop) return;
+    if (out_box.waiting() == 0) {
+      told_waiting = false;
+      if (draining) send_drain_ping();
       return;
     }
-    l.send(proto::send{next_id++, to, std::move(*sealed)});
+    if (!told_waiting) {
+      told_waiting = true;
+      u.info("* " + std::to_string(out_box.waiting()) +
+             " message(s) waiting: they go in order, at the pace the relay takes");
+    }
+    if (!pace_armed) {
+      pace_armed = true;
+      pace_timer.expires_after(out_box.wait(now).value_or(outbox::clock::duration::zero()));
+      pace_timer.async_wait([&](boost::system::error_code ec) {
+        pace_armed = false;
+        if (!ec) pump();
+      });
+    }
+  };
+  auto transmit = [&](const std::string& to, const std::string& text) {
+    out_box.add(to, text);
+    pump();
   };
   auto release_held = [&](const std::string& name) {
     auto it = held.find(name);
@@ -343,7 +399,6 @@ int chat_loop(net::io_context& io, link& l, chat& c, chat_io& cio, contact_book&
     }
   };
 
-  std::function<void(const std::string&)> on_line;
   auto reader = [&]() -> awaitable<void> {
     while (true) {
       auto f = co_await l.receive();
@@ -391,6 +446,12 @@ int chat_loop(net::io_context& io, link& l, chat& c, chat_io& cio, contact_book&
                   text.error().message());
         }
       } else if (auto* e = std::get_if<proto::error>(&*f)) {
+        // Sent too fast for this relay (set stricter than its defaults): sent again, slower.
+        if (e->code == proto::reason::rate_limited &&
+            out_box.refused(e->ref, outbox::clock::now())) {
+          pump();
+          continue;
+        }
         u.error("! " + printable(e->text));
       } else if (auto* cl = std::get_if<proto::closing>(&*f)) {
         u.error("* the relay closed the connection: " + printable(cl->text));
@@ -398,6 +459,12 @@ int chat_loop(net::io_context& io, link& l, chat& c, chat_io& cio, contact_book&
         break;
       } else if (auto* pg = std::get_if<proto::ping>(&*f)) {
         l.send(proto::pong{pg->token});
+      } else if (auto* po = std::get_if<proto::pong>(&*f)) {
+        if (draining && po->token == drain_ping && out_box.waiting() == 0) {
+          draining = false;
+          unconfirmed = false;
+          on_line("/quit");
+        }
       }
     }
     stop = true;
@@ -452,6 +519,21 @@ int chat_loop(net::io_context& io, link& l, chat& c, chat_io& cio, contact_book&
         release_held(v->name);
       }
     } else if (std::holds_alternative<quit_line>(in)) {
+      if (!draining && (out_box.waiting() > 0 || unconfirmed)) {
+        draining = true;
+        if (out_box.waiting() > 0) {
+          u.info("* sending " + std::to_string(out_box.waiting()) +
+                 " waiting message(s) before leaving (/quit again or Ctrl-C leaves now)");
+        } else {
+          send_drain_ping();
+        }
+        return;
+      }
+      if (out_box.waiting() > 0) {
+        u.warning("! " + std::to_string(out_box.waiting()) + " waiting message(s) were not sent");
+      }
+      pace_timer.cancel();
+      drain_timer.cancel();
       for (const auto& [name, texts] : held) {
         if (!texts.empty()) {
           u.warning("! " + std::to_string(texts.size()) + " held message(s) to " + name +

@@ -369,5 +369,62 @@ TEST_F(ScriptingTest, OverLongMessagesAreRefusedInEveryMode) {
   EXPECT_EQ(bot->wait_exit(), 0);
 }
 
+TEST_F(ScriptingTest, ABurstOfLinesIsSentWholeAndInOrderAtTheRelaysPace) {
+  // 130 lines: more than the relay takes at once (100), so the client paces them.
+  auto rx = piped("rx", {"--user", "rx", "--sign-up"});
+  ASSERT_TRUE(rx->wait_stderr("nobody else is online")) << rx->describe("rx did not sign in");
+  auto bot = piped("bot", {"--user", "bot", "--sign-up"});
+  std::string burst, expected;
+  for (int i = 0; i < 130; ++i) {
+    burst += "rx:line " + std::to_string(i) + "\n";
+    expected += "bot: line " + std::to_string(i) + "\n";
+  }
+  bot->write(burst);
+  bot->close_stdin();  // end of input: the client sends what waits, then leaves
+  EXPECT_EQ(bot->wait_exit(30s), 0) << bot->describe("the bot did not leave cleanly");
+  EXPECT_TRUE(bot->wait_stderr("message(s) waiting: they go in order")) << bot->describe("");
+  EXPECT_EQ(bot->err().find("too many messages"), std::string::npos) << bot->describe("refused");
+  ASSERT_TRUE(rx->wait_stdout("bot: line 129\n", 10s)) << rx->describe("not all arrived");
+  EXPECT_EQ(rx->out(), expected);
+  rx->close_stdin();
+  EXPECT_EQ(rx->wait_exit(), 0);
+}
+
+TEST(ScriptingStrictRelay, MessagesTheRelayRefusesAsTooFastAreSentAgainInOrder) {
+  // A relay set far stricter than its defaults: the client learns its pace from refusals.
+  temp_dir dir;
+  auto relay = start_relay(dir.path() / "relay.db", 0, RELAY_NODE_BINARY,
+                           {"--message-rate", "4", "--message-burst", "5"});
+  const auto piped = [&](const std::string& name) {
+    std::vector<std::string> argv = {RELAY_NODE_BINARY,
+                                     "--port",
+                                     std::to_string(relay.port),
+                                     "--home",
+                                     (dir.path() / name).string(),
+                                     "--user",
+                                     name,
+                                     "--sign-up"};
+    return std::make_unique<piped_process>(
+        argv, std::vector<std::pair<std::string, std::string>>{
+                  {"HOME", dir.path().string()}, {"RELAYCHAT_PASSWORD", bot_password}});
+  };
+  auto rx = piped("rx");
+  ASSERT_TRUE(rx->wait_stderr("nobody else is online")) << rx->describe("rx did not sign in");
+  auto bot = piped("bot");
+  std::string burst, expected;
+  for (int i = 0; i < 20; ++i) {
+    burst += "rx:" + std::to_string(i) + "\n";
+    expected += "bot: " + std::to_string(i) + "\n";
+  }
+  bot->write(burst);
+  bot->close_stdin();
+  EXPECT_EQ(bot->wait_exit(30s), 0) << bot->describe("the bot did not leave cleanly");
+  ASSERT_TRUE(rx->wait_stdout("bot: 19\n", 10s)) << rx->describe("not all arrived");
+  EXPECT_EQ(rx->out(), expected);
+  EXPECT_EQ(bot->err().find("too many messages"), std::string::npos) << bot->describe("shown");
+  rx->close_stdin();
+  EXPECT_EQ(rx->wait_exit(), 0);
+}
+
 }  // namespace
 }  // namespace relay::test

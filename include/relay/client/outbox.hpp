@@ -1,0 +1,65 @@
+// Paces what the client sends. The relay takes a burst of messages at once (100 by
+// default), then a steady rate (20 a second), and refuses the rest with rate_limited
+// (protocol.md 5.4): a script's burst, or a paste on a terminal without bracketed paste,
+// would lose its tail. So messages wait here and go, in order, a little under the relay's
+// default pace (90%: network jitter can bunch two sends together on arrival); one the relay
+// refuses anyway (it was set stricter) goes back in its place, and the pace halves.
+// Pure and clock-injected.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+
+namespace relay::client {
+
+class outbox {
+ public:
+  using clock = std::chrono::steady_clock;
+  struct params {
+    double rate = 18;      ///< messages a second (the relay's default --message-rate: 20)
+    double burst = 90;     ///< at once (the relay's default --message-burst: 100)
+    double slowest = 0.5;  ///< the pace never halves below this
+    /// Refusals closer together than this are one: a burst refused halves the pace once.
+    std::chrono::milliseconds calm{1000};
+    std::size_t remember = 4096;  ///< sent messages kept, by id, in case the relay refuses one
+  };
+  struct message {
+    std::string to;
+    std::string text;
+    std::uint64_t order = 0;  ///< place in the order of sending (set by add)
+  };
+
+  outbox(params p, clock::time_point now) : p_(p), tokens_(p.burst), rate_(p.rate), last_(now) {}
+
+  /// Queues a message behind those waiting.
+  void add(std::string to, std::string text);
+  /// The next message, if one waits and the pace allows it now.
+  std::optional<message> next(clock::time_point now);
+  /// Records that `m` went out as send `id`.
+  void sent(std::uint32_t id, message m);
+  /// The relay refused send `id` as too fast: it goes back in its place, and the pace slows.
+  /// False if `id` is not a send we remember.
+  bool refused(std::uint32_t id, clock::time_point now);
+  /// How long until next() gives the next waiting message (nullopt: none waits).
+  std::optional<clock::duration> wait(clock::time_point now);
+  std::size_t waiting() const noexcept { return waiting_.size(); }
+  double rate() const noexcept { return rate_; }
+
+ private:
+  void refill(clock::time_point now);
+
+  params p_;
+  double tokens_;
+  double rate_;
+  clock::time_point last_;
+  std::optional<clock::time_point> slowed_;  // when the pace last halved
+  std::uint64_t next_order_ = 0;
+  std::map<std::uint64_t, message> waiting_;  // by order
+  std::map<std::uint32_t, message> sent_;     // by send id, the last p_.remember
+};
+
+}  // namespace relay::client

@@ -1,0 +1,56 @@
+#include "relay/client/outbox.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+namespace relay::client {
+
+void outbox::refill(clock::time_point now) {
+  if (now <= last_) return;
+  const double seconds = std::chrono::duration<double>(now - last_).count();
+  tokens_ = std::min(p_.burst, tokens_ + seconds * rate_);
+  last_ = now;
+}
+
+void outbox::add(std::string to, std::string text) {
+  const std::uint64_t order = next_order_++;
+  waiting_.emplace(order, message{std::move(to), std::move(text), order});
+}
+
+std::optional<outbox::message> outbox::next(clock::time_point now) {
+  if (waiting_.empty()) return std::nullopt;
+  refill(now);
+  if (tokens_ < 1) return std::nullopt;
+  tokens_ -= 1;
+  return std::move(waiting_.extract(waiting_.begin()).mapped());
+}
+
+void outbox::sent(std::uint32_t id, message m) {
+  sent_.insert_or_assign(id, std::move(m));
+  // Ids grow (until they wrap, after 4 billion sends): the first is the oldest.
+  while (sent_.size() > p_.remember) sent_.erase(sent_.begin());
+}
+
+bool outbox::refused(std::uint32_t id, clock::time_point now) {
+  auto it = sent_.find(id);
+  if (it == sent_.end()) return false;
+  const std::uint64_t order = it->second.order;
+  waiting_.emplace(order, std::move(it->second));
+  sent_.erase(it);
+  refill(now);
+  tokens_ = 0;  // the relay's bucket is empty: ours too
+  if (!slowed_ || now - *slowed_ >= p_.calm) {
+    rate_ = std::max(p_.slowest, rate_ / 2);
+    slowed_ = now;
+  }
+  return true;
+}
+
+std::optional<outbox::clock::duration> outbox::wait(clock::time_point now) {
+  if (waiting_.empty()) return std::nullopt;
+  refill(now);
+  if (tokens_ >= 1) return clock::duration::zero();
+  return std::chrono::ceil<clock::duration>(std::chrono::duration<double>((1 - tokens_) / rate_));
+}
+
+}  // namespace relay::client

@@ -1,0 +1,82 @@
+#include "relay/client/outbox.hpp"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+namespace relay::client {
+namespace {
+
+using namespace std::chrono_literals;
+using clock = outbox::clock;
+const auto t0 = clock::time_point{} + 1000s;
+
+outbox::params small() {
+  outbox::params p;
+  p.rate = 10;
+  p.burst = 5;
+  p.slowest = 1;
+  p.remember = 8;
+  return p;
+}
+
+std::vector<std::string> take_all(outbox& o, clock::time_point now) {
+  std::vector<std::string> got;
+  while (auto m = o.next(now)) got.push_back(m->text);
+  return got;
+}
+
+TEST(Outbox, ABurstGoesAtOnceTheRestAtThePaceInOrder) {
+  outbox o(small(), t0);
+  for (int i = 0; i < 12; ++i) o.add("bob", std::to_string(i));
+  EXPECT_EQ(take_all(o, t0), (std::vector<std::string>{"0", "1", "2", "3", "4"}));
+  EXPECT_EQ(o.waiting(), 7u);
+  EXPECT_EQ(o.wait(t0), clock::duration(100ms));  // 10 a second
+  EXPECT_TRUE(take_all(o, t0 + 99ms).empty());
+  EXPECT_EQ(take_all(o, t0 + 100ms), (std::vector<std::string>{"5"}));
+  EXPECT_EQ(take_all(o, t0 + 400ms), (std::vector<std::string>{"6", "7", "8"}));
+  EXPECT_EQ(take_all(o, t0 + 10s), (std::vector<std::string>{"9", "10", "11"}));
+  EXPECT_FALSE(o.wait(t0 + 10s));  // nothing waits
+}
+
+TEST(Outbox, ARefusedMessageGoesBackInItsPlaceAndThePaceHalvesOnce) {
+  outbox o(small(), t0);
+  for (int i = 0; i < 5; ++i) o.add("bob", std::to_string(i));
+  std::uint32_t id = 1;
+  while (auto m = o.next(t0)) o.sent(id++, std::move(*m));  // ids 1..5
+  o.add("bob", "5");
+  // The relay (set stricter) refused 3 and 4: they go again, before 5.
+  EXPECT_TRUE(o.refused(4, t0 + 10ms));
+  EXPECT_TRUE(o.refused(5, t0 + 20ms));
+  EXPECT_FALSE(o.refused(5, t0 + 20ms));   // already back
+  EXPECT_FALSE(o.refused(99, t0 + 20ms));  // never sent
+  EXPECT_EQ(o.waiting(), 3u);
+  EXPECT_DOUBLE_EQ(o.rate(), 5.0);  // halved once for the two refusals, 10 ms apart
+  EXPECT_EQ(o.wait(t0 + 20ms), clock::duration(200ms));
+  EXPECT_EQ(take_all(o, t0 + 1s), (std::vector<std::string>{"3", "4", "5"}));
+  // A refusal after a calm second halves it again, down to the slowest.
+  o.sent(6, {"bob", "x", 99});
+  o.sent(7, {"bob", "y", 100});
+  EXPECT_TRUE(o.refused(6, t0 + 2s));
+  EXPECT_DOUBLE_EQ(o.rate(), 2.5);
+  EXPECT_TRUE(o.refused(7, t0 + 4s));
+  EXPECT_DOUBLE_EQ(o.rate(), 1.25);
+}
+
+TEST(Outbox, OnlyTheLastSendsAreRemembered) {
+  outbox o(small(), t0);  // remembers 8
+  for (std::uint32_t id = 1; id <= 20; ++id) o.sent(id, {"bob", std::to_string(id), id});
+  EXPECT_FALSE(o.refused(12, t0));
+  EXPECT_TRUE(o.refused(13, t0));
+  EXPECT_EQ(take_all(o, t0 + 10s), (std::vector<std::string>{"13"}));
+}
+
+TEST(Outbox, TheDefaultsStayUnderTheRelaysDefaults) {
+  // The relay's --message-rate 20 and --message-burst 100 (relay_config).
+  const outbox::params p;
+  EXPECT_LT(p.rate, 20.0);
+  EXPECT_LT(p.burst, 100.0);
+}
+
+}  // namespace
+}  // namespace relay::client
