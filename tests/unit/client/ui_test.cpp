@@ -195,6 +195,10 @@ TEST(Ui, RosterAndJoinTextsKeepTheirWording) {
   EXPECT_EQ(render(join_event{"bob", key('f')}, when, plain()), "* bob joined (key ffff ffff)");
   EXPECT_EQ(render(signed_in_event{"bob", key('f'), false}, when, plain()),
             "signed in as bob (key ffff ffff)");
+  // A new account says so on a line of its own: with a whole key, a 15-character name and
+  // the time in front, the line still fits 80 columns.
+  EXPECT_EQ(render(signed_in_event{"bob", key('f'), true}, when, plain()),
+            "account created\nsigned in as bob (key ffff ffff)");
 }
 
 }  // namespace
