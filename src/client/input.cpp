@@ -15,8 +15,19 @@ std::string_view trim(std::string_view s) {
   return s;
 }
 
-input make_send(std::string_view to, std::string_view text) {
-  to = trim(to);
+/// Names are lower case (protocol.md 2.2), and the name prompt lowers what it is given:
+/// `Bob:hi` and `/verify Bob` mean bob too.
+std::string lower_name(std::string_view name) {
+  std::string out(name);
+  for (char& ch : out) {
+    if (ch >= 'A' && ch <= 'Z') ch = static_cast<char>(ch - 'A' + 'a');
+  }
+  return out;
+}
+
+input make_send(std::string_view to_typed, std::string_view text) {
+  const std::string lowered = lower_name(trim(to_typed));
+  const std::string_view to = lowered;
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
   if (!proto::valid_name(to)) {
     return input_error{"invalid recipient '" + std::string(to.substr(0, 40)) +
@@ -45,7 +56,8 @@ input parse_input(std::string_view line) {
     if (t.rfind(cmd, 0) != 0 || (t.size() > cmd.size() && t[cmd.size()] != ' ')) continue;
     std::string_view rest = trim(t.substr(cmd.size()));
     const auto sp = rest.find(' ');
-    std::string_view who = rest.substr(0, sp);
+    const std::string who_lowered = lower_name(rest.substr(0, sp));
+    const std::string_view who = who_lowered;
     std::string_view more = sp == std::string_view::npos ? "" : trim(rest.substr(sp + 1));
     if (!proto::valid_name(who)) return input_error{"usage: " + std::string(cmd) + " NAME"};
     if (cmd == "/accept") {

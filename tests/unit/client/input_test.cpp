@@ -38,9 +38,19 @@ TEST(Input, Commands) {
 
 TEST(Input, MalformedTargetsAreErrors) {
   for (const char* line :
-       {":hi", "bad name:hi", "Bob:hi", "b\x1b[2J:x", "no colon here", "bob:", "bob:   "}) {
+       {":hi", "bad name:hi", "b\x1b[2J:x", "no colon here", "bob:", "bob:   "}) {
     EXPECT_TRUE(std::holds_alternative<input_error>(parse_input(line))) << line;
   }
+}
+
+TEST(Input, NamesAreLowerCaseWhateverIsTyped) {
+  // As at the name prompt: BOB is bob.
+  auto s = as_send(parse_input("BOB:caps on"));
+  EXPECT_EQ(s.to, "bob");
+  EXPECT_EQ(s.text, "caps on");
+  EXPECT_EQ(as_send(parse_input("/msg Alice.Smith hi")).to, "alice.smith");
+  EXPECT_EQ(std::get<verify_line>(parse_input("/verify Bob confirm")).name, "bob");
+  EXPECT_EQ(std::get<accept_line>(parse_input("/accept BOB")).name, "bob");
 }
 
 TEST(Input, HelpListsCommands) {
