@@ -41,8 +41,20 @@ bool operator_console::handle(const std::string& line) {
   auto cmd = console::parse_command(line);
   if (!cmd) {
     if (cmd.error() == console::command_errc::empty) return true;
-    std::fprintf(out_, "console: %s\n%s", cmd.error().message().c_str(),
-                 console::help_text().c_str());
+    // A known command used wrongly gets its own usage line; anything else, the whole list.
+    const bool misused = cmd.error() == console::command_errc::too_few_args ||
+                         cmd.error() == console::command_errc::too_many_args;
+    std::string_view word = line;
+    word.remove_prefix(std::min(word.size(), word.find_first_not_of(" \t")));
+    word = word.substr(0, word.find_first_of(" \t"));
+    const console::command_spec* spec = misused ? console::find_command(word) : nullptr;
+    if (spec != nullptr) {
+      std::fprintf(out_, "console: %s; usage: %.*s\n", cmd.error().message().c_str(),
+                   static_cast<int>(spec->usage.size()), spec->usage.data());
+    } else {
+      std::fprintf(out_, "console: %s\n%s", cmd.error().message().c_str(),
+                   console::help_text().c_str());
+    }
     std::fflush(out_);
     return true;
   }

@@ -114,6 +114,13 @@ TEST_F(ConsoleE2eTest, HelpAndStatsOnTheConsole) {
   EXPECT_TRUE(saw(*relay_.proc, std::regex("messages/s \\(10 s\\) +\\d+\\.\\d\\d"), "the rate"));
   type("ban nobody");
   EXPECT_TRUE(saw(*relay_.proc, "no registered user named nobody"));
+  // A known command used wrongly: its usage line, not the whole list.
+  type("kick");
+  EXPECT_TRUE(saw(*relay_.proc, "console: too few arguments; usage: kick USER [reason]\n"));
+  type("  UNBAN a b");
+  EXPECT_TRUE(saw(*relay_.proc, "console: too many arguments; usage: unban USER\n"));
+  type("frobnicate");
+  EXPECT_TRUE(saw(*relay_.proc, "console: unknown command (try 'help')\nhelp "));
   type("quit");
   EXPECT_TRUE(saw(*relay_.proc, "relay stopped"));
   EXPECT_TRUE(exited_with(*relay_.proc, 0));
