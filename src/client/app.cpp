@@ -399,12 +399,27 @@ int chat_loop(net::io_context& io, link& l, chat& c, chat_io& cio, contact_book&
     }
   };
 
+  // Leaving, by choice or not: what was typed and never went out is named, never lost quietly.
+  auto report_unsent = [&] {
+    pace_timer.cancel();
+    drain_timer.cancel();
+    if (out_box.waiting() > 0) {
+      u.warning("! " + std::to_string(out_box.waiting()) + " waiting message(s) were not sent");
+    }
+    for (const auto& [name, texts] : held) {
+      if (!texts.empty()) {
+        u.warning("! " + std::to_string(texts.size()) + " held message(s) to " + name +
+                  " were not sent");
+      }
+    }
+  };
   auto reader = [&]() -> awaitable<void> {
     while (true) {
       auto f = co_await l.receive();
       if (!f) {
         if (!stop) {
           u.error("* connection to the relay lost: " + f.error().message());
+          report_unsent();
           code = exit_failure;
         }
         break;
@@ -455,6 +470,7 @@ int chat_loop(net::io_context& io, link& l, chat& c, chat_io& cio, contact_book&
         u.error("! " + printable(e->text));
       } else if (auto* cl = std::get_if<proto::closing>(&*f)) {
         u.error("* the relay closed the connection: " + printable(cl->text));
+        report_unsent();
         code = exit_failure;
         break;
       } else if (auto* pg = std::get_if<proto::ping>(&*f)) {
@@ -529,17 +545,7 @@ int chat_loop(net::io_context& io, link& l, chat& c, chat_io& cio, contact_book&
         }
         return;
       }
-      if (out_box.waiting() > 0) {
-        u.warning("! " + std::to_string(out_box.waiting()) + " waiting message(s) were not sent");
-      }
-      pace_timer.cancel();
-      drain_timer.cancel();
-      for (const auto& [name, texts] : held) {
-        if (!texts.empty()) {
-          u.warning("! " + std::to_string(texts.size()) + " held message(s) to " + name +
-                    " were not sent");
-        }
-      }
+      report_unsent();
       stop = true;
       l.send(proto::bye{});
       net::co_spawn(

@@ -246,6 +246,20 @@ TEST_F(TrustTest, ContactKeyChangeHoldsUntilAccept) {
   EXPECT_TRUE(saw(*alice, "* bob  key " + new_key + "  unverified"));
 }
 
+TEST_F(TrustTest, AHeldMessageIsNamedWhenTheRelayVanishes) {
+  auto [alice, bob, alice_key, old_key] = start_alice_and_bob();
+  ASSERT_TRUE(saw(*alice, "* new contact bob: key " + old_key));
+  std::string new_key;
+  auto bob2 = bob_on_a_new_device(*bob, new_key);
+  ASSERT_TRUE(saw(*alice, "!!! WARNING: bob's identity key has CHANGED !!!"));
+  alice->send_line("bob:kept back");
+  ASSERT_TRUE(saw(*alice, "! held for bob (key changed)"));
+  relay_.proc->send_signal(SIGKILL);  // no goodbye: the connection just ends
+  EXPECT_TRUE(saw(*alice, "* connection to the relay lost"));
+  EXPECT_TRUE(saw(*alice, "! 1 held message(s) to bob were not sent"));
+  EXPECT_TRUE(exited_with(*alice, 1));
+}
+
 TEST_F(TrustTest, VerifiedContactKeyChangeBlocksUntilVerify) {
   auto [alice, bob, alice_key, old_key] = start_alice_and_bob();
   ASSERT_FALSE(alice_key.empty());
