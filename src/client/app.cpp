@@ -737,13 +737,16 @@ int run_client(const client_config& cfg) {
 
   net::io_context io(1);
   bool key_mismatch = false;
+  auto l = std::make_shared<link>(io);
   auto report_link_error = [&](std::error_code ec) {
     if (key_mismatch) return exit_key_mismatch;
-    u.error("error: " + ec.message() + " (" + relay_id + ")");
+    const std::string because = ec == link_errc::unreachable && !l->unreachable_because().empty()
+                                    ? ": " + l->unreachable_because()
+                                    : "";
+    u.error("error: " + ec.message() + " (" + relay_id + ")" + because);
     return ec == link_errc::closed || ec == link_errc::protocol ? exit_failure : exit_unreachable;
   };
 
-  auto l = std::make_shared<link>(io);
   auto outcome = run_until_done(io, attempt(u, *l, cfg, dir, relay_id, key_mismatch,
                                             proto::sign_in{name, password.value, pub}));
   if (outcome.link_error) return report_link_error(outcome.link_error);
@@ -773,12 +776,25 @@ int run_client(const client_config& cfg) {
       }
     }
     if (typed_at_terminal) {
-      u.prompt("confirm password: ");
-      password_text again;
-      if (auto pw = read_secret(in)) again.value = std::move(*pw);
-      if (again.value != password.value) {
-        u.error("error: the passwords do not match; no account created");
-        return exit_bad_credentials;
+      // A mistyped password or confirmation asks again (three rounds), not from the start.
+      for (int round = 1;; ++round) {
+        if (!proto::acceptable_password(password.value)) {
+          u.error("passwords must be 8 to 255 bytes long");
+        } else {
+          u.prompt("confirm password: ");
+          password_text again;
+          if (auto pw = read_secret(in)) again.value = std::move(*pw);
+          if (again.value == password.value) break;
+          u.error("the passwords do not match");
+        }
+        if (round == 3) {
+          u.error("error: no account created");
+          return exit_bad_credentials;
+        }
+        u.prompt("password for the new account: ");
+        password_text fresh;
+        if (auto pw = read_secret(in)) fresh.value = std::move(*pw);
+        std::swap(password.value, fresh.value);  // the old one is wiped with `fresh`
       }
     }
     if (!proto::acceptable_password(password.value)) {
@@ -812,6 +828,13 @@ int run_client(const client_config& cfg) {
     }
   }
   u.show(signed_in_event{name, key_text::of(identity->pub()), signed_up});
+  if (new_identity && !signed_up) {
+    // One key per account: the contacts of this account pinned the other device's key.
+    u.warning("! this device had no key for " + name +
+              ": a new one was made, and your contacts are\n"
+              "  being warned that your key changed (compare safety numbers with them,\n"
+              "  /verify NAME); signing in again from the other device changes it back");
+  }
   if (!cfg.json) u.info("type NAME:MESSAGE to send, /help for commands");
   auto book = contact_book::parse(dir.read_contacts(relay_id, name));
   if (!book) {

@@ -71,9 +71,15 @@ awaitable<result<void>> link::open(const std::string& host, std::uint16_t port,
   tcp::resolver resolver(socket_.get_executor());
   auto endpoints = co_await resolver.async_resolve(host, std::to_string(port),
                                                    net::redirect_error(net::use_awaitable, ec));
-  if (ec) co_return fail(link_errc::unreachable);
+  if (ec) {
+    unreachable_because_ = ec.message();
+    co_return fail(link_errc::unreachable);
+  }
   co_await net::async_connect(socket_, endpoints, net::redirect_error(net::use_awaitable, ec));
-  if (ec) co_return fail(link_errc::unreachable);
+  if (ec) {
+    unreachable_because_ = ec.message();
+    co_return fail(link_errc::unreachable);
+  }
   socket_.set_option(tcp::no_delay(true), ec);
 
   // -> e

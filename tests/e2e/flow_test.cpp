@@ -149,13 +149,45 @@ TEST_F(E2eTest, MismatchedConfirmationCreatesNothing) {
   auto dave = client("dave");
   ASSERT_TRUE(reach_sign_up_offer(*dave, "dave", "dave-password-1"));
   ASSERT_TRUE(accept_sign_up_offer(*dave, "dave-password-2"));
-  EXPECT_TRUE(saw(*dave, "do not match"));
+  // Asked again twice (a new password, then its confirmation), then no account.
+  for (int round = 2; round <= 3; ++round) {
+    ASSERT_TRUE(saw(*dave, "the passwords do not match"));
+    ASSERT_TRUE(saw(*dave, "password for the new account: "));
+    dave->send_line("dave-password-" + std::to_string(2 * round));
+    ASSERT_TRUE(saw(*dave, "confirm password: "));
+    dave->send_line("dave-password-" + std::to_string(2 * round + 1));
+  }
+  EXPECT_TRUE(saw(*dave, "error: no account created"));
   EXPECT_TRUE(exited_with(*dave, 2));
   EXPECT_TRUE(dave->echo_enabled()) << dave->describe("the terminal was left with echo off");
   EXPECT_TRUE(never_printed(*dave, "dave-password-"));
 
   auto db = console("db", db_end);
   EXPECT_EQ(db.find("dave"), std::string::npos) << db;
+}
+
+TEST_F(E2eTest, AMistypedSignUpIsAskedAgainNotStartedOver) {
+  auto carol = client("carol");
+  ASSERT_TRUE(reach_sign_up_offer(*carol, "carol", "short"));
+  carol->send_line("y");
+  // Too short: said before any confirmation, and asked again.
+  ASSERT_TRUE(saw(*carol, "passwords must be 8 to 255 bytes long"));
+  ASSERT_TRUE(saw(*carol, "password for the new account: "));
+  carol->send_line("carol-password-1");
+  ASSERT_TRUE(saw(*carol, "confirm password: "));
+  carol->send_line("carol-password-x");  // a slip
+  ASSERT_TRUE(saw(*carol, "the passwords do not match"));
+  ASSERT_TRUE(saw(*carol, "password for the new account: "));
+  carol->send_line("carol-password-1");
+  ASSERT_TRUE(saw(*carol, "confirm password: "));
+  carol->send_line("carol-password-1");
+  EXPECT_TRUE(saw(*carol, std::regex("account created\n +signed in as carol"), "the sign-up"));
+  EXPECT_TRUE(never_printed(*carol, "carol-password-"));
+  carol->send_line("/quit");
+  EXPECT_TRUE(exited_with(*carol, 0));
+  // The password that was confirmed is the account's.
+  auto again = client("carol");
+  EXPECT_FALSE(sign_in(*again, "carol", "carol-password-1").empty());
 }
 
 TEST_F(E2eTest, ConsoleListsAccountsAndWhoIsOnline) {

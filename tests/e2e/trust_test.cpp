@@ -105,6 +105,8 @@ class TrustTest : public ::testing::Test {
     EXPECT_TRUE(exited_with(bob, 0));
     auto fresh = client("bob-new-device");
     new_key = sign_in(*fresh, "bob", bob_password);
+    // bob is told what his new device's new key means for his contacts.
+    EXPECT_TRUE(saw(*fresh, "! this device had no key for bob: a new one was made"));
     // Commands about alice need her in the roster, which arrives after the welcome.
     EXPECT_TRUE(saw(*fresh, "* online: alice\n"));
     return fresh;

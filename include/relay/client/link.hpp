@@ -49,6 +49,9 @@ class link : public std::enable_shared_from_this<link> {
   void close();
   bool is_open() const noexcept { return socket_.is_open(); }
   const crypto::public_key& relay_key() const noexcept { return relay_key_; }
+  /// Why the relay could not be reached, as the system put it ("Connection refused", "Host
+  /// not found"); empty unless open() failed with link_errc::unreachable.
+  const std::string& unreachable_because() const noexcept { return unreachable_because_; }
   /// The transport cipher; final once open() has succeeded.
   transport::cipher cipher_function() const noexcept { return noise_.cipher_function(); }
 
@@ -65,6 +68,7 @@ class link : public std::enable_shared_from_this<link> {
   bytes out_, writing_;
   bool writer_running_ = false;
   crypto::public_key relay_key_{};
+  std::string unreachable_because_;
 };
 
 }  // namespace relay::client
