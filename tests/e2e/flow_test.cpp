@@ -153,8 +153,10 @@ TEST_F(E2eTest, MismatchedConfirmationCreatesNothing) {
   for (int round = 2; round <= 3; ++round) {
     ASSERT_TRUE(saw(*dave, "the passwords do not match"));
     ASSERT_TRUE(saw(*dave, "password for the new account: "));
+    ASSERT_TRUE(dave->wait_echo_off());
     dave->send_line("dave-password-" + std::to_string(2 * round));
     ASSERT_TRUE(saw(*dave, "confirm password: "));
+    ASSERT_TRUE(dave->wait_echo_off());
     dave->send_line("dave-password-" + std::to_string(2 * round + 1));
   }
   EXPECT_TRUE(saw(*dave, "error: no account created"));
@@ -173,13 +175,17 @@ TEST_F(E2eTest, AMistypedSignUpIsAskedAgainNotStartedOver) {
   // Too short: said before any confirmation, and asked again.
   ASSERT_TRUE(saw(*carol, "passwords must be 8 to 255 bytes long"));
   ASSERT_TRUE(saw(*carol, "password for the new account: "));
+  ASSERT_TRUE(carol->wait_echo_off());
   carol->send_line("carol-password-1");
   ASSERT_TRUE(saw(*carol, "confirm password: "));
+  ASSERT_TRUE(carol->wait_echo_off());
   carol->send_line("carol-password-x");  // a slip
   ASSERT_TRUE(saw(*carol, "the passwords do not match"));
   ASSERT_TRUE(saw(*carol, "password for the new account: "));
+  ASSERT_TRUE(carol->wait_echo_off());
   carol->send_line("carol-password-1");
   ASSERT_TRUE(saw(*carol, "confirm password: "));
+  ASSERT_TRUE(carol->wait_echo_off());
   carol->send_line("carol-password-1");
   EXPECT_TRUE(saw(*carol, std::regex("account created\n +signed in as carol"), "the sign-up"));
   EXPECT_TRUE(never_printed(*carol, "carol-password-"));
