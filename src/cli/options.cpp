@@ -2,6 +2,7 @@
 #include "relay/cli/options.hpp"
 
 #include <boost/program_options.hpp>
+#include <cctype>
 #include <cstdio>
 #include <sstream>
 
@@ -225,7 +226,21 @@ parsed parse_options(const std::vector<std::string>& args) {
   m.config.host = vm["host"].as<std::string>();
   m.config.port = port;
   if (vm.count("home")) m.config.home = vm["home"].as<std::string>();
-  if (vm.count("relay-key")) m.config.relay_key = vm["relay-key"].as<std::string>();
+  if (vm.count("relay-key")) {
+    // Checked here, not after connecting: a mistyped fingerprint is a usage error. Spaces and
+    // colons are allowed (copied from a grouped display), case is not significant.
+    std::string key;
+    for (char c : vm["relay-key"].as<std::string>()) {
+      if (c == ' ' || c == ':') continue;
+      key.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    }
+    if (key.size() != 64 || key.find_first_not_of("0123456789abcdef") != std::string::npos) {
+      return usage_error{
+          "--relay-key takes the relay's fingerprint: 64 hex digits (spaces and colons are "
+          "ignored), as the relay prints it at start and on its console's `key` command"};
+    }
+    m.config.relay_key = key;
+  }
   if (vm.count("user")) m.config.user = vm["user"].as<std::string>();
   if (vm.count("password-file")) m.config.password_file = vm["password-file"].as<std::string>();
   m.config.sign_up = vm.count("sign-up") != 0;

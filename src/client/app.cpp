@@ -469,7 +469,12 @@ int chat_loop(net::io_context& io, link& l, chat& c, chat_io& cio, contact_book&
         }
         u.error("! " + printable(e->text));
       } else if (auto* cl = std::get_if<proto::closing>(&*f)) {
-        u.error("* the relay closed the connection: " + printable(cl->text));
+        // A kick's text is the operator's reason alone ("being rude"): say who did it.
+        std::string why = printable(cl->text);
+        if (cl->code == proto::reason::kicked && why.rfind("kicked", 0) != 0) {
+          why = "kicked by the operator: " + why;
+        }
+        u.error("* the relay closed the connection: " + why);
         report_unsent();
         code = exit_failure;
         break;
@@ -678,7 +683,11 @@ int run_client(const client_config& cfg) {
   } else {
     u.prompt("user name: ");
     auto raw_name = in.next();
-    if (!raw_name) return exit_failure;
+    if (!raw_name) {
+      u.error(stdin_tty ? "no user name: nothing done"
+                        : "error: no user name (without a terminal, give --user NAME)");
+      return exit_failure;
+    }
     name = *raw_name;
   }
   std::transform(name.begin(), name.end(), name.begin(),

@@ -50,7 +50,7 @@ TEST_F(ConsoleE2eTest, KickShowsTheReasonOnTheKickedUsersScreen) {
 
   type("kick bob being rude");
   EXPECT_TRUE(saw(*relay_.proc, "kicked bob"));
-  EXPECT_TRUE(saw(*bob, "the relay closed the connection: being rude"));
+  EXPECT_TRUE(saw(*bob, "the relay closed the connection: kicked by the operator: being rude"));
   EXPECT_TRUE(exited_with(*bob, 1));
   EXPECT_TRUE(saw(*alice, "* bob left"));
   EXPECT_TRUE(relay_.proc->running());

@@ -343,6 +343,12 @@ TEST_F(ScriptingTest, WrongPasswordOrUnknownUserExitsTwoWithoutAsking) {
   EXPECT_NE(elsewhere->err().find("taken"), std::string::npos) << elsewhere->describe("reason");
   EXPECT_EQ(wrong->out(), "");
   EXPECT_EQ(elsewhere->out(), "");
+  // No --user and nothing on stdin: said, not a silent exit.
+  auto anonymous = piped("anon", {});
+  anonymous->close_stdin();
+  EXPECT_EQ(anonymous->wait_exit(), 1) << anonymous->describe("no user");
+  EXPECT_NE(anonymous->err().find("give --user NAME"), std::string::npos)
+      << anonymous->describe("no reason given");
 }
 
 TEST_F(ScriptingTest, OverLongMessagesAreRefusedInEveryMode) {

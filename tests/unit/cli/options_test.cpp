@@ -67,6 +67,14 @@ TEST(Options, ClientOptions) {
   EXPECT_EQ(c.config.port, 4000);
   EXPECT_EQ(c.config.home, "/h");
   EXPECT_EQ(*c.config.relay_key, std::string(64, 'a'));
+  // Grouped, upper case, with colons: the same fingerprint.
+  std::string grouped;
+  for (int i = 0; i < 16; ++i) grouped += std::string(i == 0 ? "" : (i % 2 ? " " : ":")) + "ABCD";
+  EXPECT_EQ(*std::get<client_mode>(parse({"--relay-key", grouped})).config.relay_key, [] {
+    std::string s;
+    for (int i = 0; i < 16; ++i) s += "abcd";
+    return s;
+  }());
 }
 
 TEST(Options, Errors) {
@@ -77,7 +85,10 @@ TEST(Options, Errors) {
                                                          {"--db", "x.db"},
                                                          {"-s", "--log-level", "loud"},
                                                          {"-s", "--workers", "65"},
-                                                         {"-s", "--argon2-iterations", "0"}}) {
+                                                         {"-s", "--argon2-iterations", "0"},
+                                                         {"--relay-key", "abc"},
+                                                         {"--relay-key", std::string(64, 'z')},
+                                                         {"--relay-key", std::string(65, 'a')}}) {
     EXPECT_TRUE(std::holds_alternative<usage_error>(parse(args))) << args[0];
   }
 }
