@@ -341,8 +341,8 @@ int chat_loop(net::io_context& io, link& l, chat& c, chat_io& cio, contact_book&
     }
     if (!told_waiting) {
       told_waiting = true;
-      u.info("* " + std::to_string(out_box.waiting()) +
-             " message(s) waiting: they go in order, at the pace the relay takes");
+      // Once per backlog (lines of a paste come one by one: a count would be the first's).
+      u.info("* more messages than the relay takes at once: they wait and go in order");
     }
     if (!pace_armed) {
       pace_armed = true;

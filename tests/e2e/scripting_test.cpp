@@ -388,7 +388,7 @@ TEST_F(ScriptingTest, ABurstOfLinesIsSentWholeAndInOrderAtTheRelaysPace) {
   bot->write(burst);
   bot->close_stdin();  // end of input: the client sends what waits, then leaves
   EXPECT_EQ(bot->wait_exit(30s), 0) << bot->describe("the bot did not leave cleanly");
-  EXPECT_TRUE(bot->wait_stderr("message(s) waiting: they go in order")) << bot->describe("");
+  EXPECT_TRUE(bot->wait_stderr("they wait and go in order")) << bot->describe("");
   EXPECT_EQ(bot->err().find("too many messages"), std::string::npos) << bot->describe("refused");
   ASSERT_TRUE(rx->wait_stdout("bot: line 129\n", 10s)) << rx->describe("not all arrived");
   EXPECT_EQ(rx->out(), expected);
