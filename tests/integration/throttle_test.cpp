@@ -20,6 +20,20 @@ std::optional<proto::reason> try_password(std::uint16_t port, const char* source
   return proto::reason::protocol_error;
 }
 
+/// alice's account, made from 127.0.0.2 (the address under test is another).
+void create_alice(std::uint16_t port) {
+  test_client owner(port, "127.0.0.2");
+  owner.sign_up_ok("alice", "the-right-password");
+}
+
+/// A relay whose addresses get `free_failures` free failures, then 30 s penalties.
+server::relay_config strict_config(const temp_dir& dir, unsigned free_failures) {
+  auto cfg = test_config(dir.path());
+  cfg.address_penalty.free_failures = free_failures;
+  cfg.address_penalty.base = std::chrono::seconds(30);
+  return cfg;
+}
+
 TEST(Throttle, GuessingAddressIsPenalisedOwnerStillSignsIn) {
   temp_dir dir;
   auto cfg = test_config(dir.path());
@@ -28,10 +42,7 @@ TEST(Throttle, GuessingAddressIsPenalisedOwnerStillSignsIn) {
   cfg.address_penalty.max = std::chrono::milliseconds(800);
   cfg.address_penalty.forget = std::chrono::milliseconds(3000);
   relay_fixture relay(cfg);
-  {
-    test_client owner(relay.port(), "127.0.0.2");
-    owner.sign_up_ok("alice", "the-right-password");
-  }
+  create_alice(relay.port());
   // Three free failures from the attacker's address...
   for (int i = 0; i < 3; ++i) {
     EXPECT_EQ(try_password(relay.port(), "127.0.0.1", "guess" + std::to_string(i)),
@@ -50,14 +61,8 @@ TEST(Throttle, GuessingAddressIsPenalisedOwnerStillSignsIn) {
 
 TEST(Throttle, PenalisedAddressCostsNoHashing) {
   temp_dir dir;
-  auto cfg = test_config(dir.path());
-  cfg.address_penalty.free_failures = 1;
-  cfg.address_penalty.base = std::chrono::seconds(30);
-  relay_fixture relay(cfg);
-  {
-    test_client owner(relay.port(), "127.0.0.2");
-    owner.sign_up_ok("alice", "the-right-password");
-  }
+  relay_fixture relay(strict_config(dir, 1));
+  create_alice(relay.port());
   EXPECT_EQ(try_password(relay.port(), nullptr, "x-password"), proto::reason::invalid_credentials);
   EXPECT_EQ(try_password(relay.port(), nullptr, "x-password"), proto::reason::invalid_credentials);
   for (int i = 0; i < 20; ++i) {
@@ -73,14 +78,8 @@ TEST(Throttle, SignUpsBehindOneAddressNeverLockEachOtherOut) {
   // failures guess no password: with one free failure, the second sign-up would be refused
   // if they counted.
   temp_dir dir;
-  auto cfg = test_config(dir.path());
-  cfg.address_penalty.free_failures = 1;
-  cfg.address_penalty.base = std::chrono::seconds(30);
-  relay_fixture relay(cfg);
-  {
-    test_client owner(relay.port(), "127.0.0.2");
-    owner.sign_up_ok("alice", "the-right-password");
-  }
+  relay_fixture relay(strict_config(dir, 1));
+  create_alice(relay.port());
   for (int i = 0; i < 8; ++i) {
     const std::string name = "user" + std::to_string(i);
     test_client c(relay.port(), "127.0.0.3");
