@@ -264,8 +264,11 @@ void line_editor::key_byte(char c, bool after_cr, std::vector<event>& out) {
     case '\x0e':  // Ctrl-N
       history_down();
       return;
+    case '\x0c':  // Ctrl-L: clear the screen (the line is kept, and redrawn at the top)
+      out.push_back({event::kind::clear, {}});
+      return;
     default:
-      // Ctrl-L (redraw) and other control bytes change nothing: the caller redraws after feed().
+      // Other control bytes change nothing: the caller redraws after feed().
       if (u >= 0x20) insert(std::string_view(&c, 1));
       return;
   }

@@ -173,6 +173,9 @@ std::optional<std::string> interactive_terminal::next_line(const std::atomic<boo
           out += ev.text;
           out += "\r\n";
           break;
+        case line_editor::event::kind::clear:
+          out += "\x1b[H\x1b[2J";  // home, erase the screen; the line is redrawn below
+          break;
       }
     }
     if (editor_.refused() != refused_seen_) {

@@ -23,7 +23,7 @@
 // default) and input beyond the cap is refused (counted in refused()). A lone Escape key waits for
 // the next byte and swallows it as an Alt-key (Alt-b/f move by word, Alt-d and Alt-Backspace delete
 // words). Also bound: Ctrl-B/Ctrl-F (left/right), Ctrl-P/Ctrl-N (history), Ctrl-Left/Ctrl-Right
-// (words).
+// (words), Ctrl-L (clear the screen, keeping the line).
 #pragma once
 
 #include <cstddef>
@@ -44,8 +44,9 @@ class line_editor {
     enum class kind {
       line,
       eof,
-      list
-    };  // list: text is completion candidates to show above the line
+      list,
+      clear
+    };  // list: text is completion candidates to show above the line; clear: Ctrl-L
     kind what;
     std::string text;
   };

@@ -188,10 +188,12 @@ TEST(LineEditor, AltKeysMoveAndDeleteByWord) {
   EXPECT_EQ(ed.buffer(), "one ");
 }
 
-TEST(LineEditor, CtrlLChangesNothing) {
+TEST(LineEditor, CtrlLAsksForAClearScreenAndKeepsTheLine) {
   line_editor ed;
   ed.feed("abc" + left);
-  EXPECT_TRUE(ed.feed("\x0c").empty());
+  const auto events = ed.feed("\x0c");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].what, line_editor::event::kind::clear);
   EXPECT_EQ(ed.buffer(), "abc");
   EXPECT_EQ(ed.cursor(), 2u);
 }

@@ -296,6 +296,22 @@ TEST(InteractiveTerminal, TabCompletesCandidatesAndListsThem) {
   EXPECT_EQ(reader.get(), "alice:hi bob");
 }
 
+TEST(InteractiveTerminal, CtrlLClearsTheScreenAndRedrawsTheLineAtTheTop) {
+  pty_pair pty;
+  pty.start_reading();
+  interactive_terminal term(pty.slave(), pty.slave(), "> ");
+  line_reader_thread reader(term);
+  pty.type("half");
+  ASSERT_TRUE(pty.wait_for("half"));
+  pty.type("\x0c");
+  ASSERT_TRUE(pty.wait_until([](const std::string& out) {
+    const auto clear = out.find("\x1b[H\x1b[2J");
+    return clear != std::string::npos && out.find("> half", clear) != std::string::npos;
+  })) << pty.output();
+  pty.type(" done\r");
+  EXPECT_EQ(reader.get(), "half done");
+}
+
 TEST(InteractiveTerminal, SetPromptRedraws) {
   pty_pair pty;
   pty.start_reading();
