@@ -140,6 +140,15 @@ std::optional<std::string> read_password_file(const std::string& path, std::stri
   return line;
 }
 
+/// A fingerprint as typed (spaces, colons and case allowed) in the form fingerprint() gives.
+std::string fingerprint_digits(std::string_view typed) {
+  std::string out;
+  for (char c : typed) {
+    if (c != ' ' && c != ':') out.push_back(static_cast<char>(std::tolower(c)));
+  }
+  return out;
+}
+
 struct sign_in_outcome {
   std::error_code link_error;            // set when the connection itself failed
   std::optional<proto::error> refused;   // set when the relay said no
@@ -155,10 +164,7 @@ awaitable<sign_in_outcome> attempt(ui& out_ui, link& l, const client_config& cfg
   auto check = [&](const crypto::public_key& k) {
     const std::string fp = crypto::fingerprint(k);
     if (cfg.relay_key) {
-      std::string want;
-      for (char c : *cfg.relay_key) {
-        if (c != ' ' && c != ':') want.push_back(static_cast<char>(std::tolower(c)));
-      }
+      const std::string want = fingerprint_digits(*cfg.relay_key);
       if (want != fp) {
         key_mismatch = true;
         out_ui.error("error: the relay's key fingerprint is " + fp + ", but --relay-key expects " +
@@ -246,6 +252,63 @@ T run_until_done(net::io_context& io, awaitable<T> task) {
   io.run();
   if (error) std::rethrow_exception(error);
   return std::move(*result);
+}
+
+/// Says why the link to the relay failed; the exit code for it.
+int report_link_failure(ui& u, std::error_code ec, const link& l, const std::string& relay_id) {
+  const std::string because = ec == link_errc::unreachable && !l.unreachable_because().empty()
+                                  ? ": " + l.unreachable_because()
+                                  : "";
+  u.error("error: " + ec.message() + " (" + relay_id + ")" + because);
+  return ec == link_errc::closed || ec == link_errc::protocol ? exit_failure : exit_unreachable;
+}
+
+/// The first contact with a relay from a terminal, as ssh does it: a connection that stops
+/// after handshake message 2 (nothing of ours is sent) learns the relay's key, and the person
+/// decides whether to trust it before typing a name or password. Returns exit_ok once the key
+/// is pinned, otherwise the exit code (the reason is already shown).
+int confirm_new_relay(ui& u, line_reader& in, net::io_context& io, const client_config& cfg,
+                      const data_dir& dir, const std::string& relay_id) {
+  auto probe = std::make_shared<link>(io);
+  std::optional<crypto::public_key> offered;
+  auto opened =
+      run_until_done(io, probe->open(cfg.host, cfg.port, [&](const crypto::public_key& k) {
+        offered = k;
+        return false;  // stop before message 3, whatever the answer will be
+      }));
+  probe->close();
+  if (!offered) return report_link_failure(u, opened.error(), *probe, relay_id);
+  const std::string fp = crypto::fingerprint(*offered);
+  u.info("* relay " + relay_id + " is new to this device. Its key fingerprint is\n  " + fp +
+         "\n  Compare it with the one its operator gives you (the relay prints it\n"
+         "  when it starts, and on its `key` command).");
+  u.prompt("Trust this relay and pin its key? [yes/no/fingerprint] ");
+  while (true) {
+    auto answer = in.next();
+    std::string a = answer ? fingerprint_digits(*answer) : "no";
+    if (a == "yes" || a == fp) break;
+    if (a == "no" || a == "n") {
+      u.error("not trusted: nothing was sent to relay " + relay_id +
+              " (or give its key with --relay-key)");
+      return exit_key_mismatch;
+    }
+    if (a.size() == 64 && a.find_first_not_of("0123456789abcdef") == std::string::npos) {
+      u.error(
+          "the fingerprint you typed is not this relay's: not trusting it.\n"
+          "  relay's:  " +
+          fp + "\n  yours:    " + a + "\nNothing was sent to relay " + relay_id + ".");
+      return exit_key_mismatch;
+    }
+    u.prompt("Please type 'yes', 'no' or the fingerprint: ");
+  }
+  try {
+    dir.pin_relay(relay_id, *offered);
+  } catch (const std::exception& e) {
+    u.error(std::string("error: ") + e.what());
+    return exit_failure;
+  }
+  u.info("* pinned the key of relay " + relay_id + "\n  (from now on only this key is accepted)");
+  return exit_ok;
 }
 
 /// How the chat phase talks to the person or program at the other end.
@@ -677,6 +740,21 @@ int run_client(const client_config& cfg) {
   const data_dir dir(default_home(cfg.home));
   line_reader in(STDIN_FILENO, max_input_line);
 
+  net::io_context io(1);
+  if (!cfg.relay_key && stdin_tty) {
+    std::optional<crypto::public_key> pinned;
+    try {
+      pinned = dir.pinned_relay(relay_id);
+    } catch (const std::exception& e) {
+      u.error(std::string("error: ") + e.what());
+      return exit_key_mismatch;
+    }
+    if (!pinned) {
+      if (const int code = confirm_new_relay(u, in, io, cfg, dir, relay_id); code != exit_ok)
+        return code;
+    }
+  }
+
   std::string name;
   if (cfg.user) {
     name = *cfg.user;
@@ -744,16 +822,10 @@ int run_client(const client_config& cfg) {
   proto::key_bytes pub;
   std::copy(identity->pub().begin(), identity->pub().end(), pub.begin());
 
-  net::io_context io(1);
   bool key_mismatch = false;
   auto l = std::make_shared<link>(io);
   auto report_link_error = [&](std::error_code ec) {
-    if (key_mismatch) return exit_key_mismatch;
-    const std::string because = ec == link_errc::unreachable && !l->unreachable_because().empty()
-                                    ? ": " + l->unreachable_because()
-                                    : "";
-    u.error("error: " + ec.message() + " (" + relay_id + ")" + because);
-    return ec == link_errc::closed || ec == link_errc::protocol ? exit_failure : exit_unreachable;
+    return key_mismatch ? exit_key_mismatch : report_link_failure(u, ec, *l, relay_id);
   };
 
   auto outcome = run_until_done(io, attempt(u, *l, cfg, dir, relay_id, key_mismatch,

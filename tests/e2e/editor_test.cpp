@@ -127,7 +127,8 @@ class EditorTest : public ::testing::Test {
     relay_ = start_relay(dir_.path() / "relay.db");
   }
 
-  /// Starts `name`'s client in its own tmux session, signing up with a password file.
+  /// Starts `name`'s client in its own tmux session, signing up with a password file (and
+  /// given the relay's key, so that it does not ask whether to trust it).
   void start_client(const std::string& name, bool colour = false) {
     const std::string pw = dir_.file(name + ".pw");
     std::ofstream(pw) << name << "-password-1\n";
@@ -137,7 +138,8 @@ class EditorTest : public ::testing::Test {
     if (!colour) env += " NO_COLOR=1";
     tmux_.start(name, env + " " + RELAY_NODE_BINARY + " --port " + std::to_string(relay_.port) +
                           " --home " + quoted(dir_.file(name)) + " --user " + name +
-                          " --password-file " + quoted(pw) + " --sign-up");
+                          " --password-file " + quoted(pw) + " --sign-up --relay-key " +
+                          relay_.fingerprint);
   }
 
   temp_dir dir_;

@@ -301,7 +301,7 @@ TEST_F(E2eTest, CtrlDAndQuitBangLeaveCleanly) {
 
 TEST_F(E2eTest, CtrlCAtThePasswordPromptRestoresEcho) {
   auto alice = client("alice");
-  ASSERT_TRUE(saw(*alice, "user name: "));
+  ASSERT_TRUE(reach_name_prompt(*alice));
   alice->send_line("alice");
   ASSERT_TRUE(saw(*alice, "password: "));
   ASSERT_TRUE(alice->wait_echo_off());

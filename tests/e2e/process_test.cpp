@@ -47,7 +47,8 @@ TEST(Process, ClientCannotDumpCore) {
   opts.argv = {RELAY_NODE_BINARY, "--port", std::to_string(relay.port), "--home", dir.file("home")};
   opts.label = "client";
   pty_process client(opts);
-  ASSERT_TRUE(client.wait_for("user name: ")) << client.describe("no prompt");
+  // Its first question: whether to trust the relay it has not met.
+  ASSERT_TRUE(client.wait_for("[yes/no/fingerprint] ")) << client.describe("no prompt");
   const std::string limits = read_proc(client.pid(), "limits");
   EXPECT_NE(limits.find("Max core file size        0                    0"), std::string::npos)
       << limits;

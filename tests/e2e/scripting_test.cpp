@@ -230,6 +230,11 @@ TEST_F(ScriptingTest, PipedClientChatsBothWaysAndStdoutHasOnlyMessages) {
   EXPECT_EQ(bot->out(), "alice: hi bot, 10:30 ok?\n") << bot->describe("stdout");
   EXPECT_NE(bot->err().find("account created\nsigned in as bot"), std::string::npos)
       << bot->describe("status belongs on stderr");
+  // No terminal to ask on: the relay's key is pinned on first use (ssh's accept-new) and said.
+  EXPECT_NE(bot->err().find("* pinned the key of relay 127.0.0.1:" + std::to_string(relay_.port) +
+                            " (first use):\n  " + relay_.fingerprint + "\n"),
+            std::string::npos)
+      << bot->describe("the first-use pin");
   EXPECT_EQ(bot->err().find("not online"), std::string::npos) << bot->describe("sent too early");
   // Not a terminal: no escape sequences, no timestamps.
   EXPECT_EQ(bot->out().find('\x1b'), std::string::npos);

@@ -139,10 +139,11 @@ TEST_F(TrustTest, RelayKeyChangeIsRefusedBeforeSignIn) {
   auto alice = client("alice");
   ASSERT_FALSE(sign_up(*alice, "alice", alice_password).empty());
   EXPECT_EQ(occurrences(alice->transcript(), "* pinned the key of relay 127.0.0.1:" +
-                                                 std::to_string(relay_.port) + " (first use):\n"),
+                                                 std::to_string(relay_.port) + "\n"),
             1U)
       << alice->describe("no single first-use pin of the relay key");
-  EXPECT_EQ(capture(alice->transcript(), std::regex(R"(\(first use\):\n +(\w+)\n)")), old_fp);
+  EXPECT_EQ(capture(alice->transcript(), std::regex(R"(Its key fingerprint is\n +(\w+)\n)")),
+            old_fp);
   alice->send_line("/quit");
   ASSERT_TRUE(exited_with(*alice, 0));
   const fs::path known = home_path("alice") / "known_relays";
@@ -173,6 +174,80 @@ TEST_F(TrustTest, RelayKeyChangeIsRefusedBeforeSignIn) {
   EXPECT_TRUE(relay_saw_nothing_but_a_handshake(*relay_.proc));
   EXPECT_EQ(relay_.proc->transcript().find(alice_password), std::string::npos);
   EXPECT_EQ(read_text(known), pins) << "known_relays changed";
+}
+
+// Like ssh: a relay not met before is shown, and trusted only on "yes" or its fingerprint,
+// before a name or password is asked for and before anything of ours reaches it.
+TEST_F(TrustTest, FirstUseAsksBeforeTheNameAndPinsOnlyWhenTold) {
+  relay_ = start_relay_with(dir_.path() / "relay.db", 0, {"--log-level", "debug"});
+  const std::string fp = relay_.fingerprint;
+  ASSERT_EQ(fp.size(), 64U) << relay_.proc->transcript();
+  const fs::path known = home_path("carol") / "known_relays";
+  const std::string question = "Trust this relay and pin its key? [yes/no/fingerprint] ";
+
+  auto declined = client("carol");
+  ASSERT_TRUE(saw(*declined,
+                  std::regex("relay 127\\.0\\.0\\.1:" + std::to_string(relay_.port) +
+                             " is new to this device\\. Its key fingerprint is\n +" + fp + "\n"),
+                  "the relay's fingerprint"));
+  ASSERT_TRUE(saw(*declined, question));
+  declined->send_line("no");
+  EXPECT_TRUE(saw(*declined, "not trusted: nothing was sent to relay"));
+  EXPECT_TRUE(exited_with(*declined, 4));
+  EXPECT_EQ(declined->transcript().find("user name:"), std::string::npos)
+      << declined->describe("asked for a name although the relay was not trusted");
+  EXPECT_TRUE(relay_saw_nothing_but_a_handshake(*relay_.proc));
+  EXPECT_FALSE(fs::exists(known) && read_text(known).find("127.0.0.1:") != std::string::npos)
+      << read_text(known);
+
+  // Anything else is asked again; a fingerprint that is not the relay's is refused.
+  std::string wrong = fp;
+  wrong[0] = wrong[0] == 'a' ? 'b' : 'a';
+  auto mistyped = client("carol");
+  ASSERT_TRUE(saw(*mistyped, question));
+  mistyped->send_line("y");
+  ASSERT_TRUE(saw(*mistyped, "Please type 'yes', 'no' or the fingerprint: "));
+  mistyped->send_line(wrong);
+  EXPECT_TRUE(saw(*mistyped, "the fingerprint you typed is not this relay's"));
+  EXPECT_TRUE(exited_with(*mistyped, 4));
+  EXPECT_TRUE(relay_saw_nothing_but_a_handshake(*relay_.proc));
+  EXPECT_FALSE(fs::exists(known) && read_text(known).find("127.0.0.1:") != std::string::npos);
+
+  // The right fingerprint, pasted in groups and upper case, pins it; then the name is asked.
+  std::string grouped;
+  for (std::size_t i = 0; i < fp.size(); i += 4) grouped += (i ? " " : "") + fp.substr(i, 4);
+  std::transform(grouped.begin(), grouped.end(), grouped.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  auto trusting = client("carol");
+  ASSERT_TRUE(saw(*trusting, question));
+  trusting->send_line(grouped);
+  EXPECT_TRUE(saw(*trusting, "* pinned the key of relay 127.0.0.1:" + std::to_string(relay_.port) +
+                                 "\n        (from now on only this key is accepted)"));
+  ASSERT_TRUE(saw(*trusting, "user name: "));
+  EXPECT_NE(read_text(known).find("127.0.0.1:" + std::to_string(relay_.port) + " "),
+            std::string::npos);
+  trusting->send_eof();
+  EXPECT_TRUE(exited_with(*trusting, 1));
+
+  // Met before: no question.
+  auto again = client("carol");
+  ASSERT_FALSE(sign_up(*again, "carol", alice_password).empty());
+  EXPECT_EQ(again->transcript().find("[yes/no"), std::string::npos) << again->transcript();
+  EXPECT_EQ(again->transcript().find("pinned the key"), std::string::npos) << again->transcript();
+  again->send_line("/quit");
+  EXPECT_TRUE(exited_with(*again, 0));
+}
+
+TEST_F(TrustTest, FirstUseOfARelayThatIsNotThereSaysSoBeforeAskingAnything) {
+  const std::uint16_t nobody = free_port();
+  auto c = start_client(dir_, nobody, "carol");
+  EXPECT_TRUE(saw(*c,
+                  std::regex("cannot reach the relay \\(127\\.0\\.0\\.1:" + std::to_string(nobody) +
+                             "\\): Connection refused"),
+                  "the unreachable relay"));
+  EXPECT_TRUE(exited_with(*c, 3));
+  EXPECT_EQ(c->transcript().find("user name:"), std::string::npos) << c->transcript();
+  EXPECT_EQ(c->transcript().find("[yes/no"), std::string::npos) << c->transcript();
 }
 
 TEST_F(TrustTest, RelayKeyOptionPinsInAdvance) {

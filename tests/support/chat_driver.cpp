@@ -70,9 +70,18 @@ std::unique_ptr<pty_process> start_client(const temp_dir& dir, std::uint16_t por
                   .label = home});
 }
 
+::testing::AssertionResult reach_name_prompt(pty_process& c) {
+  static const std::regex either(R"(user name: |\[yes/no/fingerprint\] )");
+  auto out = c.read_until(either);
+  if (!out) return ::testing::AssertionFailure() << c.describe("no name prompt");
+  if (out->ends_with("user name: ")) return ::testing::AssertionSuccess();
+  c.send_line("yes");
+  return saw(c, "user name: ");
+}
+
 ::testing::AssertionResult type_credentials(pty_process& c, const std::string& name,
                                             const std::string& password) {
-  if (auto r = saw(c, "user name: "); !r) return r;
+  if (auto r = reach_name_prompt(c); !r) return r;
   c.send_line(name);
   if (auto r = saw(c, "password: "); !r) return r;
   if (!c.wait_echo_off()) return ::testing::AssertionFailure() << c.describe("echo stays on");

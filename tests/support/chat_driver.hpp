@@ -41,7 +41,11 @@ std::unique_ptr<pty_process> start_client(const temp_dir& dir, std::uint16_t por
                                           const std::string& home,
                                           const std::vector<std::string>& extra = {});
 
-/// Answers the user-name and password prompts; the password only once echo is off.
+/// Waits for the user-name prompt, first answering "yes" if the client asks whether to trust
+/// a relay it has not met (the first use of a data directory).
+::testing::AssertionResult reach_name_prompt(pty_process& c);
+/// reach_name_prompt(), then answers the user-name and password prompts; the password only once
+/// echo is off.
 ::testing::AssertionResult type_credentials(pty_process& c, const std::string& name,
                                             const std::string& password);
 /// type_credentials(), then waits for the refusal and the offer to create the account

@@ -28,7 +28,7 @@ enum exit_code : int {
   exit_failure = 1,          ///< usage errors, local I/O errors, lost connection
   exit_bad_credentials = 2,  ///< sign-in or sign-up refused
   exit_unreachable = 3,      ///< relay cannot be reached or did not complete the handshake
-  exit_key_mismatch = 4,     ///< the relay's key does not match the pinned key
+  exit_key_mismatch = 4,     ///< the relay's key not accepted: pin, --relay-key or the user
 };
 
 /// Runs the client on stdin/stdout: the line editor when both are a terminal, otherwise
