@@ -88,7 +88,8 @@ std::string_view input_help() {
          "  /accept NAME      trust NAME's new key after a key-change warning\n"
          "  /help             this help\n"
          "  /quit or q!       leave (Ctrl-D too)\n"
-         "keys: Tab completes names, Up/Down recall earlier lines;\n"
+         "keys: Tab completes names, Up/Down recall earlier lines,\n"
+         "Ctrl-C drops a half-typed line (on an empty one it leaves);\n"
          "a pasted block of several lines is sent as ONE message\n"
          "to the name before the first colon\n";
 }

@@ -421,7 +421,7 @@ void line_editor::erase(std::size_t from, std::size_t to) {
   cursor_ = from;
 }
 
-void line_editor::submit(std::vector<event>& out) {
+std::string line_editor::take_line() {
   std::string line = std::move(buffer_);
   buffer_.clear();
   cursor_ = 0;
@@ -432,7 +432,17 @@ void line_editor::submit(std::vector<event>& out) {
   }
   history_pos_ = history_.size();
   saved_line_.clear();
-  out.push_back({event::kind::line, std::move(line)});
+  return line;
+}
+
+void line_editor::submit(std::vector<event>& out) {
+  out.push_back({event::kind::line, take_line()});
+}
+
+bool line_editor::discard() {
+  if (buffer_.empty()) return false;
+  take_line();
+  return true;
 }
 
 void line_editor::history_up() {
@@ -465,7 +475,10 @@ void line_editor::complete(std::vector<event>& out) {
   }
   std::sort(matches.begin(), matches.end());
   matches.erase(std::unique(matches.begin(), matches.end()), matches.end());
-  if (matches.empty()) return;
+  if (matches.empty()) {
+    out.push_back({event::kind::bell, {}});
+    return;
+  }
 
   if (matches.size() == 1) {
     // What follows the name depends on where it is: `bob:` starts a message, `/msg bob ` takes
@@ -511,8 +524,11 @@ void line_editor::complete(std::vector<event>& out) {
          is_continuation(static_cast<unsigned char>(first[common]))) {
     --common;
   }
-  if (common > word.size())
+  if (common > word.size()) {
     insert(std::string_view(first).substr(word.size(), common - word.size()));
+  } else {
+    out.push_back({event::kind::bell, {}});  // a second Tab lists them
+  }
 }
 
 // The cursor moves, and Backspace and Delete remove, one character: a code point with the

@@ -176,6 +176,9 @@ std::optional<std::string> interactive_terminal::next_line(const std::atomic<boo
         case line_editor::event::kind::clear:
           out += "\x1b[H\x1b[2J";  // home, erase the screen; the line is redrawn below
           break;
+        case line_editor::event::kind::bell:
+          out += '\a';
+          break;
       }
     }
     if (editor_.refused() != refused_seen_) {
@@ -201,6 +204,18 @@ void interactive_terminal::print(std::string_view text) {
   std::lock_guard lock(mutex_);
   out += redraw_bytes_locked();
   write_all(out);  // one write: the row is never seen half redrawn
+}
+
+bool interactive_terminal::discard_line() {
+  std::lock_guard lock(mutex_);
+  const std::string dropped = editor_.buffer();
+  if (!editor_.discard()) return false;
+  // Left on screen with ^C after it, as a shell does, and a fresh empty line below.
+  std::string out = line_editor::render_line(prompt_, dropped + "^C", dropped.size() + 2, width());
+  out += "\r\n";
+  out += redraw_bytes_locked();
+  write_all(out);
+  return true;
 }
 
 void interactive_terminal::set_candidates(std::vector<std::string> names) {

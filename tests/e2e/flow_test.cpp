@@ -299,6 +299,39 @@ TEST_F(E2eTest, CtrlDAndQuitBangLeaveCleanly) {
   EXPECT_TRUE(relay_.proc->running());
 }
 
+// Like a shell: Ctrl-C on a half-typed message drops that line (Up brings it back) and the
+// chat goes on; Ctrl-C on an empty line leaves as /quit does.
+TEST_F(E2eTest, CtrlCDropsAHalfTypedLineAndLeavesOnAnEmptyOne) {
+  auto [alice, bob, alice_key, bob_key] = alice_and_bob();
+  ASSERT_FALSE(alice_key.empty());
+  ASSERT_FALSE(bob_key.empty());
+  ASSERT_TRUE(saw(*alice, "* bob joined"));
+
+  alice->send("bob:half a thou");
+  ASSERT_TRUE(saw(*alice, "bob:half a thou"));
+  alice->send("\x03");  // the terminal turns it into SIGINT
+  EXPECT_TRUE(saw(*alice, "alice> bob:half a thou^C"));
+  EXPECT_TRUE(saw(*alice, "* line dropped (Up brings it back); Ctrl-C on an empty line leaves"));
+  EXPECT_TRUE(alice->running()) << alice->describe("Ctrl-C on a half-typed line ended the chat");
+
+  alice->send("\x1b[A");  // Up
+  alice->send_line("ght");
+  EXPECT_TRUE(saw(*bob, "alice: half a thought"));
+  alice->send("bob:again");
+  ASSERT_TRUE(saw(*alice, "bob:again"));  // read: the terminal flushes unread input on Ctrl-C
+  alice->send("\x03");
+  EXPECT_TRUE(saw(*alice, "alice> bob:again^C"));
+  alice->send("\x03");
+  EXPECT_TRUE(exited_with(*alice, 0));
+  EXPECT_TRUE(saw(*bob, "* alice left"));
+  EXPECT_EQ(bob->transcript().find("again"), std::string::npos) << bob->transcript();
+  EXPECT_EQ(alice->transcript().find("line dropped", alice->transcript().find("again")),
+            std::string::npos)
+      << alice->describe("the hint is given once");
+  bob->send_line("/quit");
+  EXPECT_TRUE(exited_with(*bob, 0));
+}
+
 TEST_F(E2eTest, CtrlCAtThePasswordPromptRestoresEcho) {
   auto alice = client("alice");
   ASSERT_TRUE(reach_name_prompt(*alice));

@@ -8,7 +8,8 @@
 // Enter (\r or \n) gives event line; Up/Down (ESC[A/ESC[B, ESCOA/ESCOB) browse history; Ctrl-D on
 // an empty line gives event eof, otherwise deletes at the cursor; Tab completes a candidate
 // name (`bo` -> `bob:` at the start of the line, `bob ` after /msg, /accept and /verify, `bob`
-// elsewhere; several matches complete their common prefix and a second Tab lists them). Other
+// elsewhere; several matches complete their common prefix and a second Tab lists them; a Tab that
+// adds nothing gives event bell). Other
 // escape sequences (CSI ... final byte, SS3 x, ESC x) are swallowed whole, never inserted.
 //
 // Paste policy: a bracketed paste (ESC[200~ ... ESC[201~, which the terminal sends when the
@@ -41,12 +42,9 @@ class line_editor {
   line_editor(std::size_t history_limit, std::size_t max_bytes);
 
   struct event {
-    enum class kind {
-      line,
-      eof,
-      list,
-      clear
-    };  // list: text is completion candidates to show above the line; clear: Ctrl-L
+    // list: text is completion candidates to show above the line; clear: Ctrl-L; bell: a Tab
+    // that completed nothing (no match, or several with nothing in common yet).
+    enum class kind { line, eof, list, clear, bell };
     kind what;
     std::string text;
   };
@@ -56,6 +54,9 @@ class line_editor {
   std::vector<event> feed(std::string_view bytes);
   const std::string& buffer() const noexcept;
   std::size_t cursor() const noexcept;  // byte offset into buffer(), always on a UTF-8 boundary
+  /// Drops the half-typed line (Ctrl-C), keeping it as the newest history entry so that Up
+  /// brings it back; false if there was nothing to drop.
+  bool discard();
   /// Names offered by Tab completion (online users); replaced wholesale.
   void set_candidates(std::vector<std::string> names);
   /// Bytes that redraw prompt + visible part of the line from column 0 of the current row,
@@ -85,6 +86,7 @@ class line_editor {
   void ss3_done(char final_byte, std::vector<event>& out);
   bool insert(std::string_view text);
   void erase(std::size_t from, std::size_t to);
+  std::string take_line();  // empties the buffer into history
   void submit(std::vector<event>& out);
   void complete(std::vector<event>& out);
   void history_up();

@@ -47,6 +47,9 @@ class interactive_terminal {
   /// Thread-safe: clears the input row, writes `text` (one or more lines, '\n'-separated, a
   /// final '\n' optional), then redraws prompt + the half-typed line with the cursor where it was.
   void print(std::string_view text);
+  /// Thread-safe: Ctrl-C on a half-typed line drops it (left on screen with ^C, and kept in
+  /// history for Up); false if the line was empty.
+  bool discard_line();
   /// Thread-safe: the names Tab completes.
   void set_candidates(std::vector<std::string> names);
   void set_prompt(std::string prompt);  // thread-safe, redraws

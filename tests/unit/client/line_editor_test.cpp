@@ -351,23 +351,52 @@ TEST(LineEditor, TabWithSeveralMatchesCompletesCommonPrefixThenLists) {
   // The second Tab must follow the first directly.
   line_editor other;
   other.set_candidates({"alice", "alma"});
-  other.feed("al\t");
-  EXPECT_EQ(other.buffer(), "al");  // nothing in common beyond what is typed
+  ev = other.feed("al\t");
+  EXPECT_EQ(other.buffer(), "al");  // nothing in common beyond what is typed: the bell
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].what, kind::bell);
   other.feed(left + right);
-  EXPECT_TRUE(other.feed("\t").empty());
+  ev = other.feed("\t");
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].what, kind::bell);
   ev = other.feed("\t");
   ASSERT_EQ(ev.size(), 1u);
   EXPECT_EQ(ev[0].text, "alice alma");
 }
 
-TEST(LineEditor, TabWithoutMatchDoesNothing) {
+// A Tab that finds nothing changes nothing and rings the bell, as a shell does.
+TEST(LineEditor, TabWithoutMatchRingsTheBellAndChangesNothing) {
   line_editor ed;
   ed.set_candidates({"alice"});
-  EXPECT_TRUE(ed.feed("zed\t\t").empty());
+  auto ev = ed.feed("zed\t\t");
+  ASSERT_EQ(ev.size(), 2u);
+  EXPECT_EQ(ev[0].what, kind::bell);
+  EXPECT_EQ(ev[1].what, kind::bell);
   EXPECT_EQ(ed.buffer(), "zed");
   line_editor no_candidates;
-  EXPECT_TRUE(no_candidates.feed("\t\t").empty());
+  ev = no_candidates.feed("\t");
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].what, kind::bell);
   EXPECT_EQ(no_candidates.buffer(), "");
+}
+
+// Ctrl-C on a half-typed line drops it into history (Up brings it back); on an empty line
+// there is nothing to drop and the caller leaves.
+TEST(LineEditor, DiscardDropsTheLineIntoHistory) {
+  line_editor ed;
+  EXPECT_FALSE(ed.discard());
+  ed.feed("bob:half a tho");
+  ed.feed(left);
+  EXPECT_TRUE(ed.discard());
+  EXPECT_EQ(ed.buffer(), "");
+  EXPECT_EQ(ed.cursor(), 0u);
+  EXPECT_FALSE(ed.discard());
+  ASSERT_EQ(ed.history().size(), 1u);
+  EXPECT_EQ(ed.history().back(), "bob:half a tho");
+  ed.feed("\x1b[A");
+  EXPECT_EQ(ed.buffer(), "bob:half a tho");
+  auto ev = ed.feed("ught\r");
+  EXPECT_EQ(lines_of(ev), std::vector<std::string>{"bob:half a thought"});
 }
 
 TEST(LineEditor, CandidatesAreReplacedWholesale) {
