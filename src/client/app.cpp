@@ -28,17 +28,20 @@
 #include "relay/client/input.hpp"
 #include "relay/client/link.hpp"
 #include "relay/client/outbox.hpp"
-#include "relay/client/terminal.hpp"
 #include "relay/client/ui.hpp"
 #include "relay/crypto/key_file.hpp"
 #include "relay/crypto/safety_number.hpp"
 #include "relay/crypto/secret.hpp"
 #include "relay/crypto/sodium.hpp"
 #include "relay/proto/names.hpp"
+#include "relay/term/terminal.hpp"
 #include "relay/util/line_reader.hpp"
 
 namespace relay::client {
 namespace {
+
+using term::interactive_terminal;
+using term::interactive_terminal_available;
 
 /// Longest input line handed over whole; longer ones arrive in pieces of this size (and are
 /// refused: messages are at most crypto::max_text bytes).

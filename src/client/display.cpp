@@ -1,7 +1,7 @@
 // Neutralises terminal control sequences in network-supplied text.
 #include "relay/client/display.hpp"
 
-#include "relay/client/text_width.hpp"
+#include "relay/term/text_width.hpp"
 
 namespace relay::client {
 namespace {
@@ -69,7 +69,7 @@ std::string printable(std::string_view s) {
       out += "^?";
       ++i;
     } else if (std::size_t n = utf8_length(s, i); n > 0) {
-      if (const char32_t cp = decode_utf8(s, i, n); is_bidi_control(cp)) {
+      if (const char32_t cp = term::decode_utf8(s, i, n); term::is_bidi_control(cp)) {
         bidi_escape(out, cp);  // would reorder what follows on a bidi terminal
       } else {
         out.append(s.substr(i, n));

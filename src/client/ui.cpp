@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "relay/client/display.hpp"
-#include "relay/client/terminal.hpp"
+#include "relay/term/terminal.hpp"
 
 namespace relay::client {
 namespace {
@@ -290,7 +290,7 @@ void ui::text_block(std::string_view text) {
   write(status_.file, std::string(text));
 }
 
-void ui::attach(interactive_terminal* t, render_options opts) {
+void ui::attach(term::interactive_terminal* t, render_options opts) {
   std::lock_guard lock(mutex_);
   terminal_ = t;
   terminal_opts_ = opts;

@@ -13,9 +13,11 @@
 
 #include "relay/crypto/keys.hpp"
 
-namespace relay::client {
-
+namespace relay::term {
 class interactive_terminal;
+}
+
+namespace relay::client {
 
 /// A key as people compare it (8 groups of 4 hex digits) and as programs want it (64 digits).
 struct key_text {
@@ -122,7 +124,7 @@ class ui {
   void text_block(std::string_view text);
 
   /// While `t` is attached (non-null), everything is printed through it with `opts`.
-  void attach(interactive_terminal* t, render_options opts);
+  void attach(term::interactive_terminal* t, render_options opts);
   bool json() const noexcept { return messages_.opts.style == output_style::json; }
 
  private:
@@ -131,7 +133,7 @@ class ui {
   std::mutex mutex_;
   stream messages_;
   stream status_;
-  interactive_terminal* terminal_ = nullptr;
+  term::interactive_terminal* terminal_ = nullptr;
   render_options terminal_opts_{};
 };
 

@@ -1,13 +1,13 @@
 // The line editor state machine: a byte-at-a-time decoder for keys, escape sequences, UTF-8 and
 // bracketed paste, editing one buffer with history and Tab completion.
-#include "relay/client/line_editor.hpp"
+#include "relay/term/line_editor.hpp"
 
 #include <algorithm>
 #include <utility>
 
-#include "relay/client/text_width.hpp"
+#include "relay/term/text_width.hpp"
 
-namespace relay::client {
+namespace relay::term {
 namespace {
 
 constexpr char esc = '\x1b';
@@ -628,4 +628,4 @@ std::string line_editor::render_line(std::string_view prompt, std::string_view t
   return out;
 }
 
-}  // namespace relay::client
+}  // namespace relay::term

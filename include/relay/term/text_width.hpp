@@ -6,7 +6,7 @@
 #include <cstddef>
 #include <string_view>
 
-namespace relay::client {
+namespace relay::term {
 
 /// The code point of the valid UTF-8 sequence of `n` bytes at s[i].
 char32_t decode_utf8(std::string_view s, std::size_t i, std::size_t n) noexcept;
@@ -24,4 +24,4 @@ bool joins_previous(char32_t cp) noexcept;
 /// it is ("Trojan Source"). Shown as visible notation, never raw.
 bool is_bidi_control(char32_t cp) noexcept;
 
-}  // namespace relay::client
+}  // namespace relay::term

@@ -1,13 +1,13 @@
 // The line editor without a terminal: keys, escape sequences split anywhere, history, Tab
 // completion, bracketed paste, the size cap and what render() draws.
-#include "relay/client/line_editor.hpp"
+#include "relay/term/line_editor.hpp"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-namespace relay::client {
+namespace relay::term {
 namespace {
 
 using kind = line_editor::event::kind;
@@ -667,4 +667,4 @@ TEST(LineEditorRender, BidiControlsAndLoneMarksAreShownInertly) {
 }
 
 }  // namespace
-}  // namespace relay::client
+}  // namespace relay::term

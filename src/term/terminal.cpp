@@ -1,6 +1,6 @@
 // The interactive terminal: termios modes and bracketed paste on/off, a poll() reading loop
 // feeding line_editor, and printing that keeps the half-typed line intact below the output.
-#include "relay/client/terminal.hpp"
+#include "relay/term/terminal.hpp"
 
 #include <poll.h>
 #include <sys/ioctl.h>
@@ -13,7 +13,7 @@
 #include <system_error>
 #include <utility>
 
-namespace relay::client {
+namespace relay::term {
 namespace {
 
 constexpr std::string_view paste_on = "\x1b[?2004h";
@@ -256,4 +256,4 @@ void interactive_terminal::write_all(std::string_view bytes) {
   }
 }
 
-}  // namespace relay::client
+}  // namespace relay::term

@@ -32,7 +32,7 @@
 #include <string_view>
 #include <vector>
 
-namespace relay::client {
+namespace relay::term {
 
 class line_editor {
  public:
@@ -117,4 +117,4 @@ class line_editor {
   std::size_t refused_ = 0;
 };
 
-}  // namespace relay::client
+}  // namespace relay::term

@@ -1,9 +1,9 @@
-#include "relay/client/text_width.hpp"
+#include "relay/term/text_width.hpp"
 
 #include <locale.h>
 #include <wchar.h>
 
-namespace relay::client {
+namespace relay::term {
 namespace {
 
 /// glibc's C.UTF-8 (always there on Debian 12) knows every code point's width; the user's
@@ -50,4 +50,4 @@ bool is_bidi_control(char32_t cp) noexcept {
   return (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
 }
 
-}  // namespace relay::client
+}  // namespace relay::term

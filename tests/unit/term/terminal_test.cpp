@@ -1,6 +1,6 @@
 // interactive_terminal on a real pseudo-terminal: the test types on the master side, reads what
 // the client drew there and replays it on a tiny screen model to see what a person would see.
-#include "relay/client/terminal.hpp"
+#include "relay/term/terminal.hpp"
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
@@ -23,7 +23,7 @@
 #include <thread>
 #include <vector>
 
-namespace relay::client {
+namespace relay::term {
 namespace {
 
 using namespace std::chrono_literals;
@@ -415,4 +415,4 @@ TEST(InteractiveTerminal, AvailableOnlyOnTwoTerminalsWithAUsableTerm) {
 }
 
 }  // namespace
-}  // namespace relay::client
+}  // namespace relay::term

@@ -1,11 +1,11 @@
-#include "relay/client/text_width.hpp"
+#include "relay/term/text_width.hpp"
 
 #include <gtest/gtest.h>
 
 #include <clocale>
 #include <string>
 
-namespace relay::client {
+namespace relay::term {
 namespace {
 
 TEST(TextWidth, ColumnsAsATerminalCountsThem) {
@@ -46,4 +46,4 @@ TEST(TextWidth, DecodesEveryLength) {
 }
 
 }  // namespace
-}  // namespace relay::client
+}  // namespace relay::term

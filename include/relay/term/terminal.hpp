@@ -13,9 +13,9 @@
 #include <string_view>
 #include <vector>
 
-#include "relay/client/line_editor.hpp"
+#include "relay/term/line_editor.hpp"
 
-namespace relay::client {
+namespace relay::term {
 
 /// True if both fds are terminals and TERM is not "dumb" (an unset or empty TERM counts as
 /// dumb: nothing says the terminal understands escape sequences).
@@ -72,4 +72,4 @@ class interactive_terminal {
   bool fallback_installed_ = false;
 };
 
-}  // namespace relay::client
+}  // namespace relay::term
