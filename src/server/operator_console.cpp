@@ -1,40 +1,94 @@
 // Console thread: poll stdin, parse, post to the io thread, wait for the answer.
 #include "relay/server/operator_console.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <future>
 #include <string>
 
 #include "relay/console/command.hpp"
 #include "relay/server/relay_server.hpp"
+#include "relay/term/terminal.hpp"
 #include "relay/util/line_reader.hpp"
+#include "relay/util/log.hpp"
 #include "relay/util/thread_name.hpp"
 
 namespace relay::server {
 
+namespace {
+
+/// Whether two descriptors are the same terminal (stderr and stdout both on the console's).
+bool same_terminal(int a, int b) {
+  struct stat sa {
+  }, sb{};
+  return ::isatty(a) && ::isatty(b) && ::fstat(a, &sa) == 0 && ::fstat(b, &sb) == 0 &&
+         sa.st_rdev == sb.st_rdev;
+}
+
+}  // namespace
+
 operator_console::operator_console(net::io_context& io, relay_server& relay, int in_fd,
                                    std::FILE* out)
-    : io_(io), relay_(relay), in_fd_(in_fd), out_(out), thread_([this] { run(); }) {}
+    : io_(io), relay_(relay), in_fd_(in_fd), out_(out) {
+  const int out_fd = ::fileno(out);
+  if (term::interactive_terminal_available(in_fd, out_fd)) {
+    try {
+      std::fflush(out_);
+      term_ = std::make_shared<term::interactive_terminal>(in_fd, out_fd, "relay> ");
+      if (same_terminal(STDERR_FILENO, out_fd)) {
+        log::set_writer([t = term_](std::string_view lines) { t->print(lines); });
+      }
+    } catch (const std::exception& e) {
+      std::fprintf(out_, "console: no line editor (%s); reading plain lines\n", e.what());
+      term_.reset();
+    }
+  }
+  thread_ = std::thread([this] { run(); });
+}
 
 operator_console::~operator_console() {
   stop_ = true;
   if (thread_.joinable()) thread_.join();
+  release_terminal();
+}
+
+void operator_console::release_terminal() {
+  if (!term_) return;
+  log::set_writer({});
+  term_.reset();
 }
 
 void operator_console::run() {
   util::name_this_thread(util::console_thread_name);
-  line_reader lines(in_fd_, console::max_line + 1);
-  while (auto line = lines.next(&stop_)) {
-    if (!handle(*line)) return;  // quit: the relay is stopping, nothing more to read
+  if (term_) {
+    while (auto line = term_->next_line(&stop_)) {
+      if (!handle(*line)) return;  // quit: the relay is stopping, nothing more to read
+    }
+  } else {
+    line_reader lines(in_fd_, console::max_line + 1);
+    while (auto line = lines.next(&stop_)) {
+      if (!handle(*line)) return;
+    }
   }
   // End of input (Ctrl-D, </dev/null, a service manager): the relay keeps running without
   // its console. Said, so an operator who pressed Ctrl-D knows how to stop it now.
   if (!stop_) {
-    std::fprintf(out_,
-                 "console closed (end of input); the relay keeps running: stop it with "
-                 "Ctrl-C or SIGTERM\n");
-    std::fflush(out_);
+    release_terminal();
+    emit(
+        "console closed (end of input); the relay keeps running: stop it with Ctrl-C or "
+        "SIGTERM\n");
   }
+}
+
+void operator_console::emit(std::string_view text) {
+  if (term_) {
+    term_->print(text);
+    return;
+  }
+  std::fwrite(text.data(), 1, text.size(), out_);
+  std::fflush(out_);
 }
 
 bool operator_console::handle(const std::string& line) {
@@ -49,13 +103,10 @@ bool operator_console::handle(const std::string& line) {
     word = word.substr(0, word.find_first_of(" \t"));
     const console::command_spec* spec = misused ? console::find_command(word) : nullptr;
     if (spec != nullptr) {
-      std::fprintf(out_, "console: %s; usage: %.*s\n", cmd.error().message().c_str(),
-                   static_cast<int>(spec->usage.size()), spec->usage.data());
+      emit("console: " + cmd.error().message() + "; usage: " + std::string(spec->usage) + "\n");
     } else {
-      std::fprintf(out_, "console: %s\n%s", cmd.error().message().c_str(),
-                   console::help_text().c_str());
+      emit("console: " + cmd.error().message() + "\n" + console::help_text());
     }
-    std::fflush(out_);
     return true;
   }
   auto answer = std::make_shared<std::promise<std::string>>();
@@ -64,11 +115,10 @@ bool operator_console::handle(const std::string& line) {
     relay_.run_command(c.name, c.args, [answer](std::string text) { answer->set_value(text); });
   });
   if (future.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
-    std::fputs("console: the relay did not answer within 5 s\n", out_);
+    emit("console: the relay did not answer within 5 s\n");
   } else {
-    std::fputs(future.get().c_str(), out_);
+    emit(future.get());
   }
-  std::fflush(out_);
   return cmd->name != "quit";
 }
 

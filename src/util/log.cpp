@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <ctime>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -91,6 +92,12 @@ class sink {
     fd_ = fd;
   }
 
+  void set_writer(std::function<void(std::string_view)> w) {
+    flush(std::chrono::seconds(2));
+    std::lock_guard lock(m_);
+    writer_ = std::move(w);
+  }
+
   std::uint64_t dropped() {
     std::lock_guard lock(m_);
     return dropped_total_;
@@ -119,9 +126,15 @@ class sink {
       std::string batch;
       batch.swap(queued_);
       const int fd = fd_;
+      // A copy: it keeps what the writer uses alive while this batch is written.
+      const auto writer = writer_;
       writing_ = true;
       lock.unlock();
-      write_lines(fd, batch);
+      if (writer) {
+        writer(batch);
+      } else {
+        write_lines(fd, batch);
+      }
       lock.lock();
       writing_ = false;
       if (queued_.empty()) drained_.notify_all();
@@ -138,6 +151,7 @@ class sink {
   std::uint64_t dropped_now_ = 0;  // since the last "dropped" line
   std::uint64_t dropped_total_ = 0;
   int fd_ = STDERR_FILENO;
+  std::function<void(std::string_view)> writer_;  // instead of fd_ when set
 };
 
 }  // namespace
@@ -173,6 +187,10 @@ void write(level l, std::string_view text) {
 bool flush(std::chrono::milliseconds limit) { return sink::get().flush(limit); }
 
 void set_output(int fd) { sink::get().set_output(fd); }
+
+void set_writer(std::function<void(std::string_view)> writer) {
+  sink::get().set_writer(std::move(writer));
+}
 
 std::uint64_t dropped_lines() { return sink::get().dropped(); }
 

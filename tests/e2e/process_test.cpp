@@ -136,6 +136,39 @@ TEST(Process, RelayKeepsServingAfterItsConsoleInputEnds) {
   EXPECT_EQ(relay.proc->wait_exit(), 0);
 }
 
+// On a terminal the console has a line editor: log lines and answers are printed above the
+// operator's half-typed command, which is redrawn intact below them and runs whole.
+TEST(Process, ConsoleLogLinesArePrintedAboveTheHalfTypedCommand) {
+  temp_dir dir;
+  auto relay = start_relay(dir.path() / "relay.db", 0, RELAY_NODE_BINARY, {}, true);
+  relay.proc->send("act");
+  ASSERT_TRUE(relay.proc->wait_for("relay> act")) << relay.proc->describe("no prompt");
+  EXPECT_FALSE(relay.proc->echo_enabled()) << "the editor draws the line, not the terminal";
+  test_client alice(relay.port);
+  alice.sign_up_ok("alice", "alice-password");
+  ASSERT_TRUE(relay.proc->wait_for("user alice signed up from 127.0.0.1"))
+      << relay.proc->describe("no log line");
+  // The half-typed command is drawn again below the log line, with the prompt.
+  ASSERT_TRUE(relay.proc->wait_for("relay> act")) << relay.proc->describe("line not redrawn");
+  relay.proc->send("ive\r");
+  ASSERT_TRUE(relay.proc->wait_for("relay> active")) << relay.proc->describe("line not kept");
+  EXPECT_TRUE(relay.proc->wait_for(std::regex(R"(\n\S*alice +127\.0\.0\.1)")))
+      << relay.proc->describe("the command did not run whole");
+  EXPECT_TRUE(relay.proc->wait_for("1 user online")) << relay.proc->describe("no answer");
+
+  // Ctrl-D on an empty line: the terminal gets its modes back; the relay keeps serving.
+  relay.proc->send_eof();
+  ASSERT_TRUE(relay.proc->wait_for("console closed (end of input)"))
+      << relay.proc->describe("Ctrl-D did not close the console");
+  EXPECT_TRUE(relay.proc->echo_enabled()) << relay.proc->describe("modes not restored");
+  test_client bob(relay.port);
+  bob.sign_up_ok("bob", "bob-password");
+  ASSERT_TRUE(alice.wait_roster("bob", true));
+  relay.proc->terminate();
+  EXPECT_TRUE(relay.proc->wait_for("relay stopped")) << relay.proc->describe("no clean stop");
+  EXPECT_EQ(relay.proc->wait_exit(), 0);
+}
+
 TEST(Process, QuitThenEndOfInputStopsWithoutTalkingOfTheConsole) {
   // As when a script pipes `quit` in and closes the pipe: the relay stops, and does not also
   // say its console closed while it keeps running (it does not).

@@ -279,8 +279,8 @@ std::uint16_t free_port() {
 }
 
 relay_process start_relay(const std::filesystem::path& db, std::uint16_t port,
-                          const std::filesystem::path& node,
-                          const std::vector<std::string>& extra) {
+                          const std::filesystem::path& node, const std::vector<std::string>& extra,
+                          bool line_editor) {
   const bool pick = port == 0;
   for (int attempt = 0;; ++attempt) {
     relay_process r;
@@ -296,10 +296,11 @@ relay_process start_relay(const std::filesystem::path& db, std::uint16_t port,
                                      "--argon2-iterations",
                                      "1"};
     argv.insert(argv.end(), extra.begin(), extra.end());
-    r.proc = std::make_unique<pty_process>(pty_options{.argv = argv,
-                                                       .working_dir = db.parent_path(),
-                                                       .env = {},
-                                                       .label = "relay:" + std::to_string(r.port)});
+    r.proc =
+        std::make_unique<pty_process>(pty_options{.argv = argv,
+                                                  .working_dir = db.parent_path(),
+                                                  .env = {{"TERM", line_editor ? "xterm" : "dumb"}},
+                                                  .label = "relay:" + std::to_string(r.port)});
     static const std::regex ready("console ready|Address already in use");
     auto out = r.proc->read_until(ready);
     if (out && out->find("Address already in use") == std::string::npos) {

@@ -1,13 +1,21 @@
 // The operator console: reads lines from a file descriptor on its own thread, parses them
 // against the command table and posts each command to the relay's io thread, printing the
-// answer. It never reads relay state itself.
+// answer. It never reads relay state itself. On a terminal it uses the client's line editor:
+// log lines (when standard error is the same terminal) and answers are printed above the
+// half-typed command, which stays intact below them.
 #pragma once
 
 #include <atomic>
 #include <cstdio>
+#include <memory>
+#include <string_view>
 #include <thread>
 
 #include "relay/net.hpp"
+
+namespace relay::term {
+class interactive_terminal;
+}
 
 namespace relay::server {
 
@@ -26,11 +34,17 @@ class operator_console {
   void run();
   /// Runs one line's command; false after `quit`.
   bool handle(const std::string& line);
+  /// Prints an answer (whole lines).
+  void emit(std::string_view text);
+  /// Gives the terminal back (modes restored) and log lines their own output again.
+  void release_terminal();
 
   net::io_context& io_;
   relay_server& relay_;
   int in_fd_;
   std::FILE* out_;
+  // Shared with the logging thread's writer, which may be printing a batch right now.
+  std::shared_ptr<term::interactive_terminal> term_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -30,6 +31,10 @@ bool flush(std::chrono::milliseconds limit = std::chrono::seconds(2));
 std::uint64_t dropped_lines();
 /// Where lines go from now on (standard error by default); flushes first. For tests.
 void set_output(int fd);
+/// From now on, batches of whole lines go to `writer` (called on the logging thread, never
+/// on a caller's) instead of the output; an empty function goes back to it. Flushes first.
+/// The relay's console uses it to print log lines above the operator's half-typed command.
+void set_writer(std::function<void(std::string_view)> writer);
 
 /// Builds the line only when the level is enabled: log::info() << "x " << n;
 /// A disabled line costs one comparison (no stream is constructed: debug lines sit on the
