@@ -42,7 +42,7 @@ constexpr const char* examples =
     "  only created with --sign-up. --json: each event is one JSON object per line on\n"
     "  stdout (\"type\": message, notice, signed_in, join, leave, online or who; \"time\"\n"
     "  in UTC, ISO 8601).\n"
-    "\nclient exit codes: 0 ok, 1 error or connection lost, 2 sign-in/sign-up refused,\n"
+    "\nclient exit codes: 0 ok, 1 error (kicked, banned, replaced), 2 sign-in/sign-up refused,\n"
     "  3 relay unreachable, 4 relay key not accepted (not the pinned key or --relay-key,\n"
     "  or not trusted when asked on first use)\n";
 

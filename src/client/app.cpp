@@ -4,6 +4,7 @@
 #include "relay/client/app.hpp"
 
 #include <fcntl.h>
+#include <sodium.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
@@ -314,6 +315,15 @@ int confirm_new_relay(ui& u, line_reader& in, net::io_context& io, const client_
   return exit_ok;
 }
 
+/// A new connection to the relay, signed in again, or why not.
+struct relink_result {
+  std::shared_ptr<link> l;       // set on success
+  bool give_up = false;          // trying again cannot help: refused, or the relay's key changed
+  int exit_code = exit_failure;  // when giving up
+  std::string why;               // what went wrong, for the person (empty: already said)
+};
+using relink_fn = std::function<awaitable<relink_result>()>;
+
 /// How the chat phase talks to the person or program at the other end.
 struct chat_io {
   ui& out;
@@ -324,9 +334,13 @@ struct chat_io {
 };
 
 /// The chat phase: prints what arrives, sends what is typed. Returns the exit code.
-int chat_loop(net::io_context& io, link& l, chat& c, chat_io& cio, contact_book& book,
-              const std::function<void()>& save_book, const std::function<void()>& save_seen) {
+int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io& cio,
+              contact_book& book, const std::function<void()>& save_book,
+              const std::function<void()>& save_seen, const relink_fn& relink) {
   ui& u = cio.out;
+  std::shared_ptr<link> lp = std::move(first);
+  bool connected = true;  // false while reconnecting
+  net::steady_timer retry_timer(io);
   std::atomic<bool> stop{false};
   int code = exit_ok;
   std::uint32_t next_id = 1;
@@ -375,7 +389,7 @@ int chat_loop(net::io_context& io, link& l, chat& c, chat_io& cio, contact_book&
   net::steady_timer drain_timer(io);
   std::function<void(const std::string&)> on_line;
   auto send_drain_ping = [&] {
-    l.send(proto::ping{++drain_ping});
+    lp->send(proto::ping{++drain_ping});
     drain_timer.expires_after(std::chrono::seconds(5));
     drain_timer.async_wait([&, token = drain_ping](boost::system::error_code ec) {
       if (ec || !draining || token != drain_ping) return;
@@ -385,6 +399,8 @@ int chat_loop(net::io_context& io, link& l, chat& c, chat_io& cio, contact_book&
     });
   };
   std::function<void()> pump = [&] {
+    // Away from the relay, or before its roster is known again, they wait.
+    if (!connected || !snapshot_done) return;
     const auto now = outbox::clock::now();
     while (!stop) {
       auto m = out_box.next(now);
@@ -395,7 +411,7 @@ int chat_loop(net::io_context& io, link& l, chat& c, chat_io& cio, contact_book&
         continue;
       }
       const std::uint32_t id = next_id++;
-      l.send(proto::send{id, m->to, std::move(*sealed)});
+      lp->send(proto::send{id, m->to, std::move(*sealed)});
       out_box.sent(id, std::move(*m));
       unconfirmed = true;
     }
@@ -469,8 +485,12 @@ int chat_loop(net::io_context& io, link& l, chat& c, chat_io& cio, contact_book&
   auto report_unsent = [&] {
     pace_timer.cancel();
     drain_timer.cancel();
-    if (out_box.waiting() > 0) {
-      u.warning("! " + std::to_string(out_box.waiting()) + " waiting message(s) were not sent");
+    const auto typed = std::count_if(early.begin(), early.end(), [](const std::string& line) {
+      return std::holds_alternative<send_line>(parse_input(line));
+    });
+    if (out_box.waiting() > 0 || typed > 0) {
+      u.warning("! " + std::to_string(out_box.waiting() + static_cast<std::size_t>(typed)) +
+                " waiting message(s) were not sent");
     }
     for (const auto& [name, texts] : held) {
       if (!texts.empty()) {
@@ -479,15 +499,59 @@ int chat_loop(net::io_context& io, link& l, chat& c, chat_io& cio, contact_book&
       }
     }
   };
+  // The connection went away (or the relay is restarting): like irssi, connect again with
+  // growing pauses (1 s doubling to 30 s, jittered so a relay's users do not all come back
+  // in the same instant) until it works, the relay refuses us, or the person leaves. Lines
+  // typed meanwhile wait for the new roster; nothing is dropped quietly.
+  auto reconnect = [&](const std::string& lost) -> awaitable<bool> {
+    connected = false;
+    snapshot_done = false;
+    unconfirmed = false;
+    lp->close();
+    c.forget_roster();
+    update_candidates();
+    if (draining) {  // leaving anyway: what is still waiting is named
+      report_unsent();
+      co_return false;
+    }
+    u.error("* " + lost + "; reconnecting (/quit leaves)");
+    auto pause = std::chrono::milliseconds(1000);
+    while (!stop) {
+      const auto jitter = static_cast<long>(pause.count() / 5);
+      const auto wait =
+          pause + std::chrono::milliseconds(static_cast<long>(randombytes_uniform(
+                                                static_cast<std::uint32_t>(2 * jitter + 1))) -
+                                            jitter);
+      retry_timer.expires_after(wait);
+      boost::system::error_code ec;
+      co_await retry_timer.async_wait(net::redirect_error(net::use_awaitable, ec));
+      if (stop) co_return false;
+      auto r = co_await relink();
+      if (stop) co_return false;
+      if (r.l) {
+        lp = std::move(r.l);
+        connected = true;
+        u.info("* reconnected to the relay");
+        co_return true;
+      }
+      if (r.give_up) {
+        if (!r.why.empty()) u.error("* " + r.why);
+        report_unsent();
+        code = r.exit_code;
+        co_return false;
+      }
+      pause = std::min(pause * 2, std::chrono::milliseconds(30000));
+      u.info("* " + r.why + "; trying again in " + std::to_string((pause.count() + 500) / 1000) +
+             " s");
+    }
+    co_return false;
+  };
   auto reader = [&]() -> awaitable<void> {
-    while (true) {
-      auto f = co_await l.receive();
+    while (!stop) {
+      auto f = co_await lp->receive();
       if (!f) {
-        if (!stop) {
-          u.error("* connection to the relay lost: " + f.error().message());
-          report_unsent();
-          code = exit_failure;
-        }
+        if (stop) break;
+        if (co_await reconnect("connection to the relay lost: " + f.error().message())) continue;
         break;
       }
       if (auto* p = std::get_if<proto::presence>(&*f)) {
@@ -516,6 +580,7 @@ int chat_loop(net::io_context& io, link& l, chat& c, chat_io& cio, contact_book&
             early.pop_front();
             on_line(line);
           }
+          pump();  // what waited while the connection was away
         }
       } else if (auto* d = std::get_if<proto::deliver>(&*f)) {
         auto text = c.open_from(d->from, d->ciphertext);
@@ -540,12 +605,18 @@ int chat_loop(net::io_context& io, link& l, chat& c, chat_io& cio, contact_book&
         if (cl->code == proto::reason::kicked && why.rfind("kicked", 0) != 0) {
           why = "kicked by the operator: " + why;
         }
+        // A relay going down for a restart, or a connection idle too long (a laptop that
+        // slept), is worth coming back to; a kick, a ban or a sign-in elsewhere is not.
+        if (cl->code == proto::reason::shutting_down || cl->code == proto::reason::timeout) {
+          if (co_await reconnect("the relay closed the connection: " + why)) continue;
+          break;
+        }
         u.error("* the relay closed the connection: " + why);
         report_unsent();
         code = exit_failure;
         break;
       } else if (auto* pg = std::get_if<proto::ping>(&*f)) {
-        l.send(proto::pong{pg->token});
+        lp->send(proto::pong{pg->token});
       } else if (auto* po = std::get_if<proto::pong>(&*f)) {
         if (draining && po->token == drain_ping && out_box.waiting() == 0) {
           draining = false;
@@ -555,7 +626,7 @@ int chat_loop(net::io_context& io, link& l, chat& c, chat_io& cio, contact_book&
       }
     }
     stop = true;
-    l.close();
+    lp->close();
     io.stop();
   };
 
@@ -606,6 +677,14 @@ int chat_loop(net::io_context& io, link& l, chat& c, chat_io& cio, contact_book&
         release_held(v->name);
       }
     } else if (std::holds_alternative<quit_line>(in)) {
+      if (!connected) {  // nothing to say goodbye to
+        report_unsent();
+        stop = true;
+        retry_timer.cancel();
+        lp->close();
+        io.stop();
+        return;
+      }
       if (!draining && (out_box.waiting() > 0 || unconfirmed)) {
         draining = true;
         if (out_box.waiting() > 0) {
@@ -618,12 +697,12 @@ int chat_loop(net::io_context& io, link& l, chat& c, chat_io& cio, contact_book&
       }
       report_unsent();
       stop = true;
-      l.send(proto::bye{});
+      lp->send(proto::bye{});
       net::co_spawn(
           io,
           [&]() -> awaitable<void> {
-            co_await l.flush();
-            l.close();
+            co_await lp->flush();
+            lp->close();
             io.stop();
           },
           net::detached);
@@ -653,7 +732,8 @@ int chat_loop(net::io_context& io, link& l, chat& c, chat_io& cio, contact_book&
   // Input goes through here: queued until the roster snapshot is complete.
   auto take_line = [&](std::string text) {
     if (stop) return;
-    if (!snapshot_done) {
+    // While reconnecting, leaving is not put off until the relay is back.
+    if (!snapshot_done && (connected || !std::holds_alternative<quit_line>(parse_input(text)))) {
       early.push_back(std::move(text));
       return;
     }
@@ -922,6 +1002,12 @@ int run_client(const client_config& cfg) {
       u.warning(std::string("warning: could not save your key: ") + e.what());
     }
   }
+  // Kept for signing in again after the connection is lost, in guarded memory (no swap, no
+  // core file); the plain copy is wiped now.
+  const crypto::secret_buffer kept_password(
+      byte_view(reinterpret_cast<const byte*>(password.value.data()), password.value.size()));
+  crypto::wipe(password.value.data(), password.value.size());
+  password.value.clear();
   u.show(signed_in_event{name, key_text::of(identity->pub()), signed_up});
   if (new_identity && !signed_up) {
     // One key per account: the contacts of this account pinned the other device's key.
@@ -959,7 +1045,48 @@ int run_client(const client_config& cfg) {
     prompt_text = "\x1b[" + std::string(name_colour(name)) + "m" + name + "\x1b[0m> ";
   }
   chat_io cio{u, in, use_editor, terminal_opts, prompt_text};
-  return chat_loop(io, *l, c, cio, *book, save_book, save_seen);
+  // Signing in again on a new connection, with the same name, password and identity key.
+  relink_fn relink = [&]() -> awaitable<relink_result> {
+    relink_result r;
+    auto fresh = std::make_shared<link>(io);
+    key_mismatch = false;
+    // Built first, not as a temporary in the co_await expression: GCC 12 destroys such a
+    // temporary twice when the coroutine frame is torn down.
+    proto::frame credentials = proto::sign_in{
+        name,
+        std::string(reinterpret_cast<const char*>(kept_password.data()), kept_password.size()),
+        pub};
+    auto out =
+        co_await attempt(u, *fresh, cfg, dir, relay_id, key_mismatch, std::move(credentials));
+    if (out.link_error) {
+      if (key_mismatch) {  // the warning is on screen already
+        r.give_up = true;
+        r.exit_code = exit_key_mismatch;
+      } else {
+        r.why = "cannot reconnect: " + out.link_error.message();
+        if (!fresh->unreachable_because().empty())
+          r.why += " (" + fresh->unreachable_because() + ")";
+      }
+      co_return r;
+    }
+    if (out.refused || out.closed) {
+      const auto code = out.refused ? out.refused->code : out.closed->code;
+      const std::string text = printable(out.refused ? out.refused->text : out.closed->text);
+      // The relay restarting or busy hashing: worth another try. Anything else is an answer.
+      if (code == proto::reason::shutting_down || code == proto::reason::busy ||
+          code == proto::reason::timeout) {
+        r.why = "cannot reconnect yet: " + text;
+      } else {
+        r.give_up = true;
+        r.exit_code = exit_bad_credentials;
+        r.why = "signing in again failed: " + text;
+      }
+      co_return r;
+    }
+    r.l = std::move(fresh);
+    co_return r;
+  };
+  return chat_loop(io, l, c, cio, *book, save_book, save_seen, relink);
 }
 
 }  // namespace relay::client

@@ -249,15 +249,32 @@ TEST_F(E2eTest, RelayRestartKeepsAccountsAndKeys) {
   relay_.proc->terminate();
   EXPECT_TRUE(saw(*relay_.proc, "relay stopped"));
   EXPECT_TRUE(exited_with(*relay_.proc, 0));
-  EXPECT_TRUE(saw(*alice, "the relay closed the connection"));
-  EXPECT_TRUE(saw(*bob, "the relay closed the connection"));
-  EXPECT_TRUE(exited_with(*alice, 1));
-  EXPECT_TRUE(exited_with(*bob, 1));
   EXPECT_TRUE(never_printed(*relay_.proc, alice_password));
+  // Like irssi, the clients wait for the relay to come back.
+  EXPECT_TRUE(saw(*alice,
+                  "* the relay closed the connection: the relay is shutting down; "
+                  "reconnecting (/quit leaves)"));
+  EXPECT_TRUE(saw(*bob, "reconnecting (/quit leaves)"));
+  // Typed while it is away: sent once it is back, not refused as "not online".
+  ASSERT_TRUE(saw(*alice, "cannot reconnect"));
+  alice->send_line("bob:typed while the relay was away");
 
   const auto fingerprint = relay_.fingerprint;
   relay_ = start_relay(dir_.path() / "relay.db", relay_.port);
   EXPECT_EQ(relay_.fingerprint, fingerprint);
+  EXPECT_TRUE(saw(*alice, "* reconnected to the relay"));
+  EXPECT_TRUE(saw(*bob, "* reconnected to the relay"));
+  EXPECT_TRUE(saw(*bob, "alice: typed while the relay was away"));
+  EXPECT_EQ(alice->transcript().find("not online"), std::string::npos) << alice->transcript();
+  bob->send_line("alice:welcome back");
+  EXPECT_TRUE(saw(*alice, "bob: welcome back"));
+  // Same keys on both sides: no warning on either.
+  EXPECT_EQ(alice->transcript().find("CHANGED"), std::string::npos) << alice->transcript();
+  EXPECT_EQ(bob->transcript().find("CHANGED"), std::string::npos) << bob->transcript();
+  alice->send_line("/quit");
+  EXPECT_TRUE(exited_with(*alice, 0));
+  bob->send_line("/quit");
+  EXPECT_TRUE(exited_with(*bob, 0));
 
   auto again = client("alice");
   EXPECT_EQ(sign_in(*again, "alice", alice_password), alice_key);
@@ -266,6 +283,20 @@ TEST_F(E2eTest, RelayRestartKeepsAccountsAndKeys) {
   EXPECT_TRUE(saw(*again, "* nobody else is online"));
   EXPECT_TRUE(never_printed(*again, alice_password));
   EXPECT_TRUE(never_printed(*relay_.proc, alice_password));
+}
+
+// A relay that comes back without the account (its database replaced) refuses the sign-in:
+// that is an answer, so the client stops trying and says why.
+TEST_F(E2eTest, ReconnectingStopsWhenTheRelayNoLongerKnowsTheAccount) {
+  auto alice = client("alice");
+  ASSERT_FALSE(sign_up(*alice, "alice", alice_password).empty());
+  relay_.proc->terminate();
+  ASSERT_TRUE(exited_with(*relay_.proc, 0));
+  ASSERT_TRUE(saw(*alice, "reconnecting (/quit leaves)"));
+  relay_ = start_relay(dir_.path() / "other.db", relay_.port, RELAY_NODE_BINARY,
+                       {"--key", (dir_.path() / "relay.key").string()});
+  EXPECT_TRUE(saw(*alice, "* signing in again failed: invalid credentials"));
+  EXPECT_TRUE(exited_with(*alice, 2));
 }
 
 TEST_F(E2eTest, SecondSignInReplacesTheFirst) {

@@ -334,8 +334,31 @@ TEST_F(TrustTest, AHeldMessageIsNamedWhenTheRelayVanishes) {
   ASSERT_TRUE(saw(*alice, "! held for bob (key changed)"));
   relay_.proc->send_signal(SIGKILL);  // no goodbye: the connection just ends
   EXPECT_TRUE(saw(*alice, "* connection to the relay lost"));
+  EXPECT_TRUE(saw(*alice, "reconnecting (/quit leaves)"));
+  EXPECT_TRUE(saw(*alice, "* cannot reconnect: cannot reach the relay (Connection refused)"));
+  // Held, not dropped, while she waits; named when she gives up waiting.
+  alice->send_line("/quit");
   EXPECT_TRUE(saw(*alice, "! 1 held message(s) to bob were not sent"));
-  EXPECT_TRUE(exited_with(*alice, 1));
+  EXPECT_TRUE(exited_with(*alice, 0));
+}
+
+// Reconnecting goes through the same pin check: a relay back with another key (an impostor
+// on the port while the real one restarts) gets nothing, and the client stops trying.
+TEST_F(TrustTest, ReconnectingToARelayWithAnotherKeyStopsBeforeSignIn) {
+  auto [alice, bob, alice_key, bob_key] = start_alice_and_bob();
+  ASSERT_FALSE(bob_key.empty());
+  ASSERT_TRUE(saw(*alice, "* bob joined"));
+  bob->send_line("/quit");
+  ASSERT_TRUE(exited_with(*bob, 0));
+  relay_.proc->terminate();
+  ASSERT_TRUE(exited_with(*relay_.proc, 0));
+  ASSERT_TRUE(saw(*alice, "reconnecting (/quit leaves)"));
+  relay_ = start_relay_with(dir_.path() / "relay.db", relay_.port,
+                            {"--key", (dir_.path() / "impostor.key").string()});
+  EXPECT_TRUE(saw(*alice, "WARNING: THE RELAY'S IDENTIFICATION HAS CHANGED!"));
+  EXPECT_TRUE(exited_with(*alice, 4));
+  EXPECT_EQ(alice->transcript().find("reconnected"), std::string::npos) << alice->transcript();
+  EXPECT_TRUE(never_printed(*relay_.proc, "user alice signed in"));
 }
 
 TEST_F(TrustTest, VerifiedContactKeyChangeBlocksUntilVerify) {

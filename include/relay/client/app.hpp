@@ -25,7 +25,7 @@ struct client_config {
 /// Process exit codes (documented in README and --help).
 enum exit_code : int {
   exit_ok = 0,
-  exit_failure = 1,          ///< usage errors, local I/O errors, lost connection
+  exit_failure = 1,          ///< usage errors, local I/O errors, kicked, banned, replaced
   exit_bad_credentials = 2,  ///< sign-in or sign-up refused
   exit_unreachable = 3,      ///< relay cannot be reached or did not complete the handshake
   exit_key_mismatch = 4,     ///< the relay's key not accepted: pin, --relay-key or the user

@@ -47,6 +47,8 @@ class chat {
   /// Online users other than me, sorted, with their keys.
   const std::map<std::string, crypto::public_key>& online() const noexcept { return online_; }
   bool is_online(const std::string& name) const { return online_.count(name) != 0; }
+  /// Forgets who is online (the connection is gone; the next snapshot says who is back).
+  void forget_roster() noexcept { online_.clear(); }
 
   /// The ciphertext for `text` to `to` (who must be online).
   result<bytes> seal_to(const std::string& to, std::string_view text);
