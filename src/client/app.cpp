@@ -339,7 +339,8 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
               const std::function<void()>& save_seen, const relink_fn& relink) {
   ui& u = cio.out;
   std::shared_ptr<link> lp = std::move(first);
-  bool connected = true;  // false while reconnecting
+  bool connected = true;   // false while reconnecting
+  bool told_away = false;  // that lines typed now wait for the relay
   net::steady_timer retry_timer(io);
   std::atomic<bool> stop{false};
   int code = exit_ok;
@@ -505,6 +506,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   // typed meanwhile wait for the new roster; nothing is dropped quietly.
   auto reconnect = [&](const std::string& lost) -> awaitable<bool> {
     connected = false;
+    told_away = false;
     snapshot_done = false;
     unconfirmed = false;
     lp->close();
@@ -733,7 +735,11 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   auto take_line = [&](std::string text) {
     if (stop) return;
     // While reconnecting, leaving is not put off until the relay is back.
-    if (!snapshot_done && (connected || !std::holds_alternative<quit_line>(parse_input(text)))) {
+    const auto in = parse_input(text);
+    if (!connected && std::holds_alternative<send_line>(in) && !std::exchange(told_away, true)) {
+      u.info("* not connected: what you type now is sent once the relay is back");
+    }
+    if (!snapshot_done && (connected || !std::holds_alternative<quit_line>(in))) {
       early.push_back(std::move(text));
       return;
     }
@@ -806,8 +812,13 @@ int run_client(const client_config& cfg) {
   crypto::init();
   // Read and cleared first, whatever else happens: it must not outlive this point.
   password_text env_password;
-  const auto from_env = take_password_from_environment();
-  if (from_env) env_password.value = *from_env;
+  auto from_env = take_password_from_environment();
+  const bool have_env_password = from_env.has_value();
+  if (from_env) {
+    env_password.value = *from_env;
+    crypto::wipe(from_env->data(), from_env->size());
+    from_env.reset();
+  }
 
   const bool stdin_tty = ::isatty(STDIN_FILENO) != 0;
   const bool stdout_tty = ::isatty(STDOUT_FILENO) != 0;
@@ -878,7 +889,7 @@ int run_client(const client_config& cfg) {
       return exit_failure;
     }
     password.value = std::move(*pw);
-  } else if (from_env) {
+  } else if (have_env_password) {
     password.value = env_password.value;
   } else {
     u.prompt("password: ");
@@ -1008,6 +1019,8 @@ int run_client(const client_config& cfg) {
       byte_view(reinterpret_cast<const byte*>(password.value.data()), password.value.size()));
   crypto::wipe(password.value.data(), password.value.size());
   password.value.clear();
+  crypto::wipe(env_password.value.data(), env_password.value.size());
+  env_password.value.clear();
   u.show(signed_in_event{name, key_text::of(identity->pub()), signed_up});
   if (new_identity && !signed_up) {
     // One key per account: the contacts of this account pinned the other device's key.

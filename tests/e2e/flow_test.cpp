@@ -258,6 +258,7 @@ TEST_F(E2eTest, RelayRestartKeepsAccountsAndKeys) {
   // Typed while it is away: sent once it is back, not refused as "not online".
   ASSERT_TRUE(saw(*alice, "cannot reconnect"));
   alice->send_line("bob:typed while the relay was away");
+  EXPECT_TRUE(saw(*alice, "* not connected: what you type now is sent once the relay is back"));
 
   const auto fingerprint = relay_.fingerprint;
   relay_ = start_relay(dir_.path() / "relay.db", relay_.port);
