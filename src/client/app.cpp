@@ -747,26 +747,22 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   };
 
   net::co_spawn(io, reader, net::detached);
-  // Ctrl-C and SIGTERM leave like /quit: goodbye sent, exit code 0. Installed before the
-  // editor, which then leaves these signals to us. Ctrl-C on a half-typed line only drops
-  // that line, as in a shell: one key should not end a conversation mid-sentence.
+  // Ctrl-C (without the editor), SIGTERM and SIGHUP leave like /quit: goodbye sent, exit code
+  // 0. Installed before the editor, which then leaves these signals to us. With the editor,
+  // Ctrl-C is a key: on a half-typed line it only drops that line, as in a shell (one key
+  // should not end a conversation mid-sentence), and on an empty line it leaves.
   net::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
-  bool told_ctrl_c = false;
   std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec,
-                                                                      int sig) {
+                                                                      int) {
     if (ec || stop) return;
-    if (sig == SIGINT && term && term->discard_line()) {
-      if (!std::exchange(told_ctrl_c, true))
-        u.info("* line dropped (Up brings it back); Ctrl-C on an empty line leaves");
-    } else {
-      on_line("/quit");  // a second one while messages are still going out leaves now
-    }
+    on_line("/quit");  // a second one while messages are still going out leaves now
     signals.async_wait(on_signal);
   };
   signals.async_wait(on_signal);
   if (cio.use_editor) {
     try {
-      term.emplace(STDIN_FILENO, STDOUT_FILENO, cio.prompt);
+      term.emplace(STDIN_FILENO, STDOUT_FILENO, cio.prompt, interactive_terminal::ctrl_c::key);
+      term->set_discard_note("* line dropped (Up brings it back); Ctrl-C on an empty line leaves");
       u.attach(&*term, cio.terminal_opts);
       update_candidates();
     } catch (const std::exception& e) {

@@ -239,6 +239,14 @@ void line_editor::key_byte(char c, bool after_cr, std::vector<event>& out) {
     case '\x08':
       if (cursor_ > 0) erase(prev_boundary(cursor_), cursor_);
       return;
+    case '\x03':  // Ctrl-C (when the terminal gives it to us as a key): drop the line, or leave
+      if (buffer_.empty()) {
+        out.push_back({event::kind::eof, {}});
+      } else {
+        out.push_back({event::kind::discard, buffer_});
+        discard();
+      }
+      return;
     case '\x04':  // Ctrl-D
       if (buffer_.empty()) {
         out.push_back({event::kind::eof, {}});

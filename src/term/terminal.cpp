@@ -67,17 +67,18 @@ bool interactive_terminal_available(int in_fd, int out_fd) {
   return term != nullptr && *term != '\0' && std::strcmp(term, "dumb") != 0;
 }
 
-interactive_terminal::interactive_terminal(int in_fd, int out_fd, std::string prompt)
+interactive_terminal::interactive_terminal(int in_fd, int out_fd, std::string prompt, ctrl_c c)
     : in_fd_(in_fd), out_fd_(out_fd), prompt_(std::move(prompt)) {
   if (::tcgetattr(in_fd_, &saved_) != 0) {
     throw std::system_error(errno, std::generic_category(), "tcgetattr");
   }
   termios raw = saved_;
-  // Keys arrive one by one and unechoed; ISIG stays so Ctrl-C is still SIGINT (the client's
-  // /quit). IEXTEN off so Ctrl-V/Ctrl-O reach us; IXON off so Ctrl-S does not freeze output;
-  // no CR/NL translation, or a pasted "\r\n" would arrive as two line breaks.
+  // Keys arrive one by one and unechoed; ISIG stays so Ctrl-Z and Ctrl-\ are still signals.
+  // IEXTEN off so Ctrl-V/Ctrl-O reach us; IXON off so Ctrl-S does not freeze output; no CR/NL
+  // translation, or a pasted "\r\n" would arrive as two line breaks.
   raw.c_lflag &= ~static_cast<tcflag_t>(ICANON | ECHO | ECHONL | IEXTEN);
   raw.c_iflag &= ~static_cast<tcflag_t>(IXON | ICRNL | INLCR | IGNCR);
+  if (c == ctrl_c::key) raw.c_cc[VINTR] = _POSIX_VDISABLE;
   raw.c_cc[VMIN] = 1;
   raw.c_cc[VTIME] = 0;
   if (::tcsetattr(in_fd_, TCSADRAIN, &raw) != 0) {
@@ -179,6 +180,14 @@ std::optional<std::string> interactive_terminal::next_line(const std::atomic<boo
         case line_editor::event::kind::bell:
           out += '\a';
           break;
+        case line_editor::event::kind::discard:
+          // Left on screen with ^C after it, as a shell does; a fresh empty line below.
+          out += line_editor::render_line(prompt_, ev.text + "^C", ev.text.size() + 2, w);
+          out += "\r\n";
+          if (!discard_note_.empty()) {
+            out += "\r\x1b[K" + std::exchange(discard_note_, {}) + "\r\n";
+          }
+          break;
       }
     }
     if (editor_.refused() != refused_seen_) {
@@ -206,16 +215,9 @@ void interactive_terminal::print(std::string_view text) {
   write_all(out);  // one write: the row is never seen half redrawn
 }
 
-bool interactive_terminal::discard_line() {
+void interactive_terminal::set_discard_note(std::string note) {
   std::lock_guard lock(mutex_);
-  const std::string dropped = editor_.buffer();
-  if (!editor_.discard()) return false;
-  // Left on screen with ^C after it, as a shell does, and a fresh empty line below.
-  std::string out = line_editor::render_line(prompt_, dropped + "^C", dropped.size() + 2, width());
-  out += "\r\n";
-  out += redraw_bytes_locked();
-  write_all(out);
-  return true;
+  discard_note_ = std::move(note);
 }
 
 void interactive_terminal::set_candidates(std::vector<std::string> names) {

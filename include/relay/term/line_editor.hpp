@@ -6,11 +6,12 @@
 // delete one code point; Ctrl-W deletes the word before the cursor; Ctrl-U kills to the start,
 // Ctrl-K to the end; Ctrl-L asks for a redraw (no event, the caller redraws after every feed);
 // Enter (\r or \n) gives event line; Up/Down (ESC[A/ESC[B, ESCOA/ESCOB) browse history; Ctrl-D on
-// an empty line gives event eof, otherwise deletes at the cursor; Tab completes a candidate
-// name (`bo` -> `bob:` at the start of the line, `bob ` after /msg, /accept and /verify, `bob`
-// elsewhere; several matches complete their common prefix and a second Tab lists them; a Tab that
-// adds nothing gives event bell). Other
-// escape sequences (CSI ... final byte, SS3 x, ESC x) are swallowed whole, never inserted.
+// an empty line gives event eof, otherwise deletes at the cursor; Ctrl-C on an empty line gives
+// event eof too, otherwise event discard (the line goes to history, as discard() does); Tab
+// completes a candidate name (`bo` -> `bob:` at the start of the line, `bob ` after /msg, /accept
+// and /verify, `bob` elsewhere; several matches complete their common prefix and a second Tab lists
+// them; a Tab that adds nothing gives event bell). Other escape sequences (CSI ... final byte, SS3
+// x, ESC x) are swallowed whole, never inserted.
 //
 // Paste policy: a bracketed paste (ESC[200~ ... ESC[201~, which the terminal sends when the
 // client enabled it) is inserted as-is: its line breaks (\r\n, \r, \n, all normalised to \n)
@@ -43,8 +44,9 @@ class line_editor {
 
   struct event {
     // list: text is completion candidates to show above the line; clear: Ctrl-L; bell: a Tab
-    // that completed nothing (no match, or several with nothing in common yet).
-    enum class kind { line, eof, list, clear, bell };
+    // that completed nothing (no match, or several with nothing in common yet); discard: Ctrl-C
+    // dropped the half-typed line in text (it is in history now).
+    enum class kind { line, eof, list, clear, bell, discard };
     kind what;
     std::string text;
   };

@@ -33,10 +33,19 @@ bool interactive_terminal_available(int in_fd, int out_fd);
 /// fallback (the client has one).
 class interactive_terminal {
  public:
-  /// Puts in_fd in non-canonical no-echo mode (ISIG stays on so Ctrl-C still raises SIGINT),
-  /// enables bracketed paste; the destructor restores both. Throws std::system_error if the
-  /// terminal modes cannot be read or set.
-  interactive_terminal(int in_fd, int out_fd, std::string prompt);
+  /// What Ctrl-C does while the terminal is ours.
+  enum class ctrl_c {
+    signal,  ///< SIGINT, as usual (the relay's console: it stops the relay)
+    /// A key, read in order with what was typed before it: it drops a half-typed line and
+    /// on an empty line ends input as Ctrl-D does. (As a signal it would overtake the typed
+    /// bytes, which the kernel also flushes, and find the line empty.)
+    key,
+  };
+  /// Puts in_fd in non-canonical no-echo mode (ISIG stays on: Ctrl-Z and Ctrl-\ are still
+  /// signals, and Ctrl-C too unless `c` is ctrl_c::key), enables bracketed paste; the
+  /// destructor restores both. Throws std::system_error if the terminal modes cannot be read or
+  /// set.
+  interactive_terminal(int in_fd, int out_fd, std::string prompt, ctrl_c c = ctrl_c::signal);
   ~interactive_terminal();
   interactive_terminal(const interactive_terminal&) = delete;
   interactive_terminal& operator=(const interactive_terminal&) = delete;
@@ -47,9 +56,8 @@ class interactive_terminal {
   /// Thread-safe: clears the input row, writes `text` (one or more lines, '\n'-separated, a
   /// final '\n' optional), then redraws prompt + the half-typed line with the cursor where it was.
   void print(std::string_view text);
-  /// Thread-safe: Ctrl-C on a half-typed line drops it (left on screen with ^C, and kept in
-  /// history for Up); false if the line was empty.
-  bool discard_line();
+  /// Thread-safe: shown once, below the first line dropped with Ctrl-C (ctrl_c::key).
+  void set_discard_note(std::string note);
   /// Thread-safe: the names Tab completes.
   void set_candidates(std::vector<std::string> names);
   void set_prompt(std::string prompt);  // thread-safe, redraws
@@ -70,6 +78,7 @@ class interactive_terminal {
   std::size_t refused_seen_ = 0;
   std::size_t last_width_ = 0;
   bool fallback_installed_ = false;
+  std::string discard_note_;  // empty once shown
 };
 
 }  // namespace relay::term

@@ -380,6 +380,20 @@ TEST(LineEditor, TabWithoutMatchRingsTheBellAndChangesNothing) {
   EXPECT_EQ(no_candidates.buffer(), "");
 }
 
+TEST(LineEditor, CtrlCDropsTheLineOrOnAnEmptyLineIsEof) {
+  line_editor ed;
+  auto ev = ed.feed("bob:quick\x03");
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].what, kind::discard);
+  EXPECT_EQ(ev[0].text, "bob:quick");
+  EXPECT_EQ(ed.buffer(), "");
+  ASSERT_EQ(ed.history().size(), 1u);
+  EXPECT_EQ(ed.history().back(), "bob:quick");
+  ev = ed.feed("\x03");
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].what, kind::eof);
+}
+
 // Ctrl-C on a half-typed line drops it into history (Up brings it back); on an empty line
 // there is nothing to drop and the caller leaves.
 TEST(LineEditor, DiscardDropsTheLineIntoHistory) {

@@ -348,6 +348,39 @@ TEST(InteractiveTerminal, ModesAreSetAndRestored) {
   EXPECT_LT(out.find("\x1b[?2004h"), out.find("\x1b[?2004l"));
 }
 
+// The chat's mode: Ctrl-C is a key, so it is read after what was typed before it, drops that
+// line (left on screen with ^C, the note shown once) and on an empty line ends input.
+TEST(InteractiveTerminal, CtrlCAsAKeyDropsTheLineThenEndsInput) {
+  pty_pair pty;
+  pty.start_reading();
+  termios before{};
+  ASSERT_EQ(::tcgetattr(pty.slave(), &before), 0);
+  {
+    interactive_terminal term(pty.slave(), pty.slave(), "> ", interactive_terminal::ctrl_c::key);
+    term.set_discard_note("* dropped");
+    termios during{};
+    ASSERT_EQ(::tcgetattr(pty.slave(), &during), 0);
+    EXPECT_EQ(during.c_cc[VINTR], _POSIX_VDISABLE);
+    EXPECT_NE(during.c_lflag & ISIG, 0u);  // Ctrl-Z and Ctrl-\ are still signals
+    line_reader_thread reader(term);
+    pty.type("half a line\x03");  // one write: a signal would have found the line empty
+    ASSERT_TRUE(pty.wait_for("* dropped")) << pty.output();
+    pty.type("again\x03\x1b[A\r");
+    EXPECT_EQ(reader.get(), "again");  // Up brought back the line dropped last
+    const std::string out = pty.output();
+    EXPECT_NE(out.find("> half a line^C"), std::string::npos) << out;
+    EXPECT_NE(out.find("> again^C"), std::string::npos) << out;
+    EXPECT_EQ(out.find("* dropped"), out.rfind("* dropped")) << "the note is shown once";
+    line_reader_thread last(term);
+    pty.type("\x03");
+    EXPECT_EQ(last.get(), std::nullopt);  // on an empty line: end of input, as Ctrl-D
+  }
+  termios after{};
+  ASSERT_EQ(::tcgetattr(pty.slave(), &after), 0);
+  EXPECT_TRUE(same_modes(before, after));
+  EXPECT_NE(after.c_cc[VINTR], _POSIX_VDISABLE);
+}
+
 TEST(InteractiveTerminal, FatalSignalRestoresModesBeforeTheProcessDies) {
   for (const int sig : {SIGTERM, SIGHUP, SIGINT}) {
     pty_pair pty;  // no reader thread yet: fork() with only this thread running
