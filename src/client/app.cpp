@@ -349,8 +349,9 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   // Lines that arrived before the roster snapshot: handled once it is complete, so a script
   // that sends at once does not hear "bob is not online" only because the snapshot was late.
   std::deque<std::string> early;
-  // Contacts whose announced key differs from the pin, and what is waiting for them.
-  std::set<std::string> untrusted;
+  // Contacts whose announced key differs from the pin (with the key they were warned about),
+  // and what is waiting for them.
+  std::map<std::string, crypto::public_key> untrusted;
   std::map<std::string, std::vector<std::string>> held;
   std::optional<interactive_terminal> term;
 
@@ -468,7 +469,15 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         return;
       case key_check::changed:
       case key_check::changed_verified:
-        untrusted.insert(name);
+        // The same changed key again (a device signing in and out): warned once is enough.
+        if (auto it = untrusted.find(name); it != untrusted.end() && it->second == key) {
+          u.warning(
+              "! " + name + " is still on the changed key: messages to " + name + " are held (" +
+              (old->verified ? "/verify " + name : "/accept " + name + " or /verify " + name) +
+              ")");
+          return;
+        }
+        untrusted[name] = key;
         u.warning("!!! WARNING: " + name + "'s identity key has CHANGED !!!\n" +
                   "!   pinned key:    " + crypto::short_fingerprint(old->key) +
                   (old->verified ? "  (verified)" : "") + "\n" +

@@ -316,6 +316,18 @@ TEST_F(TrustTest, ContactKeyChangeHoldsUntilAccept) {
   ASSERT_TRUE(saw(*alice, "! held for bob (key changed): /accept bob or /verify bob to send"));
   EXPECT_EQ(bob2->transcript().find("4711"), std::string::npos) << bob2->transcript();
 
+  // The same new device signs out and in again: one line, not the whole warning again.
+  bob2->send_line("/quit");
+  ASSERT_TRUE(exited_with(*bob2, 0));
+  ASSERT_TRUE(saw(*alice, "* bob left"));
+  bob2 = client("bob-new-device");
+  ASSERT_EQ(sign_in(*bob2, "bob", bob_password), new_key);
+  EXPECT_TRUE(saw(*alice,
+                  "! bob is still on the changed key: messages to bob are held "
+                  "(/accept bob or /verify bob)"));
+  EXPECT_EQ(occurrences(alice->transcript(), "WARNING: bob's identity key has CHANGED"), 1U)
+      << alice->transcript();
+
   alice->send_line("/accept bob");
   EXPECT_TRUE(saw(*alice, "* accepted bob's new key " + new_key));
   EXPECT_TRUE(saw(*alice, "* sending 1 held message(s) to bob"));
