@@ -160,12 +160,13 @@ struct sign_in_outcome {
   std::string name;                      // set on welcome
 };
 
-/// Connects, checks the relay key against the pin, sends the credentials, awaits the answer.
-awaitable<sign_in_outcome> attempt(ui& out_ui, link& l, const client_config& cfg,
-                                   const data_dir& dir, const std::string& relay_id,
-                                   bool& key_mismatch, proto::frame credentials) {
-  sign_in_outcome out;
-  auto check = [&](const crypto::public_key& k) {
+/// The relay-key check for link::open: --relay-key, else the pin (pinning on first use). On a
+/// mismatch it says so, sets `key_mismatch` and refuses, so nothing of ours is sent.
+std::function<bool(const crypto::public_key&)> relay_key_check(ui& out_ui, const client_config& cfg,
+                                                               const data_dir& dir,
+                                                               const std::string& relay_id,
+                                                               bool& key_mismatch) {
+  return [&out_ui, &cfg, &dir, &relay_id, &key_mismatch](const crypto::public_key& k) {
     const std::string fp = crypto::fingerprint(k);
     if (cfg.relay_key) {
       const std::string want = fingerprint_digits(*cfg.relay_key);
@@ -209,10 +210,21 @@ awaitable<sign_in_outcome> attempt(ui& out_ui, link& l, const client_config& cfg
     }
     return true;
   };
-  auto opened = co_await l.open(cfg.host, cfg.port, check);
-  if (!opened) {
-    out.link_error = opened.error();
-    co_return out;
+}
+
+/// Connects (unless `l` is open already) with the relay-key check, sends the credentials and
+/// awaits the answer.
+awaitable<sign_in_outcome> attempt(ui& out_ui, link& l, const client_config& cfg,
+                                   const data_dir& dir, const std::string& relay_id,
+                                   bool& key_mismatch, proto::frame credentials) {
+  sign_in_outcome out;
+  if (!l.is_open()) {
+    auto opened = co_await l.open(cfg.host, cfg.port,
+                                  relay_key_check(out_ui, cfg, dir, relay_id, key_mismatch));
+    if (!opened) {
+      out.link_error = opened.error();
+      co_return out;
+    }
   }
   l.send(credentials);
   std::visit(
@@ -864,6 +876,18 @@ int run_client(const client_config& cfg) {
         return code;
     }
   }
+  // Before asking anything of a person, as ssh does: connect and check the relay's key, so a
+  // relay that is down or not the one pinned is said first. The connection then waits for
+  // the sign-in; a relay that stopped waiting (its sign-in deadline) gets a fresh one.
+  bool key_mismatch = false;
+  auto l = std::make_shared<link>(io);
+  if (stdin_tty) {
+    auto opened = run_until_done(
+        io, l->open(cfg.host, cfg.port, relay_key_check(u, cfg, dir, relay_id, key_mismatch)));
+    if (!opened)
+      return key_mismatch ? exit_key_mismatch
+                          : report_link_failure(u, opened.error(), *l, relay_id);
+  }
 
   std::string name;
   if (cfg.user) {
@@ -932,14 +956,19 @@ int run_client(const client_config& cfg) {
   proto::key_bytes pub;
   std::copy(identity->pub().begin(), identity->pub().end(), pub.begin());
 
-  bool key_mismatch = false;
-  auto l = std::make_shared<link>(io);
   auto report_link_error = [&](std::error_code ec) {
     return key_mismatch ? exit_key_mismatch : report_link_failure(u, ec, *l, relay_id);
   };
 
   auto outcome = run_until_done(io, attempt(u, *l, cfg, dir, relay_id, key_mismatch,
                                             proto::sign_in{name, password.value, pub}));
+  const bool gave_up_waiting = outcome.link_error == link_errc::closed ||
+                               (outcome.closed && outcome.closed->code == proto::reason::timeout);
+  if (stdin_tty && gave_up_waiting) {
+    l = std::make_shared<link>(io);  // the person took longer than the relay waits
+    outcome = run_until_done(io, attempt(u, *l, cfg, dir, relay_id, key_mismatch,
+                                         proto::sign_in{name, password.value, pub}));
+  }
   if (outcome.link_error) return report_link_error(outcome.link_error);
   if (outcome.closed) {
     u.error("sign-in failed: " + printable(outcome.closed->text));

@@ -162,14 +162,15 @@ TEST_F(TrustTest, RelayKeyChangeIsRefusedBeforeSignIn) {
   EXPECT_EQ(fs::status(other_key).permissions() & fs::perms::all,
             fs::perms::owner_read | fs::perms::owner_write);
 
+  // Said before anything is asked, as ssh does: no name, no password typed.
   auto again = client("alice");
-  ASSERT_TRUE(type_credentials(*again, "alice", alice_password));
   EXPECT_TRUE(saw(*again, "WARNING: THE RELAY'S IDENTIFICATION HAS CHANGED!"));
   EXPECT_TRUE(saw(*again, std::regex("pinned key:\n +" + old_fp + "\n"), "the pinned key"));
   EXPECT_TRUE(saw(*again, std::regex("key presented:\n +" + new_fp + "\n"), "the new key"));
   EXPECT_TRUE(saw(*again, known.string()));
   EXPECT_TRUE(exited_with(*again, 4));
   EXPECT_EQ(again->transcript().find("signed in as"), std::string::npos) << again->transcript();
+  EXPECT_EQ(again->transcript().find("user name:"), std::string::npos) << again->transcript();
 
   EXPECT_TRUE(relay_saw_nothing_but_a_handshake(*relay_.proc));
   EXPECT_EQ(relay_.proc->transcript().find(alice_password), std::string::npos);
@@ -258,12 +259,13 @@ TEST_F(TrustTest, RelayKeyOptionPinsInAdvance) {
   std::string wrong = fp;
   wrong[10] = wrong[10] == '0' ? '1' : '0';
   auto refused = client("wrong", {"--relay-key", wrong});
-  ASSERT_TRUE(type_credentials(*refused, "alice", alice_password));
   EXPECT_TRUE(saw(*refused, fp));
   EXPECT_TRUE(saw(*refused, wrong));
   EXPECT_TRUE(exited_with(*refused, 4));
   EXPECT_EQ(refused->transcript().find("pinned the key"), std::string::npos)
       << refused->describe("a refused relay key was pinned");
+  EXPECT_EQ(refused->transcript().find("user name:"), std::string::npos)
+      << refused->describe("asked for a name although the key is wrong");
   EXPECT_TRUE(relay_saw_nothing_but_a_handshake(*relay_.proc));
 
   auto alice = client("fresh", {"--relay-key", fp});
