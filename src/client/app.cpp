@@ -301,6 +301,7 @@ int confirm_new_relay(ui& u, line_reader& in, net::io_context& io, const client_
   u.prompt("Trust this relay and pin its key? [yes/no/fingerprint] ");
   while (true) {
     auto answer = in.next();
+    if (!answer) u.prompt("\n");  // Ctrl-D: what follows starts on a line of its own
     std::string a = answer ? fingerprint_digits(*answer) : "no";
     if (a == "yes" || a == fp) break;
     if (a == "no" || a == "n") {
@@ -311,8 +312,8 @@ int confirm_new_relay(ui& u, line_reader& in, net::io_context& io, const client_
     if (a.size() == 64 && a.find_first_not_of("0123456789abcdef") == std::string::npos) {
       u.error(
           "the fingerprint you typed is not this relay's: not trusting it.\n"
-          "  relay's:  " +
-          fp + "\n  yours:    " + a + "\nNothing was sent to relay " + relay_id + ".");
+          "relay's:\n  " +
+          fp + "\nyours:\n  " + a + "\nNothing was sent to relay " + relay_id + ".");
       return exit_key_mismatch;
     }
     u.prompt("Please type 'yes', 'no' or the fingerprint: ");
@@ -896,6 +897,7 @@ int run_client(const client_config& cfg) {
     u.prompt("user name: ");
     auto raw_name = in.next();
     if (!raw_name) {
+      if (stdin_tty) u.prompt("\n");
       u.error(stdin_tty ? "no user name: nothing done"
                         : "error: no user name (without a terminal, give --user NAME)");
       return exit_failure;
@@ -922,10 +924,13 @@ int run_client(const client_config& cfg) {
     password.value = env_password.value;
   } else {
     u.prompt("password: ");
-    if (auto pw = read_secret(in))
+    if (auto pw = read_secret(in)) {
       password.value = std::move(*pw);
-    else
+    } else {
+      if (stdin_tty) u.prompt("\n");
+      u.error("no password: nothing done");
       return exit_failure;
+    }
     typed_at_terminal = stdin_tty;
   }
   if (password.value.size() > proto::max_password) {
@@ -990,6 +995,7 @@ int run_client(const client_config& cfg) {
       }
       u.prompt("Create a new account named '" + name + "'? [y/N] ");
       auto answer = in.next();
+      if (!answer) u.prompt("\n");
       if (!answer || (*answer != "y" && *answer != "Y" && *answer != "yes")) {
         u.info("no account created");
         return exit_bad_credentials;
@@ -1003,7 +1009,14 @@ int run_client(const client_config& cfg) {
         } else {
           u.prompt("confirm password: ");
           password_text again;
-          if (auto pw = read_secret(in)) again.value = std::move(*pw);
+          auto pw = read_secret(in);
+          if (!pw) {
+            u.prompt("\n");
+            u.error("no account created");
+            return exit_bad_credentials;
+          }
+          again.value = std::move(*pw);
+          crypto::wipe(pw->data(), pw->capacity());  // a short one's bytes stay behind a move
           if (again.value == password.value) break;
           u.error("the passwords do not match");
         }
@@ -1013,7 +1026,13 @@ int run_client(const client_config& cfg) {
         }
         u.prompt("password for the new account: ");
         password_text fresh;
-        if (auto pw = read_secret(in)) fresh.value = std::move(*pw);
+        auto fresh_pw = read_secret(in);
+        if (!fresh_pw) {
+          u.prompt("\n");
+          u.error("no account created");
+          return exit_bad_credentials;
+        }
+        fresh.value = std::move(*fresh_pw);
         std::swap(password.value, fresh.value);  // the old one is wiped with `fresh`
       }
     }
@@ -1059,9 +1078,10 @@ int run_client(const client_config& cfg) {
   if (new_identity && !signed_up) {
     // One key per account: the contacts of this account pinned the other device's key.
     u.warning("! this device had no key for " + name +
-              ": a new one was made, and your contacts are\n"
-              "  being warned that your key changed (compare safety numbers with them,\n"
-              "  /verify NAME); signing in again from the other device changes it back");
+              ": a new one was made. Your\n"
+              "  contacts are being warned that your key changed: compare safety\n"
+              "  numbers with them (/verify NAME). Signing in again from the other\n"
+              "  device changes it back.");
   }
   if (!cfg.json) u.info("type NAME:MESSAGE to send, /help for commands");
   auto book = contact_book::parse(dir.read_contacts(relay_id, name));

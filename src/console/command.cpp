@@ -9,18 +9,19 @@ namespace relay::console {
 
 namespace {
 
-// One line per command; parse_command and help_text read nothing else.
+// One line per command; parse_command and help_text read nothing else. Descriptions stay
+// within 50 columns, so that `help` fits an 80-column terminal.
 // No command takes a password or a key, and none shows more than names, key fingerprints,
 // addresses, times and counters; so the audit log, which records every command, holds no secret.
 constexpr std::array<command_spec, 10> table{{
     {"help", 0, 0, "help", "list these commands"},
-    {"db", 0, 0, "db", "registered users: name, created, last sign-in, key fingerprint"},
+    {"db", 0, 0, "db", "accounts: name, created, last sign-in, key"},
     {"active", 0, 0, "active", "who is online: name, address, since"},
     {"key", 0, 0, "key", "the relay's public-key fingerprint"},
-    {"stats", 0, 0, "stats", "uptime, connections, sign-ins, messages, bytes, hashing queue, rate"},
+    {"stats", 0, 0, "stats", "uptime, connections, sign-ins, messages, rate"},
     {"kick", 1, rest_of_line, "kick USER [reason]", "disconnect USER, showing them the reason"},
     {"ban", 1, rest_of_line, "ban USER [DURATION] [reason]",
-     "disconnect USER, refuse their sign-ins for DURATION (30s 10m 2h 7d 1w) or for good"},
+     "keep USER out for DURATION (2h, 7d) or for good"},
     {"unban", 1, 1, "unban USER", "lift USER's ban"},
     {"bans", 0, 0, "bans", "bans in force: name, until, reason"},
     {"quit", 0, 0, "quit", "stop the relay cleanly"},

@@ -857,7 +857,8 @@ void relay_server::run_command(const std::string& name, const std::vector<std::s
   } else if (name == "active") {
     finish_command(a, true, active_report());
   } else if (name == "key") {
-    finish_command(a, true, "relay key fingerprint: " + crypto::fingerprint(key_.pub()) + "\n");
+    // On a line of its own: copied whole from an 80-column terminal, pasted whole.
+    finish_command(a, true, "relay key fingerprint:\n" + crypto::fingerprint(key_.pub()) + "\n");
   } else if (name == "db") {
     net::post(db_strand_, [this, a] {
       std::ostringstream os;

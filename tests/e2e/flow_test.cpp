@@ -327,6 +327,25 @@ TEST_F(E2eTest, ASlowTypistIsNotCutOffByTheRelaysSignInDeadline) {
   EXPECT_TRUE(exited_with(*alice, 0));
 }
 
+TEST_F(E2eTest, EndOfInputAtAPromptIsSaidOnALineOfItsOwn) {
+  auto alice = client("alice");
+  ASSERT_TRUE(reach_name_prompt(*alice));
+  alice->send_eof();
+  EXPECT_TRUE(saw(*alice, std::regex("^\n\\S* ?no user name: nothing done"),
+                  "the message on its own line"));
+  EXPECT_TRUE(exited_with(*alice, 1));
+
+  auto again = client("alice");
+  ASSERT_TRUE(reach_name_prompt(*again));
+  again->send_line("alice");
+  ASSERT_TRUE(saw(*again, "password: "));
+  ASSERT_TRUE(again->wait_echo_off());
+  again->send_eof();
+  EXPECT_TRUE(saw(*again, std::regex("^\n\\S* ?no password: nothing done"),
+                  "the message on its own line"));
+  EXPECT_TRUE(exited_with(*again, 1));
+}
+
 TEST_F(E2eTest, SecondSignInReplacesTheFirst) {
   auto first = client("alice");
   auto alice_key = sign_up(*first, "alice", alice_password);

@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -172,6 +173,12 @@ TEST(Command, HelpTextListsEveryCommand) {
     EXPECT_NE(text.find(spec.usage), std::string::npos) << spec.name;
     EXPECT_NE(text.find(spec.help), std::string::npos) << spec.name;
   }
+}
+
+TEST(Command, HelpTextFitsEightyColumns) {
+  std::istringstream lines(help_text());
+  std::string line;
+  while (std::getline(lines, line)) EXPECT_LT(line.size(), 80u) << line;
 }
 
 TEST(Command, HelpTextIsAligned) {
