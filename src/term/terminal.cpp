@@ -59,6 +59,9 @@ bool uses_our_handler(int sig) {
          current.sa_handler == fallback_handler;
 }
 
+/// A width no line reaches: render_line() then shows a line whole, for the terminal to wrap.
+constexpr std::size_t unscrolled = std::size_t{1} << 24;
+
 }  // namespace
 
 bool interactive_terminal_available(int in_fd, int out_fd) {
@@ -159,8 +162,9 @@ std::optional<std::string> interactive_terminal::next_line(const std::atomic<boo
       const std::size_t w = width();
       switch (ev.what) {
         case line_editor::event::kind::line:
-          // The submitted line stays on screen as typed (like a terminal's own echo).
-          out += line_editor::render_line(prompt_, ev.text, ev.text.size(), w);
+          // The submitted line stays on screen as typed (like a terminal's own echo): whole,
+          // wrapped by the terminal, not the scrolled view of a long one.
+          out += line_editor::render_line(prompt_, ev.text, ev.text.size(), unscrolled);
           out += "\r\n";
           pending_.push_back(std::move(ev.text));
           break;
@@ -182,7 +186,7 @@ std::optional<std::string> interactive_terminal::next_line(const std::atomic<boo
           break;
         case line_editor::event::kind::discard:
           // Left on screen with ^C after it, as a shell does; a fresh empty line below.
-          out += line_editor::render_line(prompt_, ev.text + "^C", ev.text.size() + 2, w);
+          out += line_editor::render_line(prompt_, ev.text + "^C", ev.text.size() + 2, unscrolled);
           out += "\r\n";
           if (!discard_note_.empty()) {
             out += "\r\x1b[K" + std::exchange(discard_note_, {}) + "\r\n";

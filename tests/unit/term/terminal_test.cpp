@@ -220,6 +220,10 @@ TEST(InteractiveTerminal, LongHalfTypedLineScrollsWithinTheWidth) {
   EXPECT_LT(s.rows[s.row].size(), 20u) << s.dump();
   pty.type("\r");
   EXPECT_EQ(reader.get(), "bob:abcdefghijklmnopqrstuvwxyz");
+  // What was sent stays on screen whole (the terminal wraps it), not as the scrolled view.
+  ASSERT_TRUE(pty.wait_until([](const std::string& out) {
+    return out.find("> bob:abcdefghijklmnopqrstuvwxyz") != std::string::npos;
+  })) << pty.output();
 }
 
 TEST(InteractiveTerminal, BracketedPasteOfTwoLinesIsOneLine) {
@@ -367,6 +371,7 @@ TEST(InteractiveTerminal, CtrlCAsAKeyDropsTheLineThenEndsInput) {
     ASSERT_TRUE(pty.wait_for("* dropped")) << pty.output();
     pty.type("again\x03\x1b[A\r");
     EXPECT_EQ(reader.get(), "again");  // Up brought back the line dropped last
+    ASSERT_TRUE(pty.wait_for("> again^C")) << pty.output();
     const std::string out = pty.output();
     EXPECT_NE(out.find("> half a line^C"), std::string::npos) << out;
     EXPECT_NE(out.find("> again^C"), std::string::npos) << out;
