@@ -59,7 +59,10 @@ input parse_input(std::string_view line) {
     const std::string who_lowered = lower_name(rest.substr(0, sp));
     const std::string_view who = who_lowered;
     std::string_view more = sp == std::string_view::npos ? "" : trim(rest.substr(sp + 1));
-    if (!proto::valid_name(who)) return input_error{"usage: " + std::string(cmd) + " NAME"};
+    if (!proto::valid_name(who)) {
+      return input_error{cmd == "/accept" ? "usage: /accept NAME"
+                                          : "usage: /verify NAME [confirm]"};
+    }
     if (cmd == "/accept") {
       if (!more.empty()) return input_error{"usage: /accept NAME"};
       return accept_line{std::string(who)};
@@ -80,14 +83,14 @@ input parse_input(std::string_view line) {
 
 std::string_view input_help() {
   return "commands:\n"
-         "  NAME:MESSAGE      send MESSAGE to NAME (split at the first colon)\n"
-         "  /msg NAME MESSAGE the same\n"
-         "  /who              who is online, with key fingerprints and trust\n"
-         "  /verify NAME      show the safety number to compare with NAME out of band\n"
-         "  /verify NAME confirm   mark NAME verified after comparing\n"
-         "  /accept NAME      trust NAME's new key after a key-change warning\n"
-         "  /help             this help\n"
-         "  /quit or q!       leave (Ctrl-D too)\n"
+         "  NAME:MESSAGE          send MESSAGE to NAME (split at the first colon)\n"
+         "  /msg NAME MESSAGE     the same\n"
+         "  /who                  who is online, with key fingerprints and trust\n"
+         "  /verify NAME          the safety number to compare with NAME out of band\n"
+         "  /verify NAME confirm  mark NAME verified after comparing\n"
+         "  /accept NAME          trust NAME's new key after a key-change warning\n"
+         "  /help                 this help\n"
+         "  /quit or q!           leave (Ctrl-D too)\n"
          "keys: Tab completes names, Up/Down recall earlier lines,\n"
          "Ctrl-C drops a half-typed line (on an empty one it leaves);\n"
          "a pasted block of several lines is sent as ONE message\n"

@@ -95,7 +95,8 @@ bool operator_console::handle(const std::string& line) {
   auto cmd = console::parse_command(line);
   if (!cmd) {
     if (cmd.error() == console::command_errc::empty) return true;
-    // A known command used wrongly gets its own usage line; anything else, the whole list.
+    // A known command used wrongly gets its own usage line; anything else, one line that
+    // points at `help` (the whole list after every typo buries the log).
     const bool misused = cmd.error() == console::command_errc::too_few_args ||
                          cmd.error() == console::command_errc::too_many_args;
     std::string_view word = line;
@@ -105,7 +106,9 @@ bool operator_console::handle(const std::string& line) {
     if (spec != nullptr) {
       emit("console: " + cmd.error().message() + "; usage: " + std::string(spec->usage) + "\n");
     } else {
-      emit("console: " + cmd.error().message() + "\n" + console::help_text());
+      std::string text = cmd.error().message();
+      if (text.find("'help'") == std::string::npos) text += " (try 'help')";
+      emit("console: " + text + "\n");
     }
     return true;
   }

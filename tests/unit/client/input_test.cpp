@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <sstream>
+#include <string>
+
 namespace relay::client {
 namespace {
 
@@ -75,6 +78,22 @@ TEST(Input, AcceptAndVerify) {
   EXPECT_TRUE(std::holds_alternative<input_error>(parse_input("/verify bob maybe")));
   EXPECT_TRUE(std::holds_alternative<input_error>(parse_input("/accept")));
   EXPECT_TRUE(std::holds_alternative<input_error>(parse_input("/accept Bad!")));
+  // The usage line shows the confirm form too.
+  EXPECT_EQ(std::get<input_error>(parse_input("/verify")).message, "usage: /verify NAME [confirm]");
+  EXPECT_EQ(std::get<input_error>(parse_input("/accept")).message, "usage: /accept NAME");
+}
+
+TEST(Input, HelpFitsEightyColumnsAndIsAligned) {
+  std::istringstream lines{std::string(input_help())};
+  std::string line;
+  std::size_t column = 0;
+  while (std::getline(lines, line)) {
+    EXPECT_LT(line.size(), 80u) << line;
+    if (line.rfind("  ", 0) != 0) continue;  // the command rows are indented
+    const auto at = line.find_first_not_of(' ', line.find("  ", 2));
+    if (column == 0) column = at;
+    EXPECT_EQ(at, column) << line;
+  }
 }
 
 }  // namespace
