@@ -785,6 +785,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
     try {
       term.emplace(STDIN_FILENO, STDOUT_FILENO, cio.prompt, interactive_terminal::ctrl_c::key);
       term->set_discard_note("* line dropped (Up brings it back); Ctrl-C on an empty line leaves");
+      term->set_commands({"/accept", "/help", "/msg", "/quit", "/verify", "/who"});
       u.attach(&*term, cio.terminal_opts);
       update_candidates();
     } catch (const std::exception& e) {

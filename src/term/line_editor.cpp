@@ -144,6 +144,10 @@ std::size_t line_editor::cursor() const noexcept { return cursor_; }
 
 void line_editor::set_candidates(std::vector<std::string> names) { candidates_ = std::move(names); }
 
+void line_editor::set_commands(std::vector<std::string> commands) {
+  commands_ = std::move(commands);
+}
+
 std::vector<line_editor::event> line_editor::feed(std::string_view bytes) {
   std::vector<event> out;
   for (const char c : bytes) {
@@ -474,9 +478,11 @@ void line_editor::complete(std::vector<event>& out) {
   std::size_t start = cursor_;
   while (start > 0 && !is_word_delimiter(buffer_[start - 1])) --start;
   const std::string word = buffer_.substr(start, cursor_ - start);
+  // `/ms` at the start of the line is a command being typed, not a name.
+  const bool command = start == 0 && !word.empty() && word.front() == '/';
 
   std::vector<std::string> matches;
-  for (const auto& name : candidates_) {
+  for (const auto& name : command ? commands_ : candidates_) {
     if (name.size() >= word.size() && name.compare(0, word.size(), word) == 0) {
       matches.push_back(name);
     }
@@ -492,7 +498,9 @@ void line_editor::complete(std::vector<event>& out) {
     // What follows the name depends on where it is: `bob:` starts a message, `/msg bob ` takes
     // the text next, inside a message the name is just a word.
     std::string suffix;
-    if (start == 0) {
+    if (command) {
+      suffix = " ";
+    } else if (start == 0) {
       suffix = ":";
     } else {
       std::string_view before(buffer_.data(), start);

@@ -224,6 +224,11 @@ void interactive_terminal::set_discard_note(std::string note) {
   discard_note_ = std::move(note);
 }
 
+void interactive_terminal::set_commands(std::vector<std::string> commands) {
+  std::lock_guard lock(mutex_);
+  editor_.set_commands(std::move(commands));
+}
+
 void interactive_terminal::set_candidates(std::vector<std::string> names) {
   std::lock_guard lock(mutex_);
   editor_.set_candidates(std::move(names));

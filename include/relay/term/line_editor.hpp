@@ -61,6 +61,8 @@ class line_editor {
   bool discard();
   /// Names offered by Tab completion (online users); replaced wholesale.
   void set_candidates(std::vector<std::string> names);
+  /// Words starting with '/' that Tab completes at the start of the line (`/ms` -> `/msg `).
+  void set_commands(std::vector<std::string> commands);
   /// Bytes that redraw prompt + visible part of the line from column 0 of the current row,
   /// clear the rest of the row and leave the cursor where it is in the buffer.
   std::string render(std::string_view prompt, std::size_t width) const;
@@ -105,6 +107,7 @@ class line_editor {
   std::string buffer_;
   std::size_t cursor_ = 0;
   std::vector<std::string> candidates_;
+  std::vector<std::string> commands_;
   std::vector<std::string> history_;
   std::size_t history_pos_ = 0;  // == history_.size(): editing the in-progress line
   std::string saved_line_;       // the in-progress line while browsing history

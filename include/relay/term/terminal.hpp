@@ -58,6 +58,8 @@ class interactive_terminal {
   void print(std::string_view text);
   /// Thread-safe: shown once, below the first line dropped with Ctrl-C (ctrl_c::key).
   void set_discard_note(std::string note);
+  /// Thread-safe: the commands Tab completes at the start of a line (line_editor::set_commands).
+  void set_commands(std::vector<std::string> commands);
   /// Thread-safe: the names Tab completes.
   void set_candidates(std::vector<std::string> names);
   void set_prompt(std::string prompt);  // thread-safe, redraws

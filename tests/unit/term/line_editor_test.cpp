@@ -364,6 +364,22 @@ TEST(LineEditor, TabWithSeveralMatchesCompletesCommonPrefixThenLists) {
   EXPECT_EQ(ev[0].text, "alice alma");
 }
 
+TEST(LineEditor, TabCompletesCommandsAtTheStartOfTheLine) {
+  line_editor ed;
+  ed.set_candidates({"msgbot"});
+  ed.set_commands({"/accept", "/msg", "/verify", "/who"});
+  ed.feed("/ms\t");
+  EXPECT_EQ(ed.buffer(), "/msg ");
+  ed.feed("ms\t");  // after the command, a name
+  EXPECT_EQ(ed.buffer(), "/msg msgbot ");
+  line_editor other;
+  other.set_commands({"/verify", "/who"});
+  auto ev = other.feed("/x\t");
+  EXPECT_EQ(other.buffer(), "/x");
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].what, kind::bell);
+}
+
 // A Tab that finds nothing changes nothing and rings the bell, as a shell does.
 TEST(LineEditor, TabWithoutMatchRingsTheBellAndChangesNothing) {
   line_editor ed;
