@@ -9,9 +9,10 @@
 // an empty line gives event eof, otherwise deletes at the cursor; Ctrl-C on an empty line gives
 // event eof too, otherwise event discard (the line goes to history, as discard() does); Tab
 // completes a candidate name (`bo` -> `bob:` at the start of the line, `bob ` after /msg, /accept
-// and /verify, `bob` elsewhere; several matches complete their common prefix and a second Tab lists
-// them; a Tab that adds nothing gives event bell). Other escape sequences (CSI ... final byte, SS3
-// x, ESC x) are swallowed whole, never inserted.
+// and /verify, `bob` elsewhere; a word starting with '/' at the start of the line completes from
+// set_commands(), `/ms` -> `/msg `; several matches complete their common prefix and a second Tab
+// lists them; a Tab that adds nothing gives event bell). Other escape sequences (CSI ... final
+// byte, SS3 x, ESC x) are swallowed whole, never inserted.
 //
 // Paste policy: a bracketed paste (ESC[200~ ... ESC[201~, which the terminal sends when the
 // client enabled it) is inserted as-is: its line breaks (\r\n, \r, \n, all normalised to \n)
