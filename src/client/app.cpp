@@ -1003,6 +1003,18 @@ int run_client(const client_config& cfg) {
       }
     }
     if (typed_at_terminal) {
+      // Reads a password of the sign-up; end of input there gives the sign-up up.
+      auto read_or_give_up = [&](password_text& into) {
+        auto pw = read_secret(in);
+        if (!pw) {
+          u.prompt("\n");
+          u.error("no account created");
+          return false;
+        }
+        into.value = std::move(*pw);
+        crypto::wipe(pw->data(), pw->capacity());  // a short one's bytes stay behind a move
+        return true;
+      };
       // A mistyped password or confirmation asks again (three rounds), not from the start.
       for (int round = 1;; ++round) {
         if (!proto::acceptable_password(password.value)) {
@@ -1010,14 +1022,7 @@ int run_client(const client_config& cfg) {
         } else {
           u.prompt("confirm password: ");
           password_text again;
-          auto pw = read_secret(in);
-          if (!pw) {
-            u.prompt("\n");
-            u.error("no account created");
-            return exit_bad_credentials;
-          }
-          again.value = std::move(*pw);
-          crypto::wipe(pw->data(), pw->capacity());  // a short one's bytes stay behind a move
+          if (!read_or_give_up(again)) return exit_bad_credentials;
           if (again.value == password.value) break;
           u.error("the passwords do not match");
         }
@@ -1027,13 +1032,7 @@ int run_client(const client_config& cfg) {
         }
         u.prompt("password for the new account: ");
         password_text fresh;
-        auto fresh_pw = read_secret(in);
-        if (!fresh_pw) {
-          u.prompt("\n");
-          u.error("no account created");
-          return exit_bad_credentials;
-        }
-        fresh.value = std::move(*fresh_pw);
+        if (!read_or_give_up(fresh)) return exit_bad_credentials;
         std::swap(password.value, fresh.value);  // the old one is wiped with `fresh`
       }
     }
