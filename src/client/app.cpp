@@ -945,6 +945,22 @@ int run_client(const client_config& cfg) {
   try {
     if (auto file = dir.read_identity(relay_id, name)) {
       auto kp = crypto::open_key_file(*file, password.value);
+      // A typo at the terminal gets two more tries, as ssh and sudo give.
+      for (int tries = 1; !kp && typed_at_terminal && tries < 3; ++tries) {
+        u.error("this password does not unlock " + name + "'s key on this device: try again");
+        u.prompt("password: ");
+        auto pw = read_secret(in);
+        if (!pw) {
+          u.prompt("\n");
+          u.error("no password: nothing done");
+          return exit_failure;
+        }
+        password_text typo;
+        std::swap(typo.value, password.value);  // wiped as it goes
+        password.value = std::move(*pw);
+        crypto::wipe(pw->data(), pw->capacity());
+        kp = crypto::open_key_file(*file, password.value);
+      }
       if (!kp) {
         u.error("sign-in failed: this password does not unlock " + name + "'s key in " +
                 dir.identity_path(relay_id, name).string());

@@ -344,6 +344,36 @@ TEST_F(E2eTest, EndOfInputAtAPromptIsSaidOnALineOfItsOwn) {
   EXPECT_TRUE(exited_with(*again, 1));
 }
 
+// The key on this device tells a mistyped password at once: two more tries, as ssh gives.
+TEST_F(E2eTest, AMistypedPasswordIsAskedAgainTwice) {
+  auto alice = client("alice");
+  ASSERT_FALSE(sign_up(*alice, "alice", alice_password).empty());
+  alice->send_line("/quit");
+  ASSERT_TRUE(exited_with(*alice, 0));
+
+  auto again = client("alice");
+  ASSERT_TRUE(type_credentials(*again, "alice", "not-her-password"));
+  ASSERT_TRUE(saw(*again, "this password does not unlock alice's key on this device: try again"));
+  ASSERT_TRUE(saw(*again, "password: "));
+  ASSERT_TRUE(again->wait_echo_off());
+  again->send_line(alice_password);
+  EXPECT_TRUE(saw(*again, "signed in as alice"));
+  again->send_line("/quit");
+  EXPECT_TRUE(exited_with(*again, 0));
+
+  auto guesser = client("alice");
+  ASSERT_TRUE(type_credentials(*guesser, "alice", "guess-number-1"));
+  for (const char* guess : {"guess-number-2", "guess-number-3"}) {
+    ASSERT_TRUE(saw(*guesser, "try again"));
+    ASSERT_TRUE(saw(*guesser, "password: "));
+    ASSERT_TRUE(guesser->wait_echo_off());
+    guesser->send_line(guess);
+  }
+  EXPECT_TRUE(saw(*guesser, "sign-in failed: this password does not unlock alice's key"));
+  EXPECT_TRUE(exited_with(*guesser, 2));
+  EXPECT_EQ(guesser->transcript().find("signed in as"), std::string::npos);
+}
+
 TEST_F(E2eTest, SecondSignInReplacesTheFirst) {
   auto first = client("alice");
   auto alice_key = sign_up(*first, "alice", alice_password);
