@@ -37,6 +37,9 @@ operator_console::operator_console(net::io_context& io, relay_server& relay, int
     try {
       std::fflush(out_);
       term_ = std::make_shared<term::interactive_terminal>(in_fd, out_fd, "relay> ");
+      // A shell habit must not leave the relay without its console: `quit` stops the relay.
+      term_->ignore_eof_key(
+          "console: Ctrl-D does not close the console here; quit stops the relay");
       if (same_terminal(STDERR_FILENO, out_fd)) {
         log::set_writer([t = term_](std::string_view lines) { t->print(lines); });
       }

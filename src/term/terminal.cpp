@@ -169,6 +169,10 @@ std::optional<std::string> interactive_terminal::next_line(const std::atomic<boo
           pending_.push_back(std::move(ev.text));
           break;
         case line_editor::event::kind::eof:
+          if (!eof_key_note_.empty()) {  // Ctrl-D is not a way out here: say what is
+            out += "\r\x1b[K" + eof_key_note_ + "\r\n";
+            break;
+          }
           out += line_editor::render_line(prompt_, {}, 0, w);
           out += "\r\n";
           eof_pending_ = true;
@@ -217,6 +221,11 @@ void interactive_terminal::print(std::string_view text) {
   std::lock_guard lock(mutex_);
   out += redraw_bytes_locked();
   write_all(out);  // one write: the row is never seen half redrawn
+}
+
+void interactive_terminal::ignore_eof_key(std::string note) {
+  std::lock_guard lock(mutex_);
+  eof_key_note_ = std::move(note);
 }
 
 void interactive_terminal::set_discard_note(std::string note) {

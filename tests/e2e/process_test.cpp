@@ -156,17 +156,20 @@ TEST(Process, ConsoleLogLinesArePrintedAboveTheHalfTypedCommand) {
       << relay.proc->describe("the command did not run whole");
   EXPECT_TRUE(relay.proc->wait_for("1 user online")) << relay.proc->describe("no answer");
 
-  // Ctrl-D on an empty line: the terminal gets its modes back; the relay keeps serving.
+  // Ctrl-D, a shell habit, does not leave the relay without its console: it says how to stop.
   relay.proc->send_eof();
-  ASSERT_TRUE(relay.proc->wait_for("console closed (end of input)"))
-      << relay.proc->describe("Ctrl-D did not close the console");
-  EXPECT_TRUE(relay.proc->echo_enabled()) << relay.proc->describe("modes not restored");
+  ASSERT_TRUE(relay.proc->wait_for("Ctrl-D does not close the console here; quit stops the relay"))
+      << relay.proc->describe("no word on Ctrl-D");
   test_client bob(relay.port);
   bob.sign_up_ok("bob", "bob-password");
   ASSERT_TRUE(alice.wait_roster("bob", true));
-  relay.proc->terminate();
+  relay.proc->send("bans\r");
+  EXPECT_TRUE(relay.proc->wait_for("no bans")) << relay.proc->describe("the console stopped");
+  relay.proc->send("quit\r");
   EXPECT_TRUE(relay.proc->wait_for("relay stopped")) << relay.proc->describe("no clean stop");
   EXPECT_EQ(relay.proc->wait_exit(), 0);
+  // The terminal got its modes back.
+  EXPECT_TRUE(relay.proc->echo_enabled()) << relay.proc->describe("modes not restored");
 }
 
 TEST(Process, QuitThenEndOfInputStopsWithoutTalkingOfTheConsole) {

@@ -56,6 +56,9 @@ class interactive_terminal {
   /// Thread-safe: clears the input row, writes `text` (one or more lines, '\n'-separated, a
   /// final '\n' optional), then redraws prompt + the half-typed line with the cursor where it was.
   void print(std::string_view text);
+  /// Thread-safe: from now on Ctrl-D (and Ctrl-C as a key) on an empty line do not end input;
+  /// `note` is shown instead. End of input from the terminal itself (a hang-up) still does.
+  void ignore_eof_key(std::string note);
   /// Thread-safe: shown once, below the first line dropped with Ctrl-C (ctrl_c::key).
   void set_discard_note(std::string note);
   /// Thread-safe: the commands Tab completes at the start of a line (line_editor::set_commands).
@@ -81,6 +84,7 @@ class interactive_terminal {
   std::size_t last_width_ = 0;
   bool fallback_installed_ = false;
   std::string discard_note_;  // empty once shown
+  std::string eof_key_note_;  // set: Ctrl-D on an empty line shows it instead of ending input
 };
 
 }  // namespace relay::term

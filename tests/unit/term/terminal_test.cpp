@@ -386,6 +386,19 @@ TEST(InteractiveTerminal, CtrlCAsAKeyDropsTheLineThenEndsInput) {
   EXPECT_NE(after.c_cc[VINTR], _POSIX_VDISABLE);
 }
 
+// The relay's console: Ctrl-D on an empty line shows a note and reading goes on.
+TEST(InteractiveTerminal, AnIgnoredEofKeyShowsTheNoteAndKeepsReading) {
+  pty_pair pty;
+  pty.start_reading();
+  interactive_terminal term(pty.slave(), pty.slave(), "> ");
+  term.ignore_eof_key("use quit");
+  line_reader_thread reader(term);
+  pty.type("\x04");
+  ASSERT_TRUE(pty.wait_for("use quit")) << pty.output();
+  pty.type("quit\r");
+  EXPECT_EQ(reader.get(), "quit");
+}
+
 TEST(InteractiveTerminal, FatalSignalRestoresModesBeforeTheProcessDies) {
   for (const int sig : {SIGTERM, SIGHUP, SIGINT}) {
     pty_pair pty;  // no reader thread yet: fork() with only this thread running
