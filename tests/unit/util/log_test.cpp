@@ -6,9 +6,12 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cstdio>
 #include <fstream>
 #include <future>
+#include <memory>
+#include <mutex>
 #include <regex>
 #include <sstream>
 #include <stdexcept>
@@ -96,6 +99,54 @@ TEST(Log, LinesFromManyThreadsComeOutWholeAndEachThreadsInOrder) {
     ++lines;
   }
   EXPECT_EQ(lines, 2000);
+}
+
+// The relay's console hands lines to its terminal instead of a descriptor: whole lines, all of
+// them, on the logging thread; then back to the descriptor.
+TEST(Log, AWriterGetsWholeLinesInsteadOfTheOutput) {
+  test::temp_dir dir;
+  const auto path = dir.file("log");
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  ASSERT_GE(fd, 0);
+  {
+    output_to out(fd);
+    auto got = std::make_shared<std::string>();
+    auto m = std::make_shared<std::mutex>();
+    const auto caller = std::this_thread::get_id();
+    auto on_caller = std::make_shared<std::atomic<bool>>(false);
+    set_writer([got, m, caller, on_caller](std::string_view lines) {
+      if (std::this_thread::get_id() == caller) *on_caller = true;
+      std::lock_guard lock(*m);
+      got->append(lines);
+    });
+    std::vector<std::thread> threads;
+    for (int t = 0; t < 2; ++t) {
+      threads.emplace_back([t] {
+        for (int i = 0; i < 200; ++i) info() << "writer " << t << " line " << i;
+      });
+    }
+    for (auto& th : threads) th.join();
+    ASSERT_TRUE(flush(10s));
+    set_writer({});
+    info() << "back to the file";
+    ASSERT_TRUE(flush(10s));
+    std::lock_guard lock(*m);
+    EXPECT_FALSE(*on_caller);
+    std::istringstream lines(*got);
+    std::string line;
+    int n = 0;
+    while (std::getline(lines, line)) {
+      EXPECT_NE(line.find(" INFO writer "), std::string::npos) << line;
+      ++n;
+    }
+    EXPECT_EQ(n, 400);
+  }
+  ::close(fd);
+  std::ifstream in(path);
+  std::stringstream file;
+  file << in.rdbuf();
+  EXPECT_EQ(file.str().find("writer "), std::string::npos) << file.str();
+  EXPECT_NE(file.str().find("INFO back to the file\n"), std::string::npos) << file.str();
 }
 
 TEST(Log, AnotherWriterOnTheSamePipeLandsBetweenLinesNeverInside) {
