@@ -2,11 +2,11 @@
 #include "relay/cli/options.hpp"
 
 #include <boost/program_options.hpp>
-#include <cctype>
 #include <cstdio>
 #include <sstream>
 
 #include "relay/client/app.hpp"
+#include "relay/crypto/keys.hpp"
 #include "relay/server/run.hpp"
 
 namespace relay::cli {
@@ -230,12 +230,8 @@ parsed parse_options(const std::vector<std::string>& args) {
   if (vm.count("relay-key")) {
     // Checked here, not after connecting: a mistyped fingerprint is a usage error. Spaces and
     // colons are allowed (copied from a grouped display), case is not significant.
-    std::string key;
-    for (char c : vm["relay-key"].as<std::string>()) {
-      if (c == ' ' || c == ':') continue;
-      key.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
-    }
-    if (key.size() != 64 || key.find_first_not_of("0123456789abcdef") != std::string::npos) {
+    const std::string key = crypto::typed_fingerprint(vm["relay-key"].as<std::string>());
+    if (!crypto::is_fingerprint(key)) {
       return usage_error{
           "--relay-key takes the relay's fingerprint: 64 hex digits (spaces and colons are "
           "ignored), as the relay prints it at start and on its console's `key` command"};

@@ -144,15 +144,6 @@ std::optional<std::string> read_password_file(const std::string& path, std::stri
   return line;
 }
 
-/// A fingerprint as typed (spaces, colons and case allowed) in the form fingerprint() gives.
-std::string fingerprint_digits(std::string_view typed) {
-  std::string out;
-  for (char c : typed) {
-    if (c != ' ' && c != ':') out.push_back(static_cast<char>(std::tolower(c)));
-  }
-  return out;
-}
-
 struct sign_in_outcome {
   std::error_code link_error;            // set when the connection itself failed
   std::optional<proto::error> refused;   // set when the relay said no
@@ -169,7 +160,7 @@ std::function<bool(const crypto::public_key&)> relay_key_check(ui& out_ui, const
   return [&out_ui, &cfg, &dir, &relay_id, &key_mismatch](const crypto::public_key& k) {
     const std::string fp = crypto::fingerprint(k);
     if (cfg.relay_key) {
-      const std::string want = fingerprint_digits(*cfg.relay_key);
+      const std::string want = crypto::typed_fingerprint(*cfg.relay_key);
       if (want != fp) {
         key_mismatch = true;
         out_ui.error("error: the relay's key fingerprint is " + fp + ", but --relay-key expects " +
@@ -302,14 +293,14 @@ int confirm_new_relay(ui& u, line_reader& in, net::io_context& io, const client_
   while (true) {
     auto answer = in.next();
     if (!answer) u.prompt("\n");  // Ctrl-D: what follows starts on a line of its own
-    std::string a = answer ? fingerprint_digits(*answer) : "no";
+    std::string a = answer ? crypto::typed_fingerprint(*answer) : "no";
     if (a == "yes" || a == fp) break;
     if (a == "no" || a == "n") {
       u.error("not trusted: nothing was sent to relay " + relay_id +
               " (or give its key with --relay-key)");
       return exit_key_mismatch;
     }
-    if (a.size() == 64 && a.find_first_not_of("0123456789abcdef") == std::string::npos) {
+    if (crypto::is_fingerprint(a)) {
       u.error(
           "the fingerprint you typed is not this relay's: not trusting it.\n"
           "relay's:\n  " +

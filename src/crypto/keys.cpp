@@ -3,6 +3,7 @@
 
 #include <sodium.h>
 
+#include <cctype>
 #include <stdexcept>
 
 namespace relay::crypto {
@@ -38,6 +39,19 @@ std::string fingerprint(const public_key& k) {
   std::array<byte, 32> h{};
   crypto_generichash(h.data(), h.size(), k.data(), k.size(), nullptr, 0);
   return to_hex(h);
+}
+
+std::string typed_fingerprint(std::string_view typed) {
+  std::string out;
+  for (const char c : typed) {
+    if (c == ' ' || c == ':') continue;
+    out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+  }
+  return out;
+}
+
+bool is_fingerprint(std::string_view s) noexcept {
+  return s.size() == 64 && s.find_first_not_of("0123456789abcdef") == std::string_view::npos;
 }
 
 std::string short_fingerprint(const public_key& k) {

@@ -3,6 +3,7 @@
 
 #include <array>
 #include <string>
+#include <string_view>
 
 #include "relay/crypto/random.hpp"
 #include "relay/crypto/secret.hpp"
@@ -39,5 +40,10 @@ class key_pair {
 std::string fingerprint(const public_key& k);
 /// The fingerprint's first 16 bytes as 8 groups of 4 hex digits, for people to compare.
 std::string short_fingerprint(const public_key& k);
+/// A fingerprint as a person typed or pasted it, in fingerprint()'s form: spaces and colons
+/// dropped, lower case. Whether it is one: is_fingerprint().
+std::string typed_fingerprint(std::string_view typed);
+/// 64 lowercase hex digits, as fingerprint() gives.
+bool is_fingerprint(std::string_view s) noexcept;
 
 }  // namespace relay::crypto

@@ -3,6 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cctype>
+#include <string>
+
 #include "relay/crypto/sodium.hpp"
 
 namespace relay::crypto {
@@ -44,6 +47,22 @@ TEST_F(KeyPair, FingerprintsAreHexOfBlake2b256) {
   EXPECT_EQ(f.find_first_not_of("0123456789abcdef"), std::string::npos);
   EXPECT_EQ(short_fingerprint(k).size(), 8u * 4u + 7u);
   EXPECT_EQ(short_fingerprint(k).substr(0, 4), f.substr(0, 4));
+  EXPECT_TRUE(is_fingerprint(f));
+}
+
+// What a person types or pastes: groups, colons, capitals; bytes above 0x7f pass unharmed.
+TEST_F(KeyPair, TypedFingerprintsAreNormalised) {
+  const std::string f = fingerprint(public_key{});
+  std::string grouped;
+  for (std::size_t i = 0; i < f.size(); i += 4)
+    grouped += (i ? (i % 8 ? " " : ":") : "") + f.substr(i, 4);
+  for (auto& c : grouped) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  EXPECT_EQ(typed_fingerprint(grouped), f);
+  EXPECT_TRUE(is_fingerprint(typed_fingerprint(grouped)));
+  EXPECT_EQ(typed_fingerprint("Yes"), "yes");
+  EXPECT_FALSE(is_fingerprint(typed_fingerprint("\xc3\xa9" + f.substr(2))));
+  EXPECT_FALSE(is_fingerprint(f.substr(1)));
+  EXPECT_FALSE(is_fingerprint(f + "0"));
 }
 
 }  // namespace
