@@ -19,7 +19,6 @@
 #include <deque>
 #include <functional>
 #include <map>
-#include <set>
 #include <thread>
 
 #include "relay/client/chat.hpp"
