@@ -85,7 +85,7 @@ std::string_view input_help() {
   return "commands:\n"
          "  NAME:MESSAGE          send MESSAGE to NAME (split at the first colon)\n"
          "  /msg NAME MESSAGE     the same\n"
-         "  /who                  who is online, with key fingerprints and trust\n"
+         "  /who                  you and who is online: key fingerprints, trust\n"
          "  /verify NAME          the safety number to compare with NAME out of band\n"
          "  /verify NAME confirm  mark NAME verified after comparing\n"
          "  /accept NAME          trust NAME's new key after a key-change warning\n"

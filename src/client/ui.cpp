@@ -198,11 +198,15 @@ bool no_color_requested() {
   return v != nullptr && *v != '\0';
 }
 
+std::string time_stamp(std::chrono::system_clock::time_point when, const render_options& o) {
+  if (!o.timestamps || o.style == output_style::json) return {};
+  return sgr(dim, clock_text(when, o.local_time), o) + " ";
+}
+
 std::string render(const ui_event& ev, std::chrono::system_clock::time_point when,
                    const render_options& o) {
   if (o.style == output_style::json) return render_json(ev, when);
-  const std::string stamp =
-      o.timestamps ? sgr(dim, clock_text(when, o.local_time), o) + " " : std::string();
+  const std::string stamp = time_stamp(when, o);
   return std::visit(
       [&](const auto& e) -> std::string {
         using T = std::decay_t<decltype(e)>;
@@ -246,6 +250,10 @@ std::string render(const ui_event& ev, std::chrono::system_clock::time_point whe
             const std::string lead =
                 out.empty() ? stamp : std::string(o.timestamps ? stamp_width : 0, ' ');
             out += notice_lines(level, roster_text(one), lead, o);
+          }
+          if (e.online.size() == 1 && e.online.front().trust == "you") {
+            out += '\n' + std::string(o.timestamps ? stamp_width : 0, ' ');
+            out += sgr(dim, "* nobody else is online", o);
           }
           return out.empty() ? notice_lines(notice_level::info, roster_text(e), stamp, o) : out;
         }

@@ -161,13 +161,17 @@ std::optional<std::string> interactive_terminal::next_line(const std::atomic<boo
       if (eof_pending_) break;  // whatever follows Ctrl-D is not for us
       const std::size_t w = width();
       switch (ev.what) {
-        case line_editor::event::kind::line:
+        case line_editor::event::kind::line: {
           // The submitted line stays on screen as typed (like a terminal's own echo): whole,
           // wrapped by the terminal, not the scrolled view of a long one.
-          out += line_editor::render_line(prompt_, ev.text, ev.text.size(), unscrolled);
+          std::string shown =
+              line_editor::render_line(prompt_, ev.text, ev.text.size(), unscrolled);
+          if (line_stamp_) shown.insert(1, line_stamp_());  // after render_line's leading '\r'
+          out += shown;
           out += "\r\n";
           pending_.push_back(std::move(ev.text));
           break;
+        }
         case line_editor::event::kind::eof:
           if (!eof_key_note_.empty()) {  // Ctrl-D is not a way out here: say what is
             out += "\r\x1b[K" + eof_key_note_ + "\r\n";
@@ -274,6 +278,11 @@ void interactive_terminal::write_all(std::string_view bytes) {
       return;  // the terminal is gone; nothing useful to do with the output
     }
   }
+}
+
+void interactive_terminal::set_line_stamp(std::function<std::string()> stamp) {
+  std::lock_guard lock(mutex_);
+  line_stamp_ = std::move(stamp);
 }
 
 }  // namespace relay::term

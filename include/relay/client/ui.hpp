@@ -62,7 +62,7 @@ struct leave_event {
 struct online_entry {
   std::string name;
   key_text key;
-  std::string trust;  ///< "verified", "unverified" or "KEY CHANGED" (/who)
+  std::string trust;  ///< "verified", "unverified", "KEY CHANGED" or "you" (/who)
 };
 
 /// Who is online: after sign-in (`who` false) or on /who (`who` true, with trust).
@@ -91,6 +91,10 @@ struct render_options {
 /// ("  | ...", indented under the sender) that no sender name or notice can look like.
 std::string render(const ui_event& ev, std::chrono::system_clock::time_point when,
                    const render_options& opts);
+
+/// What render() puts before an event's first line: "HH:MM " (styled dim), or "" without
+/// timestamps. Also put before one's own submitted lines.
+std::string time_stamp(std::chrono::system_clock::time_point when, const render_options& opts);
 
 /// The SGR colour parameter ("32", ...) for a sender name: a stable hash over six colours,
 /// none of them red (red is for warnings).

@@ -7,6 +7,7 @@
 #include <atomic>
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -66,6 +67,9 @@ class interactive_terminal {
   /// Thread-safe: the names Tab completes.
   void set_candidates(std::vector<std::string> names);
   void set_prompt(std::string prompt);  // thread-safe, redraws
+  /// Thread-safe: each submitted line is left on screen with stamp() in front (the time, so
+  /// one's own lines carry it as printed ones do). Called with the terminal's lock held.
+  void set_line_stamp(std::function<std::string()> stamp);
 
  private:
   std::string redraw_bytes_locked();  // prompt + line, for the current width
@@ -84,6 +88,7 @@ class interactive_terminal {
   std::size_t last_width_ = 0;
   bool fallback_installed_ = false;
   std::string discard_note_;  // empty once shown
+  std::function<std::string()> line_stamp_;
   std::string eof_key_note_;  // set: Ctrl-D on an empty line shows it instead of ending input
 };
 

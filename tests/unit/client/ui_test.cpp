@@ -192,6 +192,12 @@ TEST(Ui, RosterAndJoinTextsKeepTheirWording) {
       "* online: a b");
   EXPECT_EQ(render(roster_listing{{{"a", key('1'), "unverified"}}, true}, when, plain()),
             "* a  key 1111 1111  unverified");
+  // /who lists yourself first; alone, it says nobody else is there.
+  EXPECT_EQ(render(roster_listing{{{"me", key('0'), "you"}, {"a", key('1'), "verified"}}, true},
+                   when, plain()),
+            "* me  key 0000 0000  you\n* a  key 1111 1111  verified");
+  EXPECT_EQ(render(roster_listing{{{"me", key('0'), "you"}}, true}, when, plain()),
+            "* me  key 0000 0000  you\n* nobody else is online");
   EXPECT_EQ(render(join_event{"bob", key('f')}, when, plain()), "* bob joined (key ffff ffff)");
   EXPECT_EQ(render(signed_in_event{"bob", key('f'), false}, when, plain()),
             "signed in as bob (key ffff ffff)");

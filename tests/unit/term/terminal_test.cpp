@@ -226,6 +226,22 @@ TEST(InteractiveTerminal, LongHalfTypedLineScrollsWithinTheWidth) {
   })) << pty.output();
 }
 
+TEST(InteractiveTerminal, ASubmittedLineIsLeftWithTheStampInFront) {
+  pty_pair pty;
+  pty.start_reading();
+  interactive_terminal term(pty.slave(), pty.slave(), "> ");
+  term.set_line_stamp([] { return std::string("12:34 "); });
+  line_reader_thread reader(term);
+  pty.type("bob:hi\r");
+  EXPECT_EQ(reader.get(), "bob:hi");
+  ASSERT_TRUE(pty.wait_until([](const std::string& out) {
+    return out.find("bob:hi") != std::string::npos && screen(out).cursor_row() == ">";
+  }));
+  const screen s(pty.output());
+  EXPECT_EQ(s.text(s.row - 1), "12:34 > bob:hi") << s.dump();
+  EXPECT_EQ(s.cursor_row(), ">") << s.dump();  // the new prompt has none
+}
+
 TEST(InteractiveTerminal, BracketedPasteOfTwoLinesIsOneLine) {
   pty_pair pty;
   pty.start_reading();
