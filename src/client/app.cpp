@@ -260,6 +260,17 @@ T run_until_done(net::io_context& io, awaitable<T> task) {
   return std::move(*result);
 }
 
+/// Says goodbye on `l` and closes it once the goodbye is written, so the relay logs a
+/// goodbye rather than a dropped connection.
+void close_politely(net::io_context& io, const std::shared_ptr<link>& l) {
+  l->send(proto::bye{});
+  run_until_done(io, [](std::shared_ptr<link> old) -> awaitable<bool> {
+    co_await old->flush();
+    old->close();
+    co_return true;
+  }(l));
+}
+
 /// Says why the link to the relay failed; the exit code for it.
 int report_link_failure(ui& u, std::error_code ec, const link& l, const std::string& relay_id) {
   const std::string because = ec == link_errc::unreachable && !l.unreachable_because().empty()
@@ -361,6 +372,8 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   auto online_entries = [&](bool with_trust) {
     roster_listing r;
     r.who = with_trust;
+    // /who lists yourself first, as IRC's NAMES does: your own key, to read out when comparing.
+    if (with_trust) r.online.push_back({c.me(), key_text::of(c.identity().pub()), "you"});
     for (const auto& [name, key] : c.online()) {
       online_entry e{name, key_text::of(key), {}};
       if (with_trust) {
@@ -776,6 +789,9 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       term.emplace(STDIN_FILENO, STDOUT_FILENO, cio.prompt, interactive_terminal::ctrl_c::key);
       term->set_discard_note("* line dropped (Up brings it back); Ctrl-C on an empty line leaves");
       term->set_commands({"/accept", "/help", "/msg", "/quit", "/verify", "/who"});
+      term->set_line_stamp([opts = cio.terminal_opts] {
+        return time_stamp(std::chrono::system_clock::now(), opts);
+      });
       u.attach(&*term, cio.terminal_opts);
       update_candidates();
     } catch (const std::exception& e) {
@@ -882,112 +898,120 @@ int run_client(const client_config& cfg) {
   }
 
   std::string name;
-  if (cfg.user) {
-    name = *cfg.user;
-  } else {
-    u.prompt("user name: ");
-    auto raw_name = in.next();
-    if (!raw_name) {
-      if (stdin_tty) u.prompt("\n");
-      u.error(stdin_tty ? "no user name: nothing done"
-                        : "error: no user name (without a terminal, give --user NAME)");
-      return exit_failure;
-    }
-    name = *raw_name;
-  }
-  std::transform(name.begin(), name.end(), name.begin(),
-                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-  if (!proto::valid_name(name)) {
-    u.error("error: invalid user name: names are " + std::string(proto::name_rules));
-    return exit_failure;
-  }
   password_text password;
   bool typed_at_terminal = false;  // a typo is possible: sign-up asks to confirm
-  if (cfg.password_file) {
-    std::string error;
-    auto pw = read_password_file(*cfg.password_file, error);
-    if (!pw) {
-      u.error("error: " + error);
-      return exit_failure;
-    }
-    password.value = std::move(*pw);
-  } else if (have_env_password) {
-    password.value = env_password.value;
-  } else {
-    u.prompt("password: ");
-    if (auto pw = read_secret(in)) {
-      password.value = std::move(*pw);
-    } else {
-      if (stdin_tty) u.prompt("\n");
-      u.error("no password: nothing done");
-      return exit_failure;
-    }
-    typed_at_terminal = stdin_tty;
-  }
-  if (password.value.size() > proto::max_password) {
-    u.error("error: passwords are at most 255 bytes");
-    return exit_bad_credentials;
-  }
-
-  // The identity key: unlocked from this data directory, or new (a new device).
   std::optional<crypto::key_pair> identity;
   bool new_identity = false;
-  try {
-    if (auto file = dir.read_identity(relay_id, name)) {
-      auto kp = crypto::open_key_file(*file, password.value);
-      // A typo at the terminal gets two more tries, as ssh and sudo give.
-      for (int tries = 1; !kp && typed_at_terminal && tries < 3; ++tries) {
-        u.error("this password does not unlock " + name + "'s key on this device: try again");
-        u.prompt("password: ");
-        auto pw = read_secret(in);
-        if (!pw) {
-          u.prompt("\n");
-          u.error("no password: nothing done");
-          return exit_failure;
-        }
-        password_text typo;
-        std::swap(typo.value, password.value);  // wiped as it goes
-        password.value = std::move(*pw);
-        crypto::wipe(pw->data(), pw->capacity());
-        kp = crypto::open_key_file(*file, password.value);
-      }
-      if (!kp) {
-        u.error("sign-in failed: this password does not unlock " + name + "'s key in " +
-                dir.identity_path(relay_id, name).string());
-        return exit_bad_credentials;
-      }
-      identity.emplace(std::move(*kp));
-    } else {
-      identity.emplace(crypto::key_pair::generate(crypto::os_random()));
-      new_identity = true;
-    }
-  } catch (const std::exception& e) {
-    u.error(std::string("error: ") + e.what());
-    return exit_failure;
-  }
-  proto::key_bytes pub;
-  std::copy(identity->pub().begin(), identity->pub().end(), pub.begin());
-
+  bool signed_up = false;
+  proto::key_bytes pub{};
   auto report_link_error = [&](std::error_code ec) {
     return key_mismatch ? exit_key_mismatch : report_link_failure(u, ec, *l, relay_id);
   };
+  // At a terminal, a refused sign-in the person does not turn into a new account starts
+  // again from the name (a typo in either), three rounds in all, as ssh asks three times.
+  for (int round = 1;; ++round) {
+    if (cfg.user) {
+      name = *cfg.user;
+    } else {
+      // The name last signed in with here is offered: Enter alone takes it.
+      const std::string last = dir.read_last_user(relay_id);
+      u.prompt(last.empty() ? "user name: " : "user name [" + last + "]: ");
+      auto raw_name = in.next();
+      if (!raw_name) {
+        if (stdin_tty) u.prompt("\n");
+        u.error(stdin_tty ? "no user name: nothing done"
+                          : "error: no user name (without a terminal, give --user NAME)");
+        return round == 1 ? exit_failure : exit_bad_credentials;  // after a refusal: 2
+      }
+      name = raw_name->empty() ? last : *raw_name;
+    }
+    std::transform(name.begin(), name.end(), name.begin(),
+                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+    if (!proto::valid_name(name)) {
+      u.error("error: invalid user name: names are " + std::string(proto::name_rules));
+      return exit_failure;
+    }
+    crypto::wipe(password.value.data(), password.value.size());  // an earlier round's
+    password.value.clear();
+    if (cfg.password_file) {
+      std::string error;
+      auto pw = read_password_file(*cfg.password_file, error);
+      if (!pw) {
+        u.error("error: " + error);
+        return exit_failure;
+      }
+      password.value = std::move(*pw);
+    } else if (have_env_password) {
+      password.value = env_password.value;
+    } else {
+      u.prompt("password: ");
+      if (auto pw = read_secret(in)) {
+        password.value = std::move(*pw);
+      } else {
+        if (stdin_tty) u.prompt("\n");
+        u.error("no password: nothing done");
+        return exit_failure;
+      }
+      typed_at_terminal = stdin_tty;
+    }
+    if (password.value.size() > proto::max_password) {
+      u.error("error: passwords are at most 255 bytes");
+      return exit_bad_credentials;
+    }
 
-  auto outcome = run_until_done(io, attempt(u, *l, cfg, dir, relay_id, key_mismatch,
-                                            proto::sign_in{name, password.value, pub}));
-  const bool gave_up_waiting = outcome.link_error == link_errc::closed ||
-                               (outcome.closed && outcome.closed->code == proto::reason::timeout);
-  if (stdin_tty && gave_up_waiting) {
-    l = std::make_shared<link>(io);  // the person took longer than the relay waits
-    outcome = run_until_done(io, attempt(u, *l, cfg, dir, relay_id, key_mismatch,
-                                         proto::sign_in{name, password.value, pub}));
-  }
-  if (outcome.link_error) return report_link_error(outcome.link_error);
-  if (outcome.closed) {
-    u.error("sign-in failed: " + printable(outcome.closed->text));
-    return exit_bad_credentials;
-  }
-  bool signed_up = false;
-  if (outcome.refused) {
+    // The identity key: unlocked from this data directory, or new (a new device).
+    identity.reset();
+    new_identity = false;
+    try {
+      if (auto file = dir.read_identity(relay_id, name)) {
+        auto kp = crypto::open_key_file(*file, password.value);
+        // A typo at the terminal gets two more tries, as ssh and sudo give.
+        for (int tries = 1; !kp && typed_at_terminal && tries < 3; ++tries) {
+          u.error("this password does not unlock " + name + "'s key on this device: try again");
+          u.prompt("password: ");
+          auto pw = read_secret(in);
+          if (!pw) {
+            u.prompt("\n");
+            u.error("no password: nothing done");
+            return exit_failure;
+          }
+          password_text typo;
+          std::swap(typo.value, password.value);  // wiped as it goes
+          password.value = std::move(*pw);
+          crypto::wipe(pw->data(), pw->capacity());
+          kp = crypto::open_key_file(*file, password.value);
+        }
+        if (!kp) {
+          u.error("sign-in failed: this password does not unlock " + name + "'s key in " +
+                  dir.identity_path(relay_id, name).string());
+          return exit_bad_credentials;
+        }
+        identity.emplace(std::move(*kp));
+      } else {
+        identity.emplace(crypto::key_pair::generate(crypto::os_random()));
+        new_identity = true;
+      }
+    } catch (const std::exception& e) {
+      u.error(std::string("error: ") + e.what());
+      return exit_failure;
+    }
+    std::copy(identity->pub().begin(), identity->pub().end(), pub.begin());
+
+    auto outcome = run_until_done(io, attempt(u, *l, cfg, dir, relay_id, key_mismatch,
+                                              proto::sign_in{name, password.value, pub}));
+    const bool gave_up_waiting = outcome.link_error == link_errc::closed ||
+                                 (outcome.closed && outcome.closed->code == proto::reason::timeout);
+    if (stdin_tty && gave_up_waiting) {
+      l = std::make_shared<link>(io);  // the person took longer than the relay waits
+      outcome = run_until_done(io, attempt(u, *l, cfg, dir, relay_id, key_mismatch,
+                                           proto::sign_in{name, password.value, pub}));
+    }
+    if (outcome.link_error) return report_link_error(outcome.link_error);
+    if (outcome.closed) {
+      u.error("sign-in failed: " + printable(outcome.closed->text));
+      return exit_bad_credentials;
+    }
+    if (!outcome.refused) break;  // signed in
     if (outcome.refused->code != proto::reason::invalid_credentials) {
       u.error("sign-in failed: " + printable(outcome.refused->text));
       return exit_bad_credentials;
@@ -1004,8 +1028,15 @@ int run_client(const client_config& cfg) {
       auto answer = in.next();
       if (!answer) u.prompt("\n");
       if (!answer || (*answer != "y" && *answer != "Y" && *answer != "yes")) {
-        u.info("no account created");
-        return exit_bad_credentials;
+        if (!answer || !typed_at_terminal || round == 3) {
+          u.info("no account created");
+          return exit_bad_credentials;
+        }
+        u.info(cfg.user ? "no account created: type the password again (Ctrl-D leaves)"
+                        : "no account created: sign in again (Ctrl-D leaves)");
+        close_politely(io, l);  // a fresh connection: the relay's sign-in deadline is short
+        l = std::make_shared<link>(io);
+        continue;
       }
     }
     if (typed_at_terminal) {
@@ -1022,7 +1053,7 @@ int run_client(const client_config& cfg) {
         return true;
       };
       // A mistyped password or confirmation asks again (three rounds), not from the start.
-      for (int round = 1;; ++round) {
+      for (int tries = 1;; ++tries) {
         if (!proto::acceptable_password(password.value)) {
           u.error("passwords must be 8 to 255 bytes long");
         } else {
@@ -1032,7 +1063,7 @@ int run_client(const client_config& cfg) {
           if (again.value == password.value) break;
           u.error("the passwords do not match");
         }
-        if (round == 3) {
+        if (tries == 3) {
           u.error("error: no account created");
           return exit_bad_credentials;
         }
@@ -1046,12 +1077,7 @@ int run_client(const client_config& cfg) {
       u.error("error: passwords must be 8 to 255 bytes long; no account created");
       return exit_bad_credentials;
     }
-    l->send(proto::bye{});
-    run_until_done(io, [](std::shared_ptr<link> old) -> awaitable<bool> {
-      co_await old->flush();  // so the relay sees a goodbye, not a dropped connection
-      old->close();
-      co_return true;
-    }(l));
+    close_politely(io, l);
     l = std::make_shared<link>(io);
     outcome = run_until_done(io, attempt(u, *l, cfg, dir, relay_id, key_mismatch,
                                          proto::sign_up{name, password.value, pub}));
@@ -1062,8 +1088,13 @@ int run_client(const client_config& cfg) {
       return exit_bad_credentials;
     }
     signed_up = true;
+    break;
   }
-
+  try {
+    dir.write_last_user(relay_id, name);
+  } catch (const std::exception&) {
+    // Only a convenience for the next sign-in: not worth a warning in the chat.
+  }
   if (new_identity) {
     try {
       dir.write_identity(relay_id, name,

@@ -12,6 +12,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "relay/proto/names.hpp"
+
 namespace relay::client {
 namespace fs = std::filesystem;
 namespace {
@@ -107,6 +109,18 @@ std::string data_dir::read_seen(const std::string& relay, const std::string& use
 void data_dir::write_seen(const std::string& relay, const std::string& user,
                           std::string_view text) const {
   write_private_file(root_ / "relays" / relay_dir_name(relay) / user / "seen", as_bytes(text),
+                     false);
+}
+
+std::string data_dir::read_last_user(const std::string& relay) const {
+  std::ifstream in(root_ / "relays" / relay_dir_name(relay) / "last_user");
+  std::string name;
+  if (!in || !std::getline(in, name) || !proto::valid_name(name)) return {};
+  return name;  // valid: printing it in the prompt is safe
+}
+
+void data_dir::write_last_user(const std::string& relay, const std::string& user) const {
+  write_private_file(root_ / "relays" / relay_dir_name(relay) / "last_user", as_bytes(user + "\n"),
                      false);
 }
 

@@ -73,7 +73,8 @@ TEST_F(E2eTest, SignUpChatAndLeave) {
   ASSERT_TRUE(saw(*alice, "* bob joined (key " + bob_key + ")"));
 
   alice->send_line("/who");
-  ASSERT_TRUE(saw(*alice, std::regex("\n[^\n]*\\bbob\\b"), "bob in alice's /who"));
+  ASSERT_TRUE(saw(*alice, "* alice  key " + alice_key + "  you"));
+  ASSERT_TRUE(saw(*alice, "* bob  key " + bob_key + "  unverified"));
 
   alice->send_line("bob:see you at 10:30: ok");
   ASSERT_TRUE(saw(*bob, "alice: see you at 10:30: ok"));
@@ -107,6 +108,9 @@ TEST_F(E2eTest, WrongPasswordDeclinedExitsTwoAndCreatesNothing) {
   auto intruder = client("intruder");
   ASSERT_TRUE(reach_sign_up_offer(*intruder, "alice", "not-alice-password"));
   intruder->send_line("");  // Enter alone means the default, N
+  ASSERT_TRUE(saw(*intruder, "no account created: sign in again (Ctrl-D leaves)"));
+  ASSERT_TRUE(reach_name_prompt(*intruder));
+  intruder->send_eof();
   EXPECT_TRUE(exited_with(*intruder, 2));
   EXPECT_TRUE(never_printed(*intruder, "not-alice-password"));
   EXPECT_TRUE(never_printed(*relay_.proc, "not-alice-password"));
@@ -140,6 +144,9 @@ TEST_F(E2eTest, UnknownUserDeclinedCreatesNothing) {
   auto erin = client("erin");
   ASSERT_TRUE(reach_sign_up_offer(*erin, "erin", "erin-password-1"));
   erin->send_line("n");
+  ASSERT_TRUE(reach_name_prompt(*erin));
+  erin->send_eof();
+  EXPECT_TRUE(saw(*erin, "no user name: nothing done"));
   EXPECT_TRUE(exited_with(*erin, 2));
 
   auto db = console("db", db_end);
@@ -372,6 +379,57 @@ TEST_F(E2eTest, AMistypedPasswordIsAskedAgainTwice) {
   EXPECT_TRUE(saw(*guesser, "sign-in failed: this password does not unlock alice's key"));
   EXPECT_TRUE(exited_with(*guesser, 2));
   EXPECT_EQ(guesser->transcript().find("signed in as"), std::string::npos);
+}
+
+TEST_F(E2eTest, TheNameLastUsedHereIsOfferedAndEnterTakesIt) {
+  auto alice = client("alice");
+  ASSERT_FALSE(sign_up(*alice, "alice", alice_password).empty());
+  alice->send_line("/quit");
+  ASSERT_TRUE(exited_with(*alice, 0));
+
+  auto again = client("alice");
+  ASSERT_TRUE(saw(*again, "user name [alice]: "));
+  again->send_line("");
+  ASSERT_TRUE(saw(*again, "password: "));
+  ASSERT_TRUE(again->wait_echo_off());
+  again->send_line(alice_password);
+  EXPECT_TRUE(saw(*again, "signed in as alice"));
+  again->send_line("/quit");
+  EXPECT_TRUE(exited_with(*again, 0));
+
+  // Another home has no name to offer.
+  auto elsewhere = client("other-laptop");
+  EXPECT_TRUE(reach_name_prompt(*elsewhere));
+  EXPECT_EQ(elsewhere->transcript().find("user name ["), std::string::npos)
+      << elsewhere->transcript();
+}
+
+TEST_F(E2eTest, DecliningANewAccountAfterATypoAsksAgainFromTheName) {
+  auto alice = client("alice");
+  ASSERT_FALSE(sign_up(*alice, "alice", alice_password).empty());
+  alice->send_line("/quit");
+  ASSERT_TRUE(exited_with(*alice, 0));
+
+  // A new device has no key to check the password against: the relay refuses it.
+  auto laptop = client("alice-laptop");
+  ASSERT_TRUE(reach_sign_up_offer(*laptop, "alice", "not-her-password"));
+  laptop->send_line("n");
+  ASSERT_TRUE(saw(*laptop, "no account created: sign in again (Ctrl-D leaves)"));
+  ASSERT_TRUE(type_credentials(*laptop, "alice", alice_password));
+  EXPECT_TRUE(saw(*laptop, "signed in as alice"));
+  EXPECT_EQ(occurrences(laptop->transcript(), "Create a new account"), 1U) << laptop->transcript();
+  laptop->send_line("/quit");
+  EXPECT_TRUE(exited_with(*laptop, 0));
+
+  // Three rounds in all, then it stops.
+  auto guesser = client("guesser");
+  for (int round = 1; round <= 3; ++round) {
+    ASSERT_TRUE(reach_sign_up_offer(*guesser, "alice", "guess-number-" + std::to_string(round)));
+    guesser->send_line("n");
+  }
+  EXPECT_TRUE(saw(*guesser, "no account created\n"));
+  EXPECT_TRUE(exited_with(*guesser, 2));
+  EXPECT_EQ(occurrences(guesser->transcript(), "sign in again"), 2U) << guesser->transcript();
 }
 
 TEST_F(E2eTest, SecondSignInReplacesTheFirst) {

@@ -28,14 +28,6 @@ namespace fs = std::filesystem;
 const std::string alice_password = "alice-Pw-7f3e9c21";
 const std::string bob_password = "bob-Pw-51d0aa86";
 
-std::size_t occurrences(const std::string& haystack, std::string_view needle) {
-  std::size_t n = 0;
-  for (auto at = haystack.find(needle); at != std::string::npos;
-       at = haystack.find(needle, at + needle.size()))
-    ++n;
-  return n;
-}
-
 std::string read_text(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};

@@ -70,13 +70,23 @@ std::unique_ptr<pty_process> start_client(const temp_dir& dir, std::uint16_t por
                   .label = home});
 }
 
+std::size_t occurrences(const std::string& haystack, std::string_view needle) {
+  std::size_t n = 0;
+  for (auto at = haystack.find(needle); at != std::string::npos;
+       at = haystack.find(needle, at + needle.size()))
+    ++n;
+  return n;
+}
+
 ::testing::AssertionResult reach_name_prompt(pty_process& c) {
-  static const std::regex either(R"(user name: |\[yes/no/fingerprint\] )");
+  // "user name: ", or "user name [alice]: " with the name last used in this --home.
+  static const std::regex either(
+      R"(user name: |user name \[[a-z0-9_.-]+\]: |\[yes/no/fingerprint\] )");
   auto out = c.read_until(either);
   if (!out) return ::testing::AssertionFailure() << c.describe("no name prompt");
-  if (out->ends_with("user name: ")) return ::testing::AssertionSuccess();
+  if (!out->ends_with("[yes/no/fingerprint] ")) return ::testing::AssertionSuccess();
   c.send_line("yes");
-  return saw(c, "user name: ");
+  return saw(c, std::regex(R"(user name: |user name \[[a-z0-9_.-]+\]: )"), "the name prompt");
 }
 
 ::testing::AssertionResult type_credentials(pty_process& c, const std::string& name,

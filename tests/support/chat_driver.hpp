@@ -26,6 +26,8 @@ namespace relay::test {
 std::string saw_capture(pty_process& p, const std::regex& re, std::string_view what);
 /// Success if `p` ends (within the default timeout) with exit code `code`.
 ::testing::AssertionResult exited_with(pty_process& p, int code);
+/// How many times `needle` occurs in `haystack` (not overlapping).
+std::size_t occurrences(const std::string& haystack, std::string_view needle);
 /// Success if `secret` appears nowhere in p's transcript so far.
 ::testing::AssertionResult never_printed(const pty_process& p, std::string_view secret);
 

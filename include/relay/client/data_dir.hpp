@@ -6,6 +6,7 @@
 //   <root>/relays/<host>_<port>/<user>/identity.key   crypto::seal_key_file output
 //   <root>/relays/<host>_<port>/<user>/contacts       contact_book::serialise output
 //   <root>/relays/<host>_<port>/<user>/seen           "name counter" lines (replay defence)
+//   <root>/relays/<host>_<port>/last_user        the name last signed in with
 #pragma once
 
 #include <filesystem>
@@ -41,6 +42,12 @@ class data_dir {
   /// Highest message counters accepted per contact (chat::format_seen text).
   std::string read_seen(const std::string& relay, const std::string& user) const;
   void write_seen(const std::string& relay, const std::string& user, std::string_view text) const;
+
+  /// The name last signed in with on `relay` from here (offered at the name prompt), or ""
+  /// if none or not a valid name.
+  std::string read_last_user(const std::string& relay) const;
+  /// Remembers `user` for read_last_user. Throws on I/O errors.
+  void write_last_user(const std::string& relay, const std::string& user) const;
 
   /// The pinned key for `relay`, if any. Throws std::runtime_error if known_relays is damaged.
   std::optional<crypto::public_key> pinned_relay(const std::string& relay) const;

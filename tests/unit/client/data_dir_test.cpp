@@ -40,6 +40,20 @@ TEST(DataDir, IdentityFilesArePrivate) {
   EXPECT_FALSE(d.read_identity("127.0.0.1:20001", "bob"));
 }
 
+TEST(DataDir, LastUserIsPerRelayAndOnlyAValidName) {
+  test::temp_dir t;
+  data_dir d(t.path());
+  EXPECT_EQ(d.read_last_user("a:1"), "");
+  d.write_last_user("a:1", "alice");
+  d.write_last_user("a:1", "bob");
+  EXPECT_EQ(d.read_last_user("a:1"), "bob");
+  EXPECT_EQ(d.read_last_user("b:2"), "");
+  EXPECT_EQ(mode_of(t.path() / "relays" / "a_1" / "last_user"), 0600u);
+  // It is printed in the prompt: anything but a valid name is ignored.
+  std::ofstream(t.path() / "relays" / "a_1" / "last_user") << "\x1b[2Jevil\n";
+  EXPECT_EQ(d.read_last_user("a:1"), "");
+}
+
 TEST(DataDir, RelayPins) {
   crypto::init();
   test::temp_dir t;
