@@ -713,6 +713,19 @@ void relay_server::maybe_finish_stop() {
   net::post(io_, std::move(done));
 }
 
+namespace {
+
+/// Width of a NAME column: the longest name in the table and two spaces, so the usual short
+/// names leave the other columns room within 80 columns (names are at most 32 bytes).
+template <class Range, class Name>
+int name_column(const Range& rows, Name name_of) {
+  std::size_t w = 4;  // "NAME"
+  for (const auto& r : rows) w = std::max(w, std::string_view(name_of(r)).size());
+  return static_cast<int>(w + 2);
+}
+
+}  // namespace
+
 std::string relay_server::active_report() const {
   std::ostringstream os;
   std::vector<const session*> users;
@@ -721,11 +734,12 @@ std::string relay_server::active_report() const {
   if (users.empty()) return "nobody is online\n";
   std::sort(users.begin(), users.end(), [](auto& a, auto& b) { return a->name() < b->name(); });
   const auto now = std::chrono::system_clock::now();
-  os << std::left << std::setw(34) << "NAME" << std::setw(24) << "ADDRESS"
+  const int name_w = name_column(users, [](const session* s) { return s->name(); });
+  os << std::left << std::setw(name_w) << "NAME" << std::setw(24) << "ADDRESS"
      << "SINCE\n";
   for (const auto& s : users) {
     const auto t = std::chrono::system_clock::to_time_t(s->since());
-    os << std::setw(34) << s->name() << std::setw(24) << s->address() << format_time(t) << " ("
+    os << std::setw(name_w) << s->name() << std::setw(24) << s->address() << format_time(t) << " ("
        << format_duration(std::chrono::duration_cast<std::chrono::seconds>(now - s->since()))
        << ")\n";
   }
@@ -842,14 +856,20 @@ void relay_server::run_command(const std::string& name, const std::vector<std::s
         return;
       }
       std::ostringstream os;
-      os << std::left << std::setw(34) << "NAME" << std::setw(44) << "UNTIL"
-         << "REASON\n";
+      const int name_w = name_column(list, [](const auto& b) { return b.name; });
+      std::vector<std::string> untils;
       for (const auto& b : list) {
-        const std::string until =
+        untils.push_back(
             b.until ? console::format_utc(*b.until) + " (" +
                           console::format_duration(std::chrono::seconds(*b.until - now)) + " left)"
-                    : std::string("permanent");
-        os << std::setw(34) << b.name << std::setw(44) << until << b.reason << "\n";
+                    : std::string("permanent"));
+      }
+      const int until_w = name_column(untils, [](const std::string& u) { return u; });
+      os << std::left << std::setw(name_w) << "NAME" << std::setw(until_w) << "UNTIL"
+         << "REASON\n";
+      for (std::size_t i = 0; i < list.size(); ++i) {
+        os << std::setw(name_w) << list[i].name << std::setw(until_w) << untils[i] << list[i].reason
+           << "\n";
       }
       os << list.size() << (list.size() == 1 ? " ban" : " bans") << " in force\n";
       finish_command(a, true, os.str());
@@ -873,11 +893,13 @@ void relay_server::run_command(const std::string& name, const std::vector<std::s
         finish_command(a, true, "no registered users\n");
         return;
       }
-      os << std::left << std::setw(34) << "NAME" << std::setw(22) << "CREATED" << std::setw(22)
+      const int name_w = name_column(list, [](const auto& u) { return u.name; });
+      os << std::left << std::setw(name_w) << "NAME" << std::setw(22) << "CREATED" << std::setw(22)
          << "LAST SIGN-IN"
          << "KEY FINGERPRINT\n";
       for (const auto& u : list) {
-        os << std::setw(34) << u.name << std::setw(22) << format_time(u.created) << std::setw(22)
+        os << std::setw(name_w) << u.name << std::setw(22) << format_time(u.created)
+           << std::setw(22)
            << (u.last_sign_in ? format_time(*u.last_sign_in) : std::string("never"))
            << (u.identity_key ? crypto::short_fingerprint(*u.identity_key) : std::string("-"))
            << "\n";

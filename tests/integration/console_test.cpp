@@ -107,6 +107,47 @@ TEST_F(ConsoleTest, OnlineUserIsDisconnectedAtOnceWithTheReasonAndExpiry) {
   EXPECT_FALSE(has(relay->console("active"), "bob"));
 }
 
+/// Where each line of a table (header included) has `column` start: the offset of the
+/// first character after the run of spaces that ends field `field` (0-based).
+std::vector<std::size_t> column_starts(const std::string& table, int field) {
+  std::vector<std::size_t> out;
+  std::istringstream in(table);
+  for (std::string line; std::getline(in, line);) {
+    std::size_t at = 0;
+    for (int f = 0; f <= field; ++f) {
+      at = line.find("  ", at);
+      if (at == std::string::npos) break;
+      at = line.find_first_not_of(' ', at);
+    }
+    if (at != std::string::npos) out.push_back(at);
+  }
+  return out;
+}
+
+TEST_F(ConsoleTest, TablesAreAsWideAsTheLongestNameNeeds) {
+  test_client alice(relay->port()), bob(relay->port());
+  ASSERT_TRUE(welcomed(alice.sign_in("alice", "alice-password")));
+  ASSERT_TRUE(welcomed(bob.sign_in("bob", "bob-password")));
+  ASSERT_TRUE(alice.wait_roster("bob", true));
+  // Short names: the address column starts two after "alice", and a row fits 80 columns.
+  const auto active = relay->console("active");
+  EXPECT_TRUE(has(active, "NAME   ADDRESS")) << active;
+  EXPECT_TRUE(std::regex_search(active, std::regex(R"(\nalice  127\.0\.0\.1:\d+ +\d{4}-)")))
+      << active;
+  std::istringstream rows(active);
+  for (std::string row; std::getline(rows, row);) EXPECT_LE(row.size(), 80U) << row;
+
+  // A 32-character name widens the column for every row alike.
+  const std::string longest(32, 'z');
+  test_client z(relay->port());
+  z.sign_up_ok(longest, "zzzz-password");
+  const auto db = relay->console("db");
+  EXPECT_TRUE(has(db, longest + "  20")) << db;
+  const auto starts = column_starts(db, 0);
+  ASSERT_EQ(starts.size(), 4U) << db;  // the header and three users (not the count line)
+  for (const auto at : starts) EXPECT_EQ(at, 34U) << db;
+}
+
 TEST_F(ConsoleTest, UnbanRestoresSignIn) {
   ASSERT_TRUE(has(relay->console("ban", {"bob", "1w"}), "banned bob until "));
   EXPECT_EQ(error_of(bob_signs_in())->code, reason::banned);
