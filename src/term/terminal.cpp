@@ -13,6 +13,8 @@
 #include <system_error>
 #include <utility>
 
+#include "relay/term/wrap.hpp"
+
 namespace relay::term {
 namespace {
 
@@ -211,7 +213,13 @@ std::optional<std::string> interactive_terminal::next_line(const std::atomic<boo
   }
 }
 
-void interactive_terminal::print(std::string_view text) {
+void interactive_terminal::print(std::string_view text, std::optional<std::size_t> hang) {
+  std::lock_guard lock(mutex_);  // the width read for wrapping and for the redraw alike
+  std::string wrapped;
+  if (hang) {
+    wrapped = wrap(text, width(), *hang);
+    text = wrapped;
+  }
   std::string out = "\r\x1b[K";
   // "\r\n" rather than relying on ONLCR: correct whether or not the tty translates.
   for (const char c : text) {
@@ -222,7 +230,6 @@ void interactive_terminal::print(std::string_view text) {
     }
   }
   if (text.empty() || text.back() != '\n') out += "\r\n";
-  std::lock_guard lock(mutex_);
   out += redraw_bytes_locked();
   write_all(out);  // one write: the row is never seen half redrawn
 }

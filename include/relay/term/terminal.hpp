@@ -56,7 +56,10 @@ class interactive_terminal {
   std::optional<std::string> next_line(const std::atomic<bool>* stop);
   /// Thread-safe: clears the input row, writes `text` (one or more lines, '\n'-separated, a
   /// final '\n' optional), then redraws prompt + the half-typed line with the cursor where it was.
-  void print(std::string_view text);
+  /// With a `hang`, the lines are first wrapped to the terminal's current width, continuation
+  /// rows indented by `hang` columns (wrap.hpp); without, long lines are left for the terminal
+  /// to wrap at column 0.
+  void print(std::string_view text, std::optional<std::size_t> hang = std::nullopt);
   /// Thread-safe: from now on Ctrl-D (and Ctrl-C as a key) on an empty line do not end input;
   /// `note` is shown instead. End of input from the terminal itself (a hang-up) still does.
   void ignore_eof_key(std::string note);

@@ -242,6 +242,29 @@ TEST(InteractiveTerminal, ASubmittedLineIsLeftWithTheStampInFront) {
   EXPECT_EQ(s.cursor_row(), ">") << s.dump();  // the new prompt has none
 }
 
+TEST(InteractiveTerminal, PrintWithAHangWrapsToTheTerminalsWidth) {
+  pty_pair pty(40);
+  pty.start_reading();
+  interactive_terminal term(pty.slave(), pty.slave(), "> ");
+  line_reader_thread reader(term);
+  pty.type("draft");
+  ASSERT_TRUE(pty.wait_for("draft"));
+  const std::string fox = "13:20 bob: the quick brown fox jumps over the lazy dog again and again";
+  term.print(fox, 11);
+  term.print(fox);  // no hang: as before, one line for the terminal to wrap at column 0
+  ASSERT_TRUE(pty.wait_until([&](const std::string& out) {
+    return out.find(fox) != std::string::npos && screen(out).cursor_row() == "> draft";
+  })) << screen(pty.output()).dump();
+  const screen s(pty.output());
+  ASSERT_GE(s.row, 4u) << s.dump();
+  EXPECT_EQ(s.text(s.row - 4), "13:20 bob: the quick brown fox jumps") << s.dump();
+  EXPECT_EQ(s.text(s.row - 3), "           over the lazy dog again and") << s.dump();
+  EXPECT_EQ(s.text(s.row - 2), "           again") << s.dump();
+  EXPECT_EQ(s.text(s.row - 1), fox) << s.dump();
+  reader.stop = true;
+  reader.get();
+}
+
 TEST(InteractiveTerminal, BracketedPasteOfTwoLinesIsOneLine) {
   pty_pair pty;
   pty.start_reading();
