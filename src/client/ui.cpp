@@ -19,6 +19,7 @@ constexpr std::string_view red = "\x1b[31m";
 // Continuation lines of a multi-line message: no sender name or notice starts with a space.
 constexpr std::string_view continuation = "  | ";
 constexpr std::size_t stamp_width = 6;  // "HH:MM "
+constexpr std::string_view key_changed_mark = "(KEY CHANGED, not accepted)";
 
 std::string sgr(std::string_view code, std::string_view text, const render_options& o) {
   if (o.style != output_style::styled || text.empty()) return std::string(text);
@@ -203,6 +204,31 @@ std::string time_stamp(std::chrono::system_clock::time_point when, const render_
   return sgr(dim, clock_text(when, o.local_time), o) + " ";
 }
 
+std::size_t text_column(const ui_event& ev, const render_options& o) {
+  const std::size_t stamp = o.timestamps ? stamp_width : 0;
+  const auto marked = [&](std::string_view text) {
+    return text.size() >= 2 && (text[0] == '*' || text[0] == '!') && text[1] == ' ' ? stamp + 2
+                                                                                    : stamp;
+  };
+  return std::visit(
+      [&](const auto& e) -> std::size_t {
+        using T = std::decay_t<decltype(e)>;
+        if constexpr (std::is_same_v<T, message_event>) {
+          // Valid names are ASCII, one column each; printable() keeps any other visible.
+          std::size_t col = stamp + printable(e.from).size() + 2;  // "name: "
+          if (e.key_changed) col += 1 + std::string_view(key_changed_mark).size();
+          return col;
+        } else if constexpr (std::is_same_v<T, notice_event>) {
+          return marked(e.text);
+        } else if constexpr (std::is_same_v<T, signed_in_event>) {
+          return stamp;
+        } else {
+          return stamp + 2;  // "* bob joined", "* online: ...", /who rows
+        }
+      },
+      ev);
+}
+
 std::string render(const ui_event& ev, std::chrono::system_clock::time_point when,
                    const render_options& o) {
   if (o.style == output_style::json) return render_json(ev, when);
@@ -216,7 +242,7 @@ std::string render(const ui_event& ev, std::chrono::system_clock::time_point whe
           std::string out = stamp + sgr("\x1b[" + std::string(name_colour(from)) + "m", from, o);
           if (e.key_changed) {
             out += ' ';  // not " " + sgr(...): see roster_text
-            out += sgr(bold_red, "(KEY CHANGED, not accepted)", o);
+            out += sgr(bold_red, key_changed_mark, o);
           }
           out += ": " + printable(lines.front());
           const std::string indent(o.timestamps ? stamp_width : 0, ' ');
@@ -272,7 +298,7 @@ void ui::show(const ui_event& ev) {
   const auto now = std::chrono::system_clock::now();
   std::lock_guard lock(mutex_);
   if (terminal_ != nullptr) {
-    terminal_->print(render(ev, now, terminal_opts_));
+    terminal_->print(render(ev, now, terminal_opts_), text_column(ev, terminal_opts_));
     return;
   }
   const bool to_messages = json() || std::holds_alternative<message_event>(ev);

@@ -588,6 +588,14 @@ std::string line_editor::render(std::string_view prompt, std::size_t width) cons
   return render_line(prompt, buffer_, cursor_, width);
 }
 
+std::string line_editor::shown(std::string_view text) {
+  std::string out;
+  for (const auto& c : layout(text)) out += c.shown;
+  return out;
+}
+
+std::size_t line_editor::columns_of(std::string_view s) { return prompt_columns(s); }
+
 std::string line_editor::render_line(std::string_view prompt, std::string_view text,
                                      std::size_t cursor, std::size_t width) {
   const std::vector<cell> cells = layout(text);

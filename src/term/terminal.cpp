@@ -61,8 +61,16 @@ bool uses_our_handler(int sig) {
          current.sa_handler == fallback_handler;
 }
 
-/// A width no line reaches: render_line() then shows a line whole, for the terminal to wrap.
-constexpr std::size_t unscrolled = std::size_t{1} << 24;
+/// Appends `text` with each '\n' as "\r\n": correct whether or not the tty translates (ONLCR).
+void append_crlf(std::string& out, std::string_view text) {
+  for (const char c : text) {
+    if (c == '\n') {
+      out += "\r\n";
+    } else {
+      out += c;
+    }
+  }
+}
 
 }  // namespace
 
@@ -165,11 +173,12 @@ std::optional<std::string> interactive_terminal::next_line(const std::atomic<boo
       switch (ev.what) {
         case line_editor::event::kind::line: {
           // The submitted line stays on screen as typed (like a terminal's own echo): whole,
-          // wrapped by the terminal, not the scrolled view of a long one.
-          std::string shown =
-              line_editor::render_line(prompt_, ev.text, ev.text.size(), unscrolled);
-          if (line_stamp_) shown.insert(1, line_stamp_());  // after render_line's leading '\r'
-          out += shown;
+          // not the scrolled view of a long one, wrapped under its text as printed messages
+          // are, not at column 0.
+          const std::string lead = (line_stamp_ ? line_stamp_() : std::string()) + prompt_;
+          out += "\r\x1b[K";
+          append_crlf(out,
+                      wrap(lead + line_editor::shown(ev.text), w, line_editor::columns_of(lead)));
           out += "\r\n";
           pending_.push_back(std::move(ev.text));
           break;
@@ -196,7 +205,9 @@ std::optional<std::string> interactive_terminal::next_line(const std::atomic<boo
           break;
         case line_editor::event::kind::discard:
           // Left on screen with ^C after it, as a shell does; a fresh empty line below.
-          out += line_editor::render_line(prompt_, ev.text + "^C", ev.text.size() + 2, unscrolled);
+          out += "\r\x1b[K";
+          append_crlf(out, wrap(prompt_ + line_editor::shown(ev.text) + "^C", w,
+                                line_editor::columns_of(prompt_)));
           out += "\r\n";
           if (!discard_note_.empty()) {
             out += "\r\x1b[K" + std::exchange(discard_note_, {}) + "\r\n";
@@ -221,14 +232,7 @@ void interactive_terminal::print(std::string_view text, std::optional<std::size_
     text = wrapped;
   }
   std::string out = "\r\x1b[K";
-  // "\r\n" rather than relying on ONLCR: correct whether or not the tty translates.
-  for (const char c : text) {
-    if (c == '\n') {
-      out += "\r\n";
-    } else {
-      out += c;
-    }
-  }
+  append_crlf(out, text);
   if (text.empty() || text.back() != '\n') out += "\r\n";
   out += redraw_bytes_locked();
   write_all(out);  // one write: the row is never seen half redrawn

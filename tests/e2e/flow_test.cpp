@@ -432,6 +432,21 @@ TEST_F(E2eTest, DecliningANewAccountAfterATypoAsksAgainFromTheName) {
   EXPECT_EQ(occurrences(guesser->transcript(), "sign in again"), 2U) << guesser->transcript();
 }
 
+TEST_F(E2eTest, ALongMessageWrapsUnderItsTextOnBothSides) {
+  auto [alice, bob, alice_key, bob_key] = alice_and_bob();
+  ASSERT_FALSE(bob_key.empty());
+  // 30 words of 7 characters: 240 columns of text on a 160-column terminal.
+  std::string text;
+  for (int i = 0; i < 30; ++i) text += (i ? " word" : "word") + std::to_string(10 + i);
+  alice->send_line("bob:" + text);
+  // "HH:MM alice: " is 13 columns: the second row starts there, not at column 0.
+  ASSERT_TRUE(saw(*bob, std::regex(R"(\d\d:\d\d alice: word10 [^\n]*\n {13}word\d\d )"),
+                  "bob's copy wrapped under its text"));
+  // alice's own line too, under what she typed after "HH:MM alice> ".
+  EXPECT_TRUE(saw(*alice, std::regex(R"(\d\d:\d\d alice> bob:word10 [^\n]*\n {13}word\d\d )"),
+                  "alice's line wrapped under its text"));
+}
+
 TEST_F(E2eTest, SecondSignInReplacesTheFirst) {
   auto first = client("alice");
   auto alice_key = sign_up(*first, "alice", alice_password);

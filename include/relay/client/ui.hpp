@@ -92,6 +92,10 @@ struct render_options {
 std::string render(const ui_event& ev, std::chrono::system_clock::time_point when,
                    const render_options& opts);
 
+/// The column at which render(ev)'s text starts (after the time, the sender's "name: ", a
+/// notice's "* "): rows of a long line wrapped on the terminal start there, as in irssi.
+std::size_t text_column(const ui_event& ev, const render_options& opts);
+
 /// What render() puts before an event's first line: "HH:MM " (styled dim), or "" without
 /// timestamps. Also put before one's own submitted lines.
 std::string time_stamp(std::chrono::system_clock::time_point when, const render_options& opts);

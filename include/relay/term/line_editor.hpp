@@ -73,6 +73,11 @@ class line_editor {
   /// (they take no column).
   static std::string render_line(std::string_view prompt, std::string_view text, std::size_t cursor,
                                  std::size_t width);
+  /// `text` as render_line shows it, whole and without cursor movements: line breaks as ⏎,
+  /// tabs as ⇥, control characters in caret notation.
+  static std::string shown(std::string_view text);
+  /// Columns `s` takes on screen: code points, not counting CSI sequences (a styled prompt).
+  static std::size_t columns_of(std::string_view s);
   /// Input bytes refused so far because the buffer was full (the shell rings the bell).
   std::size_t refused() const noexcept { return refused_; }
   /// History, oldest first (for tests and a future /history).

@@ -185,6 +185,27 @@ TEST(Ui, IsoTimeIsUtcWithMilliseconds) {
   EXPECT_EQ(iso_time_utc(system_clock::time_point{}), "1970-01-01T00:00:00.000Z");
 }
 
+TEST(Ui, TextColumnIsWhereTheTextStarts) {
+  // Wrapped rows on the terminal start at this column: it must match what render() writes.
+  const std::pair<ui_event, std::string_view> cases[] = {
+      {message_event{"alice", "bob", "hello there", false}, "hello there"},
+      {message_event{"alice", "bob", "hello there", true}, "hello there"},
+      {notice_event{notice_level::info, "* bob left the room"}, "bob left the room"},
+      {notice_event{notice_level::error, "! not sent"}, "not sent"},
+      {notice_event{notice_level::info, "no marker"}, "no marker"},
+      {join_event{"carol", key('c')}, "carol joined"},
+      {roster_listing{{{"a", key('1'), ""}}, false}, "online: a"},
+  };
+  for (const bool timestamps : {true, false}) {
+    for (const auto& [ev, text] : cases) {
+      const auto shown = render(ev, when, plain(timestamps));
+      const auto col = text_column(ev, plain(timestamps));
+      ASSERT_LE(col, shown.size()) << shown;
+      EXPECT_EQ(shown.substr(col, text.size()), text) << shown;
+    }
+  }
+}
+
 TEST(Ui, RosterAndJoinTextsKeepTheirWording) {
   EXPECT_EQ(render(roster_listing{{}, false}, when, plain()), "* nobody else is online");
   EXPECT_EQ(
