@@ -715,10 +715,11 @@ void relay_server::maybe_finish_stop() {
 
 namespace {
 
-/// Width of a NAME column: the longest name in the table and two spaces, so the usual short
-/// names leave the other columns room within 80 columns (names are at most 32 bytes).
+/// Width of a column: its longest entry (at least the 4 of "NAME") and two spaces, so the
+/// usual short names leave the other columns room within 80 columns (names are at most 32
+/// bytes).
 template <class Range, class Name>
-int name_column(const Range& rows, Name name_of) {
+int column_width(const Range& rows, Name name_of) {
   std::size_t w = 4;  // "NAME"
   for (const auto& r : rows) w = std::max(w, std::string_view(name_of(r)).size());
   return static_cast<int>(w + 2);
@@ -734,12 +735,14 @@ std::string relay_server::active_report() const {
   if (users.empty()) return "nobody is online\n";
   std::sort(users.begin(), users.end(), [](auto& a, auto& b) { return a->name() < b->name(); });
   const auto now = std::chrono::system_clock::now();
-  const int name_w = name_column(users, [](const session* s) { return s->name(); });
-  os << std::left << std::setw(name_w) << "NAME" << std::setw(24) << "ADDRESS"
+  const int name_w = column_width(users, [](const session* s) { return s->name(); });
+  const int address_w = column_width(users, [](const session* s) { return s->address(); });
+  os << std::left << std::setw(name_w) << "NAME" << std::setw(address_w) << "ADDRESS"
      << "SINCE\n";
   for (const auto& s : users) {
     const auto t = std::chrono::system_clock::to_time_t(s->since());
-    os << std::setw(name_w) << s->name() << std::setw(24) << s->address() << format_time(t) << " ("
+    os << std::setw(name_w) << s->name() << std::setw(address_w) << s->address() << format_time(t)
+       << " ("
        << format_duration(std::chrono::duration_cast<std::chrono::seconds>(now - s->since()))
        << ")\n";
   }
@@ -856,7 +859,7 @@ void relay_server::run_command(const std::string& name, const std::vector<std::s
         return;
       }
       std::ostringstream os;
-      const int name_w = name_column(list, [](const auto& b) { return b.name; });
+      const int name_w = column_width(list, [](const auto& b) { return b.name; });
       std::vector<std::string> untils;
       for (const auto& b : list) {
         untils.push_back(
@@ -864,7 +867,7 @@ void relay_server::run_command(const std::string& name, const std::vector<std::s
                           console::format_duration(std::chrono::seconds(*b.until - now)) + " left)"
                     : std::string("permanent"));
       }
-      const int until_w = name_column(untils, [](const std::string& u) { return u; });
+      const int until_w = column_width(untils, [](const std::string& u) { return u; });
       os << std::left << std::setw(name_w) << "NAME" << std::setw(until_w) << "UNTIL"
          << "REASON\n";
       for (std::size_t i = 0; i < list.size(); ++i) {
@@ -893,7 +896,7 @@ void relay_server::run_command(const std::string& name, const std::vector<std::s
         finish_command(a, true, "no registered users\n");
         return;
       }
-      const int name_w = name_column(list, [](const auto& u) { return u.name; });
+      const int name_w = column_width(list, [](const auto& u) { return u.name; });
       os << std::left << std::setw(name_w) << "NAME" << std::setw(22) << "CREATED" << std::setw(22)
          << "LAST SIGN-IN"
          << "KEY FINGERPRINT\n";
