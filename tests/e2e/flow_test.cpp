@@ -55,6 +55,14 @@ class E2eTest : public ::testing::Test {
     return out ? without_log_lines(*out) : std::string();
   }
 
+  /// alice's account, made from her usual data directory ("alice"), which she has left.
+  void alice_has_an_account() {
+    auto alice = client("alice");
+    ASSERT_FALSE(sign_up(*alice, "alice", alice_password).empty());
+    alice->send_line("/quit");
+    ASSERT_TRUE(exited_with(*alice, 0));
+  }
+
   temp_dir dir_;
   relay_process relay_;
 };
@@ -99,10 +107,7 @@ TEST_F(E2eTest, SignUpChatAndLeave) {
 }
 
 TEST_F(E2eTest, WrongPasswordDeclinedExitsTwoAndCreatesNothing) {
-  auto alice = client("alice");
-  ASSERT_FALSE(sign_up(*alice, "alice", alice_password).empty());
-  alice->send_line("/quit");
-  ASSERT_TRUE(exited_with(*alice, 0));
+  alice_has_an_account();
   auto before = console("db", db_end);
 
   auto intruder = client("intruder");
@@ -320,9 +325,7 @@ TEST_F(E2eTest, ASlowTypistIsNotCutOffByTheRelaysSignInDeadline) {
   std::this_thread::sleep_for(std::chrono::milliseconds(1600));
   EXPECT_TRUE(saw(*relay_.proc, "sign-in took too long"));
   alice->send_line("alice");
-  ASSERT_TRUE(saw(*alice, "password: "));
-  ASSERT_TRUE(alice->wait_echo_off());
-  alice->send_line(alice_password);
+  ASSERT_TRUE(type_password(*alice, alice_password));
   ASSERT_TRUE(saw(*alice, "Create a new account named 'alice'? [y/N] "));
   ASSERT_TRUE(accept_sign_up_offer(*alice, alice_password));
   EXPECT_TRUE(saw(*alice, "account created"));
@@ -353,17 +356,12 @@ TEST_F(E2eTest, EndOfInputAtAPromptIsSaidOnALineOfItsOwn) {
 
 // The key on this device tells a mistyped password at once: two more tries, as ssh gives.
 TEST_F(E2eTest, AMistypedPasswordIsAskedAgainTwice) {
-  auto alice = client("alice");
-  ASSERT_FALSE(sign_up(*alice, "alice", alice_password).empty());
-  alice->send_line("/quit");
-  ASSERT_TRUE(exited_with(*alice, 0));
+  alice_has_an_account();
 
   auto again = client("alice");
   ASSERT_TRUE(type_credentials(*again, "alice", "not-her-password"));
   ASSERT_TRUE(saw(*again, "this password does not unlock alice's key on this device: try again"));
-  ASSERT_TRUE(saw(*again, "password: "));
-  ASSERT_TRUE(again->wait_echo_off());
-  again->send_line(alice_password);
+  ASSERT_TRUE(type_password(*again, alice_password));
   EXPECT_TRUE(saw(*again, "signed in as alice"));
   again->send_line("/quit");
   EXPECT_TRUE(exited_with(*again, 0));
@@ -372,9 +370,7 @@ TEST_F(E2eTest, AMistypedPasswordIsAskedAgainTwice) {
   ASSERT_TRUE(type_credentials(*guesser, "alice", "guess-number-1"));
   for (const char* guess : {"guess-number-2", "guess-number-3"}) {
     ASSERT_TRUE(saw(*guesser, "try again"));
-    ASSERT_TRUE(saw(*guesser, "password: "));
-    ASSERT_TRUE(guesser->wait_echo_off());
-    guesser->send_line(guess);
+    ASSERT_TRUE(type_password(*guesser, guess));
   }
   EXPECT_TRUE(saw(*guesser, "sign-in failed: this password does not unlock alice's key"));
   EXPECT_TRUE(exited_with(*guesser, 2));
@@ -382,17 +378,12 @@ TEST_F(E2eTest, AMistypedPasswordIsAskedAgainTwice) {
 }
 
 TEST_F(E2eTest, TheNameLastUsedHereIsOfferedAndEnterTakesIt) {
-  auto alice = client("alice");
-  ASSERT_FALSE(sign_up(*alice, "alice", alice_password).empty());
-  alice->send_line("/quit");
-  ASSERT_TRUE(exited_with(*alice, 0));
+  alice_has_an_account();
 
   auto again = client("alice");
   ASSERT_TRUE(saw(*again, "user name [alice]: "));
   again->send_line("");
-  ASSERT_TRUE(saw(*again, "password: "));
-  ASSERT_TRUE(again->wait_echo_off());
-  again->send_line(alice_password);
+  ASSERT_TRUE(type_password(*again, alice_password));
   EXPECT_TRUE(saw(*again, "signed in as alice"));
   again->send_line("/quit");
   EXPECT_TRUE(exited_with(*again, 0));
@@ -405,10 +396,7 @@ TEST_F(E2eTest, TheNameLastUsedHereIsOfferedAndEnterTakesIt) {
 }
 
 TEST_F(E2eTest, DecliningANewAccountAfterATypoAsksAgainFromTheName) {
-  auto alice = client("alice");
-  ASSERT_FALSE(sign_up(*alice, "alice", alice_password).empty());
-  alice->send_line("/quit");
-  ASSERT_TRUE(exited_with(*alice, 0));
+  alice_has_an_account();
 
   // A new device has no key to check the password against: the relay refuses it.
   auto laptop = client("alice-laptop");

@@ -93,6 +93,10 @@ std::size_t occurrences(const std::string& haystack, std::string_view needle) {
                                             const std::string& password) {
   if (auto r = reach_name_prompt(c); !r) return r;
   c.send_line(name);
+  return type_password(c, password);
+}
+
+::testing::AssertionResult type_password(pty_process& c, const std::string& password) {
   if (auto r = saw(c, "password: "); !r) return r;
   if (!c.wait_echo_off()) return ::testing::AssertionFailure() << c.describe("echo stays on");
   c.send_line(password);

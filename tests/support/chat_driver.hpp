@@ -43,6 +43,8 @@ std::unique_ptr<pty_process> start_client(const temp_dir& dir, std::uint16_t por
                                           const std::string& home,
                                           const std::vector<std::string>& extra = {});
 
+/// Waits for the "password: " prompt and for echo to be off, then types `password`.
+::testing::AssertionResult type_password(pty_process& c, const std::string& password);
 /// Waits for the user-name prompt, first answering "yes" if the client asks whether to trust
 /// a relay it has not met (the first use of a data directory).
 ::testing::AssertionResult reach_name_prompt(pty_process& c);
