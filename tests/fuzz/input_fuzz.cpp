@@ -1,5 +1,6 @@
 // Fuzzes the client's prompt parser and client::printable, which must leave nothing a
-// terminal would act on: no C0 control but tab, no DEL, no C1 control, only valid UTF-8.
+// terminal would act on: no C0 control but tab, no DEL, no C1 control, only valid UTF-8; and
+// term::wrap of what printable leaves, as the client wraps a peer's message on screen.
 #include "relay/client/input.hpp"
 
 #include <cstddef>
@@ -11,6 +12,8 @@
 #include "fuzz_support.hpp"
 #include "relay/client/display.hpp"
 #include "relay/proto/names.hpp"
+#include "relay/term/text_width.hpp"
+#include "relay/term/wrap.hpp"
 
 using namespace relay;
 using fuzz::check;
@@ -46,6 +49,47 @@ void check_printable(const std::string& out) {
   }
 }
 
+/// Columns of one row of wrap()'s output (valid UTF-8 without controls but tab), counted as
+/// wrap counts them: tabs to the next multiple of 8.
+std::size_t row_columns(std::string_view row) {
+  std::size_t cols = 0;
+  for (std::size_t i = 0; i < row.size();) {
+    const auto c = static_cast<unsigned char>(row[i]);
+    const std::size_t n = c < 0x80 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : 4;
+    if (c == '\t') {
+      cols = (cols / 8 + 1) * 8;
+    } else {
+      const char32_t cp = term::decode_utf8(row, i, n);
+      if (!term::joins_previous(cp)) cols += static_cast<std::size_t>(term::columns(cp));
+    }
+    i += n;
+  }
+  return cols;
+}
+
+/// The characters of `s` other than spaces, tabs and line breaks, in order.
+std::string words_of(std::string_view s) {
+  std::string out;
+  for (const char c : s) {
+    if (c != ' ' && c != '\t' && c != '\n') out.push_back(c);
+  }
+  return out;
+}
+
+void check_wrap(const std::string& shown, std::size_t width, std::size_t hang) {
+  const std::string rows = term::wrap(shown, width, hang);
+  check(words_of(rows) == words_of(shown));  // nothing lost, added or reordered
+  std::string_view rest = rows;
+  while (true) {
+    const auto nl = rest.find('\n');
+    // Never wider than the row, but for one character wider than the whole row.
+    check(row_columns(rest.substr(0, nl)) <= (width < 2 ? 2 : width));
+    if (nl == std::string_view::npos) break;
+    rest.remove_prefix(nl + 1);
+  }
+  check(term::wrap(shown, 0, hang) == shown);  // an unknown width changes nothing
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -57,5 +101,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // Its output is printable ASCII and valid, control-free UTF-8: printing it again is a no-op.
   check(client::printable(shown) == shown);
   check(!client::input_help().empty());
+  if (size >= 2) check_wrap(shown, 1 + data[0] % 120, data[1] % 48);
   return 0;
 }

@@ -7,7 +7,7 @@ set(RELAY_FUZZ_TARGETS record frames noise_responder noise_initiator noise_trans
 # Pure parsers that live in Asio-linking layers: their sources are compiled in directly.
 set(_src ${PROJECT_SOURCE_DIR}/src)
 set(relay_fuzz_input_sources ${_src}/client/input.cpp ${_src}/client/display.cpp
-                              ${_src}/term/text_width.cpp)
+                              ${_src}/term/text_width.cpp ${_src}/term/wrap.cpp)
 set(relay_fuzz_key_files_sources ${_src}/server/relay_key.cpp ${_src}/client/contacts.cpp
                                  ${_src}/client/chat.cpp)
 
