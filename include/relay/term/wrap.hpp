@@ -9,13 +9,19 @@
 namespace relay::term {
 
 /// The fewest columns a continuation row keeps for text: a hang that would leave fewer (or
-/// less than half the row) is not used and continuation rows start at column 0 instead.
+/// less than half the row) is not used, and continuation rows start at short_hang instead.
 inline constexpr std::size_t min_hang_text = 20;
+/// Never column 0 when a hang was asked for: a row there could pass for a line of its own
+/// ("12:00 carol: ..." inside bob's message), the thing the hang is there to prevent.
+inline constexpr std::size_t short_hang = 2;
 
 /// The hang wrap() uses for `hang` on rows of `width` columns: `hang` if it leaves the text
-/// at least min_hang_text columns and at least half the row, else 0.
+/// at least min_hang_text columns and at least half the row, else min(hang, short_hang)
+/// (0 only on rows too narrow to hold text beside it: under 2 * short_hang columns).
 constexpr std::size_t effective_hang(std::size_t width, std::size_t hang) noexcept {
-  return hang <= width / 2 && width - hang >= min_hang_text ? hang : 0;
+  if (hang <= width / 2 && width - hang >= min_hang_text) return hang;
+  const std::size_t small = hang < short_hang ? hang : short_hang;
+  return width >= 2 * short_hang ? small : 0;
 }
 
 /// `text` (logical lines separated by '\n', already safe to print) laid out in rows of at

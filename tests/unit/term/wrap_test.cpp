@@ -191,22 +191,35 @@ TEST(Wrap, WidthZeroMeansUnknownAndChangesNothing) {
   EXPECT_EQ(wrap("a\n" + fox + "\n", 0, 0), "a\n" + fox + "\n");
 }
 
-TEST(Wrap, AHangThatWouldLeaveANarrowRibbonIsNotUsed) {
+TEST(Wrap, AHangThatWouldLeaveANarrowRibbonBecomesAShortOne) {
   EXPECT_EQ(effective_hang(80, 11), 11u);
   EXPECT_EQ(effective_hang(80, 40), 40u);  // half the row: still used
-  EXPECT_EQ(effective_hang(80, 41), 0u);
+  EXPECT_EQ(effective_hang(80, 41), 2u);
   EXPECT_EQ(effective_hang(40, 20), 20u);  // twenty columns left: still used
-  EXPECT_EQ(effective_hang(38, 19), 0u);   // nineteen left
-  EXPECT_EQ(effective_hang(30, 11), 0u);
-  EXPECT_EQ(effective_hang(10, 3), 0u);
-  EXPECT_EQ(effective_hang(10, 1000), 0u);
+  EXPECT_EQ(effective_hang(38, 19), 2u);   // nineteen left
+  EXPECT_EQ(effective_hang(30, 11), 2u);
+  EXPECT_EQ(effective_hang(10, 3), 2u);
+  EXPECT_EQ(effective_hang(10, 1000), 2u);
+  EXPECT_EQ(effective_hang(30, 1), 1u);  // never more than asked
+  EXPECT_EQ(effective_hang(30, 0), 0u);
+  EXPECT_EQ(effective_hang(3, 11), 0u);  // no room beside an indent at all
   EXPECT_EQ(wrap(fox, 30, 11),
             "13:20 bob: the quick brown fox\n"
-            "jumps over the lazy dog again\n"
-            "and again");
+            "  jumps over the lazy dog\n"
+            "  again and again");
   const std::string long_name = "13:20 " + std::string(40, 'n') + ": " + "some words to wrap here";
   EXPECT_EQ(wrap(long_name, 60, 48),
-            "13:20 " + std::string(40, 'n') + ": some words\nto wrap here");
+            "13:20 " + std::string(40, 'n') + ": some words\n  to wrap here");
+}
+
+TEST(Wrap, ANarrowRowCannotStartWithWhatLooksLikeAnotherLine) {
+  // Another sender's line inside bob's message, at 30 columns: indented, never at column 0.
+  const std::string spoof =
+      "13:20 bob: see_you_tomorrow_ok 13:21 carol: please send me your password";
+  const std::string rows = wrap(spoof, 30, 11);
+  std::size_t at = 0;
+  while ((at = rows.find('\n', at)) != std::string::npos) EXPECT_EQ(rows[++at], ' ') << rows;
+  EXPECT_NE(rows.find("\n  13:21 carol:"), std::string::npos) << rows;
 }
 
 TEST(Wrap, ATabAdvancesToTheNextMultipleOfEightAndIsABreak) {
