@@ -260,6 +260,20 @@ T run_until_done(net::io_context& io, awaitable<T> task) {
   return std::move(*result);
 }
 
+/// `s` without the spaces and tabs around it (names have none; a stray one is a typo).
+std::string trim(std::string_view s) {
+  const auto first = s.find_first_not_of(" \t");
+  if (first == std::string_view::npos) return {};
+  return std::string(s.substr(first, s.find_last_not_of(" \t") - first + 1));
+}
+
+/// The client lowercases names, so "Alice" signs in as alice.
+std::string lowercase(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  return s;
+}
+
 /// Says goodbye on `l` and closes it once the goodbye is written, so the relay logs a
 /// goodbye rather than a dropped connection.
 void close_politely(net::io_context& io, const std::shared_ptr<link>& l) {
@@ -913,21 +927,28 @@ int run_client(const client_config& cfg) {
     if (cfg.user) {
       name = *cfg.user;
     } else {
-      // The name last signed in with here is offered: Enter alone takes it.
-      const std::string last = dir.read_last_user(relay_id);
-      u.prompt(last.empty() ? "user name: " : "user name [" + last + "]: ");
-      auto raw_name = in.next();
-      if (!raw_name) {
-        if (stdin_tty) u.prompt("\n");
-        u.error(stdin_tty ? "no user name: nothing done"
-                          : "error: no user name (without a terminal, give --user NAME)");
-        return round == 1 ? exit_failure : exit_bad_credentials;  // after a refusal: 2
+      // Offered, and Enter alone takes it: the name of the round before (a mistyped
+      // password), else the one last signed in with from here.
+      const std::string offered = round > 1 ? name : dir.read_last_user(relay_id);
+      for (;;) {
+        u.prompt(offered.empty() ? "user name: " : "user name [" + offered + "]: ");
+        auto raw_name = in.next();
+        if (!raw_name) {
+          if (stdin_tty) u.prompt("\n");
+          u.error(stdin_tty ? "no user name: nothing done"
+                            : "error: no user name (without a terminal, give --user NAME)");
+          return exit_failure;
+        }
+        name = lowercase(trim(*raw_name));
+        if (name.empty()) name = offered;
+        if (proto::valid_name(name)) break;
+        if (!name.empty() || !stdin_tty)
+          u.error("error: invalid user name: names are " + std::string(proto::name_rules));
+        if (!stdin_tty) return exit_failure;  // at a terminal: asked again
       }
-      name = raw_name->empty() ? last : *raw_name;
     }
-    std::transform(name.begin(), name.end(), name.begin(),
-                   [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-    if (!proto::valid_name(name)) {
+    name = lowercase(name);
+    if (!proto::valid_name(name)) {  // --user
       u.error("error: invalid user name: names are " + std::string(proto::name_rules));
       return exit_failure;
     }

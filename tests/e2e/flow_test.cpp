@@ -106,7 +106,7 @@ TEST_F(E2eTest, SignUpChatAndLeave) {
   EXPECT_TRUE(never_printed(*relay_.proc, bob_password));
 }
 
-TEST_F(E2eTest, WrongPasswordDeclinedExitsTwoAndCreatesNothing) {
+TEST_F(E2eTest, WrongPasswordDeclinedCreatesNothing) {
   alice_has_an_account();
   auto before = console("db", db_end);
 
@@ -115,8 +115,9 @@ TEST_F(E2eTest, WrongPasswordDeclinedExitsTwoAndCreatesNothing) {
   intruder->send_line("");  // Enter alone means the default, N
   ASSERT_TRUE(saw(*intruder, "no account created: sign in again (Ctrl-D leaves)"));
   ASSERT_TRUE(reach_name_prompt(*intruder));
-  intruder->send_eof();
-  EXPECT_TRUE(exited_with(*intruder, 2));
+  intruder->send_eof();  // leaving at a prompt: nothing done, as at the first one
+  EXPECT_TRUE(saw(*intruder, "no user name: nothing done"));
+  EXPECT_TRUE(exited_with(*intruder, 1));
   EXPECT_TRUE(never_printed(*intruder, "not-alice-password"));
   EXPECT_TRUE(never_printed(*relay_.proc, "not-alice-password"));
 
@@ -152,7 +153,7 @@ TEST_F(E2eTest, UnknownUserDeclinedCreatesNothing) {
   ASSERT_TRUE(reach_name_prompt(*erin));
   erin->send_eof();
   EXPECT_TRUE(saw(*erin, "no user name: nothing done"));
-  EXPECT_TRUE(exited_with(*erin, 2));
+  EXPECT_TRUE(exited_with(*erin, 1));
 
   auto db = console("db", db_end);
   EXPECT_NE(db.find("no registered users"), std::string::npos) << db;
@@ -403,7 +404,10 @@ TEST_F(E2eTest, DecliningANewAccountAfterATypoAsksAgainFromTheName) {
   ASSERT_TRUE(reach_sign_up_offer(*laptop, "alice", "not-her-password"));
   laptop->send_line("n");
   ASSERT_TRUE(saw(*laptop, "no account created: sign in again (Ctrl-D leaves)"));
-  ASSERT_TRUE(type_credentials(*laptop, "alice", alice_password));
+  // The name just typed is offered: only the password was wrong.
+  ASSERT_TRUE(saw(*laptop, "user name [alice]: "));
+  laptop->send_line("");
+  ASSERT_TRUE(type_password(*laptop, alice_password));
   EXPECT_TRUE(saw(*laptop, "signed in as alice"));
   EXPECT_EQ(occurrences(laptop->transcript(), "Create a new account"), 1U) << laptop->transcript();
   laptop->send_line("/quit");
@@ -418,6 +422,22 @@ TEST_F(E2eTest, DecliningANewAccountAfterATypoAsksAgainFromTheName) {
   EXPECT_TRUE(saw(*guesser, "no account created\n"));
   EXPECT_TRUE(exited_with(*guesser, 2));
   EXPECT_EQ(occurrences(guesser->transcript(), "sign in again"), 2U) << guesser->transcript();
+}
+
+TEST_F(E2eTest, ABadNameAtThePromptIsAskedAgainAndSpacesAreTrimmed) {
+  auto erin = client("erin");
+  ASSERT_TRUE(reach_name_prompt(*erin));
+  erin->send_line("bad name!");
+  ASSERT_TRUE(saw(*erin, "error: invalid user name: names are 1-32 characters"));
+  ASSERT_TRUE(saw(*erin, "user name: "));
+  erin->send_line("   ");  // nothing typed, nothing offered: just asked again
+  ASSERT_TRUE(saw(*erin, "user name: "));
+  erin->send_line("  Erin ");
+  ASSERT_TRUE(type_password(*erin, "erin-password-1"));
+  ASSERT_TRUE(saw(*erin, "Create a new account named 'erin'? [y/N] "));
+  EXPECT_EQ(occurrences(erin->transcript(), "invalid user name"), 1U) << erin->transcript();
+  erin->send_eof();
+  EXPECT_TRUE(exited_with(*erin, 2));
 }
 
 TEST_F(E2eTest, ALongMessageWrapsUnderItsTextOnBothSides) {
