@@ -8,6 +8,7 @@
 
 #include "relay/client/display.hpp"
 #include "relay/term/terminal.hpp"
+#include "relay/term/wrap.hpp"
 
 namespace relay::client {
 namespace {
@@ -303,7 +304,12 @@ void ui::show(const ui_event& ev) {
   }
   const bool to_messages = json() || std::holds_alternative<message_event>(ev);
   const stream& s = to_messages ? messages_ : status_;
-  write(s.file, render(ev, now, s.opts) + "\n");
+  std::string text = render(ev, now, s.opts);
+  // On a terminal (before the chat's editor exists: sign-in), wrapped as the editor wraps.
+  if (s.opts.timestamps && s.opts.style != output_style::json) {
+    text = term::wrap(text, term::terminal_columns(::fileno(s.file)), text_column(ev, s.opts));
+  }
+  write(s.file, text + "\n");
 }
 
 void ui::prompt(std::string_view text) {

@@ -269,10 +269,15 @@ std::string interactive_terminal::redraw_bytes_locked() {
   return editor_.render(prompt_, last_width_);
 }
 
-std::size_t interactive_terminal::width() const {
+std::size_t terminal_columns(int fd) {
   winsize ws{};
-  if (::ioctl(out_fd_, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
-  return default_width;
+  if (::ioctl(fd, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+  return 0;
+}
+
+std::size_t interactive_terminal::width() const {
+  const std::size_t w = terminal_columns(out_fd_);
+  return w > 0 ? w : default_width;
 }
 
 void interactive_terminal::write_all(std::string_view bytes) {

@@ -440,6 +440,32 @@ TEST_F(E2eTest, ABadNameAtThePromptIsAskedAgainAndSpacesAreTrimmed) {
   EXPECT_TRUE(exited_with(*erin, 2));
 }
 
+TEST_F(E2eTest, StatusLinesBeforeTheChatWrapAtTheTerminalsWidth) {
+  auto erin = client("erin");
+  ASSERT_TRUE(reach_name_prompt(*erin));
+  erin->resize(50);
+  erin->send_line("bad name!");
+  ASSERT_TRUE(saw(*erin, "digit"));
+  ASSERT_TRUE(saw(*erin, "user name: "));
+  // "HH:MM error: invalid user name: names are 1-32 characters: ..." in rows of at most 50,
+  // the later ones under the text.
+  const std::string out = erin->transcript();
+  const auto from = out.find("error: invalid user name");
+  ASSERT_NE(from, std::string::npos) << out;
+  const auto to = out.find("\nuser name: ", from);  // the prompt, not "invalid user name: "
+  std::istringstream rows(out.substr(from - 6, to - (from - 6)));
+  int count = 0;
+  for (std::string row; std::getline(rows, row); ++count) {
+    EXPECT_LE(row.size(), 50U) << out;
+    if (count > 0) {
+      EXPECT_EQ(row.substr(0, 6), "      ") << out;
+    }
+  }
+  EXPECT_GE(count, 3) << out;
+  erin->send_eof();
+  EXPECT_TRUE(exited_with(*erin, 1));
+}
+
 TEST_F(E2eTest, ALongMessageWrapsUnderItsTextOnBothSides) {
   auto [alice, bob, alice_key, bob_key] = alice_and_bob();
   ASSERT_FALSE(bob_key.empty());

@@ -147,6 +147,13 @@ void pty_process::send_signal(int sig) {
 
 void pty_process::interrupt() { send_signal(SIGINT); }
 
+void pty_process::resize(unsigned short columns) {
+  winsize size{};
+  ::ioctl(fd_, TIOCGWINSZ, &size);
+  size.ws_col = columns;
+  ::ioctl(fd_, TIOCSWINSZ, &size);
+}
+
 void pty_process::terminate() { send_signal(SIGTERM); }
 
 std::optional<std::string> pty_process::wait_match(

@@ -55,6 +55,8 @@ class pty_process {
   /// Ctrl-D: end of input for a program reading the terminal in canonical mode.
   void send_eof() { send("\x04"); }
   void send_signal(int sig);
+  /// Sets the terminal's width (the kernel sends the program SIGWINCH), as a resized window.
+  void resize(unsigned short columns);
   void interrupt();
   void terminate();
 

@@ -18,6 +18,9 @@
 
 namespace relay::term {
 
+/// Columns of the terminal on `fd`, or 0 if it is not a terminal or does not say.
+std::size_t terminal_columns(int fd);
+
 /// True if both fds are terminals and TERM is not "dumb" (an unset or empty TERM counts as
 /// dumb: nothing says the terminal understands escape sequences).
 bool interactive_terminal_available(int in_fd, int out_fd);
