@@ -41,11 +41,25 @@ input make_send(std::string_view to_typed, std::string_view text) {
 
 input parse_input(std::string_view line) {
   while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
-  const std::string_view t = trim(line);
-  if (t.empty()) return empty_line{};
+  const std::string_view typed = trim(line);
+  if (typed.empty()) return empty_line{};
+  // Commands in any case, as irssi takes them: /WHO is /who. Only the command word.
+  std::string command_lowered;
+  if (typed.front() == '/') {
+    const auto end = typed.find_first_of(" \t");
+    command_lowered = lower_name(typed.substr(0, end));
+    if (end != std::string_view::npos) command_lowered += typed.substr(end);
+  }
+  const std::string_view t = command_lowered.empty() ? typed : std::string_view(command_lowered);
   if (t == "q!" || t == "/quit" || t == "/q") return quit_line{};
   if (t == "/help" || t == "/?") return help_line{};
   if (t == "/who") return who_line{};
+  for (std::string_view cmd : {"/quit", "/q", "/help", "/who"}) {
+    if (t.size() > cmd.size() && t.rfind(cmd, 0) == 0 &&
+        (t[cmd.size()] == ' ' || t[cmd.size()] == '\t')) {
+      return input_error{"usage: " + std::string(cmd) + " (it takes nothing after it)"};
+    }
+  }
   if (t.rfind("/msg", 0) == 0 && (t.size() == 4 || t[4] == ' ' || t[4] == '\t')) {
     std::string_view rest = trim(t.substr(4));
     const auto sp = rest.find_first_of(" \t");

@@ -1,6 +1,7 @@
 // Rendering of client events (styled, plain, JSON) and the thread-safe writer around it.
 #include "relay/client/ui.hpp"
 
+#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <ctime>
@@ -89,7 +90,7 @@ std::string notice_lines(notice_level level, std::string_view text, const std::s
   return out;
 }
 
-std::string roster_text(const roster_listing& r) {
+std::string roster_text(const roster_listing& r, std::size_t name_width = 0) {
   if (r.online.empty()) return "* nobody else is online";
   if (!r.who) {
     std::string s = "* online:";
@@ -103,7 +104,9 @@ std::string roster_text(const roster_listing& r) {
   std::string s;
   for (const auto& e : r.online) {
     if (!s.empty()) s += '\n';
-    s += "* " + printable(e.name) + "  key " + e.key.short_form + "  " + e.trust;
+    const std::string name = printable(e.name);
+    s += "* " + name + std::string(name_width > name.size() ? name_width - name.size() : 0, ' ') +
+         "  key " + e.key.short_form + "  " + e.trust;
   }
   return s;
 }
@@ -267,7 +270,12 @@ std::string render(const ui_event& ev, std::chrono::system_clock::time_point whe
           return notice_lines(notice_level::info, "* " + printable(e.name) + " left", stamp, o);
         } else {
           if (!e.who) return notice_lines(notice_level::info, roster_text(e), stamp, o);
-          // /who: one line per user; a changed key is styled as the warning it is.
+          // /who: one line per user, keys in a column; a changed key is styled as the warning
+          // it is.
+          std::size_t name_width = 0;
+          for (const auto& row : e.online) {
+            name_width = std::max(name_width, printable(row.name).size());
+          }
           std::string out;
           for (const auto& row : e.online) {
             roster_listing one{{row}, true};
@@ -276,7 +284,7 @@ std::string render(const ui_event& ev, std::chrono::system_clock::time_point whe
             if (!out.empty()) out += '\n';
             const std::string lead =
                 out.empty() ? stamp : std::string(o.timestamps ? stamp_width : 0, ' ');
-            out += notice_lines(level, roster_text(one), lead, o);
+            out += notice_lines(level, roster_text(one, name_width), lead, o);
           }
           if (e.online.size() == 1 && e.online.front().trust == "you") {
             out += '\n' + std::string(o.timestamps ? stamp_width : 0, ' ');

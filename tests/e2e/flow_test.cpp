@@ -82,7 +82,7 @@ TEST_F(E2eTest, SignUpChatAndLeave) {
 
   alice->send_line("/who");
   ASSERT_TRUE(saw(*alice, "* alice  key " + alice_key + "  you"));
-  ASSERT_TRUE(saw(*alice, "* bob  key " + bob_key + "  unverified"));
+  ASSERT_TRUE(saw(*alice, "* bob    key " + bob_key + "  unverified"));
 
   alice->send_line("bob:see you at 10:30: ok");
   ASSERT_TRUE(saw(*bob, "alice: see you at 10:30: ok"));

@@ -304,7 +304,7 @@ TEST_F(TrustTest, ContactKeyChangeHoldsUntilAccept) {
   EXPECT_TRUE(saw(*alice, "!   pinned key:    " + old_key + "\n"));
   EXPECT_TRUE(saw(*alice, "!   announced key: " + new_key + "\n"));
   alice->send_line("/who");
-  EXPECT_TRUE(saw(*alice, "* bob  key " + new_key + "  KEY CHANGED"));
+  EXPECT_TRUE(saw(*alice, "* bob    key " + new_key + "  KEY CHANGED"));
 
   alice->send_line("bob:the door code is 4711");
   ASSERT_TRUE(saw(*alice, "! held for bob (key changed): /accept bob or /verify bob to send"));
@@ -327,7 +327,7 @@ TEST_F(TrustTest, ContactKeyChangeHoldsUntilAccept) {
   EXPECT_TRUE(saw(*alice, "* sending 1 held message(s) to bob"));
   expect_delivered_once(*alice, *bob2, "bob", "alice", "the door code is 4711");
   alice->send_line("/who");
-  EXPECT_TRUE(saw(*alice, "* bob  key " + new_key + "  unverified"));
+  EXPECT_TRUE(saw(*alice, "* bob    key " + new_key + "  unverified"));
 }
 
 TEST_F(TrustTest, AHeldMessageIsNamedWhenTheRelayVanishes) {
@@ -380,7 +380,7 @@ TEST_F(TrustTest, VerifiedContactKeyChangeBlocksUntilVerify) {
   alice->send_line("/verify bob confirm");
   ASSERT_TRUE(saw(*alice, "* bob is now verified"));
   alice->send_line("/who");
-  EXPECT_TRUE(saw(*alice, "* bob  key " + old_key + "  verified"));
+  EXPECT_TRUE(saw(*alice, "* bob    key " + old_key + "  verified"));
 
   std::string new_key;
   auto bob2 = bob_on_a_new_device(*bob, new_key);
@@ -396,13 +396,13 @@ TEST_F(TrustTest, VerifiedContactKeyChangeBlocksUntilVerify) {
   alice->send_line("/accept bob");
   EXPECT_TRUE(saw(*alice, "! bob was verified: compare safety numbers again with /verify bob"));
   alice->send_line("/who");
-  EXPECT_TRUE(saw(*alice, "* bob  key " + new_key + "  KEY CHANGED"));
+  EXPECT_TRUE(saw(*alice, "* bob    key " + new_key + "  KEY CHANGED"));
   // Showing the new number is not confirming it: still held.
   const std::string new_number = safety_number(*alice, "bob");
   EXPECT_NE(new_number, number);
   EXPECT_EQ(safety_number(*bob2, "alice"), new_number);
   alice->send_line("/who");
-  EXPECT_TRUE(saw(*alice, "* bob  key " + new_key + "  KEY CHANGED"));
+  EXPECT_TRUE(saw(*alice, "* bob    key " + new_key + "  KEY CHANGED"));
   EXPECT_EQ(alice->transcript().find("held message(s) to bob"), std::string::npos)
       << alice->transcript();
   EXPECT_EQ(bob2->transcript().find("4711"), std::string::npos) << bob2->transcript();
@@ -437,7 +437,7 @@ TEST_F(TrustTest, PinsPersistAcrossClientRestart) {
       EXPECT_EQ(roster->find(noise), std::string::npos) << alice->describe("after a restart");
     ASSERT_TRUE(saw(*bob, "* alice joined (key " + alice_key + ")"));
     alice->send_line("/who");
-    EXPECT_TRUE(saw(*alice, "* bob  key " + bob_key + "  " + state + "\n"));
+    EXPECT_TRUE(saw(*alice, "* bob    key " + bob_key + "  " + state + "\n"));
 
     if (std::string_view(state) == "unverified") {
       alice->send_line("/verify bob confirm");

@@ -39,6 +39,22 @@ TEST(Input, Commands) {
   EXPECT_TRUE(std::holds_alternative<input_error>(parse_input("/frobnicate")));
 }
 
+TEST(Input, CommandsInAnyCaseAndUsageForStrayArguments) {
+  EXPECT_TRUE(std::holds_alternative<who_line>(parse_input("/WHO")));
+  EXPECT_TRUE(std::holds_alternative<quit_line>(parse_input("/Quit")));
+  const auto msg = parse_input("/MSG bob Hello There");
+  ASSERT_TRUE(std::holds_alternative<send_line>(msg));
+  EXPECT_EQ(std::get<send_line>(msg).text, "Hello There");  // only the command word is lowered
+  const auto verify = parse_input("/Verify Bob CONFIRM");
+  ASSERT_TRUE(std::holds_alternative<input_error>(verify));  // "confirm" is a word to type
+  for (const char* line : {"/who all", "/help me", "/quit now", "/q\tx"}) {
+    const auto in = parse_input(line);
+    ASSERT_TRUE(std::holds_alternative<input_error>(in)) << line;
+    EXPECT_EQ(std::get<input_error>(in).message.rfind("usage: /", 0), 0U) << line;
+  }
+  EXPECT_TRUE(std::holds_alternative<input_error>(parse_input("/whoami")));  // unknown
+}
+
 TEST(Input, MalformedTargetsAreErrors) {
   for (const char* line :
        {":hi", "bad name:hi", "b\x1b[2J:x", "no colon here", "bob:", "bob:   "}) {

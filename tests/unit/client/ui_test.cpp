@@ -101,7 +101,7 @@ TEST(Ui, WhoShowsAChangedKeyAsAWarning) {
   // Plain output: one line per user, the second indented under the timestamp.
   const auto p = render(who, when, plain(true));
   EXPECT_EQ(p.substr(0, 12), "12:34 * alic") << p;
-  EXPECT_NE(p.find("\n      * bob  key "), std::string::npos) << p;
+  EXPECT_NE(p.find("\n      * bob    key "), std::string::npos) << p;
   EXPECT_NE(p.find("KEY CHANGED"), std::string::npos) << p;
 }
 
@@ -216,7 +216,7 @@ TEST(Ui, RosterAndJoinTextsKeepTheirWording) {
   // /who lists yourself first; alone, it says nobody else is there.
   EXPECT_EQ(render(roster_listing{{{"me", key('0'), "you"}, {"a", key('1'), "verified"}}, true},
                    when, plain()),
-            "* me  key 0000 0000  you\n* a  key 1111 1111  verified");
+            "* me  key 0000 0000  you\n* a   key 1111 1111  verified");  // keys in a column
   EXPECT_EQ(render(roster_listing{{{"me", key('0'), "you"}}, true}, when, plain()),
             "* me  key 0000 0000  you\n* nobody else is online");
   EXPECT_EQ(render(join_event{"bob", key('f')}, when, plain()), "* bob joined (key ffff ffff)");
