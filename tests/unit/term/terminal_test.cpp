@@ -220,10 +220,11 @@ TEST(InteractiveTerminal, LongHalfTypedLineScrollsWithinTheWidth) {
   EXPECT_LT(s.rows[s.row].size(), 20u) << s.dump();
   pty.type("\r");
   EXPECT_EQ(reader.get(), "bob:abcdefghijklmnopqrstuvwxyz");
-  // What was sent stays on screen whole, wrapped at the width, not as the scrolled view.
+  // What was sent stays on screen whole, wrapped at the width (the next row 2 columns in),
+  // not as the scrolled view.
   ASSERT_TRUE(pty.wait_until([](const std::string& out) {
     const screen now(out);
-    return now.row >= 2 && now.text(now.row - 1) == "opqrstuvwxyz";
+    return now.row >= 2 && now.text(now.row - 1) == "  opqrstuvwxyz";
   })) << screen(pty.output()).dump();
   const screen after(pty.output());
   EXPECT_EQ(after.text(after.row - 2), "> bob:abcdefghijklmn") << after.dump();
