@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <charconv>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -272,6 +273,19 @@ std::string lowercase(std::string s) {
   std::transform(s.begin(), s.end(), s.begin(),
                  [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
   return s;
+}
+
+/// N from a rate_limited text "...; retry in N s" (protocol.md 5.2), if it has one.
+std::optional<int> retry_after_seconds(std::string_view text) {
+  static constexpr std::string_view marker = "retry in ";
+  const auto at = text.rfind(marker);
+  if (at == std::string_view::npos) return std::nullopt;
+  int n = 0;
+  const char* first = text.data() + at + marker.size();
+  const auto [end, ec] = std::from_chars(first, text.data() + text.size(), n);
+  const std::string_view after = text.substr(static_cast<std::size_t>(end - text.data()));
+  if (ec != std::errc() || end == first || n < 0 || !after.starts_with(" s")) return std::nullopt;
+  return n;
 }
 
 /// Says goodbye on `l` and closes it once the goodbye is written, so the relay logs a
@@ -1024,6 +1038,21 @@ int run_client(const client_config& cfg) {
                                  (outcome.closed && outcome.closed->code == proto::reason::timeout);
     if (stdin_tty && gave_up_waiting) {
       l = std::make_shared<link>(io);  // the person took longer than the relay waits
+      outcome = run_until_done(io, attempt(u, *l, cfg, dir, relay_id, key_mismatch,
+                                           proto::sign_in{name, password.value, pub}));
+    }
+    // Too many failures from this address lately: a person is told how long, waits, and the
+    // same sign-in goes again (the relay names the seconds, protocol.md 5.2).
+    for (int waits = 0; stdin_tty && waits < 3 && outcome.refused &&
+                        outcome.refused->code == proto::reason::rate_limited;
+         ++waits) {
+      const auto secs = retry_after_seconds(outcome.refused->text);
+      if (!secs || *secs > 300) break;
+      u.error("sign-in refused for now: " + printable(outcome.refused->text));
+      u.info("waiting " + std::to_string(*secs) + " s, then trying again (Ctrl-C leaves)");
+      std::this_thread::sleep_for(std::chrono::seconds(*secs) + std::chrono::milliseconds(300));
+      close_politely(io, l);
+      l = std::make_shared<link>(io);
       outcome = run_until_done(io, attempt(u, *l, cfg, dir, relay_id, key_mismatch,
                                            proto::sign_in{name, password.value, pub}));
     }

@@ -424,6 +424,29 @@ TEST_F(E2eTest, DecliningANewAccountAfterATypoAsksAgainFromTheName) {
   EXPECT_EQ(occurrences(guesser->transcript(), "sign in again"), 2U) << guesser->transcript();
 }
 
+TEST_F(E2eTest, AfterTooManyFailuresFromHereTheClientWaitsAsToldAndSignsIn) {
+  alice_has_an_account();
+  // Six wrong passwords for alice from this address: the sixth blocks it for 2 s.
+  for (const char* home : {"guesser-1", "guesser-2"}) {
+    auto guesser = client(home);
+    for (int round = 1; round <= 3; ++round) {
+      ASSERT_TRUE(reach_sign_up_offer(*guesser, "alice", "guess-" + std::to_string(round)));
+      guesser->send_line("n");
+    }
+    ASSERT_TRUE(exited_with(*guesser, 2));
+  }
+  auto phone = client("alice-phone");
+  ASSERT_TRUE(type_credentials(*phone, "alice", alice_password));
+  ASSERT_TRUE(saw(*phone,
+                  std::regex("sign-in refused for now: too many failed sign-ins from "
+                             "your address; retry in [12] s"),
+                  "the relay's answer"));
+  ASSERT_TRUE(saw(*phone, std::regex("waiting [12] s, then trying again"), "the wait"));
+  EXPECT_TRUE(saw(*phone, "signed in as alice"));
+  phone->send_line("/quit");
+  EXPECT_TRUE(exited_with(*phone, 0));
+}
+
 TEST_F(E2eTest, ABadNameAtThePromptIsAskedAgainAndSpacesAreTrimmed) {
   auto erin = client("erin");
   ASSERT_TRUE(reach_name_prompt(*erin));
