@@ -233,6 +233,19 @@ std::size_t text_column(const ui_event& ev, const render_options& o) {
       ev);
 }
 
+std::string wrap_for_terminal(const ui_event& ev, const std::string& text, std::size_t width,
+                              const render_options& o) {
+  const std::size_t first = text_column(ev, o);
+  if (!std::holds_alternative<message_event>(ev)) return term::wrap(text, width, first);
+  const std::size_t rest = (o.timestamps ? stamp_width : 0) + continuation.size();
+  std::string out;
+  for (const auto line : split_lines(text)) {
+    if (!out.empty()) out += '\n';
+    out += term::wrap(line, width, out.empty() ? first : rest);
+  }
+  return out;
+}
+
 std::string render(const ui_event& ev, std::chrono::system_clock::time_point when,
                    const render_options& o) {
   if (o.style == output_style::json) return render_json(ev, when);
@@ -307,7 +320,8 @@ void ui::show(const ui_event& ev) {
   const auto now = std::chrono::system_clock::now();
   std::lock_guard lock(mutex_);
   if (terminal_ != nullptr) {
-    terminal_->print(render(ev, now, terminal_opts_), text_column(ev, terminal_opts_));
+    terminal_->print(
+        wrap_for_terminal(ev, render(ev, now, terminal_opts_), terminal_->width(), terminal_opts_));
     return;
   }
   const bool to_messages = json() || std::holds_alternative<message_event>(ev);
@@ -315,7 +329,7 @@ void ui::show(const ui_event& ev) {
   std::string text = render(ev, now, s.opts);
   // On a terminal (before the chat's editor exists: sign-in), wrapped as the editor wraps.
   if (s.opts.timestamps && s.opts.style != output_style::json) {
-    text = term::wrap(text, term::terminal_columns(::fileno(s.file)), text_column(ev, s.opts));
+    text = wrap_for_terminal(ev, text, term::terminal_columns(::fileno(s.file)), s.opts);
   }
   write(s.file, text + "\n");
 }

@@ -96,6 +96,11 @@ std::string render(const ui_event& ev, std::chrono::system_clock::time_point whe
 /// notice's "* "): rows of a long line wrapped on the terminal start there, as in irssi.
 std::size_t text_column(const ui_event& ev, const render_options& opts);
 
+/// render(ev)'s `text` wrapped for a terminal of `width` columns: rows after the first start
+/// under the text (text_column), and a message's continuation lines ("  | ...") under theirs.
+std::string wrap_for_terminal(const ui_event& ev, const std::string& text, std::size_t width,
+                              const render_options& opts);
+
 /// What render() puts before an event's first line: "HH:MM " (styled dim), or "" without
 /// timestamps. Also put before one's own submitted lines.
 std::string time_stamp(std::chrono::system_clock::time_point when, const render_options& opts);

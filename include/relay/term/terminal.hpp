@@ -73,13 +73,14 @@ class interactive_terminal {
   /// Thread-safe: the names Tab completes.
   void set_candidates(std::vector<std::string> names);
   void set_prompt(std::string prompt);  // thread-safe, redraws
+  /// Thread-safe: the terminal's columns now (80 if it does not say).
+  std::size_t width() const;
   /// Thread-safe: each submitted line is left on screen with stamp() in front (the time, so
   /// one's own lines carry it as printed ones do). Called with the terminal's lock held.
   void set_line_stamp(std::function<std::string()> stamp);
 
  private:
   std::string redraw_bytes_locked();  // prompt + line, for the current width
-  std::size_t width() const;
   void write_all(std::string_view bytes);
 
   int in_fd_;

@@ -206,6 +206,25 @@ TEST(Ui, TextColumnIsWhereTheTextStarts) {
   }
 }
 
+TEST(Ui, EachLineOfAMessageWrapsUnderItsOwnText) {
+  const message_event m{"alice", "bob",
+                        "line one\nline two is long enough to wrap at thirty\nthree", false};
+  EXPECT_EQ(wrap_for_terminal(m, render(m, when, plain(true)), 40, plain(true)),
+            "12:34 alice: line one\n"
+            "        | line two is long enough to\n"
+            "          wrap at thirty\n"
+            "        | three");
+  // The first line's rows under "alice: ", a notice's under the text after "* ".
+  const message_event one{"alice", "bob", "a first line that is long enough to wrap", false};
+  EXPECT_EQ(wrap_for_terminal(one, render(one, when, plain(true)), 40, plain(true)),
+            "12:34 alice: a first line that is long\n"
+            "             enough to wrap");
+  const notice_event n{notice_level::info, "* a notice that is long enough to wrap here"};
+  EXPECT_EQ(wrap_for_terminal(n, render(n, when, plain(true)), 40, plain(true)),
+            "12:34 * a notice that is long enough to\n"
+            "        wrap here");
+}
+
 TEST(Ui, RosterAndJoinTextsKeepTheirWording) {
   EXPECT_EQ(render(roster_listing{{}, false}, when, plain()), "* nobody else is online");
   EXPECT_EQ(
