@@ -9,6 +9,7 @@
 #include <string>
 
 #include "relay/console/command.hpp"
+#include "relay/console/layout.hpp"
 #include "relay/server/relay_server.hpp"
 #include "relay/term/terminal.hpp"
 #include "relay/util/line_reader.hpp"
@@ -41,7 +42,8 @@ operator_console::operator_console(net::io_context& io, relay_server& relay, int
       term_->ignore_eof_key(
           "console: Ctrl-D does not close the console here; quit stops the relay");
       if (same_terminal(STDERR_FILENO, out_fd)) {
-        log::set_writer([t = term_](std::string_view lines) { t->print(lines); });
+        log::set_writer(
+            [t = term_](std::string_view lines) { t->print(lines, console::log_hang(lines)); });
       }
     } catch (const std::exception& e) {
       std::fprintf(out_, "console: no line editor (%s); reading plain lines\n", e.what());
@@ -87,7 +89,7 @@ void operator_console::run() {
 
 void operator_console::emit(std::string_view text) {
   if (term_) {
-    term_->print(text);
+    term_->print(text, console::answer_hang(text));
     return;
   }
   std::fwrite(text.data(), 1, text.size(), out_);
