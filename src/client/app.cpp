@@ -815,7 +815,12 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   if (cio.use_editor) {
     try {
       term.emplace(STDIN_FILENO, STDOUT_FILENO, cio.prompt, interactive_terminal::ctrl_c::key);
-      term->set_discard_note("* line dropped (Up brings it back); Ctrl-C on an empty line leaves");
+      const render_options& o = cio.terminal_opts;
+      term->set_discard_note(
+          o.style == output_style::styled
+              ? "\x1b[2m* line dropped (Up brings it back); Ctrl-C on an empty line leaves\x1b[0m"
+              : "* line dropped (Up brings it back); Ctrl-C on an empty line leaves");
+      term->drop_empty_lines();
       term->set_commands({"/accept", "/help", "/msg", "/quit", "/verify", "/who"});
       term->set_line_stamp([opts = cio.terminal_opts] {
         return time_stamp(std::chrono::system_clock::now(), opts);
@@ -1080,6 +1085,7 @@ int run_client(const client_config& cfg) {
       if (!answer || (*answer != "y" && *answer != "Y" && *answer != "yes")) {
         if (!answer || !typed_at_terminal || round == 3) {
           u.info("no account created");
+          close_politely(io, l);  // the relay logs a goodbye, not a dropped connection
           return exit_bad_credentials;
         }
         u.info(cfg.user ? "no account created: type the password again (Ctrl-D leaves)"

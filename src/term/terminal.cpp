@@ -175,6 +175,10 @@ std::optional<std::string> interactive_terminal::next_line(const std::atomic<boo
           // The submitted line stays on screen as typed (like a terminal's own echo): whole,
           // not the scrolled view of a long one, wrapped under its text as printed messages
           // are, not at column 0.
+          if (drop_empty_lines_ && ev.text.find_first_not_of(" \t") == std::string::npos) {
+            pending_.push_back(std::move(ev.text));  // the prompt stays where it is
+            break;
+          }
           const std::string lead = (line_stamp_ ? line_stamp_() : std::string()) + prompt_;
           out += "\r\x1b[K";
           append_crlf(out,
@@ -210,7 +214,8 @@ std::optional<std::string> interactive_terminal::next_line(const std::atomic<boo
                                 line_editor::columns_of(prompt_)));
           out += "\r\n";
           if (!discard_note_.empty()) {
-            out += "\r\x1b[K" + std::exchange(discard_note_, {}) + "\r\n";
+            out += "\r\x1b[K" + (line_stamp_ ? line_stamp_() : std::string()) +
+                   std::exchange(discard_note_, {}) + "\r\n";
           }
           break;
       }
@@ -294,6 +299,11 @@ void interactive_terminal::write_all(std::string_view bytes) {
       return;  // the terminal is gone; nothing useful to do with the output
     }
   }
+}
+
+void interactive_terminal::drop_empty_lines() {
+  std::lock_guard lock(mutex_);
+  drop_empty_lines_ = true;
 }
 
 void interactive_terminal::set_line_stamp(std::function<std::string()> stamp) {

@@ -66,8 +66,12 @@ class interactive_terminal {
   /// Thread-safe: from now on Ctrl-D (and Ctrl-C as a key) on an empty line do not end input;
   /// `note` is shown instead. End of input from the terminal itself (a hang-up) still does.
   void ignore_eof_key(std::string note);
-  /// Thread-safe: shown once, below the first line dropped with Ctrl-C (ctrl_c::key).
+  /// Thread-safe: shown once, below the first line dropped with Ctrl-C (ctrl_c::key), after
+  /// the line stamp if there is one.
   void set_discard_note(std::string note);
+  /// Thread-safe: Enter on an empty (or blank) line leaves nothing on screen, as in irssi;
+  /// next_line() still returns it. A shell-like console keeps its empty prompts instead.
+  void drop_empty_lines();
   /// Thread-safe: the commands Tab completes at the start of a line (line_editor::set_commands).
   void set_commands(std::vector<std::string> commands);
   /// Thread-safe: the names Tab completes.
@@ -96,6 +100,7 @@ class interactive_terminal {
   bool fallback_installed_ = false;
   std::string discard_note_;  // empty once shown
   std::function<std::string()> line_stamp_;
+  bool drop_empty_lines_ = false;
   std::string eof_key_note_;  // set: Ctrl-D on an empty line shows it instead of ending input
 };
 

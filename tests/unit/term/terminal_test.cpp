@@ -269,6 +269,24 @@ TEST(InteractiveTerminal, PrintWithAHangWrapsToTheTerminalsWidth) {
   reader.get();
 }
 
+TEST(InteractiveTerminal, AnEmptyLineCanLeaveNothingOnScreen) {
+  pty_pair pty;
+  pty.start_reading();
+  interactive_terminal term(pty.slave(), pty.slave(), "> ");
+  term.drop_empty_lines();
+  pty.type("\r  \rhi\r");
+  std::atomic<bool> stop{false};
+  EXPECT_EQ(term.next_line(&stop), "");  // still handed over: the caller decides
+  EXPECT_EQ(term.next_line(&stop), "  ");
+  EXPECT_EQ(term.next_line(&stop), "hi");
+  ASSERT_TRUE(pty.wait_until([](const std::string& out) {
+    return out.find("hi") != std::string::npos && screen(out).cursor_row() == ">";
+  })) << screen(pty.output()).dump();
+  const screen s(pty.output());
+  ASSERT_EQ(s.row, 1u) << s.dump();  // one row for "> hi", none for the empty lines
+  EXPECT_EQ(s.text(0), "> hi") << s.dump();
+}
+
 TEST(InteractiveTerminal, BracketedPasteOfTwoLinesIsOneLine) {
   pty_pair pty;
   pty.start_reading();
