@@ -261,6 +261,24 @@ T run_until_done(net::io_context& io, awaitable<T> task) {
   return std::move(*result);
 }
 
+/// How long lines typed during an outage wait for a recipient who is not back yet when we
+/// are: the relay's other users reconnect after pauses of up to 30 s (jittered) too.
+constexpr std::chrono::seconds outage_grace{120};
+
+/// The start of a message, on one line, to name it in a notice.
+std::string excerpt(std::string_view text) {
+  constexpr std::size_t most = 50;
+  std::string first(text.substr(0, text.find('\n')));
+  const bool cut = first.size() > most || first.size() < text.size();
+  if (first.size() > most) {
+    first.resize(most);
+    while (!first.empty() && (static_cast<unsigned char>(first.back()) & 0xC0) == 0x80)
+      first.pop_back();  // not in the middle of a UTF-8 sequence
+    if (!first.empty() && static_cast<unsigned char>(first.back()) >= 0xC0) first.pop_back();
+  }
+  return "\"" + printable(first) + (cut ? "...\"" : "\"");
+}
+
 /// `s` without the spaces and tabs around it (names have none; a stray one is a typo).
 std::string trim(std::string_view s) {
   const auto first = s.find_first_not_of(" \t");
@@ -395,6 +413,12 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   // and what is waiting for them.
   std::map<std::string, crypto::public_key> untrusted;
   std::map<std::string, std::vector<std::string>> held;
+  // Lines typed while the relay was away, for someone not back yet when we are: the others
+  // are reconnecting too, so they wait for them (a while), instead of being refused.
+  std::map<std::string, std::vector<std::string>> awaiting;
+  bool after_outage = false;          // the next roster snapshot follows a reconnect
+  bool sending_outage_lines = false;  // on_line is handling lines typed during the outage
+  net::steady_timer awaiting_timer(io);
   std::optional<interactive_terminal> term;
 
   auto online_entries = [&](bool with_trust) {
@@ -497,6 +521,24 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
     u.info("* sending " + std::to_string(texts.size()) + " held message(s) to " + name);
     for (const auto& t : texts) transmit(name, t);
   };
+  // Someone we had lines for is back: they go now, or are held if the key changed.
+  auto release_awaiting = [&](const std::string& name) {
+    auto it = awaiting.find(name);
+    if (it == awaiting.end()) return;
+    auto texts = std::move(it->second);
+    awaiting.erase(it);
+    if (awaiting.empty()) awaiting_timer.cancel();
+    if (untrusted.count(name)) {
+      auto& h = held[name];
+      h.insert(h.end(), texts.begin(), texts.end());
+      u.warning("! " + std::to_string(texts.size()) + " waiting message(s) to " + name +
+                " are held: the key changed");
+      return;
+    }
+    u.info("* " + name + " is back: sending " + std::to_string(texts.size()) +
+           " waiting message(s)");
+    for (const auto& t : texts) transmit(name, t);
+  };
   // Checks an announced key against the pin; prints what a person must know.
   auto check_key = [&](const std::string& name, const crypto::public_key& key, bool quiet) {
     const contact* before = book.find(name);
@@ -539,12 +581,13 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   auto report_unsent = [&] {
     pace_timer.cancel();
     drain_timer.cancel();
-    const auto typed = std::count_if(early.begin(), early.end(), [](const std::string& line) {
-      return std::holds_alternative<send_line>(parse_input(line));
-    });
-    if (out_box.waiting() > 0 || typed > 0) {
-      u.warning("! " + std::to_string(out_box.waiting() + static_cast<std::size_t>(typed)) +
-                " waiting message(s) were not sent");
+    for (const auto& m : out_box.pending()) {
+      u.warning("! not sent to " + m.to + ": " + excerpt(m.text));
+    }
+    for (const auto& line : early) {
+      if (const auto in = parse_input(line); const auto* s = std::get_if<send_line>(&in)) {
+        u.warning("! not sent to " + s->to + ": " + excerpt(s->text));
+      }
     }
     for (const auto& [name, texts] : held) {
       if (!texts.empty()) {
@@ -552,6 +595,10 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
                   " were not sent");
       }
     }
+    for (const auto& [name, texts] : awaiting) {
+      for (const auto& t : texts) u.warning("! not sent to " + name + ": " + excerpt(t));
+    }
+    awaiting_timer.cancel();
   };
   // The connection went away (or the relay is restarting): like irssi, connect again with
   // growing pauses (1 s doubling to 30 s, jittered so a relay's users do not all come back
@@ -586,6 +633,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       if (r.l) {
         lp = std::move(r.l);
         connected = true;
+        after_outage = true;
         u.info("* reconnected to the relay");
         co_return true;
       }
@@ -615,6 +663,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
             case roster_event::kind::joined:
               if (!p->snapshot) u.show(join_event{ev.name, key_text::of(ev.key)});
               check_key(ev.name, ev.key, p->snapshot);
+              release_awaiting(ev.name);
               break;
             case roster_event::kind::left:
               u.show(leave_event{ev.name});
@@ -630,11 +679,13 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         if (p->snapshot && p->last && !snapshot_done) {
           snapshot_done = true;
           u.show(online_entries(false));
+          sending_outage_lines = std::exchange(after_outage, false);
           while (!early.empty() && !stop) {
             const std::string line = std::move(early.front());
             early.pop_front();
             on_line(line);
           }
+          sending_outage_lines = false;
           pump();  // what waited while the connection was away
         }
       } else if (auto* d = std::get_if<proto::deliver>(&*f)) {
@@ -769,7 +820,28 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         return;
       }
       if (s->to != c.me() && !c.is_online(s->to)) {
-        u.error("! " + s->to + " is not online: nothing sent");
+        if (!sending_outage_lines) {
+          u.error("! " + s->to + " is not online: nothing sent");
+          return;
+        }
+        auto& waiting = awaiting[s->to];
+        waiting.push_back(s->text);
+        if (waiting.size() == 1) {
+          u.info("* " + s->to + " is not back yet: what you wrote to " + s->to +
+                 " waits for them (" + std::to_string(outage_grace.count()) + " s at most)");
+        }
+        if (awaiting.size() == 1 && waiting.size() == 1) {
+          awaiting_timer.expires_after(outage_grace);
+          awaiting_timer.async_wait([&](boost::system::error_code ec) {
+            if (ec) return;
+            for (const auto& [name, texts] : awaiting) {
+              for (const auto& t : texts) {
+                u.warning("! " + name + " did not come back: not sent: " + excerpt(t));
+              }
+            }
+            awaiting.clear();
+          });
+        }
         return;
       }
       if (untrusted.count(s->to)) {

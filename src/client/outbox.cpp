@@ -53,4 +53,11 @@ std::optional<outbox::clock::duration> outbox::wait(clock::time_point now) {
   return std::chrono::ceil<clock::duration>(std::chrono::duration<double>((1 - tokens_) / rate_));
 }
 
+std::vector<outbox::message> outbox::pending() const {
+  std::vector<message> out;
+  out.reserve(waiting_.size());
+  for (const auto& [order, m] : waiting_) out.push_back(m);
+  return out;
+}
+
 }  // namespace relay::client

@@ -356,6 +356,36 @@ TEST_F(E2eTest, EndOfInputAtAPromptIsSaidOnALineOfItsOwn) {
 }
 
 // The key on this device tells a mistyped password at once: two more tries, as ssh gives.
+TEST_F(E2eTest, LinesTypedWhileTheRelayIsAwayWaitForARecipientWhoIsBackLater) {
+  auto [alice, bob, alice_key, bob_key] = alice_and_bob();
+  ASSERT_FALSE(bob_key.empty());
+  ASSERT_TRUE(saw(*alice, "* bob joined"));
+  bob->send_signal(SIGKILL);  // bob comes back later than alice, on a new client
+  ASSERT_TRUE(saw(*alice, "* bob left"));
+  relay_.proc->terminate();
+  ASSERT_TRUE(exited_with(*relay_.proc, 0));
+  ASSERT_TRUE(saw(*alice, "cannot reconnect"));
+  alice->send_line("bob:written while the relay was away");
+  ASSERT_TRUE(saw(*alice, "* not connected: what you type now is sent once the relay is back"));
+
+  relay_ = start_relay(dir_.path() / "relay.db", relay_.port);
+  ASSERT_TRUE(saw(*alice, "* reconnected to the relay"));
+  ASSERT_TRUE(saw(*alice, "* bob is not back yet: what you wrote to bob waits for them"));
+  auto bob2 = client("bob");
+  ASSERT_EQ(sign_in(*bob2, "bob", bob_password), bob_key);
+  EXPECT_TRUE(saw(*alice, "* bob is back: sending 1 waiting message(s)"));
+  EXPECT_TRUE(saw(*bob2, "alice: written while the relay was away"));
+  EXPECT_EQ(alice->transcript().find("not online"), std::string::npos) << alice->transcript();
+
+  // Leaving while a line still waits names it.
+  relay_.proc->send_signal(SIGKILL);
+  ASSERT_TRUE(saw(*alice, "reconnecting (/quit leaves)"));
+  alice->send_line("bob:this one never goes");
+  alice->send_line("/quit");
+  EXPECT_TRUE(saw(*alice, "! not sent to bob: \"this one never goes\""));
+  EXPECT_TRUE(exited_with(*alice, 0));
+}
+
 TEST_F(E2eTest, AMistypedPasswordIsAskedAgainTwice) {
   alice_has_an_account();
 

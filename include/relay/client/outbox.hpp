@@ -13,6 +13,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace relay::client {
 
@@ -47,6 +48,8 @@ class outbox {
   /// How long until next() gives the next waiting message (nullopt: none waits).
   std::optional<clock::duration> wait(clock::time_point now);
   std::size_t waiting() const noexcept { return waiting_.size(); }
+  /// The messages waiting, in sending order (to name them when they will not go).
+  std::vector<message> pending() const;
   double rate() const noexcept { return rate_; }
 
  private:

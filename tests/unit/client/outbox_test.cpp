@@ -63,6 +63,19 @@ TEST(Outbox, ARefusedMessageGoesBackInItsPlaceAndThePaceHalvesOnce) {
   EXPECT_DOUBLE_EQ(o.rate(), 1.25);
 }
 
+TEST(Outbox, PendingListsWhatWaitsInOrder) {
+  outbox box(small(), t0);
+  box.add("bob", "one");
+  box.add("carol", "two");
+  box.add("bob", "three");
+  ASSERT_TRUE(box.next(t0));  // one goes
+  const auto left = box.pending();
+  ASSERT_EQ(left.size(), 2U);
+  EXPECT_EQ(left[0].to, "carol");
+  EXPECT_EQ(left[0].text, "two");
+  EXPECT_EQ(left[1].text, "three");
+}
+
 TEST(Outbox, OnlyTheLastSendsAreRemembered) {
   outbox o(small(), t0);  // remembers 8
   for (std::uint32_t id = 1; id <= 20; ++id) o.sent(id, {"bob", std::to_string(id), id});
