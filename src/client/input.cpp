@@ -1,6 +1,7 @@
 // Line parser for the chat prompt.
 #include "relay/client/input.hpp"
 
+#include "relay/client/display.hpp"
 #include "relay/proto/names.hpp"
 
 namespace relay::client {
@@ -30,8 +31,9 @@ input make_send(std::string_view to_typed, std::string_view text) {
   const std::string_view to = lowered;
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
   if (!proto::valid_name(to)) {
-    return input_error{"invalid recipient '" + std::string(to.substr(0, 40)) +
-                       "': user names are " + std::string(proto::name_rules)};
+    // Shown as typed but inert, and a pasted line break as ^J: never a line of its own.
+    return input_error{"invalid recipient '" + printable(to.substr(0, 40)) + "': user names are " +
+                       std::string(proto::name_rules)};
   }
   if (text.empty()) return input_error{"empty message: nothing sent"};
   return send_line{std::string(to), std::string(text)};
@@ -85,7 +87,7 @@ input parse_input(std::string_view line) {
     return verify_line{std::string(who), more == "confirm"};
   }
   if (t.front() == '/') {
-    return input_error{"unknown command " + std::string(t.substr(0, t.find(' ')).substr(0, 40)) +
+    return input_error{"unknown command " + printable(t.substr(0, t.find(' ')).substr(0, 40)) +
                        " (type /help)"};
   }
   const auto colon = line.find(':');

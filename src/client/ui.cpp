@@ -233,15 +233,39 @@ std::size_t text_column(const ui_event& ev, const render_options& o) {
       ev);
 }
 
+/// Where the text of a continuation line starts: after its indent and a marker ('!', '*'
+/// or a message's '|') with the spaces after it; styles take no column.
+std::size_t continuation_text_column(std::string_view line) {
+  std::size_t cols = 0;
+  bool marker_seen = false;
+  for (std::size_t i = 0; i < line.size();) {
+    if (line[i] == '\x1b') {  // CSI: ESC [ parameters final-byte
+      i += 2;
+      while (i < line.size() && !(line[i] >= 0x40 && line[i] <= 0x7e)) ++i;
+      ++i;
+    } else if (line[i] == ' ') {
+      ++cols;
+      ++i;
+    } else if (!marker_seen && (line[i] == '!' || line[i] == '*' || line[i] == '|') &&
+               i + 1 < line.size() && line[i + 1] == ' ') {
+      marker_seen = true;
+      ++cols;
+      ++i;
+    } else {
+      break;
+    }
+  }
+  return cols;
+}
+
 std::string wrap_for_terminal(const ui_event& ev, const std::string& text, std::size_t width,
                               const render_options& o) {
-  const std::size_t first = text_column(ev, o);
-  if (!std::holds_alternative<message_event>(ev)) return term::wrap(text, width, first);
-  const std::size_t rest = (o.timestamps ? stamp_width : 0) + continuation.size();
   std::string out;
+  bool first = true;
   for (const auto line : split_lines(text)) {
-    if (!out.empty()) out += '\n';
-    out += term::wrap(line, width, out.empty() ? first : rest);
+    if (!first) out += '\n';
+    out += term::wrap(line, width, first ? text_column(ev, o) : continuation_text_column(line));
+    first = false;
   }
   return out;
 }

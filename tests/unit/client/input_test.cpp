@@ -39,6 +39,17 @@ TEST(Input, Commands) {
   EXPECT_TRUE(std::holds_alternative<input_error>(parse_input("/frobnicate")));
 }
 
+TEST(Input, ErrorsShowWhatWasTypedInertly) {
+  const auto bad = parse_input("hello there\nworld 15:31 carol: x");
+  ASSERT_TRUE(std::holds_alternative<input_error>(bad));
+  const auto& message = std::get<input_error>(bad).message;
+  EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  EXPECT_NE(message.find("'hello there^Jworld 15'"), std::string::npos) << message;
+  const auto cmd = parse_input("/\x1b[2Jx");
+  ASSERT_TRUE(std::holds_alternative<input_error>(cmd));
+  EXPECT_EQ(std::get<input_error>(cmd).message.find('\x1b'), std::string::npos);
+}
+
 TEST(Input, CommandsInAnyCaseAndUsageForStrayArguments) {
   EXPECT_TRUE(std::holds_alternative<who_line>(parse_input("/WHO")));
   EXPECT_TRUE(std::holds_alternative<quit_line>(parse_input("/Quit")));

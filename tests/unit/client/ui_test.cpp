@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
+#include <regex>
 #include <set>
 
 namespace relay::client {
@@ -223,6 +224,18 @@ TEST(Ui, EachLineOfAMessageWrapsUnderItsOwnText) {
   EXPECT_EQ(wrap_for_terminal(n, render(n, when, plain(true)), 40, plain(true)),
             "12:34 * a notice that is long enough to\n"
             "        wrap here");
+}
+
+TEST(Ui, AWarningsLinesWrapAfterTheirMarks) {
+  const notice_event w{notice_level::warning,
+                       "!!! WARNING: bob's key has CHANGED !!!\n"
+                       "!   bob may have a new device, or someone (the relay?)"};
+  for (const auto& o : {plain(true), styled()}) {
+    const auto rows = std::regex_replace(wrap_for_terminal(w, render(w, when, o), 40, o),
+                                         std::regex("\x1b\\[[0-9;]*m"), "");
+    // The second line's overflow starts under its text, after "!   ", not under the mark.
+    EXPECT_NE(rows.find("\n          someone (the relay?)"), std::string::npos) << rows;
+  }
 }
 
 TEST(Ui, RosterAndJoinTextsKeepTheirWording) {
