@@ -1147,8 +1147,9 @@ int run_client(const client_config& cfg) {
     if (!cfg.sign_up) {
       if (!stdin_tty) {
         // No terminal to ask y/N on: a script creates accounts only when told to.
-        u.error("no account created (without a terminal, add --sign-up to create " + name +
-                "'s account)");
+        // The relay does not say which (a wrong password or no such account): both are named.
+        u.error("a wrong password, or no account named " + name +
+                " (without a terminal, --sign-up creates it; nothing was created)");
         return exit_bad_credentials;
       }
       u.prompt("Create a new account named '" + name + "'? [y/N] ");
