@@ -1143,7 +1143,8 @@ int run_client(const client_config& cfg) {
       u.error("sign-in failed: " + printable(outcome.refused->text));
       return exit_bad_credentials;
     }
-    u.error("sign-in failed: invalid credentials");
+    // With --sign-up the sign-in only checks for an existing account: no failure to report.
+    if (!cfg.sign_up) u.error("sign-in failed: invalid credentials");
     if (!cfg.sign_up) {
       if (!stdin_tty) {
         // No terminal to ask y/N on: a script creates accounts only when told to.

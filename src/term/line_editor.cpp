@@ -438,7 +438,8 @@ std::string line_editor::take_line() {
   buffer_.clear();
   cursor_ = 0;
   utf8_.clear();
-  if (!line.empty() && history_limit_ > 0 && (history_.empty() || history_.back() != line)) {
+  const bool blank = line.find_first_not_of(" \t") == std::string::npos;  // invisible on Up
+  if (!blank && history_limit_ > 0 && (history_.empty() || history_.back() != line)) {
     history_.push_back(line);
     if (history_.size() > history_limit_) history_.erase(history_.begin());
   }

@@ -244,9 +244,9 @@ TEST(LineEditor, HistoryBrowsesAndKeepsTheLineInProgress) {
   EXPECT_EQ(ed.buffer(), "");
 }
 
-TEST(LineEditor, HistorySkipsEmptyLinesAndConsecutiveDuplicates) {
+TEST(LineEditor, HistorySkipsBlankLinesAndConsecutiveDuplicates) {
   line_editor ed;
-  ed.feed("a\ra\r\rb\ra\r");
+  ed.feed("a\ra\r\r  \rb\ra\r");  // blank lines too: nothing to see on Up
   EXPECT_EQ(ed.history(), (std::vector<std::string>{"a", "b", "a"}));
 }
 
