@@ -38,7 +38,7 @@ std::string ban_notice(std::optional<std::int64_t> until, std::string_view reaso
   std::string out = "you are banned ";
   if (until) {
     out += "until " + format_utc(*until) + " (" +
-           format_duration(std::chrono::seconds(*until - now)) + " left)";
+           format_time_left(std::chrono::seconds(*until - now)) + " left)";
   } else {
     out += "permanently";
   }

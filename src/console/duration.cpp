@@ -65,6 +65,19 @@ std::string format_duration(std::chrono::seconds d) {
   return out;
 }
 
+std::string format_time_left(std::chrono::seconds d) {
+  const auto s = d.count() < 0 ? std::int64_t{0} : static_cast<std::int64_t>(d.count());
+  // The unit below the largest one in s: what the shown value is rounded up to.
+  std::int64_t step = 1;
+  for (const std::int64_t unit : {std::int64_t{86400}, std::int64_t{3600}, std::int64_t{60}}) {
+    if (s >= unit) {
+      step = unit == 86400 ? 3600 : unit == 3600 ? 60 : 1;
+      break;
+    }
+  }
+  return format_duration(std::chrono::seconds((s + step - 1) / step * step));
+}
+
 std::string format_utc(std::int64_t unix_seconds) {
   const auto t = static_cast<std::time_t>(unix_seconds);
   std::tm tm{};

@@ -43,16 +43,6 @@ std::string format_time(std::int64_t t) {
   return os.str();
 }
 
-std::string format_duration(std::chrono::seconds d) {
-  auto s = d.count();
-  std::ostringstream os;
-  if (s >= 86400) os << s / 86400 << "d";
-  if (s >= 3600) os << (s / 3600) % 24 << "h";
-  if (s >= 60) os << (s / 60) % 60 << "m";
-  os << s % 60 << "s";
-  return os.str();
-}
-
 /// The process's resident bytes from /proc/self/statm (0 if it cannot be read): a read of a
 /// short file, cheap enough for a look once a second.
 std::size_t resident_bytes() {
@@ -743,7 +733,8 @@ std::string relay_server::active_report() const {
     const auto t = std::chrono::system_clock::to_time_t(s->since());
     os << std::setw(name_w) << s->name() << std::setw(address_w) << s->address() << format_time(t)
        << " ("
-       << format_duration(std::chrono::duration_cast<std::chrono::seconds>(now - s->since()))
+       << console::format_duration(
+              std::chrono::duration_cast<std::chrono::seconds>(now - s->since()))
        << ")\n";
   }
   os << users.size() << (users.size() == 1 ? " user" : " users") << " online\n";
@@ -864,7 +855,7 @@ void relay_server::run_command(const std::string& name, const std::vector<std::s
       for (const auto& b : list) {
         untils.push_back(
             b.until ? console::format_utc(*b.until) + " (" +
-                          console::format_duration(std::chrono::seconds(*b.until - now)) + " left)"
+                          console::format_time_left(std::chrono::seconds(*b.until - now)) + " left)"
                     : std::string("permanent"));
       }
       const int until_w = column_width(untils, [](const std::string& u) { return u; });

@@ -22,6 +22,10 @@ result<std::chrono::seconds> parse_duration(std::string_view text);
 /// anything negative) is "0s". parse_duration reads every result back.
 std::string format_duration(std::chrono::seconds d);
 
+/// A time left, in its two largest units, rounded up: a 2d ban set a second ago has "2d"
+/// left, not "1d23h59m59s"; "1h31m" for 1h30m30s; under a minute, the seconds.
+std::string format_time_left(std::chrono::seconds d);
+
 /// Unix seconds as UTC, "2025-06-01 12:00:00Z".
 std::string format_utc(std::int64_t unix_seconds);
 

@@ -78,5 +78,18 @@ TEST(Duration, FormatUtc) {
   EXPECT_EQ(format_utc(1700000000), "2023-11-14 22:13:20Z");
 }
 
+TEST(Duration, TimeLeftIsTwoUnitsRoundedUp) {
+  using std::chrono::seconds;
+  EXPECT_EQ(format_time_left(seconds(2 * 86400 - 1)), "2d");
+  EXPECT_EQ(format_time_left(seconds(86400 + 3600 + 1)), "1d2h");
+  EXPECT_EQ(format_time_left(seconds(5430)), "1h31m");
+  EXPECT_EQ(format_time_left(seconds(7199)), "2h");
+  EXPECT_EQ(format_time_left(seconds(61)), "1m1s");
+  EXPECT_EQ(format_time_left(seconds(59)), "59s");
+  EXPECT_EQ(format_time_left(seconds(0)), "0s");
+  EXPECT_EQ(format_time_left(seconds(-5)), "0s");
+}
+
 }  // namespace
+
 }  // namespace relay::console
