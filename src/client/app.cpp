@@ -749,8 +749,12 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       const contact* k = book.find(a->name);
       auto it = c.online().find(a->name);
       if (!untrusted.count(a->name) || it == c.online().end()) {
+        const auto waiting = held.count(a->name) ? held[a->name].size() : 0;
         u.error("! nothing to accept: " + a->name + "'s key has not changed" +
-                (it == c.online().end() ? " (or " + a->name + " is not online)" : ""));
+                (it == c.online().end() ? " (or " + a->name + " is not online)" : "") +
+                (waiting > 0 ? "\n  " + std::to_string(waiting) + " message(s) to " + a->name +
+                                   " stay held until " + a->name + " is back and you accept"
+                             : ""));
       } else if (k && k->verified) {
         u.error("! " + a->name + " was verified: compare safety numbers again with /verify " +
                 a->name);

@@ -338,6 +338,12 @@ TEST_F(TrustTest, AHeldMessageIsNamedWhenTheRelayVanishes) {
   ASSERT_TRUE(saw(*alice, "!!! WARNING: bob's identity key has CHANGED !!!"));
   alice->send_line("bob:kept back");
   ASSERT_TRUE(saw(*alice, "! held for bob (key changed)"));
+  // Nothing to accept while bob is away, and the held message is not forgotten.
+  bob2->send_line("/quit");
+  ASSERT_TRUE(exited_with(*bob2, 0));
+  ASSERT_TRUE(saw(*alice, "* bob left"));
+  alice->send_line("/accept bob");
+  EXPECT_TRUE(saw(*alice, "1 message(s) to bob stay held until bob is back and you accept"));
   relay_.proc->send_signal(SIGKILL);  // no goodbye: the connection just ends
   EXPECT_TRUE(saw(*alice, "* connection to the relay lost"));
   EXPECT_TRUE(saw(*alice, "reconnecting (/quit leaves)"));
