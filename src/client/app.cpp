@@ -279,20 +279,6 @@ std::string excerpt(std::string_view text) {
   return "\"" + printable(first) + (cut ? "...\"" : "\"");
 }
 
-/// `s` without the spaces and tabs around it (names have none; a stray one is a typo).
-std::string trim(std::string_view s) {
-  const auto first = s.find_first_not_of(" \t");
-  if (first == std::string_view::npos) return {};
-  return std::string(s.substr(first, s.find_last_not_of(" \t") - first + 1));
-}
-
-/// The client lowercases names, so "Alice" signs in as alice.
-std::string lowercase(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(),
-                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
-  return s;
-}
-
 /// N from a rate_limited text "...; retry in N s" (protocol.md 5.2), if it has one.
 std::optional<int> retry_after_seconds(std::string_view text) {
   static constexpr std::string_view marker = "retry in ";
@@ -1034,7 +1020,7 @@ int run_client(const client_config& cfg) {
                             : "error: no user name (without a terminal, give --user NAME)");
           return exit_failure;
         }
-        name = lowercase(trim(*raw_name));
+        name = typed_name(*raw_name);
         if (name.empty()) name = offered;
         if (proto::valid_name(name)) break;
         if (!name.empty() || !stdin_tty)
@@ -1042,7 +1028,7 @@ int run_client(const client_config& cfg) {
         if (!stdin_tty) return exit_failure;  // at a terminal: asked again
       }
     }
-    name = lowercase(name);
+    name = typed_name(name);
     if (!proto::valid_name(name)) {  // --user
       u.error("error: invalid user name: names are " + std::string(proto::name_rules));
       return exit_failure;

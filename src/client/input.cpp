@@ -27,7 +27,7 @@ std::string lower_name(std::string_view name) {
 }
 
 input make_send(std::string_view to_typed, std::string_view text) {
-  const std::string lowered = lower_name(trim(to_typed));
+  const std::string lowered = typed_name(to_typed);
   const std::string_view to = lowered;
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
   if (!proto::valid_name(to)) {
@@ -40,6 +40,8 @@ input make_send(std::string_view to_typed, std::string_view text) {
 }
 
 }  // namespace
+
+std::string typed_name(std::string_view typed) { return lower_name(trim(typed)); }
 
 input parse_input(std::string_view line) {
   while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);

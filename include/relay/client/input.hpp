@@ -37,6 +37,10 @@ using input = std::variant<empty_line, send_line, quit_line, help_line, who_line
 /// (it may contain colons).
 input parse_input(std::string_view line);
 
+/// A user name as typed, as the protocol spells it: blanks around it dropped and ASCII
+/// letters lowered (protocol.md 2.2), so "  Bob " is bob. Not checked: see proto::valid_name.
+std::string typed_name(std::string_view typed);
+
 /// The client's /help text.
 std::string_view input_help();
 

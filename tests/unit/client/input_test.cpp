@@ -39,6 +39,13 @@ TEST(Input, Commands) {
   EXPECT_TRUE(std::holds_alternative<input_error>(parse_input("/frobnicate")));
 }
 
+TEST(Input, TypedNamesAreTrimmedAndLowered) {
+  EXPECT_EQ(typed_name("  Bob \t"), "bob");
+  EXPECT_EQ(typed_name("ALICE.b-2"), "alice.b-2");
+  EXPECT_EQ(typed_name("   "), "");
+  EXPECT_EQ(typed_name("bad name"), "bad name");  // inner blanks stay: valid_name refuses it
+}
+
 TEST(Input, ErrorsShowWhatWasTypedInertly) {
   const auto bad = parse_input("hello there\nworld 15:31 carol: x");
   ASSERT_TRUE(std::holds_alternative<input_error>(bad));
