@@ -9,6 +9,7 @@
 
 #include "relay/client/display.hpp"
 #include "relay/term/terminal.hpp"
+#include "relay/term/text_width.hpp"
 #include "relay/term/wrap.hpp"
 
 namespace relay::client {
@@ -239,10 +240,8 @@ std::size_t continuation_text_column(std::string_view line) {
   std::size_t cols = 0;
   bool marker_seen = false;
   for (std::size_t i = 0; i < line.size();) {
-    if (line[i] == '\x1b') {  // CSI: ESC [ parameters final-byte
-      i += 2;
-      while (i < line.size() && !(line[i] >= 0x40 && line[i] <= 0x7e)) ++i;
-      ++i;
+    if (line[i] == '\x1b') {
+      i += term::escape_length(line, i);
     } else if (line[i] == ' ') {
       ++cols;
       ++i;

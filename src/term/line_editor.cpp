@@ -61,21 +61,14 @@ bool is_word_delimiter(char c) { return is_space(c) || c == ':' || c == ',' || c
 /// Columns a prompt takes: code points, not counting escape sequences (colours).
 std::size_t prompt_columns(std::string_view prompt) {
   std::size_t cols = 0;
-  for (std::size_t i = 0; i < prompt.size(); ++i) {
+  for (std::size_t i = 0; i < prompt.size();) {
     const auto c = static_cast<unsigned char>(prompt[i]);
     if (c == static_cast<unsigned char>(esc)) {
-      if (i + 1 < prompt.size() && prompt[i + 1] == '[') {
-        i += 2;
-        while (i < prompt.size() && !(static_cast<unsigned char>(prompt[i]) >= 0x40 &&
-                                      static_cast<unsigned char>(prompt[i]) <= 0x7e)) {
-          ++i;
-        }
-      } else {
-        ++i;
-      }
-    } else if (!is_continuation(c) && c >= 0x20 && c != 0x7f) {
-      ++cols;
+      i += escape_length(prompt, i);
+      continue;
     }
+    if (!is_continuation(c) && c >= 0x20 && c != 0x7f) ++cols;
+    ++i;
   }
   return cols;
 }

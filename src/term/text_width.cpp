@@ -50,4 +50,14 @@ bool is_bidi_control(char32_t cp) noexcept {
   return (cp >= 0x202A && cp <= 0x202E) || (cp >= 0x2066 && cp <= 0x2069);
 }
 
+std::size_t escape_length(std::string_view s, std::size_t i) noexcept {
+  std::size_t j = i + 1;
+  if (j < s.size() && s[j] == '[') {
+    ++j;
+    while (j < s.size() && !(s[j] >= 0x40 && s[j] <= 0x7e)) ++j;
+    if (j < s.size()) ++j;  // the final byte
+  }
+  return j - i;
+}
+
 }  // namespace relay::term

@@ -52,13 +52,8 @@ std::vector<atom> atoms_of(std::string_view line) {
       ++i;
       continue;
     }
-    if (c == '\x1b') {  // CSI: ESC [ parameters final-byte; a lone ESC is zero columns too
-      std::size_t j = i + 1;
-      if (j < line.size() && line[j] == '[') {
-        ++j;
-        while (j < line.size() && !(line[j] >= 0x40 && line[j] <= 0x7e)) ++j;
-        if (j < line.size()) ++j;
-      }
+    if (c == '\x1b') {
+      const std::size_t j = i + escape_length(line, i);
       atoms.push_back({kind::escape, i, j});
       i = j;
       continue;

@@ -24,4 +24,9 @@ bool joins_previous(char32_t cp) noexcept;
 /// it is ("Trojan Source"). Shown as visible notation, never raw.
 bool is_bidi_control(char32_t cp) noexcept;
 
+/// Bytes of the escape sequence starting at s[i], which is ESC: a CSI (`ESC [`, parameters,
+/// a final byte in 0x40..0x7e) whole, or to the end of `s` when it is cut short; a lone ESC
+/// is 1. Such sequences (our own styles) take no column.
+std::size_t escape_length(std::string_view s, std::size_t i) noexcept;
+
 }  // namespace relay::term

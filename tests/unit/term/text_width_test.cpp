@@ -45,5 +45,14 @@ TEST(TextWidth, DecodesEveryLength) {
   EXPECT_EQ(decode_utf8(s, 6, 4), U'\U0001F600');
 }
 
+TEST(TextWidth, EscapeSequencesAreMeasuredWholeEvenWhenCutShort) {
+  const std::string s = "a\x1b[1;31mb\x1b[0m";
+  EXPECT_EQ(escape_length(s, 1), 7u);          // ESC [ 1 ; 3 1 m
+  EXPECT_EQ(escape_length(s, 9), 4u);          // ESC [ 0 m, at the end
+  EXPECT_EQ(escape_length("\x1b[12", 0), 4u);  // no final byte: the rest
+  EXPECT_EQ(escape_length("\x1bx", 0), 1u);    // a lone ESC
+  EXPECT_EQ(escape_length("\x1b", 0), 1u);
+}
+
 }  // namespace
 }  // namespace relay::term
