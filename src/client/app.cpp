@@ -265,20 +265,6 @@ T run_until_done(net::io_context& io, awaitable<T> task) {
 /// are: the relay's other users reconnect after pauses of up to 30 s (jittered) too.
 constexpr std::chrono::seconds outage_grace{120};
 
-/// The start of a message, on one line, to name it in a notice.
-std::string excerpt(std::string_view text) {
-  constexpr std::size_t most = 50;
-  std::string first(text.substr(0, text.find('\n')));
-  const bool cut = first.size() > most || first.size() < text.size();
-  if (first.size() > most) {
-    first.resize(most);
-    while (!first.empty() && (static_cast<unsigned char>(first.back()) & 0xC0) == 0x80)
-      first.pop_back();  // not in the middle of a UTF-8 sequence
-    if (!first.empty() && static_cast<unsigned char>(first.back()) >= 0xC0) first.pop_back();
-  }
-  return "\"" + printable(first) + (cut ? "...\"" : "\"");
-}
-
 /// N from a rate_limited text "...; retry in N s" (protocol.md 5.2), if it has one.
 std::optional<int> retry_after_seconds(std::string_view text) {
   static constexpr std::string_view marker = "retry in ";

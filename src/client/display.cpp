@@ -1,6 +1,8 @@
 // Neutralises terminal control sequences in network-supplied text.
 #include "relay/client/display.hpp"
 
+#include <algorithm>
+
 #include "relay/term/text_width.hpp"
 
 namespace relay::client {
@@ -81,6 +83,18 @@ std::string printable(std::string_view s) {
     }
   }
   return out;
+}
+
+std::string excerpt(std::string_view text, std::size_t most) {
+  const std::string_view first = text.substr(0, text.find('\n'));
+  std::size_t end = 0;  // whole characters only; an invalid byte counts as one
+  while (end < first.size()) {
+    const std::size_t n = std::max<std::size_t>(utf8_length(first, end), 1);
+    if (end + n > most) break;
+    end += n;
+  }
+  const bool cut = end < text.size();
+  return "\"" + printable(first.substr(0, end)) + (cut ? "...\"" : "\"");
 }
 
 }  // namespace relay::client

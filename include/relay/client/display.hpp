@@ -2,6 +2,7 @@
 // become visible, inert notation, so a peer cannot move the cursor or rewrite the screen.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -11,5 +12,10 @@ namespace relay::client {
 /// replaced: ESC -> "^[", other C0 -> "^X" caret notation, the rest -> "\xNN"; bidi
 /// embedding, override and isolate controls (text_width.hpp) -> "\u202e".
 std::string printable(std::string_view s);
+
+/// A message named in a notice ("not sent to bob: ..."): its first line, quoted and
+/// printable, cut after at most `most` bytes at a character boundary, with "..." when
+/// anything was left out.
+std::string excerpt(std::string_view text, std::size_t most = 50);
 
 }  // namespace relay::client

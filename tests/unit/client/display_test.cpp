@@ -35,5 +35,24 @@ TEST(Printable, BidiOverridesCannotReorderWhatIsShown) {
   EXPECT_EQ(printable("\u05e9\u05dc\u05d5\u05dd \u200f!"), "\u05e9\u05dc\u05d5\u05dd \u200f!");
 }
 
+TEST(Excerpt, FirstLineQuotedAndCutAtACharacterBoundary) {
+  EXPECT_EQ(excerpt("hello"), "\"hello\"");
+  EXPECT_EQ(excerpt(""), "\"\"");
+  EXPECT_EQ(excerpt("first\nsecond"), "\"first...\"");
+  EXPECT_EQ(excerpt(std::string(50, 'a')), "\"" + std::string(50, 'a') + "\"");
+  EXPECT_EQ(excerpt(std::string(51, 'a')), "\"" + std::string(50, 'a') + "...\"");
+  // 49 ASCII bytes, then a 3-byte character that would end at byte 52: left out whole.
+  EXPECT_EQ(excerpt(std::string(49, 'a') + "\u4f60b"), "\"" + std::string(49, 'a') + "...\"");
+  // A 2-byte character that ends exactly at byte 50 is kept.
+  EXPECT_EQ(excerpt(std::string(48, 'a') + "\u00e9b"), "\"" + std::string(48, 'a') + "\u00e9...\"");
+  // Emoji (4 bytes) throughout: 12 of them are 48 bytes, a 13th would pass 50.
+  std::string emoji;
+  for (int i = 0; i < 20; ++i) emoji += "\U0001F600";
+  EXPECT_EQ(excerpt(emoji), "\"" + emoji.substr(0, 48) + "...\"");
+  // What it quotes is printable: an escape sequence is shown inert, and counted as sent.
+  EXPECT_EQ(excerpt("\x1b[2Jx"), "\"^[[2Jx\"");
+  EXPECT_EQ(excerpt("ab\xff"), "\"ab\\xff\"");
+}
+
 }  // namespace
 }  // namespace relay::client
