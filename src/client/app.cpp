@@ -869,6 +869,14 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
               ? "\x1b[2m* line dropped (Up brings it back); Ctrl-C on an empty line leaves\x1b[0m"
               : "* line dropped (Up brings it back); Ctrl-C on an empty line leaves");
       term->drop_empty_lines();
+      // Room for the longest "/msg name " before the text; what is typed past that could
+      // only be refused once sent, after being echoed whole (hundreds of rows for a paste).
+      const std::string too_long = "! too long: a message holds at most " +
+                                   std::to_string(crypto::max_text) +
+                                   " bytes; nothing was added to the line";
+      term->limit_lines(crypto::max_text + 64, o.style == output_style::styled
+                                                   ? "\x1b[31m" + too_long + "\x1b[0m"
+                                                   : too_long);
       term->set_commands({"/accept", "/help", "/msg", "/quit", "/verify", "/who"});
       term->set_line_stamp([opts = cio.terminal_opts] {
         return time_stamp(std::chrono::system_clock::now(), opts);

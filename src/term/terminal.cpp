@@ -223,6 +223,12 @@ std::optional<std::string> interactive_terminal::next_line(const std::atomic<boo
     if (editor_.refused() != refused_seen_) {
       refused_seen_ = editor_.refused();
       out += '\a';  // the buffer is full
+      if (!refused_note_.empty()) {
+        const std::string stamp = line_stamp_ ? line_stamp_() : std::string();
+        out += "\r\x1b[K";
+        append_crlf(out, wrap(stamp + refused_note_, width(), line_editor::columns_of(stamp) + 2));
+        out += "\r\n";
+      }
     }
     if (!eof_pending_) out += redraw_bytes_locked();
     write_all(out);
@@ -299,6 +305,12 @@ void interactive_terminal::write_all(std::string_view bytes) {
       return;  // the terminal is gone; nothing useful to do with the output
     }
   }
+}
+
+void interactive_terminal::limit_lines(std::size_t max_bytes, std::string note) {
+  std::lock_guard lock(mutex_);
+  editor_.set_max_bytes(max_bytes);
+  refused_note_ = std::move(note);
 }
 
 void interactive_terminal::drop_empty_lines() {

@@ -83,6 +83,8 @@ class line_editor {
   /// History, oldest first (for tests and a future /history).
   const std::vector<std::string>& history() const noexcept { return history_; }
   std::size_t max_bytes() const noexcept { return max_bytes_; }
+  /// Lowers (or raises) the cap for what is typed or pasted from now on.
+  void set_max_bytes(std::size_t n) noexcept { max_bytes_ = n; }
 
  private:
   enum class state { ground, esc, csi, ss3 };

@@ -69,6 +69,10 @@ class interactive_terminal {
   /// Thread-safe: shown once, below the first line dropped with Ctrl-C (ctrl_c::key), after
   /// the line stamp if there is one.
   void set_discard_note(std::string note);
+  /// Thread-safe: a line holds at most `max_bytes`; typing or pasting past it rings the bell
+  /// and shows `note` (after the line stamp), rather than letting a line grow that could
+  /// only be refused once sent.
+  void limit_lines(std::size_t max_bytes, std::string note);
   /// Thread-safe: Enter on an empty (or blank) line leaves nothing on screen, as in irssi;
   /// next_line() still returns it. A shell-like console keeps its empty prompts instead.
   void drop_empty_lines();
@@ -101,6 +105,7 @@ class interactive_terminal {
   std::string discard_note_;  // empty once shown
   std::function<std::string()> line_stamp_;
   bool drop_empty_lines_ = false;
+  std::string refused_note_;  // set: shown whenever input is refused for the size cap
   std::string eof_key_note_;  // set: Ctrl-D on an empty line shows it instead of ending input
 };
 

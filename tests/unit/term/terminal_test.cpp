@@ -287,6 +287,34 @@ TEST(InteractiveTerminal, AnEmptyLineCanLeaveNothingOnScreen) {
   EXPECT_EQ(s.text(0), "> hi") << s.dump();
 }
 
+TEST(InteractiveTerminal, InputPastALinesLimitIsRefusedWithANote) {
+  pty_pair pty;
+  pty.start_reading();
+  interactive_terminal term(pty.slave(), pty.slave(), "> ");
+  term.set_line_stamp([] { return std::string("12:34 "); });
+  term.limit_lines(10, "! too long");
+  {
+    line_reader_thread reader(term);
+    pty.type("\x1b[200~0123456789abc\x1b[201~");  // a paste past the limit: refused whole
+    ASSERT_TRUE(pty.wait_for("! too long")) << screen(pty.output()).dump();
+    pty.type("bob:hi\r");
+    EXPECT_EQ(reader.get(), "bob:hi");
+  }
+  line_reader_thread reader(term);
+  pty.type("bob:abcdefgh\r");  // typed: the keys past the limit are refused
+  EXPECT_EQ(reader.get(), "bob:abcdef");
+  ASSERT_TRUE(pty.wait_until([](const std::string& out) {
+    return out.find("> bob:abcdef") != std::string::npos && screen(out).cursor_row() == ">";
+  })) << screen(pty.output()).dump();
+  const screen s(pty.output());
+  EXPECT_EQ(s.text(0), "12:34 ! too long") << s.dump();
+  EXPECT_EQ(s.text(1), "12:34 > bob:hi") << s.dump();
+  // Keys and Enter in one read: the note follows the line the keys were refused from.
+  EXPECT_EQ(s.text(2), "12:34 > bob:abcdef") << s.dump();
+  EXPECT_EQ(s.text(3), "12:34 ! too long") << s.dump();
+  EXPECT_EQ(s.cursor_row(), ">") << s.dump();
+}
+
 TEST(InteractiveTerminal, BracketedPasteOfTwoLinesIsOneLine) {
   pty_pair pty;
   pty.start_reading();
