@@ -869,6 +869,8 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
               ? "\x1b[2m* line dropped (Up brings it back); Ctrl-C on an empty line leaves\x1b[0m"
               : "* line dropped (Up brings it back); Ctrl-C on an empty line leaves");
       term->drop_empty_lines();
+      // One's own multi-line paste is left as the receiver sees it: a row per line.
+      term->set_line_break_marker(o.style == output_style::styled ? "\x1b[2m  | \x1b[0m" : "  | ");
       // Room for the longest "/msg name " before the text; what is typed past that could
       // only be refused once sent, after being echoed whole (hundreds of rows for a paste).
       const std::string too_long = "! too long: a message holds at most " +

@@ -6,6 +6,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <csignal>
 #include <cstdlib>
@@ -179,10 +180,29 @@ std::optional<std::string> interactive_terminal::next_line(const std::atomic<boo
             pending_.push_back(std::move(ev.text));  // the prompt stays where it is
             break;
           }
-          const std::string lead = (line_stamp_ ? line_stamp_() : std::string()) + prompt_;
+          const std::string stamp = line_stamp_ ? line_stamp_() : std::string();
+          const std::string lead = stamp + prompt_;
           out += "\r\x1b[K";
-          append_crlf(out,
-                      wrap(lead + line_editor::shown(ev.text), w, line_editor::columns_of(lead)));
+          if (line_break_marker_.empty()) {
+            append_crlf(out,
+                        wrap(lead + line_editor::shown(ev.text), w, line_editor::columns_of(lead)));
+          } else {
+            const std::string indent(line_editor::columns_of(stamp), ' ');
+            const std::size_t hang = indent.size() + line_editor::columns_of(line_break_marker_);
+            std::size_t from = 0;
+            for (bool first = true;; first = false) {
+              const std::size_t to = std::min(ev.text.find('\n', from), ev.text.size());
+              const std::string shown = line_editor::shown(ev.text.substr(from, to - from));
+              if (first) {
+                append_crlf(out, wrap(lead + shown, w, line_editor::columns_of(lead)));
+              } else {
+                out += "\r\n";
+                append_crlf(out, wrap(indent + line_break_marker_ + shown, w, hang));
+              }
+              if (to == ev.text.size()) break;
+              from = to + 1;
+            }
+          }
           out += "\r\n";
           pending_.push_back(std::move(ev.text));
           break;
@@ -311,6 +331,11 @@ void interactive_terminal::limit_lines(std::size_t max_bytes, std::string note) 
   std::lock_guard lock(mutex_);
   editor_.set_max_bytes(max_bytes);
   refused_note_ = std::move(note);
+}
+
+void interactive_terminal::set_line_break_marker(std::string marker) {
+  std::lock_guard lock(mutex_);
+  line_break_marker_ = std::move(marker);
 }
 
 void interactive_terminal::drop_empty_lines() {

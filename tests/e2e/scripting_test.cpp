@@ -326,6 +326,9 @@ TEST_F(ScriptingTest, MultiLineMessageShowsAsContinuationLines) {
   ASSERT_TRUE(saw(*a, "* bot joined"));
   a->send("\x1b[200~bot:first\nbot: forged\x1b[201~\r");
   ASSERT_TRUE(bot->wait_stdout("forged")) << bot->describe("no message");
+  // alice's own copy is laid out as the receiver's: a row per line, under "HH:MM ".
+  EXPECT_TRUE(saw(*a, std::regex(R"(\d\d:\d\d alice> bot:first\r?\n {8}\| bot: forged)"),
+                  "alice's own paste as rows"));
   bot->close_stdin();
   ASSERT_EQ(bot->wait_exit(), 0);
   EXPECT_EQ(bot->out(), "alice: first\n  | bot: forged\n") << bot->describe("stdout");

@@ -73,6 +73,10 @@ class interactive_terminal {
   /// and shows `note` (after the line stamp), rather than letting a line grow that could
   /// only be refused once sent.
   void limit_lines(std::size_t max_bytes, std::string note);
+  /// Thread-safe: a submitted line's line breaks (from a bracketed paste) are left on screen
+  /// as rows of their own, each starting with `marker` under the line stamp, as a chat shows
+  /// a multi-line message, instead of one row with ⏎ in it.
+  void set_line_break_marker(std::string marker);
   /// Thread-safe: Enter on an empty (or blank) line leaves nothing on screen, as in irssi;
   /// next_line() still returns it. A shell-like console keeps its empty prompts instead.
   void drop_empty_lines();
@@ -105,8 +109,9 @@ class interactive_terminal {
   std::string discard_note_;  // empty once shown
   std::function<std::string()> line_stamp_;
   bool drop_empty_lines_ = false;
-  std::string refused_note_;  // set: shown whenever input is refused for the size cap
-  std::string eof_key_note_;  // set: Ctrl-D on an empty line shows it instead of ending input
+  std::string line_break_marker_;  // set: line breaks in a submitted line start new rows
+  std::string refused_note_;       // set: shown whenever input is refused for the size cap
+  std::string eof_key_note_;       // set: Ctrl-D on an empty line shows it instead of ending input
 };
 
 }  // namespace relay::term

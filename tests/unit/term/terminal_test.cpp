@@ -315,6 +315,27 @@ TEST(InteractiveTerminal, InputPastALinesLimitIsRefusedWithANote) {
   EXPECT_EQ(s.cursor_row(), ">") << s.dump();
 }
 
+TEST(InteractiveTerminal, APastesLineBreaksCanBeLeftAsRowsUnderAMarker) {
+  pty_pair pty(30);
+  pty.start_reading();
+  interactive_terminal term(pty.slave(), pty.slave(), "> ");
+  term.set_line_stamp([] { return std::string("12:34 "); });
+  term.set_line_break_marker("  | ");
+  line_reader_thread reader(term);
+  pty.type("\x1b[200~bob:one\ntwo is long enough to wrap here\n\nfour\x1b[201~\r");
+  EXPECT_EQ(reader.get(), "bob:one\ntwo is long enough to wrap here\n\nfour");
+  ASSERT_TRUE(pty.wait_until([](const std::string& out) {
+    return out.find("four") != std::string::npos && screen(out).cursor_row() == ">";
+  })) << screen(pty.output()).dump();
+  const screen s(pty.output());
+  EXPECT_EQ(s.text(0), "12:34 > bob:one") << s.dump();
+  EXPECT_EQ(s.text(1), "        | two is long enough") << s.dump();
+  EXPECT_EQ(s.text(2), "          to wrap here") << s.dump();
+  EXPECT_EQ(s.text(3), "        |") << s.dump();
+  EXPECT_EQ(s.text(4), "        | four") << s.dump();
+  EXPECT_EQ(s.cursor_row(), ">") << s.dump();
+}
+
 TEST(InteractiveTerminal, BracketedPasteOfTwoLinesIsOneLine) {
   pty_pair pty;
   pty.start_reading();
