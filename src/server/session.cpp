@@ -326,6 +326,12 @@ void session::abort(std::string_view why) {
   stop();
 }
 
+void session::end_quietly(std::string_view how) {
+  if (stopped_) return;
+  if (logged_) log::info() << "session " << id_ << " (" << address() << "): " << how;
+  stop();
+}
+
 void session::stop() {
   if (stopped_) return;
   stopped_ = true;
@@ -356,6 +362,12 @@ void session::read_available() {
     const auto got = util::read_some_counted(socket_, net::buffer(buf), ec);
     if (ec == net::error::would_block || ec == net::error::try_again) {
       wait_readable(true);
+      return;
+    }
+    if (ec == net::error::eof && !noise_.handshake_done() && !signed_in()) {
+      // Not a failure: a client's first contact (protocol.md 4.4) reads the relay's key
+      // from handshake message 2 and leaves, for its user to decide whether to trust it.
+      end_quietly("left during the handshake (a client reading the relay's key, or a probe)");
       return;
     }
     if (ec) {

@@ -47,7 +47,8 @@ relay_process start_relay_with(const fs::path& db, std::uint16_t port,
   if (!head) return ::testing::AssertionFailure() << relay.describe("no connection logged");
   const std::string id = capture(*head, connected);
   auto session = relay.read_until(
-      std::regex("session " + id + R"( \([^)]*\): dropped: peer closed the connection)"));
+      std::regex("session " + id +
+                 R"( \([^)]*\): left during the handshake \(a client reading the relay's key)"));
   if (!session)
     return ::testing::AssertionFailure()
            << relay.describe("session " + id + " did not end as a dropped handshake");

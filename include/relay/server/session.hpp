@@ -54,6 +54,8 @@ class session : public std::enable_shared_from_this<session> {
   void close(proto::reason r, std::string_view text);
   /// Closes at once without a goodbye (peer gone or not speaking our protocol).
   void abort(std::string_view why);
+  /// Closes at once, logging `how` the peer left when it is no failure.
+  void end_quietly(std::string_view how);
 
   std::uint64_t id() const noexcept { return id_; }
   /// "ip:port" of the peer, for logs (built on demand: sessions stay small).
