@@ -265,6 +265,20 @@ T run_until_done(net::io_context& io, awaitable<T> task) {
 /// are: the relay's other users reconnect after pauses of up to 30 s (jittered) too.
 constexpr std::chrono::seconds outage_grace{120};
 
+/// Now, in microseconds since the epoch: when a line was typed (chat::seal_to).
+std::uint64_t micros_now() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
+/// A line typed for someone that waits to go, with when it was typed: the message carries
+/// that time, so a receiver can tell a message that waited from one written just now.
+struct typed_text {
+  std::string text;
+  std::uint64_t written_us = 0;
+};
+
 /// N from a rate_limited text "...; retry in N s" (protocol.md 5.2), if it has one.
 std::optional<int> retry_after_seconds(std::string_view text) {
   static constexpr std::string_view marker = "retry in ";
@@ -380,14 +394,15 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   bool snapshot_done = false;
   // Lines that arrived before the roster snapshot: handled once it is complete, so a script
   // that sends at once does not hear "bob is not online" only because the snapshot was late.
-  std::deque<std::string> early;
+  std::deque<typed_text> early;
   // Contacts whose announced key differs from the pin (with the key they were warned about),
   // and what is waiting for them.
   std::map<std::string, crypto::public_key> untrusted;
-  std::map<std::string, std::vector<std::string>> held;
+  std::map<std::string, std::vector<typed_text>> held;
   // Lines typed while the relay was away, for someone not back yet when we are: the others
   // are reconnecting too, so they wait for them (a while), instead of being refused.
-  std::map<std::string, std::vector<std::string>> awaiting;
+  std::map<std::string, std::vector<typed_text>> awaiting;
+  std::uint64_t typed_at = 0;         // when the line on_line handles was typed (0: now)
   bool after_outage = false;          // the next roster snapshot follows a reconnect
   bool sending_outage_lines = false;  // on_line is handling lines typed during the outage
   net::steady_timer awaiting_timer(io);
@@ -447,7 +462,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
     while (!stop) {
       auto m = out_box.next(now);
       if (!m) break;
-      auto sealed = c.seal_to(m->to, m->text);
+      auto sealed = c.seal_to(m->to, m->text, m->written_us);
       if (!sealed) {
         u.error("! not sent to " + m->to + ": " + sealed.error().message());
         continue;
@@ -477,8 +492,8 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       });
     }
   };
-  auto transmit = [&](const std::string& to, const std::string& text) {
-    out_box.add(to, text);
+  auto transmit = [&](const std::string& to, const typed_text& t) {
+    out_box.add(to, t.text, t.written_us);
     pump();
   };
   auto release_held = [&](const std::string& name) {
@@ -557,7 +572,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       u.warning("! not sent to " + m.to + ": " + excerpt(m.text));
     }
     for (const auto& line : early) {
-      if (const auto in = parse_input(line); const auto* s = std::get_if<send_line>(&in)) {
+      if (const auto in = parse_input(line.text); const auto* s = std::get_if<send_line>(&in)) {
         u.warning("! not sent to " + s->to + ": " + excerpt(s->text));
       }
     }
@@ -568,7 +583,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       }
     }
     for (const auto& [name, texts] : awaiting) {
-      for (const auto& t : texts) u.warning("! not sent to " + name + ": " + excerpt(t));
+      for (const auto& t : texts) u.warning("! not sent to " + name + ": " + excerpt(t.text));
     }
     awaiting_timer.cancel();
   };
@@ -653,18 +668,22 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
           u.show(online_entries(false));
           sending_outage_lines = std::exchange(after_outage, false);
           while (!early.empty() && !stop) {
-            const std::string line = std::move(early.front());
+            const typed_text line = std::move(early.front());
             early.pop_front();
-            on_line(line);
+            typed_at = line.written_us;
+            on_line(line.text);
           }
+          typed_at = 0;
           sending_outage_lines = false;
           pump();  // what waited while the connection was away
         }
       } else if (auto* d = std::get_if<proto::deliver>(&*f)) {
-        auto text = c.open_from(d->from, d->ciphertext);
+        std::uint64_t counter = 0;
+        auto text = c.open_from(d->from, d->ciphertext, &counter);
         if (text) {
           save_seen();
-          u.show(message_event{d->from, c.me(), std::move(*text), untrusted.count(d->from) != 0});
+          u.show(message_event{d->from, c.me(), std::move(*text), untrusted.count(d->from) != 0,
+                               written_time(counter)});
         } else {
           u.error("! rejected a message said to be from " + printable(d->from) + ": " +
                   text.error().message());
@@ -795,13 +814,14 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
                 " bytes (this one has " + std::to_string(s->text.size()) + ")");
         return;
       }
+      const typed_text typed{s->text, typed_at != 0 ? typed_at : micros_now()};
       if (s->to != c.me() && !c.is_online(s->to)) {
         if (!sending_outage_lines) {
           u.error("! " + s->to + " is not online: nothing sent");
           return;
         }
         auto& waiting = awaiting[s->to];
-        waiting.push_back(s->text);
+        waiting.push_back(typed);
         if (waiting.size() == 1) {
           u.info("* " + s->to + " is not back yet: what you wrote to " + s->to +
                  " waits for them (" + std::to_string(outage_grace.count()) + " s at most)");
@@ -812,7 +832,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
             if (ec) return;
             for (const auto& [name, texts] : awaiting) {
               for (const auto& t : texts) {
-                u.warning("! " + name + " did not come back: not sent: " + excerpt(t));
+                u.warning("! " + name + " did not come back: not sent: " + excerpt(t.text));
               }
             }
             awaiting.clear();
@@ -821,7 +841,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         return;
       }
       if (untrusted.count(s->to)) {
-        held[s->to].push_back(s->text);
+        held[s->to].push_back(typed);
         const contact* k = book.find(s->to);
         u.warning(
             "! held for " + s->to + " (key changed): " +
@@ -829,7 +849,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
             " to send");
         return;
       }
-      transmit(s->to, s->text);
+      transmit(s->to, typed);
     }
   };
   // Input goes through here: queued until the roster snapshot is complete.
@@ -841,7 +861,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       u.info("* not connected: what you type now is sent once the relay is back");
     }
     if (!snapshot_done && (connected || !std::holds_alternative<quit_line>(in))) {
-      early.push_back(std::move(text));
+      early.push_back({std::move(text), micros_now()});
       return;
     }
     on_line(text);

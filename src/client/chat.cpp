@@ -76,14 +76,16 @@ std::vector<roster_event> chat::apply(const proto::presence& p) {
   return events;
 }
 
-result<bytes> chat::seal_to(const std::string& to, std::string_view text) {
+result<bytes> chat::seal_to(const std::string& to, std::string_view text,
+                            std::uint64_t written_us) {
   auto it = online_.find(to);
   if (it == online_.end() && to != me_) return chat_errc::not_online;
   if (text.size() > crypto::max_text) return chat_errc::too_long;
   // Counters start at the current time in microseconds, so they keep increasing across
-  // restarts of this client without any stored state.
+  // restarts of this client without any stored state. A line that waited (held, or typed
+  // while the relay was away) carries when it was typed, so the receiver can say so.
   std::uint64_t& last = sent_[to];
-  last = std::max(last + 1, now_micros());
+  last = std::max(last + 1, written_us != 0 ? written_us : now_micros());
   const crypto::public_key& key = it == online_.end() ? identity_.pub() : it->second;
   try {
     return crypto::seal({me_, to, last, std::string(text)}, identity_, key, rng_);
@@ -111,7 +113,8 @@ std::map<std::string, std::uint64_t> chat::parse_seen(std::string_view text) {
   return seen;
 }
 
-result<std::string> chat::open_from(const std::string& from, byte_view ciphertext) {
+result<std::string> chat::open_from(const std::string& from, byte_view ciphertext,
+                                    std::uint64_t* counter) {
   auto it = online_.find(from);
   if (it == online_.end() && from != me_) return chat_errc::not_online;
   const crypto::public_key& key = it == online_.end() ? identity_.pub() : it->second;
@@ -122,6 +125,7 @@ result<std::string> chat::open_from(const std::string& from, byte_view ciphertex
   std::uint64_t& last = received_[from];
   if (env->counter <= last) return chat_errc::replayed;
   last = env->counter;
+  if (counter) *counter = env->counter;
   return std::move(env->text);
 }
 

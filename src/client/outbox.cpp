@@ -12,9 +12,9 @@ void outbox::refill(clock::time_point now) {
   last_ = now;
 }
 
-void outbox::add(std::string to, std::string text) {
+void outbox::add(std::string to, std::string text, std::uint64_t written_us) {
   const std::uint64_t order = next_order_++;
-  waiting_.emplace(order, message{std::move(to), std::move(text), order});
+  waiting_.emplace(order, message{std::move(to), std::move(text), order, written_us});
 }
 
 std::optional<outbox::message> outbox::next(clock::time_point now) {

@@ -44,6 +44,26 @@ std::string clock_text(std::chrono::system_clock::time_point when, bool local) {
   return buf;
 }
 
+/// " (written 14:02)", or with the date when that was another day than `when`; empty when
+/// the message did not wait a minute.
+std::string written_note(const message_event& e, std::chrono::system_clock::time_point when,
+                         bool local) {
+  if (!e.written || when - *e.written < std::chrono::minutes(1)) return {};
+  const auto day = [local](std::chrono::system_clock::time_point t) {
+    const std::time_t tt = std::chrono::system_clock::to_time_t(t);
+    std::tm tm{};
+    if (local)
+      ::localtime_r(&tt, &tm);
+    else
+      ::gmtime_r(&tt, &tm);
+    char buf[16];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
+    return std::string(buf);
+  };
+  const std::string date = day(*e.written);
+  return " (written " + (date == day(when) ? "" : date + " ") + clock_text(*e.written, local) + ")";
+}
+
 std::vector<std::string_view> split_lines(std::string_view s) {
   std::vector<std::string_view> lines;
   while (true) {
@@ -132,6 +152,7 @@ std::string render_json(const ui_event& ev, std::chrono::system_clock::time_poin
           j["to"] = e.to;
           j["text"] = e.text;
           j["key_changed"] = e.key_changed;
+          if (e.written) j["written"] = iso_time_utc(*e.written);
         } else if constexpr (std::is_same_v<T, notice_event>) {
           j["type"] = "notice";
           j["time"] = iso_time_utc(when);
@@ -173,6 +194,16 @@ std::string render_json(const ui_event& ev, std::chrono::system_clock::time_poin
 
 key_text key_text::of(const crypto::public_key& k) {
   return {crypto::fingerprint(k), crypto::short_fingerprint(k)};
+}
+
+std::optional<std::chrono::system_clock::time_point> written_time(std::uint64_t counter) {
+  constexpr std::uint64_t year_2020_us = 1'577'836'800'000'000;
+  // Past year 2262 a time_point in nanoseconds would overflow: not a time either.
+  constexpr std::uint64_t year_2200_us = 7'258'118'400'000'000;
+  if (counter < year_2020_us || counter >= year_2200_us) return std::nullopt;
+  return std::chrono::system_clock::time_point(
+      std::chrono::duration_cast<std::chrono::system_clock::duration>(
+          std::chrono::microseconds(static_cast<std::int64_t>(counter))));
 }
 
 std::string_view name_colour(std::string_view name) {
@@ -289,7 +320,7 @@ std::string render(const ui_event& ev, std::chrono::system_clock::time_point whe
           for (std::size_t i = 1; i < lines.size(); ++i) {
             out += "\n" + indent + sgr(dim, continuation, o) + printable(lines[i]);
           }
-          return out;
+          return out + sgr(dim, written_note(e, when, o.local_time), o);
         } else if constexpr (std::is_same_v<T, notice_event>) {
           return notice_lines(e.level, e.text, stamp, o);
         } else if constexpr (std::is_same_v<T, signed_in_event>) {

@@ -315,6 +315,11 @@ TEST_F(ScriptingTest, JsonPrintsOneObjectPerLine) {
   EXPECT_EQ(time.size(), 24u) << time;
   EXPECT_EQ(time.back(), 'Z') << time;
   EXPECT_EQ(time[10], 'T') << time;
+  // When alice typed it, by her clock (the same as ours here): at most its arrival.
+  ASSERT_TRUE(msg.contains("written")) << msg;
+  const std::string written = msg["written"];
+  EXPECT_EQ(written.size(), 24u) << written;
+  EXPECT_LE(written, time);
   // The person sees the paste as continuation lines; the bot sent nothing oversized.
   EXPECT_TRUE(saw(*a, "* bot left"));
   EXPECT_TRUE(never_printed(*a, "xxxxxxxxxx"));

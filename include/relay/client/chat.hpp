@@ -50,10 +50,14 @@ class chat {
   /// Forgets who is online (the connection is gone; the next snapshot says who is back).
   void forget_roster() noexcept { online_.clear(); }
 
-  /// The ciphertext for `text` to `to` (who must be online).
-  result<bytes> seal_to(const std::string& to, std::string_view text);
-  /// Opens a message the relay delivered as coming from `from`; returns the text.
-  result<std::string> open_from(const std::string& from, byte_view ciphertext);
+  /// The ciphertext for `text` to `to` (who must be online). `written_us`: when it was typed
+  /// (microseconds since the epoch; 0: now), which its counter carries (protocol.md 8.3).
+  result<bytes> seal_to(const std::string& to, std::string_view text, std::uint64_t written_us = 0);
+  /// Opens a message the relay delivered as coming from `from`; returns the text, and its
+  /// counter in `counter` when given (protocol.md 8.3: the sender's clock, in microseconds,
+  /// when our client wrote it).
+  result<std::string> open_from(const std::string& from, byte_view ciphertext,
+                                std::uint64_t* counter = nullptr);
 
   /// Highest counter accepted per sender: saved by the caller so that a message replayed
   /// after this client restarts is still rejected.

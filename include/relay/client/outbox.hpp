@@ -31,13 +31,14 @@ class outbox {
   struct message {
     std::string to;
     std::string text;
-    std::uint64_t order = 0;  ///< place in the order of sending (set by add)
+    std::uint64_t order = 0;       ///< place in the order of sending (set by add)
+    std::uint64_t written_us = 0;  ///< when it was typed (chat::seal_to); 0: when sent
   };
 
   outbox(params p, clock::time_point now) : p_(p), tokens_(p.burst), rate_(p.rate), last_(now) {}
 
   /// Queues a message behind those waiting.
-  void add(std::string to, std::string text);
+  void add(std::string to, std::string text, std::uint64_t written_us = 0);
   /// The next message, if one waits and the pace allows it now.
   std::optional<message> next(clock::time_point now);
   /// Records that `m` went out as send `id`.

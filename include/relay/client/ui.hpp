@@ -4,8 +4,10 @@
 #pragma once
 
 #include <chrono>
+#include <cstdint>
 #include <cstdio>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -32,7 +34,14 @@ struct message_event {
   std::string to;
   std::string text;
   bool key_changed = false;  ///< the sender's key differs from the pin and was not accepted
+  /// When the sender wrote it, by the sender's clock (written_time()); shown when it is a
+  /// minute or more before the message arrived: it waited (held, or typed in an outage).
+  std::optional<std::chrono::system_clock::time_point> written = std::nullopt;
 };
+
+/// A message's counter read as the time it was written (protocol.md 8.3: our clients use the
+/// time in microseconds), when it is one: from 2020 on. Other clients may count from 1.
+std::optional<std::chrono::system_clock::time_point> written_time(std::uint64_t counter);
 
 enum class notice_level { info, warning, error };
 

@@ -87,6 +87,22 @@ TEST_F(ChatTest, SenderRelabelledByRelayIsRejected) {
   EXPECT_EQ(bob.open_from("carol", *ct).error(), chat_errc::cannot_open);
 }
 
+TEST_F(ChatTest, TheCounterCarriesWhenALineWasTypedAndStillIncreases) {
+  everyone_online();
+  const std::uint64_t typed = 1714566896789000;  // 2024: long before now
+  auto first = alice.seal_to("bob", "typed a while ago", typed);
+  std::uint64_t counter = 0;
+  ASSERT_TRUE(bob.open_from("alice", *first, &counter));
+  EXPECT_EQ(counter, typed);
+  // A later line typed at the same instant (or a clock that went back) still counts up.
+  auto second = alice.seal_to("bob", "same instant", typed);
+  ASSERT_TRUE(bob.open_from("alice", *second, &counter));
+  EXPECT_EQ(counter, typed + 1);
+  auto now = alice.seal_to("bob", "now");
+  ASSERT_TRUE(bob.open_from("alice", *now, &counter));
+  EXPECT_GT(counter, typed + 1000000000);
+}
+
 TEST_F(ChatTest, MessageBouncedBackToTheSenderIsRejected) {
   everyone_online();
   // crypto_box keys are symmetric between the two parties: the inner names catch this.

@@ -126,6 +126,34 @@ TEST(Ui, MultiLineMessagesBecomeIndentedContinuationLines) {
   EXPECT_NE(s.find("\n      \x1b[2m  | \x1b[0mb"), std::string::npos) << s;
 }
 
+TEST(Ui, AMessageThatWaitedSaysWhenItWasWritten) {
+  const auto at = [](system_clock::duration before) {
+    return message_event{"alice", "bob", "hi", false, when - before};
+  };
+  EXPECT_EQ(render(at(5min), when, plain(true)), "12:34 alice: hi (written 12:29)");
+  EXPECT_EQ(render(at(59s), when, plain(true)), "12:34 alice: hi");    // not a wait worth a word
+  EXPECT_EQ(render(at(-5min), when, plain(true)), "12:34 alice: hi");  // a clock ahead of ours
+  EXPECT_EQ(render(at(24h), when, plain(true)), "12:34 alice: hi (written 2024-04-30 12:34)");
+  auto two = at(10min);
+  two.text = "one\ntwo";
+  EXPECT_EQ(render(two, when, plain(true)), "12:34 alice: one\n        | two (written 12:24)");
+  const auto s = render(at(5min), when, styled());
+  EXPECT_NE(s.find("\x1b[2m (written 12:29)\x1b[0m"), std::string::npos) << s;  // dim
+  // Programs get it always, when the counter is a time.
+  auto j = nlohmann::json::parse(render(at(30s), when, json()));
+  EXPECT_EQ(j["written"], "2024-05-01T12:34:26.789Z");
+  EXPECT_FALSE(nlohmann::json::parse(render(message_event{"alice", "bob", "hi"}, when, json()))
+                   .contains("written"));
+}
+
+TEST(Ui, ACounterIsReadAsATimeOnlyWhenItIsOne) {
+  EXPECT_EQ(written_time(1714566896789000u), when);
+  EXPECT_FALSE(written_time(1));  // a client that counts from 1
+  EXPECT_FALSE(written_time(1577836800000000u - 1));
+  EXPECT_TRUE(written_time(1577836800000000u));
+  EXPECT_FALSE(written_time(~std::uint64_t{0}));  // past what a time point holds
+}
+
 TEST(Ui, NetworkNamesCannotBreakLines) {
   EXPECT_EQ(render(leave_event{"x\nalice: hi"}, when, plain()), "* x^Jalice: hi left");
 }
