@@ -399,6 +399,9 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   // and what is waiting for them.
   std::map<std::string, crypto::public_key> untrusted;
   std::map<std::string, std::vector<typed_text>> held;
+  // The key whose safety number /verify NAME last showed: "/verify NAME confirm" verifies
+  // that key only, never one that replaced it while the person was comparing.
+  std::map<std::string, crypto::public_key> shown_numbers;
   // Lines typed while the relay was away, for someone not back yet when we are: the others
   // are reconnecting too, so they wait for them (a while), instead of being refused.
   std::map<std::string, std::vector<typed_text>> awaiting;
@@ -758,9 +761,24 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       }
     } else if (auto* v = std::get_if<verify_line>(&in)) {
       auto it = c.online().find(v->name);
-      if (it == c.online().end()) {
+      const auto shown = shown_numbers.find(v->name);
+      if (v->name == c.me()) {
+        u.info("* that is you (key " + crypto::short_fingerprint(c.identity().pub()) +
+               "): /verify NAME compares safety numbers with someone else");
+      } else if (it == c.online().end()) {
         u.error("! " + v->name + " is not online: their current key is unknown");
+      } else if (v->confirm && shown == shown_numbers.end()) {
+        // Confirming is saying "the number I compared matches": there must have been one.
+        u.error("! first compare the safety number with " + v->name + ": /verify " + v->name +
+                " shows it");
+      } else if (v->confirm && shown->second != it->second) {
+        // The key changed while the person was comparing: what they compared is not this key.
+        shown_numbers.erase(shown);
+        u.error("! " + v->name + "'s key changed since the safety number was shown (now " +
+                crypto::short_fingerprint(it->second) +
+                "): nothing verified; compare again: /verify " + v->name);
       } else if (!v->confirm) {
+        shown_numbers[v->name] = it->second;
         // Two rows of six groups: with the time in front, 80 columns never wrap a digit.
         const std::string number =
             crypto::safety_number(c.me(), c.identity().pub(), v->name, it->second);
@@ -770,6 +788,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
                " sees (in person or by phone).\n* If it matches, type /verify " + v->name +
                " confirm");
       } else {
+        shown_numbers.erase(shown);
         book.verify(v->name, it->second);
         save_book();
         untrusted.erase(v->name);

@@ -93,10 +93,11 @@ class TrustTest : public ::testing::Test {
   }
 
   /// Bob, gone and back from a fresh data directory: a new identity key for the same account.
-  std::unique_ptr<pty_process> bob_on_a_new_device(pty_process& bob, std::string& new_key) {
+  std::unique_ptr<pty_process> bob_on_a_new_device(pty_process& bob, std::string& new_key,
+                                                   const std::string& home = "bob-new-device") {
     bob.send_line("/quit");
     EXPECT_TRUE(exited_with(bob, 0));
-    auto fresh = client("bob-new-device");
+    auto fresh = client(home);
     new_key = sign_in(*fresh, "bob", bob_password);
     // bob is told what his new device's new key means for his contacts.
     EXPECT_TRUE(saw(*fresh, "! this device had no key for bob: a new one was made"));
@@ -414,10 +415,37 @@ TEST_F(TrustTest, VerifiedContactKeyChangeBlocksUntilVerify) {
       << alice->transcript();
   EXPECT_EQ(bob2->transcript().find("4711"), std::string::npos) << bob2->transcript();
 
+  // While alice compares, the key changes again: her confirm was for the number she saw.
+  std::string third_key;
+  auto bob3 = bob_on_a_new_device(*bob2, third_key, "bob-third-device");
+  ASSERT_NE(third_key, new_key);
+  ASSERT_TRUE(saw(*alice, "!   announced key: " + third_key + "\n"));
   alice->send_line("/verify bob confirm");
-  EXPECT_TRUE(saw(*alice, "* bob is now verified (key " + new_key + ")"));
+  EXPECT_TRUE(saw(*alice, "! bob's key changed since the safety number was shown (now " +
+                              third_key + "): nothing verified"));
+  alice->send_line("/who");
+  EXPECT_TRUE(saw(*alice, "* bob    key " + third_key + "  KEY CHANGED"));
+  EXPECT_EQ(bob3->transcript().find("4711"), std::string::npos) << bob3->transcript();
+
+  EXPECT_EQ(safety_number(*alice, "bob"), safety_number(*bob3, "alice"));
+  alice->send_line("/verify bob confirm");
+  EXPECT_TRUE(saw(*alice, "* bob is now verified (key " + third_key + ")"));
   EXPECT_TRUE(saw(*alice, "* sending 1 held message(s) to bob"));
-  expect_delivered_once(*alice, *bob2, "bob", "alice", "the door code is 4711");
+  expect_delivered_once(*alice, *bob3, "bob", "alice", "the door code is 4711");
+}
+
+TEST_F(TrustTest, ConfirmingNeedsTheSafetyNumberShownFirst) {
+  auto [alice, bob, alice_key, bob_key] = start_alice_and_bob();
+  ASSERT_TRUE(saw(*alice, "* new contact bob: key " + bob_key));
+  alice->send_line("/verify bob confirm");
+  EXPECT_TRUE(saw(*alice, "! first compare the safety number with bob: /verify bob shows it"));
+  alice->send_line("/who");
+  EXPECT_TRUE(saw(*alice, "* bob    key " + bob_key + "  unverified"));
+  alice->send_line("/verify alice");
+  EXPECT_TRUE(saw(*alice, "* that is you (key " + alice_key + ")"));
+  ASSERT_FALSE(safety_number(*alice, "bob").empty());
+  alice->send_line("/verify bob confirm");
+  EXPECT_TRUE(saw(*alice, "* bob is now verified (key " + bob_key + ")"));
 }
 
 TEST_F(TrustTest, PinsPersistAcrossClientRestart) {
@@ -447,6 +475,7 @@ TEST_F(TrustTest, PinsPersistAcrossClientRestart) {
     EXPECT_TRUE(saw(*alice, "* bob    key " + bob_key + "  " + state + "\n"));
 
     if (std::string_view(state) == "unverified") {
+      ASSERT_FALSE(safety_number(*alice, "bob").empty());
       alice->send_line("/verify bob confirm");
       ASSERT_TRUE(saw(*alice, "* bob is now verified (key " + bob_key + ")"));
     }
