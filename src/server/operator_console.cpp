@@ -41,6 +41,7 @@ operator_console::operator_console(net::io_context& io, relay_server& relay, int
       // A shell habit must not leave the relay without its console: `quit` stops the relay.
       term_->ignore_eof_key(
           "console: Ctrl-D does not close the console here; quit stops the relay");
+      term_->ignore_suspend_key();  // Ctrl-Z would stop the relay for everyone
       if (same_terminal(STDERR_FILENO, out_fd)) {
         log::set_writer(
             [t = term_](std::string_view lines) { t->print(lines, console::log_hang(lines)); });

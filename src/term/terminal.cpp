@@ -93,11 +93,14 @@ interactive_terminal::interactive_terminal(int in_fd, int out_fd, std::string pr
   raw.c_lflag &= ~static_cast<tcflag_t>(ICANON | ECHO | ECHONL | IEXTEN);
   raw.c_iflag &= ~static_cast<tcflag_t>(IXON | ICRNL | INLCR | IGNCR);
   if (c == ctrl_c::key) raw.c_cc[VINTR] = _POSIX_VDISABLE;
+  // Ctrl-\ would end us at once (SIGQUIT: no goodbye, what waits unnamed, maybe a core).
+  raw.c_cc[VQUIT] = _POSIX_VDISABLE;
   raw.c_cc[VMIN] = 1;
   raw.c_cc[VTIME] = 0;
   if (::tcsetattr(in_fd_, TCSADRAIN, &raw) != 0) {
     throw std::system_error(errno, std::generic_category(), "tcsetattr");
   }
+  raw_ = raw;
 
   // Fallback restore for signals still at their default action (see the header). The client's
   // own handlers, installed before or after us, take precedence and end in our destructor.
@@ -156,6 +159,7 @@ std::optional<std::string> interactive_terminal::next_line(const std::atomic<boo
     pollfd p{in_fd_, POLLIN, 0};
     const int ready = ::poll(&p, 1, 100);
     if (ready < 0 && errno != EINTR) return std::nullopt;
+    restore_modes_if_lost();
     if (ready <= 0) {
       // No SIGWINCH handler (the client owns signals): a resize is noticed within 100 ms.
       std::lock_guard lock(mutex_);
@@ -336,6 +340,24 @@ void interactive_terminal::limit_lines(std::size_t max_bytes, std::string note) 
 void interactive_terminal::set_line_break_marker(std::string marker) {
   std::lock_guard lock(mutex_);
   line_break_marker_ = std::move(marker);
+}
+
+void interactive_terminal::restore_modes_if_lost() {
+  // After Ctrl-Z and `fg` the shell has left the terminal in its own (cooked, echoing) modes:
+  // keys would echo raw and wait for Enter. Put ours back and redraw, as irssi and vim do.
+  termios now{};
+  if (::tcgetattr(in_fd_, &now) != 0) return;
+  constexpr auto ours = static_cast<tcflag_t>(ICANON | ECHO);
+  if ((now.c_lflag & ours) == (raw_.c_lflag & ours)) return;
+  if (::tcsetattr(in_fd_, TCSADRAIN, &raw_) != 0) return;
+  std::lock_guard lock(mutex_);
+  write_all(std::string(paste_on) + "\r\n" + redraw_bytes_locked());
+}
+
+void interactive_terminal::ignore_suspend_key() {
+  std::lock_guard lock(mutex_);
+  raw_.c_cc[VSUSP] = _POSIX_VDISABLE;
+  ::tcsetattr(in_fd_, TCSADRAIN, &raw_);
 }
 
 void interactive_terminal::drop_empty_lines() {

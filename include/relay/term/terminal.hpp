@@ -45,10 +45,11 @@ class interactive_terminal {
     /// bytes, which the kernel also flushes, and find the line empty.)
     key,
   };
-  /// Puts in_fd in non-canonical no-echo mode (ISIG stays on: Ctrl-Z and Ctrl-\ are still
-  /// signals, and Ctrl-C too unless `c` is ctrl_c::key), enables bracketed paste; the
-  /// destructor restores both. Throws std::system_error if the terminal modes cannot be read or
-  /// set.
+  /// Puts in_fd in non-canonical no-echo mode (ISIG stays on: Ctrl-Z is still a signal, and
+  /// Ctrl-C too unless `c` is ctrl_c::key; Ctrl-\ is not: SIGQUIT would end the process
+  /// without a word), enables bracketed paste; the destructor restores both. Modes the shell
+  /// changed while the process was stopped (Ctrl-Z, then `fg`) are put back within 100 ms. Throws
+  /// std::system_error if the terminal modes cannot be read or set.
   interactive_terminal(int in_fd, int out_fd, std::string prompt, ctrl_c c = ctrl_c::signal);
   ~interactive_terminal();
   interactive_terminal(const interactive_terminal&) = delete;
@@ -77,6 +78,9 @@ class interactive_terminal {
   /// as rows of their own, each starting with `marker` under the line stamp, as a chat shows
   /// a multi-line message, instead of one row with ⏎ in it.
   void set_line_break_marker(std::string marker);
+  /// Thread-safe: Ctrl-Z no longer stops the process (the relay: a stopped relay serves
+  /// nobody, and a shell habit should not do that).
+  void ignore_suspend_key();
   /// Thread-safe: Enter on an empty (or blank) line leaves nothing on screen, as in irssi;
   /// next_line() still returns it. A shell-like console keeps its empty prompts instead.
   void drop_empty_lines();
@@ -93,11 +97,13 @@ class interactive_terminal {
 
  private:
   std::string redraw_bytes_locked();  // prompt + line, for the current width
+  void restore_modes_if_lost();       // takes the lock
   void write_all(std::string_view bytes);
 
   int in_fd_;
   int out_fd_;
   termios saved_{};
+  termios raw_{};     // ours, to put back after a stop
   std::mutex mutex_;  // editor_, prompt_ and every write to out_fd_
   line_editor editor_;
   std::string prompt_;

@@ -453,6 +453,11 @@ TEST(InteractiveTerminal, ModesAreSetAndRestored) {
     EXPECT_EQ(during.c_lflag & ECHO, 0u);
     EXPECT_NE(during.c_lflag & ISIG, 0u);  // Ctrl-C still raises SIGINT
     EXPECT_NE(during.c_oflag & OPOST, 0u);
+    EXPECT_EQ(during.c_cc[VQUIT], _POSIX_VDISABLE);  // Ctrl-\ does not kill us
+    EXPECT_NE(during.c_cc[VSUSP], _POSIX_VDISABLE);  // Ctrl-Z still suspends, by default
+    term.ignore_suspend_key();
+    ASSERT_EQ(::tcgetattr(pty.slave(), &during), 0);
+    EXPECT_EQ(during.c_cc[VSUSP], _POSIX_VDISABLE);
   }
   termios after{};
   ASSERT_EQ(::tcgetattr(pty.slave(), &after), 0);
@@ -460,6 +465,27 @@ TEST(InteractiveTerminal, ModesAreSetAndRestored) {
   ASSERT_TRUE(pty.wait_for("\x1b[?2004l"));
   const std::string out = pty.output();
   EXPECT_LT(out.find("\x1b[?2004h"), out.find("\x1b[?2004l"));
+}
+
+TEST(InteractiveTerminal, ModesTheShellPutBackAfterAStopAreMadeOursAgain) {
+  pty_pair pty;
+  pty.start_reading();
+  termios before{};
+  ASSERT_EQ(::tcgetattr(pty.slave(), &before), 0);
+  interactive_terminal term(pty.slave(), pty.slave(), "> ");
+  line_reader_thread reader(term);
+  pty.type("half");
+  ASSERT_TRUE(pty.wait_for("> half"));
+  // What a shell does when the stopped client is put back with `fg`: its own cooked modes.
+  ASSERT_EQ(::tcsetattr(pty.slave(), TCSADRAIN, &before), 0);
+  const std::size_t seen = pty.output().size();
+  ASSERT_TRUE(pty.wait_until([&](const std::string& out) {
+    termios now{};
+    return ::tcgetattr(pty.slave(), &now) == 0 && (now.c_lflag & (ICANON | ECHO)) == 0 &&
+           out.find("> half", seen) != std::string::npos;  // and the line redrawn
+  })) << screen(pty.output()).dump();
+  pty.type("way\r");
+  EXPECT_EQ(reader.get(), "halfway");
 }
 
 // The chat's mode: Ctrl-C is a key, so it is read after what was typed before it, drops that
