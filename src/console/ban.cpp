@@ -20,6 +20,11 @@ result<ban_args> parse_ban_args(std::span<const std::string> args) {
   if (args.size() < 2) return out;
   std::string_view rest = args[1];
   rest.remove_prefix(std::min(rest.find_first_not_of(blanks), rest.size()));
+  // A signed word ("-1h") is a mistyped duration, not the start of a reason: taken as a
+  // reason it would make the ban permanent.
+  const bool signed_number =
+      rest.size() >= 2 && (rest[0] == '-' || rest[0] == '+') && rest[1] >= '0' && rest[1] <= '9';
+  if (signed_number) return command_errc::bad_duration;
   if (!rest.empty() && rest[0] >= '0' && rest[0] <= '9') {
     const auto word = rest.substr(0, rest.find_first_of(blanks));
     auto d = parse_duration(word);

@@ -14,7 +14,7 @@ namespace {
 // No command takes a password or a key, and none shows more than names, key fingerprints,
 // addresses, times and counters; so the audit log, which records every command, holds no secret.
 constexpr std::array<command_spec, 10> table{{
-    {"help", 0, 0, "help", "list these commands"},
+    {"help", 0, 1, "help [COMMAND]", "list these commands, or say what one does"},
     {"db", 0, 0, "db", "accounts: name, created, last sign-in, key"},
     {"active", 0, 0, "active", "who is online: name, address, since"},
     {"key", 0, 0, "key", "the relay's public-key fingerprint"},
@@ -45,8 +45,8 @@ class console_category_impl : public std::error_category {
       case command_errc::bad_character:
         return "control character or invalid UTF-8 in line";
       case command_errc::bad_duration:
-        return "bad duration: use a whole number and a unit, e.g. 30s, 10m, 2h, 7d, 1w or 1h30m "
-               "(at most 520w)";
+        return "bad duration: a positive whole number and a unit, e.g. 30s, 10m, 2h, 7d, 1w or "
+               "1h30m (at most 520w)";
       case command_errc::reason_too_long:
         return "reason too long (over 200 bytes)";
     }
@@ -147,14 +147,22 @@ result<command> parse_command(std::string_view line) {
   if (cmd.args.size() < static_cast<std::size_t>(spec->min_args)) {
     return command_errc::too_few_args;
   }
+  // User names are lowercase everywhere else (the client lowers what is typed): `kick BOB`
+  // must find bob, not answer that BOB is not online.
+  if (spec->usage.substr(spec->name.size()).starts_with(" USER") && !cmd.args.empty()) {
+    for (char& c : cmd.args[0]) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  }
   return cmd;
 }
 
-std::string help_text() {
+std::string help_text(std::string_view only) {
   std::size_t width = 0;
   for (const auto& c : table) width = std::max(width, c.usage.size());
   std::string out;
+  const command_spec* one = only.empty() ? nullptr : find_command(only);
+  if (!only.empty() && one == nullptr) return {};
   for (const auto& c : table) {
+    if (one != nullptr && &c != one) continue;
     out += c.usage;
     out.append(width - c.usage.size() + 2, ' ');
     out += c.help;

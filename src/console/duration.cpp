@@ -41,7 +41,9 @@ result<std::chrono::seconds> parse_duration(std::string_view text) {
       if (n > max_duration.count()) return command_errc::bad_duration;
     }
     if (i == start || i == text.size()) return command_errc::bad_duration;  // no number/unit
-    const std::int64_t unit = unit_seconds(text[i++]);
+    const char u = text[i++];
+    const std::int64_t unit =
+        unit_seconds(u >= 'A' && u <= 'Z' ? static_cast<char>(u - 'A' + 'a') : u);
     if (unit == 0 || n > max_duration.count() / unit) return command_errc::bad_duration;
     total += n * unit;
     if (total > max_duration.count()) return command_errc::bad_duration;

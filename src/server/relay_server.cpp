@@ -806,7 +806,11 @@ void relay_server::run_command(const std::string& name, const std::vector<std::s
     return;
   }
   if (name == "help") {
-    finish_command(a, true, console::help_text());
+    if (!args.empty() && console::help_text(args[0]).empty()) {
+      finish_command(a, false, "no command named " + args[0] + " (help lists them)\n");
+      return;
+    }
+    finish_command(a, true, console::help_text(args.empty() ? "" : args[0]));
   } else if (name == "stats") {
     finish_command(a, true, stats_report());
   } else if (name == "kick") {

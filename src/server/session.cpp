@@ -296,7 +296,8 @@ void session::close(proto::reason r, std::string_view text) {
   if (stopped_ || closing_) return;
   if (logged_ || signed_in()) {
     log::info() << "session " << id_ << " (" << (name_.empty() ? address() : name_)
-                << "): closing: " << proto::describe(r) << (text.empty() ? "" : ": ") << text;
+                << "): closing: " << proto::describe(r)
+                << (text.empty() || text == proto::describe(r) ? "" : ": " + std::string(text));
   }
   deliver(proto::closing{r, std::string(text.substr(0, 255))});
   begin_close();

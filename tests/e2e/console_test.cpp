@@ -48,7 +48,7 @@ TEST_F(ConsoleE2eTest, KickShowsTheReasonOnTheKickedUsersScreen) {
   ASSERT_FALSE(bob_key.empty());
   ASSERT_TRUE(saw(*alice, "* bob joined"));
 
-  type("kick bob being rude");
+  type("kick BOB being rude");  // names are lowered, as the client lowers them
   EXPECT_TRUE(saw(*relay_.proc, "kicked bob"));
   EXPECT_TRUE(saw(*bob, "the relay closed the connection: kicked by the operator: being rude"));
   EXPECT_TRUE(exited_with(*bob, 1));
@@ -90,7 +90,11 @@ TEST_F(ConsoleE2eTest, BanRefusesSignInWithTheRightPasswordUntilUnban) {
   EXPECT_TRUE(saw(*relay_.proc, std::regex("\nbob +[^\n]*spamming the room"), "bob in bans"));
   EXPECT_TRUE(saw(*relay_.proc, "1 ban in force"));
 
-  type("unban bob");
+  type("ban bob -1h");  // a signed duration is a typo, not a reason for a permanent ban
+  EXPECT_TRUE(saw(*relay_.proc, "bad duration: a positive whole number and a unit"));
+  type("help ban");
+  EXPECT_TRUE(saw(*relay_.proc, "ban USER [DURATION] [reason]  keep USER out"));
+  type("unban Bob");
   EXPECT_TRUE(saw(*relay_.proc, "unbanned bob"));
   auto third = start_client(dir_, relay_.port, "bob");
   EXPECT_EQ(sign_in(*third, "bob", bob_password), bob_key);

@@ -314,7 +314,7 @@ TEST_F(ConsoleTest, AuditLogPathOptionAndAFailureIsReportedNotFatal) {
 
 TEST_F(ConsoleTest, HelpListsEveryCommandWithItsSyntax) {
   const auto help = relay->console("help");
-  for (const char* usage : {"help", "db", "active", "key", "stats", "kick USER [reason]",
+  for (const char* usage : {"help [COMMAND]", "db", "active", "key", "stats", "kick USER [reason]",
                             "ban USER [DURATION] [reason]", "unban USER", "bans", "quit"}) {
     EXPECT_TRUE(has("\n" + help, std::string("\n") + usage + "  ")) << usage << "\n" << help;
   }

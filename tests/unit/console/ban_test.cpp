@@ -38,17 +38,19 @@ TEST(BanArgs, DurationThenReason) {
   EXPECT_EQ(ban_of("ban bob  1h30m \t spam  and   more "),
             (ban_args{"bob", seconds{5400}, "spam  and   more"}));
   EXPECT_EQ(ban_of("ban bob 1w"), (ban_args{"bob", seconds{7 * 86400}, ""}));
+  EXPECT_EQ(ban_of("ban BOB 2H"), (ban_args{"bob", seconds{7200}, ""}));  // any case
 }
 
 TEST(BanArgs, ReasonWithoutDurationIsPermanent) {
   EXPECT_EQ(ban_of("ban bob being rude"), (ban_args{"bob", std::nullopt, "being rude"}));
   EXPECT_EQ(ban_of("ban bob spam 2h"), (ban_args{"bob", std::nullopt, "spam 2h"}));
+  EXPECT_EQ(ban_of("ban bob - spam"), (ban_args{"bob", std::nullopt, "- spam"}));
   EXPECT_EQ(ban_of("ban bob caf\xc3\xa9"), (ban_args{"bob", std::nullopt, "caf\xc3\xa9"}));
 }
 
 TEST(BanArgs, MistypedDurationIsRefusedNotTakenAsReason) {
   for (const char* line : {"ban bob 10min spam", "ban bob 10", "ban bob 1.5h", "ban bob 0s",
-                           "ban bob 521w", "ban bob 2hours"}) {
+                           "ban bob 521w", "ban bob 2hours", "ban bob -1h", "ban bob +2d spam"}) {
     EXPECT_EQ(error_of(line), command_errc::bad_duration) << line;
   }
 }

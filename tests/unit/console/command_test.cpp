@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -51,7 +52,11 @@ TEST(Command, ExtraSpacesAndTabs) {
 TEST(Command, CaseInsensitiveNames) {
   EXPECT_EQ(parsed("QUIT"), (command{"quit", {}}));
   EXPECT_EQ(parsed("Active"), (command{"active", {}}));
-  EXPECT_EQ(parsed("KiCk Bob"), (command{"kick", {"Bob"}}));  // arguments keep their case
+  // User names are lowered, as the client lowers them; other arguments keep their case.
+  EXPECT_EQ(parsed("KiCk Bob"), (command{"kick", {"bob"}}));
+  EXPECT_EQ(parsed("kick Bob Being RUDE"), (command{"kick", {"bob", "Being RUDE"}}));
+  EXPECT_EQ(parsed("UNBAN BOB"), (command{"unban", {"bob"}}));
+  EXPECT_EQ(parsed("help KICK"), (command{"help", {"KICK"}}));
   ASSERT_NE(find_command("STATS"), nullptr);
   EXPECT_EQ(find_command("STATS")->name, "stats");
   EXPECT_EQ(find_command("nope"), nullptr);
@@ -68,7 +73,7 @@ TEST(Command, UnknownCommand) {
 TEST(Command, TooManyArgs) {
   EXPECT_EQ(error_of("quit now"), command_errc::too_many_args);
   EXPECT_EQ(error_of("db a b c"), command_errc::too_many_args);
-  EXPECT_EQ(error_of("help me"), command_errc::too_many_args);
+  EXPECT_EQ(error_of("help me too"), command_errc::too_many_args);
 }
 
 TEST(Command, TooFewArgs) {
@@ -173,6 +178,13 @@ TEST(Command, HelpTextListsEveryCommand) {
     EXPECT_NE(text.find(spec.usage), std::string::npos) << spec.name;
     EXPECT_NE(text.find(spec.help), std::string::npos) << spec.name;
   }
+}
+
+TEST(Command, HelpForOneCommandIsItsLine) {
+  const std::string kick = help_text("KICK");
+  EXPECT_EQ(kick.rfind("kick USER [reason]", 0), 0u) << kick;
+  EXPECT_EQ(std::count(kick.begin(), kick.end(), '\n'), 1) << kick;
+  EXPECT_EQ(help_text("nope"), "");
 }
 
 TEST(Command, HelpTextFitsEightyColumns) {

@@ -22,6 +22,7 @@ TEST(Duration, EveryUnit) {
   EXPECT_EQ(parsed("30s"), seconds{30});
   EXPECT_EQ(parsed("10m"), seconds{600});
   EXPECT_EQ(parsed("2h"), seconds{7200});
+  EXPECT_EQ(parsed("2H"), seconds{7200});  // units in any case
   EXPECT_EQ(parsed("7d"), seconds{7 * 86400});
   EXPECT_EQ(parsed("1w"), seconds{7 * 86400});
   EXPECT_EQ(parsed("1s"), seconds{1});
@@ -48,7 +49,7 @@ TEST(Duration, Limits) {
 
 TEST(Duration, Garbage) {
   for (const char* bad : {"", "s", "10", "10x", "10min", "1.5h", "-5m", "+5m", "5 m", " 5m", "5m ",
-                          "h1", "1hh", "2H", "1h30", "１h"}) {
+                          "h1", "1hh", "1h30", "１h"}) {
     const auto r = parse_duration(bad);
     ASSERT_FALSE(r) << "'" << bad << "'";
     EXPECT_EQ(r.error(), command_errc::bad_duration) << bad;
