@@ -69,6 +69,7 @@ crypto::public_key to_key(const proto::key_bytes& k) {
 relay_server::relay_server(net::io_context& io, relay_config cfg)
     : io_(io),
       cfg_(std::move(cfg)),
+      db_lock_(cfg_.db_path),
       db_(store::open(cfg_.db_path)),
       users_(db_),
       key_(load_or_create_relay_key(cfg_.key_path.empty() ? default_key_path(cfg_.db_path)

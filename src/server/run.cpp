@@ -2,6 +2,7 @@
 #include "relay/server/run.hpp"
 
 #include <malloc.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <csignal>
@@ -51,6 +52,13 @@ int run_relay(const relay_config& cfg) {
               crypto::fingerprint(relay->static_key().pub()).c_str(),
               relay->key_created() ? " (new key created)" : "");
   std::printf("database: %s\n", cfg.db_path.c_str());
+  // A database made before the relay created it private (or copied with wider modes).
+  if (struct stat st{}; ::stat(cfg.db_path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+    std::printf(
+        "warning: other users can read %s (mode %03o), which holds password hashes: "
+        "chmod 600 %s\n",
+        cfg.db_path.c_str(), static_cast<unsigned>(st.st_mode & 0777), cfg.db_path.c_str());
+  }
   std::printf("audit log: %s\n", relay->audit_log_path().c_str());
   std::printf("password hashing: Argon2id, %u KiB, %u passes, %u lane(s), on %u thread(s)\n",
               cfg.argon2.m_cost_kib, cfg.argon2.t_cost, cfg.argon2.parallelism,

@@ -75,6 +75,36 @@ TEST(Process, RelaySaysWhenItCreatesItsKey) {
   EXPECT_EQ(again.proc->transcript().find("(new key created)"), std::string::npos);
 }
 
+TEST(Process, OneRelayPerDatabaseAndTheDatabaseIsPrivate) {
+  temp_dir dir;
+  const auto db = dir.path() / "relay.db";
+  auto relay = start_relay(db);
+  EXPECT_EQ(std::filesystem::status(db).permissions() & std::filesystem::perms::mask,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  EXPECT_EQ(relay.proc->transcript().find("warning: other users can read"), std::string::npos);
+  // A second relay on the same file (another port) is refused, and the first serves on.
+  pty_process second(pty_options{.argv = {RELAY_NODE_BINARY, "-s", "--db", db.string(), "--port",
+                                          "0", "--argon2-memory", "1024"},
+                                 .working_dir = dir.path(),
+                                 .env = {{"TERM", "dumb"}},
+                                 .label = "second relay"});
+  EXPECT_EQ(second.wait_exit(), 1) << second.describe("exit");
+  EXPECT_NE(second.transcript().find("is in use by another relay (one relay per database)"),
+            std::string::npos)
+      << second.describe("reason");
+  relay.proc->terminate();
+  EXPECT_EQ(relay.proc->wait_exit(), 0);
+  // A database others can read (made before, or copied) is pointed out at start.
+  std::filesystem::permissions(
+      db, std::filesystem::perms::group_read | std::filesystem::perms::others_read,
+      std::filesystem::perm_options::add);
+  auto again = start_relay(db);
+  EXPECT_NE(again.proc->transcript().find("warning: other users can read " + db.string() +
+                                          " (mode 644), which holds password hashes"),
+            std::string::npos)
+      << again.proc->transcript();
+}
+
 TEST(Process, RelayHashesOnOneThreadPerCpuItMayRunOn) {
   // As under `taskset -c N node -s`: the child inherits the forking thread's CPU mask.
   cpu_set_t all, one;

@@ -33,6 +33,7 @@
 #include "relay/server/trim_policy.hpp"
 #include "relay/store/bans.hpp"
 #include "relay/store/database.hpp"
+#include "relay/store/database_lock.hpp"
 #include "relay/store/schema.hpp"
 #include "relay/store/users.hpp"
 
@@ -138,6 +139,7 @@ class relay_server {
 
   net::io_context& io_;
   relay_config cfg_;
+  store::database_lock db_lock_;  // before db_: taken before the database is opened
   store::database db_;
   store::user_store users_;
   // db_strand_ only, like users_.
