@@ -579,10 +579,9 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         u.warning("! not sent to " + s->to + ": " + excerpt(s->text));
       }
     }
-    for (const auto& [name, texts] : held) {
-      if (!texts.empty()) {
-        u.warning("! " + std::to_string(texts.size()) + " held message(s) to " + name +
-                  " were not sent");
+    for (const auto& [name, texts] : held) {  // named, as everything else that did not go
+      for (const auto& t : texts) {
+        u.warning("! not sent to " + name + " (held, key changed): " + excerpt(t.text));
       }
     }
     for (const auto& [name, texts] : awaiting) {
