@@ -104,7 +104,10 @@ parsed parse_options(const std::vector<std::string>& args) {
       "password-file", po::value<std::string>(),
       "read the password from the first line of this file (mode 600 or stricter)")(
       "sign-up", "create the account if the relay does not know it (no y/N question)")(
-      "json", "print one JSON object per event on stdout (for programs)");
+      "json", "print one JSON object per event on stdout (for programs)")(
+      "relay-timeout", po::value<unsigned>()->default_value(60),
+      "seconds the relay may stay silent (it is pinged at half) before the client connects "
+      "again");
 
   po::options_description all;
   all.add(general).add(relay_opts).add(client_opts);
@@ -141,8 +144,8 @@ parsed parse_options(const std::vector<std::string>& args) {
   }
   const auto port = vm["port"].as<std::uint16_t>();
   if (is_relay) {
-    for (const char* o :
-         {"host", "home", "relay-key", "user", "password-file", "sign-up", "json"}) {
+    for (const char* o : {"host", "home", "relay-key", "user", "password-file", "sign-up", "json",
+                          "relay-timeout"}) {
       if (vm.count(o) && !vm[o].defaulted()) {
         return usage_error{std::string("--") + o + " is a client option (not with -s)"};
       }
@@ -242,6 +245,11 @@ parsed parse_options(const std::vector<std::string>& args) {
   if (vm.count("password-file")) m.config.password_file = vm["password-file"].as<std::string>();
   m.config.sign_up = vm.count("sign-up") != 0;
   m.config.json = vm.count("json") != 0;
+  const unsigned relay_timeout = vm["relay-timeout"].as<unsigned>();
+  if (relay_timeout < 2 || relay_timeout > 3600) {
+    return usage_error{"--relay-timeout takes 2 to 3600 seconds"};
+  }
+  m.config.relay_timeout = std::chrono::seconds(relay_timeout);
   return m;
 }
 

@@ -27,6 +27,7 @@
 #include "relay/client/data_dir.hpp"
 #include "relay/client/display.hpp"
 #include "relay/client/input.hpp"
+#include "relay/client/lag_check.hpp"
 #include "relay/client/link.hpp"
 #include "relay/client/outbox.hpp"
 #include "relay/client/ui.hpp"
@@ -265,6 +266,9 @@ T run_until_done(net::io_context& io, awaitable<T> task) {
 /// are: the relay's other users reconnect after pauses of up to 30 s (jittered) too.
 constexpr std::chrono::seconds outage_grace{120};
 
+/// The token of the client's own liveness pings (lag_check); /quit's pings count from 1.
+constexpr std::uint64_t lag_token = std::uint64_t{1} << 63;
+
 /// Now, in microseconds since the epoch: when a line was typed (chat::seal_to).
 std::uint64_t micros_now() {
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
@@ -374,9 +378,10 @@ using relink_fn = std::function<awaitable<relink_result>()>;
 struct chat_io {
   ui& out;
   line_reader& lines;
-  bool use_editor = false;         // stdin and stdout are a capable terminal
-  render_options terminal_opts{};  // for output through the editor
-  std::string prompt;              // the editor's prompt
+  bool use_editor = false;                 // stdin and stdout are a capable terminal
+  render_options terminal_opts{};          // for output through the editor
+  std::string prompt;                      // the editor's prompt
+  std::chrono::seconds relay_timeout{60};  // --relay-timeout
 };
 
 /// The chat phase: prints what arrives, sends what is typed. Returns the exit code.
@@ -638,12 +643,50 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
     }
     co_return false;
   };
+  // A relay that stops answering (stopped, wedged, or a network that dropped us without a
+  // word) is noticed, as irssi's lag check does, and connected to again.
+  lag_check lag(cio.relay_timeout, lag_check::clock::now());
+  bool stalled = false;  // the link was closed because the relay stopped answering
+  net::steady_timer lag_timer(io);
+  std::function<void()> arm_lag_check = [&] {
+    lag_timer.expires_after(std::max<std::chrono::milliseconds>(std::chrono::milliseconds(100),
+                                                                cio.relay_timeout / 10));
+    lag_timer.async_wait([&](boost::system::error_code ec) {
+      if (ec || stop) return;
+      if (connected) {
+        switch (lag.tick(lag_check::clock::now())) {
+          case lag_check::action::ping:
+            lp->send(proto::ping{lag_token});
+            break;
+          case lag_check::action::give_up:
+            stalled = true;
+            lp->close();  // the reader sees the end and reconnects
+            break;
+          case lag_check::action::none:
+            break;
+        }
+      }
+      arm_lag_check();
+    });
+  };
+  arm_lag_check();
   auto reader = [&]() -> awaitable<void> {
     while (!stop) {
       auto f = co_await lp->receive();
+      if (f) lag.heard(lag_check::clock::now());
       if (!f) {
         if (stop) break;
-        if (co_await reconnect("connection to the relay lost: " + f.error().message())) continue;
+        const std::string lost =
+            std::exchange(stalled, false)
+                ? "the relay has not answered for " +
+                      std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
+                                         lag.silent(lag_check::clock::now()))
+                                         .count()) +
+                      " s"
+                : "connection to the relay lost: " + f.error().message();
+        const bool back = co_await reconnect(lost);
+        lag.heard(lag_check::clock::now());  // a new connection: its own clock
+        if (back) continue;
         break;
       }
       if (auto* p = std::get_if<proto::presence>(&*f)) {
@@ -1302,7 +1345,7 @@ int run_client(const client_config& cfg) {
   if (terminal_opts.style == output_style::styled) {
     prompt_text = "\x1b[" + std::string(name_colour(name)) + "m" + name + "\x1b[0m> ";
   }
-  chat_io cio{u, in, use_editor, terminal_opts, prompt_text};
+  chat_io cio{u, in, use_editor, terminal_opts, prompt_text, cfg.relay_timeout};
   // Signing in again on a new connection, with the same name, password and identity key.
   relink_fn relink = [&]() -> awaitable<relink_result> {
     relink_result r;

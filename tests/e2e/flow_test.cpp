@@ -386,6 +386,23 @@ TEST_F(E2eTest, LinesTypedWhileTheRelayIsAwayWaitForARecipientWhoIsBackLater) {
   EXPECT_TRUE(exited_with(*alice, 0));
 }
 
+TEST_F(E2eTest, ARelayThatStopsAnsweringIsNoticedAndConnectedToAgain) {
+  alice_has_an_account();
+  auto alice = start_client(dir_, relay_.port, "alice", {"--relay-timeout", "2"});
+  ASSERT_FALSE(sign_in(*alice, "alice", alice_password).empty());
+  ASSERT_TRUE(saw(*alice, "* nobody else is online"));
+  // Stopped, as Ctrl-Z on its terminal would: the connection stays open, and silent.
+  relay_.proc->send_signal(SIGSTOP);
+  EXPECT_TRUE(saw(*alice, std::regex(R"(\* the relay has not answered for [23] s; reconnecting)"),
+                  "the stall noticed"));
+  alice->send_line("alice:to myself, while it was stopped");
+  relay_.proc->send_signal(SIGCONT);
+  EXPECT_TRUE(saw(*alice, "* reconnected to the relay"));
+  EXPECT_TRUE(saw(*alice, "alice: to myself, while it was stopped"));
+  alice->send_line("/quit");
+  EXPECT_TRUE(exited_with(*alice, 0));
+}
+
 TEST_F(E2eTest, AMistypedPasswordIsAskedAgainTwice) {
   alice_has_an_account();
 

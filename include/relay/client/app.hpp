@@ -3,6 +3,7 @@
 // signs up), then chats: `bob:hello` sends, incoming messages and joins are printed.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -20,6 +21,9 @@ struct client_config {
   std::optional<std::string> password_file;
   bool sign_up = false;  ///< --sign-up: create an unknown account without asking
   bool json = false;     ///< --json: one JSON object per event on stdout
+  /// --relay-timeout: a relay silent this long (asked with a ping at half of it) is left and
+  /// connected to again, as one that closed the connection.
+  std::chrono::seconds relay_timeout{60};
 };
 
 /// Process exit codes (documented in README and --help).
