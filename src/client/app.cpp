@@ -1279,6 +1279,18 @@ int run_client(const client_config& cfg) {
     outcome = run_until_done(io, attempt(u, *l, cfg, dir, relay_id, key_mismatch,
                                          proto::sign_up{name, password.value, pub}));
     if (outcome.link_error) return report_link_error(outcome.link_error);
+    // "Create it?" answered y after a sign-in failed on a name that exists: the password was
+    // what was wrong (or the name a typo of another). Another round, as after N.
+    if (outcome.refused && outcome.refused->code == proto::reason::name_taken &&
+        typed_at_terminal && round < 3 && !cfg.sign_up) {
+      u.error("sign-up failed: " + printable(outcome.refused->text) +
+              ", so the password was wrong (or the name mistyped)");
+      u.info(cfg.user ? "no account created: type the password again (Ctrl-D leaves)"
+                      : "no account created: sign in again (Ctrl-D leaves)");
+      close_politely(io, l);
+      l = std::make_shared<link>(io);
+      continue;
+    }
     if (outcome.refused || outcome.closed) {
       u.error("sign-up failed: " +
               printable(outcome.refused ? outcome.refused->text : outcome.closed->text));

@@ -471,6 +471,21 @@ TEST_F(E2eTest, DecliningANewAccountAfterATypoAsksAgainFromTheName) {
   EXPECT_EQ(occurrences(guesser->transcript(), "sign in again"), 2U) << guesser->transcript();
 }
 
+TEST_F(E2eTest, SayingYesToANameThatIsTakenAsksAgainFromTheName) {
+  alice_has_an_account();
+  auto laptop = client("alice-laptop");
+  ASSERT_TRUE(reach_sign_up_offer(*laptop, "alice", "not-her-password"));
+  laptop->send_line("y");  // she thinks she has no account here: she has, with another password
+  ASSERT_TRUE(type_password(*laptop, "not-her-password"));  // at "confirm password: "
+  EXPECT_TRUE(saw(*laptop, "is taken, so the password was wrong (or the name mistyped)"));
+  ASSERT_TRUE(saw(*laptop, "user name [alice]: "));
+  laptop->send_line("");
+  ASSERT_TRUE(type_password(*laptop, alice_password));
+  EXPECT_TRUE(saw(*laptop, "signed in as alice"));
+  laptop->send_line("/quit");
+  EXPECT_TRUE(exited_with(*laptop, 0));
+}
+
 TEST_F(E2eTest, AfterTooManyFailuresFromHereTheClientWaitsAsToldAndSignsIn) {
   alice_has_an_account();
   // Six wrong passwords for alice from this address: the sixth blocks it for 2 s.
