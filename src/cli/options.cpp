@@ -60,6 +60,9 @@ parsed parse_options(const std::vector<std::string>& args) {
                            "address to listen on")(
       "db", po::value<std::string>()->default_value("relay.db"), "SQLite database file")(
       "key", po::value<std::string>(), "relay key file (default: beside the database, .key)")(
+      "new-key",
+      "make a new relay key although the database has accounts (their clients pinned the "
+      "old one and will refuse the new one until their users accept it)")(
       "audit-log", po::value<std::string>(),
       "operator audit log (default: beside the database, .audit.log)")(
       "argon2-memory", po::value<std::uint32_t>()->default_value(19456),
@@ -156,6 +159,7 @@ parsed parse_options(const std::vector<std::string>& args) {
     m.config.port = port;
     m.config.db_path = vm["db"].as<std::string>();
     if (vm.count("key")) m.config.key_path = vm["key"].as<std::string>();
+    m.config.new_key = vm.count("new-key") != 0;
     if (vm.count("audit-log")) m.config.audit_log_path = vm["audit-log"].as<std::string>();
     m.config.argon2.m_cost_kib = vm["argon2-memory"].as<std::uint32_t>();
     m.config.argon2.t_cost = vm["argon2-iterations"].as<std::uint32_t>();
@@ -204,6 +208,7 @@ parsed parse_options(const std::vector<std::string>& args) {
   for (const char* o : {"listen",
                         "db",
                         "key",
+                        "new-key",
                         "argon2-memory",
                         "argon2-iterations",
                         "argon2-parallelism",

@@ -64,6 +64,31 @@ crypto::public_key to_key(const proto::key_bytes& k) {
   return out;
 }
 
+/// The relay's key, made on first start. A missing key file beside a database that has
+/// accounts is a mistake (a mistyped --key, a lost file) unless --new-key says otherwise:
+/// every client pinned the old key, and a new one would lock them all out with a warning.
+crypto::key_pair open_relay_key(const relay_config& cfg, store::user_store& users, bool& created) {
+  const std::filesystem::path path =
+      cfg.key_path.empty() ? default_key_path(cfg.db_path) : std::filesystem::path(cfg.key_path);
+  std::error_code ec;
+  const bool exists = std::filesystem::exists(std::filesystem::symlink_status(path, ec));
+  if (cfg.new_key && exists) {
+    throw std::runtime_error("--new-key, but the relay key " + path.string() +
+                             " exists: move it away first (clients pinned it)");
+  }
+  if (!cfg.new_key && !exists) {
+    if (const auto accounts = users.count(); accounts > 0) {
+      throw std::runtime_error(
+          "no relay key at " + path.string() + ", but the database has " +
+          std::to_string(accounts) +
+          " account(s), whose clients pinned the relay's key and would refuse a new one. "
+          "Give its key file with --key, or start once with --new-key to make a new key on "
+          "purpose (each user must then accept it)");
+    }
+  }
+  return load_or_create_relay_key(path, created);
+}
+
 }  // namespace
 
 relay_server::relay_server(net::io_context& io, relay_config cfg)
@@ -72,9 +97,7 @@ relay_server::relay_server(net::io_context& io, relay_config cfg)
       db_lock_(cfg_.db_path),
       db_(store::open(cfg_.db_path)),
       users_(db_),
-      key_(load_or_create_relay_key(cfg_.key_path.empty() ? default_key_path(cfg_.db_path)
-                                                          : std::filesystem::path(cfg_.key_path),
-                                    key_created_)),
+      key_(open_relay_key(cfg_, users_, key_created_)),
       acceptor_(io),
       presence_timer_(io),
       trim_timer_(io),

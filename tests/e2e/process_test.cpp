@@ -105,6 +105,42 @@ TEST(Process, OneRelayPerDatabaseAndTheDatabaseIsPrivate) {
       << again.proc->transcript();
 }
 
+TEST(Process, NoNewRelayKeyBesideAccountsUnlessAskedFor) {
+  temp_dir dir;
+  const auto db = dir.path() / "relay.db";
+  {
+    auto relay = start_relay(db);
+    test_client bob(relay.port);
+    bob.sign_up_ok("bob", "bob-password");
+    relay.proc->terminate();
+    ASSERT_EQ(relay.proc->wait_exit(), 0);
+  }
+  const auto start = [&](std::vector<std::string> extra) {
+    std::vector<std::string> argv = {RELAY_NODE_BINARY, "-s",  "--db", db.string(), "--port", "0",
+                                     "--argon2-memory", "1024"};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    return std::make_unique<pty_process>(pty_options{
+        .argv = argv, .working_dir = dir.path(), .env = {{"TERM", "dumb"}}, .label = "relay"});
+  };
+  // A mistyped --key: not a silent new identity that every client would refuse.
+  const std::string typo = (dir.path() / "relay.kye").string();
+  auto refused = start({"--key", typo});
+  EXPECT_EQ(refused->wait_exit(), 1) << refused->describe("exit");
+  EXPECT_NE(
+      refused->transcript().find("no relay key at " + typo + ", but the database has 1 account(s)"),
+      std::string::npos)
+      << refused->transcript();
+  EXPECT_FALSE(std::filesystem::exists(typo));
+  // --new-key where a key is: refused too (it would not be new).
+  auto exists = start({"--new-key"});
+  EXPECT_EQ(exists->wait_exit(), 1) << exists->describe("exit");
+  EXPECT_NE(exists->transcript().find("exists: move it away first"), std::string::npos)
+      << exists->transcript();
+  // On purpose: made, and said.
+  auto made = start_relay(db, 0, RELAY_NODE_BINARY, {"--key", typo, "--new-key"});
+  EXPECT_NE(made.proc->transcript().find("(new key created)"), std::string::npos);
+}
+
 TEST(Process, RelayHashesOnOneThreadPerCpuItMayRunOn) {
   // As under `taskset -c N node -s`: the child inherits the forking thread's CPU mask.
   cpu_set_t all, one;

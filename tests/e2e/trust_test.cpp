@@ -149,7 +149,7 @@ TEST_F(TrustTest, RelayKeyChangeIsRefusedBeforeSignIn) {
   // Same address, same accounts, another identity: what an impostor on that port looks like.
   const fs::path other_key = dir_.path() / "other.key";
   relay_ = start_relay_with(dir_.path() / "relay.db", relay_.port,
-                            {"--key", other_key.string(), "--log-level", "debug"});
+                            {"--key", other_key.string(), "--new-key", "--log-level", "debug"});
   const std::string new_fp = relay_.fingerprint;
   ASSERT_EQ(new_fp.size(), 64U) << relay_.proc->transcript();
   ASSERT_NE(new_fp, old_fp);
@@ -368,7 +368,7 @@ TEST_F(TrustTest, ReconnectingToARelayWithAnotherKeyStopsBeforeSignIn) {
   ASSERT_TRUE(exited_with(*relay_.proc, 0));
   ASSERT_TRUE(saw(*alice, "reconnecting (/quit leaves)"));
   relay_ = start_relay_with(dir_.path() / "relay.db", relay_.port,
-                            {"--key", (dir_.path() / "impostor.key").string()});
+                            {"--key", (dir_.path() / "impostor.key").string(), "--new-key"});
   EXPECT_TRUE(saw(*alice, "WARNING: THE RELAY'S IDENTIFICATION HAS CHANGED!"));
   EXPECT_TRUE(exited_with(*alice, 4));
   EXPECT_EQ(alice->transcript().find("reconnected"), std::string::npos) << alice->transcript();

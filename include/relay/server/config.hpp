@@ -17,7 +17,10 @@ struct relay_config {
   std::string listen = "127.0.0.1";
   std::uint16_t port = 20001;  ///< 0 picks a free port (tests)
   std::string db_path = "relay.db";
-  std::string key_path;            ///< empty: beside the database (<db without extension>.key)
+  std::string key_path;  ///< empty: beside the database (<db without extension>.key)
+  /// --new-key: make a key although the database has accounts (their clients pinned the old
+  /// one); without it a missing key file is then an error, not a silent new identity.
+  bool new_key = false;
   crypto::argon2_params argon2{};  ///< for new hashes; old hashes keep their own parameters
   /// Argon2 worker threads; 0: one per CPU the relay may run on (util::usable_cpus()), at
   /// most auto_workers: each thread holds a 19 MiB block while a burst of sign-ins lasts,
