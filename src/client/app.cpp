@@ -266,6 +266,27 @@ T run_until_done(net::io_context& io, awaitable<T> task) {
 /// are: the relay's other users reconnect after pauses of up to 30 s (jittered) too.
 constexpr std::chrono::seconds outage_grace{120};
 
+/// What the owner of an account is told when it was used with another key since their last
+/// sign-in (protocol.md 5.13): the key, when, and what to do if it was not them.
+std::string last_key_warning(const crypto::public_key& other, std::uint64_t when) {
+  std::string at;
+  if (when > 0) {
+    const auto t = static_cast<std::time_t>(when);
+    std::tm tm{};
+    ::localtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &tm);
+    at = std::string(", last at ") + buf;
+  }
+  return "!!! your account signed in with another key since you were last here !!!\n"
+         "!   key " +
+         crypto::short_fingerprint(other) + at +
+         "\n"
+         "!   Another device of yours? Then all is well. If not, someone has your\n"
+         "!   password: tell your contacts (they were warned of that key) and the\n"
+         "!   relay's operator.";
+}
+
 /// The token of the client's own liveness pings (lag_check); /quit's pings count from 1.
 constexpr std::uint64_t lag_token = std::uint64_t{1} << 63;
 
@@ -382,6 +403,7 @@ struct chat_io {
   render_options terminal_opts{};          // for output through the editor
   std::string prompt;                      // the editor's prompt
   std::chrono::seconds relay_timeout{60};  // --relay-timeout
+  bool new_device = false;  // this device's key was made now: a last_key only repeats that
 };
 
 /// The chat phase: prints what arrives, sends what is typed. Returns the exit code.
@@ -757,6 +779,12 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         report_unsent();
         code = exit_failure;
         break;
+      } else if (auto* lk = std::get_if<proto::last_key>(&*f)) {
+        // Since this device last signed in, the account was used with another key: another
+        // device of the owner's, or someone with the password. Only the owner can tell.
+        crypto::public_key other;
+        std::copy(lk->identity.begin(), lk->identity.end(), other.begin());
+        if (!std::exchange(cio.new_device, false)) u.warning(last_key_warning(other, lk->when));
       } else if (auto* pg = std::get_if<proto::ping>(&*f)) {
         lp->send(proto::pong{pg->token});
       } else if (auto* po = std::get_if<proto::pong>(&*f)) {
@@ -1399,6 +1427,7 @@ int run_client(const client_config& cfg) {
     r.l = std::move(fresh);
     co_return r;
   };
+  cio.new_device = new_identity;
   return chat_loop(io, l, c, cio, *book, save_book, save_seen, relink);
 }
 

@@ -102,8 +102,9 @@ awaitable<result<void>> link::open(const std::string& host, std::uint16_t port,
     socket_.close(ignore);
     co_return fail(link_errc::key_rejected);
   }
-  // -> s, se; the payload tells the relay we take batches of frames (protocol.md 4.3)
-  const std::array<byte, 1> features{proto::feature_batch};
+  // -> s, se; the payload tells the relay we take batches of frames and want to hear of a
+  // sign-in with another key (protocol.md 4.3)
+  const std::array<byte, 1> features{proto::feature_batch | proto::feature_last_key};
   auto m3 = noise_.write_handshake(features);
   if (!m3) co_return fail(link_errc::handshake_failed);
   rec.clear();

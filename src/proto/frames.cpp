@@ -182,6 +182,10 @@ void encode_into(const frame& f, bytes& out) {
           w.u8(static_cast<byte>(frame_type::closing));
           w.u8(static_cast<byte>(v.code));
           w.str8(v.text);
+        } else if constexpr (std::is_same_v<T, last_key>) {
+          w.u8(static_cast<byte>(frame_type::last_key));
+          w.raw(v.identity);
+          w.u64(v.when);
         }
       },
       f);
@@ -333,6 +337,11 @@ result<frame> decode(byte_view in) {
       v.code = static_cast<reason>(code);
       return finish(frame{std::move(v)});
     }
+    case frame_type::last_key: {
+      last_key v;
+      if (!r.key(v.identity) || !r.u64(v.when)) return errc::truncated;
+      return finish(frame{v});
+    }
   }
   return errc::unknown_type;
 }
@@ -432,7 +441,7 @@ result<std::optional<byte_view>> batch_reader::next() {
 const char* type_name(const frame& f) noexcept {
   static constexpr const char* names[] = {"sign_in", "sign_up", "send",    "ping",
                                           "pong",    "bye",     "welcome", "presence",
-                                          "deliver", "error",   "closing"};
+                                          "deliver", "error",   "closing", "last_key"};
   return names[f.index()];
 }
 

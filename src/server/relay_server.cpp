@@ -493,17 +493,24 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
     co_return;
   }
   // The operator sees key changes as clients do: a new device, or someone with the password.
+  // So does the account's owner, who is the one who can tell the two apart (protocol.md 5.13).
+  std::optional<proto::last_key> other_key;
   if (stored->identity_key && !std::equal(key.begin(), key.end(), stored->identity_key->begin())) {
     crypto::public_key before;
     std::copy(stored->identity_key->begin(), stored->identity_key->end(), before.begin());
     log::info() << "user " << name << " signed in with a new identity key (was "
                 << crypto::short_fingerprint(before) << ")";
+    if (s->peer_has(proto::feature_last_key)) {
+      other_key = proto::last_key{*stored->identity_key,
+                                  static_cast<std::uint64_t>(stored->last_sign_in.value_or(0))};
+    }
   }
-  complete_sign_in(s, name, key);
+  complete_sign_in(s, name, key, other_key);
 }
 
 void relay_server::complete_sign_in(const std::shared_ptr<session>& s, const std::string& name,
-                                    const crypto::public_key& identity) {
+                                    const crypto::public_key& identity,
+                                    const std::optional<proto::last_key>& other_key) {
   // Only a live session may be registered: a stopped one would never leave (its callers
   // check, right after their last co_await).
   if (s->ending()) return;
@@ -522,6 +529,7 @@ void relay_server::complete_sign_in(const std::shared_ptr<session>& s, const std
   log::info() << "user " << name << " signed in from " << s->address() << " (key "
               << crypto::short_fingerprint(identity) << ")";
   s->deliver(proto::welcome{name});
+  if (other_key) s->deliver(*other_key);
   send_snapshot(*s);
   proto::key_bytes k;
   std::copy(identity.begin(), identity.end(), k.begin());

@@ -249,7 +249,7 @@ void session::deliver_encoded(byte_view plain) {
                 " bytes: peer is not reading");
     return;
   }
-  if (!peer_batches_) {
+  if (!(peer_features_ & proto::feature_batch)) {
     seal(plain);
     wake_writer();
     return;
@@ -454,7 +454,7 @@ session::step session::on_record(byte_view record) {
     }
     if (noise_.handshake_done()) {
       // Message 3's payload: feature bits (protocol.md 4.3); unknown bits are ignored.
-      peer_batches_ = !payload->empty() && ((*payload)[0] & proto::feature_batch);
+      peer_features_ = payload->empty() ? byte{0} : (*payload)[0];
       reader_.set_limit(proto::max_record);
       log::debug() << "session " << id_ << " (" << address() << "): handshake complete, "
                    << crypto::noise::cipher_name(noise_.cipher_function());

@@ -332,6 +332,34 @@ TEST_F(TrustTest, ContactKeyChangeHoldsUntilAccept) {
   EXPECT_TRUE(saw(*alice, "* bob    key " + new_key + "  unverified"));
 }
 
+TEST_F(TrustTest, TheOwnerIsToldWhenTheAccountWasUsedWithAnotherKey) {
+  auto [alice, bob, alice_key, old_key] = start_alice_and_bob();
+  ASSERT_FALSE(old_key.empty());
+  std::string new_key;
+  auto bob2 = bob_on_a_new_device(*bob, new_key);  // or someone with bob's password
+  ASSERT_NE(new_key, old_key);
+  bob2->send_line("/quit");
+  ASSERT_TRUE(exited_with(*bob2, 0));
+  // The new device already says what its new key means: no second warning there.
+  EXPECT_EQ(bob2->transcript().find("your account signed in with another key"), std::string::npos)
+      << bob2->transcript();
+
+  // Back on his own device, bob learns of it: only he can tell whether it was him.
+  auto back = client("bob");
+  EXPECT_EQ(sign_in(*back, "bob", bob_password), old_key);
+  EXPECT_TRUE(
+      saw(*back, "!!! your account signed in with another key since you were last here !!!\n"));
+  EXPECT_TRUE(saw(*back, "!   key " + new_key + ", last at "));
+  EXPECT_TRUE(saw(*back, "If not, someone has your\n      !   password"));
+  // Once: the next sign-in from the same device finds its own key on record.
+  back->send_line("/quit");
+  ASSERT_TRUE(exited_with(*back, 0));
+  auto again = client("bob");
+  EXPECT_EQ(sign_in(*again, "bob", bob_password), old_key);
+  ASSERT_TRUE(saw(*again, "* online: alice"));
+  EXPECT_EQ(again->transcript().find("another key"), std::string::npos) << again->transcript();
+}
+
 TEST_F(TrustTest, AHeldMessageIsNamedWhenTheRelayVanishes) {
   auto [alice, bob, alice_key, old_key] = start_alice_and_bob();
   ASSERT_TRUE(saw(*alice, "* new contact bob: key " + old_key));

@@ -45,6 +45,7 @@ enum class frame_type : byte {
   deliver = 0x83,
   error = 0x84,
   closing = 0x85,
+  last_key = 0x86,  ///< only to a client that set feature_last_key
 };
 
 /// Error and closing reasons (one byte on the wire).
@@ -106,6 +107,13 @@ struct welcome {
   std::string name;
   bool operator==(const welcome&) const = default;
 };
+/// Right after `welcome`: this account's previous sign-in used another identity key (another
+/// device, or someone with the password), at `when` (unix seconds). Protocol.md 5.13.
+struct last_key {
+  key_bytes identity{};
+  std::uint64_t when = 0;
+  bool operator==(const last_key&) const = default;
+};
 /// One user coming online (with current identity key) or leaving.
 struct presence_entry {
   enum class kind : byte { online = 1, offline = 2 };
@@ -143,7 +151,7 @@ struct closing {
 };
 
 using frame = std::variant<sign_in, sign_up, send, ping, pong, bye, welcome, presence, deliver,
-                           error, closing>;
+                           error, closing, last_key>;
 
 /// Appends the encoding of `f` to `out`. Throws std::length_error if a field exceeds its
 /// wire limit (callers check limits first; this guards invariants).
@@ -174,6 +182,9 @@ void encode_deliver_into(std::string_view from, byte_view ciphertext, bytes& out
 
 /// Handshake message 3 payload bit: "I accept batch frames from the relay".
 inline constexpr byte feature_batch = 0x01;
+/// Handshake message 3 payload bit: "tell me with `last_key` when my account's previous
+/// sign-in used another identity key" (protocol.md 5.13).
+inline constexpr byte feature_last_key = 0x02;
 /// Bytes a batch adds to a frame (its blob16 length), and once per batch (the type byte).
 inline constexpr std::size_t batch_entry_overhead = 2;
 inline constexpr std::size_t batch_header = 1;

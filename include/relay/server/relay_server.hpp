@@ -100,7 +100,8 @@ class relay_server {
   awaitable<void> authenticate_impl(std::shared_ptr<session> s, std::string name,
                                     std::string password, proto::key_bytes identity, bool sign_up);
   void complete_sign_in(const std::shared_ptr<session>& s, const std::string& name,
-                        const crypto::public_key& identity);
+                        const crypto::public_key& identity,
+                        const std::optional<proto::last_key>& other_key = std::nullopt);
   /// Queues a join or leave for everyone (batched per cfg_.roster_interval).
   void broadcast_presence(const proto::presence_entry& e);
   /// Arms the roster timer (or posts a round at once when the interval is 0).

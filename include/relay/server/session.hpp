@@ -74,6 +74,8 @@ class session : public std::enable_shared_from_this<session> {
   bool& counted_unauthenticated() noexcept { return counted_unauthenticated_; }
   /// Whether this connection's own lines (connected, closed, dropped) are logged; false for
   /// one past its address's log_budget. Lines after it signs in are always logged.
+  /// The peer announced `feature` (proto::feature_*) in handshake message 3.
+  bool peer_has(byte feature) const noexcept { return (peer_features_ & feature) != 0; }
   bool logged() const noexcept { return logged_; }
   void set_logged(bool on) noexcept { logged_ = on; }
   /// Counts a failed sign-in on this connection; returns the count so far.
@@ -148,7 +150,7 @@ class session : public std::enable_shared_from_this<session> {
   proto::batch_writer batch_;  // frames for a batching peer, sealed by the next flush
   // Flags and the failure count share one 8-byte word (the session's size is a figure of
   // merit: SessionFootprint).
-  bool peer_batches_ = false;  // the peer announced feature_batch in handshake message 3
+  byte peer_features_ = 0;  // the feature bits of the peer's handshake message 3
   bool closing_ = false;
   bool stopped_ = false;
   bool flush_posted_ = false;  // a flush() is posted and will write what is queued

@@ -31,6 +31,7 @@ std::vector<frame> samples() {
       deliver{"alice", bytes(max_ciphertext, 0xaa)},
       error{reason::unknown_recipient, 7, "bob is not online"},
       closing{reason::replaced, "signed in elsewhere"},
+      last_key{key_of(3), 1764786240},
   };
 }
 
@@ -47,6 +48,13 @@ TEST(Frames, KnownEncoding) {
   EXPECT_EQ(encode(send{1, "bo", bytes{0xca, 0xfe}}),
             (bytes{0x03, 0, 0, 0, 1, 2, 'b', 'o', 0, 2, 0xca, 0xfe}));
   EXPECT_EQ(encode(ping{1}), (bytes{0x04, 0, 0, 0, 0, 0, 0, 0, 1}));
+  // last_key: type 86, the 32-byte key, then the time as a u64.
+  const bytes lk = encode(last_key{key_of(7), 0x0102});
+  ASSERT_EQ(lk.size(), 1u + 32 + 8);
+  EXPECT_EQ(lk[0], 0x86);
+  const key_bytes k = key_of(7);
+  EXPECT_EQ(bytes(lk.begin() + 1, lk.begin() + 33), bytes(k.begin(), k.end()));
+  EXPECT_EQ(bytes(lk.end() - 8, lk.end()), (bytes{0, 0, 0, 0, 0, 0, 1, 2}));
 }
 
 TEST(Frames, EveryTruncationFailsCleanly) {
@@ -70,7 +78,7 @@ TEST(Frames, TrailingBytesRejected) {
 }
 
 TEST(Frames, UnknownTypeRejected) {
-  for (int t : {0x00, 0x07, 0x80, 0x86, 0xff}) {
+  for (int t : {0x00, 0x07, 0x80, 0x87, 0xff}) {
     auto d = decode(bytes{static_cast<byte>(t)});
     ASSERT_FALSE(d);
     EXPECT_EQ(d.error(), errc::unknown_type) << t;
