@@ -961,7 +961,9 @@ void relay_server::ban_command(const std::shared_ptr<const command_answer>& a) {
   const auto until = console::ban_until(parsed->duration, now);
   net::post(db_strand_, [this, a, b = std::move(*parsed), until, now]() mutable {
     std::string failure;
+    std::optional<store::ban_record> before;  // replaced, so the operator is told which
     try {
+      before = bans_.find_active(b.user, now);
       if (!bans_.ban(b.user, until, b.reason, now)) failure = "no registered user named " + b.user;
     } catch (const std::exception& e) {
       failure = std::string("cannot write the database: ") + e.what();
@@ -971,11 +973,18 @@ void relay_server::ban_command(const std::shared_ptr<const command_answer>& a) {
       return;
     }
     // Stored: now disconnect the user if online, on the io thread that owns the registry.
-    inbox_.post([this, a, b = std::move(b), until, now] {
+    inbox_.post([this, a, b = std::move(b), before = std::move(before), until, now] {
       std::string text = "banned " + b.user;
       text += until ? " until " + console::format_utc(*until) : std::string(" permanently");
       if (!b.reason.empty()) text += ": " + b.reason;
       text += "\n";
+      if (before) {
+        text += "(replacing the ban ";
+        text += before->until ? "until " + console::format_utc(*before->until)
+                              : std::string("that was permanent");
+        if (!before->reason.empty()) text += ": " + before->reason;
+        text += ")\n";
+      }
       log::info() << "operator " << text.substr(0, text.size() - 1);
       if (session* target = online_.find(b.user)) {
         target->close(proto::reason::banned, console::ban_notice(until, b.reason, now));

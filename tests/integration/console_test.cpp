@@ -191,7 +191,10 @@ TEST_F(ConsoleTest, ShortBanExpiresByItself) {
 }
 
 TEST_F(ConsoleTest, BanSurvivesARestart) {
-  ASSERT_EQ(relay->console("ban", {"bob", "still rude"}), "banned bob permanently: still rude\n");
+  ASSERT_EQ(relay->console("ban", {"bob", "rude"}), "banned bob permanently: rude\n");
+  // Banning again replaces the ban, and says which one it replaced.
+  ASSERT_EQ(relay->console("ban", {"bob", "still rude"}),
+            "banned bob permanently: still rude\n(replacing the ban that was permanent: rude)\n");
   relay.reset();  // clean stop, then the same database file again
   relay = std::make_unique<relay_fixture>(test_config(dir.path()));
   const auto refused = error_of(bob_signs_in());
