@@ -32,16 +32,21 @@ std::string sgr(std::string_view code, std::string_view text, const render_optio
   return s;
 }
 
-std::string clock_text(std::chrono::system_clock::time_point when, bool local) {
+/// `when` in local time or UTC, through strftime's `format` (short results only).
+std::string time_text(std::chrono::system_clock::time_point when, bool local, const char* format) {
   const std::time_t t = std::chrono::system_clock::to_time_t(when);
   std::tm tm{};
   if (local)
     ::localtime_r(&t, &tm);
   else
     ::gmtime_r(&t, &tm);
-  char buf[8];
-  std::strftime(buf, sizeof buf, "%H:%M", &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, format, &tm);
   return buf;
+}
+
+std::string clock_text(std::chrono::system_clock::time_point when, bool local) {
+  return time_text(when, local, "%H:%M");
 }
 
 /// " (written 14:02)", or with the date when that was another day than `when`; empty when
@@ -49,19 +54,9 @@ std::string clock_text(std::chrono::system_clock::time_point when, bool local) {
 std::string written_note(const message_event& e, std::chrono::system_clock::time_point when,
                          bool local) {
   if (!e.written || when - *e.written < std::chrono::minutes(1)) return {};
-  const auto day = [local](std::chrono::system_clock::time_point t) {
-    const std::time_t tt = std::chrono::system_clock::to_time_t(t);
-    std::tm tm{};
-    if (local)
-      ::localtime_r(&tt, &tm);
-    else
-      ::gmtime_r(&tt, &tm);
-    char buf[16];
-    std::strftime(buf, sizeof buf, "%Y-%m-%d", &tm);
-    return std::string(buf);
-  };
-  const std::string date = day(*e.written);
-  return " (written " + (date == day(when) ? "" : date + " ") + clock_text(*e.written, local) + ")";
+  const std::string date = time_text(*e.written, local, "%Y-%m-%d");
+  return " (written " + (date == time_text(when, local, "%Y-%m-%d") ? "" : date + " ") +
+         clock_text(*e.written, local) + ")";
 }
 
 std::vector<std::string_view> split_lines(std::string_view s) {
