@@ -1026,6 +1026,13 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   io.run();
   stop = true;
   input.join();
+  // Ended by the relay (a kick, a ban, a sign-in elsewhere) while a line was being typed:
+  // it is named, as every message that did not go is.
+  if (term) {
+    if (const std::string d = term->draft(); d.find_first_not_of(" \t") != std::string::npos) {
+      u.warning("! not sent (you were still typing it): " + excerpt(d));
+    }
+  }
   u.attach(nullptr, {});
   term.reset();
   return code;

@@ -354,6 +354,11 @@ void interactive_terminal::restore_modes_if_lost() {
   write_all(std::string(paste_on) + "\r\n" + redraw_bytes_locked());
 }
 
+std::string interactive_terminal::draft() {
+  std::lock_guard lock(mutex_);
+  return editor_.buffer();
+}
+
 void interactive_terminal::ignore_suspend_key() {
   std::lock_guard lock(mutex_);
   raw_.c_cc[VSUSP] = _POSIX_VDISABLE;

@@ -48,9 +48,12 @@ TEST_F(ConsoleE2eTest, KickShowsTheReasonOnTheKickedUsersScreen) {
   ASSERT_FALSE(bob_key.empty());
   ASSERT_TRUE(saw(*alice, "* bob joined"));
 
+  bob->send("alice:half a sentence");  // typed, not sent, when the kick comes
+  ASSERT_TRUE(saw(*bob, "half a sentence"));
   type("kick BOB being rude");  // names are lowered, as the client lowers them
   EXPECT_TRUE(saw(*relay_.proc, "kicked bob"));
   EXPECT_TRUE(saw(*bob, "the relay closed the connection: kicked by the operator: being rude"));
+  EXPECT_TRUE(saw(*bob, "! not sent (you were still typing it): \"alice:half a sentence\""));
   EXPECT_TRUE(exited_with(*bob, 1));
   EXPECT_TRUE(saw(*alice, "* bob left"));
   EXPECT_TRUE(relay_.proc->running());

@@ -89,6 +89,8 @@ class interactive_terminal {
   /// Thread-safe: the names Tab completes.
   void set_candidates(std::vector<std::string> names);
   void set_prompt(std::string prompt);  // thread-safe, redraws
+  /// Thread-safe: what is typed on the input line and not yet submitted.
+  std::string draft();
   /// Thread-safe: the terminal's columns now (80 if it does not say).
   std::size_t width() const;
   /// Thread-safe: each submitted line is left on screen with stamp() in front (the time, so
