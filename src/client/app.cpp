@@ -289,6 +289,9 @@ std::string last_key_warning(const crypto::public_key& other, std::uint64_t when
 
 /// The token of the client's own liveness pings (lag_check); /quit's pings count from 1.
 constexpr std::uint64_t lag_token = std::uint64_t{1} << 63;
+/// Pings that confirm sends (tokens from here up): TCP keeps order, so their pong says the
+/// relay has handled every message sent before them.
+constexpr std::uint64_t ack_token_base = std::uint64_t{1} << 62;
 
 /// Now, in microseconds since the epoch: when a line was typed (chat::seal_to).
 std::uint64_t micros_now() {
@@ -474,6 +477,50 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   bool unconfirmed = false;  // sent since the last such pong
   std::uint64_t drain_ping = 0;
   net::steady_timer drain_timer(io);
+  // Messages handed to the relay and not yet confirmed by a pong to a ping sent after them.
+  // A connection that ends first leaves their fate unknown (a relay that stopped, or died
+  // with them unread): they are named, never lost without a word.
+  struct in_flight {
+    std::uint64_t seq;
+    std::uint32_t id;
+    std::string to;
+    std::string text;
+  };
+  std::deque<in_flight> unacked;
+  std::uint64_t sent_seq = 0;
+  std::map<std::uint64_t, std::uint64_t> ack_pings;  // token -> sent_seq when it was sent
+  std::uint64_t next_ack_token = ack_token_base;
+  bool ack_armed = false;
+  net::steady_timer ack_timer(io);
+  auto arm_ack = [&] {
+    if (ack_armed) return;
+    ack_armed = true;  // one ping for a burst of sends
+    ack_timer.expires_after(std::chrono::milliseconds(200));
+    ack_timer.async_wait([&](boost::system::error_code ec) {
+      ack_armed = false;
+      if (ec || stop || !connected || unacked.empty()) return;
+      ack_pings[next_ack_token] = sent_seq;
+      lp->send(proto::ping{next_ack_token++});
+    });
+  };
+  auto confirm_sends = [&](std::uint64_t token) {
+    const auto it = ack_pings.find(token);
+    if (it == ack_pings.end()) return;
+    const std::uint64_t upto = it->second;
+    ack_pings.erase(ack_pings.begin(), std::next(it));
+    while (!unacked.empty() && unacked.front().seq <= upto) unacked.pop_front();
+  };
+  auto forget_send = [&](std::uint32_t id) {  // refused: the refusal said what became of it
+    std::erase_if(unacked, [id](const in_flight& m) { return m.id == id; });
+  };
+  auto report_unconfirmed = [&] {
+    for (const auto& m : unacked) {
+      u.warning("! " + m.to + " may not have got this (the connection ended before the relay " +
+                "confirmed it): " + excerpt(m.text));
+    }
+    unacked.clear();
+    ack_pings.clear();
+  };
   std::function<void(const std::string&)> on_line;
   auto send_drain_ping = [&] {
     lp->send(proto::ping{++drain_ping});
@@ -499,6 +546,8 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       }
       const std::uint32_t id = next_id++;
       lp->send(proto::send{id, m->to, std::move(*sealed)});
+      unacked.push_back({++sent_seq, id, m->to, m->text});
+      arm_ack();
       out_box.sent(id, std::move(*m));
       unconfirmed = true;
     }
@@ -598,6 +647,8 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   auto report_unsent = [&] {
     pace_timer.cancel();
     drain_timer.cancel();
+    ack_timer.cancel();
+    report_unconfirmed();
     for (const auto& m : out_box.pending()) {
       u.warning("! not sent to " + m.to + ": " + excerpt(m.text));
     }
@@ -621,6 +672,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   // in the same instant) until it works, the relay refuses us, or the person leaves. Lines
   // typed meanwhile wait for the new roster; nothing is dropped quietly.
   auto reconnect = [&](const std::string& lost) -> awaitable<bool> {
+    report_unconfirmed();
     connected = false;
     told_away = false;
     snapshot_done = false;
@@ -757,6 +809,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         }
       } else if (auto* e = std::get_if<proto::error>(&*f)) {
         // Sent too fast for this relay (set stricter than its defaults): sent again, slower.
+        if (e->ref != 0) forget_send(e->ref);
         if (e->code == proto::reason::rate_limited &&
             out_box.refused(e->ref, outbox::clock::now())) {
           pump();
@@ -788,7 +841,10 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       } else if (auto* pg = std::get_if<proto::ping>(&*f)) {
         lp->send(proto::pong{pg->token});
       } else if (auto* po = std::get_if<proto::pong>(&*f)) {
+        confirm_sends(po->token);
         if (draining && po->token == drain_ping && out_box.waiting() == 0) {
+          unacked.clear();  // everything was sent before the drain ping
+          ack_pings.clear();
           draining = false;
           unconfirmed = false;
           on_line("/quit");

@@ -393,10 +393,20 @@ TEST_F(E2eTest, ARelayThatStopsAnsweringIsNoticedAndConnectedToAgain) {
   auto alice = start_client(dir_, relay_.port, "alice", {"--relay-timeout", "2"});
   ASSERT_FALSE(sign_in(*alice, "alice", alice_password).empty());
   ASSERT_TRUE(saw(*alice, "* nobody else is online"));
+  alice->send_line("alice:before");  // confirmed: nothing to say about it later
+  ASSERT_TRUE(saw(*alice, "alice: before"));
+  std::this_thread::sleep_for(std::chrono::milliseconds(700));  // its confirming ping: 200 ms
   // Stopped, as Ctrl-Z on its terminal would: the connection stays open, and silent.
   relay_.proc->send_signal(SIGSTOP);
+  alice->send_line("alice:into the stopped relay");  // taken by the kernel, never confirmed
+  EXPECT_TRUE(saw(*alice,
+                  "! alice may not have got this (the connection ended before the relay "
+                  "confirmed it): \"into the stopped relay\""));
   EXPECT_TRUE(saw(*alice, std::regex(R"(\* the relay has not answered for [23] s; reconnecting)"),
                   "the stall noticed"));
+  EXPECT_EQ(alice->transcript().find("got this (the connection ended before the relay confirmed "
+                                     "it): \"before\""),
+            std::string::npos);
   alice->send_line("alice:to myself, while it was stopped");
   relay_.proc->send_signal(SIGCONT);
   EXPECT_TRUE(saw(*alice, "* reconnected to the relay"));
