@@ -65,23 +65,44 @@ extern "C" void restore_terminal_and_die(int sig) {
   std::raise(sig);
 }
 
+termios quiet_terminal{};  // echo off: what a password is typed under
+
+// Ctrl-Z at a password prompt, as ssh and sudo do it: echo back on while stopped, and off
+// again on `fg` (the shell would otherwise leave it on, and the rest of the password would
+// show). What was typed before is discarded with the pending input, and the person is told.
+extern "C" void stop_with_echo_restored(int) {
+  const int saved_errno = errno;
+  ::tcsetattr(STDIN_FILENO, TCSANOW, &saved_terminal);
+  ::kill(::getpid(), SIGSTOP);  // here until `fg`
+  ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet_terminal);
+  static constexpr char again[] = "\n(what was typed before Ctrl-Z is discarded) type it again: ";
+  [[maybe_unused]] const auto n = ::write(STDOUT_FILENO, again, sizeof again - 1);
+  errno = saved_errno;
+}
+
 /// Reads a line with terminal echo off (when stdin is a terminal). Ctrl-C, SIGTERM or SIGHUP
 /// meanwhile still restore echo before the process ends.
 std::optional<std::string> read_secret(line_reader& in) {
   const bool tty = ::isatty(STDIN_FILENO) && ::tcgetattr(STDIN_FILENO, &saved_terminal) == 0;
   struct sigaction act {
-  }, old_int{}, old_term{}, old_hup{};
+  }, old_int{}, old_term{}, old_hup{}, old_quit{}, old_tstp{};
   if (tty) {
     act.sa_handler = restore_terminal_and_die;
     sigemptyset(&act.sa_mask);
     ::sigaction(SIGINT, &act, &old_int);
     ::sigaction(SIGTERM, &act, &old_term);
     ::sigaction(SIGHUP, &act, &old_hup);
-    termios quiet = saved_terminal;
-    quiet.c_lflag &= ~static_cast<tcflag_t>(ECHO);
-    quiet.c_lflag |= ECHONL;
+    ::sigaction(SIGQUIT, &act, &old_quit);
+    struct sigaction stop {};
+    stop.sa_handler = stop_with_echo_restored;
+    sigemptyset(&stop.sa_mask);
+    stop.sa_flags = SA_RESTART;  // the read goes on after `fg`
+    ::sigaction(SIGTSTP, &stop, &old_tstp);
+    quiet_terminal = saved_terminal;
+    quiet_terminal.c_lflag &= ~static_cast<tcflag_t>(ECHO);
+    quiet_terminal.c_lflag |= ECHONL;
     echo_is_off = 1;
-    ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet);
+    ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet_terminal);
   }
   auto line = in.next();
   if (tty) {
@@ -90,6 +111,8 @@ std::optional<std::string> read_secret(line_reader& in) {
     ::sigaction(SIGINT, &old_int, nullptr);
     ::sigaction(SIGTERM, &old_term, nullptr);
     ::sigaction(SIGHUP, &old_hup, nullptr);
+    ::sigaction(SIGQUIT, &old_quit, nullptr);
+    ::sigaction(SIGTSTP, &old_tstp, nullptr);
   }
   return line;
 }

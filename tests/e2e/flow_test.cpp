@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <fstream>
+#include <iterator>
 #include <memory>
 #include <optional>
 #include <regex>
@@ -411,6 +413,36 @@ TEST_F(E2eTest, ARelayThatStopsAnsweringIsNoticedAndConnectedToAgain) {
   relay_.proc->send_signal(SIGCONT);
   EXPECT_TRUE(saw(*alice, "* reconnected to the relay"));
   EXPECT_TRUE(saw(*alice, "alice: to myself, while it was stopped"));
+  alice->send_line("/quit");
+  EXPECT_TRUE(exited_with(*alice, 0));
+}
+
+/// The state letter of /proc/PID/stat ('T' when stopped), or '?'.
+char process_state(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string all((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const auto paren = all.rfind(')');
+  return paren != std::string::npos && paren + 2 < all.size() ? all[paren + 2] : '?';
+}
+
+TEST_F(E2eTest, CtrlZAtThePasswordPromptKeepsThePasswordHidden) {
+  alice_has_an_account();
+  auto alice = client("alice");
+  ASSERT_TRUE(reach_name_prompt(*alice));
+  alice->send_line("");  // the name offered: alice
+  ASSERT_TRUE(saw(*alice, "password: "));
+  alice->send("half-typed");
+  alice->send("\x1a");  // Ctrl-Z
+  for (int i = 0; i < 100 && process_state(alice->pid()) != 'T'; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  ASSERT_EQ(process_state(alice->pid()), 'T');
+  alice->send_signal(SIGCONT);  // what `fg` does (after the shell put its own modes back)
+  ASSERT_TRUE(saw(*alice, "(what was typed before Ctrl-Z is discarded) type it again: "));
+  alice->send_line(alice_password);
+  EXPECT_TRUE(saw(*alice, "signed in as alice"));
+  EXPECT_TRUE(never_printed(*alice, alice_password));  // echo was off again after the stop
+  EXPECT_TRUE(never_printed(*alice, "half-typed"));
   alice->send_line("/quit");
   EXPECT_TRUE(exited_with(*alice, 0));
 }
