@@ -33,6 +33,17 @@ bool same_terminal(int a, int b) {
 operator_console::operator_console(net::io_context& io, relay_server& relay, int in_fd,
                                    std::FILE* out)
     : io_(io), relay_(relay), in_fd_(in_fd), out_(out) {
+  // Started in the background (`node -s &`): reading the terminal, or setting its modes,
+  // would stop the whole relay (SIGTTIN, SIGTTOU) until `fg`. It serves without a console.
+  if (::isatty(in_fd) && ::tcgetpgrp(in_fd) != ::getpgrp()) {
+    std::fprintf(out_,
+                 "console: none, the relay runs in the background (start it in the foreground "
+                 "for one; stop it with SIGTERM)\n");
+    std::fflush(out_);
+    return;
+  }
+  std::fprintf(out_, "console ready: type help for commands\n");
+  std::fflush(out_);
   const int out_fd = ::fileno(out);
   if (term::interactive_terminal_available(in_fd, out_fd)) {
     try {

@@ -63,8 +63,7 @@ int run_relay(const relay_config& cfg) {
   std::printf("password hashing: Argon2id, %u KiB, %u passes, %u lane(s), on %u thread(s)\n",
               cfg.argon2.m_cost_kib, cfg.argon2.t_cost, cfg.argon2.parallelism,
               relay->hashing_threads());
-  std::printf("console ready: type help for commands\n");
-  std::fflush(stdout);
+  std::fflush(stdout);  // the console says whether it is ready
   {
     operator_console console(io, *relay, STDIN_FILENO, stdout);
     io.run();

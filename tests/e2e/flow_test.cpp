@@ -431,6 +431,7 @@ TEST_F(E2eTest, CtrlZAtThePasswordPromptKeepsThePasswordHidden) {
   ASSERT_TRUE(reach_name_prompt(*alice));
   alice->send_line("");  // the name offered: alice
   ASSERT_TRUE(saw(*alice, "password: "));
+  ASSERT_TRUE(alice->wait_echo_off());
   alice->send("half-typed");
   alice->send("\x1a");  // Ctrl-Z
   for (int i = 0; i < 100 && process_state(alice->pid()) != 'T'; ++i) {
@@ -439,6 +440,7 @@ TEST_F(E2eTest, CtrlZAtThePasswordPromptKeepsThePasswordHidden) {
   ASSERT_EQ(process_state(alice->pid()), 'T');
   alice->send_signal(SIGCONT);  // what `fg` does (after the shell put its own modes back)
   ASSERT_TRUE(saw(*alice, "(what was typed before Ctrl-Z is discarded) type it again: "));
+  ASSERT_TRUE(alice->wait_echo_off());
   alice->send_line(alice_password);
   EXPECT_TRUE(saw(*alice, "signed in as alice"));
   EXPECT_TRUE(never_printed(*alice, alice_password));  // echo was off again after the stop

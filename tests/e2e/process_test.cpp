@@ -3,7 +3,9 @@
 #include <pthread.h>
 #include <sched.h>
 
+#include <csignal>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 #include "support/pty_process.hpp"
@@ -73,6 +75,33 @@ TEST(Process, RelaySaysWhenItCreatesItsKey) {
   auto again = start_relay(dir.path() / "relay.db");
   EXPECT_NE(first_out.find("(new key created)"), std::string::npos) << first_out;
   EXPECT_EQ(again.proc->transcript().find("(new key created)"), std::string::npos);
+}
+
+TEST(Process, ARelayStartedInTheBackgroundServesWithoutAConsole) {
+  temp_dir dir;
+  const std::uint16_t port = free_port();
+  // `node -s &` from an interactive shell (job control on: the relay gets its own process
+  // group, not the terminal's foreground one). A console would stop it with SIGTTIN.
+  const std::string script = "set -m; '" + std::string(RELAY_NODE_BINARY) + "' -s --db '" +
+                             (dir.path() / "relay.db").string() + "' --port " +
+                             std::to_string(port) +
+                             " --argon2-memory 1024 --argon2-iterations 1 & echo \"pid $!\"; wait";
+  pty_process shell(pty_options{.argv = {"/bin/sh", "-c", script},
+                                .working_dir = dir.path(),
+                                .env = {{"TERM", "xterm"}},
+                                .label = "shell"});
+  ASSERT_TRUE(shell.wait_for("console: none, the relay runs in the background"))
+      << shell.describe("no word about the console");
+  const std::string out = shell.transcript();
+  EXPECT_EQ(out.find("console ready"), std::string::npos) << out;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(out, m, std::regex("pid (\\d+)"))) << out;
+  const pid_t relay_pid = static_cast<pid_t>(std::stoi(m[1]));
+  test_client bob(port);  // served: not stopped by the terminal
+  bob.sign_up_ok("bob", "bob-password");
+  ::kill(relay_pid, SIGTERM);
+  EXPECT_TRUE(shell.wait_for("relay stopped")) << shell.describe("the relay did not stop");
+  EXPECT_EQ(shell.wait_exit(), 0) << shell.describe("exit");
 }
 
 TEST(Process, OneRelayPerDatabaseAndTheDatabaseIsPrivate) {
