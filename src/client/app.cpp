@@ -1063,7 +1063,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       // only be refused once sent, after being echoed whole (hundreds of rows for a paste).
       const std::string too_long = "! too long: a message holds at most " +
                                    std::to_string(crypto::max_text) +
-                                   " bytes; nothing was added to the line";
+                                   " bytes; what went past that was not added";
       term->limit_lines(crypto::max_text + 64, o.style == output_style::styled
                                                    ? "\x1b[31m" + too_long + "\x1b[0m"
                                                    : too_long);

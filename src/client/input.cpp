@@ -85,8 +85,9 @@ input parse_input(std::string_view line) {
       if (!more.empty()) return input_error{"usage: /accept NAME"};
       return accept_line{std::string(who)};
     }
-    if (!more.empty() && more != "confirm") return input_error{"usage: /verify NAME [confirm]"};
-    return verify_line{std::string(who), more == "confirm"};
+    const std::string word = lower_name(more);  // any case, as the commands themselves
+    if (!word.empty() && word != "confirm") return input_error{"usage: /verify NAME [confirm]"};
+    return verify_line{std::string(who), word == "confirm"};
   }
   if (t.front() == '/') {
     return input_error{"unknown command " + printable(t.substr(0, t.find(' ')).substr(0, 40)) +

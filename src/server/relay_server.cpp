@@ -977,15 +977,16 @@ void relay_server::ban_command(const std::shared_ptr<const command_answer>& a) {
       std::string text = "banned " + b.user;
       text += until ? " until " + console::format_utc(*until) : std::string(" permanently");
       if (!b.reason.empty()) text += ": " + b.reason;
-      text += "\n";
+      std::string replaced;
       if (before) {
-        text += "(replacing the ban ";
-        text += before->until ? "until " + console::format_utc(*before->until)
-                              : std::string("that was permanent");
-        if (!before->reason.empty()) text += ": " + before->reason;
-        text += ")\n";
+        replaced = "(replacing the ban ";
+        replaced += before->until ? "until " + console::format_utc(*before->until)
+                                  : std::string("that was permanent");
+        if (!before->reason.empty()) replaced += ": " + before->reason;
+        replaced += ")";
       }
-      log::info() << "operator " << text.substr(0, text.size() - 1);
+      log::info() << "operator " << text << (replaced.empty() ? "" : " " + replaced);
+      text += "\n" + (replaced.empty() ? "" : replaced + "\n");
       if (session* target = online_.find(b.user)) {
         target->close(proto::reason::banned, console::ban_notice(until, b.reason, now));
         text += "disconnected " + b.user + "\n";

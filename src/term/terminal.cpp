@@ -191,19 +191,22 @@ std::optional<std::string> interactive_terminal::next_line(const std::atomic<boo
             append_crlf(out,
                         wrap(lead + line_editor::shown(ev.text), w, line_editor::columns_of(lead)));
           } else {
+            // As sent: line breaks at the end are not part of the message.
+            std::string_view text = ev.text;
+            while (!text.empty() && text.back() == '\n') text.remove_suffix(1);
             const std::string indent(line_editor::columns_of(stamp), ' ');
             const std::size_t hang = indent.size() + line_editor::columns_of(line_break_marker_);
             std::size_t from = 0;
             for (bool first = true;; first = false) {
-              const std::size_t to = std::min(ev.text.find('\n', from), ev.text.size());
-              const std::string shown = line_editor::shown(ev.text.substr(from, to - from));
+              const std::size_t to = std::min(text.find('\n', from), text.size());
+              const std::string shown = line_editor::shown(text.substr(from, to - from));
               if (first) {
                 append_crlf(out, wrap(lead + shown, w, line_editor::columns_of(lead)));
               } else {
                 out += "\r\n";
                 append_crlf(out, wrap(indent + line_break_marker_ + shown, w, hang));
               }
-              if (to == ev.text.size()) break;
+              if (to == text.size()) break;
               from = to + 1;
             }
           }
@@ -247,7 +250,10 @@ std::optional<std::string> interactive_terminal::next_line(const std::atomic<boo
     if (editor_.refused() != refused_seen_) {
       refused_seen_ = editor_.refused();
       out += '\a';  // the buffer is full
-      if (!refused_note_.empty()) {
+      // A long paste arrives in many reads, each refused: one note for them, not one each.
+      const auto now = std::chrono::steady_clock::now();
+      if (!refused_note_.empty() && now - refused_noted_at_ >= std::chrono::seconds(2)) {
+        refused_noted_at_ = now;
         const std::string stamp = line_stamp_ ? line_stamp_() : std::string();
         out += "\r\x1b[K";
         append_crlf(out, wrap(stamp + refused_note_, width(), line_editor::columns_of(stamp) + 2));
@@ -351,7 +357,7 @@ void interactive_terminal::restore_modes_if_lost() {
   if ((now.c_lflag & ours) == (raw_.c_lflag & ours)) return;
   if (::tcsetattr(in_fd_, TCSADRAIN, &raw_) != 0) return;
   std::lock_guard lock(mutex_);
-  write_all(std::string(paste_on) + "\r\n" + redraw_bytes_locked());
+  write_all(std::string(paste_on) + redraw_bytes_locked());  // the shell left us on a new line
 }
 
 std::string interactive_terminal::draft() {

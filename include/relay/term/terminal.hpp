@@ -5,6 +5,7 @@
 #include <termios.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <deque>
 #include <functional>
@@ -118,8 +119,9 @@ class interactive_terminal {
   std::function<std::string()> line_stamp_;
   bool drop_empty_lines_ = false;
   std::string line_break_marker_;  // set: line breaks in a submitted line start new rows
-  std::string refused_note_;       // set: shown whenever input is refused for the size cap
-  std::string eof_key_note_;       // set: Ctrl-D on an empty line shows it instead of ending input
+  std::string refused_note_;       // set: shown when input is refused for the size cap
+  std::chrono::steady_clock::time_point refused_noted_at_{};  // the last time it was
+  std::string eof_key_note_;  // set: Ctrl-D on an empty line shows it instead of ending input
 };
 
 }  // namespace relay::term

@@ -63,8 +63,10 @@ TEST(Input, CommandsInAnyCaseAndUsageForStrayArguments) {
   const auto msg = parse_input("/MSG bob Hello There");
   ASSERT_TRUE(std::holds_alternative<send_line>(msg));
   EXPECT_EQ(std::get<send_line>(msg).text, "Hello There");  // only the command word is lowered
-  const auto verify = parse_input("/Verify Bob CONFIRM");
-  ASSERT_TRUE(std::holds_alternative<input_error>(verify));  // "confirm" is a word to type
+  const auto verify = parse_input("/Verify Bob CONFIRM");  // in any case, as the command
+  ASSERT_TRUE(std::holds_alternative<verify_line>(verify));
+  EXPECT_TRUE(std::get<verify_line>(verify).confirm);
+  EXPECT_TRUE(std::holds_alternative<input_error>(parse_input("/verify bob confirmed")));
   for (const char* line : {"/who all", "/help me", "/quit now", "/q\tx"}) {
     const auto in = parse_input(line);
     ASSERT_TRUE(std::holds_alternative<input_error>(in)) << line;
@@ -109,6 +111,7 @@ TEST(Input, AcceptAndVerify) {
   EXPECT_EQ(v.name, "bob");
   EXPECT_FALSE(v.confirm);
   EXPECT_TRUE(std::get<verify_line>(parse_input("/verify bob confirm")).confirm);
+  EXPECT_TRUE(std::get<verify_line>(parse_input("/verify Bob CONFIRM")).confirm);
   EXPECT_TRUE(std::holds_alternative<input_error>(parse_input("/verify bob maybe")));
   EXPECT_TRUE(std::holds_alternative<input_error>(parse_input("/accept")));
   EXPECT_TRUE(std::holds_alternative<input_error>(parse_input("/accept Bad!")));
