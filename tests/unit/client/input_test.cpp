@@ -63,7 +63,7 @@ TEST(Input, CommandsInAnyCaseAndUsageForStrayArguments) {
   const auto msg = parse_input("/MSG bob Hello There");
   ASSERT_TRUE(std::holds_alternative<send_line>(msg));
   EXPECT_EQ(std::get<send_line>(msg).text, "Hello There");  // only the command word is lowered
-  const auto verify = parse_input("/Verify Bob CONFIRM");  // in any case, as the command
+  const auto verify = parse_input("/Verify Bob CONFIRM");   // in any case, as the command
   ASSERT_TRUE(std::holds_alternative<verify_line>(verify));
   EXPECT_TRUE(std::get<verify_line>(verify).confirm);
   EXPECT_TRUE(std::holds_alternative<input_error>(parse_input("/verify bob confirmed")));
