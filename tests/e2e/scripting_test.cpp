@@ -111,6 +111,11 @@ class piped_process {
         std::this_thread::sleep_for(10ms);
       }
     }
+    // The last output may still sit in the pipes; the reader sees EOF once it has drained them.
+    if (status_) {
+      std::unique_lock lock(mutex_);
+      changed_.wait_for(lock, 2s, [this] { return eof_; });
+    }
     return status_;
   }
   std::string out() {
@@ -145,6 +150,11 @@ class piped_process {
           ::close(p.fd);
           p.fd = -1;
           --open;
+          if (open == 0) {
+            std::lock_guard lock(mutex_);
+            eof_ = true;
+            changed_.notify_all();
+          }
           continue;
         }
         std::lock_guard lock(mutex_);
@@ -157,6 +167,7 @@ class piped_process {
   pid_t pid_ = -1;
   int stdin_ = -1;
   std::optional<int> status_;
+  bool eof_ = false;  // both pipes drained and closed
   std::mutex mutex_;
   std::condition_variable changed_;
   std::string out_, err_;
