@@ -1,6 +1,9 @@
 // The pty chat-client driver for end-to-end tests.
 #include "support/chat_driver.hpp"
 
+#include <chrono>
+#include <thread>
+
 namespace relay::test {
 namespace {
 
@@ -144,6 +147,23 @@ signed_up_pair sign_up_pair(const temp_dir& dir, std::uint16_t port, const accou
   p.second = start_client(dir, port, second.name);
   p.first_key = sign_up(*p.first, first.name, first.password);
   if (!p.first_key.empty()) p.second_key = sign_up(*p.second, second.name, second.password);
+  if (p.second_key.empty()) return p;
+  // Signed in is not yet knowing of each other: each may send to the other only once its
+  // client has the other's key. Waited for without consuming output, which tests go on to read.
+  const auto knows = [](const pty_process& c, const std::string& text) {
+    const auto end = std::chrono::steady_clock::now() + pty_process::default_timeout;
+    while (c.transcript().find(text) == std::string::npos) {
+      if (std::chrono::steady_clock::now() >= end) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    return true;
+  };
+  if (!knows(*p.first, "* " + second.name + " joined") ||
+      !knows(*p.second, "* online: " + first.name)) {
+    ADD_FAILURE() << p.first->describe("the pair never saw each other online")
+                  << p.second->describe("");
+    p.second_key.clear();
+  }
   return p;
 }
 

@@ -82,7 +82,7 @@ struct signed_up_pair {
 };
 
 /// Starts the clients of `first` and `second` (in that order, both before any sign-up), then
-/// signs up `first` and, only if that worked, `second`.
+/// signs up `first` and, only if that worked, `second`; returns once each has the other online.
 signed_up_pair sign_up_pair(const temp_dir& dir, std::uint16_t port, const account& first,
                             const account& second);
 
