@@ -291,15 +291,11 @@ constexpr std::chrono::seconds outage_grace{120};
 
 /// What the owner of an account is told when it was used with another key since their last
 /// sign-in (protocol.md 5.13): the key, when, and what to do if it was not them.
-std::string last_key_warning(const crypto::public_key& other, std::uint64_t when) {
+std::string last_key_warning(const crypto::public_key& other, std::uint64_t when, bool local) {
   std::string at;
   if (when > 0) {
-    const auto t = static_cast<std::time_t>(when);
-    std::tm tm{};
-    ::localtime_r(&t, &tm);
-    char buf[32];
-    std::strftime(buf, sizeof buf, "%Y-%m-%d %H:%M", &tm);
-    at = std::string(", last at ") + buf;
+    const auto t = std::chrono::system_clock::from_time_t(static_cast<std::time_t>(when));
+    at = ", last at " + time_text(t, local, "%Y-%m-%d %H:%M");
   }
   return "!!! your account signed in with another key since you were last here !!!\n"
          "!   key " +
@@ -497,7 +493,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   // they go first, then a ping, whose pong says the relay has handled them all (a refusal
   // would have come before it). A relay that does not answer within 5 s is left anyway.
   bool draining = false;
-  bool unconfirmed = false;  // sent since the last such pong
+  bool drain_gave_up = false;  // the relay did not answer the drain's ping in time
   std::uint64_t drain_ping = 0;
   net::steady_timer drain_timer(io);
   // Messages handed to the relay and not yet confirmed by a pong to a ping sent after them.
@@ -551,7 +547,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
     drain_timer.async_wait([&, token = drain_ping](boost::system::error_code ec) {
       if (ec || !draining || token != drain_ping) return;
       draining = false;
-      unconfirmed = false;
+      drain_gave_up = true;  // what is unconfirmed is named on leaving
       on_line("/quit");
     });
   };
@@ -572,7 +568,6 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       unacked.push_back({++sent_seq, id, m->to, m->text});
       arm_ack();
       out_box.sent(id, std::move(*m));
-      unconfirmed = true;
     }
     if (stop) return;
     if (out_box.waiting() == 0) {
@@ -699,7 +694,6 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
     connected = false;
     told_away = false;
     snapshot_done = false;
-    unconfirmed = false;
     lp->close();
     c.forget_roster();
     update_candidates();
@@ -860,7 +854,8 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         // device of the owner's, or someone with the password. Only the owner can tell.
         crypto::public_key other;
         std::copy(lk->identity.begin(), lk->identity.end(), other.begin());
-        if (!std::exchange(cio.new_device, false)) u.warning(last_key_warning(other, lk->when));
+        if (!std::exchange(cio.new_device, false))
+          u.warning(last_key_warning(other, lk->when, cio.terminal_opts.local_time));
       } else if (auto* pg = std::get_if<proto::ping>(&*f)) {
         lp->send(proto::pong{pg->token});
       } else if (auto* po = std::get_if<proto::pong>(&*f)) {
@@ -869,7 +864,6 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
           unacked.clear();  // everything was sent before the drain ping
           ack_pings.clear();
           draining = false;
-          unconfirmed = false;
           on_line("/quit");
         }
       }
@@ -954,7 +948,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         io.stop();
         return;
       }
-      if (!draining && (out_box.waiting() > 0 || unconfirmed)) {
+      if (!draining && (out_box.waiting() > 0 || (!unacked.empty() && !drain_gave_up))) {
         draining = true;
         if (out_box.waiting() > 0) {
           u.info("* sending " + std::to_string(out_box.waiting()) +

@@ -32,7 +32,8 @@ std::string sgr(std::string_view code, std::string_view text, const render_optio
   return s;
 }
 
-/// `when` in local time or UTC, through strftime's `format` (short results only).
+}  // namespace
+
 std::string time_text(std::chrono::system_clock::time_point when, bool local, const char* format) {
   const std::time_t t = std::chrono::system_clock::to_time_t(when);
   std::tm tm{};
@@ -44,6 +45,8 @@ std::string time_text(std::chrono::system_clock::time_point when, bool local, co
   std::strftime(buf, sizeof buf, format, &tm);
   return buf;
 }
+
+namespace {
 
 std::string clock_text(std::chrono::system_clock::time_point when, bool local) {
   return time_text(when, local, "%H:%M");

@@ -354,9 +354,9 @@ void interactive_terminal::restore_modes_if_lost() {
   termios now{};
   if (::tcgetattr(in_fd_, &now) != 0) return;
   constexpr auto ours = static_cast<tcflag_t>(ICANON | ECHO);
+  std::lock_guard lock(mutex_);  // raw_ is changed under it (ignore_suspend_key)
   if ((now.c_lflag & ours) == (raw_.c_lflag & ours)) return;
   if (::tcsetattr(in_fd_, TCSADRAIN, &raw_) != 0) return;
-  std::lock_guard lock(mutex_);
   write_all(std::string(paste_on) + redraw_bytes_locked());  // the shell left us on a new line
 }
 

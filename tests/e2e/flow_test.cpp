@@ -417,6 +417,23 @@ TEST_F(E2eTest, ARelayThatStopsAnsweringIsNoticedAndConnectedToAgain) {
   EXPECT_TRUE(exited_with(*alice, 0));
 }
 
+TEST_F(E2eTest, QuitWaitsForTheRelayToConfirmSendsThenLeavesNamingThem) {
+  alice_has_an_account();
+  auto alice = client("alice");
+  ASSERT_FALSE(sign_in(*alice, "alice", alice_password).empty());
+  ASSERT_TRUE(saw(*alice, "* nobody else is online"));
+  relay_.proc->send_signal(SIGSTOP);  // the connection stays open and silent
+  alice->send_line("alice:into the stopped relay");
+  alice->send_line("/quit");
+  // The drain's ping is never answered: after 5 s the client leaves anyway, once, and says
+  // which line the relay never confirmed.
+  EXPECT_TRUE(saw(*alice,
+                  "! alice may not have got this (the connection ended before the relay "
+                  "confirmed it): \"into the stopped relay\""));
+  EXPECT_TRUE(exited_with(*alice, 0));
+  relay_.proc->send_signal(SIGCONT);
+}
+
 /// The state letter of /proc/PID/stat ('T' when stopped), or '?'.
 char process_state(pid_t pid) {
   std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");

@@ -118,6 +118,9 @@ std::string time_stamp(std::chrono::system_clock::time_point when, const render_
 /// none of them red (red is for warnings).
 std::string_view name_colour(std::string_view name);
 
+/// `when` in local time or UTC, through strftime's `format` (results under 32 bytes).
+std::string time_text(std::chrono::system_clock::time_point when, bool local, const char* format);
+
 /// "2024-05-01T12:34:56.789Z".
 std::string iso_time_utc(std::chrono::system_clock::time_point t);
 

@@ -38,6 +38,17 @@ TEST(Ui, PlainMessageIsOneLineWithTheSender) {
             "alice (KEY CHANGED, not accepted): hello");
 }
 
+TEST(Ui, TimeTextIsUtcOrLocalThroughTheFormat) {
+  const auto t = std::chrono::system_clock::from_time_t(86400 + 3600 + 120);
+  EXPECT_EQ(time_text(t, false, "%Y-%m-%d %H:%M"), "1970-01-02 01:02");
+  std::tm tm{};
+  const std::time_t raw = 86400 + 3600 + 120;
+  ::localtime_r(&raw, &tm);
+  char want[32];
+  std::strftime(want, sizeof want, "%H:%M", &tm);
+  EXPECT_EQ(time_text(t, true, "%H:%M"), want);
+}
+
 TEST(Ui, PlainAndNoColourHaveNoEscapeAtAll) {
   for (const auto& ev : every_kind) {
     for (bool ts : {false, true}) {
