@@ -13,7 +13,7 @@ namespace {
 // within 50 columns, so that `help` fits an 80-column terminal.
 // No command takes a password or a key, and none shows more than names, key fingerprints,
 // addresses, times and counters; so the audit log, which records every command, holds no secret.
-constexpr std::array<command_spec, 10> table{{
+constexpr std::array<command_spec, 11> table{{
     {"help", 0, 1, "help [COMMAND]", "list these commands, or say what one does"},
     {"db", 0, 0, "db", "accounts: name, created, last sign-in, key"},
     {"active", 0, 0, "active", "who is online: name, address, since"},
@@ -24,6 +24,7 @@ constexpr std::array<command_spec, 10> table{{
      "keep USER out for DURATION (2h, 7d) or for good"},
     {"unban", 1, 1, "unban USER", "lift USER's ban"},
     {"bans", 0, 0, "bans", "bans in force: name, until, reason"},
+    {"delete", 1, 2, "delete USER [confirm]", "remove USER's account for good (asks first)"},
     {"quit", 0, 0, "quit", "stop the relay cleanly"},
 }};
 
@@ -154,6 +155,8 @@ result<command> parse_command(std::string_view line) {
   }
   return cmd;
 }
+
+bool is_confirm_word(std::string_view word) { return iequals(word, "confirm"); }
 
 std::string help_text(std::string_view only) {
   std::size_t width = 0;

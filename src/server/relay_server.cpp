@@ -473,12 +473,26 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
   // database strand) as recording the sign-in: a ban committed before it is seen here, one
   // committed after it finds the user online (its kick is queued on the io thread behind this
   // sign-in) and disconnects them.
-  auto ban = co_await writes_.write([this, &name, &key, now] {
-    auto b = bans_.find_active(name, now);
-    if (!b) (void)users_.record_sign_in(name, key, now);
-    return b;
+  // An account the operator deleted while its password was being checked is gone: its
+  // sign-in is not recorded, and fails as an unknown name does.
+  struct recorded {
+    std::optional<store::ban_record> ban;
+    bool account_exists = true;
+  };
+  auto [ban, account_exists] = co_await writes_.write([this, &name, &key, now] {
+    recorded r;
+    r.ban = bans_.find_active(name, now);
+    if (!r.ban) r.account_exists = users_.record_sign_in(name, key, now).has_value();
+    return r;
   });
   if (s->ending()) co_return;
+  if (!account_exists) {
+    log::info() << "session " << s->id() << " (" << s->address() << "): sign-in as " << name
+                << " failed: the account was deleted meanwhile";
+    ++stats_.sign_in_failures;
+    s->deliver(proto::error{proto::reason::invalid_credentials, 0, "invalid credentials"});
+    co_return;
+  }
   if (ban) {
     // Not a password failure (no penalty, not counted as one), but an attempt that did not
     // sign in: the per-connection cap still bounds the hashing a banned owner can cause.
@@ -857,6 +871,8 @@ void relay_server::run_command(const std::string& name, const std::vector<std::s
     finish_command(a, true, "kicked " + args[0] + "\n");
   } else if (name == "ban") {
     ban_command(a);
+  } else if (name == "delete") {
+    delete_command(a);
   } else if (name == "unban") {
     net::post(db_strand_, [this, a] {
       const std::string& user = a->args[0];
@@ -949,6 +965,63 @@ void relay_server::run_command(const std::string& name, const std::vector<std::s
   } else {
     finish_command(a, false, "unknown command: " + name + "\n");
   }
+}
+
+void relay_server::delete_command(const std::shared_ptr<const command_answer>& a) {
+  const std::string& user = a->args[0];
+  const bool confirmed = a->args.size() > 1;
+  if (confirmed && !console::is_confirm_word(a->args[1])) {
+    finish_command(a, false, "delete: the word after the name can only be 'confirm'\n");
+    return;
+  }
+  net::post(db_strand_, [this, a, user, confirmed] {
+    const auto now = unix_now();
+    std::optional<store::user_record> account;
+    std::optional<store::ban_record> ban;
+    try {
+      account = users_.find(user);
+      if (account) ban = bans_.find_active(user, now);
+      // Asked first: the account, its key and its ban go for good, and the name is free.
+      if (account && confirmed) (void)users_.remove(user);
+    } catch (const std::exception& e) {
+      finish_command(a, false, std::string("cannot use the database: ") + e.what() + "\n");
+      return;
+    }
+    if (!account) {
+      finish_command(a, false, "no registered user named " + user + "\n");
+      return;
+    }
+    if (!confirmed) {
+      std::string text = "nothing deleted yet: 'delete " + user + " confirm' removes for good\n";
+      text += "  the account " + user + ", created " + format_time(account->created) +
+              ", last sign-in " +
+              (account->last_sign_in ? format_time(*account->last_sign_in) : std::string("never")) +
+              "\n";
+      if (account->identity_key) {
+        text += "  its key " + crypto::short_fingerprint(*account->identity_key) + "\n";
+      }
+      if (ban) {
+        text +=
+            "  its ban, " +
+            (ban->until ? "until " + console::format_utc(*ban->until) : std::string("permanent")) +
+            (ban->reason.empty() ? "" : ": " + ban->reason) + "\n";
+      }
+      text += "  " + user + " is disconnected if online; anyone may then sign up as " + user +
+              ",\n  and their contacts are warned of the new key\n";
+      finish_command(a, false, std::move(text));
+      return;
+    }
+    // Deleted: now disconnect the user if online, on the io thread that owns the registry.
+    inbox_.post([this, a, user] {
+      log::info() << "operator deleted the account " << user;
+      std::string text = "deleted the account " + user + "\n";
+      if (session* target = online_.find(user)) {
+        target->close(proto::reason::kicked, "kicked: the operator deleted this account");
+        text += "disconnected " + user + "\n";
+      }
+      finish_command(a, true, std::move(text));
+    });
+  });
 }
 
 void relay_server::ban_command(const std::shared_ptr<const command_answer>& a) {

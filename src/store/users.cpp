@@ -76,6 +76,7 @@ user_store::user_store(database& db)
       sign_in_(db,
                "UPDATE users SET last_sign_in = ?2, identity_key = ?3 WHERE name = ?1 RETURNING 1"),
       set_hash_(db, "UPDATE users SET password_hash = ?2 WHERE name = ?1 RETURNING 1"),
+      remove_(db, "DELETE FROM users WHERE name = ?1 RETURNING 1"),
       list_(db, "SELECT " + std::string(columns) + " FROM users ORDER BY name"),
       count_(db, "SELECT count(*) FROM users") {}
 
@@ -112,6 +113,14 @@ result<void> user_store::record_sign_in(std::string_view name,
 result<void> user_store::set_password_hash(std::string_view name, std::string_view hash) {
   run s{set_hash_};
   s->bind(1, name).bind(2, hash);
+  if (s->step() != statement::step_result::row) return store_errc::not_found;
+  s->step();
+  return {};
+}
+
+result<void> user_store::remove(std::string_view name) {
+  run s{remove_};
+  s->bind(1, name);
   if (s->step() != statement::step_result::row) return store_errc::not_found;
   s->step();
   return {};

@@ -60,6 +60,34 @@ TEST_F(ConsoleE2eTest, KickShowsTheReasonOnTheKickedUsersScreen) {
   EXPECT_NE(audit_log().find(" kick bob \"being rude\" => ok\n"), std::string::npos) << audit_log();
 }
 
+TEST_F(ConsoleE2eTest, DeleteAsksThenRemovesTheAccountAndANewOwnerIsAKeyChange) {
+  auto [alice, bob, alice_key, bob_key] =
+      sign_up_pair(dir_, relay_.port, {"alice", alice_password}, {"bob", bob_password});
+  ASSERT_FALSE(alice_key.empty());
+  ASSERT_FALSE(bob_key.empty());
+  ASSERT_TRUE(saw(*alice, "* bob joined"));
+
+  type("delete bob");
+  EXPECT_TRUE(saw(*relay_.proc, "nothing deleted yet: 'delete bob confirm' removes for good"));
+  EXPECT_TRUE(saw(*relay_.proc, "  its key " + bob_key));
+  EXPECT_TRUE(bob->running());
+  type("delete Bob CONFIRM");
+  EXPECT_TRUE(saw(*relay_.proc, "deleted the account bob"));
+  EXPECT_TRUE(saw(*bob,
+                  "the relay closed the connection: kicked: the operator deleted this "
+                  "account"));
+  EXPECT_TRUE(exited_with(*bob, 1));
+  EXPECT_TRUE(saw(*alice, "* bob left"));
+
+  // Someone else signs up as bob: alice's client pinned the old bob, and says so.
+  auto other = start_client(dir_, relay_.port, "someone-else");
+  const auto other_key = sign_up(*other, "bob", "another-Pw-55e1c0");
+  ASSERT_FALSE(other_key.empty());
+  EXPECT_NE(other_key, bob_key);
+  EXPECT_TRUE(saw(*alice, "!!! WARNING: bob's identity key has CHANGED !!!"));
+  EXPECT_NE(audit_log().find(" delete bob CONFIRM => ok\n"), std::string::npos) << audit_log();
+}
+
 TEST_F(ConsoleE2eTest, BanRefusesSignInWithTheRightPasswordUntilUnban) {
   auto [alice, bob, alice_key, bob_key] =
       sign_up_pair(dir_, relay_.port, {"alice", alice_password}, {"bob", bob_password});

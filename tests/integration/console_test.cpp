@@ -206,6 +206,75 @@ TEST_F(ConsoleTest, BanSurvivesARestart) {
   EXPECT_TRUE(welcomed(bob_signs_in()));
 }
 
+TEST_F(ConsoleTest, DeleteAsksFirstThenRemovesTheAccountAndDisconnects) {
+  test_client alice(relay->port()), bob(relay->port());
+  ASSERT_TRUE(welcomed(alice.sign_in("alice", "alice-password")));
+  ASSERT_TRUE(welcomed(bob.sign_in("bob", "bob-password")));
+  ASSERT_TRUE(alice.wait_roster("bob", true));
+
+  // Without "confirm": what would go is shown, and nothing goes.
+  const auto asked = relay->console("delete", {"bob"});
+  EXPECT_TRUE(has(asked, "nothing deleted yet: 'delete bob confirm' removes for good\n")) << asked;
+  EXPECT_TRUE(std::regex_search(asked, std::regex("the account bob, created \\d{4}-[^\n]*, last "
+                                                  "sign-in \\d{4}-")))
+      << asked;
+  EXPECT_TRUE(has(asked, "  its key ")) << asked;
+  EXPECT_TRUE(has(relay->console("db"), "\nbob ")) << "bob was deleted without confirm";
+  EXPECT_EQ(relay->console("delete", {"bob", "yes"}),
+            "delete: the word after the name can only be 'confirm'\n");
+
+  EXPECT_EQ(relay->console("delete", {"bob", "CONFIRM"}),
+            "deleted the account bob\ndisconnected bob\n");
+  const auto closing = bob.expect<proto::closing>();
+  ASSERT_TRUE(closing);
+  EXPECT_EQ(closing->code, reason::kicked);
+  EXPECT_EQ(closing->text, "kicked: the operator deleted this account");
+  EXPECT_TRUE(alice.wait_roster("bob", false));
+
+  // Gone: the right password is refused as for any unknown name, and the name is free.
+  const auto refused = error_of(bob_signs_in());
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->code, reason::invalid_credentials);
+  EXPECT_FALSE(has(relay->console("db"), "\nbob ")) << relay->console("db");
+  EXPECT_EQ(relay->console("delete", {"bob"}), "no registered user named bob\n");
+  test_client newcomer(relay->port());
+  newcomer.sign_up_ok("bob", "another-bob-password");
+  EXPECT_TRUE(alice.wait_roster("bob", true));  // a new bob, whom alice's client will warn of
+}
+
+TEST_F(ConsoleTest, DeletingABannedAccountNamesItsBanAndTakesItAlong) {
+  ASSERT_EQ(relay->console("ban", {"bob", "spamming"}), "banned bob permanently: spamming\n");
+  const auto asked = relay->console("delete", {"bob"});
+  EXPECT_TRUE(has(asked, "  its ban, permanent: spamming\n")) << asked;
+  EXPECT_EQ(relay->console("delete", {"bob", "confirm"}), "deleted the account bob\n");
+  EXPECT_EQ(relay->console("bans"), "no bans in force\n");
+  // The audit log has both, before the `bans` above: the question (not done), the deletion.
+  const auto audit = lines_of(dir.file("relay.audit.log"));
+  ASSERT_GE(audit.size(), 3u);
+  EXPECT_TRUE(has(audit[audit.size() - 3], " delete bob => error \"nothing deleted yet"))
+      << audit[audit.size() - 3];
+  EXPECT_TRUE(has(audit[audit.size() - 2], " delete bob confirm => ok")) << audit[audit.size() - 2];
+}
+
+TEST(ConsoleDelete, AnAccountDeletedWhileItsPasswordIsCheckedDoesNotSignIn) {
+  temp_dir dir;
+  auto cfg = test_config(dir.path());
+  cfg.argon2 = {4, 65536, 1};  // a check long enough (about 0.2 s) to delete the account during it
+  relay_fixture relay(cfg);
+  test_client(relay.port()).sign_up_ok("bob", "bob-password");
+
+  test_client bob(relay.port());
+  proto::key_bytes k;
+  std::copy(bob.identity().pub().begin(), bob.identity().pub().end(), k.begin());
+  bob.send_frame(proto::sign_in{"bob", "bob-password", k});
+  std::this_thread::sleep_for(20ms);  // the relay has the frame and is hashing
+  EXPECT_EQ(relay.console("delete", {"bob", "confirm"}), "deleted the account bob\n");
+  const auto answer = error_of(bob.next_frame(10s));
+  ASSERT_TRUE(answer) << "a deleted account signed in";
+  EXPECT_EQ(answer->code, reason::invalid_credentials);
+  EXPECT_FALSE(has(relay.console("active"), "bob"));
+}
+
 TEST_F(ConsoleTest, BanErrors) {
   EXPECT_EQ(relay->console("ban", {"mallory", "1h"}), "no registered user named mallory\n");
   EXPECT_EQ(relay->console("ban", {"Bob"}), "no registered user named Bob\n");

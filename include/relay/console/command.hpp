@@ -64,6 +64,9 @@ std::error_code make_error_code(command_errc e) noexcept;
 /// Command names are case-insensitive.
 result<command> parse_command(std::string_view line);
 
+/// Whether `word` is "confirm", in any case (the second word of `delete USER confirm`).
+bool is_confirm_word(std::string_view word);
+
 /// Every command with its usage and help, one per line, help texts aligned in one column;
 /// with `only`, that command's line alone (empty if there is no such command).
 std::string help_text(std::string_view only = {});

@@ -126,6 +126,8 @@ class relay_server {
   void finish_command(const std::shared_ptr<const command_answer>& a, bool ok, std::string text,
                       std::function<void()> then = {});
   void ban_command(const std::shared_ptr<const command_answer>& a);
+  /// `delete USER`: shows what would go; `delete USER confirm` removes it (store::user_store).
+  void delete_command(const std::shared_ptr<const command_answer>& a);
   /// Samples the message total once a second for the recent rate in `stats`.
   void arm_rate_sampler();
   static std::string audit_path_for(const relay_config& cfg);

@@ -52,6 +52,9 @@ class user_store {
                               std::int64_t now);
   /// Replaces the stored hash (rehash on parameter change). not_found if there is no such account.
   result<void> set_password_hash(std::string_view name, std::string_view hash);
+  /// Deletes the account and, through the schema's cascade, its ban. not_found if there is no
+  /// such account. The name is free to be taken again.
+  result<void> remove(std::string_view name);
   /// Every account, ordered by name (bytewise).
   std::vector<user_record> list();
   /// How many accounts there are.
@@ -62,6 +65,7 @@ class user_store {
   statement find_;
   statement sign_in_;
   statement set_hash_;
+  statement remove_;
   statement list_;
   statement count_;
 };

@@ -35,7 +35,7 @@ TEST(Command, TableHasTheExpectedCommands) {
   std::vector<std::string> names;
   for (const auto& spec : commands()) names.emplace_back(spec.name);
   EXPECT_EQ(names, (std::vector<std::string>{"help", "db", "active", "key", "stats", "kick", "ban",
-                                             "unban", "bans", "quit"}));
+                                             "unban", "bans", "delete", "quit"}));
   for (const auto& spec : commands()) {
     EXPECT_FALSE(spec.usage.empty()) << spec.name;
     EXPECT_FALSE(spec.help.empty()) << spec.name;
@@ -101,6 +101,17 @@ TEST(Command, BanUnbanAndBans) {
   EXPECT_EQ(parsed("bans"), (command{"bans", {}}));
   EXPECT_EQ(error_of("bans bob"), command_errc::too_many_args);
   EXPECT_EQ(error_of("ban bob 2h \x1b[31m"), command_errc::bad_character);
+}
+
+TEST(Command, DeleteTakesAUserAndAnOptionalConfirm) {
+  EXPECT_EQ(parsed("delete bob"), (command{"delete", {"bob"}}));
+  EXPECT_EQ(parsed("DELETE BOB Confirm"), (command{"delete", {"bob", "Confirm"}}));
+  EXPECT_TRUE(is_confirm_word("Confirm"));
+  EXPECT_TRUE(is_confirm_word("confirm"));
+  EXPECT_FALSE(is_confirm_word("yes"));
+  EXPECT_FALSE(is_confirm_word("confirmed"));
+  EXPECT_EQ(error_of("delete"), command_errc::too_few_args);
+  EXPECT_EQ(error_of("delete bob confirm now"), command_errc::too_many_args);
 }
 
 TEST(Command, NoCommandTakesASecret) {

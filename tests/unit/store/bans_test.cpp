@@ -53,6 +53,16 @@ TEST_F(BanStore, TimedBanExpiresAtItsEnd) {
   EXPECT_EQ(bans_.find_active("bob", t0)->reason, "");
 }
 
+TEST_F(BanStore, RemovingAnAccountTakesItsBanWithIt) {
+  ASSERT_TRUE(bans_.ban("bob", std::nullopt, "spamming", t0));
+  ASSERT_TRUE(users_.remove("bob"));
+  EXPECT_FALSE(bans_.find_active("bob", t0));
+  EXPECT_TRUE(bans_.list_active(t0).empty());
+  // A new account of that name starts without the old one's ban.
+  ASSERT_TRUE(users_.create("bob", "h", some_key, t0));
+  EXPECT_FALSE(bans_.find_active("bob", t0));
+}
+
 TEST_F(BanStore, UnknownAccountCannotBeBanned) {
   const auto r = bans_.ban("mallory", std::nullopt, "x", t0);
   ASSERT_FALSE(r);

@@ -88,6 +88,20 @@ TEST_F(UserStore, SetPasswordHash) {
   EXPECT_EQ(r.error(), store_errc::not_found);
 }
 
+TEST_F(UserStore, RemoveDeletesTheAccountAndFreesTheName) {
+  ASSERT_TRUE(users_.create("carol", hash, make_key(1), 1));
+  ASSERT_TRUE(users_.create("dave", hash, make_key(2), 1));
+  ASSERT_TRUE(users_.remove("carol"));
+  EXPECT_FALSE(users_.find("carol").has_value());
+  EXPECT_TRUE(users_.find("dave").has_value());  // only the one named
+  EXPECT_EQ(users_.count(), 1);
+  const auto again = users_.remove("carol");
+  ASSERT_FALSE(again);
+  EXPECT_EQ(again.error(), store_errc::not_found);
+  EXPECT_TRUE(users_.create("carol", hash, make_key(3), 2));  // the name is free again
+  EXPECT_EQ(users_.find("carol")->identity_key, make_key(3));
+}
+
 TEST_F(UserStore, ListIsOrderedByName) {
   for (const char* n : {"mallory", "alice", "zed", "bob"}) {
     ASSERT_TRUE(users_.create(n, hash, make_key(1), 1));
