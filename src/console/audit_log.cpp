@@ -55,7 +55,8 @@ void append_word(std::string& out, std::string_view s) {
 }  // namespace
 
 std::string format_audit_line(std::int64_t unix_time, std::string_view command,
-                              std::span<const std::string> args, bool ok, std::string_view error) {
+                              std::span<const std::string> args, bool ok,
+                              std::string_view outcome) {
   const auto t = static_cast<std::time_t>(unix_time);
   std::tm tm{};
   gmtime_r(&t, &tm);
@@ -66,9 +67,13 @@ std::string format_audit_line(std::int64_t unix_time, std::string_view command,
   for (const auto& a : args) append_word(out, a);
   if (ok) {
     out += " => ok";
+    if (!outcome.empty()) {
+      out += ' ';
+      append_quoted(out, outcome);
+    }
   } else {
     out += " => error ";
-    append_quoted(out, error);
+    append_quoted(out, outcome);
   }
   return out;
 }

@@ -19,12 +19,13 @@ constexpr std::array<command_spec, 11> table{{
     {"active", 0, 0, "active", "who is online: name, address, since"},
     {"key", 0, 0, "key", "the relay's public-key fingerprint"},
     {"stats", 0, 0, "stats", "uptime, connections, sign-ins, messages, rate"},
-    {"kick", 1, rest_of_line, "kick USER [reason]", "disconnect USER, showing them the reason"},
+    {"kick", 1, rest_of_line, "kick USER [reason]", "disconnect USER, showing them the reason",
+     true},
     {"ban", 1, rest_of_line, "ban USER [DURATION] [reason]",
-     "keep USER out for DURATION (2h, 7d) or for good"},
-    {"unban", 1, 1, "unban USER", "lift USER's ban"},
+     "keep USER out for DURATION (2h, 7d) or for good", true},
+    {"unban", 1, 1, "unban USER", "lift USER's ban", true},
     {"bans", 0, 0, "bans", "bans in force: name, until, reason"},
-    {"delete", 1, 2, "delete USER [confirm]", "remove USER's account for good (asks first)"},
+    {"delete", 1, 2, "delete USER [confirm]", "remove USER's account for good (asks first)", true},
     {"quit", 0, 0, "quit", "stop the relay cleanly"},
 }};
 

@@ -828,10 +828,15 @@ void relay_server::finish_command(const std::shared_ptr<const command_answer>& a
   // On the database strand: the disk write stays off the io thread, and the line is on disk
   // before the operator sees the answer.
   net::post(db_strand_, [this, a, ok, text = std::move(text), then = std::move(then)]() mutable {
-    std::string_view error;
-    if (!ok) error = std::string_view(text).substr(0, text.find('\n'));
+    // A failure records why; a change records what it did (a ban's end as computed, not
+    // only the duration typed). Both are the answer's first line.
+    const auto* spec = console::find_command(a->name);
+    std::string_view outcome;
+    if (!ok || (spec != nullptr && spec->changes_state)) {
+      outcome = std::string_view(text).substr(0, text.find('\n'));
+    }
     if (auto ec =
-            audit_.append(console::format_audit_line(unix_now(), a->name, a->args, ok, error))) {
+            audit_.append(console::format_audit_line(unix_now(), a->name, a->args, ok, outcome))) {
       log::error() << "audit log " << audit_.path() << ": " << ec.message();
       text +=
           "console: could not write the audit log " + audit_.path() + ": " + ec.message() + "\n";

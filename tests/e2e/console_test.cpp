@@ -57,7 +57,8 @@ TEST_F(ConsoleE2eTest, KickShowsTheReasonOnTheKickedUsersScreen) {
   EXPECT_TRUE(exited_with(*bob, 1));
   EXPECT_TRUE(saw(*alice, "* bob left"));
   EXPECT_TRUE(relay_.proc->running());
-  EXPECT_NE(audit_log().find(" kick bob \"being rude\" => ok\n"), std::string::npos) << audit_log();
+  EXPECT_NE(audit_log().find(" kick bob \"being rude\" => ok \"kicked bob\"\n"), std::string::npos)
+      << audit_log();
 }
 
 TEST_F(ConsoleE2eTest, DeleteAsksThenRemovesTheAccountAndANewOwnerIsAKeyChange) {
@@ -85,7 +86,9 @@ TEST_F(ConsoleE2eTest, DeleteAsksThenRemovesTheAccountAndANewOwnerIsAKeyChange) 
   ASSERT_FALSE(other_key.empty());
   EXPECT_NE(other_key, bob_key);
   EXPECT_TRUE(saw(*alice, "!!! WARNING: bob's identity key has CHANGED !!!"));
-  EXPECT_NE(audit_log().find(" delete bob CONFIRM => ok\n"), std::string::npos) << audit_log();
+  EXPECT_NE(audit_log().find(" delete bob CONFIRM => ok \"deleted the account bob\"\n"),
+            std::string::npos)
+      << audit_log();
 }
 
 TEST_F(ConsoleE2eTest, BanRefusesSignInWithTheRightPasswordUntilUnban) {
@@ -132,9 +135,11 @@ TEST_F(ConsoleE2eTest, BanRefusesSignInWithTheRightPasswordUntilUnban) {
   EXPECT_TRUE(saw(*alice, "* bob joined"));
 
   const auto log = audit_log();
-  EXPECT_NE(log.find(" ban bob \"1h spamming the room\" => ok\n"), std::string::npos) << log;
+  EXPECT_NE(log.find(" ban bob \"1h spamming the room\" => ok \"banned bob until "),
+            std::string::npos)
+      << log;
   EXPECT_NE(log.find(" bans => ok\n"), std::string::npos) << log;
-  EXPECT_NE(log.find(" unban bob => ok\n"), std::string::npos) << log;
+  EXPECT_NE(log.find(" unban bob => ok \"unbanned bob\"\n"), std::string::npos) << log;
   EXPECT_TRUE(never_printed(*relay_.proc, bob_password));
 }
 

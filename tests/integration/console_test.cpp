@@ -342,14 +342,18 @@ TEST_F(ConsoleTest, AuditLogRecordsEveryCommandAndItsOutcome) {
   ASSERT_EQ(lines.size(), commands.size());
   const std::regex shape(
       "^\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ [a-z]+( [^ ]+| \"[^\"]*\")* "
-      "=> (ok|error \"[^\"]*\")$");
+      "=> (ok|ok \"([^\"\\\\]|\\\\.)*\"|error \"[^\"]*\")$");
   for (const auto& l : lines) EXPECT_TRUE(std::regex_search(l, shape)) << l;
   auto tail = [&](std::size_t i) { return lines[i].substr(lines[i].find('Z') + 2); };
   EXPECT_EQ(tail(0), "stats => ok");
-  EXPECT_EQ(tail(1), "kick bob \"being rude\" => ok");
+  EXPECT_EQ(tail(1), "kick bob \"being rude\" => ok \"kicked bob\"");
   EXPECT_EQ(tail(2), "kick nobody => error \"nobody is not online\"");
-  EXPECT_EQ(tail(3), "ban bob \"1h spam \\\"quoted\\\"\" => ok");
-  EXPECT_EQ(tail(4), "unban bob => ok");
+  // A ban records when it ends, as computed, beside the duration as typed.
+  EXPECT_TRUE(std::regex_match(
+      tail(3), std::regex(R"(ban bob "1h spam \\"quoted\\"" => ok "banned bob until )"
+                          R"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ: spam \\"quoted\\"")")))
+      << tail(3);
+  EXPECT_EQ(tail(4), "unban bob => ok \"unbanned bob\"");
   EXPECT_EQ(tail(5), "unban bob => error \"bob is not banned\"");
   EXPECT_EQ(tail(6), "bans => ok");
   EXPECT_EQ(tail(11), "frobnicate => error \"unknown command: frobnicate\"");

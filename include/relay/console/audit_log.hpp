@@ -10,16 +10,18 @@
 namespace relay::console {
 
 /// One audit line, without the newline:
-///   2025-06-01T12:00:00Z kick bob "being rude" => ok
+///   2025-06-01T12:00:00Z kick bob "being rude" => ok "kicked bob"
+///   2025-06-01T12:00:00Z stats => ok
 ///   2025-06-01T12:00:00Z unban carol => error "carol is not banned"
 /// The time is UTC. An argument is written bare when it is non-empty and only letters,
 /// digits and `-_.:@/+`; otherwise in double quotes with `\"`, `\\` and `\xNN` for every other
 /// byte outside printable ASCII, so the line is plain ASCII, unambiguous, and no escape
-/// sequence in a reason can act on the terminal of whoever reads the log. The error text is
-/// quoted the same way.
+/// sequence in a reason can act on the terminal of whoever reads the log. `outcome` (the
+/// error, or what a command that changes state did) is quoted the same way; an empty outcome
+/// of a success is left out.
 std::string format_audit_line(std::int64_t unix_time, std::string_view command,
                               std::span<const std::string> args, bool ok,
-                              std::string_view error = {});
+                              std::string_view outcome = {});
 
 /// An append-only log file. Not thread-safe: the relay uses it from one strand.
 class audit_log {

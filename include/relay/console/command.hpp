@@ -26,6 +26,9 @@ struct command_spec {
   int max_args;            ///< at most this many, or rest_of_line
   std::string_view usage;  ///< e.g. "kick USER [reason]"
   std::string_view help;   ///< one line
+  /// Changes the relay's state (accounts, bans, who is online): the audit log then records
+  /// what the command did, not only that it succeeded.
+  bool changes_state = false;
 };
 
 /// The command table: name, argument counts, usage, one-line help.

@@ -25,6 +25,11 @@ TEST(AuditLine, OkAndError) {
             "2023-11-14T22:13:20Z kick bob \"being rude\" => ok");
   EXPECT_EQ(format_audit_line(t0, "unban", args{"carol"}, false, "carol is not banned"),
             "2023-11-14T22:13:20Z unban carol => error \"carol is not banned\"");
+  // A command that changes something says what it did.
+  EXPECT_EQ(format_audit_line(t0, "ban", args{"bob", "2H rude"}, true,
+                              "banned bob until 2023-11-15 00:13:20Z: rude"),
+            "2023-11-14T22:13:20Z ban bob \"2H rude\" => ok \"banned bob until 2023-11-15 "
+            "00:13:20Z: rude\"");
 }
 
 TEST(AuditLine, QuotesAndEscapesEverythingButPlainWords) {
