@@ -34,12 +34,13 @@ std::int64_t unix_now() {
       .count();
 }
 
-std::string format_time(std::int64_t t) {
+/// `t` in UTC, through put_time's `format`.
+std::string format_time(std::int64_t t, const char* format = "%Y-%m-%d %H:%M:%SZ") {
   std::time_t tt = static_cast<std::time_t>(t);
   std::tm tm{};
   gmtime_r(&tt, &tm);
   std::ostringstream os;
-  os << std::put_time(&tm, "%Y-%m-%d %H:%M:%SZ");
+  os << std::put_time(&tm, format);
   return os.str();
 }
 
@@ -945,13 +946,16 @@ void relay_server::run_command(const std::string& name, const std::vector<std::s
         return;
       }
       const int name_w = column_width(list, [](const auto& u) { return u.name; });
-      os << std::left << std::setw(name_w) << "NAME" << std::setw(22) << "CREATED" << std::setw(22)
+      // The day an account was made, and the minute it was last used: with a short name, a
+      // row (and its whole key fingerprint) fits 80 columns.
+      os << std::left << std::setw(name_w) << "NAME" << std::setw(12) << "CREATED" << std::setw(19)
          << "LAST SIGN-IN"
          << "KEY FINGERPRINT\n";
       for (const auto& u : list) {
-        os << std::setw(name_w) << u.name << std::setw(22) << format_time(u.created)
-           << std::setw(22)
-           << (u.last_sign_in ? format_time(*u.last_sign_in) : std::string("never"))
+        os << std::setw(name_w) << u.name << std::setw(12) << format_time(u.created, "%Y-%m-%d")
+           << std::setw(19)
+           << (u.last_sign_in ? format_time(*u.last_sign_in, "%Y-%m-%d %H:%MZ")
+                              : std::string("never"))
            << (u.identity_key ? crypto::short_fingerprint(*u.identity_key) : std::string("-"))
            << "\n";
       }

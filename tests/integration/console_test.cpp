@@ -137,6 +137,15 @@ TEST_F(ConsoleTest, TablesAreAsWideAsTheLongestNameNeeds) {
   std::istringstream rows(active);
   for (std::string row; std::getline(rows, row);) EXPECT_LE(row.size(), 80U) << row;
 
+  // So does a `db` row, whole key fingerprint included.
+  const auto short_db = relay->console("db");
+  EXPECT_TRUE(std::regex_search(
+      short_db,
+      std::regex(R"(\nalice  \d{4}-\d\d-\d\d  \d{4}-\d\d-\d\d \d\d:\d\dZ  [0-9a-f]{4} )")))
+      << short_db;
+  std::istringstream db_rows(short_db);
+  for (std::string row; std::getline(db_rows, row);) EXPECT_LE(row.size(), 80U) << row;
+
   // A 32-character name widens the column for every row alike.
   const std::string longest(32, 'z');
   test_client z(relay->port());
