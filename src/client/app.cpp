@@ -117,6 +117,42 @@ std::optional<std::string> read_secret(line_reader& in) {
   return line;
 }
 
+// Ctrl-Z at a question answered in plain sight (trust the relay? user name? create the
+// account?): on `fg` the question is asked again, as ssh's readpassphrase does, since the
+// shell's own lines have pushed it out of view. What was typed before is discarded, as at the
+// password prompt. The text is prepared before the handler is installed (async-signal-safe).
+char ask_again_text[512];
+std::size_t ask_again_length = 0;
+int ask_again_fd = STDERR_FILENO;
+
+extern "C" void stop_then_ask_again(int) {
+  const int saved_errno = errno;
+  ::kill(::getpid(), SIGSTOP);  // here until `fg`
+  ::tcflush(STDIN_FILENO, TCIFLUSH);
+  [[maybe_unused]] const auto n = ::write(ask_again_fd, ask_again_text, ask_again_length);
+  errno = saved_errno;
+}
+
+/// Asks `question` on the status stream and reads the answer; on a terminal, Ctrl-Z meanwhile
+/// stops and asks again on `fg`.
+std::optional<std::string> ask(ui& u, line_reader& in, const std::string& question) {
+  u.prompt(question);
+  if (!::isatty(STDIN_FILENO)) return in.next();
+  const std::string again = "\n(what was typed before Ctrl-Z is discarded) " + question;
+  ask_again_length = std::min(again.size(), sizeof ask_again_text);
+  std::memcpy(ask_again_text, again.data(), ask_again_length);
+  ask_again_fd = u.status_fd();
+  struct sigaction stop {
+  }, old_tstp{};
+  stop.sa_handler = stop_then_ask_again;
+  sigemptyset(&stop.sa_mask);
+  stop.sa_flags = SA_RESTART;  // the read goes on after `fg`
+  ::sigaction(SIGTSTP, &stop, &old_tstp);
+  auto line = in.next();
+  ::sigaction(SIGTSTP, &old_tstp, nullptr);
+  return line;
+}
+
 /// Takes RELAYCHAT_PASSWORD out of the environment (wiping the original bytes, which
 /// /proc/PID/environ would otherwise still show), so child processes never inherit it.
 std::optional<std::string> take_password_from_environment() {
@@ -378,9 +414,9 @@ int confirm_new_relay(ui& u, line_reader& in, net::io_context& io, const client_
   u.info("* relay " + relay_id + " is new to this device. Its key fingerprint is\n  " + fp +
          "\n  Compare it with the one its operator gives you (the relay prints it\n"
          "  when it starts, and on its `key` command).");
-  u.prompt("Trust this relay and pin its key? [yes/no/fingerprint] ");
+  std::string question = "Trust this relay and pin its key? [yes/no/fingerprint] ";
   while (true) {
-    auto answer = in.next();
+    auto answer = ask(u, in, question);
     if (!answer) u.prompt("\n");  // Ctrl-D: what follows starts on a line of its own
     std::string a = answer ? crypto::typed_fingerprint(*answer) : "no";
     if (a == "yes" || a == fp) break;
@@ -396,7 +432,7 @@ int confirm_new_relay(ui& u, line_reader& in, net::io_context& io, const client_
           fp + "\nyours:\n  " + a + "\nNothing was sent to relay " + relay_id + ".");
       return exit_key_mismatch;
     }
-    u.prompt("Please type 'yes', 'no' or the fingerprint: ");
+    question = "Please type 'yes', 'no' or the fingerprint: ";
   }
   try {
     dir.pin_relay(relay_id, *offered);
@@ -1197,8 +1233,8 @@ int run_client(const client_config& cfg) {
       // password), else the one last signed in with from here.
       const std::string offered = round > 1 ? name : dir.read_last_user(relay_id);
       for (;;) {
-        u.prompt(offered.empty() ? "user name: " : "user name [" + offered + "]: ");
-        auto raw_name = in.next();
+        auto raw_name =
+            ask(u, in, offered.empty() ? "user name: " : "user name [" + offered + "]: ");
         if (!raw_name) {
           if (stdin_tty) u.prompt("\n");
           u.error(stdin_tty ? "no user name: nothing done"
@@ -1328,8 +1364,7 @@ int run_client(const client_config& cfg) {
                 " (without a terminal, --sign-up creates it; nothing was created)");
         return exit_bad_credentials;
       }
-      u.prompt("Create a new account named '" + name + "'? [y/N] ");
-      auto answer = in.next();
+      auto answer = ask(u, in, "Create a new account named '" + name + "'? [y/N] ");
       if (!answer) u.prompt("\n");
       if (!answer || (*answer != "y" && *answer != "Y" && *answer != "yes")) {
         if (!answer || !typed_at_terminal || round == 3) {

@@ -442,6 +442,14 @@ char process_state(pid_t pid) {
   return paren != std::string::npos && paren + 2 < all.size() ? all[paren + 2] : '?';
 }
 
+/// Whether the process is stopped within 2 s (as Ctrl-Z stops it).
+bool stops(pid_t pid) {
+  for (int i = 0; i < 100 && process_state(pid) != 'T'; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return process_state(pid) == 'T';
+}
+
 TEST_F(E2eTest, CtrlZAtThePasswordPromptKeepsThePasswordHidden) {
   alice_has_an_account();
   auto alice = client("alice");
@@ -451,10 +459,7 @@ TEST_F(E2eTest, CtrlZAtThePasswordPromptKeepsThePasswordHidden) {
   ASSERT_TRUE(alice->wait_echo_off());
   alice->send("half-typed");
   alice->send("\x1a");  // Ctrl-Z
-  for (int i = 0; i < 100 && process_state(alice->pid()) != 'T'; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  ASSERT_EQ(process_state(alice->pid()), 'T');
+  ASSERT_TRUE(stops(alice->pid()));
   alice->send_signal(SIGCONT);  // what `fg` does (after the shell put its own modes back)
   ASSERT_TRUE(saw(*alice, "(what was typed before Ctrl-Z is discarded) type it again: "));
   ASSERT_TRUE(alice->wait_echo_off());
@@ -462,6 +467,33 @@ TEST_F(E2eTest, CtrlZAtThePasswordPromptKeepsThePasswordHidden) {
   EXPECT_TRUE(saw(*alice, "signed in as alice"));
   EXPECT_TRUE(never_printed(*alice, alice_password));  // echo was off again after the stop
   EXPECT_TRUE(never_printed(*alice, "half-typed"));
+  alice->send_line("/quit");
+  EXPECT_TRUE(exited_with(*alice, 0));
+}
+
+TEST_F(E2eTest, CtrlZAtAQuestionAsksItAgainAfterFg) {
+  auto alice = client("alice");
+  ASSERT_TRUE(saw(*alice, "Trust this relay and pin its key? [yes/no/fingerprint] "));
+  alice->send("ye");  // half an answer, then Ctrl-Z
+  alice->send("\x1a");
+  ASSERT_TRUE(stops(alice->pid()));
+  alice->send_signal(SIGCONT);  // what `fg` does
+  ASSERT_TRUE(saw(*alice,
+                  "(what was typed before Ctrl-Z is discarded) Trust this relay and pin "
+                  "its key? [yes/no/fingerprint] "));
+  alice->send_line("yes");  // not "yeyes": the half answer went
+  ASSERT_TRUE(saw(*alice, "* pinned the key of relay"));
+  ASSERT_TRUE(saw(*alice, "user name: "));
+  alice->send("\x1a");
+  ASSERT_TRUE(stops(alice->pid()));
+  alice->send_signal(SIGCONT);
+  ASSERT_TRUE(saw(*alice, "(what was typed before Ctrl-Z is discarded) user name: "));
+  alice->send_line("alice");
+  ASSERT_TRUE(type_password(*alice, alice_password));
+  ASSERT_TRUE(saw(*alice, "Create a new account named 'alice'? [y/N] "));
+  alice->send_line("y");
+  ASSERT_TRUE(type_password(*alice, alice_password));  // "confirm password: "
+  EXPECT_TRUE(saw(*alice, "signed in as alice"));
   alice->send_line("/quit");
   EXPECT_TRUE(exited_with(*alice, 0));
 }

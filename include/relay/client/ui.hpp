@@ -145,6 +145,8 @@ class ui {
   void error(std::string text) { show(notice_event{notice_level::error, std::move(text)}); }
   /// A prompt before the chat (no newline), on the status stream; never JSON.
   void prompt(std::string_view text);
+  /// The status stream's file descriptor (where prompts go).
+  int status_fd() const noexcept { return ::fileno(status_.file); }
   /// Raw multi-line text (the /help listing) on the status stream or terminal; JSON: a notice.
   void text_block(std::string_view text);
 
