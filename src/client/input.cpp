@@ -26,16 +26,18 @@ std::string lower_name(std::string_view name) {
   return out;
 }
 
+/// `text` is sent as it is: indentation (a pasted block of code) is kept.
 input make_send(std::string_view to_typed, std::string_view text) {
   const std::string lowered = typed_name(to_typed);
   const std::string_view to = lowered;
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
   if (!proto::valid_name(to)) {
     // Shown as typed but inert, and a pasted line break as ^J: never a line of its own.
     return input_error{"invalid recipient '" + printable(to.substr(0, 40)) + "': user names are " +
                        std::string(proto::name_rules)};
   }
-  if (text.empty()) return input_error{"empty message: nothing sent"};
+  if (text.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+    return input_error{"empty message: nothing sent"};
+  }
   return send_line{std::string(to), std::string(text)};
 }
 
@@ -97,7 +99,11 @@ input parse_input(std::string_view line) {
   if (colon == std::string_view::npos) {
     return input_error{"to send a message type NAME:MESSAGE (or /help)"};
   }
-  return make_send(line.substr(0, colon), line.substr(colon + 1));
+  // One space (or tab) after the colon is the separator of "bob: hi"; any more are the
+  // message's own, as after /msg's NAME.
+  std::string_view text = line.substr(colon + 1);
+  if (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  return make_send(line.substr(0, colon), text);
 }
 
 std::string_view input_help() {

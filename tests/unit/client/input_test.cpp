@@ -23,6 +23,16 @@ TEST(Input, SplitsAtTheFirstColon) {
   EXPECT_EQ(s.text, "spaced");
 }
 
+TEST(Input, OneSpaceAfterTheColonSeparatesAndTheRestIsTheMessages) {
+  EXPECT_EQ(as_send(parse_input("bob:  indented")).text, " indented");
+  EXPECT_EQ(as_send(parse_input("bob:\t\tcode")).text, "\tcode");
+  EXPECT_EQ(as_send(parse_input("bob:    def f():\n        return 1")).text,
+            "   def f():\n        return 1");
+  EXPECT_EQ(as_send(parse_input("/msg bob   three")).text, "  three");
+  EXPECT_TRUE(std::holds_alternative<input_error>(parse_input("bob: \t ")));
+  EXPECT_TRUE(std::holds_alternative<input_error>(parse_input("/msg bob    ")));
+}
+
 TEST(Input, MsgCommand) {
   auto s = as_send(parse_input("/msg bob hi: there"));
   EXPECT_EQ(s.to, "bob");
