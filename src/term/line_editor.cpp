@@ -154,6 +154,10 @@ std::vector<line_editor::event> line_editor::feed(std::string_view bytes) {
           seq_.clear();
         } else if (c == 'O') {
           state_ = state::ss3;
+        } else if (pasting_ && (c == ']' || c == 'P' || c == '_' || c == '^' || c == 'X')) {
+          state_ = state::string;  // a pasted window title or the like: none of it is text
+        } else if (pasting_ && u >= 0x20 && u <= 0x2f) {
+          state_ = state::nf;
         } else if (c != esc) {  // ESC ESC: the first one was a lone Escape key
           state_ = state::ground;
           if (!pasting_) alt_key(c);
@@ -173,6 +177,19 @@ std::vector<line_editor::event> line_editor::feed(std::string_view bytes) {
       case state::ss3:
         state_ = state::ground;
         if (!pasting_) ss3_done(c, out);
+        continue;
+      case state::string:
+        // Ends at BEL, or at any ESC (ST is ESC \): so the paste's own end, ESC[201~, is
+        // always seen, even after a string that never ends.
+        if (c == esc) state_ = state::esc;
+        if (c == '\x07') state_ = state::ground;
+        continue;
+      case state::nf:
+        if (c == esc) {
+          state_ = state::esc;
+        } else if (u < 0x20 || u > 0x2f) {
+          state_ = state::ground;  // the final byte (or anything else) ends it
+        }
         continue;
       case state::ground:
         break;

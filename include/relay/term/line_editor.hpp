@@ -87,7 +87,9 @@ class line_editor {
   void set_max_bytes(std::size_t n) noexcept { max_bytes_ = n; }
 
  private:
-  enum class state { ground, esc, csi, ss3 };
+  // In a paste only: `string` is an OSC/DCS/APC/PM/SOS body (to BEL or the next ESC), `nf`
+  // an nF escape's intermediates (ESC ( B): both dropped whole, never left as text.
+  enum class state { ground, esc, csi, ss3, string, nf };
 
   bool utf8_byte(unsigned char u, bool paste);
   void key_byte(char c, bool after_cr, std::vector<event>& out);

@@ -456,6 +456,22 @@ TEST(LineEditor, BracketedPasteDropsControlsButKeepsTabs) {
   EXPECT_EQ(ed.buffer(), "a\tbce");
 }
 
+TEST(LineEditor, BracketedPasteDropsStringAndCharsetSequencesWhole) {
+  line_editor ed;
+  // A window title (OSC, ended by BEL and by ST), a DCS, and a charset designation.
+  ed.feed(paste_begin + "A\x1b]0;pwned\x07" + "B\x1b]2;title\x1b\\" + "C\x1bPq#0\x1b\\" +
+          "D\x1b(B" + "E" + paste_end);
+  EXPECT_EQ(ed.buffer(), "ABCDE");
+  // A string that never ends still lets the paste end, and what is typed after it counts.
+  line_editor open;
+  open.feed(paste_begin + "x\x1b]0;no end" + paste_end + "y");
+  EXPECT_EQ(open.buffer(), "xy");
+  // Byte by byte, the same.
+  line_editor slow;
+  feed_bytewise(slow, paste_begin + "A\x1b]0;pwned\x07" + "B" + paste_end);
+  EXPECT_EQ(slow.buffer(), "AB");
+}
+
 TEST(LineEditor, BracketedPasteSplitAcrossFeeds) {
   line_editor ed;
   const std::string all = paste_begin + "x\r\ny\xe2\x82\xac" + paste_end + "z";
