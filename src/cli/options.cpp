@@ -44,7 +44,8 @@ constexpr const char* examples =
     "  in UTC, ISO 8601).\n"
     "\nclient exit codes: 0 ok, 1 error (kicked, banned, replaced), 2 sign-in/sign-up refused,\n"
     "  3 relay unreachable, 4 relay key not accepted (not the pinned key or --relay-key,\n"
-    "  or not trusted when asked on first use)\n";
+    "  or not trusted when asked on first use), 5 without a terminal: left normally, but\n"
+    "  some line was refused or some message was not sent or not confirmed\n";
 
 }  // namespace
 

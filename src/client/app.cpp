@@ -475,6 +475,9 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   net::steady_timer retry_timer(io);
   std::atomic<bool> stop{false};
   int code = exit_ok;
+  // A line refused or a message not sent (or not confirmed), each already named: a script
+  // learns of it from the exit code too (exit_not_all_sent).
+  bool something_unsent = false;
   std::uint32_t next_id = 1;
   bool snapshot_done = false;
   // Lines that arrived before the roster snapshot: handled once it is complete, so a script
@@ -569,6 +572,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
     std::erase_if(unacked, [id](const in_flight& m) { return m.id == id; });
   };
   auto report_unconfirmed = [&] {
+    if (!unacked.empty()) something_unsent = true;
     for (const auto& m : unacked) {
       u.warning("! " + m.to + " may not have got this (the connection ended before the relay " +
                 "confirmed it): " + excerpt(m.text));
@@ -596,7 +600,13 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       if (!m) break;
       auto sealed = c.seal_to(m->to, m->text, m->written_us);
       if (!sealed) {
-        u.error("! not sent to " + m->to + ": " + sealed.error().message());
+        // The recipient left (or cannot be sealed to): neither can the rest queued for them.
+        const std::string why = sealed.error().message();
+        u.error("! not sent to " + m->to + " (" + why + "): " + excerpt(m->text));
+        for (const auto& rest : out_box.take_all_to(m->to)) {
+          u.error("! not sent to " + rest.to + " (" + why + "): " + excerpt(rest.text));
+        }
+        something_unsent = true;
         continue;
       }
       const std::uint32_t id = next_id++;
@@ -703,6 +713,9 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
     drain_timer.cancel();
     ack_timer.cancel();
     report_unconfirmed();
+    if (!out_box.pending().empty() || !early.empty() || !held.empty() || !awaiting.empty()) {
+      something_unsent = true;
+    }
     for (const auto& m : out_box.pending()) {
       u.warning("! not sent to " + m.to + ": " + excerpt(m.text));
     }
@@ -862,13 +875,21 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         }
       } else if (auto* e = std::get_if<proto::error>(&*f)) {
         // Sent too fast for this relay (set stricter than its defaults): sent again, slower.
-        if (e->ref != 0) forget_send(e->ref);
+        // A refused send is named with its text, as every message that did not go is.
+        std::string which;
+        if (e->ref != 0) {
+          const auto it = std::find_if(unacked.begin(), unacked.end(),
+                                       [&](const in_flight& m) { return m.id == e->ref; });
+          if (it != unacked.end()) which = ": " + excerpt(it->text);
+          forget_send(e->ref);
+        }
         if (e->code == proto::reason::rate_limited &&
             out_box.refused(e->ref, outbox::clock::now())) {
           pump();
           continue;
         }
-        u.error("! " + printable(e->text));
+        if (e->ref != 0) something_unsent = true;
+        u.error("! " + printable(e->text) + which);
       } else if (auto* cl = std::get_if<proto::closing>(&*f)) {
         // A kick's text is the operator's reason alone ("being rude"): say who did it.
         std::string why = printable(cl->text);
@@ -914,6 +935,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
     if (std::holds_alternative<empty_line>(in)) return;
     if (auto* err = std::get_if<input_error>(&in)) {
       u.error("! " + err->message);
+      something_unsent = true;
     } else if (std::holds_alternative<help_line>(in)) {
       u.text_block(input_help());
     } else if (std::holds_alternative<who_line>(in)) {
@@ -1010,12 +1032,14 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       if (s->text.size() > crypto::max_text) {
         u.error("! not sent: messages are at most " + std::to_string(crypto::max_text) +
                 " bytes (this one has " + std::to_string(s->text.size()) + ")");
+        something_unsent = true;
         return;
       }
       const typed_text typed{s->text, typed_at != 0 ? typed_at : micros_now()};
       if (s->to != c.me() && !c.is_online(s->to)) {
         if (!sending_outage_lines) {
           u.error("! " + s->to + " is not online: nothing sent");
+          something_unsent = true;
           return;
         }
         auto& waiting = awaiting[s->to];
@@ -1031,6 +1055,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
             for (const auto& [name, texts] : awaiting) {
               for (const auto& t : texts) {
                 u.warning("! " + name + " did not come back: not sent: " + excerpt(t.text));
+                something_unsent = true;
               }
             }
             awaiting.clear();
@@ -1142,8 +1167,11 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       u.warning("! not sent (you were still typing it): " + excerpt(d));
     }
   }
+  const bool term_was_used = term.has_value();
   u.attach(nullptr, {});
   term.reset();
+  // A script reads the exit code; a person has read each line that said what did not go.
+  if (code == exit_ok && something_unsent && !term_was_used) code = exit_not_all_sent;
   return code;
 }
 

@@ -60,4 +60,17 @@ std::vector<outbox::message> outbox::pending() const {
   return out;
 }
 
+std::vector<outbox::message> outbox::take_all_to(std::string_view to) {
+  std::vector<message> out;
+  for (auto it = waiting_.begin(); it != waiting_.end();) {
+    if (it->second.to == to) {
+      out.push_back(std::move(it->second));
+      it = waiting_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  return out;
+}
+
 }  // namespace relay::client

@@ -289,7 +289,8 @@ TEST_F(ScriptingTest, JsonPrintsOneObjectPerLine) {
   bot->write("alice:" + std::string(20000, 'x') + "\n");
   ASSERT_TRUE(bot->wait_stdout("16384")) << bot->describe("no refusal");
   bot->close_stdin();
-  ASSERT_EQ(bot->wait_exit(), 0) << bot->describe("exit");
+  // It left normally, but one of its lines was refused: the exit code says so.
+  ASSERT_EQ(bot->wait_exit(), 5) << bot->describe("exit");
 
   std::istringstream lines(bot->out());
   std::string line;
@@ -350,6 +351,34 @@ TEST_F(ScriptingTest, MultiLineMessageShowsAsContinuationLines) {
   EXPECT_EQ(bot->out(), "alice: first\n  | bot: forged\n") << bot->describe("stdout");
 }
 
+TEST_F(ScriptingTest, ALineThatDidNotGoIsNamedAndSetsTheExitCode) {
+  auto a = alice();
+  auto bot = piped("bot", {"--user", "bot", "--sign-up"});
+  ASSERT_TRUE(saw(*a, "* bot joined"));
+  bot->write("nobody:hi\nalice:fine\n");
+  ASSERT_TRUE(saw(*a, "bot: fine"));
+  bot->close_stdin();
+  EXPECT_EQ(bot->wait_exit(), 5) << bot->describe("exit");
+  EXPECT_NE(bot->err().find("! nobody is not online: nothing sent"), std::string::npos)
+      << bot->describe("not named");
+
+  // A recipient who leaves with a paced burst still queued for them: every line is named,
+  // with its text, at once, and not one per paced slot.
+  auto burst = piped("bot", {"--user", "bot"});
+  ASSERT_TRUE(saw(*a, "* bot joined"));
+  std::string lines;
+  for (int i = 0; i < 300; ++i) lines += "alice:burst " + std::to_string(i) + "\n";
+  burst->write(lines);
+  ASSERT_TRUE(saw(*a, "bot: burst 0"));
+  a->send_line("/quit");
+  ASSERT_TRUE(exited_with(*a, 0));
+  ASSERT_TRUE(burst->wait_stderr("! not sent to alice (not online): ", 5s))
+      << burst->describe("not named");
+  ASSERT_TRUE(burst->wait_stderr("\"burst 299\"", 2s)) << burst->describe("not at once");
+  burst->close_stdin();
+  EXPECT_EQ(burst->wait_exit(), 5) << burst->describe("exit");
+}
+
 TEST_F(ScriptingTest, WrongPasswordOrUnknownUserExitsTwoWithoutAsking) {
   // Unknown user, no --sign-up: refused, nothing created, no question asked.
   auto unknown = piped("nobody", {"--user", "nobody"});
@@ -406,7 +435,7 @@ TEST_F(ScriptingTest, OverLongMessagesAreRefusedInEveryMode) {
   EXPECT_EQ(bot->out().find("vvv"), std::string::npos);
   EXPECT_EQ(occurrences(a->transcript(), "! too long"), 1U) << a->transcript();
   bot->close_stdin();
-  EXPECT_EQ(bot->wait_exit(), 0);
+  EXPECT_EQ(bot->wait_exit(), 5);  // its over-long line was refused
 }
 
 TEST_F(ScriptingTest, ABurstOfLinesIsSentWholeAndInOrderAtTheRelaysPace) {

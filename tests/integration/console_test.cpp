@@ -278,7 +278,7 @@ TEST(ConsoleDelete, AnAccountDeletedWhileItsPasswordIsCheckedDoesNotSignIn) {
   bob.send_frame(proto::sign_in{"bob", "bob-password", k});
   std::this_thread::sleep_for(20ms);  // the relay has the frame and is hashing
   EXPECT_EQ(relay.console("delete", {"bob", "confirm"}), "deleted the account bob\n");
-  const auto answer = error_of(bob.next_frame(10s));
+  const auto answer = error_of(bob.next_frame(30s));
   ASSERT_TRUE(answer) << "a deleted account signed in";
   EXPECT_EQ(answer->code, reason::invalid_credentials);
   EXPECT_FALSE(has(relay.console("active"), "bob"));

@@ -33,6 +33,8 @@ enum exit_code : int {
   exit_bad_credentials = 2,  ///< sign-in or sign-up refused
   exit_unreachable = 3,      ///< relay cannot be reached or did not complete the handshake
   exit_key_mismatch = 4,     ///< the relay's key not accepted: pin, --relay-key or the user
+  exit_not_all_sent = 5,     ///< without a terminal: left normally, but some line was refused
+                             ///< or some message not sent or not confirmed (each was named)
 };
 
 /// Runs the client on stdin/stdout: the line editor when both are a terminal, otherwise

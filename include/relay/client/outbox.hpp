@@ -13,6 +13,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace relay::client {
@@ -51,6 +52,9 @@ class outbox {
   std::size_t waiting() const noexcept { return waiting_.size(); }
   /// The messages waiting, in sending order (to name them when they will not go).
   std::vector<message> pending() const;
+  /// Takes every waiting message to `to` out of the queue, in sending order: they cannot go
+  /// (the recipient left), and are named at once rather than one per paced slot.
+  std::vector<message> take_all_to(std::string_view to);
   double rate() const noexcept { return rate_; }
 
  private:

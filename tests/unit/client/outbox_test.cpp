@@ -76,6 +76,20 @@ TEST(Outbox, PendingListsWhatWaitsInOrder) {
   EXPECT_EQ(left[1].text, "three");
 }
 
+TEST(Outbox, TakeAllToRemovesOnlyThatRecipientsInOrder) {
+  outbox box(small(), t0);
+  box.add("bob", "one");
+  box.add("carol", "two");
+  box.add("bob", "three");
+  const auto gone = box.take_all_to("bob");
+  ASSERT_EQ(gone.size(), 2U);
+  EXPECT_EQ(gone[0].text, "one");
+  EXPECT_EQ(gone[1].text, "three");
+  EXPECT_EQ(box.waiting(), 1U);
+  EXPECT_EQ(box.next(t0)->text, "two");
+  EXPECT_TRUE(box.take_all_to("bob").empty());
+}
+
 TEST(Outbox, OnlyTheLastSendsAreRemembered) {
   outbox o(small(), t0);  // remembers 8
   for (std::uint32_t id = 1; id <= 20; ++id) o.sent(id, {"bob", std::to_string(id), id});
