@@ -535,6 +535,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   bool drain_gave_up = false;  // the relay did not answer the drain's ping in time
   std::uint64_t drain_ping = 0;
   net::steady_timer drain_timer(io);
+  net::steady_timer drain_note_timer(io);  // says so when the relay is slow to confirm
   // Messages handed to the relay and not yet confirmed by a pong to a ping sent after them.
   // A connection that ends first leaves their fate unknown (a relay that stopped, or died
   // with them unread): they are named, never lost without a word.
@@ -583,6 +584,15 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   std::function<void(const std::string&)> on_line;
   auto send_drain_ping = [&] {
     lp->send(proto::ping{++drain_ping});
+    // Normally answered in milliseconds; a relay that takes a second is worth a word, or the
+    // person sees nothing happen after /quit.
+    drain_note_timer.expires_after(std::chrono::seconds(1));
+    drain_note_timer.async_wait([&, token = drain_ping](boost::system::error_code ec) {
+      if (ec || !draining || token != drain_ping) return;
+      u.info(
+          "* waiting for the relay to confirm what you sent before leaving (/quit again or "
+          "Ctrl-C leaves now)");
+    });
     drain_timer.expires_after(std::chrono::seconds(5));
     drain_timer.async_wait([&, token = drain_ping](boost::system::error_code ec) {
       if (ec || !draining || token != drain_ping) return;
@@ -711,6 +721,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   auto report_unsent = [&] {
     pace_timer.cancel();
     drain_timer.cancel();
+    drain_note_timer.cancel();
     ack_timer.cancel();
     report_unconfirmed();
     if (!out_box.pending().empty() || !early.empty() || !held.empty() || !awaiting.empty()) {
@@ -739,18 +750,20 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   // in the same instant) until it works, the relay refuses us, or the person leaves. Lines
   // typed meanwhile wait for the new roster; nothing is dropped quietly.
   auto reconnect = [&](const std::string& lost) -> awaitable<bool> {
-    report_unconfirmed();
     connected = false;
     told_away = false;
     snapshot_done = false;
     lp->close();
     c.forget_roster();
     update_candidates();
-    if (draining) {  // leaving anyway: what is still waiting is named
+    if (draining) {  // leaving anyway: the cause, then what is still waiting, is named
+      u.error("* " + lost);
       report_unsent();
       co_return false;
     }
+    // The cause first, then what it leaves unconfirmed.
     u.error("* " + lost + "; reconnecting (/quit leaves)");
+    report_unconfirmed();
     auto pause = std::chrono::milliseconds(1000);
     while (!stop) {
       const auto jitter = static_cast<long>(pause.count() / 5);

@@ -401,11 +401,12 @@ TEST_F(E2eTest, ARelayThatStopsAnsweringIsNoticedAndConnectedToAgain) {
   // Stopped, as Ctrl-Z on its terminal would: the connection stays open, and silent.
   relay_.proc->send_signal(SIGSTOP);
   alice->send_line("alice:into the stopped relay");  // taken by the kernel, never confirmed
+  // The cause first, then what it leaves unconfirmed.
+  EXPECT_TRUE(saw(*alice, std::regex(R"(\* the relay has not answered for [23] s; reconnecting)"),
+                  "the stall noticed"));
   EXPECT_TRUE(saw(*alice,
                   "! alice may not have got this (the connection ended before the relay "
                   "confirmed it): \"into the stopped relay\""));
-  EXPECT_TRUE(saw(*alice, std::regex(R"(\* the relay has not answered for [23] s; reconnecting)"),
-                  "the stall noticed"));
   EXPECT_EQ(alice->transcript().find("got this (the connection ended before the relay confirmed "
                                      "it): \"before\""),
             std::string::npos);
@@ -425,8 +426,11 @@ TEST_F(E2eTest, QuitWaitsForTheRelayToConfirmSendsThenLeavesNamingThem) {
   relay_.proc->send_signal(SIGSTOP);  // the connection stays open and silent
   alice->send_line("alice:into the stopped relay");
   alice->send_line("/quit");
-  // The drain's ping is never answered: after 5 s the client leaves anyway, once, and says
-  // which line the relay never confirmed.
+  // The drain's ping is never answered: after a second the client says what it waits for;
+  // after 5 s it leaves anyway, once, and says which line the relay never confirmed.
+  EXPECT_TRUE(saw(*alice,
+                  "* waiting for the relay to confirm what you sent before leaving "
+                  "(/quit again or Ctrl-C leaves now)"));
   EXPECT_TRUE(saw(*alice,
                   "! alice may not have got this (the connection ended before the relay "
                   "confirmed it): \"into the stopped relay\""));
