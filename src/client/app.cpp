@@ -136,8 +136,10 @@ extern "C" void stop_then_ask_again(int) {
 /// Asks `question` on the status stream and reads the answer; on a terminal, Ctrl-Z meanwhile
 /// stops and asks again on `fg`.
 std::optional<std::string> ask(ui& u, line_reader& in, const std::string& question) {
-  u.prompt(question);
-  if (!::isatty(STDIN_FILENO)) return in.next();
+  if (!::isatty(STDIN_FILENO)) {
+    u.prompt(question);
+    return in.next();
+  }
   const std::string again = "\n(what was typed before Ctrl-Z is discarded) " + question;
   ask_again_length = std::min(again.size(), sizeof ask_again_text);
   std::memcpy(ask_again_text, again.data(), ask_again_length);
@@ -148,6 +150,7 @@ std::optional<std::string> ask(ui& u, line_reader& in, const std::string& questi
   sigemptyset(&stop.sa_mask);
   stop.sa_flags = SA_RESTART;  // the read goes on after `fg`
   ::sigaction(SIGTSTP, &stop, &old_tstp);
+  u.prompt(question);  // after the handler: a Ctrl-Z once the question shows is ours
   auto line = in.next();
   ::sigaction(SIGTSTP, &old_tstp, nullptr);
   return line;
@@ -1346,8 +1349,13 @@ int run_client(const client_config& cfg) {
           kp = crypto::open_key_file(*file, password.value);
         }
         if (!kp) {
-          u.error("sign-in failed: this password does not unlock " + name + "'s key in " +
-                  dir.identity_path(relay_id, name).string());
+          // Nothing reached the relay. The key file stays; someone who lost the password (or
+          // whose account the operator deleted) is told how to start afresh, and what it costs.
+          u.error("not signed in: this password does not unlock " + name + "'s key in\n  " +
+                  dir.identity_path(relay_id, name).string() +
+                  "\n  (nothing was sent to the relay). Lost the password? The relay's operator"
+                  "\n  can delete the account; then move that file aside and sign up again."
+                  "\n  Your contacts will be warned of the new key.");
           return exit_bad_credentials;
         }
         identity.emplace(std::move(*kp));

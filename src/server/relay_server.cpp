@@ -1000,32 +1000,35 @@ void relay_server::delete_command(const std::shared_ptr<const command_answer>& a
       finish_command(a, false, "no registered user named " + user + "\n");
       return;
     }
-    if (!confirmed) {
-      std::string text = "nothing deleted yet: 'delete " + user + " confirm' removes for good\n";
-      text += "  the account " + user + ", created " + format_time(account->created) +
-              ", last sign-in " +
-              (account->last_sign_in ? format_time(*account->last_sign_in) : std::string("never")) +
-              "\n";
-      if (account->identity_key) {
-        text += "  its key " + crypto::short_fingerprint(*account->identity_key) + "\n";
+    // On the io thread, which knows who is online.
+    inbox_.post([this, a, user, confirmed, account = std::move(*account), ban = std::move(ban)] {
+      session* online = online_.find(user);
+      const std::string key =
+          account.identity_key ? crypto::short_fingerprint(*account.identity_key) : "none";
+      if (!confirmed) {
+        std::string text = "nothing deleted yet: 'delete " + user + " confirm' removes for good\n";
+        text += "  the account " + user + ": created " + format_time(account.created, "%Y-%m-%d") +
+                ", last sign-in " +
+                (account.last_sign_in ? format_time(*account.last_sign_in, "%Y-%m-%d %H:%MZ")
+                                      : std::string("never")) +
+                "\n  its key " + key + "\n";
+        if (ban) {
+          text += "  its ban, " +
+                  (ban->until ? "until " + console::format_utc(*ban->until)
+                              : std::string("permanent")) +
+                  (ban->reason.empty() ? "" : ": " + ban->reason) + "\n";
+        }
+        text += online ? "  " + user + " is online now, and would be disconnected\n"
+                       : "  " + user + " is not online\n";
+        text += "  then anyone may sign up as " + user + "; contacts are warned of the new key\n";
+        finish_command(a, true, std::move(text));
+        return;
       }
-      if (ban) {
-        text +=
-            "  its ban, " +
-            (ban->until ? "until " + console::format_utc(*ban->until) : std::string("permanent")) +
-            (ban->reason.empty() ? "" : ": " + ban->reason) + "\n";
-      }
-      text += "  " + user + " is disconnected if online; anyone may then sign up as " + user +
-              ",\n  and their contacts are warned of the new key\n";
-      finish_command(a, false, std::move(text));
-      return;
-    }
-    // Deleted: now disconnect the user if online, on the io thread that owns the registry.
-    inbox_.post([this, a, user] {
-      log::info() << "operator deleted the account " << user;
-      std::string text = "deleted the account " + user + "\n";
-      if (session* target = online_.find(user)) {
-        target->close(proto::reason::kicked, "kicked: the operator deleted this account");
+      // Which account went (names are reused): its key, in the answer and the audit log.
+      log::info() << "operator deleted the account " << user << " (key " << key << ")";
+      std::string text = "deleted the account " + user + " (key " + key + ")\n";
+      if (online) {
+        online->close(proto::reason::kicked, "kicked: the operator deleted this account");
         text += "disconnected " + user + "\n";
       }
       finish_command(a, true, std::move(text));

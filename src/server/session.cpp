@@ -295,9 +295,16 @@ void session::seal(byte_view plain) {
 void session::close(proto::reason r, std::string_view text) {
   if (stopped_ || closing_) return;
   if (logged_ || signed_in()) {
+    // The reason's name, then the text, unless the text already says it ("kicked: the
+    // operator deleted this account", not "kicked by the operator: kicked: ...").
+    const std::string_view what = proto::describe(r);
+    std::string said(what);
+    if (!text.empty() && text != what) {
+      said = text.starts_with(what.substr(0, what.find(' '))) ? std::string(text)
+                                                              : said + ": " + std::string(text);
+    }
     log::info() << "session " << id_ << " (" << (name_.empty() ? address() : name_)
-                << "): closing: " << proto::describe(r)
-                << (text.empty() || text == proto::describe(r) ? "" : ": " + std::string(text));
+                << "): closing: " << said;
   }
   deliver(proto::closing{r, std::string(text.substr(0, 255))});
   begin_close();

@@ -86,7 +86,8 @@ TEST_F(ConsoleE2eTest, DeleteAsksThenRemovesTheAccountAndANewOwnerIsAKeyChange) 
   ASSERT_FALSE(other_key.empty());
   EXPECT_NE(other_key, bob_key);
   EXPECT_TRUE(saw(*alice, "!!! WARNING: bob's identity key has CHANGED !!!"));
-  EXPECT_NE(audit_log().find(" delete bob CONFIRM => ok \"deleted the account bob\"\n"),
+  EXPECT_NE(audit_log().find(" delete bob CONFIRM => ok \"deleted the account bob (key " + bob_key +
+                             ")\"\n"),
             std::string::npos)
       << audit_log();
 }

@@ -519,7 +519,8 @@ TEST_F(E2eTest, AMistypedPasswordIsAskedAgainTwice) {
     ASSERT_TRUE(saw(*guesser, "try again"));
     ASSERT_TRUE(type_password(*guesser, guess));
   }
-  EXPECT_TRUE(saw(*guesser, "sign-in failed: this password does not unlock alice's key"));
+  EXPECT_TRUE(saw(*guesser, "not signed in: this password does not unlock alice's key"));
+  EXPECT_TRUE(saw(*guesser, "(nothing was sent to the relay). Lost the password?"));
   EXPECT_TRUE(exited_with(*guesser, 2));
   EXPECT_EQ(guesser->transcript().find("signed in as"), std::string::npos);
 }
