@@ -727,24 +727,21 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
     drain_note_timer.cancel();
     ack_timer.cancel();
     report_unconfirmed();
-    if (!out_box.pending().empty() || !early.empty() || !held.empty() || !awaiting.empty()) {
+    const auto not_sent = [&](const std::string& to, const std::string& text) {
+      u.warning("! not sent to " + to + ": " + excerpt(text));
       something_unsent = true;
-    }
-    for (const auto& m : out_box.pending()) {
-      u.warning("! not sent to " + m.to + ": " + excerpt(m.text));
-    }
+    };
+    for (const auto& m : out_box.pending()) not_sent(m.to, m.text);
     for (const auto& line : early) {
       if (const auto in = parse_input(line.text); const auto* s = std::get_if<send_line>(&in)) {
-        u.warning("! not sent to " + s->to + ": " + excerpt(s->text));
+        not_sent(s->to, s->text);
       }
     }
     for (const auto& [name, texts] : held) {  // named, as everything else that did not go
-      for (const auto& t : texts) {
-        u.warning("! not sent to " + name + " (held, key changed): " + excerpt(t.text));
-      }
+      for (const auto& t : texts) not_sent(name + " (held, key changed)", t.text);
     }
     for (const auto& [name, texts] : awaiting) {
-      for (const auto& t : texts) u.warning("! not sent to " + name + ": " + excerpt(t.text));
+      for (const auto& t : texts) not_sent(name, t.text);
     }
     awaiting_timer.cancel();
   };
