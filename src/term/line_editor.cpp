@@ -158,6 +158,9 @@ std::vector<line_editor::event> line_editor::feed(std::string_view bytes) {
           state_ = state::string;  // a pasted window title or the like: none of it is text
         } else if (pasting_ && u >= 0x20 && u <= 0x2f) {
           state_ = state::nf;
+        } else if (pasting_ && (c == '\r' || c == '\n' || c == '\t')) {
+          state_ = state::ground;  // a stray ESC before a line break: the break is kept
+          paste_byte(c, after_cr);
         } else if (c != esc) {  // ESC ESC: the first one was a lone Escape key
           state_ = state::ground;
           if (!pasting_) alt_key(c);
@@ -180,9 +183,14 @@ std::vector<line_editor::event> line_editor::feed(std::string_view bytes) {
         continue;
       case state::string:
         // Ends at BEL, or at any ESC (ST is ESC \): so the paste's own end, ESC[201~, is
-        // always seen, even after a string that never ends.
+        // always seen, even after a string that never ends. A line break ends it too, and
+        // stays: a title left open loses the rest of its line, not the rest of the paste.
         if (c == esc) state_ = state::esc;
         if (c == '\x07') state_ = state::ground;
+        if (c == '\r' || c == '\n') {
+          state_ = state::ground;
+          paste_byte(c, after_cr);
+        }
         continue;
       case state::nf:
         if (c == esc) {
@@ -209,9 +217,20 @@ bool line_editor::utf8_byte(unsigned char u, bool paste) {
     if (utf8_.size() == 1 ? valid_second(lead, u) : is_continuation(u)) {
       utf8_.push_back(static_cast<char>(u));
       if (utf8_.size() == utf8_length(lead)) {
-        // C1 control characters (U+0080..U+009F) are dropped like the C0 ones.
-        const bool c1 = lead == 0xC2 && static_cast<unsigned char>(utf8_[1]) < 0xA0;
+        // C1 control characters (U+0080..U+009F) are dropped like the C0 ones. In a paste,
+        // the 8-bit CSI and string starters take what follows with them, as ESC [ and ESC ]
+        // do: no "31m" or "0;title" is left behind.
+        const auto second = static_cast<unsigned char>(utf8_[1]);
+        const bool c1 = lead == 0xC2 && second < 0xA0;
         if (!c1) paste ? paste_append(utf8_) : static_cast<void>(insert(utf8_));
+        if (c1 && paste && second == 0x9B) {
+          state_ = state::csi;
+          seq_.clear();
+        } else if (c1 && paste &&
+                   (second == 0x9D || second == 0x90 || second == 0x9E || second == 0x9F ||
+                    second == 0x98)) {
+          state_ = state::string;
+        }
         utf8_.clear();
       }
       return true;

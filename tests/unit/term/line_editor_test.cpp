@@ -451,9 +451,11 @@ TEST(LineEditor, BracketedPasteDropsControlsButKeepsTabs) {
   ed.feed(paste_begin +
           "a\tb\x01\x7f\x04\x1b[31mc\x08\x1b"
           "d\xc2\x9b"
-          "e" +
+          "e"
+          "f" +
           paste_end);
-  EXPECT_EQ(ed.buffer(), "a\tbce");
+  // ESC d is one sequence; so is the 8-bit CSI U+009B with its final byte "e".
+  EXPECT_EQ(ed.buffer(), "a\tbcf");
 }
 
 TEST(LineEditor, BracketedPasteDropsStringAndCharsetSequencesWhole) {
@@ -466,6 +468,14 @@ TEST(LineEditor, BracketedPasteDropsStringAndCharsetSequencesWhole) {
   line_editor open;
   open.feed(paste_begin + "x\x1b]0;no end" + paste_end + "y");
   EXPECT_EQ(open.buffer(), "xy");
+  // The 8-bit (C1) starters, in UTF-8, take their sequence with them too.
+  line_editor c1;
+  c1.feed(paste_begin + "x\xc2\x9b" + "31my\xc2\x9d" + "0;ttl\x07z" + paste_end);
+  EXPECT_EQ(c1.buffer(), "xyz");
+  // A stray ESC before a line break, and a title left open, keep the line breaks.
+  line_editor breaks;
+  breaks.feed(paste_begin + "x\x1b\ny\x1b]0;title\nz" + paste_end);
+  EXPECT_EQ(breaks.buffer(), "x\ny\nz");
   // Byte by byte, the same.
   line_editor slow;
   feed_bytewise(slow, paste_begin + "A\x1b]0;pwned\x07" + "B" + paste_end);
