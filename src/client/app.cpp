@@ -67,6 +67,19 @@ extern "C" void restore_terminal_and_die(int sig) {
 
 termios quiet_terminal{};  // echo off: what a password is typed under
 
+// What a Ctrl-Z handler writes after `fg`: the question again (prepared before the handler is
+// installed, as a signal handler may only write).
+char ask_again_text[512];
+std::size_t ask_again_length = 0;
+int ask_again_fd = STDERR_FILENO;
+
+void prepare_ask_again(const ui& u, const std::string& question) {
+  const std::string again = "(what was typed before Ctrl-Z is discarded)\n" + question;
+  ask_again_length = std::min(again.size(), sizeof ask_again_text);
+  std::memcpy(ask_again_text, again.data(), ask_again_length);
+  ask_again_fd = u.status_fd();
+}
+
 // Ctrl-Z at a password prompt, as ssh and sudo do it: echo back on while stopped, and off
 // again on `fg` (the shell would otherwise leave it on, and the rest of the password would
 // show). What was typed before is discarded with the pending input, and the person is told.
@@ -75,15 +88,15 @@ extern "C" void stop_with_echo_restored(int) {
   ::tcsetattr(STDIN_FILENO, TCSANOW, &saved_terminal);
   ::kill(::getpid(), SIGSTOP);  // here until `fg`
   ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet_terminal);
-  static constexpr char again[] = "\n(what was typed before Ctrl-Z is discarded) type it again: ";
-  [[maybe_unused]] const auto n = ::write(STDOUT_FILENO, again, sizeof again - 1);
+  [[maybe_unused]] const auto n = ::write(ask_again_fd, ask_again_text, ask_again_length);
   errno = saved_errno;
 }
 
-/// Reads a line with terminal echo off (when stdin is a terminal). Ctrl-C, SIGTERM or SIGHUP
-/// meanwhile still restore echo before the process ends.
-std::optional<std::string> read_secret(line_reader& in) {
+/// Asks `prompt` and reads a line with terminal echo off (when stdin is a terminal). Ctrl-C,
+/// SIGTERM or SIGHUP meanwhile still restore echo before the process ends.
+std::optional<std::string> read_secret(ui& u, line_reader& in, const std::string& prompt) {
   const bool tty = ::isatty(STDIN_FILENO) && ::tcgetattr(STDIN_FILENO, &saved_terminal) == 0;
+  if (tty) prepare_ask_again(u, prompt);
   struct sigaction act {
   }, old_int{}, old_term{}, old_hup{}, old_quit{}, old_tstp{};
   if (tty) {
@@ -104,6 +117,7 @@ std::optional<std::string> read_secret(line_reader& in) {
     echo_is_off = 1;
     ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet_terminal);
   }
+  u.prompt(prompt);  // once echo is off: a password typed as soon as it shows stays hidden
   auto line = in.next();
   if (tty) {
     ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_terminal);
@@ -121,9 +135,6 @@ std::optional<std::string> read_secret(line_reader& in) {
 // account?): on `fg` the question is asked again, as ssh's readpassphrase does, since the
 // shell's own lines have pushed it out of view. What was typed before is discarded, as at the
 // password prompt. The text is prepared before the handler is installed (async-signal-safe).
-char ask_again_text[512];
-std::size_t ask_again_length = 0;
-int ask_again_fd = STDERR_FILENO;
 
 extern "C" void stop_then_ask_again(int) {
   const int saved_errno = errno;
@@ -140,10 +151,7 @@ std::optional<std::string> ask(ui& u, line_reader& in, const std::string& questi
     u.prompt(question);
     return in.next();
   }
-  const std::string again = "\n(what was typed before Ctrl-Z is discarded) " + question;
-  ask_again_length = std::min(again.size(), sizeof ask_again_text);
-  std::memcpy(ask_again_text, again.data(), ask_again_length);
-  ask_again_fd = u.status_fd();
+  prepare_ask_again(u, question);
   struct sigaction stop {
   }, old_tstp{};
   stop.sa_handler = stop_then_ask_again;
@@ -614,10 +622,14 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       auto sealed = c.seal_to(m->to, m->text, m->written_us);
       if (!sealed) {
         // The recipient left (or cannot be sealed to): neither can the rest queued for them.
-        const std::string why = sealed.error().message();
-        u.error("! not sent to " + m->to + " (" + why + "): " + excerpt(m->text));
+        // Worded as the relay words a send it refuses ("bob is not online: ...").
+        const std::string why =
+            sealed.error() == chat_errc::not_online
+                ? m->to + " is not online"
+                : "not sent to " + m->to + " (" + sealed.error().message() + ")";
+        u.error("! " + why + ": " + excerpt(m->text));
         for (const auto& rest : out_box.take_all_to(m->to)) {
-          u.error("! not sent to " + rest.to + " (" + why + "): " + excerpt(rest.text));
+          u.error("! " + why + ": " + excerpt(rest.text));
         }
         something_unsent = true;
         continue;
@@ -1308,8 +1320,7 @@ int run_client(const client_config& cfg) {
     } else if (have_env_password) {
       password.value = env_password.value;
     } else {
-      u.prompt("password: ");
-      if (auto pw = read_secret(in)) {
+      if (auto pw = read_secret(u, in, "password: ")) {
         password.value = std::move(*pw);
       } else {
         if (stdin_tty) u.prompt("\n");
@@ -1332,8 +1343,7 @@ int run_client(const client_config& cfg) {
         // A typo at the terminal gets two more tries, as ssh and sudo give.
         for (int tries = 1; !kp && typed_at_terminal && tries < 3; ++tries) {
           u.error("this password does not unlock " + name + "'s key on this device: try again");
-          u.prompt("password: ");
-          auto pw = read_secret(in);
+          auto pw = read_secret(u, in, "password: ");
           if (!pw) {
             u.prompt("\n");
             u.error("no password: nothing done");
@@ -1427,8 +1437,8 @@ int run_client(const client_config& cfg) {
     }
     if (typed_at_terminal) {
       // Reads a password of the sign-up; end of input there gives the sign-up up.
-      auto read_or_give_up = [&](password_text& into) {
-        auto pw = read_secret(in);
+      auto read_or_give_up = [&](const std::string& prompt, password_text& into) {
+        auto pw = read_secret(u, in, prompt);
         if (!pw) {
           u.prompt("\n");
           u.error("no account created");
@@ -1443,9 +1453,8 @@ int run_client(const client_config& cfg) {
         if (!proto::acceptable_password(password.value)) {
           u.error("passwords must be 8 to 255 bytes long");
         } else {
-          u.prompt("confirm password: ");
           password_text again;
-          if (!read_or_give_up(again)) return exit_bad_credentials;
+          if (!read_or_give_up("confirm password: ", again)) return exit_bad_credentials;
           if (again.value == password.value) break;
           u.error("the passwords do not match");
         }
@@ -1453,9 +1462,8 @@ int run_client(const client_config& cfg) {
           u.error("error: no account created");
           return exit_bad_credentials;
         }
-        u.prompt("password for the new account: ");
         password_text fresh;
-        if (!read_or_give_up(fresh)) return exit_bad_credentials;
+        if (!read_or_give_up("password for the new account: ", fresh)) return exit_bad_credentials;
         std::swap(password.value, fresh.value);  // the old one is wiped with `fresh`
       }
     }

@@ -1025,8 +1025,10 @@ void relay_server::delete_command(const std::shared_ptr<const command_answer>& a
         return;
       }
       // Which account went (names are reused): its key, in the answer and the audit log.
-      log::info() << "operator deleted the account " << user << " (key " << key << ")";
-      std::string text = "deleted the account " + user + " (key " + key + ")\n";
+      log::info() << "operator deleted the account " << user << " (key " << key << ")"
+                  << (ban ? " and its ban" : "");
+      std::string text =
+          "deleted the account " + user + " (key " + key + ")" + (ban ? " and its ban" : "") + "\n";
       if (online) {
         online->close(proto::reason::kicked, "kicked: the operator deleted this account");
         text += "disconnected " + user + "\n";

@@ -465,7 +465,7 @@ TEST_F(E2eTest, CtrlZAtThePasswordPromptKeepsThePasswordHidden) {
   alice->send("\x1a");  // Ctrl-Z
   ASSERT_TRUE(stops(alice->pid()));
   alice->send_signal(SIGCONT);  // what `fg` does (after the shell put its own modes back)
-  ASSERT_TRUE(saw(*alice, "(what was typed before Ctrl-Z is discarded) type it again: "));
+  ASSERT_TRUE(saw(*alice, "(what was typed before Ctrl-Z is discarded)\npassword: "));
   ASSERT_TRUE(alice->wait_echo_off());
   alice->send_line(alice_password);
   EXPECT_TRUE(saw(*alice, "signed in as alice"));
@@ -483,7 +483,7 @@ TEST_F(E2eTest, CtrlZAtAQuestionAsksItAgainAfterFg) {
   ASSERT_TRUE(stops(alice->pid()));
   alice->send_signal(SIGCONT);  // what `fg` does
   ASSERT_TRUE(saw(*alice,
-                  "(what was typed before Ctrl-Z is discarded) Trust this relay and pin "
+                  "(what was typed before Ctrl-Z is discarded)\nTrust this relay and pin "
                   "its key? [yes/no/fingerprint] "));
   alice->send_line("yes");  // not "yeyes": the half answer went
   ASSERT_TRUE(saw(*alice, "* pinned the key of relay"));
@@ -491,7 +491,7 @@ TEST_F(E2eTest, CtrlZAtAQuestionAsksItAgainAfterFg) {
   alice->send("\x1a");
   ASSERT_TRUE(stops(alice->pid()));
   alice->send_signal(SIGCONT);
-  ASSERT_TRUE(saw(*alice, "(what was typed before Ctrl-Z is discarded) user name: "));
+  ASSERT_TRUE(saw(*alice, "(what was typed before Ctrl-Z is discarded)\nuser name: "));
   alice->send_line("alice");
   ASSERT_TRUE(type_password(*alice, alice_password));
   ASSERT_TRUE(saw(*alice, "Create a new account named 'alice'? [y/N] "));

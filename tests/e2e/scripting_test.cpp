@@ -372,7 +372,7 @@ TEST_F(ScriptingTest, ALineThatDidNotGoIsNamedAndSetsTheExitCode) {
   ASSERT_TRUE(saw(*a, "bot: burst 0"));
   a->send_line("/quit");
   ASSERT_TRUE(exited_with(*a, 0));
-  ASSERT_TRUE(burst->wait_stderr("! not sent to alice (not online): ", 5s))
+  ASSERT_TRUE(burst->wait_stderr("! alice is not online: \"burst ", 5s))
       << burst->describe("not named");
   ASSERT_TRUE(burst->wait_stderr("\"burst 299\"", 2s)) << burst->describe("not at once");
   burst->close_stdin();

@@ -262,6 +262,7 @@ TEST_F(ConsoleTest, DeletingABannedAccountNamesItsBanAndTakesItAlong) {
   EXPECT_TRUE(has(asked, "  bob is not online\n")) << asked;
   const auto done = relay->console("delete", {"bob", "confirm"});
   EXPECT_TRUE(done.starts_with("deleted the account bob (key ")) << done;
+  EXPECT_TRUE(has(done, ") and its ban\n")) << done;
   EXPECT_FALSE(has(done, "disconnected")) << done;
   EXPECT_EQ(relay->console("bans"), "no bans in force\n");
   // The audit log has both, before the `bans` above: the question (not done), the deletion.
