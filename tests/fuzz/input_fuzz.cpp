@@ -25,8 +25,10 @@ void check_input(const client::input& parsed) {
       [](const auto& v) {
         using T = std::decay_t<decltype(v)>;
         if constexpr (std::is_same_v<T, client::send_line>) {
+          // Indentation is the message's own (one separator space is dropped), but a message
+          // of blanks alone is refused.
           check(proto::valid_name(v.to) && !v.text.empty());
-          check(v.text.front() != ' ' && v.text.front() != '\t');
+          check(v.text.find_first_not_of(" \t\r\n") != std::string::npos);
         } else if constexpr (std::is_same_v<T, client::accept_line> ||
                              std::is_same_v<T, client::verify_line>) {
           check(proto::valid_name(v.name));
