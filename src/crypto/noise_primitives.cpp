@@ -5,6 +5,8 @@
 #include <sodium.h>
 
 #include <algorithm>
+#include <atomic>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 
@@ -122,30 +124,111 @@ aead_nonce make_nonce(cipher c, std::uint64_t n) noexcept {
   return nonce;
 }
 
+namespace {
+
+// The expanded AES-256-GCM key of the key id used last on this thread (noise_primitives.hpp
+// says why). The relay opens many messages in a row with one key (a read from one connection)
+// and seals many in a row with another (a flush to one connection), so one entry per thread
+// catches most; one per connection would cost 1 KiB each, doubling an idle relay's memory.
+// Trivially destructible, so a cipher state destroyed late (after this thread's thread_local
+// destructors) can still call forget_key safely.
+struct aes_schedule {
+  crypto_aead_aes256gcm_state* st = nullptr;  // guarded memory, allocated on first use
+  key_id id = 0;                              // whose expansion st holds; 0: none
+};
+thread_local aes_schedule aes_cache;
+
+// Frees (and so wipes) this thread's expansion when the thread ends.
+struct aes_schedule_release {
+  ~aes_schedule_release() {
+    if (aes_cache.st != nullptr) sodium_free(aes_cache.st);
+    aes_cache = {};
+  }
+};
+thread_local aes_schedule_release aes_cache_release;
+
+// The expansion of `key` under `id`, computed unless it is already there; null when guarded
+// memory is exhausted (the caller then takes libsodium's one-shot path).
+const crypto_aead_aes256gcm_state* expanded(key_id id, const byte* key) noexcept {
+  if (aes_cache.st == nullptr) {
+    void* p = sodium_malloc(sizeof(crypto_aead_aes256gcm_state));
+    if (p == nullptr) return nullptr;
+    // sodium_malloc places the block against the guard page after it, so a 512-byte block
+    // is 16-byte aligned as the state needs; check rather than trust.
+    if (reinterpret_cast<std::uintptr_t>(p) % alignof(crypto_aead_aes256gcm_state) != 0) {
+      sodium_free(p);
+      return nullptr;
+    }
+    (void)&aes_cache_release;  // constructs it, so the thread's exit frees the block
+    aes_cache.st = static_cast<crypto_aead_aes256gcm_state*>(p);
+    aes_cache.id = 0;
+  }
+  if (aes_cache.id != id) {
+    crypto_aead_aes256gcm_beforenm(aes_cache.st, key);
+    aes_cache.id = id;
+  }
+  return aes_cache.st;
+}
+
+void aes_encrypt(std::span<const byte, cipher_key_len> key, key_id id, const aead_nonce& nonce,
+                 byte_view ad, byte_view plaintext, std::span<byte> out) noexcept {
+  // Without AES-NI libsodium's AES-GCM would fault; no caller gets here then (the
+  // handshake refuses an AESGCM protocol name), and a bug must not fall back silently.
+  if (!aesgcm_available()) std::abort();
+  if (id != 0) {
+    if (const auto* st = expanded(id, key.data())) {
+      crypto_aead_aes256gcm_encrypt_afternm(out.data(), nullptr, plaintext.data(), plaintext.size(),
+                                            ad.data(), ad.size(), nullptr, nonce.data(), st);
+      return;
+    }
+  }
+  crypto_aead_aes256gcm_encrypt(out.data(), nullptr, plaintext.data(), plaintext.size(), ad.data(),
+                                ad.size(), nullptr, nonce.data(), key.data());
+}
+
+int aes_decrypt(std::span<const byte, cipher_key_len> key, key_id id, const aead_nonce& nonce,
+                byte_view ad, byte_view ciphertext, std::span<byte> out) noexcept {
+  if (!aesgcm_available()) std::abort();
+  if (id != 0) {
+    if (const auto* st = expanded(id, key.data())) {
+      return crypto_aead_aes256gcm_decrypt_afternm(out.data(), nullptr, nullptr, ciphertext.data(),
+                                                   ciphertext.size(), ad.data(), ad.size(),
+                                                   nonce.data(), st);
+    }
+  }
+  return crypto_aead_aes256gcm_decrypt(out.data(), nullptr, nullptr, ciphertext.data(),
+                                       ciphertext.size(), ad.data(), ad.size(), nonce.data(),
+                                       key.data());
+}
+
+}  // namespace
+
+key_id new_key_id() noexcept {
+  static std::atomic<key_id> next{1};
+  return next.fetch_add(1, std::memory_order_relaxed);
+}
+
+void forget_key(key_id id) noexcept {
+  if (id == 0 || aes_cache.id != id || aes_cache.st == nullptr) return;
+  sodium_memzero(aes_cache.st, sizeof *aes_cache.st);
+  aes_cache.id = 0;
+}
+
 void aead_encrypt(cipher c, std::span<const byte, cipher_key_len> key, const aead_nonce& nonce,
-                  byte_view ad, byte_view plaintext, std::span<byte> out) noexcept {
+                  byte_view ad, byte_view plaintext, std::span<byte> out, key_id id) noexcept {
   if (c == cipher::aesgcm) {
-    // Without AES-NI libsodium's AES-GCM would fault; no caller gets here then (the
-    // handshake refuses an AESGCM protocol name), and a bug must not fall back silently.
-    if (!aesgcm_available()) std::abort();
-    // The key schedule is computed per call (about 30 ns here): a precomputed state would
-    // cost 512 bytes of guarded memory per direction and connection.
-    crypto_aead_aes256gcm_encrypt(out.data(), nullptr, plaintext.data(), plaintext.size(),
-                                  ad.data(), ad.size(), nullptr, nonce.data(), key.data());
+    aes_encrypt(key, id, nonce, ad, plaintext, out);
     return;
   }
   chachapoly::seal(key, nonce, ad, plaintext, out);
 }
 
 bool aead_decrypt(cipher c, std::span<const byte, cipher_key_len> key, const aead_nonce& nonce,
-                  byte_view ad, byte_view ciphertext, std::span<byte> out) noexcept {
+                  byte_view ad, byte_view ciphertext, std::span<byte> out, key_id id) noexcept {
   if (ciphertext.size() < aead_tag_len) return false;
   int rc = 0;
   if (c == cipher::aesgcm) {
-    if (!aesgcm_available()) std::abort();
-    rc = crypto_aead_aes256gcm_decrypt(out.data(), nullptr, nullptr, ciphertext.data(),
-                                       ciphertext.size(), ad.data(), ad.size(), nonce.data(),
-                                       key.data());
+    rc = aes_decrypt(key, id, nonce, ad, ciphertext, out);
   } else {
     // Same AEAD as libsodium's, faster on short messages (chachapoly.hpp says why).
     if (!chachapoly::open(key, nonce, ad, ciphertext, out)) rc = -1;
@@ -158,13 +241,13 @@ bool aead_decrypt(cipher c, std::span<const byte, cipher_key_len> key, const aea
 }
 
 void encrypt(cipher c, std::span<const byte, cipher_key_len> key, std::uint64_t n, byte_view ad,
-             byte_view plaintext, std::span<byte> out) noexcept {
-  aead_encrypt(c, key, make_nonce(c, n), ad, plaintext, out);
+             byte_view plaintext, std::span<byte> out, key_id id) noexcept {
+  aead_encrypt(c, key, make_nonce(c, n), ad, plaintext, out, id);
 }
 
 bool decrypt(cipher c, std::span<const byte, cipher_key_len> key, std::uint64_t n, byte_view ad,
-             byte_view ciphertext, std::span<byte> out) noexcept {
-  return aead_decrypt(c, key, make_nonce(c, n), ad, ciphertext, out);
+             byte_view ciphertext, std::span<byte> out, key_id id) noexcept {
+  return aead_decrypt(c, key, make_nonce(c, n), ad, ciphertext, out, id);
 }
 
 void rekey(cipher c, std::span<byte, cipher_key_len> key) noexcept {

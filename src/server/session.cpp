@@ -249,12 +249,8 @@ void session::deliver_encoded(byte_view plain) {
                 " bytes: peer is not reading");
     return;
   }
-  if (!(peer_features_ & proto::feature_batch)) {
-    seal(plain);
-    wake_writer();
-    return;
-  }
-  // Frames queued before the next flush share one transport message (one AEAD seal).
+  // Frames queued before the next flush share one transport message (one AEAD seal); for a
+  // peer without batches they are sealed one by one, but in a row (seal_batch).
   if (plain.size() > batch_.room()) {
     seal_batch();
     if (plain.size() > batch_.room()) {  // too big for any batch: it goes alone
@@ -270,7 +266,13 @@ void session::deliver_encoded(byte_view plain) {
 
 void session::seal_batch() {
   if (batch_.empty()) return;
-  seal(batch_.plaintext());
+  if (peer_features_ & proto::feature_batch) {
+    seal(batch_.plaintext());
+  } else {
+    // One transport message per frame, sealed in a row rather than as each was queued: the
+    // seals then share one expansion of this connection's key (noise_primitives.hpp).
+    batch_.for_each([this](byte_view f) { seal(f); });
+  }
   // Back to the pool: ten thousand idle connections must not each hold a batch buffer.
   local_buffer_pool().give(batch_.take_buffer());
 }

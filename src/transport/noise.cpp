@@ -90,6 +90,18 @@ void cipher_state::initialize_key(byte_view key) {
   static_assert(prim::cipher_key_len == crypto::key_slot::key_size);
   k_.assign(key);
   n_ = 0;
+  prim::forget_key(id_);
+  id_ = prim::new_key_id();
+}
+
+cipher_state& cipher_state::operator=(cipher_state&& o) noexcept {
+  if (this != &o) {
+    prim::forget_key(id_);
+    k_ = std::move(o.k_);
+    n_ = o.n_;
+    id_ = std::exchange(o.id_, 0);
+  }
+  return *this;
 }
 
 result<void> cipher_state::encrypt_with_ad(cipher c, byte_view ad, byte_view plaintext,
@@ -104,7 +116,7 @@ result<void> cipher_state::encrypt_with_ad(cipher c, byte_view ad, byte_view pla
   const std::size_t start = out.size();
   out.resize(start + plaintext.size() + tag_size);
   prim::encrypt(c, std::span<const byte, prim::cipher_key_len>(k_.data(), prim::cipher_key_len), n_,
-                ad, plaintext, std::span<byte>(out).subspan(start));
+                ad, plaintext, std::span<byte>(out).subspan(start), id_);
   ++n_;
   return {};
 }
@@ -122,7 +134,7 @@ result<void> cipher_state::decrypt_with_ad(cipher c, byte_view ad, byte_view cip
   out.resize(start + ciphertext.size() - tag_size);
   if (!prim::decrypt(c,
                      std::span<const byte, prim::cipher_key_len>(k_.data(), prim::cipher_key_len),
-                     n_, ad, ciphertext, std::span<byte>(out).subspan(start))) {
+                     n_, ad, ciphertext, std::span<byte>(out).subspan(start), id_)) {
     out.resize(start);
     return noise_errc::bad_mac;
   }
@@ -131,8 +143,10 @@ result<void> cipher_state::decrypt_with_ad(cipher c, byte_view ad, byte_view cip
 }
 
 void cipher_state::rekey(cipher c) noexcept {
-  if (has_key())
-    prim::rekey(c, std::span<byte, prim::cipher_key_len>(k_.data(), prim::cipher_key_len));
+  if (!has_key()) return;
+  prim::rekey(c, std::span<byte, prim::cipher_key_len>(k_.data(), prim::cipher_key_len));
+  prim::forget_key(id_);
+  id_ = prim::new_key_id();
 }
 
 // ---- symmetric_state ------------------------------------------------------------------------

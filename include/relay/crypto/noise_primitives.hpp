@@ -64,22 +64,37 @@ void hkdf(byte_view chaining_key, byte_view ikm, hash_out out1, hash_out out2,
 /// ChaChaPoly (section 12.3) and big-endian for AESGCM (section 12.4).
 aead_nonce make_nonce(cipher c, std::uint64_t n) noexcept;
 
+/// Names one key for AESGCM's expanded-key cache; 0 names none (nothing is cached).
+/// libsodium's one-shot AES-256-GCM expands the key (round keys, GHASH powers: 512 bytes) on
+/// every call and wipes it after. Given an id, the expansion of the key used last on this
+/// thread is kept, in guarded memory, for the next call with the same id; an id must then
+/// always come with the same key. ChaChaPoly has nothing to expand and ignores the id.
+using key_id = std::uint64_t;
+/// A key id never handed out before in this process (never 0).
+key_id new_key_id() noexcept;
+/// Wipes this thread's expansion of key `id`, if it holds one. A key's owner calls it when
+/// the key changes or goes, so the expansion lives no longer than the key. (A key used on
+/// one thread and dropped on another leaves its expansion on the first until that thread
+/// expands another key or ends; the relay and the client use each key on one thread.)
+void forget_key(key_id id) noexcept;
+
 /// The AEAD of `c` with an explicit 96-bit nonce. `out` must hold exactly
 /// plaintext.size() + aead_tag_len bytes and must not overlap `plaintext`.
 void aead_encrypt(cipher c, std::span<const byte, cipher_key_len> key, const aead_nonce& nonce,
-                  byte_view ad, byte_view plaintext, std::span<byte> out) noexcept;
+                  byte_view ad, byte_view plaintext, std::span<byte> out, key_id id = 0) noexcept;
 /// Inverse of aead_encrypt. `ciphertext` holds at least aead_tag_len bytes and `out` exactly
 /// ciphertext.size() - aead_tag_len. Returns false on a bad tag (then `out` is zeroed).
 [[nodiscard]] bool aead_decrypt(cipher c, std::span<const byte, cipher_key_len> key,
                                 const aead_nonce& nonce, byte_view ad, byte_view ciphertext,
-                                std::span<byte> out) noexcept;
+                                std::span<byte> out, key_id id = 0) noexcept;
 
 /// ENCRYPT(k, n, ad, plaintext): aead_encrypt with make_nonce(c, n).
 void encrypt(cipher c, std::span<const byte, cipher_key_len> key, std::uint64_t n, byte_view ad,
-             byte_view plaintext, std::span<byte> out) noexcept;
+             byte_view plaintext, std::span<byte> out, key_id id = 0) noexcept;
 /// DECRYPT(k, n, ad, ciphertext): aead_decrypt with make_nonce(c, n).
 [[nodiscard]] bool decrypt(cipher c, std::span<const byte, cipher_key_len> key, std::uint64_t n,
-                           byte_view ad, byte_view ciphertext, std::span<byte> out) noexcept;
+                           byte_view ad, byte_view ciphertext, std::span<byte> out,
+                           key_id id = 0) noexcept;
 
 /// REKEY(k): k = ENCRYPT(k, 2^64-1, "", 32 zero bytes)[0..32], in place (section 4.2).
 void rekey(cipher c, std::span<byte, cipher_key_len> key) noexcept;

@@ -198,6 +198,15 @@ class batch_writer {
   void add(byte_view f);
   /// Entries so far (walks them: for tests and checks, not the hot path).
   std::size_t count() const noexcept;
+  /// Calls f(frame) for each entry in order: for a peer that takes no batches.
+  template <class F>
+  void for_each(F&& f) const {
+    for (std::size_t at = batch_header; at + batch_entry_overhead <= buf_.size();) {
+      const std::size_t n = std::size_t{buf_[at]} << 8 | buf_[at + 1];
+      f(byte_view(buf_).subspan(at + batch_entry_overhead, n));
+      at += batch_entry_overhead + n;
+    }
+  }
   bool empty() const noexcept { return buf_.empty(); }
   /// What to encrypt: the frame itself when there is one, else the whole batch.
   byte_view plaintext() const noexcept;

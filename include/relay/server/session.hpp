@@ -126,7 +126,8 @@ class session : public std::enable_shared_from_this<session> {
   /// flush() and write_now() seal and then write themselves, and a flush posted from
   /// there would find nothing left (one wasted handler and reactor poll per write).
   void seal(byte_view plain);
-  /// Seals the frames gathered in batch_ (if any) as one transport message.
+  /// Seals the frames gathered in batch_ (if any): as one transport message for a batching
+  /// peer, else one message per frame.
   void seal_batch();
   step on_frame(proto::frame f);
   void enqueue_record(byte_view body);

@@ -71,6 +71,12 @@ namespace relay::transport {
 class cipher_state {
  public:
   cipher_state() = default;
+  ~cipher_state() { crypto::noise::forget_key(id_); }
+  cipher_state(cipher_state&& o) noexcept
+      : k_(std::move(o.k_)), n_(o.n_), id_(std::exchange(o.id_, 0)) {}
+  cipher_state& operator=(cipher_state&& o) noexcept;
+  cipher_state(const cipher_state&) = delete;
+  cipher_state& operator=(const cipher_state&) = delete;
 
   /// InitializeKey(k): `key` must be 32 bytes; resets the nonce to 0.
   void initialize_key(byte_view key);
@@ -93,6 +99,9 @@ class cipher_state {
  private:
   crypto::key_slot k_;  // empty means "no key"
   std::uint64_t n_ = 0;
+  // Names the current key for the AES-GCM expanded-key cache (noise_primitives.hpp); a new
+  // one with every new key, so a stale expansion is never used.
+  crypto::noise::key_id id_ = 0;
 };
 
 /// SymmetricState (section 5.2): the chaining key, the handshake hash and a cipher_state.

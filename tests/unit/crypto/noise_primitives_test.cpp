@@ -205,8 +205,14 @@ aead_counts run_wycheproof_aead(cipher c, const std::string& file) {
       aead_nonce nonce{};
       std::copy(iv.begin(), iv.end(), nonce.begin());
 
-      bytes pt(ct.size() - aead_tag_len);
+      // Each test twice: without a key id, and with one (AESGCM's cached expansion: a new
+      // id per test, since each test has its own key).
+      const key_id id = new_key_id();
+      bytes pt(ct.size() - aead_tag_len), pt_cached(pt.size(), 1);
       const bool ok = aead_decrypt(c, k, nonce, ad, ct, pt);
+      const bool ok_cached = aead_decrypt(c, k, nonce, ad, ct, pt_cached, id);
+      EXPECT_EQ(ok_cached, ok);
+      EXPECT_EQ(pt_cached, pt);
       if (t["result"] != "valid") {
         EXPECT_FALSE(ok);
         EXPECT_EQ(pt, bytes(pt.size(), 0));  // zeroed on failure
@@ -215,9 +221,12 @@ aead_counts run_wycheproof_aead(cipher c, const std::string& file) {
       }
       EXPECT_TRUE(ok);
       EXPECT_EQ(pt, msg);
-      bytes again(msg.size() + aead_tag_len);
+      bytes again(msg.size() + aead_tag_len), again_cached(again.size());
       aead_encrypt(c, k, nonce, ad, msg, again);
+      aead_encrypt(c, k, nonce, ad, msg, again_cached, id);
       EXPECT_EQ(again, ct);
+      EXPECT_EQ(again_cached, ct);
+      forget_key(id);
       ++n.valid;
       if (iv[0] != 0 || iv[1] != 0 || iv[2] != 0 || iv[3] != 0) continue;
       // The counter the Noise nonce of this IV carries, in the cipher's byte order.
@@ -257,6 +266,44 @@ TEST_F(NoisePrimitives, WycheproofAes256Gcm) {
   EXPECT_EQ(n.invalid, 27);
   EXPECT_EQ(n.skipped, 0);
   EXPECT_EQ(n.via_noise_nonce, 1);
+}
+
+TEST_F(NoisePrimitives, AesGcmKeyIdsNeverMixTwoKeys) {
+  if (!aesgcm_available()) GTEST_SKIP() << "no AES-NI: AES-256-GCM is never used here";
+  // Two keys used by turns under their own ids, as a relay reads from one connection and
+  // writes to another: each call must use its own key, whichever key was expanded last.
+  std::array<byte, cipher_key_len> k1{}, k2{};
+  k1.fill(0x11);
+  k2.fill(0x22);
+  const key_id id1 = new_key_id(), id2 = new_key_id();
+  EXPECT_NE(id1, 0u);
+  EXPECT_NE(id1, id2);
+  const byte_view text = as_bytes("a message of some length, not a multiple of sixteen");
+  const bytes msg(text.begin(), text.end());
+  for (std::uint64_t n = 0; n < 6; ++n) {
+    const bool first = n % 2 == 0;
+    const auto& k = first ? k1 : k2;
+    bytes expect(msg.size() + aead_tag_len), got(expect.size());
+    encrypt(cipher::aesgcm, k, n, {}, msg, expect);
+    encrypt(cipher::aesgcm, k, n, {}, msg, got, first ? id1 : id2);
+    EXPECT_EQ(got, expect) << "n " << n;
+    bytes back(msg.size());
+    EXPECT_TRUE(decrypt(cipher::aesgcm, k, n, {}, got, back, first ? id1 : id2));
+    EXPECT_EQ(back, msg);
+    // The other key under this id's expansion must not open it.
+    bytes wrong(msg.size(), 7);
+    EXPECT_FALSE(decrypt(cipher::aesgcm, first ? k2 : k1, n, {}, got, wrong, first ? id2 : id1));
+    EXPECT_EQ(wrong, bytes(msg.size(), 0));
+  }
+  // After forget_key the key is expanded again from what the caller passes.
+  forget_key(id1);
+  forget_key(id1);  // twice, and for an id not held: no effect
+  forget_key(0);
+  bytes expect(msg.size() + aead_tag_len), got(expect.size());
+  encrypt(cipher::aesgcm, k1, 9, {}, msg, expect);
+  encrypt(cipher::aesgcm, k1, 9, {}, msg, got, id1);
+  EXPECT_EQ(got, expect);
+  forget_key(id1);
 }
 
 TEST_F(NoisePrimitives, DecryptRejectsShortCiphertext) {

@@ -356,6 +356,53 @@ TEST_F(Noise, RekeyKeepsPeersInStepAndNonceUnchanged) {
   EXPECT_EQ(as_chars(pt), "two");
 }
 
+TEST_F(Noise, AesGcmCipherStateAlwaysUsesTheKeyItHoldsNow) {
+  if (!crypto::noise::aesgcm_available()) GTEST_SKIP() << "no AES-NI";
+  namespace prim = crypto::noise;
+  // Expected ciphertexts from the one-shot AEAD, which keeps nothing between calls.
+  const auto one_shot = [](const bytes& key, std::uint64_t n, std::string_view text) {
+    bytes out(text.size() + tag_size);
+    prim::encrypt(cipher::aesgcm, std::span<const byte, prim::cipher_key_len>(key.data(), 32), n,
+                  {}, as_bytes(text), out);
+    return out;
+  };
+  const auto seal = [](cipher_state& c, std::string_view text) {
+    bytes out;
+    EXPECT_TRUE(c.encrypt_with_ad(cipher::aesgcm, {}, as_bytes(text), out));
+    return out;
+  };
+  const bytes k1(32, 1), k2(32, 2), k3(32, 3);
+  cipher_state a;
+  a.initialize_key(k1);
+  EXPECT_EQ(seal(a, "under k1"), one_shot(k1, 0, "under k1"));
+  // A new key on the same object: the expansion of k1 must not be used again.
+  a.initialize_key(k2);
+  EXPECT_EQ(seal(a, "under k2"), one_shot(k2, 0, "under k2"));
+  // Rekey: the next message is under REKEY(k2), nonce unchanged.
+  bytes k2_next = k2;
+  prim::rekey(cipher::aesgcm, std::span<byte, prim::cipher_key_len>(k2_next.data(), 32));
+  a.rekey(cipher::aesgcm);
+  EXPECT_EQ(seal(a, "after rekey"), one_shot(k2_next, 1, "after rekey"));
+  // Moved over by a state whose key was expanded last: a seals under k3 from then on.
+  cipher_state b;
+  b.initialize_key(k3);
+  EXPECT_EQ(seal(b, "b"), one_shot(k3, 0, "b"));
+  EXPECT_EQ(seal(a, "a again"), one_shot(k2_next, 2, "a again"));  // a's key expanded last
+  a = std::move(b);
+  EXPECT_EQ(seal(a, "a is b"), one_shot(k3, 1, "a is b"));
+  cipher_state c(std::move(a));
+  EXPECT_EQ(seal(c, "c is b"), one_shot(k3, 2, "c is b"));
+  // And the peer opens it all with its own states, the keys expanded by turns.
+  cipher_state r1, r3;
+  r1.initialize_key(k1);
+  r3.initialize_key(k3);
+  bytes pt;
+  ASSERT_TRUE(r1.decrypt_with_ad(cipher::aesgcm, {}, one_shot(k1, 0, "one"), pt));
+  ASSERT_TRUE(r3.decrypt_with_ad(cipher::aesgcm, {}, one_shot(k3, 0, "three"), pt));
+  ASSERT_TRUE(r1.decrypt_with_ad(cipher::aesgcm, {}, one_shot(k1, 1, "one more"), pt));
+  EXPECT_EQ(as_chars(pt), "onethreeone more");
+}
+
 // ---- handshake failures ---------------------------------------------------------------------
 
 struct xx_pair {
@@ -576,8 +623,9 @@ TEST_F(Noise, ASessionThatKeepsNoDetailsStillTalksButForgetsThePeerKeyAndHash) {
   ASSERT_TRUE(back);
   EXPECT_EQ(as_chars(*init.decrypt(*back)), "both ways");
   // The relay holds one per connection: the details are not inline, and each transport key is
-  // one pointer into the shared 32-byte slots.
-  EXPECT_LE(sizeof(noise_session), 56u);
+  // one pointer into the shared 32-byte slots, plus its id for AESGCM's expanded-key cache
+  // (56 bytes before the ids: they save the key expansion on most messages of a busy peer).
+  EXPECT_LE(sizeof(noise_session), 72u);
 }
 
 TEST_F(Noise, SessionRoundTrip) {
