@@ -48,10 +48,14 @@ operator_console::operator_console(net::io_context& io, relay_server& relay, int
   if (term::interactive_terminal_available(in_fd, out_fd)) {
     try {
       std::fflush(out_);
-      term_ = std::make_shared<term::interactive_terminal>(in_fd, out_fd, "relay> ");
+      // Ctrl-C drops a half-typed command, as a shell does; on an empty line it stops the
+      // relay (SIGINT), as it always has.
+      term_ = std::make_shared<term::interactive_terminal>(
+          in_fd, out_fd, "relay> ", term::interactive_terminal::ctrl_c::line_or_signal);
       // A shell habit must not leave the relay without its console: `quit` stops the relay.
       term_->ignore_eof_key(
-          "console: Ctrl-D does not close the console here; quit stops the relay");
+          "console: Ctrl-D does not close the console here; quit (or Ctrl-C on an empty line) "
+          "stops the relay");
       term_->ignore_suspend_key();  // Ctrl-Z would stop the relay for everyone
       if (same_terminal(STDERR_FILENO, out_fd)) {
         log::set_writer(

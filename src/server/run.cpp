@@ -8,6 +8,8 @@
 #include <csignal>
 #include <cstdio>
 #include <iostream>
+#include <string_view>
+#include <utility>
 
 #include "relay/crypto/keys.hpp"
 #include "relay/crypto/sodium.hpp"
@@ -29,8 +31,10 @@ int run_relay(const relay_config& cfg) {
   ::mallopt(M_TRIM_THRESHOLD, 8 * 1024 * 1024);
   net::io_context io(1);
   std::unique_ptr<relay_server> relay;
-  // Catch signals from the very start: a SIGTERM during start-up still ends cleanly.
-  net::signal_set signals(io, SIGINT, SIGTERM);
+  // Catch signals from the very start: a SIGTERM during start-up still ends cleanly. SIGHUP
+  // (the terminal or ssh session the relay runs in went away) ends it cleanly too, clients
+  // told, rather than killing it mid-write; there is no configuration file to reload.
+  net::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
   try {
     relay = std::make_unique<relay_server>(io, cfg);
   } catch (const std::exception& e) {
@@ -38,15 +42,26 @@ int run_relay(const relay_config& cfg) {
     std::fprintf(stderr, "node: %s\n", e.what());
     return 1;
   }
-  auto shutdown = [&] {
-    log::info() << "shutting down";
+  bool stopping = false;
+  auto shutdown = [&](std::string_view why) {
+    if (std::exchange(stopping, true)) return;
+    log::info() << "shutting down (" << why << ")";
     relay->stop([&io] { io.stop(); });
   };
-  relay->set_quit_handler(shutdown);
-  signals.async_wait([&](boost::system::error_code ec, int) {
-    if (!ec) shutdown();
+  relay->set_quit_handler([&] { shutdown("console: quit"); });
+  signals.async_wait([&](boost::system::error_code ec, int sig) {
+    if (ec) return;
+    shutdown(sig == SIGINT   ? "SIGINT: Ctrl-C"
+             : sig == SIGHUP ? "SIGHUP: the terminal went away"
+                             : "SIGTERM");
   });
   relay->start();
+  // The log (often kept in a file: node -s 2>>relay.log) says where each run began, and with
+  // which key, so that what follows can be told apart from the run before.
+  log::info() << "relay started: relaychat " << RELAYCHAT_VERSION << ", listening on " << cfg.listen
+              << ":" << relay->port() << ", key " << crypto::fingerprint(relay->static_key().pub())
+              << (relay->key_created() ? " (new key created)" : "") << ", database " << cfg.db_path
+              << ", audit log " << relay->audit_log_path();
   std::printf("relaychat relay listening on %s:%u\n", cfg.listen.c_str(), relay->port());
   std::printf("relay key fingerprint: %s%s\n",
               crypto::fingerprint(relay->static_key().pub()).c_str(),
@@ -54,6 +69,10 @@ int run_relay(const relay_config& cfg) {
   std::printf("database: %s\n", cfg.db_path.c_str());
   // A database made before the relay created it private (or copied with wider modes).
   if (struct stat st{}; ::stat(cfg.db_path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%03o", static_cast<unsigned>(st.st_mode & 0777));
+    log::warn() << "other users can read " << cfg.db_path << " (mode " << mode
+                << "), which holds password hashes";
     std::printf(
         "warning: other users can read %s (mode %03o), which holds password hashes: "
         "chmod 600 %s\n",

@@ -274,7 +274,7 @@ void line_editor::key_byte(char c, bool after_cr, std::vector<event>& out) {
       return;
     case '\x03':  // Ctrl-C (when the terminal gives it to us as a key): drop the line, or leave
       if (buffer_.empty()) {
-        out.push_back({event::kind::eof, {}});
+        out.push_back({event::kind::interrupt, {}});
       } else {
         out.push_back({event::kind::discard, buffer_});
         discard();

@@ -82,7 +82,7 @@ bool interactive_terminal_available(int in_fd, int out_fd) {
 }
 
 interactive_terminal::interactive_terminal(int in_fd, int out_fd, std::string prompt, ctrl_c c)
-    : in_fd_(in_fd), out_fd_(out_fd), prompt_(std::move(prompt)) {
+    : in_fd_(in_fd), out_fd_(out_fd), prompt_(std::move(prompt)), ctrl_c_(c) {
   if (::tcgetattr(in_fd_, &saved_) != 0) {
     throw std::system_error(errno, std::generic_category(), "tcgetattr");
   }
@@ -92,7 +92,7 @@ interactive_terminal::interactive_terminal(int in_fd, int out_fd, std::string pr
   // translation, or a pasted "\r\n" would arrive as two line breaks.
   raw.c_lflag &= ~static_cast<tcflag_t>(ICANON | ECHO | ECHONL | IEXTEN);
   raw.c_iflag &= ~static_cast<tcflag_t>(IXON | ICRNL | INLCR | IGNCR);
-  if (c == ctrl_c::key) raw.c_cc[VINTR] = _POSIX_VDISABLE;
+  if (c != ctrl_c::signal) raw.c_cc[VINTR] = _POSIX_VDISABLE;
   // Ctrl-\ would end us at once (SIGQUIT: no goodbye, what waits unnamed, maybe a core).
   raw.c_cc[VQUIT] = _POSIX_VDISABLE;
   raw.c_cc[VMIN] = 1;
@@ -172,9 +172,18 @@ std::optional<std::string> interactive_terminal::next_line(const std::atomic<boo
 
     std::lock_guard lock(mutex_);
     std::string out;
+    bool interrupt = false;
     for (auto& ev : editor_.feed(std::string_view(buf, static_cast<std::size_t>(n)))) {
-      if (eof_pending_) break;  // whatever follows Ctrl-D is not for us
+      if (eof_pending_ || interrupt) break;  // whatever follows Ctrl-D is not for us
       const std::size_t w = width();
+      if (ev.what == line_editor::event::kind::interrupt) {
+        if (ctrl_c_ == ctrl_c::line_or_signal) {
+          out += "^C\r\n";
+          interrupt = true;  // raised once the screen is up to date
+          continue;
+        }
+        ev.what = line_editor::event::kind::eof;  // Ctrl-C on an empty line leaves
+      }
       switch (ev.what) {
         case line_editor::event::kind::line: {
           // The submitted line stays on screen as typed (like a terminal's own echo): whole,
@@ -234,6 +243,8 @@ std::optional<std::string> interactive_terminal::next_line(const std::atomic<boo
         case line_editor::event::kind::bell:
           out += '\a';
           break;
+        case line_editor::event::kind::interrupt:  // made eof or handled above
+          break;
         case line_editor::event::kind::discard:
           // Left on screen with ^C after it, as a shell does; a fresh empty line below.
           out += "\r\x1b[K";
@@ -262,6 +273,8 @@ std::optional<std::string> interactive_terminal::next_line(const std::atomic<boo
     }
     if (!eof_pending_) out += redraw_bytes_locked();
     write_all(out);
+    // As if the terminal had sent it: whoever handles SIGINT (the relay's signal set) acts.
+    if (interrupt) ::kill(::getpid(), SIGINT);
   }
 }
 

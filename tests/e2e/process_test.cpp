@@ -253,18 +253,51 @@ TEST(Process, ConsoleLogLinesArePrintedAboveTheHalfTypedCommand) {
 
   // Ctrl-D, a shell habit, does not leave the relay without its console: it says how to stop.
   relay.proc->send_eof();
-  ASSERT_TRUE(relay.proc->wait_for("Ctrl-D does not close the console here; quit stops the relay"))
+  ASSERT_TRUE(relay.proc->wait_for(
+      "Ctrl-D does not close the console here; quit (or Ctrl-C on an empty line) stops the relay"))
       << relay.proc->describe("no word on Ctrl-D");
+  // Ctrl-C on a half-typed command drops it, as a shell does; the relay keeps serving.
+  relay.proc->send("kick alice\x03");
+  ASSERT_TRUE(relay.proc->wait_for("relay> kick alice^C"))
+      << relay.proc->describe("the command was not dropped");
   test_client bob(relay.port);
   bob.sign_up_ok("bob", "bob-password");
   ASSERT_TRUE(alice.wait_roster("bob", true));
   relay.proc->send("bans\r");
   EXPECT_TRUE(relay.proc->wait_for("no bans")) << relay.proc->describe("the console stopped");
-  relay.proc->send("quit\r");
+  EXPECT_TRUE(alice.chat().is_online("bob")) << "alice was not kicked";
+  // On an empty line Ctrl-C stops the relay, and the log says so.
+  relay.proc->send("\x03");
+  EXPECT_TRUE(relay.proc->wait_for("shutting down (SIGINT: Ctrl-C)"))
+      << relay.proc->describe("no reason given");
   EXPECT_TRUE(relay.proc->wait_for("relay stopped")) << relay.proc->describe("no clean stop");
   EXPECT_EQ(relay.proc->wait_exit(), 0);
   // The terminal got its modes back.
   EXPECT_TRUE(relay.proc->echo_enabled()) << relay.proc->describe("modes not restored");
+}
+
+// The terminal or ssh session the relay runs in goes away: SIGHUP stops it as SIGTERM does,
+// clients told, and the log (often a file) says where the run began and why it ended.
+TEST(Process, SighupStopsTheRelayCleanlyAndTheLogSaysWhenItStartedAndWhy) {
+  temp_dir dir;
+  auto relay = start_relay(dir.path() / "relay.db");
+  // Logged before the console is ready, which start_relay waited for: in the transcript.
+  EXPECT_TRUE(std::regex_search(
+      relay.proc->transcript(),
+      std::regex(R"(INFO relay started: relaychat \d+\.\d+\.\d+, listening on 127\.0\.0\.1:)"
+                 R"(\d+, key [0-9a-f]{64} \(new key created\), database \S+relay\.db, )"
+                 R"(audit log \S+relay\.audit\.log)")))
+      << relay.proc->describe("no start line in the log");
+  test_client alice(relay.port);
+  alice.sign_up_ok("alice", "alice-password");
+  ::kill(relay.proc->pid(), SIGHUP);
+  const auto closing = alice.expect<proto::closing>();
+  ASSERT_TRUE(closing) << relay.proc->describe("alice was not told");
+  EXPECT_EQ(closing->code, proto::reason::shutting_down);
+  EXPECT_TRUE(relay.proc->wait_for("shutting down (SIGHUP: the terminal went away)"))
+      << relay.proc->describe("no reason given");
+  EXPECT_TRUE(relay.proc->wait_for("relay stopped")) << relay.proc->describe("no clean stop");
+  EXPECT_EQ(relay.proc->wait_exit(), 0);
 }
 
 TEST(Process, QuitThenEndOfInputStopsWithoutTalkingOfTheConsole) {

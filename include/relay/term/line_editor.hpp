@@ -47,7 +47,9 @@ class line_editor {
     // list: text is completion candidates to show above the line; clear: Ctrl-L; bell: a Tab
     // that completed nothing (no match, or several with nothing in common yet); discard: Ctrl-C
     // dropped the half-typed line in text (it is in history now).
-    enum class kind { line, eof, list, clear, bell, discard };
+    /// interrupt: Ctrl-C (as a key) on an empty line; the terminal treats it as eof unless
+    /// told otherwise (interactive_terminal::ctrl_c).
+    enum class kind { line, eof, list, clear, bell, discard, interrupt };
     kind what;
     std::string text;
   };

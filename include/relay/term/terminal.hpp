@@ -40,14 +40,18 @@ class interactive_terminal {
  public:
   /// What Ctrl-C does while the terminal is ours.
   enum class ctrl_c {
-    signal,  ///< SIGINT, as usual (the relay's console: it stops the relay)
+    signal,  ///< SIGINT, as usual
     /// A key, read in order with what was typed before it: it drops a half-typed line and
     /// on an empty line ends input as Ctrl-D does. (As a signal it would overtake the typed
     /// bytes, which the kernel also flushes, and find the line empty.)
     key,
+    /// A key that drops a half-typed line as `key` does; on an empty line the process gets
+    /// SIGINT as with `signal` (the relay's console: Ctrl-C stops the relay, but a half-typed
+    /// command is only dropped, as a shell does).
+    line_or_signal,
   };
   /// Puts in_fd in non-canonical no-echo mode (ISIG stays on: Ctrl-Z is still a signal, and
-  /// Ctrl-C too unless `c` is ctrl_c::key; Ctrl-\ is not: SIGQUIT would end the process
+  /// Ctrl-C too when `c` is ctrl_c::signal; Ctrl-\ is not: SIGQUIT would end the process
   /// without a word), enables bracketed paste; the destructor restores both. Modes the shell
   /// changed while the process was stopped (Ctrl-Z, then `fg`) are put back within 100 ms. Throws
   /// std::system_error if the terminal modes cannot be read or set.
@@ -110,6 +114,7 @@ class interactive_terminal {
   std::mutex mutex_;  // editor_, prompt_ and every write to out_fd_
   line_editor editor_;
   std::string prompt_;
+  ctrl_c ctrl_c_;
   std::deque<std::string> pending_;  // lines from one read beyond the one returned
   bool eof_pending_ = false;
   std::size_t refused_seen_ = 0;

@@ -396,7 +396,7 @@ TEST(LineEditor, TabWithoutMatchRingsTheBellAndChangesNothing) {
   EXPECT_EQ(no_candidates.buffer(), "");
 }
 
-TEST(LineEditor, CtrlCDropsTheLineOrOnAnEmptyLineIsEof) {
+TEST(LineEditor, CtrlCDropsTheLineOrOnAnEmptyLineInterrupts) {
   line_editor ed;
   auto ev = ed.feed("bob:quick\x03");
   ASSERT_EQ(ev.size(), 1u);
@@ -407,7 +407,7 @@ TEST(LineEditor, CtrlCDropsTheLineOrOnAnEmptyLineIsEof) {
   EXPECT_EQ(ed.history().back(), "bob:quick");
   ev = ed.feed("\x03");
   ASSERT_EQ(ev.size(), 1u);
-  EXPECT_EQ(ev[0].what, kind::eof);
+  EXPECT_EQ(ev[0].what, kind::interrupt);  // the terminal makes it eof, or SIGINT
 }
 
 // Ctrl-C on a half-typed line drops it into history (Up brings it back); on an empty line

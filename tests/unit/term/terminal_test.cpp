@@ -523,6 +523,40 @@ TEST(InteractiveTerminal, CtrlCAsAKeyDropsTheLineThenEndsInput) {
   EXPECT_NE(after.c_cc[VINTR], _POSIX_VDISABLE);
 }
 
+volatile std::sig_atomic_t sigints = 0;
+extern "C" void count_sigint(int) { sigints = sigints + 1; }
+
+// The relay's console: Ctrl-C drops a half-typed command without stopping the relay; on an
+// empty line it is SIGINT, which stops it.
+TEST(InteractiveTerminal, CtrlCDropsAHalfTypedLineAndOnAnEmptyLineRaisesSigint) {
+  struct sigaction counting {
+  }, before{};
+  counting.sa_handler = count_sigint;
+  sigemptyset(&counting.sa_mask);
+  ASSERT_EQ(::sigaction(SIGINT, &counting, &before), 0);
+  sigints = 0;
+  pty_pair pty;
+  pty.start_reading();
+  {
+    interactive_terminal term(pty.slave(), pty.slave(), "relay> ",
+                              interactive_terminal::ctrl_c::line_or_signal);
+    termios during{};
+    ASSERT_EQ(::tcgetattr(pty.slave(), &during), 0);
+    EXPECT_EQ(during.c_cc[VINTR], _POSIX_VDISABLE);  // the kernel would flush the typed line
+    line_reader_thread reader(term);
+    pty.type("delete bob\x03");
+    ASSERT_TRUE(pty.wait_for("relay> delete bob^C")) << pty.output();
+    EXPECT_EQ(sigints, 0) << "a half-typed command is only dropped";
+    pty.type("\x03");
+    for (int i = 0; i < 200 && sigints == 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_EQ(sigints, 1) << "on an empty line Ctrl-C is SIGINT";
+    pty.type("help\r");
+    EXPECT_EQ(reader.get(), "help");  // still reading: what SIGINT does is the handler's
+  }
+  ::sigaction(SIGINT, &before, nullptr);
+}
+
 // The relay's console: Ctrl-D on an empty line shows a note and reading goes on.
 TEST(InteractiveTerminal, AnIgnoredEofKeyShowsTheNoteAndKeepsReading) {
   pty_pair pty;
