@@ -25,7 +25,8 @@ constexpr std::array<command_spec, 11> table{{
      "keep USER out for DURATION (2h, 7d) or for good", true},
     {"unban", 1, 1, "unban USER", "lift USER's ban", true},
     {"bans", 0, 0, "bans", "bans in force: name, until, reason"},
-    {"delete", 1, 2, "delete USER [confirm]", "remove USER's account for good (asks first)", true},
+    {"delete", 1, 2, "delete USER [confirm]", "remove USER's account (alone: shows what goes)",
+     true},
     {"quit", 0, 0, "quit", "stop the relay cleanly"},
 }};
 

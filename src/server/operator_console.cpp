@@ -126,6 +126,8 @@ bool operator_console::handle(const std::string& line) {
     const console::command_spec* spec = misused ? console::find_command(word) : nullptr;
     if (spec != nullptr) {
       emit("console: " + cmd.error().message() + "; usage: " + std::string(spec->usage) + "\n");
+    } else if (cmd.error() == console::command_errc::unknown_command) {
+      emit("console: unknown command '" + std::string(word) + "' (try 'help')\n");
     } else {
       std::string text = cmd.error().message();
       if (text.find("'help'") == std::string::npos) text += " (try 'help')";

@@ -872,6 +872,13 @@ void relay_server::run_command(const std::string& name, const std::vector<std::s
       return;
     }
     const std::string why = args.size() > 1 ? args[1] : std::string("kicked by the operator");
+    // The same limit as a ban's reason: the client is shown all of it, never a cut one.
+    if (why.size() > console::max_ban_reason) {
+      finish_command(a, false,
+                     "reason too long (over " + std::to_string(console::max_ban_reason) +
+                         " bytes); " + args[0] + " was not kicked\n");
+      return;
+    }
     log::info() << "operator kicked " << args[0] << ": " << why;
     target->close(proto::reason::kicked, why);
     finish_command(a, true, "kicked " + args[0] + "\n");

@@ -21,6 +21,7 @@
 #include <string>
 #include <thread>
 
+#include "relay/util/thread_name.hpp"
 #include "relay/util/write_all.hpp"
 
 namespace relay::log {
@@ -120,6 +121,7 @@ class sink {
   }
 
   void run() {
+    util::name_this_thread(util::log_thread_name);
     std::unique_lock lock(m_);
     for (;;) {
       ready_.wait(lock, [this] { return !queued_.empty(); });
@@ -173,13 +175,63 @@ bool parse_level(std::string_view s, level& out) noexcept {
   return true;
 }
 
+std::string safe_text(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  const auto hex_byte = [&out](unsigned char b) {
+    static constexpr char digits[] = "0123456789abcdef";
+    out += "\\x";
+    out += digits[b >> 4];
+    out += digits[b & 15];
+  };
+  for (std::size_t i = 0; i < text.size();) {
+    const auto b = static_cast<unsigned char>(text[i]);
+    if (b < 0x80) {
+      if (b < 0x20 || b == 0x7f) {
+        hex_byte(b);
+      } else {
+        out += static_cast<char>(b);
+      }
+      ++i;
+      continue;
+    }
+    const std::size_t len = b >= 0xf8 ? 0 : b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 0;
+    std::uint32_t cp = len == 4 ? b & 0x07u : len == 3 ? b & 0x0fu : b & 0x1fu;
+    bool ok = len != 0 && i + len <= text.size();
+    for (std::size_t k = 1; ok && k < len; ++k) {
+      const auto c = static_cast<unsigned char>(text[i + k]);
+      ok = (c & 0xc0) == 0x80;
+      cp = cp << 6 | (c & 0x3fu);
+    }
+    static constexpr std::uint32_t smallest[] = {0, 0, 0x80, 0x800, 0x10000};
+    ok = ok && cp >= smallest[len] && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff);
+    if (!ok) {
+      hex_byte(b);  // one byte at a time: what follows may be good text
+      ++i;
+      continue;
+    }
+    if (cp <= 0x9f) {  // C1 controls (0x9b is a one-byte CSI to some terminals)
+      for (std::size_t k = 0; k < len; ++k) hex_byte(static_cast<unsigned char>(text[i + k]));
+    } else if (cp == 0x061c || (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x202a && cp <= 0x202e) ||
+               (cp >= 0x2060 && cp <= 0x2069) || cp == 0xfeff) {
+      char buf[16];
+      std::snprintf(buf, sizeof buf, "\\u{%04X}", static_cast<unsigned>(cp));
+      out += buf;
+    } else {
+      out.append(text.substr(i, len));
+    }
+    i += len;
+  }
+  return out;
+}
+
 void write(level l, std::string_view text) {
   static constexpr const char* names[] = {"ERROR", "WARN", "INFO", "DEBUG"};
   std::string line = stamp_now();
   line += ' ';
   line += names[static_cast<int>(l)];
   line += ' ';
-  line += text;
+  line += safe_text(text);
   line += '\n';
   sink::get().push(std::move(line));
 }

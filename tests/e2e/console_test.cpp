@@ -161,7 +161,7 @@ TEST_F(ConsoleE2eTest, HelpAndStatsOnTheConsole) {
   type("  UNBAN a b");
   EXPECT_TRUE(saw(*relay_.proc, "console: too many arguments; usage: unban USER\n"));
   type("frobnicate");
-  EXPECT_TRUE(saw(*relay_.proc, "console: unknown command (try 'help')\n"));
+  EXPECT_TRUE(saw(*relay_.proc, "console: unknown command 'frobnicate' (try 'help')\n"));
   type("quit");
   EXPECT_TRUE(saw(*relay_.proc, "relay stopped"));
   // The list came once, for `help`; a typo gets one line, not the whole list again.

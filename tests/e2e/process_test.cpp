@@ -7,6 +7,7 @@
 #include <fstream>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 #include "support/pty_process.hpp"
 #include "support/temp_dir.hpp"
@@ -281,9 +282,16 @@ TEST(Process, ConsoleLogLinesArePrintedAboveTheHalfTypedCommand) {
 TEST(Process, SighupStopsTheRelayCleanlyAndTheLogSaysWhenItStartedAndWhy) {
   temp_dir dir;
   auto relay = start_relay(dir.path() / "relay.db");
-  // Logged before the console is ready, which start_relay waited for: in the transcript.
-  EXPECT_TRUE(std::regex_search(
-      relay.proc->transcript(),
+  // Logged (by the logging thread) about when the console is ready, which start_relay
+  // waited for: looked for in the whole transcript, as it may come before or after.
+  const auto in_transcript = [&](const std::regex& re) {
+    for (int i = 0; i < 500; ++i) {
+      if (std::regex_search(relay.proc->transcript(), re)) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return false;
+  };
+  EXPECT_TRUE(in_transcript(
       std::regex(R"(INFO relay started: relaychat \d+\.\d+\.\d+, listening on 127\.0\.0\.1:)"
                  R"(\d+, key [0-9a-f]{64} \(new key created\), database \S+relay\.db, )"
                  R"(audit log \S+relay\.audit\.log)")))

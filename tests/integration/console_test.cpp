@@ -292,6 +292,19 @@ TEST(ConsoleDelete, AnAccountDeletedWhileItsPasswordIsCheckedDoesNotSignIn) {
   EXPECT_FALSE(has(relay.console("active"), "bob"));
 }
 
+TEST_F(ConsoleTest, AKickReasonLongerThanABansIsRefusedAndNobodyIsKicked) {
+  test_client bob(relay->port());
+  ASSERT_TRUE(welcomed(bob.sign_in("bob", "bob-password")));
+  EXPECT_EQ(relay->console("kick", {"bob", std::string(201, 'z')}),
+            "reason too long (over 200 bytes); bob was not kicked\n");
+  EXPECT_FALSE(bob.closed_within(300ms));
+  const std::string longest(200, 'z');
+  EXPECT_EQ(relay->console("kick", {"bob", longest}), "kicked bob\n");
+  const auto closing = bob.expect<proto::closing>();
+  ASSERT_TRUE(closing);
+  EXPECT_EQ(closing->text, longest);  // all of it, not cut
+}
+
 TEST_F(ConsoleTest, BanErrors) {
   EXPECT_EQ(relay->console("ban", {"mallory", "1h"}), "no registered user named mallory\n");
   EXPECT_EQ(relay->console("ban", {"Bob"}), "no registered user named Bob\n");

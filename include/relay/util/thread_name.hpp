@@ -12,6 +12,8 @@ namespace relay::util {
 inline constexpr std::string_view hashing_thread_name = "node-hash";
 inline constexpr std::string_view database_thread_name = "node-db";
 inline constexpr std::string_view console_thread_name = "node-console";
+/// The logging thread, which writes the log's lines (log.hpp), in the relay and the client.
+inline constexpr std::string_view log_thread_name = "node-log";
 
 /// Names the calling thread (Linux keeps at most 15 bytes; longer names are cut).
 void name_this_thread(std::string_view name) noexcept;

@@ -68,6 +68,28 @@ class pipe_drain {
   std::string text_;
 };
 
+// What reaches the log from outside (a kick reason, a peer's text) can neither act on the
+// operator's terminal nor reverse the order of what they read.
+TEST(Log, SafeTextKeepsPrintableTextAndEscapesWhatCouldActOnTheTerminal) {
+  EXPECT_EQ(safe_text("plain ascii, été, 日本, 😀"), "plain ascii, été, 日本, 😀");
+  EXPECT_EQ(safe_text("bell\a esc\x1b[31m del\x7f nl\n tab\t"),
+            "bell\\x07 esc\\x1b[31m del\\x7f nl\\x0a tab\\x09");
+  EXPECT_EQ(safe_text("\xc2\x9b"
+                      "31m"),
+            "\\xc2\\x9b31m");  // C1 CSI, two bytes in UTF-8
+  EXPECT_EQ(safe_text("abc\xe2\x80\xae"
+                      "evil"),
+            "abc\\u{202E}evil");  // right-to-left override
+  EXPECT_EQ(safe_text("\xe2\x81\xa6x\xe2\x80\x8b\xef\xbb\xbf"), "\\u{2066}x\\u{200B}\\u{FEFF}");
+  // Invalid UTF-8, byte by byte, and the good text after it kept.
+  EXPECT_EQ(safe_text("a\xff"
+                      "b\xc3"
+                      "c\xed\xa0\x80"
+                      "d\xc0\xaf"),
+            "a\\xffb\\xc3c\\xed\\xa0\\x80d\\xc0\\xaf");
+  EXPECT_EQ(safe_text("cut at the end \xe6\x97"), "cut at the end \\xe6\\x97");
+}
+
 TEST(Log, LinesFromManyThreadsComeOutWholeAndEachThreadsInOrder) {
   test::temp_dir dir;
   const auto path = dir.file("log");
