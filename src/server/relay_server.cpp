@@ -380,7 +380,11 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
   ++pending_auth_;
   struct release {
     unsigned& n;
-    ~release() { --n; }
+    bool held = true;
+    void now() {
+      if (std::exchange(held, false)) --n;
+    }
+    ~release() { now(); }
   } release_slot{pending_auth_};
 
   if (sign_up) {
@@ -455,6 +459,11 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
       const auto delay = std::min<penalty_table::clock::duration>(
           account_penalties_.blocked_for(name, t), std::chrono::seconds(5));
       if (delay > penalty_table::clock::duration::zero()) {
+        // The wait holds no hashing thread, so it holds no slot either: failures on one
+        // name (which need not exist) must not fill --max-pending-auth and turn everyone
+        // else's sign-ins away as busy. The connection itself is bounded by the per-address
+        // and overall unauthenticated limits.
+        release_slot.now();
         net::steady_timer wait(io_, delay);
         boost::system::error_code ec;
         co_await wait.async_wait(net::redirect_error(net::use_awaitable, ec));

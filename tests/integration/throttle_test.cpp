@@ -2,7 +2,9 @@
 // penalties; the owner still signs in from elsewhere.
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <thread>
+#include <vector>
 
 #include "support/relay_fixture.hpp"
 #include "support/temp_dir.hpp"
@@ -96,6 +98,37 @@ TEST(Throttle, SignUpsBehindOneAddressNeverLockEachOtherOut) {
   EXPECT_EQ(try_password(relay.port(), "127.0.0.3", "guess-two"),
             proto::reason::invalid_credentials);
   EXPECT_EQ(try_password(relay.port(), "127.0.0.3", "guess-three"), proto::reason::rate_limited);
+}
+
+// Failed sign-ins on an account under attack are answered slowly. That wait must not hold a
+// --max-pending-auth slot: a few addresses failing on one name (which need not exist) kept
+// every slot and turned everyone else's sign-in away as busy (found by a hostile review).
+TEST(Throttle, SlowAnswersToAnAccountUnderAttackHoldNoSignInSlot) {
+  temp_dir dir;
+  auto cfg = test_config(dir.path());
+  cfg.max_pending_auth = 2;
+  cfg.account_penalty.free_failures = 0;  // every failure on the name is answered slowly
+  cfg.account_penalty.base = std::chrono::milliseconds(3000);
+  cfg.account_penalty.max = std::chrono::milliseconds(3000);
+  relay_fixture relay(cfg);
+  create_alice(relay.port());
+  std::vector<std::unique_ptr<test_client>> guessers;
+  for (const char* source : {"127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6"}) {
+    guessers.push_back(std::make_unique<test_client>(relay.port(), source));
+    guessers.back()->send_frame(proto::sign_in{"nosuchuser", "wrong-password", {}});
+    // Its hash is done well within this (cheap Argon2); it waits out the penalty now.
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  test_client owner(relay.port(), "127.0.0.2");
+  const auto answer = owner.sign_in("alice", "the-right-password");
+  ASSERT_TRUE(answer);
+  EXPECT_TRUE(std::holds_alternative<proto::welcome>(*answer))
+      << "the owner was turned away while others' failures waited";
+  for (auto& g : guessers) {
+    auto f = g->next_frame(std::chrono::seconds(10));
+    ASSERT_TRUE(f && std::holds_alternative<proto::error>(*f));
+    EXPECT_EQ(std::get<proto::error>(*f).code, proto::reason::invalid_credentials);
+  }
 }
 
 }  // namespace
