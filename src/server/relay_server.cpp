@@ -530,6 +530,26 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
     }
   }
   complete_sign_in(s, name, key, other_key);
+  // A hash made under other Argon2 parameters (the operator changed them since) is replaced
+  // while the password is at hand, after the welcome. Until then a wrong password for that
+  // account is checked at the old cost, while unknown names are checked against a dummy hash
+  // at the current one: a timing tell of which accounts exist (found by a hostile review),
+  // and the account keeps the old strength.
+  if (const auto was = crypto::params_of(stored->password_hash); !was || *was != cfg_.argon2) {
+    try {
+      const auto params = cfg_.argon2;
+      std::string fresh = co_await hash_on_worker([&password, params] {
+        return crypto::hash_password(password, params, crypto::os_random());
+      });
+      const auto renewed = co_await writes_.write(
+          [this, &name, &fresh] { return users_.set_password_hash(name, fresh); });
+      if (renewed) {
+        log::info() << "user " << name << ": password hash renewed with the current parameters";
+      }
+    } catch (const std::exception& e) {
+      log::warn() << "user " << name << ": password hash not renewed: " << e.what();
+    }
+  }
 }
 
 void relay_server::complete_sign_in(const std::shared_ptr<session>& s, const std::string& name,

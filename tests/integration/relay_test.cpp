@@ -271,6 +271,39 @@ TEST_F(RelayTest, RestartKeepsAccountsAndKeys) {
   EXPECT_NE(relay->console("db").find("alice"), std::string::npos);
 }
 
+// The operator raised the Argon2 cost: an account hashed under the old parameters gets a hash
+// under the new ones at its next sign-in, so that a wrong password for it costs what an
+// unknown name's check costs (no tell of which accounts exist), and it gets the new strength.
+TEST_F(RelayTest, AHashUnderOldParametersIsRenewedAtTheNextSignIn) {
+  {
+    test_client alice(relay->port());
+    alice.sign_up_ok("alice", "alice-password");
+  }
+  const auto stored_params = [&] {
+    auto reader = store::database::open(dir.file("relay.db"));
+    store::statement find{reader, "SELECT password_hash FROM users WHERE name = 'alice'"};
+    EXPECT_EQ(find.step(), store::statement::step_result::row);
+    return crypto::params_of(find.column_text(0));
+  };
+  const crypto::argon2_params before = test_config(dir.path()).argon2;
+  EXPECT_EQ(stored_params(), before);
+  relay.reset();
+  auto cfg = test_config(dir.path());
+  cfg.argon2 = {2, 2048, 1};
+  relay = std::make_unique<relay_fixture>(cfg);
+  {
+    test_client alice(relay->port());
+    EXPECT_TRUE(is<proto::welcome>(alice.sign_in("alice", "alice-password")));
+  }
+  // Renewed after the welcome: wait for the commit.
+  for (int i = 0; i < 300 && stored_params() != cfg.argon2; ++i) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(stored_params(), cfg.argon2);
+  test_client again(relay->port());
+  EXPECT_TRUE(is<proto::welcome>(again.sign_in("alice", "alice-password")));
+  EXPECT_EQ(error_code_of(test_client(relay->port()).sign_in("alice", "wrong-password")),
+            reason::invalid_credentials);
+}
+
 TEST_F(RelayTest, EveryAcknowledgedSignUpOfACrowdIsAlreadyCommitted) {
   // Sign-ups in flight together share commits (group_commit.hpp); none may be acknowledged
   // before the commit that holds it. A second connection to the file sees only commits.
