@@ -372,7 +372,17 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
     co_return;
   }
   if (pending_auth_ >= cfg_.max_pending_auth) {
-    log::warn() << "session " << s->id() << ": sign-in refused, worker queue full";
+    // A flood of sign-ins must not flood the log: one line a second, counting the rest.
+    ++busy_unlogged_;
+    if (const auto now = std::chrono::steady_clock::now();
+        now - busy_logged_at_ >= std::chrono::seconds(1)) {
+      log::warn() << "session " << s->id() << ": sign-in refused, worker queue full"
+                  << (busy_unlogged_ > 1 ? " (" + std::to_string(busy_unlogged_) +
+                                               " refused since the last such line)"
+                                         : std::string());
+      busy_unlogged_ = 0;
+      busy_logged_at_ = now;
+    }
     s->deliver(proto::error{proto::reason::busy, 0, "relay busy, retry in a moment"});
     co_return;
   }
@@ -444,7 +454,11 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
       [&against, &password] { return crypto::verify_password(against, password); });
   if (!ok || !stored) {
     if (s->ending()) co_return;
-    log::info() << "session " << s->id() << " (" << s->address() << "): sign-in failed";
+    // The operator's log says what the client is never told (both get the same answer).
+    log::info() << "session " << s->id() << " (" << s->address() << "): sign-in"
+                << (stored                    ? " as " + name + " failed: wrong password"
+                    : proto::valid_name(name) ? " as " + name + " failed: no such account"
+                                              : " failed: invalid user name");
     ++stats_.sign_in_failures;
     const auto t = penalty_table::clock::now();
     // Only a wrong password for an account counts against the address: a name with no

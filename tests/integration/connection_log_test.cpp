@@ -5,8 +5,10 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <memory>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "relay/util/log.hpp"
 #include "support/relay_fixture.hpp"
@@ -86,6 +88,41 @@ TEST(ConnectionLog, AFloodFromOneAddressIsSummedUpWhileSignInsAreStillLogged) {
   EXPECT_EQ(count(text, "user alice signed up from 127.0.0.7:"), 1u) << text;
   EXPECT_EQ(count(text, "127.0.0.8: "), 0u) << text;  // nothing to sum up there
   log::set_level(log::level::warn);
+}
+
+// A flood of sign-ins while the hashing queue is full: one "worker queue full" line a
+// second, counting the rest, instead of one per refusal (a hostile review saw 1,500 a second).
+// The failed sign-ins say which account and why, for the operator only.
+TEST(ConnectionLog, BusyRefusalsAreCountedNotLoggedEachAndFailuresNameTheAccount) {
+  temp_dir dir;
+  log_to_file log_file((dir.path() / "relay.log").string());
+  auto cfg = test_config(dir.path());
+  cfg.argon2 = {3, 65536, 1};  // slow hashes: the one slot stays taken
+  cfg.workers = 1;
+  cfg.max_pending_auth = 1;
+  relay_fixture relay(std::move(cfg));
+  log::set_level(log::level::info);
+  std::vector<std::unique_ptr<test_client>> clients;
+  for (int i = 0; i < 30; ++i) {
+    // Three addresses, within the per-address limit on connections not yet signed in.
+    const std::string source = "127.0.0." + std::to_string(20 + i / 10);
+    clients.push_back(std::make_unique<test_client>(relay.port(), source.c_str()));
+    clients.back()->send_frame(proto::sign_in{"nosuchuser", "wrong-password", {}});
+  }
+  int busy = 0, failed = 0;
+  for (auto& c : clients) {
+    const auto f = c->next_frame(20s);
+    ASSERT_TRUE(f && std::holds_alternative<proto::error>(*f));
+    const auto code = std::get<proto::error>(*f).code;
+    if (code == proto::reason::busy) ++busy;
+    if (code == proto::reason::invalid_credentials) ++failed;
+  }
+  EXPECT_GE(busy, 10);
+  const std::string text = log_file.text();
+  EXPECT_LE(count(text, "worker queue full"), 3u) << text;
+  EXPECT_EQ(count(text, "sign-in as nosuchuser failed: no such account"),
+            static_cast<std::size_t>(failed))
+      << text;
 }
 
 }  // namespace

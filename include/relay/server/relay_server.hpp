@@ -207,6 +207,9 @@ class relay_server {
   // entry is alive: no weak_ptr to lock per routed message or per snapshot entry.
   online_sessions online_;
   unsigned pending_auth_ = 0;
+  // "worker queue full" refusals: one log line a second at most, with how many it stands for.
+  std::uint64_t busy_unlogged_ = 0;
+  std::chrono::steady_clock::time_point busy_logged_at_{};
   std::size_t unauthenticated_ = 0;
   std::unordered_map<std::string, std::size_t> unauthenticated_by_ip_;
   struct counters {
