@@ -543,7 +543,8 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   // they go first, then a ping, whose pong says the relay has handled them all (a refusal
   // would have come before it). A relay that does not answer within 5 s is left anyway.
   bool draining = false;
-  bool drain_gave_up = false;  // the relay did not answer the drain's ping in time
+  bool drain_gave_up = false;   // the relay did not answer the drain's ping in time
+  bool saying_goodbye = false;  // bye sent: its flush closes the link, nothing else may
   std::uint64_t drain_ping = 0;
   net::steady_timer drain_timer(io);
   net::steady_timer drain_note_timer(io);  // says so when the relay is slow to confirm
@@ -950,6 +951,9 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         }
       }
     }
+    // Leaving with a goodbye (a /quit from this loop, after the drain): the flush that
+    // carries it closes the link, or the relay would log a dropped connection.
+    if (saying_goodbye) co_return;
     stop = true;
     lp->close();
     io.stop();
@@ -1043,6 +1047,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       }
       report_unsent();
       stop = true;
+      saying_goodbye = true;
       lp->send(proto::bye{});
       net::co_spawn(
           io,

@@ -238,6 +238,12 @@ TEST_F(ScriptingTest, PipedClientChatsBothWaysAndStdoutHasOnlyMessages) {
   bot->close_stdin();
   EXPECT_EQ(bot->wait_exit(), 0) << bot->describe("end of input should leave with 0");
   EXPECT_TRUE(saw(*a, "* bot left"));
+  // It left with a goodbye after its sends were confirmed, not by dropping the connection
+  // (the flush carrying the goodbye was cut short before, and the relay logged "dropped").
+  EXPECT_TRUE(relay_.proc->wait_for("(bot): said goodbye"))
+      << relay_.proc->describe("no goodbye from the bot");
+  EXPECT_EQ(relay_.proc->transcript().find("(bot): dropped"), std::string::npos)
+      << relay_.proc->transcript();
   EXPECT_EQ(bot->out(), "alice: hi bot, 10:30 ok?\n") << bot->describe("stdout");
   EXPECT_NE(bot->err().find("account created\nsigned in as bot"), std::string::npos)
       << bot->describe("status belongs on stderr");
