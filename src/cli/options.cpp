@@ -62,8 +62,9 @@ parsed parse_options(const std::vector<std::string>& args) {
       "db", po::value<std::string>()->default_value("relay.db"), "SQLite database file")(
       "key", po::value<std::string>(), "relay key file (default: beside the database, .key)")(
       "new-key",
-      "make a new relay key although the database has accounts (their clients pinned the "
-      "old one and will refuse the new one until their users accept it)")(
+      "make a new relay key although the database has accounts (move the old key file away "
+      "first); clients pinned the old key and refuse the new one, as ssh does, until each "
+      "user removes the relay's line from known_relays in their data directory")(
       "audit-log", po::value<std::string>(),
       "operator audit log (default: beside the database, .audit.log)")(
       "argon2-memory", po::value<std::uint32_t>()->default_value(19456),
