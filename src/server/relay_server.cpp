@@ -159,6 +159,7 @@ void relay_server::start() {
   arm_sweep();
   // Opened now so a bad path shows at start; commands report it again until it works.
   if (auto ec = audit_.open()) {
+    audit_problem_ = ec.message();
     log::warn() << "audit log " << audit_.path() << ": " << ec.message();
   }
 }

@@ -78,7 +78,14 @@ int run_relay(const relay_config& cfg) {
         "chmod 600 %s\n",
         cfg.db_path.c_str(), static_cast<unsigned>(st.st_mode & 0777), cfg.db_path.c_str());
   }
-  std::printf("audit log: %s\n", relay->audit_log_path().c_str());
+  if (relay->audit_log_problem().empty()) {
+    std::printf("audit log: %s\n", relay->audit_log_path().c_str());
+  } else {
+    // Said where the operator looks at start, not only in the log: commands still run, and
+    // each answer repeats that it was not recorded until the file can be written.
+    std::printf("audit log: %s (cannot write it: %s; commands will say so until it works)\n",
+                relay->audit_log_path().c_str(), relay->audit_log_problem().c_str());
+  }
   std::printf("password hashing: Argon2id, %u KiB, %u passes, %u lane(s), on %u thread(s)\n",
               cfg.argon2.m_cost_kib, cfg.argon2.t_cost, cfg.argon2.parallelism,
               relay->hashing_threads());

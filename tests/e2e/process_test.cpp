@@ -308,6 +308,24 @@ TEST(Process, SighupStopsTheRelayCleanlyAndTheLogSaysWhenItStartedAndWhy) {
   EXPECT_EQ(relay.proc->wait_exit(), 0);
 }
 
+// An audit log that cannot be written is said in the start-up lines, where the operator
+// looks, not only in a log line they may never see; the relay still serves.
+TEST(Process, AnAuditLogThatCannotBeWrittenIsSaidAtStart) {
+  temp_dir dir;
+  const std::string bad = (dir.path() / "no" / "such" / "dir" / "audit.log").string();
+  auto relay = start_relay(dir.path() / "relay.db", 0, RELAY_NODE_BINARY, {"--audit-log", bad});
+  EXPECT_NE(relay.proc->transcript().find("audit log: " + bad +
+                                          " (cannot write it: No such file or directory; "
+                                          "commands will say so until it works)"),
+            std::string::npos)
+      << relay.proc->transcript();
+  test_client alice(relay.port);
+  alice.sign_up_ok("alice", "alice-password");
+  relay.proc->terminate();
+  EXPECT_TRUE(relay.proc->wait_for("relay stopped")) << relay.proc->describe("no clean stop");
+  EXPECT_EQ(relay.proc->wait_exit(), 0);
+}
+
 TEST(Process, QuitThenEndOfInputStopsWithoutTalkingOfTheConsole) {
   // As when a script pipes `quit` in and closes the pipe: the relay stops, and does not also
   // say its console closed while it keeps running (it does not).

@@ -74,6 +74,8 @@ class relay_server {
                    std::function<void(std::string)> reply);
   /// Where the audit log goes (cfg.audit_log_path, or <db without extension>.audit.log).
   const std::string& audit_log_path() const noexcept { return audit_.path(); }
+  /// Why the audit log could not be opened at start() (empty if it was).
+  const std::string& audit_log_problem() const noexcept { return audit_problem_; }
 
   // --- used by sessions (io thread) ---
   const crypto::key_pair& noise_key() const noexcept { return key_; }
@@ -225,6 +227,7 @@ class relay_server {
   console::rate_window rate_{started_};  // io thread; sampled by rate_timer_, not per message
   net::steady_timer rate_timer_{io_};
   console::audit_log audit_{audit_path_for(cfg_)};  // db_strand_ only: no disk I/O on io
+  std::string audit_problem_;                       // set by start(), read by the caller
   bool stopping_ = false;
   std::function<void()> stop_done_;
   std::unique_ptr<net::steady_timer> stop_timer_;
