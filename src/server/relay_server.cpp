@@ -188,7 +188,7 @@ awaitable<void> relay_server::accept_loop() {
 bool relay_server::admit(socket_type& sock) {
   boost::system::error_code ec;
   const auto ep = sock.remote_endpoint(ec);
-  const std::string ip = ec ? "?" : ep.address().to_string();
+  const std::string ip = ec ? "?" : source_of(ep.address());
   const char* refusal = nullptr;
   if (sessions_.size() >= cfg_.max_connections) {
     refusal = "connection limit reached";
@@ -214,7 +214,7 @@ void relay_server::release_unauthenticated(session& s) {
   if (!s.counted_unauthenticated()) return;
   s.counted_unauthenticated() = false;
   --unauthenticated_;
-  if (auto it = unauthenticated_by_ip_.find(s.ip()); it != unauthenticated_by_ip_.end()) {
+  if (auto it = unauthenticated_by_ip_.find(s.source()); it != unauthenticated_by_ip_.end()) {
     if (--it->second == 0) unauthenticated_by_ip_.erase(it);
   }
 }
@@ -289,7 +289,7 @@ void relay_server::on_session_start(const std::shared_ptr<session>& s) {
   ++stats_.connections;
   s->counted_unauthenticated() = true;
   ++unauthenticated_;
-  const std::string ip = s->ip();
+  const std::string ip = s->source();
   ++unauthenticated_by_ip_[ip];
   if (log::current() < log::level::info) return;
   s->set_logged(connection_log_.admit(ip, std::chrono::steady_clock::now()));
@@ -362,7 +362,7 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
     co_return;
   }
   // An address past its free failures waits out its penalty before any hashing.
-  if (const auto wait = address_penalties_.blocked_for(s->ip(), penalty_table::clock::now());
+  if (const auto wait = address_penalties_.blocked_for(s->source(), penalty_table::clock::now());
       wait > penalty_table::clock::duration::zero()) {
     const auto secs = std::chrono::ceil<std::chrono::seconds>(wait).count();
     log::info() << "session " << s->id() << " (" << s->address()
@@ -466,7 +466,7 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
     // account guesses no password (and whether a name is taken is public: sign_up says so).
     // Else every sign-up, which our client starts with a failed sign-in, would count, and
     // a few people signing up behind one NAT would lock each other out.
-    if (stored) address_penalties_.failure(s->ip(), t);
+    if (stored) address_penalties_.failure(s->source(), t);
     if (proto::valid_name(name)) {
       // An account under attack answers failures slowly (never successes): serial guessing
       // slows down, and the owner can still sign in from anywhere.

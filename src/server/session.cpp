@@ -76,6 +76,25 @@ std::string session::ip() const {
   return "?";
 }
 
+std::string source_of(const net::ip::address& a) {
+  if (a.is_v4()) return a.to_string();
+  const auto v6 = a.to_v6();
+  if (v6.is_v4_mapped()) return net::ip::make_address_v4(net::ip::v4_mapped, v6).to_string();
+  auto b = v6.to_bytes();
+  std::fill(b.begin() + 8, b.end(), 0);
+  return net::ip::address_v6(b).to_string() + "/64";
+}
+
+std::string session::source() const {
+  if (family_ == 4) {
+    net::ip::address_v4::bytes_type b;
+    std::copy_n(addr_.begin(), b.size(), b.begin());
+    return source_of(net::ip::address_v4(b));
+  }
+  if (family_ == 6) return source_of(net::ip::address_v6(addr_));
+  return "?";
+}
+
 std::string session::address() const {
   const std::string ip = this->ip();
   if (family_ == 0) return ip;

@@ -27,6 +27,12 @@ using socket_type = net::basic_stream_socket<tcp, net::io_context::executor_type
 /// message 3 64 or 65 (with the feature byte), so anything much bigger is not our protocol.
 inline constexpr std::size_t max_handshake_record = 128;
 
+/// The source a peer's address counts against for per-address limits and penalties: an
+/// IPv4 address itself (an IPv4-mapped IPv6 one too), but an IPv6 address's /64 prefix
+/// ("2001:db8:1:2::/64"): one host, or one customer's LAN, usually holds a whole /64, so
+/// counting single addresses would put no limit on it.
+std::string source_of(const net::ip::address& a);
+
 class session : public std::enable_shared_from_this<session> {
  public:
   session(socket_type socket, relay_server& owner, std::uint64_t id);
@@ -68,8 +74,10 @@ class session : public std::enable_shared_from_this<session> {
   bool stopped() const noexcept { return stopped_; }
   /// Stopped, or closing (a goodbye is being flushed): no longer eligible to sign in.
   bool ending() const noexcept { return stopped_ || closing_; }
-  /// The peer's IP address (no port) as text, for per-address limits ("?" if unknown).
+  /// The peer's IP address (no port) as text ("?" if unknown).
   std::string ip() const;
+  /// source_of() this peer's address ("?" if unknown).
+  std::string source() const;
   /// Whether this session holds a slot in the unauthenticated counts.
   bool& counted_unauthenticated() noexcept { return counted_unauthenticated_; }
   /// Whether this connection's own lines (connected, closed, dropped) are logged; false for
