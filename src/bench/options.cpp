@@ -21,14 +21,17 @@ parsed_options parse_options(const std::vector<std::string>& args) {
   bool no_batch = false;
   po::options_description d(
       "usage: node-bench [options]\n"
-      "Drives N real clients against a running relay (or IRC server) on loopback.\n\noptions");
+      "Drives N real clients against a running relay (or IRC server, or MQTT broker) on "
+      "loopback.\n\noptions");
   d.add_options()("help,h", "show this help")("mode",
                                               po::value(&mode_name)->default_value(mode_name),
                                               "throughput | latency | idle | storm | hash")(
       "host", po::value(&c.host)->default_value(c.host), "server address")(
       "port,p", po::value(&c.port)->default_value(c.port), "server port")(
       "irc", po::bool_switch(&c.irc), "the server is a plain IRC server (NICK/USER, PRIVMSG)")(
-      "label", po::value(&c.label), "system name in the report")(
+      "mqtt", po::bool_switch(&c.mqtt),
+      "the server is an MQTT 3.1.1 broker (CONNECT, SUBSCRIBE to one's own name, PUBLISH at "
+      "QoS 0 to the receiver's)")("label", po::value(&c.label), "system name in the report")(
       "clients,n", po::value(&c.clients)->default_value(c.clients),
       "clients N (storm: chatting clients M)")("size", po::value(&c.size)->default_value(c.size),
                                                "payload bytes per message")(
@@ -89,7 +92,8 @@ parsed_options parse_options(const std::vector<std::string>& args) {
   if (m == std::end(modes)) return show_text{"node-bench: unknown --mode " + mode_name + "\n", 2};
   c.mode = m->second;
   c.batch = !no_batch;
-  if (c.label.empty()) c.label = c.irc ? "irc" : "relaychat";
+  if (c.irc && c.mqtt) return show_text{"node-bench: --irc or --mqtt, not both\n", 2};
+  if (c.label.empty()) c.label = c.irc ? "irc" : c.mqtt ? "mqtt" : "relaychat";
   const bool messaging =
       c.mode == mode::throughput || c.mode == mode::latency || c.mode == mode::storm;
   if (messaging && c.clients < 2) return show_text{"node-bench: need at least 2 clients\n", 2};

@@ -23,6 +23,7 @@
 
 #include "relay/bench/histogram.hpp"
 #include "relay/bench/irc_line.hpp"
+#include "relay/bench/mqtt.hpp"
 #include "relay/bench/payload.hpp"
 #include "relay/bench/proc_stats.hpp"
 #include "relay/bench/stream_checker.hpp"
@@ -60,6 +61,9 @@ enum phase_id : int { ph_setup, ph_warmup, ph_measure, ph_storm, ph_drain, n_pha
 
 constexpr std::size_t irc_part_max = 400;  // payload characters per PRIVMSG line (512-byte lines)
 constexpr std::size_t write_batch = 64 * 1024;
+// MQTT: a keepalive the broker accepts (mosquitto refuses 0 from 3.1.1 clients) and no run
+// outlasts, so no PINGREQ is needed; the packet id of each client's one SUBSCRIBE.
+constexpr std::uint16_t mqtt_keepalive_s = 3600, mqtt_subscribe_id = 1;
 
 struct phase_stats {
   std::uint64_t delivered = 0, bytes = 0;
@@ -153,6 +157,11 @@ class client {
         const std::string& nick = s_.names[idx_];
         append_text("NICK " + nick + "\r\nUSER " + nick + " 0 * :node-bench\r\n");
         state_ = st::signing_in;
+      } else if (s_.cfg.mqtt) {
+        // CONNECT and SUBSCRIBE in one write: a client may send before CONNACK arrives.
+        mqtt::write_connect(out_, s_.names[idx_], mqtt_keepalive_s);
+        mqtt::write_subscribe(out_, mqtt_subscribe_id, s_.names[idx_]);
+        state_ = st::signing_in;
       } else {
         hs_ = std::make_unique<xx_initiator>(s_.static_secret, crypto::os_random());
         hs_->write_message1(out_);
@@ -200,6 +209,7 @@ class client {
     in_flight_.fetch_add(1, std::memory_order_relaxed);
     const std::string& to = s_.names[peer];
     const std::size_t size = s_.cfg.size;
+    if (s_.cfg.mqtt) return write_binary(f, mqtt::write_publish(out_, to, size));
     if (!s_.cfg.irc) {
       std::span<byte> frame = stage(send_frame_size(to.size(), size));
       write_binary(f, write_send_frame(frame, ++send_id_, to, size));
@@ -326,6 +336,19 @@ class client {
         if (!cut.consumed) break;
         at += cut.consumed;
         on_line(cut.line);
+      }
+      return at;
+    }
+    if (s_.cfg.mqtt) {
+      while (state_ != st::closed) {
+        const auto cut = mqtt::next_packet(in.subspan(at));
+        if (cut.malformed) {
+          fail("malformed MQTT packet length");
+          break;
+        }
+        if (!cut.p) break;
+        at += cut.p->size;
+        on_mqtt(*cut.p);
       }
       return at;
     }
@@ -465,9 +488,34 @@ class client {
     if (cmd == "ERROR") return fail("server: " + std::string(line));
   }
 
-  void on_payload(std::string_view from, const std::optional<payload_fields>& f) {
+  // MQTT tells no sender: the topic (ours) and the payload's fields are what it checks.
+  void on_mqtt(const mqtt::packet& p) {
+    if (auto pub = mqtt::parse_publish(p)) {
+      if (pub->topic != s_.names[idx_]) {
+        ++w_.st.corrupted;
+        return;
+      }
+      return on_payload(std::nullopt, read_binary(pub->payload));
+    }
+    if (state_ == st::signing_in) {
+      if (auto c = mqtt::connack_code(p)) {
+        if (*c != 0) fail("CONNACK refused with code " + std::to_string(*c));
+        return;
+      }
+      if (auto c = mqtt::suback_code(p, mqtt_subscribe_id)) {
+        if (*c == 0x80) return fail("SUBSCRIBE refused");
+        return became_ready();
+      }
+    }
+    if (p.type == mqtt::pingresp) return;
+    fail("unexpected MQTT packet type " + std::to_string(p.type >> 4));
+  }
+
+  // `from`: the sender the server named (nullopt when the protocol names none).
+  void on_payload(std::optional<std::string_view> from, const std::optional<payload_fields>& f) {
     auto& ts = w_.st;
-    if (!f || f->receiver != idx_ || f->sender >= s_.n_chat || from != s_.names[f->sender]) {
+    if (!f || f->receiver != idx_ || f->sender >= s_.n_chat ||
+        (from && *from != s_.names[f->sender])) {
       ++ts.corrupted;
       return;
     }
@@ -677,7 +725,7 @@ nlohmann::json run(const bench_config& cfg) {
   r["mode"] = mode_names[static_cast<int>(cfg.mode)];
   r["system"] = cfg.label;
   r["threads"] = cfg.threads;
-  r["batch"] = cfg.batch && !cfg.irc;
+  r["batch"] = cfg.batch && cfg.relaychat();
   std::vector<std::string> problems;
 
   if (cfg.mode == mode::hash) {
@@ -691,7 +739,7 @@ nlohmann::json run(const bench_config& cfg) {
   double hash_rate = 0;
   unsigned hash_threads = 0;
   std::vector<int> pool_cpus;
-  if (cfg.mode == mode::storm && cfg.hash_seconds > 0 && !cfg.irc) {
+  if (cfg.mode == mode::storm && cfg.hash_seconds > 0 && cfg.relaychat()) {
     // On the relay's own cores while it is still idle: that is where its pool hashes.
     pool_cpus = cpus_of(cfg.relay_pid);
     // As many threads as the relay hashes on when --workers is left at its default.
@@ -907,7 +955,7 @@ nlohmann::json run(const bench_config& cfg) {
   s.clients.clear();
 
   r["pings_answered"] = total.pings;
-  if (!cfg.irc) {  // the whole run, sign-ins included
+  if (cfg.relaychat()) {  // the whole run, sign-ins included
     r["transport"] = {{"sent_messages", total.tx_messages},
                       {"sent_frames", total.tx_frames},
                       {"received_messages", total.rx_messages},

@@ -15,6 +15,7 @@ struct bench_config {
   std::string host = "127.0.0.1";
   std::uint16_t port = 20001;
   bool irc = false;            ///< drive a plain IRC server instead of a relaychat relay
+  bool mqtt = false;           ///< drive an MQTT 3.1.1 broker (QoS 0) instead
   std::string label;           ///< system name in the report (default relaychat / irc)
   std::uint32_t clients = 10;  ///< N (storm: the chatters, M)
   std::size_t size = 64;       ///< payload bytes per message
@@ -43,6 +44,9 @@ struct bench_config {
   /// the relay's (storm) or node-bench's own (hash mode) CPU mask, at most 8, as the relay.
   unsigned hash_threads = 0;
   double hash_seconds = 3;  ///< seconds of hashing to measure the pool
+
+  /// The server is a relaychat relay (not IRC, not MQTT).
+  bool relaychat() const noexcept { return !irc && !mqtt; }
 };
 
 /// What the command line asked for.
