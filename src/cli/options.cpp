@@ -86,8 +86,10 @@ parsed parse_options(const std::vector<std::string>& args) {
       "connections not yet signed in, in all")("max-unauthenticated-per-address",
                                                po::value<std::size_t>()->default_value(16),
                                                "connections not yet signed in, per IP address")(
-      "max-send-queue", po::value<std::size_t>()->default_value(1 << 20),
-      "bytes queued to a client that does not read before it is disconnected")(
+      "max-signups-per-address", po::value<unsigned>()->default_value(10),
+      "accounts one IP address (an IPv6 /64) may create per hour, this many at once "
+      "(0: no limit)")("max-send-queue", po::value<std::size_t>()->default_value(1 << 20),
+                       "bytes queued to a client that does not read before it is disconnected")(
       "message-rate", po::value<double>()->default_value(20),
       "messages per second a user may send, sustained")(
       "message-burst", po::value<double>()->default_value(100),
@@ -178,6 +180,7 @@ parsed parse_options(const std::vector<std::string>& args) {
     m.config.max_unauthenticated = vm["max-unauthenticated"].as<std::size_t>();
     m.config.max_unauthenticated_per_address =
         vm["max-unauthenticated-per-address"].as<std::size_t>();
+    m.config.max_signups_per_address = vm["max-signups-per-address"].as<unsigned>();
     m.config.max_send_queue = vm["max-send-queue"].as<std::size_t>();
     m.config.message_rate = vm["message-rate"].as<double>();
     m.config.message_burst = vm["message-burst"].as<double>();
@@ -222,6 +225,7 @@ parsed parse_options(const std::vector<std::string>& args) {
                         "max-connections",
                         "max-unauthenticated",
                         "max-unauthenticated-per-address",
+                        "max-signups-per-address",
                         "max-send-queue",
                         "message-rate",
                         "message-burst",

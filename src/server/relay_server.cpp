@@ -109,6 +109,7 @@ relay_server::relay_server(net::io_context& io, relay_config cfg)
       dummy_hash_(crypto::dummy_hash(cfg_.argon2)),
       address_penalties_(cfg_.address_penalty),
       account_penalties_(cfg_.account_penalty),
+      signups_({cfg_.max_signups_per_address, 10000}),
       connection_log_(cfg_.connection_log) {
   net::post(db_thread_, [] { util::name_this_thread(util::database_thread_name); });
   boost::system::error_code ec;
@@ -372,6 +373,33 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
         "too many failed sign-ins from your address; retry in " + std::to_string(secs) + " s"});
     co_return;
   }
+  // New accounts per source: the token is taken here and given back at the end unless an
+  // account was created (a taken name, a busy relay, a failure), so racing sign-ups on
+  // parallel connections cannot create more than the bucket holds.
+  struct signup_token {
+    signup_limit& limit;
+    std::string source;
+    bool held = false;
+    ~signup_token() {
+      if (held) limit.give_back(source, signup_limit::clock::now());
+    }
+  } token{signups_, {}};
+  if (sign_up) {
+    if (const auto wait = signups_.take(s->source(), signup_limit::clock::now());
+        wait > signup_limit::clock::duration::zero()) {
+      const auto secs = std::chrono::ceil<std::chrono::seconds>(wait).count();
+      const std::string when =
+          secs < 120 ? std::to_string(secs) + " s" : std::to_string((secs + 59) / 60) + " min";
+      log::info() << "session " << s->id() << " (" << s->address() << "): sign-up for " << name
+                  << " refused: over --max-signups-per-address for this address ("
+                  << cfg_.max_signups_per_address << " an hour)";
+      s->deliver(proto::error{proto::reason::rate_limited, 0,
+                              "too many new accounts from your address; retry in " + when});
+      co_return;
+    }
+    token.source = s->source();
+    token.held = true;
+  }
   if (pending_auth_ >= cfg_.max_pending_auth) {
     // A flood of sign-ins must not flood the log: one line a second, counting the rest.
     ++busy_unlogged_;
@@ -440,6 +468,7 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
       refuse_taken();
       co_return;
     }
+    token.held = false;  // an account was created: the token is spent
     log::info() << "user " << name << " signed up from " << s->address();
     complete_sign_in(s, name, key);
     co_return;

@@ -131,5 +131,42 @@ TEST(Throttle, SlowAnswersToAnAccountUnderAttackHoldNoSignInSlot) {
   }
 }
 
+// One address may create --max-signups-per-address accounts an hour. Sign-ups racing on
+// parallel connections take their tokens before any hashing, so they cannot overshoot.
+TEST(Throttle, NewAccountsPerAddressAreLimitedEvenWhenSignUpsRace) {
+  temp_dir dir;
+  auto cfg = test_config(dir.path());
+  cfg.max_signups_per_address = 3;
+  relay_fixture relay(cfg);
+  std::vector<std::unique_ptr<test_client>> racers;
+  for (int i = 0; i < 8; ++i) {
+    racers.push_back(std::make_unique<test_client>(relay.port(), "127.0.0.7"));
+  }
+  for (int i = 0; i < 8; ++i) {
+    racers[i]->send_frame(proto::sign_up{"racer" + std::to_string(i), "a-long-password", {}});
+  }
+  int welcomed = 0, limited = 0;
+  for (auto& r : racers) {
+    auto f = r->next_frame(std::chrono::seconds(10));
+    ASSERT_TRUE(f);
+    if (std::holds_alternative<proto::welcome>(*f)) ++welcomed;
+    if (auto* e = std::get_if<proto::error>(&*f); e && e->code == proto::reason::rate_limited) {
+      ++limited;
+      EXPECT_EQ(e->ref, 0u);
+      EXPECT_NE(e->text.find("too many new accounts from your address; retry in 20 min"),
+                std::string::npos)
+          << e->text;
+    }
+  }
+  EXPECT_EQ(welcomed, 3);
+  EXPECT_EQ(limited, 5);
+  // Another address has its own bucket; signing in is never limited.
+  test_client other(relay.port(), "127.0.0.8");
+  other.sign_up_ok("newcomer", "a-long-password");
+  racers.clear();
+  EXPECT_EQ(try_password(relay.port(), "127.0.0.1", "wrong"), proto::reason::invalid_credentials);
+  EXPECT_NE(relay.console("db").find("4 users"), std::string::npos) << relay.console("db");
+}
+
 }  // namespace
 }  // namespace relay::test

@@ -1011,6 +1011,55 @@ class ShutdownTest(unittest.TestCase):
         self.assertEqual(rc_, 0, "relay exit status\n" + RELAY.log()[-4000:])
 
 
+class SignupLimitTest(unittest.TestCase):
+    """Section 5.3 step 2 and section 2.3: accounts per source per hour."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.relay = Relay(["--max-signups-per-address", "2"])
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.relay.terminate()
+        log = cls.relay.log()
+        cls.relay.cleanup()
+        if code != 0:
+            raise AssertionError(f"--max-signups-per-address relay exited with {code}:\n{log[-4000:]}")
+
+    def setUp(self):
+        self.clients = []
+
+    def tearDown(self):
+        for c in self.clients:
+            c.close()
+        self.assertTrue(self.relay.alive(), "relay died during the test:\n" + self.relay.log()[-4000:])
+
+    def test_new_accounts_per_address_are_limited_and_refusals_cost_nothing(self):
+        first = connect(self.relay)
+        self.clients.append(first)
+        w1 = first.sign_up(uname("lim"), PASSWORD, timeout=TIMEOUT)
+        c = connect(self.relay)
+        self.clients.append(c)
+        # a taken name creates no account: it does not count
+        c.send_frame(SignUp(w1.name, PASSWORD, c.identity_public))
+        f = c.recv(TIMEOUT)
+        self.assertEqual((f.reason, f.ref), ("name_taken", 0))
+        w2 = c.sign_up(uname("lim"), PASSWORD, timeout=TIMEOUT)
+        self.assertIsInstance(w2, Welcome)
+        # the third account from this address within the hour is refused, before any check
+        third = connect(self.relay)
+        self.clients.append(third)
+        third.send_frame(SignUp(uname("lim").encode(), PASSWORD, third.identity_public))
+        f = third.recv(TIMEOUT)
+        self.assertIsInstance(f, Error)
+        self.assertEqual((f.reason, f.ref), ("rate_limited", 0))
+        self.assertIn(b"too many new accounts from your address; retry in ", f.text)
+        # signing in to an account is not limited
+        first.bye()
+        w = third.sign_in(w1.name, PASSWORD, timeout=TIMEOUT)
+        self.assertEqual(w.name, w1.name)
+
+
 def main() -> int:
     global RELAY
     if not os.access(NODE, os.X_OK):
@@ -1018,7 +1067,9 @@ def main() -> int:
         print("0 passed, 1 failed")
         return 1
     try:
-        RELAY = Relay()
+        # The tests share this relay and sign up dozens of accounts from 127.0.0.1;
+        # SignupLimitTest checks the per-address limit on a relay of its own.
+        RELAY = Relay(["--max-signups-per-address", "0"])
     except Exception as e:
         print(f"could not start the relay: {e}")
         print("0 passed, 1 failed")
@@ -1030,7 +1081,7 @@ def main() -> int:
         suites = [unittest.TestSuite(loader.loadTestsFromTestCase(t)) for t in (
             SpecVectorsTest, HandshakeTest, ChatTest, AuthTest, SendErrorTest,
             TamperTest, ReplayTest, ByeTest, ReplacementTest, ProtocolErrorTest, KickTest,
-            BatchTest, CipherOfferTest, DeclinedOfferTest)]
+            BatchTest, CipherOfferTest, DeclinedOfferTest, SignupLimitTest)]
         suites.append(loader.loadTestsFromTestCase(ShutdownTest))
         for s in suites:
             result = runner.run(s)

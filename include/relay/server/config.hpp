@@ -41,6 +41,9 @@ struct relay_config {
   std::size_t max_connections = 4096;              ///< all connections
   std::size_t max_unauthenticated = 512;           ///< not yet signed in, all addresses
   std::size_t max_unauthenticated_per_address = 16;
+  /// Accounts one source (signup_limit) may create per hour, a bucket of this many at once;
+  /// 0: no limit.
+  unsigned max_signups_per_address = 10;
   std::size_t max_send_queue = 1 << 20;  ///< bytes queued to one peer before it is dropped
   double message_rate = 20;              ///< sustained messages per second per user
   double message_burst = 100;            ///< messages a user may send at once (a paste)

@@ -30,6 +30,7 @@
 #include "relay/server/online_registry.hpp"
 #include "relay/server/penalty_table.hpp"
 #include "relay/server/session.hpp"
+#include "relay/server/signup_limit.hpp"
 #include "relay/server/trim_policy.hpp"
 #include "relay/store/bans.hpp"
 #include "relay/store/database.hpp"
@@ -198,6 +199,7 @@ class relay_server {
   std::string dummy_hash_;
   penalty_table address_penalties_;  // failed sign-ins per source IP
   penalty_table account_penalties_;  // failed sign-ins per account name
+  signup_limit signups_;             // new accounts per source
   log_budget connection_log_;        // which connections are logged one by one
 
   std::uint64_t next_id_ = 1;
