@@ -57,6 +57,12 @@ operator_console::operator_console(net::io_context& io, relay_server& relay, int
           "console: Ctrl-D does not close the console here; quit (or Ctrl-C on an empty line) "
           "stops the relay");
       term_->ignore_suspend_key();  // Ctrl-Z would stop the relay for everyone
+      // Tab completes commands (`ki` -> `kick `) and account names (`ban al` -> `ban alice `).
+      std::vector<std::string> words;
+      for (const auto& c : console::commands()) words.emplace_back(c.name);
+      term_->set_commands(std::move(words));
+      term_->set_bare_commands(true);
+      term_->set_candidate_source([this] { return names_to_complete(); });
       if (same_terminal(STDERR_FILENO, out_fd)) {
         log::set_writer(
             [t = term_](std::string_view lines) { t->print(lines, console::log_hang(lines)); });
@@ -79,6 +85,16 @@ void operator_console::release_terminal() {
   if (!term_) return;
   log::set_writer({});
   term_.reset();
+}
+
+std::vector<std::string> operator_console::names_to_complete() {
+  auto names = std::make_shared<std::promise<std::vector<std::string>>>();
+  auto future = names->get_future();
+  relay_.account_names([names](std::vector<std::string> list) { names->set_value(list); });
+  if (future.wait_for(std::chrono::milliseconds(300)) == std::future_status::ready) {
+    last_names_ = future.get();
+  }
+  return last_names_;
 }
 
 void operator_console::run() {

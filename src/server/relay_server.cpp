@@ -920,6 +920,18 @@ void relay_server::finish_command(const std::shared_ptr<const command_answer>& a
   });
 }
 
+void relay_server::account_names(std::function<void(std::vector<std::string>)> reply) {
+  net::post(db_strand_, [this, reply = std::move(reply)] {
+    std::vector<std::string> names;
+    try {
+      for (auto& u : users_.list()) names.push_back(std::move(u.name));
+    } catch (const std::exception&) {
+      names.clear();  // nothing to complete; the `db` command says what is wrong
+    }
+    reply(std::move(names));
+  });
+}
+
 void relay_server::run_command(const std::string& name, const std::vector<std::string>& args,
                                std::function<void(std::string)> reply) {
   // Answers hold names, fingerprints, addresses, times and counters only: the relay has no

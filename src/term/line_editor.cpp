@@ -508,8 +508,12 @@ void line_editor::complete(std::vector<event>& out) {
   std::size_t start = cursor_;
   while (start > 0 && !is_word_delimiter(buffer_[start - 1])) --start;
   const std::string word = buffer_.substr(start, cursor_ - start);
-  // `/ms` at the start of the line is a command being typed, not a name.
-  const bool command = start == 0 && !word.empty() && word.front() == '/';
+  std::string_view before(buffer_.data(), start);
+  while (!before.empty() && is_space(before.back())) before.remove_suffix(1);
+  // `/ms` at the start of the line is a command being typed, not a name; at a console any
+  // first word is, and so is the word after `help`.
+  const bool command = bare_commands_ ? start == 0 || (before == "help" && before.size() < start)
+                                      : start == 0 && !word.empty() && word.front() == '/';
 
   std::vector<std::string> matches;
   for (const auto& name : command ? commands_ : candidates_) {
@@ -528,13 +532,11 @@ void line_editor::complete(std::vector<event>& out) {
     // What follows the name depends on where it is: `bob:` starts a message, `/msg bob ` takes
     // the text next, inside a message the name is just a word.
     std::string suffix;
-    if (command) {
+    if (command || bare_commands_) {
       suffix = " ";
     } else if (start == 0) {
       suffix = ":";
     } else {
-      std::string_view before(buffer_.data(), start);
-      while (!before.empty() && is_space(before.back())) before.remove_suffix(1);
       if (before.size() < start &&
           (before == "/msg" || before == "/accept" || before == "/verify")) {
         suffix = " ";

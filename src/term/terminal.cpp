@@ -169,6 +169,18 @@ std::optional<std::string> interactive_terminal::next_line(const std::atomic<boo
     const ssize_t n = ::read(in_fd_, buf, sizeof buf);
     if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     if (n <= 0) return std::nullopt;  // end of input, or the terminal hung up (EIO)
+    if (std::memchr(buf, '\t', static_cast<std::size_t>(n)) != nullptr) {
+      std::function<std::vector<std::string>()> source;
+      {
+        std::lock_guard lock(mutex_);
+        source = candidate_source_;
+      }
+      if (source) {
+        auto names = source();
+        std::lock_guard lock(mutex_);
+        editor_.set_candidates(std::move(names));
+      }
+    }
 
     std::lock_guard lock(mutex_);
     std::string out;
@@ -305,6 +317,16 @@ void interactive_terminal::set_discard_note(std::string note) {
 void interactive_terminal::set_commands(std::vector<std::string> commands) {
   std::lock_guard lock(mutex_);
   editor_.set_commands(std::move(commands));
+}
+
+void interactive_terminal::set_bare_commands(bool bare) {
+  std::lock_guard lock(mutex_);
+  editor_.set_bare_commands(bare);
+}
+
+void interactive_terminal::set_candidate_source(std::function<std::vector<std::string>()> source) {
+  std::lock_guard lock(mutex_);
+  candidate_source_ = std::move(source);
 }
 
 void interactive_terminal::set_candidates(std::vector<std::string> names) {

@@ -277,6 +277,30 @@ TEST(Process, ConsoleLogLinesArePrintedAboveTheHalfTypedCommand) {
   EXPECT_TRUE(relay.proc->echo_enabled()) << relay.proc->describe("modes not restored");
 }
 
+// Tab at the real relay's console: a command, then an account's name from the database,
+// online or not, including one made after the console started.
+TEST(Process, ConsoleTabCompletesCommandsAndAccountNames) {
+  temp_dir dir;
+  auto relay = start_relay(dir.path() / "relay.db", 0, RELAY_NODE_BINARY, {}, true);
+  {
+    test_client gone(relay.port);
+    gone.sign_up_ok("gwendolyn", "gwendolyn-password");
+  }
+  test_client alice(relay.port);
+  alice.sign_up_ok("alice", "alice-password");
+  relay.proc->send("un\tgw\t");
+  ASSERT_TRUE(relay.proc->wait_for("relay> unban gwendolyn "))
+      << relay.proc->describe("no completion");
+  relay.proc->send("\r");
+  EXPECT_TRUE(relay.proc->wait_for("gwendolyn is not banned")) << relay.proc->describe("no answer");
+  relay.proc->send("ki\tal\t");
+  ASSERT_TRUE(relay.proc->wait_for("relay> kick alice ")) << relay.proc->describe("no name");
+  relay.proc->send("\x03");  // dropped: nobody is kicked
+  ASSERT_TRUE(relay.proc->wait_for("^C")) << relay.proc->describe("not dropped");
+  relay.proc->send("quit\r");
+  EXPECT_EQ(relay.proc->wait_exit(), 0);
+}
+
 // The terminal or ssh session the relay runs in goes away: SIGHUP stops it as SIGTERM does,
 // clients told, and the log (often a file) says where the run began and why it ended.
 TEST(Process, SighupStopsTheRelayCleanlyAndTheLogSaysWhenItStartedAndWhy) {

@@ -8,8 +8,10 @@
 #include <atomic>
 #include <cstdio>
 #include <memory>
+#include <string>
 #include <string_view>
 #include <thread>
+#include <vector>
 
 #include "relay/net.hpp"
 
@@ -38,6 +40,9 @@ class operator_console {
   void emit(std::string_view text);
   /// Gives the terminal back (modes restored) and log lines their own output again.
   void release_terminal();
+  /// For Tab: the accounts' names from the database thread, or the last list if it does not
+  /// answer within 300 ms (a Tab must never hang the console). Console thread.
+  std::vector<std::string> names_to_complete();
 
   net::io_context& io_;
   relay_server& relay_;
@@ -46,6 +51,7 @@ class operator_console {
   // Shared with the logging thread's writer, which may be printing a batch right now.
   std::shared_ptr<term::interactive_terminal> term_;
   std::atomic<bool> stop_{false};
+  std::vector<std::string> last_names_;  // console thread
   std::thread thread_;
 };
 

@@ -73,6 +73,9 @@ class relay_server {
   /// write it is added to the answer. io thread only.
   void run_command(const std::string& name, const std::vector<std::string>& args,
                    std::function<void(std::string)> reply);
+  /// Console Tab completion: every account's name, sorted, handed to `reply` on the database
+  /// thread (empty if the database cannot be read). Any thread: it only posts there.
+  void account_names(std::function<void(std::vector<std::string>)> reply);
   /// Where the audit log goes (cfg.audit_log_path, or <db without extension>.audit.log).
   const std::string& audit_log_path() const noexcept { return audit_.path(); }
   /// Why the audit log could not be opened at start() (empty if it was).

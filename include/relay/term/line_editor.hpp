@@ -66,6 +66,10 @@ class line_editor {
   void set_candidates(std::vector<std::string> names);
   /// Words starting with '/' that Tab completes at the start of the line (`/ms` -> `/msg `).
   void set_commands(std::vector<std::string> commands);
+  /// A console's commands: words without '/' (`ki` -> `kick `). The first word of a line, and
+  /// the word after `help`, complete from set_commands(); every completion ends in a space
+  /// (`kick al` -> `kick alice `), since names there are arguments, not `bob:` messages.
+  void set_bare_commands(bool bare) noexcept { bare_commands_ = bare; }
   /// Bytes that redraw prompt + visible part of the line from column 0 of the current row,
   /// clear the rest of the row and leave the cursor where it is in the buffer.
   std::string render(std::string_view prompt, std::size_t width) const;
@@ -120,6 +124,7 @@ class line_editor {
   std::size_t cursor_ = 0;
   std::vector<std::string> candidates_;
   std::vector<std::string> commands_;
+  bool bare_commands_ = false;
   std::vector<std::string> history_;
   std::size_t history_pos_ = 0;  // == history_.size(): editing the in-progress line
   std::string saved_line_;       // the in-progress line while browsing history

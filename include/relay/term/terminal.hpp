@@ -93,6 +93,12 @@ class interactive_terminal {
   void set_commands(std::vector<std::string> commands);
   /// Thread-safe: the names Tab completes.
   void set_candidates(std::vector<std::string> names);
+  /// Thread-safe: console-style completion (line_editor::set_bare_commands).
+  void set_bare_commands(bool bare);
+  /// Thread-safe: `source` is asked for the names to complete whenever a Tab is read, on the
+  /// reading thread and without the terminal's lock (it may wait a little for them), so the
+  /// list is as fresh as the key press. Its answer replaces set_candidates()'.
+  void set_candidate_source(std::function<std::vector<std::string>()> source);
   void set_prompt(std::string prompt);  // thread-safe, redraws
   /// Thread-safe: what is typed on the input line and not yet submitted.
   std::string draft();
@@ -122,6 +128,7 @@ class interactive_terminal {
   bool fallback_installed_ = false;
   std::string discard_note_;  // empty once shown
   std::function<std::string()> line_stamp_;
+  std::function<std::vector<std::string>()> candidate_source_;
   bool drop_empty_lines_ = false;
   std::string line_break_marker_;  // set: line breaks in a submitted line start new rows
   std::string refused_note_;       // set: shown when input is refused for the size cap

@@ -380,6 +380,40 @@ TEST(LineEditor, TabCompletesCommandsAtTheStartOfTheLine) {
   EXPECT_EQ(ev[0].what, kind::bell);
 }
 
+// The relay's console: commands are bare words, and names are arguments.
+TEST(LineEditor, BareCommandsCompleteTheFirstWordAndNamesEndInASpace) {
+  line_editor ed;
+  ed.set_commands({"active", "ban", "bans", "db", "delete", "help", "kick"});
+  ed.set_candidates({"alice", "albert", "bob"});
+  ed.set_bare_commands(true);
+  ed.feed("ki\t");
+  EXPECT_EQ(ed.buffer(), "kick ");
+  ed.feed("b\t");  // a name, followed by a space: not `bob:`
+  EXPECT_EQ(ed.buffer(), "kick bob ");
+  ed.feed("\r");
+  ed.feed("ban al\t");  // alice and albert share `al`: nothing more, a second Tab lists them
+  auto ev = ed.feed("\t");
+  ASSERT_EQ(ev.size(), 1u);
+  EXPECT_EQ(ev[0].what, kind::list);
+  EXPECT_EQ(ev[0].text, "albert alice");
+  ed.feed("i\t");
+  EXPECT_EQ(ed.buffer(), "ban alice ");
+  ed.feed("\r");
+  ed.feed("help de\t");  // after help, a command
+  EXPECT_EQ(ed.buffer(), "help delete ");
+  ed.feed("\r");
+  ev = ed.feed("\t\t");  // an empty line lists every command
+  ASSERT_EQ(ev.size(), 2u);
+  EXPECT_EQ(ev[1].what, kind::list);
+  EXPECT_EQ(ev[1].text, "active ban bans db delete help kick");
+  // Without bare commands (the chat client), `ki` at the start is a name to message.
+  line_editor chat;
+  chat.set_commands({"kick"});
+  chat.set_candidates({"kim"});
+  chat.feed("ki\t");
+  EXPECT_EQ(chat.buffer(), "kim:");
+}
+
 // A Tab that finds nothing changes nothing and rings the bell, as a shell does.
 TEST(LineEditor, TabWithoutMatchRingsTheBellAndChangesNothing) {
   line_editor ed;

@@ -411,6 +411,39 @@ TEST(InteractiveTerminal, TabCompletesCandidatesAndListsThem) {
   EXPECT_EQ(reader.get(), "alice:hi bob");
 }
 
+// The console asks for names when Tab is pressed: a name added since the last Tab is there.
+TEST(InteractiveTerminal, ACandidateSourceIsAskedAtEachTab) {
+  pty_pair pty;
+  pty.start_reading();
+  interactive_terminal term(pty.slave(), pty.slave(), "relay> ");
+  term.set_commands({"ban", "kick"});
+  term.set_bare_commands(true);
+  std::atomic<int> asked{0};
+  std::vector<std::string> names{"alice"};
+  std::mutex m;
+  term.set_candidate_source([&] {
+    ++asked;
+    std::lock_guard lock(m);
+    return names;
+  });
+  line_reader_thread reader(term);
+  pty.type("ki\tal\t");
+  ASSERT_TRUE(pty.wait_until([](const std::string& out) {
+    const screen sc(out);
+    return sc.cursor_row() == "relay> kick alice" && sc.col == 18;  // after the space
+  })) << screen(pty.output()).dump();
+  pty.type("\r");
+  EXPECT_EQ(reader.get(), "kick alice ");
+  {
+    std::lock_guard lock(m);
+    names.push_back("zoe");  // signed up meanwhile
+  }
+  line_reader_thread second(term);
+  pty.type("ban z\t\r");
+  EXPECT_EQ(second.get(), "ban zoe ");
+  EXPECT_GE(asked.load(), 2);
+}
+
 TEST(InteractiveTerminal, CtrlLClearsTheScreenAndRedrawsTheLineAtTheTop) {
   pty_pair pty;
   pty.start_reading();
