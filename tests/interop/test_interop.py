@@ -931,12 +931,13 @@ class CipherOfferTest(RelayTestCase):
         self.assertEqual(self.track(connect(offer_aesgcm=True)).ping(7, timeout=TIMEOUT).token, 7)
 
 
-class DeclinedOfferTest(unittest.TestCase):
-    """A relay started with --cipher chachapoly declines offers (section 4.3.1)."""
+class OwnRelayTestCase(unittest.TestCase):
+    """Tests that need a relay started with other options (RELAY_ARGS) than the shared one."""
+    RELAY_ARGS: list = []
 
     @classmethod
     def setUpClass(cls):
-        cls.relay = Relay(["--cipher", "chachapoly"])
+        cls.relay = Relay(cls.RELAY_ARGS)
 
     @classmethod
     def tearDownClass(cls):
@@ -944,7 +945,7 @@ class DeclinedOfferTest(unittest.TestCase):
         log = cls.relay.log()
         cls.relay.cleanup()
         if code != 0:
-            raise AssertionError(f"--cipher chachapoly relay exited with {code}:\n{log[-4000:]}")
+            raise AssertionError(f"{' '.join(cls.RELAY_ARGS)} relay exited with {code}:\n{log[-4000:]}")
 
     def setUp(self):
         self.clients = []
@@ -953,6 +954,11 @@ class DeclinedOfferTest(unittest.TestCase):
         for c in self.clients:
             c.close()
         self.assertTrue(self.relay.alive(), "relay died during the test:\n" + self.relay.log()[-4000:])
+
+
+class DeclinedOfferTest(OwnRelayTestCase):
+    """A relay started with --cipher chachapoly declines offers (section 4.3.1)."""
+    RELAY_ARGS = ["--cipher", "chachapoly"]
 
     def test_offer_falls_back_to_chachapoly_and_chat(self):
         trace = []
@@ -1011,28 +1017,9 @@ class ShutdownTest(unittest.TestCase):
         self.assertEqual(rc_, 0, "relay exit status\n" + RELAY.log()[-4000:])
 
 
-class SignupLimitTest(unittest.TestCase):
+class SignupLimitTest(OwnRelayTestCase):
     """Section 5.3 step 2 and section 2.3: accounts per source per hour."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.relay = Relay(["--max-signups-per-address", "2"])
-
-    @classmethod
-    def tearDownClass(cls):
-        code = cls.relay.terminate()
-        log = cls.relay.log()
-        cls.relay.cleanup()
-        if code != 0:
-            raise AssertionError(f"--max-signups-per-address relay exited with {code}:\n{log[-4000:]}")
-
-    def setUp(self):
-        self.clients = []
-
-    def tearDown(self):
-        for c in self.clients:
-            c.close()
-        self.assertTrue(self.relay.alive(), "relay died during the test:\n" + self.relay.log()[-4000:])
+    RELAY_ARGS = ["--max-signups-per-address", "2"]
 
     def test_new_accounts_per_address_are_limited_and_refusals_cost_nothing(self):
         first = connect(self.relay)
