@@ -1164,8 +1164,11 @@ void relay_server::ban_command(const std::shared_ptr<const command_answer>& a) {
         if (!before->reason.empty()) replaced += ": " + before->reason;
         replaced += ")";
       }
-      log::info() << "operator " << text << (replaced.empty() ? "" : " " + replaced);
-      text += "\n" + (replaced.empty() ? "" : replaced + "\n");
+      // On the first line: the audit log records an answer's first line, and the replaced ban
+      // is part of what the command did.
+      if (!replaced.empty()) text += " " + replaced;
+      log::info() << "operator " << text;
+      text += "\n";
       if (session* target = online_.find(b.user)) {
         target->close(proto::reason::banned, console::ban_notice(until, b.reason, now));
         text += "disconnected " + b.user + "\n";

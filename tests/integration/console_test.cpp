@@ -204,7 +204,11 @@ TEST_F(ConsoleTest, BanSurvivesARestart) {
   ASSERT_EQ(relay->console("ban", {"bob", "rude"}), "banned bob permanently: rude\n");
   // Banning again replaces the ban, and says which one it replaced.
   ASSERT_EQ(relay->console("ban", {"bob", "still rude"}),
-            "banned bob permanently: still rude\n(replacing the ban that was permanent: rude)\n");
+            "banned bob permanently: still rude (replacing the ban that was permanent: rude)\n");
+  // ... and the audit log keeps that too.
+  const auto audit = lines_of(dir.file("relay.audit.log"));
+  ASSERT_FALSE(audit.empty());
+  EXPECT_TRUE(has(audit.back(), "(replacing the ban that was permanent: rude)")) << audit.back();
   relay.reset();  // clean stop, then the same database file again
   relay = std::make_unique<relay_fixture>(test_config(dir.path()));
   const auto refused = error_of(bob_signs_in());
