@@ -346,10 +346,6 @@ result<frame> decode(byte_view in) {
   return errc::unknown_type;
 }
 
-namespace {
-constexpr std::size_t batch_first_capacity = 1024;
-}  // namespace
-
 std::size_t batch_writer::room() const noexcept {
   const std::size_t used = buf_.empty() ? batch_header : buf_.size();
   const std::size_t left = max_frame - used;
@@ -360,7 +356,7 @@ void batch_writer::add(byte_view f) {
   if (f.empty() || f.size() > room()) throw std::length_error("batch entry too large");
   if (buf_.empty()) {
     // Room for a few frames at once: growing a byte at a time would reallocate per entry.
-    buf_.reserve(std::max<std::size_t>(batch_first_capacity, batch_header + 2 + f.size()));
+    buf_.reserve(std::max<std::size_t>(first_capacity, batch_header + 2 + f.size()));
     buf_.push_back(static_cast<byte>(frame_type::batch));
   }
   buf_.push_back(static_cast<byte>(f.size() >> 8));

@@ -32,6 +32,14 @@ void buffer_pool::give(bytes&& b) noexcept {
   spare_bytes_ += cap;
 }
 
+void buffer_pool::shrink(std::size_t keep_bytes) noexcept {
+  while (spare_bytes_ > keep_bytes && !spare_.empty()) {
+    spare_bytes_ -= spare_.back().capacity();
+    spare_.pop_back();
+  }
+  if (spare_.empty()) std::vector<bytes>().swap(spare_);  // the list's own block too
+}
+
 buffer_pool& local_buffer_pool() noexcept {
   thread_local buffer_pool pool;
   return pool;

@@ -17,6 +17,7 @@
 #include "relay/crypto/random.hpp"
 #include "relay/crypto/secret.hpp"
 #include "relay/proto/names.hpp"
+#include "relay/server/buffer_pool.hpp"
 #include "relay/server/off_loop.hpp"
 #include "relay/server/relay_key.hpp"
 #include "relay/server/session.hpp"
@@ -242,6 +243,7 @@ void relay_server::arm_trim(std::uint64_t messages_before) {
       return;
     }
     trim_armed_ = false;
+    local_buffer_pool().shrink(quiet_buffer_pool_bytes);
     ::malloc_trim(0);
     trim_policy_.trimmed(resident_bytes(), ::mallinfo2().fordblks);
   });
@@ -280,6 +282,9 @@ void relay_server::sweep() {
     next_heap_look_ = now + std::chrono::seconds(1);
     const bool quiet = stats_.messages - messages_at_heap_look_ <= quiet_messages_per_second;
     messages_at_heap_look_ = stats_.messages;
+    // The write buffers' spares are sized for a busy relay (buffer_pool.hpp); a quiet one
+    // keeps what a few flushes need, and the rest becomes malloc's to trim.
+    if (quiet) local_buffer_pool().shrink(quiet_buffer_pool_bytes);
     if (quiet && trim_policy_.due(resident_bytes(), ::mallinfo2().fordblks)) maybe_trim_memory();
   }
 }

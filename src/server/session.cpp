@@ -22,9 +22,11 @@ namespace relay::server {
 
 namespace {
 /// What a batch of outgoing records starts with, so a few frames need one allocation.
-constexpr std::size_t first_batch_capacity = 512;
-/// What a batch of frames (sealed as one message) starts with.
-constexpr std::size_t first_frames_capacity = 512;
+/// The same size as a batch of frames, so that any spare in the pool fits either use.
+constexpr std::size_t first_batch_capacity = proto::batch_writer::first_capacity;
+/// What a batch of frames (sealed as one message) starts with: what batch_writer would
+/// reserve itself, so a buffer from the pool is not reallocated by the first add().
+constexpr std::size_t first_frames_capacity = proto::batch_writer::first_capacity;
 /// A write buffer bigger than this is freed after use, not pooled (see buffer_pool).
 constexpr std::size_t big_write_buffer = 16 * 1024;
 /// How long a closing session may take to write its goodbye before it is dropped.

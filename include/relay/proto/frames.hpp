@@ -192,6 +192,9 @@ inline constexpr std::size_t batch_header = 1;
 /// Builds a batch in a caller's buffer: add() entries; take the single frame or the batch.
 class batch_writer {
  public:
+  /// The capacity add() gives a buffer it starts from empty: a buffer of at least this many
+  /// bytes handed to adopt_buffer() is used as it is, without a reallocation.
+  static constexpr std::size_t first_capacity = 1024;
   /// Room left for one more entry's frame in a batch that must stay within max_frame.
   std::size_t room() const noexcept;
   /// Appends one encoded frame (1..max_frame - 3 bytes; it must fit room()).

@@ -141,6 +141,8 @@ class relay_server {
   /// Trims the heap after a second in which at most quiet_messages_per_second were routed.
   void arm_trim(std::uint64_t messages_before);
   static constexpr std::uint64_t quiet_messages_per_second = 100;
+  /// The spare write buffers a quiet relay keeps (buffer_pool::shrink).
+  static constexpr std::size_t quiet_buffer_pool_bytes = 64 * 1024;
   /// Every sweep_interval(), runs check_deadlines() of the sessions whose next_check() passed.
   void arm_sweep();
   void sweep();

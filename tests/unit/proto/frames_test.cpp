@@ -375,6 +375,25 @@ TEST(BatchCodec, AHandedOutBufferCanBeAdoptedByTheNextBatch) {
   EXPECT_EQ(bytes(next.plaintext().begin(), next.plaintext().end()), b);
 }
 
+TEST(BatchCodec, ABufferOfTheFirstCapacityIsUsedWithoutReallocation) {
+  // The relay takes its batch buffers from a pool at this size (session.cpp): a smaller
+  // one would be reallocated by the first add(), a malloc per batch for nothing.
+  bytes spare;
+  spare.reserve(batch_writer::first_capacity);
+  const byte* storage = spare.data();
+  batch_writer w;
+  w.adopt_buffer(std::move(spare));
+  const bytes f = encode(frame{relay::proto::ping{7}});
+  w.add(f);
+  w.add(f);
+  EXPECT_EQ(w.capacity(), batch_writer::first_capacity);
+  EXPECT_EQ(w.plaintext().data(), storage);
+
+  batch_writer fresh;  // starting from nothing, add() reserves the same
+  fresh.add(f);
+  EXPECT_EQ(fresh.capacity(), batch_writer::first_capacity);
+}
+
 TEST(BatchCodec, MalformedBatchesAreRefused) {
   std::error_code err;
   // No entries at all.

@@ -2,7 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <thread>
+#include <vector>
 
 namespace relay::server {
 namespace {
@@ -52,6 +54,42 @@ TEST(BufferPool, KeepsNoMoreThanItsLimits) {
   bytes none;
   pool.give(std::move(none));  // a buffer that never allocated is not kept
   EXPECT_EQ(pool.spare_buffers(), 2u);
+}
+
+TEST(BufferPool, ShrinkFreesSparesDownToWhatIsKept) {
+  buffer_pool pool(/*max_bytes=*/16 * 1024, /*max_buffer=*/1024);
+  for (int i = 0; i < 16; ++i) pool.give(pool.take(1024));  // one spare, reused each time
+  EXPECT_EQ(pool.spare_buffers(), 1u);
+  std::vector<bytes> held;
+  for (int i = 0; i < 16; ++i) held.push_back(pool.take(1024));
+  for (auto& b : held) pool.give(std::move(b));
+  EXPECT_EQ(pool.spare_buffers(), 16u);  // a busy turn's buffers all kept for the next
+
+  pool.shrink(4096);
+  EXPECT_EQ(pool.spare_buffers(), 4u);
+  EXPECT_LE(pool.spare_bytes(), 4096u);
+  pool.shrink(0);
+  EXPECT_EQ(pool.spare_buffers(), 0u);
+  EXPECT_EQ(pool.spare_bytes(), 0u);
+  EXPECT_GE(pool.take(1024).capacity(), 1024u);  // still usable
+}
+
+TEST(BufferPool, TheDefaultKeepsABusyTurnsBuffersForAFewHundredRecipients) {
+  // Two 1 KiB buffers (frames and records) per recipient with something queued in one turn
+  // of the event loop: 256 recipients' worth must come back from the pool, not malloc.
+  buffer_pool pool;
+  std::vector<bytes> held;
+  for (int i = 0; i < 512; ++i) held.push_back(pool.take(1024));
+  std::vector<const byte*> storage;
+  for (auto& b : held) {
+    storage.push_back(b.data());
+    pool.give(std::move(b));
+  }
+  EXPECT_EQ(pool.spare_buffers(), 512u);
+  for (int i = 0; i < 512; ++i) {
+    const bytes b = pool.take(1024);
+    EXPECT_NE(std::find(storage.begin(), storage.end(), b.data()), storage.end());
+  }
 }
 
 TEST(BufferPool, EachThreadHasItsOwn) {
