@@ -21,12 +21,10 @@
 namespace relay::server {
 
 namespace {
-/// What a batch of outgoing records starts with, so a few frames need one allocation.
-/// The same size as a batch of frames, so that any spare in the pool fits either use.
-constexpr std::size_t first_batch_capacity = proto::batch_writer::first_capacity;
-/// What a batch of frames (sealed as one message) starts with: what batch_writer would
-/// reserve itself, so a buffer from the pool is not reallocated by the first add().
-constexpr std::size_t first_frames_capacity = proto::batch_writer::first_capacity;
+/// What a batch of frames (sealed as one message) and a batch of outgoing records start
+/// with: what batch_writer would reserve itself, so a buffer from the pool is not
+/// reallocated by the first add(), and one size, so any spare in the pool fits either use.
+constexpr std::size_t first_buffer_capacity = proto::batch_writer::first_capacity;
 /// A write buffer bigger than this is freed after use, not pooled (see buffer_pool).
 constexpr std::size_t big_write_buffer = 16 * 1024;
 /// How long a closing session may take to write its goodbye before it is dropped.
@@ -170,7 +168,7 @@ void session::set_signed_in(std::string name, const crypto::public_key& identity
 }
 
 void session::enqueue_record(byte_view body) {
-  if (out_.capacity() == 0) out_ = local_buffer_pool().take(first_batch_capacity);
+  if (out_.capacity() == 0) out_ = local_buffer_pool().take(first_buffer_capacity);
   proto::append_record(out_, body);
   wake_writer();
 }
@@ -280,7 +278,7 @@ void session::deliver_encoded(byte_view plain) {
       return;
     }
   }
-  if (batch_.capacity() == 0) batch_.adopt_buffer(local_buffer_pool().take(first_frames_capacity));
+  if (batch_.capacity() == 0) batch_.adopt_buffer(local_buffer_pool().take(first_buffer_capacity));
   batch_.add(plain);
   wake_writer();
 }
@@ -300,7 +298,7 @@ void session::seal_batch() {
 
 void session::seal(byte_view plain) {
   // Reserve the length prefix, encrypt in place after it, then patch the length.
-  if (out_.capacity() == 0) out_ = local_buffer_pool().take(first_batch_capacity);
+  if (out_.capacity() == 0) out_ = local_buffer_pool().take(first_buffer_capacity);
   const std::size_t at = out_.size();
   out_.push_back(0);
   out_.push_back(0);
