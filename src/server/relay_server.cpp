@@ -102,6 +102,7 @@ relay_server::relay_server(net::io_context& io, relay_config cfg)
       key_(open_relay_key(cfg_, users_, key_created_)),
       acceptor_(io),
       presence_timer_(io),
+      roster_pace_{cfg_.roster_interval, cfg_.roster_clients_per_interval},
       trim_timer_(io),
       sweep_timer_(io),
       n_workers_(server::hashing_threads(cfg_.workers, util::usable_cpus())),
@@ -666,7 +667,8 @@ void relay_server::schedule_presence_round() {
   }
   if (presence_timer_armed_) return;
   presence_timer_armed_ = true;
-  presence_timer_.expires_after(cfg_.roster_interval);
+  presence_timer_.expires_at(roster_pace_.next_round(std::chrono::steady_clock::now(),
+                                                     last_round_start_, last_round_recipients_));
   presence_timer_.async_wait([this](boost::system::error_code ec) {
     presence_timer_armed_ = false;
     if (!ec) flush_presence();
@@ -714,6 +716,8 @@ void relay_server::flush_presence() {
   for (const auto& p : presence_log_) r->names.insert(p.entry.name);
   r->targets.reserve(online_.size());
   online_.for_each([&](session& s) { r->targets.push_back(s.weak_from_this()); });
+  last_round_start_ = std::chrono::steady_clock::now();
+  last_round_recipients_ = r->targets.size();
   presence_round_ = std::move(r);
   continue_presence_round();
 }

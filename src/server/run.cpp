@@ -86,9 +86,9 @@ int run_relay(const relay_config& cfg) {
     std::printf("audit log: %s (cannot write it: %s; commands will say so until it works)\n",
                 relay->audit_log_path().c_str(), relay->audit_log_problem().c_str());
   }
-  std::printf("password hashing: Argon2id, %u KiB, %u passes, %u lane(s), on %u thread(s)\n",
-              cfg.argon2.m_cost_kib, cfg.argon2.t_cost, cfg.argon2.parallelism,
-              relay->hashing_threads());
+  std::printf("password hashing: Argon2id, %u KiB, %u %s, %u lane(s), on %u thread(s)\n",
+              cfg.argon2.m_cost_kib, cfg.argon2.t_cost, cfg.argon2.t_cost == 1 ? "pass" : "passes",
+              cfg.argon2.parallelism, relay->hashing_threads());
   std::fflush(stdout);  // the console says whether it is ready
   {
     operator_console console(io, *relay, STDIN_FILENO, stdout);

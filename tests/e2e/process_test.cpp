@@ -197,7 +197,7 @@ TEST(Process, RelayHashesOnOneThreadPerCpuItMayRunOn) {
   }
   auto free = start_relay(dir.path() / "free.db");
   EXPECT_NE(pinned.proc->transcript().find(
-                "password hashing: Argon2id, 1024 KiB, 1 passes, 1 lane(s), on 1 thread(s)"),
+                "password hashing: Argon2id, 1024 KiB, 1 pass, 1 lane(s), on 1 thread(s)"),
             std::string::npos)
       << pinned.proc->transcript();
   EXPECT_NE(told.proc->transcript().find("on 3 thread(s)"), std::string::npos)

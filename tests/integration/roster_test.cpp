@@ -188,6 +188,49 @@ TEST(Roster, LeavesAreBatchedToo) {
   EXPECT_LE(frames.size(), 2u);
 }
 
+// Back-to-back rounds are spaced by their size (roster_pace.hpp), so a crowd signing in
+// costs fewer rounds to everyone; a change on a quiet relay still goes out one interval
+// after it. Here a round to n clients is followed by n intervals of 50 ms, at most ten:
+// with 10 online, 500 ms from its start.
+TEST(Roster, BackToBackRoundsAreSpacedByTheirSize) {
+  using clock = std::chrono::steady_clock;
+  using std::chrono::milliseconds;
+  temp_dir dir;
+  auto cfg = test_config(dir.path());
+  cfg.roster_interval = milliseconds(50);
+  cfg.roster_clients_per_interval = 1;
+  relay_fixture relay(cfg);
+  test_client observer(relay.port());
+  observer.sign_up_ok("observer", "observer-password");
+  const auto crowd = sign_up_crowd(relay.port(), 8);
+  live_presence_until_quiet(observer, milliseconds(1500));  // past any spacing
+  const auto next_live = [&] {
+    std::vector<proto::presence> frames;
+    for (int tries = 0; frames.empty() && tries < 200; ++tries) {
+      frames = live_presence(observer, milliseconds(25));
+    }
+    return frames;
+  };
+
+  // On a quiet relay: an interval after the sign-up, far sooner than the spacing.
+  test_client first(relay.port());
+  const auto asked = clock::now();
+  first.sign_up_ok("first", "first-password");
+  ASSERT_EQ(online_counts(next_live()), (std::map<std::string, int>{{"first", 1}}));
+  const auto first_seen = clock::now();
+  const auto quiet_delay = first_seen - asked;
+  EXPECT_LT(quiet_delay, milliseconds(450));
+
+  // Right after that round (to 10 clients) the next waits for its spacing: 500 ms from the
+  // round's start, which came at least 50 ms after `asked`, so at most quiet_delay - 50 ms
+  // before `first_seen`.
+  test_client second(relay.port());
+  second.sign_up_ok("second", "second-password");
+  ASSERT_EQ(online_counts(next_live()), (std::map<std::string, int>{{"second", 1}}));
+  const auto between = clock::now() - first_seen;
+  EXPECT_GE(between + quiet_delay, milliseconds(550));
+}
+
 // Rounds go out one client at a time here (a slice of 1) and start as soon as there is a
 // change (interval 0), while a crowd's sign-ups are all in flight at once: sign-ins complete
 // between the slices of rounds under way. Whatever the interleaving, each client learns of

@@ -50,6 +50,9 @@ struct relay_config {
   /// Joins and leaves are sent to everyone in one batch per interval (0: at once), so a
   /// crowd signing in costs one frame per client per interval, not one per join.
   std::chrono::milliseconds roster_interval{100};
+  /// While rounds follow each other, the next waits one more interval per this many clients
+  /// the last one reached, up to ten intervals (roster_pace.hpp): 400 online, 400 ms.
+  std::size_t roster_clients_per_interval = 100;
   /// A roster round serves this many clients, then lets waiting chat through (each client
   /// costs a seal and a send(), some microseconds). 8, not 32: chat p99 during the default
   /// sign-in storm 362-777 µs against 796-1,137 µs, and 10,000 sign-ins no slower

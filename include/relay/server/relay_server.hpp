@@ -29,6 +29,7 @@
 #include "relay/server/loop_inbox.hpp"
 #include "relay/server/online_registry.hpp"
 #include "relay/server/penalty_table.hpp"
+#include "relay/server/roster_pace.hpp"
 #include "relay/server/session.hpp"
 #include "relay/server/signup_limit.hpp"
 #include "relay/server/trim_policy.hpp"
@@ -165,6 +166,9 @@ class relay_server {
   };
   net::steady_timer presence_timer_;
   bool presence_timer_armed_ = false;
+  roster_pace roster_pace_;  // how soon a round may follow the last one
+  std::chrono::steady_clock::time_point last_round_start_{};
+  std::size_t last_round_recipients_ = 0;
   net::steady_timer trim_timer_;  // returns freed heap pages after churn (maybe_trim_memory)
   bool trim_armed_ = false;
   trim_policy trim_policy_;  // the once-a-second look at malloc's free memory (see sweep)
