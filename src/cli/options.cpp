@@ -95,7 +95,8 @@ parsed parse_options(const std::vector<std::string>& args) {
       "message-burst", po::value<double>()->default_value(100),
       "messages a user may send at once (e.g. a pasted paragraph)")(
       "roster-interval", po::value<double>()->default_value(100),
-      "milliseconds over which joins and leaves are batched into one update (0: at once)")(
+      "milliseconds over which joins and leaves are batched into one update (0: at once); "
+      "while they keep coming, one interval per 100 clients online, at most ten")(
       "cipher", po::value<std::string>()->default_value("auto"),
       "transport cipher: auto (AES-256-GCM for clients that offer it, if this CPU has AES-NI;\n"
       "else ChaCha20-Poly1305) or chachapoly (ChaCha20-Poly1305 for everyone)");
