@@ -68,7 +68,11 @@ parsed_options parse_options(const std::vector<std::string>& args) {
       "hash/storm: threads hashing (the relay's --workers; 0: one per CPU of the relay, as "
       "the relay's default)")("hash-seconds",
                               po::value(&c.hash_seconds)->default_value(c.hash_seconds),
-                              "hash/storm: seconds of hashing (0 in storm: skip)");
+                              "hash/storm: seconds of hashing (0 in storm: skip)")(
+      "roster-interval", po::value(&c.roster_interval_ms)->default_value(c.roster_interval_ms),
+      "the relay's --roster-interval, ms: idle/throughput/latency/storm wait for presence "
+      "frames to pause longer than the relay may space its rounds (ten intervals, at least "
+      "1.5 s) before measuring");
 
   po::variables_map vm;
   try {
@@ -109,6 +113,10 @@ parsed_options parse_options(const std::vector<std::string>& args) {
   if (c.threads < 1 || c.threads > 64) return show_text{"node-bench: --threads 1..64\n", 2};
   if (c.rate <= 0 || c.duration < 0 || c.warmup < 0) {
     return show_text{"node-bench: --rate must be > 0, times >= 0\n", 2};
+  }
+  // As the relay's own option: at most 10 s (not `!(x <= y)`-style: NaN fails both).
+  if (!(c.roster_interval_ms >= 0 && c.roster_interval_ms <= 10000)) {
+    return show_text{"node-bench: --roster-interval must be 0..10000 ms\n", 2};
   }
   if (c.prefix.empty() || c.prefix.size() > 20) {
     return show_text{"node-bench: --prefix must be 1..20 characters\n", 2};

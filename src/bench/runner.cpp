@@ -812,13 +812,14 @@ nlohmann::json run(const bench_config& cfg) {
 
   const bool all_in = problems.empty();
   // Roster traffic of the joins: wait until presence frames stop arriving for longer than
-  // the relay may space its roster rounds (ten intervals, 1 s at its defaults; protocol.md
-  // 5.8, live updates), so the last round is counted and out before the measured phase.
+  // the relay may space its roster rounds (ten intervals; protocol.md 5.8, live updates), so
+  // the last round is counted and out before the measured phase.
   if (all_in) {
     std::uint64_t last = total_presence(s, false);
     auto quiet_since = steady::now();
     const auto t0 = steady::now();
-    while (secs_since(quiet_since) < 1.5 && secs_since(t0) < 60) {
+    const double settle = cfg.roster_settle_seconds();
+    while (secs_since(quiet_since) < settle && secs_since(t0) < 60 + settle) {
       std::this_thread::sleep_for(std::chrono::milliseconds(50));
       const std::uint64_t now = total_presence(s, false);
       if (now != last) {

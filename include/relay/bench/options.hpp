@@ -44,6 +44,16 @@ struct bench_config {
   /// the relay's (storm) or node-bench's own (hash mode) CPU mask, at most 8, as the relay.
   unsigned hash_threads = 0;
   double hash_seconds = 3;  ///< seconds of hashing to measure the pool
+  /// The relay's --roster-interval, ms: how long presence frames may pause between rounds.
+  double roster_interval_ms = 100;
+
+  /// How long without presence frames means the joins' roster is all out: longer than the
+  /// longest spacing the relay may put between rounds (ten intervals, protocol.md 5.8), and
+  /// at least 1.5 s.
+  double roster_settle_seconds() const noexcept {
+    const double longest = 10 * roster_interval_ms / 1000;
+    return longest + 0.5 > 1.5 ? longest + 0.5 : 1.5;
+  }
 
   /// The server is a relaychat relay (not IRC, not MQTT).
   bool relaychat() const noexcept { return !irc && !mqtt; }

@@ -50,5 +50,17 @@ TEST(BenchOptions, RejectsWhatCannotBeMeasured) {
   EXPECT_EQ(ok({"--mode", "idle", "-n", "1"}).clients, 1u);  // idle needs no peers
 }
 
+// The joins' roster counts only once presence frames pause for longer than the relay may
+// space its rounds: ten of its intervals (protocol.md 5.8), so a relay started with a longer
+// --roster-interval needs a longer wait, or its last round lands in the measured phase.
+TEST(BenchOptions, RosterSettleOutlastsTenRelayIntervals) {
+  EXPECT_DOUBLE_EQ(ok({}).roster_settle_seconds(), 1.5);  // defaults: 1 s at most, and 0.5
+  EXPECT_DOUBLE_EQ(ok({"--roster-interval", "0"}).roster_settle_seconds(), 1.5);
+  EXPECT_DOUBLE_EQ(ok({"--roster-interval", "400"}).roster_settle_seconds(), 4.5);
+  EXPECT_EQ(usage_error({"--roster-interval", "-1"}), 2);
+  EXPECT_EQ(usage_error({"--roster-interval", "nan"}), 2);
+  EXPECT_EQ(usage_error({"--roster-interval", "10001"}), 2);
+}
+
 }  // namespace
 }  // namespace relay::bench

@@ -93,6 +93,37 @@ TEST(Options, Errors) {
   }
 }
 
+// "nan", "inf" and huge numbers parse as doubles; each must be refused with a clear message
+// instead of reaching an integer cast (undefined) or a rate limiter that NaN would switch off.
+TEST(Options, RelayNumbersThatAreNotNumbersAreRefused) {
+  for (auto [option, value] :
+       std::vector<std::pair<std::string, std::string>>{{"--roster-interval", "nan"},
+                                                        {"--roster-interval", "-1"},
+                                                        {"--roster-interval", "10001"},
+                                                        {"--message-rate", "nan"},
+                                                        {"--message-rate", "0"},
+                                                        {"--message-rate", "inf"},
+                                                        {"--message-burst", "nan"},
+                                                        {"--message-burst", "0.5"},
+                                                        {"--auth-timeout", "nan"},
+                                                        {"--auth-timeout", "1e300"},
+                                                        {"--auth-timeout", "0"},
+                                                        {"--ping-interval", "inf"},
+                                                        {"--idle-timeout", "nan"},
+                                                        {"--idle-timeout", "-5"}}) {
+    auto p = parse({"-s", option, value});
+    ASSERT_TRUE(std::holds_alternative<usage_error>(p)) << option << " " << value;
+    EXPECT_NE(std::get<usage_error>(p).message.find(option), std::string::npos)
+        << option << " " << value << ": " << std::get<usage_error>(p).message;
+  }
+  // Still accepted: what the benchmark and the tests use.
+  auto ok = parse({"-s", "--message-rate", "1e9", "--message-burst", "1e9", "--auth-timeout", "0.5",
+                   "--roster-interval", "0"});
+  ASSERT_TRUE(std::holds_alternative<relay_mode>(ok));
+  EXPECT_EQ(std::get<relay_mode>(ok).config.auth_timeout, std::chrono::milliseconds(500));
+  EXPECT_EQ(std::get<relay_mode>(ok).config.roster_interval, std::chrono::milliseconds(0));
+}
+
 TEST(Options, ClientScriptingOptions) {
   auto c = std::get<client_mode>(
       parse({"--user", "bot", "--password-file", "/run/pw", "--sign-up", "--json"}));
