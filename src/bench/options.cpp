@@ -111,8 +111,13 @@ parsed_options parse_options(const std::vector<std::string>& args) {
                      2};
   }
   if (c.threads < 1 || c.threads > 64) return show_text{"node-bench: --threads 1..64\n", 2};
-  if (c.rate <= 0 || c.duration < 0 || c.warmup < 0) {
-    return show_text{"node-bench: --rate must be > 0, times >= 0\n", 2};
+  // Said as what is allowed, so that NaN (every comparison false) fails too.
+  const auto finite_at_least = [](double v, double lo) { return v >= lo && v < 1e9; };
+  if (!(c.rate > 0 && c.rate < 1e9) || !finite_at_least(c.duration, 0) ||
+      !finite_at_least(c.warmup, 0) || !finite_at_least(c.drain, 0) ||
+      !finite_at_least(c.setup_timeout, 0) || !finite_at_least(c.storm_max, 0) ||
+      !finite_at_least(c.hash_seconds, 0)) {
+    return show_text{"node-bench: --rate must be > 0, times >= 0 (and below 1e9)\n", 2};
   }
   // As the relay's own option: at most 10 s (not `!(x <= y)`-style: NaN fails both).
   if (!(c.roster_interval_ms >= 0 && c.roster_interval_ms <= 10000)) {

@@ -46,6 +46,10 @@ TEST(BenchOptions, RejectsWhatCannotBeMeasured) {
   EXPECT_EQ(usage_error({"--irc", "--size", "40"}), 2);  // below the text header
   EXPECT_EQ(usage_error({"--size", "40000"}), 2);        // above the send limit
   EXPECT_EQ(usage_error({"--bogus"}), 2);
+  EXPECT_EQ(usage_error({"--rate", "nan"}), 2);
+  EXPECT_EQ(usage_error({"--duration", "nan"}), 2);
+  EXPECT_EQ(usage_error({"--warmup", "inf"}), 2);
+  EXPECT_EQ(usage_error({"--hash-seconds", "-1"}), 2);
   EXPECT_EQ(usage_error({"--help"}), 0);
   EXPECT_EQ(ok({"--mode", "idle", "-n", "1"}).clients, 1u);  // idle needs no peers
 }
