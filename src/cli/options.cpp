@@ -83,17 +83,18 @@ parsed parse_options(const std::vector<std::string>& args) {
       "seconds of silence before a client is disconnected")(
       "max-connections", po::value<std::size_t>()->default_value(4096), "connections in all")(
       "max-unauthenticated", po::value<std::size_t>()->default_value(512),
-      "connections not yet signed in, in all")("max-unauthenticated-per-address",
-                                               po::value<std::size_t>()->default_value(16),
-                                               "connections not yet signed in, per IP address")(
+      "connections not yet signed in, in all")(
+      "max-unauthenticated-per-address", po::value<std::size_t>()->default_value(16),
+      "connections not yet signed in, per IP address (an IPv6 /64)")(
       "max-signups-per-address", po::value<unsigned>()->default_value(10),
       "accounts one IP address (an IPv6 /64) may create per hour, this many at once "
       "(0: no limit)")("max-send-queue", po::value<std::size_t>()->default_value(1 << 20),
                        "bytes queued to a client that does not read before it is disconnected")(
       "message-rate", po::value<double>()->default_value(20),
-      "messages per second a user may send, sustained")(
+      "messages per second one connection may send, sustained (pings and refusals "
+      "before sign-in count too)")(
       "message-burst", po::value<double>()->default_value(100),
-      "messages a user may send at once (e.g. a pasted paragraph)")(
+      "messages one connection may send at once (e.g. a pasted paragraph)")(
       "roster-interval", po::value<double>()->default_value(100),
       "milliseconds over which joins and leaves are batched into one update (0: at once); "
       "while they keep coming, one interval per 100 clients online, at most ten")(

@@ -441,6 +441,23 @@ const char* type_name(const frame& f) noexcept {
   return names[f.index()];
 }
 
+std::string describe_bad_frame(byte_view bad, std::error_code ec) {
+  if (bad.empty()) return ec.message();
+  static constexpr char digits[] = "0123456789abcdef";
+  const byte t = bad.front();
+  const std::string hex{'0', 'x', digits[t >> 4], digits[t & 15]};
+  if (ec == errc::unknown_type) return "unknown frame type " + hex;
+  if (ec == errc::field_too_long) {
+    if (bad.size() > max_frame) {
+      return "frame of " + std::to_string(bad.size()) + " bytes, over the " +
+             std::to_string(max_frame) + "-byte limit";
+    }
+    // Within the frame limit, only a blob16 can be too long: the ciphertext of send/deliver.
+    return "ciphertext over " + std::to_string(max_ciphertext) + " bytes in frame type " + hex;
+  }
+  return ec.message() + " (frame type " + hex + ")";
+}
+
 const char* describe(reason r) noexcept {
   switch (r) {
     case reason::invalid_credentials:

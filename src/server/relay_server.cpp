@@ -364,8 +364,12 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
     ~wiper() { crypto::wipe(p.data(), p.size()); }
   } wipe_password{password};
 
+  // Refusals that cost the relay no hashing are answered within the connection's message
+  // rate, as pings are: a flood of them from a peer that never reads queues nothing.
   if (s->signed_in()) {
-    s->deliver(proto::error{proto::reason::already_signed_in, 0, "already signed in"});
+    if (s->take_token()) {
+      s->deliver(proto::error{proto::reason::already_signed_in, 0, "already signed in"});
+    }
     co_return;
   }
   // An address past its free failures waits out its penalty before any hashing.
@@ -374,9 +378,11 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
     const auto secs = std::chrono::ceil<std::chrono::seconds>(wait).count();
     log::info() << "session " << s->id() << " (" << s->address()
                 << "): sign-in refused, address penalised for " << secs << " s";
-    s->deliver(proto::error{
-        proto::reason::rate_limited, 0,
-        "too many failed sign-ins from your address; retry in " + std::to_string(secs) + " s"});
+    if (s->take_token()) {
+      s->deliver(proto::error{
+          proto::reason::rate_limited, 0,
+          "too many failed sign-ins from your address; retry in " + std::to_string(secs) + " s"});
+    }
     co_return;
   }
   // New accounts per source: the token is taken here and given back at the end unless an
@@ -399,8 +405,10 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
       log::info() << "session " << s->id() << " (" << s->address() << "): sign-up for " << name
                   << " refused: over --max-signups-per-address for this address ("
                   << cfg_.max_signups_per_address << " an hour)";
-      s->deliver(proto::error{proto::reason::rate_limited, 0,
-                              "too many new accounts from your address; retry in " + when});
+      if (s->take_token()) {
+        s->deliver(proto::error{proto::reason::rate_limited, 0,
+                                "too many new accounts from your address; retry in " + when});
+      }
       co_return;
     }
     token.source = s->source();
@@ -418,7 +426,9 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
       busy_unlogged_ = 0;
       busy_logged_at_ = now;
     }
-    s->deliver(proto::error{proto::reason::busy, 0, "relay busy, retry in a moment"});
+    if (s->take_token()) {
+      s->deliver(proto::error{proto::reason::busy, 0, "relay busy, retry in a moment"});
+    }
     co_return;
   }
   const crypto::public_key key = to_key(identity);
@@ -522,7 +532,7 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
     }
     s->deliver(proto::error{proto::reason::invalid_credentials, 0, "invalid credentials"});
     if (s->note_failure() >= cfg_.max_failures_per_connection) {
-      s->close(proto::reason::too_many_attempts, "too many failed sign-ins on this connection");
+      s->close(proto::reason::too_many_attempts, "too many failed attempts on this connection");
     }
     co_return;
   }
@@ -562,7 +572,7 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
     s->deliver(
         proto::error{proto::reason::banned, 0, console::ban_notice(ban->until, ban->reason, now)});
     if (s->note_failure() >= cfg_.max_failures_per_connection) {
-      s->close(proto::reason::too_many_attempts, "too many failed sign-ins on this connection");
+      s->close(proto::reason::too_many_attempts, "too many failed attempts on this connection");
     }
     co_return;
   }

@@ -55,6 +55,9 @@ session::session(socket_type socket, relay_server& owner, std::uint64_t id)
     port_ = ep.port();
   }
   last_rx_ = std::chrono::steady_clock::now();
+  // Before sign-in the bucket bounds what the relay answers (pongs, refusals): a burst's
+  // worth at once, then the rate, for at most --auth-timeout.
+  tokens_ = owner_.config().message_burst;
   socket_.set_option(tcp::no_delay(true), ec);  // we batch writes ourselves
   socket_.non_blocking(true, ec);
   util::count_queued_bytes(socket_);  // each read tells whether the socket is empty now
@@ -150,7 +153,12 @@ void session::received_at(std::chrono::steady_clock::time_point now) {
   const double elapsed = std::chrono::duration<double>(now - last_rx_).count();
   tokens_ = std::min(cfg.message_burst, tokens_ + elapsed * cfg.message_rate);
   last_rx_ = now;
-  pinged_ = false;  // anything from the peer answers a ping
+  if (pinged_) {
+    pinged_ = false;  // anything from the peer answers a ping
+    // The watch still points at the idle deadline; silence counts again from here, so the
+    // next ping is due one interval on (protocol.md 5.5), not when the old deadline comes.
+    if (!closing_) arm_watch(now + cfg.ping_interval);
+  }
 }
 
 bool session::take_token() {
@@ -524,7 +532,7 @@ session::step session::on_plain_frame(byte_view plain) {
   }
   auto f = proto::decode(plain);
   if (!f) {
-    close(proto::reason::protocol_error, f.error().message());
+    close(proto::reason::protocol_error, proto::describe_bad_frame(plain, f.error()));
     return step::stop;
   }
   return on_frame(std::move(*f));
@@ -533,11 +541,12 @@ session::step session::on_plain_frame(byte_view plain) {
 session::step session::on_send(byte_view plain) {
   auto s = proto::decode_send_view(plain);
   if (!s) {
-    close(proto::reason::protocol_error, s.error().message());
+    close(proto::reason::protocol_error, proto::describe_bad_frame(plain, s.error()));
     return step::stop;
   }
   if (!signed_in()) {
-    deliver(proto::error{proto::reason::not_signed_in, s->id, "sign in first"});
+    // Answered within the message rate only, as pings are: no account, no free echo.
+    if (take_token()) deliver(proto::error{proto::reason::not_signed_in, s->id, "sign in first"});
     return step::next;
   }
   if (!take_token()) {
@@ -555,7 +564,10 @@ session::step session::on_frame(proto::frame f) {
     return step::authenticate;
   }
   if (auto* p = std::get_if<proto::ping>(&f)) {
-    deliver(proto::pong{p->token});
+    // A ping costs the peer a few bytes inside a batch and the relay a sealed record: pings
+    // draw on the message rate like sends, or a peer that never reads (signed in or not)
+    // could queue pongs by the megabyte. One over the rate gets no pong (protocol.md 5.5).
+    if (take_token()) deliver(proto::pong{p->token});
     return step::next;
   }
   if (std::holds_alternative<proto::pong>(f)) return step::next;

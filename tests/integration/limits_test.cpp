@@ -192,6 +192,74 @@ TEST(Limits, PeerAnsweringPingsStays) {
   EXPECT_FALSE(c.closed());
 }
 
+// A client that answers each ping at once is pinged again after one interval of silence,
+// every time: the answer moves the relay's next look back from the idle deadline.
+TEST(Limits, PingsComeOneIntervalAfterEachAnswer) {
+  temp_dir dir;
+  auto cfg = test_config(dir.path());
+  cfg.ping_interval = 200ms;
+  cfg.idle_timeout = 2000ms;  // looks are every 25 ms (an eighth of the shortest timeout)
+  relay_fixture relay(cfg);
+  test_client c(relay.port());
+  c.sign_up_ok("prompt", "long-password");
+  std::vector<std::chrono::steady_clock::time_point> pings;
+  const auto end = std::chrono::steady_clock::now() + 2500ms;
+  while (std::chrono::steady_clock::now() < end) {
+    auto f = c.next_frame(50ms);
+    if (f && std::holds_alternative<proto::ping>(*f)) {
+      pings.push_back(std::chrono::steady_clock::now());
+      c.send_frame(proto::pong{std::get<proto::ping>(*f).token});
+    }
+    ASSERT_FALSE(f && std::holds_alternative<proto::closing>(*f));
+  }
+  // Before the fix the watch stayed on the idle deadline: gaps alternated 0.2 s and 1.8 s,
+  // so 2.5 s held at most 3 pings. One interval (and a look or two late) each: 8 or more.
+  EXPECT_GE(pings.size(), 6u);
+  for (std::size_t i = 1; i < pings.size(); ++i) {
+    EXPECT_LT(pings[i] - pings[i - 1], 800ms) << "gap before ping " << i;
+  }
+}
+
+// Pings, and sends before sign-in, are answered within the message rate only: a peer that
+// sends thousands of them in one batch and never reads gets a burst's worth of answers,
+// queued, not one each (before the fix: 2,000 pongs here, and 148 MB queued for 120 such
+// connections in a black-box test). Sign-in starts a new burst.
+TEST(Limits, FloodedPingsAndEarlySendsGetABurstOfAnswers) {
+  temp_dir dir;
+  auto cfg = test_config(dir.path());
+  cfg.message_burst = 5;
+  cfg.message_rate = 0.001;
+  relay_fixture relay(cfg);
+  auto count_answers = [](test_client& c, std::size_t& pongs, std::size_t& errors) {
+    pongs = errors = 0;
+    while (auto f = c.next_frame(500ms)) {
+      if (std::holds_alternative<proto::pong>(*f)) ++pongs;
+      if (std::holds_alternative<proto::error>(*f)) ++errors;
+    }
+  };
+  test_client c(relay.port(), nullptr, true);
+  std::vector<proto::frame> flood;
+  for (std::uint64_t i = 0; i < 1000; ++i) flood.emplace_back(proto::ping{i});
+  for (std::uint32_t i = 0; i < 1000; ++i) flood.emplace_back(proto::send{i, "x", bytes(40, 1)});
+  c.send_batch(flood);
+  std::size_t pongs = 0, errors = 0;
+  count_answers(c, pongs, errors);
+  EXPECT_EQ(pongs, 5u);
+  EXPECT_EQ(errors, 0u);  // the burst went to the pings
+  EXPECT_FALSE(c.closed());
+
+  // Signed in: a fresh burst, and the same bound.
+  c.sign_up_ok("flooder", "long-password");
+  c.send_batch(flood);
+  count_answers(c, pongs, errors);
+  EXPECT_EQ(pongs, 5u);
+  // Over-rate sends are still each refused by id (that is how a client learns which
+  // message was not sent), within --max-send-queue.
+  EXPECT_EQ(errors, 1000u);
+  test_client other(relay.port());
+  other.sign_up_ok("other", "long-password");  // the relay serves everyone else meanwhile
+}
+
 /// A relay for peers that stop reading: senders are not rate-limited, so only the queue
 /// limit (or a deadline) can end a stuck connection.
 server::relay_config unread_config(const temp_dir& dir, std::size_t max_send_queue) {

@@ -221,6 +221,23 @@ TEST_F(RelayTest, RefusedSignUpsCountAsFailures) {
   EXPECT_EQ(closing->code, reason::too_many_attempts);
 }
 
+// Refused sign-ups and failed sign-ins count together, and the closing says "attempts"
+// whichever kind came third (protocol.md 5.2 and 5.3 give one text).
+TEST_F(RelayTest, MixedFailuresCloseWithOneText) {
+  {
+    test_client alice(relay->port());
+    alice.sign_up_ok("alice", "alice-password");
+  }
+  test_client c(relay->port());
+  EXPECT_EQ(error_code_of(c.sign_in("alice", "long-password", true)), reason::name_taken);
+  EXPECT_EQ(error_code_of(c.sign_in("alice", "long-password", true)), reason::name_taken);
+  EXPECT_EQ(error_code_of(c.sign_in("alice", "wrong-password")), reason::invalid_credentials);
+  auto closing = c.expect<proto::closing>();
+  ASSERT_TRUE(closing);
+  EXPECT_EQ(closing->code, reason::too_many_attempts);
+  EXPECT_EQ(closing->text, "too many failed attempts on this connection");
+}
+
 TEST_F(RelayTest, SignUpRecordsTheSignIn) {
   test_client alice(relay->port());
   alice.sign_up_ok("alice", "alice-password");

@@ -9,6 +9,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <system_error>
 #include <variant>
 #include <vector>
 
@@ -290,5 +291,8 @@ class presence_writer {
 const char* type_name(const frame& f) noexcept;
 /// A human-readable text for a reason code.
 const char* describe(reason r) noexcept;
+/// Why a frame from the peer was refused, for the `closing` text: the decode error and what
+/// an implementer needs to find the fault (the type byte, or the limit that was broken).
+std::string describe_bad_frame(byte_view bad, std::error_code ec);
 
 }  // namespace relay::proto

@@ -100,6 +100,10 @@ class session : public std::enable_shared_from_this<session> {
   /// Marks the session signed in as `name` (the relay's registry calls this).
   void set_signed_in(std::string name, const crypto::public_key& identity);
 
+  /// Token bucket: true if the peer may have one more frame forwarded or answered now (a
+  /// send, a pong, a refusal; refilled on each read).
+  bool take_token();
+
  private:
   /// Waits until the socket is readable, then read_available(). `drained`: called right
   /// after a read found the socket empty (util::async_wait_drained, one system call less).
@@ -120,8 +124,6 @@ class session : public std::enable_shared_from_this<session> {
   std::size_t write_queued(boost::system::error_code& failed);
   /// A record arrived: refills the message-rate bucket, notes the time for idle detection.
   void received_at(std::chrono::steady_clock::time_point now);
-  /// Token bucket: true if the user may send one more message now (refilled on each read).
-  bool take_token();
   /// What the read loop does after a record: read on, stop, or await authenticate(auth_).
   enum class step { next, stop, authenticate };
   /// Handles one record synchronously (no coroutine frame per message).

@@ -425,4 +425,28 @@ TEST(BatchCodec, MalformedBatchesAreRefused) {
   EXPECT_EQ(decode(bytes{0x07, 0x00, 0x01, 0x06}).error(), errc::unknown_type);
 }
 
+// The closing text names what an implementer must fix: the type byte, or the limit broken.
+TEST(Frames, BadFramesAreDescribedWithTheirTypeOrLimit) {
+  const bytes unknown{0x42, 1, 2};
+  EXPECT_EQ(describe_bad_frame(unknown, decode(unknown).error()), "unknown frame type 0x42");
+
+  bytes ping = encode(frame{proto::ping{7}});
+  ping.push_back(0);
+  EXPECT_EQ(describe_bad_frame(ping, decode(ping).error()),
+            "trailing bytes after frame (frame type 0x04)");
+
+  bytes big_send{0x03, 0, 0, 0, 1, 1, 'b'};
+  const std::size_t n = max_ciphertext + 1;
+  big_send.push_back(static_cast<byte>(n >> 8));
+  big_send.push_back(static_cast<byte>(n & 0xff));
+  big_send.resize(big_send.size() + n, 0);
+  EXPECT_EQ(describe_bad_frame(big_send, decode_send_view(big_send).error()),
+            "ciphertext over 32768 bytes in frame type 0x03");
+
+  const bytes huge(max_frame + 1, 0x04);
+  EXPECT_EQ(describe_bad_frame(huge, decode(huge).error()),
+            "frame of 65520 bytes, over the 65519-byte limit");
+  EXPECT_EQ(describe_bad_frame({}, make_error_code(errc::empty_frame)), "empty frame");
+}
+
 }  // namespace relay::proto
