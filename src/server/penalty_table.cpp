@@ -44,10 +44,14 @@ void penalty_table::evict(clock::time_point now) {
     }
   }
   if (entries_.size() < p_.capacity) return;
-  auto stalest = std::min_element(entries_.begin(), entries_.end(), [](auto& a, auto& b) {
+  // Then the entry with the fewest failures, the oldest of those: a flood of one-off
+  // failures on fresh keys (unknown names cost an attacker nothing but a hash) must not
+  // push out the entry of an account or address that is being guessed at.
+  auto weakest = std::min_element(entries_.begin(), entries_.end(), [](auto& a, auto& b) {
+    if (a.second.failures != b.second.failures) return a.second.failures < b.second.failures;
     return a.second.last_failure < b.second.last_failure;
   });
-  entries_.erase(stalest);
+  entries_.erase(weakest);
 }
 
 }  // namespace relay::server

@@ -18,7 +18,7 @@ class penalty_table {
     std::chrono::milliseconds base{2000};      ///< first penalty; doubles with each failure
     std::chrono::milliseconds max{600000};     ///< ceiling of one penalty
     std::chrono::milliseconds forget{900000};  ///< failures older than this are forgotten
-    std::size_t capacity = 10000;              ///< entries kept; the stalest is evicted
+    std::size_t capacity = 10000;  ///< entries kept; the fewest failures are evicted first
   };
 
   explicit penalty_table(params p) : p_(p) {}

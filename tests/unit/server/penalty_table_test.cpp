@@ -55,6 +55,21 @@ TEST(PenaltyTable, BoundedInSize) {
   EXPECT_GT(t.blocked_for("k99", t0 + 100s), clock::duration::zero());
 }
 
+// One-off failures on ever new keys (an attacker's unknown names) fill the table, but do
+// not evict the entry of a key being guessed at: it has more failures than any of them.
+TEST(PenaltyTable, AFloodOfNewKeysDoesNotEvictOneUnderAttack) {
+  penalty_table t(small());
+  const auto t0 = clock::time_point{} + 1000s;
+  for (int i = 0; i < 5; ++i) t.failure("bob", t0);  // 2 s
+  const auto blocked = t.blocked_for("bob", t0);
+  ASSERT_GT(blocked, clock::duration::zero());
+  for (int i = 0; i < 100; ++i) t.failure("n" + std::to_string(i), t0 + 1s);
+  EXPECT_LE(t.size(), 4u);
+  EXPECT_EQ(t.blocked_for("bob", t0 + 1s), blocked - 1s);
+  t.failure("bob", t0 + 2s);  // the count goes on from 5: the penalty doubles to 4 s
+  EXPECT_GT(t.blocked_for("bob", t0 + 2s), blocked);
+}
+
 TEST(PenaltyTable, ClearForgets) {
   penalty_table t(small());
   const auto t0 = clock::time_point{} + 1000s;
