@@ -347,20 +347,27 @@ void session::begin_close() {
   owner_.unregister(*this);
 }
 
-void session::abort_later(std::string why) {
+void session::abort_later(std::string_view why) {
+  if (stopped_) return;
+  // Said now: a flush that finds nothing left to write ends a closing session at once, and
+  // may run before the posted stop (the reason was lost for signed-in users that way).
+  log_dropped(why);
   // Callers may be iterating the registry (broadcasts): stop from a fresh handler instead.
   closing_ = true;
-  net::post(socket_.get_executor(),
-            [self = shared_from_this(), why = std::move(why)] { self->abort(why); });
+  net::post(socket_.get_executor(), [self = shared_from_this()] { self->stop(); });
 }
 
 void session::abort(std::string_view why) {
   if (stopped_) return;
+  log_dropped(why);
+  stop();
+}
+
+void session::log_dropped(std::string_view why) const {
   if (logged_ || signed_in()) {
     log::info() << "session " << id_ << " (" << (name_.empty() ? address() : name_)
                 << "): dropped: " << why;
   }
-  stop();
 }
 
 void session::end_quietly(std::string_view how) {

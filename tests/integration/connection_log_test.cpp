@@ -141,5 +141,35 @@ TEST(ConnectionLog, AFailedSignInNamesTheAccountAndWhy) {
   EXPECT_EQ(text.find("Not A Name"), std::string::npos) << text;
 }
 
+// A signed-in user who stops reading is dropped with the reason in the log, as anyone else
+// is. (The reason was lost when a flush ended the session before the posted abort ran: the
+// log said only "user slow left".)
+TEST(ConnectionLog, ASignedInUserDroppedForNotReadingIsLoggedWithTheReason) {
+  temp_dir dir;
+  log_to_file log_file((dir.path() / "relay.log").string());
+  auto cfg = test_config(dir.path());
+  cfg.max_send_queue = 64 * 1024;
+  cfg.message_rate = 1e6;
+  cfg.message_burst = 1e6;
+  relay_fixture relay(cfg);
+  log::set_level(log::level::info);
+  test_client alice(relay.port());
+  alice.sign_up_ok("alice", "alice-password");
+  test_client slow(relay.port());
+  slow.sign_up_ok("slow", "slow-password");  // and from now on never reads
+  ASSERT_TRUE(alice.wait_roster("slow", true));
+  const std::string chunk(16000, 'x');
+  bool gone = false;
+  for (int i = 0; i < 4000 && !gone; ++i) {
+    alice.send_text("slow", chunk, static_cast<std::uint32_t>(i + 1));
+    if (i % 50 == 49) gone = alice.wait_roster("slow", false, 1ms);
+  }
+  ASSERT_TRUE(gone || alice.wait_roster("slow", false, 5s));
+  const std::string text = log_file.text();
+  EXPECT_EQ(count(text, "(slow): dropped: send queue over 65536 bytes: peer is not reading"), 1u)
+      << text;
+  EXPECT_EQ(count(text, "user slow left"), 1u) << text;
+}
+
 }  // namespace
 }  // namespace relay::test

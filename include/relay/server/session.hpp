@@ -142,8 +142,11 @@ class session : public std::enable_shared_from_this<session> {
   step on_frame(proto::frame f);
   void enqueue_record(byte_view body);
   void wake_writer();
-  /// abort() from a posted handler: safe while the caller iterates relay state.
-  void abort_later(std::string why);
+  /// abort() from a posted handler: safe while the caller iterates relay state. The reason
+  /// is logged at once.
+  void abort_later(std::string_view why);
+  /// The "dropped: why" line, for connections the operator sees (signed in, or logged).
+  void log_dropped(std::string_view why) const;
   void begin_close();
   void stop();
 
