@@ -1168,19 +1168,9 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         net::post(io, [&, text = std::move(*line)] { take_line(text); });
       }
     } else {
-      bool in_long_line = false;  // dropping the rest of a line longer than max_input_line
       while (auto line = cio.lines.next(&stop)) {
-        const bool cut = line->size() >= max_input_line;
-        if (in_long_line) {
-          in_long_line = cut;
-          if (!line->empty()) {
-            u.error("! not sent: the rest of an over-long line (" + std::to_string(line->size()) +
-                    " bytes)");
-          }
-          continue;
-        }
-        in_long_line = cut;
-        // Its first piece is refused by the size check in on_line: never sent in part.
+        // A line over max_input_line comes as its head alone (the reader drops the rest),
+        // which the size check in on_line refuses: never sent in part.
         net::post(io, [&, text = std::move(*line)] { take_line(text); });
       }
     }

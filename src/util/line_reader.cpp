@@ -9,14 +9,32 @@
 namespace relay {
 
 std::optional<std::string> line_reader::next(const std::atomic<bool>* stop) {
+  cut_ = false;
   while (true) {
-    const auto nl = pending_.find('\n');
-    if (nl != std::string::npos || pending_.size() >= max_line_ || (eof_ && !pending_.empty())) {
-      const std::size_t cut = nl != std::string::npos ? nl : std::min(pending_.size(), max_line_);
-      std::string line = pending_.substr(0, cut);
-      pending_.erase(0, nl != std::string::npos ? cut + 1 : cut);
-      if (!line.empty() && line.back() == '\r') line.pop_back();
-      return line;
+    if (skipping_) {
+      const auto nl = pending_.find('\n');
+      pending_.erase(0, nl == std::string::npos ? std::string::npos : nl + 1);
+      skipping_ = nl == std::string::npos;
+    }
+    if (!skipping_) {
+      const auto nl = pending_.find('\n');
+      if (nl != std::string::npos || (eof_ && !pending_.empty())) {
+        // A line that ends here, or the last one at EOF (cut if it is over the limit).
+        const std::size_t end = nl != std::string::npos ? nl : pending_.size();
+        std::string line = pending_.substr(0, std::min(end, max_line_));
+        cut_ = end > max_line_;
+        pending_.erase(0, nl != std::string::npos ? nl + 1 : end);
+        if (!cut_ && !line.empty() && line.back() == '\r') line.pop_back();
+        return line;
+      }
+      if (pending_.size() > max_line_) {
+        // Longer than allowed and not over yet: hand out its head, drop the rest as it comes.
+        std::string line = pending_.substr(0, max_line_);
+        pending_.clear();
+        cut_ = true;
+        skipping_ = true;
+        return line;
+      }
     }
     if (eof_) return std::nullopt;
     if (stop && stop->load()) return std::nullopt;

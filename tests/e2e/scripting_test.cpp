@@ -501,5 +501,30 @@ TEST(ScriptingStrictRelay, MessagesTheRelayRefusesAsTooFastAreSentAgainInOrder) 
   EXPECT_EQ(rx->wait_exit(), 0);
 }
 
+// The relay's console fed by a pipe (a script, a service manager): a line of a megabyte is
+// refused once, and no piece of its tail runs as a command; the next line runs.
+TEST(ScriptedConsole, AMegabyteLineIsRefusedOnceAndNoPieceOfItRuns) {
+  temp_dir dir;
+  const std::uint16_t port = free_port();
+  piped_process relay(
+      {RELAY_NODE_BINARY, "-s", "--port", std::to_string(port), "--db",
+       (dir.path() / "relay.db").string(), "--argon2-memory", "1024", "--argon2-iterations", "1"},
+      {});
+  ASSERT_TRUE(relay.wait_stdout("console ready")) << relay.describe("no console");
+  // Each 1025 bytes a "quit": had the reader cut the line into 1025-byte pieces, one would
+  // stop the relay.
+  std::string line;
+  while (line.size() < (1 << 20)) line += std::string(1021, 'x') + "quit";
+  relay.write(line + "\n");
+  relay.write("stats\n");
+  ASSERT_TRUE(relay.wait_stdout("uptime")) << relay.describe("stats not answered");
+  EXPECT_EQ(occurrences(relay.out(), "line too long"), 1U) << relay.out().substr(0, 2000);
+  EXPECT_EQ(relay.out().find("relay stopped"), std::string::npos);
+  relay.close_stdin();
+  ASSERT_TRUE(relay.wait_stdout("console closed (end of input)"));
+  ::kill(relay.pid(), SIGTERM);
+  EXPECT_EQ(relay.wait_exit(), 0);
+}
+
 }  // namespace
 }  // namespace relay::test
