@@ -171,8 +171,11 @@ awaitable<void> relay_server::accept_loop() {
   while (acceptor_.is_open()) {
     boost::system::error_code ec;
     // Accepted onto io_'s own executor type (see session.hpp's socket_type).
+    // The peer's address as accept() returned it: remote_endpoint() fails once the peer has
+    // reset, and every such connection would count as from "?".
+    net::ip::tcp::endpoint peer;
     socket_type sock =
-        co_await acceptor_.async_accept(io_, net::redirect_error(net::use_awaitable, ec));
+        co_await acceptor_.async_accept(io_, peer, net::redirect_error(net::use_awaitable, ec));
     if (ec) {
       if (ec == net::error::operation_aborted || !acceptor_.is_open()) co_return;
       // Out of file descriptors and similar: log, pause briefly, keep serving.
@@ -181,17 +184,16 @@ awaitable<void> relay_server::accept_loop() {
       co_await pause.async_wait(net::redirect_error(net::use_awaitable, ec));
       continue;
     }
-    if (!admit(sock)) continue;
-    auto s = std::make_shared<session>(std::move(sock), *this, next_id_++);
+    if (!admit(sock, peer)) continue;
+    auto s = std::make_shared<session>(std::move(sock), peer, *this, next_id_++);
     on_session_start(s);
     s->start();
   }
 }
 
-bool relay_server::admit(socket_type& sock) {
+bool relay_server::admit(socket_type& sock, const net::ip::tcp::endpoint& peer) {
   boost::system::error_code ec;
-  const auto ep = sock.remote_endpoint(ec);
-  const std::string ip = ec ? "?" : source_of(ep.address());
+  const std::string ip = source_of(peer.address());
   const char* refusal = nullptr;
   if (sessions_.size() >= cfg_.max_connections) {
     refusal = "connection limit reached";

@@ -31,7 +31,8 @@ constexpr std::size_t big_write_buffer = 16 * 1024;
 constexpr std::chrono::seconds close_grace{5};
 }  // namespace
 
-session::session(socket_type socket, relay_server& owner, std::uint64_t id)
+session::session(socket_type socket, const net::ip::tcp::endpoint& peer, relay_server& owner,
+                 std::uint64_t id)
     : socket_(std::move(socket)),
       owner_(owner),
       id_(id),
@@ -41,8 +42,8 @@ session::session(socket_type socket, relay_server& owner, std::uint64_t id)
              owner.config().aesgcm ? transport::cipher_choice::aesgcm_if_available
                                    : transport::cipher_choice::chachapoly) {
   boost::system::error_code ec;
-  auto ep = socket_.remote_endpoint(ec);
-  if (!ec) {
+  const auto& ep = peer;
+  if (!ep.address().is_unspecified()) {
     // Kept as bytes (text on demand): a string was 32 bytes per connection.
     if (const auto a = ep.address(); a.is_v4()) {
       const auto b = a.to_v4().to_bytes();

@@ -1,7 +1,10 @@
 // A connection flood from one address is summed up in the log, not logged line by line,
 // while the lines that matter (sign-ups, sign-ins) still come out one by one.
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <fstream>
@@ -139,6 +142,40 @@ TEST(ConnectionLog, AFailedSignInNamesTheAccountAndWhy) {
   EXPECT_EQ(count(text, "sign-in as nosuchuser failed: no such account"), 1u) << text;
   EXPECT_EQ(count(text, "sign-in failed: invalid user name"), 1u) << text;
   EXPECT_EQ(text.find("Not A Name"), std::string::npos) << text;
+}
+
+// A peer that resets its connection at once still counts, and is logged, under its own
+// address: the address comes from accept(), not from asking the socket afterwards (which
+// fails once the peer has reset, and every such connection counted as from "?").
+TEST(ConnectionLog, APeerThatResetsAtOnceIsStillNamedByItsAddress) {
+  temp_dir dir;
+  log_to_file log_file((dir.path() / "relay.log").string());
+  relay_fixture relay(test_config(dir.path()));
+  log::set_level(log::level::info);
+  for (int i = 0; i < 100; ++i) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    ASSERT_GE(fd, 0);
+    sockaddr_in from{};
+    from.sin_family = AF_INET;
+    from.sin_addr.s_addr = htonl(0x7f000009);  // 127.0.0.9
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from), 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_port = htons(relay.port());
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to), 0);
+    const linger reset{1, 0};  // close() sends RST
+    ::setsockopt(fd, SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+    ::close(fd);
+  }
+  test_client alice(relay.port());
+  alice.sign_up_ok("alice", "alice-password");  // after all of them were accepted
+  std::this_thread::sleep_for(200ms);
+  const std::string text = log_file.text();
+  EXPECT_GE(count(text, "connection from 127.0.0.9:"), 1u) << text;
+  EXPECT_EQ(count(text, "connection from ?"), 0u) << text;
+  EXPECT_EQ(count(text, "?:"), 0u) << text;
+  log::set_level(log::level::warn);
 }
 
 // A signed-in user who stops reading is dropped with the reason in the log, as anyone else

@@ -102,7 +102,7 @@ class relay_server {
  private:
   awaitable<void> accept_loop();
   /// Applies the connection caps to a new socket; closes it and returns false if over.
-  bool admit(socket_type& sock);
+  bool admit(socket_type& sock, const net::ip::tcp::endpoint& peer);
   void release_unauthenticated(session& s);
   awaitable<void> authenticate_impl(std::shared_ptr<session> s, std::string name,
                                     std::string password, proto::key_bytes identity, bool sign_up);

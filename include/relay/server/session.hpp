@@ -35,7 +35,9 @@ std::string source_of(const net::ip::address& a);
 
 class session : public std::enable_shared_from_this<session> {
  public:
-  session(socket_type socket, relay_server& owner, std::uint64_t id);
+  /// `peer` as accept() gave it: asking the socket later fails once the peer has reset.
+  session(socket_type socket, const net::ip::tcp::endpoint& peer, relay_server& owner,
+          std::uint64_t id);
 
   /// Starts reading; every pending handler holds a shared_ptr, so the session lives while any
   /// of them is pending. Deadlines are checked by the relay's sweep (check_deadlines).
