@@ -198,9 +198,11 @@ parsed parse_options(const std::vector<std::string>& args) {
         vm["max-unauthenticated-per-address"].as<std::size_t>();
     m.config.max_signups_per_address = vm["max-signups-per-address"].as<unsigned>();
     m.config.max_send_queue = vm["max-send-queue"].as<std::size_t>();
-    if (!in_range("message-rate", 1e-9, 1e12) || !in_range("message-burst", 1, 1e12)) {
-      return usage_error{
-          "--message-rate must be above 0 and at most 1e12, --message-burst 1..1e12"};
+    if (!in_range("message-rate", 0.001, 1e12)) {
+      return usage_error{"--message-rate must be 0.001..1e12 per second"};
+    }
+    if (!in_range("message-burst", 1, 1e12)) {
+      return usage_error{"--message-burst must be 1..1e12"};
     }
     m.config.message_rate = vm["message-rate"].as<double>();
     m.config.message_burst = vm["message-burst"].as<double>();

@@ -103,6 +103,7 @@ TEST(Options, RelayNumbersThatAreNotNumbersAreRefused) {
                                                         {"--message-rate", "nan"},
                                                         {"--message-rate", "0"},
                                                         {"--message-rate", "inf"},
+                                                        {"--message-rate", "0.0001"},
                                                         {"--message-burst", "nan"},
                                                         {"--message-burst", "0.5"},
                                                         {"--auth-timeout", "nan"},
@@ -116,6 +117,12 @@ TEST(Options, RelayNumbersThatAreNotNumbersAreRefused) {
     EXPECT_NE(std::get<usage_error>(p).message.find(option), std::string::npos)
         << option << " " << value << ": " << std::get<usage_error>(p).message;
   }
+  // The message names the range that is refused, not a looser one.
+  auto slow = parse({"-s", "--message-rate", "0.0001"});
+  EXPECT_NE(std::get<usage_error>(slow).message.find("0.001..1e12"), std::string::npos);
+  auto burst = parse({"-s", "--message-burst", "0"});
+  EXPECT_EQ(std::get<usage_error>(burst).message.find("--message-rate"), std::string::npos)
+      << std::get<usage_error>(burst).message;
   // Still accepted: what the benchmark and the tests use.
   auto ok = parse({"-s", "--message-rate", "1e9", "--message-burst", "1e9", "--auth-timeout", "0.5",
                    "--roster-interval", "0"});
