@@ -119,7 +119,7 @@ parsed_options parse_options(const std::vector<std::string>& args) {
       !finite_at_least(c.hash_seconds, 0)) {
     return show_text{"node-bench: --rate must be > 0, times >= 0 (and below 1e9)\n", 2};
   }
-  // As the relay's own option: at most 10 s (not `!(x <= y)`-style: NaN fails both).
+  // As the relay's own option: 0..10 s, said as what is allowed so that NaN fails too.
   if (!(c.roster_interval_ms >= 0 && c.roster_interval_ms <= 10000)) {
     return show_text{"node-bench: --roster-interval must be 0..10000 ms\n", 2};
   }

@@ -369,9 +369,7 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
   // Refusals that cost the relay no hashing are answered within the connection's message
   // rate, as pings are: a flood of them from a peer that never reads queues nothing.
   if (s->signed_in()) {
-    if (s->take_token()) {
-      s->deliver(proto::error{proto::reason::already_signed_in, 0, "already signed in"});
-    }
+    s->answer_within_rate(proto::error{proto::reason::already_signed_in, 0, "already signed in"});
     co_return;
   }
   // An address past its free failures waits out its penalty before any hashing.
@@ -380,11 +378,9 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
     const auto secs = std::chrono::ceil<std::chrono::seconds>(wait).count();
     log::info() << "session " << s->id() << " (" << s->address()
                 << "): sign-in refused, address penalised for " << secs << " s";
-    if (s->take_token()) {
-      s->deliver(proto::error{
-          proto::reason::rate_limited, 0,
-          "too many failed sign-ins from your address; retry in " + std::to_string(secs) + " s"});
-    }
+    s->answer_within_rate(proto::error{
+        proto::reason::rate_limited, 0,
+        "too many failed sign-ins from your address; retry in " + std::to_string(secs) + " s"});
     co_return;
   }
   // New accounts per source: the token is taken here and given back at the end unless an
@@ -407,10 +403,9 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
       log::info() << "session " << s->id() << " (" << s->address() << "): sign-up for " << name
                   << " refused: over --max-signups-per-address for this address ("
                   << cfg_.max_signups_per_address << " an hour)";
-      if (s->take_token()) {
-        s->deliver(proto::error{proto::reason::rate_limited, 0,
-                                "too many new accounts from your address; retry in " + when});
-      }
+      s->answer_within_rate(
+          proto::error{proto::reason::rate_limited, 0,
+                       "too many new accounts from your address; retry in " + when});
       co_return;
     }
     token.source = s->source();
@@ -428,9 +423,7 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
       busy_unlogged_ = 0;
       busy_logged_at_ = now;
     }
-    if (s->take_token()) {
-      s->deliver(proto::error{proto::reason::busy, 0, "relay busy, retry in a moment"});
-    }
+    s->answer_within_rate(proto::error{proto::reason::busy, 0, "relay busy, retry in a moment"});
     co_return;
   }
   const crypto::public_key key = to_key(identity);

@@ -42,10 +42,9 @@ session::session(socket_type socket, const net::ip::tcp::endpoint& peer, relay_s
              owner.config().aesgcm ? transport::cipher_choice::aesgcm_if_available
                                    : transport::cipher_choice::chachapoly) {
   boost::system::error_code ec;
-  const auto& ep = peer;
-  if (!ep.address().is_unspecified()) {
+  if (!peer.address().is_unspecified()) {
     // Kept as bytes (text on demand): a string was 32 bytes per connection.
-    if (const auto a = ep.address(); a.is_v4()) {
+    if (const auto a = peer.address(); a.is_v4()) {
       const auto b = a.to_v4().to_bytes();
       std::copy(b.begin(), b.end(), addr_.begin());
       family_ = 4;
@@ -53,7 +52,7 @@ session::session(socket_type socket, const net::ip::tcp::endpoint& peer, relay_s
       addr_ = a.to_v6().to_bytes();
       family_ = 6;
     }
-    port_ = ep.port();
+    port_ = peer.port();
   }
   last_rx_ = std::chrono::steady_clock::now();
   // Before sign-in the bucket bounds what the relay answers (pongs, refusals): a burst's
@@ -166,6 +165,10 @@ bool session::take_token() {
   if (tokens_ < 1) return false;
   tokens_ -= 1;
   return true;
+}
+
+void session::answer_within_rate(const proto::frame& f) {
+  if (take_token()) deliver(f);
 }
 
 void session::set_signed_in(std::string name, const crypto::public_key& identity) {
@@ -554,7 +557,7 @@ session::step session::on_send(byte_view plain) {
   }
   if (!signed_in()) {
     // Answered within the message rate only, as pings are: no account, no free echo.
-    if (take_token()) deliver(proto::error{proto::reason::not_signed_in, s->id, "sign in first"});
+    answer_within_rate(proto::error{proto::reason::not_signed_in, s->id, "sign in first"});
     return step::next;
   }
   if (!take_token()) {
@@ -575,7 +578,7 @@ session::step session::on_frame(proto::frame f) {
     // A ping costs the peer a few bytes inside a batch and the relay a sealed record: pings
     // draw on the message rate like sends, or a peer that never reads (signed in or not)
     // could queue pongs by the megabyte. One over the rate gets no pong (protocol.md 5.5).
-    if (take_token()) deliver(proto::pong{p->token});
+    answer_within_rate(proto::pong{p->token});
     return step::next;
   }
   if (std::holds_alternative<proto::pong>(f)) return step::next;

@@ -102,11 +102,15 @@ class session : public std::enable_shared_from_this<session> {
   /// Marks the session signed in as `name` (the relay's registry calls this).
   void set_signed_in(std::string name, const crypto::public_key& identity);
 
+  /// Sends `f` if the connection's token bucket holds a token, else drops it: answers that
+  /// cost the peer nothing (pongs, refusals) stay within its message rate, so a peer that
+  /// floods and never reads queues nothing (protocol.md 5.5).
+  void answer_within_rate(const proto::frame& f);
+
+ private:
   /// Token bucket: true if the peer may have one more frame forwarded or answered now (a
   /// send, a pong, a refusal; refilled on each read).
   bool take_token();
-
- private:
   /// Waits until the socket is readable, then read_available(). `drained`: called right
   /// after a read found the socket empty (util::async_wait_drained, one system call less).
   void wait_readable(bool drained = false);
