@@ -31,6 +31,7 @@
 #include "relay/client/link.hpp"
 #include "relay/client/outbox.hpp"
 #include "relay/client/ui.hpp"
+#include "relay/crypto/device_proof.hpp"
 #include "relay/crypto/key_file.hpp"
 #include "relay/crypto/safety_number.hpp"
 #include "relay/crypto/secret.hpp"
@@ -275,10 +276,12 @@ std::function<bool(const crypto::public_key&)> relay_key_check(ui& out_ui, const
 }
 
 /// Connects (unless `l` is open already) with the relay-key check, sends the credentials and
-/// awaits the answer.
+/// awaits the answer. A sign-in made with `device`'s identity key carries the proof that this
+/// device holds it: an account under attack still lets it in (protocol.md 5.2.1).
 awaitable<sign_in_outcome> attempt(ui& out_ui, link& l, const client_config& cfg,
                                    const data_dir& dir, const std::string& relay_id,
-                                   bool& key_mismatch, proto::frame credentials) {
+                                   bool& key_mismatch, proto::frame credentials,
+                                   const crypto::key_pair* device = nullptr) {
   sign_in_outcome out;
   if (!l.is_open()) {
     auto opened = co_await l.open(cfg.host, cfg.port,
@@ -287,6 +290,9 @@ awaitable<sign_in_outcome> attempt(ui& out_ui, link& l, const client_config& cfg
       out.link_error = opened.error();
       co_return out;
     }
+  }
+  if (auto* in = std::get_if<proto::sign_in>(&credentials); in && device) {
+    in->device_proof = crypto::device_proof(*device, l.relay_key(), l.handshake_hash());
   }
   l.send(credentials);
   std::visit(
@@ -1371,14 +1377,15 @@ int run_client(const client_config& cfg) {
     }
     std::copy(identity->pub().begin(), identity->pub().end(), pub.begin());
 
-    auto outcome = run_until_done(io, attempt(u, *l, cfg, dir, relay_id, key_mismatch,
-                                              proto::sign_in{name, password.value, pub}));
+    auto outcome =
+        run_until_done(io, attempt(u, *l, cfg, dir, relay_id, key_mismatch,
+                                   proto::sign_in{name, password.value, pub}, &*identity));
     const bool gave_up_waiting = outcome.link_error == link_errc::closed ||
                                  (outcome.closed && outcome.closed->code == proto::reason::timeout);
     if (stdin_tty && gave_up_waiting) {
       l = std::make_shared<link>(io);  // the person took longer than the relay waits
       outcome = run_until_done(io, attempt(u, *l, cfg, dir, relay_id, key_mismatch,
-                                           proto::sign_in{name, password.value, pub}));
+                                           proto::sign_in{name, password.value, pub}, &*identity));
     }
     // Too many failures from this address lately: a person is told how long, waits, and the
     // same sign-in goes again (the relay names the seconds, protocol.md 5.2).
@@ -1393,7 +1400,7 @@ int run_client(const client_config& cfg) {
       close_politely(io, l);
       l = std::make_shared<link>(io);
       outcome = run_until_done(io, attempt(u, *l, cfg, dir, relay_id, key_mismatch,
-                                           proto::sign_in{name, password.value, pub}));
+                                           proto::sign_in{name, password.value, pub}, &*identity));
     }
     if (outcome.link_error) return report_link_error(outcome.link_error);
     if (outcome.closed) {
@@ -1535,6 +1542,8 @@ int run_client(const client_config& cfg) {
       u.warning(std::string("warning: could not save contact keys: ") + e.what());
     }
   };
+  // Signing in again (relink) proves this device with the same key the chat now holds.
+  const crypto::key_pair device = identity->copy();
   chat c(name, std::move(*identity), crypto::os_random());
   c.restore_seen(chat::parse_seen(dir.read_seen(relay_id, name)));
   auto save_seen = [&] {
@@ -1561,8 +1570,8 @@ int run_client(const client_config& cfg) {
         name,
         std::string(reinterpret_cast<const char*>(kept_password.data()), kept_password.size()),
         pub};
-    auto out =
-        co_await attempt(u, *fresh, cfg, dir, relay_id, key_mismatch, std::move(credentials));
+    auto out = co_await attempt(u, *fresh, cfg, dir, relay_id, key_mismatch, std::move(credentials),
+                                &device);
     if (out.link_error) {
       if (key_mismatch) {  // the warning is on screen already
         r.give_up = true;

@@ -37,6 +37,7 @@ std::string format_stats(const relay_stats& s) {
   line(out, "sign-ins", std::to_string(s.sign_ins));
   line(out, "sign-in failures", std::to_string(s.sign_in_failures));
   line(out, "banned sign-ins", std::to_string(s.banned_sign_ins));
+  line(out, "sign-ins held back", std::to_string(s.held_sign_ins));
   line(out, "messages relayed", std::to_string(s.messages));
   line(out, "bytes relayed", std::to_string(s.bytes));
   line(out, "database writes",

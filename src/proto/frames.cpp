@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
+#include <tuple>
 
 #include "relay/proto/errc.hpp"
 
@@ -107,6 +108,7 @@ class reader {
     return {};
   }
   bool done() const noexcept { return pos_ == in_.size(); }
+  std::size_t left() const noexcept { return in_.size() - pos_; }
 
  private:
   bool need(std::size_t n) const noexcept { return in_.size() - pos_ >= n; }
@@ -141,6 +143,7 @@ void encode_into(const frame& f, bytes& out) {
         using T = std::decay_t<decltype(v)>;
         if constexpr (std::is_same_v<T, sign_in>) {
           encode_credentials(w, frame_type::sign_in, v.name, v.password, v.identity);
+          if (v.device_proof) w.raw(*v.device_proof);
         } else if constexpr (std::is_same_v<T, sign_up>) {
           encode_credentials(w, frame_type::sign_up, v.name, v.password, v.identity);
         } else if constexpr (std::is_same_v<T, send>) {
@@ -263,8 +266,16 @@ result<frame> decode(byte_view in) {
     return f;
   };
   switch (static_cast<frame_type>(in[0])) {
-    case frame_type::sign_in:
-      return finish(decode_credentials<sign_in>(r));
+    case frame_type::sign_in: {
+      auto f = decode_credentials<sign_in>(r);
+      // The optional device proof is exactly 32 bytes more; any other length is trailing.
+      if (f && r.left() == std::tuple_size_v<key_bytes>) {
+        auto& v = std::get<sign_in>(*f);
+        v.device_proof.emplace();
+        r.key(*v.device_proof);
+      }
+      return finish(std::move(f));
+    }
     case frame_type::sign_up:
       return finish(decode_credentials<sign_up>(r));
     case frame_type::send: {

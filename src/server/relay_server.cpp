@@ -343,10 +343,12 @@ void relay_server::unregister(session& s) {
 
 awaitable<void> relay_server::authenticate(std::shared_ptr<session> s, std::string name,
                                            std::string password, proto::key_bytes identity,
-                                           bool sign_up) {
+                                           bool sign_up,
+                                           std::optional<proto::key_bytes> device_proof) {
   bool failed = false;
   try {
-    co_await authenticate_impl(s, std::move(name), std::move(password), identity, sign_up);
+    co_await authenticate_impl(s, std::move(name), std::move(password), identity, sign_up,
+                               device_proof);
   } catch (const std::exception& e) {
     // Disk full, I/O error, worker pool stopped: this request fails, the relay goes on.
     log::error() << "session " << s->id() << ": sign-in could not be processed: " << e.what();
@@ -360,7 +362,8 @@ awaitable<void> relay_server::authenticate(std::shared_ptr<session> s, std::stri
 
 awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std::string name,
                                                 std::string password, proto::key_bytes identity,
-                                                bool sign_up) {
+                                                bool sign_up,
+                                                std::optional<proto::key_bytes> device_proof) {
   struct wiper {  // the password never outlives this call
     std::string& p;
     ~wiper() { crypto::wipe(p.data(), p.size()); }
@@ -489,6 +492,42 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
   std::optional<store::user_record> stored;
   if (proto::valid_name(name)) {
     stored = co_await off_loop(db_strand_, inbox_, [this, &name] { return users_.find(name); });
+  }
+  // An account with more failures than its free ones lately takes one guess per penalty
+  // from strangers, however many addresses they come from; the device it last signed in
+  // from (which proves it holds that identity key) is not held back (protocol.md 5.2.1,
+  // OWASP's device cookies). Unknown names are penalised alike: the refusal tells nothing.
+  if (proto::valid_name(name)) {
+    if (const auto wait = account_penalties_.blocked_for(name, penalty_table::clock::now());
+        wait > penalty_table::clock::duration::zero() &&
+        !(stored && stored->identity_key && device_proof &&
+          std::equal(key.begin(), key.end(), stored->identity_key->begin()) &&
+          s->proves_device(key, *device_proof))) {
+      const auto secs = std::chrono::ceil<std::chrono::seconds>(wait).count();
+      // An attack from many addresses must not flood the log: one line a second.
+      ++held_unlogged_;
+      if (const auto now = std::chrono::steady_clock::now();
+          now - held_logged_at_ >= std::chrono::seconds(1)) {
+        log::warn() << "session " << s->id() << " (" << s->address() << "): sign-in as " << name
+                    << " held back: too many failed sign-ins for this account lately, not "
+                       "from the device it last signed in from ("
+                    << secs << " s left"
+                    << (held_unlogged_ > 1 ? "; " + std::to_string(held_unlogged_) +
+                                                 " held back since the last such line)"
+                                           : std::string(")"));
+        held_unlogged_ = 0;
+        held_logged_at_ = now;
+      }
+      ++stats_.held_sign_ins;
+      s->deliver(proto::error{proto::reason::rate_limited, 0,
+                              "too many failed sign-ins for this account; retry in " +
+                                  std::to_string(secs) +
+                                  " s (the device it last signed in from is not held back)"});
+      if (s->note_failure() >= cfg_.max_failures_per_connection) {
+        s->close(proto::reason::too_many_attempts, "too many failed attempts on this connection");
+      }
+      co_return;
+    }
   }
   const std::string& against = stored ? stored->password_hash : dummy_hash_;
   const bool ok = co_await hash_on_worker(
@@ -887,6 +926,7 @@ std::string relay_server::stats_report() const {
   st.sign_ins = stats_.sign_ins;
   st.sign_in_failures = stats_.sign_in_failures;
   st.banned_sign_ins = stats_.banned_sign_ins;
+  st.held_sign_ins = stats_.held_sign_ins;
   st.messages = stats_.messages;
   st.bytes = stats_.bytes;
   st.db_writes = writes_.writes();

@@ -36,9 +36,10 @@ session::session(socket_type socket, const net::ip::tcp::endpoint& peer, relay_s
     : socket_(std::move(socket)),
       owner_(owner),
       id_(id),
-      // The relay never reads the client's per-connection static key or the handshake hash.
+      // The handshake hash is kept until sign-in, for a device proof (protocol.md 5.2.1); the
+      // client's per-connection static key is never read.
       noise_(transport::noise_session::role::responder, owner.noise_key(), crypto::os_random(),
-             false,
+             true,
              owner.config().aesgcm ? transport::cipher_choice::aesgcm_if_available
                                    : transport::cipher_choice::chachapoly) {
   boost::system::error_code ec;
@@ -167,6 +168,11 @@ bool session::take_token() {
   return true;
 }
 
+bool session::proves_device(const crypto::public_key& identity,
+                            const crypto::device_proof_bytes& proof) const {
+  return crypto::check_device_proof(owner_.noise_key(), identity, noise_.handshake_hash(), proof);
+}
+
 void session::answer_within_rate(const proto::frame& f) {
   if (take_token()) deliver(f);
 }
@@ -174,6 +180,7 @@ void session::answer_within_rate(const proto::frame& f) {
 void session::set_signed_in(std::string name, const crypto::public_key& identity) {
   name_ = std::move(name);
   identity_ = identity;
+  noise_.forget_details();  // ten thousand signed-in sessions do not carry 100 bytes each
   tokens_ = owner_.config().message_burst;
   started_ = std::chrono::steady_clock::now();          // from now on the sign-in time (since())
   arm_watch(last_rx_ + owner_.config().ping_interval);  // now idle detection
@@ -476,7 +483,7 @@ void session::authenticate_then_read_on() {
         } else {
           auto& in = std::get<proto::sign_in>(*f);
           co_await self->owner_.authenticate(self, std::move(in.name), std::move(in.password),
-                                             in.identity, false);
+                                             in.identity, false, in.device_proof);
         }
         // Records that arrived behind the sign-in, then the socket again.
         if (self->handle_records()) self->read_available();

@@ -20,6 +20,7 @@
 #include "support/chat_driver.hpp"
 #include "support/pty_process.hpp"
 #include "support/temp_dir.hpp"
+#include "support/test_client.hpp"
 
 namespace relay::test {
 namespace {
@@ -29,6 +30,12 @@ using namespace std::chrono_literals;
 extern "C" char** environ;
 
 const std::string alice_password = "alice-Pw-7f3e9c21";
+
+/// N from a refusal's "retry in N s", 0 if it names none.
+long retry_seconds(const std::string& text) {
+  const auto at = text.find("retry in ");
+  return at == std::string::npos ? 0 : std::strtol(text.c_str() + at + 9, nullptr, 10);
+}
 const std::string bot_password = "bot-Pw-0c44e1d9a";
 
 /// `node` with stdin, stdout and stderr on pipes; the output is collected by a thread.
@@ -463,6 +470,52 @@ TEST_F(ScriptingTest, ABurstOfLinesIsSentWholeAndInOrderAtTheRelaysPace) {
   EXPECT_EQ(rx->out(), expected);
   rx->close_stdin();
   EXPECT_EQ(rx->wait_exit(), 0);
+}
+
+// The real client proves its device with every sign-in (protocol.md 5.2.1): while strangers
+// guessing from many addresses hold the bot's account back, even one with the right
+// password, the bot's own client still signs in at once.
+TEST_F(ScriptingTest, TheOwnDeviceSignsInWhileStrangersGuessingTheAccountAreHeldBack) {
+  ASSERT_NO_FATAL_FAILURE(create_bot());
+  // Waves of wrong guesses, each from an address of its own, until the account is held back
+  // for a while: a wrong guess from one more address then names the seconds left.
+  auto answer_to = [&](const std::string& source, const std::string& password) {
+    test_client c(relay_.port, source.c_str());
+    auto f = c.sign_in("bot", password);
+    return f && std::holds_alternative<proto::error>(*f) ? std::get<proto::error>(*f)
+                                                         : proto::error{};
+  };
+  // Guesses that arrive during a hold are refused unhashed and add nothing, so after a short
+  // hold the next wave waits it out; each wave then adds failures, each doubling the hold.
+  long held_for = 0;
+  for (int wave = 0; wave < 12 && held_for < 8; ++wave) {
+    std::vector<std::thread> guessers;
+    for (int i = 0; i < 8; ++i) {
+      guessers.emplace_back([&, i] {
+        answer_to("127.0.1." + std::to_string(wave * 8 + i + 1),
+                  "wrong-guess-" + std::to_string(i));
+      });
+    }
+    for (auto& t : guessers) t.join();
+    const auto probe = answer_to("127.0.2." + std::to_string(wave + 1), "one-more-wrong-guess");
+    if (probe.code == proto::reason::rate_limited) {
+      held_for = retry_seconds(probe.text);
+      if (held_for < 8)
+        std::this_thread::sleep_for(std::chrono::milliseconds(held_for * 1000 + 200));
+    }
+  }
+  ASSERT_GE(held_for, 8) << "the account was never held back for long";
+  const auto stranger = answer_to("127.0.3.1", bot_password);
+  EXPECT_EQ(stranger.code, proto::reason::rate_limited) << "a stranger with the password";
+  // Within the hold: the bot's own client, with its key file, is let in.
+  const auto t0 = std::chrono::steady_clock::now();
+  auto bot = piped("bot", {"--user", "bot"});
+  ASSERT_TRUE(bot->wait_stderr("signed in as bot", 5s)) << bot->describe("held back too");
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(held_for - 2));
+  bot->close_stdin();
+  EXPECT_EQ(bot->wait_exit(), 0) << bot->describe("exit");
+  EXPECT_TRUE(relay_.proc->wait_for("sign-in as bot held back"))
+      << relay_.proc->describe("the held-back sign-ins are logged");
 }
 
 TEST(ScriptingStrictRelay, MessagesTheRelayRefusesAsTooFastAreSentAgainInOrder) {

@@ -2,6 +2,7 @@
 // penalties; the owner still signs in from elsewhere.
 #include <gtest/gtest.h>
 
+#include <future>
 #include <memory>
 #include <thread>
 #include <vector>
@@ -107,7 +108,7 @@ TEST(Throttle, SlowAnswersToAnAccountUnderAttackHoldNoSignInSlot) {
   temp_dir dir;
   auto cfg = test_config(dir.path());
   cfg.max_pending_auth = 2;
-  cfg.account_penalty.free_failures = 0;  // every failure on the name is answered slowly
+  cfg.account_penalty.free_failures = 0;  // every failure on a name is answered slowly
   cfg.account_penalty.base = std::chrono::milliseconds(3000);
   cfg.account_penalty.max = std::chrono::milliseconds(3000);
   relay_fixture relay(cfg);
@@ -115,7 +116,9 @@ TEST(Throttle, SlowAnswersToAnAccountUnderAttackHoldNoSignInSlot) {
   std::vector<std::unique_ptr<test_client>> guessers;
   for (const char* source : {"127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6"}) {
     guessers.push_back(std::make_unique<test_client>(relay.port(), source));
-    guessers.back()->send_frame(proto::sign_in{"nosuchuser", "wrong-password", {}});
+    // A name each: a second failure on one name would be refused unhashed, not waited out.
+    guessers.back()->send_frame(
+        proto::sign_in{"nosuchuser" + std::to_string(guessers.size()), "wrong-password", {}});
     // Its hash is done well within this (cheap Argon2); it waits out the penalty now.
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
@@ -129,6 +132,77 @@ TEST(Throttle, SlowAnswersToAnAccountUnderAttackHoldNoSignInSlot) {
     ASSERT_TRUE(f && std::holds_alternative<proto::error>(*f));
     EXPECT_EQ(std::get<proto::error>(*f).code, proto::reason::invalid_credentials);
   }
+}
+
+// Guessing one account from many addresses: per-address penalties do not add up, so the
+// account itself takes one unproven attempt per penalty, refused before any hashing, even
+// with the right password; the device that last signed in proves it holds the account's key
+// and is let in at once (protocol.md 5.2.1). Unknown names are held back alike.
+TEST(Throttle, AnAccountGuessedFromManyAddressesLetsOnlyItsDeviceIn) {
+  temp_dir dir;
+  auto cfg = test_config(dir.path());
+  cfg.account_penalty.free_failures = 2;
+  cfg.account_penalty.base = std::chrono::seconds(30);  // failures answered after 5 s (cap)
+  cfg.account_penalty.max = std::chrono::seconds(60);
+  relay_fixture relay(cfg);
+  crypto::key_pair device = [&] {
+    test_client owner(relay.port(), "127.0.0.2");
+    owner.sign_up_ok("alice", "the-right-password");
+    return owner.identity().copy();
+  }();
+  // Three wrong guesses on alice and on a name with no account, each from its own address:
+  // no address is past its own free failures.
+  auto guess = [&](std::string name, int i) {
+    const std::string source = "127.0.0." + std::to_string(10 + i);
+    test_client c(relay.port(), source.c_str());
+    auto f = c.sign_in(name, "guess-" + std::to_string(i));
+    return f && std::holds_alternative<proto::error>(*f) &&
+           std::get<proto::error>(*f).code == proto::reason::invalid_credentials;
+  };
+  std::vector<std::future<bool>> guesses;
+  for (int i = 0; i < 3; ++i) {
+    // One after another (the third on each name is answered after 5 s: the two in parallel).
+    for (const char* name : {"alice", "nobody"}) {
+      guesses.push_back(std::async(std::launch::async, guess, name, guesses.size()));
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+    }
+  }
+  for (auto& g : guesses) EXPECT_TRUE(g.get());
+  auto refused_unhashed = [](const std::optional<proto::frame>& f, const char* who) {
+    ASSERT_TRUE(f) << who;
+    ASSERT_TRUE(std::holds_alternative<proto::error>(*f)) << who << " was let in";
+    const auto& e = std::get<proto::error>(*f);
+    EXPECT_EQ(e.code, proto::reason::rate_limited) << who << ": " << e.text;
+    EXPECT_NE(e.text.find("retry in "), std::string::npos) << e.text;
+  };
+  {  // a stranger with the right password, from a fresh address and with a key of its own
+    test_client stranger(relay.port(), "127.0.0.40");
+    refused_unhashed(stranger.sign_in("alice", "the-right-password"), "a stranger");
+  }
+  {  // one that claims alice's key but cannot prove it
+    test_client forger(relay.port(), "127.0.0.41");
+    proto::key_bytes k;
+    std::copy(device.pub().begin(), device.pub().end(), k.begin());
+    forger.send_frame(
+        proto::sign_in{"alice", "the-right-password", k, forger.proof_for(forger.identity())});
+    refused_unhashed(forger.next_frame(std::chrono::seconds(10)), "a forged proof");
+  }
+  {  // the name with no account answers the same
+    test_client c(relay.port(), "127.0.0.42");
+    refused_unhashed(c.sign_in("nobody", "the-right-password"), "an unknown name");
+  }
+  // alice's own device, from yet another address, is let in at once.
+  test_client phone(relay.port(), "127.0.0.43");
+  phone.use_identity(device);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto f = phone.sign_in("alice", "the-right-password");
+  ASSERT_TRUE(f);
+  EXPECT_TRUE(std::holds_alternative<proto::welcome>(*f)) << "the owner's device was held back";
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(4));
+  // Three attempts held back, none of them hashed: the failures are the six guesses.
+  const auto stats = relay.console("stats");
+  EXPECT_NE(stats.find("sign-ins held back   3\n"), std::string::npos) << stats;
+  EXPECT_NE(stats.find("sign-in failures     6\n"), std::string::npos) << stats;
 }
 
 // One address may create --max-signups-per-address accounts an hour. Sign-ups racing on

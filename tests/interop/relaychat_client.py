@@ -48,6 +48,7 @@ from dissononce.processing.impl.cipherstate import CipherState
 from dissononce.processing.impl.handshakestate import HandshakeState
 from dissononce.processing.impl.symmetricstate import SymmetricState
 
+import nacl.bindings
 import nacl.exceptions
 import nacl.utils
 from nacl.public import Box, PrivateKey, PublicKey
@@ -183,6 +184,7 @@ class SignIn:
     name: bytes
     password: bytes
     identity: bytes
+    device_proof: Optional[bytes] = None  # section 5.2.1: 32 bytes, or absent
     TYPE = SIGN_IN
 
 
@@ -307,6 +309,8 @@ def encode_frame(f: Frame) -> bytes:
     t = f.TYPE
     if isinstance(f, (SignIn, SignUp)):
         out = bytes([t]) + _str8(f.name) + _str8(f.password) + _key(f.identity)
+        if isinstance(f, SignIn) and f.device_proof is not None:
+            out += _key(f.device_proof)
     elif isinstance(f, Send):
         out = bytes([t]) + struct.pack(">I", f.id) + _str8(f.to) + _blob16(f.ciphertext, MAX_CIPHERTEXT)
     elif isinstance(f, (Ping, Pong)):
@@ -337,6 +341,21 @@ def encode_frame(f: Frame) -> bytes:
     if len(out) > MAX_FRAME:
         raise ValueError("frame too long")
     return out
+
+
+def device_proof(identity_secret: bytes, identity_public: bytes, relay_static: bytes,
+                 handshake_hash: bytes) -> Optional[bytes]:
+    """Section 5.2.1: proves to the relay that we hold identity_secret, for one handshake.
+    None for a low-order relay key (X25519 all zeros)."""
+    try:
+        shared = nacl.bindings.crypto_scalarmult(identity_secret, relay_static)
+    except Exception:  # PyNaCl refuses an all-zero result
+        return None
+    if shared == bytes(32):
+        return None
+    k = hashlib.blake2b(shared + identity_public + relay_static, digest_size=32).digest()
+    return hashlib.blake2b(b"relaychat device proof v1" + handshake_hash, digest_size=32,
+                           key=k).digest()
 
 
 class _Reader:
@@ -397,6 +416,8 @@ def decode_frame(data: bytes) -> Frame:
     if t in (SIGN_IN, SIGN_UP):
         name, pw, ident = r.str8(), r.str8(), r.key()
         f = (SignIn if t == SIGN_IN else SignUp)(name, pw, ident)
+        if t == SIGN_IN and len(r.data) - r.pos == 32:  # the optional device proof
+            f.device_proof = r.key()
     elif t == SEND:
         i = r.u32()
         to = r.str8()
@@ -620,6 +641,7 @@ class NoiseConnection:
         self.send_cs: Optional[CipherState] = None
         self.recv_cs: Optional[CipherState] = None
         self.relay_static: Optional[bytes] = None
+        self.handshake_hash: bytes = b""  # h after the handshake (section 5.2.1)
         self.cipher: Optional[str] = None  # "AESGCM" or "ChaChaPoly" once the handshake is done
         self.cipher_attempts: List[str] = []  # ciphers message 2 was read with, in order
         self.handshake_wire: List[tuple] = []  # ("out"|"in", exact record bytes incl. length)
@@ -761,6 +783,8 @@ class NoiseConnection:
         c1, c2 = hs.write_message(bytes([FEATURE_BATCH]) if accept_batches else b"", m3)
         self.write_record(bytes(m3))
         self.send_cs, self.recv_cs = c1, c2
+        # h after message 3, the same on both sides: binds a device proof (section 5.2.1)
+        self.handshake_hash = bytes(hs.symmetricstate.get_handshake_hash())
         return rs
 
     # -- transport --
@@ -878,11 +902,13 @@ class Client:
                 identity: Optional[bytes] = None, timeout: float = 10.0,
                 check_relay_key=None, trace: Optional[list] = None,
                 accept_batches: bool = False, offer_aesgcm: bool = False,
-                message1_payload: Optional[bytes] = None) -> "Client":
+                message1_payload: Optional[bytes] = None,
+                source: Optional[str] = None) -> "Client":
         """offer_aesgcm: offer AES-256-GCM in handshake message 1 (section 4.3.1); the
         relay may decline, then the connection uses ChaChaPoly. See Client.cipher.
         message1_payload: tests only (see NoiseConnection.handshake)."""
-        sock = socket.create_connection((host, port), timeout=timeout)
+        sock = socket.create_connection((host, port), timeout=timeout,
+                                        source_address=(source, 0) if source else None)
         sock.settimeout(timeout)  # bounds blocking writes; reads use select
         # one record per write; without this, Nagle + delayed ACK add ~40 ms per exchange
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -967,7 +993,12 @@ class Client:
     # -- sign-in / sign-up --
     def _auth(self, cls, name, password, timeout: float) -> Welcome:
         name, password = _b(name).lower(), _b(password)
-        self.send_frame(cls(name, password, self.identity_public))
+        if cls is SignIn:  # with the proof that we hold the identity key (section 5.2.1)
+            self.send_frame(SignIn(name, password, self.identity_public, device_proof(
+                self.identity_secret, self.identity_public, self.conn.relay_static,
+                self.conn.handshake_hash)))
+        else:
+            self.send_frame(cls(name, password, self.identity_public))
         while True:
             f = self.recv(timeout)
             if isinstance(f, Welcome):

@@ -277,6 +277,21 @@ class SpecVectorsTest(unittest.TestCase):
         self.assertEqual(c.next(b"bob"), 5001)   # clock went back
         self.assertEqual(c.next(b"carol"), 10)   # per recipient
 
+    def test_device_proof_vector(self):
+        # section 5.2.1's vector, computed with PyNaCl and hashlib from the text
+        i, r, h = bytes(range(1, 33)), bytes(range(33, 65)), bytes([0xaa]) * 64
+        ip, rp = bytes(PrivateKey(i).public_key), bytes(PrivateKey(r).public_key)
+        self.assertEqual(ip, hx("07a37cbc142093c8b755dc1b10e86cb426374ad16aa853ed0bdfc0b2b86d1c7c"))
+        self.assertEqual(rp, hx("5869aff450549732cbaaed5e5df9b30a6da31cb0e5742bad5ad4a1a768f1a67b"))
+        self.assertEqual(rc.device_proof(i, ip, rp, h),
+                         hx("5c86d14c38e7ecea05dc7a79550da153af01d8052d37727a35384e8483955fa1"))
+        self.assertIsNone(rc.device_proof(i, ip, bytes(32), h))  # low-order relay key
+        with_proof = SignIn(b"alice", b"correct horse", ALICE_PK, bytes([7]) * 32)
+        wire = rc.encode_frame(with_proof)
+        self.assertEqual(wire, rc.encode_frame(SignIn(b"alice", b"correct horse", ALICE_PK))
+                         + bytes([7]) * 32)
+        self.assertEqual(rc.decode_frame(wire), with_proof)
+
     def test_frame_vectors(self):
         send = hx("03 00 00 00 01 03 62 6f 62 00 68") + SEALED_11_3
         deliver = hx("83 05 61 6c 69 63 65 00 68") + SEALED_11_3
@@ -519,6 +534,58 @@ class AuthTest(RelayTestCase):
         # the right password still works (a new identity key is accepted)
         c = self.track(connect())
         self.assertEqual(c.sign_in(name, PASSWORD, timeout=TIMEOUT), Welcome(name))
+
+    def test_an_account_guessed_from_many_addresses_lets_in_only_its_device(self):
+        # section 5.2: 10 failures on a name, from any addresses, hold the account back;
+        # only a sign-in with a device proof for its last identity key gets through
+        owner = signed_up("held")
+        name, device = owner.name, owner.identity_secret
+        owner.bye()
+        results = queue.Queue()
+
+        def attempt(source, password, identity=None):
+            try:
+                c = Client.connect(HOST, RELAY.port, relay_key=RELAY.fingerprint,
+                                   timeout=TIMEOUT, source=source, identity=identity)
+            except OSError as e:
+                return e
+            try:
+                return c.sign_in(name, password, timeout=TIMEOUT)
+            except SignInFailed as e:
+                return e.frame
+            finally:
+                c.close()
+
+        # Waves of guesses from fresh addresses. Guesses that arrive during a hold are refused
+        # unhashed and add nothing, so after a short hold the next wave waits it out; each
+        # wave then adds failures, and each failure doubles the hold.
+        held_for, n = 0, 0
+        for wave in range(12):
+            threads = []
+            for _ in range(8):
+                n += 1
+                src = f"127.0.5.{n}"
+                threads.append(threading.Thread(
+                    target=lambda s=src: results.put(attempt(s, b"wrong guess"))))
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            probe = attempt(f"127.0.6.{wave + 1}", b"one more wrong guess")  # 5 free each
+            if isinstance(probe, Error) and probe.code == rc.REASON_CODES["rate_limited"]:
+                m = re.search(rb"retry in (\d+) s", probe.text)
+                held_for = int(m.group(1)) if m else 0
+                if held_for >= 8:
+                    break
+                time.sleep(held_for + 0.2)
+        self.assertGreaterEqual(held_for, 8, "the account was never held back for long")
+        stranger = attempt("127.0.7.1", PASSWORD)
+        self.assertIsInstance(stranger, Error, "a stranger with the password was let in")
+        self.assertEqual(stranger.code, rc.REASON_CODES["rate_limited"])
+        self.assertIn(b"the device it last signed in from is not held back", stranger.text)
+        started = time.monotonic()
+        self.assertEqual(attempt("127.0.7.2", PASSWORD, identity=device), Welcome(name))
+        self.assertLess(time.monotonic() - started, held_for - 2)
 
     def test_three_failed_sign_ins_close_the_connection(self):
         c = self.track(connect())

@@ -205,9 +205,15 @@ std::optional<proto::frame> test_client::sign_in(const std::string& name,
   if (sign_up) {
     send_frame(proto::sign_up{name, password, k});
   } else {
-    send_frame(proto::sign_in{name, password, k});
+    send_frame(proto::sign_in{name, password, k, proof_for(identity_)});
   }
   return await_welcome(name);
+}
+
+crypto::device_proof_bytes test_client::proof_for(const crypto::key_pair& identity) const {
+  auto p = crypto::device_proof(identity, relay_key_, noise_.handshake_hash());
+  if (!p) throw std::runtime_error("device proof: low-order relay key");
+  return *p;
 }
 
 std::optional<proto::frame> test_client::await_welcome(const std::string& name) {

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "relay/client/chat.hpp"
+#include "relay/crypto/device_proof.hpp"
 #include "relay/crypto/keys.hpp"
 #include "relay/proto/frames.hpp"
 #include "relay/proto/record.hpp"
@@ -97,6 +98,11 @@ class test_client {
   /// End-to-end state (after a successful sign-in).
   client::chat& chat() { return *chat_; }
   const crypto::key_pair& identity() const { return identity_; }
+  /// Signs in from now on with `k` (a copy), as a device that holds it: its sign-ins carry the
+  /// device proof (protocol.md 5.2.1). Every sign_in() carries one for identity().
+  void use_identity(const crypto::key_pair& k) { identity_ = k.copy(); }
+  /// The device proof for `identity` on this connection.
+  crypto::device_proof_bytes proof_for(const crypto::key_pair& identity) const;
   /// Seals and sends `text` to `to` (who must be in our roster).
   void send_text(const std::string& to, const std::string& text, std::uint32_t id = 1);
   /// The send frame send_text() would write (for batches).

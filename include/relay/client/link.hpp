@@ -54,6 +54,8 @@ class link : public std::enable_shared_from_this<link> {
   const std::string& unreachable_because() const noexcept { return unreachable_because_; }
   /// The transport cipher; final once open() has succeeded.
   transport::cipher cipher_function() const noexcept { return noise_.cipher_function(); }
+  /// The handshake hash once open() has succeeded (for a device proof, protocol.md 5.2.1).
+  byte_view handshake_hash() const noexcept { return noise_.handshake_hash(); }
 
  private:
   awaitable<result<byte_view>> next_record();

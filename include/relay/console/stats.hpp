@@ -20,6 +20,7 @@ struct relay_stats {
   std::uint64_t sign_ins = 0;          ///< successful sign-ins and sign-ups
   std::uint64_t sign_in_failures = 0;  ///< wrong password or unknown name
   std::uint64_t banned_sign_ins = 0;   ///< right password, refused by a ban
+  std::uint64_t held_sign_ins = 0;     ///< refused unhashed: account penalised, unknown device
   std::uint64_t messages = 0;          ///< delivered to an online recipient
   std::uint64_t bytes = 0;             ///< ciphertext bytes of those messages
   std::uint64_t db_writes = 0;         ///< sign-in and sign-up writes to the database

@@ -75,6 +75,9 @@ struct sign_in {
   std::string name;
   std::string password;
   key_bytes identity{};
+  /// Optional: proves that the sender holds `identity`'s secret, for this connection's
+  /// handshake (crypto::device_proof, protocol.md 5.2.1). Absent: 32 bytes shorter.
+  std::optional<key_bytes> device_proof{};
   bool operator==(const sign_in&) const = default;
 };
 /// Client asks to create an account (and is signed in on success).

@@ -91,8 +91,10 @@ class relay_server {
   /// Takes `s` off the online registry (announcing it) if it is the registered session.
   void unregister(session& s);
   /// Authenticates (sign_up=false) or creates (true) an account for `s`; answers the client.
+  /// `device_proof`: a sign-in's proof that it comes from a device holding `identity`.
   awaitable<void> authenticate(std::shared_ptr<session> s, std::string name, std::string password,
-                               proto::key_bytes identity, bool sign_up);
+                               proto::key_bytes identity, bool sign_up,
+                               std::optional<proto::key_bytes> device_proof = std::nullopt);
   /// Returns freed heap pages to the system after churn (a sign-in crowd, a mass disconnect,
   /// a large write buffer freed): at most once a second, and only once chat is quiet.
   void maybe_trim_memory();
@@ -105,7 +107,8 @@ class relay_server {
   bool admit(socket_type& sock, const net::ip::tcp::endpoint& peer);
   void release_unauthenticated(session& s);
   awaitable<void> authenticate_impl(std::shared_ptr<session> s, std::string name,
-                                    std::string password, proto::key_bytes identity, bool sign_up);
+                                    std::string password, proto::key_bytes identity, bool sign_up,
+                                    std::optional<proto::key_bytes> device_proof);
   void complete_sign_in(const std::shared_ptr<session>& s, const std::string& name,
                         const crypto::public_key& identity,
                         const std::optional<proto::last_key>& other_key = std::nullopt);
@@ -223,6 +226,9 @@ class relay_server {
   // "worker queue full" refusals: one log line a second at most, with how many it stands for.
   std::uint64_t busy_unlogged_ = 0;
   std::chrono::steady_clock::time_point busy_logged_at_{};
+  // Likewise for sign-ins held back on an account under attack (one line a second).
+  std::uint64_t held_unlogged_ = 0;
+  std::chrono::steady_clock::time_point held_logged_at_{};
   std::size_t unauthenticated_ = 0;
   std::unordered_map<std::string, std::size_t> unauthenticated_by_ip_;
   struct counters {
@@ -231,6 +237,7 @@ class relay_server {
     std::uint64_t sign_ins = 0;
     std::uint64_t sign_in_failures = 0;
     std::uint64_t banned_sign_ins = 0;  // right password, refused by a ban
+    std::uint64_t held_sign_ins = 0;    // account penalised, not its device: refused unhashed
     std::uint64_t messages = 0;
     std::uint64_t bytes = 0;
   } stats_;

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "relay/crypto/device_proof.hpp"
 #include "relay/crypto/keys.hpp"
 #include "relay/net.hpp"
 #include "relay/proto/frames.hpp"
@@ -106,6 +107,10 @@ class session : public std::enable_shared_from_this<session> {
   /// cost the peer nothing (pongs, refusals) stay within its message rate, so a peer that
   /// floods and never reads queues nothing (protocol.md 5.5).
   void answer_within_rate(const proto::frame& f);
+  /// True if `proof` shows that the peer holds `identity`'s secret, for this connection's
+  /// handshake (before sign-in only; protocol.md 5.2.1). One X25519.
+  bool proves_device(const crypto::public_key& identity,
+                     const crypto::device_proof_bytes& proof) const;
 
  private:
   /// Token bucket: true if the peer may have one more frame forwarded or answered now (a

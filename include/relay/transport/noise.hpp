@@ -246,6 +246,8 @@ class noise_session {
   const crypto::public_key* remote_static() const noexcept;
   /// h (64 bytes) once done, for channel binding; empty before (and without keep_details).
   byte_view handshake_hash() const noexcept;
+  /// Drops what keep_details kept (the relay keeps it only until sign-in).
+  void forget_details() noexcept { details_.reset(); }
   /// The cipher the session uses; final once the responder has read message 1 and the
   /// initiator message 2.
   cipher cipher_function() const noexcept { return cipher_; }

@@ -28,6 +28,7 @@ TEST(Stats, EveryCounterOnItsOwnLine) {
   s.hashes_in_pool = 6;
   s.hashing_threads = 2;
   s.rate_recent = 0.5;
+  s.held_sign_ins = 2;
   EXPECT_EQ(format_stats(s),
             "uptime               1h2m5s\n"
             "connections now      4\n"
@@ -38,6 +39,7 @@ TEST(Stats, EveryCounterOnItsOwnLine) {
             "sign-ins             7\n"
             "sign-in failures     1\n"
             "banned sign-ins      5\n"
+            "sign-ins held back   2\n"
             "messages relayed     3725\n"
             "bytes relayed        150\n"
             "database writes      8 in 3 commits\n"

@@ -77,6 +77,32 @@ TEST(Frames, TrailingBytesRejected) {
   }
 }
 
+// sign_in may end with a 32-byte device proof (protocol.md 5.2.1); any other tail is refused.
+TEST(Frames, SignInCarriesAnOptionalDeviceProof) {
+  const sign_in with{"alice", "correct horse", key_of(1), key_of(5)};
+  const bytes e = encode(with);
+  const bytes without = encode(sign_in{"alice", "correct horse", key_of(1)});
+  ASSERT_EQ(e.size(), without.size() + 32);
+  EXPECT_TRUE(std::equal(without.begin(), without.end(), e.begin()));
+  auto d = decode(e);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(*d, frame{with});
+  auto plain = decode(without);
+  ASSERT_TRUE(plain);
+  EXPECT_FALSE(std::get<sign_in>(*plain).device_proof);
+  for (std::size_t extra : {1u, 31u, 33u, 64u}) {
+    bytes b = without;
+    b.resize(b.size() + extra, 7);
+    auto bad = decode(b);
+    ASSERT_FALSE(bad) << extra;
+    EXPECT_EQ(bad.error(), errc::trailing_bytes) << extra;
+  }
+  // Only sign_in has one: sign_up with 32 more bytes is refused.
+  bytes up = encode(sign_up{"alice", "correct horse", key_of(1)});
+  up.resize(up.size() + 32, 7);
+  EXPECT_FALSE(decode(up));
+}
+
 TEST(Frames, UnknownTypeRejected) {
   for (int t : {0x00, 0x07, 0x80, 0x87, 0xff}) {
     auto d = decode(bytes{static_cast<byte>(t)});
