@@ -5,6 +5,7 @@
 
 #include <fcntl.h>
 #include <sodium.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
@@ -216,6 +217,39 @@ std::optional<std::string> read_password_file(const std::string& path, std::stri
   return line;
 }
 
+/// Drops keys typed at a terminal while the relay checked the password, when no prompt was
+/// showing (a password typed once more, at a prompt that never came): they would otherwise be
+/// the first chat line, sent with Enter and kept in history. Called before "signed in" shows,
+/// so what is typed after it is kept.
+void drop_typeahead(ui& u) {
+  termios cooked{};
+  if (!::isatty(STDIN_FILENO) || ::tcgetattr(STDIN_FILENO, &cooked) != 0) return;
+  // Counted with ICANON off for a moment: in canonical mode only finished lines count.
+  termios counting = cooked;
+  counting.c_lflag &= ~static_cast<tcflag_t>(ICANON);
+  counting.c_cc[VMIN] = 0;  // reads below never wait
+  counting.c_cc[VTIME] = 0;
+  int typed = 0;
+  bool ended_line = true;
+  if (::tcsetattr(STDIN_FILENO, TCSANOW, &counting) == 0) {
+    if (::ioctl(STDIN_FILENO, FIONREAD, &typed) != 0) typed = 0;
+    // Read, not flushed, to know whether the echo left the cursor inside a line; wiped, as
+    // it may be a password.
+    std::array<char, 256> buf;
+    for (ssize_t n; (n = ::read(STDIN_FILENO, buf.data(), buf.size())) > 0;) {
+      ended_line = buf[static_cast<std::size_t>(n) - 1] == '\n';
+      crypto::wipe(buf.data(), buf.size());
+    }
+    ::tcflush(STDIN_FILENO, TCIFLUSH);
+    ::tcsetattr(STDIN_FILENO, TCSANOW, &cooked);
+  }
+  if (typed > 0) {
+    if (!ended_line) u.prompt("\n");
+    u.info("(what was typed while signing in was not kept: " + std::to_string(typed) +
+           (typed == 1 ? " byte)" : " bytes)"));
+  }
+}
+
 struct sign_in_outcome {
   std::error_code link_error;            // set when the connection itself failed
   std::optional<proto::error> refused;   // set when the relay said no
@@ -250,7 +284,13 @@ std::function<bool(const crypto::public_key&)> relay_key_check(ui& out_ui, const
       return false;
     }
     if (!pinned) {
-      dir.pin_relay(relay_id, k);
+      try {  // a data directory that cannot be written: said, and nothing of ours is sent
+        dir.pin_relay(relay_id, k);
+      } catch (const std::exception& e) {
+        out_ui.error(std::string("error: cannot pin the relay's key: ") + e.what());
+        key_mismatch = true;
+        return false;
+      }
       out_ui.info("* pinned the key of relay " + relay_id + " (first use):\n  " + fp);
       return true;
     }
@@ -1277,6 +1317,15 @@ int run_client(const client_config& cfg) {
   auto report_link_error = [&](std::error_code ec) {
     return key_mismatch ? exit_key_mismatch : report_link_failure(u, ec, *l, relay_id);
   };
+  // Without a terminal, standard input carries the messages: its first line is never taken
+  // as a name or a password (`printf 'bob:hi\n' | node` would send "bob:hi" to the relay as
+  // a password, and count it as a failed sign-in against the address).
+  if (!stdin_tty && !(cfg.user && (cfg.password_file || have_env_password))) {
+    u.error(std::string("error: no ") + (cfg.user ? "password" : "user name") +
+            ": standard input is not a terminal, and its lines are messages; give " +
+            (cfg.user ? "--password-file PATH or set RELAYCHAT_PASSWORD" : "--user NAME"));
+    return exit_failure;
+  }
   // At a terminal, a refused sign-in the person does not turn into a new account starts
   // again from the name (a typo in either), three rounds in all, as ssh asks three times.
   for (int round = 1;; ++round) {
@@ -1321,12 +1370,23 @@ int run_client(const client_config& cfg) {
     } else if (have_env_password) {
       password.value = env_password.value;
     } else {
-      if (auto pw = read_secret(u, in, "password: ")) {
-        password.value = std::move(*pw);
-      } else {
-        if (stdin_tty) u.prompt("\n");
-        u.error("no password: nothing done");
-        return exit_failure;
+      // At a terminal (the only way here): Enter alone, or a password longer than any can
+      // be, is asked again here, not sent to the relay as a failed sign-in.
+      for (int tries = 1;; ++tries) {
+        auto pw = read_secret(u, in, "password: ");
+        if (!pw) {
+          if (stdin_tty) u.prompt("\n");
+          u.error("no password: nothing done");
+          return exit_failure;
+        }
+        if (!pw->empty() && pw->size() <= proto::max_password) {
+          password.value = std::move(*pw);
+          break;
+        }
+        u.error(pw->empty() ? "no password typed" : "passwords are at most 255 bytes");
+        crypto::wipe(pw->data(), pw->capacity());
+        if (tries == 3) return exit_bad_credentials;
+        u.info("type it again (Ctrl-D leaves)");
       }
       typed_at_terminal = stdin_tty;
     }
@@ -1368,6 +1428,9 @@ int run_client(const client_config& cfg) {
         }
         identity.emplace(std::move(*kp));
       } else {
+        // A key that could not be kept would be announced, used once and lost: every run
+        // would warn the contacts of another new key. Nothing is sent unless it can be kept.
+        dir.check_identity_writable(relay_id, name);
         identity.emplace(crypto::key_pair::generate(crypto::os_random()));
         new_identity = true;
       }
@@ -1519,6 +1582,7 @@ int run_client(const client_config& cfg) {
   password.value.clear();
   crypto::wipe(env_password.value.data(), env_password.value.size());
   env_password.value.clear();
+  drop_typeahead(u);
   u.show(signed_in_event{name, key_text::of(identity->pub()), signed_up});
   if (new_identity && !signed_up) {
     // One key per account: the contacts of this account pinned the other device's key.

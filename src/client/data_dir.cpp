@@ -85,6 +85,17 @@ void data_dir::write_identity(const std::string& relay, const std::string& user,
   write_private_file(identity_path(relay, user), contents);
 }
 
+void data_dir::check_identity_writable(const std::string& relay, const std::string& user) const {
+  const auto p = identity_path(relay, user);
+  make_private_dirs(p.parent_path());
+  fs::path tmp = p;
+  tmp += ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) throw io_error(tmp, "cannot create");
+  ::close(fd);
+  ::unlink(tmp.c_str());
+}
+
 fs::path data_dir::contacts_path(const std::string& relay, const std::string& user) const {
   return root_ / "relays" / relay_dir_name(relay) / user / "contacts";
 }

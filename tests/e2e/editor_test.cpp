@@ -200,6 +200,8 @@ TEST_F(EditorTest, ColoursOnATerminalWithoutNoColor) {
   ASSERT_TRUE(tmux_.shows("alice", "nobody else is online"));
   start_client("bob", true);
   ASSERT_TRUE(tmux_.shows("alice", "bob joined"));
+  // Typed once bob is signed in: keys typed before are dropped (they may be a password).
+  ASSERT_TRUE(tmux_.shows("bob", "online: alice"));
   tmux_.type("bob", "alice:in colour");
   tmux_.keys("bob", "Enter");
   ASSERT_TRUE(tmux_.shows("alice", "in colour"));

@@ -340,6 +340,69 @@ TEST_F(E2eTest, ASlowTypistIsNotCutOffByTheRelaysSignInDeadline) {
   EXPECT_TRUE(exited_with(*alice, 0));
 }
 
+// Enter alone at the password prompt, or a password longer than any can be, is asked again
+// on this device: never sent to the relay as a failed sign-in (which counts against the
+// address), and never a reason to leave.
+TEST_F(E2eTest, AnEmptyOrOverLongPasswordIsAskedAgainNotSent) {
+  ASSERT_NO_FATAL_FAILURE(alice_has_an_account());
+  auto alice = client("alice");
+  ASSERT_TRUE(reach_name_prompt(*alice));
+  alice->send_line("alice");
+  ASSERT_TRUE(saw(*alice, "password: "));
+  ASSERT_TRUE(alice->wait_echo_off());
+  alice->send_line("");
+  ASSERT_TRUE(saw(*alice, "no password typed"));
+  ASSERT_TRUE(saw(*alice, "password: "));
+  ASSERT_TRUE(alice->wait_echo_off());
+  alice->send_line(std::string(256, 'x'));
+  ASSERT_TRUE(saw(*alice, "passwords are at most 255 bytes"));
+  ASSERT_TRUE(saw(*alice, "password: "));
+  ASSERT_TRUE(alice->wait_echo_off());
+  alice->send_line(alice_password);
+  ASSERT_TRUE(saw(*alice, "signed in as alice"));
+  EXPECT_EQ(relay_.proc->transcript().find("sign-in as alice failed: wrong"), std::string::npos)
+      << relay_.proc->describe("a password that was never typed reached the relay");
+  alice->send_line("/quit");
+  EXPECT_TRUE(exited_with(*alice, 0));
+}
+
+// Keys typed while the relay checks the password (the password once more, at a prompt that
+// never comes) are not the first chat line: Enter would have sent them, and Up recalled them.
+TEST(E2eSlowRelay, KeysTypedWhileSigningInAreNotTakenAsTheFirstLine) {
+  temp_dir dir;
+  // A hash of about a second on the relay: time to type ahead.
+  auto relay = start_relay(dir.path() / "relay.db", 0, RELAY_NODE_BINARY,
+                           {"--argon2-memory", "65536", "--argon2-iterations", "6"});
+  {
+    auto first = start_client(dir, relay.port, "alice");
+    ASSERT_FALSE(sign_up(*first, "alice", alice_password).empty());
+    first->send_line("/quit");
+    ASSERT_TRUE(exited_with(*first, 0));
+  }
+  auto alice = start_client(dir, relay.port, "alice");
+  ASSERT_TRUE(reach_name_prompt(*alice));
+  alice->send_line("alice");
+  ASSERT_TRUE(saw(*alice, "password: "));
+  ASSERT_TRUE(alice->wait_echo_off());
+  alice->send_line(alice_password);
+  // Echo comes back when the password has been read; the sign-in is on its way then.
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!alice->echo_enabled() && std::chrono::steady_clock::now() < end) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  alice->send("typed-ahead");
+  ASSERT_TRUE(saw(*alice,
+                  std::regex("typed-ahead\n\\S* ?\\(what was typed while signing in "
+                             "was not kept: 11 bytes\\)"),
+                  "the note, on a line of its own"));
+  ASSERT_TRUE(saw(*alice, "signed in as alice"));
+  alice->send("\r");  // Enter on what the editor holds: nothing
+  alice->send_line("/quit");
+  EXPECT_TRUE(exited_with(*alice, 0));
+  EXPECT_EQ(alice->transcript().find("to send a message type"), std::string::npos)
+      << alice->describe("the typed-ahead keys were taken as a chat line");
+}
+
 TEST_F(E2eTest, EndOfInputAtAPromptIsSaidOnALineOfItsOwn) {
   auto alice = client("alice");
   ASSERT_TRUE(reach_name_prompt(*alice));

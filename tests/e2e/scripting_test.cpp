@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <filesystem>
 #include <fstream>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -418,6 +419,51 @@ TEST_F(ScriptingTest, WrongPasswordOrUnknownUserExitsTwoWithoutAsking) {
   EXPECT_EQ(anonymous->wait_exit(), 1) << anonymous->describe("no user");
   EXPECT_NE(anonymous->err().find("give --user NAME"), std::string::npos)
       << anonymous->describe("no reason given");
+}
+
+// Standard input of a script carries messages: its first line is never taken as a password
+// (it went to the relay as one, and counted as a failed sign-in) or a user name.
+TEST_F(ScriptingTest, WithoutATerminalNoLineOfInputIsTakenAsANameOrPassword) {
+  auto no_password = piped("carol", {"--user", "carol"}, "");
+  no_password->write("bob:first line\n");
+  no_password->close_stdin();
+  EXPECT_EQ(no_password->wait_exit(), 1) << no_password->describe("exit");
+  EXPECT_NE(no_password->err().find("standard input is not a terminal"), std::string::npos)
+      << no_password->describe("reason");
+  EXPECT_NE(no_password->err().find("--password-file PATH or set RELAYCHAT_PASSWORD"),
+            std::string::npos)
+      << no_password->describe("what to do");
+  auto no_name = piped("carol", {});
+  no_name->write("carol\nbob:hi\n");
+  no_name->close_stdin();
+  EXPECT_EQ(no_name->wait_exit(), 1) << no_name->describe("exit");
+  EXPECT_NE(no_name->err().find("give --user NAME"), std::string::npos) << no_name->describe("");
+  // Nothing reached the relay: not even a connection that signed in or failed.
+  EXPECT_EQ(relay_.proc->transcript().find("sign-in"), std::string::npos)
+      << relay_.proc->transcript();
+}
+
+// A data directory that cannot be written is said, with nothing sent: no crash when the
+// relay's key cannot be pinned, and no sign-up with a key that could not be kept (every run
+// would announce another new key to the contacts).
+TEST_F(ScriptingTest, AnUnwritableDataDirectoryIsSaidAndNothingIsSent) {
+  // known_relays cannot be written (its temporary file's name is taken by a directory).
+  std::filesystem::create_directories(dir_.path() / "pinless" / "known_relays.tmp");
+  auto pin = piped("pinless", {"--user", "dave", "--sign-up"});
+  pin->close_stdin();
+  EXPECT_EQ(pin->wait_exit(), 4) << pin->describe("exit");
+  EXPECT_NE(pin->err().find("cannot pin the relay's key"), std::string::npos)
+      << pin->describe("reason");
+  EXPECT_EQ(pin->err().find("terminate"), std::string::npos) << pin->describe("a crash");
+
+  std::filesystem::create_directories(dir_.path() / "ro");
+  write_file("ro/relays", "a file where the key's directory goes\n", 0600);
+  auto key = piped("ro", {"--user", "dave", "--sign-up"});
+  key->close_stdin();
+  EXPECT_EQ(key->wait_exit(), 1) << key->describe("exit");
+  EXPECT_NE(key->err().find("cannot create"), std::string::npos) << key->describe("reason");
+  EXPECT_EQ(key->err().find("signed in"), std::string::npos) << key->describe("signed in");
+  EXPECT_EQ(relay_.proc->transcript().find("dave"), std::string::npos) << relay_.proc->transcript();
 }
 
 TEST_F(ScriptingTest, OverLongMessagesAreRefusedInEveryMode) {

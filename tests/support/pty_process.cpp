@@ -292,16 +292,14 @@ relay_process start_relay(const std::filesystem::path& db, std::uint16_t port,
   for (int attempt = 0;; ++attempt) {
     relay_process r;
     r.port = pick ? free_port() : port;
-    std::vector<std::string> argv = {node.string(),
-                                     "-s",
-                                     "--db",
-                                     db.string(),
-                                     "--port",
-                                     std::to_string(r.port),
-                                     "--argon2-memory",
-                                     "1024",
-                                     "--argon2-iterations",
-                                     "1"};
+    std::vector<std::string> argv = {node.string(), "-s",     "--db",
+                                     db.string(),   "--port", std::to_string(r.port)};
+    // Cheap Argon2 unless the test sets its own.
+    if (std::find(extra.begin(), extra.end(), "--argon2-memory") == extra.end()) {
+      for (const char* a : {"--argon2-memory", "1024", "--argon2-iterations", "1"}) {
+        argv.emplace_back(a);
+      }
+    }
     argv.insert(argv.end(), extra.begin(), extra.end());
     r.proc =
         std::make_unique<pty_process>(pty_options{.argv = argv,

@@ -123,7 +123,8 @@ struct relay_process {
 
 /// Starts the relay on `port` (a free one when 0) with its database at `db` and waits for
 /// "console ready"; retries once on "Address already in use". Throws on failure.
-/// `extra` options are appended to the relay's command line. The console reads plain lines
+/// `extra` options are appended to the relay's command line (with --argon2-memory among
+/// them, the cheap Argon2 parameters are left out). The console reads plain lines
 /// (TERM=dumb, whatever the test's TERM) unless `line_editor` (TERM=xterm).
 relay_process start_relay(const std::filesystem::path& db, std::uint16_t port = 0,
                           const std::filesystem::path& node = RELAY_NODE_BINARY,

@@ -32,6 +32,9 @@ class data_dir {
   std::optional<bytes> read_identity(const std::string& relay, const std::string& user) const;
   /// Stores the encrypted identity file (0600, atomic). Throws on I/O errors.
   void write_identity(const std::string& relay, const std::string& user, byte_view contents) const;
+  /// Throws (saying why) unless an identity key for `user` could be written now: checked
+  /// before a new key is used, so that no sign-in is made with a key that cannot be kept.
+  void check_identity_writable(const std::string& relay, const std::string& user) const;
 
   /// The saved contact pins of `user` on `relay` (empty text if none yet).
   std::string read_contacts(const std::string& relay, const std::string& user) const;
