@@ -3,6 +3,7 @@
 
 #include <boost/program_options.hpp>
 #include <cstdio>
+#include <set>
 #include <sstream>
 
 #include "relay/client/app.hpp"
@@ -15,6 +16,11 @@ namespace po = boost::program_options;
 namespace {
 
 constexpr const char* version_text = "node (relaychat) 0.1.0\n";
+
+constexpr std::uint32_t max_argon2_memory_kib = 1 << 20;  // 1 GiB per hash
+constexpr std::uint32_t max_argon2_iterations = 64;
+constexpr std::uint32_t max_argon2_parallelism = 16;
+constexpr std::size_t min_send_queue = 65536;  // a record of max_record must fit
 
 constexpr const char* usage_head =
     "usage: node -s [relay options]     run the relay\n"
@@ -135,7 +141,33 @@ parsed parse_options(const std::vector<std::string>& args) {
   po::variables_map vm;
   try {
     std::vector<std::string> rest(args.begin() + (args.empty() ? 0 : 1), args.end());
-    po::store(po::command_line_parser(rest).options(all).run(), vm);
+    const auto given = po::command_line_parser(rest).options(all).run();
+    // Boost reads "-1" for an unsigned option as its largest value (a port of 65535, no
+    // limit at all), and passes words that are no option by: `node -s relay.db` would start
+    // a fresh relay with a new key on the default database. Both are refused.
+    static const std::set<std::string> counts = {"port",
+                                                 "argon2-memory",
+                                                 "argon2-iterations",
+                                                 "argon2-parallelism",
+                                                 "workers",
+                                                 "max-pending-auth",
+                                                 "max-connections",
+                                                 "max-unauthenticated",
+                                                 "max-unauthenticated-per-address",
+                                                 "max-signups-per-address",
+                                                 "max-send-queue",
+                                                 "relay-timeout"};
+    for (const auto& o : given.options) {
+      if (o.position_key >= 0 && !o.value.empty()) {
+        return usage_error{"unexpected argument '" + o.value.front() +
+                           "': every option is spelled --name (try node --help)"};
+      }
+      if (counts.count(o.string_key) && !o.value.empty() &&
+          o.value.front().find('-') != std::string::npos) {
+        return usage_error{"--" + o.string_key + " cannot be negative"};
+      }
+    }
+    po::store(given, vm);
     po::notify(vm);
   } catch (const std::exception& e) {
     return usage_error{std::string(e.what()) + " (try node --help)"};
@@ -153,6 +185,7 @@ parsed parse_options(const std::vector<std::string>& args) {
     return usage_error{"--log-level must be error, warn, info or debug"};
   }
   const auto port = vm["port"].as<std::uint16_t>();
+  if (!is_relay && port == 0) return usage_error{"--port must be 1..65535"};
   if (is_relay) {
     for (const char* o : {"host", "home", "relay-key", "user", "password-file", "sign-up", "json",
                           "relay-timeout"}) {
@@ -165,6 +198,19 @@ parsed parse_options(const std::vector<std::string>& args) {
     m.config.listen = vm["listen"].as<std::string>();
     m.config.port = port;
     m.config.db_path = vm["db"].as<std::string>();
+    // SQLite takes "" and ":memory:" as databases that vanish at exit (and "file:" as a URI):
+    // a unit with --db "$UNSET" would lose every account at its next restart.
+    if (const std::string& d = m.config.db_path;
+        d.empty() || d == ":memory:" || d.rfind("file:", 0) == 0) {
+      return usage_error{
+          "--db must be a file path (not empty, :memory: or a file: URI): "
+          "accounts must outlive the relay"};
+    }
+    for (const char* o : {"key", "audit-log"}) {
+      if (vm.count(o) && vm[o].as<std::string>().empty()) {
+        return usage_error{std::string("--") + o + " must name a file"};
+      }
+    }
     if (vm.count("key")) m.config.key_path = vm["key"].as<std::string>();
     m.config.new_key = vm.count("new-key") != 0;
     if (vm.count("audit-log")) m.config.audit_log_path = vm["audit-log"].as<std::string>();
@@ -220,9 +266,26 @@ parsed parse_options(const std::vector<std::string>& args) {
     if (m.config.idle_timeout <= m.config.ping_interval) {
       return usage_error{"--idle-timeout must be above --ping-interval"};
     }
-    if (m.config.argon2.m_cost_kib < 8 * m.config.argon2.parallelism ||
-        m.config.argon2.t_cost < 1 || m.config.argon2.parallelism < 1) {
-      return usage_error{"Argon2 parameters out of range"};
+    // Bounded above too: the relay hashes once at start, and 4 GiB or a million passes
+    // would keep it silent (and deaf to SIGTERM) for minutes.
+    if (const auto& a = m.config.argon2; a.m_cost_kib < 8 * a.parallelism ||
+                                         a.m_cost_kib > max_argon2_memory_kib || a.t_cost < 1 ||
+                                         a.t_cost > max_argon2_iterations || a.parallelism < 1 ||
+                                         a.parallelism > max_argon2_parallelism) {
+      return usage_error{
+          "Argon2 parameters out of range: --argon2-memory 8..1048576 KiB (at "
+          "least 8 per lane), --argon2-iterations 1..64, --argon2-parallelism "
+          "1..16"};
+    }
+    // Zero would turn everyone away (or drop each client at its first record): a mistake.
+    for (const char* o :
+         {"max-connections", "max-unauthenticated", "max-unauthenticated-per-address"}) {
+      if (vm[o].as<std::size_t>() < 1)
+        return usage_error{std::string("--") + o + " must be at least 1"};
+    }
+    if (m.config.max_pending_auth < 1) return usage_error{"--max-pending-auth must be at least 1"};
+    if (m.config.max_send_queue < min_send_queue) {
+      return usage_error{"--max-send-queue must be at least 65536 bytes (one record)"};
     }
     if (m.config.workers > server::relay_config::max_workers) {
       return usage_error{"--workers must be 0..64 (0: one per CPU)"};

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
@@ -36,6 +37,11 @@ result<crypto::key_pair> parse_relay_key(std::string_view text) {
   if (!secret || secret->size() != crypto::key_size) {
     return failure(std::make_error_code(std::errc::invalid_argument));
   }
+  // An all-zero secret is no key (anyone can compute its public half's partner): a file
+  // written by hand or zeroed by a broken disk, never by us.
+  if (std::all_of(secret->begin(), secret->end(), [](byte b) { return b == 0; })) {
+    return failure(std::make_error_code(std::errc::invalid_argument));
+  }
   auto kp = crypto::key_pair::from_secret(*secret);
   crypto::wipe(secret->data(), secret->size());
   return kp;
@@ -48,6 +54,11 @@ crypto::key_pair load_or_create_relay_key(const std::filesystem::path& path, boo
     if (::fstat(fd, &st) != 0) {
       ::close(fd);
       throw file_error(path, "cannot stat");
+    }
+    if (!S_ISREG(st.st_mode)) {
+      ::close(fd);
+      throw std::runtime_error("relay key " + path.string() + " is not a file" +
+                               (S_ISDIR(st.st_mode) ? " (a directory)" : ""));
     }
     if (st.st_mode & (S_IRWXG | S_IRWXO)) {
       ::close(fd);

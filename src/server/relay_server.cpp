@@ -441,12 +441,17 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
   } release_slot{pending_auth_};
 
   if (sign_up) {
+    // Logged as refused sign-ins are (the name only once it is known to be printable).
     if (!proto::valid_name(name)) {
+      log::info() << "session " << s->id() << " (" << s->address()
+                  << "): sign-up refused: invalid user name";
       s->deliver(proto::error{proto::reason::invalid_name, 0,
                               std::string("invalid user name: ") + std::string(proto::name_rules)});
       co_return;
     }
     if (!proto::acceptable_password(password)) {
+      log::info() << "session " << s->id() << " (" << s->address() << "): sign-up for " << name
+                  << " refused: the password is not 8 to 255 bytes long";
       s->deliver(
           proto::error{proto::reason::weak_password, 0, "passwords must be 8 to 255 bytes long"});
       co_return;

@@ -58,11 +58,15 @@ int run_relay(const relay_config& cfg) {
   relay->start();
   // The log (often kept in a file: node -s 2>>relay.log) says where each run began, and with
   // which key, so that what follows can be told apart from the run before.
-  log::info() << "relay started: relaychat " << RELAYCHAT_VERSION << ", listening on " << cfg.listen
-              << ":" << relay->port() << ", key " << crypto::fingerprint(relay->static_key().pub())
+  // An IPv6 address in brackets, as the relay's other lines write addresses ([::1]:20001).
+  const std::string listening =
+      (cfg.listen.find(':') != std::string::npos ? "[" + cfg.listen + "]" : cfg.listen) + ":" +
+      std::to_string(relay->port());
+  log::info() << "relay started: relaychat " << RELAYCHAT_VERSION << ", listening on " << listening
+              << ", key " << crypto::fingerprint(relay->static_key().pub())
               << (relay->key_created() ? " (new key created)" : "") << ", database " << cfg.db_path
               << ", audit log " << relay->audit_log_path();
-  std::printf("relaychat relay listening on %s:%u\n", cfg.listen.c_str(), relay->port());
+  std::printf("relaychat relay listening on %s\n", listening.c_str());
   std::printf("relay key fingerprint: %s%s\n",
               crypto::fingerprint(relay->static_key().pub()).c_str(),
               relay->key_created() ? " (new key created)" : "");

@@ -4,6 +4,8 @@
 #include <sched.h>
 
 #include <csignal>
+#include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -212,6 +214,45 @@ TEST(Process, RelayHashesOnOneThreadPerCpuItMayRunOn) {
 
 namespace relay::test {
 namespace {
+
+// Started with standard input and error closed (`<&- 2>&-`), the relay puts /dev/null there
+// before it opens anything: its first socket or file took number 0 or 2 and got the console's
+// reads or the log's lines (found by a black-box operator review).
+TEST(Process, ARelayStartedWithItsStandardFilesClosedUsesDevNullForThem) {
+  temp_dir dir;
+  const std::string out = dir.file("out.txt");
+  const std::string pid_file = dir.file("pid");
+  const std::string cmd = std::string(RELAY_NODE_BINARY) + " -s --port 0 --db '" +
+                          dir.file("relay.db") +
+                          "' --argon2-memory 1024 --argon2-iterations 1 <&- 2>&- >'" + out +
+                          "' & echo $! >'" + pid_file + "'";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);  // sh runs it
+  std::string pid;
+  std::uint16_t port = 0;
+  for (int i = 0; i < 500 && port == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    std::ifstream(pid_file) >> pid;
+    std::stringstream text;
+    text << std::ifstream(out).rdbuf();
+    std::smatch m;
+    const std::string s = text.str();
+    if (std::regex_search(s, m, std::regex(R"(listening on 127\.0\.0\.1:(\d+))"))) {
+      port = static_cast<std::uint16_t>(std::stoi(m[1]));
+    }
+  }
+  ASSERT_NE(port, 0) << "the relay did not start";
+  // (/proc/PID/fd is not readable: the relay is not dumpable.) With /dev/null on 0, the
+  // console reads end of input and says so; before, an eventfd sat there and it never did.
+  test_client alice(port);
+  alice.sign_up_ok("alice", "alice-password");
+  std::stringstream text;
+  text << std::ifstream(out).rdbuf();
+  EXPECT_NE(text.str().find("console closed (end of input)"), std::string::npos) << text.str();
+  ::kill(std::stoi(pid), SIGTERM);
+  for (int i = 0; i < 500 && ::kill(std::stoi(pid), 0) == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
 
 TEST(Process, RelayKeepsServingAfterItsConsoleInputEnds) {
   temp_dir dir;

@@ -144,6 +144,29 @@ TEST(ConnectionLog, AFailedSignInNamesTheAccountAndWhy) {
   EXPECT_EQ(text.find("Not A Name"), std::string::npos) << text;
 }
 
+// Refused sign-ups are logged with why, as failed sign-ins are (found by a black-box operator
+// review: they logged only "dropped: peer closed the connection").
+TEST(ConnectionLog, ARefusedSignUpSaysWhy) {
+  temp_dir dir;
+  log_to_file log_file((dir.path() / "relay.log").string());
+  relay_fixture relay(test_config(dir.path()));
+  log::set_level(log::level::info);
+  {
+    test_client c(relay.port());
+    const auto bad_name = c.sign_in("Bad\nName", "a-long-password", true);
+    ASSERT_TRUE(bad_name && std::holds_alternative<proto::error>(*bad_name));
+    EXPECT_EQ(std::get<proto::error>(*bad_name).code, proto::reason::invalid_name);
+    const auto short_password = c.sign_in("carol", "short", true);
+    ASSERT_TRUE(short_password && std::holds_alternative<proto::error>(*short_password));
+    EXPECT_EQ(std::get<proto::error>(*short_password).code, proto::reason::weak_password);
+  }
+  const std::string text = log_file.text();
+  EXPECT_EQ(count(text, "sign-up refused: invalid user name"), 1u) << text;
+  EXPECT_EQ(count(text, "sign-up for carol refused: the password is not 8 to 255 bytes long"), 1u)
+      << text;
+  EXPECT_EQ(text.find("Bad\nName"), std::string::npos) << text;
+}
+
 // A peer that resets its connection at once still counts, and is logged, under its own
 // address: the address comes from accept(), not from asking the socket afterwards (which
 // fails once the peer has reset, and every such connection counted as from "?").
