@@ -2,6 +2,7 @@
 #include "relay/console/audit_log.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -90,6 +91,18 @@ std::error_code audit_log::open() {
 }
 
 std::error_code audit_log::append(std::string_view line) {
+  // Rotated (moved away) or deleted since it was opened: logrotate, or an operator's `mv`.
+  // The line goes to a new file at the path, not on to the old one or into an unlinked inode.
+  // One stat(2) per operator command.
+  if (fd_ >= 0) {
+    struct stat at_path {
+    }, open_file{};
+    if (::stat(path_.c_str(), &at_path) != 0 || ::fstat(fd_, &open_file) != 0 ||
+        at_path.st_ino != open_file.st_ino || at_path.st_dev != open_file.st_dev) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
   if (auto ec = open()) return ec;
   std::string buf{line};
   buf += '\n';

@@ -89,6 +89,28 @@ TEST_F(AuditLog, AppendsLinesAndCreatesTheFilePrivate) {
   EXPECT_EQ(slurp(path), "one\ntwo\nthree\n");
 }
 
+// Rotation (the file moved away) or deletion: the next line starts a new file at the path,
+// private, instead of going on to the moved file or into an unlinked one (found by a
+// black-box operator review: after `mv`, bans were audited in the .1 file, after `rm`
+// nowhere).
+TEST_F(AuditLog, ARotatedOrDeletedFileIsFollowedByANewOne) {
+  const auto path = dir_ / "relay.audit.log";
+  audit_log log(path.string());
+  EXPECT_FALSE(log.append("one"));
+  fs::rename(path, dir_ / "relay.audit.log.1");
+  EXPECT_FALSE(log.append("two"));
+  EXPECT_EQ(slurp(dir_ / "relay.audit.log.1"), "one\n");
+  EXPECT_EQ(slurp(path), "two\n");
+  struct stat st {};
+  ASSERT_EQ(::stat(path.c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  fs::remove(path);
+  EXPECT_FALSE(log.append("three"));
+  EXPECT_EQ(slurp(path), "three\n");
+  EXPECT_FALSE(log.append("four"));
+  EXPECT_EQ(slurp(path), "three\nfour\n");
+}
+
 TEST_F(AuditLog, FailureIsAnErrorCodeNotAnException) {
   audit_log log((dir_ / "no" / "such" / "dir.log").string());
   const auto ec = log.open();
