@@ -1192,9 +1192,9 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       term->set_line_break_marker(o.style == output_style::styled ? "\x1b[2m  | \x1b[0m" : "  | ");
       // Room for the longest "/msg name " before the text; what is typed past that could
       // only be refused once sent, after being echoed whole (hundreds of rows for a paste).
-      const std::string too_long = "! too long: a message holds at most " +
-                                   std::to_string(crypto::max_text) +
-                                   " bytes; what went past that was not added";
+      // A paste that does not fit is dropped whole (half a paste sent is worse): said so.
+      const std::string too_long = "! too long (at most " + std::to_string(crypto::max_text) +
+                                   " bytes): the keys or whole paste past it were not added";
       term->limit_lines(crypto::max_text + 64, o.style == output_style::styled
                                                    ? "\x1b[31m" + too_long + "\x1b[0m"
                                                    : too_long);

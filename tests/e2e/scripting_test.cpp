@@ -486,7 +486,8 @@ TEST_F(ScriptingTest, OverLongMessagesAreRefusedInEveryMode) {
   // A paste far over it never reaches the line: said at once, not echoed for hundreds of rows.
   a->send("\x1b[200~bot:" + std::string(40000, 'v') + "\x1b[201~");
   // One paste, many reads: one note.
-  EXPECT_TRUE(saw(*a, "! too long: a message holds at most 16384 bytes; what went past"));
+  EXPECT_TRUE(
+      saw(*a, "! too long (at most 16384 bytes): the keys or whole paste past it were not added"));
   a->send_line("bot:short one");
   ASSERT_TRUE(bot->wait_stdout("alice: short one")) << bot->describe("after the refusal");
   EXPECT_EQ(bot->out().find("www"), std::string::npos);
