@@ -66,6 +66,9 @@ int run_relay(const relay_config& cfg) {
               << ", key " << crypto::fingerprint(relay->static_key().pub())
               << (relay->key_created() ? " (new key created)" : "") << ", database " << cfg.db_path
               << ", audit log " << relay->audit_log_path();
+  // Written before the lines on standard output (and the console's prompt): the log's writer
+  // thread printed it between them, or over the prompt (a black-box review saw both).
+  log::flush(std::chrono::milliseconds(500));
   std::printf("relaychat relay listening on %s\n", listening.c_str());
   std::printf("relay key fingerprint: %s%s\n",
               crypto::fingerprint(relay->static_key().pub()).c_str(),
@@ -93,7 +96,8 @@ int run_relay(const relay_config& cfg) {
   std::printf("password hashing: Argon2id, %u KiB, %u %s, %u lane(s), on %u thread(s)\n",
               cfg.argon2.m_cost_kib, cfg.argon2.t_cost, cfg.argon2.t_cost == 1 ? "pass" : "passes",
               cfg.argon2.parallelism, relay->hashing_threads());
-  std::fflush(stdout);  // the console says whether it is ready
+  std::fflush(stdout);                         // the console says whether it is ready
+  log::flush(std::chrono::milliseconds(500));  // e.g. the warning above, before the prompt
   {
     operator_console console(io, *relay, STDIN_FILENO, stdout);
     io.run();

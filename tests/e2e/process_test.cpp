@@ -373,6 +373,23 @@ TEST(Process, SighupStopsTheRelayCleanlyAndTheLogSaysWhenItStartedAndWhy) {
   EXPECT_EQ(relay.proc->wait_exit(), 0);
 }
 
+// The log's start line comes before the start-up lines on standard output and the console's
+// prompt, never among them or over the prompt (a black-box review saw it land after
+// "relay> " in 2 of 3 starts). Three starts, with the line editor.
+TEST(Process, TheLogsStartLineComesBeforeTheStartUpLinesAndThePrompt) {
+  for (int i = 0; i < 3; ++i) {
+    temp_dir dir;
+    auto relay = start_relay(dir.path() / "relay.db", 0, RELAY_NODE_BINARY, {}, true);
+    const std::string t = relay.proc->transcript();
+    const auto started = t.find("INFO relay started");
+    ASSERT_NE(started, std::string::npos) << t;
+    EXPECT_LT(started, t.find("relaychat relay listening on")) << t;
+    EXPECT_LT(started, t.find("relay> ")) << t;
+    relay.proc->terminate();
+    EXPECT_EQ(relay.proc->wait_exit(), 0);
+  }
+}
+
 // An audit log that cannot be written is said in the start-up lines, where the operator
 // looks, not only in a log line they may never see; the relay still serves.
 TEST(Process, AnAuditLogThatCannotBeWrittenIsSaidAtStart) {
