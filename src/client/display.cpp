@@ -71,8 +71,14 @@ std::string printable(std::string_view s) {
       out += "^?";
       ++i;
     } else if (std::size_t n = utf8_length(s, i); n > 0) {
-      if (const char32_t cp = term::decode_utf8(s, i, n); term::is_bidi_control(cp)) {
-        bidi_escape(out, cp);  // would reorder what follows on a bidi terminal
+      // Bidi controls would reorder what follows on a bidi terminal; line and paragraph
+      // separators break lines on some; the invisible ones (zero-width space, word joiner,
+      // BOM) make two texts that differ look the same. ZWJ and ZWNJ stay: emoji and scripts
+      // need them.
+      if (const char32_t cp = term::decode_utf8(s, i, n);
+          term::is_bidi_control(cp) || cp == 0x2028 || cp == 0x2029 || cp == 0x200b ||
+          cp == 0x2060 || cp == 0xfeff) {
+        bidi_escape(out, cp);
       } else {
         out.append(s.substr(i, n));
       }

@@ -99,6 +99,11 @@ input parse_input(std::string_view line) {
   if (colon == std::string_view::npos) {
     return input_error{"to send a message type NAME:MESSAGE (or /help)"};
   }
+  // A link pasted alone ("https://...") names no one: "https is not online" would mislead.
+  if (line.substr(colon + 1).rfind("//", 0) == 0) {
+    return input_error{"that is a link, not NAME:MESSAGE: to send it type NAME:" +
+                       printable(trim(line).substr(0, 60))};
+  }
   // One space (or tab) after the colon is the separator of "bob: hi"; any more are the
   // message's own, as after /msg's NAME.
   std::string_view text = line.substr(colon + 1);

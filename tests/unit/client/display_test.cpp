@@ -35,6 +35,15 @@ TEST(Printable, BidiOverridesCannotReorderWhatIsShown) {
   EXPECT_EQ(printable("\u05e9\u05dc\u05d5\u05dd \u200f!"), "\u05e9\u05dc\u05d5\u05dd \u200f!");
 }
 
+// Found by a black-box review: these passed through raw. Line and paragraph separators can
+// break a line on screen; invisible ones hide a difference. ZWJ (emoji) and ZWNJ stay.
+TEST(Printable, SeparatorsAndInvisibleCharactersAreShownAsNotation) {
+  EXPECT_EQ(printable("a\u2028b\u2029c"), "a\\u2028b\\u2029c");
+  EXPECT_EQ(printable("pay\u200bpal \u2060x \ufeffy"), "pay\\u200bpal \\u2060x \\ufeffy");
+  EXPECT_EQ(printable("\U0001f468\u200d\U0001f469 \u0645\u200c\u06cc"),
+            "\U0001f468\u200d\U0001f469 \u0645\u200c\u06cc");
+}
+
 TEST(Excerpt, FirstLineQuotedAndCutAtACharacterBoundary) {
   EXPECT_EQ(excerpt("hello"), "\"hello\"");
   EXPECT_EQ(excerpt(""), "\"\"");

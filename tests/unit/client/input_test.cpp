@@ -23,6 +23,17 @@ TEST(Input, SplitsAtTheFirstColon) {
   EXPECT_EQ(s.text, "spaced");
 }
 
+// A link alone is not "send //example.com to https" (it said "https is not online"); a link
+// after a name is a message like any other.
+TEST(Input, ALinkAloneIsNotAMessageToItsScheme) {
+  const auto e = parse_input("https://example.com/page");
+  ASSERT_TRUE(std::holds_alternative<input_error>(e));
+  EXPECT_EQ(std::get<input_error>(e).message,
+            "that is a link, not NAME:MESSAGE: to send it type NAME:https://example.com/page");
+  EXPECT_EQ(as_send(parse_input("bob:https://example.com/page")).text, "https://example.com/page");
+  EXPECT_EQ(as_send(parse_input("bob: http://x")).text, "http://x");
+}
+
 TEST(Input, OneSpaceAfterTheColonSeparatesAndTheRestIsTheMessages) {
   EXPECT_EQ(as_send(parse_input("bob:  indented")).text, " indented");
   EXPECT_EQ(as_send(parse_input("bob:\t\tcode")).text, "\tcode");
