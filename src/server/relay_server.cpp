@@ -29,6 +29,17 @@
 namespace relay::server {
 namespace {
 
+/// A console command that the database refused: the operator's answer gives SQLite's reason
+/// ("database or disk is full"), not the statement, and the log has an ERROR line for it.
+std::string database_problem(const std::string& command, const char* doing,
+                             const std::exception& e) {
+  const auto* s = dynamic_cast<const store::sqlite_error*>(&e);
+  const std::string why = s ? s->code().message() : e.what();
+  log::error() << "console: " << command << " failed: cannot " << doing
+               << " the database: " << e.what();
+  return "cannot " + std::string(doing) + " the database: " + why + "\n";
+}
+
 std::int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -1041,7 +1052,7 @@ void relay_server::run_command(const std::string& name, const std::vector<std::s
           finish_command(a, false, user + " is not banned\n");
         }
       } catch (const std::exception& e) {
-        finish_command(a, false, std::string("cannot write the database: ") + e.what() + "\n");
+        finish_command(a, false, database_problem("unban " + user, "write", e));
       }
     });
   } else if (name == "bans") {
@@ -1144,7 +1155,7 @@ void relay_server::delete_command(const std::shared_ptr<const command_answer>& a
       // Asked first: the account, its key and its ban go for good, and the name is free.
       if (account && confirmed) (void)users_.remove(user);
     } catch (const std::exception& e) {
-      finish_command(a, false, std::string("cannot use the database: ") + e.what() + "\n");
+      finish_command(a, false, database_problem("delete " + user, "use", e));
       return;
     }
     if (!account) {
@@ -1204,7 +1215,8 @@ void relay_server::ban_command(const std::shared_ptr<const command_answer>& a) {
       before = bans_.find_active(b.user, now);
       if (!bans_.ban(b.user, until, b.reason, now)) failure = "no registered user named " + b.user;
     } catch (const std::exception& e) {
-      failure = std::string("cannot write the database: ") + e.what();
+      finish_command(a, false, database_problem("ban " + b.user, "write", e));
+      return;
     }
     if (!failure.empty()) {
       finish_command(a, false, failure + "\n");
