@@ -1036,39 +1036,49 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         release_held(a->name);
       }
     } else if (auto* v = std::get_if<verify_line>(&in)) {
+      // Online: the key the relay announces. Offline: the key pinned for them here, so
+      // numbers can be compared when the two are not online together (a phone call).
       auto it = c.online().find(v->name);
+      const contact* pinned = it == c.online().end() ? book.find(v->name) : nullptr;
+      const crypto::public_key* key = it != c.online().end() ? &it->second
+                                      : pinned               ? &pinned->key
+                                                             : nullptr;
+      const std::string offline_note =
+          pinned ? "\n* " + v->name + " is offline: this is for the key pinned for them,\n    " +
+                       crypto::short_fingerprint(pinned->key)
+                 : "";
       const auto shown = shown_numbers.find(v->name);
       if (v->name == c.me()) {
         u.info("* that is you (key " + crypto::short_fingerprint(c.identity().pub()) +
                "): /verify NAME compares safety numbers with someone else");
-      } else if (it == c.online().end()) {
-        u.error("! " + v->name + " is not online: their current key is unknown");
+      } else if (key == nullptr) {
+        u.error("! " + v->name + " is not online and has no key pinned here: their key is unknown");
       } else if (v->confirm && shown == shown_numbers.end()) {
         // Confirming is saying "the number I compared matches": there must have been one.
         u.error("! first compare the safety number with " + v->name + ": /verify " + v->name +
                 " shows it");
-      } else if (v->confirm && shown->second != it->second) {
+      } else if (v->confirm && shown->second != *key) {
         // The key changed while the person was comparing: what they compared is not this key.
         shown_numbers.erase(shown);
         u.error("! " + v->name + "'s key changed since the safety number was shown (now " +
-                crypto::short_fingerprint(it->second) +
-                "): nothing verified; compare again: /verify " + v->name);
+                crypto::short_fingerprint(*key) + "): nothing verified; compare again: /verify " +
+                v->name);
       } else if (!v->confirm) {
-        shown_numbers[v->name] = it->second;
+        shown_numbers[v->name] = *key;
         // Two rows of six groups: with the time in front, 80 columns never wrap a digit.
-        const std::string number =
-            crypto::safety_number(c.me(), c.identity().pub(), v->name, it->second);
+        const std::string number = crypto::safety_number(c.me(), c.identity().pub(), v->name, *key);
         const std::size_t half = number.size() / 2;  // 12 groups of 5 and 11 spaces
         u.info("* safety number with " + v->name + ":\n    " + number.substr(0, half) + "\n    " +
-               number.substr(half + 1) + "\n* compare it with what " + v->name +
+               number.substr(half + 1) + offline_note + "\n* compare it with what " + v->name +
                " sees (in person or by phone).\n* If it matches, type /verify " + v->name +
                " confirm");
       } else {
         shown_numbers.erase(shown);
-        book.verify(v->name, it->second);
+        const crypto::public_key verified = *key;
+        book.verify(v->name, verified);
         save_book();
         untrusted.erase(v->name);
-        u.info("* " + v->name + " is now verified (key " + crypto::short_fingerprint(it->second) +
+        u.info("* " + v->name + " is now verified (key " + crypto::short_fingerprint(verified) +
                ")");
         release_held(v->name);
       }

@@ -476,6 +476,27 @@ TEST_F(TrustTest, ConfirmingNeedsTheSafetyNumberShownFirst) {
   EXPECT_TRUE(saw(*alice, "* bob is now verified (key " + bob_key + ")"));
 }
 
+// Safety numbers are often compared on a phone call, not while both are online: /verify of an
+// offline contact uses the key pinned for them (it said "bob is not online" before).
+TEST_F(TrustTest, AnOfflineContactIsVerifiedAgainstTheKeyPinnedForThem) {
+  auto [alice, bob, alice_key, bob_key] = start_alice_and_bob();
+  ASSERT_TRUE(saw(*alice, "* new contact bob: key " + bob_key));
+  const std::string bobs_number = safety_number(*bob, "alice");
+  ASSERT_FALSE(bobs_number.empty());
+  bob->send_line("/quit");
+  ASSERT_TRUE(exited_with(*bob, 0));
+  ASSERT_TRUE(saw(*alice, "* bob left"));
+  EXPECT_EQ(safety_number(*alice, "bob"), bobs_number);
+  EXPECT_TRUE(saw(
+      *alice,
+      std::regex("\\* bob is offline: this is for the key pinned for them,\n +" + bob_key + "\n"),
+      "the key the number is for"));
+  alice->send_line("/verify bob confirm");
+  EXPECT_TRUE(saw(*alice, "* bob is now verified (key " + bob_key + ")"));
+  alice->send_line("/verify carol");
+  EXPECT_TRUE(saw(*alice, "! carol is not online and has no key pinned here"));
+}
+
 TEST_F(TrustTest, PinsPersistAcrossClientRestart) {
   auto [alice, bob, alice_key, bob_key] = start_alice_and_bob();
   ASSERT_FALSE(alice_key.empty());
