@@ -513,6 +513,7 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
   // from strangers, however many addresses they come from; the device it last signed in
   // from (which proves it holds that identity key) is not held back (protocol.md 5.2.1,
   // OWASP's device cookies). Unknown names are penalised alike: the refusal tells nothing.
+  if (s->ending()) co_return;  // gone during the lookup: nothing to answer
   if (proto::valid_name(name)) {
     if (const auto wait = account_penalties_.blocked_for(name, penalty_table::clock::now());
         wait > penalty_table::clock::duration::zero() &&
