@@ -16,6 +16,12 @@ penalty_table::clock::duration penalty_table::blocked_for(const std::string& key
   return std::max(clock::duration::zero(), it->second.blocked_until - now);
 }
 
+bool penalty_table::penalised(const std::string& key, clock::time_point now) const {
+  const auto it = entries_.find(key);
+  return it != entries_.end() && it->second.failures > p_.free_failures &&
+         (now - it->second.last_failure < p_.forget || now < it->second.blocked_until);
+}
+
 void penalty_table::failure(const std::string& key, clock::time_point now) {
   auto it = entries_.find(key);
   if (it == entries_.end()) {

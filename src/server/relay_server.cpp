@@ -514,36 +514,53 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
   // from (which proves it holds that identity key) is not held back (protocol.md 5.2.1,
   // OWASP's device cookies). Unknown names are penalised alike: the refusal tells nothing.
   if (s->ending()) co_return;  // gone during the lookup: nothing to answer
+  struct in_flight {           // this account's one unproven attempt, until it is answered
+    std::unordered_set<std::string>* set = nullptr;
+    std::string name;
+    ~in_flight() {
+      if (set) set->erase(name);
+    }
+  } unproven_guard;
   if (proto::valid_name(name)) {
-    if (const auto wait = account_penalties_.blocked_for(name, penalty_table::clock::now());
-        wait > penalty_table::clock::duration::zero() &&
+    const auto now = penalty_table::clock::now();
+    const auto wait = account_penalties_.blocked_for(name, now);
+    if ((wait > penalty_table::clock::duration::zero() ||
+         account_penalties_.penalised(name, now)) &&
         !(stored && stored->identity_key && device_proof &&
           std::equal(key.begin(), key.end(), stored->identity_key->begin()) &&
           s->proves_device(key, *device_proof))) {
-      const auto secs = std::chrono::ceil<std::chrono::seconds>(wait).count();
-      // An attack from many addresses must not flood the log: one line a second.
-      ++held_unlogged_;
-      if (const auto now = std::chrono::steady_clock::now();
-          now - held_logged_at_ >= std::chrono::seconds(1)) {
-        log::warn() << "session " << s->id() << " (" << s->address() << "): sign-in as " << name
-                    << " held back: too many failed sign-ins for this account lately, not "
-                       "from the device it last signed in from ("
-                    << secs << " s left"
-                    << (held_unlogged_ > 1 ? "; " + std::to_string(held_unlogged_) +
-                                                 " held back since the last such line)"
-                                           : std::string(")"));
-        held_unlogged_ = 0;
-        held_logged_at_ = now;
+      if (wait == penalty_table::clock::duration::zero() && !unproven_in_flight_.count(name)) {
+        // Between holds: this one is checked, and the next waits for its answer.
+        unproven_guard.set = &unproven_in_flight_;
+        unproven_guard.name = name;
+        unproven_in_flight_.insert(name);
+      } else {
+        const auto secs =
+            std::max<long long>(1, std::chrono::ceil<std::chrono::seconds>(wait).count());
+        // An attack from many addresses must not flood the log: one line a second.
+        ++held_unlogged_;
+        if (const auto t = std::chrono::steady_clock::now();
+            t - held_logged_at_ >= std::chrono::seconds(1)) {
+          log::warn() << "session " << s->id() << " (" << s->address() << "): sign-in as " << name
+                      << " held back: too many failed sign-ins for this account lately, not "
+                         "from the device it last signed in from ("
+                      << secs << " s left"
+                      << (held_unlogged_ > 1 ? "; " + std::to_string(held_unlogged_) +
+                                                   " held back since the last such line)"
+                                             : std::string(")"));
+          held_unlogged_ = 0;
+          held_logged_at_ = t;
+        }
+        ++stats_.held_sign_ins;
+        s->deliver(proto::error{proto::reason::rate_limited, 0,
+                                "too many failed sign-ins for this account; retry in " +
+                                    std::to_string(secs) +
+                                    " s (the device it last signed in from is not held back)"});
+        if (s->note_failure() >= cfg_.max_failures_per_connection) {
+          s->close(proto::reason::too_many_attempts, "too many failed attempts on this connection");
+        }
+        co_return;
       }
-      ++stats_.held_sign_ins;
-      s->deliver(proto::error{proto::reason::rate_limited, 0,
-                              "too many failed sign-ins for this account; retry in " +
-                                  std::to_string(secs) +
-                                  " s (the device it last signed in from is not held back)"});
-      if (s->note_failure() >= cfg_.max_failures_per_connection) {
-        s->close(proto::reason::too_many_attempts, "too many failed attempts on this connection");
-      }
-      co_return;
     }
   }
   const std::string& against = stored ? stored->password_hash : dummy_hash_;

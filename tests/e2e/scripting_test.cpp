@@ -11,6 +11,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -524,31 +525,26 @@ TEST_F(ScriptingTest, ABurstOfLinesIsSentWholeAndInOrderAtTheRelaysPace) {
 // password, the bot's own client still signs in at once.
 TEST_F(ScriptingTest, TheOwnDeviceSignsInWhileStrangersGuessingTheAccountAreHeldBack) {
   ASSERT_NO_FATAL_FAILURE(create_bot());
-  // Waves of wrong guesses, each from an address of its own, until the account is held back
-  // for a while: a wrong guess from one more address then names the seconds left.
+  // Wrong guesses, each from an address of its own, until the account is held back for a
+  // while. Each is left to wait for its (delayed) answer; a probe from one more address then
+  // says how long the hold is. Past the free failures, one guess is checked at a time and
+  // the others are held back unhashed, so each hold is waited out before the next guess.
   auto answer_to = [&](const std::string& source, const std::string& password) {
     test_client c(relay_.port, source.c_str());
     auto f = c.sign_in("bot", password);
     return f && std::holds_alternative<proto::error>(*f) ? std::get<proto::error>(*f)
                                                          : proto::error{};
   };
-  // Guesses that arrive during a hold are refused unhashed and add nothing, so after a short
-  // hold the next wave waits it out; each wave then adds failures, each doubling the hold.
+  std::vector<std::future<proto::error>> guesses;
   long held_for = 0;
-  for (int wave = 0; wave < 12 && held_for < 8; ++wave) {
-    std::vector<std::thread> guessers;
-    for (int i = 0; i < 8; ++i) {
-      guessers.emplace_back([&, i] {
-        answer_to("127.0.1." + std::to_string(wave * 8 + i + 1),
-                  "wrong-guess-" + std::to_string(i));
-      });
-    }
-    for (auto& t : guessers) t.join();
-    const auto probe = answer_to("127.0.2." + std::to_string(wave + 1), "one-more-wrong-guess");
+  for (int i = 1; i <= 40 && held_for < 8; ++i) {
+    guesses.push_back(
+        std::async(std::launch::async, answer_to, "127.0.1." + std::to_string(i), "wrong-guess"));
+    std::this_thread::sleep_for(std::chrono::milliseconds(300));  // checked by now
+    const auto probe = answer_to("127.0.2." + std::to_string(i), "one-more-wrong-guess");
     if (probe.code == proto::reason::rate_limited) {
       held_for = retry_seconds(probe.text);
-      if (held_for < 8)
-        std::this_thread::sleep_for(std::chrono::milliseconds(held_for * 1000 + 200));
+      if (held_for < 8) std::this_thread::sleep_for(std::chrono::milliseconds(held_for * 1000));
     }
   }
   ASSERT_GE(held_for, 8) << "the account was never held back for long";
@@ -563,6 +559,7 @@ TEST_F(ScriptingTest, TheOwnDeviceSignsInWhileStrangersGuessingTheAccountAreHeld
   EXPECT_EQ(bot->wait_exit(), 0) << bot->describe("exit");
   EXPECT_TRUE(relay_.proc->wait_for("sign-in as bot held back"))
       << relay_.proc->describe("the held-back sign-ins are logged");
+  for (auto& g : guesses) g.wait();
 }
 
 TEST(ScriptingStrictRelay, MessagesTheRelayRefusesAsTooFastAreSentAgainInOrder) {

@@ -205,6 +205,41 @@ TEST(Throttle, AnAccountGuessedFromManyAddressesLetsOnlyItsDeviceIn) {
   EXPECT_NE(stats.find("sign-in failures     6\n"), std::string::npos) << stats;
 }
 
+// Between holds, an account under attack has one unproven sign-in checked at a time: a crowd
+// that arrives as a hold ends is not all hashed (found measuring 100 guessing addresses: each
+// hold's end let dozens through, which filled the hashing queue ahead of the owner).
+TEST(Throttle, BetweenHoldsOneStrangerAtATimeIsChecked) {
+  temp_dir dir;
+  auto cfg = test_config(dir.path());
+  cfg.account_penalty.free_failures = 2;
+  cfg.account_penalty.base = std::chrono::milliseconds(1500);
+  cfg.account_penalty.max = std::chrono::milliseconds(1500);
+  relay_fixture relay(cfg);
+  create_alice(relay.port());
+  for (int i = 0; i < 3; ++i) {  // the third holds alice for 1.5 s, and is answered after it
+    const std::string source = "127.0.0." + std::to_string(10 + i);
+    EXPECT_EQ(try_password(relay.port(), source.c_str(), "guess"),
+              proto::reason::invalid_credentials);
+  }
+  // The hold is over; eight strangers at once.
+  std::vector<std::unique_ptr<test_client>> crowd;
+  for (int i = 0; i < 8; ++i) {
+    const std::string source = "127.0.0." + std::to_string(20 + i);
+    crowd.push_back(std::make_unique<test_client>(relay.port(), source.c_str()));
+  }
+  for (auto& c : crowd) c->send_frame(proto::sign_in{"alice", "crowd-guess", {}});
+  int checked = 0, held = 0;
+  for (auto& c : crowd) {
+    auto f = c->next_frame(std::chrono::seconds(10));
+    ASSERT_TRUE(f && std::holds_alternative<proto::error>(*f));
+    const auto code = std::get<proto::error>(*f).code;
+    checked += code == proto::reason::invalid_credentials;
+    held += code == proto::reason::rate_limited;
+  }
+  EXPECT_EQ(checked, 1);
+  EXPECT_EQ(held, 7);
+}
+
 // One address may create --max-signups-per-address accounts an hour. Sign-ups racing on
 // parallel connections take their tokens before any hashing, so they cannot overshoot.
 TEST(Throttle, NewAccountsPerAddressAreLimitedEvenWhenSignUpsRace) {

@@ -556,28 +556,22 @@ class AuthTest(RelayTestCase):
             finally:
                 c.close()
 
-        # Waves of guesses from fresh addresses. Guesses that arrive during a hold are refused
-        # unhashed and add nothing, so after a short hold the next wave waits it out; each
-        # wave then adds failures, and each failure doubles the hold.
-        held_for, n = 0, 0
-        for wave in range(12):
-            threads = []
-            for _ in range(8):
-                n += 1
-                src = f"127.0.5.{n}"
-                threads.append(threading.Thread(
-                    target=lambda s=src: results.put(attempt(s, b"wrong guess"))))
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join()
-            probe = attempt(f"127.0.6.{wave + 1}", b"one more wrong guess")  # 5 free each
+        # Wrong guesses from fresh addresses, each left to wait for its (delayed) answer; a
+        # probe from one more address then names the hold. Past the free failures one guess
+        # is checked at a time and the rest are held back unhashed, so each hold is waited out.
+        held_for, guessers = 0, []
+        for n in range(1, 41):
+            t = threading.Thread(target=lambda s=f"127.0.5.{n}": results.put(attempt(s, b"wrong guess")))
+            t.start()
+            guessers.append(t)
+            time.sleep(0.3)  # checked by now
+            probe = attempt(f"127.0.6.{n}", b"one more wrong guess")
             if isinstance(probe, Error) and probe.code == rc.REASON_CODES["rate_limited"]:
                 m = re.search(rb"retry in (\d+) s", probe.text)
                 held_for = int(m.group(1)) if m else 0
                 if held_for >= 8:
                     break
-                time.sleep(held_for + 0.2)
+                time.sleep(held_for)
         self.assertGreaterEqual(held_for, 8, "the account was never held back for long")
         stranger = attempt("127.0.7.1", PASSWORD)
         self.assertIsInstance(stranger, Error, "a stranger with the password was let in")
@@ -586,6 +580,8 @@ class AuthTest(RelayTestCase):
         started = time.monotonic()
         self.assertEqual(attempt("127.0.7.2", PASSWORD, identity=device), Welcome(name))
         self.assertLess(time.monotonic() - started, held_for - 2)
+        for t in guessers:
+            t.join()
 
     def test_three_failed_sign_ins_close_the_connection(self):
         c = self.track(connect())

@@ -226,6 +226,9 @@ class relay_server {
   // "worker queue full" refusals: one log line a second at most, with how many it stands for.
   std::uint64_t busy_unlogged_ = 0;
   std::chrono::steady_clock::time_point busy_logged_at_{};
+  // Accounts under attack with an unproven sign-in being checked now: one at a time each, or
+  // a crowd arriving as a hold ends would all be hashed (and fill the pool before the owner).
+  std::unordered_set<std::string> unproven_in_flight_;
   // Likewise for sign-ins held back on an account under attack (one line a second).
   std::uint64_t held_unlogged_ = 0;
   std::chrono::steady_clock::time_point held_logged_at_{};
