@@ -16,10 +16,10 @@ penalty_table::clock::duration penalty_table::blocked_for(const std::string& key
   return std::max(clock::duration::zero(), it->second.blocked_until - now);
 }
 
-bool penalty_table::penalised(const std::string& key, clock::time_point now) const {
+unsigned penalty_table::failures(const std::string& key, clock::time_point now) const {
   const auto it = entries_.find(key);
-  return it != entries_.end() && it->second.failures > p_.free_failures &&
-         (now - it->second.last_failure < p_.forget || now < it->second.blocked_until);
+  if (it == entries_.end() || now - it->second.last_failure >= p_.forget) return 0;
+  return it->second.failures;
 }
 
 void penalty_table::failure(const std::string& key, clock::time_point now) {

@@ -514,26 +514,34 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
   // from (which proves it holds that identity key) is not held back (protocol.md 5.2.1,
   // OWASP's device cookies). Unknown names are penalised alike: the refusal tells nothing.
   if (s->ending()) co_return;  // gone during the lookup: nothing to answer
-  struct in_flight {           // this account's one unproven attempt, until it is answered
-    std::unordered_set<std::string>* set = nullptr;
+  struct in_flight {           // this unproven attempt, counted until it is answered
+    std::unordered_map<std::string, unsigned>* counts = nullptr;
     std::string name;
     ~in_flight() {
-      if (set) set->erase(name);
+      if (counts == nullptr) return;
+      if (auto it = counts->find(name); it != counts->end() && --it->second == 0) counts->erase(it);
     }
   } unproven_guard;
   if (proto::valid_name(name)) {
     const auto now = penalty_table::clock::now();
     const auto wait = account_penalties_.blocked_for(name, now);
-    if ((wait > penalty_table::clock::duration::zero() ||
-         account_penalties_.penalised(name, now)) &&
-        !(stored && stored->identity_key && device_proof &&
-          std::equal(key.begin(), key.end(), stored->identity_key->begin()) &&
-          s->proves_device(key, *device_proof))) {
-      if (wait == penalty_table::clock::duration::zero() && !unproven_in_flight_.count(name)) {
-        // Between holds: this one is checked, and the next waits for its answer.
-        unproven_guard.set = &unproven_in_flight_;
+    const unsigned failed = account_penalties_.failures(name, now);
+    const unsigned free = account_penalties_.free_failures();
+    const auto flying = unproven_in_flight_.find(name);
+    const unsigned checking = flying == unproven_in_flight_.end() ? 0 : flying->second;
+    // At once: as many as there are free failures left, one once past them (between holds).
+    const unsigned room = failed < free ? free - failed : 1;
+    const bool held_now = wait > penalty_table::clock::duration::zero() || checking >= room;
+    // The proof is checked (one X25519) only where it matters: an account under attack.
+    const bool proven = (held_now || failed >= free) && stored && stored->identity_key &&
+                        device_proof &&
+                        std::equal(key.begin(), key.end(), stored->identity_key->begin()) &&
+                        s->proves_device(key, *device_proof);
+    if (!proven) {
+      if (!held_now) {
+        unproven_guard.counts = &unproven_in_flight_;
         unproven_guard.name = name;
-        unproven_in_flight_.insert(name);
+        ++unproven_in_flight_[name];
       } else {
         const auto secs =
             std::max<long long>(1, std::chrono::ceil<std::chrono::seconds>(wait).count());

@@ -240,6 +240,37 @@ TEST(Throttle, BetweenHoldsOneStrangerAtATimeIsChecked) {
   EXPECT_EQ(held, 7);
 }
 
+// A crowd of strangers at once on an account with no failures yet: only as many are checked
+// as it has free failures (100 addresses at once had 74 guesses hashed against 10 free).
+TEST(Throttle, ACrowdAtOnceGetsNoMoreChecksThanTheFreeFailures) {
+  temp_dir dir;
+  auto cfg = test_config(dir.path());
+  cfg.account_penalty.free_failures = 3;
+  cfg.account_penalty.base = std::chrono::milliseconds(500);
+  cfg.account_penalty.max = std::chrono::milliseconds(500);
+  // A hash that takes a while, so that all eight are looked at before the first is answered
+  // (after three failures, one more at a time would be checked between holds).
+  cfg.argon2 = {2, 16384, 1};
+  relay_fixture relay(cfg);
+  create_alice(relay.port());
+  std::vector<std::unique_ptr<test_client>> crowd;
+  for (int i = 0; i < 8; ++i) {
+    const std::string source = "127.0.0." + std::to_string(20 + i);
+    crowd.push_back(std::make_unique<test_client>(relay.port(), source.c_str()));
+  }
+  for (auto& c : crowd) c->send_frame(proto::sign_in{"alice", "crowd-guess", {}});
+  int checked = 0, held = 0;
+  for (auto& c : crowd) {
+    auto f = c->next_frame(std::chrono::seconds(10));
+    ASSERT_TRUE(f && std::holds_alternative<proto::error>(*f));
+    const auto code = std::get<proto::error>(*f).code;
+    checked += code == proto::reason::invalid_credentials;
+    held += code == proto::reason::rate_limited;
+  }
+  EXPECT_EQ(checked, 3);
+  EXPECT_EQ(held, 5);
+}
+
 // One address may create --max-signups-per-address accounts an hour. Sign-ups racing on
 // parallel connections take their tokens before any hashing, so they cannot overshoot.
 TEST(Throttle, NewAccountsPerAddressAreLimitedEvenWhenSignUpsRace) {

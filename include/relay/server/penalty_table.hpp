@@ -25,8 +25,9 @@ class penalty_table {
 
   /// How long `key` must still wait before its next attempt (zero if it may try now).
   clock::duration blocked_for(const std::string& key, clock::time_point now);
-  /// True while `key` has more failures than its free ones (blocked now or not): under attack.
-  bool penalised(const std::string& key, clock::time_point now) const;
+  /// Failures of `key` that still count (0 once forgotten).
+  unsigned failures(const std::string& key, clock::time_point now) const;
+  unsigned free_failures() const noexcept { return p_.free_failures; }
   /// Records a failure; once past free_failures, blocks `key` for a doubling penalty.
   void failure(const std::string& key, clock::time_point now);
   /// Forgets `key` (e.g. an account after a successful sign-in).

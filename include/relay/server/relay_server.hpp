@@ -226,9 +226,10 @@ class relay_server {
   // "worker queue full" refusals: one log line a second at most, with how many it stands for.
   std::uint64_t busy_unlogged_ = 0;
   std::chrono::steady_clock::time_point busy_logged_at_{};
-  // Accounts under attack with an unproven sign-in being checked now: one at a time each, or
-  // a crowd arriving as a hold ends would all be hashed (and fill the pool before the owner).
-  std::unordered_set<std::string> unproven_in_flight_;
+  // Sign-ins without a device proof being checked now, per account name: no more at once
+  // than the account has free failures left (one, once past them), or a crowd arriving
+  // together (or as a hold ends) would all be hashed, and fill the pool before the owner.
+  std::unordered_map<std::string, unsigned> unproven_in_flight_;
   // Likewise for sign-ins held back on an account under attack (one line a second).
   std::uint64_t held_unlogged_ = 0;
   std::chrono::steady_clock::time_point held_logged_at_{};
