@@ -78,5 +78,17 @@ TEST(PenaltyTable, ClearForgets) {
   EXPECT_EQ(t.blocked_for("a", t0), clock::duration::zero());
 }
 
+// The count the relay's one-at-a-time rule reads: it grows with failures, and is 0 for an
+// unknown key and once forgotten.
+TEST(PenaltyTable, FailuresAreCountedUntilForgotten) {
+  penalty_table t(small());
+  const auto t0 = clock::time_point{} + 1000s;
+  EXPECT_EQ(t.failures("a", t0), 0u);
+  for (int i = 0; i < 4; ++i) t.failure("a", t0);
+  EXPECT_EQ(t.failures("a", t0), 4u);
+  EXPECT_EQ(t.failures("a", t0 + small().forget), 0u);
+  EXPECT_EQ(t.free_failures(), small().free_failures);
+}
+
 }  // namespace
 }  // namespace relay::server
