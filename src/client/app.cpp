@@ -94,42 +94,110 @@ extern "C" void stop_with_echo_restored(int) {
   errno = saved_errno;
 }
 
-/// Asks `prompt` and reads a line with terminal echo off (when stdin is a terminal). Ctrl-C,
-/// SIGTERM or SIGHUP meanwhile still restore echo before the process ends.
-std::optional<std::string> read_secret(ui& u, line_reader& in, const std::string& prompt) {
-  const bool tty = ::isatty(STDIN_FILENO) && ::tcgetattr(STDIN_FILENO, &saved_terminal) == 0;
-  if (tty) prepare_ask_again(u, prompt);
-  struct sigaction act {
-  }, old_int{}, old_term{}, old_hup{}, old_quit{}, old_tstp{};
-  if (tty) {
+/// Ctrl-C, SIGTERM, SIGHUP and SIGQUIT put the terminal back before the process ends, and
+/// Ctrl-Z puts it back while stopped, for as long as echo is off.
+class echo_off_signals {
+ public:
+  void install() {
+    if (installed_) return;
+    struct sigaction act {};
     act.sa_handler = restore_terminal_and_die;
     sigemptyset(&act.sa_mask);
-    ::sigaction(SIGINT, &act, &old_int);
-    ::sigaction(SIGTERM, &act, &old_term);
-    ::sigaction(SIGHUP, &act, &old_hup);
-    ::sigaction(SIGQUIT, &act, &old_quit);
+    for (std::size_t i = 0; i < ending.size(); ++i) ::sigaction(ending[i], &act, &old_[i]);
     struct sigaction stop {};
     stop.sa_handler = stop_with_echo_restored;
     sigemptyset(&stop.sa_mask);
     stop.sa_flags = SA_RESTART;  // the read goes on after `fg`
-    ::sigaction(SIGTSTP, &stop, &old_tstp);
+    ::sigaction(SIGTSTP, &stop, &old_tstp_);
+    installed_ = true;
+  }
+  void remove() {
+    if (!installed_) return;
+    for (std::size_t i = 0; i < ending.size(); ++i) ::sigaction(ending[i], &old_[i], nullptr);
+    ::sigaction(SIGTSTP, &old_tstp_, nullptr);
+    installed_ = false;
+  }
+
+ private:
+  static constexpr std::array<int, 4> ending{SIGINT, SIGTERM, SIGHUP, SIGQUIT};
+  std::array<struct sigaction, 4> old_{};
+  struct sigaction old_tstp_ {};
+  bool installed_ = false;
+};
+
+// From a typed password until the chat starts (or the next question), echo stays off: keys
+// typed while the key is unlocked and the relay checks the password are most often the
+// password once more, at a prompt that never came, and must not show in clear. They are
+// dropped unseen by end_quiet, or discarded with the terminal put back on any way out, so
+// they never reach the shell either.
+echo_off_signals quiet_signals;
+bool quiet_now = false;
+
+/// Turns echo off (Enter too) on a terminal until end_quiet or put_terminal_back.
+void start_quiet() {
+  if (!quiet_now) {
+    if (!::isatty(STDIN_FILENO) || ::tcgetattr(STDIN_FILENO, &saved_terminal) != 0) return;
+    quiet_signals.install();
+  }
+  ask_again_length = 0;  // a Ctrl-Z now has no question to ask again
+  quiet_terminal = saved_terminal;
+  quiet_terminal.c_lflag &= ~static_cast<tcflag_t>(ECHO | ECHONL);
+  echo_is_off = 1;
+  ::tcsetattr(STDIN_FILENO, TCSANOW, &quiet_terminal);  // what is typed stays, to be counted
+  quiet_now = true;
+}
+
+/// Puts the terminal back as it was before start_quiet, discarding what was typed since.
+void put_terminal_back() {
+  if (!quiet_now) return;
+  ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_terminal);
+  echo_is_off = 0;
+  quiet_signals.remove();
+  quiet_now = false;
+}
+
+/// Ends the quiet before the chat starts or a question is asked: keys typed meanwhile are
+/// read, wiped and dropped (they would otherwise be the first chat line, sent with Enter and
+/// kept in history, or the answer to a question asked after them), and the person is told.
+void end_quiet(ui& u) {
+  if (!quiet_now) return;
+  // Counted with ICANON off for a moment: in canonical mode only finished lines count.
+  termios counting = quiet_terminal;
+  counting.c_lflag &= ~static_cast<tcflag_t>(ICANON);
+  counting.c_cc[VMIN] = 0;  // reads below never wait
+  counting.c_cc[VTIME] = 0;
+  int typed = 0;
+  if (::tcsetattr(STDIN_FILENO, TCSANOW, &counting) == 0) {
+    if (::ioctl(STDIN_FILENO, FIONREAD, &typed) != 0) typed = 0;
+    std::array<char, 256> buf;  // read, not only flushed, to wipe it: it may be a password
+    while (::read(STDIN_FILENO, buf.data(), buf.size()) > 0) crypto::wipe(buf.data(), buf.size());
+  }
+  put_terminal_back();
+  if (typed > 0) {
+    u.info("(what was typed while signing in was not kept: " + std::to_string(typed) +
+           (typed == 1 ? " byte)" : " bytes)"));
+  }
+}
+
+/// Asks `prompt` and reads a line with terminal echo off (when stdin is a terminal). Ctrl-C,
+/// SIGTERM or SIGHUP meanwhile still restore echo before the process ends. On a terminal,
+/// echo stays off afterwards (start_quiet) until end_quiet.
+std::optional<std::string> read_secret(ui& u, line_reader& in, const std::string& prompt) {
+  end_quiet(u);
+  const bool tty = ::isatty(STDIN_FILENO) && ::tcgetattr(STDIN_FILENO, &saved_terminal) == 0;
+  if (tty) {
+    prepare_ask_again(u, prompt);
+    quiet_signals.install();
     quiet_terminal = saved_terminal;
     quiet_terminal.c_lflag &= ~static_cast<tcflag_t>(ECHO);
     quiet_terminal.c_lflag |= ECHONL;
     echo_is_off = 1;
+    quiet_now = true;  // so any way out puts the terminal back
     ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet_terminal);
   }
   u.prompt(prompt);  // once echo is off: a password typed as soon as it shows stays hidden
   auto line = in.next();
-  if (tty) {
-    ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_terminal);
-    echo_is_off = 0;
-    ::sigaction(SIGINT, &old_int, nullptr);
-    ::sigaction(SIGTERM, &old_term, nullptr);
-    ::sigaction(SIGHUP, &old_hup, nullptr);
-    ::sigaction(SIGQUIT, &old_quit, nullptr);
-    ::sigaction(SIGTSTP, &old_tstp, nullptr);
-  }
+  if (tty) start_quiet();
   return line;
 }
 
@@ -149,6 +217,7 @@ extern "C" void stop_then_ask_again(int) {
 /// Asks `question` on the status stream and reads the answer; on a terminal, Ctrl-Z meanwhile
 /// stops and asks again on `fg`.
 std::optional<std::string> ask(ui& u, line_reader& in, const std::string& question) {
+  end_quiet(u);
   if (!::isatty(STDIN_FILENO)) {
     u.prompt(question);
     return in.next();
@@ -215,39 +284,6 @@ std::optional<std::string> read_password_file(const std::string& path, std::stri
     return std::nullopt;
   }
   return line;
-}
-
-/// Drops keys typed at a terminal while the relay checked the password, when no prompt was
-/// showing (a password typed once more, at a prompt that never came): they would otherwise be
-/// the first chat line, sent with Enter and kept in history. Called before "signed in" shows,
-/// so what is typed after it is kept.
-void drop_typeahead(ui& u) {
-  termios cooked{};
-  if (!::isatty(STDIN_FILENO) || ::tcgetattr(STDIN_FILENO, &cooked) != 0) return;
-  // Counted with ICANON off for a moment: in canonical mode only finished lines count.
-  termios counting = cooked;
-  counting.c_lflag &= ~static_cast<tcflag_t>(ICANON);
-  counting.c_cc[VMIN] = 0;  // reads below never wait
-  counting.c_cc[VTIME] = 0;
-  int typed = 0;
-  bool ended_line = true;
-  if (::tcsetattr(STDIN_FILENO, TCSANOW, &counting) == 0) {
-    if (::ioctl(STDIN_FILENO, FIONREAD, &typed) != 0) typed = 0;
-    // Read, not flushed, to know whether the echo left the cursor inside a line; wiped, as
-    // it may be a password.
-    std::array<char, 256> buf;
-    for (ssize_t n; (n = ::read(STDIN_FILENO, buf.data(), buf.size())) > 0;) {
-      ended_line = buf[static_cast<std::size_t>(n) - 1] == '\n';
-      crypto::wipe(buf.data(), buf.size());
-    }
-    ::tcflush(STDIN_FILENO, TCIFLUSH);
-    ::tcsetattr(STDIN_FILENO, TCSANOW, &cooked);
-  }
-  if (typed > 0) {
-    if (!ended_line) u.prompt("\n");
-    u.info("(what was typed while signing in was not kept: " + std::to_string(typed) +
-           (typed == 1 ? " byte)" : " bytes)"));
-  }
 }
 
 struct sign_in_outcome {
@@ -1289,6 +1325,11 @@ int run_client(const client_config& cfg) {
   const std::string relay_id = cfg.host + ":" + std::to_string(cfg.port);
   const data_dir dir(default_home(cfg.home));
   line_reader in(STDIN_FILENO, max_input_line);
+  // Whatever way run_client ends, echo is back on and keys typed unseen are not left for
+  // the shell to run.
+  struct terminal_back_on_exit {
+    ~terminal_back_on_exit() { put_terminal_back(); }
+  } terminal_back;
 
   net::io_context io(1);
   if (!cfg.relay_key && stdin_tty) {
@@ -1404,6 +1445,7 @@ int run_client(const client_config& cfg) {
       u.error("error: passwords are at most 255 bytes");
       return exit_bad_credentials;
     }
+    start_quiet();  // a password from a file or the environment: keys typed now unseen too
 
     // The identity key: unlocked from this data directory, or new (a new device).
     identity.reset();
@@ -1592,7 +1634,7 @@ int run_client(const client_config& cfg) {
   password.value.clear();
   crypto::wipe(env_password.value.data(), env_password.value.size());
   env_password.value.clear();
-  drop_typeahead(u);
+  end_quiet(u);
   u.show(signed_in_event{name, key_text::of(identity->pub()), signed_up});
   if (new_identity && !signed_up) {
     // One key per account: the contacts of this account pinned the other device's key.

@@ -366,41 +366,106 @@ TEST_F(E2eTest, AnEmptyOrOverLongPasswordIsAskedAgainNotSent) {
   EXPECT_TRUE(exited_with(*alice, 0));
 }
 
-// Keys typed while the relay checks the password (the password once more, at a prompt that
-// never comes) are not the first chat line: Enter would have sent them, and Up recalled them.
-TEST(E2eSlowRelay, KeysTypedWhileSigningInAreNotTakenAsTheFirstLine) {
+/// A relay with a hash of about a second (time to type ahead), and alice's account on it.
+struct slow_relay_with_alice {
   temp_dir dir;
-  // A hash of about a second on the relay: time to type ahead.
-  auto relay = start_relay(dir.path() / "relay.db", 0, RELAY_NODE_BINARY,
-                           {"--argon2-memory", "65536", "--argon2-iterations", "6"});
-  {
+  relay_process relay = start_relay(dir.path() / "relay.db", 0, RELAY_NODE_BINARY,
+                                    {"--argon2-memory", "65536", "--argon2-iterations", "6"});
+  ::testing::AssertionResult sign_up_alice() {
     auto first = start_client(dir, relay.port, "alice");
-    ASSERT_FALSE(sign_up(*first, "alice", alice_password).empty());
+    if (sign_up(*first, "alice", alice_password).empty())
+      return ::testing::AssertionFailure() << "alice could not sign up";
     first->send_line("/quit");
-    ASSERT_TRUE(exited_with(*first, 0));
+    return exited_with(*first, 0);
   }
-  auto alice = start_client(dir, relay.port, "alice");
+};
+
+/// Waits until the password typed into `c` has been read: the terminal then echoes nothing.
+::testing::AssertionResult password_taken(pty_process& c) {
+  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (!c.fully_quiet()) {
+    if (std::chrono::steady_clock::now() >= end)
+      return ::testing::AssertionFailure() << c.describe("echo came back after the password");
+    std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  return ::testing::AssertionSuccess();
+}
+
+// Keys typed while the relay checks the password (most often the password once more, at a
+// prompt that never comes) are not shown, as a password would be, and are not the first chat
+// line: Enter would have sent them, and Up recalled them.
+TEST(E2eSlowRelay, KeysTypedWhileSigningInAreNeitherShownNorTakenAsTheFirstLine) {
+  slow_relay_with_alice s;
+  ASSERT_TRUE(s.sign_up_alice());
+  auto alice = start_client(s.dir, s.relay.port, "alice");
   ASSERT_TRUE(reach_name_prompt(*alice));
   alice->send_line("alice");
   ASSERT_TRUE(saw(*alice, "password: "));
   ASSERT_TRUE(alice->wait_echo_off());
   alice->send_line(alice_password);
-  // Echo comes back when the password has been read; the sign-in is on its way then.
-  const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-  while (!alice->echo_enabled() && std::chrono::steady_clock::now() < end) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(2));
-  }
-  alice->send("typed-ahead");
+  ASSERT_TRUE(password_taken(*alice));
+  alice->send_line("typed-ahead");
   ASSERT_TRUE(saw(*alice,
-                  std::regex("typed-ahead\n\\S* ?\\(what was typed while signing in "
-                             "was not kept: 11 bytes\\)"),
+                  std::regex("\\n\\S* ?\\(what was typed while signing in was not kept: 12 "
+                             "bytes\\)"),
                   "the note, on a line of its own"));
   ASSERT_TRUE(saw(*alice, "signed in as alice"));
   alice->send("\r");  // Enter on what the editor holds: nothing
   alice->send_line("/quit");
   EXPECT_TRUE(exited_with(*alice, 0));
+  EXPECT_TRUE(never_printed(*alice, "typed-ahead"));
   EXPECT_EQ(alice->transcript().find("to send a message type"), std::string::npos)
       << alice->describe("the typed-ahead keys were taken as a chat line");
+}
+
+// Typed ahead of the question, a "y" is not the answer to "Create a new account?": the
+// question asked after it gets its own.
+TEST(E2eSlowRelay, KeysTypedWhileSigningInAreNotTheAnswerToTheNextQuestion) {
+  slow_relay_with_alice s;
+  auto carol = start_client(s.dir, s.relay.port, "carol");
+  ASSERT_TRUE(reach_name_prompt(*carol));
+  carol->send_line("carol");
+  ASSERT_TRUE(saw(*carol, "password: "));
+  ASSERT_TRUE(carol->wait_echo_off());
+  carol->send_line(alice_password);
+  ASSERT_TRUE(password_taken(*carol));
+  carol->send_line("y");
+  ASSERT_TRUE(saw(*carol, "(what was typed while signing in was not kept: 2 bytes)"));
+  ASSERT_TRUE(saw(*carol, "Create a new account named 'carol'? [y/N] "));
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  EXPECT_EQ(carol->transcript().find("confirm password"), std::string::npos)
+      << carol->describe("the typed-ahead y answered the question");
+  carol->send_eof();
+  EXPECT_TRUE(saw(*carol, "no account created"));
+  EXPECT_TRUE(exited_with(*carol, 2));
+}
+
+// When the client ends before the chat (here the relay vanishes mid-sign-in), keys typed
+// unseen meanwhile are discarded: the shell that started it must not read them as a command
+// (a password typed once more would run, and land in the shell's history).
+TEST(E2eSlowRelay, KeysTypedWhileSigningInDoNotReachTheShellWhenTheClientEnds) {
+  slow_relay_with_alice s;
+  ASSERT_TRUE(s.sign_up_alice());
+  auto shell = std::make_unique<pty_process>(pty_options{
+      .argv = {"/bin/sh", "-c",
+               "\"$0\" --port \"$1\" --home \"$2\" --user alice; echo \"client ended\"; "
+               "IFS= read -r line; echo \"shell read [$line]\"",
+               RELAY_NODE_BINARY, std::to_string(s.relay.port), (s.dir.path() / "alice").string()},
+      .working_dir = s.dir.path(),
+      .env = {{"HOME", s.dir.path().string()}, {"TERM", "xterm"}, {"NO_COLOR", "1"}},
+      .label = "shell"});
+  ASSERT_TRUE(saw(*shell, "password: "));
+  ASSERT_TRUE(shell->wait_echo_off());
+  s.relay.proc->send_signal(SIGSTOP);  // the sign-in waits
+  shell->send_line(alice_password);
+  ASSERT_TRUE(password_taken(*shell));
+  shell->send_line("typed-ahead");
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  s.relay.proc->send_signal(SIGKILL);  // and the connection is gone
+  ASSERT_TRUE(saw(*shell, "client ended"));
+  shell->send_line("after");
+  EXPECT_TRUE(saw(*shell, "shell read [after]"));
+  EXPECT_TRUE(never_printed(*shell, "typed-ahead"));
 }
 
 TEST_F(E2eTest, EndOfInputAtAPromptIsSaidOnALineOfItsOwn) {

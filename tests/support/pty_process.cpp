@@ -212,6 +212,11 @@ bool pty_process::echo_enabled() const {
   return ::tcgetattr(fd_, &t) != 0 || (t.c_lflag & ECHO) != 0;
 }
 
+bool pty_process::fully_quiet() const {
+  termios t{};
+  return ::tcgetattr(fd_, &t) == 0 && (t.c_lflag & (ECHO | ECHONL)) == 0;
+}
+
 bool pty_process::wait_echo_off(std::chrono::milliseconds timeout) {
   auto deadline = clock_type::now() + timeout;
   while (echo_enabled()) {

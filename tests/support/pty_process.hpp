@@ -77,6 +77,8 @@ class pty_process {
   bool wait_echo_off(std::chrono::milliseconds timeout = default_timeout);
   /// Whether the terminal echoes input now (still answers after the program has exited).
   bool echo_enabled() const;
+  /// Whether the terminal echoes nothing typed, not even Enter (ECHO and ECHONL both off).
+  bool fully_quiet() const;
 
   /// Everything printed so far, carriage returns removed.
   std::string transcript() const;
