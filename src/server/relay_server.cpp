@@ -29,12 +29,17 @@
 namespace relay::server {
 namespace {
 
+/// Why the database refused: SQLite's reason ("database or disk is full"), not the statement.
+std::string plain_reason(const std::exception& e) {
+  const auto* s = dynamic_cast<const store::sqlite_error*>(&e);
+  return s ? s->code().message() : e.what();
+}
+
 /// A console command that the database refused: the operator's answer gives SQLite's reason
 /// ("database or disk is full"), not the statement, and the log has an ERROR line for it.
 std::string database_problem(const std::string& command, const char* doing,
                              const std::exception& e) {
-  const auto* s = dynamic_cast<const store::sqlite_error*>(&e);
-  const std::string why = s ? s->code().message() : e.what();
+  const std::string why = plain_reason(e);
   log::error() << "console: " << command << " failed: cannot " << doing
                << " the database: " << e.what();
   return "cannot " + std::string(doing) + " the database: " + why + "\n";
@@ -625,13 +630,44 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
     std::optional<store::ban_record> ban;
     bool account_exists = true;
   };
-  auto [ban, account_exists] = co_await writes_.write([this, &name, &key, now] {
-    recorded r;
-    r.ban = bans_.find_active(name, now);
-    if (!r.ban) r.account_exists = users_.record_sign_in(name, key, now).has_value();
-    return r;
-  });
+  const bool same_key =
+      stored->identity_key && std::equal(key.begin(), key.end(), stored->identity_key->begin());
+  std::string not_recorded;  // why the database refused the record, if it did
+  recorded r;
+  try {
+    r = co_await writes_.write([this, &name, &key, now] {
+      recorded w;
+      w.ban = bans_.find_active(name, now);
+      if (!w.ban) w.account_exists = users_.record_sign_in(name, key, now).has_value();
+      return w;
+    });
+  } catch (const std::exception& e) {
+    not_recorded = plain_reason(e);
+  }
   if (s->ending()) co_return;
+  if (!not_recorded.empty()) {
+    // A full disk (or any write the database refuses) must not lock everyone out: the key
+    // already on record signs in unrecorded, and only the time of this sign-in is lost. A new
+    // key is refused: unrecorded, its owner would never be told of it (protocol.md 5.13).
+    if (!same_key) {
+      log::error() << "session " << s->id() << " (" << s->address() << "): sign-in as " << name
+                   << " with a new identity key refused: it cannot be recorded: " << not_recorded;
+      s->deliver(proto::error{proto::reason::busy, 0,
+                              "the relay cannot record a new key now (its database refuses "
+                              "writes); retry later, or sign in from the device used before"});
+      co_return;
+    }
+    r = co_await off_loop(db_strand_, inbox_, [this, &name, now] {
+      recorded read;
+      read.ban = bans_.find_active(name, now);
+      read.account_exists = users_.find(name).has_value();
+      return read;
+    });
+    if (s->ending()) co_return;
+    log::warn() << "user " << name << ": sign-in not recorded (" << not_recorded
+                << "); signed in with the key on record";
+  }
+  const auto& [ban, account_exists] = r;
   if (!account_exists) {
     log::info() << "session " << s->id() << " (" << s->address() << "): sign-in as " << name
                 << " failed: the account was deleted meanwhile";
@@ -655,7 +691,7 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
   // The operator sees key changes as clients do: a new device, or someone with the password.
   // So does the account's owner, who is the one who can tell the two apart (protocol.md 5.13).
   std::optional<proto::last_key> other_key;
-  if (stored->identity_key && !std::equal(key.begin(), key.end(), stored->identity_key->begin())) {
+  if (stored->identity_key && !same_key) {
     crypto::public_key before;
     std::copy(stored->identity_key->begin(), stored->identity_key->end(), before.begin());
     log::info() << "user " << name << " signed in with a new identity key (was "

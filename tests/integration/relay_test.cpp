@@ -2,6 +2,7 @@
 // replacement, the worker pool, and what a network observer sees.
 #include <gtest/gtest.h>
 #include <sched.h>
+#include <sqlite3.h>
 
 #include <chrono>
 #include <filesystem>
@@ -242,6 +243,39 @@ TEST_F(RelayTest, SignUpRecordsTheSignIn) {
   test_client alice(relay->port());
   alice.sign_up_ok("alice", "alice-password");
   EXPECT_EQ(relay->console("db").find("never"), std::string::npos) << relay->console("db");
+}
+
+// A database that refuses writes (a full disk; here a lock held by another process, which
+// the relay's writes wait 5 s for) does not lock existing users out: the key on record signs
+// in unrecorded. A new key is refused until it can be recorded, because its owner is told of
+// a new key at their next sign-in, which an unrecorded one would skip (protocol.md 5.13).
+TEST_F(RelayTest, ADatabaseRefusingWritesLetsTheKeyOnRecordInButNoNewKey) {
+  const crypto::key_pair device = [&] {
+    test_client alice(relay->port());
+    alice.sign_up_ok("alice", "alice-password");
+    return alice.identity().copy();
+  }();
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(dir.file("relay.db").c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  test_client same_device(relay->port());
+  same_device.use_identity(device);
+  test_client new_device(relay->port());
+  const auto on_record = same_device.sign_in("alice", "alice-password");
+  const auto fresh = new_device.sign_in("alice", "alice-password");
+  sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(other);
+
+  EXPECT_TRUE(is<proto::welcome>(on_record));
+  ASSERT_EQ(error_code_of(fresh), reason::busy);
+  EXPECT_NE(std::get<proto::error>(*fresh).text.find("cannot record a new key now"),
+            std::string::npos)
+      << std::get<proto::error>(*fresh).text;
+  // Writable again: the new key signs in, and is recorded (its owner's device is told).
+  test_client later(relay->port());
+  EXPECT_TRUE(is<proto::welcome>(later.sign_in("alice", "alice-password")));
+  const auto db = relay->console("db");
+  EXPECT_NE(db.find(crypto::short_fingerprint(later.identity().pub())), std::string::npos) << db;
 }
 
 TEST_F(RelayTest, NothingIsCreatedByASignIn) {
