@@ -107,16 +107,34 @@ crypto::key_pair open_relay_key(const relay_config& cfg, store::user_store& user
   return load_or_create_relay_key(path, created);
 }
 
+/// A socket listening on `listen`:`port`; throws, saying which, if it cannot.
+tcp::acceptor listening_socket(net::io_context& io, const std::string& listen, std::uint16_t port) {
+  boost::system::error_code ec;
+  auto addr = net::ip::make_address(listen, ec);
+  if (ec) throw std::runtime_error("invalid listen address '" + listen + "'");
+  tcp::endpoint ep(addr, port);
+  tcp::acceptor acceptor(io);
+  acceptor.open(ep.protocol(), ec);
+  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor.bind(ep, ec);
+  if (!ec) acceptor.listen(net::socket_base::max_listen_connections, ec);
+  if (ec) {
+    throw std::runtime_error("cannot listen on " + listen + ":" + std::to_string(port) + ": " +
+                             ec.message());
+  }
+  return acceptor;
+}
+
 }  // namespace
 
 relay_server::relay_server(net::io_context& io, relay_config cfg)
     : io_(io),
       cfg_(std::move(cfg)),
+      acceptor_(listening_socket(io, cfg_.listen, cfg_.port)),
       db_lock_(cfg_.db_path),
       db_(store::open(cfg_.db_path)),
       users_(db_),
       key_(open_relay_key(cfg_, users_, key_created_)),
-      acceptor_(io),
       presence_timer_(io),
       roster_pace_{cfg_.roster_interval, cfg_.roster_clients_per_interval},
       trim_timer_(io),
@@ -130,18 +148,6 @@ relay_server::relay_server(net::io_context& io, relay_config cfg)
       signups_({cfg_.max_signups_per_address, 10000}),
       connection_log_(cfg_.connection_log) {
   net::post(db_thread_, [] { util::name_this_thread(util::database_thread_name); });
-  boost::system::error_code ec;
-  auto addr = net::ip::make_address(cfg_.listen, ec);
-  if (ec) throw std::runtime_error("invalid listen address '" + cfg_.listen + "'");
-  tcp::endpoint ep(addr, cfg_.port);
-  acceptor_.open(ep.protocol(), ec);
-  if (!ec) acceptor_.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor_.bind(ep, ec);
-  if (!ec) acceptor_.listen(net::socket_base::max_listen_connections, ec);
-  if (ec) {
-    throw std::runtime_error("cannot listen on " + cfg_.listen + ":" + std::to_string(cfg_.port) +
-                             ": " + ec.message());
-  }
   port_ = acceptor_.local_endpoint().port();
 }
 

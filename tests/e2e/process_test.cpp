@@ -10,6 +10,7 @@
 #include <regex>
 #include <sstream>
 #include <thread>
+#include <vector>
 
 #include "support/pty_process.hpp"
 #include "support/temp_dir.hpp"
@@ -135,6 +136,29 @@ TEST(Process, OneRelayPerDatabaseAndTheDatabaseIsPrivate) {
                                           " (mode 644), which holds password hashes"),
             std::string::npos)
       << again.proc->transcript();
+}
+
+// A relay that cannot listen (the port is taken) says so and leaves nothing behind: no new
+// database, lock or key to puzzle over, or to start from by mistake with another --port.
+TEST(Process, ARelayThatCannotListenLeavesNoFilesBehind) {
+  temp_dir dir;
+  auto first = start_relay(dir.path() / "first.db");
+  const auto fresh = dir.path() / "fresh";
+  std::filesystem::create_directory(fresh);
+  pty_process second(
+      pty_options{.argv = {RELAY_NODE_BINARY, "-s", "--db", (fresh / "relay.db").string(), "--port",
+                           std::to_string(first.port), "--argon2-memory", "1024"},
+                  .working_dir = fresh,
+                  .env = {{"TERM", "dumb"}},
+                  .label = "second relay"});
+  EXPECT_EQ(second.wait_exit(), 1) << second.describe("exit");
+  EXPECT_NE(second.transcript().find(":" + std::to_string(first.port) + ": Address already in use"),
+            std::string::npos)
+      << second.describe("reason");
+  std::vector<std::string> left;
+  for (const auto& e : std::filesystem::directory_iterator(fresh))
+    left.push_back(e.path().filename().string());
+  EXPECT_TRUE(left.empty()) << "left behind: " << left.front();
 }
 
 TEST(Process, NoNewRelayKeyBesideAccountsUnlessAskedFor) {

@@ -154,6 +154,8 @@ class relay_server {
 
   net::io_context& io_;
   relay_config cfg_;
+  // Listening first: a start that fails on a busy port leaves no new database or key behind.
+  tcp::acceptor acceptor_;
   store::database_lock db_lock_;  // before db_: taken before the database is opened
   store::database db_;
   store::user_store users_;
@@ -161,7 +163,6 @@ class relay_server {
   store::ban_store bans_{db_};
   bool key_created_ = false;  // before key_: its initialiser sets it
   crypto::key_pair key_;
-  tcp::acceptor acceptor_;
   // Roster changes waiting for the next batch; seq numbers every change ever announced.
   struct pending_presence {
     std::uint64_t seq;
