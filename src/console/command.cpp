@@ -48,8 +48,8 @@ class console_category_impl : public std::error_category {
       case command_errc::bad_character:
         return "control character or invalid UTF-8 in line";
       case command_errc::bad_duration:
-        return "bad duration: a positive whole number and a unit, e.g. 30s, 10m, 2h, 7d, 1w or "
-               "1h30m (at most 520w)";
+        return "bad duration: a positive whole number and a unit, e.g. 30s, 10m, 2h, 7d, 1w, "
+               "or units largest first, each once, e.g. 1h30m (at most 520w)";
       case command_errc::reason_too_long:
         return "reason too long (over 200 bytes)";
     }
@@ -139,7 +139,11 @@ result<command> parse_command(std::string_view line) {
   const bool trailing = spec->max_args == rest_of_line;
   for (skip_blanks(rest); !rest.empty(); skip_blanks(rest)) {
     if (trailing && cmd.args.size() == static_cast<std::size_t>(spec->min_args)) {
-      cmd.args.emplace_back(rest);
+      // A reason: shown to the user and in `bans`' columns, where a tab would break the
+      // line up; it reads as the space it stands for.
+      std::string reason(rest);
+      std::replace(reason.begin(), reason.end(), '\t', ' ');
+      cmd.args.push_back(std::move(reason));
       break;
     }
     cmd.args.emplace_back(take_word(rest));

@@ -31,6 +31,7 @@ std::int64_t unit_seconds(char u) {
 result<std::chrono::seconds> parse_duration(std::string_view text) {
   if (text.empty() || text.size() > 32) return command_errc::bad_duration;
   std::int64_t total = 0;
+  std::int64_t previous_unit = max_duration.count() + 1;
   std::size_t i = 0;
   while (i < text.size()) {
     std::int64_t n = 0;
@@ -45,6 +46,10 @@ result<std::chrono::seconds> parse_duration(std::string_view text) {
     const std::int64_t unit =
         unit_seconds(u >= 'A' && u <= 'Z' ? static_cast<char>(u - 'A' + 'a') : u);
     if (unit == 0 || n > max_duration.count() / unit) return command_errc::bad_duration;
+    // Largest unit first, each once ("1h30m", not "30m1h" or "1h1h1h"): anything else is
+    // more likely a typo than what was meant.
+    if (unit >= previous_unit) return command_errc::bad_duration;
+    previous_unit = unit;
     total += n * unit;
     if (total > max_duration.count()) return command_errc::bad_duration;
   }

@@ -56,6 +56,18 @@ TEST(Duration, Garbage) {
   }
 }
 
+// Largest unit first, each once: "30m1h" or "1h1h1h" is more likely a typo than a sum
+// (found by a black-box operator review: `ban bob 1h1h1h` banned for 3 hours).
+TEST(Duration, UnitsComeLargestFirstAndOnce) {
+  for (const char* bad : {"1h1h1h", "30m1h", "1s1m", "5m5m", "1d1w", "2h3H"}) {
+    const auto r = parse_duration(bad);
+    ASSERT_FALSE(r) << "'" << bad << "'";
+    EXPECT_EQ(r.error(), command_errc::bad_duration) << bad;
+  }
+  EXPECT_EQ(parsed("1w1d1h1m1s"), seconds{8 * 86400 + 3661});
+  EXPECT_EQ(parsed("1d30s"), seconds{86430});
+}
+
 TEST(Duration, FormatLeavesOutZeroParts) {
   EXPECT_EQ(format_duration(seconds{0}), "0s");
   EXPECT_EQ(format_duration(seconds{-5}), "0s");
