@@ -7,6 +7,7 @@
 
 #include <csignal>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <string_view>
 #include <utility>
@@ -33,8 +34,24 @@ int run_relay(const relay_config& cfg) {
   std::unique_ptr<relay_server> relay;
   // Catch signals from the very start: a SIGTERM during start-up still ends cleanly. SIGHUP
   // (the terminal or ssh session the relay runs in went away) ends it cleanly too, clients
-  // told, rather than killing it mid-write; there is no configuration file to reload.
+  // told, rather than killing it mid-write; there is no configuration file to reload. So does
+  // SIGQUIT (Ctrl-\ on the console), which would otherwise end it unlogged.
   net::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
+  signals.add(SIGQUIT);
+  // SIGUSR1 and SIGUSR2 would end the relay silently, and log rotation scripts send SIGUSR1
+  // to reopen logs: the relay has nothing to reopen (the audit log follows its rotation), so
+  // it says so and serves on.
+  net::signal_set ignored(io, SIGUSR1, SIGUSR2);
+  std::function<void()> keep_ignoring = [&] {
+    ignored.async_wait([&](boost::system::error_code ec, int sig) {
+      if (ec) return;
+      log::info() << (sig == SIGUSR1 ? "SIGUSR1" : "SIGUSR2")
+                  << " ignored: nothing to reopen (the relay stops on SIGTERM, SIGINT, SIGHUP or "
+                     "SIGQUIT)";
+      keep_ignoring();
+    });
+  };
+  keep_ignoring();
   try {
     relay = std::make_unique<relay_server>(io, cfg);
   } catch (const std::exception& e) {
@@ -51,9 +68,10 @@ int run_relay(const relay_config& cfg) {
   relay->set_quit_handler([&] { shutdown("console: quit"); });
   signals.async_wait([&](boost::system::error_code ec, int sig) {
     if (ec) return;
-    shutdown(sig == SIGINT   ? "SIGINT: Ctrl-C"
-             : sig == SIGHUP ? "SIGHUP: the terminal went away"
-                             : "SIGTERM");
+    shutdown(sig == SIGINT    ? "SIGINT: Ctrl-C"
+             : sig == SIGHUP  ? "SIGHUP: the terminal went away"
+             : sig == SIGQUIT ? "SIGQUIT"
+                              : "SIGTERM");
   });
   relay->start();
   // The log (often kept in a file: node -s 2>>relay.log) says where each run began, and with
