@@ -15,8 +15,8 @@ namespace {
 // addresses, times and counters; so the audit log, which records every command, holds no secret.
 constexpr std::array<command_spec, 11> table{{
     {"help", 0, 1, "help [COMMAND]", "list these commands, or say what one does"},
-    {"db", 0, 0, "db", "accounts: name, created, last sign-in, key"},
-    {"active", 0, 0, "active", "who is online: name, address, since"},
+    {"db", 0, 1, "db [TEXT]", "accounts, or those with TEXT in their name"},
+    {"active", 0, 1, "active [TEXT]", "who is online, or those with TEXT in their name"},
     {"key", 0, 0, "key", "the relay's public-key fingerprint"},
     {"stats", 0, 0, "stats", "uptime, connections, sign-ins, messages, rate"},
     {"kick", 1, rest_of_line, "kick USER [reason]", "disconnect USER, showing them the reason",

@@ -45,6 +45,17 @@ std::string database_problem(const std::string& command, const char* doing,
   return "cannot " + std::string(doing) + " the database: " + why + "\n";
 }
 
+/// "1 user", "3 users".
+std::string count_of(std::size_t n, const std::string& thing) {
+  return std::to_string(n) + " " + thing + (n == 1 ? "" : "s");
+}
+
+/// `text` with ASCII letters lowered (user names are lowercase).
+std::string lowercase(std::string text) {
+  for (char& c : text) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
+  return text;
+}
+
 std::int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -974,12 +985,18 @@ int column_width(const Range& rows, Name name_of) {
 
 }  // namespace
 
-std::string relay_server::active_report() const {
+std::string relay_server::active_report(const std::string& filter) const {
   std::ostringstream os;
   std::vector<const session*> users;
   users.reserve(online_.size());
-  online_.for_each([&](const session& s) { users.push_back(&s); });
-  if (users.empty()) return "nobody is online\n";
+  online_.for_each([&](const session& s) {
+    if (s.name().find(filter) != std::string::npos) users.push_back(&s);
+  });
+  if (online_.size() == 0) return "nobody is online\n";
+  if (users.empty()) {
+    return "no one online has '" + filter + "' in their name (" + count_of(online_.size(), "user") +
+           " online)\n";
+  }
   std::sort(users.begin(), users.end(), [](auto& a, auto& b) { return a->name() < b->name(); });
   const auto now = std::chrono::system_clock::now();
   const int name_w = column_width(users, [](const session* s) { return s->name(); });
@@ -994,7 +1011,12 @@ std::string relay_server::active_report() const {
               std::chrono::duration_cast<std::chrono::seconds>(now - s->since()))
        << ")\n";
   }
-  os << users.size() << (users.size() == 1 ? " user" : " users") << " online\n";
+  if (filter.empty()) {
+    os << count_of(users.size(), "user") << " online\n";
+  } else {
+    os << users.size() << " of " << count_of(online_.size(), "user") << " online "
+       << (users.size() == 1 ? "has" : "have") << " '" << filter << "' in their name\n";
+  }
   return os.str();
 }
 
@@ -1157,22 +1179,31 @@ void relay_server::run_command(const std::string& name, const std::vector<std::s
       finish_command(a, true, os.str());
     });
   } else if (name == "active") {
-    finish_command(a, true, active_report());
+    finish_command(a, true, active_report(args.empty() ? std::string() : lowercase(args[0])));
   } else if (name == "key") {
     // On a line of its own: copied whole from an 80-column terminal, pasted whole.
     finish_command(a, true, "relay key fingerprint:\n" + crypto::fingerprint(key_.pub()) + "\n");
   } else if (name == "db") {
-    net::post(db_strand_, [this, a] {
+    // Names are lowercase: `db Bo` finds bob.
+    net::post(db_strand_, [this, a, filter = args.empty() ? std::string() : lowercase(args[0])] {
       std::ostringstream os;
       std::vector<store::user_record> list;
       try {
         list = users_.list();
       } catch (const std::exception& e) {
-        finish_command(a, false, std::string("cannot read the database: ") + e.what() + "\n");
+        finish_command(a, false, database_problem("db", "read", e));
         return;
       }
       if (list.empty()) {
         finish_command(a, true, "no registered users\n");
+        return;
+      }
+      const std::size_t registered = list.size();
+      std::erase_if(list, [&](const auto& u) { return u.name.find(filter) == std::string::npos; });
+      if (list.empty()) {
+        finish_command(a, true,
+                       "no user name contains '" + filter + "' (" + count_of(registered, "user") +
+                           " registered)\n");
         return;
       }
       const int name_w = column_width(list, [](const auto& u) { return u.name; });
@@ -1189,7 +1220,12 @@ void relay_server::run_command(const std::string& name, const std::vector<std::s
            << (u.identity_key ? crypto::short_fingerprint(*u.identity_key) : std::string("-"))
            << "\n";
       }
-      os << list.size() << (list.size() == 1 ? " user" : " users") << " registered\n";
+      if (filter.empty()) {
+        os << count_of(list.size(), "user") << " registered\n";
+      } else {
+        os << list.size() << " of " << count_of(registered, "user") << " registered "
+           << (list.size() == 1 ? "has" : "have") << " '" << filter << "' in their name\n";
+      }
       finish_command(a, true, os.str());
     });
   } else if (name == "quit") {

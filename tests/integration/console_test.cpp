@@ -438,10 +438,39 @@ TEST_F(ConsoleTest, AuditLogPathOptionAndAFailureIsReportedNotFatal) {
   EXPECT_EQ(lines_of(cfg.audit_log_path).size(), 1u);
 }
 
+// With thousands of accounts a whole `db` scrolls away: `db TEXT` and `active TEXT` show the
+// names containing TEXT (in any case), and say how many of how many (found by a black-box
+// operator review).
+TEST_F(ConsoleTest, DbAndActiveShowOnlyNamesContainingTheText) {
+  for (const char* n : {"bobby", "carol"}) {
+    test_client c(relay->port());
+    c.sign_up_ok(n, std::string(n) + "-password");
+  }
+  const auto db = relay->console("db", {"BOB"});
+  EXPECT_TRUE(has(db, "\nbob ")) << db;
+  EXPECT_TRUE(has(db, "\nbobby ")) << db;
+  EXPECT_FALSE(has(db, "alice")) << db;
+  EXPECT_FALSE(has(db, "carol")) << db;
+  EXPECT_TRUE(has(db, "\n2 of 4 users registered have 'bob' in their name\n")) << db;
+  EXPECT_EQ(relay->console("db", {"zed"}), "no user name contains 'zed' (4 users registered)\n");
+  EXPECT_TRUE(has(relay->console("db"), "\n4 users registered\n"));
+
+  test_client alice(relay->port()), carol(relay->port());
+  ASSERT_TRUE(welcomed(alice.sign_in("alice", "alice-password")));
+  ASSERT_TRUE(welcomed(carol.sign_in("carol", "carol-password")));
+  const auto active = relay->console("active", {"car"});
+  EXPECT_TRUE(has(active, "\ncarol ")) << active;
+  EXPECT_FALSE(has(active, "alice")) << active;
+  EXPECT_TRUE(has(active, "\n1 of 2 users online has 'car' in their name\n")) << active;
+  EXPECT_EQ(relay->console("active", {"bob"}),
+            "no one online has 'bob' in their name (2 users online)\n");
+}
+
 TEST_F(ConsoleTest, HelpListsEveryCommandWithItsSyntax) {
   const auto help = relay->console("help");
-  for (const char* usage : {"help [COMMAND]", "db", "active", "key", "stats", "kick USER [reason]",
-                            "ban USER [DURATION] [reason]", "unban USER", "bans", "quit"}) {
+  for (const char* usage :
+       {"help [COMMAND]", "db [TEXT]", "active [TEXT]", "key", "stats", "kick USER [reason]",
+        "ban USER [DURATION] [reason]", "unban USER", "bans", "quit"}) {
     EXPECT_TRUE(has("\n" + help, std::string("\n") + usage + "  ")) << usage << "\n" << help;
   }
 }

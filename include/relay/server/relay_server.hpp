@@ -123,7 +123,8 @@ class relay_server {
   /// Sends `s` the logged changes it has not seen (not its own), now.
   void flush_presence_to(session& s);
   void send_snapshot(session& s);
-  std::string active_report() const;
+  /// Who is online, only names containing `filter` if not empty.
+  std::string active_report(const std::string& filter = {}) const;
   std::string stats_report() const;
   /// A console command on its way out (see run_command).
   struct command_answer {
