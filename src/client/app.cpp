@@ -1605,6 +1605,17 @@ int run_client(const client_config& cfg) {
       l = std::make_shared<link>(io);
       continue;
     }
+    // A name the relay will not make (one that looks like a taken name): a name typed at the
+    // prompt may be chosen again.
+    if (outcome.refused && outcome.refused->code == proto::reason::invalid_name &&
+        typed_at_terminal && round < 3 && !cfg.user) {
+      u.error("sign-up failed: " + printable(outcome.refused->text));
+      u.info("no account created: sign in, or sign up with another name (Ctrl-D leaves)");
+      name.clear();  // not offered again
+      close_politely(io, l);
+      l = std::make_shared<link>(io);
+      continue;
+    }
     if (outcome.refused || outcome.closed) {
       u.error("sign-up failed: " +
               printable(outcome.refused ? outcome.refused->text : outcome.closed->text));

@@ -15,6 +15,22 @@ bool valid_name(std::string_view name) noexcept {
   return true;
 }
 
+std::string lookalike_key(std::string_view name) {
+  std::string out;
+  out.reserve(name.size());
+  for (char c : name) {
+    const char looks = c == '0' ? 'o' : c == '1' ? 'l' : (c == '_' || c == '-') ? '.' : c;
+    // Pairs that read as one letter, once the single characters are mapped: "rn" is "m".
+    if (!out.empty() &&
+        ((out.back() == 'r' && looks == 'n') || (out.back() == 'v' && looks == 'v'))) {
+      out.back() = out.back() == 'r' ? 'm' : 'w';
+      continue;
+    }
+    out += looks;
+  }
+  return out;
+}
+
 bool acceptable_password(std::string_view pw) noexcept {
   return pw.size() >= min_password && pw.size() <= max_password;
 }

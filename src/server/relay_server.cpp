@@ -160,6 +160,13 @@ relay_server::relay_server(net::io_context& io, relay_config cfg)
       connection_log_(cfg_.connection_log) {
   net::post(db_thread_, [] { util::name_this_thread(util::database_thread_name); });
   port_ = acceptor_.local_endpoint().port();
+  // Accounts made before names were compared by their looks (schema step 3) get their key
+  // now, in one transaction, before the database thread starts using the database.
+  store::transaction tx{db_};
+  if (const auto filled = users_.fill_lookalikes(proto::lookalike_key); filled > 0) {
+    log::info() << "database: " << filled << " account name(s) indexed by what they look like";
+  }
+  tx.commit();
 }
 
 template <class F>
@@ -497,12 +504,38 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
         s->close(proto::reason::too_many_attempts, "too many failed attempts on this connection");
       }
     };
+    // A name that could be mistaken for a taken one ("b0b" for "bob") is refused as breaking
+    // the name rules: its owner could pass for the other user (protocol.md 5.3).
+    const std::string lookalike = proto::lookalike_key(name);
+    auto refuse_lookalike = [&](const std::string& other) {
+      log::info() << "session " << s->id() << " (" << s->address() << "): sign-up for " << name
+                  << " refused: looks like " << other;
+      s->deliver(proto::error{proto::reason::invalid_name, 0,
+                              "the name " + name + " looks too much like " + other +
+                                  ", who has an account: choose another"});
+      if (s->note_failure() >= cfg_.max_failures_per_connection) {
+        s->close(proto::reason::too_many_attempts, "too many failed attempts on this connection");
+      }
+    };
+    struct taken {
+      bool exists = false;
+      std::optional<std::string> looks_like;
+    };
     // A taken name is answered before any hashing: no Argon2 work for a doomed request.
-    const bool exists = co_await off_loop(db_strand_, inbox_,
-                                          [this, &name] { return users_.find(name).has_value(); });
+    const auto [exists, looks_like] =
+        co_await off_loop(db_strand_, inbox_, [this, &name, &lookalike] {
+          taken t;
+          t.exists = users_.find(name).has_value();
+          if (!t.exists) t.looks_like = users_.lookalike_of(lookalike, name);
+          return t;
+        });
     if (s->ending()) co_return;
     if (exists) {
       refuse_taken();
+      co_return;
+    }
+    if (looks_like) {
+      refuse_lookalike(*looks_like);
       co_return;
     }
     const auto params = cfg_.argon2;
@@ -510,12 +543,25 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
       return crypto::hash_password(password, params, crypto::os_random());
     });
     const auto now = unix_now();
-    auto created = co_await writes_.write([this, &name, &hash, &key, now] {
-      auto r = users_.create(name, hash, key, now);
-      if (r) r = users_.record_sign_in(name, key, now);  // signing up signs in
-      return r;
-    });
+    // Checked again in the write: a sign-up for a lookalike may have won the race.
+    struct made {
+      result<void> created;  // read only when looks_like is empty
+      std::optional<std::string> looks_like;
+    };
+    auto [created, raced_lookalike] =
+        co_await writes_.write([this, &name, &hash, &key, now, &lookalike] {
+          made m;
+          m.looks_like = users_.lookalike_of(lookalike, name);
+          if (m.looks_like) return m;
+          m.created = users_.create(name, hash, key, now, lookalike);
+          if (m.created) m.created = users_.record_sign_in(name, key, now);  // signs in too
+          return m;
+        });
     if (s->ending()) co_return;
+    if (raced_lookalike) {
+      refuse_lookalike(*raced_lookalike);
+      co_return;
+    }
     if (!created) {  // lost a race with another sign-up for the same name
       refuse_taken();
       co_return;

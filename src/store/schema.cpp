@@ -7,7 +7,7 @@ namespace relay::store {
 
 namespace {
 
-constexpr std::array<std::string_view, 2> steps{
+constexpr std::array<std::string_view, 3> steps{
     // 1: accounts. Names compare exactly (BINARY); the relay only accepts lowercase names.
     R"sql(
 CREATE TABLE users (
@@ -27,6 +27,13 @@ CREATE TABLE bans (
   reason  TEXT NOT NULL DEFAULT '',
   created INTEGER NOT NULL
 );
+)sql",
+    // 3: what each name looks like (proto::lookalike_key, filled in by the relay), so that a
+    // new name mistakable for a taken one ("b0b" for "bob") is found by index. Not unique:
+    // accounts made before may already look alike.
+    R"sql(
+ALTER TABLE users ADD COLUMN lookalike TEXT;
+CREATE INDEX users_lookalike ON users (lookalike);
 )sql",
 };
 

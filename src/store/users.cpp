@@ -70,8 +70,13 @@ std::error_code make_error_code(store_errc e) noexcept {
 
 user_store::user_store(database& db)
     : insert_(db,
-              "INSERT INTO users (name, password_hash, identity_key, created) VALUES (?1, ?2, ?3, "
-              "?4) ON CONFLICT (name) DO NOTHING RETURNING 1"),
+              "INSERT INTO users (name, password_hash, identity_key, created, lookalike) VALUES "
+              "(?1, ?2, ?3, ?4, ?5) ON CONFLICT (name) DO NOTHING RETURNING 1"),
+      lookalike_of_(db,
+                    "SELECT name FROM users WHERE lookalike = ?1 AND name <> ?2 ORDER BY name "
+                    "LIMIT 1"),
+      without_lookalike_(db, "SELECT name FROM users WHERE lookalike IS NULL"),
+      set_lookalike_(db, "UPDATE users SET lookalike = ?2 WHERE name = ?1"),
       find_(db, "SELECT " + std::string(columns) + " FROM users WHERE name = ?1"),
       sign_in_(db,
                "UPDATE users SET last_sign_in = ?2, identity_key = ?3 WHERE name = ?1 RETURNING 1"),
@@ -81,10 +86,15 @@ user_store::user_store(database& db)
       count_(db, "SELECT count(*) FROM users") {}
 
 result<void> user_store::create(std::string_view name, std::string_view password_hash,
-                                const std::array<std::uint8_t, 32>& identity_key,
-                                std::int64_t now) {
+                                const std::array<std::uint8_t, 32>& identity_key, std::int64_t now,
+                                std::optional<std::string_view> lookalike) {
   run s{insert_};
   s->bind(1, name).bind(2, password_hash).bind(3, byte_view{identity_key}).bind(4, now);
+  if (lookalike) {
+    s->bind(5, *lookalike);
+  } else {
+    s->bind(5, nullptr);
+  }
   // ON CONFLICT DO NOTHING returns no row when the name exists: one atomic statement, no
   // check-then-insert race and no constraint error to parse.
   if (s->step() != statement::step_result::row) return store_errc::name_taken;
@@ -92,6 +102,29 @@ result<void> user_store::create(std::string_view name, std::string_view password
   // hear about it (reset() would swallow the error).
   s->step();
   return {};
+}
+
+std::optional<std::string> user_store::lookalike_of(std::string_view lookalike,
+                                                    std::string_view name) {
+  run s{lookalike_of_};
+  s->bind(1, lookalike).bind(2, name);
+  if (s->step() != statement::step_result::row) return std::nullopt;
+  return s->column_text(0);
+}
+
+std::size_t user_store::fill_lookalikes(
+    const std::function<std::string(std::string_view)>& key_of) {
+  std::vector<std::string> names;
+  {
+    run s{without_lookalike_};
+    while (s->step() == statement::step_result::row) names.push_back(s->column_text(0));
+  }
+  for (const auto& n : names) {
+    run s{set_lookalike_};
+    s->bind(1, n).bind(2, key_of(n));
+    s->step();
+  }
+  return names.size();
 }
 
 std::optional<user_record> user_store::find(std::string_view name) {

@@ -340,6 +340,28 @@ TEST_F(E2eTest, ASlowTypistIsNotCutOffByTheRelaysSignInDeadline) {
   EXPECT_TRUE(exited_with(*alice, 0));
 }
 
+// A name the relay refuses because it looks like a taken one ("a1ice" for "alice") is said,
+// and the person chooses another at the name prompt, which does not offer the refused one.
+TEST_F(E2eTest, ANameThatLooksLikeATakenOneIsRefusedAndAnotherChosen) {
+  ASSERT_NO_FATAL_FAILURE(alice_has_an_account());
+  auto fake = client("fake");
+  ASSERT_TRUE(reach_sign_up_offer(*fake, "a1ice", bob_password));
+  ASSERT_TRUE(accept_sign_up_offer(*fake, bob_password));
+  EXPECT_TRUE(saw(*fake,
+                  "sign-up failed: the name a1ice looks too much like alice, who has an "
+                  "account: choose another"));
+  ASSERT_TRUE(saw(*fake, "sign up with another name (Ctrl-D leaves)"));
+  ASSERT_TRUE(saw(*fake, "\nuser name: "));  // nothing offered
+  EXPECT_EQ(fake->unread().find("a1ice"), std::string::npos) << fake->describe("offered");
+  fake->send_line("bob");
+  ASSERT_TRUE(type_password(*fake, bob_password));
+  ASSERT_TRUE(saw(*fake, "Create a new account named 'bob'? [y/N] "));
+  ASSERT_TRUE(accept_sign_up_offer(*fake, bob_password));
+  EXPECT_TRUE(saw(*fake, "signed in as bob"));
+  fake->send_line("/quit");
+  EXPECT_TRUE(exited_with(*fake, 0));
+}
+
 // Enter alone at the password prompt, or a password longer than any can be, is asked again
 // on this device: never sent to the relay as a failed sign-in (which counts against the
 // address), and never a reason to leave.

@@ -12,6 +12,7 @@
 
 #include "relay/crypto/password.hpp"
 #include "relay/store/database.hpp"
+#include "relay/store/schema.hpp"
 #include "support/relay_fixture.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_client.hpp"
@@ -276,6 +277,46 @@ TEST_F(RelayTest, ADatabaseRefusingWritesLetsTheKeyOnRecordInButNoNewKey) {
   EXPECT_TRUE(is<proto::welcome>(later.sign_in("alice", "alice-password")));
   const auto db = relay->console("db");
   EXPECT_NE(db.find(crypto::short_fingerprint(later.identity().pub())), std::string::npos) << db;
+}
+
+// A name easily mistaken for a taken one ("b0b" for "bob") is refused at sign-up: its owner
+// could pass for bob with everyone who reads names rather than compares safety numbers.
+TEST_F(RelayTest, ASignUpForANameThatLooksLikeATakenOneIsRefused) {
+  test_client bob(relay->port());
+  bob.sign_up_ok("bob", "bob-password");
+  for (const char* fake : {"b0b", "rnallory"}) {
+    if (std::string(fake) == "rnallory") {
+      test_client mallory(relay->port());
+      mallory.sign_up_ok("mallory", "mallory-password");
+    }
+    test_client c(relay->port());
+    const auto refused = c.sign_in(fake, "fake-password", true);
+    ASSERT_EQ(error_code_of(refused), reason::invalid_name) << fake;
+    const std::string other = std::string(fake) == "b0b" ? "bob" : "mallory";
+    EXPECT_EQ(std::get<proto::error>(*refused).text, "the name " + std::string(fake) +
+                                                         " looks too much like " + other +
+                                                         ", who has an account: choose another");
+  }
+  EXPECT_EQ(relay->console("db", {"0"}), "no user name contains '0' (2 users registered)\n");
+  test_client told_apart(relay->port());
+  told_apart.sign_up_ok("bob2", "bob2-password");
+}
+
+// Accounts made by a relay from before names were compared by their looks count too.
+TEST(RelayMigration, AccountsFromAnOlderRelayAreComparedByTheirLooksToo) {
+  temp_dir dir;
+  {
+    auto db = store::database::open(dir.file("relay.db"));
+    db.migrate(store::schema().first(2));
+    store::statement insert{
+        db, "INSERT INTO users (name, password_hash, created) VALUES ('bob', 'h', 1)"};
+    insert.step();
+  }
+  auto cfg = test_config(dir.path());
+  cfg.new_key = true;  // that relay's key file is not part of this test
+  relay_fixture relay(cfg);
+  test_client c(relay.port());
+  EXPECT_EQ(error_code_of(c.sign_in("b0b", "fake-password", true)), reason::invalid_name);
 }
 
 TEST_F(RelayTest, NothingIsCreatedByASignIn) {

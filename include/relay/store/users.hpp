@@ -3,6 +3,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -41,9 +42,17 @@ class user_store {
   /// Prepares its statements once; `db` must already be migrated to schema().
   explicit user_store(database& db);
 
-  /// Creates the account atomically (fails with name_taken if it exists).
+  /// Creates the account atomically (fails with name_taken if it exists), with `lookalike`
+  /// as the key of what its name looks like (proto::lookalike_key), if given.
   result<void> create(std::string_view name, std::string_view password_hash,
-                      const std::array<std::uint8_t, 32>& identity_key, std::int64_t now);
+                      const std::array<std::uint8_t, 32>& identity_key, std::int64_t now,
+                      std::optional<std::string_view> lookalike = std::nullopt);
+  /// Another account (not `name` itself) whose name has the lookalike key `lookalike`: the
+  /// first by name, if any.
+  std::optional<std::string> lookalike_of(std::string_view lookalike, std::string_view name);
+  /// Gives each account without a lookalike key (made before there were any) `key_of(name)`;
+  /// how many it gave one.
+  std::size_t fill_lookalikes(const std::function<std::string(std::string_view)>& key_of);
   /// The account named exactly `name`, if any.
   std::optional<user_record> find(std::string_view name);
   /// Records a successful sign-in: last_sign_in = now and identity_key = key (the user's
@@ -62,6 +71,9 @@ class user_store {
 
  private:
   statement insert_;
+  statement lookalike_of_;
+  statement without_lookalike_;
+  statement set_lookalike_;
   statement find_;
   statement sign_in_;
   statement set_hash_;

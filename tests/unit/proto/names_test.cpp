@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <utility>
+#include <vector>
+
 namespace relay::proto {
 namespace {
 
@@ -17,6 +21,25 @@ TEST(Names, Invalid) {
                                                        "é", "a\x1b", "a\n", std::string(33, 'a')}) {
     EXPECT_FALSE(valid_name(n)) << n;
   }
+}
+
+// Names easily mistaken for each other on screen share a key; names a reader tells apart
+// do not.
+TEST(Names, LookalikesShareAKey) {
+  const std::vector<std::pair<std::string, std::string>> alike{{"bob", "b0b"},
+                                                               {"alice", "a1ice"},
+                                                               {"mallory", "rnallory"},
+                                                               {"walt", "vvalt"},
+                                                               {"bob.smith", "bob_smith"},
+                                                               {"bob-smith", "bob_smith"},
+                                                               {"c0rn", "com"},
+                                                               {"l0l", "101"}};
+  for (const auto& [a, b] : alike) EXPECT_EQ(lookalike_key(a), lookalike_key(b)) << a << " " << b;
+  const std::vector<std::pair<std::string, std::string>> apart{
+      {"bob", "bob2"}, {"bob", "bobb"}, {"alice", "alicia"}, {"bobsmith", "bob.smith"},
+      {"mn", "nm"},    {"vvv", "ww"},   {"ann", "arm"},      {"0", "a"}};
+  for (const auto& [a, b] : apart) EXPECT_NE(lookalike_key(a), lookalike_key(b)) << a << " " << b;
+  EXPECT_EQ(lookalike_key("c0rn"), "com");
 }
 
 TEST(Passwords, Length) {

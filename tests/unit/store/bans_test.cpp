@@ -157,13 +157,15 @@ TEST(BanMigration, VersionOneFileGainsBansAndKeepsAccounts) {
     auto db = database::open(path);
     db.migrate(schema().first(1));
     ASSERT_EQ(db.user_version(), 1);
-    user_store users{db};
-    ASSERT_TRUE(users.create("alice", "hash-a", some_key, 42));
+    // Written as that relay did (today's user_store expects today's columns).
+    statement insert{db, "INSERT INTO users (name, password_hash, created) VALUES (?1, ?2, ?3)"};
+    insert.bind(1, "alice").bind(2, "hash-a").bind(3, std::int64_t{42});
+    insert.step();
     EXPECT_THROW(ban_store{db}, sqlite_error);  // no bans table yet
   }
   {
     auto db = open(path);
-    EXPECT_EQ(db.user_version(), 2);
+    EXPECT_EQ(db.user_version(), static_cast<std::int64_t>(schema().size()));
     EXPECT_EQ(db.integrity_check(), "ok");
     user_store users{db};
     ban_store bans{db};
@@ -181,7 +183,7 @@ TEST(BanMigration, VersionOneFileGainsBansAndKeepsAccounts) {
 }
 
 TEST(BanMigration, SchemaVersionTwoHasBans) {
-  EXPECT_EQ(schema().size(), 2u);
+  EXPECT_GE(schema().size(), 2u);
   auto db = open(":memory:");
   statement s{db, "SELECT count(*) FROM bans"};
   EXPECT_EQ(s.step(), statement::step_result::row);

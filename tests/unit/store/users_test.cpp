@@ -137,6 +137,39 @@ TEST_F(UserStore, InjectionLookingNamesAreStoredLiterally) {
   EXPECT_EQ(db_.integrity_check(), "ok");
 }
 
+// Lookalike keys are the caller's (proto::lookalike_key); the store finds another account
+// with the same one, never the name itself.
+TEST_F(UserStore, LookalikeOfFindsAnotherAccountWithTheSameKey) {
+  ASSERT_TRUE(users_.create("bob", hash, make_key(1), 1, "bob"));
+  ASSERT_TRUE(users_.create("mallory", hash, make_key(2), 1, "mallory"));
+  EXPECT_EQ(users_.lookalike_of("bob", "b0b"), "bob");
+  EXPECT_EQ(users_.lookalike_of("mallory", "rnallory"), "mallory");
+  EXPECT_FALSE(users_.lookalike_of("bob", "bob"));  // itself: not another account
+  EXPECT_FALSE(users_.lookalike_of("carol", "carol"));
+}
+
+// A database from before lookalike keys (schema step 3): its accounts get theirs once, and
+// are found by them afterwards.
+TEST(UserStoreMigration, AccountsFromBeforeLookalikeKeysGetThemOnce) {
+  auto db = database::open(":memory:");
+  db.migrate(schema().first(2));
+  {
+    statement insert{db, "INSERT INTO users (name, password_hash, created) VALUES (?1, 'h', 1)"};
+    for (const char* n : {"bob", "mallory"}) {
+      insert.bind(1, n);
+      insert.step();
+      insert.reset();
+    }
+  }
+  db.migrate(schema());
+  user_store users{db};
+  const auto key_of = [](std::string_view n) { return "key:" + std::string(n); };
+  EXPECT_EQ(users.fill_lookalikes(key_of), 2u);
+  EXPECT_EQ(users.fill_lookalikes(key_of), 0u);
+  EXPECT_EQ(users.lookalike_of("key:bob", "b0b"), "bob");
+  EXPECT_EQ(db.integrity_check(), "ok");
+}
+
 TEST_F(UserStore, IntegrityCheckOk) {
   ASSERT_TRUE(users_.create("alice", hash, make_key(1), 1));
   EXPECT_EQ(db_.integrity_check(), "ok");
