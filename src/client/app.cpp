@@ -784,6 +784,14 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
     switch (book.see(name, key)) {
       case key_check::new_contact:
         save_book();
+        // A relay from before lookalike names were refused, or one that lies, may still
+        // show a "b0b" beside a known "bob": said, as the names alone do not tell.
+        if (const auto known = book.lookalike_of(name)) {
+          u.warning("! new contact " + name + " looks like your contact " + *known +
+                    " but is another user, with another key (" + crypto::short_fingerprint(key) +
+                    "): check who it is with /verify " + name);
+          return;
+        }
         u.info("* new contact " + name + ": key " + crypto::short_fingerprint(key) +
                "\n  (pinned; compare safety numbers with /verify " + name + ")");
         return;

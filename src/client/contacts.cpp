@@ -62,4 +62,12 @@ const contact* contact_book::find(const std::string& name) const {
   return it == contacts_.end() ? nullptr : &it->second;
 }
 
+std::optional<std::string> contact_book::lookalike_of(const std::string& name) const {
+  const std::string looks = proto::lookalike_key(name);
+  for (const auto& [other, c] : contacts_) {
+    if (other != name && proto::lookalike_key(other) == looks) return other;
+  }
+  return std::nullopt;
+}
+
 }  // namespace relay::client

@@ -1,5 +1,6 @@
 // End-to-end trust on first use: relay key pins, --relay-key, contact key pins, safety numbers.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <algorithm>
 #include <cctype>
@@ -19,6 +20,7 @@
 #include "support/chat_driver.hpp"
 #include "support/pty_process.hpp"
 #include "support/temp_dir.hpp"
+#include "support/test_client.hpp"
 
 namespace relay::test {
 namespace {
@@ -532,6 +534,48 @@ TEST_F(TrustTest, PinsPersistAcrossClientRestart) {
   alice->send_line("bob:still you");
   EXPECT_TRUE(saw(*bob, "alice: still you"));
   EXPECT_EQ(bob->transcript().find("WARNING"), std::string::npos) << bob->transcript();
+}
+
+// A relay from before lookalike names were refused (or one that lies) may show a "b0b"
+// beside a known "bob": the client says the new contact looks like a known one.
+TEST(LookalikeContacts, ANewContactThatLooksLikeAKnownOneIsPointedOut) {
+  temp_dir dir;
+  const auto db = dir.path() / "relay.db";
+  auto relay = start_relay(db);
+  const std::uint16_t port = relay.port;
+  {
+    auto alice = start_client(dir, port, "alice");
+    ASSERT_FALSE(sign_up(*alice, "alice", alice_password).empty());
+    alice->send_line("/quit");
+    ASSERT_TRUE(exited_with(*alice, 0));
+    test_client bob(port), other(port);
+    bob.sign_up_ok("bob", bob_password);
+    other.sign_up_ok("bxb", bob_password);
+  }
+  relay.proc->terminate();
+  ASSERT_TRUE(exited_with(*relay.proc, 0));
+  {  // what an older relay could hold: bob and b0b
+    sqlite3* raw = nullptr;
+    ASSERT_EQ(sqlite3_open(db.c_str(), &raw), SQLITE_OK);
+    EXPECT_EQ(
+        sqlite3_exec(raw, "UPDATE users SET name = 'b0b', lookalike = NULL WHERE name = 'bxb'",
+                     nullptr, nullptr, nullptr),
+        SQLITE_OK);
+    sqlite3_close(raw);
+  }
+  relay = start_relay(db, port);
+  test_client bob(port);
+  ASSERT_TRUE(bob.sign_in("bob", bob_password));
+  auto alice = start_client(dir, port, "alice");
+  ASSERT_FALSE(sign_in(*alice, "alice", alice_password).empty());
+  ASSERT_TRUE(saw(*alice, "* new contact bob: key "));
+  test_client fake(port);
+  ASSERT_TRUE(fake.sign_in("b0b", bob_password));
+  EXPECT_TRUE(saw(*alice,
+                  "! new contact b0b looks like your contact bob but is another user, "
+                  "with another key ("));
+  alice->send_line("/quit");
+  EXPECT_TRUE(exited_with(*alice, 0));
 }
 
 }  // namespace

@@ -38,6 +38,9 @@ class contact_book {
   /// Pins `key` for `name` as verified (after /verify ... confirm).
   void verify(const std::string& name, const crypto::public_key& key);
   const contact* find(const std::string& name) const;
+  /// Another contact whose name looks like `name` on screen (proto::lookalike_key): the first
+  /// by name, if any.
+  std::optional<std::string> lookalike_of(const std::string& name) const;
 
  private:
   std::map<std::string, contact> contacts_;

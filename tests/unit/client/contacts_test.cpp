@@ -21,6 +21,16 @@ TEST(ContactBook, FirstSightPinsThenSameOrChanged) {
   EXPECT_EQ(book.see("bob", key_of(2)), key_check::same);
 }
 
+TEST(ContactBook, ALookalikeOfAKnownContactIsFound) {
+  contact_book book;
+  book.see("bob", key_of(1));
+  book.see("mallory", key_of(2));
+  EXPECT_EQ(book.lookalike_of("b0b"), "bob");
+  EXPECT_EQ(book.lookalike_of("rnallory"), "mallory");
+  EXPECT_FALSE(book.lookalike_of("bob"));  // itself
+  EXPECT_FALSE(book.lookalike_of("bob2"));
+}
+
 TEST(ContactBook, VerifiedChangeIsDistinct) {
   contact_book book;
   book.verify("bob", key_of(1));
