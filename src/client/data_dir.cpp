@@ -48,12 +48,24 @@ fs::path default_home(const std::string& home_option) {
   return fs::path(".relaychat");
 }
 
-void write_private_file(const fs::path& path, byte_view contents, bool durable) {
+namespace {
+
+/// Creates (or empties) `path`.tmp, private to the user, in private directories made as
+/// needed; its descriptor, with the path in `tmp`. Throws io_error if it cannot.
+int create_private_temp(const fs::path& path, fs::path& tmp) {
   make_private_dirs(path.parent_path());
-  fs::path tmp = path;
+  tmp = path;
   tmp += ".tmp";
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) throw io_error(tmp, "cannot create");
+  return fd;
+}
+
+}  // namespace
+
+void write_private_file(const fs::path& path, byte_view contents, bool durable) {
+  fs::path tmp;
+  const int fd = create_private_temp(path, tmp);
   const bool ok =
       ::write(fd, contents.data(), contents.size()) == static_cast<ssize_t>(contents.size()) &&
       (!durable || ::fsync(fd) == 0);
@@ -86,13 +98,8 @@ void data_dir::write_identity(const std::string& relay, const std::string& user,
 }
 
 void data_dir::check_identity_writable(const std::string& relay, const std::string& user) const {
-  const auto p = identity_path(relay, user);
-  make_private_dirs(p.parent_path());
-  fs::path tmp = p;
-  tmp += ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-  if (fd < 0) throw io_error(tmp, "cannot create");
-  ::close(fd);
+  fs::path tmp;
+  ::close(create_private_temp(identity_path(relay, user), tmp));
   ::unlink(tmp.c_str());
 }
 

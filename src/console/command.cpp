@@ -5,6 +5,8 @@
 #include <array>
 #include <cstdint>
 
+#include "relay/util/utf8.hpp"
+
 namespace relay::console {
 
 namespace {
@@ -69,22 +71,9 @@ bool is_clean(std::string_view s) {
       ++i;
       continue;
     }
-    // The lead byte gives the sequence length; 0x80..0xbf (a stray continuation) and
-    // 0xf8..0xff lead nothing.
-    const std::size_t extra = b >= 0xf8 ? 0 : b >= 0xf0 ? 3 : b >= 0xe0 ? 2 : b >= 0xc0 ? 1 : 0;
-    if (extra == 0) return false;
-    static constexpr std::uint32_t smallest[] = {0, 0x80, 0x800, 0x10000};
-    std::uint32_t cp = b & (0x3fu >> extra);
-    if (s.size() - i <= extra) return false;
-    for (std::size_t k = 1; k <= extra; ++k) {
-      const auto c = static_cast<unsigned char>(s[i + k]);
-      if ((c & 0xc0) != 0x80) return false;
-      cp = cp << 6 | (c & 0x3fu);
-    }
-    // Overlong forms, UTF-16 surrogates, beyond Unicode, and C1 controls.
-    if (cp < smallest[extra] || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff || cp <= 0x9f)
-      return false;
-    i += extra + 1;
+    const auto [cp, n] = util::utf8_at(s, i);
+    if (n == 0 || util::is_c1_control(cp)) return false;
+    i += n;
   }
   return true;
 }

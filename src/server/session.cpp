@@ -70,14 +70,19 @@ void session::start() {
   arm_watch(started_ + owner_.config().auth_timeout);
 }
 
-std::string session::ip() const {
+std::optional<net::ip::address> session::peer_ip() const {
   if (family_ == 4) {
     net::ip::address_v4::bytes_type b;
     std::copy_n(addr_.begin(), b.size(), b.begin());
-    return net::ip::address_v4(b).to_string();
+    return net::ip::address_v4(b);
   }
-  if (family_ == 6) return net::ip::address_v6(addr_).to_string();
-  return "?";
+  if (family_ == 6) return net::ip::address_v6(addr_);
+  return std::nullopt;
+}
+
+std::string session::ip() const {
+  const auto a = peer_ip();
+  return a ? a->to_string() : "?";
 }
 
 std::string source_of(const net::ip::address& a) {
@@ -90,13 +95,8 @@ std::string source_of(const net::ip::address& a) {
 }
 
 std::string session::source() const {
-  if (family_ == 4) {
-    net::ip::address_v4::bytes_type b;
-    std::copy_n(addr_.begin(), b.size(), b.begin());
-    return source_of(net::ip::address_v4(b));
-  }
-  if (family_ == 6) return source_of(net::ip::address_v6(addr_));
-  return "?";
+  const auto a = peer_ip();
+  return a ? source_of(*a) : "?";
 }
 
 std::string session::address() const {

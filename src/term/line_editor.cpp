@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "relay/term/text_width.hpp"
+#include "relay/util/utf8.hpp"
 
 namespace relay::term {
 namespace {
@@ -39,18 +40,6 @@ bool valid_second(unsigned char lead, unsigned char c) {
     default:
       return is_continuation(c);
   }
-}
-
-/// Length of the valid UTF-8 sequence at s[i], 0 if it is not one.
-std::size_t valid_sequence_at(std::string_view s, std::size_t i) {
-  const auto lead = static_cast<unsigned char>(s[i]);
-  const std::size_t n = utf8_length(lead);
-  if (n <= 1 || i + n > s.size()) return n == 1 ? 1 : 0;
-  if (!valid_second(lead, static_cast<unsigned char>(s[i + 1]))) return 0;
-  for (std::size_t k = 2; k < n; ++k) {
-    if (!is_continuation(static_cast<unsigned char>(s[i + k]))) return 0;
-  }
-  return n;
 }
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n'; }
@@ -99,13 +88,11 @@ std::vector<cell> layout(std::string_view text) {
       cells.push_back({i, std::string{'^', static_cast<char>(c == 0x7f ? '?' : c + 0x40)}, 2});
       ++i;
     } else {
-      std::size_t n = valid_sequence_at(text, i);
-      const bool c1 = n == 2 && c == 0xC2 && static_cast<unsigned char>(text[i + 1]) < 0xA0;
-      if (n == 0 || c1) {
+      const auto [cp, n] = util::utf8_at(text, i);
+      if (n == 0 || util::is_c1_control(cp)) {
         cells.push_back({i, "?", 1});
         i += n == 0 ? 1 : n;
       } else {
-        const char32_t cp = decode_utf8(text, i, n);
         const std::string_view bytes = text.substr(i, n);
         if (is_bidi_control(cp)) {
           cells.push_back({i, "?", 1});
@@ -288,13 +275,16 @@ void line_editor::key_byte(char c, bool after_cr, std::vector<event>& out) {
       }
       return;
     case '\x17':  // Ctrl-W
-      erase(word_left(cursor_), cursor_);
+      kill(word_left(cursor_), cursor_);
       return;
     case '\x15':  // Ctrl-U
-      erase(0, cursor_);
+      kill(0, cursor_);
       return;
     case '\x0b':  // Ctrl-K
-      erase(cursor_, buffer_.size());
+      kill(cursor_, buffer_.size());
+      return;
+    case '\x19':  // Ctrl-Y: what the last kill took, at the cursor
+      insert(killed_);
       return;
     case '\t':
       complete(out);
@@ -324,11 +314,11 @@ void line_editor::alt_key(char c) {
       cursor_ = word_right(cursor_);
       return;
     case 'd':
-      erase(cursor_, word_right(cursor_));
+      kill(cursor_, word_right(cursor_));
       return;
     case '\x7f':
     case '\x08':
-      erase(word_left(cursor_), cursor_);
+      kill(word_left(cursor_), cursor_);
       return;
     default:
       return;  // other Alt-keys (and whatever followed a lone Escape) are swallowed
@@ -460,6 +450,12 @@ bool line_editor::insert(std::string_view text) {
 void line_editor::erase(std::size_t from, std::size_t to) {
   buffer_.erase(from, to - from);
   cursor_ = from;
+}
+
+void line_editor::kill(std::size_t from, std::size_t to) {
+  if (from == to) return;  // nothing taken: the last kill stays for Ctrl-Y
+  killed_.assign(buffer_, from, to - from);
+  erase(from, to);
 }
 
 std::string line_editor::take_line() {
@@ -600,8 +596,8 @@ std::size_t line_editor::next_boundary(std::size_t pos) const noexcept {
 }
 
 bool line_editor::joins_at(std::size_t pos) const noexcept {
-  const std::size_t n = valid_sequence_at(buffer_, pos);
-  return n > 1 && joins_previous(decode_utf8(buffer_, pos, n));
+  const auto [cp, n] = util::utf8_at(buffer_, pos);
+  return n > 1 && joins_previous(cp);
 }
 
 std::size_t line_editor::word_left(std::size_t pos) const noexcept {

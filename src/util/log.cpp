@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "relay/util/thread_name.hpp"
+#include "relay/util/utf8.hpp"
 #include "relay/util/write_all.hpp"
 
 namespace relay::log {
@@ -195,22 +196,13 @@ std::string safe_text(std::string_view text) {
       ++i;
       continue;
     }
-    const std::size_t len = b >= 0xf8 ? 0 : b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 0;
-    std::uint32_t cp = len == 4 ? b & 0x07u : len == 3 ? b & 0x0fu : b & 0x1fu;
-    bool ok = len != 0 && i + len <= text.size();
-    for (std::size_t k = 1; ok && k < len; ++k) {
-      const auto c = static_cast<unsigned char>(text[i + k]);
-      ok = (c & 0xc0) == 0x80;
-      cp = cp << 6 | (c & 0x3fu);
-    }
-    static constexpr std::uint32_t smallest[] = {0, 0, 0x80, 0x800, 0x10000};
-    ok = ok && cp >= smallest[len] && cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff);
-    if (!ok) {
+    const auto [cp, len] = util::utf8_at(text, i);
+    if (len == 0) {
       hex_byte(b);  // one byte at a time: what follows may be good text
       ++i;
       continue;
     }
-    if (cp <= 0x9f) {  // C1 controls (0x9b is a one-byte CSI to some terminals)
+    if (util::is_c1_control(cp)) {  // 0x9b is a one-byte CSI to some terminals
       for (std::size_t k = 0; k < len; ++k) hex_byte(static_cast<unsigned char>(text[i + k]));
     } else if (cp == 0x061c || (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x202a && cp <= 0x202e) ||
                (cp >= 0x2060 && cp <= 0x2069) || cp == 0xfeff) {

@@ -113,6 +113,8 @@ class session : public std::enable_shared_from_this<session> {
                      const crypto::device_proof_bytes& proof) const;
 
  private:
+  /// The peer's address, rebuilt from the compact copy kept per connection.
+  std::optional<net::ip::address> peer_ip() const;
   /// Token bucket: true if the peer may have one more frame forwarded or answered now (a
   /// send, a pong, a refusal; refilled on each read).
   bool take_token();

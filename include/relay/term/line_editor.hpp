@@ -3,16 +3,17 @@
 //
 // Key bindings: printable UTF-8 inserts; Left/Right, Home/End (Ctrl-A/Ctrl-E, ESC[H, ESC[F,
 // ESC[1~, ESC[4~, ESC[7~, ESC[8~, ESCOH, ESCOF) move; Backspace (0x7f, ^H) and Delete (ESC[3~)
-// delete one code point; Ctrl-W deletes the word before the cursor; Ctrl-U kills to the start,
-// Ctrl-K to the end; Ctrl-L asks for a redraw (no event, the caller redraws after every feed);
-// Enter (\r or \n) gives event line; Up/Down (ESC[A/ESC[B, ESCOA/ESCOB) browse history; Ctrl-D on
-// an empty line gives event eof, otherwise deletes at the cursor; Ctrl-C on an empty line gives
-// event eof too, otherwise event discard (the line goes to history, as discard() does); Tab
-// completes a candidate name (`bo` -> `bob:` at the start of the line, `bob ` after /msg, /accept
-// and /verify, `bob` elsewhere; a word starting with '/' at the start of the line completes from
-// set_commands(), `/ms` -> `/msg `; several matches complete their common prefix and a second Tab
-// lists them; a Tab that adds nothing gives event bell). Other escape sequences (CSI ... final
-// byte, SS3 x, ESC x) are swallowed whole, never inserted.
+// delete one code point; Ctrl-W kills the word before the cursor; Ctrl-U kills to the start,
+// Ctrl-K to the end, and Ctrl-Y puts back what the last kill took (Alt-d and Alt-Backspace kill
+// too), as in readline but with one kill kept, not a ring; Ctrl-L asks for a redraw (no event, the
+// caller redraws after every feed); Enter (\r or \n) gives event line; Up/Down (ESC[A/ESC[B,
+// ESCOA/ESCOB) browse history; Ctrl-D on an empty line gives event eof, otherwise deletes at the
+// cursor; Ctrl-C on an empty line gives event eof too, otherwise event discard (the line goes to
+// history, as discard() does); Tab completes a candidate name (`bo` -> `bob:` at the start of the
+// line, `bob ` after /msg, /accept and /verify, `bob` elsewhere; a word starting with '/' at the
+// start of the line completes from set_commands(), `/ms` -> `/msg `; several matches complete their
+// common prefix and a second Tab lists them; a Tab that adds nothing gives event bell). Other
+// escape sequences (CSI ... final byte, SS3 x, ESC x) are swallowed whole, never inserted.
 //
 // Paste policy: a bracketed paste (ESC[200~ ... ESC[201~, which the terminal sends when the
 // client enabled it) is inserted as-is: its line breaks (\r\n, \r, \n, all normalised to \n)
@@ -106,6 +107,8 @@ class line_editor {
   void ss3_done(char final_byte, std::vector<event>& out);
   bool insert(std::string_view text);
   void erase(std::size_t from, std::size_t to);
+  /// erase(), keeping what it took for Ctrl-Y.
+  void kill(std::size_t from, std::size_t to);
   std::string take_line();  // empties the buffer into history
   void submit(std::vector<event>& out);
   void complete(std::vector<event>& out);
@@ -128,6 +131,7 @@ class line_editor {
   std::vector<std::string> history_;
   std::size_t history_pos_ = 0;  // == history_.size(): editing the in-progress line
   std::string saved_line_;       // the in-progress line while browsing history
+  std::string killed_;           // what the last Ctrl-W/U/K (or Alt-d/Backspace) took: Ctrl-Y
   state state_ = state::ground;
   std::string seq_;   // parameter bytes of the escape sequence being read
   std::string utf8_;  // an incomplete UTF-8 sequence typed so far

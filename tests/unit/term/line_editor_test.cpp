@@ -167,6 +167,35 @@ TEST(LineEditor, CtrlUAndCtrlKKill) {
   EXPECT_EQ(ed.cursor(), 0u);
 }
 
+// Ctrl-Y puts back what the last kill took (found by a black-box terminal review: a word
+// killed by mistake was gone for good).
+TEST(LineEditor, CtrlYPutsBackWhatTheLastKillTook) {
+  line_editor ed;
+  ed.feed("bob:hello world");
+  ed.feed("\x17");  // Ctrl-W
+  EXPECT_EQ(ed.buffer(), "bob:hello ");
+  ed.feed("\x19\x19");  // Ctrl-Y twice: two copies
+  EXPECT_EQ(ed.buffer(), "bob:hello worldworld");
+  ed.feed(std::string("\x01") + "\x0b");  // Ctrl-A, Ctrl-K
+  EXPECT_EQ(ed.buffer(), "");
+  ed.feed("alice:\x19");
+  EXPECT_EQ(ed.buffer(), "alice:bob:hello worldworld");
+  ed.feed("\x15");  // Ctrl-U
+  ed.feed("\x15");  // nothing left to kill: the last kill stays
+  ed.feed("\x19");
+  EXPECT_EQ(ed.buffer(), "alice:bob:hello worldworld");
+  ed.feed(std::string("\x1b") + "\x7f");  // Alt-Backspace kills a word too
+  ed.feed("\x19");
+  EXPECT_EQ(ed.buffer(), "alice:bob:hello worldworld");
+}
+
+// Nothing killed yet: Ctrl-Y does nothing (and is never inserted as a character).
+TEST(LineEditor, CtrlYBeforeAnyKillChangesNothing) {
+  line_editor ed;
+  ed.feed("hi\x19");
+  EXPECT_EQ(ed.buffer(), "hi");
+}
+
 TEST(LineEditor, AltKeysMoveAndDeleteByWord) {
   line_editor ed;
   ed.feed("one two three");

@@ -1,0 +1,25 @@
+// One strict UTF-8 decoder for every place that shows or checks text from outside (the log,
+// the console, the chat display, the line editor): they must agree on what is valid.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+namespace relay::util {
+
+/// A code point and the bytes it took.
+struct utf8_char {
+  char32_t cp = 0;
+  std::size_t length = 0;  ///< 1..4; 0 when the bytes at the position are not valid UTF-8
+};
+
+/// The character at s[i] (i < s.size()). Invalid (length 0): a byte that starts nothing (a
+/// stray continuation, 0xc0, 0xc1, 0xf5..0xff), a sequence cut short by the end of `s` or by
+/// a byte that is not a continuation, an overlong form, a UTF-16 surrogate, or a code point
+/// past U+10FFFF. Control characters are valid here; callers decide what to show.
+utf8_char utf8_at(std::string_view s, std::size_t i) noexcept;
+
+/// C1 controls (U+0080..U+009F): U+009B is a one-character CSI to terminals that honour it.
+constexpr bool is_c1_control(char32_t cp) noexcept { return cp >= 0x80 && cp <= 0x9f; }
+
+}  // namespace relay::util
