@@ -156,13 +156,11 @@ void put_terminal_back() {
   quiet_now = false;
 }
 
-/// Ends the quiet before the chat starts or a question is asked: keys typed meanwhile are
-/// read, wiped and dropped (they would otherwise be the first chat line, sent with Enter and
-/// kept in history, or the answer to a question asked after them), and the person is told.
-void end_quiet(ui& u) {
-  if (!quiet_now) return;
-  // Counted with ICANON off for a moment: in canonical mode only finished lines count.
-  termios counting = quiet_terminal;
+/// Reads, wipes and drops what was typed and not yet read at the terminal, whose settings
+/// are `now`; how many bytes. Counted with ICANON off for a moment: in canonical mode only
+/// finished lines count.
+int drop_pending_input(const termios& now) {
+  termios counting = now;
   counting.c_lflag &= ~static_cast<tcflag_t>(ICANON);
   counting.c_cc[VMIN] = 0;  // reads below never wait
   counting.c_cc[VTIME] = 0;
@@ -171,12 +169,26 @@ void end_quiet(ui& u) {
     if (::ioctl(STDIN_FILENO, FIONREAD, &typed) != 0) typed = 0;
     std::array<char, 256> buf;  // read, not only flushed, to wipe it: it may be a password
     while (::read(STDIN_FILENO, buf.data(), buf.size()) > 0) crypto::wipe(buf.data(), buf.size());
+    ::tcsetattr(STDIN_FILENO, TCSANOW, &now);
   }
+  return typed;
+}
+
+/// "(what was typed <when> was not kept: N bytes)", if anything was.
+void say_dropped(ui& u, int typed, const char* when) {
+  if (typed <= 0) return;
+  u.info(std::string("(what was typed ") + when + " was not kept: " + std::to_string(typed) +
+         (typed == 1 ? " byte)" : " bytes)"));
+}
+
+/// Ends the quiet before the chat starts or a question is asked: keys typed meanwhile are
+/// read, wiped and dropped (they would otherwise be the first chat line, sent with Enter and
+/// kept in history, or the answer to a question asked after them), and the person is told.
+void end_quiet(ui& u) {
+  if (!quiet_now) return;
+  const int typed = drop_pending_input(quiet_terminal);
   put_terminal_back();
-  if (typed > 0) {
-    u.info("(what was typed while signing in was not kept: " + std::to_string(typed) +
-           (typed == 1 ? " byte)" : " bytes)"));
-  }
+  say_dropped(u, typed, "while signing in");
 }
 
 /// Asks `prompt` and reads a line with terminal echo off (when stdin is a terminal). Ctrl-C,
@@ -186,12 +198,15 @@ std::optional<std::string> read_secret(ui& u, line_reader& in, const std::string
   end_quiet(u);
   const bool tty = ::isatty(STDIN_FILENO) && ::tcgetattr(STDIN_FILENO, &saved_terminal) == 0;
   if (tty) {
+    // Typed before the prompt showed (a password typed at once after the name): echoed
+    // already, and never taken as the password, so said.
+    say_dropped(u, drop_pending_input(saved_terminal), "before the password prompt");
     prepare_ask_again(u, prompt);
     quiet_signals.install();
     quiet_terminal = saved_terminal;
     quiet_terminal.c_lflag &= ~static_cast<tcflag_t>(ECHO);
     quiet_terminal.c_lflag |= ECHONL;
-    echo_is_off = 1;
+      echo_is_off = 1;
     quiet_now = true;  // so any way out puts the terminal back
     ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet_terminal);
   }
@@ -1509,6 +1524,9 @@ int run_client(const client_config& cfg) {
       l = std::make_shared<link>(io);  // the person took longer than the relay waits
       outcome = run_until_done(io, attempt(u, *l, cfg, dir, relay_id, key_mismatch,
                                            proto::sign_in{name, password.value, pub}, &*identity));
+      // Not the relay's deadline after all: it went away during the sign-in.
+      if (outcome.link_error && !key_mismatch)
+        u.error("the relay closed the connection during the sign-in; connecting again failed:");
     }
     // Too many failures from this address lately: a person is told how long, waits, and the
     // same sign-in goes again (the relay names the seconds, protocol.md 5.2).
@@ -1627,6 +1645,9 @@ int run_client(const client_config& cfg) {
     if (outcome.refused || outcome.closed) {
       u.error("sign-up failed: " +
               printable(outcome.refused ? outcome.refused->text : outcome.closed->text));
+      if (outcome.refused && outcome.refused->code == proto::reason::invalid_name &&
+          typed_at_terminal && !cfg.user)
+        u.info("no account created, three rounds in all: start again to try another name");
       return exit_bad_credentials;
     }
     signed_up = true;

@@ -385,18 +385,30 @@ awaitable<void> relay_server::authenticate(std::shared_ptr<session> s, std::stri
                                            std::string password, proto::key_bytes identity,
                                            bool sign_up,
                                            std::optional<proto::key_bytes> device_proof) {
-  bool failed = false;
+  const char* what = sign_up ? "sign-up" : "sign-in";
+  // Named in the log line below only once known to be printable.
+  const std::string named = proto::valid_name(name) ? " as " + name : std::string();
+  std::string failed;  // why, if it failed
+  bool database = false;
   try {
     co_await authenticate_impl(s, std::move(name), std::move(password), identity, sign_up,
                                device_proof);
   } catch (const std::exception& e) {
     // Disk full, I/O error, worker pool stopped: this request fails, the relay goes on.
-    log::error() << "session " << s->id() << ": sign-in could not be processed: " << e.what();
-    failed = true;
+    failed = plain_reason(e);
+    database = dynamic_cast<const store::sqlite_error*>(&e) != nullptr;
   }
-  if (failed && !s->stopped()) {
-    s->deliver(
-        proto::error{proto::reason::busy, 0, "the relay could not process the sign-in; retry"});
+  if (!failed.empty()) {
+    log::error() << "session " << s->id() << " (" << s->address() << "): " << what << named
+                 << " could not be processed: " << failed;
+    if (!s->stopped()) {
+      s->deliver(proto::error{
+          proto::reason::busy, 0,
+          database && sign_up
+              ? "the relay cannot record a new account now (its database refuses writes); "
+                "retry later"
+              : std::string("the relay could not process the ") + what + "; retry"});
+    }
   }
 }
 

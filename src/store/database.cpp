@@ -2,13 +2,27 @@
 #include "relay/store/database.hpp"
 
 #include <sqlite3.h>
+#include <sys/statvfs.h>
 
 #include <cstring>
+#include <filesystem>
 #include <stdexcept>
 
 namespace relay::store {
 
 namespace {
+
+/// A few words on a full disk holding `file`, or nothing if it has 1 MiB free or more.
+std::string full_disk_hint(const std::string& file) {
+  std::error_code ec;
+  const std::filesystem::path dir = std::filesystem::absolute(file, ec).parent_path();
+  struct statvfs fs {};
+  if (ec || ::statvfs(dir.c_str(), &fs) != 0) return {};
+  const auto free_bytes = static_cast<unsigned long long>(fs.f_bavail) * fs.f_frsize;
+  if (free_bytes >= 1024 * 1024) return {};
+  return "; the disk holding it is full (" + std::to_string(free_bytes / 1024) +
+         " KiB free): free some space, then start the relay again";
+}
 
 class sqlite_category_impl : public std::error_category {
  public:
@@ -70,8 +84,10 @@ database database::open(std::string_view path) {
     // clients at 10,000 sign-ups).
     db.exec("PRAGMA cache_size=-128");
   } catch (const sqlite_error& e) {
-    // Typically "file is not a database": the first read happens here, not in open.
-    throw sqlite_error(e.code().value(), "cannot open " + where + ": " + e.what());
+    // Typically "file is not a database": the first read happens here, not in open. On a
+    // full disk SQLite says "disk I/O error" (it cannot make its WAL index): said plainly.
+    throw sqlite_error(e.code().value(),
+                       "cannot open " + where + ": " + e.what() + full_disk_hint(name));
   }
   return db;
 }

@@ -362,6 +362,22 @@ TEST_F(E2eTest, ANameThatLooksLikeATakenOneIsRefusedAndAnotherChosen) {
   EXPECT_TRUE(exited_with(*fake, 0));
 }
 
+// A password typed at once after the name, before its prompt showed, is said to be dropped
+// (it was echoed, and is never taken as the password; found by a black-box review).
+TEST_F(E2eTest, APasswordTypedBeforeItsPromptIsSaidToBeDropped) {
+  ASSERT_NO_FATAL_FAILURE(alice_has_an_account());
+  auto alice = client("alice");
+  ASSERT_TRUE(reach_name_prompt(*alice));
+  alice->send("alice\rtoo-early\r");
+  ASSERT_TRUE(saw(*alice, "(what was typed before the password prompt was not kept: 10 bytes)"));
+  ASSERT_TRUE(saw(*alice, "password: "));
+  ASSERT_TRUE(alice->wait_echo_off());
+  alice->send_line(alice_password);
+  EXPECT_TRUE(saw(*alice, "signed in as alice"));
+  alice->send_line("/quit");
+  EXPECT_TRUE(exited_with(*alice, 0));
+}
+
 // Enter alone at the password prompt, or a password longer than any can be, is asked again
 // on this device: never sent to the relay as a failed sign-in (which counts against the
 // address), and never a reason to leave.
@@ -484,6 +500,9 @@ TEST(E2eSlowRelay, KeysTypedWhileSigningInDoNotReachTheShellWhenTheClientEnds) {
   shell->send_line("typed-ahead");
   std::this_thread::sleep_for(std::chrono::milliseconds(200));
   s.relay.proc->send_signal(SIGKILL);  // and the connection is gone
+  EXPECT_TRUE(saw(*shell,
+                  "the relay closed the connection during the sign-in; connecting "
+                  "again failed:"));
   ASSERT_TRUE(saw(*shell, "client ended"));
   shell->send_line("after");
   EXPECT_TRUE(saw(*shell, "shell read [after]"));

@@ -264,6 +264,8 @@ TEST_F(RelayTest, ADatabaseRefusingWritesLetsTheKeyOnRecordInButNoNewKey) {
   test_client new_device(relay->port());
   const auto on_record = same_device.sign_in("alice", "alice-password");
   const auto fresh = new_device.sign_in("alice", "alice-password");
+  test_client newcomer(relay->port());  // now: the relay's sign-in deadline is short
+  const auto sign_up = newcomer.sign_in("carol", "carol-password", true);
   sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
   sqlite3_close(other);
 
@@ -272,6 +274,11 @@ TEST_F(RelayTest, ADatabaseRefusingWritesLetsTheKeyOnRecordInButNoNewKey) {
   EXPECT_NE(std::get<proto::error>(*fresh).text.find("cannot record a new key now"),
             std::string::npos)
       << std::get<proto::error>(*fresh).text;
+  // A sign-up is told why, not that a "sign-in" failed (found by a black-box review).
+  ASSERT_EQ(error_code_of(sign_up), reason::busy);
+  EXPECT_EQ(std::get<proto::error>(*sign_up).text,
+            "the relay cannot record a new account now (its database refuses writes); retry "
+            "later");
   // Writable again: the new key signs in, and is recorded (its owner's device is told).
   test_client later(relay->port());
   EXPECT_TRUE(is<proto::welcome>(later.sign_in("alice", "alice-password")));

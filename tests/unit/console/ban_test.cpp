@@ -55,6 +55,17 @@ TEST(BanArgs, MistypedDurationIsRefusedNotTakenAsReason) {
   }
 }
 
+// "ban carol 1h 30m" banned for an hour with the reason "30m" (found by a black-box review):
+// a duration right after the duration is refused; one later in the reason is text.
+TEST(BanArgs, ASecondDurationRightAfterTheFirstIsRefused) {
+  for (const char* line : {"ban carol 1h 30m", "ban carol 1h 30m spam", "ban carol 2d 1w"}) {
+    EXPECT_EQ(error_of(line), command_errc::bad_duration) << line;
+  }
+  EXPECT_EQ(ban_of("ban carol 1h spam for 30m"),
+            (ban_args{"carol", seconds{3600}, "spam for 30m"}));
+  EXPECT_EQ(ban_of("ban carol 1h 3rd warning"), (ban_args{"carol", seconds{3600}, "3rd warning"}));
+}
+
 TEST(BanArgs, ReasonLengthLimit) {
   const std::string ok(max_ban_reason, 'r');
   EXPECT_EQ(ban_of("ban bob 1h " + ok).reason, ok);
