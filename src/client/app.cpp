@@ -206,7 +206,7 @@ std::optional<std::string> read_secret(ui& u, line_reader& in, const std::string
     quiet_terminal = saved_terminal;
     quiet_terminal.c_lflag &= ~static_cast<tcflag_t>(ECHO);
     quiet_terminal.c_lflag |= ECHONL;
-      echo_is_off = 1;
+    echo_is_off = 1;
     quiet_now = true;  // so any way out puts the terminal back
     ::tcsetattr(STDIN_FILENO, TCSAFLUSH, &quiet_terminal);
   }
