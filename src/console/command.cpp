@@ -144,8 +144,9 @@ result<command> parse_command(std::string_view line) {
     return command_errc::too_few_args;
   }
   // User names are lowercase everywhere else (the client lowers what is typed): `kick BOB`
-  // must find bob, not answer that BOB is not online.
-  if (spec->usage.substr(spec->name.size()).starts_with(" USER") && !cmd.args.empty()) {
+  // must find bob, not answer that BOB is not online; `db BO` lists bob.
+  const std::string_view first_arg = spec->usage.substr(spec->name.size());
+  if ((first_arg.starts_with(" USER") || first_arg.starts_with(" [TEXT]")) && !cmd.args.empty()) {
     for (char& c : cmd.args[0]) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
   }
   return cmd;

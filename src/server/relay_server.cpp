@@ -50,12 +50,6 @@ std::string count_of(std::size_t n, const std::string& thing) {
   return std::to_string(n) + " " + thing + (n == 1 ? "" : "s");
 }
 
-/// `text` with ASCII letters lowered (user names are lowercase).
-std::string lowercase(std::string text) {
-  for (char& c : text) c = (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c;
-  return text;
-}
-
 std::int64_t unix_now() {
   return std::chrono::duration_cast<std::chrono::seconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -1237,13 +1231,13 @@ void relay_server::run_command(const std::string& name, const std::vector<std::s
       finish_command(a, true, os.str());
     });
   } else if (name == "active") {
-    finish_command(a, true, active_report(args.empty() ? std::string() : lowercase(args[0])));
+    finish_command(a, true, active_report(args.empty() ? std::string() : args[0]));
   } else if (name == "key") {
     // On a line of its own: copied whole from an 80-column terminal, pasted whole.
     finish_command(a, true, "relay key fingerprint:\n" + crypto::fingerprint(key_.pub()) + "\n");
   } else if (name == "db") {
-    // Names are lowercase: `db Bo` finds bob.
-    net::post(db_strand_, [this, a, filter = args.empty() ? std::string() : lowercase(args[0])] {
+    // TEXT comes lowered by the parser: `db Bo` finds bob.
+    net::post(db_strand_, [this, a, filter = args.empty() ? std::string() : args[0]] {
       std::ostringstream os;
       std::vector<store::user_record> list;
       try {

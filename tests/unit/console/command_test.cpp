@@ -92,6 +92,12 @@ TEST(Command, KickReasonKeepsInternalSpacesAndTabsBecomeSpaces) {
             (command{"kick", {"bob", "caf\xc3\xa9 \xe2\x9c\x93"}}));
 }
 
+// Names are lowercase: a filter typed in capitals finds them.
+TEST(Command, DbAndActiveFiltersAreLowered) {
+  EXPECT_EQ(parsed("db BoB"), (command{"db", {"bob"}}));
+  EXPECT_EQ(parsed("ACTIVE Al"), (command{"active", {"al"}}));
+}
+
 TEST(Command, BanUnbanAndBans) {
   EXPECT_EQ(parsed("ban bob"), (command{"ban", {"bob"}}));
   EXPECT_EQ(parsed("ban bob 2h"), (command{"ban", {"bob", "2h"}}));
