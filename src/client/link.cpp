@@ -102,9 +102,10 @@ awaitable<result<void>> link::open(const std::string& host, std::uint16_t port,
     socket_.close(ignore);
     co_return fail(link_errc::key_rejected);
   }
-  // -> s, se; the payload tells the relay we take batches of frames and want to hear of a
-  // sign-in with another key (protocol.md 4.3)
-  const std::array<byte, 1> features{proto::feature_batch | proto::feature_last_key};
+  // -> s, se; the payload tells the relay we take batches of frames, want to hear of a
+  // sign-in with another key, and want what it sends padded (protocol.md 4.3)
+  const std::array<byte, 1> features{proto::feature_batch | proto::feature_last_key |
+                                     proto::feature_padding};
   auto m3 = noise_.write_handshake(features);
   if (!m3) co_return fail(link_errc::handshake_failed);
   rec.clear();
@@ -131,6 +132,14 @@ awaitable<result<byte_view>> link::next_record() {
 
 void link::send(const proto::frame& f) {
   bytes plain = proto::encode(f);
+  // Padded so that record lengths do not tell a password's length, nor a recipient's name
+  // length (protocol.md 5.14).
+  if (const std::size_t total = proto::padded_size(f, plain.size()); total != 0) {
+    bytes padded;
+    proto::pad(plain, total, padded);
+    crypto::wipe(plain.data(), plain.size());
+    plain.swap(padded);
+  }
   auto ct = noise_.encrypt(plain);
   crypto::wipe(plain.data(), plain.size());  // may hold a password
   if (!ct) return;
@@ -182,8 +191,10 @@ awaitable<result<proto::frame>> link::receive() {
   if (!rec) co_return failure(rec.error());
   auto plain = noise_.decrypt(*rec);
   if (!plain) co_return link_errc::protocol;
+  auto content = proto::unpad(*plain);  // padded content (protocol.md 5.14)
+  if (!content) co_return link_errc::protocol;
   // One frame, or a batch of them (protocol.md 5.12): decode all now, hand out one by one.
-  proto::batch_reader frames(*plain);
+  proto::batch_reader frames(*content);
   while (true) {
     auto next = frames.next();
     if (!next) co_return link_errc::protocol;

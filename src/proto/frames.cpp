@@ -297,7 +297,8 @@ result<frame> decode(byte_view in) {
     case frame_type::bye:
       return finish(frame{bye{}});
     case frame_type::batch:
-      break;  // a container, not a frame: batch_reader takes it apart
+    case frame_type::padded:
+      break;  // containers, not frames: unpad and batch_reader take them apart
     case frame_type::welcome: {
       welcome v;
       if (!r.str8(v.name)) return errc::truncated;
@@ -437,12 +438,100 @@ result<std::optional<byte_view>> batch_reader::next() {
   if (rest_.size() - 2 < n) return fail(errc::truncated);
   byte_view f = rest_.subspan(2, n);
   const auto t = static_cast<frame_type>(f[0]);
-  if (t == frame_type::batch || t == frame_type::sign_in || t == frame_type::sign_up) {
+  if (t == frame_type::batch || t == frame_type::padded || t == frame_type::sign_in ||
+      t == frame_type::sign_up) {
     return fail(errc::not_in_batch);
   }
   rest_ = rest_.subspan(2 + n);
   ++entries_;
   return std::optional<byte_view>{f};
+}
+
+namespace {
+constexpr std::size_t longest_name = 32;  // protocol.md 2.2
+constexpr std::size_t text_block = 64;
+
+std::size_t name_slack(std::size_t n) noexcept { return longest_name - std::min(longest_name, n); }
+
+/// The bytes one frame built by the relay lacks to the padded rule (0 if it is not
+/// well formed: the relay only pads what it encoded itself).
+std::size_t frame_slack(byte_view f) noexcept {
+  if (f.empty()) return 0;
+  switch (static_cast<frame_type>(f[0])) {
+    case frame_type::welcome:
+    case frame_type::deliver:
+      return f.size() > 1 ? name_slack(f[1]) : 0;
+    case frame_type::error:
+    case frame_type::closing: {
+      const std::size_t at = f[0] == static_cast<byte>(frame_type::error) ? 6 : 2;
+      if (f.size() <= at) return 0;
+      const std::size_t n = f[at];
+      return (n + text_block - 1) / text_block * text_block - n;
+    }
+    case frame_type::presence: {
+      std::size_t slack = 0;
+      for (std::size_t at = presence_header; at + 2 <= f.size();) {
+        const std::size_t n = f[at + 1];
+        slack += name_slack(n);
+        at += encoded_size(f[at] == static_cast<byte>(presence_entry::kind::online)
+                               ? presence_entry::kind::online
+                               : presence_entry::kind::offline,
+                           n);
+      }
+      return slack;
+    }
+    default:
+      return 0;
+  }
+}
+}  // namespace
+
+void pad(byte_view content, std::size_t total, bytes& out) {
+  if (content.size() > 0xffff || total < content.size() + padded_header || total > max_frame) {
+    throw std::length_error("padded size out of range");
+  }
+  out.assign(total, byte{0});
+  out[0] = static_cast<byte>(frame_type::padded);
+  out[1] = static_cast<byte>(content.size() >> 8);
+  out[2] = static_cast<byte>(content.size());
+  std::copy(content.begin(), content.end(), out.begin() + padded_header);
+}
+
+std::size_t padded_size(const frame& f, std::size_t encoded) noexcept {
+  constexpr std::size_t credentials_block = 512;
+  if (std::holds_alternative<sign_in>(f) || std::holds_alternative<sign_up>(f)) {
+    const std::size_t n = encoded + padded_header;
+    return std::min(max_frame, (n + credentials_block - 1) / credentials_block * credentials_block);
+  }
+  if (const auto* s = std::get_if<send>(&f)) {
+    // Always wrapped, even for a 32-byte name, so that the header gives nothing away.
+    const std::size_t n =
+        encoded + padded_header + longest_name - std::min(longest_name, s->to.size());
+    return n <= max_frame ? n : 0;
+  }
+  return 0;
+}
+
+std::size_t relay_padded_size(byte_view content) noexcept {
+  if (content.size() + padded_header > max_frame) return 0;
+  std::size_t slack = 0;
+  batch_reader frames(content);
+  for (auto f = frames.next(); f && *f; f = frames.next()) slack += frame_slack(**f);
+  return std::min(max_frame, content.size() + padded_header + slack);
+}
+
+result<byte_view> unpad(byte_view plain) noexcept {
+  if (plain.empty() || plain[0] != static_cast<byte>(frame_type::padded)) return plain;
+  if (plain.size() < padded_header) return errc::bad_padding;
+  const std::size_t n = (std::size_t{plain[1]} << 8) | plain[2];
+  if (n == 0 || n > plain.size() - padded_header) return errc::bad_padding;
+  const byte_view content = plain.subspan(padded_header, n);
+  if (content[0] == static_cast<byte>(frame_type::padded)) return errc::bad_padding;
+  // Zeros only: padding must carry nothing, not even a covert channel.
+  for (const byte b : plain.subspan(padded_header + n)) {
+    if (b != 0) return errc::bad_padding;
+  }
+  return content;
 }
 
 const char* type_name(const frame& f) noexcept {

@@ -316,6 +316,15 @@ void session::seal_batch() {
 }
 
 void session::seal(byte_view plain) {
+  // A client that asked for padding gets every message padded, so that lengths do not
+  // tell the names in it (protocol.md 5.14). Only such clients pay for the copy.
+  static thread_local bytes padded;
+  if (peer_features_ & proto::feature_padding) {
+    if (const std::size_t total = proto::relay_padded_size(plain); total != 0) {
+      proto::pad(plain, total, padded);
+      plain = padded;
+    }
+  }
   // Reserve the length prefix, encrypt in place after it, then patch the length.
   if (out_.capacity() == 0) out_ = local_buffer_pool().take(first_buffer_capacity);
   const std::size_t at = out_.size();
@@ -523,12 +532,20 @@ session::step session::on_record(byte_view record) {
     abort(std::string("transport decrypt failed: ") + ok.error().message());
     return step::stop;
   }
-  proto::batch_reader frames(plain);
+  // A padded message (protocol.md 5.14) is handled as its content alone.
+  const auto content = proto::unpad(plain);
+  if (!content) {
+    close(proto::reason::protocol_error,
+          "bad padded message: a length of 0 or past the end, padded content, or a padding "
+          "byte that is not zero");
+    return step::stop;
+  }
+  proto::batch_reader frames(*content);
   if (!frames.is_batch()) {
     const bool credentials =
-        !plain.empty() && (plain.front() == static_cast<byte>(proto::frame_type::sign_in) ||
-                           plain.front() == static_cast<byte>(proto::frame_type::sign_up));
-    const step st = on_plain_frame(plain);
+        !content->empty() && (content->front() == static_cast<byte>(proto::frame_type::sign_in) ||
+                              content->front() == static_cast<byte>(proto::frame_type::sign_up));
+    const step st = on_plain_frame(*content);
     if (credentials) crypto::wipe(plain.data(), plain.size());  // it held a password
     return st;
   }

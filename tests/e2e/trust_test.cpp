@@ -578,5 +578,73 @@ TEST(LookalikeContacts, ANewContactThatLooksLikeAKnownOneIsPointedOut) {
   EXPECT_TRUE(exited_with(*alice, 0));
 }
 
+/// Body lengths of the records in `stream` (one direction of a proxy), in order; several
+/// connections one after another read as one stream.
+std::vector<std::size_t> record_lengths(const bytes& stream) {
+  std::vector<std::size_t> out;
+  for (std::size_t at = 0; at + 2 <= stream.size();) {
+    const std::size_t n = std::size_t{stream[at]} << 8 | stream[at + 1];
+    if (at + 2 + n > stream.size()) break;
+    out.push_back(n);
+    at += 2 + n;
+  }
+  return out;
+}
+
+/// The lengths in `all` between `low` and `high`, inclusive.
+std::vector<std::size_t> lengths_between(const std::vector<std::size_t>& all, std::size_t low,
+                                         std::size_t high) {
+  std::vector<std::size_t> out;
+  std::copy_if(all.begin(), all.end(), std::back_inserter(out),
+               [&](std::size_t n) { return n >= low && n <= high; });
+  return out;
+}
+
+// What a network observer measures: record lengths. Without padding, the sign-in record of
+// a 100-byte password is 92 bytes longer than that of an 8-byte one, and a message to (or
+// from) a 24-byte name 22 bytes longer than the same message to (from) a 2-byte name.
+TEST(WireLengths, RecordsTellNeitherAPasswordsLengthNorARecipientsName) {
+  temp_dir dir;
+  relay_process relay = start_relay(dir.path() / "relay.db");
+  recording_proxy al_wire(relay.port), bart_wire(relay.port);
+  const std::string bart = "bartholomew.of.the.north";
+  auto al = start_client(dir, al_wire.port(), "al");
+  ASSERT_FALSE(sign_up(*al, "al", "12345678").empty());
+  auto b = start_client(dir, bart_wire.port(), "bart");
+  ASSERT_FALSE(sign_up(*b, bart, std::string(100, 'p')).empty());
+  ASSERT_TRUE(saw(*al, "* " + bart + " joined"));
+  al->send_line("al:hello");  // to a 2-byte name (her own)
+  ASSERT_TRUE(saw(*al, "al: hello"));
+  al->send_line(bart + ":hello");  // the same text to a 24-byte name
+  ASSERT_TRUE(saw(*b, "al: hello"));
+  b->send_line("al:hello");  // and to al from a 24-byte name
+  ASSERT_TRUE(saw(*al, bart + ": hello"));
+  al->send_line("/quit");
+  b->send_line("/quit");
+  ASSERT_TRUE(exited_with(*al, 0));
+  ASSERT_TRUE(exited_with(*b, 0));
+
+  // Each client made two connections: a sign_in refused, then the sign_up (protocol.md 7.2).
+  // Handshake messages are 33 and 65 bytes, pings 25; credentials and sends lie between.
+  const auto al_up = record_lengths(al_wire.upstream());
+  const auto bart_up = record_lengths(bart_wire.upstream());
+  const auto al_credentials = lengths_between(al_up, 300, 2000);
+  const auto bart_credentials = lengths_between(bart_up, 300, 2000);
+  ASSERT_EQ(al_credentials.size(), 2U);
+  EXPECT_EQ(al_credentials, bart_credentials)
+      << "the sign_in and sign_up records of an 8-byte and a 100-byte password differ";
+  EXPECT_EQ(al_credentials.front(), 512U + 16) << "one 512-byte block, and the tag";
+  const auto al_sends = lengths_between(al_up, 100, 299);
+  ASSERT_EQ(al_sends.size(), 2U);
+  EXPECT_EQ(al_sends[0], al_sends[1])
+      << "the same text to 'al' and to '" << bart << "' in records of different lengths";
+  // Downstream, the relay pads for our client: the same text from 'al' and from bart in
+  // records of one length. (A roster update is under 100 bytes, a ping 28.)
+  const auto al_delivers = lengths_between(record_lengths(al_wire.downstream()), 100, 299);
+  ASSERT_EQ(al_delivers.size(), 2U);
+  EXPECT_EQ(al_delivers[0], al_delivers[1])
+      << "the same text from 'al' and from '" << bart << "' in records of different lengths";
+}
+
 }  // namespace
 }  // namespace relay::test

@@ -1,4 +1,4 @@
-// Fuzzes proto::decode and batch_reader. Encodings are canonical (one encoding per value:
+// Fuzzes proto::decode, batch_reader and unpad. Encodings are canonical (one encoding per value:
 // exact lengths, no trailing bytes, flags and enums checked), so a decoded frame must
 // re-encode to the input, and a batch read entry by entry must rebuild to the input.
 #include "relay/proto/frames.hpp"
@@ -32,11 +32,24 @@ void batch_round_trip(byte_view in) {
   const byte_view rebuilt = w.plaintext();
   check(rebuilt.size() == in.size() && std::equal(rebuilt.begin(), rebuilt.end(), in.begin()));
 }
+
+// A padded message that unpads must be rebuilt, byte for byte, by pad() from its content.
+void padded_round_trip(byte_view in) {
+  auto content = proto::unpad(in);
+  if (!content || in.empty() || in[0] != static_cast<byte>(proto::frame_type::padded)) return;
+  check(!content->empty() && content->data() == in.data() + proto::padded_header);
+  bytes again;
+  proto::pad(*content, in.size(), again);
+  check(std::equal(again.begin(), again.end(), in.begin(), in.end()));
+}
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const byte_view in(data, size);
-  if (size <= proto::max_frame) batch_round_trip(in);
+  if (size <= proto::max_frame) {
+    batch_round_trip(in);
+    padded_round_trip(in);
+  }
   auto f = proto::decode(in);
   if (!f) return 0;
   check(size <= proto::max_frame);

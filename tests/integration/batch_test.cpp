@@ -136,7 +136,7 @@ TEST(Batch, MalformedBatchesCloseWithProtocolError) {
       {{0x07, 0x00, 0x00}, "bad batch: empty frame"},
       {{0x07, 0x00, 0x09, 0x04}, "bad batch: truncated frame"},
       {{0x07, 0x00, 0x04, 0x07, 0x00, 0x01, 0x06},
-       "bad batch: a batch, sign_in or sign_up entry (these travel alone)"},
+       "bad batch: a batch, padded, sign_in or sign_up entry (these travel alone)"},
   };
   for (const auto& [plain, text] : bad) {
     test_client c(relay.port(), nullptr, true);
@@ -156,7 +156,134 @@ TEST(Batch, MalformedBatchesCloseWithProtocolError) {
   auto closing = c.expect<proto::closing>();
   ASSERT_TRUE(closing);
   EXPECT_EQ(closing->code, proto::reason::protocol_error);
-  EXPECT_EQ(closing->text, "bad batch: a batch, sign_in or sign_up entry (these travel alone)");
+  EXPECT_EQ(closing->text,
+            "bad batch: a batch, padded, sign_in or sign_up entry (these travel alone)");
+}
+
+// --- padded messages (protocol.md 5.14) ---------------------------------------------------
+
+TEST(Padded, PaddedCredentialsSendsAndBatchesAreHandledAsTheirContent) {
+  temp_dir dir;
+  relay_fixture relay(test_config(dir.path()));
+  test_client alice(relay.port(), nullptr, true), bob(relay.port(), nullptr, true);
+  alice.pad_like_our_client();
+  bob.pad_like_our_client();
+  alice.sign_up_ok("alice", "alice-password");  // a padded sign_up
+  bob.sign_up_ok("bob", "bob-password");
+  ASSERT_TRUE(alice.wait_roster("bob", true));
+  bob.send_text("alice", "padded hello");  // a padded send
+  auto got = alice.receive_text();
+  ASSERT_TRUE(got);
+  ASSERT_TRUE(got->text);
+  EXPECT_EQ(*got->text, "padded hello");
+  // A batch inside a padded message: its frames in order, a ping answered too.
+  proto::batch_writer w;
+  w.add(proto::encode(bob.sealed_send("alice", "one", 2)));
+  w.add(proto::encode(proto::ping{77}));
+  w.add(proto::encode(bob.sealed_send("alice", "two", 3)));
+  bytes padded;
+  proto::pad(w.plaintext(), 1024, padded);
+  bob.send_raw_frame(padded);
+  auto pong = bob.expect<proto::pong>();
+  ASSERT_TRUE(pong);
+  EXPECT_EQ(pong->token, 77u);
+  for (const char* text : {"one", "two"}) {
+    auto m = alice.receive_text();
+    ASSERT_TRUE(m) << text;
+    ASSERT_TRUE(m->text);
+    EXPECT_EQ(*m->text, text);
+  }
+  // And a padded sign_in, on a new connection.
+  bob.send_frame(proto::bye{});
+  ASSERT_TRUE(alice.wait_roster("bob", false));
+  test_client again(relay.port(), nullptr, true);
+  again.pad_like_our_client();
+  again.use_identity(bob.identity());
+  auto welcome = again.sign_in("bob", "bob-password");
+  ASSERT_TRUE(welcome);
+  EXPECT_TRUE(std::holds_alternative<proto::welcome>(*welcome));
+  EXPECT_TRUE(alice.wait_roster("bob", true));
+}
+
+TEST(Padded, TheRelayPadsWhatItSendsOnlyToAClientThatAsks) {
+  temp_dir dir;
+  relay_fixture relay(test_config(dir.path()));
+  test_client alice(relay.port(), nullptr, true, transport::cipher_choice::aesgcm_if_available,
+                    proto::feature_padding);
+  test_client carol(relay.port(), nullptr, true);
+  const std::string bart = "bartholomew.of.the.north";
+  test_client b(relay.port(), nullptr, true), bartholomew(relay.port(), nullptr, true);
+  alice.sign_up_ok("alice", "alice-password");
+  carol.sign_up_ok("carol", "carol-password");
+  b.sign_up_ok("b", "b-password");
+  bartholomew.sign_up_ok(bart, "bart-password");
+  for (test_client* c : {&alice, &carol}) {
+    ASSERT_TRUE(c->wait_roster("b", true));
+    ASSERT_TRUE(c->wait_roster(bart, true));
+  }
+  // The same text from a 1-byte and a 24-byte name: one length for alice, two for carol.
+  auto sizes_of_two = [&](test_client& to, const std::string& to_name) {
+    std::vector<std::size_t> sizes;
+    for (test_client* from : {&b, &bartholomew}) {
+      from->send_text(to_name, "same text");
+      auto got = to.receive_text();
+      EXPECT_TRUE(got && got->text && *got->text == "same text");
+      sizes.push_back(to.last_message_size());
+    }
+    return sizes;
+  };
+  const auto padded = sizes_of_two(alice, "alice");
+  EXPECT_EQ(padded[0], padded[1]);
+  const auto plain = sizes_of_two(carol, "carol");
+  EXPECT_EQ(plain[1] - plain[0], bart.size() - 1);
+  // An error naming what was typed: one length whatever the name.
+  std::vector<std::size_t> errors;
+  for (const std::string to : {"x", "nobody-by-that-longer-name"}) {
+    alice.send_frame(proto::send{9, to, bytes(104, 1)});
+    auto e = alice.expect<proto::error>();
+    ASSERT_TRUE(e);
+    EXPECT_EQ(e->text, to + " is not online");
+    errors.push_back(alice.last_message_size());
+  }
+  EXPECT_EQ(errors[0], errors[1]);
+  // Everything alice got was padded (the welcome and roster too); nothing carol got was.
+  EXPECT_EQ(alice.padded_received(), alice.transport_messages());
+  EXPECT_EQ(carol.padded_received(), 0U);
+}
+
+TEST(Padded, BadPaddingClosesThatConnectionOnly) {
+  temp_dir dir;
+  relay_fixture relay(test_config(dir.path()));
+  test_client alice(relay.port(), nullptr, true), bob(relay.port(), nullptr, true);
+  alice.sign_up_ok("alice", "alice-password");
+  bob.sign_up_ok("bob", "bob-password");
+  ASSERT_TRUE(alice.wait_roster("bob", true));
+  const bytes ping = proto::encode(proto::ping{5});
+  bytes good;
+  proto::pad(ping, 40, good);
+  bytes dirty = good, past = good, nested;
+  dirty.back() = 0x2a;
+  past[2] = 0xff;
+  proto::pad(good, good.size() + 3, nested);
+  for (const bytes& plain : {dirty, past, nested, bytes{0x08, 0x00}}) {
+    test_client c(relay.port(), nullptr, true);
+    c.sign_up_ok(
+        "user" + std::to_string(plain.size()) + "x" + std::to_string(plain[2 % plain.size()]),
+        "some-password");
+    c.send_raw_frame(plain);
+    auto closing = c.expect<proto::closing>();
+    ASSERT_TRUE(closing) << "no closing for a bad padded message of " << plain.size() << " bytes";
+    EXPECT_EQ(closing->code, proto::reason::protocol_error);
+    EXPECT_EQ(closing->text,
+              "bad padded message: a length of 0 or past the end, padded content, or a padding "
+              "byte that is not zero");
+    EXPECT_TRUE(c.closed_within(std::chrono::seconds(3)));
+  }
+  bob.send_text("alice", "still here");
+  auto got = alice.receive_text();
+  ASSERT_TRUE(got);
+  ASSERT_TRUE(got->text);
+  EXPECT_EQ(*got->text, "still here");
 }
 
 }  // namespace

@@ -83,6 +83,7 @@ PING = 0x04
 PONG = 0x05
 BYE = 0x06
 BATCH = 0x07  # a container of frames (section 5.12), not a frame of its own
+PADDED = 0x08  # content, then zero padding (section 5.14), not a frame of its own
 WELCOME = 0x81
 PRESENCE = 0x82
 DELIVER = 0x83
@@ -90,6 +91,9 @@ ERROR = 0x84
 CLOSING = 0x85
 
 FEATURE_BATCH = 0x01  # handshake message 3 payload bit (section 4.3)
+FEATURE_PADDING = 0x04  # ... "pad what you send me" (section 5.14)
+CREDENTIALS_BLOCK = 512  # a padded sign_in / sign_up is a multiple of this (section 5.14)
+LONGEST_NAME = 32
 MAX_BATCH_ENTRY = MAX_FRAME - 3  # a frame inside a batch: 1..65516 bytes
 
 FLAG_SNAPSHOT = 0x01
@@ -471,8 +475,8 @@ def encode_batch(frames) -> bytes:
         b = bytes(f) if isinstance(f, (bytes, bytearray)) else encode_frame(f)
         if not 1 <= len(b) <= MAX_BATCH_ENTRY:
             raise ValueError("batch entry must be 1..65516 bytes")
-        if b[0] in (BATCH, SIGN_IN, SIGN_UP):
-            raise ValueError("a batch may not hold a batch, sign_in or sign_up")
+        if b[0] in (BATCH, PADDED, SIGN_IN, SIGN_UP):
+            raise ValueError("a batch may not hold a batch, padded message, sign_in or sign_up")
         out += struct.pack(">H", len(b)) + b
     if len(out) > MAX_FRAME:
         raise ValueError("batch longer than 65519 bytes")
@@ -494,7 +498,7 @@ def split_batch(data: bytes) -> List[bytes]:
         if n == 0:
             raise ProtocolError("bad batch: empty entry")
         f = r.take(n)
-        if f[0] in (BATCH, SIGN_IN, SIGN_UP):
+        if f[0] in (BATCH, PADDED, SIGN_IN, SIGN_UP):
             raise ProtocolError(f"bad batch: entry of type 0x{f[0]:02x}")
         out.append(f)
     if not out:
@@ -502,8 +506,44 @@ def split_batch(data: bytes) -> List[bytes]:
     return out
 
 
+def pad_message(content: bytes, total: int) -> bytes:
+    """A padded message (section 5.14) of exactly `total` bytes holding `content`."""
+    if not 1 <= len(content) or total < len(content) + 3 or total > MAX_FRAME:
+        raise ValueError("padded size out of range")
+    return bytes([PADDED]) + struct.pack(">H", len(content)) + content + bytes(
+        total - 3 - len(content))
+
+
+def unpad_message(data: bytes) -> bytes:
+    """The content of a padded message, checked; anything else as it is."""
+    if not len(data) or data[0] != PADDED:
+        return data
+    if len(data) < 3:
+        raise ProtocolError("bad padded message: no length")
+    n = struct.unpack(">H", data[1:3])[0]
+    if n == 0 or 3 + n > len(data):
+        raise ProtocolError("bad padded message: length")
+    if data[3] == PADDED:
+        raise ProtocolError("bad padded message: padded inside padded")
+    if any(data[3 + n:]):
+        raise ProtocolError("bad padded message: a padding byte is not zero")
+    return data[3:3 + n]
+
+
+def padded_total(f: Frame, encoded: bytes) -> int:
+    """What our client pads a frame to (section 5.14), 0 for none: credentials to whole
+    512-byte blocks, a send as if its recipient's name were 32 bytes."""
+    if isinstance(f, (SignIn, SignUp)):
+        return -(-(len(encoded) + 3) // CREDENTIALS_BLOCK) * CREDENTIALS_BLOCK
+    if isinstance(f, Send):
+        return len(encoded) + 3 + LONGEST_NAME - min(LONGEST_NAME, len(f.to))
+    return 0
+
+
 def decode_message(data: bytes) -> List[Frame]:
-    """The frames of one transport message plaintext: one frame, or a batch's frames."""
+    """The frames of one transport message plaintext: one frame, or a batch's frames,
+    either possibly padded."""
+    data = unpad_message(data)
     if len(data) and data[0] == BATCH:
         return [decode_frame(f) for f in split_batch(data)]
     return [decode_frame(data)]
@@ -651,6 +691,9 @@ class NoiseConnection:
         self.messages_in = 0  # transport messages received after the handshake
         self.batches_in = 0  # ... of which were batches
         self.frames_in = 0  # frames they carried
+        self.padded_in = 0  # ... of which were padded
+        self.last_in_len = 0  # plaintext length of the last one, padding included
+        self.pad_out = False  # pad sign_in, sign_up and send as section 5.14 suggests
 
     # -- records --
     def write_record(self, body: bytes) -> None:
@@ -718,7 +761,8 @@ class NoiseConnection:
         return hs
 
     def handshake(self, check_relay_key, timeout: float = 10.0, accept_batches: bool = False,
-                  offer_aesgcm: bool = False, message1_payload: Optional[bytes] = None) -> bytes:
+                  offer_aesgcm: bool = False, message1_payload: Optional[bytes] = None,
+                  padding: bool = False) -> bytes:
         """Noise XX as initiator. check_relay_key(rs) is called after message 2
         and before message 3; it must raise to abort (then nothing more is sent).
         With accept_batches, message 3 carries the feature byte FEATURE_BATCH (section 4.3)
@@ -730,7 +774,10 @@ class NoiseConnection:
         ephemeral key and the same message 1 payload. self.cipher tells which one held.
 
         message1_payload (tests only) replaces message 1's payload (default: the byte 0x01 when
-        offering, else empty); offer_aesgcm still decides which states are tried."""
+        offering, else empty); offer_aesgcm still decides which states are tried.
+
+        With padding, message 3 also sets FEATURE_PADDING (the relay pads what it sends) and
+        this side pads its sign_in, sign_up and send frames (section 5.14)."""
         dh = X25519DH()
         static = dh.generate_keypair()
         payload1 = bytes(message1_payload) if message1_payload is not None else (
@@ -780,7 +827,9 @@ class NoiseConnection:
             self.close()
             raise
         m3 = bytearray()
-        c1, c2 = hs.write_message(bytes([FEATURE_BATCH]) if accept_batches else b"", m3)
+        features = (FEATURE_BATCH if accept_batches else 0) | (FEATURE_PADDING if padding else 0)
+        c1, c2 = hs.write_message(bytes([features]) if features else b"", m3)
+        self.pad_out = padding
         self.write_record(bytes(m3))
         self.send_cs, self.recv_cs = c1, c2
         # h after message 3, the same on both sides: binds a device proof (section 5.2.1)
@@ -793,7 +842,9 @@ class NoiseConnection:
         self.write_record(self.send_cs.encrypt_with_ad(b"", bytes(plaintext)))
 
     def send_frame(self, f: Frame) -> None:
-        self.write_raw_transport(encode_frame(f))
+        encoded = encode_frame(f)
+        total = padded_total(f, encoded) if self.pad_out else 0
+        self.write_raw_transport(pad_message(encoded, total) if total else encoded)
 
     def send_batch(self, frames) -> None:
         """Several frames (Frame objects or encoded bytes) in one transport message."""
@@ -817,6 +868,10 @@ class NoiseConnection:
             raise
         self.messages_in += 1
         self.frames_in += len(frames)
+        self.last_in_len = len(plain)
+        if len(plain) and plain[0] == PADDED:
+            self.padded_in += 1
+            plain = unpad_message(plain)
         if len(plain) and plain[0] == BATCH:
             self.batches_in += 1
         self.queue.extend(frames[1:])
@@ -903,7 +958,7 @@ class Client:
                 check_relay_key=None, trace: Optional[list] = None,
                 accept_batches: bool = False, offer_aesgcm: bool = False,
                 message1_payload: Optional[bytes] = None,
-                source: Optional[str] = None) -> "Client":
+                source: Optional[str] = None, padding: bool = False) -> "Client":
         """offer_aesgcm: offer AES-256-GCM in handshake message 1 (section 4.3.1); the
         relay may decline, then the connection uses ChaChaPoly. See Client.cipher.
         message1_payload: tests only (see NoiseConnection.handshake)."""
@@ -920,7 +975,7 @@ class Client:
 
         try:
             conn.handshake(check_relay_key or default_check, timeout, accept_batches,
-                           offer_aesgcm, message1_payload)
+                           offer_aesgcm, message1_payload, padding)
         except BaseException:
             conn.close()
             raise

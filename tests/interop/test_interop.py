@@ -822,6 +822,50 @@ def numbered(i: int) -> bytes:
     return b"batched message %02d" % i
 
 
+class PaddingTest(RelayTestCase):
+    """Padded messages (section 5.14): accepted from every client; the relay pads what it
+    sends only to a client that set FEATURE_PADDING."""
+
+    def test_padded_credentials_sends_and_answers(self):
+        trace = []
+        al = self.track(connect(padding=True, trace=trace))
+        al.sign_up(uname("al"), PASSWORD, timeout=TIMEOUT)
+        # the sign_up went as one 512-byte block, and its tag, whatever the name and password
+        self.assertIn(("out", 512 + 16), trace)
+        short = self.track(signed_up("b"))
+        longer = self.track(connect())
+        longer.sign_up(uname("bartholomew.of.the.north"), PASSWORD, timeout=TIMEOUT)
+        # both joins may come in one roster update: wait until both are in al's roster
+        both = lambda: short.name in al.roster and longer.name in al.roster  # noqa: E731
+        if not both():
+            al.wait_for(lambda ev: both(), TIMEOUT)
+        # the same text from a short and a long name: one length, as from a 32-byte name
+        sizes = []
+        for c in (short, longer):
+            c.send_text(al.name, "same text")
+            m = al.wait_for(is_message_from(c.name), TIMEOUT)
+            self.assertIsInstance(m, Message, m)
+            sizes.append(al.conn.last_in_len)
+        self.assertEqual(sizes, [3 + 1 + 1 + 32 + 2 + 104] * 2)
+        self.assertEqual(al.conn.padded_in, al.conn.messages_in)
+        # al's sends to both: one record length (8 + 32 + 104 + 3, and the tag)
+        del trace[:]
+        for c in (short, longer):
+            al.send_text(c.name, "same text")
+            self.assertIsInstance(c.wait_for(is_message_from(al.name), TIMEOUT), Message)
+        self.assertEqual([t for t in trace if t[0] == "out"], [("out", 163), ("out", 163)])
+        # a client that did not ask gets nothing padded
+        self.assertEqual(short.conn.padded_in, 0)
+
+    def test_bad_padding_is_a_protocol_error(self):
+        c = self.track(signed_up("pad"))
+        c.conn.write_raw_transport(bytes([rc.PADDED, 0, 9]) + rc.encode_frame(Ping(1)) + b"\x01")
+        f = c.recv(TIMEOUT)
+        self.assertIsInstance(f, Closing)
+        self.assertEqual(f.reason, "protocol_error")
+        self.assertTrue(f.text.startswith(b"bad padded message"), f.text)
+
+
 class BatchTest(RelayTestCase):
     """Batches (section 5.12): accepted from every client; sent only to those that asked."""
 
@@ -1131,7 +1175,7 @@ def main() -> int:
         suites = [unittest.TestSuite(loader.loadTestsFromTestCase(t)) for t in (
             SpecVectorsTest, HandshakeTest, ChatTest, AuthTest, SendErrorTest,
             TamperTest, ReplayTest, ByeTest, ReplacementTest, ProtocolErrorTest, KickTest,
-            BatchTest, CipherOfferTest, DeclinedOfferTest, SignupLimitTest)]
+            BatchTest, PaddingTest, CipherOfferTest, DeclinedOfferTest, SignupLimitTest)]
         suites.append(loader.loadTestsFromTestCase(ShutdownTest))
         for s in suites:
             result = runner.run(s)

@@ -108,7 +108,7 @@ bool raw_socket::closed_within(std::chrono::milliseconds timeout) {
 }
 
 test_client::test_client(std::uint16_t port, const char* source, bool accept_batches,
-                         transport::cipher_choice choice)
+                         transport::cipher_choice choice, byte extra_features)
     : sock_(port, source),
       static_key_((crypto::init(), crypto::key_pair::generate(crypto::os_random()))),
       identity_(crypto::key_pair::generate(crypto::os_random())),
@@ -124,8 +124,9 @@ test_client::test_client(std::uint16_t port, const char* source, bool accept_bat
   if (!noise_.read_handshake(*m2)) throw std::runtime_error("handshake: bad message 2");
   relay_key_ = *noise_.remote_static();
   accept_batches_ = accept_batches;
-  const std::array<byte, 1> features{proto::feature_batch};
-  auto m3 = noise_.write_handshake(accept_batches ? byte_view(features) : byte_view());
+  const std::array<byte, 1> features{
+      static_cast<byte>((accept_batches ? proto::feature_batch : 0) | extra_features)};
+  auto m3 = noise_.write_handshake(features[0] != 0 ? byte_view(features) : byte_view());
   if (!m3) throw std::runtime_error("handshake: write 3");
   out.clear();
   proto::append_record(out, *m3);
@@ -149,7 +150,14 @@ std::optional<bytes> test_client::next_record(std::chrono::milliseconds timeout)
   }
 }
 
-void test_client::send_frame(const proto::frame& f) { send_raw_frame(proto::encode(f)); }
+void test_client::send_frame(const proto::frame& f) {
+  const bytes plain = proto::encode(f);
+  const std::size_t total = pad_ ? proto::padded_size(f, plain.size()) : 0;
+  if (total == 0) return send_raw_frame(plain);
+  bytes padded;
+  proto::pad(plain, total, padded);
+  send_raw_frame(padded);
+}
 
 void test_client::send_raw_frame(byte_view plaintext) {
   auto ct = noise_.encrypt(plaintext);
@@ -179,7 +187,11 @@ std::optional<proto::frame> test_client::next_frame(std::chrono::milliseconds ti
     auto plain = noise_.decrypt(*rec);
     if (!plain) throw std::runtime_error("relay sent an undecryptable record");
     ++transport_messages_;
-    proto::batch_reader frames(*plain);
+    auto content = proto::unpad(*plain);
+    if (!content) throw std::runtime_error("relay sent a bad padded message");
+    last_message_size_ = plain->size();
+    if (content->size() != plain->size()) ++padded_received_;
+    proto::batch_reader frames(*content);
     if (frames.is_batch()) {
       if (!accept_batches_) throw std::runtime_error("relay sent a batch we did not ask for");
       ++batches_received_;

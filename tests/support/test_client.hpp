@@ -45,9 +45,11 @@ class test_client {
   /// `accept_batches` the handshake announces feature_batch (protocol.md 4.3); without it a
   /// batch from the relay is a test failure (next_frame throws).
   /// `choice` as our client makes it by default: offer AES-256-GCM (protocol.md 4.3.1).
+  /// `extra_features` are more message 3 feature bits (feature_padding, feature_last_key).
   explicit test_client(
       std::uint16_t port, const char* source = nullptr, bool accept_batches = false,
-      transport::cipher_choice choice = transport::cipher_choice::aesgcm_if_available);
+      transport::cipher_choice choice = transport::cipher_choice::aesgcm_if_available,
+      byte extra_features = 0);
 
   /// The relay's static key learned in message 2.
   const crypto::public_key& relay_key() const { return relay_key_; }
@@ -55,11 +57,17 @@ class test_client {
   transport::cipher cipher_function() const noexcept { return noise_.cipher_function(); }
 
   void send_frame(const proto::frame& f);
+  /// From now on, send_frame() pads frames as our terminal client does (proto::padded_size).
+  void pad_like_our_client() { pad_ = true; }
   /// Sends `frames` as one batch transport message (protocol.md 5.12).
   void send_batch(const std::vector<proto::frame>& frames);
   /// Transport messages received so far, and how many of them were batches.
   std::size_t transport_messages() const noexcept { return transport_messages_; }
   std::size_t batches_received() const noexcept { return batches_received_; }
+  /// Transport messages received that were padded (protocol.md 5.14).
+  std::size_t padded_received() const noexcept { return padded_received_; }
+  /// Plaintext length of the last transport message received (padding included).
+  std::size_t last_message_size() const noexcept { return last_message_size_; }
   /// Encrypts arbitrary bytes as one transport message (for hostile-input tests).
   void send_raw_frame(byte_view plaintext);
   /// The next frame within `timeout`; nullopt on timeout or if the connection closed.
@@ -128,9 +136,12 @@ class test_client {
   std::optional<client::chat> chat_;
   bool closed_ = false;
   bool accept_batches_ = false;
+  bool pad_ = false;
   std::deque<proto::frame> queued_;  // frames of a received batch not yet returned
   std::size_t transport_messages_ = 0;
   std::size_t batches_received_ = 0;
+  std::size_t padded_received_ = 0;
+  std::size_t last_message_size_ = 0;
   std::optional<bytes> next_record(std::chrono::milliseconds timeout);
 };
 

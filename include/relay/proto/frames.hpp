@@ -39,7 +39,8 @@ enum class frame_type : byte {
   ping = 0x04,
   pong = 0x05,
   bye = 0x06,
-  batch = 0x07,  ///< a container of frames (batch_writer / batch_reader), not in `frame`
+  batch = 0x07,   ///< a container of frames (batch_writer / batch_reader), not in `frame`
+  padded = 0x08,  ///< a transport message's content then zero bytes (pad / unpad), not in `frame`
   // relay -> client
   welcome = 0x81,
   presence = 0x82,
@@ -189,6 +190,9 @@ inline constexpr byte feature_batch = 0x01;
 /// Handshake message 3 payload bit: "tell me with `last_key` when my account's previous
 /// sign-in used another identity key" (protocol.md 5.13).
 inline constexpr byte feature_last_key = 0x02;
+/// Handshake message 3 payload bit: "pad every transport message you send me"
+/// (protocol.md 5.14): the relay wraps each in `padded`, of relay_padded_size() bytes.
+inline constexpr byte feature_padding = 0x04;
 /// Bytes a batch adds to a frame (its blob16 length), and once per batch (the type byte).
 inline constexpr std::size_t batch_entry_overhead = 2;
 inline constexpr std::size_t batch_header = 1;
@@ -235,8 +239,9 @@ class batch_writer {
 
 /// Walks the frames of a decrypted transport message: a lone frame, or a batch's entries.
 /// next() gives each frame in turn, nullopt at the end, or an error for a malformed batch
-/// (empty, an entry that is empty, runs past the end, or is itself a batch, sign_in or
-/// sign_up). Entries are checked as they are reached, so frames before a bad entry count.
+/// (empty, an entry that is empty, runs past the end, or is itself a batch, a padded
+/// message, a sign_in or a sign_up). Entries are checked as they are reached, so frames before a
+/// bad entry count.
 class batch_reader {
  public:
   explicit batch_reader(byte_view plain) noexcept;
@@ -250,6 +255,32 @@ class batch_reader {
   bool done_ = false;
   std::size_t entries_ = 0;
 };
+
+/// `padded` (protocol.md 5.14): 0x08, u16 length, that many bytes of content (one frame or
+/// a batch), then zero bytes up to the end of the transport message. It hides how long the
+/// content is from anyone who sees only record lengths: a password's length in a sign_in,
+/// a recipient name's in a send.
+inline constexpr std::size_t padded_header = 1 + 2;
+/// Wraps `content` as a padded message of exactly `total` bytes (at least content + 3, at
+/// most max_frame), into `out` (cleared first).
+void pad(byte_view content, std::size_t total, bytes& out);
+/// The content of a padded message, checked (a length of 0 or past the end, content that is
+/// itself padded, or a padding byte that is not zero is malformed); anything else is
+/// returned as it is.
+result<byte_view> unpad(byte_view plain) noexcept;
+
+/// How long a client should make the transport message carrying `f` (`encoded` bytes on
+/// its own) so that its length tells nothing of its secrets, or 0 to send it unpadded
+/// (protocol.md 5.14): a sign_in or sign_up padded to a multiple of 512 bytes, whatever the
+/// name and password; a send padded to the length it would have with a 32-byte `to`.
+std::size_t padded_size(const frame& f, std::size_t encoded) noexcept;
+
+/// How long the relay makes a padded message holding `content` (one frame or a batch, as
+/// the relay encodes them) for a client that set feature_padding (protocol.md 5.14): as long
+/// as if every user name in it (welcome, deliver, presence entries) were 32 bytes and every
+/// error or closing text a multiple of 64 bytes. At most max_frame; 0 when even the bare
+/// header does not fit (the content then goes unpadded).
+std::size_t relay_padded_size(byte_view content) noexcept;
 
 /// Wire size of a presence entry: kind, name length, name, and the key if online. The
 /// presence_writer splits frames under max_frame with it.

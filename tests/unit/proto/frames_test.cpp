@@ -476,3 +476,138 @@ TEST(Frames, BadFramesAreDescribedWithTheirTypeOrLimit) {
 }
 
 }  // namespace relay::proto
+
+// --- padded messages (protocol.md 5.14) ---------------------------------------------------
+
+namespace relay::proto {
+namespace {
+
+bytes padded_of(const frame& f, std::size_t total) {
+  bytes out;
+  pad(encode(f), total, out);
+  return out;
+}
+
+TEST(Padded, UnpadGivesBackTheContentAndPadWritesTheDocumentedBytes) {
+  const bytes ping_frame = encode(ping{7});
+  const bytes p = padded_of(ping{7}, 20);
+  ASSERT_EQ(p.size(), 20U);
+  EXPECT_EQ(p[0], 0x08);
+  EXPECT_EQ(p[1], 0x00);
+  EXPECT_EQ(p[2], ping_frame.size());
+  EXPECT_TRUE(
+      std::all_of(p.begin() + 3 + ping_frame.size(), p.end(), [](byte b) { return b == 0; }));
+  auto content = unpad(p);
+  ASSERT_TRUE(content.has_value());
+  EXPECT_EQ(bytes(content->begin(), content->end()), ping_frame);
+  // No padding at all is still a padded message: the header alone.
+  const bytes bare = padded_of(ping{7}, ping_frame.size() + 3);
+  ASSERT_TRUE(unpad(bare).has_value());
+  EXPECT_EQ(unpad(bare)->size(), ping_frame.size());
+  // Anything that is not padded passes through as it is.
+  auto same = unpad(ping_frame);
+  ASSERT_TRUE(same.has_value());
+  EXPECT_EQ(same->data(), ping_frame.data());
+}
+
+TEST(Padded, BadPaddingIsMalformed) {
+  const bytes good = padded_of(ping{7}, 32);
+  auto expect_bad = [](bytes b, const char* why) {
+    auto r = unpad(b);
+    ASSERT_FALSE(r.has_value()) << why;
+    EXPECT_EQ(r.error(), errc::bad_padding) << why;
+  };
+  expect_bad(bytes{0x08}, "no length");
+  expect_bad(bytes{0x08, 0x00}, "half a length");
+  expect_bad(bytes{0x08, 0x00, 0x00, 0x00}, "an empty content");
+  bytes past = good;
+  past[2] = 30;  // 3 + 30 > 32
+  expect_bad(past, "a length past the end");
+  bytes dirty = good;
+  dirty.back() = 0x01;
+  expect_bad(dirty, "a padding byte that is not zero");
+  bytes nested;
+  pad(good, good.size() + 3, nested);
+  expect_bad(nested, "padded inside padded");
+}
+
+TEST(Padded, APaddedMessageIsNoBatchEntry) {
+  batch_writer w;
+  w.add(encode(ping{1}));
+  w.add(padded_of(ping{2}, 16));
+  std::error_code err;
+  EXPECT_EQ(read_all(w.plaintext(), &err).size(), 1U);  // the ping before it counts
+  EXPECT_EQ(err, errc::not_in_batch);
+}
+
+TEST(Padded, CredentialsPadToTheSameLengthWhateverTheNameAndPassword) {
+  const key_bytes proof = key_of(9);
+  const std::vector<frame> credentials = {
+      sign_in{"al", "12345678", key_of(1), proof},
+      sign_in{"bartholomew.of.the.north.coast", std::string(255, 'x'), key_of(1), proof},
+      sign_in{"al", "", key_of(1)},
+      sign_up{"al", "12345678", key_of(1)},
+      sign_up{std::string(32, 'b'), std::string(255, 'y'), key_of(1)},
+  };
+  for (const frame& f : credentials) {
+    const bytes plain = encode(f);
+    EXPECT_EQ(padded_size(f, plain.size()), 512U) << plain.size();
+  }
+  // Past the longest valid name, a longer one still pads to a whole number of blocks.
+  const frame huge = sign_in{std::string(255, 'n'), std::string(255, 'p'), key_of(1), proof};
+  EXPECT_EQ(padded_size(huge, encode(huge).size()), 1024U);
+}
+
+TEST(Padded, SendsPadAsIfToTheLongestName) {
+  const bytes envelope(104, 0xee);
+  const frame to_short = send{1, "al", envelope};
+  const frame to_long = send{2, std::string(32, 'b'), envelope};
+  const std::size_t a = padded_size(to_short, encode(to_short).size());
+  const std::size_t b = padded_size(to_long, encode(to_long).size());
+  EXPECT_EQ(a, b);
+  EXPECT_EQ(b, encode(to_long).size() + 3);
+  // Nothing else is padded: pings, pongs and byes have one size each.
+  EXPECT_EQ(padded_size(ping{1}, encode(ping{1}).size()), 0U);
+  EXPECT_EQ(padded_size(bye{}, encode(bye{}).size()), 0U);
+}
+
+TEST(Padded, TheRelayCountsEveryNameAs32BytesAndEveryTextAsWholeBlocks) {
+  const bytes envelope(104, 0xee);
+  auto size_for = [](const frame& f) { return relay_padded_size(encode(f)); };
+  // Only the names differ: one padded size.
+  EXPECT_EQ(size_for(deliver{"b", envelope}), size_for(deliver{std::string(32, 'b'), envelope}));
+  EXPECT_EQ(size_for(deliver{std::string(32, 'b'), envelope}),
+            encode(deliver{std::string(32, 'b'), envelope}).size() + 3);
+  EXPECT_EQ(size_for(welcome{"al"}), size_for(welcome{"bartholomew"}));
+  const presence few{
+      false,
+      false,
+      {{presence_entry::kind::online, "al", key_of(1)}, {presence_entry::kind::offline, "bo", {}}}};
+  const presence long_names{false,
+                            false,
+                            {{presence_entry::kind::online, std::string(30, 'a'), key_of(1)},
+                             {presence_entry::kind::offline, std::string(32, 'b'), {}}}};
+  EXPECT_EQ(size_for(few), size_for(long_names));
+  EXPECT_EQ(
+      size_for(error{reason::unknown_recipient, 3, "x is not online"}),
+      size_for(error{reason::unknown_recipient, 3, "nobody-by-that-longer-name is not online"}));
+  EXPECT_EQ(size_for(closing{reason::kicked, "kicked"}),
+            size_for(closing{reason::kicked, std::string(64, 'k')}));
+  // A batch adds up its frames'.
+  batch_writer short_names, long_ones;
+  for (const frame& f : {frame{deliver{"b", envelope}}, frame{welcome{"al"}}}) {
+    short_names.add(encode(f));
+  }
+  for (const frame& f :
+       {frame{deliver{std::string(20, 'b'), envelope}}, frame{welcome{"alexander"}}}) {
+    long_ones.add(encode(f));
+  }
+  EXPECT_EQ(relay_padded_size(short_names.plaintext()), relay_padded_size(long_ones.plaintext()));
+  // Frames without names are only wrapped; what cannot take the header goes unpadded.
+  EXPECT_EQ(size_for(ping{1}), encode(ping{1}).size() + 3);
+  EXPECT_EQ(relay_padded_size(bytes(max_frame - 2, 0x04)), 0U);
+  EXPECT_EQ(relay_padded_size(bytes(max_frame - 3, 0x04)), max_frame);
+}
+
+}  // namespace
+}  // namespace relay::proto
