@@ -55,6 +55,9 @@ parsed_options parse_options(const std::vector<std::string>& args) {
       "no-batch", po::bool_switch(&no_batch),
       "relaychat: one frame per transport message both ways (no feature_batch in handshake "
       "message 3, no batches sent); default: batches both ways")(
+      "padding", po::bool_switch(&c.padding),
+      "relaychat: pad sign-ins and sends as our client does and have the relay pad what it "
+      "sends (feature_padding, protocol.md 5.14)")(
       "connect-concurrency",
       po::value(&c.connect_concurrency)->default_value(c.connect_concurrency),
       "handshakes and sign-ins in flight at once (0: 128, or 8 with --irc)")(

@@ -46,6 +46,7 @@ std::string human_report(const nlohmann::json& r) {
          " per message), received " + fmt("%.0f", num(t, "received_frames")) + " in " +
          fmt("%.0f", rm) + " (" + fmt("%.2f", rm > 0 ? num(t, "received_frames") / rm : 0) +
          " per message, " + fmt("%.0f", num(t, "received_batches")) + " batches)\n";
+    if (r.value("padding", false)) o += "  padding         on (--padding): both ways\n";
   }
   if (r.contains("delivered")) {
     o += "  size/window     " + fmt("%.0f", num(r, "size")) + " B, window " +

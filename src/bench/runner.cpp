@@ -97,6 +97,7 @@ struct worker {
   std::vector<byte> rbuf = std::vector<byte>(1 << 16);  // socket reads
   std::vector<byte> pbuf = std::vector<byte>(1 << 16);  // decrypted frames
   std::vector<byte> sbuf = std::vector<byte>(1 << 16);  // frames being sent
+  bytes padbuf;                                         // ... padded (--padding)
   batch_builder stage{sbuf};                            // ... one transport message of them
   client* stage_owner = nullptr;                        // whose frames are in `stage`
   std::uint64_t rng = 0x9e3779b97f4a7c15ULL;
@@ -280,7 +281,7 @@ class client {
     if (w_.stage_owner != this) return;
     w_.stage_owner = nullptr;
     if (w_.stage.empty()) return;
-    tx_.seal_record(w_.stage.plaintext(), out_);
+    tx_.seal_record(padded(w_.stage.plaintext()), out_);
     ++w_.st.tx_messages;
     w_.st.tx_frames += w_.stage.count();
     w_.stage.clear();
@@ -288,9 +289,19 @@ class client {
   // One frame as its own transport message, after anything staged (order is kept).
   void seal_frame(byte_view f) {
     seal_staged();
-    tx_.seal_record(f, out_);
+    tx_.seal_record(padded(f), out_);
     ++w_.st.tx_messages;
     ++w_.st.tx_frames;
+  }
+
+  // What goes into a transport message: `plain`, or with --padding `plain` padded as our
+  // terminal client pads it (protocol.md 5.14).
+  byte_view padded(byte_view plain) {
+    if (!s_.cfg.padding) return plain;
+    const std::size_t total = proto::client_padded_size(plain);
+    if (total == 0) return plain;
+    proto::pad(plain, total, w_.padbuf);
+    return w_.padbuf;
   }
 
   void wait_read() {
@@ -368,7 +379,9 @@ class client {
   void on_record(byte_view body) {
     if (state_ == st::handshake) {
       if (!hs_->read_message2(body)) return fail("handshake: message 2 does not authenticate");
-      auto [tx, rx] = hs_->write_message3(out_, s_.cfg.batch);
+      const byte features = static_cast<byte>((s_.cfg.batch ? proto::feature_batch : 0) |
+                                              (s_.cfg.padding ? proto::feature_padding : 0));
+      auto [tx, rx] = hs_->write_message3(out_, features);
       tx_ = tx;
       rx_ = rx;
       hs_.reset();
@@ -378,7 +391,14 @@ class client {
     }
     auto len = rx_.open(body, w_.pbuf);
     if (!len) return fail("relay record does not decrypt");
-    proto::batch_reader frames(byte_view(w_.pbuf.data(), *len));
+    const byte_view plain(w_.pbuf.data(), *len);
+    auto content = proto::unpad(plain);
+    if (!content) return fail("malformed padded message from the relay");
+    if ((content->size() != plain.size()) != s_.cfg.padding) {
+      return fail(s_.cfg.padding ? "an unpadded message, though message 3 asked for padding"
+                                 : "a padded message, though message 3 did not ask");
+    }
+    proto::batch_reader frames(*content);
     auto& ts = w_.st;
     ++ts.rx_messages;
     if (frames.is_batch()) {
@@ -726,6 +746,7 @@ nlohmann::json run(const bench_config& cfg) {
   r["system"] = cfg.label;
   r["threads"] = cfg.threads;
   r["batch"] = cfg.batch && cfg.relaychat();
+  r["padding"] = cfg.padding && cfg.relaychat();
   std::vector<std::string> problems;
 
   if (cfg.mode == mode::hash) {

@@ -115,11 +115,10 @@ bool xx_initiator::read_message2_as(byte_view m) noexcept {
   return true;
 }
 
-std::pair<bench_cipher, bench_cipher> xx_initiator::write_message3(bytes& out,
-                                                                   bool accept_batches) {
+std::pair<bench_cipher, bench_cipher> xx_initiator::write_message3(bytes& out, byte features) {
   // -> s, se, then the encrypted payload: the feature byte, or nothing
-  const std::array<byte, 1> features{proto::feature_batch};
-  const byte_view payload = accept_batches ? byte_view(features) : byte_view();
+  const std::array<byte, 1> payload_bytes{features};
+  const byte_view payload = features != 0 ? byte_view(payload_bytes) : byte_view();
   const std::size_t body = 48 + payload.size() + 16;
   out.push_back(static_cast<byte>(body >> 8));
   out.push_back(static_cast<byte>(body));

@@ -134,7 +134,7 @@ void link::send(const proto::frame& f) {
   bytes plain = proto::encode(f);
   // Padded so that record lengths do not tell a password's length, nor a recipient's name
   // length (protocol.md 5.14).
-  if (const std::size_t total = proto::padded_size(f, plain.size()); total != 0) {
+  if (const std::size_t total = proto::client_padded_size(plain); total != 0) {
     bytes padded;
     proto::pad(plain, total, padded);
     crypto::wipe(plain.data(), plain.size());

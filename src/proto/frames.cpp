@@ -497,19 +497,27 @@ void pad(byte_view content, std::size_t total, bytes& out) {
   std::copy(content.begin(), content.end(), out.begin() + padded_header);
 }
 
-std::size_t padded_size(const frame& f, std::size_t encoded) noexcept {
+std::size_t client_padded_size(byte_view content) noexcept {
   constexpr std::size_t credentials_block = 512;
-  if (std::holds_alternative<sign_in>(f) || std::holds_alternative<sign_up>(f)) {
-    const std::size_t n = encoded + padded_header;
+  if (content.empty() || content.size() + padded_header > max_frame) return 0;
+  const auto t = static_cast<frame_type>(content[0]);
+  if (t == frame_type::sign_in || t == frame_type::sign_up) {
+    const std::size_t n = content.size() + padded_header;
     return std::min(max_frame, (n + credentials_block - 1) / credentials_block * credentials_block);
   }
-  if (const auto* s = std::get_if<send>(&f)) {
-    // Always wrapped, even for a 32-byte name, so that the header gives nothing away.
-    const std::size_t n =
-        encoded + padded_header + longest_name - std::min(longest_name, s->to.size());
-    return n <= max_frame ? n : 0;
+  // Sends, alone or batched: as if each `to` were 32 bytes. Always wrapped, even for a
+  // 32-byte name, so that the header gives nothing away. Nothing else is padded.
+  constexpr std::size_t to_at = 1 + 4;  // type, id
+  bool sends = false;
+  std::size_t slack = 0;
+  batch_reader frames(content);
+  for (auto f = frames.next(); f && *f; f = frames.next()) {
+    const byte_view one = **f;
+    if (one[0] != static_cast<byte>(frame_type::send) || one.size() <= to_at) continue;
+    sends = true;
+    slack += name_slack(one[to_at]);
   }
-  return 0;
+  return sends ? std::min(max_frame, content.size() + padded_header + slack) : 0;
 }
 
 std::size_t relay_padded_size(byte_view content) noexcept {

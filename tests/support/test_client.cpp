@@ -152,7 +152,7 @@ std::optional<bytes> test_client::next_record(std::chrono::milliseconds timeout)
 
 void test_client::send_frame(const proto::frame& f) {
   const bytes plain = proto::encode(f);
-  const std::size_t total = pad_ ? proto::padded_size(f, plain.size()) : 0;
+  const std::size_t total = pad_ ? proto::client_padded_size(plain) : 0;
   if (total == 0) return send_raw_frame(plain);
   bytes padded;
   proto::pad(plain, total, padded);

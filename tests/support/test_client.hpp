@@ -57,7 +57,7 @@ class test_client {
   transport::cipher cipher_function() const noexcept { return noise_.cipher_function(); }
 
   void send_frame(const proto::frame& f);
-  /// From now on, send_frame() pads frames as our terminal client does (proto::padded_size).
+  /// From now on, send_frame() pads frames as our terminal client does (proto::client_padded_size).
   void pad_like_our_client() { pad_ = true; }
   /// Sends `frames` as one batch transport message (protocol.md 5.12).
   void send_batch(const std::vector<proto::frame>& frames);

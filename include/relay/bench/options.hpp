@@ -34,6 +34,9 @@ struct bench_config {
   /// the relay may send batches, and seal the frames a client writes in one go as one batch.
   /// --no-batch: empty message 3 payload and one frame per transport message.
   bool batch = true;
+  /// --padding (relaychat only): pad as our terminal client does, and set feature_padding
+  /// in message 3 so that the relay pads what it sends (protocol.md 5.14).
+  bool padding = false;
   /// Handshakes + sign-ins in flight at once; 0: 128, or 8 with --irc (ngircd's small listen
   /// backlog overflows with more, and dropped SYNs cost a 1 s retransmit each).
   std::uint32_t connect_concurrency = 0;

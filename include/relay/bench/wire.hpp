@@ -14,6 +14,7 @@
 
 #include "relay/crypto/noise_primitives.hpp"
 #include "relay/crypto/random.hpp"
+#include "relay/proto/frames.hpp"
 #include "relay/util/bytes.hpp"
 #include "relay/util/result.hpp"
 
@@ -48,10 +49,11 @@ class xx_initiator {
   bool read_message2(byte_view m2);
   /// The cipher in use: final after read_message2.
   crypto::noise::cipher cipher_function() const noexcept { return c_; }
-  /// Appends message 3 to `out`, then splits: {send, receive}. With `accept_batches` its
-  /// payload is the one byte proto::feature_batch (a record of 65 bytes: the relay may send
-  /// batches); without, the payload is empty (64 bytes, one frame per transport message).
-  std::pair<bench_cipher, bench_cipher> write_message3(bytes& out, bool accept_batches = true);
+  /// Appends message 3 to `out`, then splits: {send, receive}. Its payload is the one byte
+  /// `features` (a record of 65 bytes; by default proto::feature_batch: the relay may send
+  /// batches), or empty for 0 (64 bytes, one frame per transport message, nothing padded).
+  std::pair<bench_cipher, bench_cipher> write_message3(bytes& out,
+                                                       byte features = proto::feature_batch);
   /// The relay's static key, after read_message2.
   const key32& relay_key() const noexcept { return rs_; }
 

@@ -269,11 +269,11 @@ void pad(byte_view content, std::size_t total, bytes& out);
 /// returned as it is.
 result<byte_view> unpad(byte_view plain) noexcept;
 
-/// How long a client should make the transport message carrying `f` (`encoded` bytes on
-/// its own) so that its length tells nothing of its secrets, or 0 to send it unpadded
-/// (protocol.md 5.14): a sign_in or sign_up padded to a multiple of 512 bytes, whatever the
-/// name and password; a send padded to the length it would have with a 32-byte `to`.
-std::size_t padded_size(const frame& f, std::size_t encoded) noexcept;
+/// How long our clients make a padded message holding `content` (one frame or a batch) so
+/// that its length tells nothing of its secrets, or 0 to send it unpadded (protocol.md
+/// 5.14): a sign_in or sign_up to a multiple of 512 bytes, whatever the name and password;
+/// sends (alone or batched) as long as if each `to` were 32 bytes; nothing else.
+std::size_t client_padded_size(byte_view content) noexcept;
 
 /// How long the relay makes a padded message holding `content` (one frame or a batch, as
 /// the relay encodes them) for a client that set feature_padding (protocol.md 5.14): as long

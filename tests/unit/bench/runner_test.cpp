@@ -23,7 +23,7 @@ class BenchRun : public ::testing::Test {
     return c;
   }
 
-  nlohmann::json run_bench(bool batch, mode m = mode::throughput) {
+  nlohmann::json run_bench(bool batch, mode m = mode::throughput, bool padding = false) {
     bench_config c;
     c.mode = m;
     c.port = relay_.port();
@@ -32,7 +32,8 @@ class BenchRun : public ::testing::Test {
     c.warmup = 0.1;
     c.rate = 2000;
     c.batch = batch;
-    c.prefix = batch ? "bb" : "nb";
+    c.padding = padding;
+    c.prefix = padding ? "pb" : batch ? "bb" : "nb";
     return run(c);
   }
 
@@ -67,6 +68,18 @@ TEST_F(BenchRun, NoBatchMeansOneFramePerTransportMessage) {
   EXPECT_EQ(num(t, "received_frames"), num(t, "received_messages"));
   EXPECT_EQ(num(t, "received_batches"), 0u);
   EXPECT_NE(human_report(r).find("batches         off"), std::string::npos);
+}
+
+// With --padding every message the relay sends is padded (the run fails on one that is
+// not), and the relay takes padded sign-ins and batches of sends.
+TEST_F(BenchRun, PaddingBothWays) {
+  const auto r = run_bench(true, mode::throughput, true);
+  ASSERT_TRUE(r.at("ok").get<bool>()) << r.dump(2);
+  EXPECT_TRUE(r.at("padding").get<bool>());
+  EXPECT_GT(num(r, "delivered"), 0u);
+  EXPECT_EQ(num(r, "lost") + num(r, "duplicated") + num(r, "corrupted"), 0u);
+  EXPECT_GT(num(r.at("transport"), "received_batches"), 0u);
+  EXPECT_NE(human_report(r).find("padding         on"), std::string::npos);
 }
 
 TEST_F(BenchRun, PacedModeWithBatches) {

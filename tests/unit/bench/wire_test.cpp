@@ -116,7 +116,7 @@ TEST_P(BenchHandshake, HandshakeAndTransportInteroperateWithNoiseSession) {
 TEST_P(BenchHandshake, Message3WithoutBatchesHasAnEmptyPayload) {
   ASSERT_TRUE(client.read_message2(exchange_1_and_2()));
   bytes m3;
-  auto [tx, rx] = client.write_message3(m3, false);
+  auto [tx, rx] = client.write_message3(m3, 0);
   ASSERT_EQ(m3.size(), 2u + 64u);
   EXPECT_EQ(m3[1], 0x40);
   auto payload = relay.read_handshake(body_of(m3));

@@ -551,24 +551,35 @@ TEST(Padded, CredentialsPadToTheSameLengthWhateverTheNameAndPassword) {
   };
   for (const frame& f : credentials) {
     const bytes plain = encode(f);
-    EXPECT_EQ(padded_size(f, plain.size()), 512U) << plain.size();
+    EXPECT_EQ(client_padded_size(plain), 512U) << plain.size();
   }
   // Past the longest valid name, a longer one still pads to a whole number of blocks.
   const frame huge = sign_in{std::string(255, 'n'), std::string(255, 'p'), key_of(1), proof};
-  EXPECT_EQ(padded_size(huge, encode(huge).size()), 1024U);
+  EXPECT_EQ(client_padded_size(encode(huge)), 1024U);
 }
 
 TEST(Padded, SendsPadAsIfToTheLongestName) {
   const bytes envelope(104, 0xee);
   const frame to_short = send{1, "al", envelope};
   const frame to_long = send{2, std::string(32, 'b'), envelope};
-  const std::size_t a = padded_size(to_short, encode(to_short).size());
-  const std::size_t b = padded_size(to_long, encode(to_long).size());
+  const std::size_t a = client_padded_size(encode(to_short));
+  const std::size_t b = client_padded_size(encode(to_long));
   EXPECT_EQ(a, b);
   EXPECT_EQ(b, encode(to_long).size() + 3);
   // Nothing else is padded: pings, pongs and byes have one size each.
-  EXPECT_EQ(padded_size(ping{1}, encode(ping{1}).size()), 0U);
-  EXPECT_EQ(padded_size(bye{}, encode(bye{}).size()), 0U);
+  EXPECT_EQ(client_padded_size(encode(ping{1})), 0U);
+  EXPECT_EQ(client_padded_size(encode(bye{})), 0U);
+  // A batch of sends: each as if to a 32-byte name; a ping in it adds its own length only.
+  batch_writer short_names, long_names;
+  for (batch_writer* w : {&short_names, &long_names}) {
+    const std::size_t to = w == &short_names ? 1 : 32;
+    w->add(encode(send{1, std::string(to, 'a'), envelope}));
+    w->add(encode(ping{2}));
+    w->add(encode(send{3, std::string(to, 'b'), envelope}));
+  }
+  EXPECT_EQ(client_padded_size(short_names.plaintext()),
+            client_padded_size(long_names.plaintext()));
+  EXPECT_EQ(client_padded_size(long_names.plaintext()), long_names.plaintext().size() + 3);
 }
 
 TEST(Padded, TheRelayCountsEveryNameAs32BytesAndEveryTextAsWholeBlocks) {
