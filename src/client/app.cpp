@@ -793,7 +793,10 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
     for (const auto& t : texts) transmit(name, t);
   };
   // Checks an announced key against the pin; prints what a person must know.
-  auto check_key = [&](const std::string& name, const crypto::public_key& key, bool quiet) {
+  // `quiet`: a snapshot entry. `joined_said_it`: the join line already said that this is a
+  // new contact, and its key.
+  auto check_key = [&](const std::string& name, const crypto::public_key& key, bool quiet,
+                       bool joined_said_it = false) {
     const contact* before = book.find(name);
     const std::optional<contact> old = before ? std::optional<contact>(*before) : std::nullopt;
     switch (book.see(name, key)) {
@@ -807,8 +810,10 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
                     "): check who it is with /verify " + name);
           return;
         }
-        u.info("* new contact " + name + ": key " + crypto::short_fingerprint(key) +
-               "\n  (pinned; compare safety numbers with /verify " + name + ")");
+        if (!joined_said_it) {
+          u.info("* new contact " + name + ": key " + crypto::short_fingerprint(key) +
+                 "\n  (pinned; compare safety numbers with /verify " + name + ")");
+        }
         return;
       case key_check::same:
         if (untrusted.erase(name) && !quiet) u.info("* " + name + " is back on the pinned key");
@@ -963,11 +968,14 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       if (auto* p = std::get_if<proto::presence>(&*f)) {
         for (const auto& ev : c.apply(*p)) {
           switch (ev.what) {
-            case roster_event::kind::joined:
-              if (!p->snapshot) u.show(join_event{ev.name, key_text::of(ev.key)});
-              check_key(ev.name, ev.key, p->snapshot);
+            case roster_event::kind::joined: {
+              // First sight (and no lookalike to warn of): the join line says it all.
+              const bool first_sight = !book.find(ev.name) && !book.lookalike_of(ev.name);
+              if (!p->snapshot) u.show(join_event{ev.name, key_text::of(ev.key), first_sight});
+              check_key(ev.name, ev.key, p->snapshot, !p->snapshot && first_sight);
               release_awaiting(ev.name);
               break;
+            }
             case roster_event::kind::left:
               u.show(leave_event{ev.name});
               break;

@@ -167,6 +167,7 @@ std::string render_json(const ui_event& ev, std::chrono::system_clock::time_poin
           j["time"] = iso_time_utc(when);
           j["name"] = e.name;
           j["key"] = e.key.full;
+          j["new_contact"] = e.new_contact;
         } else if constexpr (std::is_same_v<T, leave_event>) {
           j["type"] = "leave";
           j["time"] = iso_time_utc(when);
@@ -328,9 +329,16 @@ std::string render(const ui_event& ev, std::chrono::system_clock::time_point whe
                                   e.key.short_form + ")",
                               stamp, o);
         } else if constexpr (std::is_same_v<T, join_event>) {
-          return notice_lines(notice_level::info,
-                              "* " + printable(e.name) + " joined (key " + e.key.short_form + ")",
-                              stamp, o);
+          // A new contact's key is said once, with what to do about it.
+          const std::string name = printable(e.name);
+          return notice_lines(
+              notice_level::info,
+              e.new_contact ? "* " + name + " joined, a new contact: key " + e.key.short_form +
+                                  "\n  (pinned; compare safety numbers with "
+                                  "/verify " +
+                                  name + ")"
+                            : "* " + name + " joined (key " + e.key.short_form + ")",
+              stamp, o);
         } else if constexpr (std::is_same_v<T, leave_event>) {
           return notice_lines(notice_level::info, "* " + printable(e.name) + " left", stamp, o);
         } else {

@@ -80,7 +80,7 @@ TEST_F(E2eTest, SignUpChatAndLeave) {
   ASSERT_FALSE(bob_key.empty());
   EXPECT_NE(alice_key, bob_key);
   ASSERT_TRUE(saw(*bob, "* online: alice"));
-  ASSERT_TRUE(saw(*alice, "* bob joined (key " + bob_key + ")"));
+  ASSERT_TRUE(saw(*alice, "* bob joined, a new contact: key " + bob_key));
 
   alice->send_line("/who");
   ASSERT_TRUE(saw(*alice, "* alice  key " + alice_key + "  you"));

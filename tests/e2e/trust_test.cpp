@@ -293,9 +293,10 @@ TEST_F(TrustTest, ContactKeyChangeHoldsUntilAccept) {
   auto [alice, bob, alice_key, old_key] = start_alice_and_bob();
   ASSERT_FALSE(alice_key.empty());
   ASSERT_FALSE(old_key.empty());
-  ASSERT_TRUE(saw(*alice, "* bob joined (key " + old_key + ")"));
-  ASSERT_TRUE(saw(*alice, "* new contact bob: key " + old_key + "\n"));
-  ASSERT_TRUE(saw(*alice, "(pinned; compare safety numbers with /verify bob)"));
+  // A new contact's key is said once, on the join line, with what to do about it.
+  ASSERT_TRUE(saw(*alice, "* bob joined, a new contact: key " + old_key +
+                              "\n        (pinned; compare safety numbers with /verify bob)\n"));
+  EXPECT_EQ(occurrences(alice->transcript(), old_key), 1U) << alice->transcript();
 
   std::string new_key;
   auto bob2 = bob_on_a_new_device(*bob, new_key);
@@ -364,7 +365,7 @@ TEST_F(TrustTest, TheOwnerIsToldWhenTheAccountWasUsedWithAnotherKey) {
 
 TEST_F(TrustTest, AHeldMessageIsNamedWhenTheRelayVanishes) {
   auto [alice, bob, alice_key, old_key] = start_alice_and_bob();
-  ASSERT_TRUE(saw(*alice, "* new contact bob: key " + old_key));
+  ASSERT_TRUE(saw(*alice, "* bob joined, a new contact: key " + old_key));
   std::string new_key;
   auto bob2 = bob_on_a_new_device(*bob, new_key);
   ASSERT_TRUE(saw(*alice, "!!! WARNING: bob's identity key has CHANGED !!!"));
@@ -409,7 +410,7 @@ TEST_F(TrustTest, VerifiedContactKeyChangeBlocksUntilVerify) {
   auto [alice, bob, alice_key, old_key] = start_alice_and_bob();
   ASSERT_FALSE(alice_key.empty());
   ASSERT_FALSE(old_key.empty());
-  ASSERT_TRUE(saw(*alice, "* new contact bob: key " + old_key));
+  ASSERT_TRUE(saw(*alice, "* bob joined, a new contact: key " + old_key));
   ASSERT_TRUE(saw(*bob, "* online: alice\n"));
 
   const std::string number = safety_number(*alice, "bob");
@@ -466,7 +467,7 @@ TEST_F(TrustTest, VerifiedContactKeyChangeBlocksUntilVerify) {
 
 TEST_F(TrustTest, ConfirmingNeedsTheSafetyNumberShownFirst) {
   auto [alice, bob, alice_key, bob_key] = start_alice_and_bob();
-  ASSERT_TRUE(saw(*alice, "* new contact bob: key " + bob_key));
+  ASSERT_TRUE(saw(*alice, "* bob joined, a new contact: key " + bob_key));
   alice->send_line("/verify bob confirm");
   EXPECT_TRUE(saw(*alice, "! first compare the safety number with bob: /verify bob shows it"));
   alice->send_line("/who");
@@ -482,7 +483,7 @@ TEST_F(TrustTest, ConfirmingNeedsTheSafetyNumberShownFirst) {
 // offline contact uses the key pinned for them (it said "bob is not online" before).
 TEST_F(TrustTest, AnOfflineContactIsVerifiedAgainstTheKeyPinnedForThem) {
   auto [alice, bob, alice_key, bob_key] = start_alice_and_bob();
-  ASSERT_TRUE(saw(*alice, "* new contact bob: key " + bob_key));
+  ASSERT_TRUE(saw(*alice, "* bob joined, a new contact: key " + bob_key));
   const std::string bobs_number = safety_number(*bob, "alice");
   ASSERT_FALSE(bobs_number.empty());
   bob->send_line("/quit");
@@ -503,7 +504,7 @@ TEST_F(TrustTest, PinsPersistAcrossClientRestart) {
   auto [alice, bob, alice_key, bob_key] = start_alice_and_bob();
   ASSERT_FALSE(alice_key.empty());
   ASSERT_FALSE(bob_key.empty());
-  ASSERT_TRUE(saw(*alice, "* new contact bob: key " + bob_key));
+  ASSERT_TRUE(saw(*alice, "* bob joined, a new contact: key " + bob_key));
   const std::regex pinned_line("(?:^|\n)bob [0-9a-f]{64} (\\w+)\n");
 
   // Unverified, then verified: each pin state must come back after a restart.

@@ -61,6 +61,8 @@ struct signed_in_event {
 struct join_event {
   std::string name;
   key_text key;
+  /// First sight of this name: the key was just pinned (said on the same line).
+  bool new_contact = false;
 };
 
 struct leave_event {

@@ -198,6 +198,10 @@ TEST(Ui, JsonHasOneObjectPerEventWithItsFields) {
   EXPECT_EQ(jn["type"], "join");
   EXPECT_EQ(jn["name"], "carol");
   EXPECT_EQ(jn["key"], std::string(64, 'b'));
+  EXPECT_EQ(jn["new_contact"], false);
+  EXPECT_EQ(
+      nlohmann::json::parse(render(join_event{"bob", key('f'), true}, when, json()))["new_contact"],
+      true);
   EXPECT_EQ(nlohmann::json::parse(render(every_kind[6], when, json()))["type"], "leave");
   auto on = nlohmann::json::parse(render(every_kind[7], when, json()));
   EXPECT_EQ(on["type"], "online");
@@ -291,6 +295,9 @@ TEST(Ui, RosterAndJoinTextsKeepTheirWording) {
   EXPECT_EQ(render(roster_listing{{{"me", key('0'), "you"}}, true}, when, plain()),
             "* me  key 0000 0000  you\n* nobody else is online");
   EXPECT_EQ(render(join_event{"bob", key('f')}, when, plain()), "* bob joined (key ffff ffff)");
+  EXPECT_EQ(render(join_event{"bob", key('f'), true}, when, plain()),
+            "* bob joined, a new contact: key ffff ffff\n"
+            "  (pinned; compare safety numbers with /verify bob)");
   EXPECT_EQ(render(signed_in_event{"bob", key('f'), false}, when, plain()),
             "signed in as bob (key ffff ffff)");
   // A new account says so on a line of its own: with a whole key, a 15-character name and
