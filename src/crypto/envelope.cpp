@@ -15,11 +15,17 @@ static_assert(key_size == crypto_box_PUBLICKEYBYTES);
 
 namespace {
 
-constexpr byte version = 1;
 // version, from_len, to_len, counter, text_len.
 constexpr std::size_t fixed_fields = 1 + 1 + 1 + 8 + 4;
+/// Version 2 pads as if each name were at least this long (the longest valid name), so the
+/// size tells nothing of the names; version 1 padded the names' own lengths.
+constexpr std::size_t padded_name = 32;
 
-std::size_t padded_len(std::size_t from_len, std::size_t to_len, std::size_t text_len) {
+std::size_t padded_len(byte ver, std::size_t from_len, std::size_t to_len, std::size_t text_len) {
+  if (ver >= 2) {
+    from_len = std::max(from_len, padded_name);
+    to_len = std::max(to_len, padded_name);
+  }
   const std::size_t n = fixed_fields + from_len + to_len + text_len;
   return (n + envelope_padding - 1) / envelope_padding * envelope_padding;
 }
@@ -84,15 +90,19 @@ std::error_code make_error_code(envelope_errc e) noexcept {
   return {static_cast<int>(e), envelope_category()};
 }
 
-std::size_t sealed_size(std::size_t from_len, std::size_t to_len, std::size_t text_len) {
-  return envelope_overhead + padded_len(from_len, to_len, text_len);
+std::size_t sealed_size(std::size_t from_len, std::size_t to_len, std::size_t text_len,
+                        byte version) {
+  return envelope_overhead + padded_len(version, from_len, to_len, text_len);
 }
 
 bytes encode_envelope_plaintext(const envelope& m) {
+  const byte version = m.version;
+  if (version < 1 || version > envelope_version)
+    throw std::invalid_argument("envelope: no such version");
   if (m.text.size() > max_text) throw std::invalid_argument("envelope: text too long");
   if (m.from.size() > max_envelope_name || m.to.size() > max_envelope_name)
     throw std::invalid_argument("envelope: name too long");
-  bytes pt(padded_len(m.from.size(), m.to.size(), m.text.size()), 0);
+  bytes pt(padded_len(version, m.from.size(), m.to.size(), m.text.size()), 0);
   auto at = pt.begin();
   auto put_uint = [&at](std::uint64_t v, int n) {
     for (int i = n - 1; i >= 0; --i) *at++ = static_cast<byte>(v >> (8 * i));
@@ -116,16 +126,17 @@ result<envelope> decode_envelope_plaintext(byte_view pt) {
   envelope m;
   byte_view from, to, text;
   if (!r.get_uint(ver)) return envelope_errc::bad_format;
-  if (ver != version) return envelope_errc::unsupported_version;
+  if (ver < 1 || ver > envelope_version) return envelope_errc::unsupported_version;
   if (!r.get_uint(from_len) || !r.get(from_len, from) || !r.get_uint(to_len) ||
       !r.get(to_len, to) || !r.get_uint(m.counter) || !r.get_uint(text_len) ||
       text_len > max_text || !r.get(text_len, text))
     return envelope_errc::bad_format;
   // Exactly the padding seal() adds, all zeros: one encoding per message.
   const byte_view pad = r.rest();
-  if (pt.size() != padded_len(from_len, to_len, text_len) ||
+  if (pt.size() != padded_len(ver, from_len, to_len, text_len) ||
       !std::all_of(pad.begin(), pad.end(), [](byte c) { return c == 0; }))
     return envelope_errc::bad_format;
+  m.version = ver;
   m.from.assign(as_chars(from));
   m.to.assign(as_chars(to));
   m.text.assign(as_chars(text));

@@ -448,8 +448,11 @@ result<std::optional<byte_view>> batch_reader::next() {
 }
 
 namespace {
-constexpr std::size_t longest_name = 32;  // protocol.md 2.2
-constexpr std::size_t text_block = 64;
+constexpr std::size_t longest_name = 32;   // protocol.md 2.2
+constexpr std::size_t longest_text = 255;  // error and closing texts are str8
+/// A last_key frame (type, key, u64) and its batch entry length: what a welcome batch
+/// without one is padded by, so that its absence does not show.
+constexpr std::size_t last_key_entry = 2 + 1 + 32 + 8;
 
 std::size_t name_slack(std::size_t n) noexcept { return longest_name - std::min(longest_name, n); }
 
@@ -463,20 +466,20 @@ std::size_t frame_slack(byte_view f) noexcept {
       return f.size() > 1 ? name_slack(f[1]) : 0;
     case frame_type::error:
     case frame_type::closing: {
+      // Texts name users and addresses: each counts as the longest text there can be.
       const std::size_t at = f[0] == static_cast<byte>(frame_type::error) ? 6 : 2;
-      if (f.size() <= at) return 0;
-      const std::size_t n = f[at];
-      return (n + text_block - 1) / text_block * text_block - n;
+      return f.size() > at ? longest_text - f[at] : 0;
     }
     case frame_type::presence: {
+      // Every entry as an online one (with its key) for a 32-byte name: a leave looks like
+      // a join.
       std::size_t slack = 0;
       for (std::size_t at = presence_header; at + 2 <= f.size();) {
         const std::size_t n = f[at + 1];
-        slack += name_slack(n);
-        at += encoded_size(f[at] == static_cast<byte>(presence_entry::kind::online)
-                               ? presence_entry::kind::online
-                               : presence_entry::kind::offline,
-                           n);
+        const bool online = f[at] == static_cast<byte>(presence_entry::kind::online);
+        slack += name_slack(n) + (online ? 0 : 32);
+        at +=
+            encoded_size(online ? presence_entry::kind::online : presence_entry::kind::offline, n);
       }
       return slack;
     }
@@ -521,11 +524,17 @@ std::size_t client_padded_size(byte_view content) noexcept {
 }
 
 std::size_t relay_padded_size(byte_view content) noexcept {
-  if (content.size() + padded_header > max_frame) return 0;
   std::size_t slack = 0;
+  bool welcome = false, last_key_seen = false;
   batch_reader frames(content);
-  for (auto f = frames.next(); f && *f; f = frames.next()) slack += frame_slack(**f);
-  return std::min(max_frame, content.size() + padded_header + slack);
+  for (auto f = frames.next(); f && *f; f = frames.next()) {
+    const byte_view one = **f;
+    welcome = welcome || one[0] == static_cast<byte>(frame_type::welcome);
+    last_key_seen = last_key_seen || one[0] == static_cast<byte>(frame_type::last_key);
+    slack += frame_slack(one);
+  }
+  if (frames.is_batch() && welcome && !last_key_seen) slack += last_key_entry;
+  return content.size() + padded_header + slack;
 }
 
 result<byte_view> unpad(byte_view plain) noexcept {

@@ -304,7 +304,13 @@ void session::deliver_encoded(byte_view plain) {
 
 void session::seal_batch() {
   if (batch_.empty()) return;
-  if (peer_features_ & proto::feature_batch) {
+  // A batch that padding would take past the frame limit goes frame by frame to a client
+  // that asked for padding, each frame padded: capped, its length would say how short the
+  // names in it were.
+  const bool batches = peer_features_ & proto::feature_batch;
+  const bool too_long_to_pad = batches && (peer_features_ & proto::feature_padding) &&
+                               proto::relay_padded_size(batch_.plaintext()) > proto::max_frame;
+  if (batches && !too_long_to_pad) {
     seal(batch_.plaintext());
   } else {
     // One transport message per frame, sealed in a row rather than as each was queued: the
@@ -319,11 +325,10 @@ void session::seal(byte_view plain) {
   // A client that asked for padding gets every message padded, so that lengths do not
   // tell the names in it (protocol.md 5.14). Only such clients pay for the copy.
   static thread_local bytes padded;
-  if (peer_features_ & proto::feature_padding) {
-    if (const std::size_t total = proto::relay_padded_size(plain); total != 0) {
-      proto::pad(plain, total, padded);
-      plain = padded;
-    }
+  if ((peer_features_ & proto::feature_padding) &&
+      plain.size() + proto::padded_header <= proto::max_frame) {
+    proto::pad(plain, std::min(proto::max_frame, proto::relay_padded_size(plain)), padded);
+    plain = padded;
   }
   // Reserve the length prefix, encrypt in place after it, then patch the length.
   if (out_.capacity() == 0) out_ = local_buffer_pool().take(first_buffer_capacity);

@@ -614,12 +614,16 @@ TEST(WireLengths, RecordsTellNeitherAPasswordsLengthNorARecipientsName) {
   auto b = start_client(dir, bart_wire.port(), "bart");
   ASSERT_FALSE(sign_up(*b, bart, std::string(100, 'p')).empty());
   ASSERT_TRUE(saw(*al, "* " + bart + " joined"));
-  al->send_line("al:hello");  // to a 2-byte name (her own)
-  ASSERT_TRUE(saw(*al, "al: hello"));
-  al->send_line(bart + ":hello");  // the same text to a 24-byte name
-  ASSERT_TRUE(saw(*b, "al: hello"));
-  b->send_line("al:hello");  // and to al from a 24-byte name
-  ASSERT_TRUE(saw(*al, bart + ": hello"));
+  // 40 bytes of text: with the names' own lengths, an envelope to "al" would take one 64-byte
+  // block less than one to bart (15 + 2 + 2 + 40 = 59, but 15 + 2 + 24 + 40 = 81).
+  const std::string text = "forty bytes of text, to show the names..";
+  ASSERT_EQ(text.size(), 40U);
+  al->send_line("al:" + text);  // to a 2-byte name (her own)
+  ASSERT_TRUE(saw(*al, "al: " + text));
+  al->send_line(bart + ":" + text);  // the same text to a 24-byte name
+  ASSERT_TRUE(saw(*b, "al: " + text));
+  b->send_line("al:" + text);  // and to al from a 24-byte name
+  ASSERT_TRUE(saw(*al, bart + ": " + text));
   al->send_line("/quit");
   b->send_line("/quit");
   ASSERT_TRUE(exited_with(*al, 0));
@@ -640,9 +644,11 @@ TEST(WireLengths, RecordsTellNeitherAPasswordsLengthNorARecipientsName) {
   EXPECT_EQ(al_sends[0], al_sends[1])
       << "the same text to 'al' and to '" << bart << "' in records of different lengths";
   // Downstream, the relay pads for our client: the same text from 'al' and from bart in
-  // records of one length. (A roster update is under 100 bytes, a ping 28.)
-  const auto al_delivers = lengths_between(record_lengths(al_wire.downstream()), 100, 299);
-  ASSERT_EQ(al_delivers.size(), 2U);
+  // records of one length (a 168-byte envelope: 223 bytes padded; the sign-in's welcome and
+  // roster are 105, a roster update 89, a ping 28, an error 281 whatever its text).
+  const auto al_down = record_lengths(al_wire.downstream());
+  const auto al_delivers = lengths_between(al_down, 200, 260);
+  ASSERT_EQ(al_delivers.size(), 2U) << ::testing::PrintToString(al_down);
   EXPECT_EQ(al_delivers[0], al_delivers[1])
       << "the same text from 'al' and from '" << bart << "' in records of different lengths";
 }

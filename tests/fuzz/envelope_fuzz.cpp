@@ -44,8 +44,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     crypto::scripted_random rng;
     rng.push(bytes(in.begin(), in.begin() + nonce_size));
     check(same(crypto::seal(*opened, alice(), bob().pub(), rng), in));
-    check(in.size() ==
-          crypto::sealed_size(opened->from.size(), opened->to.size(), opened->text.size()));
+    check(in.size() == crypto::sealed_size(opened->from.size(), opened->to.size(),
+                                           opened->text.size(), opened->version));
   }
   return 0;
 }

@@ -251,6 +251,33 @@ TEST(Padded, TheRelayPadsWhatItSendsOnlyToAClientThatAsks) {
   EXPECT_EQ(carol.padded_received(), 0U);
 }
 
+// Two delivers that fill a batch to the last byte (65519) leave no room for the padded
+// header: the relay sends them one by one, each padded, rather than that batch unpadded.
+TEST(Padded, ABatchTooLongToPadGoesFrameByFrame) {
+  temp_dir dir;
+  relay_fixture relay(test_config(dir.path()));
+  const std::string sender = "alice-with-a-long-name";  // 22 bytes: delivers outgrow sends
+  test_client alice(relay.port(), nullptr, true);
+  test_client b(relay.port(), nullptr, true, transport::cipher_choice::aesgcm_if_available,
+                proto::feature_padding);
+  alice.sign_up_ok(sender, "alice-password");
+  b.sign_up_ok("b", "b-password");
+  ASSERT_TRUE(alice.wait_roster("b", true));
+  // deliver = 1 + 1 + 22 + 2 + 32731 = 32757 bytes; two batch entries: 1 + 2 * 32759 = 65519.
+  const std::size_t ct = 32731;
+  ASSERT_EQ(1 + 2 * (2 + 1 + 1 + sender.size() + 2 + ct), proto::max_frame);
+  const std::size_t before = b.transport_messages(), padded_before = b.padded_received();
+  alice.send_batch({proto::send{1, "b", bytes(ct, 0x11)}, proto::send{2, "b", bytes(ct, 0x22)}});
+  for (byte fill : {byte{0x11}, byte{0x22}}) {
+    auto d = b.expect<proto::deliver>();
+    ASSERT_TRUE(d);
+    EXPECT_EQ(d->from, sender);
+    EXPECT_EQ(d->ciphertext, bytes(ct, fill));
+  }
+  EXPECT_EQ(b.transport_messages() - before, 2U);
+  EXPECT_EQ(b.padded_received() - padded_before, 2U) << "a batch went unpadded";
+}
+
 TEST(Padded, BadPaddingClosesThatConnectionOnly) {
   temp_dir dir;
   relay_fixture relay(test_config(dir.path()));

@@ -74,7 +74,8 @@ MAX_CIPHERTEXT = 32768
 MAX_TEXT = 16384
 MIN_SEALED = 104
 MAX_SEALED = 17000
-ENVELOPE_VERSION = 1
+ENVELOPE_VERSION = 2  # what we seal; version 1 is still opened (section 8.2)
+PADDED_NAME = 32  # version 2 pads as if each name were at least this long
 
 SIGN_IN = 0x01
 SIGN_UP = 0x02
@@ -553,20 +554,24 @@ def decode_message(data: bytes) -> List[Frame]:
 # End-to-end envelope (section 8)
 # ---------------------------------------------------------------------------
 
-def padded_length(from_len: int, to_len: int, text_len: int) -> int:
+def padded_length(from_len: int, to_len: int, text_len: int,
+                  version: int = ENVELOPE_VERSION) -> int:
+    if version >= 2:
+        from_len, to_len = max(from_len, PADDED_NAME), max(to_len, PADDED_NAME)
     n = 15 + from_len + to_len + text_len
     return (n + 63) // 64 * 64
 
 
-def envelope_plaintext(sender: bytes, to: bytes, counter: int, text: bytes) -> bytes:
+def envelope_plaintext(sender: bytes, to: bytes, counter: int, text: bytes,
+                       version: int = ENVELOPE_VERSION) -> bytes:
     sender, to, text = _b(sender), _b(to), _b(text)
     if len(sender) > 255 or len(to) > 255:
         raise ValueError("name too long")
     if len(text) > MAX_TEXT:
         raise ValueError("text too long")
-    body = (bytes([ENVELOPE_VERSION]) + _str8(sender) + _str8(to)
+    body = (bytes([version]) + _str8(sender) + _str8(to)
             + struct.pack(">QI", counter, len(text)) + text)
-    return body + b"\x00" * (padded_length(len(sender), len(to), len(text)) - len(body))
+    return body + b"\x00" * (padded_length(len(sender), len(to), len(text), version) - len(body))
 
 
 @dataclass
@@ -582,7 +587,7 @@ def parse_envelope_plaintext(p: bytes) -> EnvelopeContent:
     try:
         r = _Reader(p)
         version = r.u8()
-        if version != ENVELOPE_VERSION:
+        if version not in (1, 2):
             raise EnvelopeRejected("parse", f"unsupported envelope version {version}")
         sender = r.str8()
         to = r.str8()
@@ -593,7 +598,7 @@ def parse_envelope_plaintext(p: bytes) -> EnvelopeContent:
         text = r.take(text_len)
     except ProtocolError as e:
         raise EnvelopeRejected("parse", str(e))
-    if len(p) != padded_length(len(sender), len(to), text_len):
+    if len(p) != padded_length(len(sender), len(to), text_len, version):
         raise EnvelopeRejected("parse", "wrong padding length")
     if any(p[r.pos:]):
         raise EnvelopeRejected("parse", "non-zero padding")
@@ -601,12 +606,12 @@ def parse_envelope_plaintext(p: bytes) -> EnvelopeContent:
 
 
 def seal(my_secret: bytes, their_public: bytes, sender, to, counter: int, text,
-         nonce: Optional[bytes] = None) -> bytes:
+         nonce: Optional[bytes] = None, version: int = ENVELOPE_VERSION) -> bytes:
     """sealed = nonce(24) || crypto_box_easy(padded plaintext)  (section 8.1)."""
     if nonce is None:
         nonce = nacl.utils.random(Box.NONCE_SIZE)
     box = Box(PrivateKey(bytes(my_secret)), PublicKey(bytes(their_public)))
-    return bytes(box.encrypt(envelope_plaintext(sender, to, counter, text), nonce))
+    return bytes(box.encrypt(envelope_plaintext(sender, to, counter, text, version), nonce))
 
 
 def open_sealed(my_secret: bytes, their_public: bytes, sealed: bytes) -> EnvelopeContent:

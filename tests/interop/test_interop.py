@@ -198,14 +198,17 @@ CAROL_PK = hx("64b101b1d0be5a8704bd078f9895001fc03e8e9f9522f188dd128d9846d48466"
 NONCE = hx("a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7")
 COUNTER = 1700000000000000
 PLAIN_11_2 = hx("""
-01 05 61 6c 69 63 65 03 62 6f 62 00 06 0a 24 18
-1e 40 00 00 00 00 06 68 69 20 62 6f 62 00 00 00""") + bytes(32)
+02 05 61 6c 69 63 65 03 62 6f 62 00 06 0a 24 18
+1e 40 00 00 00 00 06 68 69 20 62 6f 62 00 00 00""") + bytes(96)
 SEALED_11_3 = hx("""
 a0 a1 a2 a3 a4 a5 a6 a7 a8 a9 aa ab ac ad ae af b0 b1 b2 b3 b4 b5 b6 b7
-77 c0 ed d9 c6 51 97 cc 34 88 6e 91 ca 83 81 8e
-4f a5 07 d4 44 09 e6 54 21 21 7b 7a 5d c4 e7 c6 d2 dc 71 f7 9b d3 bd 96
+f3 52 1f f9 e2 e1 f5 13 7d 34 e0 bb aa 03 8d 23
+4c a5 07 d4 44 09 e6 54 21 21 7b 7a 5d c4 e7 c6 d2 dc 71 f7 9b d3 bd 96
 f6 9f 8b 88 d3 68 ab 03 1d 01 fa 32 47 24 cc 04 d1 f7 f1 4e cd 2e 13 01
-c4 37 26 9e 45 f3 94 85 0a 79 31 e3 18 74 57 12""")
+c4 37 26 9e 45 f3 94 85 0a 79 31 e3 18 74 57 12 fb 00 0c cc fa 10 51 22
+e7 84 6a 5a 0c 87 b3 62 ef 8f f4 f5 ce 62 18 df 3b 77 9e bc e1 40 05 a6
+36 25 d4 9e c5 d4 9f bc 15 d4 06 37 87 21 2a 0e 45 4e 53 76 2c 82 06 61
+10 8b 5b e4 49 b1 6b 64""")
 
 
 class SpecVectorsTest(unittest.TestCase):
@@ -255,16 +258,22 @@ class SpecVectorsTest(unittest.TestCase):
     def test_padding_rules(self):
         for tl in (0, 1, 48, 49, 50, 113, 16384):
             p = rc.envelope_plaintext(b"alice", b"bob", 1, b"x" * tl)
-            n = 15 + 5 + 3 + tl
+            n = 15 + 32 + 32 + tl   # version 2: each name counts as (at least) 32 bytes
             self.assertEqual(len(p), (n + 63) // 64 * 64)
             self.assertEqual(rc.parse_envelope_plaintext(p).text, b"x" * tl)
+            self.assertEqual(len(rc.envelope_plaintext(b"a", b"b", 1, b"x" * tl)), len(p))
+            v1 = rc.envelope_plaintext(b"alice", b"bob", 1, b"x" * tl, version=1)
+            self.assertEqual(len(v1), (15 + 5 + 3 + tl + 63) // 64 * 64)
+            self.assertEqual(rc.parse_envelope_plaintext(v1).text, b"x" * tl)  # still read
         p = rc.envelope_plaintext(b"alice", b"bob", 1, b"hi")
         with self.assertRaises(rc.EnvelopeRejected):
             rc.parse_envelope_plaintext(p + bytes(64))           # too much padding
         with self.assertRaises(rc.EnvelopeRejected):
             rc.parse_envelope_plaintext(p[:-1] + b"\x01")        # non-zero padding
         with self.assertRaises(rc.EnvelopeRejected):
-            rc.parse_envelope_plaintext(b"\x02" + p[1:])         # version
+            rc.parse_envelope_plaintext(b"\x03" + p[1:])         # version
+        with self.assertRaises(rc.EnvelopeRejected):
+            rc.parse_envelope_plaintext(b"\x01" + p[1:])         # version 1's padding is less
 
     def test_counters(self):
         t = [1000]
@@ -293,8 +302,8 @@ class SpecVectorsTest(unittest.TestCase):
         self.assertEqual(rc.decode_frame(wire), with_proof)
 
     def test_frame_vectors(self):
-        send = hx("03 00 00 00 01 03 62 6f 62 00 68") + SEALED_11_3
-        deliver = hx("83 05 61 6c 69 63 65 00 68") + SEALED_11_3
+        send = hx("03 00 00 00 01 03 62 6f 62 00 a8") + SEALED_11_3
+        deliver = hx("83 05 61 6c 69 63 65 00 a8") + SEALED_11_3
         snapshot = hx("82 03 00 02 01 05 61 6c 69 63 65") + ALICE_PK + hx("01 05 63 61 72 6f 6c") + CAROL_PK
         vectors = [
             (Send(1, b"bob", SEALED_11_3), send),
@@ -317,8 +326,8 @@ class SpecVectorsTest(unittest.TestCase):
             (Pong(0x0102030405060708), hx("05 01 02 03 04 05 06 07 08")),
             (Bye(), hx("06")),
         ]
-        self.assertEqual(len(send), 115)
-        self.assertEqual(len(deliver), 113)
+        self.assertEqual(len(send), 179)
+        self.assertEqual(len(deliver), 177)
         self.assertEqual(len(snapshot), 82)
         for frame, wire in vectors:
             with self.subTest(frame=type(frame).__name__):
@@ -846,14 +855,14 @@ class PaddingTest(RelayTestCase):
             m = al.wait_for(is_message_from(c.name), TIMEOUT)
             self.assertIsInstance(m, Message, m)
             sizes.append(al.conn.last_in_len)
-        self.assertEqual(sizes, [3 + 1 + 1 + 32 + 2 + 104] * 2)
+        self.assertEqual(sizes, [3 + 1 + 1 + 32 + 2 + 168] * 2)  # a 168-byte envelope
         self.assertEqual(al.conn.padded_in, al.conn.messages_in)
-        # al's sends to both: one record length (8 + 32 + 104 + 3, and the tag)
+        # al's sends to both: one record length (8 + 32 + 168 + 3, and the tag)
         del trace[:]
         for c in (short, longer):
             al.send_text(c.name, "same text")
             self.assertIsInstance(c.wait_for(is_message_from(al.name), TIMEOUT), Message)
-        self.assertEqual([t for t in trace if t[0] == "out"], [("out", 163), ("out", 163)])
+        self.assertEqual([t for t in trace if t[0] == "out"], [("out", 227), ("out", 227)])
         # a client that did not ask gets nothing padded
         self.assertEqual(short.conn.padded_in, 0)
 

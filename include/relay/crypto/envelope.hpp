@@ -14,12 +14,18 @@
 
 namespace relay::crypto {
 
+/// The version seal() writes by default: 2 pads as if both names were 32 bytes
+/// (protocol.md 8.2), so that a message's size does not tell who writes to whom. open() also
+/// takes version 1.
+inline constexpr byte envelope_version = 2;
+
 /// One chat message as the two ends see it.
 struct envelope {
   std::string from;
   std::string to;
   std::uint64_t counter = 0;
   std::string text;
+  byte version = envelope_version;  ///< as sealed (1 or 2); only the padding differs
   bool operator==(const envelope&) const = default;
 };
 
@@ -43,8 +49,9 @@ enum class envelope_errc {
 const std::error_category& envelope_category() noexcept;
 std::error_code make_error_code(envelope_errc e) noexcept;
 
-/// Plaintext layout (big-endian), zero-padded to a multiple of envelope_padding:
-///   u8 version=1 | u8 from_len | from | u8 to_len | to | u64 counter | u32 text_len | text | 0..
+/// Plaintext layout (big-endian), zero-padded to a multiple of envelope_padding (version 2:
+/// as if each name were at least 32 bytes; version 1: the names as they are):
+///   u8 version | u8 from_len | from | u8 to_len | to | u64 counter | u32 text_len | text | 0..
 /// Returns nonce(24) || crypto_box_easy(plaintext). Throws std::invalid_argument if the text is
 /// longer than max_text, a name longer than max_envelope_name, or the recipient key is a
 /// low-order point.
@@ -55,14 +62,15 @@ bytes seal(const envelope& m, const key_pair& sender, const public_key& recipien
 /// expected sender and `to` is itself: that is what rejects an envelope reflected back to
 /// its own sender.
 result<envelope> open(byte_view sealed, const key_pair& recipient, const public_key& sender);
-/// The padded plaintext seal() encrypts; throws like seal(). Exposed for tests and fuzzers:
-/// callers should wipe() it after use.
+/// The padded plaintext seal() encrypts (of m.version, 1 or 2); throws like seal(). Exposed
+/// for tests and fuzzers: callers should wipe() it after use.
 bytes encode_envelope_plaintext(const envelope& m);
 /// Parses a plaintext open() has authenticated: bad_format or unsupported_version on anything
 /// but exactly what encode_envelope_plaintext() makes. Exposed for tests and fuzzers.
 result<envelope> decode_envelope_plaintext(byte_view pt);
-/// Size of seal() output for the given name and text lengths (to check limits before sealing).
-std::size_t sealed_size(std::size_t from_len, std::size_t to_len, std::size_t text_len);
+/// Size of seal() output for the given name and text lengths.
+std::size_t sealed_size(std::size_t from_len, std::size_t to_len, std::size_t text_len,
+                        byte version = envelope_version);
 
 }  // namespace relay::crypto
 

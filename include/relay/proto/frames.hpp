@@ -277,9 +277,10 @@ std::size_t client_padded_size(byte_view content) noexcept;
 
 /// How long the relay makes a padded message holding `content` (one frame or a batch, as
 /// the relay encodes them) for a client that set feature_padding (protocol.md 5.14): as long
-/// as if every user name in it (welcome, deliver, presence entries) were 32 bytes and every
-/// error or closing text a multiple of 64 bytes. At most max_frame; 0 when even the bare
-/// header does not fit (the content then goes unpadded).
+/// as if every user name in it (welcome, deliver, presence entries) were 32 bytes, every
+/// presence entry an online one, every error or closing text 255 bytes, and a batch with a
+/// welcome had a last_key. May exceed max_frame: the relay then sends a batch's frames one by
+/// one, and pads a lone frame to max_frame.
 std::size_t relay_padded_size(byte_view content) noexcept;
 
 /// Wire size of a presence entry: kind, name length, name, and the key if online. The

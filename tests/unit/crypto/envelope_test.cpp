@@ -5,6 +5,7 @@
 
 #include <stdexcept>
 #include <string>
+#include <string_view>
 
 #include "relay/crypto/sodium.hpp"
 
@@ -117,14 +118,41 @@ TEST_F(Envelope, OversizedInputRejectedBeforeDecrypting) {
 }
 
 TEST_F(Envelope, PaddingHidesLengthWithinABlock) {
-  // 15 fixed bytes + "alice" + "bob" leave 41 bytes of text in the first 64-byte block.
+  // 15 fixed bytes + two names counted as 32 bytes each leave 49 bytes of text in the first
+  // two 64-byte blocks.
   const std::size_t one = seal_ab({"alice", "bob", 1, "x"}).size();
-  EXPECT_EQ(one, envelope_overhead + 64);
-  EXPECT_EQ(seal_ab({"alice", "bob", 1, std::string(41, 'x')}).size(), one);
+  EXPECT_EQ(one, envelope_overhead + 128);
+  EXPECT_EQ(seal_ab({"alice", "bob", 1, std::string(49, 'x')}).size(), one);
   EXPECT_EQ(seal_ab({"alice", "bob", 1, ""}).size(), one);
-  EXPECT_EQ(seal_ab({"alice", "bob", 1, std::string(42, 'x')}).size(), one + 64);
+  EXPECT_EQ(seal_ab({"alice", "bob", 1, std::string(50, 'x')}).size(), one + 64);
   EXPECT_EQ(seal_ab({"alice", "bob", 1, std::string(60, 'x')}).size(),
-            seal_ab({"alice", "bob", 1, std::string(105, 'x')}).size());
+            seal_ab({"alice", "bob", 1, std::string(113, 'x')}).size());
+}
+
+// Version 2: the size tells nothing of the names (up to 32 bytes, the longest valid one).
+// Version 1 padded the names as they were: "x" to "y" and 32-byte names differed.
+TEST_F(Envelope, TheSizeDoesNotTellTheNames) {
+  const std::string long_name(32, 'n');
+  for (std::size_t text : {0u, 10u, 40u, 49u, 50u, 1000u}) {
+    const std::string t(text, 't');
+    EXPECT_EQ(seal_ab({"x", "y", 1, t}).size(), seal_ab({long_name, long_name, 1, t}).size())
+        << text;
+    EXPECT_EQ(sealed_size(1, 1, text), sealed_size(32, 32, text));
+  }
+  EXPECT_NE(sealed_size(1, 1, 40, 1), sealed_size(32, 32, 40, 1));
+}
+
+// Version 1 (the names' own lengths) is still opened, so older senders can be read.
+TEST_F(Envelope, VersionOneIsStillOpened) {
+  envelope old{"alice", "bob", 7, "from an older client"};
+  old.version = 1;
+  const bytes s = seal_ab(old);
+  EXPECT_EQ(s.size(), sealed_size(5, 3, old.text.size(), 1));
+  EXPECT_EQ(s.size(), envelope_overhead + 64);
+  auto r = open_ab(s);
+  ASSERT_TRUE(r) << r.error().message();
+  EXPECT_EQ(*r, old);
+  EXPECT_EQ(r->version, 1);
 }
 
 TEST_F(Envelope, SealedSizeMatches) {
@@ -154,8 +182,8 @@ TEST_F(Envelope, SealRejectsLowOrderRecipientKey) {
 
 TEST(EnvelopePlaintext, LayoutIsAsDocumented) {
   const bytes pt = encode_envelope_plaintext({"al", "b", 0x0102030405060708ULL, "hi"});
-  const bytes want = {1, 2, 'a', 'l', 1, 'b', 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 2, 'h', 'i'};
-  ASSERT_EQ(pt.size(), 64u);
+  const bytes want = {2, 2, 'a', 'l', 1, 'b', 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 2, 'h', 'i'};
+  ASSERT_EQ(pt.size(), 128u);  // 15 + 32 + 32 + 2 = 81, padded to 128
   EXPECT_TRUE(std::equal(want.begin(), want.end(), pt.begin()));
   EXPECT_TRUE(std::all_of(pt.begin() + static_cast<std::ptrdiff_t>(want.size()), pt.end(),
                           [](byte c) { return c == 0; }));
@@ -174,10 +202,12 @@ TEST(EnvelopePlaintext, DecoderRejectsAnythingButTheCanonicalForm) {
   };
   expect({}, envelope_errc::bad_format);
   bytes v = good;
-  v[0] = 2;
+  v[0] = 3;
   expect(v, envelope_errc::unsupported_version);
   v[0] = 0;
   expect(v, envelope_errc::unsupported_version);
+  v[0] = 1;  // version 1 pads the names' own lengths: 64 bytes, not 128
+  expect(v, envelope_errc::bad_format);
 
   bytes pad = good;
   pad.back() = 1;
@@ -210,6 +240,38 @@ TEST(EnvelopePlaintext, ErrorsHaveTheirOwnCategory) {
   EXPECT_STREQ(ec.category().name(), "envelope");
   EXPECT_FALSE(ec.message().empty());
   EXPECT_NE(std::error_code(envelope_errc::truncated), std::error_code(envelope_errc::bad_format));
+}
+
+// docs/protocol.md 11.3: alice's "hi bob" to bob, with the example's fixed nonce. The same
+// bytes come from the Python client (PyNaCl), written from the text (tests/interop).
+TEST(EnvelopeVector, TheWorkedExampleOfTheProtocolText) {
+  auto from_hex = [](std::string_view h) {
+    bytes out;
+    for (std::size_t i = 0; i + 1 < h.size(); i += 2)
+      out.push_back(static_cast<byte>(std::stoi(std::string(h.substr(i, 2)), nullptr, 16)));
+    return out;
+  };
+  bytes alice_secret(32), bob_secret(32);
+  for (int i = 0; i < 32; ++i) {
+    alice_secret[i] = static_cast<byte>(1 + i);
+    bob_secret[i] = static_cast<byte>(0x21 + i);
+  }
+  const key_pair alice = key_pair::from_secret(alice_secret);
+  const key_pair bob = key_pair::from_secret(bob_secret);
+  const bytes want = from_hex(
+      "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7f3521ff9e2e1f513"
+      "7d34e0bbaa038d234ca507d44409e65421217b7a5dc4e7c6d2dc71f79bd3bd96"
+      "f69f8b88d368ab031d01fa324724cc04d1f7f14ecd2e1301c437269e45f39485"
+      "0a7931e318745712fb000cccfa105122e7846a5a0c87b362ef8ff4f5ce6218df"
+      "3b779ebce14005a63625d49ec5d49fbc15d4063787212a0e454e53762c820661"
+      "108b5be449b16b64");
+  scripted_random rng;
+  rng.push(from_hex("a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7"));
+  const envelope m{"alice", "bob", 1700000000000000ULL, "hi bob"};
+  EXPECT_EQ(seal(m, alice, bob.pub(), rng), want);
+  auto opened = open(want, bob, alice.pub());
+  ASSERT_TRUE(opened);
+  EXPECT_EQ(*opened, m);
 }
 
 }  // namespace
