@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "relay/crypto/secret.hpp"
+#include "relay/proto/names.hpp"
 
 namespace relay::crypto {
 
@@ -17,9 +18,9 @@ namespace {
 
 // version, from_len, to_len, counter, text_len.
 constexpr std::size_t fixed_fields = 1 + 1 + 1 + 8 + 4;
-/// Version 2 pads as if each name were at least this long (the longest valid name), so the
-/// size tells nothing of the names; version 1 padded the names' own lengths.
-constexpr std::size_t padded_name = 32;
+/// Version 2 pads as if each name were at least the longest valid one, so the size tells
+/// nothing of the names; version 1 padded the names' own lengths.
+constexpr std::size_t padded_name = proto::max_name;
 
 std::size_t padded_len(byte ver, std::size_t from_len, std::size_t to_len, std::size_t text_len) {
   if (ver >= 2) {

@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "relay/proto/errc.hpp"
+#include "relay/proto/names.hpp"
 
 namespace relay::proto {
 namespace {
@@ -448,13 +449,13 @@ result<std::optional<byte_view>> batch_reader::next() {
 }
 
 namespace {
-constexpr std::size_t longest_name = 32;   // protocol.md 2.2
 constexpr std::size_t longest_text = 255;  // error and closing texts are str8
 /// A last_key frame (type, key, u64) and its batch entry length: what a welcome batch
 /// without one is padded by, so that its absence does not show.
 constexpr std::size_t last_key_entry = 2 + 1 + 32 + 8;
 
-std::size_t name_slack(std::size_t n) noexcept { return longest_name - std::min(longest_name, n); }
+/// What a name lacks to the longest valid one (protocol.md 2.2).
+std::size_t name_slack(std::size_t n) noexcept { return max_name - std::min(max_name, n); }
 
 /// The bytes one frame built by the relay lacks to the padded rule (0 if it is not
 /// well formed: the relay only pads what it encoded itself).
@@ -510,15 +511,14 @@ std::size_t client_padded_size(byte_view content) noexcept {
   }
   // Sends, alone or batched: as if each `to` were 32 bytes. Always wrapped, even for a
   // 32-byte name, so that the header gives nothing away. Nothing else is padded.
-  constexpr std::size_t to_at = 1 + 4;  // type, id
   bool sends = false;
   std::size_t slack = 0;
   batch_reader frames(content);
   for (auto f = frames.next(); f && *f; f = frames.next()) {
-    const byte_view one = **f;
-    if (one[0] != static_cast<byte>(frame_type::send) || one.size() <= to_at) continue;
-    sends = true;
-    slack += name_slack(one[to_at]);
+    if (const auto s = decode_send_view(**f)) {
+      sends = true;
+      slack += name_slack(s->to.size());
+    }
   }
   return sends ? std::min(max_frame, content.size() + padded_header + slack) : 0;
 }

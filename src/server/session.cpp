@@ -292,7 +292,7 @@ void session::deliver_encoded(byte_view plain) {
   if (plain.size() > batch_.room()) {
     seal_batch();
     if (plain.size() > batch_.room()) {  // too big for any batch: it goes alone
-      seal(plain);
+      seal(plain, padded_total(plain));
       wake_writer();
       return;
     }
@@ -308,26 +308,28 @@ void session::seal_batch() {
   // that asked for padding, each frame padded: capped, its length would say how short the
   // names in it were.
   const bool batches = peer_features_ & proto::feature_batch;
-  const bool too_long_to_pad = batches && (peer_features_ & proto::feature_padding) &&
-                               proto::relay_padded_size(batch_.plaintext()) > proto::max_frame;
-  if (batches && !too_long_to_pad) {
-    seal(batch_.plaintext());
+  const std::size_t total = batches ? padded_total(batch_.plaintext()) : 0;
+  if (batches && total <= proto::max_frame) {
+    seal(batch_.plaintext(), total);
   } else {
     // One transport message per frame, sealed in a row rather than as each was queued: the
     // seals then share one expansion of this connection's key (noise_primitives.hpp).
-    batch_.for_each([this](byte_view f) { seal(f); });
+    batch_.for_each([this](byte_view f) { seal(f, padded_total(f)); });
   }
   // Back to the pool: ten thousand idle connections must not each hold a batch buffer.
   local_buffer_pool().give(batch_.take_buffer());
 }
 
-void session::seal(byte_view plain) {
+std::size_t session::padded_total(byte_view plain) const noexcept {
+  return (peer_features_ & proto::feature_padding) ? proto::relay_padded_size(plain) : 0;
+}
+
+void session::seal(byte_view plain, std::size_t padded_total) {
   // A client that asked for padding gets every message padded, so that lengths do not
   // tell the names in it (protocol.md 5.14). Only such clients pay for the copy.
   static thread_local bytes padded;
-  if ((peer_features_ & proto::feature_padding) &&
-      plain.size() + proto::padded_header <= proto::max_frame) {
-    proto::pad(plain, std::min(proto::max_frame, proto::relay_padded_size(plain)), padded);
+  if (padded_total != 0 && plain.size() + proto::padded_header <= proto::max_frame) {
+    proto::pad(plain, std::min(proto::max_frame, padded_total), padded);
     plain = padded;
   }
   // Reserve the length prefix, encrypt in place after it, then patch the length.

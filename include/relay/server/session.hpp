@@ -145,10 +145,14 @@ class session : public std::enable_shared_from_this<session> {
   step on_send(byte_view plain);
   /// One frame, alone or from a batch.
   step on_plain_frame(byte_view plain);
-  /// Encrypts `plain` as the next transport message into out_. Does not wake the writer:
+  /// Encrypts `plain` as the next transport message into out_, padded to `padded_total`
+  /// bytes (at most max_frame) unless that is 0. Does not wake the writer:
   /// flush() and write_now() seal and then write themselves, and a flush posted from
   /// there would find nothing left (one wasted handler and reactor poll per write).
-  void seal(byte_view plain);
+  void seal(byte_view plain, std::size_t padded_total);
+  /// How long a padded message holding `plain` is for this peer (protocol.md 5.14, may pass
+  /// max_frame), or 0 if it asked for no padding.
+  std::size_t padded_total(byte_view plain) const noexcept;
   /// Seals the frames gathered in batch_ (if any): as one transport message for a batching
   /// peer, else one message per frame.
   void seal_batch();
