@@ -640,11 +640,13 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   // they go first, then a ping, whose pong says the relay has handled them all (a refusal
   // would have come before it). A relay that does not answer within 5 s is left anyway.
   bool draining = false;
-  bool drain_gave_up = false;   // the relay did not answer the drain's ping in time
-  bool saying_goodbye = false;  // bye sent: its flush closes the link, nothing else may
-  std::uint64_t drain_ping = 0;
-  net::steady_timer drain_timer(io);
-  net::steady_timer drain_note_timer(io);  // says so when the relay is slow to confirm
+  bool drain_gave_up = false;         // the relay did not answer the drain's ping in time
+  bool saying_goodbye = false;        // bye sent: its flush closes the link, nothing else may
+  std::uint64_t drain_ping = 0;       // the token of the last drain ping
+  std::uint64_t drain_first = 0;      // this round's first: a pong to any of the round's answers
+  bool drain_noted = false;           // this round said that the relay is slow to confirm
+  net::steady_timer drain_timer(io);  // the round's deadline
+  net::steady_timer drain_retry_timer(io);  // an unanswered drain ping is sent again
   // Messages handed to the relay and not yet confirmed by a pong to a ping sent after them.
   // A connection that ends first leaves their fate unknown (a relay that stopped, or died
   // with them unread): they are named, never lost without a word.
@@ -660,22 +662,42 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   std::uint64_t next_ack_token = ack_token_base;
   bool ack_armed = false;
   net::steady_timer ack_timer(io);
-  auto arm_ack = [&] {
-    if (ack_armed) return;
-    ack_armed = true;  // one ping for a burst of sends
-    ack_timer.expires_after(std::chrono::milliseconds(200));
-    ack_timer.async_wait([&](boost::system::error_code ec) {
-      ack_armed = false;
-      if (ec || stop || !connected || unacked.empty()) return;
-      ack_pings[next_ack_token] = sent_seq;
-      lp->send(proto::ping{next_ack_token++});
-    });
-  };
+  // The relay answers pings only within its message rate (protocol.md 5.5): one it left
+  // unanswered (a relay set stricter than our pace) is asked again, less often each time.
+  net::steady_timer ack_retry_timer(io);
+  constexpr auto first_ack_retry = std::chrono::seconds(1);
+  std::chrono::steady_clock::duration ack_retry_after = first_ack_retry;
+  std::function<void(std::chrono::steady_clock::duration)> arm_ack =
+      [&](std::chrono::steady_clock::duration delay) {
+        if (ack_armed) return;
+        ack_armed = true;  // one ping for a burst of sends
+        ack_timer.expires_after(delay);
+        ack_timer.async_wait([&](boost::system::error_code ec) {
+          ack_armed = false;
+          if (ec || stop || !connected || unacked.empty()) return;
+          const auto now = outbox::clock::now();
+          if (!out_box.take_for_ping(now)) {  // it would find the relay's bucket empty
+            arm_ack(out_box.until_token(now));
+            return;
+          }
+          const std::uint64_t token = next_ack_token++;
+          ack_pings[token] = sent_seq;
+          lp->send(proto::ping{token});
+          ack_retry_timer.expires_after(ack_retry_after);
+          ack_retry_timer.async_wait([&, token](boost::system::error_code ec2) {
+            if (ec2 || stop || !connected || !ack_pings.contains(token)) return;
+            ack_retry_after = std::min<std::chrono::steady_clock::duration>(
+                2 * ack_retry_after, std::chrono::seconds(30));
+            arm_ack(std::chrono::steady_clock::duration::zero());
+          });
+        });
+      };
   auto confirm_sends = [&](std::uint64_t token) {
     const auto it = ack_pings.find(token);
     if (it == ack_pings.end()) return;
     const std::uint64_t upto = it->second;
     ack_pings.erase(ack_pings.begin(), std::next(it));
+    ack_retry_after = first_ack_retry;
     while (!unacked.empty() && unacked.front().seq <= upto) unacked.pop_front();
   };
   auto forget_send = [&](std::uint32_t id) {  // refused: the refusal said what became of it
@@ -691,22 +713,42 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
     ack_pings.clear();
   };
   std::function<void(const std::string&)> on_line;
-  auto send_drain_ping = [&] {
+  // One drain ping, when the pace lets the relay answer it; asked again each second without
+  // a pong, as the relay leaves a ping past its rate unanswered (protocol.md 5.5).
+  std::function<void()> drain_ping_now = [&] {
+    if (!draining || stop || !connected) return;
+    const auto now = outbox::clock::now();
+    if (!out_box.take_for_ping(now)) {
+      drain_retry_timer.expires_after(out_box.until_token(now));
+      drain_retry_timer.async_wait([&](boost::system::error_code ec) {
+        if (!ec) drain_ping_now();
+      });
+      return;
+    }
     lp->send(proto::ping{++drain_ping});
-    // Normally answered in milliseconds; a relay that takes a second is worth a word, or the
-    // person sees nothing happen after /quit.
-    drain_note_timer.expires_after(std::chrono::seconds(1));
-    drain_note_timer.async_wait([&, token = drain_ping](boost::system::error_code ec) {
-      if (ec || !draining || token != drain_ping) return;
-      u.info(
-          "* waiting for the relay to confirm what you sent before leaving (/quit again or "
-          "Ctrl-C leaves now)");
+    drain_retry_timer.expires_after(std::chrono::seconds(1));
+    drain_retry_timer.async_wait([&](boost::system::error_code ec) {
+      if (ec || !draining) return;
+      // Normally answered in milliseconds; a relay that takes a second is worth a word, or
+      // the person sees nothing happen after /quit.
+      if (!std::exchange(drain_noted, true)) {
+        u.info(
+            "* waiting for the relay to confirm what you sent before leaving (/quit again or "
+            "Ctrl-C leaves now)");
+      }
+      drain_ping_now();
     });
+  };
+  auto send_drain_ping = [&] {  // a round: its pings, until a pong or its deadline
+    drain_first = drain_ping + 1;
+    drain_noted = false;
+    drain_ping_now();
     drain_timer.expires_after(std::chrono::seconds(5));
-    drain_timer.async_wait([&, token = drain_ping](boost::system::error_code ec) {
-      if (ec || !draining || token != drain_ping) return;
+    drain_timer.async_wait([&, first = drain_first](boost::system::error_code ec) {
+      if (ec || !draining || first != drain_first) return;
       draining = false;
       drain_gave_up = true;  // what is unconfirmed is named on leaving
+      drain_retry_timer.cancel();
       on_line("/quit");
     });
   };
@@ -735,7 +777,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       const std::uint32_t id = next_id++;
       lp->send(proto::send{id, m->to, std::move(*sealed)});
       unacked.push_back({++sent_seq, id, m->to, m->text});
-      arm_ack();
+      arm_ack(std::chrono::milliseconds(200));
       out_box.sent(id, std::move(*m));
     }
     if (stop) return;
@@ -847,8 +889,9 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   auto report_unsent = [&] {
     pace_timer.cancel();
     drain_timer.cancel();
-    drain_note_timer.cancel();
+    drain_retry_timer.cancel();
     ack_timer.cancel();
+    ack_retry_timer.cancel();
     report_unconfirmed();
     const auto not_sent = [&](const std::string& to, const std::string& text) {
       u.warning("! not sent to " + to + ": " + excerpt(text));
@@ -1056,7 +1099,8 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         lp->send(proto::pong{pg->token});
       } else if (auto* po = std::get_if<proto::pong>(&*f)) {
         confirm_sends(po->token);
-        if (draining && po->token == drain_ping && out_box.waiting() == 0) {
+        if (draining && po->token >= drain_first && po->token <= drain_ping &&
+            out_box.waiting() == 0) {
           unacked.clear();  // everything was sent before the drain ping
           ack_pings.clear();
           draining = false;

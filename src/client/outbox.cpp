@@ -48,6 +48,17 @@ bool outbox::refused(std::uint32_t id, clock::time_point now) {
 
 std::optional<outbox::clock::duration> outbox::wait(clock::time_point now) {
   if (waiting_.empty()) return std::nullopt;
+  return until_token(now);
+}
+
+bool outbox::take_for_ping(clock::time_point now) {
+  refill(now);
+  if (tokens_ < 1) return false;
+  tokens_ -= 1;
+  return true;
+}
+
+outbox::clock::duration outbox::until_token(clock::time_point now) {
   refill(now);
   if (tokens_ >= 1) return clock::duration::zero();
   return std::chrono::ceil<clock::duration>(std::chrono::duration<double>((1 - tokens_) / rate_));

@@ -562,24 +562,23 @@ TEST_F(ScriptingTest, TheOwnDeviceSignsInWhileStrangersGuessingTheAccountAreHeld
   for (auto& g : guesses) g.wait();
 }
 
+// A new account `name` signing up through a pipe to the relay at `port`.
+std::unique_ptr<piped_process> piped_sign_up(const temp_dir& dir, std::uint16_t port,
+                                             const std::string& name) {
+  std::vector<std::string> argv = {
+      RELAY_NODE_BINARY, "--port", std::to_string(port), "--home", (dir.path() / name).string(),
+      "--user",          name,     "--sign-up"};
+  return std::make_unique<piped_process>(
+      argv, std::vector<std::pair<std::string, std::string>>{{"HOME", dir.path().string()},
+                                                             {"RELAYCHAT_PASSWORD", bot_password}});
+}
+
 TEST(ScriptingStrictRelay, MessagesTheRelayRefusesAsTooFastAreSentAgainInOrder) {
   // A relay set far stricter than its defaults: the client learns its pace from refusals.
   temp_dir dir;
   auto relay = start_relay(dir.path() / "relay.db", 0, RELAY_NODE_BINARY,
                            {"--message-rate", "4", "--message-burst", "5"});
-  const auto piped = [&](const std::string& name) {
-    std::vector<std::string> argv = {RELAY_NODE_BINARY,
-                                     "--port",
-                                     std::to_string(relay.port),
-                                     "--home",
-                                     (dir.path() / name).string(),
-                                     "--user",
-                                     name,
-                                     "--sign-up"};
-    return std::make_unique<piped_process>(
-        argv, std::vector<std::pair<std::string, std::string>>{
-                  {"HOME", dir.path().string()}, {"RELAYCHAT_PASSWORD", bot_password}});
-  };
+  const auto piped = [&](const std::string& name) { return piped_sign_up(dir, relay.port, name); };
   auto rx = piped("rx");
   ASSERT_TRUE(rx->wait_stderr("nobody else is online")) << rx->describe("rx did not sign in");
   auto bot = piped("bot");
@@ -594,6 +593,28 @@ TEST(ScriptingStrictRelay, MessagesTheRelayRefusesAsTooFastAreSentAgainInOrder) 
   ASSERT_TRUE(rx->wait_stdout("bot: 19\n", 10s)) << rx->describe("not all arrived");
   EXPECT_EQ(rx->out(), expected);
   EXPECT_EQ(bot->err().find("too many messages"), std::string::npos) << bot->describe("shown");
+  rx->close_stdin();
+  EXPECT_EQ(rx->wait_exit(), 0);
+}
+
+// The relay answers a ping only within its message rate (protocol.md 5.5): the ping by
+// which the client learns, before leaving, that the relay took its messages can go
+// unanswered on a strict relay. The client asks again rather than leave saying they may
+// be lost. Here the bucket holds three sends and refills one token in two seconds: the
+// three messages empty it, so the first pings get no pong.
+TEST(ScriptingStrictRelay, AConfirmingPingTheRelayLeavesUnansweredIsSentAgain) {
+  temp_dir dir;
+  auto relay = start_relay(dir.path() / "relay.db", 0, RELAY_NODE_BINARY,
+                           {"--message-rate", "0.5", "--message-burst", "3"});
+  auto rx = piped_sign_up(dir, relay.port, "rx");
+  ASSERT_TRUE(rx->wait_stderr("nobody else is online")) << rx->describe("rx did not sign in");
+  auto bot = piped_sign_up(dir, relay.port, "bot");
+  bot->write("rx:one\nrx:two\nrx:three\n");
+  bot->close_stdin();
+  EXPECT_EQ(bot->wait_exit(30s), 0) << bot->describe("the bot did not leave cleanly");
+  EXPECT_EQ(bot->err().find("may not have got"), std::string::npos) << bot->describe("warned");
+  ASSERT_TRUE(rx->wait_stdout("bot: three\n", 10s)) << rx->describe("not all arrived");
+  EXPECT_EQ(rx->out(), "bot: one\nbot: two\nbot: three\n");
   rx->close_stdin();
   EXPECT_EQ(rx->wait_exit(), 0);
 }

@@ -49,6 +49,11 @@ class outbox {
   bool refused(std::uint32_t id, clock::time_point now);
   /// How long until next() gives the next waiting message (nullopt: none waits).
   std::optional<clock::duration> wait(clock::time_point now);
+  /// A ping draws on the relay's bucket as a send does, and one that finds it empty gets
+  /// no pong (protocol.md 5.5): takes a token for one if the pace allows it now.
+  bool take_for_ping(clock::time_point now);
+  /// How long until the pace allows one more frame (zero: now).
+  clock::duration until_token(clock::time_point now);
   std::size_t waiting() const noexcept { return waiting_.size(); }
   /// The messages waiting, in sending order (to name them when they will not go).
   std::vector<message> pending() const;

@@ -63,6 +63,24 @@ TEST(Outbox, ARefusedMessageGoesBackInItsPlaceAndThePaceHalvesOnce) {
   EXPECT_DOUBLE_EQ(o.rate(), 1.25);
 }
 
+// The relay counts pings against the bucket that paces sends (protocol.md 5.5): a ping
+// takes a token, so it neither finds the relay's bucket empty nor empties it for a send.
+TEST(Outbox, APingTakesATokenAsASendDoes) {
+  outbox o(small(), t0);
+  for (int i = 0; i < 4; ++i) o.add("bob", std::to_string(i));
+  EXPECT_TRUE(o.take_for_ping(t0));
+  EXPECT_EQ(take_all(o, t0), (std::vector<std::string>{"0", "1", "2", "3"}));
+  EXPECT_FALSE(o.take_for_ping(t0));  // the burst of 5 is spent
+  EXPECT_EQ(o.until_token(t0), clock::duration(100ms));
+  EXPECT_FALSE(o.take_for_ping(t0 + 99ms));
+  o.add("bob", "4");
+  EXPECT_TRUE(o.take_for_ping(t0 + 100ms));  // the ping came first: the message waits
+  EXPECT_FALSE(o.next(t0 + 100ms));
+  EXPECT_EQ(o.wait(t0 + 100ms), clock::duration(100ms));
+  EXPECT_EQ(take_all(o, t0 + 200ms), (std::vector<std::string>{"4"}));
+  EXPECT_EQ(o.until_token(t0 + 10s), clock::duration::zero());
+}
+
 TEST(Outbox, PendingListsWhatWaitsInOrder) {
   outbox box(small(), t0);
   box.add("bob", "one");
