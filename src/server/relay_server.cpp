@@ -379,6 +379,17 @@ awaitable<void> relay_server::authenticate(std::shared_ptr<session> s, std::stri
                                            std::string password, proto::key_bytes identity,
                                            bool sign_up,
                                            std::optional<proto::key_bytes> device_proof) {
+  // Counted until its very end, so that stop() finishes only after it: a frame left
+  // suspended (on a hashing thread's answer) when the event loop stops would be destroyed
+  // with the loop, after the relay, and its guards would touch the relay's freed counters.
+  ++auth_running_;
+  struct running {
+    relay_server& relay;
+    ~running() {
+      --relay.auth_running_;
+      relay.maybe_finish_stop();
+    }
+  } count_running{*this};
   const char* what = sign_up ? "sign-up" : "sign-in";
   // Named in the log line below only once known to be printable.
   const std::string named = proto::valid_name(name) ? " as " + name : std::string();
@@ -1016,7 +1027,7 @@ void relay_server::stop(std::function<void()> done) {
 }
 
 void relay_server::maybe_finish_stop() {
-  if (!stopping_ || !sessions_.empty() || !stop_done_) return;
+  if (!stopping_ || !sessions_.empty() || auth_running_ != 0 || !stop_done_) return;
   if (stop_timer_) stop_timer_->cancel();
   auto done = std::move(stop_done_);
   stop_done_ = nullptr;

@@ -403,6 +403,32 @@ TEST_F(RelayTest, AHashUnderOldParametersIsRenewedAtTheNextSignIn) {
             reason::invalid_credentials);
 }
 
+// A relay told to stop while a sign-in still hashes (here the renewal of the hash, after the
+// welcome, at 64 MiB and 3 passes) stops only once that sign-in has finished. Before, the
+// stop finished at once, the sign-in's suspended frame was destroyed with the event loop,
+// after the relay, and its guards wrote to the relay's freed memory (AddressSanitizer
+// caught it in CI); the renewed hash was lost too, which is what this test sees.
+TEST_F(RelayTest, StopWaitsForASignInThatIsStillHashing) {
+  {
+    test_client alice(relay->port());
+    alice.sign_up_ok("alice", "alice-password");
+  }
+  relay.reset();
+  auto cfg = test_config(dir.path());
+  cfg.argon2 = {3, 65536, 1};
+  relay = std::make_unique<relay_fixture>(cfg);
+  {
+    test_client alice(relay->port());
+    EXPECT_TRUE(is<proto::welcome>(alice.sign_in("alice", "alice-password")));
+  }  // gone: nothing else keeps the stop waiting
+  relay->stop();
+  relay.reset();
+  auto reader = store::database::open(dir.file("relay.db"));
+  store::statement find{reader, "SELECT password_hash FROM users WHERE name = 'alice'"};
+  ASSERT_EQ(find.step(), store::statement::step_result::row);
+  EXPECT_EQ(crypto::params_of(find.column_text(0)), cfg.argon2);
+}
+
 TEST_F(RelayTest, EveryAcknowledgedSignUpOfACrowdIsAlreadyCommitted) {
   // Sign-ups in flight together share commits (group_commit.hpp); none may be acknowledged
   // before the commit that holds it. A second connection to the file sees only commits.

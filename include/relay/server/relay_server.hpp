@@ -225,6 +225,7 @@ class relay_server {
   // entry is alive: no weak_ptr to lock per routed message or per snapshot entry.
   online_sessions online_;
   unsigned pending_auth_ = 0;
+  unsigned auth_running_ = 0;  // authenticate() coroutines not finished: stop() waits for them
   // "worker queue full" refusals: one log line a second at most, with how many it stands for.
   std::uint64_t busy_unlogged_ = 0;
   std::chrono::steady_clock::time_point busy_logged_at_{};
