@@ -29,6 +29,8 @@ class chat_category_impl final : public std::error_category {
         return "replayed or out-of-order message";
       case chat_errc::bad_key:
         return "the recipient's announced key is unusable";
+      case chat_errc::stale_session:
+        return "sealed for an earlier run of this client, whose session key is gone";
     }
     return "chat error";
   }
@@ -51,13 +53,18 @@ std::error_code make_error_code(chat_errc e) noexcept {
 }
 
 chat::chat(std::string me, crypto::key_pair identity, crypto::random_source& rng)
-    : me_(std::move(me)), identity_(std::move(identity)), rng_(rng) {}
+    : me_(std::move(me)),
+      identity_(std::move(identity)),
+      rng_(rng),
+      session_(crypto::key_pair::generate(rng)) {}
 
 std::vector<roster_event> chat::apply(const proto::presence& p) {
   std::vector<roster_event> events;
   for (const auto& e : p.entries) {
     // A name no sign-up could have produced (a misbehaving relay) is not a person to show.
     if (e.name == me_ || !proto::valid_name(e.name)) continue;
+    // Signed in again or gone: a session key learnt before may be an earlier run's.
+    peer_sessions_.erase(e.name);
     if (e.what == proto::presence_entry::kind::offline) {
       if (online_.erase(e.name)) events.push_back({roster_event::kind::left, e.name, {}});
       continue;
@@ -87,8 +94,17 @@ result<bytes> chat::seal_to(const std::string& to, std::string_view text,
   std::uint64_t& last = sent_[to];
   last = std::max(last + 1, written_us != 0 ? written_us : now_micros());
   const crypto::public_key& key = it == online_.end() ? identity_.pub() : it->second;
+  const crypto::public_key* peer_session = nullptr;
+  if (to == me_) {
+    peer_session = &session_.pub();
+  } else if (auto s = peer_sessions_.find(to); s != peer_sessions_.end()) {
+    peer_session = &s->second;
+  }
+  crypto::envelope m{me_, to, last, std::string(text)};
+  m.version = crypto::session_envelope_version;
+  const crypto::session_pair sessions{session_, peer_session};
   try {
-    return crypto::seal({me_, to, last, std::string(text)}, identity_, key, rng_);
+    return crypto::seal(m, identity_, key, rng_, &sessions);
   } catch (const std::invalid_argument&) {
     return chat_errc::bad_key;  // a relay or peer announced a low-order key
   }
@@ -118,13 +134,20 @@ result<std::string> chat::open_from(const std::string& from, byte_view ciphertex
   auto it = online_.find(from);
   if (it == online_.end() && from != me_) return chat_errc::not_online;
   const crypto::public_key& key = it == online_.end() ? identity_.pub() : it->second;
-  auto env = crypto::open(ciphertext, identity_, key);
-  if (!env) return chat_errc::cannot_open;
+  auto env = crypto::open(ciphertext, identity_, key, &session_);
+  if (!env) {
+    return env.error() == crypto::envelope_errc::stale_session ? chat_errc::stale_session
+                                                               : chat_errc::cannot_open;
+  }
   if (env->to != me_) return chat_errc::wrong_addressee;
   if (env->from != from) return chat_errc::sender_mismatch;
   std::uint64_t& last = received_[from];
   if (env->counter <= last) return chat_errc::replayed;
   last = env->counter;
+  // Their session key opened the inner box, so it is usable (not a low-order point), and
+  // the outer box says it is theirs: our next messages to them are sealed to it.
+  if (env->version == crypto::session_envelope_version && from != me_)
+    peer_sessions_[from] = env->sender_session;
   if (counter) *counter = env->counter;
   return std::move(env->text);
 }

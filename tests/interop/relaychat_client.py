@@ -73,9 +73,11 @@ MAX_FRAME = 65519
 MAX_CIPHERTEXT = 32768
 MAX_TEXT = 16384
 MIN_SEALED = 104
-MAX_SEALED = 17000
-ENVELOPE_VERSION = 2  # what we seal; version 1 is still opened (section 8.2)
-PADDED_NAME = 32  # version 2 pads as if each name were at least this long
+MAX_SEALED = 17064  # the largest version 3 envelope (section 8.4 check 2)
+ENVELOPE_VERSION = 2  # seal()'s version; version 1 is still opened (section 8.2)
+SESSION_VERSION = 3  # sealed again between session keys (section 8.5): what clients send
+SESSION_HEADER = 105  # version, two session keys, inner nonce, inner tag
+PADDED_NAME = 32  # versions 2 and 3 pad as if each name were at least this long
 
 SIGN_IN = 0x01
 SIGN_UP = 0x02
@@ -556,10 +558,12 @@ def decode_message(data: bytes) -> List[Frame]:
 
 def padded_length(from_len: int, to_len: int, text_len: int,
                   version: int = ENVELOPE_VERSION) -> int:
+    """The plaintext's padded length (version 3: the inner plaintext's, section 8.5)."""
     if version >= 2:
         from_len, to_len = max(from_len, PADDED_NAME), max(to_len, PADDED_NAME)
-    n = 15 + from_len + to_len + text_len
-    return (n + 63) // 64 * 64
+    header = SESSION_HEADER if version >= 3 else 0
+    n = header + 15 + from_len + to_len + text_len
+    return (n + 63) // 64 * 64 - header
 
 
 def envelope_plaintext(sender: bytes, to: bytes, counter: int, text: bytes,
@@ -580,14 +584,17 @@ class EnvelopeContent:
     to: bytes
     counter: int
     text: bytes
+    version: int = ENVELOPE_VERSION
+    sender_session: Optional[bytes] = None  # version 3: the sender's session key
+    to_session: bool = False  # version 3: sealed to our session key (not our identity key)
 
 
-def parse_envelope_plaintext(p: bytes) -> EnvelopeContent:
+def parse_envelope_plaintext(p: bytes, versions=(1, 2)) -> EnvelopeContent:
     """Strict parse (check 4 of section 8.4); raises EnvelopeRejected."""
     try:
         r = _Reader(p)
         version = r.u8()
-        if version not in (1, 2):
+        if version not in versions:
             raise EnvelopeRejected("parse", f"unsupported envelope version {version}")
         sender = r.str8()
         to = r.str8()
@@ -602,7 +609,7 @@ def parse_envelope_plaintext(p: bytes) -> EnvelopeContent:
         raise EnvelopeRejected("parse", "wrong padding length")
     if any(p[r.pos:]):
         raise EnvelopeRejected("parse", "non-zero padding")
-    return EnvelopeContent(sender, to, counter, text)
+    return EnvelopeContent(sender, to, counter, text, version)
 
 
 def seal(my_secret: bytes, their_public: bytes, sender, to, counter: int, text,
@@ -614,16 +621,58 @@ def seal(my_secret: bytes, their_public: bytes, sender, to, counter: int, text,
     return bytes(box.encrypt(envelope_plaintext(sender, to, counter, text, version), nonce))
 
 
-def open_sealed(my_secret: bytes, their_public: bytes, sealed: bytes) -> EnvelopeContent:
-    """Checks 2..4 of section 8.4 (size, open, parse)."""
+def seal_v3(my_secret: bytes, their_public: bytes, my_session: bytes,
+            their_session: Optional[bytes], sender, to, counter: int, text,
+            nonce: Optional[bytes] = None, inner_nonce: Optional[bytes] = None) -> bytes:
+    """Version 3 (section 8.5): the inner plaintext boxed from our session key to theirs (or,
+    not known, to their identity key), behind both session keys, boxed as section 8.1."""
+    if inner_nonce is None:
+        inner_nonce = nacl.utils.random(Box.NONCE_SIZE)
+    if nonce is None:
+        nonce = nacl.utils.random(Box.NONCE_SIZE)
+    session = PrivateKey(bytes(my_session))
+    inner_to = their_session if their_session is not None else their_public
+    inner = bytes(Box(session, PublicKey(bytes(inner_to))).encrypt(
+        envelope_plaintext(sender, to, counter, text, SESSION_VERSION), inner_nonce))
+    outer = (bytes([SESSION_VERSION]) + bytes(session.public_key)
+             + (bytes(their_session) if their_session is not None else bytes(32)) + inner)
+    assert len(outer) % 64 == 0
+    box = Box(PrivateKey(bytes(my_secret)), PublicKey(bytes(their_public)))
+    return bytes(box.encrypt(outer, nonce))
+
+
+def _open_box(secret: bytes, public: bytes, data: bytes, what: str) -> bytes:
+    try:
+        return Box(PrivateKey(bytes(secret)), PublicKey(bytes(public))).decrypt(bytes(data))
+    except (nacl.exceptions.CryptoError, nacl.exceptions.RuntimeError, ValueError) as e:
+        raise EnvelopeRejected("open", f"cannot open {what} ({e.__class__.__name__})")
+
+
+def open_sealed(my_secret: bytes, their_public: bytes, sealed: bytes,
+                my_session: Optional[bytes] = None) -> EnvelopeContent:
+    """Checks 2..4 of section 8.4 (size, open, parse); version 3 needs our session secret."""
     n = len(sealed)
     if n < MIN_SEALED or n > MAX_SEALED or (n - 40) % 64 != 0:
         raise EnvelopeRejected("size", f"bad sealed size {n}")
-    try:
-        plain = Box(PrivateKey(bytes(my_secret)), PublicKey(bytes(their_public))).decrypt(bytes(sealed))
-    except (nacl.exceptions.CryptoError, nacl.exceptions.RuntimeError, ValueError) as e:
-        raise EnvelopeRejected("open", f"cannot open ({e.__class__.__name__})")
-    return parse_envelope_plaintext(plain)
+    plain = _open_box(my_secret, their_public, sealed, "the envelope")
+    if plain[:1] != bytes([SESSION_VERSION]):
+        return parse_envelope_plaintext(plain)
+    # Section 8.5, opening steps 1..4.
+    if my_session is None:
+        raise EnvelopeRejected("parse", "unsupported envelope version 3")
+    if len(plain) <= SESSION_HEADER:
+        raise EnvelopeRejected("parse", "version 3 envelope too short")
+    sender_session, recipient_session = plain[1:33], plain[33:65]
+    if recipient_session == bytes(32):
+        inner_key, to_session = my_secret, False
+    elif recipient_session == bytes(PrivateKey(bytes(my_session)).public_key):
+        inner_key, to_session = my_session, True
+    else:
+        raise EnvelopeRejected("session", "sealed to a session key that is not ours")
+    inner = _open_box(inner_key, sender_session, plain[65:], "the inner box")
+    env = parse_envelope_plaintext(inner, versions=(SESSION_VERSION,))
+    env.sender_session, env.to_session = bytes(sender_session), to_session
+    return env
 
 
 class Counters:
@@ -642,11 +691,17 @@ class Counters:
 class Receiver:
     """Receiver checks 1..7 of section 8.4, with the per-sender counter memory."""
 
-    def __init__(self, my_name: bytes, my_secret: bytes):
+    def __init__(self, my_name: bytes, my_secret: bytes, my_session: Optional[bytes] = None):
         self.my_name = _b(my_name)
         self.my_secret = bytes(my_secret)
         self.my_public = bytes(PrivateKey(self.my_secret).public_key)
+        self.my_session = my_session  # this run's session secret key (section 8.5)
         self.last_counter: Dict[bytes, int] = {}
+        self.peer_sessions: Dict[bytes, bytes] = {}  # learnt from their version 3 messages
+
+    def forget_session(self, name: bytes) -> None:
+        """A presence entry named them: their session key may be an earlier run's."""
+        self.peer_sessions.pop(_b(name), None)
 
     def check(self, sender: bytes, ciphertext: bytes, roster: Dict[bytes, bytes]) -> EnvelopeContent:
         sender = _b(sender)
@@ -658,7 +713,7 @@ class Receiver:
         else:
             raise EnvelopeRejected("sender_key", f"{sender.decode(errors='replace')} is not online")
         # 2..4. size, open, parse
-        env = open_sealed(self.my_secret, key, ciphertext)
+        env = open_sealed(self.my_secret, key, ciphertext, self.my_session)
         # 5. addressee
         if env.to != self.my_name:
             raise EnvelopeRejected("addressee", "message not addressed to us")
@@ -669,6 +724,8 @@ class Receiver:
         if env.counter <= self.last_counter.get(sender, 0):
             raise EnvelopeRejected("counter", "replayed or reordered message (counter)")
         self.last_counter[sender] = env.counter
+        if env.sender_session is not None and sender != self.my_name:
+            self.peer_sessions[sender] = env.sender_session
         return env
 
 
@@ -920,6 +977,8 @@ class Message:
     to: bytes
     counter: int
     text: bytes
+    version: int = ENVELOPE_VERSION
+    to_session: bool = False  # version 3 sealed to our session key (section 8.5)
 
 
 @dataclass
@@ -941,6 +1000,9 @@ class Client:
         self.conn = conn
         self.identity_secret = bytes(identity) if identity else bytes(PrivateKey.generate())
         self.identity_public = bytes(PrivateKey(self.identity_secret).public_key)
+        # Made for this run, never stored (section 8.5): what the relay's traffic recorded
+        # now cannot be opened later with the identity key alone.
+        self.session_secret = bytes(PrivateKey.generate())
         self.name: Optional[bytes] = None
         self.roster: Dict[bytes, bytes] = {}
         self.snapshot_done = False
@@ -1011,6 +1073,8 @@ class Client:
         for e in p.entries:
             if self.name is not None and e.name == self.name:
                 continue
+            if self.receiver is not None:
+                self.receiver.forget_session(e.name)
             if e.kind == KIND_ONLINE:
                 self.roster[e.name] = e.identity
             else:
@@ -1026,7 +1090,7 @@ class Client:
                 env = self.receiver.check(f.sender, f.ciphertext, self.roster)
             except EnvelopeRejected as e:
                 return Rejected(f.sender, e.check, e.reason)
-            return Message(env.sender, env.to, env.counter, env.text)
+            return Message(env.sender, env.to, env.counter, env.text, env.version, env.to_session)
         return f
 
     def next_event(self, timeout: float = 5.0):
@@ -1067,7 +1131,7 @@ class Client:
                 raise SignInFailed(f)
             self.pending.append(self._to_event(f))
         self.name = f.name
-        self.receiver = Receiver(self.name, self.identity_secret)
+        self.receiver = Receiver(self.name, self.identity_secret, self.session_secret)
         # the whole snapshot follows welcome, before anything else (section 5.8)
         while not self.snapshot_done:
             p = self.recv(timeout)
@@ -1092,7 +1156,10 @@ class Client:
             raise KeyError(f"{to!r} is not online")
         if counter is None:
             counter = self.counters.next(to)
-        return seal(self.identity_secret, pub, self.name, to, counter, _b(text))
+        their_session = (bytes(PrivateKey(self.session_secret).public_key) if to == self.name
+                         else self.receiver.peer_sessions.get(to))
+        return seal_v3(self.identity_secret, pub, self.session_secret, their_session,
+                       self.name, to, counter, _b(text))
 
     def send_sealed(self, to, sealed: bytes) -> int:
         i = self.next_id

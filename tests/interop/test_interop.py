@@ -29,7 +29,7 @@ from relaychat_client import (  # noqa: E402
     SignIn, SignInFailed, SignUp, Welcome, KIND_OFFLINE, KIND_ONLINE,
 )
 
-from nacl.public import PrivateKey  # noqa: E402
+from nacl.public import Box, PrivateKey, PublicKey  # noqa: E402
 
 NODE = os.environ.get("RELAY_NODE_BINARY", "/work/main/build/dev/src/node")
 HOST = "127.0.0.1"
@@ -200,6 +200,14 @@ COUNTER = 1700000000000000
 PLAIN_11_2 = hx("""
 02 05 61 6c 69 63 65 03 62 6f 62 00 06 0a 24 18
 1e 40 00 00 00 00 06 68 69 20 62 6f 62 00 00 00""") + bytes(96)
+SEALED_11_7 = hx("""
+a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7949869b72daed857ab154234a8fed0f44d84295b
+94096bce9e6742d5a72c8b0d9f934b6defaa01f8afbd81e90e8f06ae5489cbb4ff2478198d07b3d858f4883d
+00c40e7588ebdeeb4256949bd977a77e8cc0cd0e39d494e4204ca390c74b7eac205f25271db6cd09ec5c2911
+f60755487db571a5018463e28064c66f3ef22d97e5b29b469ff142f4b90860c6a640282e0bc64233e8d3761f
+c9464cfc9bcd51dbf8aaa248b380c425fc36888cc0b8c92c77594d2cf0dceb3f1c3705703b56eb3f7568e32c
+9520634fbbc3a1278399c734
+""")
 SEALED_11_3 = hx("""
 a0 a1 a2 a3 a4 a5 a6 a7 a8 a9 aa ab ac ad ae af b0 b1 b2 b3 b4 b5 b6 b7
 f3 52 1f f9 e2 e1 f5 13 7d 34 e0 bb aa 03 8d 23
@@ -254,6 +262,36 @@ class SpecVectorsTest(unittest.TestCase):
         with self.assertRaises(rc.EnvelopeRejected) as cm:
             rc.Receiver(b"bob", BOB_SK).check(b"alice", sealed + bytes(1), {b"alice": ALICE_PK})
         self.assertEqual(cm.exception.check, "size")
+
+    def test_version_3_vector(self):
+        # section 11.7: "hi bob" sealed between session keys, as PyNaCl and the C++ agree
+        alice_session = bytes(range(0x61, 0x81))
+        bob_session = bytes(range(0x81, 0xa1))
+        bob_session_pk = bytes(PrivateKey(bob_session).public_key)
+        self.assertEqual(bob_session_pk.hex(),
+                         "883186b800b41d5cf0429695da9b3cc4f328ebcd184a6e482fa578c103f06c77")
+        sealed = rc.seal_v3(ALICE_SK, BOB_PK, alice_session, bob_session_pk, b"alice", b"bob",
+                            COUNTER, b"hi bob", nonce=NONCE, inner_nonce=bytes(range(0xc0, 0xd8)))
+        self.assertEqual(sealed, SEALED_11_7)
+        bob = rc.Receiver(b"bob", BOB_SK, bob_session)
+        env = bob.check(b"alice", sealed, {b"alice": ALICE_PK})
+        self.assertEqual((env.text, env.version, env.to_session), (b"hi bob", 3, True))
+        self.assertEqual(bob.peer_sessions[b"alice"], bytes(PrivateKey(alice_session).public_key))
+        # another run of bob's (another session key) cannot open it (section 8.5 step 2)
+        with self.assertRaises(rc.EnvelopeRejected) as cm:
+            rc.Receiver(b"bob", BOB_SK, bytes(PrivateKey.generate())).check(
+                b"alice", sealed, {b"alice": ALICE_PK})
+        self.assertEqual(cm.exception.check, "session")
+        # nor bob's identity key alone: the inner box needs the session secret
+        outer = Box(PrivateKey(BOB_SK), PublicKey(ALICE_PK)).decrypt(sealed)
+        with self.assertRaises(Exception):
+            Box(PrivateKey(BOB_SK), PublicKey(outer[1:33])).decrypt(outer[65:])
+        # sealed to bob's identity key (his session key not known): 32 zero bytes instead
+        to_identity = rc.seal_v3(ALICE_SK, BOB_PK, alice_session, None, b"alice", b"bob",
+                                 COUNTER + 1, b"hi bob")
+        self.assertEqual(len(to_identity), 232)
+        env = bob.check(b"alice", to_identity, {b"alice": ALICE_PK})
+        self.assertEqual((env.version, env.to_session), (3, False))
 
     def test_padding_rules(self):
         for tl in (0, 1, 48, 49, 50, 113, 16384):
@@ -479,13 +517,14 @@ class ChatTest(RelayTestCase):
         self.assertEqual(ev.entries[0].identity, bob.identity_public)
         self.assertEqual(alice.roster[b], bob.identity_public)
 
-        # alice -> bob
+        # alice -> bob: version 3, to bob's identity key (alice knows no session key of his)
         before = time.time_ns() // 1000
         sid = alice.send_text(b, "hello bob")
         self.assertEqual(sid, 1)
         m = bob.wait_for(is_message_from(a), TIMEOUT)
         self.assertIsInstance(m, Message, m)
         self.assertEqual((m.sender, m.to, m.text), (a, b, b"hello bob"))
+        self.assertEqual((m.version, m.to_session), (3, False))
         after = time.time_ns() // 1000
         self.assertTrue(before <= m.counter <= after, (before, m.counter, after))
         first = m.counter
@@ -496,6 +535,7 @@ class ChatTest(RelayTestCase):
         self.assertIsInstance(m, Message, m)
         self.assertEqual((m.sender, m.to), (b, a))
         self.assertEqual(m.text.decode(), "hello alice \u00e9\u00e8 \U0001f600")
+        self.assertTrue(m.to_session)  # bob learnt alice's session key from her message
 
         # messages with colons (and an empty one, and a long one), counters increase
         texts = [b"a:b", b"::", b"re: meeting at 12:30:00 http://x:1/", b"", b":" * 16384]
@@ -508,6 +548,7 @@ class ChatTest(RelayTestCase):
             self.assertEqual(m.text, t)
             self.assertEqual((m.sender, m.to), (a, b))
             self.assertGreater(m.counter, last)
+            self.assertTrue(m.to_session)  # and alice learnt bob's from his
             last = m.counter
         # nothing was sent back to alice for successful sends (no acknowledgement)
         self.assertEqual(alice.ping(42, timeout=TIMEOUT).token, 42)
@@ -855,14 +896,14 @@ class PaddingTest(RelayTestCase):
             m = al.wait_for(is_message_from(c.name), TIMEOUT)
             self.assertIsInstance(m, Message, m)
             sizes.append(al.conn.last_in_len)
-        self.assertEqual(sizes, [3 + 1 + 1 + 32 + 2 + 168] * 2)  # a 168-byte envelope
+        self.assertEqual(sizes, [3 + 1 + 1 + 32 + 2 + 296] * 2)  # a 296-byte envelope (v3)
         self.assertEqual(al.conn.padded_in, al.conn.messages_in)
-        # al's sends to both: one record length (8 + 32 + 168 + 3, and the tag)
+        # al's sends to both: one record length (8 + 32 + 296 + 3, and the tag)
         del trace[:]
         for c in (short, longer):
             al.send_text(c.name, "same text")
             self.assertIsInstance(c.wait_for(is_message_from(al.name), TIMEOUT), Message)
-        self.assertEqual([t for t in trace if t[0] == "out"], [("out", 227), ("out", 227)])
+        self.assertEqual([t for t in trace if t[0] == "out"], [("out", 355), ("out", 355)])
         # a client that did not ask gets nothing padded
         self.assertEqual(short.conn.padded_in, 0)
 

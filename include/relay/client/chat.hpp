@@ -1,6 +1,8 @@
 // The client's end-to-end state, without I/O: who is online with which identity key, and
 // sealing/opening messages with per-conversation counters so a replayed or re-addressed
-// message is rejected.
+// message is rejected. Messages are sealed again between session keys (protocol.md 8.5):
+// this run's own, made at start and erased at exit, and each peer's, learnt from their
+// messages, so that identity keys taken later do not open what was recorded.
 #pragma once
 
 #include <cstdint>
@@ -23,6 +25,7 @@ enum class chat_errc {
   sender_mismatch,  ///< the sealed sender is not who the relay says
   replayed,         ///< counter not above the last one seen from this sender
   bad_key,          ///< the recipient's announced key is unusable (a low-order point)
+  stale_session,    ///< sealed to a session key of an earlier run of this client
 };
 const std::error_category& chat_category() noexcept;
 std::error_code make_error_code(chat_errc e) noexcept;
@@ -47,8 +50,19 @@ class chat {
   /// Online users other than me, sorted, with their keys.
   const std::map<std::string, crypto::public_key>& online() const noexcept { return online_; }
   bool is_online(const std::string& name) const { return online_.count(name) != 0; }
-  /// Forgets who is online (the connection is gone; the next snapshot says who is back).
-  void forget_roster() noexcept { online_.clear(); }
+  /// Forgets who is online (the connection is gone; the next snapshot says who is back), and
+  /// their session keys (they may have restarted meanwhile).
+  void forget_roster() noexcept {
+    online_.clear();
+    peer_sessions_.clear();
+  }
+  /// This run's session public key (protocol.md 8.5).
+  const crypto::public_key& session_key() const noexcept { return session_.pub(); }
+  /// Whether messages to `name` are sealed to their session key: learnt from a message of
+  /// theirs since they signed in (until then, to their identity key).
+  bool knows_session_of(const std::string& name) const {
+    return name == me_ || peer_sessions_.count(name) != 0;
+  }
 
   /// The ciphertext for `text` to `to` (who must be online). `written_us`: when it was typed
   /// (microseconds since the epoch; 0: now), which its counter carries (protocol.md 8.3).
@@ -71,7 +85,10 @@ class chat {
   std::string me_;
   crypto::key_pair identity_;
   crypto::random_source& rng_;
+  crypto::key_pair session_;  // this run's; its secret is erased when the client ends
   std::map<std::string, crypto::public_key> online_;
+  // Each peer's session key, from their last authentic message since they signed in.
+  std::map<std::string, crypto::public_key> peer_sessions_;
   std::map<std::string, std::uint64_t> sent_;      // last counter I used, per peer
   std::map<std::string, std::uint64_t> received_;  // highest counter accepted, per peer
 };

@@ -105,11 +105,58 @@ TEST_F(ChatTest, TheCounterCarriesWhenALineWasTypedAndStillIncreases) {
 
 TEST_F(ChatTest, MessageBouncedBackToTheSenderIsRejected) {
   everyone_online();
-  // crypto_box keys are symmetric between the two parties: the inner names catch this.
+  // crypto_box keys are symmetric between the two parties, so alice opens the outer box; the
+  // inner one is sealed to bob's identity key (or, once known, his session key).
   auto ct = alice.seal_to("bob", "hi");
   auto r = alice.open_from("bob", *ct);
   ASSERT_FALSE(r);
-  EXPECT_TRUE(r.error() == chat_errc::wrong_addressee || r.error() == chat_errc::sender_mismatch);
+  EXPECT_EQ(r.error(), chat_errc::cannot_open);
+  ASSERT_TRUE(bob.open_from("alice", *ct));  // bob answers: alice learns his session key
+  ASSERT_TRUE(alice.open_from("bob", *bob.seal_to("alice", "hello")));
+  ct = alice.seal_to("bob", "hi again");
+  r = alice.open_from("bob", *ct);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), chat_errc::stale_session);  // sealed to bob's session key, not hers
+}
+
+// protocol.md 8.5: a peer's session key comes with their first message; ours go to it from
+// then on, until they sign in again (a new run, perhaps) or the connection is lost.
+TEST_F(ChatTest, SessionKeysAreLearntFromMessagesAndForgottenWhenThePeerSignsInAgain) {
+  everyone_online();
+  EXPECT_FALSE(alice.knows_session_of("bob"));
+  EXPECT_TRUE(alice.knows_session_of("alice"));
+  ASSERT_TRUE(bob.open_from("alice", *alice.seal_to("bob", "one")));
+  EXPECT_TRUE(bob.knows_session_of("alice"));
+  EXPECT_FALSE(alice.knows_session_of("bob"));
+  ASSERT_TRUE(alice.open_from("bob", *bob.seal_to("alice", "two")));
+  EXPECT_TRUE(alice.knows_session_of("bob"));
+  EXPECT_FALSE(alice.knows_session_of("carol"));  // a message from bob says nothing of carol
+  ASSERT_TRUE(bob.open_from("alice", *alice.seal_to("bob", "three")));
+  // Bob signs in again (same key): his session key may be a new run's.
+  alice.apply({false, false, {{proto::presence_entry::kind::online, "bob", bytes_of(pb)}}});
+  EXPECT_FALSE(alice.knows_session_of("bob"));
+  ASSERT_TRUE(alice.open_from("bob", *bob.seal_to("alice", "four")));
+  EXPECT_TRUE(alice.knows_session_of("bob"));
+  alice.apply({false, false, {{proto::presence_entry::kind::offline, "bob", {}}}});
+  EXPECT_FALSE(alice.knows_session_of("bob"));
+  everyone_online();
+  ASSERT_TRUE(alice.open_from("bob", *bob.seal_to("alice", "five")));
+  alice.forget_roster();
+  EXPECT_FALSE(alice.knows_session_of("bob"));
+}
+
+TEST_F(ChatTest, ANewRunCannotReadWhatWasSealedToTheLastRunsSessionKey) {
+  everyone_online();
+  crypto::key_pair bob_identity = crypto::key_pair::from_secret(bob.identity().secret());
+  ASSERT_TRUE(alice.open_from("bob", *bob.seal_to("alice", "hi")));
+  const auto to_session = alice.seal_to("bob", "sealed to this run of bob's");
+  ASSERT_TRUE(to_session);
+  chat bob_again{"bob", std::move(bob_identity), crypto::os_random()};
+  bob_again.apply({true, true, {{proto::presence_entry::kind::online, "alice", bytes_of(pa)}}});
+  auto r = bob_again.open_from("alice", *to_session);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), chat_errc::stale_session);
+  EXPECT_TRUE(bob.open_from("alice", *to_session));  // the run it was sealed for reads it
 }
 
 TEST_F(ChatTest, NotOnlineAndTooLong) {

@@ -2,6 +2,7 @@
 #include "relay/crypto/envelope.hpp"
 
 #include <gtest/gtest.h>
+#include <sodium.h>
 
 #include <stdexcept>
 #include <string>
@@ -111,7 +112,9 @@ TEST_F(Envelope, TruncatedAndExtendedInputsFailCleanly) {
 }
 
 TEST_F(Envelope, OversizedInputRejectedBeforeDecrypting) {
-  const bytes big(sealed_size(max_envelope_name, max_envelope_name, max_text) + envelope_padding);
+  const bytes big(
+      sealed_size(max_envelope_name, max_envelope_name, max_text, session_envelope_version) +
+      envelope_padding);
   auto r = open_ab(big);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), envelope_errc::bad_format);
@@ -180,6 +183,136 @@ TEST_F(Envelope, SealRejectsLowOrderRecipientKey) {
   EXPECT_FALSE(open(seal_ab(msg_), bob_, zero));
 }
 
+// Version 3 (protocol.md 8.5): the plaintext boxed again between session keys.
+class SessionEnvelope : public Envelope {
+ protected:
+  key_pair alice_session_ = key_pair::generate(os_random());
+  key_pair bob_session_ = key_pair::generate(os_random());
+  envelope msg3_ = [] {
+    envelope m{"alice", "bob", 7, "hello: bob"};
+    m.version = session_envelope_version;
+    return m;
+  }();
+
+  // Alice to bob, to his session key if `known`, else to his identity key.
+  bytes seal3(const envelope& m, bool known) {
+    const session_pair s{alice_session_, known ? &bob_session_.pub() : nullptr};
+    return seal(m, alice_, bob_.pub(), os_random(), &s);
+  }
+  // What someone holding both identity secrets (and no session secret) reads of `sealed`:
+  // the outer plaintext.
+  bytes outer_plaintext(const bytes& sealed) {
+    bytes pt(sealed.size() - envelope_overhead);
+    EXPECT_EQ(crypto_box_open_easy(pt.data(), sealed.data() + 24, sealed.size() - 24, sealed.data(),
+                                   alice_.pub().data(), bob_.secret().data()),
+              0);
+    return pt;
+  }
+};
+
+TEST_F(SessionEnvelope, OpensToTheSessionKeyOrToTheIdentityKeyAndSaysWhich) {
+  for (const bool known : {true, false}) {
+    const bytes s = seal3(msg3_, known);
+    EXPECT_EQ(s.size(), sealed_size(5, 3, msg3_.text.size(), session_envelope_version));
+    auto r = open(s, bob_, alice_.pub(), &bob_session_);
+    ASSERT_TRUE(r) << r.error().message();
+    EXPECT_EQ(r->text, msg3_.text);
+    EXPECT_EQ(r->counter, 7u);
+    EXPECT_EQ(r->version, session_envelope_version);
+    EXPECT_EQ(r->sender_session, alice_session_.pub());
+    EXPECT_EQ(r->to_session, known);
+    // The outer plaintext shows both session keys, after the version.
+    const bytes pt = outer_plaintext(s);
+    EXPECT_EQ(pt[0], 3);
+    EXPECT_TRUE(std::equal(alice_session_.pub().begin(), alice_session_.pub().end(), &pt[1]));
+    const public_key want = known ? bob_session_.pub() : public_key{};
+    EXPECT_TRUE(std::equal(want.begin(), want.end(), &pt[33]));
+  }
+}
+
+TEST_F(SessionEnvelope, SizesHideTheNamesAndGrowBy64Bytes) {
+  // 105 bytes around the inner plaintext of 15 + 32 + 32 bytes: 8 bytes of text fit in 192
+  // bytes, 72 in 256, and each name counts as at least 32 bytes.
+  envelope m = msg3_;
+  m.text = "8 bytes!";
+  EXPECT_EQ(seal3(m, true).size(), 232u);
+  m.text.push_back('x');
+  EXPECT_EQ(seal3(m, true).size(), 296u);
+  m.text.assign(72, 'x');
+  EXPECT_EQ(seal3(m, false).size(), 296u);
+  m.text.push_back('x');
+  EXPECT_EQ(seal3(m, true).size(), 360u);
+  m.from = "a";
+  m.to = std::string(32, 'b');
+  EXPECT_EQ(sealed_size(1, 32, 73, session_envelope_version), 360u);
+  EXPECT_EQ(sealed_size(5, 3, max_text, session_envelope_version), 16616u);
+}
+
+// The point of version 3: both identity secrets, taken after the fact, open the outer box
+// but not the inner one, which needs a session secret that lived only in the two runs.
+TEST_F(SessionEnvelope, IdentitySecretsAloneDoNotOpenWhatWasSealedToASessionKey) {
+  const bytes s = seal3(msg3_, true);
+  const bytes pt = outer_plaintext(s);
+  const byte* nonce = pt.data() + 65;
+  const byte* boxed = nonce + 24;
+  const std::size_t boxed_len = pt.size() - 89;
+  bytes inner(boxed_len - 16);
+  const key_pair* secrets[] = {&alice_, &bob_};
+  const public_key publics[] = {alice_.pub(), bob_.pub(), alice_session_.pub(), bob_session_.pub()};
+  for (const key_pair* k : secrets) {
+    for (const public_key& p : publics) {
+      EXPECT_NE(
+          crypto_box_open_easy(inner.data(), boxed, boxed_len, nonce, p.data(), k->secret().data()),
+          0);
+    }
+  }
+  // With bob's session secret, as his run has it, the inner box opens.
+  EXPECT_EQ(crypto_box_open_easy(inner.data(), boxed, boxed_len, nonce, alice_session_.pub().data(),
+                                 bob_session_.secret().data()),
+            0);
+}
+
+TEST_F(SessionEnvelope, ANewSessionKeyCannotOpenWhatWasSealedToTheLastOne) {
+  const bytes s = seal3(msg3_, true);
+  const key_pair next_run = key_pair::generate(os_random());
+  auto r = open(s, bob_, alice_.pub(), &next_run);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), envelope_errc::stale_session);
+  // Without a session key at all, version 3 is not understood.
+  r = open(s, bob_, alice_.pub());
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), envelope_errc::unsupported_version);
+  // Sealed to the identity key, any session key of bob's opens it.
+  EXPECT_TRUE(open(seal3(msg3_, false), bob_, alice_.pub(), &next_run));
+}
+
+TEST_F(SessionEnvelope, EveryFlippedByteFailsAndTheWrongSenderSessionFails) {
+  const bytes s = seal3(msg3_, true);
+  for (std::size_t i = 0; i < s.size(); i += 7) {
+    bytes t = s;
+    t[i] ^= 0x01;
+    EXPECT_FALSE(open(t, bob_, alice_.pub(), &bob_session_)) << i;
+  }
+  // Another session key written in the (authentic) outer plaintext: the inner box fails.
+  bytes pt = outer_plaintext(s);
+  pt[1] ^= 0x01;
+  bytes forged(s.size());
+  std::copy_n(s.begin(), 24, forged.begin());
+  ASSERT_EQ(crypto_box_easy(forged.data() + 24, pt.data(), pt.size(), forged.data(),
+                            bob_.pub().data(), alice_.secret().data()),
+            0);
+  auto r = open(forged, bob_, alice_.pub(), &bob_session_);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), envelope_errc::bad_mac);
+}
+
+TEST_F(SessionEnvelope, SealNeedsSessionKeysAndUsableOnes) {
+  EXPECT_THROW((void)seal(msg3_, alice_, bob_.pub(), os_random()), std::invalid_argument);
+  const public_key zero{};
+  const session_pair s{alice_session_, &zero};
+  EXPECT_THROW((void)seal(msg3_, alice_, bob_.pub(), os_random(), &s), std::invalid_argument);
+}
+
 TEST(EnvelopePlaintext, LayoutIsAsDocumented) {
   const bytes pt = encode_envelope_plaintext({"al", "b", 0x0102030405060708ULL, "hi"});
   const bytes want = {2, 2, 'a', 'l', 1, 'b', 1, 2, 3, 4, 5, 6, 7, 8, 0, 0, 0, 2, 'h', 'i'};
@@ -202,8 +335,10 @@ TEST(EnvelopePlaintext, DecoderRejectsAnythingButTheCanonicalForm) {
   };
   expect({}, envelope_errc::bad_format);
   bytes v = good;
-  v[0] = 3;
+  v[0] = 4;
   expect(v, envelope_errc::unsupported_version);
+  v[0] = 3;  // version 3's inner plaintext is padded for the 105 bytes around it
+  expect(v, envelope_errc::bad_format);
   v[0] = 0;
   expect(v, envelope_errc::unsupported_version);
   v[0] = 1;  // version 1 pads the names' own lengths: 64 bytes, not 128
@@ -271,6 +406,48 @@ TEST(EnvelopeVector, TheWorkedExampleOfTheProtocolText) {
   EXPECT_EQ(seal(m, alice, bob.pub(), rng), want);
   auto opened = open(want, bob, alice.pub());
   ASSERT_TRUE(opened);
+  EXPECT_EQ(*opened, m);
+}
+
+// protocol.md 11.5: the same message as version 3, sealed to bob's session key (the bytes
+// PyNaCl gives for it).
+TEST(EnvelopeVector, TheVersionThreeExampleOfTheProtocolText) {
+  auto from_hex = [](std::string_view h) {
+    bytes out;
+    for (std::size_t i = 0; i + 1 < h.size(); i += 2)
+      out.push_back(static_cast<byte>(std::stoi(std::string(h.substr(i, 2)), nullptr, 16)));
+    return out;
+  };
+  auto key = [](int first) {
+    bytes secret(32);
+    for (int i = 0; i < 32; ++i) secret[i] = static_cast<byte>(first + i);
+    return key_pair::from_secret(secret);
+  };
+  const key_pair alice = key(0x01), bob = key(0x21);
+  const key_pair alice_session = key(0x61), bob_session = key(0x81);
+  EXPECT_EQ(to_hex(alice_session.pub()),
+            "244fe3b963e899dd295baffce248d3530f3a9a7479ba063002680ebfe7adad49");
+  EXPECT_EQ(to_hex(bob_session.pub()),
+            "883186b800b41d5cf0429695da9b3cc4f328ebcd184a6e482fa578c103f06c77");
+  const bytes want = from_hex(
+      "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7949869b72daed857ab154234a8fed0f44d842"
+      "95b94096bce9e6742d5a72c8b0d9f934b6defaa01f8afbd81e90e8f06ae5489cbb4ff2478198d07b3d858f"
+      "4883d00c40e7588ebdeeb4256949bd977a77e8cc0cd0e39d494e4204ca390c74b7eac205f25271db6cd09e"
+      "c5c2911f60755487db571a5018463e28064c66f3ef22d97e5b29b469ff142f4b90860c6a640282e0bc6423"
+      "3e8d3761fc9464cfc9bcd51dbf8aaa248b380c425fc36888cc0b8c92c77594d2cf0dceb3f1c3705703b56e"
+      "b3f7568e32c9520634fbbc3a1278399c734");
+  ASSERT_EQ(want.size(), 232u);
+  scripted_random rng;
+  rng.push(from_hex("c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7"));  // inner nonce
+  rng.push(from_hex("a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7"));  // outer nonce
+  envelope m{"alice", "bob", 1700000000000000ULL, "hi bob"};
+  m.version = session_envelope_version;
+  const session_pair sessions{alice_session, &bob_session.pub()};
+  EXPECT_EQ(seal(m, alice, bob.pub(), rng, &sessions), want);
+  auto opened = open(want, bob, alice.pub(), &bob_session);
+  ASSERT_TRUE(opened) << opened.error().message();
+  m.sender_session = alice_session.pub();
+  m.to_session = true;
   EXPECT_EQ(*opened, m);
 }
 
