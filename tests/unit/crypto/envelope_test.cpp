@@ -377,15 +377,11 @@ TEST(EnvelopePlaintext, ErrorsHaveTheirOwnCategory) {
   EXPECT_NE(std::error_code(envelope_errc::truncated), std::error_code(envelope_errc::bad_format));
 }
 
+bytes hex(std::string_view h) { return from_hex(h).value(); }
+
 // docs/protocol.md 11.3: alice's "hi bob" to bob, with the example's fixed nonce. The same
 // bytes come from the Python client (PyNaCl), written from the text (tests/interop).
 TEST(EnvelopeVector, TheWorkedExampleOfTheProtocolText) {
-  auto from_hex = [](std::string_view h) {
-    bytes out;
-    for (std::size_t i = 0; i + 1 < h.size(); i += 2)
-      out.push_back(static_cast<byte>(std::stoi(std::string(h.substr(i, 2)), nullptr, 16)));
-    return out;
-  };
   bytes alice_secret(32), bob_secret(32);
   for (int i = 0; i < 32; ++i) {
     alice_secret[i] = static_cast<byte>(1 + i);
@@ -393,15 +389,15 @@ TEST(EnvelopeVector, TheWorkedExampleOfTheProtocolText) {
   }
   const key_pair alice = key_pair::from_secret(alice_secret);
   const key_pair bob = key_pair::from_secret(bob_secret);
-  const bytes want = from_hex(
-      "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7f3521ff9e2e1f513"
-      "7d34e0bbaa038d234ca507d44409e65421217b7a5dc4e7c6d2dc71f79bd3bd96"
-      "f69f8b88d368ab031d01fa324724cc04d1f7f14ecd2e1301c437269e45f39485"
-      "0a7931e318745712fb000cccfa105122e7846a5a0c87b362ef8ff4f5ce6218df"
-      "3b779ebce14005a63625d49ec5d49fbc15d4063787212a0e454e53762c820661"
-      "108b5be449b16b64");
+  const bytes want =
+      hex("a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7f3521ff9e2e1f513"
+          "7d34e0bbaa038d234ca507d44409e65421217b7a5dc4e7c6d2dc71f79bd3bd96"
+          "f69f8b88d368ab031d01fa324724cc04d1f7f14ecd2e1301c437269e45f39485"
+          "0a7931e318745712fb000cccfa105122e7846a5a0c87b362ef8ff4f5ce6218df"
+          "3b779ebce14005a63625d49ec5d49fbc15d4063787212a0e454e53762c820661"
+          "108b5be449b16b64");
   scripted_random rng;
-  rng.push(from_hex("a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7"));
+  rng.push(hex("a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7"));
   const envelope m{"alice", "bob", 1700000000000000ULL, "hi bob"};
   EXPECT_EQ(seal(m, alice, bob.pub(), rng), want);
   auto opened = open(want, bob, alice.pub());
@@ -412,12 +408,6 @@ TEST(EnvelopeVector, TheWorkedExampleOfTheProtocolText) {
 // protocol.md 11.5: the same message as version 3, sealed to bob's session key (the bytes
 // PyNaCl gives for it).
 TEST(EnvelopeVector, TheVersionThreeExampleOfTheProtocolText) {
-  auto from_hex = [](std::string_view h) {
-    bytes out;
-    for (std::size_t i = 0; i + 1 < h.size(); i += 2)
-      out.push_back(static_cast<byte>(std::stoi(std::string(h.substr(i, 2)), nullptr, 16)));
-    return out;
-  };
   auto key = [](int first) {
     bytes secret(32);
     for (int i = 0; i < 32; ++i) secret[i] = static_cast<byte>(first + i);
@@ -429,17 +419,17 @@ TEST(EnvelopeVector, TheVersionThreeExampleOfTheProtocolText) {
             "244fe3b963e899dd295baffce248d3530f3a9a7479ba063002680ebfe7adad49");
   EXPECT_EQ(to_hex(bob_session.pub()),
             "883186b800b41d5cf0429695da9b3cc4f328ebcd184a6e482fa578c103f06c77");
-  const bytes want = from_hex(
-      "a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7949869b72daed857ab154234a8fed0f44d842"
-      "95b94096bce9e6742d5a72c8b0d9f934b6defaa01f8afbd81e90e8f06ae5489cbb4ff2478198d07b3d858f"
-      "4883d00c40e7588ebdeeb4256949bd977a77e8cc0cd0e39d494e4204ca390c74b7eac205f25271db6cd09e"
-      "c5c2911f60755487db571a5018463e28064c66f3ef22d97e5b29b469ff142f4b90860c6a640282e0bc6423"
-      "3e8d3761fc9464cfc9bcd51dbf8aaa248b380c425fc36888cc0b8c92c77594d2cf0dceb3f1c3705703b56e"
-      "b3f7568e32c9520634fbbc3a1278399c734");
+  const bytes want =
+      hex("a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7949869b72daed857ab154234a8fed0f44d842"
+          "95b94096bce9e6742d5a72c8b0d9f934b6defaa01f8afbd81e90e8f06ae5489cbb4ff2478198d07b3d858f"
+          "4883d00c40e7588ebdeeb4256949bd977a77e8cc0cd0e39d494e4204ca390c74b7eac205f25271db6cd09e"
+          "c5c2911f60755487db571a5018463e28064c66f3ef22d97e5b29b469ff142f4b90860c6a640282e0bc6423"
+          "3e8d3761fc9464cfc9bcd51dbf8aaa248b380c425fc36888cc0b8c92c77594d2cf0dceb3f1c3705703b56e"
+          "b3f7568e32c9520634fbbc3a1278399c734");
   ASSERT_EQ(want.size(), 232u);
   scripted_random rng;
-  rng.push(from_hex("c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7"));  // inner nonce
-  rng.push(from_hex("a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7"));  // outer nonce
+  rng.push(hex("c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7"));  // inner nonce
+  rng.push(hex("a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7"));  // outer nonce
   envelope m{"alice", "bob", 1700000000000000ULL, "hi bob"};
   m.version = session_envelope_version;
   const session_pair sessions{alice_session, &bob_session.pub()};
