@@ -455,6 +455,8 @@ constexpr std::uint64_t lag_token = std::uint64_t{1} << 63;
 /// Pings that confirm sends (tokens from here up): TCP keeps order, so their pong says the
 /// relay has handled every message sent before them.
 constexpr std::uint64_t ack_token_base = std::uint64_t{1} << 62;
+/// How often the client makes a new session key (protocol.md 8.5).
+constexpr std::chrono::hours session_renewal{1};
 
 /// Now, in microseconds since the epoch: when a line was typed (chat::seal_to).
 std::uint64_t micros_now() {
@@ -962,6 +964,18 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
     }
     co_return false;
   };
+  // A new session key every hour (protocol.md 8.5): a client left running for days does not
+  // keep one key for all it exchanged; what was sealed to a key two renewals old is closed.
+  net::steady_timer session_timer(io);
+  std::function<void()> arm_session_renewal = [&] {
+    session_timer.expires_after(session_renewal);
+    session_timer.async_wait([&](boost::system::error_code ec) {
+      if (ec || stop) return;
+      c.renew_session();
+      arm_session_renewal();
+    });
+  };
+  arm_session_renewal();
   // A relay that stops answering (stopped, wedged, or a network that dropped us without a
   // word) is noticed, as irssi's lag check does, and connected to again.
   lag_check lag(cio.relay_timeout, lag_check::clock::now());

@@ -58,6 +58,11 @@ chat::chat(std::string me, crypto::key_pair identity, crypto::random_source& rng
       rng_(rng),
       session_(crypto::key_pair::generate(rng)) {}
 
+void chat::renew_session() {
+  previous_session_ = std::move(session_);  // the older one's guarded memory is wiped here
+  session_ = crypto::key_pair::generate(rng_);
+}
+
 std::vector<roster_event> chat::apply(const proto::presence& p) {
   std::vector<roster_event> events;
   for (const auto& e : p.entries) {
@@ -135,6 +140,9 @@ result<std::string> chat::open_from(const std::string& from, byte_view ciphertex
   if (it == online_.end() && from != me_) return chat_errc::not_online;
   const crypto::public_key& key = it == online_.end() ? identity_.pub() : it->second;
   auto env = crypto::open(ciphertext, identity_, key, &session_);
+  if (!env && env.error() == crypto::envelope_errc::stale_session && previous_session_) {
+    env = crypto::open(ciphertext, identity_, key, &*previous_session_);  // sent before they knew
+  }
   if (!env) {
     return env.error() == crypto::envelope_errc::stale_session ? chat_errc::stale_session
                                                                : chat_errc::cannot_open;

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -56,8 +57,12 @@ class chat {
     online_.clear();
     peer_sessions_.clear();
   }
-  /// This run's session public key (protocol.md 8.5).
+  /// This run's current session public key (protocol.md 8.5).
   const crypto::public_key& session_key() const noexcept { return session_.pub(); }
+  /// A new session key: peers learn it from our next message. The one before is kept, to
+  /// open what peers seal to it until then; the one before that is erased, so what was
+  /// sealed to it is closed to anyone from now on.
+  void renew_session();
   /// Whether messages to `name` are sealed to their session key: learnt from a message of
   /// theirs since they signed in (until then, to their identity key).
   bool knows_session_of(const std::string& name) const {
@@ -85,7 +90,8 @@ class chat {
   std::string me_;
   crypto::key_pair identity_;
   crypto::random_source& rng_;
-  crypto::key_pair session_;  // this run's; its secret is erased when the client ends
+  crypto::key_pair session_;  // the current one; secrets are erased when the client ends
+  std::optional<crypto::key_pair> previous_session_;  // until the next renewal
   std::map<std::string, crypto::public_key> online_;
   // Each peer's session key, from their last authentic message since they signed in.
   std::map<std::string, crypto::public_key> peer_sessions_;

@@ -159,6 +159,27 @@ TEST_F(ChatTest, ANewRunCannotReadWhatWasSealedToTheLastRunsSessionKey) {
   EXPECT_TRUE(bob.open_from("alice", *to_session));  // the run it was sealed for reads it
 }
 
+// protocol.md 8.5: a renewed session key is learnt from the next message; what was sealed to
+// the one before still opens, what was sealed to the one before that no longer does.
+TEST_F(ChatTest, ARenewedSessionKeyKeepsTheOneBeforeAndErasesTheOlder) {
+  everyone_online();
+  ASSERT_TRUE(alice.open_from("bob", *bob.seal_to("alice", "hi")));
+  ASSERT_TRUE(bob.open_from("alice", *alice.seal_to("bob", "hello")));
+  const crypto::public_key first = bob.session_key();
+  const auto to_first = alice.seal_to("bob", "sealed to bob's first session key");
+  bob.renew_session();
+  EXPECT_NE(bob.session_key(), first);
+  EXPECT_TRUE(bob.open_from("alice", *to_first));  // sent before alice knew the new one
+  const auto to_first_again = alice.seal_to("bob", "still to the first");
+  ASSERT_TRUE(alice.open_from("bob", *bob.seal_to("alice", "my new key comes with this")));
+  const auto to_second = alice.seal_to("bob", "sealed to bob's second session key");
+  bob.renew_session();
+  auto r = bob.open_from("alice", *to_first_again);
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), chat_errc::stale_session);  // two renewals old: erased
+  EXPECT_TRUE(bob.open_from("alice", *to_second));
+}
+
 TEST_F(ChatTest, NotOnlineAndTooLong) {
   EXPECT_EQ(alice.seal_to("bob", "x").error(), chat_errc::not_online);
   everyone_online();
