@@ -949,6 +949,9 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         lp = std::move(r.l);
         connected = true;
         after_outage = true;
+        // A new session key at every sign-in (protocol.md 8.5): peers that see the same key
+        // after the relay announced a sign-in of ours know the announcement was false.
+        c.renew_session();
         u.info("* reconnected to the relay");
         co_return true;
       }
@@ -1060,7 +1063,15 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         }
       } else if (auto* d = std::get_if<proto::deliver>(&*f)) {
         std::uint64_t counter = 0;
-        auto text = c.open_from(d->from, d->ciphertext, &counter);
+        bool not_signed_in_again = false;
+        auto text = c.open_from(d->from, d->ciphertext, &counter, &not_signed_in_again);
+        if (text && not_signed_in_again) {
+          u.warning("! the relay announced that " + d->from +
+                    " signed in again, but their client did not (the same session key): "
+                    "anything you sent " +
+                    d->from +
+                    " in between was sealed to their identity key only (no forward secrecy)");
+        }
         if (text) {
           save_seen();
           u.show(message_event{d->from, c.me(), std::move(*text), untrusted.count(d->from) != 0,

@@ -30,7 +30,8 @@ class chat_category_impl final : public std::error_category {
       case chat_errc::bad_key:
         return "the recipient's announced key is unusable";
       case chat_errc::stale_session:
-        return "sealed for an earlier run of this client, whose session key is gone";
+        return "sealed to a session key this client does not hold (an earlier run's, or "
+               "another's)";
     }
     return "chat error";
   }
@@ -69,7 +70,10 @@ std::vector<roster_event> chat::apply(const proto::presence& p) {
     // A name no sign-up could have produced (a misbehaving relay) is not a person to show.
     if (e.name == me_ || !proto::valid_name(e.name)) continue;
     // Signed in again or gone: a session key learnt before may be an earlier run's.
-    peer_sessions_.erase(e.name);
+    if (auto known = peer_sessions_.find(e.name); known != peer_sessions_.end()) {
+      forgotten_sessions_.insert_or_assign(e.name, known->second);
+      peer_sessions_.erase(known);
+    }
     if (e.what == proto::presence_entry::kind::offline) {
       if (online_.erase(e.name)) events.push_back({roster_event::kind::left, e.name, {}});
       continue;
@@ -135,7 +139,7 @@ std::map<std::string, std::uint64_t> chat::parse_seen(std::string_view text) {
 }
 
 result<std::string> chat::open_from(const std::string& from, byte_view ciphertext,
-                                    std::uint64_t* counter) {
+                                    std::uint64_t* counter, bool* not_signed_in_again) {
   auto it = online_.find(from);
   if (it == online_.end() && from != me_) return chat_errc::not_online;
   const crypto::public_key& key = it == online_.end() ? identity_.pub() : it->second;
@@ -154,8 +158,13 @@ result<std::string> chat::open_from(const std::string& from, byte_view ciphertex
   last = env->counter;
   // Their session key opened the inner box, so it is usable (not a low-order point), and
   // the outer box says it is theirs: our next messages to them are sealed to it.
-  if (env->version == crypto::session_envelope_version && from != me_)
+  if (env->version == crypto::session_envelope_version && from != me_) {
+    if (auto before = forgotten_sessions_.find(from); before != forgotten_sessions_.end()) {
+      if (not_signed_in_again) *not_signed_in_again = before->second == env->sender_session;
+      forgotten_sessions_.erase(before);
+    }
     peer_sessions_[from] = env->sender_session;
+  }
   if (counter) *counter = env->counter;
   return std::move(env->text);
 }

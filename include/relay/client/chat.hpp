@@ -26,7 +26,7 @@ enum class chat_errc {
   sender_mismatch,  ///< the sealed sender is not who the relay says
   replayed,         ///< counter not above the last one seen from this sender
   bad_key,          ///< the recipient's announced key is unusable (a low-order point)
-  stale_session,    ///< sealed to a session key of an earlier run of this client
+  stale_session,    ///< sealed to a session key we do not hold (an earlier run's, or none)
 };
 const std::error_category& chat_category() noexcept;
 std::error_code make_error_code(chat_errc e) noexcept;
@@ -56,6 +56,7 @@ class chat {
   void forget_roster() noexcept {
     online_.clear();
     peer_sessions_.clear();
+    forgotten_sessions_.clear();
   }
   /// This run's current session public key (protocol.md 8.5).
   const crypto::public_key& session_key() const noexcept { return session_.pub(); }
@@ -74,9 +75,13 @@ class chat {
   result<bytes> seal_to(const std::string& to, std::string_view text, std::uint64_t written_us = 0);
   /// Opens a message the relay delivered as coming from `from`; returns the text, and its
   /// counter in `counter` when given (protocol.md 8.3: the sender's clock, in microseconds,
-  /// when our client wrote it).
+  /// when our client wrote it). `not_signed_in_again`, when given, is set when the relay
+  /// announced `from` signing in (or leaving) since their last message, yet this one comes
+  /// from the same session key: a client makes a new one at every sign-in (protocol.md 8.5),
+  /// so the announcement was false, and made us seal to their identity key meanwhile.
   result<std::string> open_from(const std::string& from, byte_view ciphertext,
-                                std::uint64_t* counter = nullptr);
+                                std::uint64_t* counter = nullptr,
+                                bool* not_signed_in_again = nullptr);
 
   /// Highest counter accepted per sender: saved by the caller so that a message replayed
   /// after this client restarts is still rejected.
@@ -95,6 +100,9 @@ class chat {
   std::map<std::string, crypto::public_key> online_;
   // Each peer's session key, from their last authentic message since they signed in.
   std::map<std::string, crypto::public_key> peer_sessions_;
+  // A peer's session key forgotten for a presence entry naming them: their next message
+  // must bring another, or the entry was not a sign-in of theirs.
+  std::map<std::string, crypto::public_key> forgotten_sessions_;
   std::map<std::string, std::uint64_t> sent_;      // last counter I used, per peer
   std::map<std::string, std::uint64_t> received_;  // highest counter accepted, per peer
 };

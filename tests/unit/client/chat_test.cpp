@@ -180,6 +180,31 @@ TEST_F(ChatTest, ARenewedSessionKeyKeepsTheOneBeforeAndErasesTheOlder) {
   EXPECT_TRUE(bob.open_from("alice", *to_second));
 }
 
+// A relay that announces a sign-in that did not happen makes clients forget a session key
+// and seal to the identity key (protocol.md 8.5). A client makes a new session key at every
+// sign-in, so the peer's next message, from the same session key, gives the lie away.
+TEST_F(ChatTest, ASignInTheRelayMadeUpShowsInThePeersNextMessage) {
+  everyone_online();
+  ASSERT_TRUE(bob.open_from("alice", *alice.seal_to("bob", "hi")));
+  ASSERT_TRUE(alice.open_from("bob", *bob.seal_to("alice", "hello")));
+  const proto::presence bob_again{
+      false, false, {{proto::presence_entry::kind::online, "bob", bytes_of(pb)}}};
+  alice.apply(bob_again);  // made up: bob's client did not sign in again
+  EXPECT_FALSE(alice.knows_session_of("bob"));
+  bool made_up = false;
+  ASSERT_TRUE(alice.open_from("bob", *bob.seal_to("alice", "still me"), nullptr, &made_up));
+  EXPECT_TRUE(made_up);
+  EXPECT_TRUE(alice.knows_session_of("bob"));
+  made_up = false;
+  ASSERT_TRUE(alice.open_from("bob", *bob.seal_to("alice", "once is enough"), nullptr, &made_up));
+  EXPECT_FALSE(made_up);  // said once per announcement
+  // A real sign-in of bob's brings a new session key: nothing to say.
+  alice.apply(bob_again);
+  bob.renew_session();
+  ASSERT_TRUE(alice.open_from("bob", *bob.seal_to("alice", "back"), nullptr, &made_up));
+  EXPECT_FALSE(made_up);
+}
+
 TEST_F(ChatTest, NotOnlineAndTooLong) {
   EXPECT_EQ(alice.seal_to("bob", "x").error(), chat_errc::not_online);
   everyone_online();

@@ -439,6 +439,22 @@ TEST(EnvelopeVector, TheVersionThreeExampleOfTheProtocolText) {
   m.sender_session = alice_session.pub();
   m.to_session = true;
   EXPECT_EQ(*opened, m);
+
+  // The same, alice not knowing bob's session key: sealed to his identity key.
+  const bytes to_identity =
+      hex("a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b73ddf151809eda659789f0e575ff82fb24d842"
+          "95b94096bce9e6742d5a72c8b0d9f934b6defaa01f8afbd81e90e8f06ae5401fa324724cc04d1f7f14ecd2"
+          "e1301c437269e45f394850a7931e318745712fbc0cd0e39d494e4204ca390c74b7eac205f25271db6cd09e"
+          "c926a1fa4c122a36f7fd55a6ab988c4caa7b974e8de8ca2477dde1fb4fea6115997638af40c2c594972bc7"
+          "cd1a925c4a5c3694b3e09bf0c9725bbd80d2aba85bc405c418b035fe68a8a9b649ba41ee278a742aee37af"
+          "ff6d3839e8f88e59170d29ae9559938fc84");
+  rng.push(hex("c0c1c2c3c4c5c6c7c8c9cacbcccdcecfd0d1d2d3d4d5d6d7"));
+  rng.push(hex("a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b7"));
+  const session_pair unknown{alice_session, nullptr};
+  EXPECT_EQ(seal(m, alice, bob.pub(), rng, &unknown), to_identity);
+  opened = open(to_identity, bob, alice.pub(), &bob_session);
+  ASSERT_TRUE(opened);
+  EXPECT_FALSE(opened->to_session);
 }
 
 }  // namespace
