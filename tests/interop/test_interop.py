@@ -208,6 +208,14 @@ f60755487db571a5018463e28064c66f3ef22d97e5b29b469ff142f4b90860c6a640282e0bc64233
 c9464cfc9bcd51dbf8aaa248b380c425fc36888cc0b8c92c77594d2cf0dceb3f1c3705703b56eb3f7568e32c
 9520634fbbc3a1278399c734
 """)
+SEALED_11_7_TO_IDENTITY = hx("""
+a0a1a2a3a4a5a6a7a8a9aaabacadaeafb0b1b2b3b4b5b6b73ddf151809eda659789f0e575ff82fb24d84295b
+94096bce9e6742d5a72c8b0d9f934b6defaa01f8afbd81e90e8f06ae5401fa324724cc04d1f7f14ecd2e1301
+c437269e45f394850a7931e318745712fbc0cd0e39d494e4204ca390c74b7eac205f25271db6cd09ec926a1f
+a4c122a36f7fd55a6ab988c4caa7b974e8de8ca2477dde1fb4fea6115997638af40c2c594972bc7cd1a925c4
+a5c3694b3e09bf0c9725bbd80d2aba85bc405c418b035fe68a8a9b649ba41ee278a742aee37afff6d3839e8f
+88e59170d29ae9559938fc84
+""")
 SEALED_11_3 = hx("""
 a0 a1 a2 a3 a4 a5 a6 a7 a8 a9 aa ab ac ad ae af b0 b1 b2 b3 b4 b5 b6 b7
 f3 52 1f f9 e2 e1 f5 13 7d 34 e0 bb aa 03 8d 23
@@ -288,9 +296,11 @@ class SpecVectorsTest(unittest.TestCase):
             Box(PrivateKey(BOB_SK), PublicKey(outer[1:33])).decrypt(outer[65:])
         # sealed to bob's identity key (his session key not known): 32 zero bytes instead
         to_identity = rc.seal_v3(ALICE_SK, BOB_PK, alice_session, None, b"alice", b"bob",
-                                 COUNTER + 1, b"hi bob")
-        self.assertEqual(len(to_identity), 232)
-        env = bob.check(b"alice", to_identity, {b"alice": ALICE_PK})
+                                 COUNTER, b"hi bob", nonce=NONCE,
+                                 inner_nonce=bytes(range(0xc0, 0xd8)))
+        self.assertEqual(to_identity, SEALED_11_7_TO_IDENTITY)
+        env = rc.Receiver(b"bob", BOB_SK, bob_session).check(b"alice", to_identity,
+                                                             {b"alice": ALICE_PK})
         self.assertEqual((env.version, env.to_session), (3, False))
 
     def test_padding_rules(self):
