@@ -787,20 +787,35 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
   // account is checked at the old cost, while unknown names are checked against a dummy hash
   // at the current one: a timing tell of which accounts exist (found by a hostile review),
   // and the account keeps the old strength.
+  // Apart from this sign-in: its connection reads on (a ping, a message) meanwhile.
   if (const auto was = crypto::params_of(stored->password_hash); !was || *was != cfg_.argon2) {
-    try {
-      const auto params = cfg_.argon2;
-      std::string fresh = co_await hash_on_worker([&password, params] {
-        return crypto::hash_password(password, params, crypto::os_random());
-      });
-      const auto renewed = co_await writes_.write(
-          [this, &name, &fresh] { return users_.set_password_hash(name, fresh); });
-      if (renewed) {
-        log::info() << "user " << name << ": password hash renewed with the current parameters";
-      }
-    } catch (const std::exception& e) {
-      log::warn() << "user " << name << ": password hash not renewed: " << e.what();
+    net::co_spawn(io_, renew_hash(name, password), net::detached);
+  }
+}
+
+awaitable<void> relay_server::renew_hash(std::string name, std::string password) {
+  ++auth_running_;  // stop() waits for this too (see authenticate())
+  struct running {
+    relay_server& relay;
+    std::string& password;
+    ~running() {
+      crypto::wipe(password.data(), password.size());
+      --relay.auth_running_;
+      relay.maybe_finish_stop();
     }
+  } count_running{*this, password};
+  try {
+    const auto params = cfg_.argon2;
+    std::string fresh = co_await hash_on_worker([&password, params] {
+      return crypto::hash_password(password, params, crypto::os_random());
+    });
+    const auto renewed = co_await writes_.write(
+        [this, &name, &fresh] { return users_.set_password_hash(name, fresh); });
+    if (renewed) {
+      log::info() << "user " << name << ": password hash renewed with the current parameters";
+    }
+  } catch (const std::exception& e) {
+    log::warn() << "user " << name << ": password hash not renewed: " << e.what();
   }
 }
 
