@@ -761,6 +761,15 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
     while (!stop) {
       auto m = out_box.next(now);
       if (!m) break;
+      if (m->key_notice) {
+        // Nothing typed: one that cannot go (they left) is not worth a word.
+        auto notice = c.seal_key_notice(m->to);
+        if (!notice) continue;
+        const std::uint32_t id = next_id++;
+        lp->send(proto::send{id, m->to, std::move(*notice)});
+        out_box.sent(id, std::move(*m));
+        continue;
+      }
       auto sealed = c.seal_to(m->to, m->text, m->written_us);
       if (!sealed) {
         // The recipient left (or cannot be sealed to): neither can the rest queued for them.
@@ -771,7 +780,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
                 : "not sent to " + m->to + " (" + sealed.error().message() + ")";
         u.error("! " + why + ": " + excerpt(m->text));
         for (const auto& rest : out_box.take_all_to(m->to)) {
-          u.error("! " + why + ": " + excerpt(rest.text));
+          if (!rest.key_notice) u.error("! " + why + ": " + excerpt(rest.text));
         }
         something_unsent = true;
         continue;
@@ -783,12 +792,13 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       out_box.sent(id, std::move(*m));
     }
     if (stop) return;
-    if (out_box.waiting() == 0) {
+    // Leaving, a key notice is not worth waiting for: the peer is about to lose our key.
+    if (out_box.waiting() == 0 || (draining && out_box.waiting_messages() == 0)) {
       told_waiting = false;
       if (draining) send_drain_ping();
       return;
     }
-    if (!told_waiting) {
+    if (!told_waiting && out_box.waiting_messages() > 0) {
       told_waiting = true;
       // Once per backlog (lines of a paste come one by one: a count would be the first's).
       u.info("* more messages than the relay takes at once: they wait and go in order");
@@ -899,7 +909,9 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       u.warning("! not sent to " + to + ": " + excerpt(text));
       something_unsent = true;
     };
-    for (const auto& m : out_box.pending()) not_sent(m.to, m.text);
+    for (const auto& m : out_box.pending()) {
+      if (!m.key_notice) not_sent(m.to, m.text);
+    }
     for (const auto& line : early) {
       if (const auto in = parse_input(line.text); const auto* s = std::get_if<send_line>(&in)) {
         not_sent(s->to, s->text);
@@ -1062,27 +1074,43 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
           pump();  // what waited while the connection was away
         }
       } else if (auto* d = std::get_if<proto::deliver>(&*f)) {
-        std::uint64_t counter = 0;
-        bool not_signed_in_again = false;
-        auto text = c.open_from(d->from, d->ciphertext, &counter, &not_signed_in_again);
-        if (text && not_signed_in_again) {
+        auto opened = c.open_from(d->from, d->ciphertext);
+        if (opened && opened->not_signed_in_again) {
           u.warning("! the relay announced that " + d->from +
                     " signed in again, but their client did not (the same session key): "
                     "anything you sent " +
                     d->from +
                     " in between was sealed to their identity key only (no forward secrecy)");
         }
-        if (text) {
-          save_seen();
-          u.show(message_event{d->from, c.me(), std::move(*text), untrusted.count(d->from) != 0,
-                               written_time(counter)});
-        } else {
+        if (!opened) {
           u.error("! rejected a message said to be from " + printable(d->from) + ": " +
-                  text.error().message());
+                  opened.error().message());
+          continue;
+        }
+        save_seen();
+        // They sealed to our identity key (or our last key): a notice gives them the current
+        // one. Not to a key not accepted yet (nothing goes there before /accept), nor when
+        // leaving (they are about to lose our key anyway).
+        if (opened->owes_key_notice && !untrusted.count(d->from) && !draining) {
+          out_box.add_key_notice(d->from);
+          pump();
+        }
+        if (!opened->key_notice) {
+          u.show(message_event{d->from, c.me(), std::move(opened->text),
+                               untrusted.count(d->from) != 0, written_time(opened->counter)});
         }
       } else if (auto* e = std::get_if<proto::error>(&*f)) {
         // Sent too fast for this relay (set stricter than its defaults): sent again, slower.
         // A refused send is named with its text, as every message that did not go is.
+        if (const auto* sent = e->ref != 0 ? out_box.find_sent(e->ref) : nullptr;
+            sent && sent->key_notice) {
+          // A key notice refused: paced again if too fast, else (they left) let go quietly.
+          if (e->code == proto::reason::rate_limited) {
+            out_box.refused(e->ref, outbox::clock::now());
+            pump();
+          }
+          continue;
+        }
         std::string which;
         if (e->ref != 0) {
           const auto it = std::find_if(unacked.begin(), unacked.end(),
@@ -1125,7 +1153,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       } else if (auto* po = std::get_if<proto::pong>(&*f)) {
         confirm_sends(po->token);
         if (draining && po->token >= drain_first && po->token <= drain_ping &&
-            out_box.waiting() == 0) {
+            out_box.waiting_messages() == 0) {
           unacked.clear();  // everything was sent before the drain ping
           ack_pings.clear();
           draining = false;
@@ -1227,10 +1255,10 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         io.stop();
         return;
       }
-      if (!draining && (out_box.waiting() > 0 || (!unacked.empty() && !drain_gave_up))) {
+      if (!draining && (out_box.waiting_messages() > 0 || (!unacked.empty() && !drain_gave_up))) {
         draining = true;
-        if (out_box.waiting() > 0) {
-          u.info("* sending " + std::to_string(out_box.waiting()) +
+        if (out_box.waiting_messages() > 0) {
+          u.info("* sending " + std::to_string(out_box.waiting_messages()) +
                  " waiting message(s) before leaving (/quit again or Ctrl-C leaves now)");
         } else {
           send_drain_ping();

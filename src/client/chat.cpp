@@ -32,6 +32,8 @@ class chat_category_impl final : public std::error_category {
       case chat_errc::stale_session:
         return "sealed to a session key this client does not hold (an earlier run's, or "
                "another's)";
+      case chat_errc::empty:
+        return "empty message";
     }
     return "chat error";
   }
@@ -74,6 +76,7 @@ std::vector<roster_event> chat::apply(const proto::presence& p) {
       forgotten_sessions_.insert_or_assign(e.name, known->second);
       peer_sessions_.erase(known);
     }
+    noticed_.erase(e.name);  // a new run of theirs has none of our keys
     if (e.what == proto::presence_entry::kind::offline) {
       if (online_.erase(e.name)) events.push_back({roster_event::kind::left, e.name, {}});
       continue;
@@ -94,6 +97,17 @@ std::vector<roster_event> chat::apply(const proto::presence& p) {
 
 result<bytes> chat::seal_to(const std::string& to, std::string_view text,
                             std::uint64_t written_us) {
+  if (text.empty()) return chat_errc::empty;
+  return seal(to, text, written_us);
+}
+
+result<bytes> chat::seal_key_notice(const std::string& to) {
+  auto sealed = seal(to, {}, 0);
+  if (sealed && to != me_) noticed_.insert_or_assign(to, session_.pub());
+  return sealed;
+}
+
+result<bytes> chat::seal(const std::string& to, std::string_view text, std::uint64_t written_us) {
   auto it = online_.find(to);
   if (it == online_.end() && to != me_) return chat_errc::not_online;
   if (text.size() > crypto::max_text) return chat_errc::too_long;
@@ -138,14 +152,15 @@ std::map<std::string, std::uint64_t> chat::parse_seen(std::string_view text) {
   return seen;
 }
 
-result<std::string> chat::open_from(const std::string& from, byte_view ciphertext,
-                                    std::uint64_t* counter, bool* not_signed_in_again) {
+result<opened_message> chat::open_from(const std::string& from, byte_view ciphertext) {
   auto it = online_.find(from);
   if (it == online_.end() && from != me_) return chat_errc::not_online;
   const crypto::public_key& key = it == online_.end() ? identity_.pub() : it->second;
   auto env = crypto::open(ciphertext, identity_, key, &session_);
+  bool to_previous = false;
   if (!env && env.error() == crypto::envelope_errc::stale_session && previous_session_) {
     env = crypto::open(ciphertext, identity_, key, &*previous_session_);  // sent before they knew
+    to_previous = true;
   }
   if (!env) {
     return env.error() == crypto::envelope_errc::stale_session ? chat_errc::stale_session
@@ -156,17 +171,32 @@ result<std::string> chat::open_from(const std::string& from, byte_view ciphertex
   std::uint64_t& last = received_[from];
   if (env->counter <= last) return chat_errc::replayed;
   last = env->counter;
+  opened_message out;
+  out.counter = env->counter;
   // Their session key opened the inner box, so it is usable (not a low-order point), and
   // the outer box says it is theirs: our next messages to them are sealed to it.
-  if (env->version == crypto::session_envelope_version && from != me_) {
-    if (auto before = forgotten_sessions_.find(from); before != forgotten_sessions_.end()) {
-      if (not_signed_in_again) *not_signed_in_again = before->second == env->sender_session;
-      forgotten_sessions_.erase(before);
+  if (env->version == crypto::session_envelope_version) {
+    out.key_notice = env->text.empty();
+    if (from != me_) {
+      if (auto before = forgotten_sessions_.find(from); before != forgotten_sessions_.end()) {
+        out.not_signed_in_again = before->second == env->sender_session;
+        forgotten_sessions_.erase(before);
+      }
+      peer_sessions_[from] = env->sender_session;
+      // Sealed to our identity key or to the key before: they lack the current one. One
+      // notice at a time: what they sealed before it reached them asks for no other. Once
+      // they seal to our key they have it; if they seal to our identity key again after
+      // that, they forgot it (a sign-in of ours the relay made up): told again.
+      if (env->to_session && !to_previous) {
+        noticed_.erase(from);
+      } else {
+        const auto told = noticed_.find(from);
+        out.owes_key_notice = told == noticed_.end() || told->second != session_.pub();
+      }
     }
-    peer_sessions_[from] = env->sender_session;
   }
-  if (counter) *counter = env->counter;
-  return std::move(env->text);
+  out.text = std::move(env->text);
+  return out;
 }
 
 }  // namespace relay::client

@@ -17,6 +17,19 @@ void outbox::add(std::string to, std::string text, std::uint64_t written_us) {
   waiting_.emplace(order, message{std::move(to), std::move(text), order, written_us});
 }
 
+void outbox::add_key_notice(std::string to) {
+  for (const auto& [order, m] : waiting_) {
+    if (m.key_notice && m.to == to) return;  // the one waiting will carry our current key
+  }
+  const std::uint64_t order = next_order_++;
+  waiting_.emplace(order, message{std::move(to), {}, order, 0, true});
+}
+
+std::size_t outbox::waiting_messages() const noexcept {
+  return static_cast<std::size_t>(std::count_if(
+      waiting_.begin(), waiting_.end(), [](const auto& w) { return !w.second.key_notice; }));
+}
+
 std::optional<outbox::message> outbox::next(clock::time_point now) {
   if (waiting_.empty()) return std::nullopt;
   refill(now);
@@ -29,6 +42,11 @@ void outbox::sent(std::uint32_t id, message m) {
   sent_.insert_or_assign(id, std::move(m));
   // Ids grow (until they wrap, after 4 billion sends): the first is the oldest.
   while (sent_.size() > p_.remember) sent_.erase(sent_.begin());
+}
+
+const outbox::message* outbox::find_sent(std::uint32_t id) const {
+  const auto it = sent_.find(id);
+  return it == sent_.end() ? nullptr : &it->second;
 }
 
 bool outbox::refused(std::uint32_t id, clock::time_point now) {

@@ -654,5 +654,40 @@ TEST(WireLengths, RecordsTellNeitherAPasswordsLengthNorARecipientsName) {
       << "the same text from 'al' and from '" << bart << "' in records of different lengths";
 }
 
+// protocol.md 8.6: someone who only reads still gets forward secret messages. A sender
+// knows no session key of theirs until they write; their client answers the first message
+// sealed to their identity key with a key notice, which it does not show.
+TEST(KeyNotices, AContactWhoOnlyReadsGetsMessagesSealedToTheirSessionKey) {
+  temp_dir dir;
+  relay_process relay = start_relay(dir.path() / "relay.db");
+  test_client alice(relay.port);
+  alice.sign_up_ok("alice", alice_password);
+  auto bob = start_client(dir, relay.port, "bob");
+  ASSERT_FALSE(sign_up(*bob, "bob", bob_password).empty());
+  ASSERT_TRUE(saw(*bob, "* online: alice\n"));
+  ASSERT_TRUE(alice.wait_roster("bob", true));
+  EXPECT_FALSE(alice.chat().knows_session_of("bob"));
+  alice.send_text("bob", "first, to your identity key", 1);
+  ASSERT_TRUE(saw(*bob, "alice: first, to your identity key"));
+  auto notice = alice.receive_text();
+  ASSERT_TRUE(notice) << "bob's client sent no key notice";
+  EXPECT_EQ(notice->from, "bob");
+  ASSERT_TRUE(notice->text) << notice->text.error().message();
+  EXPECT_TRUE(notice->key_notice);
+  EXPECT_TRUE(alice.chat().knows_session_of("bob"));
+  alice.send_text("bob", "second, to your session key", 2);
+  ASSERT_TRUE(saw(*bob, "alice: second, to your session key"));
+  EXPECT_FALSE(alice.receive_text(1s)) << "a second notice for the same keys";
+  bob->send_line("/quit");
+  ASSERT_TRUE(exited_with(*bob, 0));
+  // Shown as nothing: bob saw two messages, and nothing was said about the notice.
+  const std::regex shown_from_alice(R"(\d\d:\d\d alice: )");
+  const std::string screen = bob->transcript();
+  EXPECT_EQ(std::distance(std::sregex_iterator(screen.begin(), screen.end(), shown_from_alice),
+                          std::sregex_iterator()),
+            2)
+      << bob->describe("bob's screen");
+}
+
 }  // namespace
 }  // namespace relay::test

@@ -980,6 +980,11 @@ class Message:
     version: int = ENVELOPE_VERSION
     to_session: bool = False  # version 3 sealed to our session key (section 8.5)
 
+    @property
+    def key_notice(self) -> bool:
+        """Version 3 with no text: only the sender's session key, not shown (section 8.6)."""
+        return self.version == SESSION_VERSION and self.text == b""
+
 
 @dataclass
 class Rejected:
@@ -1168,7 +1173,13 @@ class Client:
         return i
 
     def send_text(self, to, text) -> int:
+        if not _b(text):
+            raise ValueError("an empty text is a key notice in version 3 (section 8.6)")
         return self.send_sealed(to, self.seal_for(to, text))
+
+    def send_key_notice(self, to) -> int:
+        """Section 8.6: no text, so that `to` learns our session key from it."""
+        return self.send_sealed(to, self.seal_for(to, b""))
 
     def ping(self, token: int, timeout: float = 5.0) -> Pong:
         self.send_frame(Ping(token))

@@ -547,8 +547,8 @@ class ChatTest(RelayTestCase):
         self.assertEqual(m.text.decode(), "hello alice \u00e9\u00e8 \U0001f600")
         self.assertTrue(m.to_session)  # bob learnt alice's session key from her message
 
-        # messages with colons (and an empty one, and a long one), counters increase
-        texts = [b"a:b", b"::", b"re: meeting at 12:30:00 http://x:1/", b"", b":" * 16384]
+        # messages with colons (and a one-byte one, and a long one), counters increase
+        texts = [b"a:b", b"::", b"re: meeting at 12:30:00 http://x:1/", b"x", b":" * 16384]
         for t in texts:
             alice.send_text(b, t)
         last = first
@@ -563,6 +563,28 @@ class ChatTest(RelayTestCase):
         # nothing was sent back to alice for successful sends (no acknowledgement)
         self.assertEqual(alice.ping(42, timeout=TIMEOUT).token, 42)
         self.assertFalse(any(isinstance(e, Error) for e in alice.pending), alice.pending)
+
+    def test_a_key_notice_gives_the_sender_our_session_key(self):
+        # section 8.6: bob only reads; his key notice lets alice seal to his session key
+        alice = self.track(signed_up("alice"))
+        bob = self.track(signed_up("bob"))
+        a, b = alice.name, bob.name
+        alice.wait_for(is_presence(KIND_ONLINE, b), TIMEOUT)
+        alice.send_text(b, "to your identity key")
+        m = bob.wait_for(is_message_from(a), TIMEOUT)
+        self.assertEqual((m.text, m.to_session, m.key_notice), (b"to your identity key", False,
+                                                                False))
+        with self.assertRaises(ValueError):
+            bob.send_text(a, "")  # an empty text is not a message any more
+        bob.send_key_notice(a)
+        n = alice.wait_for(is_message_from(b), TIMEOUT)
+        self.assertIsInstance(n, Message, n)
+        self.assertEqual((n.text, n.version, n.to_session, n.key_notice), (b"", 3, True, True))
+        self.assertEqual(alice.receiver.peer_sessions[b],
+                         bytes(PrivateKey(bob.session_secret).public_key))
+        alice.send_text(b, "to your session key")
+        m = bob.wait_for(is_message_from(a), TIMEOUT)
+        self.assertEqual((m.text, m.to_session), (b"to your session key", True))
 
     def test_message_to_self(self):
         c = self.track(signed_up("self"))

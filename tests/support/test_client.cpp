@@ -280,7 +280,9 @@ proto::send test_client::sealed_send(const std::string& to, const std::string& t
 std::optional<test_client::received> test_client::receive_text(std::chrono::milliseconds timeout) {
   auto d = expect<proto::deliver>(timeout);
   if (!d) return std::nullopt;
-  return received{d->from, chat_->open_from(d->from, d->ciphertext)};
+  auto opened = chat_->open_from(d->from, d->ciphertext);
+  if (!opened) return received{d->from, failure{opened.error()}};
+  return received{d->from, std::move(opened->text), opened->key_notice};
 }
 
 bool test_client::wait_roster(const std::string& name, bool online,

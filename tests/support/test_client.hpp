@@ -119,6 +119,7 @@ class test_client {
   struct received {
     std::string from;
     result<std::string> text;
+    bool key_notice = false;  ///< no message: the sender's session key (protocol.md 8.6)
   };
   std::optional<received> receive_text(std::chrono::milliseconds timeout = 5s);
   /// Waits until `name` is in (online=true) or out of our roster.

@@ -27,6 +27,7 @@ enum class chat_errc {
   replayed,         ///< counter not above the last one seen from this sender
   bad_key,          ///< the recipient's announced key is unusable (a low-order point)
   stale_session,    ///< sealed to a session key we do not hold (an earlier run's, or none)
+  empty,            ///< an empty text: version 3 keeps that for key notices (protocol.md 8.6)
 };
 const std::error_category& chat_category() noexcept;
 std::error_code make_error_code(chat_errc e) noexcept;
@@ -36,6 +37,24 @@ struct roster_event {
   enum class kind { joined, left, key_changed } what;
   std::string name;
   crypto::public_key key{};
+};
+
+/// A message that passed every check of protocol.md 8.4.
+struct opened_message {
+  std::string text;
+  /// The sender's clock when they wrote it, in microseconds (protocol.md 8.3).
+  std::uint64_t counter = 0;
+  /// A key notice (protocol.md 8.6): it only brought the sender's session key; nothing to show.
+  bool key_notice = false;
+  /// The relay announced the sender signing in (or leaving) since their last message, yet
+  /// this one comes from the same session key: a client makes a new one at every sign-in
+  /// (protocol.md 8.5), so the announcement was false, and made us seal to their identity
+  /// key meanwhile.
+  bool not_signed_in_again = false;
+  /// The sender does not have our current session key (they sealed to our identity key, or
+  /// to the key before), and no key notice of ours with it is on its way to them: one
+  /// (seal_key_notice) lets their next messages be forward secret.
+  bool owes_key_notice = false;
 };
 
 class chat {
@@ -57,6 +76,7 @@ class chat {
     online_.clear();
     peer_sessions_.clear();
     forgotten_sessions_.clear();
+    noticed_.clear();
   }
   /// This run's current session public key (protocol.md 8.5).
   const crypto::public_key& session_key() const noexcept { return session_.pub(); }
@@ -72,16 +92,13 @@ class chat {
 
   /// The ciphertext for `text` to `to` (who must be online). `written_us`: when it was typed
   /// (microseconds since the epoch; 0: now), which its counter carries (protocol.md 8.3).
+  /// An empty text is refused: version 3 keeps it for key notices.
   result<bytes> seal_to(const std::string& to, std::string_view text, std::uint64_t written_us = 0);
-  /// Opens a message the relay delivered as coming from `from`; returns the text, and its
-  /// counter in `counter` when given (protocol.md 8.3: the sender's clock, in microseconds,
-  /// when our client wrote it). `not_signed_in_again`, when given, is set when the relay
-  /// announced `from` signing in (or leaving) since their last message, yet this one comes
-  /// from the same session key: a client makes a new one at every sign-in (protocol.md 8.5),
-  /// so the announcement was false, and made us seal to their identity key meanwhile.
-  result<std::string> open_from(const std::string& from, byte_view ciphertext,
-                                std::uint64_t* counter = nullptr,
-                                bool* not_signed_in_again = nullptr);
+  /// A key notice to `to` (protocol.md 8.6): a version 3 envelope with no text, which gives
+  /// them our current session key, so that what they send us next is sealed to it.
+  result<bytes> seal_key_notice(const std::string& to);
+  /// Opens a message the relay delivered as coming from `from`.
+  result<opened_message> open_from(const std::string& from, byte_view ciphertext);
 
   /// Highest counter accepted per sender: saved by the caller so that a message replayed
   /// after this client restarts is still rejected.
@@ -92,6 +109,8 @@ class chat {
   static std::map<std::string, std::uint64_t> parse_seen(std::string_view text);
 
  private:
+  result<bytes> seal(const std::string& to, std::string_view text, std::uint64_t written_us);
+
   std::string me_;
   crypto::key_pair identity_;
   crypto::random_source& rng_;
@@ -103,6 +122,9 @@ class chat {
   // A peer's session key forgotten for a presence entry naming them: their next message
   // must bring another, or the entry was not a sign-in of theirs.
   std::map<std::string, crypto::public_key> forgotten_sessions_;
+  // Our session key as sent in a key notice to each peer, until they seal to it (so they
+  // have it) or a presence entry names them (a new run of theirs has none of our keys).
+  std::map<std::string, crypto::public_key> noticed_;
   std::map<std::string, std::uint64_t> sent_;      // last counter I used, per peer
   std::map<std::string, std::uint64_t> received_;  // highest counter accepted, per peer
 };

@@ -34,16 +34,23 @@ class outbox {
     std::string text;
     std::uint64_t order = 0;       ///< place in the order of sending (set by add)
     std::uint64_t written_us = 0;  ///< when it was typed (chat::seal_to); 0: when sent
+    /// A key notice (protocol.md 8.6), no typed text: it draws on the pace as a message
+    /// does, but is not a message to name if it does not go.
+    bool key_notice = false;
   };
 
   outbox(params p, clock::time_point now) : p_(p), tokens_(p.burst), rate_(p.rate), last_(now) {}
 
   /// Queues a message behind those waiting.
   void add(std::string to, std::string text, std::uint64_t written_us = 0);
+  /// Queues a key notice to `to`, unless one to them already waits.
+  void add_key_notice(std::string to);
   /// The next message, if one waits and the pace allows it now.
   std::optional<message> next(clock::time_point now);
   /// Records that `m` went out as send `id`.
   void sent(std::uint32_t id, message m);
+  /// Send `id`, if it is one of the last we remember.
+  const message* find_sent(std::uint32_t id) const;
   /// The relay refused send `id` as too fast: it goes back in its place, and the pace slows.
   /// False if `id` is not a send we remember.
   bool refused(std::uint32_t id, clock::time_point now);
@@ -55,6 +62,8 @@ class outbox {
   /// How long until the pace allows one more frame (zero: now).
   clock::duration until_token(clock::time_point now);
   std::size_t waiting() const noexcept { return waiting_.size(); }
+  /// Waiting messages that someone typed (key notices left out).
+  std::size_t waiting_messages() const noexcept;
   /// The messages waiting, in sending order (to name them when they will not go).
   std::vector<message> pending() const;
   /// Takes every waiting message to `to` out of the queue, in sending order: they cannot go

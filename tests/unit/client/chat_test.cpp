@@ -51,9 +51,10 @@ TEST_F(ChatTest, RoundTrip) {
   everyone_online();
   auto ct = alice.seal_to("bob", "hello: there");
   ASSERT_TRUE(ct);
-  auto text = bob.open_from("alice", *ct);
-  ASSERT_TRUE(text);
-  EXPECT_EQ(*text, "hello: there");
+  auto opened = bob.open_from("alice", *ct);
+  ASSERT_TRUE(opened);
+  EXPECT_EQ(opened->text, "hello: there");
+  EXPECT_FALSE(opened->key_notice);
 }
 
 TEST_F(ChatTest, ReplayIsRejected) {
@@ -91,16 +92,18 @@ TEST_F(ChatTest, TheCounterCarriesWhenALineWasTypedAndStillIncreases) {
   everyone_online();
   const std::uint64_t typed = 1714566896789000;  // 2024: long before now
   auto first = alice.seal_to("bob", "typed a while ago", typed);
-  std::uint64_t counter = 0;
-  ASSERT_TRUE(bob.open_from("alice", *first, &counter));
-  EXPECT_EQ(counter, typed);
+  auto opened = bob.open_from("alice", *first);
+  ASSERT_TRUE(opened);
+  EXPECT_EQ(opened->counter, typed);
   // A later line typed at the same instant (or a clock that went back) still counts up.
   auto second = alice.seal_to("bob", "same instant", typed);
-  ASSERT_TRUE(bob.open_from("alice", *second, &counter));
-  EXPECT_EQ(counter, typed + 1);
+  opened = bob.open_from("alice", *second);
+  ASSERT_TRUE(opened);
+  EXPECT_EQ(opened->counter, typed + 1);
   auto now = alice.seal_to("bob", "now");
-  ASSERT_TRUE(bob.open_from("alice", *now, &counter));
-  EXPECT_GT(counter, typed + 1000000000);
+  opened = bob.open_from("alice", *now);
+  ASSERT_TRUE(opened);
+  EXPECT_GT(opened->counter, typed + 1000000000);
 }
 
 TEST_F(ChatTest, MessageBouncedBackToTheSenderIsRejected) {
@@ -191,18 +194,19 @@ TEST_F(ChatTest, ASignInTheRelayMadeUpShowsInThePeersNextMessage) {
       false, false, {{proto::presence_entry::kind::online, "bob", bytes_of(pb)}}};
   alice.apply(bob_again);  // made up: bob's client did not sign in again
   EXPECT_FALSE(alice.knows_session_of("bob"));
-  bool made_up = false;
-  ASSERT_TRUE(alice.open_from("bob", *bob.seal_to("alice", "still me"), nullptr, &made_up));
-  EXPECT_TRUE(made_up);
+  auto opened = alice.open_from("bob", *bob.seal_to("alice", "still me"));
+  ASSERT_TRUE(opened);
+  EXPECT_TRUE(opened->not_signed_in_again);
   EXPECT_TRUE(alice.knows_session_of("bob"));
-  made_up = false;
-  ASSERT_TRUE(alice.open_from("bob", *bob.seal_to("alice", "once is enough"), nullptr, &made_up));
-  EXPECT_FALSE(made_up);  // said once per announcement
+  opened = alice.open_from("bob", *bob.seal_to("alice", "once is enough"));
+  ASSERT_TRUE(opened);
+  EXPECT_FALSE(opened->not_signed_in_again);  // said once per announcement
   // A real sign-in of bob's brings a new session key: nothing to say.
   alice.apply(bob_again);
   bob.renew_session();
-  ASSERT_TRUE(alice.open_from("bob", *bob.seal_to("alice", "back"), nullptr, &made_up));
-  EXPECT_FALSE(made_up);
+  opened = alice.open_from("bob", *bob.seal_to("alice", "back"));
+  ASSERT_TRUE(opened);
+  EXPECT_FALSE(opened->not_signed_in_again);
 }
 
 TEST_F(ChatTest, NotOnlineAndTooLong) {
@@ -245,6 +249,78 @@ TEST_F(ChatTest, ReplayAfterARestartIsStillRejected) {
   bob_again.restore_seen(chat::parse_seen(saved));
   EXPECT_EQ(bob_again.seen().at("alice"), bob.seen().at("alice"));
   EXPECT_EQ(chat::parse_seen("alice 12\ngarbage\nbob 7\n").size(), 2u);
+}
+
+// protocol.md 8.6: a contact who only reads would otherwise get every message sealed to
+// their identity key. Their client answers the first such message with a key notice (no
+// text, not shown), once per session key of theirs and run of ours.
+TEST_F(ChatTest, AKeyNoticeGivesTheSenderOurSessionKeyOnceAndIsNotAMessage) {
+  everyone_online();
+  auto opened = bob.open_from("alice", *alice.seal_to("bob", "to your identity key"));
+  ASSERT_TRUE(opened);
+  EXPECT_TRUE(opened->owes_key_notice);
+  // A second message sealed before alice learns bob's key does not ask for another notice.
+  auto notice = bob.seal_key_notice("alice");
+  ASSERT_TRUE(notice);
+  opened = bob.open_from("alice", *alice.seal_to("bob", "still to your identity key"));
+  ASSERT_TRUE(opened);
+  EXPECT_FALSE(opened->owes_key_notice);
+  EXPECT_FALSE(alice.knows_session_of("bob"));
+  opened = alice.open_from("bob", *notice);
+  ASSERT_TRUE(opened);
+  EXPECT_TRUE(opened->key_notice);
+  EXPECT_TRUE(opened->text.empty());
+  EXPECT_FALSE(opened->owes_key_notice);  // sealed to alice's session key: she has it
+  EXPECT_TRUE(alice.knows_session_of("bob"));
+  // From now on alice seals to bob's session key: his identity key alone no longer opens it.
+  opened = bob.open_from("alice", *alice.seal_to("bob", "to your session key"));
+  ASSERT_TRUE(opened);
+  EXPECT_FALSE(opened->owes_key_notice);
+  // Bob renews his key: alice's next message, to the one before, asks for a notice again.
+  bob.renew_session();
+  opened = bob.open_from("alice", *alice.seal_to("bob", "to your last key"));
+  ASSERT_TRUE(opened);
+  EXPECT_TRUE(opened->owes_key_notice);
+  ASSERT_TRUE(alice.open_from("bob", *bob.seal_key_notice("alice")));
+  // A new run of alice's (a presence entry names her) has none of bob's keys: asked again.
+  bob.apply({false, false, {{proto::presence_entry::kind::online, "alice", bytes_of(pa)}}});
+  alice.forget_roster();
+  everyone_online();
+  opened = bob.open_from("alice", *alice.seal_to("bob", "I signed in again"));
+  ASSERT_TRUE(opened);
+  EXPECT_TRUE(opened->owes_key_notice);
+}
+
+// A sign-in of bob's that the relay makes up shows in the key notice that alice's next
+// message, sealed to bob's identity key, brings back (protocol.md 8.5 and 8.6).
+TEST_F(ChatTest, AKeyNoticeGivesAwayASignInTheRelayMadeUp) {
+  everyone_online();
+  ASSERT_TRUE(bob.open_from("alice", *alice.seal_to("bob", "hi")));
+  ASSERT_TRUE(alice.open_from("bob", *bob.seal_key_notice("alice")));
+  auto opened = bob.open_from("alice", *alice.seal_to("bob", "to your session key"));
+  ASSERT_TRUE(opened);
+  EXPECT_FALSE(opened->owes_key_notice);
+  alice.apply({false, false, {{proto::presence_entry::kind::online, "bob", bytes_of(pb)}}});
+  opened = bob.open_from("alice", *alice.seal_to("bob", "to your identity key again"));
+  ASSERT_TRUE(opened);
+  EXPECT_TRUE(opened->owes_key_notice);  // she had his key, and lost it: told again
+  opened = alice.open_from("bob", *bob.seal_key_notice("alice"));
+  ASSERT_TRUE(opened);
+  EXPECT_TRUE(opened->key_notice);
+  EXPECT_TRUE(opened->not_signed_in_again);
+}
+
+TEST_F(ChatTest, AnEmptyTextIsNotSealedAsAMessage) {
+  everyone_online();
+  EXPECT_EQ(alice.seal_to("bob", "").error(), chat_errc::empty);
+  // Versions 1 and 2 had no notices: an empty text there is a message (shown, if empty).
+  crypto::envelope m{"alice", "bob", 1, ""};
+  m.version = crypto::envelope_version;
+  const crypto::key_pair alice_key = crypto::key_pair::from_secret(alice.identity().secret());
+  auto opened = bob.open_from("alice", crypto::seal(m, alice_key, pb, crypto::os_random()));
+  ASSERT_TRUE(opened);
+  EXPECT_FALSE(opened->key_notice);
+  EXPECT_FALSE(opened->owes_key_notice);
 }
 
 TEST_F(ChatTest, LowOrderRecipientKeyIsRefusedNotFatal) {

@@ -108,6 +108,32 @@ TEST(Outbox, TakeAllToRemovesOnlyThatRecipientsInOrder) {
   EXPECT_TRUE(box.take_all_to("bob").empty());
 }
 
+// A key notice (protocol.md 8.6) is paced as a message, one per peer at a time, and is
+// not counted among the messages someone typed.
+TEST(Outbox, AKeyNoticeTakesItsTurnOncePerPeerAndIsNotATypedMessage) {
+  outbox box(small(), t0);
+  box.add("bob", "one");
+  box.add_key_notice("carol");
+  box.add_key_notice("carol");  // the one waiting will do
+  box.add_key_notice("bob");
+  EXPECT_EQ(box.waiting(), 3U);
+  EXPECT_EQ(box.waiting_messages(), 1U);
+  auto m = box.next(t0);
+  ASSERT_TRUE(m);
+  EXPECT_FALSE(m->key_notice);
+  m = box.next(t0);
+  ASSERT_TRUE(m);
+  EXPECT_TRUE(m->key_notice);
+  EXPECT_EQ(m->to, "carol");
+  box.sent(7, *m);
+  ASSERT_NE(box.find_sent(7), nullptr);
+  EXPECT_TRUE(box.find_sent(7)->key_notice);
+  EXPECT_EQ(box.find_sent(8), nullptr);
+  box.add_key_notice("carol");  // the last one went: a new one may wait
+  EXPECT_EQ(box.waiting(), 2U);
+  EXPECT_EQ(box.waiting_messages(), 0U);
+}
+
 TEST(Outbox, OnlyTheLastSendsAreRemembered) {
   outbox o(small(), t0);  // remembers 8
   for (std::uint32_t id = 1; id <= 20; ++id) o.sent(id, {"bob", std::to_string(id), id});
