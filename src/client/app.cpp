@@ -369,6 +369,10 @@ std::function<bool(const crypto::public_key&)> relay_key_check(ui& out_ui, const
 /// Connects (unless `l` is open already) with the relay-key check, sends the credentials and
 /// awaits the answer. A sign-in made with `device`'s identity key carries the proof that this
 /// device holds it: an account under attack still lets it in (protocol.md 5.2.1).
+/// The least time a sign-in's answer is waited for, whatever --relay-timeout says: a relay
+/// hashing many sign-ins at once may take a few seconds (it closes at its --auth-timeout).
+constexpr std::chrono::seconds sign_in_answer_floor{5};
+
 awaitable<sign_in_outcome> attempt(ui& out_ui, link& l, const client_config& cfg,
                                    const data_dir& dir, const std::string& relay_id,
                                    bool& key_mismatch, proto::frame credentials,
@@ -391,10 +395,20 @@ awaitable<sign_in_outcome> attempt(ui& out_ui, link& l, const client_config& cfg
         if constexpr (requires { v.password; }) crypto::wipe(v.password.data(), v.password.size());
       },
       credentials);
+  // A relay that finished the handshake but never answers would leave the person looking at
+  // a blank line: after --relay-timeout the link is closed and the answer reported missing.
+  net::steady_timer answer_deadline(co_await net::this_coro::executor,
+                                    std::max(cfg.relay_timeout, sign_in_answer_floor));
+  bool no_answer = false;
+  answer_deadline.async_wait([&l, &no_answer](boost::system::error_code ec) {
+    if (ec) return;
+    no_answer = true;
+    l.close();
+  });
   while (true) {
     auto f = co_await l.receive();
     if (!f) {
-      out.link_error = f.error();
+      out.link_error = no_answer ? make_error_code(link_errc::timeout) : f.error();
       co_return out;
     }
     if (auto* w = std::get_if<proto::welcome>(&*f)) {
@@ -437,7 +451,11 @@ constexpr std::chrono::seconds outage_grace{120};
 /// sign-in (protocol.md 5.13): the key, when, and what to do if it was not them.
 std::string last_key_warning(const crypto::public_key& other, std::uint64_t when, bool local) {
   std::string at;
-  if (when > 0) {
+  // Up to the year 9999: past that (a relay's garbage) the time would wrap to 1969.
+  constexpr std::uint64_t latest = 253402300799;
+  if (when > latest) {
+    at = ", at a time the relay gave as " + std::to_string(when) + " (not a date)";
+  } else if (when > 0) {
     const auto t = std::chrono::system_clock::from_time_t(static_cast<std::time_t>(when));
     at = ", last at " + time_text(t, local, "%Y-%m-%d %H:%M");
   }
@@ -925,6 +943,18 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
     }
     awaiting_timer.cancel();
   };
+  // A new session key every hour (protocol.md 8.5): a client left running for days does not
+  // keep one key for all it exchanged; what was sealed to a key two renewals old is closed.
+  net::steady_timer session_timer(io);
+  std::function<void()> arm_session_renewal = [&] {
+    session_timer.expires_after(session_renewal);
+    session_timer.async_wait([&](boost::system::error_code ec) {
+      if (ec || stop) return;
+      c.renew_session();
+      arm_session_renewal();
+    });
+  };
+  arm_session_renewal();
   // The connection went away (or the relay is restarting): like irssi, connect again with
   // growing pauses (1 s doubling to 30 s, jittered so a relay's users do not all come back
   // in the same instant) until it works, the relay refuses us, or the person leaves. Lines
@@ -964,6 +994,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         // A new session key at every sign-in (protocol.md 8.5): peers that see the same key
         // after the relay announced a sign-in of ours know the announcement was false.
         c.renew_session();
+        arm_session_renewal();  // renewals an hour apart: peers' copies stay usable that long
         u.info("* reconnected to the relay");
         co_return true;
       }
@@ -979,18 +1010,6 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
     }
     co_return false;
   };
-  // A new session key every hour (protocol.md 8.5): a client left running for days does not
-  // keep one key for all it exchanged; what was sealed to a key two renewals old is closed.
-  net::steady_timer session_timer(io);
-  std::function<void()> arm_session_renewal = [&] {
-    session_timer.expires_after(session_renewal);
-    session_timer.async_wait([&](boost::system::error_code ec) {
-      if (ec || stop) return;
-      c.renew_session();
-      arm_session_renewal();
-    });
-  };
-  arm_session_renewal();
   // A relay that stops answering (stopped, wedged, or a network that dropped us without a
   // word) is noticed, as irssi's lag check does, and connected to again.
   lag_check lag(cio.relay_timeout, lag_check::clock::now());
@@ -1031,7 +1050,10 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
                                          lag.silent(lag_check::clock::now()))
                                          .count()) +
                       " s"
-                : "connection to the relay lost: " + f.error().message();
+                : "connection to the relay lost: " + f.error().message() +
+                      (f.error() == link_errc::protocol && !lp->protocol_fault().empty()
+                           ? " (" + lp->protocol_fault() + ")"
+                           : "");
         const bool back = co_await reconnect(lost);
         lag.heard(lag_check::clock::now());  // a new connection: its own clock
         if (back) continue;

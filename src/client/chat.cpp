@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "relay/proto/names.hpp"
+#include "relay/util/bytes.hpp"
 
 namespace relay::client {
 namespace {
@@ -34,6 +35,11 @@ class chat_category_impl final : public std::error_category {
                "another's)";
       case chat_errc::empty:
         return "empty message";
+      case chat_errc::malformed:
+        return "sealed with the sender's key, but malformed (a faulty client?)";
+      case chat_errc::unsupported:
+        return "sealed with the sender's key, in an envelope version this client does not know "
+               "(a newer client?)";
     }
     return "chat error";
   }
@@ -73,7 +79,7 @@ std::vector<roster_event> chat::apply(const proto::presence& p) {
     if (e.name == me_ || !proto::valid_name(e.name)) continue;
     // Signed in again or gone: a session key learnt before may be an earlier run's.
     if (auto known = peer_sessions_.find(e.name); known != peer_sessions_.end()) {
-      forgotten_sessions_.insert_or_assign(e.name, known->second);
+      forgotten_sessions_.insert_or_assign(e.name, known->second.key);
       peer_sessions_.erase(known);
     }
     noticed_.erase(e.name);  // a new run of theirs has none of our keys
@@ -120,8 +126,8 @@ result<bytes> chat::seal(const std::string& to, std::string_view text, std::uint
   const crypto::public_key* peer_session = nullptr;
   if (to == me_) {
     peer_session = &session_.pub();
-  } else if (auto s = peer_sessions_.find(to); s != peer_sessions_.end()) {
-    peer_session = &s->second;
+  } else {
+    peer_session = fresh_session_of(to);  // an old one may be erased by now: their identity key
   }
   crypto::envelope m{me_, to, last, std::string(text)};
   m.version = crypto::session_envelope_version;
@@ -133,21 +139,44 @@ result<bytes> chat::seal(const std::string& to, std::string_view text, std::uint
   }
 }
 
-std::string chat::format_seen(const std::map<std::string, std::uint64_t>& seen) {
+const crypto::public_key* chat::fresh_session_of(const std::string& name) const {
+  const auto it = peer_sessions_.find(name);
+  if (it == peer_sessions_.end() || now_() - it->second.seen >= peer_session_lifetime) {
+    return nullptr;
+  }
+  return &it->second.key;
+}
+
+std::string chat::format_seen(const seen_counters& seen) {
   std::string out;
-  for (const auto& [name, counter] : seen) out += name + " " + std::to_string(counter) + "\n";
+  for (const auto& [name, counter] : seen.per_name) {
+    out += name + " " + std::to_string(counter) + "\n";
+  }
+  for (const auto& [who, counter] : seen.per_key) {
+    out += who.first + " " + std::to_string(counter) + " " + to_hex(who.second) + "\n";
+  }
   return out;
 }
 
-std::map<std::string, std::uint64_t> chat::parse_seen(std::string_view text) {
-  std::map<std::string, std::uint64_t> seen;
+seen_counters chat::parse_seen(std::string_view text) {
+  seen_counters seen;
   std::istringstream in{std::string(text)};
   std::string line;
   while (std::getline(in, line)) {
     std::istringstream fields(line);
     std::string name;
     std::uint64_t counter = 0;
-    if (fields >> name >> counter) seen[name] = counter;  // a damaged line costs only itself
+    if (!(fields >> name >> counter)) continue;  // a damaged line costs only itself
+    std::string key_hex;
+    if (!(fields >> key_hex)) {
+      seen.per_name[name] = counter;
+      continue;
+    }
+    const auto key = from_hex(key_hex);
+    if (!key || key->size() != crypto::key_size) continue;
+    crypto::public_key k;
+    std::copy(key->begin(), key->end(), k.begin());
+    seen.per_key[{name, k}] = counter;
   }
   return seen;
 }
@@ -163,14 +192,32 @@ result<opened_message> chat::open_from(const std::string& from, byte_view cipher
     to_previous = true;
   }
   if (!env) {
-    return env.error() == crypto::envelope_errc::stale_session ? chat_errc::stale_session
-                                                               : chat_errc::cannot_open;
+    // Past the outer box, the sender's key is proven: a fault is theirs, not a forgery.
+    switch (static_cast<crypto::envelope_errc>(env.error().value())) {
+      case crypto::envelope_errc::stale_session:
+        return chat_errc::stale_session;
+      case crypto::envelope_errc::bad_format:
+        return chat_errc::malformed;
+      case crypto::envelope_errc::unsupported_version:
+        return chat_errc::unsupported;
+      default:
+        return chat_errc::cannot_open;
+    }
   }
   if (env->to != me_) return chat_errc::wrong_addressee;
   if (env->from != from) return chat_errc::sender_mismatch;
-  std::uint64_t& last = received_[from];
-  if (env->counter <= last) return chat_errc::replayed;
-  last = env->counter;
+  // Per key: a message from a key not pinned (a hostile relay's, or a new device not yet
+  // accepted) cannot raise the bar for the pinned one, and so lock its owner out.
+  std::pair<std::string, crypto::public_key> who{from, key};
+  std::uint64_t bar = 0;
+  if (const auto known = received_.per_key.find(who); known != received_.per_key.end()) {
+    bar = known->second;
+  }
+  if (const auto floor = received_.per_name.find(from); floor != received_.per_name.end()) {
+    bar = std::max(bar, floor->second);
+  }
+  if (env->counter <= bar) return chat_errc::replayed;
+  received_.per_key.insert_or_assign(std::move(who), env->counter);
   opened_message out;
   out.counter = env->counter;
   // Their session key opened the inner box, so it is usable (not a low-order point), and
@@ -182,7 +229,7 @@ result<opened_message> chat::open_from(const std::string& from, byte_view cipher
         out.not_signed_in_again = before->second == env->sender_session;
         forgotten_sessions_.erase(before);
       }
-      peer_sessions_[from] = env->sender_session;
+      peer_sessions_.insert_or_assign(from, learnt_session{env->sender_session, now_()});
       // Sealed to our identity key or to the key before: they lack the current one. One
       // notice at a time: what they sealed before it reached them asks for no other. Once
       // they seal to our key they have it; if they seal to our identity key again after

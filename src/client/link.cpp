@@ -120,7 +120,10 @@ awaitable<result<byte_view>> link::next_record() {
   std::array<byte, 16384> buf;
   while (true) {
     auto r = reader_.next();
-    if (!r) co_return link_errc::protocol;
+    if (!r) {
+      protocol_fault_ = "a bad record: " + r.error().message();
+      co_return link_errc::protocol;
+    }
     if (r->has_value()) co_return **r;
     boost::system::error_code ec;
     std::size_t n = co_await socket_.async_read_some(net::buffer(buf),
@@ -189,18 +192,23 @@ awaitable<result<proto::frame>> link::receive() {
   }
   auto rec = co_await next_record();
   if (!rec) co_return failure(rec.error());
+  // Each fault is named: a person (or the relay's operator) can tell a bug from an attack.
+  auto fault = [this](std::string what) -> result<proto::frame> {
+    protocol_fault_ = std::move(what);
+    return link_errc::protocol;
+  };
   auto plain = noise_.decrypt(*rec);
-  if (!plain) co_return link_errc::protocol;
+  if (!plain) co_return fault("a transport message that does not decrypt (altered on the way?)");
   auto content = proto::unpad(*plain);  // padded content (protocol.md 5.14)
-  if (!content) co_return link_errc::protocol;
+  if (!content) co_return fault("bad padding: " + content.error().message());
   // One frame, or a batch of them (protocol.md 5.12): decode all now, hand out one by one.
   proto::batch_reader frames(*content);
   while (true) {
     auto next = frames.next();
-    if (!next) co_return link_errc::protocol;
+    if (!next) co_return fault("a malformed batch: " + next.error().message());
     if (!*next) break;
     auto f = proto::decode(**next);
-    if (!f) co_return link_errc::protocol;
+    if (!f) co_return fault("a malformed frame: " + f.error().message());
     received_.push_back(std::move(*f));
   }
   proto::frame f = std::move(received_.front());

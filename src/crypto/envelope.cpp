@@ -62,6 +62,8 @@ class envelope_category_impl final : public std::error_category {
         return "envelope version not supported";
       case envelope_errc::stale_session:
         return "envelope sealed to another session key";
+      case envelope_errc::bad_size:
+        return "envelope of an impossible size";
     }
     return "unknown envelope error";
   }
@@ -234,7 +236,7 @@ result<envelope> open(byte_view sealed, const key_pair& recipient, const public_
   if (sealed.size() >
           sealed_size(max_envelope_name, max_envelope_name, max_text, session_envelope_version) ||
       (sealed.size() - envelope_overhead) % envelope_padding != 0)
-    return envelope_errc::bad_format;
+    return envelope_errc::bad_size;
 
   const byte_view nonce = sealed.first(crypto_box_NONCEBYTES);
   const byte_view boxed = sealed.subspan(crypto_box_NONCEBYTES);

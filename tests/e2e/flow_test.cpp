@@ -16,6 +16,7 @@
 #include "support/chat_driver.hpp"
 #include "support/pty_process.hpp"
 #include "support/temp_dir.hpp"
+#include "support/test_client.hpp"
 
 namespace relay::test {
 namespace {
@@ -507,6 +508,23 @@ TEST(E2eSlowRelay, KeysTypedWhileSigningInDoNotReachTheShellWhenTheClientEnds) {
   shell->send_line("after");
   EXPECT_TRUE(saw(*shell, "shell read [after]"));
   EXPECT_TRUE(never_printed(*shell, "typed-ahead"));
+}
+
+// From a black-box review: a relay that completes the handshake but never answers the
+// sign-in left the client silent after "password:" for good. Now it is said, after
+// --relay-timeout (at least 5 s), and the client ends as for a relay it cannot reach.
+TEST(E2eSilentRelay, ASignInTheRelayNeverAnswersIsReportedNotWaitedOnForever) {
+  temp_dir dir;
+  relay_process relay =
+      start_relay(dir.path() / "relay.db", 0, RELAY_NODE_BINARY, {"--auth-timeout", "60"});
+  recording_proxy proxy(relay.port);
+  proxy.pass_upstream_records(2);  // handshake messages 1 and 3: the sign-in goes nowhere
+  auto alice = start_client(dir, proxy.port(), "alice", {"--relay-timeout", "2"});
+  ASSERT_TRUE(type_credentials(*alice, "alice", alice_password));
+  const auto asked = std::chrono::steady_clock::now();
+  EXPECT_TRUE(saw(*alice, "error: the relay did not answer in time"));
+  EXPECT_GE(std::chrono::steady_clock::now() - asked, std::chrono::seconds(4));
+  EXPECT_TRUE(exited_with(*alice, 3));
 }
 
 TEST_F(E2eTest, EndOfInputAtAPromptIsSaidOnALineOfItsOwn) {

@@ -689,5 +689,44 @@ TEST(KeyNotices, AContactWhoOnlyReadsGetsMessagesSealedToTheirSessionKey) {
       << bob->describe("bob's screen");
 }
 
+// From a black-box review: someone with alice's password signs in from another device (a
+// key bob's client has not accepted) and sends bob a counter of 2^64 - 1. When alice is back
+// on her pinned key, her messages must still get through: counters are kept per key
+// (protocol.md 8.4), so the other key's cannot lock her out.
+TEST(ReplayCounters, AHugeCounterFromAKeyNotAcceptedDoesNotLockOutThePinnedOne) {
+  temp_dir dir;
+  relay_process relay = start_relay(dir.path() / "relay.db");
+  auto alice = std::make_unique<test_client>(relay.port);
+  alice->sign_up_ok("alice", alice_password);
+  const crypto::key_pair alice_key = alice->identity().copy();
+  auto bob = start_client(dir, relay.port, "bob");
+  ASSERT_FALSE(sign_up(*bob, "bob", bob_password).empty());
+  ASSERT_TRUE(saw(*bob, "* online: alice\n"));
+  ASSERT_TRUE(alice->wait_roster("bob", true));
+  alice->send_text("bob", "hello from the real alice", 1);
+  ASSERT_TRUE(saw(*bob, "alice: hello from the real alice"));
+  alice.reset();
+
+  test_client other_device(relay.port);  // a fresh identity key: not the one bob pinned
+  ASSERT_TRUE(other_device.sign_in("alice", alice_password));
+  ASSERT_TRUE(saw(*bob, "alice's identity key has CHANGED"));
+  ASSERT_TRUE(other_device.wait_roster("bob", true));
+  auto sealed = other_device.chat().seal_to("bob", "the largest counter", UINT64_MAX);
+  ASSERT_TRUE(sealed);
+  other_device.send_frame(proto::send{1, "bob", std::move(*sealed)});
+  ASSERT_TRUE(saw(*bob, "the largest counter"));
+
+  test_client back(relay.port);
+  back.use_identity(alice_key);
+  ASSERT_TRUE(back.sign_in("alice", alice_password));
+  ASSERT_TRUE(saw(*bob, "* alice is back on the pinned key"));
+  ASSERT_TRUE(back.wait_roster("bob", true));
+  back.send_text("bob", "it is really me", 1);
+  EXPECT_TRUE(saw(*bob, "alice: it is really me"));
+  EXPECT_EQ(bob->transcript().find("replayed"), std::string::npos) << bob->describe("bob");
+  bob->send_line("/quit");
+  EXPECT_TRUE(exited_with(*bob, 0));
+}
+
 }  // namespace
 }  // namespace relay::test

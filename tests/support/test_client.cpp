@@ -314,11 +314,16 @@ struct recording_proxy::impl {
   std::thread acceptor;
   std::vector<std::thread> pumps;  // guarded by m
   std::atomic<long>* corrupt_at = nullptr;
+  std::atomic<long>* pass_records = nullptr;
   long up_count = 0;
 
   void pump(int client, int server) {
     pollfd fds[2] = {{client, POLLIN, 0}, {server, POLLIN, 0}};
     byte buf[65536];
+    bytes stream;              // this connection, client->relay
+    std::size_t sent = 0;      // of which forwarded or swallowed
+    std::size_t boundary = 0;  // end of the last whole record in `stream`
+    long records = 0;
     while (!stop) {
       if (::poll(fds, 2, 100) <= 0) continue;
       for (int i = 0; i < 2; ++i) {
@@ -342,6 +347,20 @@ struct recording_proxy::impl {
             down.insert(down.end(), buf, buf + n);
           }
         }
+        if (i == 0 && pass_records->load() >= 0) {
+          stream.insert(stream.end(), buf, buf + n);
+          const long limit = pass_records->load();
+          while (records < limit && stream.size() >= boundary + 2) {
+            const std::size_t len = std::size_t{stream[boundary]} << 8 | stream[boundary + 1];
+            if (stream.size() < boundary + 2 + len) break;
+            boundary += 2 + len;
+            ++records;
+          }
+          const std::size_t pass_to = records < limit ? stream.size() : boundary;
+          if (pass_to > sent) write_all(server, byte_view{stream.data() + sent, pass_to - sent});
+          sent = std::max(sent, pass_to);
+          continue;
+        }
         write_all(i == 0 ? server : client, byte_view{buf, static_cast<std::size_t>(n)});
       }
     }
@@ -353,6 +372,7 @@ struct recording_proxy::impl {
 recording_proxy::recording_proxy(std::uint16_t target) : impl_(std::make_unique<impl>()) {
   impl_->target = target;
   impl_->corrupt_at = &corrupt_at_;
+  impl_->pass_records = &pass_records_;
   impl_->listen_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;

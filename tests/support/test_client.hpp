@@ -158,12 +158,16 @@ class recording_proxy {
   bytes downstream() const;
   /// When set, flips one bit of the Nth byte sent client->relay (0-based; -1 = never).
   void corrupt_upstream_byte(long n) { corrupt_at_ = n; }
+  /// When set, passes only the first `n` records of each connection client->relay and
+  /// swallows the rest (-1 = all): a relay that stops hearing after the handshake.
+  void pass_upstream_records(long n) { pass_records_ = n; }
 
  private:
   struct impl;
   std::unique_ptr<impl> impl_;
   std::uint16_t port_ = 0;
   std::atomic<long> corrupt_at_{-1};
+  std::atomic<long> pass_records_{-1};
 };
 
 /// True if `needle` occurs anywhere in `haystack`.

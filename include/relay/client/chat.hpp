@@ -5,7 +5,9 @@
 // messages, so that identity keys taken later do not open what was recorded.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -28,6 +30,8 @@ enum class chat_errc {
   bad_key,          ///< the recipient's announced key is unusable (a low-order point)
   stale_session,    ///< sealed to a session key we do not hold (an earlier run's, or none)
   empty,            ///< an empty text: version 3 keeps that for key notices (protocol.md 8.6)
+  malformed,        ///< sealed by the sender's key, but not laid out as protocol.md 8 says
+  unsupported,      ///< sealed by the sender's key, in an envelope version we do not know
 };
 const std::error_category& chat_category() noexcept;
 std::error_code make_error_code(chat_errc e) noexcept;
@@ -37,6 +41,16 @@ struct roster_event {
   enum class kind { joined, left, key_changed } what;
   std::string name;
   crypto::public_key key{};
+};
+
+/// Replay memory (protocol.md 8.4 check 7): the highest counter accepted per sender and
+/// identity key, so that what comes from a key other than the one pinned (a key change not
+/// accepted, or one a hostile relay announced) cannot move the counter of the real one.
+struct seen_counters {
+  std::map<std::pair<std::string, crypto::public_key>, std::uint64_t> per_key;
+  /// Lines saved before counters were kept per key: a floor for every key of that sender.
+  std::map<std::string, std::uint64_t> per_name;
+  bool operator==(const seen_counters&) const = default;
 };
 
 /// A message that passed every check of protocol.md 8.4.
@@ -57,9 +71,18 @@ struct opened_message {
   bool owes_key_notice = false;
 };
 
+/// How long after the last message that carried a peer's session key we seal to it: a
+/// client keeps a session key at least an hour after the last message it sealed with it
+/// (renewals an hour apart, the one before kept until the next: protocol.md 8.5). Five
+/// minutes of margin for messages in flight.
+inline constexpr std::chrono::minutes peer_session_lifetime{55};
+
 class chat {
  public:
+  using clock = std::chrono::steady_clock;
   chat(std::string me, crypto::key_pair identity, crypto::random_source& rng);
+  /// Tests replace the clock that ages peers' session keys.
+  void set_clock(std::function<clock::time_point()> now) { now_ = std::move(now); }
 
   const std::string& me() const noexcept { return me_; }
   const crypto::key_pair& identity() const noexcept { return identity_; }
@@ -85,9 +108,10 @@ class chat {
   /// sealed to it is closed to anyone from now on.
   void renew_session();
   /// Whether messages to `name` are sealed to their session key: learnt from a message of
-  /// theirs since they signed in (until then, to their identity key).
+  /// theirs since they signed in, less than peer_session_lifetime ago (else, to their
+  /// identity key).
   bool knows_session_of(const std::string& name) const {
-    return name == me_ || peer_sessions_.count(name) != 0;
+    return name == me_ || fresh_session_of(name) != nullptr;
   }
 
   /// The ciphertext for `text` to `to` (who must be online). `written_us`: when it was typed
@@ -100,16 +124,18 @@ class chat {
   /// Opens a message the relay delivered as coming from `from`.
   result<opened_message> open_from(const std::string& from, byte_view ciphertext);
 
-  /// Highest counter accepted per sender: saved by the caller so that a message replayed
-  /// after this client restarts is still rejected.
-  const std::map<std::string, std::uint64_t>& seen() const noexcept { return received_; }
-  void restore_seen(std::map<std::string, std::uint64_t> seen) { received_ = std::move(seen); }
-  /// Text form of seen(): "name counter" lines; parse_seen is its inverse (bad lines skipped).
-  static std::string format_seen(const std::map<std::string, std::uint64_t>& seen);
-  static std::map<std::string, std::uint64_t> parse_seen(std::string_view text);
+  /// Highest counter accepted per sender and key: saved by the caller so that a message
+  /// replayed after this client restarts is still rejected.
+  const seen_counters& seen() const noexcept { return received_; }
+  void restore_seen(seen_counters seen) { received_ = std::move(seen); }
+  /// Text form of seen(): "name counter key-hex" lines (and "name counter" for per_name);
+  /// parse_seen is its inverse (bad lines skipped).
+  static std::string format_seen(const seen_counters& seen);
+  static seen_counters parse_seen(std::string_view text);
 
  private:
   result<bytes> seal(const std::string& to, std::string_view text, std::uint64_t written_us);
+  const crypto::public_key* fresh_session_of(const std::string& name) const;
 
   std::string me_;
   crypto::key_pair identity_;
@@ -117,16 +143,22 @@ class chat {
   crypto::key_pair session_;  // the current one; secrets are erased when the client ends
   std::optional<crypto::key_pair> previous_session_;  // until the next renewal
   std::map<std::string, crypto::public_key> online_;
-  // Each peer's session key, from their last authentic message since they signed in.
-  std::map<std::string, crypto::public_key> peer_sessions_;
+  std::function<clock::time_point()> now_ = [] { return clock::now(); };
+  // Each peer's session key, from their last authentic message since they signed in, and
+  // when that message came.
+  struct learnt_session {
+    crypto::public_key key;
+    clock::time_point seen;
+  };
+  std::map<std::string, learnt_session> peer_sessions_;
   // A peer's session key forgotten for a presence entry naming them: their next message
   // must bring another, or the entry was not a sign-in of theirs.
   std::map<std::string, crypto::public_key> forgotten_sessions_;
   // Our session key as sent in a key notice to each peer, until they seal to it (so they
   // have it) or a presence entry names them (a new run of theirs has none of our keys).
   std::map<std::string, crypto::public_key> noticed_;
-  std::map<std::string, std::uint64_t> sent_;      // last counter I used, per peer
-  std::map<std::string, std::uint64_t> received_;  // highest counter accepted, per peer
+  std::map<std::string, std::uint64_t> sent_;  // last counter I used, per peer
+  seen_counters received_;                     // highest counter accepted, per peer and key
 };
 
 }  // namespace relay::client

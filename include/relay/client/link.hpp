@@ -52,6 +52,8 @@ class link : public std::enable_shared_from_this<link> {
   /// Why the relay could not be reached, as the system put it ("Connection refused", "Host
   /// not found"); empty unless open() failed with link_errc::unreachable.
   const std::string& unreachable_because() const noexcept { return unreachable_because_; }
+  /// What the relay sent that made receive() fail with link_errc::protocol.
+  const std::string& protocol_fault() const noexcept { return protocol_fault_; }
   /// The transport cipher; final once open() has succeeded.
   transport::cipher cipher_function() const noexcept { return noise_.cipher_function(); }
   /// The handshake hash once open() has succeeded (for a device proof, protocol.md 5.2.1).
@@ -71,6 +73,7 @@ class link : public std::enable_shared_from_this<link> {
   bool writer_running_ = false;
   crypto::public_key relay_key_{};
   std::string unreachable_because_;
+  std::string protocol_fault_;
 };
 
 }  // namespace relay::client

@@ -60,6 +60,7 @@ enum class envelope_errc {
   bad_format,           ///< authentic but malformed plaintext, or an impossible length
   unsupported_version,  ///< authentic, but a plaintext version we do not speak
   stale_session,        ///< version 3 sealed to a session key that is not ours (any more)
+  bad_size,             ///< a size seal() never makes (checked before opening)
 };
 /// The "envelope" error category.
 const std::error_category& envelope_category() noexcept;

@@ -1,6 +1,7 @@
 #include "relay/client/chat.hpp"
 
 #include <gtest/gtest.h>
+#include <sodium.h>
 
 #include "relay/crypto/sodium.hpp"
 
@@ -245,10 +246,45 @@ TEST_F(ChatTest, ReplayAfterARestartIsStillRejected) {
   ASSERT_TRUE(bob.open_from("alice", *ct));
   // bob's client restarts: a fresh chat restored from the saved counters.
   const std::string saved = chat::format_seen(bob.seen());
-  chat bob_again{"bob", crypto::key_pair::generate(crypto::os_random()), crypto::os_random()};
+  crypto::key_pair bob_identity = crypto::key_pair::from_secret(bob.identity().secret());
+  chat bob_again{"bob", std::move(bob_identity), crypto::os_random()};
   bob_again.restore_seen(chat::parse_seen(saved));
-  EXPECT_EQ(bob_again.seen().at("alice"), bob.seen().at("alice"));
-  EXPECT_EQ(chat::parse_seen("alice 12\ngarbage\nbob 7\n").size(), 2u);
+  EXPECT_EQ(bob_again.seen(), bob.seen());
+  bob_again.apply({true, true, {{proto::presence_entry::kind::online, "alice", bytes_of(pa)}}});
+  EXPECT_EQ(bob_again.open_from("alice", *ct).error(), chat_errc::replayed);
+  const auto parsed =
+      chat::parse_seen("alice 12\ngarbage\nbob 7 " + std::string(64, 'a') + "\ncarol 3 nothex\n");
+  EXPECT_EQ(parsed.per_name.size(), 1u);
+  EXPECT_EQ(parsed.per_key.size(), 1u);
+}
+
+// A file from before counters were kept per key: its line is a floor for every key.
+TEST_F(ChatTest, ACounterSavedWithoutAKeyStillRejectsReplays) {
+  everyone_online();
+  auto ct = alice.seal_to("bob", "pay 10");
+  bob.restore_seen(chat::parse_seen("alice 99999999999999999\n"));
+  EXPECT_EQ(bob.open_from("alice", *ct).error(), chat_errc::replayed);
+}
+
+// The review's attack: a key bob never accepted for alice (a hostile relay's, or someone
+// with her password on a new device) sends a counter of 2^64 - 1. Alice's real key, back,
+// must still get through: counters are kept per key (protocol.md 8.4).
+TEST_F(ChatTest, AHugeCounterFromAnotherKeyDoesNotLockOutTheRealOne) {
+  everyone_online();
+  ASSERT_TRUE(bob.open_from("alice", *alice.seal_to("bob", "hi")));
+  crypto::key_pair mallory_key = crypto::key_pair::generate(crypto::os_random());
+  const crypto::public_key pm = mallory_key.pub();
+  chat mallory{"alice", std::move(mallory_key), crypto::os_random()};
+  mallory.apply({true, true, {{proto::presence_entry::kind::online, "bob", bytes_of(pb)}}});
+  bob.apply({false, false, {{proto::presence_entry::kind::online, "alice", bytes_of(pm)}}});
+  ASSERT_TRUE(bob.open_from("alice", *mallory.seal_to("bob", "max", UINT64_MAX)));
+  bob.apply({false, false, {{proto::presence_entry::kind::online, "alice", bytes_of(pa)}}});
+  auto opened = bob.open_from("alice", *alice.seal_to("bob", "it is really me"));
+  ASSERT_TRUE(opened) << opened.error().message();
+  EXPECT_EQ(opened->text, "it is really me");
+  // And the other key's counter is still its own: a replay of its message is refused.
+  const auto seen = chat::parse_seen(chat::format_seen(bob.seen()));
+  EXPECT_EQ(seen.per_key.at({"alice", pm}), UINT64_MAX);
 }
 
 // protocol.md 8.6: a contact who only reads would otherwise get every message sealed to
@@ -310,6 +346,40 @@ TEST_F(ChatTest, AKeyNoticeGivesAwayASignInTheRelayMadeUp) {
   EXPECT_TRUE(opened->not_signed_in_again);
 }
 
+// protocol.md 8.5: bob renews his session key every hour and keeps only the one before.
+// Alice, silent for two hours, must not seal to the key she learnt then (bob erased it):
+// after peer_session_lifetime without a message carrying it, she seals to his identity key.
+TEST_F(ChatTest, AfterALongSilenceThePeersSessionKeyIsNotUsedAsItMayBeErased) {
+  everyone_online();
+  chat::clock::time_point now = chat::clock::now();
+  alice.set_clock([&] { return now; });
+  ASSERT_TRUE(bob.open_from("alice", *alice.seal_to("bob", "hi")));
+  ASSERT_TRUE(alice.open_from("bob", *bob.seal_key_notice("alice")));
+  now += std::chrono::minutes(54);  // bob's hourly renewal has not come yet
+  ASSERT_TRUE(alice.knows_session_of("bob"));
+  auto opened = bob.open_from("alice", *alice.seal_to("bob", "still to your session key"));
+  ASSERT_TRUE(opened);
+  EXPECT_FALSE(opened->owes_key_notice);
+  // Bob renews twice meanwhile (hourly): the key alice learnt is erased.
+  bob.renew_session();
+  now += std::chrono::hours(1);
+  bob.renew_session();
+  EXPECT_FALSE(alice.knows_session_of("bob"));
+  opened = bob.open_from("alice", *alice.seal_to("bob", "after two hours"));
+  ASSERT_TRUE(opened) << opened.error().message();  // sealed to the key bob erased: stale
+  EXPECT_EQ(opened->text, "after two hours");
+  EXPECT_TRUE(opened->owes_key_notice);
+  ASSERT_TRUE(alice.open_from("bob", *bob.seal_key_notice("alice")));
+  EXPECT_TRUE(alice.knows_session_of("bob"));
+  // A message from bob carrying his key keeps it fresh for alice.
+  now += std::chrono::minutes(54);
+  ASSERT_TRUE(alice.open_from("bob", *bob.seal_to("alice", "still here")));
+  now += std::chrono::minutes(54);
+  EXPECT_TRUE(alice.knows_session_of("bob"));
+  now += std::chrono::minutes(2);
+  EXPECT_FALSE(alice.knows_session_of("bob"));
+}
+
 TEST_F(ChatTest, AnEmptyTextIsNotSealedAsAMessage) {
   everyone_online();
   EXPECT_EQ(alice.seal_to("bob", "").error(), chat_errc::empty);
@@ -321,6 +391,32 @@ TEST_F(ChatTest, AnEmptyTextIsNotSealedAsAMessage) {
   ASSERT_TRUE(opened);
   EXPECT_FALSE(opened->key_notice);
   EXPECT_FALSE(opened->owes_key_notice);
+}
+
+// From a black-box review: past the outer box the sender's key is proven, so a malformed
+// or unknown envelope is a faulty or newer client, not a forgery, and is said so.
+TEST_F(ChatTest, AnAuthenticEnvelopeThatIsMalformedOrOfAnUnknownVersionIsSaidToBeSo) {
+  everyone_online();
+  const auto box_from_alice = [&](bytes plaintext) {
+    bytes out(crypto_box_NONCEBYTES + crypto_box_MACBYTES + plaintext.size());
+    randombytes_buf(out.data(), crypto_box_NONCEBYTES);
+    EXPECT_EQ(
+        crypto_box_easy(out.data() + crypto_box_NONCEBYTES, plaintext.data(), plaintext.size(),
+                        out.data(), pb.data(), alice.identity().secret().data()),
+        0);
+    return out;
+  };
+  bytes version_4(64, 0);
+  version_4[0] = 4;
+  EXPECT_EQ(bob.open_from("alice", box_from_alice(version_4)).error(), chat_errc::unsupported);
+  bytes garbled(128, 0xff);
+  garbled[0] = 2;
+  EXPECT_EQ(bob.open_from("alice", box_from_alice(garbled)).error(), chat_errc::malformed);
+  bytes short_v3(64, 0);
+  short_v3[0] = 3;
+  EXPECT_EQ(bob.open_from("alice", box_from_alice(short_v3)).error(), chat_errc::malformed);
+  // Not from alice's key at all: that is the one that cannot be decrypted.
+  EXPECT_EQ(bob.open_from("carol", box_from_alice(garbled)).error(), chat_errc::cannot_open);
 }
 
 TEST_F(ChatTest, LowOrderRecipientKeyIsRefusedNotFatal) {

@@ -117,7 +117,7 @@ TEST_F(Envelope, OversizedInputRejectedBeforeDecrypting) {
       envelope_padding);
   auto r = open_ab(big);
   ASSERT_FALSE(r);
-  EXPECT_EQ(r.error(), envelope_errc::bad_format);
+  EXPECT_EQ(r.error(), envelope_errc::bad_size);
 }
 
 TEST_F(Envelope, PaddingHidesLengthWithinABlock) {
