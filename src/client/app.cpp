@@ -1104,6 +1104,14 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
                     d->from +
                     " in between was sealed to their identity key only (no forward secrecy)");
         }
+        if (!opened && opened.error() == chat_errc::stale_session) {
+          // The outer box opened, so it is theirs: only its inner key is gone for good.
+          u.error("! a message from " + printable(d->from) +
+                  " cannot be read: it was sealed to a session key this client does not hold "
+                  "(one of an earlier run's, or another device's); ask " +
+                  printable(d->from) + " to send it again");
+          continue;
+        }
         if (!opened) {
           u.error("! rejected a message said to be from " + printable(d->from) + ": " +
                   opened.error().message());

@@ -689,6 +689,36 @@ TEST(KeyNotices, AContactWhoOnlyReadsGetsMessagesSealedToTheirSessionKey) {
       << bob->describe("bob's screen");
 }
 
+// A message in flight when its recipient starts a new run is sealed to the old run's session
+// key: the new run cannot read it, says whose it is (the outer box proves it), and what to do.
+TEST(KeyNotices, AMessageSealedToTheRecipientsLastRunIsNamedWithWhatToDo) {
+  temp_dir dir;
+  relay_process relay = start_relay(dir.path() / "relay.db");
+  test_client alice(relay.port);
+  alice.sign_up_ok("alice", alice_password);
+  auto bob = start_client(dir, relay.port, "bob");
+  ASSERT_FALSE(sign_up(*bob, "bob", bob_password).empty());
+  ASSERT_TRUE(alice.wait_roster("bob", true));
+  alice.send_text("bob", "hi", 1);
+  ASSERT_TRUE(saw(*bob, "alice: hi"));
+  auto notice = alice.receive_text();
+  ASSERT_TRUE(notice && notice->key_notice);
+  bob->send_line("/quit");
+  ASSERT_TRUE(exited_with(*bob, 0));
+  bob = start_client(dir, relay.port, "bob");
+  ASSERT_FALSE(sign_in(*bob, "bob", bob_password).empty());
+  ASSERT_TRUE(saw(*bob, "* online: alice\n"));
+  // Alice has not read the roster since: she still seals to the last run's session key.
+  ASSERT_TRUE(alice.chat().knows_session_of("bob"));
+  alice.send_text("bob", "sealed for the run that ended", 2);
+  EXPECT_TRUE(saw(*bob,
+                  "! a message from alice cannot be read: it was sealed to a session key this "
+                  "client does not hold (one of an earlier run's, or another device's); ask"));
+  EXPECT_TRUE(saw(*bob, "to send it again"));  // the line wraps at 80 columns
+  bob->send_line("/quit");
+  EXPECT_TRUE(exited_with(*bob, 0));
+}
+
 // From a black-box review: someone with alice's password signs in from another device (a
 // key bob's client has not accepted) and sends bob a counter of 2^64 - 1. When alice is back
 // on her pinned key, her messages must still get through: counters are kept per key
