@@ -400,6 +400,12 @@ awaitable<sign_in_outcome> attempt(ui& out_ui, link& l, const client_config& cfg
   net::steady_timer answer_deadline(co_await net::this_coro::executor,
                                     std::max(cfg.relay_timeout, sign_in_answer_floor));
   bool no_answer = false;
+  const std::string asked = std::visit(
+      [](const auto& v) -> std::string {
+        if constexpr (requires { v.name; }) return v.name;
+        return {};
+      },
+      credentials);
   answer_deadline.async_wait([&l, &no_answer](boost::system::error_code ec) {
     if (ec) return;
     no_answer = true;
@@ -412,6 +418,13 @@ awaitable<sign_in_outcome> attempt(ui& out_ui, link& l, const client_config& cfg
       co_return out;
     }
     if (auto* w = std::get_if<proto::welcome>(&*f)) {
+      // The relay welcomes the name we gave (protocol.md 5.7): another is a relay to leave.
+      if (w->name != asked) {
+        l.fail_protocol("it welcomed this client as \"" + printable(w->name) + "\", not \"" +
+                        asked + "\"");
+        out.link_error = link_errc::protocol;
+        co_return out;
+      }
       out.name = w->name;
       co_return out;
     }
@@ -519,7 +532,9 @@ int report_link_failure(ui& u, std::error_code ec, const link& l, const std::str
   const std::string because = ec == link_errc::unreachable && !l.unreachable_because().empty()
                                   ? ": " + l.unreachable_because()
                                   : "";
-  u.error("error: " + ec.message() + " (" + relay_id + ")" + because);
+  const std::string fault =
+      ec == link_errc::protocol && !l.protocol_fault().empty() ? ": " + l.protocol_fault() : "";
+  u.error("error: " + ec.message() + " (" + relay_id + ")" + because + fault);
   return ec == link_errc::closed || ec == link_errc::protocol ? exit_failure : exit_unreachable;
 }
 
@@ -1145,7 +1160,12 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         if (e->ref != 0) {
           const auto it = std::find_if(unacked.begin(), unacked.end(),
                                        [&](const in_flight& m) { return m.id == e->ref; });
-          if (it != unacked.end()) which = ": " + excerpt(it->text);
+          if (it != unacked.end()) {
+            which = ": " + excerpt(it->text);
+          } else if (!out_box.find_sent(e->ref)) {
+            which =
+                " (said of send " + std::to_string(e->ref) + ", which this client does not know)";
+          }
           forget_send(e->ref);
         }
         if (e->code == proto::reason::rate_limited &&

@@ -35,7 +35,7 @@ import sys
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Union
+from typing import Dict, List, Optional, Tuple, Union
 
 from dissononce.cipher.aesgcm import AESGCMCipher
 from dissononce.cipher.chachapoly import ChaChaPolyCipher
@@ -696,12 +696,28 @@ class Receiver:
         self.my_secret = bytes(my_secret)
         self.my_public = bytes(PrivateKey(self.my_secret).public_key)
         self.my_session = my_session  # this run's session secret key (section 8.5)
-        self.last_counter: Dict[bytes, int] = {}
+        self.last_counter: Dict[Tuple[bytes, bytes], int] = {}  # per sender and key (8.4)
         self.peer_sessions: Dict[bytes, bytes] = {}  # learnt from their version 3 messages
+        self.noticed: Dict[bytes, bytes] = {}  # our session key, as last sent them in a notice
 
     def forget_session(self, name: bytes) -> None:
-        """A presence entry named them: their session key may be an earlier run's."""
+        """A presence entry named them: their session key may be an earlier run's, and a
+        new run of theirs has none of ours (section 8.6)."""
         self.peer_sessions.pop(_b(name), None)
+        self.noticed.pop(_b(name), None)
+
+    def owes_key_notice(self, sender: bytes, env: EnvelopeContent) -> bool:
+        """Section 8.6: whether `env`, accepted from `sender`, asks for a key notice."""
+        if env.version != SESSION_VERSION or sender == self.my_name:
+            return False
+        mine = bytes(PrivateKey(self.my_session).public_key)
+        if env.to_session:  # they have our (only) session key
+            self.noticed.pop(sender, None)
+            return False
+        return self.noticed.get(sender) != mine
+
+    def sent_key_notice(self, to: bytes) -> None:
+        self.noticed[_b(to)] = bytes(PrivateKey(self.my_session).public_key)
 
     def check(self, sender: bytes, ciphertext: bytes, roster: Dict[bytes, bytes]) -> EnvelopeContent:
         sender = _b(sender)
@@ -720,10 +736,10 @@ class Receiver:
         # 6. sender
         if env.sender != sender:
             raise EnvelopeRejected("sender", "inner sender differs from deliver.from")
-        # 7. counter
-        if env.counter <= self.last_counter.get(sender, 0):
+        # 7. counter, per sender and the key of check 1
+        if env.counter <= self.last_counter.get((sender, key), 0):
             raise EnvelopeRejected("counter", "replayed or reordered message (counter)")
-        self.last_counter[sender] = env.counter
+        self.last_counter[(sender, key)] = env.counter
         if env.sender_session is not None and sender != self.my_name:
             self.peer_sessions[sender] = env.sender_session
         return env
@@ -979,6 +995,7 @@ class Message:
     text: bytes
     version: int = ENVELOPE_VERSION
     to_session: bool = False  # version 3 sealed to our session key (section 8.5)
+    owes_key_notice: bool = False  # section 8.6: the sender lacks our session key
 
     @property
     def key_notice(self) -> bool:
@@ -1095,7 +1112,8 @@ class Client:
                 env = self.receiver.check(f.sender, f.ciphertext, self.roster)
             except EnvelopeRejected as e:
                 return Rejected(f.sender, e.check, e.reason)
-            return Message(env.sender, env.to, env.counter, env.text, env.version, env.to_session)
+            return Message(env.sender, env.to, env.counter, env.text, env.version, env.to_session,
+                           self.receiver.owes_key_notice(f.sender, env))
         return f
 
     def next_event(self, timeout: float = 5.0):
@@ -1179,7 +1197,9 @@ class Client:
 
     def send_key_notice(self, to) -> int:
         """Section 8.6: no text, so that `to` learns our session key from it."""
-        return self.send_sealed(to, self.seal_for(to, b""))
+        sid = self.send_sealed(to, self.seal_for(to, b""))
+        self.receiver.sent_key_notice(to)
+        return sid
 
     def ping(self, token: int, timeout: float = 5.0) -> Pong:
         self.send_frame(Ping(token))

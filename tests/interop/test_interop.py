@@ -576,7 +576,12 @@ class ChatTest(RelayTestCase):
                                                                 False))
         with self.assertRaises(ValueError):
             bob.send_text(a, "")  # an empty text is not a message any more
+        self.assertTrue(m.owes_key_notice)  # sealed to his identity key
         bob.send_key_notice(a)
+        # a second message alice sealed before the notice reached her asks for no other
+        alice.send_text(b, "still to your identity key")
+        m = bob.wait_for(is_message_from(a), TIMEOUT)
+        self.assertEqual((m.to_session, m.owes_key_notice), (False, False))
         n = alice.wait_for(is_message_from(b), TIMEOUT)
         self.assertIsInstance(n, Message, n)
         self.assertEqual((n.text, n.version, n.to_session, n.key_notice), (b"", 3, True, True))
@@ -584,7 +589,13 @@ class ChatTest(RelayTestCase):
                          bytes(PrivateKey(bob.session_secret).public_key))
         alice.send_text(b, "to your session key")
         m = bob.wait_for(is_message_from(a), TIMEOUT)
-        self.assertEqual((m.text, m.to_session), (b"to your session key", True))
+        self.assertEqual((m.text, m.to_session, m.owes_key_notice),
+                         (b"to your session key", True, False))
+        # alice forgets bob's key (as after a sign-in of his the relay made up): told again
+        alice.receiver.forget_session(b)
+        alice.send_text(b, "to your identity key again")
+        m = bob.wait_for(is_message_from(a), TIMEOUT)
+        self.assertEqual((m.to_session, m.owes_key_notice), (False, True))
 
     def test_message_to_self(self):
         c = self.track(signed_up("self"))

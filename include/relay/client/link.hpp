@@ -54,6 +54,11 @@ class link : public std::enable_shared_from_this<link> {
   const std::string& unreachable_because() const noexcept { return unreachable_because_; }
   /// What the relay sent that made receive() fail with link_errc::protocol.
   const std::string& protocol_fault() const noexcept { return protocol_fault_; }
+  /// A fault found above the link (a frame that makes no sense where it came): closes it.
+  void fail_protocol(std::string what) {
+    protocol_fault_ = std::move(what);
+    close();
+  }
   /// The transport cipher; final once open() has succeeded.
   transport::cipher cipher_function() const noexcept { return noise_.cipher_function(); }
   /// The handshake hash once open() has succeeded (for a device proof, protocol.md 5.2.1).
