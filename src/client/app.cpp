@@ -884,6 +884,13 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   // new contact, and its key.
   auto check_key = [&](const std::string& name, const crypto::public_key& key, bool quiet,
                        bool joined_said_it = false) {
+    // Not a key anyone holds (a relay's fault or a hostile account): said, and not pinned,
+    // so the day a real key comes it is a new contact, not a key change.
+    if (!crypto::usable_public_key(key)) {
+      u.warning("! " + name + " has an unusable key (a low-order point, not one anyone holds): " +
+                "nothing can be sent to " + name + " or read from them; it is not pinned");
+      return;
+    }
     const contact* before = book.find(name);
     const std::optional<contact> old = before ? std::optional<contact>(*before) : std::nullopt;
     switch (book.see(name, key)) {

@@ -63,4 +63,14 @@ std::string short_fingerprint(const public_key& k) {
   return out;
 }
 
+bool usable_public_key(const public_key& k) noexcept {
+  // Clamping makes any scalar a multiple of 8, which sends every low-order point to zero:
+  // libsodium then refuses, whatever the scalar.
+  const std::array<byte, crypto_scalarmult_SCALARBYTES> scalar{1};
+  std::array<byte, crypto_scalarmult_BYTES> out{};
+  const bool usable = crypto_scalarmult(out.data(), scalar.data(), k.data()) == 0;
+  sodium_memzero(out.data(), out.size());
+  return usable;
+}
+
 }  // namespace relay::crypto

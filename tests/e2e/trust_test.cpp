@@ -719,6 +719,24 @@ TEST(KeyNotices, AMessageSealedToTheRecipientsLastRunIsNamedWithWhatToDo) {
   EXPECT_TRUE(exited_with(*bob, 0));
 }
 
+// From a black-box review: an account announced with 32 zero bytes as its key was pinned
+// as a new contact, and only a send said the key was unusable.
+TEST(KeyNotices, AContactWithAnUnusableKeyIsSaidSoAndNotPinned) {
+  temp_dir dir;
+  relay_process relay = start_relay(dir.path() / "relay.db");
+  auto alice = start_client(dir, relay.port, "alice");
+  ASSERT_FALSE(sign_up(*alice, "alice", alice_password).empty());
+  test_client zero(relay.port);
+  zero.send_frame(proto::sign_up{"zed", bob_password, proto::key_bytes{}});
+  ASSERT_TRUE(zero.expect<proto::welcome>());
+  EXPECT_TRUE(saw(*alice, "! zed has an unusable key (a low-order point, not one anyone holds)"));
+  alice->send_line("/quit");
+  ASSERT_TRUE(exited_with(*alice, 0));
+  const auto pins = read_text(dir.path() / "alice" / "relays" /
+                              ("127.0.0.1_" + std::to_string(relay.port)) / "alice" / "contacts");
+  EXPECT_EQ(pins.find("zed"), std::string::npos) << pins;
+}
+
 // From a black-box review: someone with alice's password signs in from another device (a
 // key bob's client has not accepted) and sends bob a counter of 2^64 - 1. When alice is back
 // on her pinned key, her messages must still get through: counters are kept per key

@@ -45,5 +45,8 @@ std::string short_fingerprint(const public_key& k);
 std::string typed_fingerprint(std::string_view typed);
 /// 64 lowercase hex digits, as fingerprint() gives.
 bool is_fingerprint(std::string_view s) noexcept;
+/// False for a low-order point (all zeros, for one): X25519 with it gives all zeros, so
+/// nothing can be sealed to it or opened from it (protocol.md 8.1).
+bool usable_public_key(const public_key& k) noexcept;
 
 }  // namespace relay::crypto

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "relay/crypto/sodium.hpp"
+#include "relay/util/bytes.hpp"
 
 namespace relay::crypto {
 namespace {
@@ -38,6 +39,23 @@ TEST_F(KeyPair, CopyHasTheSameKeysInItsOwnMemory) {
     EXPECT_EQ(gone.pub(), a.pub());
   }
   EXPECT_EQ(key_pair::from_secret(a.secret()).pub(), a.pub());
+}
+
+// protocol.md 8.1: a relay may announce any 32 bytes; a low-order point is no one's key.
+TEST_F(KeyPair, LowOrderPointsAreNotUsableKeys) {
+  EXPECT_TRUE(usable_public_key(key_pair::generate(os_random()).pub()));
+  for (const char* hex : {
+           "0000000000000000000000000000000000000000000000000000000000000000",  // order 4
+           "0100000000000000000000000000000000000000000000000000000000000000",  // order 1
+           "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",  // order 8
+           "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",  // order 8
+       }) {
+    public_key k;
+    const auto b = from_hex(hex);
+    ASSERT_TRUE(b && b->size() == k.size());
+    std::copy(b->begin(), b->end(), k.begin());
+    EXPECT_FALSE(usable_public_key(k)) << hex;
+  }
 }
 
 TEST_F(KeyPair, FingerprintsAreHexOfBlake2b256) {
