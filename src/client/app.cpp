@@ -980,7 +980,12 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   // The connection went away (or the relay is restarting): like irssi, connect again with
   // growing pauses (1 s doubling to 30 s, jittered so a relay's users do not all come back
   // in the same instant) until it works, the relay refuses us, or the person leaves. Lines
-  // typed meanwhile wait for the new roster; nothing is dropped quietly.
+  // typed meanwhile wait for the new roster; nothing is dropped quietly. A connection lost
+  // within a minute of its sign-in does not bring the pause back to 1 s: a relay that faults
+  // at once would otherwise get a sign-in (an Argon2 hash) every second, for ever.
+  auto pause_after_short_link = std::chrono::milliseconds(1000);
+  auto linked_at = std::chrono::steady_clock::now();
+  constexpr auto lasting_link = std::chrono::seconds(60);
   auto reconnect = [&](const std::string& lost) -> awaitable<bool> {
     connected = false;
     told_away = false;
@@ -996,7 +1001,9 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
     // The cause first, then what it leaves unconfirmed.
     u.error("* " + lost + "; reconnecting (/quit leaves)");
     report_unconfirmed();
-    auto pause = std::chrono::milliseconds(1000);
+    auto pause = std::chrono::steady_clock::now() - linked_at >= lasting_link
+                     ? std::chrono::milliseconds(1000)
+                     : pause_after_short_link;
     while (!stop) {
       const auto jitter = static_cast<long>(pause.count() / 5);
       const auto wait =
@@ -1018,6 +1025,8 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         c.renew_session();
         arm_session_renewal();  // renewals an hour apart: peers' copies stay usable that long
         u.info("* reconnected to the relay");
+        pause_after_short_link = std::min(pause * 2, std::chrono::milliseconds(30000));
+        linked_at = std::chrono::steady_clock::now();
         co_return true;
       }
       if (r.give_up) {
@@ -1122,9 +1131,10 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         if (opened && opened->not_signed_in_again) {
           u.warning("! the relay announced that " + d->from +
                     " signed in again, but their client did not (the same session key): "
-                    "anything you sent " +
+                    "what you sent " +
                     d->from +
-                    " in between was sealed to their identity key only (no forward secrecy)");
+                    " since then, if anything, was sealed to their identity key only (no forward "
+                    "secrecy)");
         }
         if (!opened && opened.error() == chat_errc::stale_session) {
           // The outer box opened, so it is theirs: only its inner key is gone for good.

@@ -1,6 +1,8 @@
 // End-to-end sealing with replay and re-addressing checks.
 #include "relay/client/chat.hpp"
 
+#include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <sstream>
 #include <stdexcept>
@@ -139,6 +141,23 @@ result<bytes> chat::seal(const std::string& to, std::string_view text, std::uint
   }
 }
 
+void chat::forget_old_keys(const std::string& name) {
+  // A relay announcing key after key for one name must not grow the file without end: the
+  // keys with the lowest counters (the longest unused) go first.
+  using entry = decltype(received_.per_key)::iterator;
+  std::vector<entry> keys;
+  for (auto it = received_.per_key.lower_bound({name, crypto::public_key{}});
+       it != received_.per_key.end() && it->first.first == name; ++it) {
+    keys.push_back(it);
+  }
+  if (keys.size() <= max_keys_seen_per_sender) return;
+  std::sort(keys.begin(), keys.end(),
+            [](const entry& a, const entry& b) { return a->second < b->second; });
+  for (std::size_t k = 0; k < keys.size() - max_keys_seen_per_sender; ++k) {
+    received_.per_key.erase(keys[k]);
+  }
+}
+
 const crypto::public_key* chat::fresh_session_of(const std::string& name) const {
   const auto it = peer_sessions_.find(name);
   if (it == peer_sessions_.end() || now_() - it->second.seen >= peer_session_lifetime) {
@@ -162,18 +181,29 @@ seen_counters chat::parse_seen(std::string_view text) {
   seen_counters seen;
   std::istringstream in{std::string(text)};
   std::string line;
+  // A floor saved without a key far past any clock is damage (or an old attack's: a key not
+  // pinned once could set it), not a counter: it would lock the sender out for good.
+  const std::uint64_t latest_floor = now_micros() + std::uint64_t{366} * 24 * 3600 * 1000000;
   while (std::getline(in, line)) {
+    // Exactly "name counter" or "name counter key": a damaged line costs only itself.
     std::istringstream fields(line);
-    std::string name;
+    std::string name, counter_text, key_hex, more;
+    fields >> name >> counter_text >> key_hex >> more;
+    if (name.empty() || counter_text.empty() || !more.empty() ||
+        !std::all_of(counter_text.begin(), counter_text.end(),
+                     [](char c) { return c >= '0' && c <= '9'; })) {
+      continue;
+    }
     std::uint64_t counter = 0;
-    if (!(fields >> name >> counter)) continue;  // a damaged line costs only itself
-    std::string key_hex;
-    if (!(fields >> key_hex)) {
-      seen.per_name[name] = counter;
+    const auto [end, ec] =
+        std::from_chars(counter_text.data(), counter_text.data() + counter_text.size(), counter);
+    if (ec != std::errc{} || end != counter_text.data() + counter_text.size()) continue;
+    if (key_hex.empty()) {
+      if (counter <= latest_floor) seen.per_name[name] = counter;
       continue;
     }
     const auto key = from_hex(key_hex);
-    if (!key || key->size() != crypto::key_size) continue;
+    if (!key || key->size() != crypto::key_size || to_hex(*key) != key_hex) continue;
     crypto::public_key k;
     std::copy(key->begin(), key->end(), k.begin());
     seen.per_key[{name, k}] = counter;
@@ -218,6 +248,7 @@ result<opened_message> chat::open_from(const std::string& from, byte_view cipher
   }
   if (env->counter <= bar) return chat_errc::replayed;
   received_.per_key.insert_or_assign(std::move(who), env->counter);
+  forget_old_keys(from);
   opened_message out;
   out.counter = env->counter;
   // Their session key opened the inner box, so it is usable (not a low-order point), and

@@ -200,15 +200,15 @@ awaitable<result<proto::frame>> link::receive() {
   auto plain = noise_.decrypt(*rec);
   if (!plain) co_return fault("a transport message that does not decrypt (altered on the way?)");
   auto content = proto::unpad(*plain);  // padded content (protocol.md 5.14)
-  if (!content) co_return fault("bad padding: " + content.error().message());
+  if (!content) co_return fault(content.error().message() + " (protocol.md 5.14)");
   // One frame, or a batch of them (protocol.md 5.12): decode all now, hand out one by one.
   proto::batch_reader frames(*content);
   while (true) {
     auto next = frames.next();
-    if (!next) co_return fault("a malformed batch: " + next.error().message());
+    if (!next) co_return fault("a malformed batch (" + next.error().message() + ")");
     if (!*next) break;
     auto f = proto::decode(**next);
-    if (!f) co_return fault("a malformed frame: " + f.error().message());
+    if (!f) co_return fault("a malformed frame (" + f.error().message() + ")");
     received_.push_back(std::move(*f));
   }
   proto::frame f = std::move(received_.front());

@@ -204,6 +204,8 @@ result<envelope> open_session(byte_view pt, const key_pair& recipient,
                            sender_session.data(), secret.data()) != 0)
     return envelope_errc::bad_mac;
   auto m = decode_envelope_plaintext(inner);
+  // Inside, only version 3 is right: another byte there is a fault, not a newer envelope.
+  if (!m && m.error() == envelope_errc::unsupported_version) return envelope_errc::bad_format;
   if (!m) return m;
   if (m->version != session_envelope_version) return envelope_errc::bad_format;
   m->sender_session = sender_session;

@@ -527,6 +527,32 @@ TEST(E2eSilentRelay, ASignInTheRelayNeverAnswersIsReportedNotWaitedOnForever) {
   EXPECT_TRUE(exited_with(*alice, 3));
 }
 
+// From a black-box review: a relay that drops each connection right after the sign-in got a
+// new sign-in (a password hash) every second for ever, as the pause went back to 1 s after
+// every successful sign-in. A connection that did not last a minute now keeps doubling it.
+TEST(E2eSilentRelay, AConnectionLostRightAfterEachSignInIsTriedLessAndLessOften) {
+  temp_dir dir;
+  relay_process relay = start_relay(dir.path() / "relay.db");
+  {
+    auto alice = start_client(dir, relay.port, "alice");
+    ASSERT_FALSE(sign_up(*alice, "alice", alice_password).empty());
+    alice->send_line("/quit");
+    ASSERT_TRUE(exited_with(*alice, 0));
+  }
+  recording_proxy proxy(relay.port);
+  proxy.close_after_downstream_records(2);  // handshake message 2, then the welcome: cut
+  auto alice = start_client(dir, proxy.port(), "alice");
+  ASSERT_TRUE(type_credentials(*alice, "alice", alice_password));
+  ASSERT_TRUE(saw(*alice, "reconnecting (/quit leaves)"));
+  (void)alice->wait_for("not printed: read for 9 s", std::chrono::seconds(9));
+  // Pauses of 1, 2 and 4 s (each within 20%): three sign-ins again at most, not nine.
+  const std::size_t again = occurrences(alice->transcript(), "* reconnected to the relay");
+  EXPECT_GE(again, 1U) << alice->describe("alice");
+  EXPECT_LE(again, 3U) << alice->describe("alice");
+  alice->send_line("/quit");
+  EXPECT_TRUE(alice->wait_exit().has_value());
+}
+
 TEST_F(E2eTest, EndOfInputAtAPromptIsSaidOnALineOfItsOwn) {
   auto alice = client("alice");
   ASSERT_TRUE(reach_name_prompt(*alice));

@@ -315,6 +315,7 @@ struct recording_proxy::impl {
   std::vector<std::thread> pumps;  // guarded by m
   std::atomic<long>* corrupt_at = nullptr;
   std::atomic<long>* pass_records = nullptr;
+  std::atomic<long>* close_after = nullptr;
   long up_count = 0;
 
   void pump(int client, int server) {
@@ -324,6 +325,9 @@ struct recording_proxy::impl {
     std::size_t sent = 0;      // of which forwarded or swallowed
     std::size_t boundary = 0;  // end of the last whole record in `stream`
     long records = 0;
+    bytes down_stream;  // this connection, relay->client
+    std::size_t down_boundary = 0;
+    long down_records = 0;
     while (!stop) {
       if (::poll(fds, 2, 100) <= 0) continue;
       for (int i = 0; i < 2; ++i) {
@@ -362,6 +366,23 @@ struct recording_proxy::impl {
           continue;
         }
         write_all(i == 0 ? server : client, byte_view{buf, static_cast<std::size_t>(n)});
+        if (i == 1 && close_after->load() >= 0) {
+          down_stream.insert(down_stream.end(), buf, buf + n);
+          while (down_stream.size() >= down_boundary + 2) {
+            const std::size_t len =
+                std::size_t{down_stream[down_boundary]} << 8 | down_stream[down_boundary + 1];
+            if (down_stream.size() < down_boundary + 2 + len) break;
+            down_boundary += 2 + len;
+            ++down_records;
+          }
+          if (down_records >= close_after->load()) {
+            ::shutdown(client, SHUT_RDWR);
+            ::shutdown(server, SHUT_RDWR);
+            ::close(client);
+            ::close(server);
+            return;
+          }
+        }
       }
     }
     ::close(client);
@@ -373,6 +394,7 @@ recording_proxy::recording_proxy(std::uint16_t target) : impl_(std::make_unique<
   impl_->target = target;
   impl_->corrupt_at = &corrupt_at_;
   impl_->pass_records = &pass_records_;
+  impl_->close_after = &close_after_;
   impl_->listen_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in a{};
   a.sin_family = AF_INET;

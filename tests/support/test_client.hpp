@@ -161,6 +161,9 @@ class recording_proxy {
   /// When set, passes only the first `n` records of each connection client->relay and
   /// swallows the rest (-1 = all): a relay that stops hearing after the handshake.
   void pass_upstream_records(long n) { pass_records_ = n; }
+  /// When set, closes each connection once the relay has sent it `n` records (-1 = never):
+  /// a relay that fails right after the sign-in.
+  void close_after_downstream_records(long n) { close_after_ = n; }
 
  private:
   struct impl;
@@ -168,6 +171,7 @@ class recording_proxy {
   std::uint16_t port_ = 0;
   std::atomic<long> corrupt_at_{-1};
   std::atomic<long> pass_records_{-1};
+  std::atomic<long> close_after_{-1};
 };
 
 /// True if `needle` occurs anywhere in `haystack`.

@@ -16,6 +16,7 @@
 #include "relay/crypto/envelope.hpp"
 #include "relay/crypto/keys.hpp"
 #include "relay/proto/frames.hpp"
+#include "relay/util/boot_clock.hpp"
 
 namespace relay::client {
 
@@ -76,10 +77,14 @@ struct opened_message {
 /// (renewals an hour apart, the one before kept until the next: protocol.md 8.5). Five
 /// minutes of margin for messages in flight.
 inline constexpr std::chrono::minutes peer_session_lifetime{55};
+/// Replay counters kept per sender (one per identity key seen for them); past this, those of
+/// the keys with the lowest counters are dropped.
+inline constexpr std::size_t max_keys_seen_per_sender = 16;
 
 class chat {
  public:
-  using clock = std::chrono::steady_clock;
+  /// Counts while the machine sleeps: a peer erases its key on the world's time, not ours.
+  using clock = util::boot_clock;
   chat(std::string me, crypto::key_pair identity, crypto::random_source& rng);
   /// Tests replace the clock that ages peers' session keys.
   void set_clock(std::function<clock::time_point()> now) { now_ = std::move(now); }
@@ -136,6 +141,7 @@ class chat {
  private:
   result<bytes> seal(const std::string& to, std::string_view text, std::uint64_t written_us);
   const crypto::public_key* fresh_session_of(const std::string& name) const;
+  void forget_old_keys(const std::string& name);
 
   std::string me_;
   crypto::key_pair identity_;

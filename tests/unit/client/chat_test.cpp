@@ -258,11 +258,45 @@ TEST_F(ChatTest, ReplayAfterARestartIsStillRejected) {
   EXPECT_EQ(parsed.per_key.size(), 1u);
 }
 
+// From a second black-box review: "-5" was read as 2^64 - 5 (locking the sender out), and
+// lines the format does not allow were taken. A floor without a key far in the future (an
+// old attack's) is dropped.
+TEST_F(ChatTest, SeenFileLinesAreReadStrictly) {
+  const std::string key = std::string(64, 'a');
+  const auto seen = chat::parse_seen("bob -5\nbob -5 " + key + "\ncarol +7\ndave 1 " +
+                                     std::string(64, 'A') + "\nerin 1 " + key + " more\n" +
+                                     "frank 18446744073709551615\nfrank 18446744073709551616 " +
+                                     key + "\ngina 12\nhal 5 " + key + "\n");
+  EXPECT_EQ(seen.per_name.size(), 1U);
+  EXPECT_EQ(seen.per_name.count("gina"), 1U);
+  ASSERT_EQ(seen.per_key.size(), 1U);
+  EXPECT_EQ(seen.per_key.begin()->first.first, "hal");
+}
+
+// A relay announcing key after key for one sender cannot grow the file without end.
+TEST_F(ChatTest, CountersAreKeptForAtMostSixteenKeysPerSender) {
+  everyone_online();
+  for (int i = 0; i < 20; ++i) {
+    crypto::key_pair k = crypto::key_pair::generate(crypto::os_random());
+    const crypto::public_key pk = k.pub();
+    chat other{"alice", std::move(k), crypto::os_random()};
+    other.apply({true, true, {{proto::presence_entry::kind::online, "bob", bytes_of(pb)}}});
+    bob.apply({false, false, {{proto::presence_entry::kind::online, "alice", bytes_of(pk)}}});
+    ASSERT_TRUE(bob.open_from("alice", *other.seal_to("bob", "another key")));
+  }
+  EXPECT_EQ(bob.seen().per_key.size(), max_keys_seen_per_sender);
+}
+
 // A file from before counters were kept per key: its line is a floor for every key.
 TEST_F(ChatTest, ACounterSavedWithoutAKeyStillRejectsReplays) {
   everyone_online();
   auto ct = alice.seal_to("bob", "pay 10");
-  bob.restore_seen(chat::parse_seen("alice 99999999999999999\n"));
+  // Ten minutes ahead of the counter (the time it was sealed, in microseconds).
+  const auto later =
+      std::chrono::duration_cast<std::chrono::microseconds>(
+          (std::chrono::system_clock::now() + std::chrono::minutes(10)).time_since_epoch())
+          .count();
+  bob.restore_seen(chat::parse_seen("alice " + std::to_string(later) + "\n"));
   EXPECT_EQ(bob.open_from("alice", *ct).error(), chat_errc::replayed);
 }
 
