@@ -654,18 +654,27 @@ TEST(WireLengths, RecordsTellNeitherAPasswordsLengthNorARecipientsName) {
       << "the same text from 'al' and from '" << bart << "' in records of different lengths";
 }
 
+// Alice as a harness client (to see what bob's client sends her), bob as the real client,
+// both signed up and in each other's roster.
+class KeyNotices : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    alice.sign_up_ok("alice", alice_password);
+    bob = start_client(dir, relay.port, "bob");
+    ASSERT_FALSE(sign_up(*bob, "bob", bob_password).empty());
+    ASSERT_TRUE(saw(*bob, "* online: alice\n"));
+    ASSERT_TRUE(alice.wait_roster("bob", true));
+  }
+  temp_dir dir;
+  relay_process relay = start_relay(dir.path() / "relay.db");
+  test_client alice{relay.port};
+  std::unique_ptr<pty_process> bob;
+};
+
 // protocol.md 8.6: someone who only reads still gets forward secret messages. A sender
 // knows no session key of theirs until they write; their client answers the first message
 // sealed to their identity key with a key notice, which it does not show.
-TEST(KeyNotices, AContactWhoOnlyReadsGetsMessagesSealedToTheirSessionKey) {
-  temp_dir dir;
-  relay_process relay = start_relay(dir.path() / "relay.db");
-  test_client alice(relay.port);
-  alice.sign_up_ok("alice", alice_password);
-  auto bob = start_client(dir, relay.port, "bob");
-  ASSERT_FALSE(sign_up(*bob, "bob", bob_password).empty());
-  ASSERT_TRUE(saw(*bob, "* online: alice\n"));
-  ASSERT_TRUE(alice.wait_roster("bob", true));
+TEST_F(KeyNotices, AContactWhoOnlyReadsGetsMessagesSealedToTheirSessionKey) {
   EXPECT_FALSE(alice.chat().knows_session_of("bob"));
   alice.send_text("bob", "first, to your identity key", 1);
   ASSERT_TRUE(saw(*bob, "alice: first, to your identity key"));
@@ -691,14 +700,7 @@ TEST(KeyNotices, AContactWhoOnlyReadsGetsMessagesSealedToTheirSessionKey) {
 
 // A message in flight when its recipient starts a new run is sealed to the old run's session
 // key: the new run cannot read it, says whose it is (the outer box proves it), and what to do.
-TEST(KeyNotices, AMessageSealedToTheRecipientsLastRunIsNamedWithWhatToDo) {
-  temp_dir dir;
-  relay_process relay = start_relay(dir.path() / "relay.db");
-  test_client alice(relay.port);
-  alice.sign_up_ok("alice", alice_password);
-  auto bob = start_client(dir, relay.port, "bob");
-  ASSERT_FALSE(sign_up(*bob, "bob", bob_password).empty());
-  ASSERT_TRUE(alice.wait_roster("bob", true));
+TEST_F(KeyNotices, AMessageSealedToTheRecipientsLastRunIsNamedWithWhatToDo) {
   alice.send_text("bob", "hi", 1);
   ASSERT_TRUE(saw(*bob, "alice: hi"));
   auto notice = alice.receive_text();
@@ -721,7 +723,7 @@ TEST(KeyNotices, AMessageSealedToTheRecipientsLastRunIsNamedWithWhatToDo) {
 
 // From a black-box review: an account announced with 32 zero bytes as its key was pinned
 // as a new contact, and only a send said the key was unusable.
-TEST(KeyNotices, AContactWithAnUnusableKeyIsSaidSoAndNotPinned) {
+TEST(UnusableKeys, AContactWithAnUnusableKeyIsSaidSoAndNotPinned) {
   temp_dir dir;
   relay_process relay = start_relay(dir.path() / "relay.db");
   auto alice = start_client(dir, relay.port, "alice");
