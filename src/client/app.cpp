@@ -460,27 +460,6 @@ T run_until_done(net::io_context& io, awaitable<T> task) {
 /// are: the relay's other users reconnect after pauses of up to 30 s (jittered) too.
 constexpr std::chrono::seconds outage_grace{120};
 
-/// What the owner of an account is told when it was used with another key since their last
-/// sign-in (protocol.md 5.13): the key, when, and what to do if it was not them.
-std::string last_key_warning(const crypto::public_key& other, std::uint64_t when, bool local) {
-  std::string at;
-  // Up to the year 9999: past that (a relay's garbage) the time would wrap to 1969.
-  constexpr std::uint64_t latest = 253402300799;
-  if (when > latest) {
-    at = ", at a time the relay gave as " + std::to_string(when) + " (not a date)";
-  } else if (when > 0) {
-    const auto t = std::chrono::system_clock::from_time_t(static_cast<std::time_t>(when));
-    at = ", last at " + time_text(t, local, "%Y-%m-%d %H:%M");
-  }
-  return "!!! your account signed in with another key since you were last here !!!\n"
-         "!   key " +
-         crypto::short_fingerprint(other) + at +
-         "\n"
-         "!   Another device of yours? Then all is well. If not, someone has your\n"
-         "!   password: tell your contacts (they were warned of that key) and the\n"
-         "!   relay's operator.";
-}
-
 /// The token of the client's own liveness pings (lag_check); /quit's pings count from 1.
 constexpr std::uint64_t lag_token = std::uint64_t{1} << 63;
 /// Pings that confirm sends (tokens from here up): TCP keeps order, so their pong says the

@@ -418,4 +418,23 @@ void ui::attach(term::interactive_terminal* t, render_options opts) {
   terminal_opts_ = opts;
 }
 
+std::string last_key_warning(const crypto::public_key& other, std::uint64_t when, bool local) {
+  std::string at;
+  // Up to the year 9999: past that (a relay's garbage) the time would wrap to 1969.
+  constexpr std::uint64_t latest = 253402300799;
+  if (when > latest) {
+    at = ", at a time the relay gave as " + std::to_string(when) + " (not a date)";
+  } else if (when > 0) {
+    const auto t = std::chrono::system_clock::from_time_t(static_cast<std::time_t>(when));
+    at = ", last at " + time_text(t, local, "%Y-%m-%d %H:%M");
+  }
+  return "!!! your account signed in with another key since you were last here !!!\n"
+         "!   key " +
+         crypto::short_fingerprint(other) + at +
+         "\n"
+         "!   Another device of yours? Then all is well. If not, someone has your\n"
+         "!   password: tell your contacts (they were warned of that key) and the\n"
+         "!   relay's operator.";
+}
+
 }  // namespace relay::client

@@ -123,6 +123,11 @@ std::string_view name_colour(std::string_view name);
 /// `when` in local time or UTC, through strftime's `format` (results under 32 bytes).
 std::string time_text(std::chrono::system_clock::time_point when, bool local, const char* format);
 
+/// What the owner of an account is told when it was used with another key since their last
+/// sign-in (protocol.md 5.13): the key, when (`when`: seconds since the epoch, 0 unknown),
+/// and what to do if it was not them.
+std::string last_key_warning(const crypto::public_key& other, std::uint64_t when, bool local);
+
 /// "2024-05-01T12:34:56.789Z".
 std::string iso_time_utc(std::chrono::system_clock::time_point t);
 

@@ -306,5 +306,21 @@ TEST(Ui, RosterAndJoinTextsKeepTheirWording) {
             "account created\nsigned in as bob (key ffff ffff)");
 }
 
+// protocol.md 5.13: the previous sign-in's time, in UTC here; 0 is unknown (no time), and a
+// value past the year 9999 (a relay's garbage, which wrapped to 1969) is shown as a number.
+TEST(LastKeyWarning, SaysWhenOnlyForARealDate) {
+  crypto::public_key k;
+  k.fill(0x07);
+  const std::string dated = last_key_warning(k, 1764786240, false);
+  EXPECT_NE(dated.find(", last at 2025-12-03 18:24\n"), std::string::npos) << dated;
+  const std::string unknown = last_key_warning(k, 0, false);
+  EXPECT_EQ(unknown.find("last at"), std::string::npos) << unknown;
+  const std::string garbage = last_key_warning(k, UINT64_MAX, false);
+  EXPECT_EQ(garbage.find("1969"), std::string::npos) << garbage;
+  EXPECT_NE(garbage.find("at a time the relay gave as 18446744073709551615 (not a date)"),
+            std::string::npos)
+      << garbage;
+}
+
 }  // namespace
 }  // namespace relay::client
