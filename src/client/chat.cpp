@@ -247,8 +247,10 @@ result<opened_message> chat::open_from(const std::string& from, byte_view cipher
     bar = std::max(bar, floor->second);
   }
   if (env->counter <= bar) return chat_errc::replayed;
-  received_.per_key.insert_or_assign(std::move(who), env->counter);
-  forget_old_keys(from);
+  // Only a key not seen before can take the sender past the limit.
+  if (received_.per_key.insert_or_assign(std::move(who), env->counter).second) {
+    forget_old_keys(from);
+  }
   opened_message out;
   out.counter = env->counter;
   // Their session key opened the inner box, so it is usable (not a low-order point), and
