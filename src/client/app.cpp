@@ -465,6 +465,8 @@ constexpr std::uint64_t lag_token = std::uint64_t{1} << 63;
 /// Pings that confirm sends (tokens from here up): TCP keeps order, so their pong says the
 /// relay has handled every message sent before them.
 constexpr std::uint64_t ack_token_base = std::uint64_t{1} << 62;
+/// New contacts in a roster snapshot shown each on its own line; more are summed up in one.
+constexpr std::size_t new_contacts_one_by_one = 5;
 /// How often the client makes a new session key (protocol.md 8.5).
 constexpr std::chrono::hours session_renewal{1};
 
@@ -602,6 +604,11 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   bool something_unsent = false;
   std::uint32_t next_id = 1;
   bool snapshot_done = false;
+  // Contacts first seen in the roster snapshot being read, and whether the book changed in
+  // the presence frame being read: a first sign-in to a relay with thousands online pins
+  // them all, and a line (and a save of the file) for each took minutes.
+  std::vector<std::pair<std::string, crypto::public_key>> snapshot_new_contacts;
+  bool book_changed = false;
   // Lines that arrived before the roster snapshot: handled once it is complete, so a script
   // that sends at once does not hear "bob is not online" only because the snapshot was late.
   std::deque<typed_text> early;
@@ -858,6 +865,26 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
            " waiting message(s)");
     for (const auto& t : texts) transmit(name, t);
   };
+  auto new_contact_text = [](const std::string& name, const crypto::public_key& key) {
+    return "* new contact " + name + ": key " + crypto::short_fingerprint(key) +
+           "\n  (pinned; compare safety numbers with /verify " + name + ")";
+  };
+  // The new contacts of a roster snapshot: one by one when there are a few (a person may
+  // compare each), in one line when the relay has many online.
+  auto show_new_contacts =
+      [&](const std::vector<std::pair<std::string, crypto::public_key>>& fresh) {
+        if (fresh.size() <= new_contacts_one_by_one) {
+          for (const auto& [name, key] : fresh) u.info(new_contact_text(name, key));
+          return;
+        }
+        std::string shown;
+        for (std::size_t i = 0; i < new_contacts_one_by_one; ++i) {
+          shown += (i == 0 ? "" : ", ") + fresh[i].first;
+        }
+        u.info("* " + std::to_string(fresh.size()) + " new contacts pinned: " + shown + " and " +
+               std::to_string(fresh.size() - new_contacts_one_by_one) +
+               " more\n  (/who lists their keys; compare safety numbers with /verify NAME)");
+      };
   // Checks an announced key against the pin; prints what a person must know.
   // `quiet`: a snapshot entry. `joined_said_it`: the join line already said that this is a
   // new contact, and its key.
@@ -874,7 +901,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
     const std::optional<contact> old = before ? std::optional<contact>(*before) : std::nullopt;
     switch (book.see(name, key)) {
       case key_check::new_contact:
-        save_book();
+        book_changed = true;  // saved once the presence frame is read
         // A relay from before lookalike names were refused, or one that lies, may still
         // show a "b0b" beside a known "bob": said, as the names alone do not tell.
         if (const auto known = book.lookalike_of(name)) {
@@ -883,10 +910,11 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
                     "): check who it is with /verify " + name);
           return;
         }
-        if (!joined_said_it) {
-          u.info("* new contact " + name + ": key " + crypto::short_fingerprint(key) +
-                 "\n  (pinned; compare safety numbers with /verify " + name + ")");
+        if (quiet) {  // in a roster snapshot: said together at its end
+          snapshot_new_contacts.emplace_back(name, key);
+          return;
         }
+        if (!joined_said_it) u.info(new_contact_text(name, key));
         return;
       case key_check::same:
         if (untrusted.erase(name) && !quiet) u.info("* " + name + " is back on the pinned key");
@@ -1090,9 +1118,11 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
               break;
           }
         }
+        if (std::exchange(book_changed, false)) save_book();
         update_candidates();
         if (p->snapshot && p->last && !snapshot_done) {
           snapshot_done = true;
+          show_new_contacts(std::exchange(snapshot_new_contacts, {}));
           u.show(online_entries(false));
           sending_outage_lines = std::exchange(after_outage, false);
           while (!early.empty() && !stop) {

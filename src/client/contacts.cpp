@@ -26,7 +26,7 @@ result<contact_book> contact_book::parse(std::string_view text) {
     contact c;
     std::copy(key->begin(), key->end(), c.key.begin());
     c.verified = state == "verified";
-    book.contacts_[name] = c;
+    book.pin(name, c);
   }
   return book;
 }
@@ -42,7 +42,7 @@ std::string contact_book::serialise() const {
 key_check contact_book::see(const std::string& name, const crypto::public_key& key) {
   auto it = contacts_.find(name);
   if (it == contacts_.end()) {
-    contacts_[name] = contact{key, false};
+    pin(name, contact{key, false});
     return key_check::new_contact;
   }
   if (it->second.key == key) return key_check::same;
@@ -50,11 +50,17 @@ key_check contact_book::see(const std::string& name, const crypto::public_key& k
 }
 
 void contact_book::accept(const std::string& name, const crypto::public_key& key) {
-  contacts_[name] = contact{key, false};
+  pin(name, contact{key, false});
 }
 
 void contact_book::verify(const std::string& name, const crypto::public_key& key) {
-  contacts_[name] = contact{key, true};
+  pin(name, contact{key, true});
+}
+
+void contact_book::pin(const std::string& name, const contact& c) {
+  if (contacts_.insert_or_assign(name, c).second) {
+    by_look_[proto::lookalike_key(name)].insert(name);
+  }
 }
 
 const contact* contact_book::find(const std::string& name) const {
@@ -63,9 +69,10 @@ const contact* contact_book::find(const std::string& name) const {
 }
 
 std::optional<std::string> contact_book::lookalike_of(const std::string& name) const {
-  const std::string looks = proto::lookalike_key(name);
-  for (const auto& [other, c] : contacts_) {
-    if (other != name && proto::lookalike_key(other) == looks) return other;
+  const auto it = by_look_.find(proto::lookalike_key(name));
+  if (it == by_look_.end()) return std::nullopt;
+  for (const auto& other : it->second) {
+    if (other != name) return other;
   }
   return std::nullopt;
 }

@@ -114,9 +114,17 @@ std::string roster_text(const roster_listing& r, std::size_t name_width = 0) {
   if (!r.who) {
     std::string s = "* online:";
     // Appended piecewise: GCC 12 at -O2 warns falsely (-Wrestrict) on " " + std::string&&.
-    for (const auto& e : r.online) {
+    for (std::size_t i = 0; i < r.online.size() && i < online_line_names; ++i) {
       s += ' ';
-      s += printable(e.name);
+      s += printable(r.online[i].name);
+    }
+    // A relay with thousands online would fill screens at every sign-in: /who lists them.
+    if (r.online.size() > online_line_names) {
+      s += " and ";
+      s += std::to_string(r.online.size() - online_line_names);
+      s += " more (";
+      s += std::to_string(r.online.size());
+      s += " online; /who lists them all)";
     }
     return s;
   }

@@ -1,7 +1,10 @@
 // The real client against a relay that lies (support/fake_relay): what it must refuse, and
 // that it says exactly what the relay did wrong, so a person can tell a bug from an attack.
 #include <gtest/gtest.h>
+#include <sodium.h>
 
+#include <fstream>
+#include <sstream>
 #include <string>
 
 #include "support/chat_driver.hpp"
@@ -77,6 +80,52 @@ TEST(LyingRelay, AMalformedAnswerToTheSignInIsNamedAndEndsTheClient) {
       *alice, "error: protocol error from the relay (127.0.0.1:" + std::to_string(relay.port()) +
                   "): a malformed frame (unknown frame type)"));
   EXPECT_TRUE(exited_with(*alice, 1));
+}
+
+// Not a lie, but a relay only a test can fill cheaply: a first sign-in with 3,000 users
+// online pins them all at once. It printed two lines per new contact and saved the contacts
+// file after each (a first sign-in beside 10,000 users took minutes); now one line sums
+// them up, the online line names the first 50, and the file is written once per frame.
+TEST(LyingRelay, AFirstSignInBesideThousandsOnlinePinsThemAllInALineOrTwo) {
+  temp_dir dir;
+  constexpr int online = 3000;
+  fake_relay relay([](const proto::frame& first) {
+    std::vector<bytes> out{proto::encode(proto::welcome{asked_name(first)})};
+    proto::presence p;
+    p.snapshot = true;
+    for (int i = 0; i < online; ++i) {
+      proto::presence_entry e;
+      e.name = "user" + std::to_string(i);
+      randombytes_buf(e.identity.data(), e.identity.size());
+      p.entries.push_back(std::move(e));
+      if (p.entries.size() == 1000) {  // frames of 35 kB
+        p.last = i == online - 1;
+        out.push_back(proto::encode(p));
+        p.entries.clear();
+      }
+    }
+    return out;
+  });
+  auto alice = start_client(dir, relay.port(), "alice");
+  ASSERT_TRUE(type_credentials(*alice, "alice", password));
+  EXPECT_TRUE(
+      saw(*alice, "* 3000 new contacts pinned: user0, user1, user2, user3, user4 and 2995 more"));
+  EXPECT_TRUE(saw(*alice, "(/who lists their keys; compare safety numbers with /verify NAME)"));
+  // Wrapped on the terminal: matched across its line breaks.
+  EXPECT_TRUE(saw(*alice,
+                  std::regex(R"(\* online:(\s+user\d+){50}\s+and\s+2950\s+more\s+)"
+                             R"(\(3000\s+online;\s+/who\s+lists\s+them\s+all\))"),
+                  "the online line with 50 names"));
+  alice->send_line("/who");
+  EXPECT_TRUE(saw(*alice, "* user999 "));
+  alice->send_line("/quit");
+  EXPECT_TRUE(exited_with(*alice, 0));
+  EXPECT_EQ(occurrences(alice->transcript(), "new contact user"), 0U);
+  std::ifstream file(dir.path() / "alice" / "relays" /
+                     ("127.0.0.1_" + std::to_string(relay.port())) / "alice" / "contacts");
+  std::stringstream text;
+  text << file.rdbuf();
+  EXPECT_EQ(occurrences(text.str(), " unverified\n"), std::size_t{online});
 }
 
 }  // namespace

@@ -5,6 +5,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 
 #include "relay/crypto/keys.hpp"
@@ -43,7 +44,12 @@ class contact_book {
   std::optional<std::string> lookalike_of(const std::string& name) const;
 
  private:
+  /// Pins `c` for `name`, new or not, keeping the lookalike index.
+  void pin(const std::string& name, const contact& c);
   std::map<std::string, contact> contacts_;
+  // Names by lookalike_key: a first sign-in to a relay with 10,000 users online asks for
+  // each new contact, and a scan of the book for each made it quadratic.
+  std::map<std::string, std::set<std::string>> by_look_;
 };
 
 }  // namespace relay::client

@@ -76,6 +76,9 @@ struct online_entry {
   std::string trust;  ///< "verified", "unverified", "KEY CHANGED" or "you" (/who)
 };
 
+/// The names the "online:" line after sign-in shows at most; /who lists everyone.
+inline constexpr std::size_t online_line_names = 50;
+
 /// Who is online: after sign-in (`who` false) or on /who (`who` true, with trust).
 struct roster_listing {
   std::vector<online_entry> online;

@@ -31,6 +31,29 @@ TEST(ContactBook, ALookalikeOfAKnownContactIsFound) {
   EXPECT_FALSE(book.lookalike_of("bob2"));
 }
 
+// Every way a name enters the book is found as a lookalike: read from the file, pinned by
+// /accept or /verify, seen; with several, the first by name.
+TEST(ContactBook, ALookalikeIsFoundHoweverTheContactCameIn) {
+  contact_book seen;
+  (void)seen.see("bob", key_of(1));
+  auto book = contact_book::parse(seen.serialise());
+  ASSERT_TRUE(book);
+  EXPECT_EQ(book->lookalike_of("b0b"), "bob");
+  book->accept("carol", key_of(2));
+  book->verify("da_ve", key_of(3));
+  EXPECT_EQ(book->lookalike_of("caro1"), "carol");
+  EXPECT_EQ(book->lookalike_of("da-ve"), "da_ve");
+  (void)book->see("b0b", key_of(4));
+  EXPECT_EQ(book->lookalike_of("b0b"), "bob");
+  EXPECT_EQ(book->lookalike_of("bob"), "b0b");
+  (void)book->see("rnallory", key_of(5));
+  (void)book->see("mallory", key_of(6));
+  EXPECT_EQ(book->lookalike_of("mal1ory"), "mallory");  // two look alike: the first by name
+  EXPECT_EQ(book->lookalike_of("mallory"), "rnallory");
+  book->accept("mallory", key_of(7));  // pinned again: still found, and only once
+  EXPECT_EQ(book->lookalike_of("rnallory"), "mallory");
+}
+
 TEST(ContactBook, VerifiedChangeIsDistinct) {
   contact_book book;
   book.verify("bob", key_of(1));

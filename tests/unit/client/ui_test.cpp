@@ -286,6 +286,18 @@ TEST(Ui, RosterAndJoinTextsKeepTheirWording) {
   EXPECT_EQ(
       render(roster_listing{{{"a", key('1'), ""}, {"b", key('2'), ""}}, false}, when, plain()),
       "* online: a b");
+  // After sign-in on a relay with thousands online: the first 50, and how many more.
+  roster_listing many;
+  std::string first_fifty = "* online:";
+  for (int i = 0; i < 60; ++i) {
+    many.online.push_back({"u" + std::to_string(i), key('1'), ""});
+    if (i < 50) first_fifty += " u" + std::to_string(i);
+  }
+  EXPECT_EQ(render(many, when, plain()),
+            first_fifty + " and 10 more (60 online; /who lists them all)");
+  many.online.pop_back();
+  many.online.resize(50);
+  EXPECT_EQ(render(many, when, plain()), first_fifty);
   EXPECT_EQ(render(roster_listing{{{"a", key('1'), "unverified"}}, true}, when, plain()),
             "* a  key 1111 1111  unverified");
   // /who lists yourself first; alone, it says nobody else is there.
