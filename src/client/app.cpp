@@ -467,6 +467,8 @@ constexpr std::uint64_t lag_token = std::uint64_t{1} << 63;
 constexpr std::uint64_t ack_token_base = std::uint64_t{1} << 62;
 /// New contacts in a roster snapshot shown each on its own line; more are summed up in one.
 constexpr std::size_t new_contacts_one_by_one = 5;
+/// Joins (and leaves) in one roster round shown each on its own line; more are summed up.
+constexpr std::size_t joins_one_by_one = 5;
 /// How often the client makes a new session key (protocol.md 8.5).
 constexpr std::chrono::hours session_renewal{1};
 
@@ -877,13 +879,11 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
           for (const auto& [name, key] : fresh) u.info(new_contact_text(name, key));
           return;
         }
-        std::string shown;
-        for (std::size_t i = 0; i < new_contacts_one_by_one; ++i) {
-          shown += (i == 0 ? "" : ", ") + fresh[i].first;
-        }
-        u.info("* " + std::to_string(fresh.size()) + " new contacts pinned: " + shown + " and " +
-               std::to_string(fresh.size() - new_contacts_one_by_one) +
-               " more\n  (/who lists their keys; compare safety numbers with /verify NAME)");
+        std::vector<std::string> names;
+        for (const auto& f : fresh) names.push_back(f.first);
+        u.info("* " + std::to_string(fresh.size()) +
+               " new contacts pinned: " + some_names(names, new_contacts_one_by_one) +
+               "\n  (/who lists their keys; compare safety numbers with /verify NAME)");
       };
   // Checks an announced key against the pin; prints what a person must know.
   // `quiet`: a snapshot entry. `joined_said_it`: the join line already said that this is a
@@ -1098,18 +1098,40 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         break;
       }
       if (auto* p = std::get_if<proto::presence>(&*f)) {
-        for (const auto& ev : c.apply(*p)) {
+        const auto events = c.apply(*p);
+        // A round with many joins or leaves (a relay restarting, a busy hour) is said in a
+        // line each way on a screen, as weechat's smart filter spares its users; programs
+        // (--json) get every one. Key changes and lookalikes are still said one by one.
+        std::size_t joins = 0, leaves = 0;
+        for (const auto& ev : events) {
+          joins += ev.what == roster_event::kind::joined;
+          leaves += ev.what == roster_event::kind::left;
+        }
+        const bool sum_up_joins = !p->snapshot && !u.json() && joins > joins_one_by_one;
+        const bool sum_up_leaves = !u.json() && leaves > joins_one_by_one;
+        std::vector<std::string> joined, left;
+        std::size_t joined_new = 0;
+        for (const auto& ev : events) {
           switch (ev.what) {
             case roster_event::kind::joined: {
               // First sight (and no lookalike to warn of): the join line says it all.
               const bool first_sight = !book.find(ev.name) && !book.lookalike_of(ev.name);
-              if (!p->snapshot) u.show(join_event{ev.name, key_text::of(ev.key), first_sight});
+              if (sum_up_joins) {
+                joined.push_back(ev.name);
+                joined_new += first_sight;
+              } else if (!p->snapshot) {
+                u.show(join_event{ev.name, key_text::of(ev.key), first_sight});
+              }
               check_key(ev.name, ev.key, p->snapshot, !p->snapshot && first_sight);
               release_awaiting(ev.name);
               break;
             }
             case roster_event::kind::left:
-              u.show(leave_event{ev.name});
+              if (sum_up_leaves) {
+                left.push_back(ev.name);
+              } else {
+                u.show(leave_event{ev.name});
+              }
               break;
             case roster_event::kind::key_changed:
               u.info("* " + ev.name + " signed in again, with key " +
@@ -1117,6 +1139,18 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
               check_key(ev.name, ev.key, false);
               break;
           }
+        }
+        if (!joined.empty()) {
+          u.info("* " + std::to_string(joined.size()) +
+                 " joined: " + some_names(joined, joins_one_by_one) +
+                 (joined_new == 0 ? std::string()
+                                  : "\n  (" + std::to_string(joined_new) +
+                                        " of them new contacts, pinned: /who lists their keys; "
+                                        "compare safety numbers with /verify NAME)"));
+        }
+        if (!left.empty()) {
+          u.info("* " + std::to_string(left.size()) +
+                 " left: " + some_names(left, joins_one_by_one));
         }
         if (std::exchange(book_changed, false)) save_book();
         update_candidates();

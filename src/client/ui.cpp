@@ -426,6 +426,20 @@ void ui::attach(term::interactive_terminal* t, render_options opts) {
   terminal_opts_ = opts;
 }
 
+std::string some_names(const std::vector<std::string>& names, std::size_t shown) {
+  std::string s;
+  for (std::size_t i = 0; i < names.size() && i < shown; ++i) {
+    if (i != 0) s += ", ";
+    s += printable(names[i]);
+  }
+  if (names.size() > shown) {
+    s += " and ";
+    s += std::to_string(names.size() - shown);
+    s += " more";
+  }
+  return s;
+}
+
 std::string last_key_warning(const crypto::public_key& other, std::uint64_t when, bool local) {
   std::string at;
   // Up to the year 9999: past that (a relay's garbage) the time would wrap to 1969.

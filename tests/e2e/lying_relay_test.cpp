@@ -128,5 +128,74 @@ TEST(LyingRelay, AFirstSignInBesideThousandsOnlinePinsThemAllInALineOrTwo) {
   EXPECT_EQ(occurrences(text.str(), " unverified\n"), std::size_t{online});
 }
 
+/// A presence frame: `joining` come online with keys of their own, `leaving` go.
+bytes live_round(const std::vector<std::string>& joining,
+                 const std::vector<std::string>& leaving = {}) {
+  proto::presence p;
+  for (const auto& name : joining) {
+    proto::presence_entry e;
+    e.name = name;
+    randombytes_buf(e.identity.data(), e.identity.size());
+    p.entries.push_back(std::move(e));
+  }
+  for (const auto& name : leaving) {
+    p.entries.push_back({proto::presence_entry::kind::offline, name, {}});
+  }
+  return proto::encode(p);
+}
+
+std::vector<std::string> names(const std::string& prefix, int n) {
+  std::vector<std::string> out;
+  for (int i = 0; i < n; ++i) out.push_back(prefix + std::to_string(i));
+  return out;
+}
+
+/// Signs in to a roster of old0..old9, then three rounds: 20 joins, 8 leaves, 3 joins.
+std::vector<bytes> busy_hour(const proto::frame& first) {
+  std::vector<bytes> out{proto::encode(proto::welcome{asked_name(first)})};
+  proto::presence snapshot;
+  snapshot.snapshot = true;
+  snapshot.last = true;
+  out.push_back(live_round(names("old", 10)));
+  auto decoded = proto::decode(out.back());
+  snapshot.entries = std::get<proto::presence>(*decoded).entries;
+  out.back() = proto::encode(snapshot);
+  out.push_back(live_round(names("new", 20)));
+  out.push_back(live_round({}, names("old", 8)));
+  out.push_back(live_round(names("few", 3)));
+  return out;
+}
+
+// A roster round with many joins or leaves (a relay restarting, a busy hour) filled the
+// screen with a line each; more than five are now said in one line each way, and programs
+// reading --json still get every one.
+TEST(LyingRelay, ARoundOfManyJoinsOrLeavesIsSaidInALineEachWay) {
+  temp_dir dir;
+  fake_relay relay(busy_hour);
+  auto alice = start_client(dir, relay.port(), "alice");
+  ASSERT_TRUE(type_credentials(*alice, "alice", password));
+  EXPECT_TRUE(saw(*alice, "* 10 new contacts pinned: old0, old1, old2, old3, old4 and 5 more"));
+  EXPECT_TRUE(saw(*alice, "* 20 joined: new0, new1, new2, new3, new4 and 15 more"));
+  EXPECT_TRUE(saw(*alice, "(20 of them new contacts, pinned: /who lists their keys;"));
+  EXPECT_TRUE(saw(*alice, "* 8 left: old0, old1, old2, old3, old4 and 3 more"));
+  EXPECT_TRUE(saw(*alice, "* few0 joined, a new contact: key "));
+  EXPECT_TRUE(saw(*alice, "* few2 joined, a new contact: key "));
+  alice->send_line("/quit");
+  EXPECT_TRUE(exited_with(*alice, 0));
+  EXPECT_EQ(occurrences(alice->transcript(), " joined"), 4U) << alice->describe("alice");
+  EXPECT_EQ(occurrences(alice->transcript(), " left"), 1U) << alice->describe("alice");
+
+  auto program = start_client(dir, relay.port(), "alice", {"--json"});
+  ASSERT_TRUE(type_credentials(*program, "alice", password));
+  EXPECT_TRUE(saw(*program, R"("type":"join","time")"));
+  EXPECT_TRUE(saw(*program, R"("name":"few2")"));
+  program->send_line("/quit");
+  EXPECT_TRUE(exited_with(*program, 0));
+  EXPECT_EQ(occurrences(program->transcript(), R"("type":"join")"), 23U)
+      << program->describe("program");
+  EXPECT_EQ(occurrences(program->transcript(), R"("type":"leave")"), 8U)
+      << program->describe("program");
+}
+
 }  // namespace
 }  // namespace relay::test

@@ -131,6 +131,10 @@ std::string time_text(std::chrono::system_clock::time_point when, bool local, co
 /// and what to do if it was not them.
 std::string last_key_warning(const crypto::public_key& other, std::uint64_t when, bool local);
 
+/// The first `shown` of `names` and how many more: "a, b, c and 7 more" (all of them, comma
+/// separated, when there are no more). Network-supplied names are made printable.
+std::string some_names(const std::vector<std::string>& names, std::size_t shown);
+
 /// "2024-05-01T12:34:56.789Z".
 std::string iso_time_utc(std::chrono::system_clock::time_point t);
 

@@ -281,6 +281,13 @@ TEST(Ui, AWarningsLinesWrapAfterTheirMarks) {
   }
 }
 
+TEST(Ui, SomeNamesSaysHowManyMore) {
+  EXPECT_EQ(some_names({}, 5), "");
+  EXPECT_EQ(some_names({"a", "b"}, 5), "a, b");
+  EXPECT_EQ(some_names({"a", "b", "c"}, 2), "a, b and 1 more");
+  EXPECT_EQ(some_names({"a\x1b[2J", "b"}, 1), "a^[[2J and 1 more");  // made printable
+}
+
 TEST(Ui, RosterAndJoinTextsKeepTheirWording) {
   EXPECT_EQ(render(roster_listing{{}, false}, when, plain()), "* nobody else is online");
   EXPECT_EQ(
