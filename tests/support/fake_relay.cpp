@@ -19,6 +19,7 @@
 #include "relay/crypto/sodium.hpp"
 #include "relay/proto/record.hpp"
 #include "relay/transport/noise.hpp"
+#include "support/test_client.hpp"
 
 namespace relay::test {
 
@@ -49,15 +50,6 @@ struct fake_relay::impl {
       reader.feed(byte_view{buf, static_cast<std::size_t>(n)});
     }
     return std::nullopt;
-  }
-
-  static void write_all(int fd, byte_view b) {
-    std::size_t off = 0;
-    while (off < b.size()) {
-      const ssize_t n = ::send(fd, b.data() + off, b.size() - off, MSG_NOSIGNAL);
-      if (n <= 0) return;  // the client left: its next read ends the connection
-      off += static_cast<std::size_t>(n);
-    }
   }
 
   static bool send_plain(int fd, transport::noise_session& noise, byte_view plain) {
@@ -118,17 +110,7 @@ fake_relay::fake_relay(script answer) {
   crypto::init();
   impl_ = std::make_unique<impl>(std::move(answer));
   impl_->sign_ins = &sign_ins_;
-  impl_->listen_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(impl_->listen_fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::listen(impl_->listen_fd, 16) != 0) {
-    throw std::runtime_error("fake relay: cannot listen");
-  }
-  socklen_t len = sizeof a;
-  ::getsockname(impl_->listen_fd, reinterpret_cast<sockaddr*>(&a), &len);
-  port_ = ntohs(a.sin_port);
+  impl_->listen_fd = listen_loopback(port_, "fake relay");
   impl_->acceptor = std::thread([i = impl_.get()] {
     while (!i->stop) {
       pollfd p{i->listen_fd, POLLIN, 0};

@@ -66,6 +66,8 @@ int connect_loopback(std::uint16_t port, const char* source = nullptr) {
   return fd;
 }
 
+}  // namespace
+
 void write_all(int fd, byte_view b) {
   std::size_t off = 0;
   while (off < b.size()) {
@@ -78,7 +80,21 @@ void write_all(int fd, byte_view b) {
   }
 }
 
-}  // namespace
+int listen_loopback(std::uint16_t& port, const char* who) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
+      ::listen(fd, 16) != 0) {
+    if (fd >= 0) ::close(fd);
+    throw std::runtime_error(std::string(who) + ": cannot listen");
+  }
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  port = ntohs(a.sin_port);
+  return fd;
+}
 
 raw_socket::raw_socket(std::uint16_t port, const char* source)
     : fd_(connect_loopback(port, source)) {}
@@ -395,17 +411,7 @@ recording_proxy::recording_proxy(std::uint16_t target) : impl_(std::make_unique<
   impl_->corrupt_at = &corrupt_at_;
   impl_->pass_records = &pass_records_;
   impl_->close_after = &close_after_;
-  impl_->listen_fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::bind(impl_->listen_fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0 ||
-      ::listen(impl_->listen_fd, 16) != 0) {
-    throw std::runtime_error("proxy: cannot listen");
-  }
-  socklen_t len = sizeof a;
-  ::getsockname(impl_->listen_fd, reinterpret_cast<sockaddr*>(&a), &len);
-  port_ = ntohs(a.sin_port);
+  impl_->listen_fd = listen_loopback(port_, "proxy");
   impl_->acceptor = std::thread([this] {
     while (!impl_->stop) {
       pollfd p{impl_->listen_fd, POLLIN, 0};

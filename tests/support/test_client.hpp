@@ -174,6 +174,12 @@ class recording_proxy {
   std::atomic<long> close_after_{-1};
 };
 
+/// A socket listening on 127.0.0.1 at a port the kernel picks (written to `port`); throws
+/// std::runtime_error naming `who` if it cannot listen.
+int listen_loopback(std::uint16_t& port, const char* who);
+/// Writes all of `b` to `fd`; returns quietly if the peer is gone (its next read tells).
+void write_all(int fd, byte_view b);
+
 /// True if `needle` occurs anywhere in `haystack`.
 bool contains(const bytes& haystack, std::string_view needle);
 
