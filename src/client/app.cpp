@@ -1090,7 +1090,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
                       " s"
                 : "connection to the relay lost: " + f.error().message() +
                       (f.error() == link_errc::protocol && !lp->protocol_fault().empty()
-                           ? " (" + lp->protocol_fault() + ")"
+                           ? ": " + lp->protocol_fault()
                            : "");
         const bool back = co_await reconnect(lost);
         lag.heard(lag_check::clock::now());  // a new connection: its own clock

@@ -61,8 +61,8 @@ TEST(LyingRelay, AMalformedFrameInTheChatIsNamedAndTheClientSignsInAgain) {
   auto alice = start_client(dir, relay.port(), "alice");
   ASSERT_TRUE(type_credentials(*alice, "alice", password));
   EXPECT_TRUE(saw(*alice,
-                  "* connection to the relay lost: protocol error from the relay (a malformed "
-                  "frame (unknown frame type)); reconnecting (/quit leaves)"));
+                  "* connection to the relay lost: protocol error from the relay: a malformed "
+                  "frame (unknown frame type); reconnecting (/quit leaves)"));
   EXPECT_TRUE(saw(*alice, "* reconnected to the relay"));
   EXPECT_GE(relay.sign_ins(), 2);
   alice->send_line("/quit");
