@@ -432,15 +432,23 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
     s->answer_within_rate(proto::error{proto::reason::already_signed_in, 0, "already signed in"});
     co_return;
   }
-  // An address past its free failures waits out its penalty before any hashing.
-  if (const auto wait = address_penalties_.blocked_for(s->source(), penalty_table::clock::now());
-      wait > penalty_table::clock::duration::zero()) {
-    const auto secs = std::chrono::ceil<std::chrono::seconds>(wait).count();
+  // An address past its free failures waits out its penalty before any hashing, except the
+  // device an account last signed in from, once it proves it (after the lookup below): one
+  // person mistyping behind a shared address must not lock the others out of their own
+  // accounts (protocol.md 5.2.1).
+  const auto address_wait =
+      address_penalties_.blocked_for(s->source(), penalty_table::clock::now());
+  const bool address_held = address_wait > penalty_table::clock::duration::zero();
+  auto refuse_address = [&] {
+    const auto secs = std::chrono::ceil<std::chrono::seconds>(address_wait).count();
     log::info() << "session " << s->id() << " (" << s->address()
                 << "): sign-in refused, address penalised for " << secs << " s";
     s->answer_within_rate(proto::error{
         proto::reason::rate_limited, 0,
         "too many failed sign-ins from your address; retry in " + std::to_string(secs) + " s"});
+  };
+  if (address_held && (sign_up || !device_proof)) {
+    refuse_address();
     co_return;
   }
   // New accounts per source: the token is taken here and given back at the end unless an
@@ -594,12 +602,18 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
   if (proto::valid_name(name)) {
     stored = co_await off_loop(db_strand_, inbox_, [this, &name] { return users_.find(name); });
   }
+  if (s->ending()) co_return;  // gone during the lookup: nothing to answer
+  if (address_held && !(stored && stored->identity_key &&
+                        std::equal(key.begin(), key.end(), stored->identity_key->begin()) &&
+                        s->proves_device(key, *device_proof))) {
+    refuse_address();
+    co_return;
+  }
   // An account with more failures than its free ones lately takes one guess per penalty
   // from strangers, however many addresses they come from; the device it last signed in
   // from (which proves it holds that identity key) is not held back (protocol.md 5.2.1,
   // OWASP's device cookies). Unknown names are penalised alike: the refusal tells nothing.
-  if (s->ending()) co_return;  // gone during the lookup: nothing to answer
-  struct in_flight {           // this unproven attempt, counted until it is answered
+  struct in_flight {  // this unproven attempt, counted until it is answered
     std::unordered_map<std::string, unsigned>* counts = nullptr;
     std::string name;
     ~in_flight() {

@@ -97,6 +97,72 @@ TEST(Throttle, PenalisedAddressCostsNoHashing) {
       << relay.console("stats");
 }
 
+// From a black-box review: one person guessing (or mistyping) behind a shared address got
+// it penalised, and every other user there whose connection blipped could not sign in again,
+// even from their own device with the right password. The device an account last signed in
+// from, proving it (protocol.md 5.2.1), is now let in; nothing else is.
+TEST(Throttle, APenalisedAddressStillLetsInTheDeviceAnAccountLastSignedInFrom) {
+  temp_dir dir;
+  relay_fixture relay(strict_config(dir, 1));
+  crypto::key_pair device = [&] {
+    test_client owner(relay.port(), "127.0.0.1");
+    owner.sign_up_ok("alice", "the-right-password");
+    return owner.identity().copy();
+  }();
+  {
+    test_client other(relay.port(), "127.0.0.2");
+    other.sign_up_ok("carol", "carols-password");
+  }
+  // Someone else behind 127.0.0.1 guesses carol's password: two failures, a 30 s penalty.
+  for (int i = 0; i < 2; ++i) {
+    test_client c(relay.port(), "127.0.0.1");
+    auto f = c.sign_in("carol", "guess-" + std::to_string(i));
+    ASSERT_TRUE(f && std::holds_alternative<proto::error>(*f));
+    EXPECT_EQ(std::get<proto::error>(*f).code, proto::reason::invalid_credentials);
+  }
+  auto refused = [](const std::optional<proto::frame>& f, const char* who) {
+    ASSERT_TRUE(f) << who;
+    ASSERT_TRUE(std::holds_alternative<proto::error>(*f)) << who << " was let in";
+    EXPECT_EQ(std::get<proto::error>(*f).code, proto::reason::rate_limited) << who;
+    EXPECT_NE(std::get<proto::error>(*f).text.find("from your address; retry in "),
+              std::string::npos)
+        << who;
+  };
+  {  // the right password from another device (a key of its own, proven)
+    test_client c(relay.port(), "127.0.0.1");
+    refused(c.sign_in("alice", "the-right-password"), "another device");
+  }
+  {  // alice's key claimed without its secret
+    test_client forger(relay.port(), "127.0.0.1");
+    proto::key_bytes k;
+    std::copy(device.pub().begin(), device.pub().end(), k.begin());
+    forger.send_frame(
+        proto::sign_in{"alice", "the-right-password", k, forger.proof_for(forger.identity())});
+    refused(forger.next_frame(std::chrono::seconds(10)), "a forged proof");
+  }
+  {  // alice's key without any proof
+    test_client c(relay.port(), "127.0.0.1");
+    proto::key_bytes k;
+    std::copy(device.pub().begin(), device.pub().end(), k.begin());
+    c.send_frame(proto::sign_in{"alice", "the-right-password", k, std::nullopt});
+    refused(c.next_frame(std::chrono::seconds(10)), "no proof");
+  }
+  {  // a new account from the penalised address
+    test_client c(relay.port(), "127.0.0.1");
+    c.send_frame(proto::sign_up{"dave", "daves-password", {}});
+    refused(c.next_frame(std::chrono::seconds(10)), "a sign-up");
+  }
+  // alice's own device, behind the same address, is let in.
+  test_client phone(relay.port(), "127.0.0.1");
+  phone.use_identity(device);
+  auto f = phone.sign_in("alice", "the-right-password");
+  ASSERT_TRUE(f);
+  EXPECT_TRUE(std::holds_alternative<proto::welcome>(*f)) << "the owner's device was held back";
+  // Only the two guesses were hashed and failed.
+  EXPECT_NE(relay.console("stats").find("sign-in failures     2\n"), std::string::npos)
+      << relay.console("stats");
+}
+
 TEST(Throttle, SignUpsBehindOneAddressNeverLockEachOtherOut) {
   // Our client starts every sign-up with a sign-in, which fails (no such account yet). Those
   // failures guess no password: with one free failure, the second sign-up would be refused
