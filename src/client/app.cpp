@@ -576,6 +576,7 @@ struct relink_result {
   bool give_up = false;          // trying again cannot help: refused, or the relay's key changed
   int exit_code = exit_failure;  // when giving up
   std::string why;               // what went wrong, for the person (empty: already said)
+  std::chrono::seconds retry_after{0};  // the relay asked to wait this long (rate_limited)
 };
 using relink_fn = std::function<awaitable<relink_result>()>;
 
@@ -1043,6 +1044,9 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         co_return false;
       }
       pause = std::min(pause * 2, std::chrono::milliseconds(30000));
+      // Not before the relay said (the jitter taking at most a fifth off): sooner is refused.
+      pause = std::max(pause, std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  (r.retry_after + std::chrono::milliseconds(300)) * 5 / 4));
       u.info("* " + r.why + "; trying again in " + std::to_string((pause.count() + 500) / 1000) +
              " s");
     }
@@ -1957,10 +1961,16 @@ int run_client(const client_config& cfg) {
     if (out.refused || out.closed) {
       const auto code = out.refused ? out.refused->code : out.closed->code;
       const std::string text = printable(out.refused ? out.refused->text : out.closed->text);
-      // The relay restarting or busy hashing: worth another try. Anything else is an answer.
+      // The relay restarting or busy hashing: worth another try; held back for failures
+      // (someone guessing behind our address, protocol.md 5.2): after the time it names.
+      // Anything else is an answer.
+      const auto wait = code == proto::reason::rate_limited && out.refused
+                            ? retry_after_seconds(out.refused->text)
+                            : std::nullopt;
       if (code == proto::reason::shutting_down || code == proto::reason::busy ||
-          code == proto::reason::timeout) {
+          code == proto::reason::timeout || wait) {
         r.why = "cannot reconnect yet: " + text;
+        if (wait) r.retry_after = std::chrono::seconds(*wait);
       } else {
         r.give_up = true;
         r.exit_code = exit_bad_credentials;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sodium.h>
 
+#include <atomic>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -67,6 +68,41 @@ TEST(LyingRelay, AMalformedFrameInTheChatIsNamedAndTheClientSignsInAgain) {
   EXPECT_GE(relay.sign_ins(), 2);
   alice->send_line("/quit");
   EXPECT_TRUE(alice->wait_exit().has_value());
+}
+
+// From a black-box review: a client signing in again after a lost connection gave up for
+// good (exit 2) when the relay answered that its address was held back for failed sign-ins
+// (someone else guessing behind the same NAT), although the relay said when to come back.
+// Now it waits that long and signs in again.
+TEST(LyingRelay, ASignInAgainHeldBackForAWhileIsTriedAgainAfterIt) {
+  temp_dir dir;
+  auto connections = std::make_shared<std::atomic<int>>(0);
+  fake_relay relay([connections](const proto::frame& first) {
+    switch (++*connections) {
+      case 1: {  // signed in, then the connection fails
+        auto answer = welcome_alone(asked_name(first));
+        answer.push_back(bytes{0x7f, 0x00});
+        return answer;
+      }
+      case 2:
+        return std::vector<bytes>{proto::encode(
+            proto::error{proto::reason::rate_limited, 0,
+                         "too many failed sign-ins from your address; retry in 2 s"})};
+      default:
+        return welcome_alone(asked_name(first));
+    }
+  });
+  auto alice = start_client(dir, relay.port(), "alice");
+  ASSERT_TRUE(type_credentials(*alice, "alice", password));
+  EXPECT_TRUE(saw(*alice, "* connection to the relay lost: "));
+  EXPECT_TRUE(saw(*alice,
+                  std::regex(R"(\* cannot reconnect yet: too many failed sign-ins from )"
+                             R"(your address; retry in 2 s; trying again in [3-9] s)"),
+                  "the wait the relay named"));
+  EXPECT_TRUE(saw(*alice, "* reconnected to the relay"));
+  EXPECT_EQ(relay.sign_ins(), 3);
+  alice->send_line("/quit");
+  EXPECT_TRUE(exited_with(*alice, 0));
 }
 
 // The same fault before the chat, instead of the answer to the sign-in: named on the error
