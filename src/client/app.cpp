@@ -515,8 +515,10 @@ int report_link_failure(ui& u, std::error_code ec, const link& l, const std::str
   const std::string because = ec == link_errc::unreachable && !l.unreachable_because().empty()
                                   ? ": " + l.unreachable_because()
                                   : "";
-  const std::string fault =
-      ec == link_errc::protocol && !l.protocol_fault().empty() ? ": " + l.protocol_fault() : "";
+  const std::string fault = (ec == link_errc::protocol || ec == link_errc::handshake_failed) &&
+                                    !l.protocol_fault().empty()
+                                ? ": " + l.protocol_fault()
+                                : "";
   u.error("error: " + ec.message() + " (" + relay_id + ")" + because + fault);
   return ec == link_errc::closed || ec == link_errc::protocol ? exit_failure : exit_unreachable;
 }
@@ -1955,6 +1957,8 @@ int run_client(const client_config& cfg) {
         r.why = "cannot reconnect: " + out.link_error.message();
         if (!fresh->unreachable_because().empty())
           r.why += " (" + fresh->unreachable_because() + ")";
+        if (out.link_error == link_errc::handshake_failed && !fresh->protocol_fault().empty())
+          r.why += ": " + fresh->protocol_fault();
       }
       co_return r;
     }

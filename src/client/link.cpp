@@ -89,13 +89,27 @@ awaitable<result<void>> link::open(const std::string& host, std::uint16_t port,
   proto::append_record(rec, *m1);
   co_await net::async_write(socket_, net::buffer(rec), net::redirect_error(net::use_awaitable, ec));
   if (ec) co_return fail(link_errc::closed);
-  // <- e, ee, s, es
+  // <- e, ee, s, es: always 96 bytes (protocol.md 4.2); a longer record is not a relay's,
+  // and is refused at its length instead of waited for.
+  reader_.set_limit(handshake_record_limit);
   auto m2 = co_await next_record();
-  if (!m2) co_return fail(static_cast<link_errc>(m2.error().value()));
-  if (auto p = noise_.read_handshake(*m2); !p) co_return fail(link_errc::handshake_failed);
-  const crypto::public_key* rs = noise_.remote_static();
-  if (!rs) co_return fail(link_errc::handshake_failed);
-  relay_key_ = *rs;
+  if (!m2) {
+    protocol_fault_ =
+        m2.error() == link_errc::closed
+            ? "it closed the connection before answering (a relay at its limit of connections "
+              "from this address does so; or this is not a relaychat relay)"
+            : "its answer is not a relaychat handshake message (" + protocol_fault_ +
+                  "): not a relaychat relay?";
+    co_return fail(link_errc::handshake_failed);
+  }
+  reader_.set_limit(proto::max_record);
+  if (auto p = noise_.read_handshake(*m2); !p || !noise_.remote_static()) {
+    protocol_fault_ =
+        "its handshake message does not check (not a relaychat relay, or altered "
+        "on the way?)";
+    co_return fail(link_errc::handshake_failed);
+  }
+  relay_key_ = *noise_.remote_static();
   // The pin check happens here, before message 3 reveals anything of ours.
   if (!accept_key(relay_key_)) {
     boost::system::error_code ignore;

@@ -2,16 +2,20 @@
 // that it says exactly what the relay did wrong, so a person can tell a bug from an attack.
 #include <gtest/gtest.h>
 #include <sodium.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <thread>
 
 #include "support/chat_driver.hpp"
 #include "support/fake_relay.hpp"
 #include "support/pty_process.hpp"
 #include "support/temp_dir.hpp"
+#include "support/test_client.hpp"
 
 namespace relay::test {
 namespace {
@@ -103,6 +107,51 @@ TEST(LyingRelay, ASignInAgainHeldBackForAWhileIsTriedAgainAfterIt) {
   EXPECT_EQ(relay.sign_ins(), 3);
   alice->send_line("/quit");
   EXPECT_TRUE(exited_with(*alice, 0));
+}
+
+// From a black-box review: a relay at its limit of connections from one address closes new
+// ones at once, and the client said only "connection closed" (exit 1). It now says what
+// such a close means, as a relay it could not use (exit 3).
+TEST(NotARelay, ARelayClosingAtOnceIsSaidToBeAtItsLimitOrNoRelay) {
+  temp_dir dir;
+  relay_process relay = start_relay(dir.path() / "relay.db", 0, RELAY_NODE_BINARY,
+                                    {"--max-unauthenticated-per-address", "2"});
+  raw_socket first(relay.port), second(relay.port);  // silent: the address is at its limit
+  auto alice = start_client(dir, relay.port, "alice");
+  EXPECT_TRUE(
+      saw(*alice,
+          "error: secure handshake with the relay failed (127.0.0.1:" + std::to_string(relay.port) +
+              "): it closed the connection before answering (a relay at its limit"));
+  EXPECT_TRUE(saw(*alice, "or this is not a relaychat relay)"));
+  EXPECT_TRUE(exited_with(*alice, 3));
+}
+
+// From the same review: a port that speaks something else (here an SSH server's greeting)
+// was "connection closed" too, after waiting for a record length made of its text.
+TEST(NotARelay, AServerThatSpeaksAnotherProtocolIsSaidNotToBeARelayAtOnce) {
+  std::uint16_t port = 0;
+  const int listener = listen_loopback(port, "ssh-like server");
+  std::thread server([listener] {
+    const int c = ::accept(listener, nullptr, nullptr);
+    const std::string greeting = "SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n";
+    write_all(c, byte_view(reinterpret_cast<const byte*>(greeting.data()), greeting.size()));
+    char buf[256];
+    while (::recv(c, buf, sizeof buf, 0) > 0) {  // held open until the client leaves
+    }
+    ::close(c);
+  });
+  temp_dir dir;
+  auto alice = start_client(dir, port, "alice");
+  const auto started = std::chrono::steady_clock::now();
+  EXPECT_TRUE(saw(
+      *alice, "error: secure handshake with the relay failed (127.0.0.1:" + std::to_string(port) +
+                  "): its answer is not a relaychat handshake message (a bad record"));
+  EXPECT_TRUE(saw(*alice, "not a relaychat relay?"));
+  EXPECT_TRUE(exited_with(*alice, 3));
+  // Not the 15 s handshake deadline: refused at the record's length.
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(10));
+  server.join();
+  ::close(listener);
 }
 
 // The same fault before the chat, instead of the answer to the sign-in: named on the error

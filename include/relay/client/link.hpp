@@ -27,6 +27,10 @@ enum class link_errc {
 const std::error_category& link_category() noexcept;
 std::error_code make_error_code(link_errc e) noexcept;
 
+/// Handshake message 2 is 96 bytes (protocol.md 4.2): a record announcing more is not a
+/// relay's (an HTTP or SSH server, random bytes) and is refused before it is waited for.
+inline constexpr std::size_t handshake_record_limit = 128;
+
 class link : public std::enable_shared_from_this<link> {
  public:
   /// Create with std::make_shared: the write loop keeps the link alive while it runs.
@@ -52,7 +56,8 @@ class link : public std::enable_shared_from_this<link> {
   /// Why the relay could not be reached, as the system put it ("Connection refused", "Host
   /// not found"); empty unless open() failed with link_errc::unreachable.
   const std::string& unreachable_because() const noexcept { return unreachable_because_; }
-  /// What the relay sent that made receive() fail with link_errc::protocol.
+  /// What the relay sent that made receive() fail with link_errc::protocol, or open() with
+  /// link_errc::handshake_failed (closed before message 2, or sent something else).
   const std::string& protocol_fault() const noexcept { return protocol_fault_; }
   /// A fault found above the link (a frame that makes no sense where it came): closes it.
   void fail_protocol(std::string what) {
