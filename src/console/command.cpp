@@ -54,6 +54,9 @@ class console_category_impl : public std::error_category {
                "or units largest first, each once, e.g. 1h30m (at most 520w)";
       case command_errc::reason_too_long:
         return "reason too long (over 200 bytes)";
+      case command_errc::line_break:
+        return "a line break in the line (several lines pasted?): nothing was run; one "
+               "command at a time";
     }
     return "unknown console error";
   }
@@ -116,6 +119,12 @@ std::error_code make_error_code(command_errc e) noexcept {
 result<command> parse_command(std::string_view line) {
   // Length first, so nothing else ever looks at an oversized line.
   if (line.size() > max_line) return command_errc::too_long;
+  // A paste of several commands (a line break before more text): none runs, as a paste may
+  // carry more than was meant.
+  if (const auto text = line.substr(0, line.find_last_not_of("\r\n") + 1);
+      text.find('\n') != std::string_view::npos) {
+    return command_errc::line_break;
+  }
   if (!is_clean(line)) return command_errc::bad_character;
 
   std::string_view rest = line.substr(0, line.find_last_not_of(blanks) + 1);

@@ -12,16 +12,38 @@
 #include <string_view>
 #include <utility>
 
+#include "relay/console/layout.hpp"
 #include "relay/crypto/keys.hpp"
 #include "relay/crypto/sodium.hpp"
 #include "relay/server/operator_console.hpp"
 #include "relay/server/relay_server.hpp"
+#include "relay/term/terminal.hpp"
+#include "relay/term/wrap.hpp"
 #include "relay/util/log.hpp"
+#include "relay/util/write_all.hpp"
 
 namespace relay::server {
 
+namespace {
+
+/// Log lines on a terminal (standard error) wrap as the console wraps them, under their text
+/// after the time and level, also before the console starts and after it ends: the first
+/// line of every run (with the key's fingerprint) broke at column 0.
+void wrap_log_on_terminal() {
+  if (!term::interactive_terminal_available(STDERR_FILENO, STDERR_FILENO)) return;
+  log::set_writer([](std::string_view lines) {
+    if (!lines.empty() && lines.back() == '\n') lines.remove_suffix(1);
+    const std::string rows =
+        term::wrap(lines, term::terminal_columns(STDERR_FILENO), console::log_hang(lines)) + "\n";
+    (void)util::write_all(STDERR_FILENO, rows);
+  });
+}
+
+}  // namespace
+
 int run_relay(const relay_config& cfg) {
   crypto::init();
+  wrap_log_on_terminal();
   // Only very large buffers (Argon2's 19 MiB on the worker threads) come from mmap and go back
   // to the system when freed. Chat buffers stay on the heap: with 1 KiB messages a client's
   // batch and write buffers are 16 to 100 KiB, and with thresholds of 64 and 256 KiB every
@@ -83,7 +105,10 @@ int run_relay(const relay_config& cfg) {
   log::info() << "relay started: relaychat " << RELAYCHAT_VERSION << ", listening on " << listening
               << ", key " << crypto::fingerprint(relay->static_key().pub())
               << (relay->key_created() ? " (new key created)" : "") << ", database " << cfg.db_path
-              << ", audit log " << relay->audit_log_path();
+              << ", audit log " << relay->audit_log_path()
+              << (relay->audit_log_problem().empty()
+                      ? std::string()
+                      : " (cannot write it: " + relay->audit_log_problem() + ")");
   // Written before the lines on standard output (and the console's prompt): the log's writer
   // thread printed it between them, or over the prompt (a black-box review saw both).
   log::flush(std::chrono::milliseconds(500));
@@ -120,8 +145,9 @@ int run_relay(const relay_config& cfg) {
     operator_console console(io, *relay, STDIN_FILENO, stdout);
     io.run();
   }
-  relay.reset();  // closes the database cleanly (WAL checkpoint on close)
-  log::flush();   // the last log lines before the last line
+  wrap_log_on_terminal();  // the console gave the log back: its last lines
+  relay.reset();           // closes the database cleanly (WAL checkpoint on close)
+  log::flush();            // the last log lines before the last line
   std::printf("relay stopped\n");
   return 0;
 }

@@ -3,6 +3,7 @@
 #include <pthread.h>
 #include <sched.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <filesystem>
@@ -439,6 +440,34 @@ TEST(Process, TheLogsStartLineComesBeforeTheStartUpLinesAndThePrompt) {
   }
 }
 
+// From a black-box review: the log's start line (longer than most terminals are wide: it
+// holds the key's fingerprint and two paths) broke at column 0, before the console existed
+// to wrap it; every row after its first now starts under its text, after time and level.
+TEST(Process, TheLogsStartLineWrapsUnderItsTextOnATerminal) {
+  temp_dir dir;
+  auto relay = start_relay(dir.path() / "relay.db", 0, RELAY_NODE_BINARY, {}, true);
+  std::string t = relay.proc->transcript();
+  t.erase(std::remove(t.begin(), t.end(), '\r'), t.end());
+  const auto started = t.find("INFO relay started");
+  const auto next = t.find("relaychat relay listening on");
+  ASSERT_NE(started, std::string::npos) << t;
+  ASSERT_NE(next, std::string::npos) << t;
+  const auto line_start =
+      t.rfind('\n', started) == std::string::npos ? 0 : t.rfind('\n', started) + 1;
+  const std::string line = t.substr(line_start, next - line_start);
+  const std::size_t hang = started + 5 - line_start;  // "TIME INFO "
+  const std::string indent(hang, ' ');
+  std::size_t rows = 0;
+  for (std::size_t at = line.find('\n'); at != std::string::npos && at + 1 < line.size();
+       at = line.find('\n', at + 1)) {
+    ++rows;
+    EXPECT_EQ(line.compare(at + 1, hang, indent), 0) << "a row not under the text:\n" << line;
+  }
+  EXPECT_GE(rows, 1U) << "the line did not wrap at 160 columns:\n" << line;
+  relay.proc->terminate();
+  EXPECT_EQ(relay.proc->wait_exit(), 0);
+}
+
 // An audit log that cannot be written is said in the start-up lines, where the operator
 // looks, not only in a log line they may never see; the relay still serves.
 TEST(Process, AnAuditLogThatCannotBeWrittenIsSaidAtStart) {
@@ -448,6 +477,10 @@ TEST(Process, AnAuditLogThatCannotBeWrittenIsSaidAtStart) {
   EXPECT_NE(relay.proc->transcript().find("audit log: " + bad +
                                           " (cannot write it: No such file or directory; "
                                           "commands will say so until it works)"),
+            std::string::npos)
+      << relay.proc->transcript();
+  // The log's start line says so too, not only the WARN line before it.
+  EXPECT_NE(relay.proc->transcript().find("audit log " + bad + " (cannot write it: "),
             std::string::npos)
       << relay.proc->transcript();
   test_client alice(relay.port);

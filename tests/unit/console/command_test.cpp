@@ -110,6 +110,9 @@ TEST(Command, BanUnbanAndBans) {
   EXPECT_EQ(parsed("bans"), (command{"bans", {}}));
   EXPECT_EQ(error_of("bans bob"), command_errc::too_many_args);
   EXPECT_EQ(error_of("ban bob 2h \x1b[31m"), command_errc::bad_character);
+  // A paste of several lines is said to be one, and none of them runs.
+  EXPECT_EQ(error_of("key\nhelp key"), command_errc::line_break);
+  EXPECT_EQ(error_of("kick bob\r\nquit\r\n"), command_errc::line_break);
 }
 
 TEST(Command, DeleteTakesAUserAndAnOptionalConfirm) {
