@@ -44,6 +44,12 @@ bool valid_second(unsigned char lead, unsigned char c) {
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n'; }
 
+/// True if the character at text[pos] follows a zero-width joiner (U+200D, E2 80 8D): the
+/// next part of one emoji (👨‍👩‍👧), which the cursor crosses with the rest.
+bool after_zwj(std::string_view text, std::size_t pos) {
+  return pos >= 3 && text.substr(pos - 3, 3) == "\xE2\x80\x8D";
+}
+
 /// Characters that end a name being completed: `bob:hi al<Tab>`, `al,bo<Tab>`, `@bo<Tab>`.
 bool is_word_delimiter(char c) { return is_space(c) || c == ':' || c == ',' || c == '@'; }
 
@@ -98,6 +104,10 @@ std::vector<cell> layout(std::string_view text) {
           cells.push_back({i, "?", 1});
         } else if (joins_previous(cp) && !cells.empty() && cells.back().text) {
           cells.back().shown += bytes;
+        } else if (after_zwj(text, i) && !cells.empty() && cells.back().text) {
+          // 👨‍👩‍👧 moves and goes as one, with the columns its parts take.
+          cells.back().shown += bytes;
+          cells.back().cols += static_cast<std::size_t>(columns(cp));
         } else if (joins_previous(cp)) {
           cells.push_back({i, "\u25cc" + std::string(bytes), 1, true});  // on a dotted circle
         } else {
@@ -597,7 +607,7 @@ std::size_t line_editor::next_boundary(std::size_t pos) const noexcept {
 
 bool line_editor::joins_at(std::size_t pos) const noexcept {
   const auto [cp, n] = util::utf8_at(buffer_, pos);
-  return n > 1 && joins_previous(cp);
+  return (n > 1 && joins_previous(cp)) || after_zwj(buffer_, pos);
 }
 
 std::size_t line_editor::word_left(std::size_t pos) const noexcept {

@@ -741,6 +741,26 @@ TEST(LineEditor, ACombiningMarkMovesAndGoesWithItsCharacter) {
   EXPECT_EQ(ed.buffer(), "x");
 }
 
+// From a black-box review: Left stopped inside an emoji joined with zero-width joiners, and
+// what was typed there split it (👨‍👩Y‍👧).
+TEST(LineEditor, AnEmojiJoinedWithZeroWidthJoinersMovesAndGoesAsOne) {
+  const std::string family = "\U0001F468\u200D\U0001F469\u200D\U0001F467";  // 👨‍👩‍👧
+  line_editor ed;
+  ed.feed("a" + family + "z");
+  ed.feed(left);
+  ed.feed(left);
+  EXPECT_EQ(ed.cursor(), 1u);  // before the whole family
+  ed.feed("Y");
+  EXPECT_EQ(ed.buffer(), "aY" + family + "z");
+  ed.feed(right);
+  EXPECT_EQ(ed.cursor(), 2u + family.size());
+  ed.feed("\x7f");  // Backspace takes all of it
+  EXPECT_EQ(ed.buffer(), "aYz");
+  // Shown whole, with the columns its three emoji take (2 each, as wcwidth counts them).
+  EXPECT_EQ(line_editor::render_line("", family + "z", family.size(), 80),
+            "\r" + family + "z\x1b[K\r\x1b[6C");
+}
+
 TEST(LineEditorRender, WideCharactersTakeTwoColumns) {
   line_editor ed;
   ed.feed("abc\u4f60");  // abc你
