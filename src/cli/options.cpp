@@ -162,6 +162,14 @@ parsed parse_options(const std::vector<std::string>& args) {
         return usage_error{"unexpected argument '" + o.value.front() +
                            "': every option is spelled --name (try node --help)"};
       }
+      // `--host --home DIR` made "--home" the host and DIR an unexpected word: an option
+      // that takes the next option as its value is said to lack one (--host=--x still works).
+      if (!o.value.empty() && o.original_tokens.size() >= 2 &&
+          o.value.front().rfind("--", 0) == 0) {
+        return usage_error{"--" + o.string_key + " needs a value (it would take '" +
+                           o.value.front() + "'; write --" + o.string_key + "=" + o.value.front() +
+                           " if that is meant)"};
+      }
       if (counts.count(o.string_key) && !o.value.empty() &&
           o.value.front().find('-') != std::string::npos) {
         return usage_error{"--" + o.string_key + " cannot be negative"};

@@ -177,6 +177,24 @@ TEST(Options, NegativeCountsAndStrayWordsAreRefused) {
              "--argon2-parallelism", "16", "--max-send-queue", "65536"})));
 }
 
+// From a black-box review: `node --host --home DIR` took "--home" as the host and then
+// called DIR an unexpected argument. An option that would take the next option as its value
+// says it lacks one; written with '=', such a value is still taken.
+TEST(Options, AnOptionFollowedByAnotherSaysItLacksAValue) {
+  for (auto args : std::vector<std::vector<std::string>>{
+           {"--host", "--home", "dir"}, {"--user", "--json"}, {"-s", "--db", "--port", "1"}}) {
+    auto p = parse(args);
+    ASSERT_TRUE(std::holds_alternative<usage_error>(p)) << args[args.size() > 3 ? 1 : 0];
+    EXPECT_NE(std::get<usage_error>(p).message.find(args[args.size() > 3 ? 1 : 0] +
+                                                    " needs a value (it would take '" +
+                                                    args[args.size() > 3 ? 2 : 1] + "'"),
+              std::string::npos)
+        << std::get<usage_error>(p).message;
+  }
+  auto p = parse({"--home=--odd-dir-name"});
+  ASSERT_TRUE(std::holds_alternative<client_mode>(p));
+}
+
 TEST(Options, ClientScriptingOptions) {
   auto c = std::get<client_mode>(
       parse({"--user", "bot", "--password-file", "/run/pw", "--sign-up", "--json"}));
