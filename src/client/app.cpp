@@ -30,6 +30,7 @@
 #include "relay/client/input.hpp"
 #include "relay/client/lag_check.hpp"
 #include "relay/client/link.hpp"
+#include "relay/client/notice_limiter.hpp"
 #include "relay/client/outbox.hpp"
 #include "relay/client/ui.hpp"
 #include "relay/crypto/device_proof.hpp"
@@ -469,6 +470,10 @@ constexpr std::uint64_t ack_token_base = std::uint64_t{1} << 62;
 constexpr std::size_t new_contacts_one_by_one = 5;
 /// Joins (and leaves) in one roster round shown each on its own line; more are summed up.
 constexpr std::size_t joins_one_by_one = 5;
+/// Messages from one sender that cannot be read, shown one by one per window; more are
+/// counted and summed up when it ends.
+constexpr std::size_t rejections_shown = 3;
+constexpr std::chrono::minutes rejection_window{1};
 /// How often the client makes a new session key (protocol.md 8.5).
 constexpr std::chrono::hours session_renewal{1};
 
@@ -947,6 +952,32 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
     }
   };
 
+  notice_limiter rejections(rejections_shown, rejection_window);
+  net::steady_timer rejections_timer(io);
+  auto say_held_back = [&](const std::vector<notice_limiter::held_back>& ended) {
+    for (const auto& h : ended) {
+      u.error("! " + std::to_string(h.count) + " more message" + (h.count == 1 ? "" : "s") +
+              " said to be from " + printable(h.source) +
+              " could not be read in the last minute (not shown one by one)");
+    }
+  };
+  std::function<void()> arm_rejections_timer = [&] {
+    const auto end = rejections.next_end();
+    if (!end) return;
+    rejections_timer.expires_at(*end);
+    rejections_timer.async_wait([&](boost::system::error_code ec) {
+      if (ec) return;
+      say_held_back(rejections.ended(notice_limiter::clock::now()));
+      arm_rejections_timer();
+    });
+  };
+  auto admit_rejection = [&](const std::string& from) {
+    const auto now = notice_limiter::clock::now();
+    say_held_back(rejections.ended(now));  // a window over is summed up before a new one
+    const bool shown = rejections.admit(from, now);
+    if (!shown) arm_rejections_timer();
+    return shown;
+  };
   // Leaving, by choice or not: what was typed and never went out is named, never lost quietly.
   auto report_unsent = [&] {
     pace_timer.cancel();
@@ -1185,6 +1216,9 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
                     " since then, if anything, was sealed to their identity key only (no forward "
                     "secrecy)");
         }
+        // A few such lines per sender a minute, the rest summed up: anyone signed in can
+        // send garbage the relay forwards unread.
+        if (!opened && !admit_rejection(d->from)) continue;
         if (!opened && opened.error() == chat_errc::stale_session) {
           // The outer box opened, so it is theirs: only its inner key is gone for good.
           u.error("! a message from " + printable(d->from) +

@@ -1,5 +1,6 @@
 // End-to-end trust on first use: relay key pins, --relay-key, contact key pins, safety numbers.
 #include <gtest/gtest.h>
+#include <sodium.h>
 #include <sqlite3.h>
 
 #include <algorithm>
@@ -670,6 +671,24 @@ class KeyNotices : public ::testing::Test {
   test_client alice{relay.port};
   std::unique_ptr<pty_process> bob;
 };
+
+// From a black-box review: anyone signed in can send garbage the relay forwards unread, and
+// each became a line of its own: forty of them pushed the conversation off the screen. The
+// first three a minute from one sender are shown; the rest are counted and summed up.
+class RejectedFlood : public KeyNotices {};
+TEST_F(RejectedFlood, OnlyTheFirstFewUnreadableMessagesFromOneSenderAreShownOneByOne) {
+  for (std::uint32_t id = 1; id <= 10; ++id) {
+    bytes garbage(232);
+    randombytes_buf(garbage.data(), garbage.size());
+    alice.send_frame(proto::send{id, "bob", garbage});
+  }
+  alice.send_text("bob", "after the garbage", 11);
+  ASSERT_TRUE(saw(*bob, "alice: after the garbage"));
+  EXPECT_EQ(occurrences(bob->transcript(), "! rejected a message said to be from alice"), 3U)
+      << bob->describe("bob");
+  bob->send_line("/quit");
+  EXPECT_TRUE(exited_with(*bob, 0));
+}
 
 // protocol.md 8.6: someone who only reads still gets forward secret messages. A sender
 // knows no session key of theirs until they write; their client answers the first message
