@@ -62,8 +62,16 @@ struct password_text {
 termios saved_terminal{};
 volatile std::sig_atomic_t echo_is_off = 0;
 
+// Where the prompts go (status: standard error, or the terminal the editor uses).
+int ask_again_fd = STDERR_FILENO;
+
 extern "C" void restore_terminal_and_die(int sig) {
-  if (echo_is_off) ::tcsetattr(STDIN_FILENO, TCSANOW, &saved_terminal);  // async-signal-safe
+  if (echo_is_off) {  // async-signal-safe calls only
+    ::tcsetattr(STDIN_FILENO, TCSANOW, &saved_terminal);
+    // The cursor is after "password: ", where Enter never came: the shell's prompt (or
+    // its "Quit") goes on a line of its own.
+    [[maybe_unused]] const auto n = ::write(ask_again_fd, "\r\n", 2);
+  }
   std::signal(sig, SIG_DFL);
   std::raise(sig);
 }
@@ -74,7 +82,6 @@ termios quiet_terminal{};  // echo off: what a password is typed under
 // installed, as a signal handler may only write).
 char ask_again_text[512];
 std::size_t ask_again_length = 0;
-int ask_again_fd = STDERR_FILENO;
 
 void prepare_ask_again(const ui& u, const std::string& question) {
   const std::string again = "(what was typed before Ctrl-Z is discarded)\n" + question;

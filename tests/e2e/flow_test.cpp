@@ -951,6 +951,11 @@ TEST_F(E2eTest, CtrlCAtThePasswordPromptRestoresEcho) {
   EXPECT_TRUE(alice->wait_exit().has_value()) << alice->describe("Ctrl-C did not end the client");
   // Otherwise the shell the user returns to keeps echo off.
   EXPECT_TRUE(alice->echo_enabled()) << alice->describe("the terminal was left with echo off");
+  // And the shell's prompt does not go on after "password: " (from a black-box review).
+  const std::string t = alice->transcript();
+  ASSERT_GE(t.size(), 11U);
+  EXPECT_EQ(t.substr(t.size() - 11), "password: \n")
+      << alice->describe("no line end after the prompt");
 }
 
 TEST_F(E2eTest, SignUpCountsAsASignInInTheDb) {
