@@ -572,6 +572,16 @@ session::step session::on_plain_frame(byte_view plain) {
   if (!plain.empty() && plain.front() == static_cast<byte>(proto::frame_type::send)) {
     return on_send(plain);
   }
+  // A type only the relay sends is said to be one, whether or not its fields decode (a
+  // lone 0x81 was "truncated frame", a whole closing "unexpected frame from client").
+  if (!plain.empty() && plain.front() >= static_cast<byte>(proto::frame_type::welcome) &&
+      plain.front() <= static_cast<byte>(proto::frame_type::last_key)) {
+    static constexpr char digits[] = "0123456789abcdef";
+    close(proto::reason::protocol_error,
+          std::string("unexpected frame from client: type 0x") + digits[plain.front() >> 4] +
+              digits[plain.front() & 15] + " is one only the relay sends");
+    return step::stop;
+  }
   auto f = proto::decode(plain);
   if (!f) {
     close(proto::reason::protocol_error, proto::describe_bad_frame(plain, f.error()));

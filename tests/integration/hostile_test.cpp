@@ -80,7 +80,19 @@ TEST_F(HostileTest, RelayOnlyFrameFromClientIsAProtocolError) {
   auto closing = c.expect<proto::closing>();
   ASSERT_TRUE(closing);
   EXPECT_EQ(closing->code, proto::reason::protocol_error);
+  EXPECT_EQ(closing->text, "unexpected frame from client: type 0x81 is one only the relay sends");
   EXPECT_TRUE(c.closed_within(3s));
+  // The type byte alone says the same (a black-box review got "truncated frame (frame type
+  // 0x81)" for it), and so does a whole closing.
+  for (const bytes& frame : {bytes{0x81}, proto::encode(proto::closing{})}) {
+    test_client other(relay.port());
+    other.send_raw_frame(frame);
+    auto said = other.expect<proto::closing>();
+    ASSERT_TRUE(said);
+    EXPECT_EQ(said->text, "unexpected frame from client: type 0x" +
+                              std::string(frame[0] == 0x81 ? "81" : "85") +
+                              " is one only the relay sends");
+  }
   expect_relay_still_serves();
 }
 
