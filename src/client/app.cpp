@@ -1799,8 +1799,10 @@ int run_client(const client_config& cfg) {
       if (!secs || *secs > 300) break;
       u.error("sign-in refused for now: " + printable(outcome.refused->text));
       u.info("waiting " + std::to_string(*secs) + " s, then trying again (Ctrl-C leaves)");
-      std::this_thread::sleep_for(std::chrono::seconds(*secs) + std::chrono::milliseconds(300));
+      // Closed now, not after the wait: the relay keeps a slot per address for connections
+      // not signed in, and would time this one out with "sign-in took too long".
       close_politely(io, l);
+      std::this_thread::sleep_for(std::chrono::seconds(*secs) + std::chrono::milliseconds(300));
       l = std::make_shared<link>(io);
       outcome = run_until_done(io, attempt(u, *l, cfg, dir, relay_id, key_mismatch,
                                            proto::sign_in{name, password.value, pub}, &*identity));
