@@ -475,8 +475,14 @@ constexpr std::uint64_t lag_token = std::uint64_t{1} << 63;
 constexpr std::uint64_t ack_token_base = std::uint64_t{1} << 62;
 /// New contacts in a roster snapshot shown each on its own line; more are summed up in one.
 constexpr std::size_t new_contacts_one_by_one = 5;
-/// Joins (and leaves) in one roster round shown each on its own line; more are summed up.
+/// Joins (and leaves) shown each on its own line; more are summed up in one, naming them all
+/// up to joins_named, else the first joins_one_by_one.
 constexpr std::size_t joins_one_by_one = 5;
+constexpr std::size_t joins_named = 8;
+/// Roster rounds closer than this to the one before are said together once they pause, and
+/// at least this often while they do not.
+constexpr std::chrono::milliseconds roster_settle{300};
+constexpr std::chrono::seconds roster_settle_at_most{3};
 /// Messages from one sender that cannot be read, shown one by one per window; more are
 /// counted and summed up when it ends.
 constexpr std::size_t rejections_shown = 3;
@@ -896,6 +902,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         }
         std::vector<std::string> names;
         for (const auto& f : fresh) names.push_back(f.first);
+        std::sort(names.begin(), names.end());  // in the order of the online line below
         u.info("* " + std::to_string(fresh.size()) +
                " new contacts pinned: " + some_names(names, new_contacts_one_by_one) +
                "\n  (/who lists their keys; compare safety numbers with /verify NAME)");
@@ -985,8 +992,70 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
     if (!shown) arm_rejections_timer();
     return shown;
   };
+  // Joins and leaves. A round with many (a relay restarting, a busy hour) is said in a line
+  // each way, as weechat's smart filter spares its users; rounds that follow each other
+  // closely (the relay sends one per --roster-interval) are said together once they pause.
+  // Programs (--json) get every one, at once. Key changes and lookalikes are said apart.
+  struct roster_line {
+    bool joined = false;
+    std::string name;
+    crypto::public_key key{};
+    bool first_sight = false;
+  };
+  std::vector<roster_line> roster_pending;
+  std::chrono::steady_clock::time_point last_round{}, pending_since{};
+  net::steady_timer roster_timer(io);
+  auto show_roster_lines = [&](const std::vector<roster_line>& lines) {
+    std::vector<std::string> joined, left;
+    std::size_t joined_new = 0;
+    for (const auto& l : lines) {
+      (l.joined ? joined : left).push_back(l.name);
+      joined_new += l.joined && l.first_sight;
+    }
+    const bool sum_joins = !u.json() && joined.size() > joins_one_by_one;
+    const bool sum_leaves = !u.json() && left.size() > joins_one_by_one;
+    for (const auto& l : lines) {
+      if (l.joined && !sum_joins) u.show(join_event{l.name, key_text::of(l.key), l.first_sight});
+      if (!l.joined && !sum_leaves) u.show(leave_event{l.name});
+    }
+    // Every name when they fit in a few more than one by one, else the first five.
+    const auto names = [](const std::vector<std::string>& all) {
+      return some_names(all, all.size() <= joins_named ? all.size() : joins_one_by_one);
+    };
+    if (sum_joins) {
+      u.info("* " + std::to_string(joined.size()) + " joined: " + names(joined) +
+             (joined_new == 0 ? std::string()
+                              : "\n  (" + std::to_string(joined_new) +
+                                    " of them new contacts, pinned: /who lists their keys; "
+                                    "compare safety numbers with /verify NAME)"));
+    }
+    if (sum_leaves) u.info("* " + std::to_string(left.size()) + " left: " + names(left));
+  };
+  auto flush_roster = [&] {
+    roster_timer.cancel();
+    if (!roster_pending.empty()) show_roster_lines(std::exchange(roster_pending, {}));
+  };
+  auto roster_round = [&](std::vector<roster_line> lines) {
+    const auto now = std::chrono::steady_clock::now();
+    const bool follows = now - last_round < roster_settle || !roster_pending.empty();
+    last_round = now;
+    if (u.json() || !follows) {
+      flush_roster();
+      show_roster_lines(lines);
+      return;
+    }
+    if (roster_pending.empty()) pending_since = now;
+    roster_pending.insert(roster_pending.end(), std::make_move_iterator(lines.begin()),
+                          std::make_move_iterator(lines.end()));
+    // Said once the rounds pause, and at least every few seconds while they do not.
+    roster_timer.expires_at(std::min(now + roster_settle, pending_since + roster_settle_at_most));
+    roster_timer.async_wait([&](boost::system::error_code ec) {
+      if (!ec) flush_roster();
+    });
+  };
   // Leaving, by choice or not: what was typed and never went out is named, never lost quietly.
   auto report_unsent = [&] {
+    flush_roster();
     pace_timer.cancel();
     drain_timer.cancel();
     drain_retry_timer.cancel();
@@ -1035,6 +1104,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   auto linked_at = std::chrono::steady_clock::now();
   constexpr auto lasting_link = std::chrono::seconds(60);
   auto reconnect = [&](const std::string& lost) -> awaitable<bool> {
+    flush_roster();  // who came and went before the connection did
     connected = false;
     told_away = false;
     snapshot_done = false;
@@ -1141,41 +1211,24 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         if (back) continue;
         break;
       }
+      // Joins and leaves waiting to be said come before anything else the relay sent after
+      // them: a message from someone just joined follows their join line.
+      if (!std::holds_alternative<proto::presence>(*f)) flush_roster();
       if (auto* p = std::get_if<proto::presence>(&*f)) {
         const auto events = c.apply(*p);
-        // A round with many joins or leaves (a relay restarting, a busy hour) is said in a
-        // line each way on a screen, as weechat's smart filter spares its users; programs
-        // (--json) get every one. Key changes and lookalikes are still said one by one.
-        std::size_t joins = 0, leaves = 0;
-        for (const auto& ev : events) {
-          joins += ev.what == roster_event::kind::joined;
-          leaves += ev.what == roster_event::kind::left;
-        }
-        const bool sum_up_joins = !p->snapshot && !u.json() && joins > joins_one_by_one;
-        const bool sum_up_leaves = !u.json() && leaves > joins_one_by_one;
-        std::vector<std::string> joined, left;
-        std::size_t joined_new = 0;
+        std::vector<roster_line> lines;  // this round's joins and leaves, to show
         for (const auto& ev : events) {
           switch (ev.what) {
             case roster_event::kind::joined: {
               // First sight (and no lookalike to warn of): the join line says it all.
               const bool first_sight = !book.find(ev.name) && !book.lookalike_of(ev.name);
-              if (sum_up_joins) {
-                joined.push_back(ev.name);
-                joined_new += first_sight;
-              } else if (!p->snapshot) {
-                u.show(join_event{ev.name, key_text::of(ev.key), first_sight});
-              }
+              if (!p->snapshot) lines.push_back({true, ev.name, ev.key, first_sight});
               check_key(ev.name, ev.key, p->snapshot, !p->snapshot && first_sight);
               release_awaiting(ev.name);
               break;
             }
             case roster_event::kind::left:
-              if (sum_up_leaves) {
-                left.push_back(ev.name);
-              } else {
-                u.show(leave_event{ev.name});
-              }
+              lines.push_back({false, ev.name, {}, false});
               break;
             case roster_event::kind::key_changed:
               u.info("* " + ev.name + " signed in again, with key " +
@@ -1184,18 +1237,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
               break;
           }
         }
-        if (!joined.empty()) {
-          u.info("* " + std::to_string(joined.size()) +
-                 " joined: " + some_names(joined, joins_one_by_one) +
-                 (joined_new == 0 ? std::string()
-                                  : "\n  (" + std::to_string(joined_new) +
-                                        " of them new contacts, pinned: /who lists their keys; "
-                                        "compare safety numbers with /verify NAME)"));
-        }
-        if (!left.empty()) {
-          u.info("* " + std::to_string(left.size()) +
-                 " left: " + some_names(left, joins_one_by_one));
-        }
+        if (!lines.empty()) roster_round(std::move(lines));
         if (std::exchange(book_changed, false)) save_book();
         update_candidates();
         if (p->snapshot && p->last && !snapshot_done) {

@@ -92,6 +92,10 @@ struct fake_relay::impl {
     if (!first) return;
     sign_ins->fetch_add(1);
     for (const bytes& plain : answer(*first)) {
+      if (plain.empty()) {  // a pause between rounds
+        std::this_thread::sleep_for(fake_relay::pause);
+        continue;
+      }
       if (!send_plain(fd, noise, plain)) return;
     }
     while (auto r = read_record(fd, reader)) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -24,7 +25,9 @@ class fake_relay {
  public:
   /// Plaintexts of the transport messages to send after the first frame: encode() of a
   /// frame, or any bytes (a malformed frame). Sent unpadded, as a relay may to any client.
+  /// An empty one is no message but a pause of `pause` (rounds a client sees apart).
   using script = std::function<std::vector<bytes>(const proto::frame& first)>;
+  static constexpr std::chrono::milliseconds pause{600};
   explicit fake_relay(script answer);
   ~fake_relay();
   fake_relay(const fake_relay&) = delete;
