@@ -194,11 +194,9 @@ void relay_server::start() {
       io_, [this] { return accept_loop(); }, net::detached);
   arm_rate_sampler();
   arm_sweep();
-  // Opened now so a bad path shows at start; commands report it again until it works.
-  if (auto ec = audit_.open()) {
-    audit_problem_ = ec.message();
-    log::warn() << "audit log " << audit_.path() << ": " << ec.message();
-  }
+  // Opened now so a bad path shows at start (node -s logs it after its start line);
+  // commands report it again until it works.
+  if (auto ec = audit_.open()) audit_problem_ = ec.message();
 }
 
 awaitable<void> relay_server::accept_loop() {

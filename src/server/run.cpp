@@ -109,36 +109,47 @@ int run_relay(const relay_config& cfg) {
               << (relay->audit_log_problem().empty()
                       ? std::string()
                       : " (cannot write it: " + relay->audit_log_problem() + ")");
+  // After the start line, which begins every run's part of the log.
+  if (!relay->audit_log_problem().empty()) {
+    log::warn() << "cannot write the audit log " << relay->audit_log_path() << ": "
+                << relay->audit_log_problem() << "; console commands say so until it can be";
+  }
   // Written before the lines on standard output (and the console's prompt): the log's writer
   // thread printed it between them, or over the prompt (a black-box review saw both).
   log::flush(std::chrono::milliseconds(500));
-  std::printf("relaychat relay listening on %s\n", listening.c_str());
-  std::printf("relay key fingerprint: %s%s\n",
-              crypto::fingerprint(relay->static_key().pub()).c_str(),
-              relay->key_created() ? " (new key created)" : "");
-  std::printf("database: %s\n", cfg.db_path.c_str());
+  // On a terminal, wrapped as the console wraps its answers (2 columns in), never at column
+  // 0: the fingerprint is what operators copy to give their users.
+  const std::size_t columns = term::interactive_terminal_available(STDOUT_FILENO, STDOUT_FILENO)
+                                  ? term::terminal_columns(STDOUT_FILENO)
+                                  : 0;
+  auto say = [columns](const std::string& line) {
+    std::fputs((term::wrap(line, columns, 2) + "\n").c_str(), stdout);
+  };
+  say("relaychat relay listening on " + listening);
+  say("relay key fingerprint: " + crypto::fingerprint(relay->static_key().pub()) +
+      (relay->key_created() ? " (new key created)" : ""));
+  say("database: " + cfg.db_path);
   // A database made before the relay created it private (or copied with wider modes).
   if (struct stat st{}; ::stat(cfg.db_path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%03o", static_cast<unsigned>(st.st_mode & 0777));
     log::warn() << "other users can read " << cfg.db_path << " (mode " << mode
                 << "), which holds password hashes";
-    std::printf(
-        "warning: other users can read %s (mode %03o), which holds password hashes: "
-        "chmod 600 %s\n",
-        cfg.db_path.c_str(), static_cast<unsigned>(st.st_mode & 0777), cfg.db_path.c_str());
+    say("warning: other users can read " + cfg.db_path + " (mode " + mode +
+        "), which holds password hashes: chmod 600 " + cfg.db_path);
   }
   if (relay->audit_log_problem().empty()) {
-    std::printf("audit log: %s\n", relay->audit_log_path().c_str());
+    say("audit log: " + relay->audit_log_path());
   } else {
     // Said where the operator looks at start, not only in the log: commands still run, and
     // each answer repeats that it was not recorded until the file can be written.
-    std::printf("audit log: %s (cannot write it: %s; commands will say so until it works)\n",
-                relay->audit_log_path().c_str(), relay->audit_log_problem().c_str());
+    say("audit log: " + relay->audit_log_path() + " (cannot write it: " +
+        relay->audit_log_problem() + "; commands will say so until it works)");
   }
-  std::printf("password hashing: Argon2id, %u KiB, %u %s, %u lane(s), on %u thread(s)\n",
-              cfg.argon2.m_cost_kib, cfg.argon2.t_cost, cfg.argon2.t_cost == 1 ? "pass" : "passes",
-              cfg.argon2.parallelism, relay->hashing_threads());
+  say("password hashing: Argon2id, " + std::to_string(cfg.argon2.m_cost_kib) + " KiB, " +
+      std::to_string(cfg.argon2.t_cost) + (cfg.argon2.t_cost == 1 ? " pass, " : " passes, ") +
+      std::to_string(cfg.argon2.parallelism) + " lane(s), on " +
+      std::to_string(relay->hashing_threads()) + " thread(s)");
   std::fflush(stdout);                         // the console says whether it is ready
   log::flush(std::chrono::milliseconds(500));  // e.g. the warning above, before the prompt
   {

@@ -64,7 +64,7 @@ pty_process::pty_process(pty_options opts)
 
   winsize size{};
   size.ws_row = 50;
-  size.ws_col = 160;
+  size.ws_col = opts.columns;
   int master = -1;
   pid_t pid = ::forkpty(&master, nullptr, nullptr, &size);
   if (pid < 0) throw std::runtime_error(errno_text("forkpty"));

@@ -32,6 +32,8 @@ struct pty_options {
   std::vector<std::pair<std::string, std::string>> env;
   /// Shown in failure messages.
   std::string label;
+  /// The terminal's width from the start.
+  unsigned short columns = 160;
 };
 
 class pty_process {
