@@ -193,8 +193,8 @@ TEST(LyingRelay, AFirstSignInBesideThousandsOnlinePinsThemAllInALineOrTwo) {
   });
   auto alice = start_client(dir, relay.port(), "alice");
   ASSERT_TRUE(type_credentials(*alice, "alice", password));
-  EXPECT_TRUE(
-      saw(*alice, "* 3000 new contacts pinned: user0, user1, user10, user100, user1000 and 2995 more"));
+  EXPECT_TRUE(saw(
+      *alice, "* 3000 new contacts pinned: user0, user1, user10, user100, user1000 and 2995 more"));
   EXPECT_TRUE(saw(*alice, "(/who lists their keys; compare safety numbers with /verify NAME)"));
   // Wrapped on the terminal: matched across its line breaks.
   EXPECT_TRUE(saw(*alice,
