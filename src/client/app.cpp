@@ -473,11 +473,10 @@ constexpr std::uint64_t lag_token = std::uint64_t{1} << 63;
 /// Pings that confirm sends (tokens from here up): TCP keeps order, so their pong says the
 /// relay has handled every message sent before them.
 constexpr std::uint64_t ack_token_base = std::uint64_t{1} << 62;
-/// New contacts in a roster snapshot shown each on its own line; more are summed up in one.
-constexpr std::size_t new_contacts_one_by_one = 5;
-/// Joins (and leaves) shown each on its own line; more are summed up in one, naming them all
-/// up to joins_named, else the first joins_one_by_one.
-constexpr std::size_t joins_one_by_one = 5;
+/// New contacts of a roster snapshot, joins and leaves shown each on its own line; more are
+/// summed up in one, naming them all up to joins_named (joins and leaves), else the first
+/// one_by_one.
+constexpr std::size_t one_by_one = 5;
 constexpr std::size_t joins_named = 8;
 /// Roster rounds closer than this to the one before are said together once they pause, and
 /// at least this often while they do not.
@@ -896,7 +895,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   // compare each), in one line when the relay has many online.
   auto show_new_contacts =
       [&](const std::vector<std::pair<std::string, crypto::public_key>>& fresh) {
-        if (fresh.size() <= new_contacts_one_by_one) {
+        if (fresh.size() <= one_by_one) {
           for (const auto& [name, key] : fresh) u.info(new_contact_text(name, key));
           return;
         }
@@ -904,7 +903,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         for (const auto& f : fresh) names.push_back(f.first);
         std::sort(names.begin(), names.end());  // in the order of the online line below
         u.info("* " + std::to_string(fresh.size()) +
-               " new contacts pinned: " + some_names(names, new_contacts_one_by_one) +
+               " new contacts pinned: " + some_names(names, one_by_one) +
                "\n  (/who lists their keys; compare safety numbers with /verify NAME)");
       };
   // Checks an announced key against the pin; prints what a person must know.
@@ -1012,15 +1011,15 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       (l.joined ? joined : left).push_back(l.name);
       joined_new += l.joined && l.first_sight;
     }
-    const bool sum_joins = !u.json() && joined.size() > joins_one_by_one;
-    const bool sum_leaves = !u.json() && left.size() > joins_one_by_one;
+    const bool sum_joins = !u.json() && joined.size() > one_by_one;
+    const bool sum_leaves = !u.json() && left.size() > one_by_one;
     for (const auto& l : lines) {
       if (l.joined && !sum_joins) u.show(join_event{l.name, key_text::of(l.key), l.first_sight});
       if (!l.joined && !sum_leaves) u.show(leave_event{l.name});
     }
     // Every name when they fit in a few more than one by one, else the first five.
     const auto names = [](const std::vector<std::string>& all) {
-      return some_names(all, all.size() <= joins_named ? all.size() : joins_one_by_one);
+      return some_names(all, all.size() <= joins_named ? all.size() : one_by_one);
     };
     if (sum_joins) {
       u.info("* " + std::to_string(joined.size()) + " joined: " + names(joined) +

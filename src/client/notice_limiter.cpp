@@ -5,10 +5,13 @@ namespace relay::client {
 
 bool notice_limiter::admit(const std::string& source, clock::time_point now) {
   auto it = windows_.find(source);
-  if (it == windows_.end() || now - it->second.started >= window_) {
-    // A window that ended with notices held back is summed up by ended() first.
-    if (it != windows_.end() && it->second.seen > shown_) return ++it->second.seen, false;
-    windows_[source] = source_window{now, 1};
+  if (it == windows_.end()) {
+    windows_.emplace(source, source_window{now, 1});
+    return true;
+  }
+  // An ended window with notices held back keeps counting until ended() sums it up.
+  if (now - it->second.started >= window_ && it->second.seen <= shown_) {
+    it->second = source_window{now, 1};
     return true;
   }
   return ++it->second.seen <= shown_;
