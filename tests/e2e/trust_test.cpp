@@ -623,6 +623,17 @@ TEST(WireLengths, RecordsTellNeitherAPasswordsLengthNorARecipientsName) {
   ASSERT_TRUE(saw(*al, "al: " + text));
   al->send_line(bart + ":" + text);  // the same text to a 24-byte name
   ASSERT_TRUE(saw(*b, "al: " + text));
+  // bart's client answers with a key notice (protocol.md 8.6, a 232-byte envelope): once it
+  // reached al, bart's message goes in a record of its own, not in one batch with it.
+  const auto notices = [&] {
+    return lengths_between(record_lengths(al_wire.downstream()), 200, 299);
+  };
+  // In that range: the refused sign-in's error (281), then the notice (287).
+  for (int i = 0; i < 100 && notices().size() < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_EQ(notices().size(), 2U) << "no key notice from bart reached al: "
+                                  << ::testing::PrintToString(record_lengths(al_wire.downstream()));
   b->send_line("al:" + text);  // and to al from a 24-byte name
   ASSERT_TRUE(saw(*al, bart + ": " + text));
   al->send_line("/quit");
@@ -647,7 +658,7 @@ TEST(WireLengths, RecordsTellNeitherAPasswordsLengthNorARecipientsName) {
   // Downstream, the relay pads for our client: the same text from 'al' and from bart in
   // records of one length (a 296-byte envelope, version 3: 351 bytes padded; the sign-in's
   // welcome and roster are 105, a roster update 89, a ping 28, an error 281 whatever its
-  // text).
+  // text, bart's key notice 287).
   const auto al_down = record_lengths(al_wire.downstream());
   const auto al_delivers = lengths_between(al_down, 300, 499);
   ASSERT_EQ(al_delivers.size(), 2U) << ::testing::PrintToString(al_down);
