@@ -486,6 +486,9 @@ constexpr std::chrono::seconds roster_settle_at_most{3};
 /// counted and summed up when it ends.
 constexpr std::size_t rejections_shown = 3;
 constexpr std::chrono::minutes rejection_window{1};
+/// After our bye is written, how long we wait for the relay to send what it had queued for
+/// us and close (protocol.md 7.6).
+constexpr std::chrono::seconds quit_linger{2};
 /// How often the client makes a new session key (protocol.md 8.5).
 constexpr std::chrono::hours session_renewal{1};
 
@@ -684,7 +687,8 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   // would have come before it). A relay that does not answer within 5 s is left anyway.
   bool draining = false;
   bool drain_gave_up = false;         // the relay did not answer the drain's ping in time
-  bool saying_goodbye = false;        // bye sent: its flush closes the link, nothing else may
+  bool saying_goodbye = false;        // bye sent: only messages still coming in are taken
+  net::steady_timer quit_timer(io);   // a relay that does not close after our bye is left
   std::uint64_t drain_ping = 0;       // the token of the last drain ping
   std::uint64_t drain_first = 0;      // this round's first: a pong to any of the round's answers
   bool drain_noted = false;           // this round said that the relay is slow to confirm
@@ -1188,9 +1192,56 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
     });
   };
   arm_lag_check();
+  // A message from the relay: checked, opened and shown (or why not said).
+  auto take_delivery = [&](proto::deliver& d) {
+    auto opened = c.open_from(d.from, d.ciphertext);
+    if (opened && opened->not_signed_in_again) {
+      u.warning("! the relay announced that " + d.from +
+                " signed in again, but their client did not (the same session key): "
+                "what you sent " +
+                d.from +
+                " since then, if anything, was sealed to their identity key only (no forward "
+                "secrecy)");
+    }
+    // A few such lines per sender a minute, the rest summed up: anyone signed in can
+    // send garbage the relay forwards unread.
+    if (!opened && !admit_rejection(d.from)) return;
+    if (!opened && opened.error() == chat_errc::stale_session) {
+      // The outer box opened, so it is theirs: only its inner key is gone for good.
+      u.error("! a message from " + printable(d.from) +
+              " cannot be read: it was sealed to a session key this client does not hold "
+              "(one of an earlier run's, or another device's); ask " +
+              printable(d.from) + " to send it again");
+      return;
+    }
+    if (!opened) {
+      u.error("! rejected a message said to be from " + printable(d.from) + ": " +
+              opened.error().message());
+      return;
+    }
+    save_seen();
+    // They sealed to our identity key (or our last key): a notice gives them the current
+    // one. Not to a key not accepted yet (nothing goes there before /accept), nor when
+    // leaving (they are about to lose our key anyway; after our bye the relay reads nothing).
+    if (opened->owes_key_notice && !untrusted.count(d.from) && !draining && !saying_goodbye) {
+      out_box.add_key_notice(d.from);
+      pump();
+    }
+    if (!opened->key_notice) {
+      u.show(message_event{d.from, c.me(), std::move(opened->text), untrusted.count(d.from) != 0,
+                           written_time(opened->counter)});
+    }
+  };
   auto reader = [&]() -> awaitable<void> {
-    while (!stop) {
+    while (!stop || saying_goodbye) {
       auto f = co_await lp->receive();
+      if (saying_goodbye) {
+        // After our bye the relay sends what it had queued for us, then closes: a message
+        // it forwarded before it read the bye is shown, not lost with the socket.
+        if (!f) break;
+        if (auto* d = std::get_if<proto::deliver>(&*f)) take_delivery(*d);
+        continue;
+      }
       if (f) lag.heard(lag_check::clock::now());
       if (!f) {
         if (stop) break;
@@ -1255,43 +1306,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
           pump();  // what waited while the connection was away
         }
       } else if (auto* d = std::get_if<proto::deliver>(&*f)) {
-        auto opened = c.open_from(d->from, d->ciphertext);
-        if (opened && opened->not_signed_in_again) {
-          u.warning("! the relay announced that " + d->from +
-                    " signed in again, but their client did not (the same session key): "
-                    "what you sent " +
-                    d->from +
-                    " since then, if anything, was sealed to their identity key only (no forward "
-                    "secrecy)");
-        }
-        // A few such lines per sender a minute, the rest summed up: anyone signed in can
-        // send garbage the relay forwards unread.
-        if (!opened && !admit_rejection(d->from)) continue;
-        if (!opened && opened.error() == chat_errc::stale_session) {
-          // The outer box opened, so it is theirs: only its inner key is gone for good.
-          u.error("! a message from " + printable(d->from) +
-                  " cannot be read: it was sealed to a session key this client does not hold "
-                  "(one of an earlier run's, or another device's); ask " +
-                  printable(d->from) + " to send it again");
-          continue;
-        }
-        if (!opened) {
-          u.error("! rejected a message said to be from " + printable(d->from) + ": " +
-                  opened.error().message());
-          continue;
-        }
-        save_seen();
-        // They sealed to our identity key (or our last key): a notice gives them the current
-        // one. Not to a key not accepted yet (nothing goes there before /accept), nor when
-        // leaving (they are about to lose our key anyway).
-        if (opened->owes_key_notice && !untrusted.count(d->from) && !draining) {
-          out_box.add_key_notice(d->from);
-          pump();
-        }
-        if (!opened->key_notice) {
-          u.show(message_event{d->from, c.me(), std::move(opened->text),
-                               untrusted.count(d->from) != 0, written_time(opened->counter)});
-        }
+        take_delivery(*d);
       } else if (auto* e = std::get_if<proto::error>(&*f)) {
         // Sent too fast for this relay (set stricter than its defaults): sent again, slower.
         // A refused send is named with its text, as every message that did not go is.
@@ -1359,9 +1374,6 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         }
       }
     }
-    // Leaving with a goodbye (a /quit from this loop, after the drain): the flush that
-    // carries it closes the link, or the relay would log a dropped connection.
-    if (saying_goodbye) co_return;
     stop = true;
     lp->close();
     io.stop();
@@ -1467,10 +1479,15 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       stop = true;
       saying_goodbye = true;
       lp->send(proto::bye{});
+      // The reader reads on until the relay closes (what it queued before our bye is shown),
+      // then ends the run; a relay that does not close is left after quit_linger.
       net::co_spawn(
           io,
           [&]() -> awaitable<void> {
             co_await lp->flush();
+            quit_timer.expires_after(quit_linger);
+            boost::system::error_code ec;
+            co_await quit_timer.async_wait(net::redirect_error(net::use_awaitable, ec));
             lp->close();
             io.stop();
           },

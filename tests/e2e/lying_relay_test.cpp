@@ -6,11 +6,15 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
 #include <fstream>
 #include <sstream>
 #include <string>
 #include <thread>
 
+#include "relay/crypto/envelope.hpp"
+#include "relay/crypto/keys.hpp"
+#include "relay/crypto/random.hpp"
 #include "support/chat_driver.hpp"
 #include "support/fake_relay.hpp"
 #include "support/pty_process.hpp"
@@ -292,6 +296,53 @@ TEST(LyingRelay, ARoundOfManyJoinsOrLeavesIsSaidInALineEachWay) {
       << program->describe("program");
   EXPECT_EQ(occurrences(program->transcript(), R"("type":"leave")"), 16U)
       << program->describe("program");
+}
+
+// protocol.md 7.6: after a bye the relay sends what it had queued for the connection, then
+// closes. Messages it forwarded just before it read the bye were lost without a word: the
+// client closed once its bye was written. It now reads on until the relay closes.
+TEST(LyingRelay, MessagesTheRelaySentBeforeItReadTheByeAreShownNotLost) {
+  temp_dir dir;
+  auto carol = std::make_shared<crypto::key_pair>(crypto::key_pair::generate(crypto::os_random()));
+  fake_relay relay(
+      [carol](const proto::frame& first) {
+        proto::presence snapshot;
+        snapshot.snapshot = true;
+        snapshot.last = true;
+        proto::presence_entry e;
+        e.name = "carol";
+        std::copy(carol->pub().begin(), carol->pub().end(), e.identity.begin());
+        snapshot.entries.push_back(std::move(e));
+        return std::vector<bytes>{proto::encode(proto::welcome{asked_name(first)}),
+                                  proto::encode(snapshot)};
+      },
+      [carol](const proto::frame& first) {
+        const auto& in = std::get<proto::sign_in>(first);
+        crypto::public_key alice{};
+        std::copy(in.identity.begin(), in.identity.end(), alice.begin());
+        const auto now = std::chrono::duration_cast<std::chrono::microseconds>(
+            std::chrono::system_clock::now().time_since_epoch());
+        std::vector<bytes> queued;  // three messages, the last one a moment after the others
+        for (const char* text : {"one more thing", "before you go", ""}) {
+          if (*text == '\0') {
+            queued.push_back({});
+            text = "and the last";
+          }
+          const crypto::envelope m{"carol", "alice",
+                                   static_cast<std::uint64_t>(now.count()) + queued.size(), text};
+          queued.push_back(proto::encode(
+              proto::deliver{"carol", crypto::seal(m, *carol, alice, crypto::os_random())}));
+        }
+        return queued;
+      });
+  auto alice = start_client(dir, relay.port(), "alice");
+  ASSERT_TRUE(type_credentials(*alice, "alice", password));
+  ASSERT_TRUE(saw(*alice, "* online: carol"));
+  alice->send_line("/quit");
+  EXPECT_TRUE(saw(*alice, "carol: one more thing"));
+  EXPECT_TRUE(saw(*alice, "carol: before you go"));
+  EXPECT_TRUE(saw(*alice, "carol: and the last"));
+  EXPECT_TRUE(exited_with(*alice, 0));
 }
 
 }  // namespace

@@ -28,13 +28,28 @@ struct fake_relay::impl {
   std::atomic<bool> stop{false};
   crypto::key_pair static_key;
   script answer;
+  script on_bye;
   std::atomic<int>* sign_ins = nullptr;
   std::mutex m;
   std::vector<std::thread> connections;  // guarded by m
   std::thread acceptor;
 
-  impl(script a)
-      : static_key(crypto::key_pair::generate(crypto::os_random())), answer(std::move(a)) {}
+  impl(script a, script b)
+      : static_key(crypto::key_pair::generate(crypto::os_random())),
+        answer(std::move(a)),
+        on_bye(std::move(b)) {}
+
+  /// Sends `plains` (an empty one is a pause); false if the connection failed.
+  bool send_all(int fd, transport::noise_session& noise, const std::vector<bytes>& plains) {
+    for (const bytes& plain : plains) {
+      if (plain.empty()) {  // a pause between rounds
+        std::this_thread::sleep_for(fake_relay::pause);
+        continue;
+      }
+      if (!send_plain(fd, noise, plain)) return false;
+    }
+    return true;
+  }
 
   /// The next whole record from `fd`; nullopt once the peer closes, on a bad record, or stop.
   std::optional<bytes> read_record(int fd, proto::record_reader& reader) {
@@ -91,28 +106,25 @@ struct fake_relay::impl {
     auto first = frame_of(*first_plain);
     if (!first) return;
     sign_ins->fetch_add(1);
-    for (const bytes& plain : answer(*first)) {
-      if (plain.empty()) {  // a pause between rounds
-        std::this_thread::sleep_for(fake_relay::pause);
-        continue;
-      }
-      if (!send_plain(fd, noise, plain)) return;
-    }
+    if (!send_all(fd, noise, answer(*first))) return;
     while (auto r = read_record(fd, reader)) {
       auto plain = noise.decrypt(*r);
       if (!plain) return;
       if (auto f = frame_of(*plain)) {
         if (auto* p = std::get_if<proto::ping>(&*f)) {
           if (!send_plain(fd, noise, proto::encode(proto::pong{p->token}))) return;
+        } else if (std::holds_alternative<proto::bye>(*f) && on_bye) {
+          send_all(fd, noise, on_bye(*first));
+          return;
         }
       }
     }
   }
 };
 
-fake_relay::fake_relay(script answer) {
+fake_relay::fake_relay(script answer, script on_bye) {
   crypto::init();
-  impl_ = std::make_unique<impl>(std::move(answer));
+  impl_ = std::make_unique<impl>(std::move(answer), std::move(on_bye));
   impl_->sign_ins = &sign_ins_;
   impl_->listen_fd = listen_loopback(port_, "fake relay");
   impl_->acceptor = std::thread([i = impl_.get()] {

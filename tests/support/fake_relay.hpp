@@ -19,8 +19,8 @@ namespace relay::test {
 /// client pins it once). On each connection it completes the Noise XX handshake as the
 /// responder, reads the client's first frame (a sign_in or sign_up, unpadded), sends the
 /// transport messages `answer` returns for it, then answers pings with pongs and drops
-/// everything else until the client leaves. A connection closed during the handshake (the
-/// client's first-use probe stops after message 2) is simply ended.
+/// everything else until the client leaves (or says bye: see `on_bye`). A connection closed during
+/// the handshake (the client's first-use probe stops after message 2) is simply ended.
 class fake_relay {
  public:
   /// Plaintexts of the transport messages to send after the first frame: encode() of a
@@ -28,7 +28,9 @@ class fake_relay {
   /// An empty one is no message but a pause of `pause` (rounds a client sees apart).
   using script = std::function<std::vector<bytes>(const proto::frame& first)>;
   static constexpr std::chrono::milliseconds pause{600};
-  explicit fake_relay(script answer);
+  /// `on_bye`, if given: what to send when the client says bye (for the same first frame),
+  /// after which the connection is closed, as a relay sends what it had queued (7.6).
+  explicit fake_relay(script answer, script on_bye = {});
   ~fake_relay();
   fake_relay(const fake_relay&) = delete;
   fake_relay& operator=(const fake_relay&) = delete;
