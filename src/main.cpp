@@ -6,6 +6,8 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstdio>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -26,5 +28,12 @@ int main(int argc, char** argv) {
       if (null != fd && null >= 0) ::close(null);  // cannot happen: the lowest free number
     }
   }
-  return relay::cli::run(std::vector<std::string>(argv, argv + argc));
+  // Last resort: an error nothing closer caught ends the run with its message, after the
+  // stack unwinds (a terminal in raw mode is given back), not with std::terminate's abort.
+  try {
+    return relay::cli::run(std::vector<std::string>(argv, argv + argc));
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    return 1;
+  }
 }

@@ -2007,7 +2007,17 @@ int run_client(const client_config& cfg) {
               "  device changes it back.");
   }
   if (!cfg.json) u.info("type NAME:MESSAGE to send, /help for commands");
-  auto book = contact_book::parse(dir.read_contacts(relay_id, name));
+  // A file that cannot be read (a directory in its place) stops the run like a damaged one:
+  // taken as empty, it would drop every pin or counter in it without a word.
+  std::string contacts_text, seen_text;
+  try {
+    contacts_text = dir.read_contacts(relay_id, name);
+    seen_text = dir.read_seen(relay_id, name);
+  } catch (const std::exception& e) {
+    u.error(std::string("error: ") + e.what() + "; not continuing");
+    return exit_failure;
+  }
+  auto book = contact_book::parse(contacts_text);
   if (!book) {
     u.error("error: " + dir.contacts_path(relay_id, name).string() +
             " is damaged; not continuing (it holds your contacts' pinned keys)");
@@ -2023,7 +2033,7 @@ int run_client(const client_config& cfg) {
   // Signing in again (relink) proves this device with the same key the chat now holds.
   const crypto::key_pair device = identity->copy();
   chat c(name, std::move(*identity), crypto::os_random());
-  c.restore_seen(chat::parse_seen(dir.read_seen(relay_id, name)));
+  c.restore_seen(chat::parse_seen(seen_text));
   auto save_seen = [&] {
     try {
       dir.write_seen(relay_id, name, chat::format_seen(c.seen()));

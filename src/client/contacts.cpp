@@ -23,6 +23,10 @@ result<contact_book> contact_book::parse(std::string_view text) {
     if (!key || key->size() != crypto::key_size) {
       return failure(std::make_error_code(std::errc::invalid_argument));
     }
+    // A name on two lines is two pins for one contact: which one is theirs cannot be told
+    // (a later line added by hand would silently win), so the file is as damaged as one with
+    // a bad line.
+    if (book.find(name)) return failure(std::make_error_code(std::errc::invalid_argument));
     contact c;
     std::copy(key->begin(), key->end(), c.key.begin());
     c.verified = state == "verified";

@@ -8,10 +8,10 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <fstream>
 #include <sstream>
 #include <stdexcept>
 
+#include "relay/crypto/secret.hpp"
 #include "relay/proto/names.hpp"
 
 namespace relay::client {
@@ -26,6 +26,40 @@ void make_private_dirs(const fs::path& dir) {
   if (dir.empty() || fs::is_directory(dir)) return;
   make_private_dirs(dir.parent_path());
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) throw io_error(dir, "cannot create");
+}
+
+/// The whole of `p`; nullopt if it does not exist. Anything else that stops it being read
+/// (a directory in its place, no permission) throws, naming the file: these files hold pins
+/// and counters, and reading one as empty would drop them without a word.
+std::optional<std::string> read_whole(const fs::path& p) {
+  const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return std::nullopt;
+    throw io_error(p, "cannot read");
+  }
+  std::string out;
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    const int e = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+    ::close(fd);
+    errno = e;
+    throw io_error(p, "cannot read");
+  }
+  char buf[8192];
+  for (;;) {
+    const ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n == 0) break;
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int e = errno;
+      ::close(fd);
+      errno = e;
+      throw io_error(p, "cannot read");
+    }
+    out.append(buf, static_cast<std::size_t>(n));
+  }
+  ::close(fd);
+  return out;
 }
 
 std::string relay_dir_name(const std::string& relay) {
@@ -82,13 +116,10 @@ fs::path data_dir::identity_path(const std::string& relay, const std::string& us
 
 std::optional<bytes> data_dir::read_identity(const std::string& relay,
                                              const std::string& user) const {
-  const auto p = identity_path(relay, user);
-  std::ifstream in(p, std::ios::binary);
-  if (!in) {
-    if (!fs::exists(p)) return std::nullopt;
-    throw io_error(p, "cannot read");
-  }
-  bytes b((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto text = read_whole(identity_path(relay, user));
+  if (!text) return std::nullopt;
+  bytes b(text->begin(), text->end());
+  crypto::wipe(text->data(), text->size());
   return b;
 }
 
@@ -108,9 +139,7 @@ fs::path data_dir::contacts_path(const std::string& relay, const std::string& us
 }
 
 std::string data_dir::read_contacts(const std::string& relay, const std::string& user) const {
-  std::ifstream in(contacts_path(relay, user));
-  if (!in) return {};
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return read_whole(contacts_path(relay, user)).value_or("");
 }
 
 void data_dir::write_contacts(const std::string& relay, const std::string& user,
@@ -119,9 +148,7 @@ void data_dir::write_contacts(const std::string& relay, const std::string& user,
 }
 
 std::string data_dir::read_seen(const std::string& relay, const std::string& user) const {
-  std::ifstream in(root_ / "relays" / relay_dir_name(relay) / user / "seen");
-  if (!in) return {};
-  return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return read_whole(root_ / "relays" / relay_dir_name(relay) / user / "seen").value_or("");
 }
 
 void data_dir::write_seen(const std::string& relay, const std::string& user,
@@ -131,9 +158,15 @@ void data_dir::write_seen(const std::string& relay, const std::string& user,
 }
 
 std::string data_dir::read_last_user(const std::string& relay) const {
-  std::ifstream in(root_ / "relays" / relay_dir_name(relay) / "last_user");
-  std::string name;
-  if (!in || !std::getline(in, name) || !proto::valid_name(name)) return {};
+  std::optional<std::string> text;
+  try {
+    text = read_whole(root_ / "relays" / relay_dir_name(relay) / "last_user");
+  } catch (const std::exception&) {
+    return {};  // only a convenience: the name is asked for without it
+  }
+  if (!text) return {};
+  std::string name = text->substr(0, text->find('\n'));
+  if (!proto::valid_name(name)) return {};
   return name;  // valid: printing it in the prompt is safe
 }
 
@@ -142,39 +175,45 @@ void data_dir::write_last_user(const std::string& relay, const std::string& user
                      false);
 }
 
-std::optional<crypto::public_key> data_dir::pinned_relay(const std::string& relay) const {
-  std::ifstream in(known_relays_path());
-  if (!in) return std::nullopt;
+std::vector<data_dir::relay_pin> data_dir::relay_pins() const {
+  std::vector<relay_pin> pins;
+  const auto text = read_whole(known_relays_path());
+  if (!text) return pins;
+  std::istringstream in(*text);
   std::string line;
   int number = 0;
+  // Every line is checked, not only up to the one asked for: a damaged file is refused
+  // whichever relay is asked for, the same way each time.
   while (std::getline(in, line)) {
     ++number;
     if (line.empty() || line[0] == '#') continue;
     std::istringstream fields(line);
-    std::string who, hex;
-    if (!(fields >> who >> hex)) {
-      throw std::runtime_error(known_relays_path().string() + ":" + std::to_string(number) +
-                               ": malformed line");
+    std::string who, hex, extra;
+    const auto where = [&] { return known_relays_path().string() + ":" + std::to_string(number); };
+    if (!(fields >> who >> hex) || (fields >> extra)) {
+      throw std::runtime_error(where() + ": malformed line (not HOST:PORT KEY)");
     }
-    if (who != relay) continue;
     auto key = from_hex(hex);
     if (!key || key->size() != crypto::key_size) {
-      throw std::runtime_error(known_relays_path().string() + ":" + std::to_string(number) +
-                               ": malformed key for " + relay);
+      throw std::runtime_error(where() + ": malformed key for " + who);
     }
-    crypto::public_key k;
-    std::copy(key->begin(), key->end(), k.begin());
-    return k;
+    relay_pin pin{std::move(who), {}};
+    std::copy(key->begin(), key->end(), pin.key.begin());
+    pins.push_back(std::move(pin));
+  }
+  return pins;
+}
+
+std::optional<crypto::public_key> data_dir::pinned_relay(const std::string& relay) const {
+  for (const auto& pin : relay_pins()) {
+    if (pin.relay == relay) return pin.key;  // the first line for it wins
   }
   return std::nullopt;
 }
 
 void data_dir::pin_relay(const std::string& relay, const crypto::public_key& key) const {
-  std::string existing;
-  if (std::ifstream in(known_relays_path()); in) {
-    existing.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-    if (!existing.empty() && existing.back() != '\n') existing.push_back('\n');
-  }
+  std::string existing = read_whole(known_relays_path()).value_or("");
+  if (!existing.empty() && existing.back() != '\n') existing.push_back('\n');
   existing += relay + " " + to_hex(key) + "\n";
   write_private_file(known_relays_path(), as_bytes(existing));
 }

@@ -538,6 +538,24 @@ TEST_F(TrustTest, PinsPersistAcrossClientRestart) {
   EXPECT_EQ(bob->transcript().find("WARNING"), std::string::npos) << bob->transcript();
 }
 
+// From a black-box review: a directory in place of the `seen` file (or `contacts`) ended the
+// client with std::terminate (exit 134, the terminal left raw). It is now named, exit 1.
+TEST_F(TrustTest, AFileOfTheDataDirectoryThatCannotBeReadIsNamedNotACrash) {
+  auto [alice, bob, alice_key, bob_key] = start_alice_and_bob();
+  ASSERT_FALSE(alice_key.empty());
+  alice->send_line("/quit");
+  ASSERT_TRUE(exited_with(*alice, 0));
+  const fs::path seen = contacts_path("alice", "alice").parent_path() / "seen";
+  fs::remove(seen);
+  fs::create_directory(seen);
+  alice = client("alice");
+  ASSERT_TRUE(type_credentials(*alice, "alice", alice_password));
+  EXPECT_TRUE(
+      saw(*alice, "error: cannot read " + seen.string() + ": Is a directory; not continuing"));
+  EXPECT_TRUE(exited_with(*alice, 1));
+  EXPECT_EQ(alice->transcript().find("terminate"), std::string::npos) << alice->transcript();
+}
+
 // A relay from before lookalike names were refused (or one that lies) may show a "b0b"
 // beside a known "bob": the client says the new contact looks like a known one.
 TEST(LookalikeContacts, ANewContactThatLooksLikeAKnownOneIsPointedOut) {

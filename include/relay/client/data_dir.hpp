@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "relay/crypto/keys.hpp"
 #include "relay/util/bytes.hpp"
@@ -52,7 +53,15 @@ class data_dir {
   /// Remembers `user` for read_last_user. Throws on I/O errors.
   void write_last_user(const std::string& relay, const std::string& user) const;
 
-  /// The pinned key for `relay`, if any. Throws std::runtime_error if known_relays is damaged.
+  /// One line of known_relays: a relay as typed (host:port) and the key pinned for it.
+  struct relay_pin {
+    std::string relay;
+    crypto::public_key key;
+  };
+  /// Every pin, in file order. Throws std::runtime_error if any line of known_relays is
+  /// damaged (protocol.md 10.2).
+  std::vector<relay_pin> relay_pins() const;
+  /// The pinned key for `relay`, if any (its first line). Throws like relay_pins().
   std::optional<crypto::public_key> pinned_relay(const std::string& relay) const;
   /// Pins `key` for `relay` (appends; never replaces an existing pin).
   void pin_relay(const std::string& relay, const crypto::public_key& key) const;

@@ -85,5 +85,15 @@ TEST(ContactBook, DamagedFilesAreRejected) {
   EXPECT_TRUE(contact_book::parse("# comment\n\n"));
 }
 
+// From a black-box review: a second line for alice (added by hand, or by someone with
+// access to the file) silently replaced her pin and its verified state.
+TEST(ContactBook, ANameOnTwoLinesIsADamagedFile) {
+  const std::string one = "alice " + std::string(64, 'a') + " verified\n";
+  ASSERT_TRUE(contact_book::parse(one));
+  EXPECT_FALSE(contact_book::parse(one + "alice " + std::string(63, '0') + "1 verified\n"));
+  EXPECT_FALSE(contact_book::parse(one + one));
+  EXPECT_TRUE(contact_book::parse(one + "bob " + std::string(64, 'b') + " unverified\n"));
+}
+
 }  // namespace
 }  // namespace relay::client

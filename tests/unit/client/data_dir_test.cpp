@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <filesystem>
 #include <fstream>
+#include <functional>
+#include <vector>
 
 #include "relay/crypto/sodium.hpp"
 #include "support/temp_dir.hpp"
@@ -73,6 +76,71 @@ TEST(DataDir, DamagedKnownRelaysIsAnError) {
   data_dir d(t.path());
   std::ofstream(d.known_relays_path()) << "a:1 nothex\n";
   EXPECT_THROW((void)d.pinned_relay("a:1"), std::runtime_error);
+}
+
+// From a black-box review: a line that is not HOST:PORT KEY after the line asked for, or a
+// third field on it, was accepted; protocol.md 10.2 refuses any such line.
+TEST(DataDir, AnyDamagedLineOfKnownRelaysIsAnErrorWhereverItIs) {
+  crypto::init();
+  test::temp_dir t;
+  data_dir d(t.path());
+  const auto key = crypto::key_pair::generate(crypto::os_random()).pub();
+  d.pin_relay("a:1", key);
+  ASSERT_EQ(*d.pinned_relay("a:1"), key);
+  { std::ofstream(d.known_relays_path(), std::ios::app) << "garbage\n"; }
+  EXPECT_THROW((void)d.pinned_relay("a:1"), std::runtime_error);
+  std::ofstream(d.known_relays_path()) << "a:1 " << to_hex(key) << " extra\n";
+  try {
+    (void)d.pinned_relay("a:1");
+    ADD_FAILURE() << "a third field was accepted";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("known_relays:1: malformed line"), std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(DataDir, TheFirstPinForARelayWinsAndAllAreListedInOrder) {
+  crypto::init();
+  test::temp_dir t;
+  data_dir d(t.path());
+  const auto k1 = crypto::key_pair::generate(crypto::os_random()).pub();
+  const auto k2 = crypto::key_pair::generate(crypto::os_random()).pub();
+  std::ofstream(d.known_relays_path())
+      << "# pins\n\na:1 " << to_hex(k1) << "\nb:2 " << to_hex(k1) << "\na:1 " << to_hex(k2) << "\n";
+  EXPECT_EQ(*d.pinned_relay("a:1"), k1);
+  const auto pins = d.relay_pins();
+  ASSERT_EQ(pins.size(), 3U);
+  EXPECT_EQ(pins[1].relay, "b:2");
+  EXPECT_EQ(pins[1].key, k1);
+}
+
+// From a black-box review: a directory in place of `seen` or `contacts` ended the client
+// with std::terminate (exit 134) after it had signed in. Reading one is now an error that
+// names the file.
+TEST(DataDir, AFileThatIsADirectoryIsAnErrorNamingIt) {
+  test::temp_dir t;
+  data_dir d(t.path());
+  EXPECT_EQ(d.read_seen("a:1", "alice"), "");  // missing: nothing seen yet
+  EXPECT_EQ(d.read_contacts("a:1", "alice"), "");
+  std::filesystem::create_directories(d.contacts_path("a:1", "alice"));
+  std::filesystem::create_directories(d.contacts_path("a:1", "alice").parent_path() / "seen");
+  std::filesystem::create_directories(d.identity_path("a:1", "alice"));
+  std::filesystem::create_directories(d.known_relays_path());
+  for (const auto& read : std::vector<std::function<void()>>{
+           [&] { (void)d.read_seen("a:1", "alice"); },
+           [&] { (void)d.read_contacts("a:1", "alice"); },
+           [&] { (void)d.read_identity("a:1", "alice"); }, [&] { (void)d.pinned_relay("a:1"); }}) {
+    try {
+      read();
+      ADD_FAILURE() << "a directory was read as a file";
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find("Is a directory"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(t.path().string()), std::string::npos) << e.what();
+    }
+  }
+  EXPECT_EQ(d.read_last_user("a:1"), "");
+  std::filesystem::create_directories(t.path() / "relays" / "a_1" / "last_user");
+  EXPECT_EQ(d.read_last_user("a:1"), "");  // only a convenience: no error
 }
 
 }  // namespace
