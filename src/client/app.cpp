@@ -616,7 +616,8 @@ struct chat_io {
 /// The chat phase: prints what arrives, sends what is typed. Returns the exit code.
 int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io& cio,
               contact_book& book, const std::function<void()>& save_book,
-              const std::function<void()>& save_seen, const relink_fn& relink) {
+              const std::function<void()>& save_seen, const std::function<void()>& save_sent,
+              const relink_fn& relink) {
   ui& u = cio.out;
   std::shared_ptr<link> lp = std::move(first);
   bool connected = true;   // false while reconnecting
@@ -813,6 +814,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         const std::uint32_t id = next_id++;
         lp->send(proto::send{id, m->to, std::move(*notice)});
         out_box.sent(id, std::move(*m));
+        save_sent();
         continue;
       }
       auto sealed = c.seal_to(m->to, m->text, m->written_us);
@@ -832,6 +834,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       }
       const std::uint32_t id = next_id++;
       lp->send(proto::send{id, m->to, std::move(*sealed)});
+      save_sent();
       unacked.push_back({++sent_seq, id, m->to, m->text});
       arm_ack(std::chrono::milliseconds(200));
       out_box.sent(id, std::move(*m));
@@ -2009,10 +2012,11 @@ int run_client(const client_config& cfg) {
   if (!cfg.json) u.info("type NAME:MESSAGE to send, /help for commands");
   // A file that cannot be read (a directory in its place) stops the run like a damaged one:
   // taken as empty, it would drop every pin or counter in it without a word.
-  std::string contacts_text, seen_text;
+  std::string contacts_text, seen_text, sent_text;
   try {
     contacts_text = dir.read_contacts(relay_id, name);
     seen_text = dir.read_seen(relay_id, name);
+    sent_text = dir.read_sent(relay_id, name);
   } catch (const std::exception& e) {
     u.error(std::string("error: ") + e.what() + "; not continuing");
     return exit_failure;
@@ -2034,11 +2038,25 @@ int run_client(const client_config& cfg) {
   const crypto::key_pair device = identity->copy();
   chat c(name, std::move(*identity), crypto::os_random());
   c.restore_seen(chat::parse_seen(seen_text));
+  c.restore_highest_sent(chat::parse_sent(sent_text));
   auto save_seen = [&] {
     try {
       dir.write_seen(relay_id, name, chat::format_seen(c.seen()));
     } catch (const std::exception& e) {
       u.warning(std::string("warning: could not save message counters: ") + e.what());
+    }
+  };
+  // After every message or notice sealed: the next run's counters start above it.
+  std::uint64_t saved_sent = c.highest_sent();
+  bool sent_warned = false;
+  auto save_sent = [&] {
+    if (c.highest_sent() == saved_sent) return;
+    try {
+      dir.write_sent(relay_id, name, chat::format_sent(c.highest_sent()));
+      saved_sent = c.highest_sent();
+    } catch (const std::exception& e) {
+      if (!std::exchange(sent_warned, true))
+        u.warning(std::string("warning: could not save the message counter: ") + e.what());
     }
   };
   render_options terminal_opts = options_for(true);
@@ -2097,7 +2115,7 @@ int run_client(const client_config& cfg) {
     co_return r;
   };
   cio.new_device = new_identity;
-  return chat_loop(io, l, c, cio, *book, save_book, save_seen, relink);
+  return chat_loop(io, l, c, cio, *book, save_book, save_seen, save_sent, relink);
 }
 
 }  // namespace relay::client

@@ -29,7 +29,8 @@ class chat_category_impl final : public std::error_category {
       case chat_errc::sender_mismatch:
         return "sealed by someone other than the named sender";
       case chat_errc::replayed:
-        return "replayed or out-of-order message";
+        return "replayed or out-of-order message (its counter is not above one already "
+               "accepted from this sender: a replay, or their clock went back)";
       case chat_errc::bad_key:
         return "the recipient's announced key is unusable";
       case chat_errc::stale_session:
@@ -120,10 +121,13 @@ result<bytes> chat::seal(const std::string& to, std::string_view text, std::uint
   if (it == online_.end() && to != me_) return chat_errc::not_online;
   if (text.size() > crypto::max_text) return chat_errc::too_long;
   // Counters start at the current time in microseconds, so they keep increasing across
-  // restarts of this client without any stored state. A line that waited (held, or typed
-  // while the relay was away) carries when it was typed, so the receiver can say so.
+  // restarts of this client, and above the highest an earlier run used (kept in a file), in
+  // case the clock went back since. A line that waited (held, or typed while the relay was
+  // away) carries when it was typed, so the receiver can say so.
   std::uint64_t& last = sent_[to];
-  last = std::max(last + 1, written_us != 0 ? written_us : now_micros());
+  last =
+      std::max({last + 1, highest_sent_restored_ + 1, written_us != 0 ? written_us : now_micros()});
+  highest_sent_ = std::max(highest_sent_, last);
   const crypto::public_key& key = it == online_.end() ? identity_.pub() : it->second;
   const crypto::public_key* peer_session = nullptr;
   if (to == me_) {
@@ -164,6 +168,19 @@ const crypto::public_key* chat::fresh_session_of(const std::string& name) const 
     return nullptr;
   }
   return &it->second.key;
+}
+
+std::string chat::format_sent(std::uint64_t counter) { return std::to_string(counter) + "\n"; }
+
+std::uint64_t chat::parse_sent(std::string_view text) {
+  if (!text.empty() && text.back() == '\n') text.remove_suffix(1);
+  if (text.empty() ||
+      !std::all_of(text.begin(), text.end(), [](char ch) { return ch >= '0' && ch <= '9'; }))
+    return 0;
+  std::uint64_t counter = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), counter);
+  if (ec != std::errc{} || end != text.data() + text.size()) return 0;
+  return counter < (std::uint64_t{1} << 62) ? counter : 0;
 }
 
 std::string chat::format_seen(const seen_counters& seen) {

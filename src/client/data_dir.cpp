@@ -157,6 +157,16 @@ void data_dir::write_seen(const std::string& relay, const std::string& user,
                      false);
 }
 
+std::string data_dir::read_sent(const std::string& relay, const std::string& user) const {
+  return read_whole(root_ / "relays" / relay_dir_name(relay) / user / "sent").value_or("");
+}
+
+void data_dir::write_sent(const std::string& relay, const std::string& user,
+                          std::string_view text) const {
+  write_private_file(root_ / "relays" / relay_dir_name(relay) / user / "sent", as_bytes(text),
+                     false);
+}
+
 std::string data_dir::read_last_user(const std::string& relay) const {
   std::optional<std::string> text;
   try {

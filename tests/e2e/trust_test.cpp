@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <csignal>
 #include <cstdint>
 #include <filesystem>
@@ -767,6 +768,53 @@ TEST_F(KeyNotices, AMessageSealedToTheRecipientsLastRunIsNamedWithWhatToDo) {
   EXPECT_TRUE(saw(*bob, "to send it again"));  // the line wraps at 80 columns
   bob->send_line("/quit");
   EXPECT_TRUE(exited_with(*bob, 0));
+}
+
+// From a black-box review: alice's clock was 5 minutes ahead in her last run (bob accepted
+// a counter from then), and has been put right since. Her counters restarted from her
+// clock, below bob's, and bob rejected every message as replayed while she was told
+// nothing. Her client now saves the highest counter it sealed and starts above it. The
+// two files are written as those runs leave them.
+TEST_F(TrustTest, AfterTheSendersClockWentBackBetweenRunsItsMessagesStillGetThrough) {
+  auto [alice, bob, alice_key, bob_key] = start_alice_and_bob();
+  ASSERT_FALSE(bob_key.empty());
+  alice->send_line("bob:from the last run");
+  ASSERT_TRUE(saw(*bob, "alice: from the last run"));
+  for (auto* c : {alice.get(), bob.get()}) {
+    c->send_line("/quit");
+    ASSERT_TRUE(exited_with(*c, 0));
+  }
+  const fs::path bobs_seen = contacts_path("bob", "bob").parent_path() / "seen";
+  const fs::path alices_sent = contacts_path("alice", "alice").parent_path() / "sent";
+  const std::regex alice_line(R"((?:^|\n)alice (\d+) [0-9a-f]{64}\n)");
+  const std::string seen = read_text(bobs_seen);
+  const std::string saved = capture(seen, alice_line);  // the counter bob accepted
+  ASSERT_FALSE(saved.empty()) << seen;
+  ASSERT_GE(std::stoull(read_text(alices_sent)), std::stoull(saved));  // alice's client kept it
+  const auto ahead = std::to_string(
+      std::chrono::duration_cast<std::chrono::microseconds>(
+          std::chrono::system_clock::now().time_since_epoch() + std::chrono::minutes(5))
+          .count());
+  {
+    std::string rewritten = seen;
+    const auto at = rewritten.find("alice " + saved + " ");
+    ASSERT_NE(at, std::string::npos);
+    rewritten.replace(at, 6 + saved.size(), "alice " + ahead);
+    std::ofstream(bobs_seen) << rewritten;
+  }
+  std::ofstream(alices_sent) << ahead << "\n";
+
+  bob = client("bob");
+  ASSERT_EQ(sign_in(*bob, "bob", bob_password), bob_key);
+  alice = client("alice");
+  ASSERT_EQ(sign_in(*alice, "alice", alice_password), alice_key);
+  ASSERT_TRUE(saw(*alice, "* online: bob\n"));
+  alice->send_line("bob:after the clock went back");
+  EXPECT_TRUE(saw(*bob, "alice: after the clock went back"));
+  EXPECT_EQ(bob->transcript().find("replayed"), std::string::npos) << bob->describe("bob");
+  alice->send_line("/quit");
+  EXPECT_TRUE(exited_with(*alice, 0));
+  EXPECT_GT(std::stoull(read_text(alices_sent)), std::stoull(ahead));
 }
 
 // From a black-box review: an account announced with 32 zero bytes as its key was pinned

@@ -5,6 +5,7 @@
 // messages, so that identity keys taken later do not open what was recorded.
 #pragma once
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -138,6 +139,20 @@ class chat {
   static std::string format_seen(const seen_counters& seen);
   static seen_counters parse_seen(std::string_view text);
 
+  /// The highest counter this client has sealed with (0: none yet), saved by the caller:
+  /// the next run starts above it, so its counters still increase if the clock went back
+  /// in between (an NTP step, a clock that was ahead and was put right; protocol.md 8.3).
+  std::uint64_t highest_sent() const noexcept { return highest_sent_; }
+  void restore_highest_sent(std::uint64_t counter) noexcept {
+    highest_sent_restored_ = counter;
+    highest_sent_ = std::max(highest_sent_, counter);
+  }
+  /// Text form of highest_sent(): the counter in decimal and a line break. parse_sent is its
+  /// inverse; anything else, or a counter of 2^62 or more (no clock gets there: damage),
+  /// is 0, as no file is.
+  static std::string format_sent(std::uint64_t counter);
+  static std::uint64_t parse_sent(std::string_view text);
+
  private:
   result<bytes> seal(const std::string& to, std::string_view text, std::uint64_t written_us);
   const crypto::public_key* fresh_session_of(const std::string& name) const;
@@ -164,6 +179,8 @@ class chat {
   // have it) or a presence entry names them (a new run of theirs has none of our keys).
   std::map<std::string, crypto::public_key> noticed_;
   std::map<std::string, std::uint64_t> sent_;  // last counter I used, per peer
+  std::uint64_t highest_sent_ = 0;             // to anyone, in this run or one before
+  std::uint64_t highest_sent_restored_ = 0;    // runs before: every counter goes above it
   seen_counters received_;                     // highest counter accepted, per peer and key
 };
 

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <sodium.h>
 
+#include <chrono>
+
 #include "relay/crypto/sodium.hpp"
 
 namespace relay::client {
@@ -256,6 +258,51 @@ TEST_F(ChatTest, ReplayAfterARestartIsStillRejected) {
       chat::parse_seen("alice 12\ngarbage\nbob 7 " + std::string(64, 'a') + "\ncarol 3 nothex\n");
   EXPECT_EQ(parsed.per_name.size(), 1u);
   EXPECT_EQ(parsed.per_key.size(), 1u);
+}
+
+// From a black-box review: a sender whose clock went back between two runs (an NTP step, a
+// clock that was ahead and was put right) sealed counters below those its peers had
+// accepted, and every message was rejected as replayed without the sender knowing. The
+// highest counter sealed is now saved, and a new run starts above it.
+TEST_F(ChatTest, ANewRunSealsAboveTheHighestCounterOfTheRunsBeforeWhateverTheClockSays) {
+  everyone_online();
+  const auto now =
+      static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                     std::chrono::system_clock::now().time_since_epoch())
+                                     .count());
+  const std::uint64_t ahead = now + 300'000'000;  // the last run's clock: 5 minutes ahead
+  EXPECT_EQ(alice.highest_sent(), 0U);
+  alice.restore_highest_sent(ahead);
+  auto ct = alice.seal_to("bob", "after the clock went back");
+  ASSERT_TRUE(ct);
+  seen_counters bobs;  // bob accepted the last run's message with that counter
+  bobs.per_key[{"alice", pa}] = ahead;
+  bob.restore_seen(bobs);
+  auto opened = bob.open_from("alice", *ct);
+  ASSERT_TRUE(opened) << opened.error().message();
+  EXPECT_EQ(opened->counter, ahead + 1);
+  EXPECT_EQ(alice.highest_sent(), ahead + 1);
+  // To anyone: each peer's counters start above it, and still increase one by one.
+  auto to_carol = alice.seal_to("carol", "hi");
+  ASSERT_TRUE(carol.open_from("alice", *to_carol));
+  auto again = bob.open_from("alice", *alice.seal_to("bob", "and again"));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(again->counter, ahead + 2);
+  // A line typed before (held) still carries its own time when that is higher.
+  auto later = bob.open_from("alice", *alice.seal_to("bob", "typed later", ahead + 1000));
+  ASSERT_TRUE(later);
+  EXPECT_EQ(later->counter, ahead + 1000);
+  EXPECT_EQ(alice.highest_sent(), ahead + 1000);
+}
+
+TEST_F(ChatTest, TheSavedHighestCounterIsReadStrictly) {
+  EXPECT_EQ(chat::parse_sent(chat::format_sent(1764963000123456)), 1764963000123456U);
+  EXPECT_EQ(chat::parse_sent("1764963000123456"), 1764963000123456U);
+  for (const char* bad : {"", "\n", "-5\n", "12 13\n", "0x10\n", "99999999999999999999\n",
+                          "4611686018427387904\n" /* 2^62: no clock gets there */}) {
+    EXPECT_EQ(chat::parse_sent(bad), 0U) << bad;
+  }
+  EXPECT_EQ(chat::parse_sent("4611686018427387903\n"), 4611686018427387903U);
 }
 
 // From a second black-box review: "-5" was read as 2^64 - 5 (locking the sender out), and
