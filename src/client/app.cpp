@@ -1798,6 +1798,15 @@ int run_client(const client_config& cfg) {
     new_identity = false;
     try {
       if (auto file = dir.read_identity(relay_id, name)) {
+        // A file no password can open is not a wrong password: said as what it is, and
+        // nothing suggests making a new key (which would warn every contact).
+        if (const std::string problem = crypto::key_file_problem(*file); !problem.empty()) {
+          u.error("error: cannot use " + name + "'s key file\n  " +
+                  dir.identity_path(relay_id, name).string() + ":\n  " + problem +
+                  ".\n  Nothing was sent to the relay. Restore the file from a backup if you "
+                  "have one.");
+          return exit_failure;
+        }
         auto kp = crypto::open_key_file(*file, password.value);
         // A typo at the terminal gets two more tries, as ssh and sudo give.
         for (int tries = 1; !kp && typed_at_terminal && tries < 3; ++tries) {
@@ -1821,7 +1830,8 @@ int run_client(const client_config& cfg) {
                   dir.identity_path(relay_id, name).string() +
                   "\n  (nothing was sent to the relay). Lost the password? The relay's operator"
                   "\n  can delete the account; then move that file aside and sign up again."
-                  "\n  Your contacts will be warned of the new key.");
+                  "\n  Your contacts will be warned of the new key. (A file damaged inside"
+                  "\n  reads the same as a wrong password: try a backup of it first.)");
           return exit_bad_credentials;
         }
         identity.emplace(std::move(*kp));

@@ -101,6 +101,21 @@ bytes seal_key_file(const key_pair& identity, std::string_view password, random_
   return out;
 }
 
+std::string key_file_problem(byte_view file) {
+  if (file.empty()) return "it is empty";
+  if (file.size() <= magic.size() || !std::equal(magic.begin(), magic.end(), file.begin()))
+    return "it is not a relaychat key file (it does not start with \"RCKEY\")";
+  if (file[magic.size()] != version)
+    return "it is a key file of version " + std::to_string(file[magic.size()]) +
+           ", which this client does not read (written by a newer relaychat?)";
+  if (file.size() != key_file_size)
+    return "it has " + std::to_string(file.size()) + " bytes where a key file has " +
+           std::to_string(key_file_size) + " (cut short or damaged)";
+  if (!params_ok(get_u64(&file[ops_at]), get_u64(&file[mem_at])))
+    return "the password-hashing costs it names are out of range (damaged or tampered with)";
+  return {};
+}
+
 result<key_pair> open_key_file(byte_view file, std::string_view password) {
   if (file.size() <= magic.size() || !std::equal(magic.begin(), magic.end(), file.begin()))
     return key_file_errc::bad_format;

@@ -738,6 +738,25 @@ TEST_F(E2eTest, AMistypedPasswordIsAskedAgainTwice) {
   EXPECT_EQ(guesser->transcript().find("signed in as"), std::string::npos);
 }
 
+// From a black-box review: a key file cut short (or empty, or naming hostile costs) read as
+// a wrong password three times, then advised a new key. It is now named at once, exit 1.
+TEST_F(E2eTest, AKeyFileNoPasswordCanOpenIsSaidToBeDamagedNotAWrongPassword) {
+  alice_has_an_account();
+  const auto key_file = dir_.path() / "alice" / "relays" /
+                        ("127.0.0.1_" + std::to_string(relay_.port)) / "alice" / "identity.key";
+  ASSERT_TRUE(std::filesystem::exists(key_file));
+  std::filesystem::resize_file(key_file, 50);
+  auto again = client("alice");
+  ASSERT_TRUE(type_credentials(*again, "alice", alice_password));
+  EXPECT_TRUE(saw(*again, "error: cannot use alice's key file\n"));
+  EXPECT_TRUE(saw(*again, key_file.string() + ":\n"));
+  EXPECT_TRUE(saw(*again, "it has 50 bytes where a key file has 110 (cut short or damaged).\n"));
+  EXPECT_TRUE(saw(*again, "Nothing was sent to the relay."));
+  EXPECT_TRUE(exited_with(*again, 1));
+  EXPECT_EQ(again->transcript().find("try again"), std::string::npos) << again->describe("alice");
+  EXPECT_EQ(again->transcript().find("sign up again"), std::string::npos);
+}
+
 TEST_F(E2eTest, TheNameLastUsedHereIsOfferedAndEnterTakesIt) {
   alice_has_an_account();
 

@@ -4,6 +4,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string>
 #include <string_view>
 #include <system_error>
 
@@ -46,6 +47,10 @@ std::error_code make_error_code(key_file_errc e) noexcept;
 /// Throws std::invalid_argument if `p` is outside the bounds open_key_file() accepts.
 bytes seal_key_file(const key_pair& identity, std::string_view password, random_source& rng,
                     const key_file_params& p = {});
+/// What makes `file` no key file open_key_file() can try a password on, in words for the
+/// person ("it is empty", "it has 50 bytes where a key file has 110 ..."); empty if nothing
+/// does. A wrong password and a damaged salt, nonce or box cannot be told apart.
+std::string key_file_problem(byte_view file);
 /// Decrypts and rebuilds the key pair (the public half is derived); a key_file_errc if the
 /// password is wrong or the file is damaged. Costs are checked before anything is derived.
 result<key_pair> open_key_file(byte_view file, std::string_view password);

@@ -141,6 +141,29 @@ TEST_F(KeyFile, SealRejectsOutOfBoundsCosts) {
                std::invalid_argument);
 }
 
+// From a black-box review: an empty, cut or hostile key file was reported as a wrong
+// password, with advice to make a new key. What no password can open is said as what it is.
+TEST_F(KeyFile, AProblemNoPasswordCanGetPastIsNamed) {
+  EXPECT_EQ(key_file_problem(file_), "");
+  auto with = [&](auto change) {
+    bytes f = file_;
+    change(f);
+    return key_file_problem(f);
+  };
+  EXPECT_EQ(with([](bytes& f) { f.clear(); }), "it is empty");
+  EXPECT_EQ(with([](bytes& f) { f[0] = 'X'; }),
+            "it is not a relaychat key file (it does not start with \"RCKEY\")");
+  EXPECT_EQ(with([](bytes& f) { f[5] = 2; }),
+            "it is a key file of version 2, which this client does not read (written by a "
+            "newer relaychat?)");
+  EXPECT_EQ(with([](bytes& f) { f.resize(50); }),
+            "it has 50 bytes where a key file has 110 (cut short or damaged)");
+  EXPECT_EQ(with([](bytes& f) { f[14 + 2] = 1; }),  // memlimit 2^40
+            "the password-hashing costs it names are out of range (damaged or tampered with)");
+  // Damage inside the salt, nonce or box is not seen without the password.
+  EXPECT_EQ(with([](bytes& f) { f[key_file_size - 1] ^= 1; }), "");
+}
+
 TEST(KeyFileDefaults, AreLibsodiumInteractive) {
   const key_file_params p;
   EXPECT_EQ(p.opslimit, 2u);
