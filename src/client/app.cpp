@@ -1704,6 +1704,30 @@ int run_client(const client_config& cfg) {
                           : report_link_failure(u, opened.error(), *l, relay_id);
   }
 
+  // The same relay reached by another spelling of its address (localhost and 127.0.0.1, a
+  // DNS name): its key, which only it can prove, says so. A user's key and contacts kept
+  // under an earlier spelling are used, rather than a new key that would warn every contact.
+  std::vector<std::string> same_relay;  // spellings pinned to this key before, in file order
+  try {
+    for (const auto& pin : dir.relay_pins()) {
+      if (pin.key == l->relay_key() && pin.relay != relay_id &&
+          std::find(same_relay.begin(), same_relay.end(), pin.relay) == same_relay.end())
+        same_relay.push_back(pin.relay);
+    }
+  } catch (const std::exception&) {
+    // A damaged file was refused by the key check already (unless --relay-key): no aliases.
+  }
+  // Where `user`'s files are: this spelling's directory if it has their key, else the first
+  // other spelling of the same relay that does, else this one (a new device).
+  auto data_dir_for = [&](const std::string& user) {
+    if (std::filesystem::exists(dir.identity_path(relay_id, user))) return relay_id;
+    for (const auto& other : same_relay) {
+      if (std::filesystem::exists(dir.identity_path(other, user))) return other;
+    }
+    return relay_id;
+  };
+  std::string data_id = relay_id;
+
   std::string name;
   password_text password;
   bool typed_at_terminal = false;  // a typo is possible: sign-up asks to confirm
@@ -1731,7 +1755,9 @@ int run_client(const client_config& cfg) {
     } else {
       // Offered, and Enter alone takes it: the name of the round before (a mistyped
       // password), else the one last signed in with from here.
-      const std::string offered = round > 1 ? name : dir.read_last_user(relay_id);
+      std::string offered = round > 1 ? name : dir.read_last_user(relay_id);
+      for (std::size_t i = 0; offered.empty() && round == 1 && i < same_relay.size(); ++i)
+        offered = dir.read_last_user(same_relay[i]);
       for (;;) {
         auto raw_name =
             ask(u, in, offered.empty() ? "user name: " : "user name [" + offered + "]: ");
@@ -1797,12 +1823,16 @@ int run_client(const client_config& cfg) {
     identity.reset();
     new_identity = false;
     try {
-      if (auto file = dir.read_identity(relay_id, name)) {
+      data_id = data_dir_for(name);
+      if (data_id != relay_id)
+        u.info("* " + relay_id + " has the key of relay " + data_id + ": the same relay; " + name +
+               "'s key and contacts from there are used");
+      if (auto file = dir.read_identity(data_id, name)) {
         // A file no password can open is not a wrong password: said as what it is, and
         // nothing suggests making a new key (which would warn every contact).
         if (const std::string problem = crypto::key_file_problem(*file); !problem.empty()) {
           u.error("error: cannot use " + name + "'s key file\n  " +
-                  dir.identity_path(relay_id, name).string() + ":\n  " + problem +
+                  dir.identity_path(data_id, name).string() + ":\n  " + problem +
                   ".\n  Nothing was sent to the relay. Restore the file from a backup if you "
                   "have one.");
           return exit_failure;
@@ -1827,7 +1857,7 @@ int run_client(const client_config& cfg) {
           // Nothing reached the relay. The key file stays; someone who lost the password (or
           // whose account the operator deleted) is told how to start afresh, and what it costs.
           u.error("not signed in: this password does not unlock " + name + "'s key in\n  " +
-                  dir.identity_path(relay_id, name).string() +
+                  dir.identity_path(data_id, name).string() +
                   "\n  (nothing was sent to the relay). Lost the password? The relay's operator"
                   "\n  can delete the account; then move that file aside and sign up again."
                   "\n  Your contacts will be warned of the new key. (A file damaged inside"
@@ -1838,7 +1868,7 @@ int run_client(const client_config& cfg) {
       } else {
         // A key that could not be kept would be announced, used once and lost: every run
         // would warn the contacts of another new key. Nothing is sent unless it can be kept.
-        dir.check_identity_writable(relay_id, name);
+        dir.check_identity_writable(data_id, name);
         identity.emplace(crypto::key_pair::generate(crypto::os_random()));
         new_identity = true;
       }
@@ -1995,7 +2025,7 @@ int run_client(const client_config& cfg) {
   }
   if (new_identity) {
     try {
-      dir.write_identity(relay_id, name,
+      dir.write_identity(data_id, name,
                          crypto::seal_key_file(*identity, password.value, crypto::os_random()));
     } catch (const std::exception& e) {
       u.warning(std::string("warning: could not save your key: ") + e.what());
@@ -2024,22 +2054,22 @@ int run_client(const client_config& cfg) {
   // taken as empty, it would drop every pin or counter in it without a word.
   std::string contacts_text, seen_text, sent_text;
   try {
-    contacts_text = dir.read_contacts(relay_id, name);
-    seen_text = dir.read_seen(relay_id, name);
-    sent_text = dir.read_sent(relay_id, name);
+    contacts_text = dir.read_contacts(data_id, name);
+    seen_text = dir.read_seen(data_id, name);
+    sent_text = dir.read_sent(data_id, name);
   } catch (const std::exception& e) {
     u.error(std::string("error: ") + e.what() + "; not continuing");
     return exit_failure;
   }
   auto book = contact_book::parse(contacts_text);
   if (!book) {
-    u.error("error: " + dir.contacts_path(relay_id, name).string() +
+    u.error("error: " + dir.contacts_path(data_id, name).string() +
             " is damaged; not continuing (it holds your contacts' pinned keys)");
     return exit_failure;
   }
   auto save_book = [&] {
     try {
-      dir.write_contacts(relay_id, name, book->serialise());
+      dir.write_contacts(data_id, name, book->serialise());
     } catch (const std::exception& e) {
       u.warning(std::string("warning: could not save contact keys: ") + e.what());
     }
@@ -2051,7 +2081,7 @@ int run_client(const client_config& cfg) {
   c.restore_highest_sent(chat::parse_sent(sent_text));
   auto save_seen = [&] {
     try {
-      dir.write_seen(relay_id, name, chat::format_seen(c.seen()));
+      dir.write_seen(data_id, name, chat::format_seen(c.seen()));
     } catch (const std::exception& e) {
       u.warning(std::string("warning: could not save message counters: ") + e.what());
     }
@@ -2062,7 +2092,7 @@ int run_client(const client_config& cfg) {
   auto save_sent = [&] {
     if (c.highest_sent() == saved_sent) return;
     try {
-      dir.write_sent(relay_id, name, chat::format_sent(c.highest_sent()));
+      dir.write_sent(data_id, name, chat::format_sent(c.highest_sent()));
       saved_sent = c.highest_sent();
     } catch (const std::exception& e) {
       if (!std::exchange(sent_warned, true))

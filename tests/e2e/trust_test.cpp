@@ -817,6 +817,40 @@ TEST_F(TrustTest, AfterTheSendersClockWentBackBetweenRunsItsMessagesStillGetThro
   EXPECT_GT(std::stoull(read_text(alices_sent)), std::stoull(ahead));
 }
 
+// From a black-box review: the same relay reached as localhost instead of 127.0.0.1 (same
+// --home) made alice a new identity key, and bob was warned that her key had CHANGED. The
+// relay's key shows it is the same relay: her key and contacts from there are used.
+TEST_F(TrustTest, TheSameRelayUnderAnotherSpellingOfItsAddressUsesTheKeysKeptForIt) {
+  auto [alice, bob, alice_key, bob_key] = start_alice_and_bob();
+  ASSERT_FALSE(bob_key.empty());
+  alice->send_line("/quit");
+  ASSERT_TRUE(exited_with(*alice, 0));
+  ASSERT_TRUE(saw(*bob, "* alice left"));
+
+  alice = client("alice", {"--host", "localhost"});
+  ASSERT_TRUE(reach_name_prompt(*alice));  // a new spelling is still asked about
+  const std::string port = std::to_string(relay_.port);
+  // The name last used there is offered.
+  EXPECT_NE(alice->transcript().find("user name [alice]: "), std::string::npos)
+      << alice->describe("alice");
+  alice->send_line("alice");
+  ASSERT_TRUE(type_password(*alice, alice_password));
+  EXPECT_TRUE(saw(*alice, "* localhost:" + port + " has the key of relay 127.0.0.1:" + port +
+                              ": the same relay; alice's key and contacts from there are used"));
+  EXPECT_TRUE(saw(*alice, "signed in as alice (key " + alice_key + ")"));
+  ASSERT_TRUE(saw(*alice, "* online: bob\n"));
+  EXPECT_TRUE(saw(*bob, "* alice joined (key " + alice_key + ")"));
+  alice->send_line("bob:same relay, same key");
+  EXPECT_TRUE(saw(*bob, "alice: same relay, same key"));
+  EXPECT_EQ(bob->transcript().find("CHANGED"), std::string::npos) << bob->describe("bob");
+  EXPECT_EQ(alice->transcript().find("a new one was made"), std::string::npos)
+      << alice->describe("alice");
+  EXPECT_EQ(alice->transcript().find("new contact"), std::string::npos);  // bob's pin came along
+  alice->send_line("/quit");
+  EXPECT_TRUE(exited_with(*alice, 0));
+  EXPECT_FALSE(fs::exists(home_path("alice") / "relays" / ("localhost_" + port) / "alice"));
+}
+
 // From a black-box review: an account announced with 32 zero bytes as its key was pinned
 // as a new contact, and only a send said the key was unusable.
 TEST(UnusableKeys, AContactWithAnUnusableKeyIsSaidSoAndNotPinned) {
