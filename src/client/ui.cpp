@@ -295,13 +295,38 @@ std::size_t continuation_text_column(std::string_view line) {
   return cols;
 }
 
+namespace {
+
+/// Where a rendered message's text starts: after the first ": ", which only its header
+/// (time, sender, marks, the written note, all ASCII) comes before. `fallback` if none.
+std::size_t after_sender(std::string_view line, std::size_t fallback) {
+  std::size_t cols = 0;
+  for (std::size_t i = 0; i < line.size();) {
+    if (line[i] == '\x1b') {
+      i += term::escape_length(line, i);
+    } else if (line[i] == ':' && i + 1 < line.size() && line[i + 1] == ' ') {
+      return cols + 2;
+    } else {
+      ++cols;
+      ++i;
+    }
+  }
+  return fallback;
+}
+
+}  // namespace
+
 std::string wrap_for_terminal(const ui_event& ev, const std::string& text, std::size_t width,
                               const render_options& o) {
   std::string out;
   bool first = true;
+  const bool message = std::holds_alternative<message_event>(ev);
   for (const auto line : split_lines(text)) {
     if (!first) out += '\n';
-    out += term::wrap(line, width, first ? text_column(ev, o) : continuation_text_column(line));
+    const std::size_t column = !first    ? continuation_text_column(line)
+                               : message ? after_sender(line, text_column(ev, o))
+                                         : text_column(ev, o);
+    out += term::wrap(line, width, column);
     first = false;
   }
   return out;
@@ -322,12 +347,15 @@ std::string render(const ui_event& ev, std::chrono::system_clock::time_point whe
             out += ' ';  // not " " + sgr(...): see roster_text
             out += sgr(bold_red, key_changed_mark, o);
           }
+          // Before the colon, where the sender's text cannot reach: a text ending in
+          // "(written 03:14)" cannot pass for the note, with or without colour.
+          out += sgr(dim, written_note(e, when, o.local_time), o);
           out += ": " + printable(lines.front());
           const std::string indent(o.timestamps ? stamp_width : 0, ' ');
           for (std::size_t i = 1; i < lines.size(); ++i) {
             out += "\n" + indent + sgr(dim, continuation, o) + printable(lines[i]);
           }
-          return out + sgr(dim, written_note(e, when, o.local_time), o);
+          return out;
         } else if constexpr (std::is_same_v<T, notice_event>) {
           return notice_lines(e.level, e.text, stamp, o);
         } else if constexpr (std::is_same_v<T, signed_in_event>) {

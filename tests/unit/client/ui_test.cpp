@@ -141,15 +141,25 @@ TEST(Ui, AMessageThatWaitedSaysWhenItWasWritten) {
   const auto at = [](system_clock::duration before) {
     return message_event{"alice", "bob", "hi", false, when - before};
   };
-  EXPECT_EQ(render(at(5min), when, plain(true)), "12:34 alice: hi (written 12:29)");
+  EXPECT_EQ(render(at(5min), when, plain(true)), "12:34 alice (written 12:29): hi");
   EXPECT_EQ(render(at(59s), when, plain(true)), "12:34 alice: hi");    // not a wait worth a word
   EXPECT_EQ(render(at(-5min), when, plain(true)), "12:34 alice: hi");  // a clock ahead of ours
-  EXPECT_EQ(render(at(24h), when, plain(true)), "12:34 alice: hi (written 2024-04-30 12:34)");
+  EXPECT_EQ(render(at(24h), when, plain(true)), "12:34 alice (written 2024-04-30 12:34): hi");
   auto two = at(10min);
   two.text = "one\ntwo";
-  EXPECT_EQ(render(two, when, plain(true)), "12:34 alice: one\n        | two (written 12:24)");
+  EXPECT_EQ(render(two, when, plain(true)), "12:34 alice (written 12:24): one\n        | two");
   const auto s = render(at(5min), when, styled());
   EXPECT_NE(s.find("\x1b[2m (written 12:29)\x1b[0m"), std::string::npos) << s;  // dim
+  // From a black-box review: the note came after the text, where a sender could type one
+  // ("hello (written 03:14)") that looked the same without colour. It is now in the header.
+  EXPECT_EQ(render(message_event{"alice", "bob", "hi (written 03:14)", false}, when, plain(true)),
+            "12:34 alice: hi (written 03:14)");
+  // Wrapped under the text, after the note.
+  auto long_one = at(5min);
+  long_one.text = std::string(30, 'x') + " " + std::string(30, 'y');
+  EXPECT_EQ(wrap_for_terminal(long_one, render(long_one, when, plain(true)), 60, plain(true)),
+            "12:34 alice (written 12:29): " + std::string(30, 'x') + "\n" + std::string(29, ' ') +
+                std::string(30, 'y'));
   // Programs get it always, when the counter is a time.
   auto j = nlohmann::json::parse(render(at(30s), when, json()));
   EXPECT_EQ(j["written"], "2024-05-01T12:34:26.789Z");
