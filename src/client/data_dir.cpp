@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <sstream>
@@ -44,6 +45,16 @@ std::optional<std::string> read_whole(const fs::path& p) {
     ::close(fd);
     errno = e;
     throw io_error(p, "cannot read");
+  }
+  // Our files are written 0600. One others can write lets them swap the keys pinned in it
+  // (ssh refuses such files for the same reason).
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    ::close(fd);
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    throw std::runtime_error(p.string() + " can be changed by other users (mode " + mode +
+                             "): whoever can write it can swap the keys in it; check it, then "
+                             "chmod 600 it");
   }
   char buf[8192];
   for (;;) {

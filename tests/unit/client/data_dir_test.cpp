@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -141,6 +142,37 @@ TEST(DataDir, AFileThatIsADirectoryIsAnErrorNamingIt) {
   EXPECT_EQ(d.read_last_user("a:1"), "");
   std::filesystem::create_directories(t.path() / "relays" / "a_1" / "last_user");
   EXPECT_EQ(d.read_last_user("a:1"), "");  // only a convenience: no error
+}
+
+// From a black-box review: files others could write (mode 0666) were used without a word,
+// though whoever can write known_relays or contacts can swap the keys pinned in them.
+TEST(DataDir, AFileOthersCanWriteIsRefusedNamingItsMode) {
+  crypto::init();
+  test::temp_dir t;
+  data_dir d(t.path());
+  d.pin_relay("a:1", crypto::key_pair::generate(crypto::os_random()).pub());
+  d.write_contacts("a:1", "alice", "# relaychat contacts: name identity-key state\n");
+  ASSERT_TRUE(d.pinned_relay("a:1"));
+  for (const auto& p : {d.known_relays_path(), d.contacts_path("a:1", "alice")}) {
+    for (mode_t mode : {0620, 0602, 0666}) {
+      ASSERT_EQ(::chmod(p.c_str(), mode), 0);
+      try {
+        (void)d.pinned_relay("a:1");
+        (void)d.read_contacts("a:1", "alice");
+        ADD_FAILURE() << p << " was used at mode " << std::oct << mode;
+      } catch (const std::runtime_error& e) {
+        char text[8];
+        std::snprintf(text, sizeof text, "%04o", static_cast<unsigned>(mode));
+        EXPECT_NE(std::string(e.what()).find(p.string() + " can be changed by other users (mode " +
+                                             text + ")"),
+                  std::string::npos)
+            << e.what();
+      }
+    }
+    ASSERT_EQ(::chmod(p.c_str(), 0644), 0);  // readable is not refused
+  }
+  EXPECT_TRUE(d.pinned_relay("a:1"));
+  EXPECT_NE(d.read_contacts("a:1", "alice"), "");
 }
 
 }  // namespace
