@@ -329,6 +329,9 @@ parsed parse_options(const std::vector<std::string>& args) {
   client_mode m;
   m.level = level;
   m.config.host = vm["host"].as<std::string>();
+  // "[::1]", as the relay prints its IPv6 address: the brackets only set it off from a port.
+  if (m.config.host.size() > 2 && m.config.host.front() == '[' && m.config.host.back() == ']')
+    m.config.host = m.config.host.substr(1, m.config.host.size() - 2);
   m.config.port = port;
   if (vm.count("home")) m.config.home = vm["home"].as<std::string>();
   if (vm.count("relay-key")) {

@@ -316,6 +316,14 @@ struct sign_in_outcome {
   std::string name;                      // set on welcome
 };
 
+/// A relay's host:port as a person reads it: an IPv6 address in brackets ("[::1]:20001"),
+/// as the relay prints it. (Pins and directories keep the form without brackets.)
+std::string shown_relay(const std::string& relay_id) {
+  const auto colon = relay_id.rfind(':');
+  if (colon == std::string::npos || relay_id.find(':') == colon) return relay_id;
+  return "[" + relay_id.substr(0, colon) + "]" + relay_id.substr(colon);
+}
+
 /// The relay-key check for link::open: --relay-key, else the pin (pinning on first use). On a
 /// mismatch it says so, sets `key_mismatch` and refuses, so nothing of ours is sent.
 std::function<bool(const crypto::public_key&)> relay_key_check(ui& out_ui, const client_config& cfg,
@@ -350,7 +358,7 @@ std::function<bool(const crypto::public_key&)> relay_key_check(ui& out_ui, const
         key_mismatch = true;
         return false;
       }
-      out_ui.info("* pinned the key of relay " + relay_id + " (first use):\n  " + fp);
+      out_ui.info("* pinned the key of relay " + shown_relay(relay_id) + " (first use):\n  " + fp);
       return true;
     }
     if (*pinned != k) {
@@ -360,7 +368,7 @@ std::function<bool(const crypto::public_key&)> relay_key_check(ui& out_ui, const
           "@    WARNING: THE RELAY'S IDENTIFICATION HAS CHANGED!      @\n"
           "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n"
           "Someone could be impersonating relay " +
-          relay_id +
+          shown_relay(relay_id) +
           ",\nor its operator replaced its key.\n"
           "pinned key:\n  " +
           crypto::fingerprint(*pinned) + "\nkey presented:\n  " + fp +
@@ -539,7 +547,7 @@ int report_link_failure(ui& u, std::error_code ec, const link& l, const std::str
                                     !l.protocol_fault().empty()
                                 ? ": " + l.protocol_fault()
                                 : "";
-  u.error("error: " + ec.message() + " (" + relay_id + ")" + because + fault);
+  u.error("error: " + ec.message() + " (" + shown_relay(relay_id) + ")" + because + fault);
   return ec == link_errc::closed || ec == link_errc::protocol ? exit_failure : exit_unreachable;
 }
 
@@ -559,7 +567,8 @@ int confirm_new_relay(ui& u, line_reader& in, net::io_context& io, const client_
   probe->close();
   if (!offered) return report_link_failure(u, opened.error(), *probe, relay_id);
   const std::string fp = crypto::fingerprint(*offered);
-  u.info("* relay " + relay_id + " is new to this device. Its key fingerprint is\n  " + fp +
+  u.info("* relay " + shown_relay(relay_id) + " is new to this device. Its key fingerprint is\n  " +
+         fp +
          "\n  Compare it with the one its operator gives you (the relay prints it\n"
          "  when it starts, and on its `key` command).");
   std::string question = "Trust this relay and pin its key? [yes/no/fingerprint] ";
@@ -569,7 +578,7 @@ int confirm_new_relay(ui& u, line_reader& in, net::io_context& io, const client_
     std::string a = answer ? crypto::typed_fingerprint(*answer) : "no";
     if (a == "yes" || a == fp) break;
     if (a == "no" || a == "n") {
-      u.error("not trusted: nothing was sent to relay " + relay_id +
+      u.error("not trusted: nothing was sent to relay " + shown_relay(relay_id) +
               " (or give its key with --relay-key)");
       return exit_key_mismatch;
     }
@@ -577,7 +586,7 @@ int confirm_new_relay(ui& u, line_reader& in, net::io_context& io, const client_
       u.error(
           "the fingerprint you typed is not this relay's: not trusting it.\n"
           "relay's:\n  " +
-          fp + "\nyours:\n  " + a + "\nNothing was sent to relay " + relay_id + ".");
+          fp + "\nyours:\n  " + a + "\nNothing was sent to relay " + shown_relay(relay_id) + ".");
       return exit_key_mismatch;
     }
     question = "Please type 'yes', 'no' or the fingerprint: ";
@@ -588,7 +597,8 @@ int confirm_new_relay(ui& u, line_reader& in, net::io_context& io, const client_
     u.error(std::string("error: ") + e.what());
     return exit_failure;
   }
-  u.info("* pinned the key of relay " + relay_id + "\n  (from now on only this key is accepted)");
+  u.info("* pinned the key of relay " + shown_relay(relay_id) +
+         "\n  (from now on only this key is accepted)");
   return exit_ok;
 }
 
@@ -1825,8 +1835,8 @@ int run_client(const client_config& cfg) {
     try {
       data_id = data_dir_for(name);
       if (data_id != relay_id)
-        u.info("* " + relay_id + " has the key of relay " + data_id + ": the same relay; " + name +
-               "'s key and contacts from there are used");
+        u.info("* " + shown_relay(relay_id) + " has the key of relay " + shown_relay(data_id) +
+               ": the same relay; " + name + "'s key and contacts from there are used");
       if (auto file = dir.read_identity(data_id, name)) {
         // A file no password can open is not a wrong password: said as what it is, and
         // nothing suggests making a new key (which would warn every contact).

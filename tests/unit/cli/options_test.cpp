@@ -65,6 +65,9 @@ TEST(Options, ClientOptions) {
   auto& c = std::get<client_mode>(p);
   EXPECT_EQ(c.config.host, "chat.example");
   EXPECT_EQ(c.config.port, 4000);
+  // From a black-box review: the relay prints "[::1]:P", and --host '[::1]' was not found.
+  EXPECT_EQ(std::get<client_mode>(parse({"--host", "[::1]"})).config.host, "::1");
+  EXPECT_EQ(std::get<client_mode>(parse({"--host", "::1"})).config.host, "::1");
   EXPECT_EQ(c.config.home, "/h");
   EXPECT_EQ(*c.config.relay_key, std::string(64, 'a'));
   // Grouped, upper case, with colons: the same fingerprint.
