@@ -35,7 +35,8 @@ void make_private_dirs(const fs::path& dir) {
 std::optional<std::string> read_whole(const fs::path& p) {
   const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    if (errno == ENOENT) return std::nullopt;
+    // ENOTDIR: a file where a directory on the way goes; writing it will say so.
+    if (errno == ENOENT || errno == ENOTDIR) return std::nullopt;
     throw io_error(p, "cannot read");
   }
   std::string out;
