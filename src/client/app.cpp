@@ -697,6 +697,9 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   // they go first, then a ping, whose pong says the relay has handled them all (a refusal
   // would have come before it). A relay that does not answer within 5 s is left anyway.
   bool draining = false;
+  // Piped input has ended (a script's lines, all read): what it left waiting is still sent
+  // if the relay comes back within outage_grace, as the script cannot type it again.
+  bool input_ended = false;
   bool drain_gave_up = false;         // the relay did not answer the drain's ping in time
   bool saying_goodbye = false;        // bye sent: only messages still coming in are taken
   net::steady_timer quit_timer(io);   // a relay that does not close after our bye is left
@@ -810,6 +813,10 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       on_line("/quit");
     });
   };
+  // A message for someone not back yet after the relay was away waits for them (they
+  // reconnect after a pause of their own), outage_grace at most, then is named as not sent.
+  std::function<void(const std::string&, const typed_text&)> await_return;
+  std::optional<std::chrono::steady_clock::time_point> reconnected_at;
   std::function<void()> pump = [&] {
     // Away from the relay, or before its roster is known again, they wait.
     if (!connected || !snapshot_done) return;
@@ -828,6 +835,14 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         continue;
       }
       auto sealed = c.seal_to(m->to, m->text, m->written_us);
+      if (!sealed && sealed.error() == chat_errc::not_online && reconnected_at &&
+          std::chrono::steady_clock::now() - *reconnected_at < outage_grace) {
+        await_return(m->to, {m->text, m->written_us});
+        for (const auto& rest : out_box.take_all_to(m->to)) {
+          if (!rest.key_notice) await_return(rest.to, {rest.text, rest.written_us});
+        }
+        continue;
+      }
       if (!sealed) {
         // The recipient left (or cannot be sealed to): neither can the rest queued for them.
         // Worded as the relay words a send it refuses ("bob is not online: ...").
@@ -853,7 +868,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
     // Leaving, a key notice is not worth waiting for: the peer is about to lose our key.
     if (out_box.waiting() == 0 || (draining && out_box.waiting_messages() == 0)) {
       told_waiting = false;
-      if (draining) send_drain_ping();
+      if (draining && awaiting.empty()) send_drain_ping();  // else once they are back or not
       return;
     }
     if (!told_waiting && out_box.waiting_messages() > 0) {
@@ -873,6 +888,28 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   auto transmit = [&](const std::string& to, const typed_text& t) {
     out_box.add(to, t.text, t.written_us);
     pump();
+  };
+  await_return = [&](const std::string& to, const typed_text& typed) {
+    auto& waiting = awaiting[to];
+    waiting.push_back(typed);
+    if (waiting.size() == 1) {
+      u.info("* " + to + " is not back yet: what you wrote to " + to + " waits for them (" +
+             std::to_string(outage_grace.count()) + " s at most)");
+    }
+    if (awaiting.size() == 1 && waiting.size() == 1) {
+      awaiting_timer.expires_after(outage_grace);
+      awaiting_timer.async_wait([&](boost::system::error_code ec) {
+        if (ec) return;
+        for (const auto& [name, texts] : awaiting) {
+          for (const auto& t : texts) {
+            u.warning("! " + name + " did not come back: not sent: " + excerpt(t.text));
+            something_unsent = true;
+          }
+        }
+        awaiting.clear();
+        if (draining) pump();  // leaving once the rest is confirmed
+      });
+    }
   };
   auto release_held = [&](const std::string& name) {
     auto it = held.find(name);
@@ -1127,14 +1164,22 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
     lp->close();
     c.forget_roster();
     update_candidates();
-    if (draining) {  // leaving anyway: the cause, then what is still waiting, is named
+    if (draining && !input_ended) {  // leaving anyway: the cause, then what is still waiting
       u.error("* " + lost);
       report_unsent();
       co_return false;
     }
     // The cause first, then what it leaves unconfirmed.
-    u.error("* " + lost + "; reconnecting (/quit leaves)");
+    if (draining) {  // end of piped input: the drain's round starts again once back
+      drain_timer.cancel();
+      drain_retry_timer.cancel();
+      u.error("* " + lost + "; reconnecting to send what is left (" +
+              std::to_string(outage_grace.count()) + " s at most)");
+    } else {
+      u.error("* " + lost + "; reconnecting (/quit leaves)");
+    }
     report_unconfirmed();
+    const auto lost_at = std::chrono::steady_clock::now();
     auto pause = std::chrono::steady_clock::now() - linked_at >= lasting_link
                      ? std::chrono::milliseconds(1000)
                      : pause_after_short_link;
@@ -1148,12 +1193,19 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       boost::system::error_code ec;
       co_await retry_timer.async_wait(net::redirect_error(net::use_awaitable, ec));
       if (stop) co_return false;
+      if (draining && std::chrono::steady_clock::now() - lost_at > outage_grace) {
+        u.error("* the relay did not come back within " + std::to_string(outage_grace.count()) +
+                " s");
+        report_unsent();
+        co_return false;
+      }
       auto r = co_await relink();
       if (stop) co_return false;
       if (r.l) {
         lp = std::move(r.l);
         connected = true;
         after_outage = true;
+        reconnected_at = std::chrono::steady_clock::now();
         // A new session key at every sign-in (protocol.md 8.5): peers that see the same key
         // after the relay announced a sign-in of ours know the announcement was false.
         c.renew_session();
@@ -1379,7 +1431,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       } else if (auto* po = std::get_if<proto::pong>(&*f)) {
         confirm_sends(po->token);
         if (draining && po->token >= drain_first && po->token <= drain_ping &&
-            out_box.waiting_messages() == 0) {
+            out_box.waiting_messages() == 0 && awaiting.empty()) {
           unacked.clear();  // everything was sent before the drain ping
           ack_pings.clear();
           draining = false;
@@ -1478,14 +1530,18 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         io.stop();
         return;
       }
-      if (!draining && (out_box.waiting_messages() > 0 || (!unacked.empty() && !drain_gave_up))) {
+      // At the end of piped input, messages waiting for someone not back yet (the relay
+      // was away) are waited for too: a script cannot type them again.
+      const bool await_returns = input_ended && !awaiting.empty();
+      if (!draining && (out_box.waiting_messages() > 0 || await_returns ||
+                        (!unacked.empty() && !drain_gave_up))) {
         draining = true;
         if (out_box.waiting_messages() > 0) {
           u.info("* sending " + std::to_string(out_box.waiting_messages()) +
                  " waiting message(s) before leaving (/quit again or Ctrl-C leaves now)");
-        } else {
+        } else if (awaiting.empty()) {
           send_drain_ping();
-        }
+        }  // else once they are back, or given up on (await_return)
         return;
       }
       report_unsent();
@@ -1520,25 +1576,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
           something_unsent = true;
           return;
         }
-        auto& waiting = awaiting[s->to];
-        waiting.push_back(typed);
-        if (waiting.size() == 1) {
-          u.info("* " + s->to + " is not back yet: what you wrote to " + s->to +
-                 " waits for them (" + std::to_string(outage_grace.count()) + " s at most)");
-        }
-        if (awaiting.size() == 1 && waiting.size() == 1) {
-          awaiting_timer.expires_after(outage_grace);
-          awaiting_timer.async_wait([&](boost::system::error_code ec) {
-            if (ec) return;
-            for (const auto& [name, texts] : awaiting) {
-              for (const auto& t : texts) {
-                u.warning("! " + name + " did not come back: not sent: " + excerpt(t.text));
-                something_unsent = true;
-              }
-            }
-            awaiting.clear();
-          });
-        }
+        await_return(s->to, typed);
         return;
       }
       if (untrusted.count(s->to)) {
@@ -1622,7 +1660,10 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         net::post(io, [&, text = std::move(*line)] { take_line(text); });
       }
     }
-    net::post(io, [&] { take_line("/quit"); });  // end of input or Ctrl-D, after what came before
+    net::post(io, [&] {     // end of input or Ctrl-D, after what came before
+      input_ended = !term;  // a person at a terminal who leaves means now
+      take_line("/quit");
+    });
   });
   io.restart();
   io.run();
