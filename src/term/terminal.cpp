@@ -263,9 +263,12 @@ std::optional<std::string> interactive_terminal::next_line(const std::atomic<boo
           append_crlf(out, wrap(prompt_ + line_editor::shown(ev.text) + "^C", w,
                                 line_editor::columns_of(prompt_)));
           out += "\r\n";
-          if (!discard_note_.empty()) {
-            out += "\r\x1b[K" + (line_stamp_ ? line_stamp_() : std::string()) +
-                   std::exchange(discard_note_, {}) + "\r\n";
+          if (!discard_note_.empty()) {  // wrapped under its text, as notices are
+            const std::string stamp = line_stamp_ ? line_stamp_() : std::string();
+            out += "\r\x1b[K";
+            append_crlf(out, wrap(stamp + std::exchange(discard_note_, {}), w,
+                                  line_editor::columns_of(stamp) + 2));
+            out += "\r\n";
           }
           break;
       }

@@ -556,6 +556,24 @@ TEST(InteractiveTerminal, CtrlCAsAKeyDropsTheLineThenEndsInput) {
   EXPECT_NE(after.c_cc[VINTR], _POSIX_VDISABLE);
 }
 
+// From a black-box review: at 50 columns the note after a dropped line broke at column 0 in
+// the middle of a word. It wraps under its text, as notices do.
+TEST(InteractiveTerminal, TheNoteAfterADroppedLineWrapsUnderItsText) {
+  pty_pair pty(30);
+  pty.start_reading();
+  interactive_terminal term(pty.slave(), pty.slave(), "> ", interactive_terminal::ctrl_c::key);
+  term.set_discard_note("* line dropped (Up brings it back); Ctrl-C leaves");
+  line_reader_thread reader(term);
+  pty.type("half\x03");
+  ASSERT_TRUE(pty.wait_for("leaves")) << pty.output();
+  std::string out = pty.output();
+  std::erase(out, '\r');
+  EXPECT_NE(out.find("* line dropped (Up brings it\n  back); Ctrl-C leaves"), std::string::npos)
+      << pty.output();
+  pty.type("\x03");
+  EXPECT_EQ(reader.get(), std::nullopt);
+}
+
 volatile std::sig_atomic_t sigints = 0;
 extern "C" void count_sigint(int) { sigints = sigints + 1; }
 
