@@ -1332,6 +1332,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       if (auto* p = std::get_if<proto::presence>(&*f)) {
         const auto events = c.apply(*p);
         std::vector<roster_line> lines;  // this round's joins and leaves, to show
+        std::vector<std::string> back;   // joined, with messages waiting for them
         for (const auto& ev : events) {
           switch (ev.what) {
             case roster_event::kind::joined: {
@@ -1339,7 +1340,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
               const bool first_sight = !book.find(ev.name) && !book.lookalike_of(ev.name);
               if (!p->snapshot) lines.push_back({true, ev.name, ev.key, first_sight});
               check_key(ev.name, ev.key, p->snapshot, !p->snapshot && first_sight);
-              release_awaiting(ev.name);
+              back.push_back(ev.name);
               break;
             }
             case roster_event::kind::left:
@@ -1353,6 +1354,10 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
           }
         }
         if (!lines.empty()) roster_round(std::move(lines));
+        // "carol is back: sending ..." after "carol joined", not before it.
+        std::erase_if(back, [&](const std::string& n) { return !awaiting.count(n); });
+        if (!back.empty()) flush_roster();
+        for (const auto& name : back) release_awaiting(name);
         if (std::exchange(book_changed, false)) save_book();
         update_candidates();
         if (p->snapshot && p->last && !snapshot_done) {
@@ -1457,7 +1462,9 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
     } else if (auto* a = std::get_if<accept_line>(&in)) {
       const contact* k = book.find(a->name);
       auto it = c.online().find(a->name);
-      if (!untrusted.count(a->name) || it == c.online().end()) {
+      if (a->name == c.me()) {
+        u.info("* that is you: /accept takes a contact's new key");
+      } else if (!untrusted.count(a->name) || it == c.online().end()) {
         const auto waiting = held.count(a->name) ? held[a->name].size() : 0;
         u.error("! nothing to accept: " + a->name + "'s key has not changed" +
                 (it == c.online().end() ? " (or " + a->name + " is not online)" : "") +
@@ -1565,13 +1572,15 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       // The limit first: a too-long message is refused the same way whoever it is for.
       if (s->text.size() > crypto::max_text) {
         u.error("! not sent: messages are at most " + std::to_string(crypto::max_text) +
-                " bytes (this one has " + std::to_string(s->text.size()) + ")");
+                " bytes (this one has " + std::to_string(s->text.size()) +
+                "): " + excerpt(s->text));
         something_unsent = true;
         return;
       }
       const typed_text typed{s->text, typed_at != 0 ? typed_at : micros_now()};
       if (s->to != c.me() && !c.is_online(s->to)) {
         if (!sending_outage_lines) {
+          flush_roster();  // "* carol left" before "carol is not online"
           u.error("! " + s->to + " is not online: nothing sent");
           something_unsent = true;
           return;

@@ -476,6 +476,8 @@ TEST_F(ScriptingTest, OverLongMessagesAreRefusedInEveryMode) {
   bot->write("alice:" + std::string(70000, 'z') + "tail\n");
   bot->write("alice:after the long ones\n");
   EXPECT_TRUE(bot->wait_stderr("messages are at most 16384 bytes")) << bot->describe("refusal");
+  // Which line it was, as every other line that did not go is named (a review's finding).
+  EXPECT_TRUE(bot->wait_stderr("(this one has 16385): \"yyyyyyyy")) << bot->describe("refusal");
   ASSERT_TRUE(saw(*a, "bot: after the long ones"));
   EXPECT_TRUE(never_printed(*a, "yyyyyyyyyy"));
   EXPECT_TRUE(never_printed(*a, "zzzzzzzzzz"));

@@ -476,6 +476,8 @@ TEST_F(TrustTest, ConfirmingNeedsTheSafetyNumberShownFirst) {
   EXPECT_TRUE(saw(*alice, "* bob    key " + bob_key + "  unverified"));
   alice->send_line("/verify alice");
   EXPECT_TRUE(saw(*alice, "* that is you (key " + alice_key + ")"));
+  alice->send_line("/accept alice");  // not "alice's key has not changed" (a review's nit)
+  EXPECT_TRUE(saw(*alice, "* that is you: /accept takes a contact's new key"));
   ASSERT_FALSE(safety_number(*alice, "bob").empty());
   alice->send_line("/verify bob confirm");
   EXPECT_TRUE(saw(*alice, "* bob is now verified (key " + bob_key + ")"));
