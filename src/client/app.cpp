@@ -1751,12 +1751,22 @@ int run_client(const client_config& cfg) {
         return code;
     }
   }
+  // Without a terminal, standard input carries the messages: its first line is never taken
+  // as a name or a password (`printf 'bob:hi\n' | node` would send "bob:hi" to the relay as
+  // a password, and count it as a failed sign-in against the address).
+  if (!stdin_tty && !(cfg.user && (cfg.password_file || have_env_password))) {
+    u.error(std::string("error: no ") + (cfg.user ? "password" : "user name") +
+            ": standard input is not a terminal, and its lines are messages; give " +
+            (cfg.user ? "--password-file PATH or set RELAYCHAT_PASSWORD" : "--user NAME"));
+    return exit_failure;
+  }
   // Before asking anything of a person, as ssh does: connect and check the relay's key, so a
   // relay that is down or not the one pinned is said first. The connection then waits for
-  // the sign-in; a relay that stopped waiting (its sign-in deadline) gets a fresh one.
+  // the sign-in; a relay that stopped waiting (its sign-in deadline) gets a fresh one. The
+  // key it proves also finds the user's files under another spelling of its address.
   bool key_mismatch = false;
   auto l = std::make_shared<link>(io);
-  if (stdin_tty) {
+  {
     auto opened = run_until_done(
         io, l->open(cfg.host, cfg.port, relay_key_check(u, cfg, dir, relay_id, key_mismatch)));
     if (!opened)
@@ -1798,15 +1808,6 @@ int run_client(const client_config& cfg) {
   auto report_link_error = [&](std::error_code ec) {
     return key_mismatch ? exit_key_mismatch : report_link_failure(u, ec, *l, relay_id);
   };
-  // Without a terminal, standard input carries the messages: its first line is never taken
-  // as a name or a password (`printf 'bob:hi\n' | node` would send "bob:hi" to the relay as
-  // a password, and count it as a failed sign-in against the address).
-  if (!stdin_tty && !(cfg.user && (cfg.password_file || have_env_password))) {
-    u.error(std::string("error: no ") + (cfg.user ? "password" : "user name") +
-            ": standard input is not a terminal, and its lines are messages; give " +
-            (cfg.user ? "--password-file PATH or set RELAYCHAT_PASSWORD" : "--user NAME"));
-    return exit_failure;
-  }
   // At a terminal, a refused sign-in the person does not turn into a new account starts
   // again from the name (a typo in either), three rounds in all, as ssh asks three times.
   for (int round = 1;; ++round) {
@@ -1943,7 +1944,7 @@ int run_client(const client_config& cfg) {
                                    proto::sign_in{name, password.value, pub}, &*identity));
     const bool gave_up_waiting = outcome.link_error == link_errc::closed ||
                                  (outcome.closed && outcome.closed->code == proto::reason::timeout);
-    if (stdin_tty && gave_up_waiting) {
+    if (gave_up_waiting) {
       l = std::make_shared<link>(io);  // the person took longer than the relay waits
       outcome = run_until_done(io, attempt(u, *l, cfg, dir, relay_id, key_mismatch,
                                            proto::sign_in{name, password.value, pub}, &*identity));

@@ -467,6 +467,27 @@ TEST_F(ScriptingTest, AnUnwritableDataDirectoryIsSaidAndNothingIsSent) {
   EXPECT_EQ(relay_.proc->transcript().find("dave"), std::string::npos) << relay_.proc->transcript();
 }
 
+// From a second black-box review: in piping mode the relay's key was learnt only at the
+// sign-in, after the identity key was chosen, so `--host localhost` for a relay used as
+// 127.0.0.1 still made a new key (and alice was warned it CHANGED). The connection (and so
+// the key check) now comes first in both modes.
+TEST_F(ScriptingTest, AnotherSpellingOfTheRelaysAddressKeepsTheKeyInPipingModeToo) {
+  auto a = alice();
+  create_bot();
+  ASSERT_TRUE(saw(*a, "* bot left"));
+  auto bot = piped("bot", {"--host", "localhost", "--user", "bot"});
+  bot->write("alice:same key\n");
+  bot->close_stdin();
+  EXPECT_EQ(bot->wait_exit(), 0) << bot->describe("bot");
+  EXPECT_TRUE(saw(*a, "bot: same key"));
+  EXPECT_NE(bot->err().find("* localhost:" + std::to_string(relay_.port) +
+                            " has the key of relay 127.0.0.1:" + std::to_string(relay_.port)),
+            std::string::npos)
+      << bot->describe("bot");
+  EXPECT_EQ(bot->err().find("a new one was made"), std::string::npos) << bot->describe("bot");
+  EXPECT_TRUE(never_printed(*a, "CHANGED"));
+}
+
 TEST_F(ScriptingTest, OverLongMessagesAreRefusedInEveryMode) {
   auto a = alice();
   auto bot = piped("bot", {"--user", "bot", "--sign-up"});
