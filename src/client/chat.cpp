@@ -180,7 +180,11 @@ std::uint64_t chat::parse_sent(std::string_view text) {
   std::uint64_t counter = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), counter);
   if (ec != std::errc{} || end != text.data() + text.size()) return 0;
-  return counter < (std::uint64_t{1} << 62) ? counter : 0;
+  // Any value is kept, however far ahead: peers may have accepted counters up to it, and
+  // dropping it would get every later message rejected as replayed (a cliff a threshold
+  // makes, wherever it is). Only the last 2^32 values, which leave no room to count on
+  // before the counter wraps, are damage.
+  return counter < max_sent_floor ? counter : 0;
 }
 
 std::string chat::format_seen(const seen_counters& seen) {

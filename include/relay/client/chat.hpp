@@ -78,6 +78,9 @@ struct opened_message {
 /// (renewals an hour apart, the one before kept until the next: protocol.md 8.5). Five
 /// minutes of margin for messages in flight.
 inline constexpr std::chrono::minutes peer_session_lifetime{55};
+/// The saved highest counter (chat::parse_sent) must be below this: 2^64 - 2^32.
+inline constexpr std::uint64_t max_sent_floor = ~std::uint64_t{0} - 0xFFFFFFFFU;
+
 /// Replay counters kept per sender (one per identity key seen for them); past this, those of
 /// the keys with the lowest counters are dropped.
 inline constexpr std::size_t max_keys_seen_per_sender = 16;
@@ -148,8 +151,8 @@ class chat {
     highest_sent_ = std::max(highest_sent_, counter);
   }
   /// Text form of highest_sent(): the counter in decimal and a line break. parse_sent is its
-  /// inverse; anything else, or a counter of 2^62 or more (no clock gets there: damage),
-  /// is 0, as no file is.
+  /// inverse; anything else, or a counter of max_sent_floor or more (no room left to count
+  /// on before 2^64: damage), is 0, as no file is.
   static std::string format_sent(std::uint64_t counter);
   static std::uint64_t parse_sent(std::string_view text);
 

@@ -299,10 +299,26 @@ TEST_F(ChatTest, TheSavedHighestCounterIsReadStrictly) {
   EXPECT_EQ(chat::parse_sent(chat::format_sent(1764963000123456)), 1764963000123456U);
   EXPECT_EQ(chat::parse_sent("1764963000123456"), 1764963000123456U);
   for (const char* bad : {"", "\n", "-5\n", "12 13\n", "0x10\n", "99999999999999999999\n",
-                          "4611686018427387904\n" /* 2^62: no clock gets there */}) {
+                          "18446744069414584320\n" /* 2^64 - 2^32: no room to count on */}) {
     EXPECT_EQ(chat::parse_sent(bad), 0U) << bad;
   }
-  EXPECT_EQ(chat::parse_sent("4611686018427387903\n"), 4611686018427387903U);
+  EXPECT_EQ(chat::parse_sent("18446744069414584319\n"), 18446744069414584319U);
+}
+
+// From a second black-box review: a saved 2^62 - 1 (read back) gave a counter of 2^62
+// (saved, but then read as damage): the next run counted from the clock, and a peer that
+// had accepted 2^62 rejected everything after. What the client saves it reads back.
+TEST_F(ChatTest, WhatIsSavedAsTheHighestCounterIsReadBackHoweverLarge) {
+  everyone_online();
+  for (std::uint64_t floor :
+       {std::uint64_t{1} << 62, (std::uint64_t{1} << 63) + 5, max_sent_floor - 2}) {
+    chat a{"alice", crypto::key_pair::from_secret(alice.identity().secret()), crypto::os_random()};
+    a.apply({true, true, {{proto::presence_entry::kind::online, "bob", bytes_of(pb)}}});
+    a.restore_highest_sent(chat::parse_sent(chat::format_sent(floor - 1)));
+    ASSERT_TRUE(a.seal_to("bob", "one"));
+    EXPECT_EQ(a.highest_sent(), floor);
+    EXPECT_EQ(chat::parse_sent(chat::format_sent(a.highest_sent())), floor);
+  }
 }
 
 // From a second black-box review: "-5" was read as 2^64 - 5 (locking the sender out), and
