@@ -1545,7 +1545,8 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         draining = true;
         if (out_box.waiting_messages() > 0) {
           u.info("* sending " + std::to_string(out_box.waiting_messages()) +
-                 " waiting message(s) before leaving (/quit again or Ctrl-C leaves now)");
+                 " waiting message(s) before leaving" +
+                 (input_ended ? "" : " (/quit again or Ctrl-C leaves now)"));
         } else if (awaiting.empty()) {
           send_drain_ping();
         }  // else once they are back, or given up on (await_return)

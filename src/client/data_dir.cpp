@@ -33,7 +33,8 @@ void make_private_dirs(const fs::path& dir) {
 /// (a directory in its place, no permission) throws, naming the file: these files hold pins
 /// and counters, and reading one as empty would drop them without a word.
 std::optional<std::string> read_whole(const fs::path& p) {
-  const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
+  // O_NONBLOCK: a FIFO in its place is refused below, not waited on for a writer forever.
+  const int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     // ENOTDIR: a file where a directory on the way goes; writing it will say so.
     if (errno == ENOENT || errno == ENOTDIR) return std::nullopt;
@@ -42,10 +43,13 @@ std::optional<std::string> read_whole(const fs::path& p) {
   std::string out;
   struct stat st {};
   if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    const int e = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
     ::close(fd);
-    errno = e;
-    throw io_error(p, "cannot read");
+    if (S_ISDIR(st.st_mode)) {
+      errno = EISDIR;
+      throw io_error(p, "cannot read");
+    }
+    throw std::runtime_error("cannot read " + p.string() +
+                             ": not a regular file (a FIFO, socket or device)");
   }
   // Our files are written 0600. One others can write lets them swap the keys pinned in it
   // (ssh refuses such files for the same reason).
@@ -54,8 +58,8 @@ std::optional<std::string> read_whole(const fs::path& p) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
     throw std::runtime_error(p.string() + " can be changed by other users (mode " + mode +
-                             "): whoever can write it can swap the keys in it; check it, then "
-                             "chmod 600 it");
+                             "): whoever can write it can change the keys or counters this "
+                             "client relies on; check it, then chmod 600 it");
   }
   char buf[8192];
   for (;;) {
@@ -208,7 +212,9 @@ std::vector<data_dir::relay_pin> data_dir::relay_pins() const {
   // whichever relay is asked for, the same way each time.
   while (std::getline(in, line)) {
     ++number;
-    if (line.empty() || line[0] == '#') continue;
+    // Blank, or a comment (indented or not), as in ssh's known_hosts.
+    const auto first = line.find_first_not_of(" \t\r");
+    if (first == std::string::npos || line[first] == '#') continue;
     std::istringstream fields(line);
     std::string who, hex, extra;
     const auto where = [&] { return known_relays_path().string() + ":" + std::to_string(number); };

@@ -107,7 +107,8 @@ TEST(DataDir, TheFirstPinForARelayWinsAndAllAreListedInOrder) {
   const auto k1 = crypto::key_pair::generate(crypto::os_random()).pub();
   const auto k2 = crypto::key_pair::generate(crypto::os_random()).pub();
   std::ofstream(d.known_relays_path())
-      << "# pins\n\na:1 " << to_hex(k1) << "\nb:2 " << to_hex(k1) << "\na:1 " << to_hex(k2) << "\n";
+      << "# pins\n\n   # an indented comment\n \t\na:1 " << to_hex(k1) << "\nb:2 " << to_hex(k1)
+      << "\na:1 " << to_hex(k2) << "\n";
   EXPECT_EQ(*d.pinned_relay("a:1"), k1);
   const auto pins = d.relay_pins();
   ASSERT_EQ(pins.size(), 3U);
@@ -138,6 +139,16 @@ TEST(DataDir, AFileThatIsADirectoryIsAnErrorNamingIt) {
       EXPECT_NE(std::string(e.what()).find("Is a directory"), std::string::npos) << e.what();
       EXPECT_NE(std::string(e.what()).find(t.path().string()), std::string::npos) << e.what();
     }
+  }
+  // A FIFO is refused at once, not waited on for a writer (a second review's finding).
+  const auto sent = d.contacts_path("a:1", "alice").parent_path() / "sent";
+  ASSERT_EQ(::mkfifo(sent.c_str(), 0600), 0);
+  try {
+    (void)d.read_sent("a:1", "alice");
+    ADD_FAILURE() << "a FIFO was read";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              "cannot read " + sent.string() + ": not a regular file (a FIFO, socket or device)");
   }
   EXPECT_EQ(d.read_last_user("a:1"), "");
   std::filesystem::create_directories(t.path() / "relays" / "a_1" / "last_user");
