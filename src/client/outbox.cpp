@@ -8,8 +8,15 @@ namespace relay::client {
 void outbox::refill(clock::time_point now) {
   if (now <= last_) return;
   const double seconds = std::chrono::duration<double>(now - last_).count();
-  tokens_ = std::min(p_.burst, tokens_ + seconds * rate_);
+  tokens_ = std::min(burst_, tokens_ + seconds * rate_);
   last_ = now;
+  // Halving alone only ever slows down: one refused burst would leave a script at a
+  // fraction of what the relay takes for good. So the pace probes back up (as TCP does).
+  if (slowed_ && (rate_ < p_.rate || burst_ < p_.burst) && now - changed_ >= p_.recover) {
+    rate_ = std::min(p_.rate, rate_ * 1.25);
+    burst_ = std::min(p_.burst, burst_ * 1.25);
+    changed_ = now;
+  }
 }
 
 void outbox::add(std::string to, std::string text, std::uint64_t written_us) {
@@ -59,7 +66,9 @@ bool outbox::refused(std::uint32_t id, clock::time_point now) {
   tokens_ = 0;  // the relay's bucket is empty: ours too
   if (!slowed_ || now - *slowed_ >= p_.calm) {
     rate_ = std::max(p_.slowest, rate_ / 2);
+    burst_ = std::max(1.0, burst_ / 2);
     slowed_ = now;
+    changed_ = now;
   }
   return true;
 }

@@ -27,6 +27,9 @@ class outbox {
     double slowest = 0.5;  ///< the pace never halves below this
     /// Refusals closer together than this are one: a burst refused halves the pace once.
     std::chrono::milliseconds calm{1000};
+    /// After this long without a refusal, the pace (and burst) grow back by a quarter, up to
+    /// `rate` and `burst`: a relay refuses again if they are past its limit, and they halve.
+    std::chrono::milliseconds recover{5000};
     std::size_t remember = 4096;  ///< sent messages kept, by id, in case the relay refuses one
   };
   struct message {
@@ -39,7 +42,8 @@ class outbox {
     bool key_notice = false;
   };
 
-  outbox(params p, clock::time_point now) : p_(p), tokens_(p.burst), rate_(p.rate), last_(now) {}
+  outbox(params p, clock::time_point now)
+      : p_(p), tokens_(p.burst), rate_(p.rate), burst_(p.burst), last_(now) {}
 
   /// Queues a message behind those waiting.
   void add(std::string to, std::string text, std::uint64_t written_us = 0);
@@ -70,6 +74,7 @@ class outbox {
   /// (the recipient left), and are named at once rather than one per paced slot.
   std::vector<message> take_all_to(std::string_view to);
   double rate() const noexcept { return rate_; }
+  double burst() const noexcept { return burst_; }
 
  private:
   void refill(clock::time_point now);
@@ -77,8 +82,10 @@ class outbox {
   params p_;
   double tokens_;
   double rate_;
+  double burst_;  // learnt like the rate: a relay set stricter takes smaller bursts too
   clock::time_point last_;
   std::optional<clock::time_point> slowed_;  // when the pace last halved
+  clock::time_point changed_{};              // when it last halved or grew back
   std::uint64_t next_order_ = 0;
   std::map<std::uint64_t, message> waiting_;  // by order
   std::map<std::uint32_t, message> sent_;     // by send id, the last p_.remember

@@ -51,9 +51,11 @@ TEST(Outbox, ARefusedMessageGoesBackInItsPlaceAndThePaceHalvesOnce) {
   EXPECT_FALSE(o.refused(5, t0 + 20ms));   // already back
   EXPECT_FALSE(o.refused(99, t0 + 20ms));  // never sent
   EXPECT_EQ(o.waiting(), 3u);
-  EXPECT_DOUBLE_EQ(o.rate(), 5.0);  // halved once for the two refusals, 10 ms apart
+  EXPECT_DOUBLE_EQ(o.rate(), 5.0);   // halved once for the two refusals, 10 ms apart
+  EXPECT_DOUBLE_EQ(o.burst(), 2.5);  // and the burst with it
   EXPECT_EQ(o.wait(t0 + 20ms), clock::duration(200ms));
-  EXPECT_EQ(take_all(o, t0 + 1s), (std::vector<std::string>{"3", "4", "5"}));
+  EXPECT_EQ(take_all(o, t0 + 1s), (std::vector<std::string>{"3", "4"}));  // a burst of 2.5
+  EXPECT_EQ(take_all(o, t0 + 1200ms), (std::vector<std::string>{"5"}));
   // A refusal after a calm second halves it again, down to the slowest.
   o.sent(6, {"bob", "x", 99});
   o.sent(7, {"bob", "y", 100});
@@ -140,6 +142,40 @@ TEST(Outbox, OnlyTheLastSendsAreRemembered) {
   EXPECT_FALSE(o.refused(12, t0));
   EXPECT_TRUE(o.refused(13, t0));
   EXPECT_EQ(take_all(o, t0 + 10s), (std::vector<std::string>{"13"}));
+}
+
+// From a second black-box review: against a relay at 4 a second (burst 5), a script's
+// backlog went at about 1.2 a second: each refusal halved the pace, which never grew back,
+// and every pause refilled a burst of 90 that the relay refused again. The burst halves
+// with the pace, and after 5 s without a refusal both grow back by a quarter.
+TEST(Outbox, ThePaceGrowsBackAfterACalmAndHalvesAgainPastTheRelaysLimit) {
+  outbox::params p;  // the defaults: 18 a second, bursts of 90
+  outbox o(p, t0);
+  std::uint32_t id = 1;
+  for (int i = 0; i < 3; ++i) o.sent(id++, {"bob", "x", static_cast<std::uint64_t>(i)});
+  ASSERT_TRUE(o.refused(1, t0));
+  EXPECT_DOUBLE_EQ(o.rate(), 9.0);
+  EXPECT_DOUBLE_EQ(o.burst(), 45.0);
+  ASSERT_TRUE(o.refused(2, t0 + 1s));
+  ASSERT_TRUE(o.refused(3, t0 + 2s));
+  EXPECT_DOUBLE_EQ(o.rate(), 2.25);
+  EXPECT_DOUBLE_EQ(o.burst(), 11.25);
+  (void)o.until_token(t0 + 6s);  // 4 s calm: not yet
+  EXPECT_DOUBLE_EQ(o.rate(), 2.25);
+  (void)o.until_token(t0 + 7s);  // 5 s: a quarter more
+  EXPECT_DOUBLE_EQ(o.rate(), 2.8125);
+  (void)o.until_token(t0 + 12s);
+  EXPECT_DOUBLE_EQ(o.rate(), 3.515625);
+  // Past a relay at 4 a second the next growth is refused: halved again, and so on.
+  (void)o.until_token(t0 + 17s);
+  EXPECT_GT(o.rate(), 4.0);
+  o.sent(id, {"bob", "y", 9});
+  ASSERT_TRUE(o.refused(id, t0 + 17500ms));
+  EXPECT_LT(o.rate(), 4.0);
+  // Never past the defaults, however calm.
+  for (int s = 20; s < 200; s += 5) (void)o.until_token(t0 + std::chrono::seconds(s));
+  EXPECT_DOUBLE_EQ(o.rate(), p.rate);
+  EXPECT_DOUBLE_EQ(o.burst(), p.burst);
 }
 
 TEST(Outbox, TheDefaultsStayUnderTheRelaysDefaults) {
