@@ -86,6 +86,12 @@ std::string relay_dir_name(const std::string& relay) {
   return out;
 }
 
+/// `<root>/relays/<relay>/<user>/<file>` (protocol.md 10).
+fs::path user_file(const fs::path& root, const std::string& relay, const std::string& user,
+                   const char* file) {
+  return root / "relays" / relay_dir_name(relay) / user / file;
+}
+
 }  // namespace
 
 fs::path default_home(const std::string& home_option) {
@@ -127,7 +133,7 @@ void write_private_file(const fs::path& path, byte_view contents, bool durable) 
 }
 
 fs::path data_dir::identity_path(const std::string& relay, const std::string& user) const {
-  return root_ / "relays" / relay_dir_name(relay) / user / "identity.key";
+  return user_file(root_, relay, user, "identity.key");
 }
 
 std::optional<bytes> data_dir::read_identity(const std::string& relay,
@@ -151,7 +157,7 @@ void data_dir::check_identity_writable(const std::string& relay, const std::stri
 }
 
 fs::path data_dir::contacts_path(const std::string& relay, const std::string& user) const {
-  return root_ / "relays" / relay_dir_name(relay) / user / "contacts";
+  return user_file(root_, relay, user, "contacts");
 }
 
 std::string data_dir::read_contacts(const std::string& relay, const std::string& user) const {
@@ -164,23 +170,21 @@ void data_dir::write_contacts(const std::string& relay, const std::string& user,
 }
 
 std::string data_dir::read_seen(const std::string& relay, const std::string& user) const {
-  return read_whole(root_ / "relays" / relay_dir_name(relay) / user / "seen").value_or("");
+  return read_whole(user_file(root_, relay, user, "seen")).value_or("");
 }
 
 void data_dir::write_seen(const std::string& relay, const std::string& user,
                           std::string_view text) const {
-  write_private_file(root_ / "relays" / relay_dir_name(relay) / user / "seen", as_bytes(text),
-                     false);
+  write_private_file(user_file(root_, relay, user, "seen"), as_bytes(text), false);
 }
 
 std::string data_dir::read_sent(const std::string& relay, const std::string& user) const {
-  return read_whole(root_ / "relays" / relay_dir_name(relay) / user / "sent").value_or("");
+  return read_whole(user_file(root_, relay, user, "sent")).value_or("");
 }
 
 void data_dir::write_sent(const std::string& relay, const std::string& user,
                           std::string_view text) const {
-  write_private_file(root_ / "relays" / relay_dir_name(relay) / user / "sent", as_bytes(text),
-                     false);
+  write_private_file(user_file(root_, relay, user, "sent"), as_bytes(text), false);
 }
 
 std::string data_dir::read_last_user(const std::string& relay) const {

@@ -47,12 +47,13 @@ class data_dir {
   std::string read_seen(const std::string& relay, const std::string& user) const;
   void write_seen(const std::string& relay, const std::string& user, std::string_view text) const;
 
-  /// The name last signed in with on `relay` from here (offered at the name prompt), or ""
-  /// if none or not a valid name.
   /// The highest message counter this client sealed with, as chat::format_sent writes it
   /// (empty if none yet); throws std::runtime_error if the file exists but cannot be read.
   std::string read_sent(const std::string& relay, const std::string& user) const;
   void write_sent(const std::string& relay, const std::string& user, std::string_view text) const;
+
+  /// The name last signed in with on `relay` from here (offered at the name prompt), or ""
+  /// if none or not a valid name.
   std::string read_last_user(const std::string& relay) const;
   /// Remembers `user` for read_last_user. Throws on I/O errors.
   void write_last_user(const std::string& relay, const std::string& user) const;
