@@ -29,6 +29,45 @@ void make_private_dirs(const fs::path& dir) {
   if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) throw io_error(dir, "cannot create");
 }
 
+/// Why others than this user (and root) could change `p` (whose lstat/fstat is `st`), or
+/// nullopt if they cannot: it belongs to another user, or group or others can write it (a
+/// directory may be so if sticky, as /tmp is, since then only owners rename its files).
+std::optional<std::string> others_can_change(const fs::path& p, const struct stat& st) {
+  const bool dir = S_ISDIR(st.st_mode);
+  if (st.st_uid != ::geteuid() && st.st_uid != 0) {
+    return p.string() + " belongs to another user (uid " + std::to_string(st.st_uid) +
+           "): whoever owns it can change the keys or counters this client relies on; check " +
+           (dir ? "it and what is in it" : "it") + ", then make it yours (chown)";
+  }
+  const bool sticky_dir = dir && (st.st_mode & S_ISVTX) != 0;
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) == 0 || sticky_dir) return std::nullopt;
+  char mode[8];
+  std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+  if (dir) {
+    return p.string() + " can be changed by other users (mode " + mode +
+           "): whoever can write it can replace the files in it, which hold the keys or "
+           "counters this client relies on; check them, then chmod go-w it";
+  }
+  return p.string() + " can be changed by other users (mode " + mode +
+         "): whoever can write it can change the keys or counters this client relies on; "
+         "check it, then chmod 600 it";
+}
+
+/// Throws unless others cannot change the directories from `root` down to the one holding
+/// `file` (those that exist): whoever can write one can rename another file into `file`'s
+/// place. Directories above `root` are the user's choice (a --home under /tmp is fine).
+void check_directories(const fs::path& root, const fs::path& file) {
+  fs::path top = root.lexically_normal();
+  if (!top.has_filename()) top = top.parent_path();  // "dir/" is "dir"
+  for (fs::path d = file.parent_path(); !d.empty(); d = d.parent_path()) {
+    struct stat st {};
+    if (::lstat(d.c_str(), &st) == 0) {
+      if (auto problem = others_can_change(d, st)) throw std::runtime_error(*problem);
+    }
+    if (d.lexically_normal() == top || d == d.parent_path()) break;
+  }
+}
+
 /// The whole of `p`; nullopt if it does not exist. Anything else that stops it being read
 /// (a directory in its place, no permission) throws, naming the file: these files hold pins
 /// and counters, and reading one as empty would drop them without a word.
@@ -51,15 +90,11 @@ std::optional<std::string> read_whole(const fs::path& p) {
     throw std::runtime_error("cannot read " + p.string() +
                              ": not a regular file (a FIFO, socket or device)");
   }
-  // Our files are written 0600. One others can write lets them swap the keys pinned in it
-  // (ssh refuses such files for the same reason).
-  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+  // Our files are written 0600. One others can write or own lets them swap the keys pinned
+  // in it (ssh refuses such files for the same reason).
+  if (auto problem = others_can_change(p, st)) {
     ::close(fd);
-    char mode[8];
-    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
-    throw std::runtime_error(p.string() + " can be changed by other users (mode " + mode +
-                             "): whoever can write it can change the keys or counters this "
-                             "client relies on; check it, then chmod 600 it");
+    throw std::runtime_error(*problem);
   }
   char buf[8192];
   for (;;) {
@@ -132,13 +167,18 @@ void write_private_file(const fs::path& path, byte_view contents, bool durable) 
   }
 }
 
+std::optional<std::string> data_dir::read(const fs::path& file) const {
+  check_directories(root_, file);
+  return read_whole(file);
+}
+
 fs::path data_dir::identity_path(const std::string& relay, const std::string& user) const {
   return user_file(root_, relay, user, "identity.key");
 }
 
 std::optional<bytes> data_dir::read_identity(const std::string& relay,
                                              const std::string& user) const {
-  auto text = read_whole(identity_path(relay, user));
+  auto text = read(identity_path(relay, user));
   if (!text) return std::nullopt;
   bytes b(text->begin(), text->end());
   crypto::wipe(text->data(), text->size());
@@ -161,7 +201,7 @@ fs::path data_dir::contacts_path(const std::string& relay, const std::string& us
 }
 
 std::string data_dir::read_contacts(const std::string& relay, const std::string& user) const {
-  return read_whole(contacts_path(relay, user)).value_or("");
+  return read(contacts_path(relay, user)).value_or("");
 }
 
 void data_dir::write_contacts(const std::string& relay, const std::string& user,
@@ -170,7 +210,7 @@ void data_dir::write_contacts(const std::string& relay, const std::string& user,
 }
 
 std::string data_dir::read_seen(const std::string& relay, const std::string& user) const {
-  return read_whole(user_file(root_, relay, user, "seen")).value_or("");
+  return read(user_file(root_, relay, user, "seen")).value_or("");
 }
 
 void data_dir::write_seen(const std::string& relay, const std::string& user,
@@ -179,7 +219,7 @@ void data_dir::write_seen(const std::string& relay, const std::string& user,
 }
 
 std::string data_dir::read_sent(const std::string& relay, const std::string& user) const {
-  return read_whole(user_file(root_, relay, user, "sent")).value_or("");
+  return read(user_file(root_, relay, user, "sent")).value_or("");
 }
 
 void data_dir::write_sent(const std::string& relay, const std::string& user,
@@ -190,7 +230,7 @@ void data_dir::write_sent(const std::string& relay, const std::string& user,
 std::string data_dir::read_last_user(const std::string& relay) const {
   std::optional<std::string> text;
   try {
-    text = read_whole(root_ / "relays" / relay_dir_name(relay) / "last_user");
+    text = read(root_ / "relays" / relay_dir_name(relay) / "last_user");
   } catch (const std::exception&) {
     return {};  // only a convenience: the name is asked for without it
   }
@@ -207,7 +247,7 @@ void data_dir::write_last_user(const std::string& relay, const std::string& user
 
 std::vector<data_dir::relay_pin> data_dir::relay_pins() const {
   std::vector<relay_pin> pins;
-  const auto text = read_whole(known_relays_path());
+  const auto text = read(known_relays_path());
   if (!text) return pins;
   std::istringstream in(*text);
   std::string line;
@@ -244,7 +284,7 @@ std::optional<crypto::public_key> data_dir::pinned_relay(const std::string& rela
 }
 
 void data_dir::pin_relay(const std::string& relay, const crypto::public_key& key) const {
-  std::string existing = read_whole(known_relays_path()).value_or("");
+  std::string existing = read(known_relays_path()).value_or("");
   if (!existing.empty() && existing.back() != '\n') existing.push_back('\n');
   existing += relay + " " + to_hex(key) + "\n";
   write_private_file(known_relays_path(), as_bytes(existing));

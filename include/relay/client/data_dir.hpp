@@ -73,6 +73,9 @@ class data_dir {
   std::filesystem::path known_relays_path() const { return root_ / "known_relays"; }
 
  private:
+  /// The whole of `file` (under root_), or nullopt if it does not exist. Throws, naming it,
+  /// if it cannot be read, or if others could change it or a directory above it up to root_.
+  std::optional<std::string> read(const std::filesystem::path& file) const;
   std::filesystem::path root_;
 };
 

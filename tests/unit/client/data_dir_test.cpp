@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -184,6 +185,52 @@ TEST(DataDir, AFileOthersCanWriteIsRefusedNamingItsMode) {
   }
   EXPECT_TRUE(d.pinned_relay("a:1"));
   EXPECT_NE(d.read_contacts("a:1", "alice"), "");
+}
+
+// ssh's rule for ~/.ssh, from a review: a file 0600 in a directory others can write can be
+// renamed away and replaced by theirs, and a file another user owns is theirs to change. Up
+// to the data directory itself; above it (a --home under /tmp) is the user's choice.
+TEST(DataDir, ADirectoryOthersCanWriteOrAFileAnotherUserOwnsIsRefused) {
+  crypto::init();
+  test::temp_dir t;
+  const auto root = t.path() / "home";
+  data_dir d(root.string() + "/");  // "--home DIR/" is the same directory
+  d.pin_relay("a:1", crypto::key_pair::generate(crypto::os_random()).pub());
+  d.write_contacts("a:1", "alice", "# relaychat contacts: name identity-key state\n");
+  const auto user_dir = d.contacts_path("a:1", "alice").parent_path();
+  const auto expect_refused = [&](const std::function<void()>& read, const std::string& says) {
+    try {
+      read();
+      ADD_FAILURE() << "not refused: " << says;
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
+    }
+  };
+  const auto contacts = [&] { (void)d.read_contacts("a:1", "alice"); };
+  const auto relay = [&] { (void)d.pinned_relay("a:1"); };
+  for (const auto& [dir, read] :
+       std::vector<std::pair<std::filesystem::path, std::function<void()>>>{
+           {user_dir, contacts}, {user_dir.parent_path(), contacts}, {root, relay}}) {
+    ASSERT_EQ(::chmod(dir.c_str(), 0775), 0);
+    expect_refused(read, dir.string() +
+                             " can be changed by other users (mode 0775): whoever "
+                             "can write it can replace the files in it");
+    ASSERT_EQ(::chmod(dir.c_str(), 01777), 0);  // sticky, as /tmp: only owners rename
+    EXPECT_NO_THROW(read());
+    ASSERT_EQ(::chmod(dir.c_str(), 0755), 0);
+  }
+  ASSERT_EQ(::chmod(t.path().c_str(), 0777), 0);  // above the data directory: not ours to say
+  EXPECT_NO_THROW(relay());
+  EXPECT_NO_THROW(contacts());
+  if (::geteuid() != 0) GTEST_SKIP() << "giving a file to another user needs root";
+  ASSERT_EQ(::chown(d.contacts_path("a:1", "alice").c_str(), 4321, 4321), 0);
+  expect_refused(contacts,
+                 d.contacts_path("a:1", "alice").string() + " belongs to another user (uid 4321)");
+  ASSERT_EQ(::chown(user_dir.c_str(), 4321, 4321), 0);
+  expect_refused(contacts, user_dir.string() + " belongs to another user (uid 4321)");
+  ASSERT_EQ(::chown(user_dir.c_str(), 0, 0), 0);  // root's own are fine, as for ssh
+  ASSERT_EQ(::chown(d.contacts_path("a:1", "alice").c_str(), 0, 0), 0);
+  EXPECT_NO_THROW(contacts());
 }
 
 }  // namespace
