@@ -2123,10 +2123,11 @@ int run_client(const client_config& cfg) {
     u.error(std::string("error: ") + e.what() + "; not continuing");
     return exit_failure;
   }
-  auto book = contact_book::parse(contacts_text);
+  std::string contacts_problem;
+  auto book = contact_book::parse(contacts_text, &contacts_problem);
   if (!book) {
-    u.error("error: " + dir.contacts_path(data_id, name).string() +
-            " is damaged; not continuing (it holds your contacts' pinned keys)");
+    u.error("error: " + dir.contacts_path(data_id, name).string() + " is damaged (" +
+            contacts_problem + "); not continuing (it holds your contacts' pinned keys)");
     return exit_failure;
   }
   auto save_book = [&] {

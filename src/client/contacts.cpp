@@ -7,26 +7,37 @@
 
 namespace relay::client {
 
-result<contact_book> contact_book::parse(std::string_view text) {
+result<contact_book> contact_book::parse(std::string_view text, std::string* problem) {
   contact_book book;
   std::istringstream in{std::string(text)};
   std::string line;
+  int number = 0;
+  // Which line and why, so the person can mend or restore it (a bad line is never skipped:
+  // the pin on it would be lost without a word).
+  const auto damaged = [&](const std::string& why) -> result<contact_book> {
+    if (problem) *problem = "line " + std::to_string(number) + ": " + why;
+    return failure(std::make_error_code(std::errc::invalid_argument));
+  };
   while (std::getline(in, line)) {
+    ++number;
     if (line.empty() || line[0] == '#') continue;
     std::istringstream fields(line);
     std::string name, hex, state, extra;
-    if (!(fields >> name >> hex >> state) || (fields >> extra) || !proto::valid_name(name) ||
-        (state != "verified" && state != "unverified")) {
-      return failure(std::make_error_code(std::errc::invalid_argument));
+    if (!(fields >> name >> hex >> state) || (fields >> extra)) {
+      return damaged("not NAME KEY verified|unverified");
+    }
+    if (!proto::valid_name(name)) return damaged("not a user name");
+    if (state != "verified" && state != "unverified") {
+      return damaged("the state of " + name + " is neither verified nor unverified");
     }
     auto key = from_hex(hex);
     if (!key || key->size() != crypto::key_size) {
-      return failure(std::make_error_code(std::errc::invalid_argument));
+      return damaged("the key of " + name + " is not 64 hex digits");
     }
     // A name on two lines is two pins for one contact: which one is theirs cannot be told
     // (a later line added by hand would silently win), so the file is as damaged as one with
     // a bad line.
-    if (book.find(name)) return failure(std::make_error_code(std::errc::invalid_argument));
+    if (book.find(name)) return damaged(name + " has a line already");
     contact c;
     std::copy(key->begin(), key->end(), c.key.begin());
     c.verified = state == "verified";

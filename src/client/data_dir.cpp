@@ -267,7 +267,8 @@ std::vector<data_dir::relay_pin> data_dir::relay_pins() const {
     }
     auto key = from_hex(hex);
     if (!key || key->size() != crypto::key_size) {
-      throw std::runtime_error(where() + ": malformed key for " + who);
+      throw std::runtime_error(where() + ": malformed line (the key of " + who +
+                               " is not 64 hex digits)");
     }
     relay_pin pin{std::move(who), {}};
     std::copy(key->begin(), key->end(), pin.key.begin());

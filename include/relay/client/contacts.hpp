@@ -28,8 +28,9 @@ enum class key_check {
 
 class contact_book {
  public:
-  /// Parses the saved form; std::errc::invalid_argument on a malformed line.
-  static result<contact_book> parse(std::string_view text);
+  /// Parses the saved form; std::errc::invalid_argument on a malformed line, with which
+  /// line and why in `problem` if given ("line 3: the key of bob is not 64 hex digits").
+  static result<contact_book> parse(std::string_view text, std::string* problem = nullptr);
   std::string serialise() const;
 
   /// Compares `key` with the pin for `name`, pinning it if `name` is new.

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <utility>
+#include <vector>
+
 namespace relay::client {
 namespace {
 
@@ -83,6 +86,26 @@ TEST(ContactBook, DamagedFilesAreRejected) {
     EXPECT_FALSE(contact_book::parse(bad)) << bad;
   }
   EXPECT_TRUE(contact_book::parse("# comment\n\n"));
+}
+
+// From a review: a damaged contacts file was refused without saying where or why, unlike
+// known_relays; the person mending it by hand had to find the line.
+TEST(ContactBook, ADamagedFileSaysWhichLineAndWhy) {
+  const std::string good = "# relaychat contacts: name identity-key state\nalice " +
+                           std::string(64, 'a') + " verified\n";
+  for (const auto& [bad, says] : std::vector<std::pair<std::string, std::string>>{
+           {"bob " + std::string(64, 'b') + "\n", "line 3: not NAME KEY verified|unverified"},
+           {"Bob " + std::string(64, 'b') + " verified\n", "line 3: not a user name"},
+           {"bob " + std::string(64, 'b') + " trusted\n",
+            "line 3: the state of bob is neither verified nor unverified"},
+           {"bob " + std::string(63, 'b') + " verified\n",
+            "line 3: the key of bob is not 64 hex digits"},
+           {"alice " + std::string(64, 'c') + " unverified\n",
+            "line 3: alice has a line already"}}) {
+    std::string problem;
+    EXPECT_FALSE(contact_book::parse(good + bad, &problem)) << bad;
+    EXPECT_EQ(problem, says) << bad;
+  }
 }
 
 // From a black-box review: a second line for alice (added by hand, or by someone with

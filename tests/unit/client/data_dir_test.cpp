@@ -78,6 +78,16 @@ TEST(DataDir, DamagedKnownRelaysIsAnError) {
   data_dir d(t.path());
   std::ofstream(d.known_relays_path()) << "a:1 nothex\n";
   EXPECT_THROW((void)d.pinned_relay("a:1"), std::runtime_error);
+  // Said the same way whatever is wrong with the line, with the reason after (a review).
+  std::ofstream(d.known_relays_path()) << "# pins\na:1 " << std::string(63, 'a') << "\n";
+  try {
+    (void)d.pinned_relay("a:1");
+    ADD_FAILURE() << "63 hex digits were taken as a key";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()),
+              d.known_relays_path().string() +
+                  ":2: malformed line (the key of a:1 is not 64 hex digits)");
+  }
 }
 
 // From a black-box review: a line that is not HOST:PORT KEY after the line asked for, or a
