@@ -1679,6 +1679,8 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   io.run();
   stop = true;
   input.join();
+  // Leaving before a window of rejected messages ends: what it held back is still said.
+  say_held_back(rejections.take_all());
   // Ended by the relay (a kick, a ban, a sign-in elsewhere) while a line was being typed:
   // it is named, as every message that did not go is.
   if (term) {

@@ -30,6 +30,15 @@ std::vector<notice_limiter::held_back> notice_limiter::ended(clock::time_point n
   return out;
 }
 
+std::vector<notice_limiter::held_back> notice_limiter::take_all() {
+  std::vector<held_back> out;
+  for (const auto& [source, w] : windows_) {
+    if (w.seen > shown_) out.push_back({source, w.seen - shown_});
+  }
+  windows_.clear();
+  return out;
+}
+
 std::optional<notice_limiter::clock::time_point> notice_limiter::next_end() const {
   std::optional<clock::time_point> first;
   for (const auto& [source, w] : windows_) {

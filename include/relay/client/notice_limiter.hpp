@@ -31,6 +31,10 @@ class notice_limiter {
   /// are forgotten (as are ended windows with none held back).
   std::vector<held_back> ended(clock::time_point now);
 
+  /// Every source with notices held back, ended window or not, and forgets all windows: for
+  /// a client leaving before a window ends (what was held back is still said).
+  std::vector<held_back> take_all();
+
   /// When the earliest window that holds notices back ends (to set a timer), if any does.
   std::optional<clock::time_point> next_end() const;
 

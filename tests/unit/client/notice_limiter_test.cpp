@@ -48,5 +48,18 @@ TEST(NoticeLimiter, NoticesAfterAWindowEndedButBeforeItIsSummedUpCountInIt) {
   EXPECT_EQ(ended[0].count, 2u);
 }
 
+TEST(NoticeLimiter, WhatIsHeldBackInAWindowNotOverYetIsTakenAllAtOnce) {
+  notice_limiter limit(3, 60s);
+  const auto t0 = notice_limiter::clock::time_point{} + 1000s;
+  for (int i = 0; i < 10; ++i) (void)limit.admit("mallet", t0 + i * 1s);
+  (void)limit.admit("alice", t0);  // shown: nothing held back
+  const auto all = limit.take_all();
+  ASSERT_EQ(all.size(), 1u);
+  EXPECT_EQ(all[0].source, "mallet");
+  EXPECT_EQ(all[0].count, 7u);
+  EXPECT_FALSE(limit.next_end());
+  EXPECT_TRUE(limit.take_all().empty());
+}
+
 }  // namespace
 }  // namespace relay::client
