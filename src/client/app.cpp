@@ -1336,8 +1336,10 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         for (const auto& ev : events) {
           switch (ev.what) {
             case roster_event::kind::joined: {
-              // First sight (and no lookalike to warn of): the join line says it all.
-              const bool first_sight = !book.find(ev.name) && !book.lookalike_of(ev.name);
+              // First sight (and no lookalike to warn of): the join line says it all. An
+              // unusable key is never pinned, so never a new contact (check_key says why).
+              const bool first_sight = crypto::usable_public_key(ev.key) && !book.find(ev.name) &&
+                                       !book.lookalike_of(ev.name);
               if (!p->snapshot) lines.push_back({true, ev.name, ev.key, first_sight});
               check_key(ev.name, ev.key, p->snapshot, !p->snapshot && first_sight);
               back.push_back(ev.name);
