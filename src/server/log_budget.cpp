@@ -52,7 +52,7 @@ std::vector<log_budget::summary> log_budget::expire(clock::time_point now) {
   return out;
 }
 
-std::string describe(const log_budget::summary& s) {
+std::string describe(const log_budget::summary& s, std::string_view one, std::string_view many) {
   const auto secs = std::chrono::duration_cast<std::chrono::seconds>(s.window).count();
   std::string from = s.address;
   if (from.empty()) {
@@ -61,8 +61,8 @@ std::string describe(const log_budget::summary& s) {
                ? std::string("other addresses")
                : std::to_string(s.addresses) + " other address" + (s.addresses == 1 ? "" : "es");
   }
-  return from + ": " + std::to_string(s.unlogged) + " more connection" +
-         (s.unlogged == 1 ? "" : "s") + " in the last " +
+  return from + ": " + std::to_string(s.unlogged) + " more " +
+         std::string(s.unlogged == 1 ? one : many) + " in the last " +
          std::to_string(std::max<long long>(secs, 1)) + " s, not logged one by one";
 }
 

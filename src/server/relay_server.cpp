@@ -151,7 +151,8 @@ relay_server::relay_server(net::io_context& io, relay_config cfg)
       address_penalties_(cfg_.address_penalty),
       account_penalties_(cfg_.account_penalty),
       signups_({cfg_.max_signups_per_address, 10000}),
-      connection_log_(cfg_.connection_log) {
+      connection_log_(cfg_.connection_log),
+      failure_log_(cfg_.sign_in_failure_log) {
   net::post(db_thread_, [] { util::name_this_thread(util::database_thread_name); });
   port_ = acceptor_.local_endpoint().port();
   // Accounts made before names were compared by their looks (schema step 3) get their key
@@ -310,6 +311,9 @@ void relay_server::sweep() {
   for (const auto& s : due) s->check_deadlines(now);
   for (const auto& summary : connection_log_.expire(now)) {
     log::info() << describe(summary);
+  }
+  for (const auto& summary : failure_log_.expire(now)) {
+    log::info() << describe(summary, "failed sign-in", "failed sign-ins");
   }
   // Frees with no churn event of their own (see trim_policy.hpp): a look once a second,
   // while chat is quiet (mallinfo2 walks malloc's free lists under its lock).
@@ -673,11 +677,18 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
       [&against, &password] { return crypto::verify_password(against, password); });
   if (!ok || !stored) {
     if (s->ending()) co_return;
-    // The operator's log says what the client is never told (both get the same answer).
-    log::info() << "session " << s->id() << " (" << s->address() << "): sign-in"
-                << (stored                    ? " as " + name + " failed: wrong password"
-                    : proto::valid_name(name) ? " as " + name + " failed: no such account"
-                                              : " failed: invalid user name");
+    // The operator's log says what the client is never told (both get the same answer). A
+    // name with no account is not logged: it is often a password typed at the name prompt.
+    // A guessing script's lines are summed up past a budget, as a connection flood's are.
+    if (log::current() >= log::level::info &&
+        failure_log_.admit(s->source(), std::chrono::steady_clock::now())) {
+      log::info() << "session " << s->id() << " (" << s->address() << "): sign-in"
+                  << (stored ? " as " + name + " failed: wrong password"
+                             : std::string(proto::valid_name(name)
+                                               ? " failed: no such account (the name is not "
+                                                 "logged: it may be a password typed there)"
+                                               : " failed: invalid user name"));
+    }
     ++stats_.sign_in_failures;
     const auto t = penalty_table::clock::now();
     // Only a wrong password for an account counts against the address: a name with no

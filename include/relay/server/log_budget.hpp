@@ -62,7 +62,9 @@ class log_budget {
 
 /// The line for a summary: "127.0.0.9: 2990 more connections in the last 10 s, not logged
 /// one by one", or "12 other addresses: 5000 more ..." ("other addresses: ..." when some
-/// were past max_addresses and not told apart).
-std::string describe(const log_budget::summary& s);
+/// were past max_addresses and not told apart). `what` names what was counted, in the
+/// singular and the plural.
+std::string describe(const log_budget::summary& s, std::string_view one = "connection",
+                     std::string_view many = "connections");
 
 }  // namespace relay::server

@@ -218,6 +218,7 @@ class relay_server {
   penalty_table account_penalties_;  // failed sign-ins per account name
   signup_limit signups_;             // new accounts per source
   log_budget connection_log_;        // which connections are logged one by one
+  log_budget failure_log_;           // which failed sign-ins are logged one by one
 
   std::uint64_t next_id_ = 1;
   // All connections, in no order: a session knows its slot (registry_slot) and leaves by
