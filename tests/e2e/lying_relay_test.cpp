@@ -128,6 +128,15 @@ TEST(NotARelay, ARelayClosingAtOnceIsSaidToBeAtItsLimitOrNoRelay) {
               "): it closed the connection before answering (a relay at its limit"));
   EXPECT_TRUE(saw(*alice, "or this is not a relaychat relay)"));
   EXPECT_TRUE(exited_with(*alice, 3));
+  // At its limit in all (a later review): from another address, the same close, and the
+  // text does not blame this address alone.
+  relay_process full =
+      start_relay(dir.path() / "full.db", 0, RELAY_NODE_BINARY, {"--max-unauthenticated", "2"});
+  raw_socket third(full.port, "127.0.0.2"), fourth(full.port, "127.0.0.3");
+  auto bob = start_client(dir, full.port, "bob");
+  EXPECT_TRUE(saw(*bob, "it closed the connection before answering (a relay at its limit"));
+  EXPECT_TRUE(saw(*bob, "from this address or from all, does so")) << bob->describe("bob");
+  EXPECT_TRUE(exited_with(*bob, 3));
 }
 
 // From the same review: a port that speaks something else (here an SSH server's greeting)
