@@ -20,6 +20,8 @@ std::string lookalike_key(std::string_view name) {
   out.reserve(name.size());
   for (char c : name) {
     const char looks = c == '0' ? 'o' : c == '1' ? 'l' : (c == '_' || c == '-') ? '.' : c;
+    // A run of separators reads as one ("bob__smith", "bob._smith").
+    if (looks == '.' && !out.empty() && out.back() == '.') continue;
     // Pairs that read as one letter, once the single characters are mapped: "rn" is "m".
     if (!out.empty() &&
         ((out.back() == 'r' && looks == 'n') || (out.back() == 'v' && looks == 'v'))) {
@@ -28,6 +30,8 @@ std::string lookalike_key(std::string_view name) {
     }
     out += looks;
   }
+  // A separator at the end is easy to miss on screen: "alice." reads as "alice".
+  while (!out.empty() && out.back() == '.') out.pop_back();
   return out;
 }
 

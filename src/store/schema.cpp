@@ -7,7 +7,7 @@ namespace relay::store {
 
 namespace {
 
-constexpr std::array<std::string_view, 3> steps{
+constexpr std::array<std::string_view, 4> steps{
     // 1: accounts. Names compare exactly (BINARY); the relay only accepts lowercase names.
     R"sql(
 CREATE TABLE users (
@@ -34,6 +34,11 @@ CREATE TABLE bans (
     R"sql(
 ALTER TABLE users ADD COLUMN lookalike TEXT;
 CREATE INDEX users_lookalike ON users (lookalike);
+)sql",
+    // 4: the lookalike rule grew (a run of separators reads as one, a separator at the end
+    // as none): every key is made again by the relay at its next start.
+    R"sql(
+UPDATE users SET lookalike = NULL;
 )sql",
 };
 

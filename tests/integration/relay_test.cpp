@@ -326,6 +326,28 @@ TEST(RelayMigration, AccountsFromAnOlderRelayAreComparedByTheirLooksToo) {
   EXPECT_EQ(error_code_of(c.sign_in("b0b", "fake-password", true)), reason::invalid_name);
 }
 
+// The rule grew (schema step 4): an account whose key an older relay made by the old rule
+// ("alice." kept as "alice.") is compared by the new one ("alice") after an upgrade.
+TEST(RelayMigration, KeysMadeByAnOlderRuleAreMadeAgain) {
+  temp_dir dir;
+  {
+    auto db = store::database::open(dir.file("relay.db"));
+    db.migrate(store::schema().first(3));
+    store::statement insert{db,
+                            "INSERT INTO users (name, password_hash, created, lookalike) VALUES "
+                            "('alice.', 'h', 1, 'alice.')"};
+    insert.step();
+  }
+  auto cfg = test_config(dir.path());
+  cfg.new_key = true;
+  relay_fixture relay(cfg);
+  test_client c(relay.port());
+  const auto refused = c.sign_in("alice", "alice-password", true);
+  ASSERT_EQ(error_code_of(refused), reason::invalid_name);
+  EXPECT_EQ(std::get<proto::error>(*refused).text,
+            "the name alice looks too much like alice., who has an account: choose another");
+}
+
 TEST_F(RelayTest, NothingIsCreatedByASignIn) {
   test_client c(relay->port());
   EXPECT_EQ(error_code_of(c.sign_in("typo", "some-password")), reason::invalid_credentials);

@@ -33,13 +33,21 @@ TEST(Names, LookalikesShareAKey) {
                                                                {"bob.smith", "bob_smith"},
                                                                {"bob-smith", "bob_smith"},
                                                                {"c0rn", "com"},
-                                                               {"l0l", "101"}};
+                                                               {"l0l", "101"},
+                                                               // a black-box review signed up
+                                                               // all three beside the first
+                                                               {"alice", "alice."},
+                                                               {"carol", "carol-"},
+                                                               {"mallet", "mallet_"},
+                                                               {"bob.smith", "bob__smith"},
+                                                               {"bob-smith", "bob._smith"}};
   for (const auto& [a, b] : alike) EXPECT_EQ(lookalike_key(a), lookalike_key(b)) << a << " " << b;
   const std::vector<std::pair<std::string, std::string>> apart{
       {"bob", "bob2"}, {"bob", "bobb"}, {"alice", "alicia"}, {"bobsmith", "bob.smith"},
       {"mn", "nm"},    {"vvv", "ww"},   {"ann", "arm"},      {"0", "a"}};
   for (const auto& [a, b] : apart) EXPECT_NE(lookalike_key(a), lookalike_key(b)) << a << " " << b;
   EXPECT_EQ(lookalike_key("c0rn"), "com");
+  EXPECT_EQ(lookalike_key("a1ice_-."), "alice");
 }
 
 TEST(Passwords, Length) {
