@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "relay/term/wrap.hpp"
+#include "relay/util/foreground.hpp"
 
 namespace relay::term {
 namespace {
@@ -159,6 +160,13 @@ std::optional<std::string> interactive_terminal::next_line(const std::atomic<boo
     pollfd p{in_fd_, POLLIN, 0};
     const int ready = ::poll(&p, 1, 100);
     if (ready < 0 && errno != EINTR) return std::nullopt;
+    // In the background (a shell put us there after an outside SIGSTOP and SIGCONT): reading
+    // or setting modes would stop the whole process (SIGTTIN, SIGTTOU) until `fg`. What is
+    // typed waits until we have the terminal again; our modes are put back then.
+    if (util::terminal_taken_by_another_job(in_fd_)) {
+      ::poll(nullptr, 0, 100);
+      continue;
+    }
     restore_modes_if_lost();
     if (ready <= 0) {
       // No SIGWINCH handler (the client owns signals): a resize is noticed within 100 ms.

@@ -6,6 +6,8 @@
 
 #include <cerrno>
 
+#include "relay/util/foreground.hpp"
+
 namespace relay {
 
 std::optional<std::string> line_reader::next(const std::atomic<bool>* stop) {
@@ -42,6 +44,12 @@ std::optional<std::string> line_reader::next(const std::atomic<bool>* stop) {
     const int r = ::poll(&p, 1, stop ? 200 : -1);
     if (r < 0 && errno != EINTR) return std::nullopt;
     if (r <= 0) continue;
+    // In the background of our terminal, reading would stop the whole process: the input
+    // waits until we are in the foreground again.
+    if (util::terminal_taken_by_another_job(fd_)) {
+      ::poll(nullptr, 0, 200);
+      continue;
+    }
     char buf[4096];
     const ssize_t n = ::read(fd_, buf, sizeof buf);
     if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;

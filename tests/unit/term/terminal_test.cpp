@@ -687,5 +687,84 @@ TEST(InteractiveTerminal, AvailableOnlyOnTwoTerminalsWithAUsableTerm) {
   if (old) ::setenv("TERM", saved.c_str(), 1);
 }
 
+// From a black-box review: a relay put in the background by its shell (an outside SIGSTOP,
+// then SIGCONT) set its terminal's modes or read a key from there, and the kernel stopped it
+// (SIGTTOU, SIGTTIN) for everyone until `fg`. The editor now waits for the foreground.
+//
+// A session on a new pty: the reader starts the editor in the foreground, the leader takes
+// the foreground back, a line is typed, and only once the leader hands the terminal back is
+// it read.
+TEST(InteractiveTerminal, WhatIsTypedWhileInTheBackgroundWaitsForTheForeground) {
+  int master = -1, slave = -1;
+  ASSERT_EQ(::openpty(&master, &slave, nullptr, nullptr, nullptr), 0);
+  const std::string slave_name = ::ttyname(slave);
+  ::close(slave);
+  int told[2];  // the leader tells the test when the reader is in the background
+  ASSERT_EQ(::pipe(told), 0);
+  const pid_t leader = ::fork();
+  ASSERT_GE(leader, 0);
+  if (leader == 0) {
+    ::setsid();
+    const int tty = ::open(slave_name.c_str(), O_RDWR);
+    if (tty < 0 || ::ioctl(tty, TIOCSCTTY, 0) != 0) ::_exit(10);
+    int ready[2];
+    if (::pipe(ready) != 0) ::_exit(11);
+    const pid_t reader = ::fork();
+    if (reader == 0) {
+      ::setpgid(0, 0);
+      while (::tcgetpgrp(tty) != ::getpgrp()) ::usleep(1000);  // the leader's `fg`
+      interactive_terminal term(tty, tty, "> ");
+      (void)!::write(ready[1], "r", 1);
+      const auto line = term.next_line(nullptr);
+      ::_exit(line && *line == "typed in the background" ? 0 : 13);
+    }
+    ::setpgid(reader, reader);
+    if (::tcsetpgrp(tty, reader) != 0) ::_exit(12);
+    char r = 0;
+    if (::read(ready[0], &r, 1) != 1) ::_exit(18);
+    ::signal(SIGTTOU, SIG_IGN);  // taking the terminal back from the background
+    if (::tcsetpgrp(tty, ::getpgrp()) != 0) ::_exit(16);
+    (void)!::write(told[1], "b", 1);  // the test types now
+    for (int i = 0; i < 60; ++i) {
+      int status = 0;
+      if (::waitpid(reader, &status, WNOHANG | WUNTRACED) == reader) {
+        ::kill(reader, SIGKILL);
+        ::_exit(WIFSTOPPED(status) ? 14 : 15);
+      }
+      std::this_thread::sleep_for(10ms);
+    }
+    if (::tcsetpgrp(tty, reader) != 0) ::_exit(17);
+    int status = 0;
+    for (int i = 0; i < 500 && ::waitpid(reader, &status, WNOHANG) != reader; ++i)
+      std::this_thread::sleep_for(10ms);
+    ::kill(reader, SIGKILL);
+    ::_exit(WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 19);
+  }
+  // Drain what the editor draws; type the line once the reader is in the background.
+  std::atomic<bool> done{false};
+  std::thread drain([&] {
+    char buf[4096];
+    while (!done) {
+      pollfd p{master, POLLIN, 0};
+      if (::poll(&p, 1, 50) > 0 && ::read(master, buf, sizeof buf) <= 0) break;
+    }
+  });
+  char b = 0;
+  EXPECT_EQ(::read(told[0], &b, 1), 1);  // 0: the leader ended early (its code says why)
+  const std::string typed = "typed in the background\r";
+  EXPECT_EQ(::write(master, typed.data(), typed.size()), static_cast<ssize_t>(typed.size()));
+  int status = 0;
+  for (int i = 0; i < 1000 && ::waitpid(leader, &status, WNOHANG) != leader; ++i)
+    std::this_thread::sleep_for(10ms);
+  done = true;
+  drain.join();
+  ::close(master);
+  ::close(told[0]);
+  ::close(told[1]);
+  ASSERT_TRUE(WIFEXITED(status)) << "the session did not end";
+  // 14: the reader was stopped (SIGTTIN or SIGTTOU); 15: it read in the background.
+  EXPECT_EQ(WEXITSTATUS(status), 0);
+}
+
 }  // namespace
 }  // namespace relay::term
