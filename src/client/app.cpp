@@ -1507,10 +1507,17 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
                 " shows it");
       } else if (v->confirm && shown->second != *key) {
         // The key changed while the person was comparing: what they compared is not this key.
+        // Or they left, and the key left to verify is the one pinned: said as such, since
+        // their last key may be neither.
         shown_numbers.erase(shown);
-        u.error("! " + v->name + "'s key changed since the safety number was shown (now " +
-                crypto::short_fingerprint(*key) + "): nothing verified; compare again: /verify " +
-                v->name);
+        u.error(pinned ? "! " + v->name +
+                             " went offline since the safety number was shown, and it was not "
+                             "for the key pinned for them (" +
+                             crypto::short_fingerprint(*key) +
+                             "): nothing verified; compare again: /verify " + v->name
+                       : "! " + v->name + "'s key changed since the safety number was shown (now " +
+                             crypto::short_fingerprint(*key) +
+                             "): nothing verified; compare again: /verify " + v->name);
       } else if (!v->confirm) {
         shown_numbers[v->name] = *key;
         // Two rows of six groups: with the time in front, 80 columns never wrap a digit.

@@ -467,6 +467,30 @@ TEST_F(TrustTest, VerifiedContactKeyChangeBlocksUntilVerify) {
   expect_delivered_once(*alice, *bob3, "bob", "alice", "the door code is 4711");
 }
 
+// From a black-box review: bob on a new key, alice shown the number for it, bob gone: her
+// confirm said "bob's key changed (now <the old pinned key>)", as if bob were on that key.
+TEST_F(TrustTest, AConfirmAfterTheContactLeftSaysTheyLeftNotThatTheirKeyChanged) {
+  auto [alice, bob, alice_key, old_key] = start_alice_and_bob();
+  ASSERT_FALSE(old_key.empty());
+  ASSERT_TRUE(saw(*alice, "* bob joined, a new contact: key " + old_key));
+  std::string new_key;
+  auto bob2 = bob_on_a_new_device(*bob, new_key);
+  ASSERT_TRUE(saw(*alice, "bob's identity key has CHANGED"));
+  ASSERT_FALSE(safety_number(*alice, "bob").empty());  // for the new key
+  bob2->send_line("/quit");
+  ASSERT_TRUE(exited_with(*bob2, 0));
+  ASSERT_TRUE(saw(*alice, "* bob left"));
+  alice->send_line("/verify bob confirm");
+  EXPECT_TRUE(saw(*alice, "! bob went offline since the safety number was shown, and it was not"));
+  EXPECT_TRUE(saw(*alice, "for the key pinned for them (" + old_key + ")"));
+  EXPECT_EQ(alice->transcript().find("key changed since the safety number"), std::string::npos)
+      << alice->describe("alice");
+  alice->send_line("/who");
+  EXPECT_TRUE(saw(*alice, "* nobody else is online"));
+  alice->send_line("/quit");
+  EXPECT_TRUE(exited_with(*alice, 0));
+}
+
 TEST_F(TrustTest, ConfirmingNeedsTheSafetyNumberShownFirst) {
   auto [alice, bob, alice_key, bob_key] = start_alice_and_bob();
   ASSERT_TRUE(saw(*alice, "* bob joined, a new contact: key " + bob_key));
