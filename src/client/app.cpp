@@ -2221,7 +2221,13 @@ int run_client(const client_config& cfg) {
       } else {
         r.give_up = true;
         r.exit_code = exit_bad_credentials;
-        r.why = "signing in again failed: " + text;
+        // The password worked minutes ago: an account deleted (or a password changed) while
+        // the relay was away is the likely cause, said so the person knows whom to ask.
+        r.why = "signing in again failed: " + text +
+                (code == proto::reason::invalid_credentials
+                     ? " (the account may have been deleted by the relay's operator while the "
+                       "relay was away: ask them)"
+                     : "");
       }
       co_return r;
     }

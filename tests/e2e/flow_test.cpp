@@ -317,6 +317,8 @@ TEST_F(E2eTest, ReconnectingStopsWhenTheRelayNoLongerKnowsTheAccount) {
   relay_ = start_relay(dir_.path() / "other.db", relay_.port, RELAY_NODE_BINARY,
                        {"--key", (dir_.path() / "relay.key").string()});
   EXPECT_TRUE(saw(*alice, "* signing in again failed: invalid credentials"));
+  // What to do about it (a review: "true, but no hint that the account may be gone").
+  EXPECT_TRUE(saw(*alice, "ask them)")) << alice->describe("alice");
   EXPECT_TRUE(exited_with(*alice, 2));
 }
 
