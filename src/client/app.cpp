@@ -893,7 +893,11 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
     auto& waiting = awaiting[to];
     waiting.push_back(typed);
     if (waiting.size() == 1) {
-      u.info("* " + to + " is not back yet: what you wrote to " + to + " waits for them (" +
+      // "Back" only for someone seen here before: a name never seen (a typo?) is said so.
+      const bool known = book.find(to) != nullptr;
+      u.info("* " + to +
+             (known ? " is not back yet" : " is not online (nobody of that name was seen here)") +
+             ": what you wrote to " + to + " waits for them (" +
              std::to_string(outage_grace.count()) + " s at most)");
     }
     if (awaiting.size() == 1 && waiting.size() == 1) {
@@ -902,7 +906,9 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         if (ec) return;
         for (const auto& [name, texts] : awaiting) {
           for (const auto& t : texts) {
-            u.warning("! " + name + " did not come back: not sent: " + excerpt(t.text));
+            u.warning("! " + name +
+                      (book.find(name) ? " did not come back" : " did not come online") +
+                      ": not sent: " + excerpt(t.text));
             something_unsent = true;
           }
         }

@@ -586,17 +586,20 @@ TEST_F(E2eTest, LinesTypedWhileTheRelayIsAwayWaitForARecipientWhoIsBackLater) {
   ASSERT_TRUE(saw(*alice, "cannot reconnect"));
   alice->send_line("bob:written while the relay was away");
   ASSERT_TRUE(saw(*alice, "* not connected: what you type now is sent once the relay is back"));
+  alice->send_line("dave:to someone never seen here");  // a review: "dave is not back yet"
 
   relay_ = start_relay(dir_.path() / "relay.db", relay_.port);
   ASSERT_TRUE(saw(*alice, "* reconnected to the relay"));
   ASSERT_TRUE(saw(*alice, "* bob is not back yet: what you wrote to bob waits for them"));
+  ASSERT_TRUE(saw(*alice, "* dave is not online (nobody of that name was seen here): what you"));
   auto bob2 = client("bob");
   ASSERT_EQ(sign_in(*bob2, "bob", bob_password), bob_key);
   // In that order (a review saw "is back" first): read in order, the other fails.
   EXPECT_TRUE(saw(*alice, "* bob joined"));
   EXPECT_TRUE(saw(*alice, "* bob is back: sending 1 waiting message(s)"));
   EXPECT_TRUE(saw(*bob2, "alice: written while the relay was away"));
-  EXPECT_EQ(alice->transcript().find("not online"), std::string::npos) << alice->transcript();
+  EXPECT_EQ(alice->transcript().find("bob is not online"), std::string::npos)
+      << alice->transcript();
 
   // Leaving while a line still waits names it.
   relay_.proc->send_signal(SIGKILL);
@@ -605,6 +608,8 @@ TEST_F(E2eTest, LinesTypedWhileTheRelayIsAwayWaitForARecipientWhoIsBackLater) {
   alice->send_line("/quit");
   EXPECT_TRUE(saw(*alice, "! not sent to bob: \"this one never goes\""));
   EXPECT_TRUE(exited_with(*alice, 0));
+  EXPECT_EQ(alice->transcript().find("dave is not back"), std::string::npos)
+      << alice->describe("alice");
 }
 
 TEST_F(E2eTest, ARelayThatStopsAnsweringIsNoticedAndConnectedToAgain) {
