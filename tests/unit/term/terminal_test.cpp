@@ -23,6 +23,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/child_wait.hpp"
+
 namespace relay::term {
 namespace {
 
@@ -725,20 +727,12 @@ TEST(InteractiveTerminal, WhatIsTypedWhileInTheBackgroundWaitsForTheForeground) 
     ::signal(SIGTTOU, SIG_IGN);  // taking the terminal back from the background
     if (::tcsetpgrp(tty, ::getpgrp()) != 0) ::_exit(16);
     (void)!::write(told[1], "b", 1);  // the test types now
-    for (int i = 0; i < 60; ++i) {
-      int status = 0;
-      if (::waitpid(reader, &status, WNOHANG | WUNTRACED) == reader) {
-        ::kill(reader, SIGKILL);
-        ::_exit(WIFSTOPPED(status) ? 14 : 15);
-      }
-      std::this_thread::sleep_for(10ms);
+    if (const auto early = test::wait_status(reader, 600ms, WUNTRACED)) {
+      ::kill(reader, SIGKILL);
+      ::_exit(WIFSTOPPED(*early) ? 14 : 15);
     }
     if (::tcsetpgrp(tty, reader) != 0) ::_exit(17);
-    int status = 0;
-    for (int i = 0; i < 500 && ::waitpid(reader, &status, WNOHANG) != reader; ++i)
-      std::this_thread::sleep_for(10ms);
-    ::kill(reader, SIGKILL);
-    ::_exit(WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 19);
+    ::_exit(test::exited_cleanly(test::wait_or_kill(reader, 5000ms)) ? 0 : 19);
   }
   // Drain what the editor draws; type the line once the reader is in the background.
   std::atomic<bool> done{false};
@@ -753,17 +747,15 @@ TEST(InteractiveTerminal, WhatIsTypedWhileInTheBackgroundWaitsForTheForeground) 
   EXPECT_EQ(::read(told[0], &b, 1), 1);  // 0: the leader ended early (its code says why)
   const std::string typed = "typed in the background\r";
   EXPECT_EQ(::write(master, typed.data(), typed.size()), static_cast<ssize_t>(typed.size()));
-  int status = 0;
-  for (int i = 0; i < 1000 && ::waitpid(leader, &status, WNOHANG) != leader; ++i)
-    std::this_thread::sleep_for(10ms);
+  const auto status = test::wait_or_kill(leader, 10000ms);
   done = true;
   drain.join();
   ::close(master);
   ::close(told[0]);
   ::close(told[1]);
-  ASSERT_TRUE(WIFEXITED(status)) << "the session did not end";
+  ASSERT_TRUE(status && WIFEXITED(*status)) << "the session did not end";
   // 14: the reader was stopped (SIGTTIN or SIGTTOU); 15: it read in the background.
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(WEXITSTATUS(*status), 0);
 }
 
 }  // namespace

@@ -12,26 +12,12 @@
 #include <thread>
 
 #include "relay/util/line_reader.hpp"
+#include "support/child_wait.hpp"
 
 namespace relay {
 namespace {
 
 using namespace std::chrono_literals;
-
-/// The status of `pid` once it exits, is stopped, or `limit` passes (then it is killed, -1).
-int wait_for(pid_t pid, std::chrono::milliseconds limit, int options = 0) {
-  const auto end = std::chrono::steady_clock::now() + limit;
-  for (;;) {
-    int status = 0;
-    if (::waitpid(pid, &status, WNOHANG | options) == pid) return status;
-    if (std::chrono::steady_clock::now() >= end) {
-      ::kill(pid, SIGKILL);
-      ::waitpid(pid, &status, 0);
-      return -1;
-    }
-    std::this_thread::sleep_for(10ms);
-  }
-}
 
 // From a black-box review: a relay that a shell had put in the background (after an outside
 // SIGSTOP and SIGCONT) was stopped by the kernel (SIGTTIN) at the next key pressed in its
@@ -64,27 +50,21 @@ TEST(Foreground, ATerminalIsReadOnlyWhenThisProcessHasItsForeground) {
     ::setpgid(reader, reader);
     // The line is typed while the reader is in the background: without the check it reads
     // at once and is stopped (SIGTTIN), which waitpid reports.
-    for (int i = 0; i < 60; ++i) {
-      int status = 0;
-      if (::waitpid(reader, &status, WNOHANG | WUNTRACED) == reader) {
-        ::kill(reader, SIGKILL);
-        ::_exit(WIFSTOPPED(status) ? 14 : 15);
-      }
-      std::this_thread::sleep_for(10ms);
+    if (const auto early = test::wait_status(reader, 600ms, WUNTRACED)) {
+      ::kill(reader, SIGKILL);
+      ::_exit(WIFSTOPPED(*early) ? 14 : 15);
     }
     if (::tcsetpgrp(tty, reader) != 0) ::_exit(16);  // `fg`: now it reads the line
-    const int status = wait_for(reader, 5000ms);
-    ::_exit(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : 17);
+    ::_exit(test::exited_cleanly(test::wait_or_kill(reader, 5000ms)) ? 0 : 17);
   }
   std::this_thread::sleep_for(100ms);
   const std::string typed = "typed in the background\n";
   ASSERT_EQ(::write(master, typed.data(), typed.size()), static_cast<ssize_t>(typed.size()));
-  const int status = wait_for(leader, 10000ms);
+  const auto status = test::wait_or_kill(leader, 10000ms);
   ::close(master);
-  ASSERT_NE(status, -1) << "the session did not end";
-  ASSERT_TRUE(WIFEXITED(status));
+  ASSERT_TRUE(status && WIFEXITED(*status)) << "the session did not end";
   // 14: the reader was stopped by SIGTTIN; 15: it read in the background.
-  EXPECT_EQ(WEXITSTATUS(status), 0);
+  EXPECT_EQ(WEXITSTATUS(*status), 0);
 }
 
 // Anything that is not our controlling terminal is never "taken": a pipe is read at once.
