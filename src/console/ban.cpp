@@ -35,7 +35,7 @@ result<ban_args> parse_ban_args(std::span<const std::string> args) {
     // "ban bob 1h 30m": a second duration meant as part of the first, not a reason "30m"
     // that cuts the ban short. A reason that truly starts with one can follow a word.
     if (parse_duration(rest.substr(0, rest.find_first_of(blanks)))) {
-      return command_errc::bad_duration;
+      return command_errc::split_duration;
     }
   }
   if (rest.size() > max_ban_reason) return command_errc::reason_too_long;

@@ -54,6 +54,9 @@ class console_category_impl : public std::error_category {
                "or units largest first, each once, e.g. 1h30m (at most 520w)";
       case command_errc::reason_too_long:
         return "reason too long (over 200 bytes)";
+      case command_errc::split_duration:
+        return "a duration in two words: write it as one (1h30m, not 1h 30m); a reason that "
+               "starts with a duration can follow another word";
       case command_errc::line_break:
         return "a line break in the line (several lines pasted?): nothing was run; one "
                "command at a time";

@@ -329,6 +329,8 @@ TEST_F(ConsoleTest, BanErrors) {
   EXPECT_EQ(relay->console("ban", {"mallory", "1h"}), "no registered user named mallory\n");
   EXPECT_EQ(relay->console("ban", {"Bob"}), "no registered user named Bob\n");
   EXPECT_TRUE(has(relay->console("ban", {"bob", "10min spam"}), "ban: bad duration"));
+  EXPECT_TRUE(has(relay->console("ban", {"bob", "1h 30m"}),
+                  "ban: a duration in two words: write it as one (1h30m, not 1h 30m)"));
   EXPECT_TRUE(has(relay->console("ban", {"bob", std::string(201, 'x')}), "reason too long"));
   EXPECT_EQ(relay->console("ban"), "usage: ban USER [DURATION] [reason]\n");
   EXPECT_EQ(relay->console("bans"), "no bans in force\n");  // none of those banned anyone

@@ -56,6 +56,7 @@ enum class command_errc {
   bad_duration,     ///< ban: a duration that is not e.g. 30s, 10m, 2h, 7d, 1w (see duration.hpp)
   reason_too_long,  ///< ban: a reason over max_ban_reason bytes (see ban.hpp)
   line_break,       ///< a line break inside the line: several lines pasted as one
+  split_duration,   ///< ban: a duration in two words ("1h 30m"), not a duration and a reason
 };
 const std::error_category& console_category() noexcept;
 std::error_code make_error_code(command_errc e) noexcept;
