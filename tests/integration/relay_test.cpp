@@ -20,6 +20,7 @@
 namespace relay::test {
 namespace {
 
+using namespace std::chrono_literals;
 using proto::reason;
 
 template <class T>
@@ -262,10 +263,13 @@ TEST_F(RelayTest, ADatabaseRefusingWritesLetsTheKeyOnRecordInButNoNewKey) {
   test_client same_device(relay->port());
   same_device.use_identity(device);
   test_client new_device(relay->port());
-  const auto on_record = same_device.sign_in("alice", "alice-password");
-  const auto fresh = new_device.sign_in("alice", "alice-password");
+  // Each waits out SQLite's 5 s busy timeout in turn, behind the one before on the database
+  // thread: 20 s each, not the usual 10, so a loaded machine does not fail it (one ctest -j2
+  // run saw the second answer come after 10 s).
+  const auto on_record = same_device.sign_in("alice", "alice-password", false, 20s);
+  const auto fresh = new_device.sign_in("alice", "alice-password", false, 20s);
   test_client newcomer(relay->port());  // now: the relay's sign-in deadline is short
-  const auto sign_up = newcomer.sign_in("carol", "carol-password", true);
+  const auto sign_up = newcomer.sign_in("carol", "carol-password", true, 20s);
   sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
   sqlite3_close(other);
 

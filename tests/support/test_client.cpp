@@ -227,7 +227,8 @@ std::optional<proto::frame> test_client::next_frame(std::chrono::milliseconds ti
 }
 
 std::optional<proto::frame> test_client::sign_in(const std::string& name,
-                                                 const std::string& password, bool sign_up) {
+                                                 const std::string& password, bool sign_up,
+                                                 std::chrono::milliseconds wait) {
   proto::key_bytes k;
   std::copy(identity_.pub().begin(), identity_.pub().end(), k.begin());
   if (sign_up) {
@@ -235,7 +236,7 @@ std::optional<proto::frame> test_client::sign_in(const std::string& name,
   } else {
     send_frame(proto::sign_in{name, password, k, proof_for(identity_)});
   }
-  return await_welcome(name);
+  return await_welcome(name, wait);
 }
 
 crypto::device_proof_bytes test_client::proof_for(const crypto::key_pair& identity) const {
@@ -244,8 +245,9 @@ crypto::device_proof_bytes test_client::proof_for(const crypto::key_pair& identi
   return *p;
 }
 
-std::optional<proto::frame> test_client::await_welcome(const std::string& name) {
-  auto f = next_frame(10s);
+std::optional<proto::frame> test_client::await_welcome(const std::string& name,
+                                                       std::chrono::milliseconds wait) {
+  auto f = next_frame(wait);
   if (f && std::holds_alternative<proto::welcome>(*f)) {
     chat_.emplace(name, crypto::key_pair::from_secret(identity_.secret()), crypto::os_random());
   }
@@ -264,7 +266,7 @@ void test_client::send_sign_up(const std::string& name, const std::string& passw
 }
 
 void test_client::finish_sign_up(const std::string& name) {
-  auto f = await_welcome(name);
+  auto f = await_welcome(name, std::chrono::seconds(10));
   if (!f || !std::holds_alternative<proto::welcome>(*f)) {
     throw std::runtime_error("sign-up of " + name + " failed");
   }

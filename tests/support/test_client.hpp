@@ -94,9 +94,11 @@ class test_client {
   /// True if the relay closes the connection within `timeout`.
   bool closed_within(std::chrono::milliseconds timeout) { return sock_.closed_within(timeout); }
 
-  /// Signs in (or up); returns the first answer frame (welcome or error/closing).
+  /// Signs in (or up); returns the first answer frame (welcome or error/closing), or nullopt
+  /// if none comes within `wait`.
   std::optional<proto::frame> sign_in(const std::string& name, const std::string& password,
-                                      bool sign_up = false);
+                                      bool sign_up = false,
+                                      std::chrono::milliseconds wait = std::chrono::seconds(10));
   /// Signs up and waits for welcome and the end of the roster snapshot; throws otherwise.
   void sign_up_ok(const std::string& name, const std::string& password);
   /// sign_up_ok in two halves, so that many clients can have their sign-ups in flight at once.
@@ -127,7 +129,8 @@ class test_client {
 
  private:
   /// Reads the answer to a sign-in; a welcome starts the end-to-end state.
-  std::optional<proto::frame> await_welcome(const std::string& name);
+  std::optional<proto::frame> await_welcome(const std::string& name,
+                                            std::chrono::milliseconds wait);
   raw_socket sock_;
   crypto::key_pair static_key_;
   crypto::key_pair identity_;
