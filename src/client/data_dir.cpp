@@ -60,8 +60,10 @@ void check_directories(const fs::path& root, const fs::path& file) {
   fs::path top = root.lexically_normal();
   if (!top.has_filename()) top = top.parent_path();  // "dir/" is "dir"
   for (fs::path d = file.parent_path(); !d.empty(); d = d.parent_path()) {
+    // stat, not lstat: a symbolic link's own mode is always 0777, and what matters is who
+    // can change the directory it leads to (a --home that is a link is fine, as for ssh).
     struct stat st {};
-    if (::lstat(d.c_str(), &st) == 0) {
+    if (::stat(d.c_str(), &st) == 0) {
       if (auto problem = others_can_change(d, st)) throw std::runtime_error(*problem);
     }
     if (d.lexically_normal() == top || d == d.parent_path()) break;

@@ -232,6 +232,16 @@ TEST(DataDir, ADirectoryOthersCanWriteOrAFileAnotherUserOwnsIsRefused) {
   ASSERT_EQ(::chmod(t.path().c_str(), 0777), 0);  // above the data directory: not ours to say
   EXPECT_NO_THROW(relay());
   EXPECT_NO_THROW(contacts());
+  // A data directory reached through a symbolic link (whose own mode is always 0777) is
+  // judged by the directory it leads to.
+  const auto link = t.path() / "link";
+  std::filesystem::create_directory_symlink(root, link);
+  data_dir through(link);
+  EXPECT_NO_THROW((void)through.pinned_relay("a:1"));
+  EXPECT_NO_THROW((void)through.read_contacts("a:1", "alice"));
+  ASSERT_EQ(::chmod(root.c_str(), 0775), 0);
+  EXPECT_THROW((void)through.pinned_relay("a:1"), std::runtime_error);
+  ASSERT_EQ(::chmod(root.c_str(), 0755), 0);
   if (::geteuid() != 0) GTEST_SKIP() << "giving a file to another user needs root";
   ASSERT_EQ(::chown(d.contacts_path("a:1", "alice").c_str(), 4321, 4321), 0);
   expect_refused(contacts,
