@@ -30,7 +30,8 @@ class proto_category final : public std::error_category {
       case errc::empty_batch:
         return "no entries";
       case errc::not_in_batch:
-        return "a batch, padded, sign_in or sign_up entry (these travel alone)";
+        return "a batch, padded, sign_in, sign_up, change_password or delete_account entry (these "
+               "travel alone)";
       case errc::bad_padding:
         return "bad padding";
     }

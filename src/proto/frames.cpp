@@ -190,6 +190,22 @@ void encode_into(const frame& f, bytes& out) {
           w.u8(static_cast<byte>(frame_type::last_key));
           w.raw(v.identity);
           w.u64(v.when);
+        } else if constexpr (std::is_same_v<T, change_password>) {
+          if (v.old_password.size() > max_password || v.new_password.size() > max_password) {
+            throw std::length_error("password over its wire limit");
+          }
+          w.u8(static_cast<byte>(frame_type::change_password));
+          w.str8(v.old_password);
+          w.str8(v.new_password);
+        } else if constexpr (std::is_same_v<T, delete_account>) {
+          if (v.password.size() > max_password) {
+            throw std::length_error("password over its wire limit");
+          }
+          w.u8(static_cast<byte>(frame_type::delete_account));
+          w.str8(v.password);
+        } else if constexpr (std::is_same_v<T, account_changed>) {
+          w.u8(static_cast<byte>(frame_type::account_changed));
+          w.u8(static_cast<byte>(v.what));
         }
       },
       f);
@@ -355,6 +371,22 @@ result<frame> decode(byte_view in) {
       if (!r.key(v.identity) || !r.u64(v.when)) return errc::truncated;
       return finish(frame{v});
     }
+    case frame_type::change_password: {
+      change_password v;
+      if (!r.str8(v.old_password) || !r.str8(v.new_password)) return errc::truncated;
+      return finish(frame{std::move(v)});
+    }
+    case frame_type::delete_account: {
+      delete_account v;
+      if (!r.str8(v.password)) return errc::truncated;
+      return finish(frame{std::move(v)});
+    }
+    case frame_type::account_changed: {
+      byte what = 0;
+      if (!r.u8(what)) return errc::truncated;
+      if (what != 1 && what != 2) return errc::bad_value;
+      return finish(frame{account_changed{static_cast<account_changed::change>(what)}});
+    }
   }
   return errc::unknown_type;
 }
@@ -439,8 +471,7 @@ result<std::optional<byte_view>> batch_reader::next() {
   if (rest_.size() - 2 < n) return fail(errc::truncated);
   byte_view f = rest_.subspan(2, n);
   const auto t = static_cast<frame_type>(f[0]);
-  if (t == frame_type::batch || t == frame_type::padded || t == frame_type::sign_in ||
-      t == frame_type::sign_up) {
+  if (t == frame_type::batch || t == frame_type::padded || carries_password(f[0])) {
     return fail(errc::not_in_batch);
   }
   rest_ = rest_.subspan(2 + n);
@@ -504,8 +535,7 @@ void pad(byte_view content, std::size_t total, bytes& out) {
 std::size_t client_padded_size(byte_view content) noexcept {
   constexpr std::size_t credentials_block = 512;
   if (content.empty() || content.size() + padded_header > max_frame) return 0;
-  const auto t = static_cast<frame_type>(content[0]);
-  if (t == frame_type::sign_in || t == frame_type::sign_up) {
+  if (carries_password(content[0])) {
     const std::size_t n = content.size() + padded_header;
     return std::min(max_frame, (n + credentials_block - 1) / credentials_block * credentials_block);
   }
@@ -552,9 +582,10 @@ result<byte_view> unpad(byte_view plain) noexcept {
 }
 
 const char* type_name(const frame& f) noexcept {
-  static constexpr const char* names[] = {"sign_in", "sign_up", "send",    "ping",
-                                          "pong",    "bye",     "welcome", "presence",
-                                          "deliver", "error",   "closing", "last_key"};
+  static constexpr const char* names[] = {
+      "sign_in",         "sign_up",        "send",           "ping",  "pong",    "bye",
+      "welcome",         "presence",       "deliver",        "error", "closing", "last_key",
+      "change_password", "delete_account", "account_changed"};
   return names[f.index()];
 }
 

@@ -842,6 +842,101 @@ awaitable<void> relay_server::renew_hash(std::string name, std::string password)
   }
 }
 
+awaitable<void> relay_server::change_account(std::shared_ptr<session> s, std::string password,
+                                             std::optional<std::string> new_password) {
+  ++auth_running_;  // stop() waits for this too (see authenticate())
+  struct running {
+    relay_server& relay;
+    std::string& password;
+    std::optional<std::string>& fresh;
+    ~running() {
+      crypto::wipe(password.data(), password.capacity());
+      if (fresh) crypto::wipe(fresh->data(), fresh->capacity());
+      --relay.auth_running_;
+      relay.maybe_finish_stop();
+    }
+  } count_running{*this, password, new_password};
+  const bool deleting = !new_password;
+  const char* what = deleting ? "account deletion" : "password change";
+  // Refusals that cost no hashing stay within the connection's message rate, as at sign-in.
+  if (!s->signed_in()) {
+    s->answer_within_rate(proto::error{proto::reason::not_signed_in, 0, "sign in first"});
+    co_return;
+  }
+  if (new_password && !proto::acceptable_password(*new_password)) {
+    s->answer_within_rate(proto::error{proto::reason::weak_password, 0,
+                                       "passwords must be 8 to 255 bytes long; the password was "
+                                       "not changed"});
+    co_return;
+  }
+  if (pending_auth_ >= cfg_.max_pending_auth) {
+    s->answer_within_rate(proto::error{proto::reason::busy, 0, "relay busy, retry in a moment"});
+    co_return;
+  }
+  ++pending_auth_;
+  struct release {
+    unsigned& n;
+    ~release() { --n; }
+  } release_slot{pending_auth_};
+  const std::string name = s->name();
+  try {
+    const auto stored =
+        co_await off_loop(db_strand_, inbox_, [this, &name] { return users_.find(name); });
+    if (s->ending()) co_return;
+    const bool ok = stored && co_await hash_on_worker([&stored, &password] {
+                      return crypto::verify_password(stored->password_hash, password);
+                    });
+    if (s->ending()) co_return;
+    if (!ok) {
+      // Someone at an unattended, signed-in terminal gets the connection's three attempts;
+      // signing in again takes the password.
+      log::info() << "user " << name << ": " << what << " refused: wrong password";
+      s->deliver(proto::error{proto::reason::invalid_credentials, 0,
+                              deleting ? "wrong password: the account was not deleted"
+                                       : "wrong password: the password was not changed"});
+      if (s->note_failure() >= cfg_.max_failures_per_connection) {
+        s->close(proto::reason::too_many_attempts, "too many failed attempts on this connection");
+      }
+      co_return;
+    }
+    if (deleting) {
+      // The account, its key and any ban go, as with the operator's `delete`.
+      co_await writes_.write([this, &name] { return users_.remove(name).has_value(); });
+      if (s->ending()) co_return;
+      log::info() << "user " << name << " deleted their account (key "
+                  << crypto::short_fingerprint(s->identity()) << ")";
+      // The answer, then the connection closes: leaving, the user is announced offline.
+      s->say_last_and_close(proto::account_changed{proto::account_changed::change::deleted});
+      co_return;
+    }
+    const auto params = cfg_.argon2;
+    std::string hash = co_await hash_on_worker([&new_password, params] {
+      return crypto::hash_password(*new_password, params, crypto::os_random());
+    });
+    const auto changed = co_await writes_.write(
+        [this, &name, &hash] { return users_.set_password_hash(name, hash); });
+    if (s->ending()) co_return;
+    if (!changed) {
+      // Deleted by the operator meanwhile: the session is being closed with that reason.
+      s->deliver(proto::error{proto::reason::invalid_credentials, 0,
+                              "the account no longer exists: the password was not changed"});
+      co_return;
+    }
+    account_penalties_.clear(name);
+    log::info() << "user " << name << " changed their password";
+    s->deliver(proto::account_changed{proto::account_changed::change::password});
+  } catch (const std::exception& e) {
+    // Disk full, I/O error: nothing changed, the session goes on.
+    log::error() << "user " << name << ": " << what
+                 << " could not be processed: " << plain_reason(e);
+    if (!s->ending()) {
+      s->deliver(proto::error{proto::reason::busy, 0,
+                              std::string("the relay could not record the ") + what + " (" +
+                                  plain_reason(e) + "); nothing changed; retry later"});
+    }
+  }
+}
+
 void relay_server::complete_sign_in(const std::shared_ptr<session>& s, const std::string& name,
                                     const crypto::public_key& identity,
                                     const std::optional<proto::last_key>& other_key) {

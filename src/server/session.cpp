@@ -366,6 +366,12 @@ void session::close(proto::reason r, std::string_view text) {
   begin_close();
 }
 
+void session::say_last_and_close(const proto::frame& last) {
+  if (stopped_ || closing_) return;
+  deliver(last);
+  begin_close();
+}
+
 void session::begin_close() {
   closing_ = true;
   arm_watch(std::chrono::steady_clock::now() + close_grace);
@@ -488,6 +494,16 @@ bool session::handle_records() {
   return false;
 }
 
+namespace {
+void wipe_string(std::string& s) { crypto::wipe(s.data(), s.capacity()); }
+template <class T>
+void wipe_passwords(T& f) {
+  if constexpr (requires { f.password; }) wipe_string(f.password);
+  if constexpr (requires { f.old_password; }) wipe_string(f.old_password);
+  if constexpr (requires { f.new_password; }) wipe_string(f.new_password);
+}
+}  // namespace
+
 void session::authenticate_then_read_on() {
   net::co_spawn(
       socket_.get_executor(),
@@ -496,11 +512,18 @@ void session::authenticate_then_read_on() {
         if (auto* up = std::get_if<proto::sign_up>(f.get())) {
           co_await self->owner_.authenticate(self, std::move(up->name), std::move(up->password),
                                              up->identity, true);
+        } else if (auto* in = std::get_if<proto::sign_in>(f.get())) {
+          co_await self->owner_.authenticate(self, std::move(in->name), std::move(in->password),
+                                             in->identity, false, in->device_proof);
+        } else if (auto* cp = std::get_if<proto::change_password>(f.get())) {
+          co_await self->owner_.change_account(self, std::move(cp->old_password),
+                                               std::move(cp->new_password));
         } else {
-          auto& in = std::get<proto::sign_in>(*f);
-          co_await self->owner_.authenticate(self, std::move(in.name), std::move(in.password),
-                                             in.identity, false, in.device_proof);
+          auto& del = std::get<proto::delete_account>(*f);
+          co_await self->owner_.change_account(self, std::move(del.password), std::nullopt);
         }
+        // A moved-from short string keeps its bytes in place: the passwords go here.
+        std::visit([](auto& v) { wipe_passwords(v); }, *f);
         // Records that arrived behind the sign-in, then the socket again.
         if (self->handle_records()) self->read_available();
       },
@@ -549,9 +572,7 @@ session::step session::on_record(byte_view record) {
   }
   proto::batch_reader frames(*content);
   if (!frames.is_batch()) {
-    const bool credentials =
-        !content->empty() && (content->front() == static_cast<byte>(proto::frame_type::sign_in) ||
-                              content->front() == static_cast<byte>(proto::frame_type::sign_up));
+    const bool credentials = !content->empty() && proto::carries_password(content->front());
     const step st = on_plain_frame(*content);
     if (credentials) crypto::wipe(plain.data(), plain.size());  // it held a password
     return st;
@@ -575,7 +596,7 @@ session::step session::on_plain_frame(byte_view plain) {
   // A type only the relay sends is said to be one, whether or not its fields decode (a
   // lone 0x81 was "truncated frame", a whole closing "unexpected frame from client").
   if (!plain.empty() && plain.front() >= static_cast<byte>(proto::frame_type::welcome) &&
-      plain.front() <= static_cast<byte>(proto::frame_type::last_key)) {
+      plain.front() <= static_cast<byte>(proto::frame_type::account_changed)) {
     static constexpr char digits[] = "0123456789abcdef";
     close(proto::reason::protocol_error,
           std::string("unexpected frame from client: type 0x") + digits[plain.front() >> 4] +
@@ -611,7 +632,10 @@ session::step session::on_send(byte_view plain) {
 }
 
 session::step session::on_frame(proto::frame f) {
-  if (std::holds_alternative<proto::sign_in>(f) || std::holds_alternative<proto::sign_up>(f)) {
+  // Frames carrying a password are checked on the hashing threads; reading waits for them.
+  if (std::holds_alternative<proto::sign_in>(f) || std::holds_alternative<proto::sign_up>(f) ||
+      std::holds_alternative<proto::change_password>(f) ||
+      std::holds_alternative<proto::delete_account>(f)) {
     auth_ = std::make_unique<proto::frame>(std::move(f));
     return step::authenticate;
   }

@@ -16,8 +16,8 @@ enum class errc {
   field_too_long,    ///< a field over its documented limit
   bad_value,         ///< a field value out of its documented range
   empty_batch,       ///< a batch with no entries
-  not_in_batch,      ///< a batch entry of a type that must travel alone (batch, padded, sign_in,
-                     ///< sign_up)
+  not_in_batch,      ///< a batch entry of a type that must travel alone (batch, padded, a
+                     ///< frame carrying a password)
   bad_padding,       ///< a padded message whose length is wrong, nests, or pads with non-zero bytes
 };
 

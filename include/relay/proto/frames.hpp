@@ -41,13 +41,17 @@ enum class frame_type : byte {
   bye = 0x06,
   batch = 0x07,   ///< a container of frames (batch_writer / batch_reader), not in `frame`
   padded = 0x08,  ///< a transport message's content then zero bytes (pad / unpad), not in `frame`
+  // client -> relay, signed in: the account itself (protocol.md 5.15, 5.16)
+  change_password = 0x09,
+  delete_account = 0x0a,
   // relay -> client
   welcome = 0x81,
   presence = 0x82,
   deliver = 0x83,
   error = 0x84,
   closing = 0x85,
-  last_key = 0x86,  ///< only to a client that set feature_last_key
+  last_key = 0x86,         ///< only to a client that set feature_last_key
+  account_changed = 0x87,  ///< the answer to change_password or delete_account
 };
 
 /// Error and closing reasons (one byte on the wire).
@@ -87,6 +91,24 @@ struct sign_up {
   std::string password;
   key_bytes identity{};
   bool operator==(const sign_up&) const = default;
+};
+/// A signed-in client changes its account's password: `old_password` must be the current
+/// one (protocol.md 5.15).
+struct change_password {
+  std::string old_password;
+  std::string new_password;
+  bool operator==(const change_password&) const = default;
+};
+/// A signed-in client deletes its own account, proving it knows the password (5.16).
+struct delete_account {
+  std::string password;
+  bool operator==(const delete_account&) const = default;
+};
+/// The relay did what change_password or delete_account asked (protocol.md 5.17).
+struct account_changed {
+  enum class change : byte { password = 1, deleted = 2 };
+  change what = change::password;
+  bool operator==(const account_changed&) const = default;
 };
 /// Client sends an end-to-end ciphertext to one online user; `id` is echoed in errors.
 struct send {
@@ -155,8 +177,19 @@ struct closing {
   bool operator==(const closing&) const = default;
 };
 
-using frame = std::variant<sign_in, sign_up, send, ping, pong, bye, welcome, presence, deliver,
-                           error, closing, last_key>;
+using frame =
+    std::variant<sign_in, sign_up, send, ping, pong, bye, welcome, presence, deliver, error,
+                 closing, last_key, change_password, delete_account, account_changed>;
+
+/// True for the frame types that carry a password: sign_in, sign_up, change_password and
+/// delete_account. They are never batched, are padded to 512-byte blocks, and the relay
+/// reads nothing more from a connection while one is being checked.
+constexpr bool carries_password(byte type) noexcept {
+  return type == static_cast<byte>(frame_type::sign_in) ||
+         type == static_cast<byte>(frame_type::sign_up) ||
+         type == static_cast<byte>(frame_type::change_password) ||
+         type == static_cast<byte>(frame_type::delete_account);
+}
 
 /// Appends the encoding of `f` to `out`. Throws std::length_error if a field exceeds its
 /// wire limit (callers check limits first; this guards invariants).

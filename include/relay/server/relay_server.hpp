@@ -95,6 +95,10 @@ class relay_server {
   awaitable<void> authenticate(std::shared_ptr<session> s, std::string name, std::string password,
                                proto::key_bytes identity, bool sign_up,
                                std::optional<proto::key_bytes> device_proof = std::nullopt);
+  /// A signed-in session's change_password (`new_password` set) or delete_account (unset):
+  /// `password` must be the account's current one (protocol.md 5.15, 5.16). Answers the client.
+  awaitable<void> change_account(std::shared_ptr<session> s, std::string password,
+                                 std::optional<std::string> new_password);
   /// Returns freed heap pages to the system after churn (a sign-in crowd, a mass disconnect,
   /// a large write buffer freed): at most once a second, and only once chat is quiet.
   void maybe_trim_memory();

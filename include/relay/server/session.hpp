@@ -61,6 +61,9 @@ class session : public std::enable_shared_from_this<session> {
   void write_now();
   /// Sends `closing` with the reason, flushes, then closes.
   void close(proto::reason r, std::string_view text);
+  /// Queues `last`, flushes, then closes, with no `closing` frame (an account deleted at its
+  /// owner's request: the answer says why).
+  void say_last_and_close(const proto::frame& last);
   /// Closes at once without a goodbye (peer gone or not speaking our protocol).
   void abort(std::string_view why);
   /// Closes at once, logging `how` the peer left when it is no failure.
@@ -125,7 +128,7 @@ class session : public std::enable_shared_from_this<session> {
   void read_available();
   /// Handles the records buffered so far; false if reading must not go on now.
   bool handle_records();
-  /// Awaits authenticate() for auth_, then resumes reading.
+  /// Awaits authenticate() or change_account() for auth_, then resumes reading.
   void authenticate_then_read_on();
   /// Sets when check_deadlines() next has work.
   void arm_watch(std::chrono::steady_clock::time_point at) noexcept { watch_at_ = at; }
@@ -210,7 +213,7 @@ class session : public std::enable_shared_from_this<session> {
   std::uint64_t presence_joined_ = 0;
   // Accepted at, until the sign-in; signed in at, after (since()).
   std::chrono::steady_clock::time_point started_;
-  std::unique_ptr<proto::frame> auth_;  // a sign-in waiting to be authenticated
+  std::unique_ptr<proto::frame> auth_;  // a frame with a password, waiting to be checked
 };
 
 /// The relay's registry of who is online.

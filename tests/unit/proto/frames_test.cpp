@@ -32,6 +32,11 @@ std::vector<frame> samples() {
       error{reason::unknown_recipient, 7, "bob is not online"},
       closing{reason::replaced, "signed in elsewhere"},
       last_key{key_of(3), 1764786240},
+      change_password{"correct horse", "battery staple"},
+      change_password{"", std::string(255, 'p')},
+      delete_account{"correct horse"},
+      account_changed{account_changed::change::password},
+      account_changed{account_changed::change::deleted},
   };
 }
 
@@ -55,6 +60,13 @@ TEST(Frames, KnownEncoding) {
   const key_bytes k = key_of(7);
   EXPECT_EQ(bytes(lk.begin() + 1, lk.begin() + 33), bytes(k.begin(), k.end()));
   EXPECT_EQ(bytes(lk.end() - 8, lk.end()), (bytes{0, 0, 0, 0, 0, 0, 1, 2}));
+  // The account frames of protocol.md 5.15 to 5.17.
+  EXPECT_EQ(encode(change_password{"ab", "c"}), (bytes{0x09, 2, 'a', 'b', 1, 'c'}));
+  EXPECT_EQ(encode(delete_account{"ab"}), (bytes{0x0a, 2, 'a', 'b'}));
+  EXPECT_EQ(encode(account_changed{account_changed::change::password}), (bytes{0x87, 1}));
+  EXPECT_EQ(encode(account_changed{account_changed::change::deleted}), (bytes{0x87, 2}));
+  EXPECT_THROW(encode(change_password{std::string(256, 'x'), "new password"}), std::length_error);
+  EXPECT_THROW(encode(delete_account{std::string(256, 'x')}), std::length_error);
 }
 
 TEST(Frames, EveryTruncationFailsCleanly) {
@@ -104,7 +116,7 @@ TEST(Frames, SignInCarriesAnOptionalDeviceProof) {
 }
 
 TEST(Frames, UnknownTypeRejected) {
-  for (int t : {0x00, 0x07, 0x80, 0x87, 0xff}) {
+  for (int t : {0x00, 0x07, 0x0b, 0x80, 0x88, 0xff}) {
     auto d = decode(bytes{static_cast<byte>(t)});
     ASSERT_FALSE(d);
     EXPECT_EQ(d.error(), errc::unknown_type) << t;
@@ -129,6 +141,8 @@ TEST(Frames, BadEnumValuesRejected) {
   EXPECT_EQ(decode(bytes{0x82, 0, 0, 1, 3, 0}).error(), errc::bad_value);     // kind
   EXPECT_EQ(decode(bytes{0x84, 0, 0, 0, 0, 0, 0}).error(), errc::bad_value);  // reason 0
   EXPECT_EQ(decode(bytes{0x85, 99, 0}).error(), errc::bad_value);
+  EXPECT_EQ(decode(bytes{0x87, 0}).error(), errc::bad_value);  // account_changed
+  EXPECT_EQ(decode(bytes{0x87, 3}).error(), errc::bad_value);
 }
 
 TEST(Frames, PresenceEntrySize) {
@@ -437,7 +451,7 @@ TEST(BatchCodec, MalformedBatchesAreRefused) {
   read_all(bytes{0x07, 0x00, 0x01, 0x06, 0x00}, &err);
   EXPECT_EQ(err, errc::truncated);
   // Nested batches and credentials inside a batch.
-  for (byte t : {byte{0x07}, byte{0x01}, byte{0x02}}) {
+  for (byte t : {byte{0x07}, byte{0x01}, byte{0x02}, byte{0x09}, byte{0x0a}}) {
     err = {};
     auto frames = read_all(bytes{0x07, 0x00, 0x01, 0x06, 0x00, 0x01, t}, &err);
     EXPECT_EQ(err, errc::not_in_batch) << int(t);
@@ -549,6 +563,10 @@ TEST(Padded, CredentialsPadToTheSameLengthWhateverTheNameAndPassword) {
       sign_in{"al", "", key_of(1)},
       sign_up{"al", "12345678", key_of(1)},
       sign_up{std::string(32, 'b'), std::string(255, 'y'), key_of(1)},
+      change_password{"", ""},
+      change_password{std::string(250, 'o'), std::string(255, 'n')},
+      delete_account{""},
+      delete_account{std::string(255, 'p')},
   };
   for (const frame& f : credentials) {
     const bytes plain = encode(f);
@@ -557,6 +575,10 @@ TEST(Padded, CredentialsPadToTheSameLengthWhateverTheNameAndPassword) {
   // Past the longest valid name, a longer one still pads to a whole number of blocks.
   const frame huge = sign_in{std::string(255, 'n'), std::string(255, 'p'), key_of(1), proof};
   EXPECT_EQ(client_padded_size(encode(huge)), 1024U);
+  // Two long passwords together pass one block (protocol.md 5.14).
+  EXPECT_EQ(
+      client_padded_size(encode(change_password{std::string(252, 'o'), std::string(255, 'n')})),
+      1024U);
 }
 
 TEST(Padded, SendsPadAsIfToTheLongestName) {
