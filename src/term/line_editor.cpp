@@ -2,6 +2,8 @@
 // bracketed paste, editing one buffer with history and Tab completion.
 #include "relay/term/line_editor.hpp"
 
+#include <string.h>  // explicit_bzero
+
 #include <algorithm>
 #include <utility>
 
@@ -40,6 +42,26 @@ bool valid_second(unsigned char lead, unsigned char c) {
     default:
       return is_continuation(c);
   }
+}
+
+/// Zeroes all of `s`, the bytes past its size up to its capacity too (where erased text
+/// stays), in a way the compiler cannot elide, and leaves it empty.
+void wipe(std::string& s) noexcept {
+  s.resize(s.capacity());  // within the capacity: no reallocation, so it cannot throw
+  ::explicit_bzero(s.data(), s.size());
+  s.clear();
+}
+
+/// wipe(), then gives the memory back.
+void wipe_and_free(std::string& s) noexcept {
+  wipe(s);
+  s.shrink_to_fit();
+}
+
+/// The events after which feed(bytes, used) stops: the line being typed is over.
+bool ends_line(line_editor::event::kind k) {
+  using kind = line_editor::event::kind;
+  return k == kind::line || k == kind::discard || k == kind::eof || k == kind::interrupt;
 }
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n'; }
@@ -130,6 +152,52 @@ line_editor::line_editor(std::size_t history_limit, std::size_t max_bytes)
 
 const std::string& line_editor::buffer() const noexcept { return buffer_; }
 
+const std::string& line_editor::ordinary_buffer() const noexcept {
+  return hidden_ ? aside_.buffer : buffer_;
+}
+
+void line_editor::begin_hidden() {
+  if (hidden_) return;
+  // Reserved before anything is put aside: a bad_alloc leaves the editor as it was.
+  std::string text;
+  text.reserve(max_bytes_);
+  std::string killed;
+  killed.reserve(max_bytes_);
+  std::string paste;
+  paste.reserve(max_bytes_);
+  paste.append(paste_);  // (a paste under way, cut short by a stop; rare)
+  hidden_limit_ = max_bytes_;
+  aside_.buffer = std::exchange(buffer_, std::move(text));
+  aside_.cursor = std::exchange(cursor_, 0);
+  aside_.history_pos = history_pos_;
+  aside_.saved_line = std::move(saved_line_);
+  saved_line_.clear();
+  aside_.killed = std::exchange(killed_, std::move(killed));
+  paste_ = std::move(paste);
+  last_was_tab_ = false;
+  hidden_ = true;
+}
+
+void line_editor::end_hidden() noexcept {
+  if (!hidden_) return;
+  hidden_ = false;
+  wipe_and_free(buffer_);
+  wipe_and_free(killed_);
+  wipe_and_free(paste_);
+  wipe(utf8_);
+  wipe(seq_);
+  // A hidden paste cut short (by the caller's stop): what is left of it is refused, not
+  // shown on the ordinary line.
+  paste_overflow_ = pasting_;
+  buffer_ = std::move(aside_.buffer);
+  cursor_ = aside_.cursor;
+  history_pos_ = std::min(aside_.history_pos, history_.size());
+  saved_line_ = std::move(aside_.saved_line);
+  killed_ = std::move(aside_.killed);
+  aside_ = {};
+  last_was_tab_ = false;
+}
+
 std::size_t line_editor::cursor() const noexcept { return cursor_; }
 
 void line_editor::set_candidates(std::vector<std::string> names) { candidates_ = std::move(names); }
@@ -139,8 +207,27 @@ void line_editor::set_commands(std::vector<std::string> commands) {
 }
 
 std::vector<line_editor::event> line_editor::feed(std::string_view bytes) {
+  std::size_t used = 0;
+  return feed(bytes, false, used);
+}
+
+std::vector<line_editor::event> line_editor::feed(std::string_view bytes, std::size_t& used) {
+  return feed(bytes, true, used);
+}
+
+std::vector<line_editor::event> line_editor::feed(std::string_view bytes, bool to_line_end,
+                                                  std::size_t& used) {
   std::vector<event> out;
-  for (const char c : bytes) {
+  std::size_t seen = 0;  // events already looked at for one that ends the line
+  for (used = 0; used < bytes.size(); ++used) {
+    if (to_line_end) {
+      if (std::any_of(out.begin() + static_cast<std::ptrdiff_t>(seen), out.end(),
+                      [](const event& e) { return ends_line(e.what); })) {
+        break;
+      }
+      seen = out.size();
+    }
+    const char c = bytes[used];
     const auto u = static_cast<unsigned char>(c);
     const bool after_cr = std::exchange(after_cr_, false);
     if (!(state_ == state::ground && !pasting_ && c == '\t')) last_was_tab_ = false;
@@ -270,7 +357,12 @@ void line_editor::key_byte(char c, bool after_cr, std::vector<event>& out) {
       if (cursor_ > 0) erase(prev_boundary(cursor_), cursor_);
       return;
     case '\x03':  // Ctrl-C (when the terminal gives it to us as a key): drop the line, or leave
-      if (buffer_.empty()) {
+      if (hidden_) {
+        // A hidden line is cancelled, whatever was typed: nothing of it is handed out.
+        wipe(buffer_);
+        cursor_ = 0;
+        out.push_back({event::kind::interrupt, {}});
+      } else if (buffer_.empty()) {
         out.push_back({event::kind::interrupt, {}});
       } else {
         out.push_back({event::kind::discard, buffer_});
@@ -278,7 +370,12 @@ void line_editor::key_byte(char c, bool after_cr, std::vector<event>& out) {
       }
       return;
     case '\x04':  // Ctrl-D
-      if (buffer_.empty()) {
+      if (hidden_) {
+        // Cancels a hidden line, as Ctrl-C does.
+        wipe(buffer_);
+        cursor_ = 0;
+        out.push_back({event::kind::eof, {}});
+      } else if (buffer_.empty()) {
         out.push_back({event::kind::eof, {}});
       } else if (cursor_ < buffer_.size()) {
         erase(cursor_, next_boundary(cursor_));
@@ -297,7 +394,11 @@ void line_editor::key_byte(char c, bool after_cr, std::vector<event>& out) {
       insert(killed_);
       return;
     case '\t':
-      complete(out);
+      if (hidden_) {
+        out.push_back({event::kind::bell, {}});  // nothing to complete a password with
+      } else {
+        complete(out);
+      }
       return;
     case '\x10':  // Ctrl-P
       history_up();
@@ -342,18 +443,19 @@ void line_editor::paste_byte(char c, bool after_cr) {
     return;
   }
   if (utf8_byte(u, true)) return;
+  // A password has no line breaks; a password manager may paste one after it.
   if (c == '\r') {
-    paste_append("\n");
+    if (!hidden_) paste_append("\n");
     after_cr_ = true;
   } else if (c == '\n') {
-    if (!after_cr) paste_append("\n");
+    if (!after_cr && !hidden_) paste_append("\n");
   } else if (c == '\t' || (u >= 0x20 && u != 0x7f)) {
     paste_append(std::string_view(&c, 1));
   }
 }
 
 void line_editor::paste_append(std::string_view text) {
-  if (paste_overflow_ || paste_.size() + text.size() > max_bytes_) {
+  if (paste_overflow_ || paste_.size() + text.size() > limit()) {
     paste_overflow_ = true;
     refused_ += text.size();
     return;
@@ -448,7 +550,7 @@ void line_editor::ss3_done(char final_byte, std::vector<event>& /*out*/) {
 }
 
 bool line_editor::insert(std::string_view text) {
-  if (buffer_.size() + text.size() > max_bytes_) {
+  if (buffer_.size() + text.size() > limit()) {
     refused_ += text.size();
     return false;
   }
@@ -469,6 +571,18 @@ void line_editor::kill(std::size_t from, std::size_t to) {
 }
 
 std::string line_editor::take_line() {
+  if (hidden_) {
+    // A copy, on the heap even when short (past the 15 bytes a string holds in itself), so
+    // moving it on to the caller leaves no copy behind; the buffer (reserved, never
+    // reallocated) is wiped. No history.
+    std::string line;
+    line.reserve(std::max<std::size_t>(buffer_.size(), 32));
+    line.append(buffer_);
+    wipe(buffer_);
+    wipe(utf8_);
+    cursor_ = 0;
+    return line;
+  }
   std::string line = std::move(buffer_);
   buffer_.clear();
   cursor_ = 0;
@@ -489,12 +603,17 @@ void line_editor::submit(std::vector<event>& out) {
 
 bool line_editor::discard() {
   if (buffer_.empty()) return false;
+  if (hidden_) {
+    wipe(buffer_);
+    cursor_ = 0;
+    return true;
+  }
   take_line();
   return true;
 }
 
 void line_editor::history_up() {
-  if (history_pos_ == 0) return;
+  if (hidden_ || history_pos_ == 0) return;
   if (history_pos_ == history_.size()) saved_line_ = buffer_;
   --history_pos_;
   buffer_ = history_[history_pos_];
@@ -502,7 +621,7 @@ void line_editor::history_up() {
 }
 
 void line_editor::history_down() {
-  if (history_pos_ >= history_.size()) return;
+  if (hidden_ || history_pos_ >= history_.size()) return;
   ++history_pos_;
   buffer_ =
       history_pos_ == history_.size() ? std::exchange(saved_line_, {}) : history_[history_pos_];
@@ -623,6 +742,7 @@ std::size_t line_editor::word_right(std::size_t pos) const noexcept {
 }
 
 std::string line_editor::render(std::string_view prompt, std::size_t width) const {
+  if (hidden_) return render_line(prompt, {}, 0, width);
   return render_line(prompt, buffer_, cursor_, width);
 }
 

@@ -3,6 +3,7 @@
 #include "relay/term/terminal.hpp"
 
 #include <poll.h>
+#include <string.h>  // explicit_bzero
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -144,40 +145,68 @@ interactive_terminal::~interactive_terminal() {
 }
 
 std::optional<std::string> interactive_terminal::next_line(const std::atomic<bool>* stop) {
-  char buf[4096];
-  for (;;) {
-    {
-      std::lock_guard lock(mutex_);
-      if (!pending_.empty()) {
-        std::string line = std::move(pending_.front());
-        pending_.pop_front();
-        return line;
-      }
-      if (std::exchange(eof_pending_, false)) return std::nullopt;
-    }
-    if (stop != nullptr && stop->load()) return std::nullopt;
+  return read_line(stop, false);
+}
 
-    pollfd p{in_fd_, POLLIN, 0};
-    const int ready = ::poll(&p, 1, 100);
-    if (ready < 0 && errno != EINTR) return std::nullopt;
-    // In the background (a shell put us there after an outside SIGSTOP and SIGCONT): reading
-    // or setting modes would stop the whole process (SIGTTIN, SIGTTOU) until `fg`. What is
-    // typed waits until we have the terminal again; our modes are put back then.
-    if (util::terminal_taken_by_another_job(in_fd_)) {
-      ::poll(nullptr, 0, 100);
-      continue;
+std::optional<std::string> interactive_terminal::next_hidden_line(std::string_view prompt,
+                                                                  const std::atomic<bool>* stop) {
+  {
+    std::lock_guard lock(mutex_);
+    hidden_prompt_ = prompt;
+    editor_.begin_hidden();
+    write_all(redraw_bytes_locked());
+  }
+  // However it ends (stop, end of input, an exception): the ordinary line is back on screen,
+  // and nothing typed stays in our memory but the remainder that was not read yet.
+  struct restore {
+    interactive_terminal& t;
+    ~restore() {
+      {
+        std::lock_guard lock(t.mutex_);
+        if (t.editor_.hidden()) {
+          t.editor_.end_hidden();
+          t.write_all(t.redraw_bytes_locked());
+        }
+      }
+      ::explicit_bzero(t.input_.data(), t.input_at_);
+      ::explicit_bzero(t.input_.data() + t.input_end_, t.input_.size() - t.input_end_);
     }
-    restore_modes_if_lost();
-    if (ready <= 0) {
-      // No SIGWINCH handler (the client owns signals): a resize is noticed within 100 ms.
-      std::lock_guard lock(mutex_);
-      if (width() != last_width_) write_all(redraw_bytes_locked());
-      continue;
+  } guard{*this};
+  return read_line(stop, true);
+}
+
+std::optional<std::string> interactive_terminal::read_line(const std::atomic<bool>* stop,
+                                                           bool hidden) {
+  for (;;) {
+    // Bytes read with an earlier line and not fed yet come first: the line before them
+    // decided how they are to be read (a password after "/password").
+    if (input_at_ == input_end_) {
+      if (stop != nullptr && stop->load()) return std::nullopt;
+      pollfd p{in_fd_, POLLIN, 0};
+      const int ready = ::poll(&p, 1, 100);
+      if (ready < 0 && errno != EINTR) return std::nullopt;
+      // In the background (a shell put us there after an outside SIGSTOP and SIGCONT): reading
+      // or setting modes would stop the whole process (SIGTTIN, SIGTTOU) until `fg`. What is
+      // typed waits until we have the terminal again; our modes are put back then.
+      if (util::terminal_taken_by_another_job(in_fd_)) {
+        ::poll(nullptr, 0, 100);
+        continue;
+      }
+      restore_modes_if_lost();
+      if (ready <= 0) {
+        // No SIGWINCH handler (the client owns signals): a resize is noticed within 100 ms.
+        std::lock_guard lock(mutex_);
+        if (width() != last_width_) write_all(redraw_bytes_locked());
+        continue;
+      }
+      const ssize_t n = ::read(in_fd_, input_.data(), input_.size());
+      if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+      if (n <= 0) return std::nullopt;  // end of input, or the terminal hung up (EIO)
+      input_at_ = 0;
+      input_end_ = static_cast<std::size_t>(n);
     }
-    const ssize_t n = ::read(in_fd_, buf, sizeof buf);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-    if (n <= 0) return std::nullopt;  // end of input, or the terminal hung up (EIO)
-    if (std::memchr(buf, '\t', static_cast<std::size_t>(n)) != nullptr) {
+    const std::string_view bytes(input_.data() + input_at_, input_end_ - input_at_);
+    if (!hidden && bytes.find('\t') != std::string_view::npos) {
       std::function<std::vector<std::string>()> source;
       {
         std::lock_guard lock(mutex_);
@@ -193,9 +222,43 @@ std::optional<std::string> interactive_terminal::next_line(const std::atomic<boo
     std::lock_guard lock(mutex_);
     std::string out;
     bool interrupt = false;
-    for (auto& ev : editor_.feed(std::string_view(buf, static_cast<std::size_t>(n)))) {
-      if (eof_pending_ || interrupt) break;  // whatever follows Ctrl-D is not for us
+    bool done = false;  // a line, or nullopt (Ctrl-D, or a hidden line cancelled)
+    std::optional<std::string> result;
+    std::size_t used = 0;
+    // Up to the end of the first line only: what follows stays raw until the next call.
+    auto events = editor_.feed(bytes, used);
+    input_at_ += used;
+    for (auto& ev : events) {
       const std::size_t w = width();
+      if (hidden) {
+        // Nothing typed is drawn: the prompt alone stays, with no stamp, as passwd(1) leaves
+        // its prompts; ^C or ^D after it says the line was cancelled.
+        switch (ev.what) {
+          case line_editor::event::kind::line:
+          case line_editor::event::kind::eof:
+          case line_editor::event::kind::interrupt:
+          case line_editor::event::kind::discard:
+            out += "\r\x1b[K";
+            out += hidden_prompt_;
+            if (ev.what == line_editor::event::kind::line) {
+              result = std::move(ev.text);
+            } else {
+              out += ev.what == line_editor::event::kind::eof ? "^D" : "^C";
+            }
+            out += "\r\n";
+            done = true;
+            break;
+          case line_editor::event::kind::clear:
+            out += "\x1b[H\x1b[2J";
+            break;
+          case line_editor::event::kind::bell:
+            out += '\a';
+            break;
+          case line_editor::event::kind::list:  // (no completion in hidden mode)
+            break;
+        }
+        continue;
+      }
       if (ev.what == line_editor::event::kind::interrupt) {
         if (ctrl_c_ == ctrl_c::line_or_signal) {
           out += "^C\r\n";
@@ -206,11 +269,12 @@ std::optional<std::string> interactive_terminal::next_line(const std::atomic<boo
       }
       switch (ev.what) {
         case line_editor::event::kind::line: {
+          done = true;
           // The submitted line stays on screen as typed (like a terminal's own echo): whole,
           // not the scrolled view of a long one, wrapped under its text as printed messages
           // are, not at column 0.
           if (drop_empty_lines_ && ev.text.find_first_not_of(" \t") == std::string::npos) {
-            pending_.push_back(std::move(ev.text));  // the prompt stays where it is
+            result = std::move(ev.text);  // the prompt stays where it is
             break;
           }
           const std::string stamp = line_stamp_ ? line_stamp_() : std::string();
@@ -240,7 +304,7 @@ std::optional<std::string> interactive_terminal::next_line(const std::atomic<boo
             }
           }
           out += "\r\n";
-          pending_.push_back(std::move(ev.text));
+          result = std::move(ev.text);
           break;
         }
         case line_editor::event::kind::eof:
@@ -250,7 +314,7 @@ std::optional<std::string> interactive_terminal::next_line(const std::atomic<boo
           }
           out += line_editor::render_line(prompt_, {}, 0, w);
           out += "\r\n";
-          eof_pending_ = true;
+          done = true;  // whatever follows Ctrl-D is not read (unless we are called again)
           break;
         case line_editor::event::kind::list:
           out += "\r\x1b[K";
@@ -294,10 +358,13 @@ std::optional<std::string> interactive_terminal::next_line(const std::atomic<boo
         out += "\r\n";
       }
     }
-    if (!eof_pending_) out += redraw_bytes_locked();
+    // A hidden line over: the ordinary prompt and line are drawn back in the same write.
+    if (hidden && done) editor_.end_hidden();
+    if (hidden || !done || result) out += redraw_bytes_locked();
     write_all(out);
     // As if the terminal had sent it: whoever handles SIGINT (the relay's signal set) acts.
     if (interrupt) ::kill(::getpid(), SIGINT);
+    if (done) return result;
   }
 }
 
@@ -353,7 +420,7 @@ void interactive_terminal::set_prompt(std::string prompt) {
 
 std::string interactive_terminal::redraw_bytes_locked() {
   last_width_ = width();
-  return editor_.render(prompt_, last_width_);
+  return editor_.render(editor_.hidden() ? hidden_prompt_ : prompt_, last_width_);
 }
 
 std::size_t terminal_columns(int fd) {
@@ -408,7 +475,7 @@ void interactive_terminal::restore_modes_if_lost() {
 
 std::string interactive_terminal::draft() {
   std::lock_guard lock(mutex_);
-  return editor_.buffer();
+  return editor_.ordinary_buffer();
 }
 
 void interactive_terminal::ignore_suspend_key() {

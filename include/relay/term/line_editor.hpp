@@ -28,6 +28,8 @@
 // the next byte and swallows it as an Alt-key (Alt-b/f move by word, Alt-d and Alt-Backspace delete
 // words). Also bound: Ctrl-B/Ctrl-F (left/right), Ctrl-P/Ctrl-N (history), Ctrl-Left/Ctrl-Right
 // (words), Ctrl-L (clear the screen, keeping the line).
+//
+// Hidden mode (begin_hidden/end_hidden) reads a password: drawn as nothing, kept nowhere.
 #pragma once
 
 #include <cstddef>
@@ -58,10 +60,31 @@ class line_editor {
   /// Feeds bytes read from the terminal (any split: escape sequences and UTF-8 may arrive in
   /// pieces; an incomplete sequence waits for the next feed).
   std::vector<event> feed(std::string_view bytes);
+  /// feed(), stopping after the byte that ends the line being typed (an event line, discard,
+  /// eof or interrupt); `used` is set to the bytes taken. The rest are the caller's to keep
+  /// for the next feed, once it knows how they are to be read (a password after "/password").
+  std::vector<event> feed(std::string_view bytes, std::size_t& used);
+  /// What is being typed: in hidden mode the hidden text (never to be shown).
   const std::string& buffer() const noexcept;
+  /// The ordinary line: buffer(), or in hidden mode the line put aside until it ends.
+  const std::string& ordinary_buffer() const noexcept;
+  /// Hidden mode, for a password: the line being typed (buffer, cursor, history position,
+  /// last kill) is put aside and an empty one started; render() draws the prompt alone; Enter
+  /// gives event line without keeping it in history; Ctrl-C and Ctrl-D give event interrupt and
+  /// eof whatever was typed (cancelled); Tab rings the bell; Up/Down (Ctrl-P/N) do nothing; a
+  /// bracketed paste is inserted without its line breaks (a password manager's paste). The
+  /// editing keys work as usual, and Ctrl-Y puts back only what was killed in hidden mode.
+  /// Allocates max_bytes() for the text up front, so it is never copied as it grows.
+  void begin_hidden();
+  /// Wipes (explicit_bzero) the hidden text wherever the editor kept it (buffer, kill, paste,
+  /// partial UTF-8 or escape sequence) and puts the ordinary line back as it was. Escape and
+  /// Enter state carry over (an escape sequence split across reads, \r\n as one Enter).
+  void end_hidden() noexcept;
+  bool hidden() const noexcept { return hidden_; }
   std::size_t cursor() const noexcept;  // byte offset into buffer(), always on a UTF-8 boundary
   /// Drops the half-typed line (Ctrl-C), keeping it as the newest history entry so that Up
-  /// brings it back; false if there was nothing to drop.
+  /// brings it back (in hidden mode it is wiped, and kept nowhere); false if there was nothing
+  /// to drop.
   bool discard();
   /// Names offered by Tab completion (online users); replaced wholesale.
   void set_candidates(std::vector<std::string> names);
@@ -72,7 +95,8 @@ class line_editor {
   /// (`kick al` -> `kick alice `), since names there are arguments, not `bob:` messages.
   void set_bare_commands(bool bare) noexcept { bare_commands_ = bare; }
   /// Bytes that redraw prompt + visible part of the line from column 0 of the current row,
-  /// clear the rest of the row and leave the cursor where it is in the buffer.
+  /// clear the rest of the row and leave the cursor where it is in the buffer (in hidden mode,
+  /// after the prompt: nothing of the line, not even its length, is drawn).
   std::string render(std::string_view prompt, std::size_t width) const;
 
   /// render() for any text: `prompt` + `text` with the cursor at byte `cursor` (also used to
@@ -98,6 +122,15 @@ class line_editor {
   // an nF escape's intermediates (ESC ( B): both dropped whole, never left as text.
   enum class state { ground, esc, csi, ss3, string, nf };
 
+  struct ordinary_line {  // what begin_hidden() puts aside
+    std::string buffer;
+    std::size_t cursor = 0;
+    std::size_t history_pos = 0;
+    std::string saved_line;
+    std::string killed;
+  };
+
+  std::vector<event> feed(std::string_view bytes, bool to_line_end, std::size_t& used);
   bool utf8_byte(unsigned char u, bool paste);
   void key_byte(char c, bool after_cr, std::vector<event>& out);
   void alt_key(char c);
@@ -105,6 +138,10 @@ class line_editor {
   void paste_append(std::string_view text);
   void csi_done(char final_byte, std::vector<event>& out);
   void ss3_done(char final_byte, std::vector<event>& out);
+  /// The cap on the buffer and a paste: max_bytes(), and in hidden mode what was reserved.
+  std::size_t limit() const noexcept {
+    return hidden_ && hidden_limit_ < max_bytes_ ? hidden_limit_ : max_bytes_;
+  }
   bool insert(std::string_view text);
   void erase(std::size_t from, std::size_t to);
   /// erase(), keeping what it took for Ctrl-Y.
@@ -141,6 +178,9 @@ class line_editor {
   std::string paste_;      // bracketed paste collected until ESC[201~, inserted whole
   bool paste_overflow_ = false;
   std::size_t refused_ = 0;
+  bool hidden_ = false;
+  std::size_t hidden_limit_ = 0;  // what begin_hidden() reserved: hidden text never outgrows it
+  ordinary_line aside_;           // in hidden mode: the ordinary line, back at end_hidden()
 };
 
 }  // namespace relay::term

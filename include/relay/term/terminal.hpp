@@ -4,10 +4,10 @@
 
 #include <termios.h>
 
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
-#include <deque>
 #include <functional>
 #include <mutex>
 #include <optional>
@@ -62,7 +62,23 @@ class interactive_terminal {
 
   /// Blocks reading in_fd (poll with <=100 ms timeout, checking *stop) until Enter gives a
   /// line (returned), Ctrl-D on an empty line or end of input (nullopt) or *stop is true (nullopt).
+  /// Reads no further than that line: bytes that came with it (typed ahead, or pasted without
+  /// bracketed paste) stay unread, neither shown nor in history, until the next call reads
+  /// them as it reads (next_line, or next_hidden_line for a password after "/password").
   std::optional<std::string> next_line(const std::atomic<bool>* stop);
+  /// next_line() for a password (same thread): while it is typed `prompt` alone is drawn in
+  /// place of the usual prompt and line, with the cursor after it (nothing of the line, not
+  /// even its length), also when print() redraws. Enter leaves the `prompt` row on screen,
+  /// without a stamp, as passwd(1) does, and returns the line, which goes into no history.
+  /// The editing keys work; Tab only rings the bell, Up/Down do nothing, a bracketed paste
+  /// is taken without its line breaks; the limit_lines() cap holds. Ctrl-C (as a key) and
+  /// Ctrl-D cancel whatever was typed, leaving `prompt^C` or `prompt^D` (nullopt; Ctrl-C
+  /// never raises SIGINT here, whatever the ctrl_c mode); end of input and *stop give nullopt
+  /// too. Afterwards the ordinary prompt and half-typed line are back as they were. The typed
+  /// text is wiped (explicit_bzero) from the editor and the read buffer; the returned string
+  /// is the caller's to wipe.
+  std::optional<std::string> next_hidden_line(std::string_view prompt,
+                                              const std::atomic<bool>* stop);
   /// Thread-safe: clears the input row, writes `text` (one or more lines, '\n'-separated, a
   /// final '\n' optional), then redraws prompt + the half-typed line with the cursor where it was.
   /// With a `hang`, the lines are first wrapped to the terminal's current width, continuation
@@ -100,7 +116,8 @@ class interactive_terminal {
   /// list is as fresh as the key press. Its answer replaces set_candidates()'.
   void set_candidate_source(std::function<std::vector<std::string>()> source);
   void set_prompt(std::string prompt);  // thread-safe, redraws
-  /// Thread-safe: what is typed on the input line and not yet submitted.
+  /// Thread-safe: what is typed on the input line and not yet submitted (never a hidden
+  /// line: while one is typed, the ordinary line put aside).
   std::string draft();
   /// Thread-safe: the terminal's columns now (80 if it does not say).
   std::size_t width() const;
@@ -109,7 +126,9 @@ class interactive_terminal {
   void set_line_stamp(std::function<std::string()> stamp);
 
  private:
-  std::string redraw_bytes_locked();  // prompt + line, for the current width
+  /// next_line(), or next_hidden_line() once the editor is in hidden mode.
+  std::optional<std::string> read_line(const std::atomic<bool>* stop, bool hidden);
+  std::string redraw_bytes_locked();  // prompt + line (or the hidden prompt), for the width
   void restore_modes_if_lost();       // takes the lock
   void write_all(std::string_view bytes);
 
@@ -121,8 +140,12 @@ class interactive_terminal {
   line_editor editor_;
   std::string prompt_;
   ctrl_c ctrl_c_;
-  std::deque<std::string> pending_;  // lines from one read beyond the one returned
-  bool eof_pending_ = false;
+  // The last read from in_fd (reading thread only): [input_at_, input_end_) is not fed to the
+  // editor yet, as the line before it ended the call that read it.
+  std::array<char, 4096> input_{};
+  std::size_t input_at_ = 0;
+  std::size_t input_end_ = 0;
+  std::string hidden_prompt_;  // next_hidden_line()'s, drawn while the editor is hidden
   std::size_t refused_seen_ = 0;
   std::size_t last_width_ = 0;
   bool fallback_installed_ = false;

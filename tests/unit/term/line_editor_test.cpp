@@ -805,5 +805,96 @@ TEST(LineEditorRender, BidiControlsAndLoneMarksAreShownInertly) {
   EXPECT_EQ(line_editor::render_line("", "\u0301a", 0, 80), "\r\u25cc\u0301a\x1b[K\r");
 }
 
+// The terminal reads no further than a line: what follows may be a password, to be read
+// hidden, so it must not be taken as keys (echoed, kept in history) yet.
+TEST(LineEditor, FeedCanStopAfterTheFirstLine) {
+  line_editor ed;
+  std::size_t used = 0;
+  EXPECT_EQ(lines_of(ed.feed("/password\rsecret\r", used)), std::vector<std::string>{"/password"});
+  EXPECT_EQ(used, 10u);
+  EXPECT_EQ(ed.buffer(), "");  // "secret" not typed yet
+  // \r\n is one Enter even when the feed stopped between the two.
+  EXPECT_EQ(lines_of(ed.feed("one\r\ntwo", used)), std::vector<std::string>{"one"});
+  EXPECT_EQ(used, 4u);
+  EXPECT_TRUE(lines_of(ed.feed("\ntwo", used)).empty());
+  EXPECT_EQ(used, 4u);
+  EXPECT_EQ(ed.buffer(), "two");
+  // A Ctrl-C that drops a line, and Ctrl-D on an empty one, end a feed too.
+  EXPECT_EQ(ed.feed("\x03more", used).size(), 1u);
+  EXPECT_EQ(used, 1u);
+  EXPECT_EQ(ed.feed("\x04more", used).front().what, kind::eof);
+  EXPECT_EQ(used, 1u);
+  // Other events do not: a Tab's bell, Ctrl-L.
+  EXPECT_EQ(ed.feed("\t\x0cx", used).size(), 2u);
+  EXPECT_EQ(used, 3u);
+}
+
+TEST(LineEditor, HiddenModeEditsAPasswordItKeepsNowhere) {
+  line_editor ed;
+  ed.set_candidates({"passage"});
+  ed.feed("one\rkilled\x15half");  // history, a kill and a half-typed line to put aside
+  ed.begin_hidden();
+  EXPECT_TRUE(ed.hidden());
+  EXPECT_EQ(ed.buffer(), "");
+  EXPECT_EQ(ed.ordinary_buffer(), "half");
+  // Editing keys work; Ctrl-Y puts back the hidden kill, not the ordinary one.
+  EXPECT_TRUE(ed.feed("pass wrd\x17word\x15\x19").empty());
+  EXPECT_EQ(ed.buffer(), "pass word");
+  // Tab completes nothing (a bell), Up and Ctrl-P bring no history into it.
+  const auto tab = ed.feed("\t" + up + "\x10");
+  ASSERT_EQ(tab.size(), 1u);
+  EXPECT_EQ(tab[0].what, kind::bell);
+  EXPECT_EQ(ed.buffer(), "pass word");
+  // A paste is taken, without its line breaks.
+  EXPECT_TRUE(ed.feed(paste_begin + "!\r\n" + paste_end).empty());
+  EXPECT_EQ(ed.buffer(), "pass word!");
+  // Nothing of it is drawn, not even its length.
+  EXPECT_EQ(ed.render("Password: ", 80), line_editor::render_line("Password: ", "", 0, 80));
+  EXPECT_EQ(lines_of(ed.feed("\r")), std::vector<std::string>{"pass word!"});
+  EXPECT_EQ(ed.history(), std::vector<std::string>{"one"});
+  ed.end_hidden();
+  EXPECT_FALSE(ed.hidden());
+  EXPECT_EQ(ed.buffer(), "half");
+  EXPECT_EQ(ed.cursor(), 4u);
+  ed.feed("\x19");  // the ordinary kill is back
+  EXPECT_EQ(ed.buffer(), "halfkilled");
+  ed.feed("\x15" + up);
+  EXPECT_EQ(ed.buffer(), "one");
+}
+
+TEST(LineEditor, CtrlCAndCtrlDCancelAHiddenLine) {
+  line_editor ed;
+  ed.begin_hidden();
+  auto events = ed.feed("secret\x01\x03");  // at the start, where Ctrl-D would delete
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].what, kind::interrupt);
+  EXPECT_EQ(events[0].text, "");
+  EXPECT_EQ(ed.buffer(), "");
+  events = ed.feed("secret\x01\x04");
+  ASSERT_EQ(events.size(), 1u);
+  EXPECT_EQ(events[0].what, kind::eof);
+  EXPECT_EQ(ed.buffer(), "");
+  ed.feed("secret");
+  EXPECT_TRUE(ed.discard());
+  ed.end_hidden();
+  EXPECT_TRUE(ed.history().empty());
+  ed.feed(up);
+  EXPECT_EQ(ed.buffer(), "");
+}
+
+TEST(LineEditor, AHiddenLineKeepsToTheSizeCap) {
+  line_editor ed(500, 8);
+  ed.begin_hidden();
+  ed.feed("0123456789");
+  EXPECT_EQ(ed.buffer(), "01234567");
+  EXPECT_EQ(ed.refused(), 2u);
+  ed.set_max_bytes(100);  // raised meanwhile: the hidden text still never outgrows its reserve
+  ed.feed("89");
+  EXPECT_EQ(ed.buffer(), "01234567");
+  ed.end_hidden();
+  ed.feed("0123456789");
+  EXPECT_EQ(ed.buffer(), "0123456789");
+}
+
 }  // namespace
 }  // namespace relay::term

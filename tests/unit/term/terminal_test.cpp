@@ -362,6 +362,190 @@ TEST(InteractiveTerminal, SeveralLinesInOneReadAreReturnedInOrder) {
   EXPECT_EQ(term.next_line(&stop), "two");
 }
 
+/// next_hidden_line() on its own thread, as the client's /password runs it.
+struct hidden_reader_thread {
+  std::atomic<bool> stop{false};
+  std::future<std::optional<std::string>> result;
+  hidden_reader_thread(interactive_terminal& term, std::string prompt)
+      : result(std::async(std::launch::async,
+                          [&term, this, prompt] { return term.next_hidden_line(prompt, &stop); })) {
+  }
+  std::optional<std::string> get() {
+    if (result.wait_for(10s) != std::future_status::ready) {
+      stop = true;
+      ADD_FAILURE() << "next_hidden_line did not return";
+    }
+    return result.get();
+  }
+};
+
+// A password typed key by key, edited, with chat messages printed meanwhile from another
+// thread: none of it reaches the terminal, only the prompt, left without a stamp.
+TEST(InteractiveTerminal, AHiddenLineNeverReachesTheScreen) {
+  pty_pair pty;
+  pty.start_reading();
+  interactive_terminal term(pty.slave(), pty.slave(), "> ", interactive_terminal::ctrl_c::key);
+  term.set_line_stamp([] { return std::string("12:34 "); });
+  term.set_candidates({"hunter2hunter2"});
+  term.set_line_break_marker("  | ");
+  line_reader_thread command(term);
+  pty.type("/password\r");
+  ASSERT_EQ(command.get(), "/password");
+  hidden_reader_thread reader(term, "Password: ");
+  ASSERT_TRUE(pty.wait_until([](const std::string& out) {
+    return screen(out).cursor_row() == "Password:";
+  })) << screen(pty.output()).dump();
+  int printed = 0;
+  const auto type_and_print = [&](std::string_view keys) {
+    pty.type(keys);
+    const std::string message = "bob: message " + std::to_string(++printed);
+    std::thread other([&] { term.print(message); });
+    other.join();
+    ASSERT_TRUE(pty.wait_for(message)) << screen(pty.output()).dump();
+  };
+  for (const char c : std::string("hunter")) type_and_print(std::string(1, c));
+  type_and_print("x\x7f");                    // Backspace
+  type_and_print("\t");                       // Tab: no completion
+  type_and_print("\x1b[A");                   // Up: no history
+  type_and_print("\x1b[200~2\r\n\x1b[201~");  // a paste, its line break dropped
+  type_and_print(" junk\x17\x7f");            // Ctrl-W, Backspace
+  type_and_print("\x1b[D\x1b[C");             // moving shows nothing either
+  ASSERT_TRUE(pty.wait_until([&](const std::string& out) {
+    const screen sc(out);
+    return sc.cursor_row() == "Password:" && sc.col == 10;
+  })) << screen(pty.output()).dump();
+  pty.type("\r");
+  EXPECT_EQ(reader.get(), "hunter2");
+  ASSERT_TRUE(pty.wait_until([](const std::string& out) {
+    return screen(out).cursor_row() == ">";
+  })) << screen(pty.output()).dump();
+  const std::string out = pty.output();
+  for (const std::string_view secret : {"hunter", "unter", "junk", "hunter2hunter2", "*"}) {
+    EXPECT_EQ(out.find(secret), std::string::npos) << secret << " in " << out;
+  }
+  const screen s(out);
+  EXPECT_EQ(s.text(0), "12:34 > /password") << s.dump();
+  EXPECT_EQ(s.text(s.row - 1), "Password:") << s.dump();  // no stamp, nothing after it
+  EXPECT_EQ(s.cursor_row(), ">") << s.dump();
+}
+
+// Up after a password brings back the line before it, not the password.
+TEST(InteractiveTerminal, AHiddenLineIsNotInHistory) {
+  pty_pair pty;
+  pty.start_reading();
+  interactive_terminal term(pty.slave(), pty.slave(), "> ", interactive_terminal::ctrl_c::key);
+  pty.type("/password\r");
+  ASSERT_EQ(line_reader_thread(term).get(), "/password");
+  pty.type("secret\r");
+  ASSERT_EQ(hidden_reader_thread(term, "Password: ").get(), "secret");
+  pty.type("\x1b[A\r");
+  EXPECT_EQ(line_reader_thread(term).get(), "/password");
+  pty.type("\x1b[A\x1b[A\x1b[A\r");
+  EXPECT_EQ(line_reader_thread(term).get(), "/password");
+  EXPECT_EQ(pty.output().find("secret"), std::string::npos) << pty.output();
+}
+
+// Pasted (or typed ahead) without bracketed paste, in one write: next_line() reads only the
+// command; what follows is read by the call after, here hidden, so it is never echoed.
+TEST(InteractiveTerminal, APasswordThatCameWithTheCommandIsReadHidden) {
+  for (const std::string enter : {"\n", "\r", "\r\n"}) {
+    pty_pair pty;
+    pty.start_reading();
+    interactive_terminal term(pty.slave(), pty.slave(), "> ");
+    pty.type("/password" + enter + "secret" + enter + "new one" + enter + "after" + enter);
+    // A read that takes the whole write (the test cannot otherwise make sure of it).
+    std::this_thread::sleep_for(50ms);
+    EXPECT_EQ(line_reader_thread(term).get(), "/password");
+    EXPECT_EQ(hidden_reader_thread(term, "Current password: ").get(), "secret");
+    EXPECT_EQ(hidden_reader_thread(term, "New password: ").get(), "new one");
+    EXPECT_EQ(line_reader_thread(term).get(), "after");
+    ASSERT_TRUE(pty.wait_until([](const std::string& out) {
+      return out.find("> after") != std::string::npos && screen(out).cursor_row() == ">";
+    })) << screen(pty.output()).dump();
+    const std::string out = pty.output();
+    EXPECT_EQ(out.find("secret"), std::string::npos) << out;
+    EXPECT_EQ(out.find("new one"), std::string::npos) << out;
+    const screen s(out);
+    ASSERT_EQ(s.row, 4u) << s.dump();
+    EXPECT_EQ(s.text(0), "> /password") << s.dump();
+    EXPECT_EQ(s.text(1), "Current password:") << s.dump();
+    EXPECT_EQ(s.text(2), "New password:") << s.dump();
+    EXPECT_EQ(s.text(3), "> after") << s.dump();
+  }
+}
+
+TEST(InteractiveTerminal, CtrlCCancelsAHiddenLineAndReadingGoesOn) {
+  for (const auto mode :
+       {interactive_terminal::ctrl_c::key, interactive_terminal::ctrl_c::line_or_signal}) {
+    pty_pair pty;
+    pty.start_reading();
+    interactive_terminal term(pty.slave(), pty.slave(), "> ", mode);
+    term.set_discard_note("* dropped");
+    pty.type("secret\x03");
+    EXPECT_EQ(hidden_reader_thread(term, "Password: ").get(), std::nullopt);
+    pty.type("\x03");  // on an empty hidden line too (no SIGINT, no end of input)
+    EXPECT_EQ(hidden_reader_thread(term, "Password: ").get(), std::nullopt);
+    pty.type("hi\r");
+    EXPECT_EQ(line_reader_thread(term).get(), "hi");
+    ASSERT_TRUE(pty.wait_for("> hi")) << pty.output();
+    const std::string out = pty.output();
+    EXPECT_EQ(out.find("secret"), std::string::npos) << out;
+    EXPECT_EQ(out.find("* dropped"), std::string::npos) << out;  // nothing was kept
+    const screen s(out);
+    ASSERT_EQ(s.row, 3u) << s.dump();
+    EXPECT_EQ(s.text(0), "Password: ^C") << s.dump();
+    EXPECT_EQ(s.text(1), "Password: ^C") << s.dump();
+    EXPECT_EQ(s.text(2), "> hi") << s.dump();
+  }
+}
+
+TEST(InteractiveTerminal, CtrlDCancelsAHiddenLine) {
+  pty_pair pty;
+  pty.start_reading();
+  interactive_terminal term(pty.slave(), pty.slave(), "> ");
+  term.ignore_eof_key("use /quit");  // not a way out of the chat, but still out of a password
+  pty.type("secret\x01\x04");        // Ctrl-D at the start: not a delete here
+  EXPECT_EQ(hidden_reader_thread(term, "Password: ").get(), std::nullopt);
+  pty.type("x\r");
+  EXPECT_EQ(line_reader_thread(term).get(), "x");
+  ASSERT_TRUE(pty.wait_for("> x")) << pty.output();
+  const std::string out = pty.output();
+  EXPECT_EQ(out.find("ecret"), std::string::npos) << out;
+  EXPECT_EQ(out.find("use /quit"), std::string::npos) << out;
+  EXPECT_EQ(screen(out).text(0), "Password: ^D") << screen(out).dump();
+}
+
+// A half-typed line (next_line stopped) is put aside while a password is typed, and back after.
+TEST(InteractiveTerminal, TheOrdinaryLineComesBackAfterAHiddenOne) {
+  pty_pair pty;
+  pty.start_reading();
+  interactive_terminal term(pty.slave(), pty.slave(), "> ");
+  {
+    line_reader_thread reader(term);
+    pty.type("half");
+    ASSERT_TRUE(pty.wait_for("> half"));
+    reader.stop = true;
+    ASSERT_EQ(reader.get(), std::nullopt);
+  }
+  hidden_reader_thread hidden(term, "Password: ");
+  ASSERT_TRUE(pty.wait_until([](const std::string& out) {
+    return screen(out).cursor_row() == "Password:";
+  })) << screen(pty.output()).dump();
+  pty.type("pw");
+  term.print("news");
+  ASSERT_TRUE(pty.wait_for("news"));
+  EXPECT_EQ(term.draft(), "half");  // the ordinary line, never the hidden one
+  EXPECT_EQ(screen(pty.output()).cursor_row(), "Password:") << screen(pty.output()).dump();
+  pty.type("\r");
+  EXPECT_EQ(hidden.get(), "pw");
+  ASSERT_TRUE(pty.wait_until([](const std::string& out) {
+    return screen(out).cursor_row() == "> half";
+  })) << screen(pty.output()).dump();
+  line_reader_thread reader(term);
+  pty.type("way\r");
+  EXPECT_EQ(reader.get(), "halfway");
+}
+
 TEST(InteractiveTerminal, CtrlDOnAnEmptyLineEndsInput) {
   pty_pair pty;
   pty.start_reading();
