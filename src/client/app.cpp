@@ -55,7 +55,12 @@ constexpr std::size_t max_input_line = 65536;
 /// A password held in guarded memory-friendly form: wiped when it goes out of scope.
 struct password_text {
   std::string value;
-  ~password_text() { crypto::wipe(value.data(), value.size()); }
+  ~password_text() { forget(); }
+  /// Wiped and emptied.
+  void forget() {
+    crypto::wipe(value.data(), value.capacity());
+    value.clear();
+  }
 };
 
 // Terminal settings to put back if a signal ends us while echo is off.
@@ -621,7 +626,85 @@ struct chat_io {
   std::string prompt;                      // the editor's prompt
   std::chrono::seconds relay_timeout{60};  // --relay-timeout
   bool new_device = false;  // this device's key was made now: a last_key only repeats that
+  /// The relay changed the password to `fresh`: this device's key is sealed with it, and
+  /// signing in again uses it. Returns what went wrong ("" if nothing).
+  std::function<std::string(const std::string& fresh)> password_changed{};
+  /// The connection was lost before the relay answered a change to `fresh`: signing in
+  /// again tries it after the old password.
+  std::function<void(const std::string& fresh)> password_maybe_changed{};
+  /// The relay deleted the account: this device's key for it goes. Says what was done.
+  std::function<std::string()> account_deleted{};
 };
+
+/// What /password or /delete-account asks of the relay, read without being shown.
+struct account_request {
+  std::string password;              ///< the current one
+  std::optional<std::string> fresh;  ///< set: change to it; unset: delete the account
+  account_request() = default;
+  account_request(account_request&&) = default;
+  account_request& operator=(account_request&&) = default;
+  ~account_request() {
+    crypto::wipe(password.data(), password.capacity());
+    if (fresh) crypto::wipe(fresh->data(), fresh->capacity());
+  }
+};
+
+/// Reads what /password (three passwords) or /delete-account (one) needs, hidden, on the
+/// input thread: nothing typed is shown or kept in history. `say` reports a refusal (the
+/// request is then nullopt); the rules are checked here, before anything is sent.
+std::optional<account_request> read_account_request(interactive_terminal& term, bool deleting,
+                                                    const std::string& me,
+                                                    const std::atomic<bool>* stop,
+                                                    const std::function<void(std::string)>& say) {
+  account_request r;
+  auto read = [&](const std::string& prompt, std::string& into) {
+    auto got = term.next_hidden_line(prompt, stop);
+    if (!got) return false;
+    into = *got;
+    crypto::wipe(got->data(), got->capacity());
+    return true;
+  };
+  if (deleting) {
+    if (!read("password, to delete the account " + me + " for good (Ctrl-C keeps it): ",
+              r.password)) {
+      say("* nothing deleted");
+      return std::nullopt;
+    }
+    if (r.password.empty()) {
+      say("* no password typed: nothing deleted");
+      return std::nullopt;
+    }
+    return r;
+  }
+  if (!read("current password (Ctrl-C cancels): ", r.password) || r.password.empty()) {
+    say("* password not changed");
+    return std::nullopt;
+  }
+  account_request fresh;  // its `password` field holds the new one, wiped as r is
+  if (!read("new password: ", fresh.password)) {
+    say("* password not changed");
+    return std::nullopt;
+  }
+  if (!proto::acceptable_password(fresh.password)) {
+    say("! passwords must be 8 to 255 bytes long: password not changed");
+    return std::nullopt;
+  }
+  account_request again;
+  if (!read("new password again: ", again.password)) {
+    say("* password not changed");
+    return std::nullopt;
+  }
+  if (again.password != fresh.password) {
+    say("! the two new passwords differ: password not changed");
+    return std::nullopt;
+  }
+  if (fresh.password == r.password) {
+    say("! that is the current password: nothing to change");
+    return std::nullopt;
+  }
+  r.fresh = fresh.password;
+  return r;
+}
 
 /// The chat phase: prints what arrives, sends what is typed. Returns the exit code.
 int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io& cio,
@@ -1162,7 +1245,63 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   auto pause_after_short_link = std::chrono::milliseconds(1000);
   auto linked_at = std::chrono::steady_clock::now();
   constexpr auto lasting_link = std::chrono::seconds(60);
+  // A /password or /delete-account sent and not answered yet (the relay answers in order,
+  // reading nothing else from us meanwhile), and the new password while a change is.
+  enum class asked_for { nothing, password, deletion };
+  asked_for asked = asked_for::nothing;
+  std::string asked_fresh;
+  auto forget_asked = [&] {
+    crypto::wipe(asked_fresh.data(), asked_fresh.capacity());
+    asked_fresh.clear();
+    asked = asked_for::nothing;
+  };
+  auto request_account = [&](account_request r) {
+    if (stop) return;
+    const bool deleting = !r.fresh;
+    const char* nothing_done =
+        deleting ? "the account was not deleted" : "the password was not changed";
+    if (!connected || !snapshot_done) {
+      u.error(std::string("! not connected to the relay: ") + nothing_done +
+              "; try again once it is back");
+      return;
+    }
+    if (asked != asked_for::nothing) {
+      u.error(std::string("! the relay has not answered the last /password or /delete-account "
+                          "yet: ") +
+              nothing_done);
+      return;
+    }
+    proto::frame f = deleting ? proto::frame{proto::delete_account{r.password}}
+                              : proto::frame{proto::change_password{r.password, *r.fresh}};
+    lp->send(f);
+    std::visit(
+        [](auto& v) {
+          if constexpr (requires { v.password; })
+            crypto::wipe(v.password.data(), v.password.capacity());
+          if constexpr (requires { v.old_password; }) {
+            crypto::wipe(v.old_password.data(), v.old_password.capacity());
+            crypto::wipe(v.new_password.data(), v.new_password.capacity());
+          }
+        },
+        f);
+    asked = deleting ? asked_for::deletion : asked_for::password;
+    if (!deleting) asked_fresh = *r.fresh;
+    u.info(deleting ? "* asking the relay to delete your account"
+                    : "* asking the relay to change your password");
+  };
   auto reconnect = [&](const std::string& lost) -> awaitable<bool> {
+    // Asked and not answered: whether it happened is unknown until the next sign-in.
+    if (asked == asked_for::password) {
+      cio.password_maybe_changed(asked_fresh);
+      u.error(
+          "! the connection was lost before the relay answered /password: the password may "
+          "or may not\n  have changed (signing in again tries the new one after the old)");
+    } else if (asked == asked_for::deletion) {
+      u.error(
+          "! the connection was lost before the relay answered /delete-account: the account "
+          "may\n  have been deleted (then signing in again fails)");
+    }
+    forget_asked();
     flush_roster();  // who came and went before the connection did
     connected = false;
     told_away = false;
@@ -1385,7 +1524,39 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         }
       } else if (auto* d = std::get_if<proto::deliver>(&*f)) {
         take_delivery(*d);
+      } else if (auto* ac = std::get_if<proto::account_changed>(&*f)) {
+        const bool deleted = ac->what == proto::account_changed::change::deleted;
+        if (deleted ? asked != asked_for::deletion : asked != asked_for::password) {
+          u.error(
+              "! the relay says the account changed, which this client did not ask for: "
+              "ignored");
+          continue;
+        }
+        if (!deleted) {
+          const std::string problem = cio.password_changed(asked_fresh);
+          forget_asked();
+          if (problem.empty()) {
+            u.info(
+                "* password changed: this device's key is sealed with the new one.\n"
+                "  On another device, sign in with the new password; its key still opens\n"
+                "  with the old one, which it asks for once, then seals with the new.");
+          } else {
+            u.warning("! password changed on the relay, but " + problem);
+          }
+          continue;
+        }
+        forget_asked();
+        u.info("* your account " + c.me() + " was deleted from the relay" + cio.account_deleted());
+        report_unsent();
+        break;
       } else if (auto* e = std::get_if<proto::error>(&*f)) {
+        // The answer to /password or /delete-account: the relay sends no other error with
+        // ref 0 to a signed-in client, and answers in order.
+        if (e->ref == 0 && asked != asked_for::nothing) {
+          forget_asked();
+          u.error("! " + printable(e->text));
+          continue;
+        }
         // Sent too fast for this relay (set stricter than its defaults): sent again, slower.
         // A refused send is named with its text, as every message that did not go is.
         if (const auto* sent = e->ref != 0 ? out_box.find_sent(e->ref) : nullptr;
@@ -1467,6 +1638,14 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       u.text_block(input_help());
     } else if (std::holds_alternative<who_line>(in)) {
       u.show(online_entries(true));
+    } else if (std::holds_alternative<password_line>(in) ||
+               std::holds_alternative<delete_account_line>(in)) {
+      // With the editor the input thread takes these (read_account_request).
+      u.error(
+          "! " +
+          std::string(std::holds_alternative<password_line>(in) ? "/password" : "/delete-account") +
+          " needs the line editor on a terminal, which asks for passwords without showing "
+          "them: nothing changed");
     } else if (auto* a = std::get_if<accept_line>(&in)) {
       const contact* k = book.find(a->name);
       auto it = c.online().find(a->name);
@@ -1663,7 +1842,8 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       term->limit_lines(crypto::max_text + 64, o.style == output_style::styled
                                                    ? "\x1b[31m" + too_long + "\x1b[0m"
                                                    : too_long);
-      term->set_commands({"/accept", "/help", "/msg", "/quit", "/verify", "/who"});
+      term->set_commands(
+          {"/accept", "/delete-account", "/help", "/msg", "/password", "/quit", "/verify", "/who"});
       term->set_line_stamp([opts = cio.terminal_opts] {
         return time_stamp(std::chrono::system_clock::now(), opts);
       });
@@ -1675,7 +1855,28 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   }
   std::thread input([&] {
     if (term) {
+      auto say = [&](std::string text) {
+        net::post(io, [&, text = std::move(text)] {
+          if (text.starts_with("!")) {
+            u.error(text);
+          } else {
+            u.info(text);
+          }
+        });
+      };
       while (auto line = term->next_line(&stop)) {
+        // Read here, where the keys are: the passwords never reach a shown line.
+        const auto parsed = parse_input(*line);
+        if (std::holds_alternative<password_line>(parsed) ||
+            std::holds_alternative<delete_account_line>(parsed)) {
+          const bool deleting = std::holds_alternative<delete_account_line>(parsed);
+          if (auto r = read_account_request(*term, deleting, c.me(), &stop, say)) {
+            net::post(io, [&, r = std::make_shared<account_request>(std::move(*r))] {
+              request_account(std::move(*r));
+            });
+          }
+          continue;
+        }
         net::post(io, [&, text = std::move(*line)] { take_line(text); });
       }
     } else {
@@ -1818,6 +2019,9 @@ int run_client(const client_config& cfg) {
 
   std::string name;
   password_text password;
+  // At the terminal, a password that did not unlock this device's key before one that did:
+  // perhaps the account's new password, changed on another device.
+  password_text did_not_unlock;
   bool typed_at_terminal = false;  // a typo is possible: sign-up asks to confirm
   std::optional<crypto::key_pair> identity;
   bool new_identity = false;
@@ -1917,30 +2121,41 @@ int run_client(const client_config& cfg) {
           return exit_failure;
         }
         auto kp = crypto::open_key_file(*file, password.value);
-        // A typo at the terminal gets two more tries, as ssh and sudo give.
+        // A typo at the terminal gets two more tries, as ssh and sudo give. Or the password
+        // was changed on another device (/password), and this key is still sealed with the
+        // old one: the old one opens it, and the one typed before is tried at the relay too.
         for (int tries = 1; !kp && typed_at_terminal && tries < 3; ++tries) {
-          u.error("this password does not unlock " + name + "'s key on this device: try again");
+          u.error("this password does not unlock " + name + "'s key on this device: try again" +
+                  (tries == 1 ? ".\n  Changed it on another device? Then type the OLD one here: "
+                                "it opens the key,\n  which is then sealed with the new one."
+                              : ""));
           auto pw = read_secret(u, in, "password: ");
           if (!pw) {
             u.prompt("\n");
             u.error("no password: nothing done");
             return exit_failure;
           }
-          password_text typo;
-          std::swap(typo.value, password.value);  // wiped as it goes
+          did_not_unlock.forget();  // the one before
+          std::swap(did_not_unlock.value, password.value);
           password.value = std::move(*pw);
           crypto::wipe(pw->data(), pw->capacity());
           kp = crypto::open_key_file(*file, password.value);
+        }
+        if (kp && (did_not_unlock.value == password.value ||
+                   !proto::acceptable_password(did_not_unlock.value))) {
+          did_not_unlock.forget();  // no candidate for a new password
         }
         if (!kp) {
           // Nothing reached the relay. The key file stays; someone who lost the password (or
           // whose account the operator deleted) is told how to start afresh, and what it costs.
           u.error("not signed in: this password does not unlock " + name + "'s key in\n  " +
                   dir.identity_path(data_id, name).string() +
-                  "\n  (nothing was sent to the relay). Lost the password? The relay's operator"
-                  "\n  can delete the account; then move that file aside and sign up again."
-                  "\n  Your contacts will be warned of the new key. (A file damaged inside"
-                  "\n  reads the same as a wrong password: try a backup of it first.)");
+                  "\n  (nothing was sent to the relay). Changed the password on another"
+                  "\n  device? Sign in here once at a terminal and type the old one when"
+                  "\n  asked. Lost the password? The relay's operator can delete the account;"
+                  "\n  then move that file aside and sign up again. Your contacts will be"
+                  "\n  warned of the new key. (A file damaged inside reads the same as a"
+                  "\n  wrong password: try a backup of it first.)");
           return exit_bad_credentials;
         }
         identity.emplace(std::move(*kp));
@@ -1987,6 +2202,32 @@ int run_client(const client_config& cfg) {
       outcome = run_until_done(io, attempt(u, *l, cfg, dir, relay_id, key_mismatch,
                                            proto::sign_in{name, password.value, pub}, &*identity));
     }
+    // The old password opened this device's key, and the relay refused it: the password
+    // was changed on another device, to the one typed first, it seems. Tried now; if it
+    // signs in, the key here is sealed with it.
+    if (!did_not_unlock.value.empty() && outcome.refused &&
+        outcome.refused->code == proto::reason::invalid_credentials) {
+      close_politely(io, l);
+      l = std::make_shared<link>(io);
+      outcome =
+          run_until_done(io, attempt(u, *l, cfg, dir, relay_id, key_mismatch,
+                                     proto::sign_in{name, did_not_unlock.value, pub}, &*identity));
+      if (!outcome.link_error && !outcome.refused && !outcome.closed) {
+        std::swap(password.value, did_not_unlock.value);
+        try {
+          dir.write_identity(data_id, name,
+                             crypto::seal_key_file(*identity, password.value, crypto::os_random()));
+          u.info("* signed in with the new password; " + name +
+                 "'s key on this device, sealed with the old\n  one, is now sealed with the new "
+                 "one");
+        } catch (const std::exception& e) {
+          u.warning("* signed in with the new password, but " + name +
+                    "'s key on this device could not be\n  sealed with it (" + e.what() +
+                    "): it still opens with the old one");
+        }
+      }
+    }
+    did_not_unlock.forget();
     if (outcome.link_error) return report_link_error(outcome.link_error);
     if (outcome.closed) {
       u.error("sign-in failed: " + printable(outcome.closed->text));
@@ -2112,8 +2353,10 @@ int run_client(const client_config& cfg) {
   }
   // Kept for signing in again after the connection is lost, in guarded memory (no swap, no
   // core file); the plain copy is wiped now.
-  const crypto::secret_buffer kept_password(
+  crypto::secret_buffer kept_password(
       byte_view(reinterpret_cast<const byte*>(password.value.data()), password.value.size()));
+  // A /password the relay may have done before the connection was lost: tried after the old.
+  std::optional<crypto::secret_buffer> maybe_password;
   crypto::wipe(password.value.data(), password.value.size());
   password.value.clear();
   crypto::wipe(env_password.value.data(), env_password.value.size());
@@ -2198,6 +2441,27 @@ int run_client(const client_config& cfg) {
         pub};
     auto out = co_await attempt(u, *fresh, cfg, dir, relay_id, key_mismatch, std::move(credentials),
                                 &device);
+    if (maybe_password && !out.link_error && out.refused &&
+        out.refused->code == proto::reason::invalid_credentials) {
+      // The password change went through after all: the new one, on a new connection.
+      fresh = std::make_shared<link>(io);
+      proto::frame changed =
+          proto::sign_in{name,
+                         std::string(reinterpret_cast<const char*>(maybe_password->data()),
+                                     maybe_password->size()),
+                         pub};
+      out = co_await attempt(u, *fresh, cfg, dir, relay_id, key_mismatch, std::move(changed),
+                             &device);
+      if (!out.link_error && !out.refused && !out.closed) {
+        const std::string now(reinterpret_cast<const char*>(maybe_password->data()),
+                              maybe_password->size());
+        const std::string problem = cio.password_changed(now);
+        u.info("* the password change went through: signed in with the new password" +
+               (problem.empty() ? std::string() : "; but " + problem));
+      }
+    }
+    // Whichever it was, the other no longer signs in.
+    maybe_password.reset();
     if (out.link_error) {
       if (key_mismatch) {  // the warning is on screen already
         r.give_up = true;
@@ -2241,6 +2505,33 @@ int run_client(const client_config& cfg) {
     co_return r;
   };
   cio.new_device = new_identity;
+  cio.password_changed = [&](const std::string& fresh) -> std::string {
+    kept_password =
+        crypto::secret_buffer(byte_view(reinterpret_cast<const byte*>(fresh.data()), fresh.size()));
+    maybe_password.reset();
+    try {
+      dir.write_identity(data_id, name, crypto::seal_key_file(device, fresh, crypto::os_random()));
+    } catch (const std::exception& e) {
+      return std::string("this device's key could not be sealed with it (") + e.what() +
+             "):\n  it still opens with the old password, which the next sign-in asks for";
+    }
+    return {};
+  };
+  cio.password_maybe_changed = [&](const std::string& fresh) {
+    maybe_password.emplace(byte_view(reinterpret_cast<const byte*>(fresh.data()), fresh.size()));
+  };
+  cio.account_deleted = [&]() -> std::string {
+    // The key of an account that is gone opens nothing; contacts and counters stay, for a
+    // new account of the same name made here.
+    const auto key_path = dir.identity_path(data_id, name);
+    std::error_code ec;
+    std::filesystem::remove(key_path, ec);
+    if (ec) {
+      return ";\n  its key on this device could not be removed (" + ec.message() +
+             "): " + key_path.string();
+    }
+    return ";\n  its key on this device was removed (" + key_path.string() + ")";
+  };
   return chat_loop(io, l, c, cio, *book, save_book, save_seen, save_sent, relink);
 }
 

@@ -60,6 +60,16 @@ input parse_input(std::string_view line) {
   if (t == "q!" || t == "/quit" || t == "/q") return quit_line{};
   if (t == "/help" || t == "/?") return help_line{};
   if (t == "/who") return who_line{};
+  if (t == "/password") return password_line{};
+  if (t == "/delete-account") return delete_account_line{};
+  // A password typed after the command would be shown and kept in history: never taken.
+  if (t.rfind("/password", 0) == 0 && (t[9] == ' ' || t[9] == '\t')) {
+    return input_error{"usage: /password (alone: the passwords are asked for without being shown)"};
+  }
+  if (t.rfind("/delete-account", 0) == 0 && (t[15] == ' ' || t[15] == '\t')) {
+    return input_error{
+        "usage: /delete-account (alone: the password is asked for without being shown)"};
+  }
   for (std::string_view cmd : {"/quit", "/q", "/help", "/who"}) {
     if (t.size() > cmd.size() && t.rfind(cmd, 0) == 0 &&
         (t[cmd.size()] == ' ' || t[cmd.size()] == '\t')) {
@@ -119,6 +129,8 @@ std::string_view input_help() {
          "  /verify NAME          the safety number to compare with NAME out of band\n"
          "  /verify NAME confirm  mark NAME verified after comparing\n"
          "  /accept NAME          trust NAME's new key after a key-change warning\n"
+         "  /password             change your password (asked for, not shown)\n"
+         "  /delete-account       delete your account on this relay, for good\n"
          "  /help                 this help\n"
          "  /quit or q!           leave (Ctrl-D too)\n"
          "keys: Tab completes names, Up/Down recall earlier lines,\n"

@@ -483,8 +483,8 @@ std::string last_key_warning(const crypto::public_key& other, std::uint64_t when
          crypto::short_fingerprint(other) + at +
          "\n"
          "!   Another device of yours? Then all is well. If not, someone has your\n"
-         "!   password: tell your contacts (they were warned of that key) and the\n"
-         "!   relay's operator.";
+         "!   password: change it now (/password), and tell your contacts (they were\n"
+         "!   warned of that key) and the relay's operator.";
 }
 
 }  // namespace relay::client

@@ -742,7 +742,8 @@ TEST_F(E2eTest, AMistypedPasswordIsAskedAgainTwice) {
     ASSERT_TRUE(type_password(*guesser, guess));
   }
   EXPECT_TRUE(saw(*guesser, "not signed in: this password does not unlock alice's key"));
-  EXPECT_TRUE(saw(*guesser, "(nothing was sent to the relay). Lost the password?"));
+  EXPECT_TRUE(saw(*guesser, "(nothing was sent to the relay). Changed the password on another"));
+  EXPECT_TRUE(saw(*guesser, "Lost the password? The relay's operator can delete the account"));
   EXPECT_TRUE(exited_with(*guesser, 2));
   EXPECT_EQ(guesser->transcript().find("signed in as"), std::string::npos);
 }

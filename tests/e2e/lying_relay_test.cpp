@@ -113,6 +113,50 @@ TEST(LyingRelay, ASignInAgainHeldBackForAWhileIsTriedAgainAfterIt) {
   EXPECT_TRUE(exited_with(*alice, 0));
 }
 
+// A /password whose answer never came (the relay went away): the next sign-in tries the old
+// password, then the new one, and once the new one signs in this device's key is sealed
+// with it (protocol.md 10.1).
+TEST(LyingRelay, APasswordChangeLostBeforeItsAnswerIsTriedAtTheNextSignIn) {
+  temp_dir dir;
+  const std::string fresh = "a brand new password";
+  auto connections = std::make_shared<std::atomic<int>>(0);
+  fake_relay relay([connections, fresh](const proto::frame& first) {
+    const auto* in = std::get_if<proto::sign_in>(&first);
+    // The first sign-in (a new device: its key is made now) takes the old password; after
+    // the lost change only the new one signs in.
+    if (++*connections == 1 || (in && in->password == fresh)) {
+      return welcome_alone(asked_name(first));
+    }
+    return std::vector<bytes>{
+        proto::encode(proto::error{proto::reason::invalid_credentials, 0, "invalid credentials"})};
+  });
+  auto alice = start_client(dir, relay.port(), "alice");
+  ASSERT_TRUE(type_credentials(*alice, "alice", password));
+  ASSERT_TRUE(saw(*alice, "signed in as alice"));
+  alice->send_line("/password");
+  ASSERT_TRUE(saw(*alice, "current password (Ctrl-C cancels): "));
+  alice->send_line(password);
+  ASSERT_TRUE(saw(*alice, "new password: "));
+  alice->send_line(fresh);
+  ASSERT_TRUE(saw(*alice, "new password again: "));
+  alice->send_line(fresh);
+  EXPECT_TRUE(saw(*alice, "! the connection was lost before the relay answered /password"));
+  EXPECT_TRUE(saw(*alice, "* the password change went through: signed in with the new password"));
+  EXPECT_TRUE(saw(*alice, "* reconnected to the relay"));
+  EXPECT_EQ(relay.sign_ins(), 3);  // the first, the old password again, the new one
+  alice->send_line("/quit");
+  EXPECT_TRUE(exited_with(*alice, 0));
+  EXPECT_TRUE(never_printed(*alice, fresh));
+
+  // The key here is sealed with the new password: it opens at once.
+  auto again = start_client(dir, relay.port(), "alice");
+  ASSERT_TRUE(type_credentials(*again, "alice", fresh));
+  EXPECT_TRUE(saw(*again, "signed in as alice"));
+  EXPECT_TRUE(never_printed(*again, "does not unlock"));
+  again->send_line("/quit");
+  EXPECT_TRUE(exited_with(*again, 0));
+}
+
 // From a black-box review: a relay at its limit of connections from one address closes new
 // ones at once, and the client said only "connection closed" (exit 1). It now says what
 // such a close means, as a relay it could not use (exit 3).

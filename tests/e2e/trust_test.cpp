@@ -355,7 +355,8 @@ TEST_F(TrustTest, TheOwnerIsToldWhenTheAccountWasUsedWithAnotherKey) {
   EXPECT_TRUE(
       saw(*back, "!!! your account signed in with another key since you were last here !!!\n"));
   EXPECT_TRUE(saw(*back, "!   key " + new_key + ", last at "));
-  EXPECT_TRUE(saw(*back, "If not, someone has your\n      !   password"));
+  EXPECT_TRUE(
+      saw(*back, "If not, someone has your\n      !   password: change it now (/password)"));
   // Once: the next sign-in from the same device finds its own key on record.
   back->send_line("/quit");
   ASSERT_TRUE(exited_with(*back, 0));

@@ -19,8 +19,10 @@ namespace relay::test {
 /// client pins it once). On each connection it completes the Noise XX handshake as the
 /// responder, reads the client's first frame (a sign_in or sign_up, unpadded), sends the
 /// transport messages `answer` returns for it, then answers pings with pongs and drops
-/// everything else until the client leaves (or says bye: see `on_bye`). A connection closed during
-/// the handshake (the client's first-use probe stops after message 2) is simply ended.
+/// everything else until the client leaves (or says bye: see `on_bye`). A change_password or
+/// delete_account ends the connection unanswered, as a relay lost before it answers. A connection
+/// closed during the handshake (the client's first-use probe stops after message 2) is simply
+/// ended.
 class fake_relay {
  public:
   /// Plaintexts of the transport messages to send after the first frame: encode() of a

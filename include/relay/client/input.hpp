@@ -1,5 +1,5 @@
 // What the person typed, parsed without I/O: `bob:hello` (split at the first colon),
-// `/msg bob hello`, `/quit` or `q!`, `/help`, `/who`.
+// `/msg bob hello`, `/quit` or `q!`, `/help`, `/who`, `/password`, `/delete-account`.
 #pragma once
 
 #include <string>
@@ -25,12 +25,16 @@ struct verify_line {
   std::string name;
   bool confirm = false;
 };
+/// /password: change the account's password (the passwords are read hidden, not typed here).
+struct password_line {};
+/// /delete-account: delete the account on the relay (the password is read hidden).
+struct delete_account_line {};
 struct input_error {
   std::string message;
 };
 
 using input = std::variant<empty_line, send_line, quit_line, help_line, who_line, accept_line,
-                           verify_line, input_error>;
+                           verify_line, password_line, delete_account_line, input_error>;
 
 /// Parses one line. The recipient must be a valid user name; the text must not be empty.
 /// Whitespace right after the colon is dropped; the rest of the text is kept verbatim

@@ -141,6 +141,21 @@ TEST(Input, AcceptAndVerify) {
   EXPECT_EQ(std::get<input_error>(parse_input("/accept")).message, "usage: /accept NAME");
 }
 
+// The passwords are never typed on the command line, where they would be shown and kept.
+TEST(Input, AccountCommandsTakeNothingAfterThem) {
+  EXPECT_TRUE(std::holds_alternative<password_line>(parse_input("/password")));
+  EXPECT_TRUE(std::holds_alternative<password_line>(parse_input("  /Password ")));
+  EXPECT_TRUE(std::holds_alternative<delete_account_line>(parse_input("/delete-account")));
+  const auto typed = parse_input("/password hunter22 hunter23");
+  ASSERT_TRUE(std::holds_alternative<input_error>(typed));
+  EXPECT_EQ(std::get<input_error>(typed).message,
+            "usage: /password (alone: the passwords are asked for without being shown)");
+  EXPECT_TRUE(std::holds_alternative<input_error>(parse_input("/delete-account hunter22")));
+  EXPECT_TRUE(std::holds_alternative<input_error>(parse_input("/passwords")));
+  EXPECT_NE(input_help().find("/password"), std::string_view::npos);
+  EXPECT_NE(input_help().find("/delete-account"), std::string_view::npos);
+}
+
 TEST(Input, HelpFitsEightyColumnsAndIsAligned) {
   std::istringstream lines{std::string(input_help())};
   std::string line;
