@@ -87,15 +87,18 @@ PONG = 0x05
 BYE = 0x06
 BATCH = 0x07  # a container of frames (section 5.12), not a frame of its own
 PADDED = 0x08  # content, then zero padding (section 5.14), not a frame of its own
+CHANGE_PASSWORD = 0x09  # section 5.15
+DELETE_ACCOUNT = 0x0A  # section 5.16
 WELCOME = 0x81
 PRESENCE = 0x82
 DELIVER = 0x83
 ERROR = 0x84
 CLOSING = 0x85
+ACCOUNT_CHANGED = 0x87  # section 5.17 (0x86 last_key is not decoded by this client)
 
 FEATURE_BATCH = 0x01  # handshake message 3 payload bit (section 4.3)
 FEATURE_PADDING = 0x04  # ... "pad what you send me" (section 5.14)
-CREDENTIALS_BLOCK = 512  # a padded sign_in / sign_up is a multiple of this (section 5.14)
+CREDENTIALS_BLOCK = 512  # a padded frame carrying a password is a multiple of this (5.14)
 LONGEST_NAME = 32
 MAX_BATCH_ENTRY = MAX_FRAME - 3  # a frame inside a batch: 1..65516 bytes
 
@@ -103,6 +106,11 @@ FLAG_SNAPSHOT = 0x01
 FLAG_LAST = 0x02
 KIND_ONLINE = 1
 KIND_OFFLINE = 2
+PASSWORD_CHANGED = 1  # account_changed values (section 5.17)
+ACCOUNT_DELETED = 2
+# frames that carry a password: they travel alone (never in a batch) and are padded to
+# whole CREDENTIALS_BLOCKs (sections 5.12, 5.14)
+PASSWORD_FRAMES = (SIGN_IN, SIGN_UP, CHANGE_PASSWORD, DELETE_ACCOUNT)
 
 REASONS = {
     1: "invalid_credentials",
@@ -229,6 +237,19 @@ class Bye:
 
 
 @dataclass
+class ChangePassword:
+    old: bytes
+    new: bytes
+    TYPE = CHANGE_PASSWORD
+
+
+@dataclass
+class DeleteAccount:
+    password: bytes
+    TYPE = DELETE_ACCOUNT
+
+
+@dataclass
 class Welcome:
     name: bytes
     TYPE = WELCOME
@@ -286,7 +307,14 @@ class Closing:
         return REASONS.get(self.code, str(self.code))
 
 
-Frame = Union[SignIn, SignUp, Send, Ping, Pong, Bye, Welcome, Presence, Deliver, Error, Closing]
+@dataclass
+class AccountChanged:
+    what: int  # PASSWORD_CHANGED (1) or ACCOUNT_DELETED (2)
+    TYPE = ACCOUNT_CHANGED
+
+
+Frame = Union[SignIn, SignUp, Send, Ping, Pong, Bye, ChangePassword, DeleteAccount, Welcome,
+              Presence, Deliver, Error, Closing, AccountChanged]
 
 
 def _b(x: Union[str, bytes]) -> bytes:
@@ -324,6 +352,10 @@ def encode_frame(f: Frame) -> bytes:
         out = bytes([t]) + struct.pack(">Q", f.token)
     elif isinstance(f, Bye):
         out = bytes([t])
+    elif isinstance(f, ChangePassword):
+        out = bytes([t]) + _str8(f.old) + _str8(f.new)
+    elif isinstance(f, DeleteAccount):
+        out = bytes([t]) + _str8(f.password)
     elif isinstance(f, Welcome):
         out = bytes([t]) + _str8(f.name)
     elif isinstance(f, Presence):
@@ -343,6 +375,10 @@ def encode_frame(f: Frame) -> bytes:
         out = bytes([t, f.code]) + struct.pack(">I", f.ref) + _str8(f.text)
     elif isinstance(f, Closing):
         out = bytes([t, f.code]) + _str8(f.text)
+    elif isinstance(f, AccountChanged):
+        if f.what not in (PASSWORD_CHANGED, ACCOUNT_DELETED):
+            raise ValueError("account_changed value must be 1 or 2")
+        out = bytes([t, f.what])
     else:
         raise TypeError(f"not a frame: {f!r}")
     if len(out) > MAX_FRAME:
@@ -435,6 +471,11 @@ def decode_frame(data: bytes) -> Frame:
         f = Pong(r.u64())
     elif t == BYE:
         f = Bye()
+    elif t == CHANGE_PASSWORD:
+        old = r.str8()
+        f = ChangePassword(old, r.str8())
+    elif t == DELETE_ACCOUNT:
+        f = DeleteAccount(r.str8())
     elif t == WELCOME:
         f = Welcome(r.str8())
     elif t == PRESENCE:
@@ -462,6 +503,11 @@ def decode_frame(data: bytes) -> Frame:
     elif t == CLOSING:
         code = r.reason()
         f = Closing(code, r.str8())
+    elif t == ACCOUNT_CHANGED:
+        what = r.u8()
+        if what not in (PASSWORD_CHANGED, ACCOUNT_DELETED):
+            raise ProtocolError(f"account_changed value {what} is not 1 or 2")
+        f = AccountChanged(what)
     else:
         raise ProtocolError(f"unknown frame type 0x{t:02x}")
     r.end()
@@ -478,8 +524,9 @@ def encode_batch(frames) -> bytes:
         b = bytes(f) if isinstance(f, (bytes, bytearray)) else encode_frame(f)
         if not 1 <= len(b) <= MAX_BATCH_ENTRY:
             raise ValueError("batch entry must be 1..65516 bytes")
-        if b[0] in (BATCH, PADDED, SIGN_IN, SIGN_UP):
-            raise ValueError("a batch may not hold a batch, padded message, sign_in or sign_up")
+        if b[0] in (BATCH, PADDED) + PASSWORD_FRAMES:
+            raise ValueError("a batch may not hold a batch, padded message, sign_in, sign_up, "
+                             "change_password or delete_account")
         out += struct.pack(">H", len(b)) + b
     if len(out) > MAX_FRAME:
         raise ValueError("batch longer than 65519 bytes")
@@ -501,7 +548,7 @@ def split_batch(data: bytes) -> List[bytes]:
         if n == 0:
             raise ProtocolError("bad batch: empty entry")
         f = r.take(n)
-        if f[0] in (BATCH, PADDED, SIGN_IN, SIGN_UP):
+        if f[0] in (BATCH, PADDED) + PASSWORD_FRAMES:
             raise ProtocolError(f"bad batch: entry of type 0x{f[0]:02x}")
         out.append(f)
     if not out:
@@ -534,9 +581,10 @@ def unpad_message(data: bytes) -> bytes:
 
 
 def padded_total(f: Frame, encoded: bytes) -> int:
-    """What our client pads a frame to (section 5.14), 0 for none: credentials to whole
-    512-byte blocks, a send as if its recipient's name were 32 bytes."""
-    if isinstance(f, (SignIn, SignUp)):
+    """What our client pads a frame to (section 5.14), 0 for none: frames carrying a password
+    (sign_in, sign_up, change_password, delete_account) to whole 512-byte blocks, a send as
+    if its recipient's name were 32 bytes."""
+    if isinstance(f, (SignIn, SignUp, ChangePassword, DeleteAccount)):
         return -(-(len(encoded) + 3) // CREDENTIALS_BLOCK) * CREDENTIALS_BLOCK
     if isinstance(f, Send):
         return len(encoded) + 3 + LONGEST_NAME - min(LONGEST_NAME, len(f.to))
@@ -771,7 +819,7 @@ class NoiseConnection:
         self.frames_in = 0  # frames they carried
         self.padded_in = 0  # ... of which were padded
         self.last_in_len = 0  # plaintext length of the last one, padding included
-        self.pad_out = False  # pad sign_in, sign_up and send as section 5.14 suggests
+        self.pad_out = False  # pad password frames and send as section 5.14 suggests
 
     # -- records --
     def write_record(self, body: bytes) -> None:
@@ -855,7 +903,8 @@ class NoiseConnection:
         offering, else empty); offer_aesgcm still decides which states are tried.
 
         With padding, message 3 also sets FEATURE_PADDING (the relay pads what it sends) and
-        this side pads its sign_in, sign_up and send frames (section 5.14)."""
+        this side pads its sign_in, sign_up, change_password, delete_account and send frames
+        (section 5.14)."""
         dh = X25519DH()
         static = dh.generate_keypair()
         payload1 = bytes(message1_payload) if message1_payload is not None else (
@@ -1017,6 +1066,14 @@ class SignInFailed(Exception):
         self.frame = frame
 
 
+class AccountChangeFailed(Exception):
+    """change_password / delete_account answered with an error (ref 0) or a closing."""
+
+    def __init__(self, frame: Union[Error, Closing]):
+        super().__init__(f"{frame.reason}: {frame.text.decode(errors='replace')}")
+        self.frame = frame
+
+
 class Client:
     def __init__(self, conn: NoiseConnection, identity: Optional[bytes] = None):
         self.conn = conn
@@ -1168,6 +1225,39 @@ class Client:
     def sign_up(self, name, password, timeout: float = 10.0) -> Welcome:
         return self._auth(SignUp, name, password, timeout)
 
+    # -- account (sections 5.15 to 5.17) --
+    def _account_request(self, f: Frame, timeout: float) -> AccountChanged:
+        """Send a password frame (alone, padded if the connection pads) and wait for its
+        answer: account_changed, or an error with ref 0 / a closing (AccountChangeFailed).
+        Other frames read meanwhile are kept for next_event."""
+        self.send_frame(f)
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("no answer to the account request")
+            r = self.recv(left)
+            if isinstance(r, AccountChanged):
+                return r
+            if isinstance(r, Closing) or (isinstance(r, Error) and r.ref == 0):
+                raise AccountChangeFailed(r)
+            self.pending.append(self._to_event(r))
+
+    def change_password(self, old, new, timeout: float = 10.0) -> AccountChanged:
+        """Section 5.15: AccountChanged(PASSWORD_CHANGED); the session goes on."""
+        a = self._account_request(ChangePassword(_b(old), _b(new)), timeout)
+        if a.what != PASSWORD_CHANGED:
+            raise ProtocolError(f"account_changed {a.what} in answer to change_password")
+        return a
+
+    def delete_account(self, password, timeout: float = 10.0) -> AccountChanged:
+        """Section 5.16: AccountChanged(ACCOUNT_DELETED); the relay closes the connection
+        next (no closing frame): see conn.wait_closed."""
+        a = self._account_request(DeleteAccount(_b(password)), timeout)
+        if a.what != ACCOUNT_DELETED:
+            raise ProtocolError(f"account_changed {a.what} in answer to delete_account")
+        return a
+
     # -- messages --
     def seal_for(self, to, text, counter: Optional[int] = None) -> bytes:
         to = _b(to)
@@ -1242,9 +1332,15 @@ def _cli(argv=None) -> int:
     ls.add_argument("--seconds", type=float, default=0, help="0 = forever")
     sub.add_parser("who", help="print the presence snapshot")
     sub.add_parser("chat", help="interactive: lines '<to> <text>', EOF to quit")
+    pw = sub.add_parser("change-password", help="change the account's password (section 5.15)")
+    pw.add_argument("--new-password", default=os.environ.get("RELAYCHAT_NEW_PASSWORD"),
+                    help="default: RELAYCHAT_NEW_PASSWORD")
+    sub.add_parser("delete-account", help="delete the account (section 5.16)")
     a = ap.parse_args(argv)
     if a.password is None:
         ap.error("--password or RELAYCHAT_PASSWORD is required")
+    if a.cmd == "change-password" and a.new_password is None:
+        ap.error("--new-password or RELAYCHAT_NEW_PASSWORD is required")
 
     ident = bytes.fromhex(a.identity) if a.identity else None
     try:
@@ -1309,6 +1405,20 @@ def _cli(argv=None) -> int:
                     continue
                 if not show(ev):
                     return 1
+        elif a.cmd in ("change-password", "delete-account"):
+            try:
+                if a.cmd == "change-password":
+                    c.change_password(a.password, a.new_password)
+                    print("password changed", file=sys.stderr)
+                else:
+                    c.delete_account(a.password)
+                    print("account deleted", file=sys.stderr)
+                    c.conn.wait_closed(2.0)   # the relay closes the connection next
+                    c.close()
+                    return 0
+            except AccountChangeFailed as e:
+                print(f"refused: {e}", file=sys.stderr)
+                return 1
         elif a.cmd == "chat":
             while True:
                 # frames left from a batch are already read: do not block on the socket

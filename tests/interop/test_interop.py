@@ -1247,6 +1247,315 @@ class SignupLimitTest(OwnRelayTestCase):
         self.assertEqual(w.name, w1.name)
 
 
+def account_client(base: str, password: bytes = PASSWORD, **kw) -> Client:
+    """A connection signed up as a fresh name with `password` (kw: for connect)."""
+    c = connect(**kw)
+    c.sign_up(uname(base), password, timeout=TIMEOUT)
+    return c
+
+
+def next_frame(c: Client, skip=(Presence,)):
+    """The next frame that is not a roster update (those may come at any time)."""
+    while True:
+        f = c.recv(TIMEOUT)
+        if not isinstance(f, skip):
+            return f
+
+
+WRONG_OLD = b"wrong password: the password was not changed"
+WRONG_DELETE = b"wrong password: the account was not deleted"
+WEAK_NEW = b"passwords must be 8 to 255 bytes long; the password was not changed"
+TOO_MANY = b"too many failed attempts on this connection"
+BAD_BATCH_PASSWORD = (b"bad batch: a batch, padded, sign_in, sign_up, change_password or "
+                      b"delete_account entry (these travel alone)")
+
+
+class AccountTest(RelayTestCase):
+    """change_password (0x09), delete_account (0x0a), account_changed (0x87): sections 5.15
+    to 5.17. Failed password checks come from 127.0.8.x, so that whatever the relay counts
+    per source cannot hold back the other tests' 127.0.0.1."""
+
+    def expect_error(self, c: Client, reason: str, text: bytes, f=None):
+        f = f if f is not None else next_frame(c)
+        self.assertIsInstance(f, Error, f)
+        self.assertEqual((f.reason, f.ref, f.text), (reason, 0, text))
+
+    def expect_too_many(self, c: Client):
+        f = next_frame(c)
+        self.assertIsInstance(f, Closing, f)
+        self.assertEqual((f.reason, f.text), ("too_many_attempts", TOO_MANY))
+        self.assertTrue(c.conn.wait_closed(TIMEOUT))
+
+    def expect_log(self, line: str, secrets=()):
+        """The relay's log gets `line` (sections 5.15, 5.16), and never a password."""
+        deadline = time.monotonic() + TIMEOUT
+        while line not in RELAY.log() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        log = RELAY.log()
+        self.assertIn(line, log)
+        for pw in secrets:
+            self.assertNotIn(pw.decode(), log)
+
+    def sign_in_result(self, name, password, **kw):
+        """Welcome, or the Error/Closing that refused the sign-in, on a new connection."""
+        c = self.track(connect(**kw))
+        try:
+            return c.sign_in(name, password, timeout=TIMEOUT)
+        except SignInFailed as e:
+            return e.frame
+
+    # -- offline: the encoder and decoder against sections 5.15 to 5.17 --
+    def test_frame_layouts(self):
+        vectors = [
+            (rc.ChangePassword(b"old pass", b"new password"),
+             hx("09 08") + b"old pass" + hx("0c") + b"new password"),
+            (rc.ChangePassword(b"", b""), hx("09 00 00")),
+            (rc.DeleteAccount(b"correct horse"), hx("0a 0d") + b"correct horse"),
+            (rc.AccountChanged(1), hx("87 01")),    # the example of section 5.17
+            (rc.AccountChanged(2), hx("87 02")),
+        ]
+        for frame, wire in vectors:
+            with self.subTest(frame=frame):
+                self.assertEqual(rc.encode_frame(frame), wire)
+                self.assertEqual(rc.decode_frame(wire), frame)
+        for bad in (hx("87"), hx("87 00"), hx("87 03"), hx("87 ff"), hx("87 01 00"),
+                    hx("09"), hx("09 03 61 62 63"), hx("09 00 00 00"), hx("09 00 05 61"),
+                    hx("0a"), hx("0a 00 00"), hx("0a 02 61"), hx("0b")):
+            with self.subTest(bad=bad.hex()):
+                with self.assertRaises(ProtocolError):
+                    rc.decode_frame(bad)
+        with self.assertRaises(ValueError):
+            rc.encode_frame(rc.AccountChanged(3))
+        # padding (section 5.14): whole 512-byte blocks; a password change passes 512 only
+        # when its two passwords together are longer than 506 bytes
+        for old, new, total in ((1, 1, 512), (0, 0, 512), (255, 251, 512), (251, 255, 512),
+                                (255, 252, 1024), (255, 255, 1024)):
+            f = rc.ChangePassword(b"o" * old, b"n" * new)
+            self.assertEqual(rc.padded_total(f, rc.encode_frame(f)), total, (old, new))
+        for n in (0, 8, 255):
+            f = rc.DeleteAccount(b"p" * n)
+            self.assertEqual(rc.padded_total(f, rc.encode_frame(f)), 512)
+        # password frames never go in a batch (section 5.12)
+        for f in (rc.ChangePassword(b"a" * 8, b"b" * 8), rc.DeleteAccount(b"a" * 8)):
+            with self.assertRaises(ValueError):
+                rc.encode_batch([Ping(1), f])
+            with self.assertRaises(ProtocolError):
+                rc.decode_message(rc.encode_batch([Ping(1)]) + struct_u16(len(rc.encode_frame(f)))
+                                  + rc.encode_frame(f))
+
+    # -- against the relay --
+    def test_change_password_then_only_the_new_one_signs_in(self):
+        old, new = b"first password", b"second password"
+        a = self.track(account_client("pwa", old, source="127.0.8.1"))
+        name = a.name
+        watcher = self.track(signed_up("pwwatch"))
+        self.assertIn(name, watcher.roster)
+        a.wait_for(is_presence(KIND_ONLINE, watcher.name), TIMEOUT)
+        seen_before = len(watcher.log)
+        # pipelined: the relay answers the password change before it reads the ping (5.1)
+        a.send_frame(rc.ChangePassword(old, new))
+        a.send_frame(Ping(11))
+        self.assertEqual(next_frame(a), rc.AccountChanged(rc.PASSWORD_CHANGED))
+        self.assertEqual(next_frame(a), Pong(11))
+        self.expect_log(f"user {name.decode()} changed their password", (old, new))
+        # the session goes on, with the same identity key
+        a.send_text(name, "still signed in")
+        m = a.wait_for(is_message_from(name), TIMEOUT)
+        self.assertIsInstance(m, Message, m)
+        time.sleep(0.5)  # a roster update would have gone out by now (--roster-interval 100 ms)
+        self.assertEqual(watcher.ping(12, timeout=TIMEOUT).token, 12)
+        self.assertFalse([f for f in watcher.log[seen_before:] if isinstance(f, Presence)
+                          and any(e.name == name for e in f.entries)], "a presence entry for a")
+        self.assertEqual(watcher.roster.get(name), a.identity_public)
+        # the convenience method: and back again
+        self.assertEqual(a.change_password(new, b"third password", timeout=TIMEOUT),
+                         rc.AccountChanged(1))
+        # a new connection: the old passwords no longer sign in, the new one does
+        for pw in (old, new):
+            f = self.sign_in_result(name, pw, source="127.0.8.1")
+            self.assertIsInstance(f, Error, f)
+            self.assertEqual((f.reason, f.text), ("invalid_credentials", b"invalid credentials"))
+        self.assertEqual(self.sign_in_result(name, b"third password", identity=a.identity_secret),
+                         Welcome(name))
+        watcher.bye()
+
+    def test_wrong_current_password_three_times_closes(self):
+        src = "127.0.8.2"
+        c = self.track(account_client("pwwrong", source=src))
+        name, identity = c.name, c.identity_secret
+        for i in range(3):
+            c.send_frame(rc.ChangePassword(b"not the password %d" % i, b"new password"))
+            self.expect_error(c, "invalid_credentials", WRONG_OLD)
+        self.expect_too_many(c)
+        # change_password and delete_account failures count together on a connection
+        c = self.track(connect(source=src, identity=identity))
+        c.sign_in(name, PASSWORD, timeout=TIMEOUT)
+        with self.assertRaises(rc.AccountChangeFailed) as cm:
+            c.change_password(b"wrong guess", b"new password", timeout=TIMEOUT)
+        self.expect_error(c, "invalid_credentials", WRONG_OLD, cm.exception.frame)
+        with self.assertRaises(rc.AccountChangeFailed) as cm:
+            c.delete_account(b"wrong guess", timeout=TIMEOUT)
+        self.expect_error(c, "invalid_credentials", WRONG_DELETE, cm.exception.frame)
+        self.assertEqual(c.ping(21, timeout=TIMEOUT).token, 21)   # two: still open
+        c.send_frame(rc.ChangePassword(b"wrong again", b"new password"))
+        self.expect_error(c, "invalid_credentials", WRONG_OLD)
+        self.expect_too_many(c)
+        # with a failed sign-in before them, too
+        c = self.track(connect(source=src, identity=identity))
+        c.send_frame(SignIn(name, b"wrong guess", c.identity_public))
+        self.expect_error(c, "invalid_credentials", b"invalid credentials")
+        c.sign_in(name, PASSWORD, timeout=TIMEOUT)
+        for _ in range(2):
+            c.send_frame(rc.DeleteAccount(b"wrong guess"))
+            self.expect_error(c, "invalid_credentials", WRONG_DELETE)
+        self.expect_too_many(c)
+        # two more connections' worth: 15 wrong passwords from this source in all, 14 of them
+        # in change_password / delete_account, which do not count per source (5.15 step 4;
+        # counted, the 6th would have penalised the source, section 5.2).
+        for _ in range(2):
+            c = self.track(connect(source=src, identity=identity))
+            c.sign_in(name, PASSWORD, timeout=TIMEOUT)
+            for i in range(3):
+                c.send_frame(rc.DeleteAccount(b"wrong guess"))
+                self.expect_error(c, "invalid_credentials", WRONG_DELETE)
+            self.expect_too_many(c)
+        # nothing changed, nothing deleted; a new device from the same source still signs in
+        # (the source was not penalised: that would refuse it with rate_limited)
+        self.assertEqual(self.sign_in_result(name, PASSWORD, source=src), Welcome(name))
+
+    def test_new_password_outside_8_to_255_bytes(self):
+        c = self.track(account_client("pwweak"))
+        for old, new in ((PASSWORD, b"1234567"), (PASSWORD, b""),
+                         (b"wrong old password", b"short")):   # step 2 comes before step 4
+            with self.subTest(new=new):
+                with self.assertRaises(rc.AccountChangeFailed) as cm:
+                    c.change_password(old, new, timeout=TIMEOUT)
+                self.expect_error(c, "weak_password", WEAK_NEW, cm.exception.frame)
+        # nothing was hashed, and none of these is a failed attempt: the connection is open
+        self.assertEqual(c.ping(31, timeout=TIMEOUT).token, 31)
+        self.assertIsNone(c.closing)
+        # 8 and 255 bytes are fine
+        self.assertEqual(c.change_password(PASSWORD, b"12345678", timeout=TIMEOUT).what, 1)
+        longest = bytes(range(1, 256))
+        self.assertEqual(c.change_password(b"12345678", longest, timeout=TIMEOUT).what, 1)
+        self.assertEqual(self.sign_in_result(c.name, longest, identity=c.identity_secret),
+                         Welcome(c.name))
+
+    def test_before_sign_in(self):
+        c = self.track(connect())
+        for f in (rc.ChangePassword(PASSWORD, b"new password"), rc.DeleteAccount(PASSWORD)):
+            with self.subTest(frame=type(f).__name__):
+                c.send_frame(f)
+                self.expect_error(c, "not_signed_in", b"sign in first")
+        with self.assertRaises(rc.AccountChangeFailed) as cm:
+            c.delete_account(PASSWORD, timeout=TIMEOUT)
+        self.expect_error(c, "not_signed_in", b"sign in first", cm.exception.frame)
+        self.assertEqual(c.ping(41, timeout=TIMEOUT).token, 41)  # the connection stays open
+        self.assertIsInstance(c.sign_up(uname("pwlate"), PASSWORD, timeout=TIMEOUT), Welcome)
+
+    def test_delete_account(self):
+        src = "127.0.8.3"
+        victim = self.track(account_client("gone", source=src))
+        name = victim.name
+        watcher = self.track(signed_up("delwatch"))
+        self.assertEqual(watcher.roster.get(name), victim.identity_public)
+        with self.assertRaises(rc.AccountChangeFailed) as cm:
+            victim.delete_account(b"not the password", timeout=TIMEOUT)
+        self.expect_error(victim, "invalid_credentials", WRONG_DELETE, cm.exception.frame)
+        self.assertEqual(victim.ping(51, timeout=TIMEOUT).token, 51)
+        # the right password; a bye right behind it is not read (section 5.16)
+        victim.send_frame(rc.DeleteAccount(PASSWORD))
+        victim.send_frame(Bye())
+        self.assertEqual(next_frame(victim), rc.AccountChanged(rc.ACCOUNT_DELETED))
+        self.assertTrue(victim.conn.wait_closed(TIMEOUT))
+        # closed right after it: no closing frame, nothing at all
+        self.assertEqual((bytes(victim.conn.buf), list(victim.conn.queue)), (b"", []))
+        self.assertIsNone(victim.closing)
+        self.expect_log(f"user {name.decode()} deleted their account "
+                        f"(key {rc.short_fingerprint(victim.identity_public)})")
+        # everyone else sees the name go offline
+        watcher.wait_for(is_presence(KIND_OFFLINE, name), TIMEOUT)
+        self.assertNotIn(name, watcher.roster)
+        # the account is gone: its password answers as for an unknown name
+        f = self.sign_in_result(name, PASSWORD, source=src)
+        self.assertEqual(f, Error(1, 0, b"invalid credentials"))
+        # and the name is free
+        again = self.track(connect())
+        again.sign_up(name, b"another password", timeout=TIMEOUT)
+        ev = watcher.wait_for(is_presence(KIND_ONLINE, name), TIMEOUT)
+        self.assertEqual(ev.entries[0].identity, again.identity_public)
+        again.send_text(watcher.name, "new owner")
+        m = watcher.wait_for(is_message_from(name), TIMEOUT)
+        self.assertIsInstance(m, Message, m)
+        self.assertEqual(m.text, b"new owner")
+        watcher.bye()
+
+    def test_password_frames_in_a_batch_are_a_protocol_error(self):
+        for entry in (rc.ChangePassword(PASSWORD, b"new password"), rc.DeleteAccount(PASSWORD)):
+            with self.subTest(entry=type(entry).__name__):
+                c = self.track(signed_up("pwbatch"))
+                e = rc.encode_frame(entry)
+                c.conn.write_raw_transport(rc.encode_batch([Ping(61)]) + struct_u16(len(e)) + e)
+                self.assertEqual(next_frame(c), Pong(61))   # the frame before it is handled
+                f = next_frame(c)
+                self.assertIsInstance(f, Closing, f)
+                self.assertEqual((f.reason, f.text), ("protocol_error", BAD_BATCH_PASSWORD))
+                self.assertTrue(c.conn.wait_closed(TIMEOUT))
+                # the password was neither changed nor the account deleted
+                self.assertEqual(self.sign_in_result(c.name, PASSWORD, identity=c.identity_secret),
+                                 Welcome(c.name))
+
+    def test_malformed_and_relay_only_account_frames(self):
+        for plain in (hx("87 01"),               # account_changed from a client
+                      hx("09 03 61 62 63"),      # change_password without `new`
+                      hx("09 00 00 00"),         # trailing byte
+                      hx("0a 00 00"),            # trailing byte
+                      hx("0a 09 61")):           # password runs past the end
+            with self.subTest(plain=plain.hex()):
+                c = self.track(signed_up("pwbad"))
+                c.conn.write_raw_transport(plain)
+                f = next_frame(c)
+                self.assertIsInstance(f, Closing, f)
+                self.assertEqual(f.reason, "protocol_error")
+                self.assertTrue(c.conn.wait_closed(TIMEOUT))
+
+    def test_padded_sizes_on_the_wire(self):
+        # Section 5.14: our client pads change_password and delete_account as sign_in, to
+        # whole 512-byte blocks: a 530-byte record (2 + 512 + 16), 1042 when a password
+        # change's two passwords are longer than 506 bytes together. The relay pads its
+        # answers to a client with feature_padding.
+        trace = []
+        p0, p1, p2, p3 = b"a" * 255, b"b" * 251, b"c" * 255, b"d" * 252
+        c = self.track(connect(padding=True, trace=trace))
+        c.sign_up(uname("pwpad"), p0, timeout=TIMEOUT)
+
+        def sent(fn):
+            del trace[:]
+            try:
+                result = fn()
+            except rc.AccountChangeFailed as e:
+                result = e.frame
+            return ([2 + n for d, n in trace if d == "out"], c.conn.last_in_len, result)
+
+        changed = rc.AccountChanged(1)
+        # 255 + 251 = 506 bytes of passwords: 512
+        self.assertEqual(sent(lambda: c.change_password(p0, p1, timeout=TIMEOUT)),
+                         ([530], 5, changed))   # account_changed padded: 3 + 2
+        self.assertEqual(sent(lambda: c.change_password(p1, p2, timeout=TIMEOUT)),
+                         ([530], 5, changed))
+        # 255 + 252 = 507: 1024
+        self.assertEqual(sent(lambda: c.change_password(p2, p3, timeout=TIMEOUT)),
+                         ([1042], 5, changed))
+        # an error's text counts as 255 bytes: 3 + 7 + 255
+        out, last, f = sent(lambda: c.change_password(p3, b"short", timeout=TIMEOUT))
+        self.assertEqual((out, last), ([530], 265))
+        self.assertEqual((f.reason, f.text), ("weak_password", WEAK_NEW))
+        self.assertEqual(c.conn.padded_in, c.conn.messages_in)
+        self.assertEqual(sent(lambda: c.delete_account(p3, timeout=TIMEOUT)),
+                         ([530], 5, rc.AccountChanged(2)))
+        self.assertTrue(c.conn.wait_closed(TIMEOUT))
+
+
 def main() -> int:
     global RELAY
     if not os.access(NODE, os.X_OK):
@@ -1268,7 +1577,8 @@ def main() -> int:
         suites = [unittest.TestSuite(loader.loadTestsFromTestCase(t)) for t in (
             SpecVectorsTest, HandshakeTest, ChatTest, AuthTest, SendErrorTest,
             TamperTest, ReplayTest, ByeTest, ReplacementTest, ProtocolErrorTest, KickTest,
-            BatchTest, PaddingTest, CipherOfferTest, DeclinedOfferTest, SignupLimitTest)]
+            BatchTest, PaddingTest, CipherOfferTest, DeclinedOfferTest, SignupLimitTest,
+            AccountTest)]
         suites.append(loader.loadTestsFromTestCase(ShutdownTest))
         for s in suites:
             result = runner.run(s)
