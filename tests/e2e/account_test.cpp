@@ -42,32 +42,14 @@ TEST_F(E2eAccount, APasswordChangedInTheChatIsNeverShownAndSignsInOnEveryDevice)
                         std::filesystem::copy_options::recursive);
 
   // Two new passwords that differ change nothing, and nothing is sent.
-  alice.send_line("/password");
-  ASSERT_TRUE(saw(alice, "current password (Ctrl-C cancels): "));
-  alice.send_line(old_password);
-  ASSERT_TRUE(saw(alice, "new password: "));
-  alice.send_line(new_password);
-  ASSERT_TRUE(saw(alice, "new password again: "));
-  alice.send_line(new_password + "x");
+  ASSERT_TRUE(type_password_change(alice, old_password, new_password, new_password + "x"));
   ASSERT_TRUE(saw(alice, "! the two new passwords differ: password not changed"));
 
   // A wrong current password is the relay's to refuse.
-  alice.send_line("/password");
-  ASSERT_TRUE(saw(alice, "current password (Ctrl-C cancels): "));
-  alice.send_line("not-the-password");
-  ASSERT_TRUE(saw(alice, "new password: "));
-  alice.send_line(new_password);
-  ASSERT_TRUE(saw(alice, "new password again: "));
-  alice.send_line(new_password);
+  ASSERT_TRUE(type_password_change(alice, "not-the-password", new_password, new_password));
   ASSERT_TRUE(saw(alice, "! wrong password: the password was not changed"));
 
-  alice.send_line("/password");
-  ASSERT_TRUE(saw(alice, "current password (Ctrl-C cancels): "));
-  alice.send_line(old_password);
-  ASSERT_TRUE(saw(alice, "new password: "));
-  alice.send_line(new_password);
-  ASSERT_TRUE(saw(alice, "new password again: "));
-  alice.send_line(new_password);
+  ASSERT_TRUE(type_password_change(alice, old_password, new_password, new_password));
   ASSERT_TRUE(saw(alice, "* password changed: this device's key is sealed with the new one."));
   ASSERT_TRUE(saw(*relay_.proc, "user alice changed their password"));
   // Still in the chat, on the same connection.

@@ -133,13 +133,7 @@ TEST(LyingRelay, APasswordChangeLostBeforeItsAnswerIsTriedAtTheNextSignIn) {
   auto alice = start_client(dir, relay.port(), "alice");
   ASSERT_TRUE(type_credentials(*alice, "alice", password));
   ASSERT_TRUE(saw(*alice, "signed in as alice"));
-  alice->send_line("/password");
-  ASSERT_TRUE(saw(*alice, "current password (Ctrl-C cancels): "));
-  alice->send_line(password);
-  ASSERT_TRUE(saw(*alice, "new password: "));
-  alice->send_line(fresh);
-  ASSERT_TRUE(saw(*alice, "new password again: "));
-  alice->send_line(fresh);
+  ASSERT_TRUE(type_password_change(*alice, password, fresh, fresh));
   EXPECT_TRUE(saw(*alice, "! the connection was lost before the relay answered /password"));
   EXPECT_TRUE(saw(*alice, "* the password change went through: signed in with the new password"));
   EXPECT_TRUE(saw(*alice, "* reconnected to the relay"));

@@ -12,15 +12,6 @@ namespace {
 using namespace std::chrono_literals;
 using proto::reason;
 
-std::optional<proto::error> error_of(const std::optional<proto::frame>& f) {
-  if (f && std::holds_alternative<proto::error>(*f)) return std::get<proto::error>(*f);
-  return std::nullopt;
-}
-
-bool welcomed(const std::optional<proto::frame>& f) {
-  return f && std::holds_alternative<proto::welcome>(*f);
-}
-
 class AccountTest : public ::testing::Test {
  protected:
   temp_dir dir;

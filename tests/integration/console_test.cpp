@@ -22,15 +22,6 @@ namespace {
 
 using proto::reason;
 
-std::optional<proto::error> error_of(const std::optional<proto::frame>& f) {
-  if (f && std::holds_alternative<proto::error>(*f)) return std::get<proto::error>(*f);
-  return std::nullopt;
-}
-
-bool welcomed(const std::optional<proto::frame>& f) {
-  return f && std::holds_alternative<proto::welcome>(*f);
-}
-
 bool has(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
 }

@@ -140,6 +140,19 @@ std::string sign_in(pty_process& c, const std::string& name, const std::string& 
   return capture(*out, std::regex(key_pattern));
 }
 
+::testing::AssertionResult type_password_change(pty_process& c, const std::string& current,
+                                                const std::string& fresh,
+                                                const std::string& again) {
+  c.send_line("/password");
+  for (const auto& [prompt, typed] :
+       {std::pair{"current password (Ctrl-C cancels): ", &current},
+        std::pair{"new password: ", &fresh}, std::pair{"new password again: ", &again}}) {
+    if (auto r = saw(c, prompt); !r) return r;
+    c.send_line(*typed);
+  }
+  return ::testing::AssertionSuccess();
+}
+
 signed_up_pair sign_up_pair(const temp_dir& dir, std::uint16_t port, const account& first,
                             const account& second) {
   signed_up_pair p;

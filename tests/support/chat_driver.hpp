@@ -68,6 +68,11 @@ std::string sign_up(pty_process& c, const std::string& name, const std::string& 
 /// failure.
 std::string sign_in(pty_process& c, const std::string& name, const std::string& password);
 
+/// Types /password in the chat, then `current`, `fresh` and `again` at its three hidden
+/// prompts, each once its prompt is shown; what follows is left unread.
+::testing::AssertionResult type_password_change(pty_process& c, const std::string& current,
+                                                const std::string& fresh, const std::string& again);
+
 /// A user: the name also names the client's data directory (see start_client()).
 struct account {
   std::string name;

@@ -39,6 +39,16 @@ class raw_socket {
   int fd_ = -1;
 };
 
+/// The error a frame is, if it is one.
+inline std::optional<proto::error> error_of(const std::optional<proto::frame>& f) {
+  if (f && std::holds_alternative<proto::error>(*f)) return std::get<proto::error>(*f);
+  return std::nullopt;
+}
+/// True if `f` is a welcome.
+inline bool welcomed(const std::optional<proto::frame>& f) {
+  return f && std::holds_alternative<proto::welcome>(*f);
+}
+
 class test_client {
  public:
   /// Connects and completes the handshake (throws std::runtime_error on failure). With
