@@ -651,15 +651,18 @@ struct account_request {
 
 /// Reads what /password (three passwords) or /delete-account (one) needs, hidden, on the
 /// input thread: nothing typed is shown or kept in history. `say` reports a refusal (the
-/// request is then nullopt); the rules are checked here, before anything is sent.
+/// request is then nullopt); the rules are checked here, before anything is sent. `stop`
+/// ends a prompt; once `ended`, what is typed at one is dropped and no more are asked.
 std::optional<account_request> read_account_request(interactive_terminal& term, bool deleting,
                                                     const std::string& me,
                                                     const std::atomic<bool>* stop,
+                                                    const std::atomic<bool>& ended,
                                                     const std::function<void(std::string)>& say) {
   account_request r;
   auto read = [&](const std::string& prompt, std::string& into) {
     auto got = term.next_hidden_line(prompt, stop);
-    if (!got) return false;
+    if (got && ended) crypto::wipe(got->data(), got->capacity());  // the chat is over
+    if (!got || ended) return false;
     into = *got;
     crypto::wipe(got->data(), got->capacity());
     return true;
@@ -717,6 +720,9 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   bool told_away = false;  // that lines typed now wait for the relay
   net::steady_timer retry_timer(io);
   std::atomic<bool> stop{false};
+  // For the input thread: signed in and the roster read (a /password can go now); a password
+  // prompt is open; a signal came, which ends even that.
+  std::atomic<bool> chat_ready{false}, hidden_prompt_up{false}, hidden_abort{false};
   int code = exit_ok;
   // A line refused or a message not sent (or not confirmed), each already named: a script
   // learns of it from the exit code too (exit_not_all_sent).
@@ -1306,6 +1312,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
     connected = false;
     told_away = false;
     snapshot_done = false;
+    chat_ready = false;
     lp->close();
     c.forget_roster();
     update_candidates();
@@ -1509,6 +1516,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         update_candidates();
         if (p->snapshot && p->last && !snapshot_done) {
           snapshot_done = true;
+          chat_ready = connected;
           show_new_contacts(std::exchange(snapshot_new_contacts, {}));
           u.show(online_entries(false));
           sending_outage_lines = std::exchange(after_outage, false);
@@ -1646,6 +1654,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
           std::string(std::holds_alternative<password_line>(in) ? "/password" : "/delete-account") +
           " needs the line editor on a terminal, which asks for passwords without showing "
           "them: nothing changed");
+      something_unsent = true;  // a refused line, as any other (exit code 5 for a script)
     } else if (auto* a = std::get_if<accept_line>(&in)) {
       const contact* k = book.find(a->name);
       auto it = c.online().find(a->name);
@@ -1819,7 +1828,8 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec,
                                                                       int) {
     if (ec || stop) return;
-    on_line("/quit");  // a second one while messages are still going out leaves now
+    hidden_abort = true;  // a password prompt open now does not hold the exit up
+    on_line("/quit");     // a second one while messages are still going out leaves now
     signals.async_wait(on_signal);
   };
   signals.async_wait(on_signal);
@@ -1870,7 +1880,21 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         if (std::holds_alternative<password_line>(parsed) ||
             std::holds_alternative<delete_account_line>(parsed)) {
           const bool deleting = std::holds_alternative<delete_account_line>(parsed);
-          if (auto r = read_account_request(*term, deleting, c.me(), &stop, say)) {
+          if (stop) break;
+          if (!chat_ready) {  // said before three passwords are typed for nothing
+            say(std::string("! not connected to the relay: ") +
+                (deleting ? "nothing deleted" : "password not changed") +
+                "; try again once it is back");
+            continue;
+          }
+          // The prompt stays up, whatever ends the chat meanwhile, until Enter or Ctrl-C:
+          // keys typed at a prompt that vanished would go to the shell, a password on
+          // screen and in its history (found by a review). A signal still ends it.
+          hidden_prompt_up = true;
+          auto r = read_account_request(*term, deleting, c.me(), &hidden_abort, stop, say);
+          hidden_prompt_up = false;
+          if (stop) break;
+          if (r) {
             net::post(io, [&, r = std::make_shared<account_request>(std::move(*r))] {
               request_account(std::move(*r));
             });
@@ -1893,7 +1917,13 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   });
   io.restart();
   io.run();
+  chat_ready = false;
   stop = true;
+  if (term && hidden_prompt_up) {
+    term->print(
+        "* the chat has ended: press Enter (or Ctrl-C) to leave; nothing typed at this "
+        "prompt is used");
+  }
   input.join();
   // Leaving before a window of rejected messages ends: what it held back is still said.
   say_held_back(rejections.take_all());

@@ -123,5 +123,26 @@ TEST_F(E2eAccount, ADeletedAccountEndsTheClientRemovesItsKeyAndFreesTheName) {
   EXPECT_NE(key, pair.first_key);
 }
 
+// From a black-box review: the relay ended the chat (a kick) while a password prompt was up;
+// the client exited, and the password typed next went to the shell, on screen and into its
+// history. The prompt now stays until Enter or Ctrl-C.
+TEST_F(E2eAccount, APasswordPromptOutlivesTheChatUntilEnterSoNothingTypedReachesTheShell) {
+  auto pair = sign_up_pair(dir_, relay_.port, {"alice", old_password}, {"bob", bob_password});
+  ASSERT_FALSE(pair.second_key.empty());
+  auto& alice = *pair.first;
+  alice.send_line("/password");
+  ASSERT_TRUE(saw(alice, "current password (Ctrl-C cancels): "));
+  relay_.proc->send_line("kick alice");
+  ASSERT_TRUE(saw(alice, "the relay closed the connection: kicked by the operator"));
+  ASSERT_TRUE(saw(alice,
+                  "* the chat has ended: press Enter (or Ctrl-C) to leave; nothing typed "
+                  "at this prompt is used"));
+  EXPECT_FALSE(alice.wait_exit(std::chrono::milliseconds(500)).has_value());
+  alice.send_line(old_password);
+  EXPECT_TRUE(exited_with(alice, 1));
+  EXPECT_TRUE(never_printed(alice, old_password));
+  EXPECT_TRUE(never_printed(*relay_.proc, "password change"));  // nothing was sent
+}
+
 }  // namespace
 }  // namespace relay::test
