@@ -150,6 +150,7 @@ relay_server::relay_server(net::io_context& io, relay_config cfg)
       dummy_hash_(crypto::dummy_hash(cfg_.argon2)),
       address_penalties_(cfg_.address_penalty),
       account_penalties_(cfg_.account_penalty),
+      change_penalties_(cfg_.change_penalty),
       signups_({cfg_.max_signups_per_address, 10000}),
       connection_log_(cfg_.connection_log),
       failure_log_(cfg_.sign_in_failure_log) {
@@ -869,6 +870,18 @@ awaitable<void> relay_server::change_account(std::shared_ptr<session> s, std::st
                                        "not changed"});
     co_return;
   }
+  const std::string name = s->name();
+  // Guesses at the current password, over every connection of the account: its client
+  // signing in again by itself must not give a new three (found by a review).
+  if (const auto wait = change_penalties_.blocked_for(name, penalty_table::clock::now());
+      wait > penalty_table::clock::duration::zero()) {
+    const auto secs = std::chrono::ceil<std::chrono::seconds>(wait).count();
+    s->answer_within_rate(
+        proto::error{proto::reason::rate_limited, 0,
+                     "too many wrong passwords for this account's changes lately; retry in " +
+                         std::to_string(secs) + " s (nothing changed)"});
+    co_return;
+  }
   if (pending_auth_ >= cfg_.max_pending_auth) {
     s->answer_within_rate(proto::error{proto::reason::busy, 0, "relay busy, retry in a moment"});
     co_return;
@@ -878,7 +891,6 @@ awaitable<void> relay_server::change_account(std::shared_ptr<session> s, std::st
     unsigned& n;
     ~release() { --n; }
   } release_slot{pending_auth_};
-  const std::string name = s->name();
   try {
     const auto stored =
         co_await off_loop(db_strand_, inbox_, [this, &name] { return users_.find(name); });
@@ -891,6 +903,7 @@ awaitable<void> relay_server::change_account(std::shared_ptr<session> s, std::st
       // Someone at an unattended, signed-in terminal gets the connection's three attempts;
       // signing in again takes the password.
       log::info() << "user " << name << ": " << what << " refused: wrong password";
+      change_penalties_.failure(name, penalty_table::clock::now());
       s->deliver(proto::error{proto::reason::invalid_credentials, 0,
                               deleting ? "wrong password: the account was not deleted"
                                        : "wrong password: the password was not changed"});
@@ -899,6 +912,7 @@ awaitable<void> relay_server::change_account(std::shared_ptr<session> s, std::st
       }
       co_return;
     }
+    change_penalties_.clear(name);
     if (deleting) {
       // The account, its key and any ban go, as with the operator's `delete`.
       co_await writes_.write([this, &name] { return users_.remove(name).has_value(); });

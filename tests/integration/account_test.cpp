@@ -69,6 +69,36 @@ TEST_F(AccountTest, AWrongCurrentPasswordChangesNothingAndTheThirdClosesTheConne
             reason::invalid_credentials);
 }
 
+// From a black-box review: a client that signs in again by itself (after an idle timeout)
+// gave whoever sat at its terminal three more guesses each time. The guesses now count per
+// account, over its connections, and a sign-in does not clear them.
+TEST_F(AccountTest, GuessesAtTheCurrentPasswordCountOverConnectionsAndSignIns) {
+  {
+    test_client alice(relay.port());
+    alice.sign_up_ok("alice", "alice-password");
+    for (int i = 0; i < 3; ++i) {
+      ASSERT_EQ(error_of(ask(alice, proto::change_password{"guess", "new password"}))->code,
+                reason::invalid_credentials);
+    }
+  }
+  test_client again(relay.port());
+  ASSERT_TRUE(welcomed(again.sign_in("alice", "alice-password")));  // clears nothing here
+  again.send_frame(proto::delete_account{"guess"});
+  const auto fourth = again.expect<proto::error>(10s);  // after the roster snapshot
+  ASSERT_TRUE(fourth);
+  EXPECT_EQ(fourth->code, reason::invalid_credentials);
+  // Held back now, even with the right password, and without hashing anything.
+  again.send_frame(proto::change_password{"alice-password", "new password"});
+  const auto held = again.expect<proto::error>(10s);
+  ASSERT_TRUE(held);
+  EXPECT_EQ(held->code, reason::rate_limited);
+  EXPECT_EQ(held->text,
+            "too many wrong passwords for this account's changes lately; retry in 30 s (nothing "
+            "changed)");
+  test_client check(relay.port());
+  EXPECT_TRUE(welcomed(check.sign_in("alice", "alice-password")));
+}
+
 TEST_F(AccountTest, ANewPasswordOutsideTheRulesIsRefusedAndTheOldOneStays) {
   test_client alice(relay.port());
   alice.sign_up_ok("alice", "alice-password");

@@ -1264,6 +1264,8 @@ def next_frame(c: Client, skip=(Presence,)):
 
 WRONG_OLD = b"wrong password: the password was not changed"
 WRONG_DELETE = b"wrong password: the account was not deleted"
+HELD_CHANGES = (b"too many wrong passwords for this account's changes lately; retry in 30 s "
+                b"(nothing changed)")
 WEAK_NEW = b"passwords must be 8 to 255 bytes long; the password was not changed"
 TOO_MANY = b"too many failed attempts on this connection"
 BAD_BATCH_PASSWORD = (b"bad batch: a batch, padded, sign_in, sign_up, change_password or "
@@ -1382,14 +1384,12 @@ class AccountTest(RelayTestCase):
     def test_wrong_current_password_three_times_closes(self):
         src = "127.0.8.2"
         c = self.track(account_client("pwwrong", source=src))
-        name, identity = c.name, c.identity_secret
         for i in range(3):
             c.send_frame(rc.ChangePassword(b"not the password %d" % i, b"new password"))
             self.expect_error(c, "invalid_credentials", WRONG_OLD)
         self.expect_too_many(c)
         # change_password and delete_account failures count together on a connection
-        c = self.track(connect(source=src, identity=identity))
-        c.sign_in(name, PASSWORD, timeout=TIMEOUT)
+        c = self.track(account_client("pwwrong", source=src))
         with self.assertRaises(rc.AccountChangeFailed) as cm:
             c.change_password(b"wrong guess", b"new password", timeout=TIMEOUT)
         self.expect_error(c, "invalid_credentials", WRONG_OLD, cm.exception.frame)
@@ -1401,7 +1401,9 @@ class AccountTest(RelayTestCase):
         self.expect_error(c, "invalid_credentials", WRONG_OLD)
         self.expect_too_many(c)
         # with a failed sign-in before them, too
-        c = self.track(connect(source=src, identity=identity))
+        name = uname("pwwrong")
+        self.track(connect(source=src)).sign_up(name, PASSWORD, timeout=TIMEOUT)
+        c = self.track(connect(source=src))
         c.send_frame(SignIn(name, b"wrong guess", c.identity_public))
         self.expect_error(c, "invalid_credentials", b"invalid credentials")
         c.sign_in(name, PASSWORD, timeout=TIMEOUT)
@@ -1410,18 +1412,37 @@ class AccountTest(RelayTestCase):
             self.expect_error(c, "invalid_credentials", WRONG_DELETE)
         self.expect_too_many(c)
         # two more connections' worth: 15 wrong passwords from this source in all, 14 of them
-        # in change_password / delete_account, which do not count per source (5.15 step 4;
+        # in change_password / delete_account, which do not count per source (5.15 step 5;
         # counted, the 6th would have penalised the source, section 5.2).
         for _ in range(2):
-            c = self.track(connect(source=src, identity=identity))
-            c.sign_in(name, PASSWORD, timeout=TIMEOUT)
+            c = self.track(account_client("pwwrong", source=src))
             for i in range(3):
                 c.send_frame(rc.DeleteAccount(b"wrong guess"))
                 self.expect_error(c, "invalid_credentials", WRONG_DELETE)
             self.expect_too_many(c)
         # nothing changed, nothing deleted; a new device from the same source still signs in
         # (the source was not penalised: that would refuse it with rate_limited)
-        self.assertEqual(self.sign_in_result(name, PASSWORD, source=src), Welcome(name))
+        self.assertEqual(self.sign_in_result(name, PASSWORD, source=src), Welcome(name.encode()))
+
+    def test_wrong_current_passwords_count_per_account_over_connections(self):
+        # 5.15 step 3: the fourth wrong current password of one account, on any of its
+        # connections (signing in again clears nothing), holds its changes back for 30 s
+        c = self.track(account_client("pwheld", source="127.0.8.3"))
+        name, identity = c.name, c.identity_secret
+        for i in range(3):
+            c.send_frame(rc.ChangePassword(b"guess %d" % i, b"new password"))
+            self.expect_error(c, "invalid_credentials", WRONG_OLD)
+        self.expect_too_many(c)
+        c = self.track(connect(source="127.0.8.3", identity=identity))
+        c.sign_in(name, PASSWORD, timeout=TIMEOUT)
+        with self.assertRaises(rc.AccountChangeFailed) as cm:
+            c.delete_account(b"guess 3", timeout=TIMEOUT)
+        self.expect_error(c, "invalid_credentials", WRONG_DELETE, cm.exception.frame)
+        for f in (rc.ChangePassword(PASSWORD, b"new password"), rc.DeleteAccount(PASSWORD)):
+            c.send_frame(f)
+            self.expect_error(c, "rate_limited", HELD_CHANGES)
+        # the right password was not checked: nothing changed, nothing deleted
+        self.assertEqual(self.sign_in_result(name, PASSWORD, source="127.0.8.3"), Welcome(name))
 
     def test_new_password_outside_8_to_255_bytes(self):
         c = self.track(account_client("pwweak"))

@@ -74,6 +74,13 @@ struct relay_config {
   penalty_table::params account_penalty{10, std::chrono::milliseconds(500),
                                         std::chrono::milliseconds(60000),
                                         std::chrono::milliseconds(900000), 10000};
+  /// Wrong current passwords given with change_password or delete_account, per account, over
+  /// all its connections (a sign-in does not clear them: someone at an unattended terminal
+  /// whose client signs in again by itself): after 3 free ones, refused for 30 s doubling to
+  /// 1 h. A right one clears them; they are forgotten after an hour without one.
+  penalty_table::params change_penalty{3, std::chrono::milliseconds(30000),
+                                       std::chrono::milliseconds(3600000),
+                                       std::chrono::milliseconds(3600000), 10000};
 };
 
 /// The hashing threads a relay started with `--workers workers` runs when it may use `cpus`

@@ -220,6 +220,7 @@ class relay_server {
   std::string dummy_hash_;
   penalty_table address_penalties_;  // failed sign-ins per source IP
   penalty_table account_penalties_;  // failed sign-ins per account name
+  penalty_table change_penalties_;   // wrong current passwords at a change, per account
   signup_limit signups_;             // new accounts per source
   log_budget connection_log_;        // which connections are logged one by one
   log_budget failure_log_;           // which failed sign-ins are logged one by one
