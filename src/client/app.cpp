@@ -614,6 +614,7 @@ struct relink_result {
   int exit_code = exit_failure;  // when giving up
   std::string why;               // what went wrong, for the person (empty: already said)
   std::chrono::seconds retry_after{0};  // the relay asked to wait this long (rate_limited)
+  bool refused_credentials = false;     // given up on invalid_credentials
 };
 using relink_fn = std::function<awaitable<relink_result>()>;
 
@@ -1256,6 +1257,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   enum class asked_for { nothing, password, deletion };
   asked_for asked = asked_for::nothing;
   std::string asked_fresh;
+  bool deletion_unanswered = false;  // lost with the connection: signing in again tells
   auto forget_asked = [&] {
     crypto::wipe(asked_fresh.data(), asked_fresh.capacity());
     asked_fresh.clear();
@@ -1306,6 +1308,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       u.error(
           "! the connection was lost before the relay answered /delete-account: the account "
           "may\n  have been deleted (then signing in again fails)");
+      deletion_unanswered = true;
     }
     forget_asked();
     flush_roster();  // who came and went before the connection did
@@ -1366,6 +1369,16 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         pause_after_short_link = std::min(pause * 2, std::chrono::milliseconds(30000));
         linked_at = std::chrono::steady_clock::now();
         co_return true;
+      }
+      if (r.give_up && r.refused_credentials && deletion_unanswered) {
+        // The /delete-account whose answer was lost went through: its password no longer
+        // signs in.
+        u.info("* your account " + c.me() +
+               " was deleted from the relay (the /delete-account "
+               "whose answer\n  was lost went through: its password no longer signs in)" +
+               cio.account_deleted());
+        report_unsent();
+        co_return false;
       }
       if (r.give_up) {
         if (!r.why.empty()) u.error("* " + r.why);
@@ -2051,7 +2064,9 @@ int run_client(const client_config& cfg) {
   password_text password;
   // At the terminal, a password that did not unlock this device's key before one that did:
   // perhaps the account's new password, changed on another device.
-  password_text did_not_unlock;
+  password_text did_not_unlock[2];  // the first such, and the last (if another)
+  // True once this device's key opened with the password typed: it was the account's.
+  bool key_opened = false;
   bool typed_at_terminal = false;  // a typo is possible: sign-up asks to confirm
   std::optional<crypto::key_pair> identity;
   bool new_identity = false;
@@ -2135,6 +2150,7 @@ int run_client(const client_config& cfg) {
     // The identity key: unlocked from this data directory, or new (a new device).
     identity.reset();
     new_identity = false;
+    key_opened = false;
     try {
       data_id = data_dir_for(name);
       if (data_id != relay_id)
@@ -2165,16 +2181,24 @@ int run_client(const client_config& cfg) {
             u.error("no password: nothing done");
             return exit_failure;
           }
-          did_not_unlock.forget();  // the one before
-          std::swap(did_not_unlock.value, password.value);
+          // The first one typed (often the new password, typed first from habit) is kept,
+          // and the last before this: a typo between them takes no candidate away.
+          password_text& kept =
+              did_not_unlock[0].value.empty() ? did_not_unlock[0] : did_not_unlock[1];
+          kept.forget();
+          std::swap(kept.value, password.value);
           password.value = std::move(*pw);
           crypto::wipe(pw->data(), pw->capacity());
           kp = crypto::open_key_file(*file, password.value);
         }
-        if (kp && (did_not_unlock.value == password.value ||
-                   !proto::acceptable_password(did_not_unlock.value))) {
-          did_not_unlock.forget();  // no candidate for a new password
+        for (password_text& candidate : did_not_unlock) {
+          if (kp &&
+              (candidate.value == password.value || !proto::acceptable_password(candidate.value))) {
+            candidate.forget();  // no candidate for a new password
+          }
         }
+        if (did_not_unlock[1].value == did_not_unlock[0].value) did_not_unlock[1].forget();
+        key_opened = kp.has_value();
         if (!kp) {
           // Nothing reached the relay. The key file stays; someone who lost the password (or
           // whose account the operator deleted) is told how to start afresh, and what it costs.
@@ -2235,15 +2259,17 @@ int run_client(const client_config& cfg) {
     // The old password opened this device's key, and the relay refused it: the password
     // was changed on another device, to the one typed first, it seems. Tried now; if it
     // signs in, the key here is sealed with it.
-    if (!did_not_unlock.value.empty() && outcome.refused &&
-        outcome.refused->code == proto::reason::invalid_credentials) {
+    for (password_text& candidate : did_not_unlock) {
+      if (candidate.value.empty() || !outcome.refused ||
+          outcome.refused->code != proto::reason::invalid_credentials) {
+        continue;
+      }
       close_politely(io, l);
       l = std::make_shared<link>(io);
-      outcome =
-          run_until_done(io, attempt(u, *l, cfg, dir, relay_id, key_mismatch,
-                                     proto::sign_in{name, did_not_unlock.value, pub}, &*identity));
+      outcome = run_until_done(io, attempt(u, *l, cfg, dir, relay_id, key_mismatch,
+                                           proto::sign_in{name, candidate.value, pub}, &*identity));
       if (!outcome.link_error && !outcome.refused && !outcome.closed) {
-        std::swap(password.value, did_not_unlock.value);
+        std::swap(password.value, candidate.value);
         try {
           dir.write_identity(data_id, name,
                              crypto::seal_key_file(*identity, password.value, crypto::os_random()));
@@ -2257,7 +2283,7 @@ int run_client(const client_config& cfg) {
         }
       }
     }
-    did_not_unlock.forget();
+    for (password_text& candidate : did_not_unlock) candidate.forget();
     if (outcome.link_error) return report_link_error(outcome.link_error);
     if (outcome.closed) {
       u.error("sign-in failed: " + printable(outcome.closed->text));
@@ -2270,6 +2296,15 @@ int run_client(const client_config& cfg) {
     }
     // With --sign-up the sign-in only checks for an existing account: no failure to report.
     if (!cfg.sign_up) u.error("sign-in failed: invalid credentials");
+    if (!cfg.sign_up && key_opened) {
+      // Not a typo: this password was the account's. Said, as the likely story (found by a
+      // review: a device left behind by a password change offered only a new account).
+      u.error("  This password opens " + name + "'s key on this device, so it was " + name +
+              "'s\n  password: it was changed since (on another device? if not, someone has "
+              "your\n  password: tell the relay's operator), or the operator deleted the "
+              "account.\n  Sign in with the new password: this device's key opens with the old "
+              "one,\n  which is asked for once.");
+    }
     if (!cfg.sign_up) {
       if (!stdin_tty) {
         // No terminal to ask y/N on: a script creates accounts only when told to.
@@ -2483,15 +2518,21 @@ int run_client(const client_config& cfg) {
       out = co_await attempt(u, *fresh, cfg, dir, relay_id, key_mismatch, std::move(changed),
                              &device);
       if (!out.link_error && !out.refused && !out.closed) {
-        const std::string now(reinterpret_cast<const char*>(maybe_password->data()),
-                              maybe_password->size());
-        const std::string problem = cio.password_changed(now);
+        std::string now(reinterpret_cast<const char*>(maybe_password->data()),
+                        maybe_password->size());
+        const std::string problem = cio.password_changed(now);  // forgets maybe_password
+        crypto::wipe(now.data(), now.capacity());
         u.info("* the password change went through: signed in with the new password" +
                (problem.empty() ? std::string() : "; but " + problem));
       }
     }
-    // Whichever it was, the other no longer signs in.
-    maybe_password.reset();
+    if (maybe_password && !out.link_error && !out.refused && !out.closed) {
+      u.info(
+          "* the password was not changed (the relay had not done it when the connection "
+          "was lost):\n  signed in with the old one; /password tries again");
+      maybe_password.reset();  // the old one signs in: the new one never will
+    }
+    // Not signed in (the relay still away, or busy): both are tried again next time.
     if (out.link_error) {
       if (key_mismatch) {  // the warning is on screen already
         r.give_up = true;
@@ -2521,13 +2562,17 @@ int run_client(const client_config& cfg) {
       } else {
         r.give_up = true;
         r.exit_code = exit_bad_credentials;
-        // The password worked minutes ago: an account deleted (or a password changed) while
-        // the relay was away is the likely cause, said so the person knows whom to ask.
+        // The password worked minutes ago: it was changed elsewhere (by its owner, or by
+        // someone who has it), or the operator deleted the account. Said so the person
+        // knows what to do, and whom to ask.
         r.why = "signing in again failed: " + text +
                 (code == proto::reason::invalid_credentials
-                     ? " (the account may have been deleted by the relay's operator while the "
-                       "relay was away: ask them)"
+                     ? ".\n  The password was changed since this device signed in (on another "
+                       "device? if not,\n  someone has your password: tell the relay's "
+                       "operator), or the operator\n  deleted the account. Start again and "
+                       "sign in with the new password."
                      : "");
+        r.refused_credentials = code == proto::reason::invalid_credentials;
       }
       co_return r;
     }

@@ -38,8 +38,10 @@ TEST_F(E2eAccount, APasswordChangedInTheChatIsNeverShownAndSignsInOnEveryDevice)
   ASSERT_FALSE(pair.second_key.empty());
   auto& alice = *pair.first;
   // alice's laptop: the same key, sealed with the same (old) password.
-  std::filesystem::copy(dir_.path() / "alice", dir_.path() / "alice-laptop",
-                        std::filesystem::copy_options::recursive);
+  for (const char* device : {"alice-laptop", "alice-tablet"}) {
+    std::filesystem::copy(dir_.path() / "alice", dir_.path() / device,
+                          std::filesystem::copy_options::recursive);
+  }
 
   // Two new passwords that differ change nothing, and nothing is sent.
   ASSERT_TRUE(type_password_change(alice, old_password, new_password, new_password + "x"));
@@ -76,6 +78,8 @@ TEST_F(E2eAccount, APasswordChangedInTheChatIsNeverShownAndSignsInOnEveryDevice)
   auto laptop = client("alice-laptop");
   ASSERT_TRUE(type_credentials(*laptop, "alice", new_password));
   ASSERT_TRUE(saw(*laptop, "Changed it on another device? Then type the OLD one here"));
+  ASSERT_TRUE(type_password(*laptop, "a typo of the old one"));  // a typo between: still found
+  ASSERT_TRUE(saw(*laptop, "try again"));
   ASSERT_TRUE(type_password(*laptop, old_password));
   ASSERT_TRUE(saw(*laptop,
                   "* signed in with the new password; alice's key on this device, "
@@ -87,6 +91,14 @@ TEST_F(E2eAccount, APasswordChangedInTheChatIsNeverShownAndSignsInOnEveryDevice)
   auto laptop_again = client("alice-laptop");
   EXPECT_EQ(sign_in(*laptop_again, "alice", new_password), pair.first_key);
   EXPECT_TRUE(never_printed(*laptop_again, "does not unlock"));
+
+  // The tablet, with the old password alone: it opens the key there, and the relay refuses
+  // it. The client says what that means rather than only offering a new account.
+  auto tablet = client("alice-tablet");
+  ASSERT_TRUE(type_credentials(*tablet, "alice", old_password));
+  EXPECT_TRUE(saw(*tablet, "sign-in failed: invalid credentials"));
+  EXPECT_TRUE(saw(*tablet, "This password opens alice's key on this device, so it was alice's"));
+  EXPECT_TRUE(saw(*tablet, "Sign in with the new password"));
 }
 
 TEST_F(E2eAccount, ADeletedAccountEndsTheClientRemovesItsKeyAndFreesTheName) {

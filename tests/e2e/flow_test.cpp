@@ -318,7 +318,9 @@ TEST_F(E2eTest, ReconnectingStopsWhenTheRelayNoLongerKnowsTheAccount) {
                        {"--key", (dir_.path() / "relay.key").string()});
   EXPECT_TRUE(saw(*alice, "* signing in again failed: invalid credentials"));
   // What to do about it (a review: "true, but no hint that the account may be gone").
-  EXPECT_TRUE(saw(*alice, "ask them)")) << alice->describe("alice");
+  EXPECT_TRUE(saw(*alice, "or the operator\n        deleted the account"))
+      << alice->describe("alice");
+  EXPECT_TRUE(saw(*alice, "sign in with the new password"));
   EXPECT_TRUE(exited_with(*alice, 2));
 }
 
