@@ -703,7 +703,7 @@ std::optional<account_request> read_account_request(interactive_terminal& term, 
     return std::nullopt;
   }
   if (fresh.password == r.password) {
-    say("! that is the current password: nothing to change");
+    say("! the new password is the one typed as the current one: nothing sent");
     return std::nullopt;
   }
   r.fresh = fresh.password;
@@ -2601,6 +2601,11 @@ int run_client(const client_config& cfg) {
     const auto key_path = dir.identity_path(data_id, name);
     std::error_code ec;
     std::filesystem::remove(key_path, ec);
+    try {  // not offered at the next sign-in (an empty file offers nothing)
+      if (dir.read_last_user(relay_id) == name) dir.write_last_user(relay_id, "");
+    } catch (const std::exception&) {
+      // Only a convenience, as when it is written.
+    }
     if (ec) {
       return ";\n  its key on this device could not be removed (" + ec.message() +
              "): " + key_path.string();

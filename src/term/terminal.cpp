@@ -470,7 +470,16 @@ void interactive_terminal::restore_modes_if_lost() {
   std::lock_guard lock(mutex_);  // raw_ is changed under it (ignore_suspend_key)
   if ((now.c_lflag & ours) == (raw_.c_lflag & ours)) return;
   if (::tcsetattr(in_fd_, TCSADRAIN, &raw_) != 0) return;
-  write_all(std::string(paste_on) + redraw_bytes_locked());  // the shell left us on a new line
+  std::string note;
+  if (editor_.hidden()) {
+    // Half a password from before the stop, unseen, would be the head of what is typed now
+    // (found by a review): dropped, and said, as the sign-in prompts do.
+    editor_.end_hidden();
+    editor_.begin_hidden();
+    note = hidden_prompt_ + "(stopped: what was typed here is dropped; type it again)\r\n";
+  }
+  // The shell left us on a new line.
+  write_all(std::string(paste_on) + note + redraw_bytes_locked());
 }
 
 std::string interactive_terminal::draft() {

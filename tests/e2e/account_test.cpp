@@ -128,10 +128,12 @@ TEST_F(E2eAccount, ADeletedAccountEndsTheClientRemovesItsKeyAndFreesTheName) {
   EXPECT_TRUE(never_printed(alice, old_password));
   EXPECT_TRUE(never_printed(alice, "not-the-password"));
 
-  // The name is free: anyone may sign up with it (here, alice again, with a new key).
+  // The name is free: anyone may sign up with it (here, alice again, with a new key). It is
+  // not offered as the name last used.
   auto fresh = client("alice");
   const std::string key = sign_up(*fresh, "alice", new_password);
   EXPECT_FALSE(key.empty());
+  EXPECT_TRUE(never_printed(*fresh, "user name [alice]"));
   EXPECT_NE(key, pair.first_key);
 }
 

@@ -153,6 +153,7 @@ struct line_reader_thread {
   std::future<std::optional<std::string>> result;
   explicit line_reader_thread(interactive_terminal& term)
       : result(std::async(std::launch::async, [&term, this] { return term.next_line(&stop); })) {}
+  ~line_reader_thread() { stop = true; }  // as hidden_reader_thread's
   std::optional<std::string> get() {
     if (result.wait_for(10s) != std::future_status::ready) {
       stop = true;
@@ -370,6 +371,8 @@ struct hidden_reader_thread {
       : result(std::async(std::launch::async,
                           [&term, this, prompt] { return term.next_hidden_line(prompt, &stop); })) {
   }
+  // A test that fails before get() ends the read, rather than waiting on it for ever.
+  ~hidden_reader_thread() { stop = true; }
   std::optional<std::string> get() {
     if (result.wait_for(10s) != std::future_status::ready) {
       stop = true;
@@ -706,6 +709,27 @@ TEST(InteractiveTerminal, ModesTheShellPutBackAfterAStopAreMadeOursAgain) {
   })) << screen(pty.output()).dump();
   pty.type("way\r");
   EXPECT_EQ(reader.get(), "halfway");
+}
+
+// From a black-box review: half a password typed before Ctrl-Z stayed, unseen, in front of
+// what was typed after `fg`. It is dropped when the modes come back, and said.
+TEST(InteractiveTerminal, AHiddenLineHalfTypedBeforeAStopIsDropped) {
+  pty_pair pty;
+  pty.start_reading();
+  termios before{};
+  ASSERT_EQ(::tcgetattr(pty.slave(), &before), 0);
+  interactive_terminal term(pty.slave(), pty.slave(), "> ");
+  hidden_reader_thread hidden(term, "Password: ");
+  pty.type("half");
+  ASSERT_TRUE(pty.wait_until([](const std::string& out) {
+    return screen(out).cursor_row() == "Password:";
+  })) << screen(pty.output()).dump();
+  ASSERT_EQ(::tcsetattr(pty.slave(), TCSADRAIN, &before), 0);  // the shell, after `fg`
+  ASSERT_TRUE(pty.wait_for("(stopped: what was typed here is dropped; type it again)"))
+      << screen(pty.output()).dump();
+  pty.type("whole\r");
+  EXPECT_EQ(hidden.get(), "whole");
+  EXPECT_EQ(pty.output().find("half"), std::string::npos);
 }
 
 // The chat's mode: Ctrl-C is a key, so it is read after what was typed before it, drops that
