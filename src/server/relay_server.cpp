@@ -900,8 +900,8 @@ awaitable<void> relay_server::change_account(std::shared_ptr<session> s, std::st
                     });
     if (s->ending()) co_return;
     if (!ok) {
-      // Someone at an unattended, signed-in terminal gets the connection's three attempts;
-      // signing in again takes the password.
+      // Someone at an unattended, signed-in terminal gets the connection's three attempts,
+      // and the account's (change_penalties_) however often its client signs in again.
       log::info() << "user " << name << ": " << what << " refused: wrong password";
       change_penalties_.failure(name, penalty_table::clock::now());
       s->deliver(proto::error{proto::reason::invalid_credentials, 0,
