@@ -724,6 +724,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   // For the input thread: signed in and the roster read (a /password can go now); a password
   // prompt is open; a signal came, which ends even that.
   std::atomic<bool> chat_ready{false}, hidden_prompt_up{false}, hidden_abort{false};
+  std::atomic<bool> relay_away{false};  // the connection is lost and being made again
   int code = exit_ok;
   // A line refused or a message not sent (or not confirmed), each already named: a script
   // learns of it from the exit code too (exit_not_all_sent).
@@ -1313,6 +1314,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
     forget_asked();
     flush_roster();  // who came and went before the connection did
     connected = false;
+    relay_away = true;
     told_away = false;
     snapshot_done = false;
     chat_ready = false;
@@ -1359,6 +1361,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       if (r.l) {
         lp = std::move(r.l);
         connected = true;
+        relay_away = false;
         after_outage = true;
         reconnected_at = std::chrono::steady_clock::now();
         // A new session key at every sign-in (protocol.md 8.5): peers that see the same key
@@ -1893,6 +1896,12 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         if (std::holds_alternative<password_line>(parsed) ||
             std::holds_alternative<delete_account_line>(parsed)) {
           const bool deleting = std::holds_alternative<delete_account_line>(parsed);
+          if (stop) break;
+          // Typed right after the sign-in, the roster may still be on its way (the relay
+          // reads nothing else from us meanwhile anyway): it is waited for, a few seconds.
+          for (int waited = 0; !chat_ready && !relay_away && !stop && waited < 100; ++waited) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+          }
           if (stop) break;
           if (!chat_ready) {  // said before three passwords are typed for nothing
             say(std::string("! not connected to the relay: ") +
