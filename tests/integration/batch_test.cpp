@@ -136,7 +136,8 @@ TEST(Batch, MalformedBatchesCloseWithProtocolError) {
       {{0x07, 0x00, 0x00}, "bad batch: empty frame"},
       {{0x07, 0x00, 0x09, 0x04}, "bad batch: truncated frame"},
       {{0x07, 0x00, 0x04, 0x07, 0x00, 0x01, 0x06},
-       "bad batch: a batch, padded, sign_in, sign_up, change_password or delete_account entry (these travel alone)"},
+       "bad batch: a batch, padded, sign_in, sign_up, change_password or delete_account entry "
+       "(these travel alone)"},
   };
   for (const auto& [plain, text] : bad) {
     test_client c(relay.port(), nullptr, true);
@@ -157,7 +158,8 @@ TEST(Batch, MalformedBatchesCloseWithProtocolError) {
   ASSERT_TRUE(closing);
   EXPECT_EQ(closing->code, proto::reason::protocol_error);
   EXPECT_EQ(closing->text,
-            "bad batch: a batch, padded, sign_in, sign_up, change_password or delete_account entry (these travel alone)");
+            "bad batch: a batch, padded, sign_in, sign_up, change_password or delete_account entry "
+            "(these travel alone)");
 }
 
 // --- padded messages (protocol.md 5.14) ---------------------------------------------------
