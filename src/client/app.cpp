@@ -58,7 +58,7 @@ struct password_text {
   ~password_text() { forget(); }
   /// Wiped and emptied.
   void forget() {
-    crypto::wipe(value.data(), value.capacity());
+    crypto::wipe(value);
     value.clear();
   }
 };
@@ -411,11 +411,7 @@ awaitable<sign_in_outcome> attempt(ui& out_ui, link& l, const client_config& cfg
     in->device_proof = crypto::device_proof(*device, l.relay_key(), l.handshake_hash());
   }
   l.send(credentials);
-  std::visit(
-      [](auto& v) {
-        if constexpr (requires { v.password; }) crypto::wipe(v.password.data(), v.password.size());
-      },
-      credentials);
+  proto::for_each_password(credentials, [](std::string& s) { crypto::wipe(s); });
   // A relay that finished the handshake but never answers would leave the person looking at
   // a blank line: after --relay-timeout the link is closed and the answer reported missing.
   net::steady_timer answer_deadline(co_await net::this_coro::executor,
@@ -645,8 +641,8 @@ struct account_request {
   account_request(account_request&&) = default;
   account_request& operator=(account_request&&) = default;
   ~account_request() {
-    crypto::wipe(password.data(), password.capacity());
-    if (fresh) crypto::wipe(fresh->data(), fresh->capacity());
+    crypto::wipe(password);
+    if (fresh) crypto::wipe(*fresh);
   }
 };
 
@@ -662,10 +658,10 @@ std::optional<account_request> read_account_request(interactive_terminal& term, 
   account_request r;
   auto read = [&](const std::string& prompt, std::string& into) {
     auto got = term.next_hidden_line(prompt, stop);
-    if (got && ended) crypto::wipe(got->data(), got->capacity());  // the chat is over
+    if (got && ended) crypto::wipe(*got);  // the chat is over
     if (!got || ended) return false;
     into = *got;
-    crypto::wipe(got->data(), got->capacity());
+    crypto::wipe(*got);
     return true;
   };
   if (deleting) {
@@ -1260,7 +1256,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   std::string asked_fresh;
   bool deletion_unanswered = false;  // lost with the connection: signing in again tells
   auto forget_asked = [&] {
-    crypto::wipe(asked_fresh.data(), asked_fresh.capacity());
+    crypto::wipe(asked_fresh);
     asked_fresh.clear();
     asked = asked_for::nothing;
   };
@@ -1283,16 +1279,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
     proto::frame f = deleting ? proto::frame{proto::delete_account{r.password}}
                               : proto::frame{proto::change_password{r.password, *r.fresh}};
     lp->send(f);
-    std::visit(
-        [](auto& v) {
-          if constexpr (requires { v.password; })
-            crypto::wipe(v.password.data(), v.password.capacity());
-          if constexpr (requires { v.old_password; }) {
-            crypto::wipe(v.old_password.data(), v.old_password.capacity());
-            crypto::wipe(v.new_password.data(), v.new_password.capacity());
-          }
-        },
-        f);
+    proto::for_each_password(f, [](std::string& s) { crypto::wipe(s); });
     asked = deleting ? asked_for::deletion : asked_for::password;
     if (!deleting) asked_fresh = *r.fresh;
     u.info(deleting ? "* asking the relay to delete your account"
@@ -2117,7 +2104,7 @@ int run_client(const client_config& cfg) {
       u.error("error: invalid user name: names are " + std::string(proto::name_rules));
       return exit_failure;
     }
-    crypto::wipe(password.value.data(), password.value.size());  // an earlier round's
+    crypto::wipe(password.value);  // an earlier round's
     password.value.clear();
     if (cfg.password_file) {
       std::string error;
@@ -2144,7 +2131,7 @@ int run_client(const client_config& cfg) {
           break;
         }
         u.error(pw->empty() ? "no password typed" : "passwords are at most 255 bytes");
-        crypto::wipe(pw->data(), pw->capacity());
+        crypto::wipe(*pw);
         if (tries == 3) return exit_bad_credentials;
         u.info("type it again (Ctrl-D leaves)");
       }
@@ -2197,7 +2184,7 @@ int run_client(const client_config& cfg) {
           kept.forget();
           std::swap(kept.value, password.value);
           password.value = std::move(*pw);
-          crypto::wipe(pw->data(), pw->capacity());
+          crypto::wipe(*pw);
           kp = crypto::open_key_file(*file, password.value);
         }
         for (password_text& candidate : did_not_unlock) {
@@ -2347,7 +2334,7 @@ int run_client(const client_config& cfg) {
           return false;
         }
         into.value = std::move(*pw);
-        crypto::wipe(pw->data(), pw->capacity());  // a short one's bytes stay behind a move
+        crypto::wipe(*pw);  // a short one's bytes stay behind a move
         return true;
       };
       // A mistyped password or confirmation asks again (three rounds), not from the start.
@@ -2431,9 +2418,9 @@ int run_client(const client_config& cfg) {
       byte_view(reinterpret_cast<const byte*>(password.value.data()), password.value.size()));
   // A /password the relay may have done before the connection was lost: tried after the old.
   std::optional<crypto::secret_buffer> maybe_password;
-  crypto::wipe(password.value.data(), password.value.size());
+  crypto::wipe(password.value);
   password.value.clear();
-  crypto::wipe(env_password.value.data(), env_password.value.size());
+  crypto::wipe(env_password.value);
   env_password.value.clear();
   end_quiet(u);
   u.show(signed_in_event{name, key_text::of(identity->pub()), signed_up});
@@ -2530,7 +2517,7 @@ int run_client(const client_config& cfg) {
         std::string now(reinterpret_cast<const char*>(maybe_password->data()),
                         maybe_password->size());
         const std::string problem = cio.password_changed(now);  // forgets maybe_password
-        crypto::wipe(now.data(), now.capacity());
+        crypto::wipe(now);
         u.info("* the password change went through: signed in with the new password" +
                (problem.empty() ? std::string() : "; but " + problem));
       }

@@ -823,7 +823,7 @@ awaitable<void> relay_server::renew_hash(std::string name, std::string password)
     relay_server& relay;
     std::string& password;
     ~running() {
-      crypto::wipe(password.data(), password.size());
+      crypto::wipe(password);
       --relay.auth_running_;
       relay.maybe_finish_stop();
     }
@@ -851,8 +851,8 @@ awaitable<void> relay_server::change_account(std::shared_ptr<session> s, std::st
     std::string& password;
     std::optional<std::string>& fresh;
     ~running() {
-      crypto::wipe(password.data(), password.capacity());
-      if (fresh) crypto::wipe(fresh->data(), fresh->capacity());
+      crypto::wipe(password);
+      if (fresh) crypto::wipe(*fresh);
       --relay.auth_running_;
       relay.maybe_finish_stop();
     }

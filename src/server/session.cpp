@@ -494,16 +494,6 @@ bool session::handle_records() {
   return false;
 }
 
-namespace {
-void wipe_string(std::string& s) { crypto::wipe(s.data(), s.capacity()); }
-template <class T>
-void wipe_passwords(T& f) {
-  if constexpr (requires { f.password; }) wipe_string(f.password);
-  if constexpr (requires { f.old_password; }) wipe_string(f.old_password);
-  if constexpr (requires { f.new_password; }) wipe_string(f.new_password);
-}
-}  // namespace
-
 void session::authenticate_then_read_on() {
   net::co_spawn(
       socket_.get_executor(),
@@ -523,7 +513,7 @@ void session::authenticate_then_read_on() {
           co_await self->owner_.change_account(self, std::move(del.password), std::nullopt);
         }
         // A moved-from short string keeps its bytes in place: the passwords go here.
-        std::visit([](auto& v) { wipe_passwords(v); }, *f);
+        proto::for_each_password(*f, [](std::string& s) { crypto::wipe(s); });
         // Records that arrived behind the sign-in, then the socket again.
         if (self->handle_records()) self->read_available();
       },

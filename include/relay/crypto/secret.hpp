@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <span>
+#include <string>
 #include <utility>
 
 #include "relay/util/bytes.hpp"
@@ -13,6 +14,9 @@ namespace relay::crypto {
 
 /// Zeroes memory in a way the compiler cannot elide (sodium_memzero).
 void wipe(void* p, std::size_t n) noexcept;
+/// Zeroes all of a string's buffer, capacity included: a moved-from short string keeps its
+/// bytes in place, and a shrunk one keeps them past its size.
+inline void wipe(std::string& s) noexcept { wipe(s.data(), s.capacity()); }
 /// Constant-time equality of two equal-length buffers (sodium_memcmp); false if lengths differ.
 bool equal(byte_view a, byte_view b) noexcept;
 

@@ -191,6 +191,19 @@ constexpr bool carries_password(byte type) noexcept {
          type == static_cast<byte>(frame_type::delete_account);
 }
 
+/// Calls `fn(std::string&)` on each password field of `f` (none for the other frames), so
+/// that callers can wipe them; this layer does no memory hygiene of its own.
+template <class Fn>
+void for_each_password(frame& f, Fn&& fn) {
+  std::visit(
+      [&](auto& v) {
+        if constexpr (requires { v.password; }) fn(v.password);
+        if constexpr (requires { v.old_password; }) fn(v.old_password);
+        if constexpr (requires { v.new_password; }) fn(v.new_password);
+      },
+      f);
+}
+
 /// Appends the encoding of `f` to `out`. Throws std::length_error if a field exceeds its
 /// wire limit (callers check limits first; this guards invariants).
 void encode_into(const frame& f, bytes& out);

@@ -16,6 +16,20 @@ class SecretPoolTest : public ::testing::Test {
   void SetUp() override { ASSERT_GE(sodium_init(), 0); }
 };
 
+TEST(Wipe, AStringIsZeroedUpToItsCapacityAlsoAfterAMoveOrAShrink) {
+  std::string shrunk(40, 'p');
+  shrunk.resize(3);  // the bytes past the size stay in the buffer
+  crypto::wipe(shrunk);
+  EXPECT_TRUE(
+      std::all_of(shrunk.data(), shrunk.data() + shrunk.capacity(), [](char c) { return c == 0; }));
+  std::string short_one = "secret";
+  std::string taken = std::move(short_one);
+  crypto::wipe(short_one);  // a moved-from short string may still hold its bytes
+  EXPECT_TRUE(std::all_of(short_one.data(), short_one.data() + short_one.capacity(),
+                          [](char c) { return c == 0; }));
+  EXPECT_EQ(taken, "secret");
+}
+
 TEST_F(SecretPoolTest, SlotsAreZeroedDistinctAndWipedOnRelease) {
   secret_pool pool;
   byte* a = pool.allocate();

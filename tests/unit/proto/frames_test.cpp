@@ -581,6 +581,25 @@ TEST(Padded, CredentialsPadToTheSameLengthWhateverTheNameAndPassword) {
       1024U);
 }
 
+TEST(Frames, ForEachPasswordVisitsEveryPasswordFieldAndNothingElse) {
+  std::vector<frame> frames = {
+      sign_in{"al", "pw-in", key_of(1)},   sign_up{"al", "pw-up", key_of(1)},
+      change_password{"pw-old", "pw-new"}, delete_account{"pw-del"},
+      send{1, "al", bytes{1, 2}},          welcome{},
+  };
+  std::vector<std::string> seen;
+  for (frame& f : frames) {
+    proto::for_each_password(f, [&](std::string& s) {
+      seen.push_back(s);
+      s.assign(s.size(), '*');
+    });
+  }
+  EXPECT_EQ(seen, (std::vector<std::string>{"pw-in", "pw-up", "pw-old", "pw-new", "pw-del"}));
+  // What the callback does reaches the frame itself (callers wipe through it).
+  EXPECT_EQ(std::get<change_password>(frames[2]).new_password, "******");
+  EXPECT_EQ(std::get<sign_in>(frames[0]).name, "al");
+}
+
 TEST(Padded, SendsPadAsIfToTheLongestName) {
   const bytes envelope(104, 0xee);
   const frame to_short = send{1, "al", envelope};
