@@ -729,49 +729,93 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
   // committed after it finds the user online (its kick is queued on the io thread behind this
   // sign-in) and disconnects them.
   // An account the operator deleted while its password was being checked is gone: its
-  // sign-in is not recorded, and fails as an unknown name does.
+  // sign-in is not recorded, and fails as an unknown name does. One whose password was
+  // changed (or rehashed) meanwhile is not recorded either, and the password is checked
+  // again against the new hash: the old password must not get in after a change.
   struct recorded {
     std::optional<store::ban_record> ban;
     bool account_exists = true;
+    bool hash_changed = false;
   };
-  const bool same_key =
-      stored->identity_key && std::equal(key.begin(), key.end(), stored->identity_key->begin());
-  std::string not_recorded;  // why the database refused the record, if it did
   recorded r;
-  try {
-    r = co_await writes_.write([this, &name, &key, now] {
-      recorded w;
-      w.ban = bans_.find_active(name, now);
-      if (!w.ban) w.account_exists = users_.record_sign_in(name, key, now).has_value();
-      return w;
-    });
-  } catch (const std::exception& e) {
-    not_recorded = plain_reason(e);
-  }
-  if (s->ending()) co_return;
-  if (!not_recorded.empty()) {
-    // A full disk (or any write the database refuses) must not lock everyone out: the key
-    // already on record signs in unrecorded, and only the time of this sign-in is lost. A new
-    // key is refused: unrecorded, its owner would never be told of it (protocol.md 5.13).
-    if (!same_key) {
-      log::error() << "session " << s->id() << " (" << s->address() << "): sign-in as " << name
-                   << " with a new identity key refused: it cannot be recorded: " << not_recorded;
+  bool same_key = false;
+  for (int checks = 1;; ++checks) {
+    same_key =
+        stored->identity_key && std::equal(key.begin(), key.end(), stored->identity_key->begin());
+    const std::string& checked = stored->password_hash;
+    std::string not_recorded;  // why the database refused the record, if it did
+    try {
+      r = co_await writes_.write([this, &name, &key, now, &checked] {
+        recorded w;
+        w.ban = bans_.find_active(name, now);
+        if (!w.ban) {
+          const auto done = users_.record_sign_in(name, key, now, checked);
+          w.account_exists = done || done.error() != store::store_errc::not_found;
+          w.hash_changed = !done && done.error() == store::store_errc::hash_changed;
+        }
+        return w;
+      });
+    } catch (const std::exception& e) {
+      not_recorded = plain_reason(e);
+    }
+    if (s->ending()) co_return;
+    if (!not_recorded.empty()) {
+      // A full disk (or any write the database refuses) must not lock everyone out: the key
+      // already on record signs in unrecorded, and only the time of this sign-in is lost. A
+      // new key is refused: unrecorded, its owner would never be told of it (protocol.md 5.13).
+      if (!same_key) {
+        log::error() << "session " << s->id() << " (" << s->address() << "): sign-in as " << name
+                     << " with a new identity key refused: it cannot be recorded: " << not_recorded;
+        s->deliver(proto::error{proto::reason::busy, 0,
+                                "the relay cannot record a new key now (its database refuses "
+                                "writes); retry later, or sign in from the device used before"});
+        co_return;
+      }
+      r = co_await off_loop(db_strand_, inbox_, [this, &name, now, &checked] {
+        recorded read;
+        read.ban = bans_.find_active(name, now);
+        const auto found = users_.find(name);
+        read.account_exists = found.has_value();
+        read.hash_changed = found && found->password_hash != checked;
+        return read;
+      });
+      if (s->ending()) co_return;
+      if (!r.hash_changed) {
+        log::warn() << "user " << name << ": sign-in not recorded (" << not_recorded
+                    << "); signed in with the key on record";
+      }
+    }
+    if (!r.hash_changed || !r.account_exists) break;
+    if (checks == 3) {  // changed again at every check: someone is changing it in a loop
       s->deliver(proto::error{proto::reason::busy, 0,
-                              "the relay cannot record a new key now (its database refuses "
-                              "writes); retry later, or sign in from the device used before"});
+                              "the account's password is being changed; retry in a moment"});
       co_return;
     }
-    r = co_await off_loop(db_strand_, inbox_, [this, &name, now] {
-      recorded read;
-      read.ban = bans_.find_active(name, now);
-      read.account_exists = users_.find(name).has_value();
-      return read;
-    });
+    stored = co_await off_loop(db_strand_, inbox_, [this, &name] { return users_.find(name); });
     if (s->ending()) co_return;
-    log::warn() << "user " << name << ": sign-in not recorded (" << not_recorded
-                << "); signed in with the key on record";
+    const bool still = stored && co_await hash_on_worker([&stored, &password] {
+                         return crypto::verify_password(stored->password_hash, password);
+                       });
+    if (s->ending()) co_return;
+    if (!stored) {
+      r.account_exists = false;
+      break;
+    }
+    if (!still) {
+      // The password was right when it was typed, and is no longer: not a guess, so no
+      // penalty on the account or the address, but an attempt on this connection.
+      log::info() << "session " << s->id() << " (" << s->address() << "): sign-in as " << name
+                  << " failed: the password was changed while it was being checked";
+      ++stats_.sign_in_failures;
+      s->deliver(proto::error{proto::reason::invalid_credentials, 0, "invalid credentials"});
+      if (s->note_failure() >= cfg_.max_failures_per_connection) {
+        s->close(proto::reason::too_many_attempts, "too many failed attempts on this connection");
+      }
+      co_return;
+    }
   }
-  const auto& [ban, account_exists] = r;
+  const auto& ban = r.ban;
+  const bool account_exists = r.account_exists;
   if (!account_exists) {
     log::info() << "session " << s->id() << " (" << s->address() << "): sign-in as " << name
                 << " failed: the account was deleted meanwhile";
@@ -813,11 +857,12 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
   // and the account keeps the old strength.
   // Apart from this sign-in: its connection reads on (a ping, a message) meanwhile.
   if (const auto was = crypto::params_of(stored->password_hash); !was || *was != cfg_.argon2) {
-    net::co_spawn(io_, renew_hash(name, password), net::detached);
+    net::co_spawn(io_, renew_hash(name, password, stored->password_hash), net::detached);
   }
 }
 
-awaitable<void> relay_server::renew_hash(std::string name, std::string password) {
+awaitable<void> relay_server::renew_hash(std::string name, std::string password,
+                                         std::string replaced) {
   ++auth_running_;  // stop() waits for this too (see authenticate())
   struct running {
     relay_server& relay;
@@ -833,8 +878,10 @@ awaitable<void> relay_server::renew_hash(std::string name, std::string password)
     std::string fresh = co_await hash_on_worker([&password, params] {
       return crypto::hash_password(password, params, crypto::os_random());
     });
-    const auto renewed = co_await writes_.write(
-        [this, &name, &fresh] { return users_.set_password_hash(name, fresh); });
+    // Only over the hash it renews: a password changed meanwhile is not put back.
+    const auto renewed = co_await writes_.write([this, &name, &fresh, &replaced] {
+      return users_.set_password_hash(name, fresh, replaced);
+    });
     if (renewed) {
       log::info() << "user " << name << ": password hash renewed with the current parameters";
     }
@@ -892,53 +939,82 @@ awaitable<void> relay_server::change_account(std::shared_ptr<session> s, std::st
     ~release() { --n; }
   } release_slot{pending_auth_};
   try {
-    const auto stored =
-        co_await off_loop(db_strand_, inbox_, [this, &name] { return users_.find(name); });
-    if (s->ending()) co_return;
-    const bool ok = stored && co_await hash_on_worker([&stored, &password] {
-                      return crypto::verify_password(stored->password_hash, password);
-                    });
-    if (s->ending()) co_return;
-    if (!ok) {
-      // Someone at an unattended, signed-in terminal gets the connection's three attempts,
-      // and the account's (change_penalties_) however often its client signs in again.
-      log::info() << "user " << name << ": " << what << " refused: wrong password";
-      change_penalties_.failure(name, penalty_table::clock::now());
-      s->deliver(proto::error{proto::reason::invalid_credentials, 0,
-                              deleting ? "wrong password: the account was not deleted"
-                                       : "wrong password: the password was not changed"});
-      if (s->note_failure() >= cfg_.max_failures_per_connection) {
-        s->close(proto::reason::too_many_attempts, "too many failed attempts on this connection");
-      }
-      co_return;
-    }
-    change_penalties_.clear(name);
-    if (deleting) {
-      // The account, its key and any ban go, as with the operator's `delete`.
-      co_await writes_.write([this, &name] { return users_.remove(name).has_value(); });
+    std::optional<std::string> hash;  // of the new password, made once
+    // Each store write is made only if the hash the password was checked against is still
+    // the account's: a sign-in, the relay's rehash or another device's change that got in
+    // meanwhile is never undone, nor does a password that is no longer current change it.
+    for (int checks = 1;; ++checks) {
+      const auto stored =
+          co_await off_loop(db_strand_, inbox_, [this, &name] { return users_.find(name); });
       if (s->ending()) co_return;
-      log::info() << "user " << name << " deleted their account (key "
-                  << crypto::short_fingerprint(s->identity()) << ")";
-      // The answer, then the connection closes: leaving, the user is announced offline.
-      s->say_last_and_close(proto::account_changed{proto::account_changed::change::deleted});
+      const bool ok = stored && co_await hash_on_worker([&stored, &password] {
+                        return crypto::verify_password(stored->password_hash, password);
+                      });
+      if (s->ending()) co_return;
+      if (!ok) {
+        // Someone at an unattended, signed-in terminal gets the connection's three attempts,
+        // and the account's (change_penalties_) however often its client signs in again.
+        log::info() << "user " << name << ": " << what << " refused: wrong password";
+        change_penalties_.failure(name, penalty_table::clock::now());
+        s->deliver(proto::error{proto::reason::invalid_credentials, 0,
+                                deleting ? "wrong password: the account was not deleted"
+                                         : "wrong password: the password was not changed"});
+        if (s->note_failure() >= cfg_.max_failures_per_connection) {
+          s->close(proto::reason::too_many_attempts, "too many failed attempts on this connection");
+        }
+        co_return;
+      }
+      change_penalties_.clear(name);
+      const std::string& checked = stored->password_hash;
+      if (deleting) {
+        // The account, its key and any ban go, as with the operator's `delete`.
+        const auto removed = co_await writes_.write(
+            [this, &name, &checked] { return users_.remove(name, checked); });
+        if (!removed && removed.error() == store::store_errc::hash_changed && checks < 3) continue;
+        if (removed) {  // logged also when the session has just been replaced
+          log::info() << "user " << name << " deleted their account (key "
+                      << crypto::short_fingerprint(s->identity()) << ")";
+        }
+        if (s->ending()) co_return;
+        if (!removed) {
+          s->deliver(
+              proto::error{proto::reason::busy, 0,
+                           "the account's password is being changed; the account was not deleted"});
+          co_return;
+        }
+        // The answer, then the connection closes: leaving, the user is announced offline.
+        s->say_last_and_close(proto::account_changed{proto::account_changed::change::deleted});
+        co_return;
+      }
+      if (!hash) {
+        const auto params = cfg_.argon2;
+        hash = co_await hash_on_worker([&new_password, params] {
+          return crypto::hash_password(*new_password, params, crypto::os_random());
+        });
+      }
+      const auto changed = co_await writes_.write([this, &name, &hash, &checked] {
+        return users_.set_password_hash(name, *hash, checked);
+      });
+      if (!changed && changed.error() == store::store_errc::hash_changed && checks < 3) continue;
+      if (changed) {
+        account_penalties_.clear(name);
+        log::info() << "user " << name << " changed their password";
+      }
+      if (s->ending()) co_return;  // replaced by another sign-in: the next one tells (5.15)
+      if (!changed) {
+        s->deliver(proto::error{
+            changed.error() == store::store_errc::not_found ? proto::reason::invalid_credentials
+                                                            : proto::reason::busy,
+            0,
+            changed.error() == store::store_errc::not_found
+                // Deleted by the operator meanwhile: the session is being closed for that.
+                ? "the account no longer exists: the password was not changed"
+                : "the account's password is being changed; the password was not changed"});
+        co_return;
+      }
+      s->deliver(proto::account_changed{proto::account_changed::change::password});
       co_return;
     }
-    const auto params = cfg_.argon2;
-    std::string hash = co_await hash_on_worker([&new_password, params] {
-      return crypto::hash_password(*new_password, params, crypto::os_random());
-    });
-    const auto changed = co_await writes_.write(
-        [this, &name, &hash] { return users_.set_password_hash(name, hash); });
-    if (s->ending()) co_return;
-    if (!changed) {
-      // Deleted by the operator meanwhile: the session is being closed with that reason.
-      s->deliver(proto::error{proto::reason::invalid_credentials, 0,
-                              "the account no longer exists: the password was not changed"});
-      co_return;
-    }
-    account_penalties_.clear(name);
-    log::info() << "user " << name << " changed their password";
-    s->deliver(proto::account_changed{proto::account_changed::change::password});
   } catch (const std::exception& e) {
     // Disk full, I/O error: nothing changed, the session goes on.
     log::error() << "user " << name << ": " << what

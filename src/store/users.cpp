@@ -19,6 +19,8 @@ class store_category_impl : public std::error_category {
         return "no such user";
       case store_errc::not_banned:
         return "not banned";
+      case store_errc::hash_changed:
+        return "the password was changed meanwhile";
     }
     return "unknown store error";
   }
@@ -79,9 +81,14 @@ user_store::user_store(database& db)
       set_lookalike_(db, "UPDATE users SET lookalike = ?2 WHERE name = ?1"),
       find_(db, "SELECT " + std::string(columns) + " FROM users WHERE name = ?1"),
       sign_in_(db,
-               "UPDATE users SET last_sign_in = ?2, identity_key = ?3 WHERE name = ?1 RETURNING 1"),
-      set_hash_(db, "UPDATE users SET password_hash = ?2 WHERE name = ?1 RETURNING 1"),
-      remove_(db, "DELETE FROM users WHERE name = ?1 RETURNING 1"),
+               "UPDATE users SET last_sign_in = ?2, identity_key = ?3 WHERE name = ?1 AND (?4 IS "
+               "NULL OR password_hash = ?4) RETURNING 1"),
+      set_hash_(db,
+                "UPDATE users SET password_hash = ?2 WHERE name = ?1 AND (?3 IS NULL OR "
+                "password_hash = ?3) RETURNING 1"),
+      remove_(
+          db,
+          "DELETE FROM users WHERE name = ?1 AND (?2 IS NULL OR password_hash = ?2) RETURNING 1"),
       list_(db, "SELECT " + std::string(columns) + " FROM users ORDER BY name"),
       count_(db, "SELECT count(*) FROM users") {}
 
@@ -134,29 +141,62 @@ std::optional<user_record> user_store::find(std::string_view name) {
   return read_record(*s);
 }
 
+namespace {
+// Binds the optional expected hash (NULL: any).
+void bind_if_hash(statement& s, int index, std::optional<std::string_view> if_hash) {
+  if (if_hash) {
+    s.bind(index, *if_hash);
+  } else {
+    s.bind(index, nullptr);
+  }
+}
+}  // namespace
+
+result<void> user_store::updated_or_why(std::string_view name) {
+  // Which condition failed; the caller's transaction keeps this consistent with the update.
+  return find(name) ? store_errc::hash_changed : store_errc::not_found;
+}
+
 result<void> user_store::record_sign_in(std::string_view name,
-                                        const std::array<std::uint8_t, 32>& key, std::int64_t now) {
-  run s{sign_in_};
-  s->bind(1, name).bind(2, now).bind(3, byte_view{key});
-  if (s->step() != statement::step_result::row) return store_errc::not_found;
-  s->step();
-  return {};
+                                        const std::array<std::uint8_t, 32>& key, std::int64_t now,
+                                        std::optional<std::string_view> if_hash) {
+  {
+    run s{sign_in_};
+    s->bind(1, name).bind(2, now).bind(3, byte_view{key});
+    bind_if_hash(*s, 4, if_hash);
+    if (s->step() == statement::step_result::row) {
+      s->step();
+      return {};
+    }
+  }
+  return updated_or_why(name);
 }
 
-result<void> user_store::set_password_hash(std::string_view name, std::string_view hash) {
-  run s{set_hash_};
-  s->bind(1, name).bind(2, hash);
-  if (s->step() != statement::step_result::row) return store_errc::not_found;
-  s->step();
-  return {};
+result<void> user_store::set_password_hash(std::string_view name, std::string_view hash,
+                                           std::optional<std::string_view> if_hash) {
+  {
+    run s{set_hash_};
+    s->bind(1, name).bind(2, hash);
+    bind_if_hash(*s, 3, if_hash);
+    if (s->step() == statement::step_result::row) {
+      s->step();
+      return {};
+    }
+  }
+  return updated_or_why(name);
 }
 
-result<void> user_store::remove(std::string_view name) {
-  run s{remove_};
-  s->bind(1, name);
-  if (s->step() != statement::step_result::row) return store_errc::not_found;
-  s->step();
-  return {};
+result<void> user_store::remove(std::string_view name, std::optional<std::string_view> if_hash) {
+  {
+    run s{remove_};
+    s->bind(1, name);
+    bind_if_hash(*s, 2, if_hash);
+    if (s->step() == statement::step_result::row) {
+      s->step();
+      return {};
+    }
+  }
+  return updated_or_why(name);
 }
 
 std::vector<user_record> user_store::list() {

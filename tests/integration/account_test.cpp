@@ -2,6 +2,9 @@
 // 5.17), over real loopback sockets against the real relay and its SQLite file.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+
 #include "support/relay_fixture.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_client.hpp"
@@ -157,6 +160,46 @@ TEST_F(AccountTest, ADeletedAccountLeavesTheRosterAndTheDatabaseAndFreesTheName)
   EXPECT_EQ(error_of(old.sign_in("alice", "alice-password"))->code, reason::invalid_credentials);
   test_client newcomer(relay.port());
   EXPECT_TRUE(welcomed(newcomer.sign_in("alice", "someone else's", true)));
+}
+
+// A sign-in with the old password whose check was still running when a change was stored
+// used to get in, with the change already made (review 8, L2). The relay now records a
+// sign-in only against the hash it checked, and checks the password again otherwise. The
+// costly parameters make the race certain: the sign-in reads the old hash once the change
+// has passed its own check, and its check ends after the change is stored.
+TEST(AccountRace, TheOldPasswordCheckedWhileAChangeIsStoredDoesNotGetIn) {
+  temp_dir dir;
+  auto cfg = test_config(dir.path());
+  cfg.argon2 = {2, 32 * 1024, 1};  // tens of ms a hash; two hashing threads run side by side
+  relay_fixture relay{cfg};
+  test_client alice(relay.port());
+  alice.sign_up_ok("alice", "alice-password");
+  // How long one check takes here (sanitizers and a busy machine included).
+  const auto started = std::chrono::steady_clock::now();
+  {
+    test_client probe(relay.port());
+    probe.use_identity(alice.identity());
+    ASSERT_TRUE(error_of(probe.sign_in("alice", "not-alice-password")));
+  }
+  const auto check = std::chrono::steady_clock::now() - started;
+
+  // The change: its check (one unit), then its new hash (one more), then it is stored.
+  alice.send_frame(proto::change_password{"alice-password", "a new password"});
+  // Half-way through the new hash: the sign-in reads the old hash and checks it for one
+  // unit, so it ends after the change is stored.
+  std::this_thread::sleep_for(check + check / 2);
+  test_client late(relay.port());
+  late.use_identity(alice.identity());
+  const auto refused = error_of(late.sign_in("alice", "alice-password"));
+  ASSERT_TRUE(refused) << "the old password got in after the change";
+  EXPECT_EQ(refused->code, reason::invalid_credentials);
+
+  auto answer = alice.next_frame(10s);
+  while (answer && std::holds_alternative<proto::presence>(*answer)) answer = alice.next_frame(10s);
+  ASSERT_TRUE(answer && std::holds_alternative<proto::account_changed>(*answer));
+  test_client now(relay.port());
+  now.use_identity(alice.identity());
+  EXPECT_TRUE(welcomed(now.sign_in("alice", "a new password")));
 }
 
 }  // namespace

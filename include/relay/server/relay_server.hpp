@@ -113,9 +113,10 @@ class relay_server {
   awaitable<void> authenticate_impl(std::shared_ptr<session> s, std::string name,
                                     std::string password, proto::key_bytes identity, bool sign_up,
                                     std::optional<proto::key_bytes> device_proof);
-  /// Replaces `name`'s password hash by one under the current parameters, apart from the
-  /// sign-in (its connection reads on meanwhile); stop() waits for it. Wipes `password`.
-  awaitable<void> renew_hash(std::string name, std::string password);
+  /// Replaces `name`'s password hash `replaced` by one under the current parameters, apart
+  /// from the sign-in (its connection reads on meanwhile), unless it was replaced otherwise
+  /// meanwhile; stop() waits for it. Wipes `password`.
+  awaitable<void> renew_hash(std::string name, std::string password, std::string replaced);
   void complete_sign_in(const std::shared_ptr<session>& s, const std::string& name,
                         const crypto::public_key& identity,
                         const std::optional<proto::last_key>& other_key = std::nullopt);

@@ -31,6 +31,7 @@ enum class store_errc {
   name_taken = 1,  ///< create: an account with that exact name already exists
   not_found,       ///< an update named an account that does not exist
   not_banned,      ///< unban: the account has no ban in force
+  hash_changed,    ///< an update for a password hash that was replaced meanwhile
 };
 const std::error_category& store_category() noexcept;
 std::error_code make_error_code(store_errc e) noexcept;
@@ -56,20 +57,29 @@ class user_store {
   /// The account named exactly `name`, if any.
   std::optional<user_record> find(std::string_view name);
   /// Records a successful sign-in: last_sign_in = now and identity_key = key (the user's
-  /// current key). not_found if there is no such account.
+  /// current key). not_found if there is no such account. Given `if_hash`, only while the
+  /// stored hash is still that one (the one the password was checked against), else
+  /// hash_changed: a password changed while the old one was being checked no longer signs in.
   result<void> record_sign_in(std::string_view name, const std::array<std::uint8_t, 32>& key,
-                              std::int64_t now);
-  /// Replaces the stored hash (rehash on parameter change). not_found if there is no such account.
-  result<void> set_password_hash(std::string_view name, std::string_view hash);
+                              std::int64_t now, std::optional<std::string_view> if_hash = {});
+  /// Replaces the stored hash (a password change, or a rehash on parameter change). not_found
+  /// if there is no such account; given `if_hash`, hash_changed if the stored hash is no longer
+  /// that one, so that two changes racing cannot undo each other.
+  result<void> set_password_hash(std::string_view name, std::string_view hash,
+                                 std::optional<std::string_view> if_hash = {});
   /// Deletes the account and, through the schema's cascade, its ban. not_found if there is no
-  /// such account. The name is free to be taken again.
-  result<void> remove(std::string_view name);
+  /// such account; given `if_hash`, hash_changed if its password hash is no longer that one.
+  /// The name is free to be taken again.
+  result<void> remove(std::string_view name, std::optional<std::string_view> if_hash = {});
   /// Every account, ordered by name (bytewise).
   std::vector<user_record> list();
   /// How many accounts there are.
   std::int64_t count();
 
  private:
+  /// After an update matched no row: not_found, or hash_changed if the account is there.
+  result<void> updated_or_why(std::string_view name);
+
   statement insert_;
   statement lookalike_of_;
   statement without_lookalike_;

@@ -88,6 +88,31 @@ TEST_F(UserStore, SetPasswordHash) {
   EXPECT_EQ(r.error(), store_errc::not_found);
 }
 
+TEST_F(UserStore, UpdatesGivenTheHashCheckedAgainstRefuseOnceItWasReplaced) {
+  ASSERT_TRUE(users_.create("carol", hash, make_key(1), 1));
+  // The hash the password was checked against is still stored: both go through.
+  ASSERT_TRUE(users_.record_sign_in("carol", make_key(2), 5, hash));
+  ASSERT_TRUE(users_.set_password_hash("carol", "$argon2id$v=19$new", hash));
+  // A sign-in or a second change checked against the old hash changes nothing.
+  const auto late_sign_in = users_.record_sign_in("carol", make_key(3), 9, hash);
+  ASSERT_FALSE(late_sign_in);
+  EXPECT_EQ(late_sign_in.error(), store_errc::hash_changed);
+  const auto late_change = users_.set_password_hash("carol", "$argon2id$v=19$other", hash);
+  ASSERT_FALSE(late_change);
+  EXPECT_EQ(late_change.error(), store_errc::hash_changed);
+  const auto r = users_.find("carol");
+  EXPECT_EQ(r->password_hash, "$argon2id$v=19$new");
+  EXPECT_EQ(r->identity_key, make_key(2));
+  EXPECT_EQ(r->last_sign_in, 5);
+  // Nor does a deletion.
+  EXPECT_EQ(users_.remove("carol", hash).error(), store_errc::hash_changed);
+  ASSERT_TRUE(users_.find("carol").has_value());
+  ASSERT_TRUE(users_.remove("carol", "$argon2id$v=19$new"));
+  // No account at all is still not_found, whatever hash was expected.
+  EXPECT_EQ(users_.record_sign_in("ghost", make_key(1), 5, hash).error(), store_errc::not_found);
+  EXPECT_EQ(users_.set_password_hash("ghost", "x", hash).error(), store_errc::not_found);
+}
+
 TEST_F(UserStore, RemoveDeletesTheAccountAndFreesTheName) {
   ASSERT_TRUE(users_.create("carol", hash, make_key(1), 1));
   ASSERT_TRUE(users_.create("dave", hash, make_key(2), 1));
