@@ -976,6 +976,12 @@ awaitable<void> relay_server::change_account(std::shared_ptr<session> s, std::st
                       << crypto::short_fingerprint(s->identity()) << ")";
         }
         if (s->ending()) co_return;
+        if (!removed && removed.error() == store::store_errc::not_found) {
+          // Deleted by the operator meanwhile: the session is being closed for that.
+          s->deliver(
+              proto::error{proto::reason::invalid_credentials, 0, "the account no longer exists"});
+          co_return;
+        }
         if (!removed) {
           s->deliver(
               proto::error{proto::reason::busy, 0,
