@@ -784,6 +784,9 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   // they go first, then a ping, whose pong says the relay has handled them all (a refusal
   // would have come before it). A relay that does not answer within 5 s is left anyway.
   bool draining = false;
+  // /quit was typed (or input ended): what is typed after it is not sent, or the drain's
+  // pong would confirm it unseen, and a script's lines after its /quit are never read.
+  bool leaving = false;
   // Piped input has ended (a script's lines, all read): what it left waiting is still sent
   // if the relay comes back within outage_grace, as the script cannot type it again.
   bool input_ended = false;
@@ -1735,6 +1738,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         release_held(v->name);
       }
     } else if (std::holds_alternative<quit_line>(in)) {
+      leaving = true;
       if (!connected) {  // nothing to say goodbye to
         report_unsent();
         stop = true;
@@ -1776,6 +1780,12 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
           },
           net::detached);
     } else if (auto* s = std::get_if<send_line>(&in)) {
+      if (leaving) {
+        u.error("! not sent: leaving after /quit (/quit again or Ctrl-C leaves now): " +
+                excerpt(s->text));
+        something_unsent = true;
+        return;
+      }
       // The limit first: a too-long message is refused the same way whoever it is for.
       if (s->text.size() > crypto::max_text) {
         u.error("! not sent: messages are at most " + std::to_string(crypto::max_text) +
@@ -1914,6 +1924,9 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       }
     } else {
       while (auto line = cio.lines.next(&stop)) {
+        // A script's /quit ends its input, as `exit` ends a shell script: nothing after it
+        // is read, and what came before is confirmed before leaving, as at the end.
+        if (std::holds_alternative<quit_line>(parse_input(*line))) break;
         // A line over max_input_line comes as its head alone (the reader drops the rest),
         // which the size check in on_line refuses: never sent in part.
         net::post(io, [&, text = std::move(*line)] { take_line(text); });

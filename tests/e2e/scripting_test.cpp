@@ -394,6 +394,45 @@ TEST_F(ScriptingTest, ALineThatDidNotGoIsNamedAndSetsTheExitCode) {
   EXPECT_EQ(burst->wait_exit(), 5) << burst->describe("exit");
 }
 
+// From a black-box review: a script's /quit did not end it. The lines after it were sent,
+// and the end of input, taken as a second /quit, left at once and named what the relay had
+// delivered as possibly lost (exit 5).
+TEST_F(ScriptingTest, AScriptsQuitEndsItsInputAndWhatCameBeforeIsConfirmed) {
+  auto a = alice();
+  {
+    auto bot = piped("bot", {"--user", "bot", "--sign-up"});
+    ASSERT_TRUE(saw(*a, "* bot joined"));
+    bot->write("alice:before quit\n/quit\nalice:after quit\n");  // stdin stays open
+    EXPECT_EQ(bot->wait_exit(), 0) << bot->describe("the /quit alone ends the run with 0");
+    const auto seen = a->read_until("* bot left");
+    ASSERT_TRUE(seen) << a->describe("bot did not leave");
+    EXPECT_NE(seen->find("bot: before quit"), std::string::npos) << *seen;
+    EXPECT_EQ(seen->find("after quit"), std::string::npos) << *seen;
+    EXPECT_EQ(bot->err().find("may not have got"), std::string::npos) << bot->describe("named");
+  }
+  {
+    // The natural end of a script: its last line, then /quit, then the end of input.
+    auto bot = piped("bot", {"--user", "bot"});
+    ASSERT_TRUE(saw(*a, "* bot joined"));
+    bot->write("alice:last line\nq!\n");
+    bot->close_stdin();
+    EXPECT_EQ(bot->wait_exit(), 0) << bot->describe("exit");
+    ASSERT_TRUE(saw(*a, "bot: last line"));
+    EXPECT_EQ(bot->err().find("may not have got"), std::string::npos) << bot->describe("named");
+  }
+  {
+    // At a terminal, a line typed ahead of the goodbye is not sent either.
+    auto bot = piped("bot", {"--user", "bot"});
+    ASSERT_TRUE(saw(*a, "* bot joined"));
+    a->send("bot:one\r/quit\rbot:two\r");
+    ASSERT_TRUE(exited_with(*a, 0));
+    ASSERT_TRUE(bot->wait_stderr("* alice left")) << bot->describe("alice did not leave");
+    EXPECT_EQ(bot->out(), "alice: one\n") << bot->describe("stdout");
+    bot->close_stdin();
+    EXPECT_EQ(bot->wait_exit(), 0) << bot->describe("exit");
+  }
+}
+
 TEST_F(ScriptingTest, WrongPasswordOrUnknownUserExitsTwoWithoutAsking) {
   // Unknown user, no --sign-up: refused, nothing created, no question asked.
   auto unknown = piped("nobody", {"--user", "nobody"});
