@@ -291,6 +291,32 @@ TEST_F(TrustTest, RelayKeyOptionPinsInAdvance) {
   EXPECT_FALSE(sign_in(*relaxed, "alice", alice_password).empty());
 }
 
+// From a black-box review: a device whose contacts file is damaged signed in first, and
+// replaced the account's session on its other device, only then to stop. It now stops before
+// anything is sent.
+TEST_F(TrustTest, ADamagedContactsFileStopsTheClientBeforeItSignsIn) {
+  auto [alice, bob, alice_key, bob_key] = start_alice_and_bob();
+  ASSERT_FALSE(bob_key.empty());
+  ASSERT_TRUE(saw(*alice, "* bob joined, a new contact"));
+  // alice's second device: the same key and contacts, with a line in contacts twice.
+  fs::copy(home_path("alice"), home_path("alice-copy"), fs::copy_options::recursive);
+  const fs::path copied = home_path("alice-copy") /
+                          contacts_path("alice", "alice").lexically_relative(home_path("alice"));
+  const std::string text = read_text(copied);
+  ASSERT_FALSE(text.empty());
+  std::ofstream(copied, std::ios::app) << text.substr(text.rfind('\n', text.size() - 2) + 1);
+  auto copy = client("alice-copy");
+  ASSERT_TRUE(type_credentials(*copy, "alice", alice_password));
+  EXPECT_TRUE(saw(*copy, "is damaged (line"));
+  EXPECT_TRUE(saw(*copy, "Nothing was sent to the relay."));
+  EXPECT_TRUE(exited_with(*copy, 1));
+  // alice's first device is still signed in: a message reaches her.
+  bob->send_line("alice:still here?");
+  EXPECT_TRUE(saw(*alice, "bob: still here?"));
+  EXPECT_EQ(alice->transcript().find("you signed in from"), std::string::npos)
+      << alice->transcript();
+}
+
 TEST_F(TrustTest, ContactKeyChangeHoldsUntilAccept) {
   auto [alice, bob, alice_key, old_key] = start_alice_and_bob();
   ASSERT_FALSE(alice_key.empty());
