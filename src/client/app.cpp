@@ -1822,6 +1822,13 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
     if (stop) return;
     // While reconnecting, leaving is not put off until the relay is back.
     const auto in = parse_input(text);
+    // What needs no relay is answered at once, also while it is away or the roster is on
+    // its way: a mistyped line's error long after, under other lines, names no line.
+    if (std::holds_alternative<input_error>(in) || std::holds_alternative<help_line>(in) ||
+        std::holds_alternative<empty_line>(in)) {
+      on_line(text);
+      return;
+    }
     if (!connected && std::holds_alternative<send_line>(in) && !std::exchange(told_away, true)) {
       u.info("* not connected: what you type now is sent once the relay is back");
     }

@@ -589,6 +589,11 @@ TEST_F(E2eTest, LinesTypedWhileTheRelayIsAwayWaitForARecipientWhoIsBackLater) {
   alice->send_line("bob:written while the relay was away");
   ASSERT_TRUE(saw(*alice, "* not connected: what you type now is sent once the relay is back"));
   alice->send_line("dave:to someone never seen here");  // a review: "dave is not back yet"
+  // A line that could never go is said at once, not after the relay is back (a review).
+  alice->send_line("hello without a colon");
+  ASSERT_TRUE(saw(*alice, "! to send a message type NAME:MESSAGE"));
+  alice->send_line("/frob");
+  ASSERT_TRUE(saw(*alice, "! unknown command /frob"));
 
   relay_ = start_relay(dir_.path() / "relay.db", relay_.port);
   ASSERT_TRUE(saw(*alice, "* reconnected to the relay"));
