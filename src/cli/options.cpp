@@ -332,6 +332,10 @@ parsed parse_options(const std::vector<std::string>& args) {
   // "[::1]", as the relay prints its IPv6 address: the brackets only set it off from a port.
   if (m.config.host.size() > 2 && m.config.host.front() == '[' && m.config.host.back() == ']')
     m.config.host = m.config.host.substr(1, m.config.host.size() - 2);
+  // An empty host would connect to the local machine and pin a relay named ":PORT".
+  if (m.config.host.empty() || m.config.host.find_first_of(" \t\n") != std::string::npos) {
+    return usage_error{"--host takes a host name or an address (not empty, no spaces)"};
+  }
   m.config.port = port;
   if (vm.count("home")) m.config.home = vm["home"].as<std::string>();
   if (vm.count("relay-key")) {

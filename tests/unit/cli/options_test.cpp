@@ -68,6 +68,12 @@ TEST(Options, ClientOptions) {
   // From a black-box review: the relay prints "[::1]:P", and --host '[::1]' was not found.
   EXPECT_EQ(std::get<client_mode>(parse({"--host", "[::1]"})).config.host, "::1");
   EXPECT_EQ(std::get<client_mode>(parse({"--host", "::1"})).config.host, "::1");
+  // From a black-box review: an empty host connected, and pinned a relay named ":PORT".
+  for (const char* bad : {"", "a b", " chat.example"}) {
+    const auto refused = parse({"--host", bad});
+    ASSERT_TRUE(std::holds_alternative<usage_error>(refused)) << bad;
+    EXPECT_NE(std::get<usage_error>(refused).message.find("--host takes"), std::string::npos);
+  }
   EXPECT_EQ(c.config.home, "/h");
   EXPECT_EQ(*c.config.relay_key, std::string(64, 'a'));
   // Grouped, upper case, with colons: the same fingerprint.
