@@ -2354,8 +2354,12 @@ int run_client(const client_config& cfg) {
       if (!stdin_tty) {
         // No terminal to ask y/N on: a script creates accounts only when told to.
         // The relay does not say which (a wrong password or no such account): both are named.
-        u.error("a wrong password, or no account named " + name +
-                " (without a terminal, --sign-up creates it; nothing was created)");
+        // After the lines above, which say what it most likely was, not the riddle again.
+        u.error(key_opened ? std::string("nothing was created (without a terminal, --sign-up "
+                                         "creates an account of that name)")
+                           : "a wrong password, or no account named " + name +
+                                 " (without a terminal, --sign-up creates it; nothing was "
+                                 "created)");
         return exit_bad_credentials;
       }
       auto answer = ask(u, in, "Create a new account named '" + name + "'? [y/N] ");

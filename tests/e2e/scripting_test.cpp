@@ -459,6 +459,21 @@ TEST_F(ScriptingTest, WrongPasswordOrUnknownUserExitsTwoWithoutAsking) {
   EXPECT_EQ(anonymous->wait_exit(), 1) << anonymous->describe("no user");
   EXPECT_NE(anonymous->err().find("give --user NAME"), std::string::npos)
       << anonymous->describe("no reason given");
+
+  // The account deleted by the operator: the key here still opens with the password, which
+  // the client says was the account's; the riddle after it is not repeated (a review).
+  relay_.proc->send_line("delete bot confirm");
+  ASSERT_TRUE(relay_.proc->wait_for("deleted the account bot"))
+      << relay_.proc->describe("no console?");
+  auto deleted = piped("bot", {"--user", "bot"});
+  EXPECT_EQ(deleted->wait_exit(), 2) << deleted->describe("deleted account");
+  EXPECT_NE(deleted->err().find("so it was bot's"), std::string::npos) << deleted->describe("why");
+  EXPECT_NE(deleted->err().find("nothing was created (without a terminal, --sign-up creates an "
+                                "account of that name)"),
+            std::string::npos)
+      << deleted->describe("hint");
+  EXPECT_EQ(deleted->err().find("a wrong password, or no account"), std::string::npos)
+      << deleted->describe("contradiction");
 }
 
 // Standard input of a script carries messages: its first line is never taken as a password
