@@ -96,9 +96,9 @@ awaitable<result<void>> link::open(const std::string& host, std::uint16_t port,
   if (!m2) {
     protocol_fault_ =
         m2.error() == link_errc::closed
-            ? "it closed the connection before answering (a relay at its limit of connections "
-              "not signed in yet, from this address or from all, does so; or this is not a "
-              "relaychat relay)"
+            ? "it closed the connection before answering (a relay at one of its limits of "
+              "connections does so: in all, or not signed in yet, from this address or from "
+              "all; or this is not a relaychat relay)"
             : "its answer is not a relaychat handshake message (" + protocol_fault_ +
                   "): not a relaychat relay?";
     co_return fail(link_errc::handshake_failed);
