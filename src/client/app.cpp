@@ -1093,8 +1093,10 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         return;
       case key_check::changed:
       case key_check::changed_verified:
-        // The same changed key again (a device signing in and out): warned once is enough.
+        // The same changed key again (a device signing in and out): warned once is enough,
+        // and reminded only while something waits for it (not at every sign-in: a review).
         if (auto it = untrusted.find(name); it != untrusted.end() && it->second == key) {
+          if (const auto h = held.find(name); h == held.end() || h->second.empty()) return;
           u.warning(
               "! " + name + " is still on the changed key: messages to " + name + " are held (" +
               (old->verified ? "/verify " + name : "/accept " + name + " or /verify " + name) +
