@@ -501,6 +501,27 @@ constexpr std::chrono::seconds quit_linger{2};
 /// How often the client makes a new session key (protocol.md 8.5).
 constexpr std::chrono::hours session_renewal{1};
 
+/// A contact whose announced key differs from the one pinned.
+struct changed_key {
+  std::string name;
+  crypto::public_key pinned{}, announced{};
+  bool verified = false;  ///< the pinned key was verified
+};
+
+/// The warning for one changed key: loud, both fingerprints, what it may mean, what to do.
+std::string changed_key_text(const changed_key& k) {
+  const std::string& name = k.name;
+  return "!!! WARNING: " + name + "'s identity key has CHANGED !!!\n" +
+         "!   pinned key:    " + crypto::short_fingerprint(k.pinned) +
+         (k.verified ? "  (verified)" : "") + "\n" +
+         "!   announced key: " + crypto::short_fingerprint(k.announced) + "\n" + "!   " + name +
+         " may have a new device, or someone (the relay?)\n" + "!   is impersonating " + name +
+         ". Messages to " + name + " are held until you\n" +
+         (k.verified
+              ? "!   compare safety numbers again: /verify " + name
+              : "!   /accept " + name + " (or compare safety numbers: /verify " + name + ")");
+}
+
 /// Now, in microseconds since the epoch: when a line was typed (chat::seal_to).
 std::uint64_t micros_now() {
   return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
@@ -731,6 +752,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   // the presence frame being read: a first sign-in to a relay with thousands online pins
   // them all, and a line (and a save of the file) for each took minutes.
   std::vector<std::pair<std::string, crypto::public_key>> snapshot_new_contacts;
+  std::vector<changed_key> snapshot_changed_keys;  // likewise for keys that changed
   bool book_changed = false;
   // Lines that arrived before the roster snapshot: handled once it is complete, so a script
   // that sends at once does not hear "bob is not online" only because the snapshot was late.
@@ -1068,8 +1090,10 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
                 "nothing can be sent to " + name + " or read from them; it is not pinned");
       return;
     }
+    // What was pinned, copied: book.see() below may move the entry.
     const contact* before = book.find(name);
-    const std::optional<contact> old = before ? std::optional<contact>(*before) : std::nullopt;
+    const crypto::public_key pinned = before ? before->key : crypto::public_key{};
+    const bool was_verified = before && before->verified;
     switch (book.see(name, key)) {
       case key_check::new_contact:
         book_changed = true;  // saved once the presence frame is read
@@ -1099,22 +1123,42 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
           if (const auto h = held.find(name); h == held.end() || h->second.empty()) return;
           u.warning(
               "! " + name + " is still on the changed key: messages to " + name + " are held (" +
-              (old->verified ? "/verify " + name : "/accept " + name + " or /verify " + name) +
-              ")");
+              (was_verified ? "/verify " + name : "/accept " + name + " or /verify " + name) + ")");
           return;
         }
         untrusted[name] = key;
-        u.warning("!!! WARNING: " + name + "'s identity key has CHANGED !!!\n" +
-                  "!   pinned key:    " + crypto::short_fingerprint(old->key) +
-                  (old->verified ? "  (verified)" : "") + "\n" +
-                  "!   announced key: " + crypto::short_fingerprint(key) + "\n" + "!   " + name +
-                  " may have a new device, or someone (the relay?)\n" + "!   is impersonating " +
-                  name + ". Messages to " + name + " are held until you\n" +
-                  (old->verified ? "!   compare safety numbers again: /verify " + name
-                                 : "!   /accept " + name + " (or compare safety numbers: /verify " +
-                                       name + ")"));
+        changed_key k{name, pinned, key, was_verified};
+        if (quiet && !u.json()) {  // in a roster snapshot: said at its end, together if many
+          snapshot_changed_keys.push_back(std::move(k));
+          return;
+        }
+        u.warning(changed_key_text(k));
         return;
     }
+  };
+  // The key changes of a roster snapshot: one by one when there are a few, else one warning
+  // naming them (a relay that swapped every key would otherwise print six lines a contact).
+  auto show_changed_keys = [&](const std::vector<changed_key>& changed) {
+    if (changed.size() <= one_by_one) {
+      for (const auto& k : changed) u.warning(changed_key_text(k));
+      return;
+    }
+    std::vector<std::string> names, verified;
+    for (const auto& k : changed) {
+      names.push_back(k.name);
+      if (k.verified) verified.push_back(k.name);
+    }
+    std::sort(names.begin(), names.end());
+    std::sort(verified.begin(), verified.end());
+    u.warning("!!! WARNING: the identity keys of " + std::to_string(changed.size()) +
+              " contacts have CHANGED !!!\n!   " + some_names(names, joins_named) +
+              "\n!   Each may have a new device, or someone (the relay?) is\n"
+              "!   impersonating them. Messages to them are held until you\n"
+              "!   /accept NAME (or compare safety numbers: /verify NAME);\n"
+              "!   /who lists the keys." +
+              (verified.empty() ? std::string()
+                                : "\n!   Verified before, so /verify again: " +
+                                      some_names(verified, joins_named)));
   };
 
   notice_limiter rejections(rejections_shown, rejection_window);
@@ -1526,6 +1570,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
           snapshot_done = true;
           chat_ready = connected;
           show_new_contacts(std::exchange(snapshot_new_contacts, {}));
+          show_changed_keys(std::exchange(snapshot_changed_keys, {}));
           u.show(online_entries(false));
           sending_outage_lines = std::exchange(after_outage, false);
           while (!early.empty() && !stop) {

@@ -433,6 +433,37 @@ TEST_F(ScriptingTest, AScriptsQuitEndsItsInputAndWhatCameBeforeIsConfirmed) {
   }
 }
 
+// From a black-box review: a relay announcing new keys for many contacts at once printed a
+// six-line warning for each. More than five in one roster are one warning naming them.
+TEST_F(ScriptingTest, ManyKeysChangedAtOnceAreOneWarningNamingThem) {
+  auto a = alice();
+  std::vector<std::unique_ptr<piped_process>> users;
+  for (int i = 1; i <= 6; ++i) {
+    const std::string u = "user" + std::to_string(i);
+    users.push_back(piped(u, {"--user", u, "--sign-up"}));
+    ASSERT_TRUE(saw(*a, "* " + u + " joined"));
+  }
+  a->send_line("/quit");
+  ASSERT_TRUE(exited_with(*a, 0));
+  users.clear();  // they leave
+  // Each signs in from another device: a new key each, while alice is away.
+  for (int i = 1; i <= 6; ++i) {
+    const std::string u = "user" + std::to_string(i);
+    users.push_back(piped(u + "-new", {"--user", u}));
+    ASSERT_TRUE(users.back()->wait_stderr("signed in as " + u)) << users.back()->describe(u);
+  }
+  auto again = start_client(dir_, relay_.port, "alice");
+  ASSERT_FALSE(sign_in(*again, "alice", alice_password).empty());
+  ASSERT_TRUE(saw(*again, "!!! WARNING: the identity keys of 6 contacts have CHANGED !!!"));
+  ASSERT_TRUE(saw(*again, "!   user1, user2, user3, user4, user5, user6\n"));
+  EXPECT_TRUE(saw(*again, "!   /accept NAME (or compare safety numbers: /verify NAME);"));
+  EXPECT_EQ(again->transcript().find("user1's identity key has CHANGED"), std::string::npos)
+      << again->transcript();
+  // Each is held as after a warning of its own.
+  again->send_line("user3:hello");
+  EXPECT_TRUE(saw(*again, "! held for user3 (key changed): /accept user3 or /verify user3"));
+}
+
 TEST_F(ScriptingTest, WrongPasswordOrUnknownUserExitsTwoWithoutAsking) {
   // Unknown user, no --sign-up: refused, nothing created, no question asked.
   auto unknown = piped("nobody", {"--user", "nobody"});
