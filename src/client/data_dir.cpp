@@ -11,6 +11,7 @@
 #include <cstring>
 #include <sstream>
 #include <stdexcept>
+#include <vector>
 
 #include "relay/crypto/secret.hpp"
 #include "relay/proto/names.hpp"
@@ -193,9 +194,17 @@ void data_dir::write_identity(const std::string& relay, const std::string& user,
 }
 
 void data_dir::check_identity_writable(const std::string& relay, const std::string& user) const {
+  // Directories made for the check go again after it (writing the key makes them anew): a
+  // sign-in that then fails leaves no empty directory behind (found by a review).
+  std::vector<fs::path> made;  // the deepest first
+  for (fs::path d = identity_path(relay, user).parent_path(); !d.empty() && !fs::exists(d);
+       d = d.parent_path()) {
+    made.push_back(d);
+  }
   fs::path tmp;
   ::close(create_private_temp(identity_path(relay, user), tmp));
   ::unlink(tmp.c_str());
+  for (const auto& d : made) ::rmdir(d.c_str());
 }
 
 fs::path data_dir::contacts_path(const std::string& relay, const std::string& user) const {

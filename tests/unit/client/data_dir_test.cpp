@@ -45,6 +45,23 @@ TEST(DataDir, IdentityFilesArePrivate) {
   EXPECT_FALSE(d.read_identity("127.0.0.1:20001", "bob"));
 }
 
+// From a black-box review: a scripted sign-in that failed left an empty directory for the
+// name it tried. The check that a key could be kept leaves nothing behind.
+TEST(DataDir, CheckingThatAKeyCanBeKeptLeavesNoDirectoryBehind) {
+  test::temp_dir t;
+  std::filesystem::create_directories(t.path() / "home");
+  data_dir d(t.path() / "home");
+  d.check_identity_writable("127.0.0.1:20001", "newguy");
+  EXPECT_TRUE(std::filesystem::is_empty(t.path() / "home"));
+  // A directory there before stays, and the key is written as before.
+  d.write_identity("127.0.0.1:20001", "alice", bytes{1});
+  d.check_identity_writable("127.0.0.1:20001", "alice");
+  EXPECT_TRUE(d.read_identity("127.0.0.1:20001", "alice"));
+  d.check_identity_writable("127.0.0.1:20001", "bob");
+  EXPECT_FALSE(std::filesystem::exists(d.identity_path("127.0.0.1:20001", "bob").parent_path()));
+  EXPECT_TRUE(std::filesystem::exists(d.identity_path("127.0.0.1:20001", "alice")));
+}
+
 TEST(DataDir, LastUserIsPerRelayAndOnlyAValidName) {
   test::temp_dir t;
   data_dir d(t.path());
