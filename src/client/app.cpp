@@ -2532,7 +2532,8 @@ int run_client(const client_config& cfg) {
               "  numbers with them (/verify NAME). Signing in again from the other\n"
               "  device changes it back.");
   }
-  if (!cfg.json) u.info("type NAME:MESSAGE to send, /help for commands");
+  // A hint for a person: a script's log has no use for it (a review).
+  if (!cfg.json && stdin_tty) u.info("type NAME:MESSAGE to send, /help for commands");
   std::string contacts_text, seen_text, sent_text;
   if (const auto problem = read_local_files(contacts_text, seen_text, sent_text);
       !problem.empty()) {

@@ -262,6 +262,8 @@ TEST_F(ScriptingTest, PipedClientChatsBothWaysAndStdoutHasOnlyMessages) {
             std::string::npos)
       << bot->describe("the first-use pin");
   EXPECT_EQ(bot->err().find("not online"), std::string::npos) << bot->describe("sent too early");
+  // The hint for a person at a terminal is not in a script's log.
+  EXPECT_EQ(bot->err().find("type NAME:MESSAGE"), std::string::npos) << bot->describe("hint");
   // Not a terminal: no escape sequences, no timestamps.
   EXPECT_EQ(bot->out().find('\x1b'), std::string::npos);
   EXPECT_EQ(bot->err().find('\x1b'), std::string::npos);
