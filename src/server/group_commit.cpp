@@ -36,7 +36,10 @@ void group_commit::commit_queued() {
   }
   commits_.fetch_add(1, std::memory_order_relaxed);
   writes_.fetch_add(batch.size(), std::memory_order_relaxed);
-  for (auto& w : batch) w->finish(failed);
+  // The last answer takes the strand's own reference (see pending_job::finish).
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    batch[i]->finish(i + 1 == batch.size() ? std::move(failed) : failed);
+  }
 }
 
 }  // namespace relay::server

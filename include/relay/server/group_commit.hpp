@@ -80,10 +80,11 @@ class group_commit {
       return thrown;
     }
     void finish(std::exception_ptr failed) override {
-      if (thrown) failed = thrown;
-      back.post([failed, r = std::move(result), h = std::move(handler)]() mutable {
-        std::move(h)(failed, std::move(r));
-      });
+      // Moved, never copied, to the loop: the strand keeps no reference, so the exception
+      // is freed where it is read (libstdc++'s reference count is invisible to TSan).
+      if (thrown) failed = std::exchange(thrown, nullptr);
+      back.post([failed = std::move(failed), r = std::move(result),
+                 h = std::move(handler)]() mutable { std::move(h)(failed, std::move(r)); });
     }
     F fn;
     H handler;
