@@ -184,8 +184,7 @@ TEST(NotARelay, ARelayClosingAtOnceIsSaidToBeAtItsLimitOrNoRelay) {
       start_relay(dir.path() / "most.db", 0, RELAY_NODE_BINARY, {"--max-connections", "2"});
   raw_socket fifth(most.port, "127.0.0.4"), sixth(most.port, "127.0.0.5");
   auto carol = start_client(dir, most.port, "carol");
-  EXPECT_TRUE(saw(*carol, "does so: in all, or not signed in yet"))
-      << carol->describe("carol");
+  EXPECT_TRUE(saw(*carol, "does so: in all, or not signed in yet")) << carol->describe("carol");
   EXPECT_TRUE(exited_with(*carol, 3));
 }
 
