@@ -2124,25 +2124,8 @@ int run_client(const client_config& cfg) {
   std::string data_id = relay_id;
 
   std::string name;
-  // name's files in data_id, read; what is wrong, said as an error, if one cannot be read
-  // (a directory in its place) or contacts is damaged: taken as empty, they would drop every
-  // pin or counter in them without a word.
-  auto read_local_files = [&](std::string& contacts, std::string& seen,
-                              std::string& sent) -> std::string {
-    try {
-      contacts = dir.read_contacts(data_id, name);
-      seen = dir.read_seen(data_id, name);
-      sent = dir.read_sent(data_id, name);
-    } catch (const std::exception& e) {
-      return std::string("error: ") + e.what() + "; not continuing";
-    }
-    std::string problem;
-    if (!contact_book::parse(contacts, &problem)) {
-      return "error: " + dir.contacts_path(data_id, name).string() + " is damaged (" + problem +
-             "); not continuing (it holds your contacts' pinned keys)";
-    }
-    return {};
-  };
+  // name's files in data_id, read before each sign-in is sent (see there).
+  std::string contacts_text, seen_text, sent_text;
   password_text password;
   // At the terminal, a password that did not unlock this device's key before one that did:
   // perhaps the account's new password, changed on another device.
@@ -2306,15 +2289,23 @@ int run_client(const client_config& cfg) {
       u.error(std::string("error: ") + e.what());
       return exit_failure;
     }
-    // Checked before anything is sent: signing in first would replace this account's
-    // session on its other device, only to stop here (found by a review).
-    {
-      std::string contacts_text, seen_text, sent_text;
-      if (const auto problem = read_local_files(contacts_text, seen_text, sent_text);
-          !problem.empty()) {
-        u.error(problem + "\n  Nothing was sent to the relay.");
-        return exit_failure;
-      }
+    // Read and checked before anything is sent: signing in first would replace this
+    // account's session on its other device, only to stop (found by a review). A file that
+    // cannot be read (a directory in its place) stops the run like a damaged one: taken as
+    // empty, it would drop every pin or counter in it without a word.
+    try {
+      contacts_text = dir.read_contacts(data_id, name);
+      seen_text = dir.read_seen(data_id, name);
+      sent_text = dir.read_sent(data_id, name);
+    } catch (const std::exception& e) {
+      u.error(std::string("error: ") + e.what() + "; not continuing (nothing was sent)");
+      return exit_failure;
+    }
+    if (std::string problem; !contact_book::parse(contacts_text, &problem)) {
+      u.error("error: " + dir.contacts_path(data_id, name).string() + " is damaged (" + problem +
+              "); not continuing (it holds your contacts' pinned keys)\n  Nothing was sent to "
+              "the relay.");
+      return exit_failure;
     }
     std::copy(identity->pub().begin(), identity->pub().end(), pub.begin());
 
@@ -2534,13 +2525,7 @@ int run_client(const client_config& cfg) {
   }
   // A hint for a person: a script's log has no use for it (a review).
   if (!cfg.json && stdin_tty) u.info("type NAME:MESSAGE to send, /help for commands");
-  std::string contacts_text, seen_text, sent_text;
-  if (const auto problem = read_local_files(contacts_text, seen_text, sent_text);
-      !problem.empty()) {
-    u.error(problem);
-    return exit_failure;
-  }
-  auto book = contact_book::parse(contacts_text);
+  auto book = contact_book::parse(contacts_text);  // checked before the sign-in
   auto save_book = [&] {
     try {
       dir.write_contacts(data_id, name, book->serialise());
