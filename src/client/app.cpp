@@ -1078,16 +1078,97 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
                " new contacts pinned: " + some_names(names, one_by_one) +
                "\n  (/who lists their keys; compare safety numbers with /verify NAME)");
       };
+  // Joins and leaves. A round with many (a relay restarting, a busy hour) is said in a line
+  // each way, as weechat's smart filter spares its users; rounds that follow each other
+  // closely (the relay sends one per --roster-interval) are said together once they pause.
+  // Programs (--json) get every one, at once. Key changes and lookalikes are said apart.
+  struct roster_line {
+    bool joined = false;
+    std::string name;
+    crypto::public_key key{};
+    bool first_sight = false;
+  };
+  std::vector<roster_line> roster_pending;
+  std::chrono::steady_clock::time_point last_round{}, pending_since{};
+  net::steady_timer roster_timer(io);
+  auto show_roster_lines = [&](const std::vector<roster_line>& lines) {
+    std::vector<std::string> joined, left;
+    std::size_t joined_new = 0;
+    for (const auto& l : lines) {
+      (l.joined ? joined : left).push_back(l.name);
+      joined_new += l.joined && l.first_sight;
+    }
+    const bool sum_joins = !u.json() && joined.size() > one_by_one;
+    const bool sum_leaves = !u.json() && left.size() > one_by_one;
+    for (const auto& l : lines) {
+      if (l.joined && !sum_joins) u.show(join_event{l.name, key_text::of(l.key), l.first_sight});
+      if (!l.joined && !sum_leaves) u.show(leave_event{l.name});
+    }
+    // Every name when they fit in a few more than one by one, else the first five.
+    const auto names = [](const std::vector<std::string>& all) {
+      return some_names(all, all.size() <= joins_named ? all.size() : one_by_one);
+    };
+    if (sum_joins) {
+      u.info("* " + std::to_string(joined.size()) + " joined: " + names(joined) +
+             (joined_new == 0 ? std::string()
+                              : "\n  (" + std::to_string(joined_new) +
+                                    " of them new contacts, pinned: /who lists their keys; "
+                                    "compare safety numbers with /verify NAME)"));
+    }
+    if (sum_leaves) u.info("* " + std::to_string(left.size()) + " left: " + names(left));
+  };
+  auto flush_roster = [&] {
+    roster_timer.cancel();
+    if (!roster_pending.empty()) show_roster_lines(std::exchange(roster_pending, {}));
+  };
+  // This presence round's joins and leaves so far, while it is read (else null).
+  std::vector<roster_line>* round_so_far = nullptr;
+  // Before a notice about someone's key: the joins and leaves that came before it, waiting to
+  // be grouped or read in this round, are said first. Grouping must not reorder them: "* bob
+  // joined" shown after the warning about bob's new key, and after bob left again (a review).
+  auto roster_before_notice = [&] {
+    flush_roster();
+    if (round_so_far && !round_so_far->empty()) {
+      last_round = std::chrono::steady_clock::now();
+      show_roster_lines(std::exchange(*round_so_far, {}));
+    }
+  };
+  auto roster_round = [&](std::vector<roster_line> lines) {
+    const auto now = std::chrono::steady_clock::now();
+    const bool follows = now - last_round < roster_settle || !roster_pending.empty();
+    last_round = now;
+    if (u.json() || !follows) {
+      flush_roster();
+      show_roster_lines(lines);
+      return;
+    }
+    if (roster_pending.empty()) pending_since = now;
+    roster_pending.insert(roster_pending.end(), std::make_move_iterator(lines.begin()),
+                          std::make_move_iterator(lines.end()));
+    // Said once the rounds pause, and at least every few seconds while they do not.
+    roster_timer.expires_at(std::min(now + roster_settle, pending_since + roster_settle_at_most));
+    roster_timer.async_wait([&](boost::system::error_code ec) {
+      if (!ec) flush_roster();
+    });
+  };
   // Checks an announced key against the pin; prints what a person must know.
   // `quiet`: a snapshot entry. `joined_said_it`: the join line already said that this is a
   // new contact, and its key.
   auto check_key = [&](const std::string& name, const crypto::public_key& key, bool quiet,
                        bool joined_said_it = false) {
+    const auto warn = [&](std::string text) {
+      roster_before_notice();
+      u.warning(std::move(text));
+    };
+    const auto tell = [&](std::string text) {
+      roster_before_notice();
+      u.info(std::move(text));
+    };
     // Not a key anyone holds (a relay's fault or a hostile account): said, and not pinned,
     // so the day a real key comes it is a new contact, not a key change.
     if (!crypto::usable_public_key(key)) {
-      u.warning("! " + name + " has an unusable key (a low-order point, not one anyone holds): " +
-                "nothing can be sent to " + name + " or read from them; it is not pinned");
+      warn("! " + name + " has an unusable key (a low-order point, not one anyone holds): " +
+           "nothing can be sent to " + name + " or read from them; it is not pinned");
       return;
     }
     // What was pinned, copied: book.see() below may move the entry.
@@ -1100,19 +1181,19 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         // A relay from before lookalike names were refused, or one that lies, may still
         // show a "b0b" beside a known "bob": said, as the names alone do not tell.
         if (const auto known = book.lookalike_of(name)) {
-          u.warning("! new contact " + name + " looks like your contact " + *known +
-                    " but is another user, with another key (" + crypto::short_fingerprint(key) +
-                    "): check who it is with /verify " + name);
+          warn("! new contact " + name + " looks like your contact " + *known +
+               " but is another user, with another key (" + crypto::short_fingerprint(key) +
+               "): check who it is with /verify " + name);
           return;
         }
         if (quiet) {  // in a roster snapshot: said together at its end
           snapshot_new_contacts.emplace_back(name, key);
           return;
         }
-        if (!joined_said_it) u.info(new_contact_text(name, key));
+        if (!joined_said_it) tell(new_contact_text(name, key));
         return;
       case key_check::same:
-        if (untrusted.erase(name) && !quiet) u.info("* " + name + " is back on the pinned key");
+        if (untrusted.erase(name) && !quiet) tell("* " + name + " is back on the pinned key");
         release_held(name);
         return;
       case key_check::changed:
@@ -1121,9 +1202,9 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         // and reminded only while something waits for it (not at every sign-in: a review).
         if (auto it = untrusted.find(name); it != untrusted.end() && it->second == key) {
           if (const auto h = held.find(name); h == held.end() || h->second.empty()) return;
-          u.warning(
-              "! " + name + " is still on the changed key: messages to " + name + " are held (" +
-              (was_verified ? "/verify " + name : "/accept " + name + " or /verify " + name) + ")");
+          warn("! " + name + " is still on the changed key: messages to " + name + " are held (" +
+               (was_verified ? "/verify " + name : "/accept " + name + " or /verify " + name) +
+               ")");
           return;
         }
         untrusted[name] = key;
@@ -1132,7 +1213,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
           snapshot_changed_keys.push_back(std::move(k));
           return;
         }
-        u.warning(changed_key_text(k));
+        warn(changed_key_text(k));
         return;
     }
   };
@@ -1186,67 +1267,6 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
     const bool shown = rejections.admit(from, now);
     if (!shown) arm_rejections_timer();
     return shown;
-  };
-  // Joins and leaves. A round with many (a relay restarting, a busy hour) is said in a line
-  // each way, as weechat's smart filter spares its users; rounds that follow each other
-  // closely (the relay sends one per --roster-interval) are said together once they pause.
-  // Programs (--json) get every one, at once. Key changes and lookalikes are said apart.
-  struct roster_line {
-    bool joined = false;
-    std::string name;
-    crypto::public_key key{};
-    bool first_sight = false;
-  };
-  std::vector<roster_line> roster_pending;
-  std::chrono::steady_clock::time_point last_round{}, pending_since{};
-  net::steady_timer roster_timer(io);
-  auto show_roster_lines = [&](const std::vector<roster_line>& lines) {
-    std::vector<std::string> joined, left;
-    std::size_t joined_new = 0;
-    for (const auto& l : lines) {
-      (l.joined ? joined : left).push_back(l.name);
-      joined_new += l.joined && l.first_sight;
-    }
-    const bool sum_joins = !u.json() && joined.size() > one_by_one;
-    const bool sum_leaves = !u.json() && left.size() > one_by_one;
-    for (const auto& l : lines) {
-      if (l.joined && !sum_joins) u.show(join_event{l.name, key_text::of(l.key), l.first_sight});
-      if (!l.joined && !sum_leaves) u.show(leave_event{l.name});
-    }
-    // Every name when they fit in a few more than one by one, else the first five.
-    const auto names = [](const std::vector<std::string>& all) {
-      return some_names(all, all.size() <= joins_named ? all.size() : one_by_one);
-    };
-    if (sum_joins) {
-      u.info("* " + std::to_string(joined.size()) + " joined: " + names(joined) +
-             (joined_new == 0 ? std::string()
-                              : "\n  (" + std::to_string(joined_new) +
-                                    " of them new contacts, pinned: /who lists their keys; "
-                                    "compare safety numbers with /verify NAME)"));
-    }
-    if (sum_leaves) u.info("* " + std::to_string(left.size()) + " left: " + names(left));
-  };
-  auto flush_roster = [&] {
-    roster_timer.cancel();
-    if (!roster_pending.empty()) show_roster_lines(std::exchange(roster_pending, {}));
-  };
-  auto roster_round = [&](std::vector<roster_line> lines) {
-    const auto now = std::chrono::steady_clock::now();
-    const bool follows = now - last_round < roster_settle || !roster_pending.empty();
-    last_round = now;
-    if (u.json() || !follows) {
-      flush_roster();
-      show_roster_lines(lines);
-      return;
-    }
-    if (roster_pending.empty()) pending_since = now;
-    roster_pending.insert(roster_pending.end(), std::make_move_iterator(lines.begin()),
-                          std::make_move_iterator(lines.end()));
-    // Said once the rounds pause, and at least every few seconds while they do not.
-    roster_timer.expires_at(std::min(now + roster_settle, pending_since + roster_settle_at_most));
-    roster_timer.async_wait([&](boost::system::error_code ec) {
-      if (!ec) flush_roster();
-    });
   };
   // Leaving, by choice or not: what was typed and never went out is named, never lost quietly.
   auto report_unsent = [&] {
@@ -1536,7 +1556,8 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       if (auto* p = std::get_if<proto::presence>(&*f)) {
         const auto events = c.apply(*p);
         std::vector<roster_line> lines;  // this round's joins and leaves, to show
-        std::vector<std::string> back;   // joined, with messages waiting for them
+        round_so_far = &lines;
+        std::vector<std::string> back;  // joined, with messages waiting for them
         for (const auto& ev : events) {
           switch (ev.what) {
             case roster_event::kind::joined: {
@@ -1553,12 +1574,14 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
               lines.push_back({false, ev.name, {}, false});
               break;
             case roster_event::kind::key_changed:
+              roster_before_notice();
               u.info("* " + ev.name + " signed in again, with key " +
                      crypto::short_fingerprint(ev.key));
               check_key(ev.name, ev.key, false);
               break;
           }
         }
+        round_so_far = nullptr;
         if (!lines.empty()) roster_round(std::move(lines));
         // "carol is back: sending ..." after "carol joined", not before it.
         std::erase_if(back, [&](const std::string& n) { return !awaiting.count(n); });

@@ -331,6 +331,16 @@ TEST_F(TrustTest, ContactKeyChangeHoldsUntilAccept) {
   ASSERT_FALSE(new_key.empty());
   ASSERT_NE(new_key, old_key);
   ASSERT_TRUE(saw(*alice, "!!! WARNING: bob's identity key has CHANGED !!!"));
+  // In the order it happened: bob left and joined, then his key is warned of (join lines
+  // wait to be grouped, and came after the warning, once bob had left again: a review).
+  {
+    const std::string t = alice->transcript();
+    const auto left_at = t.find("* bob left");
+    ASSERT_NE(left_at, std::string::npos) << t;
+    EXPECT_LT(t.find("* bob joined (key " + new_key + ")", left_at),
+              t.find("!!! WARNING: bob's identity key has CHANGED"))
+        << t;
+  }
   // The operator is told too, on the relay's log.
   EXPECT_TRUE(
       saw(*relay_.proc, "user bob signed in with a new identity key (was " + old_key + ")"));
@@ -364,6 +374,12 @@ TEST_F(TrustTest, ContactKeyChangeHoldsUntilAccept) {
   EXPECT_TRUE(saw(*alice,
                   "! bob is still on the changed key: messages to bob are held "
                   "(/accept bob or /verify bob)"));
+  {
+    const std::string t = alice->transcript();
+    const auto left_at = t.rfind("* bob left");
+    EXPECT_LT(t.find("* bob joined (key", left_at), t.find("! bob is still on the changed key"))
+        << t;
+  }
   EXPECT_EQ(occurrences(alice->transcript(), "WARNING: bob's identity key has CHANGED"), 1U)
       << alice->transcript();
 
