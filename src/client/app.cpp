@@ -1719,7 +1719,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       u.error("! " + err->message);
       something_unsent = true;
     } else if (std::holds_alternative<help_line>(in)) {
-      u.text_block(input_help());
+      u.text_block(input_help(cio.use_editor));
     } else if (std::holds_alternative<who_line>(in)) {
       u.show(online_entries(true));
     } else if (std::holds_alternative<password_line>(in) ||

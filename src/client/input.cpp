@@ -121,22 +121,31 @@ input parse_input(std::string_view line) {
   return make_send(line.substr(0, colon), text);
 }
 
-std::string_view input_help() {
-  return "commands:\n"
-         "  NAME:MESSAGE          send MESSAGE to NAME (split at the first colon)\n"
-         "  /msg NAME MESSAGE     the same\n"
-         "  /who                  you and who is online: key fingerprints, trust\n"
-         "  /verify NAME          the safety number to compare with NAME out of band\n"
-         "  /verify NAME confirm  mark NAME verified after comparing\n"
-         "  /accept NAME          trust NAME's new key after a key-change warning\n"
-         "  /password             change your password (asked for, not shown)\n"
-         "  /delete-account       delete your account on this relay, for good\n"
-         "  /help                 this help\n"
-         "  /quit or q!           leave (Ctrl-D too)\n"
-         "keys: Tab completes names, Up/Down recall earlier lines,\n"
-         "Ctrl-C drops a half-typed line (on an empty one it leaves);\n"
-         "a pasted block of several lines is sent as ONE message\n"
-         "to the name before the first colon\n";
+std::string input_help(bool with_editor) {
+  std::string text =
+      "commands:\n"
+      "  NAME:MESSAGE          send MESSAGE to NAME (split at the first colon)\n"
+      "  /msg NAME MESSAGE     the same\n"
+      "  /who                  you and who is online: key fingerprints, trust\n"
+      "  /verify NAME          the safety number to compare with NAME out of band\n"
+      "  /verify NAME confirm  mark NAME verified after comparing\n"
+      "  /accept NAME          trust NAME's new key after a key-change warning\n";
+  if (with_editor) {
+    text +=
+        "  /password             change your password (asked for, not shown)\n"
+        "  /delete-account       delete your account on this relay, for good\n";
+  }
+  text +=
+      "  /help                 this help\n"
+      "  /quit or q!           leave (Ctrl-D too)\n";
+  // Piped input has no keys to press, and no hidden prompt to type a password at.
+  text += with_editor ? "keys: Tab completes names, Up/Down recall earlier lines,\n"
+                        "Ctrl-C drops a half-typed line (on an empty one it leaves);\n"
+                        "a pasted block of several lines is sent as ONE message\n"
+                        "to the name before the first colon\n"
+                      : "each line is one message; the end of input leaves too;\n"
+                        "/password and /delete-account need the client at a terminal\n";
+  return text;
 }
 
 }  // namespace relay::client

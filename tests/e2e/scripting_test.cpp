@@ -396,6 +396,19 @@ TEST_F(ScriptingTest, ALineThatDidNotGoIsNamedAndSetsTheExitCode) {
   EXPECT_EQ(burst->wait_exit(), 5) << burst->describe("exit");
 }
 
+// A script's /help names what works in a script, not the terminal's keys (a review).
+TEST_F(ScriptingTest, HelpInAScriptListsWhatWorksThereAndNoKeys) {
+  auto bot = piped("bot", {"--user", "bot", "--sign-up"});
+  bot->write("/help\n");
+  ASSERT_TRUE(bot->wait_stderr("/password and /delete-account need the client at a terminal", 10s))
+      << bot->describe("no help for scripts");
+  EXPECT_NE(bot->err().find("  /verify NAME confirm"), std::string::npos) << bot->err();
+  EXPECT_EQ(bot->err().find("Tab completes"), std::string::npos) << bot->err();
+  EXPECT_EQ(bot->out(), "") << "the help went to stdout, which carries only messages";
+  bot->close_stdin();
+  EXPECT_EQ(bot->wait_exit(), 0) << bot->describe("exit");
+}
+
 // From a black-box review: a script's /quit did not end it. The lines after it were sent,
 // and the end of input, taken as a second /quit, left at once and named what the relay had
 // delivered as possibly lost (exit 5).

@@ -45,7 +45,8 @@ input parse_input(std::string_view line);
 /// letters lowered (protocol.md 2.2), so "  Bob " is bob. Not checked: see proto::valid_name.
 std::string typed_name(std::string_view typed);
 
-/// The client's /help text.
-std::string_view input_help();
+/// The client's /help text. `with_editor`: typed at the line editor, whose keys it names and
+/// which can ask for passwords; else lines are piped in, and only what works there is listed.
+std::string input_help(bool with_editor);
 
 }  // namespace relay::client
