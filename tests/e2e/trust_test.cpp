@@ -391,6 +391,40 @@ TEST_F(TrustTest, ContactKeyChangeHoldsUntilAccept) {
   EXPECT_TRUE(saw(*alice, "* bob    key " + new_key + "  unverified"));
 }
 
+// The README's way to use one account from two devices without a key change: the account's
+// directory (its sealed key and pins) copied to the other. Contacts see the same key.
+TEST_F(TrustTest, AnAccountsDirectoryCopiedToAnotherDeviceSignsInThereWithTheSameKey) {
+  auto [alice, bob, alice_key, bob_key] = start_alice_and_bob();
+  ASSERT_FALSE(bob_key.empty());
+  bob->send_line("/quit");
+  ASSERT_TRUE(exited_with(*bob, 0));
+  ASSERT_TRUE(saw(*alice, "* bob left"));
+
+  const fs::path account_dir = contacts_path("bob", "bob").parent_path();
+  const fs::path copied = contacts_path("bob-laptop", "bob").parent_path();
+  fs::create_directories(copied.parent_path());
+  for (fs::path d = copied.parent_path(); d != dir_.path(); d = d.parent_path()) {
+    fs::permissions(d, fs::perms::owner_all, fs::perm_options::replace);
+  }
+  fs::copy(account_dir, copied, fs::copy_options::recursive);
+  ASSERT_TRUE(fs::exists(copied / "identity.key"));
+
+  auto laptop = client("bob-laptop");
+  ASSERT_EQ(sign_in(*laptop, "bob", bob_password), bob_key);
+  ASSERT_TRUE(saw(*laptop, "* online: alice\n"));
+  ASSERT_TRUE(saw(*alice, "* bob joined (key " + bob_key + ")"));
+  laptop->send_line("alice:from the laptop");
+  ASSERT_TRUE(saw(*alice, "bob: from the laptop"));
+  alice->send_line("bob:got it");
+  ASSERT_TRUE(saw(*laptop, "alice: got it"));
+
+  // No new key, so no warning anywhere; and alice's pin came along, so she is no new contact.
+  EXPECT_EQ(laptop->transcript().find("had no key"), std::string::npos) << laptop->transcript();
+  EXPECT_EQ(laptop->transcript().find("new contact"), std::string::npos) << laptop->transcript();
+  EXPECT_EQ(laptop->transcript().find("another key"), std::string::npos) << laptop->transcript();
+  EXPECT_EQ(alice->transcript().find("CHANGED"), std::string::npos) << alice->transcript();
+}
+
 TEST_F(TrustTest, TheOwnerIsToldWhenTheAccountWasUsedWithAnotherKey) {
   auto [alice, bob, alice_key, old_key] = start_alice_and_bob();
   ASSERT_FALSE(old_key.empty());
