@@ -19,6 +19,7 @@
 #include "relay/server/relay_server.hpp"
 #include "relay/term/terminal.hpp"
 #include "relay/term/wrap.hpp"
+#include "relay/util/fd_limit.hpp"
 #include "relay/util/log.hpp"
 #include "relay/util/write_all.hpp"
 
@@ -38,6 +39,11 @@ void wrap_log_on_terminal() {
     (void)util::write_all(STDERR_FILENO, rows);
   });
 }
+
+/// Descriptors the relay keeps open besides its connections: the database and its WAL and
+/// shared-memory files, the audit log, the listening socket, epoll, timer and event fds, the
+/// standard streams and the console's terminal (18 at rest, measured), with room to spare.
+constexpr std::size_t descriptors_besides_connections = 64;
 
 }  // namespace
 
@@ -74,8 +80,20 @@ int run_relay(const relay_config& cfg) {
     });
   };
   keep_ignoring();
+  // Every connection is a descriptor. Debian's soft limit (1024) is raised as far as the hard
+  // one allows; a relay that still cannot have --max-connections refuses connections beyond
+  // what it can hold, as it refuses those beyond the limit, rather than leave them waiting
+  // unaccepted (accept() failing with EMFILE) until they give up.
+  relay_config tuned = cfg;
+  const std::uint64_t wanted = cfg.max_connections + descriptors_besides_connections;
+  const std::uint64_t open_files = util::raise_open_file_limit(wanted);
+  if (open_files < wanted) {
+    tuned.max_connections = open_files > 2 * descriptors_besides_connections
+                                ? open_files - descriptors_besides_connections
+                                : open_files / 2;
+  }
   try {
-    relay = std::make_unique<relay_server>(io, cfg);
+    relay = std::make_unique<relay_server>(io, tuned);
   } catch (const std::exception& e) {
     log::flush();  // what was logged before the failure comes first
     std::fprintf(stderr, "node: %s\n", e.what());
@@ -150,6 +168,16 @@ int run_relay(const relay_config& cfg) {
       std::to_string(cfg.argon2.t_cost) + (cfg.argon2.t_cost == 1 ? " pass, " : " passes, ") +
       std::to_string(cfg.argon2.parallelism) + " lane(s), on " +
       std::to_string(relay->hashing_threads()) + " thread(s)");
+  if (tuned.max_connections < cfg.max_connections) {
+    const std::string why = "the open-file limit is " + std::to_string(open_files) +
+                            ", so at most " + std::to_string(tuned.max_connections) +
+                            " connections, not the " + std::to_string(cfg.max_connections) +
+                            " of --max-connections";
+    log::warn() << why;
+    say("warning: " + why +
+        ": raise the hard limit (ulimit -Hn as root; LimitNOFILE= for a "
+        "systemd service)");
+  }
   std::fflush(stdout);                         // the console says whether it is ready
   log::flush(std::chrono::milliseconds(500));  // e.g. the warning above, before the prompt
   {

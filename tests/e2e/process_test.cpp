@@ -2,17 +2,21 @@
 #include <gtest/gtest.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sys/resource.h>
 
 #include <algorithm>
 #include <csignal>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <regex>
 #include <sstream>
 #include <thread>
 #include <vector>
 
+#include "support/chat_driver.hpp"
 #include "support/pty_process.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_client.hpp"
@@ -232,6 +236,73 @@ TEST(Process, RelayHashesOnOneThreadPerCpuItMayRunOn) {
   EXPECT_NE(free.proc->transcript().find("on " + std::to_string(cpus) + " thread(s)"),
             std::string::npos)
       << free.proc->transcript();
+}
+
+// Every connection is a descriptor, and Debian's soft limit is 1024: the relay raises it
+// toward --max-connections, as far as the hard limit goes.
+TEST(Process, RelayRaisesItsOpenFileLimitForItsConnections) {
+  temp_dir dir;
+  relay_process relay;
+  {
+    // Started with Debian's soft limit, whatever this test runs with; the relay inherits it.
+    rlimit mine{};
+    ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &mine), 0);
+    rlimit debian = mine;
+    debian.rlim_cur = std::min<rlim_t>(1024, mine.rlim_max);
+    ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &debian), 0);
+    struct restore {  // also when start_relay throws
+      const rlimit& mine;
+      ~restore() { ::setrlimit(RLIMIT_NOFILE, &mine); }
+    } guard{mine};
+    relay = start_relay(dir.path() / "relay.db");
+  }
+  std::istringstream lines(read_proc(relay.proc->pid(), "limits"));
+  std::string line;
+  while (std::getline(lines, line) && line.rfind("Max open files", 0) != 0) {
+  }
+  // "Max open files            4160                 524288               files"
+  std::istringstream fields(line.substr(std::string("Max open files").size()));
+  std::string soft, hard;
+  fields >> soft >> hard;
+  ASSERT_FALSE(soft.empty()) << read_proc(relay.proc->pid(), "limits");
+  const auto value = [](const std::string& v) {
+    return v == "unlimited" ? UINT64_MAX : std::stoull(v);
+  };
+  EXPECT_GE(value(soft), std::min<std::uint64_t>(value(hard), 4096 + 64)) << line;
+}
+
+// A hard limit below what --max-connections needs: said at start, and what the relay cannot
+// hold is refused at once, as at --max-connections, instead of waiting unaccepted (accept()
+// failing with EMFILE) until the client gives up. Found setting up a service.
+TEST(Process, ARelayWithTooFewDescriptorsSaysSoAndRefusesWhatItCannotHoldAtOnce) {
+  temp_dir dir;
+  const auto wrapper = dir.path() / "few-files";
+  {
+    std::ofstream w(wrapper);
+    w << "#!/bin/sh\nulimit -n 160\nexec '" << RELAY_NODE_BINARY << "' \"$@\"\n";
+  }
+  std::filesystem::permissions(wrapper, std::filesystem::perms::owner_all);
+  auto relay =
+      start_relay(dir.path() / "relay.db", 0, wrapper,
+                  {"--max-unauthenticated", "1000", "--max-unauthenticated-per-address", "1000"});
+  EXPECT_NE(relay.proc->transcript().find(
+                "warning: the open-file limit is 160, so at most 96 connections, not the 4096 "
+                "of --max-connections"),
+            std::string::npos)
+      << relay.proc->transcript();
+  std::vector<std::unique_ptr<raw_socket>> held;
+  for (int i = 0; i < 96; ++i) held.push_back(std::make_unique<raw_socket>(relay.port));
+  for (auto& s : held) ASSERT_FALSE(s->closed_within(std::chrono::milliseconds(0)));
+  // One more: closed at once (before, it waited in the backlog unanswered).
+  raw_socket extra(relay.port);
+  EXPECT_TRUE(extra.closed_within(std::chrono::seconds(2)));
+  EXPECT_TRUE(saw(*relay.proc, "refused connection from 127.0.0.1: connection limit reached"));
+  EXPECT_EQ(relay.proc->transcript().find("accept failed"), std::string::npos)
+      << relay.proc->transcript();
+  // And it serves on once there is room: a real client signs up.
+  held.clear();
+  auto alice = start_client(dir, relay.port, "alice");
+  EXPECT_FALSE(sign_up(*alice, "alice", "alice-Pw-7f3e9c21").empty());
 }
 
 }  // namespace
