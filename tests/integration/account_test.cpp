@@ -1,10 +1,17 @@
 // A signed-in user changes their password or deletes their account (protocol.md 5.15 to
 // 5.17), over real loopback sockets against the real relay and its SQLite file.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <string>
 #include <thread>
+#include <vector>
 
+#include "relay/crypto/password.hpp"
+#include "relay/crypto/random.hpp"
 #include "support/relay_fixture.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_client.hpp"
@@ -200,6 +207,92 @@ TEST(AccountRace, TheOldPasswordCheckedWhileAChangeIsStoredDoesNotGetIn) {
   test_client now(relay.port());
   now.use_identity(alice.identity());
   EXPECT_TRUE(welcomed(now.sign_in("alice", "a new password")));
+}
+
+// The other end of the race: a hash replaced again while every re-check runs. A sign-in, a
+// change and a deletion each check the password at most three times, then answer busy,
+// and none of them is done over a hash it was not checked against. Another connection to
+// the database stands in for changes in a loop, four in each check, each to another hash of
+// the same password (not one stored a moment before: a real hash has a fresh salt, and a
+// hash that came back would pass the relay's comparison, as it should).
+TEST(AccountRace, AHashReplacedAtEveryCheckEndsInBusyAndNothingIsDone) {
+  temp_dir dir;
+  auto cfg = test_config(dir.path());
+  cfg.argon2 = {2, 16 * 1024, 1};  // tens of ms a check: several replacements in each
+  relay_fixture relay{cfg};
+  test_client alice(relay.port());
+  alice.sign_up_ok("alice", "alice-password");
+
+  // Used in turn: one comes back only after 63 others, far more than fit in one check.
+  std::vector<std::string> hashes(64);
+  {
+    std::thread half([&] {
+      for (std::size_t i = 0; i < hashes.size(); i += 2) {
+        hashes[i] = crypto::hash_password("alice-password", cfg.argon2, crypto::os_random());
+      }
+    });
+    for (std::size_t i = 1; i < hashes.size(); i += 2) {
+      hashes[i] = crypto::hash_password("alice-password", cfg.argon2, crypto::os_random());
+    }
+    half.join();
+  }
+  // A replacement every quarter of a check, however loaded the machine: about 50 in all.
+  const auto started = std::chrono::steady_clock::now();
+  ASSERT_TRUE(crypto::verify_password(hashes.front(), "alice-password"));
+  const auto period = std::max<std::chrono::steady_clock::duration>(
+      (std::chrono::steady_clock::now() - started) / 4, 1ms);
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open((dir.path() / "relay.db").c_str(), &other), SQLITE_OK);
+  sqlite3_busy_timeout(other, 5000);
+  std::atomic<bool> rotating{true};
+  std::atomic<std::size_t> replaced{0};
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(other, "UPDATE users SET password_hash = ?1 WHERE name = 'alice'",
+                               -1, &st, nullptr),
+            SQLITE_OK);
+  std::thread rotate([&] {
+    for (std::size_t i = 0; rotating; ++i) {
+      const std::string& h = hashes[i % hashes.size()];
+      sqlite3_bind_text(st, 1, h.data(), static_cast<int>(h.size()), SQLITE_TRANSIENT);
+      if (sqlite3_step(st) == SQLITE_DONE) ++replaced;
+      sqlite3_reset(st);
+      std::this_thread::sleep_for(period);
+    }
+  });
+  for (int waited = 0; replaced < 1 && waited < 5000; ++waited) std::this_thread::sleep_for(1ms);
+
+  const auto ask = [&alice](const proto::frame& f) {
+    alice.send_frame(f);
+    auto answer = alice.next_frame(10s);
+    while (answer && std::holds_alternative<proto::presence>(*answer)) {
+      answer = alice.next_frame(10s);
+    }
+    return answer;
+  };
+  const auto change = error_of(ask(proto::change_password{"alice-password", "a new password"}));
+  const auto deletion = error_of(ask(proto::delete_account{"alice-password"}));
+  test_client again(relay.port());
+  again.use_identity(alice.identity());
+  const auto sign_in = error_of(again.sign_in("alice", "alice-password"));
+  rotating = false;
+  rotate.join();
+  sqlite3_finalize(st);
+  sqlite3_close(other);
+  ASSERT_GT(replaced, 0u) << "the other connection could not replace the hash";
+
+  ASSERT_TRUE(change) << "changed over a hash it was not checked against";
+  EXPECT_EQ(change->code, reason::busy);
+  EXPECT_EQ(change->text, "the account's password is being changed; the password was not changed");
+  ASSERT_TRUE(deletion) << "deleted over a hash it was not checked against";
+  EXPECT_EQ(deletion->code, reason::busy);
+  EXPECT_EQ(deletion->text, "the account's password is being changed; the account was not deleted");
+  ASSERT_TRUE(sign_in) << "signed in over a hash it was not checked against";
+  EXPECT_EQ(sign_in->code, reason::busy);
+  EXPECT_EQ(sign_in->text, "the account's password is being changed; retry in a moment");
+  // Once the changes stop, the same password signs in: nothing was changed or deleted.
+  test_client later(relay.port());
+  later.use_identity(alice.identity());
+  EXPECT_TRUE(welcomed(later.sign_in("alice", "alice-password")));
 }
 
 }  // namespace
