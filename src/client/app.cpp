@@ -2560,6 +2560,10 @@ int run_client(const client_config& cfg) {
   const crypto::key_pair device = identity->copy();
   chat c(name, std::move(*identity), crypto::os_random());
   c.restore_seen(chat::parse_seen(seen_text));
+  c.keep_counters_of([&book](const std::string& who, const crypto::public_key& key) {
+    const contact* pinned = book->find(who);
+    return pinned && pinned->key == key;
+  });
   c.restore_highest_sent(chat::parse_sent(sent_text));
   auto save_seen = [&] {
     try {

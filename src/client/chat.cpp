@@ -147,19 +147,24 @@ result<bytes> chat::seal(const std::string& to, std::string_view text, std::uint
 
 void chat::forget_old_keys(const std::string& name) {
   // A relay announcing key after key for one name must not grow the file without end: the
-  // keys with the lowest counters (the longest unused) go first.
+  // keys with the lowest counters (the longest unused) go first, but never the pinned one,
+  // whose old messages would then open again (review 10).
   using entry = decltype(received_.per_key)::iterator;
   std::vector<entry> keys;
+  std::size_t kept = 0;
   for (auto it = received_.per_key.lower_bound({name, crypto::public_key{}});
        it != received_.per_key.end() && it->first.first == name; ++it) {
-    keys.push_back(it);
+    if (pinned_(name, it->first.second)) {
+      ++kept;
+    } else {
+      keys.push_back(it);
+    }
   }
-  if (keys.size() <= max_keys_seen_per_sender) return;
+  if (kept + keys.size() <= max_keys_seen_per_sender) return;
   std::sort(keys.begin(), keys.end(),
             [](const entry& a, const entry& b) { return a->second < b->second; });
-  for (std::size_t k = 0; k < keys.size() - max_keys_seen_per_sender; ++k) {
-    received_.per_key.erase(keys[k]);
-  }
+  const std::size_t room = max_keys_seen_per_sender > kept ? max_keys_seen_per_sender - kept : 0;
+  for (std::size_t k = 0; k + room < keys.size(); ++k) received_.per_key.erase(keys[k]);
 }
 
 const crypto::public_key* chat::fresh_session_of(const std::string& name) const {

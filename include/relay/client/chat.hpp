@@ -82,7 +82,7 @@ inline constexpr std::chrono::minutes peer_session_lifetime{55};
 inline constexpr std::uint64_t max_sent_floor = ~std::uint64_t{0} - 0xFFFFFFFFU;
 
 /// Replay counters kept per sender (one per identity key seen for them); past this, those of
-/// the keys with the lowest counters are dropped.
+/// the keys with the lowest counters are dropped, never that of the key pinned for them.
 inline constexpr std::size_t max_keys_seen_per_sender = 16;
 
 class chat {
@@ -137,6 +137,13 @@ class chat {
   /// replayed after this client restarts is still rejected.
   const seen_counters& seen() const noexcept { return received_; }
   void restore_seen(seen_counters seen) { received_ = std::move(seen); }
+  /// Tells which key is pinned for a sender: its counter is never dropped to make room for
+  /// others (keys a hostile relay makes up, with huge counters, would push it out, and an old
+  /// message from the pinned key would then be taken again as new).
+  void keep_counters_of(
+      std::function<bool(const std::string& name, const crypto::public_key& key)> pinned) {
+    pinned_ = std::move(pinned);
+  }
   /// Text form of seen(): "name counter key-hex" lines (and "name counter" for per_name);
   /// parse_seen is its inverse (bad lines skipped).
   static std::string format_seen(const seen_counters& seen);
@@ -168,6 +175,8 @@ class chat {
   std::optional<crypto::key_pair> previous_session_;  // until the next renewal
   std::map<std::string, crypto::public_key> online_;
   std::function<clock::time_point()> now_ = [] { return clock::now(); };
+  std::function<bool(const std::string&, const crypto::public_key&)> pinned_ =
+      [](const std::string&, const crypto::public_key&) { return false; };
   // Each peer's session key, from their last authentic message since they signed in, and
   // when that message came.
   struct learnt_session {

@@ -350,6 +350,33 @@ TEST_F(ChatTest, CountersAreKeptForAtMostSixteenKeysPerSender) {
   EXPECT_EQ(bob.seen().per_key.size(), max_keys_seen_per_sender);
 }
 
+// Review 10: keys a relay made up, each with a huge counter, pushed the pinned key's counter
+// out of the sixteen kept, and an old message from the pinned key was then taken as new.
+TEST_F(ChatTest, KeysNotPinnedCannotPushThePinnedKeysCounterOut) {
+  everyone_online();
+  bob.keep_counters_of([this](const std::string& name, const crypto::public_key& key) {
+    return name == "alice" && key == pa;
+  });
+  const auto original = alice.seal_to("bob", "pay 10");
+  ASSERT_TRUE(original);
+  ASSERT_TRUE(bob.open_from("alice", *original));
+  for (int i = 0; i < 20; ++i) {
+    crypto::key_pair k = crypto::key_pair::generate(crypto::os_random());
+    const crypto::public_key pk = k.pub();
+    chat rogue{"alice", std::move(k), crypto::os_random()};
+    rogue.restore_highest_sent(std::uint64_t{1} << 63);
+    rogue.apply({true, true, {{proto::presence_entry::kind::online, "bob", bytes_of(pb)}}});
+    bob.apply({false, false, {{proto::presence_entry::kind::online, "alice", bytes_of(pk)}}});
+    ASSERT_TRUE(bob.open_from("alice", *rogue.seal_to("bob", "rogue")));
+  }
+  EXPECT_EQ(bob.seen().per_key.size(), max_keys_seen_per_sender);
+  EXPECT_EQ(bob.seen().per_key.count({"alice", pa}), 1U) << "the pinned key's counter went";
+  bob.apply({false, false, {{proto::presence_entry::kind::online, "alice", bytes_of(pa)}}});
+  const auto again = bob.open_from("alice", *original);
+  ASSERT_FALSE(again) << "an old message from the pinned key was taken as new";
+  EXPECT_EQ(again.error(), chat_errc::replayed);
+}
+
 // A file from before counters were kept per key: its line is a floor for every key.
 TEST_F(ChatTest, ACounterSavedWithoutAKeyStillRejectsReplays) {
   everyone_online();
