@@ -490,6 +490,9 @@ constexpr std::size_t joins_named = 8;
 /// Roster rounds closer than this to the one before are said together once they pause, and
 /// at least this often while they do not.
 constexpr std::chrono::milliseconds roster_settle{300};
+// An /accept this soon after a contact's key changed a second time is refused: the warning
+// read may have been the first one's.
+constexpr std::chrono::seconds accept_settle{3};
 constexpr std::chrono::seconds roster_settle_at_most{3};
 /// Messages from one sender that cannot be read, shown one by one per window; more are
 /// counted and summed up when it ends.
@@ -760,6 +763,9 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   // Contacts whose announced key differs from the pin (with the key they were warned about),
   // and what is waiting for them.
   std::map<std::string, crypto::public_key> untrusted;
+  // When a contact's key changed again while an earlier change was not accepted: an /accept
+  // typed just after accepts a key whose warning may not have been read (review 10).
+  std::map<std::string, std::chrono::steady_clock::time_point> changed_again;
   std::map<std::string, std::vector<typed_text>> held;
   // The key whose safety number /verify NAME last showed: "/verify NAME confirm" verifies
   // that key only, never one that replaced it while the person was comparing.
@@ -1206,6 +1212,9 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
                (was_verified ? "/verify " + name : "/accept " + name + " or /verify " + name) +
                ")");
           return;
+        }
+        if (const auto before_this = untrusted.find(name); before_this != untrusted.end()) {
+          changed_again[name] = std::chrono::steady_clock::now();
         }
         untrusted[name] = key;
         changed_key k{name, pinned, key, was_verified};
@@ -1746,7 +1755,17 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       } else if (k && k->verified) {
         u.error("! " + a->name + " was verified: compare safety numbers again with /verify " +
                 a->name);
+      } else if (const auto again = changed_again.find(a->name);
+                 again != changed_again.end() &&
+                 std::chrono::steady_clock::now() - again->second < accept_settle) {
+        // The key may have changed between reading a warning and pressing Enter: the one
+        // accepted must be the one whose warning was read.
+        u.error("! " + a->name + "'s key changed again just now, to " +
+                crypto::short_fingerprint(it->second) +
+                ": nothing accepted. Read the warning above, then /accept " + a->name +
+                " again to accept that key");
       } else {
+        changed_again.erase(a->name);
         book.accept(a->name, it->second);
         save_book();
         untrusted.erase(a->name);

@@ -425,6 +425,27 @@ TEST_F(TrustTest, AnAccountsDirectoryCopiedToAnotherDeviceSignsInThereWithTheSam
   EXPECT_EQ(alice->transcript().find("CHANGED"), std::string::npos) << alice->transcript();
 }
 
+// Review 10: a second key change just before Enter was accepted by an /accept typed after
+// reading the first warning. An /accept within 3 s of a second change is refused, naming the
+// key; typed again, it accepts that key.
+TEST_F(TrustTest, AnAcceptRightAfterASecondKeyChangeAcceptsNothing) {
+  auto [alice, bob, alice_key, old_key] = start_alice_and_bob();
+  std::string first_key, second_key;
+  auto tablet = bob_on_a_new_device(*bob, first_key, "bob-tablet");
+  ASSERT_TRUE(saw(*alice, "!   announced key: " + first_key + "\n"));
+  auto laptop = bob_on_a_new_device(*tablet, second_key, "bob-laptop");
+  ASSERT_NE(first_key, second_key);
+  ASSERT_TRUE(saw(*alice, "!   announced key: " + second_key + "\n"));
+  alice->send_line("/accept bob");
+  EXPECT_TRUE(saw(*alice, "! bob's key changed again just now, to " + second_key +
+                              ": nothing accepted. Read the warning above, then /accept bob"));
+  alice->send_line("/who");
+  EXPECT_TRUE(saw(*alice, "* bob    key " + second_key + "  KEY CHANGED"));
+  std::this_thread::sleep_for(std::chrono::seconds(3));
+  alice->send_line("/accept bob");
+  EXPECT_TRUE(saw(*alice, "* accepted bob's new key " + second_key));
+}
+
 TEST_F(TrustTest, TheOwnerIsToldWhenTheAccountWasUsedWithAnotherKey) {
   auto [alice, bob, alice_key, old_key] = start_alice_and_bob();
   ASSERT_FALSE(old_key.empty());
