@@ -16,10 +16,42 @@ void hex_escape(std::string& out, unsigned char c) {
   out.push_back(digits[c & 15]);
 }
 
-void bidi_escape(std::string& out, char32_t cp) {
+/// "\u202e", or "\U000e0001" past U+FFFF.
+void code_point_escape(std::string& out, char32_t cp) {
   static constexpr char digits[] = "0123456789abcdef";
-  out += "\\u";
-  for (int shift = 12; shift >= 0; shift -= 4) out.push_back(digits[(cp >> shift) & 15]);
+  const int top = cp > 0xffff ? 28 : 12;
+  out += cp > 0xffff ? "\\U" : "\\u";
+  for (int shift = top; shift >= 0; shift -= 4) out.push_back(digits[(cp >> shift) & 15]);
+}
+
+bool is_tag(char32_t cp) { return cp >= 0xe0000 && cp <= 0xe007f; }
+
+/// Characters that show nothing (or a blank) and are not needed to write any language, so
+/// two texts that differ would look the same: the zero-width space, word joiner and BOM,
+/// invisible mathematical operators, the soft hyphen, Hangul fillers, the Mongolian vowel
+/// separator, the combining grapheme joiner, interlinear annotation marks and tag
+/// characters (which can carry a hidden ASCII text). ZWJ and ZWNJ (emoji, many scripts) and
+/// the direction marks LRM, RLM and ALM (right-to-left text) stay: they reorder nothing.
+bool is_invisible(char32_t cp) {
+  return cp == 0x200b || cp == 0x2060 || cp == 0xfeff || (cp >= 0x2061 && cp <= 0x2064) ||
+         cp == 0x00ad || cp == 0x115f || cp == 0x1160 || cp == 0x3164 || cp == 0xffa0 ||
+         cp == 0x180e || cp == 0x034f || (cp >= 0xfff9 && cp <= 0xfffb) || is_tag(cp);
+}
+
+/// The length of an emoji tag sequence at `i` (a black flag, tags U+E0020..U+E007E, then
+/// the cancel tag U+E007F: the flags of England, Scotland, Wales), or 0 if there is none.
+std::size_t flag_tag_sequence(std::string_view s, std::size_t i) {
+  auto [cp, n] = util::utf8_at(s, i);
+  if (n == 0 || cp != 0x1f3f4) return 0;
+  std::size_t j = i + n;
+  for (int tags = 0; tags < 32; ++tags) {
+    const auto [t, m] = util::utf8_at(s, j);
+    if (m == 0 || !is_tag(t)) return 0;
+    j += m;
+    if (t == 0xe007f) return tags > 0 ? j - i : 0;
+    if (t < 0xe0020) return 0;
+  }
+  return 0;
 }
 
 }  // namespace
@@ -42,14 +74,15 @@ std::string printable(std::string_view s) {
     } else if (c == 0x7f) {
       out += "^?";
       ++i;
+    } else if (const std::size_t flag = flag_tag_sequence(s, i); flag > 0) {
+      out.append(s.substr(i, flag));  // a flag's tags are its name, shown as the flag
+      i += flag;
     } else if (const auto [cp, n] = util::utf8_at(s, i); n > 0 && !util::is_c1_control(cp)) {
       // Bidi controls would reorder what follows on a bidi terminal; line and paragraph
-      // separators break lines on some; the invisible ones (zero-width space, word joiner,
-      // BOM) make two texts that differ look the same. ZWJ and ZWNJ stay: emoji and scripts
-      // need them. C1 controls (8-bit CSI and friends) are shown as bytes, below.
-      if (term::is_bidi_control(cp) || cp == 0x2028 || cp == 0x2029 || cp == 0x200b ||
-          cp == 0x2060 || cp == 0xfeff) {
-        bidi_escape(out, cp);
+      // separators break lines on some; invisible ones make two texts that differ look the
+      // same. C1 controls (8-bit CSI and friends) are shown as bytes, below.
+      if (term::is_bidi_control(cp) || cp == 0x2028 || cp == 0x2029 || is_invisible(cp)) {
+        code_point_escape(out, cp);
       } else {
         out.append(s.substr(i, n));
       }

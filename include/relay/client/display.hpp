@@ -10,7 +10,9 @@ namespace relay::client {
 
 /// C0 controls (except tab), DEL, C1 controls (U+0080..U+009F) and invalid UTF-8 bytes are
 /// replaced: ESC -> "^[", other C0 -> "^X" caret notation, the rest -> "\xNN"; bidi
-/// embedding, override and isolate controls (text_width.hpp) -> "\u202e".
+/// embedding, override and isolate controls (text_width.hpp), line and paragraph separators
+/// and invisible characters that no language needs (zero-width space, soft hyphen, tag
+/// characters outside a flag, ...) -> "\u202e" or "\U000e0041".
 std::string printable(std::string_view s);
 
 /// A message named in a notice ("not sent to bob: ..."): its first line, quoted and

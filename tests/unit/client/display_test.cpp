@@ -44,6 +44,22 @@ TEST(Printable, SeparatorsAndInvisibleCharactersAreShownAsNotation) {
             "\U0001f468\u200d\U0001f469 \u0645\u200c\u06cc");
 }
 
+// Review 10: these passed through raw and invisible. Tag characters can spell a hidden
+// text ("hi" here); outside a flag (England's, below) they are shown as notation.
+TEST(Printable, MoreInvisibleCharactersAreShownAsNotationButFlagsStay) {
+  EXPECT_EQ(printable("E\u00adshy"), "E\\u00adshy");
+  EXPECT_EQ(printable("F\U000e0001\U000e0068\U000e0069"), "F\\U000e0001\\U000e0068\\U000e0069");
+  EXPECT_EQ(printable("a\u3164b\uffa0c\u115fd\u2062e\u180ef\u034fg\ufff9h"),
+            "a\\u3164b\\uffa0c\\u115fd\\u2062e\\u180ef\\u034fg\\ufff9h");
+  const std::string england =
+      "\U0001f3f4\U000e0067\U000e0062\U000e0065\U000e006e\U000e0067\U000e007f";
+  EXPECT_EQ(printable("go " + england + "!"), "go " + england + "!");
+  // A black flag with tags but no cancel tag is no flag: its tags are shown.
+  EXPECT_EQ(printable("\U0001f3f4\U000e0067x"), "\U0001f3f4\\U000e0067x");
+  // The direction marks stay (right-to-left text needs them; they reorder nothing).
+  EXPECT_EQ(printable("B\u200flrm C\u061calm"), "B\u200flrm C\u061calm");
+}
+
 TEST(Excerpt, FirstLineQuotedAndCutAtACharacterBoundary) {
   EXPECT_EQ(excerpt("hello"), "\"hello\"");
   EXPECT_EQ(excerpt(""), "\"\"");
