@@ -317,8 +317,10 @@ std::optional<std::string> interactive_terminal::read_line(const std::atomic<boo
           done = true;  // whatever follows Ctrl-D is not read (unless we are called again)
           break;
         case line_editor::event::kind::list:
+          // Broken between names, later rows two columns in, as printed lines wrap: the
+          // terminal's own wrap split names and continued at column 0 (review 10).
           out += "\r\x1b[K";
-          out += ev.text;
+          append_crlf(out, wrap(ev.text, w, 2));
           out += "\r\n";
           break;
         case line_editor::event::kind::clear:

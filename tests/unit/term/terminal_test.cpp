@@ -600,6 +600,30 @@ TEST(InteractiveTerminal, TabCompletesCandidatesAndListsThem) {
   EXPECT_EQ(reader.get(), "alice:hi bob");
 }
 
+// Review 10: a long list wrapped where the terminal cut it, in the middle of a name and at
+// column 0. It breaks between names now, later rows two columns in.
+TEST(InteractiveTerminal, ALongListOfCandidatesBreaksBetweenNames) {
+  pty_pair pty(40);
+  pty.start_reading();
+  interactive_terminal term(pty.slave(), pty.slave(), "> ");
+  std::vector<std::string> names;
+  for (int i = 10; i < 30; ++i) names.push_back("user" + std::to_string(i));
+  term.set_candidates(names);
+  line_reader_thread reader(term);
+  pty.type("user\t\t");
+  ASSERT_TRUE(pty.wait_until([](const std::string& out) {
+    return out.find("user29") != std::string::npos && screen(out).cursor_row() == "> user";
+  })) << screen(pty.output()).dump();
+  const screen s(pty.output());
+  // 20 names of 6 columns and a space: 5 on the first row (34 columns), then 5 a row.
+  ASSERT_GE(s.row, 4U) << s.dump();
+  EXPECT_EQ(s.text(s.row - 4), "user10 user11 user12 user13 user14") << s.dump();
+  EXPECT_EQ(s.text(s.row - 3), "  user15 user16 user17 user18 user19") << s.dump();
+  EXPECT_EQ(s.text(s.row - 1), "  user25 user26 user27 user28 user29") << s.dump();
+  pty.type("\x15q!\r");
+  EXPECT_EQ(reader.get(), "q!");
+}
+
 // The console asks for names when Tab is pressed: a name added since the last Tab is there.
 TEST(InteractiveTerminal, ACandidateSourceIsAskedAtEachTab) {
   pty_pair pty;
