@@ -316,17 +316,47 @@ std::size_t after_sender(std::string_view line, std::size_t fallback) {
 
 }  // namespace
 
+/// The column of a warning's or an error's "!" at the start of `line` (after the time and
+/// escapes), if it starts with one.
+std::optional<std::size_t> warning_mark_column(std::string_view line) {
+  std::size_t cols = 0;
+  for (std::size_t i = 0; i < line.size();) {
+    if (line[i] == '\x1b') {
+      i += term::escape_length(line, i);
+    } else if (line[i] == ' ' || (line[i] >= '0' && line[i] <= '9') || line[i] == ':') {
+      ++cols;  // the time ("12:34 ") and the indent of later lines
+      ++i;
+    } else {
+      return line[i] == '!' ? std::optional<std::size_t>(cols) : std::nullopt;
+    }
+  }
+  return std::nullopt;
+}
+
 std::string wrap_for_terminal(const ui_event& ev, const std::string& text, std::size_t width,
                               const render_options& o) {
   std::string out;
   bool first = true;
   const bool message = std::holds_alternative<message_event>(ev);
+  const auto* notice = std::get_if<notice_event>(&ev);
+  const bool marked = notice != nullptr && notice->level != notice_level::info;
   for (const auto line : split_lines(text)) {
     if (!first) out += '\n';
-    const std::size_t column = !first    ? continuation_text_column(line)
-                               : message ? after_sender(line, text_column(ev, o))
-                                         : text_column(ev, o);
-    out += term::wrap(line, width, column);
+    std::size_t column = !first    ? continuation_text_column(line)
+                         : message ? after_sender(line, text_column(ev, o))
+                                   : text_column(ev, o);
+    // A warning's rows keep its "!" down the left, also where a long line (a long name)
+    // wrapped: the rows after it would otherwise read as the chat's own (review 10).
+    const auto mark = marked ? warning_mark_column(line) : std::nullopt;
+    if (mark && column <= *mark) column = *mark + 2;  // "!!! WARNING": under its text
+    std::string rows = term::wrap(line, width, column);
+    if (mark) {
+      for (std::size_t at = rows.find('\n'); at != std::string::npos;
+           at = rows.find('\n', at + 1)) {
+        if (rows.compare(at + 1, column, std::string(column, ' ')) == 0) rows[at + 1 + *mark] = '!';
+      }
+    }
+    out += rows;
     first = false;
   }
   return out;

@@ -286,9 +286,34 @@ TEST(Ui, AWarningsLinesWrapAfterTheirMarks) {
   for (const auto& o : {plain(true), styled()}) {
     const auto rows = std::regex_replace(wrap_for_terminal(w, render(w, when, o), 40, o),
                                          std::regex("\x1b\\[[0-9;]*m"), "");
-    // The second line's overflow starts under its text, after "!   ", not under the mark.
-    EXPECT_NE(rows.find("\n          someone (the relay?)"), std::string::npos) << rows;
+    // The second line's overflow starts under its text, after "!   ", and the mark goes on.
+    EXPECT_NE(rows.find("\n      !   someone (the relay?)"), std::string::npos) << rows;
   }
+}
+
+// Review 10: with a long name the warning's rows wrapped without its "!" down the left.
+TEST(Ui, AWarningsWrappedRowsKeepItsMark) {
+  const std::string name(32, 'x');
+  const notice_event w{notice_level::warning,
+                       "!!! WARNING: " + name + "'s key has CHANGED !!!\n!   " + name +
+                           " may have a new device, or someone (the relay?)"};
+  for (const auto& o : {plain(true), styled()}) {
+    const auto rows = std::regex_replace(wrap_for_terminal(w, render(w, when, o), 60, o),
+                                         std::regex("\x1b\\[[0-9;]*m"), "");
+    EXPECT_EQ(rows, "12:34 !!! WARNING: " + name +
+                        "'s key\n"
+                        "      ! has CHANGED !!!\n"
+                        "      !   " +
+                        name +
+                        " may have a new\n"
+                        "      !   device, or someone (the relay?)")
+        << rows;
+  }
+  // Info lines stay as they were: no mark added.
+  const notice_event n{notice_level::info, "* a notice that is long enough to wrap here"};
+  EXPECT_EQ(wrap_for_terminal(n, render(n, when, plain(true)), 40, plain(true)),
+            "12:34 * a notice that is long enough to\n"
+            "        wrap here");
 }
 
 TEST(Ui, SomeNamesSaysHowManyMore) {
