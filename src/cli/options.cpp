@@ -7,7 +7,9 @@
 #include <sstream>
 
 #include "relay/client/app.hpp"
+#include "relay/client/input.hpp"
 #include "relay/crypto/keys.hpp"
+#include "relay/proto/names.hpp"
 #include "relay/server/run.hpp"
 
 namespace relay::cli {
@@ -349,7 +351,14 @@ parsed parse_options(const std::vector<std::string>& args) {
     }
     m.config.relay_key = key;
   }
-  if (vm.count("user")) m.config.user = vm["user"].as<std::string>();
+  if (vm.count("user")) {
+    // Checked here, before anything is connected to (a review: a bad name was said only
+    // once the relay answered, and a relay that was down made it "cannot reach the relay").
+    m.config.user = client::typed_name(vm["user"].as<std::string>());
+    if (!proto::valid_name(*m.config.user)) {
+      return usage_error{"--user: invalid user name: names are " + std::string(proto::name_rules)};
+    }
+  }
   if (vm.count("password-file")) m.config.password_file = vm["password-file"].as<std::string>();
   m.config.sign_up = vm.count("sign-up") != 0;
   m.config.json = vm.count("json") != 0;

@@ -124,7 +124,7 @@ std::string roster_text(const roster_listing& r, std::size_t name_width = 0) {
       s += std::to_string(r.online.size() - online_line_names);
       s += " more (";
       s += std::to_string(r.online.size());
-      s += " online; /who lists them all)";
+      s += " others online; /who lists them all)";  // "online:" names the others
     }
     return s;
   }

@@ -76,6 +76,16 @@ TEST(Options, ClientOptions) {
   }
   EXPECT_EQ(c.config.home, "/h");
   EXPECT_EQ(*c.config.relay_key, std::string(64, 'a'));
+  // A review: a bad --user was said only once the relay answered (exit 3 with it down).
+  EXPECT_EQ(*std::get<client_mode>(parse({"--user", " Bob "})).config.user, "bob");
+  const std::string too_long(33, 'a');
+  for (const std::string& bad :
+       {std::string("Bad!Name"), std::string(), std::string("-x"), too_long}) {
+    const auto refused = parse({"--user", bad});
+    ASSERT_TRUE(std::holds_alternative<usage_error>(refused)) << bad;
+    EXPECT_NE(std::get<usage_error>(refused).message.find("--user: invalid user name"),
+              std::string::npos);
+  }
   // Grouped, upper case, with colons: the same fingerprint.
   std::string grouped;
   for (int i = 0; i < 16; ++i) grouped += std::string(i == 0 ? "" : (i % 2 ? " " : ":")) + "ABCD";

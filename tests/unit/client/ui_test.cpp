@@ -336,7 +336,7 @@ TEST(Ui, RosterAndJoinTextsKeepTheirWording) {
     if (i < 50) first_fifty += " u" + std::to_string(i);
   }
   EXPECT_EQ(render(many, when, plain()),
-            first_fifty + " and 10 more (60 online; /who lists them all)");
+            first_fifty + " and 10 more (60 others online; /who lists them all)");
   many.online.pop_back();
   many.online.resize(50);
   EXPECT_EQ(render(many, when, plain()), first_fifty);
