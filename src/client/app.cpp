@@ -614,6 +614,12 @@ int confirm_new_relay(ui& u, line_reader& in, net::io_context& io, const client_
           fp + "\nyours:\n  " + a + "\nNothing was sent to relay " + shown_relay(relay_id) + ".");
       return exit_key_mismatch;
     }
+    // Hex digits, but not 64 of them: a fingerprint copied in part (ssh asks for it whole).
+    if (!a.empty() && a.size() < 64 &&
+        a.find_first_not_of("0123456789abcdef") == std::string::npos) {
+      u.error("that is part of a fingerprint (" + std::to_string(a.size()) +
+              " of its 64 hex digits): type all of it, or yes after comparing it");
+    }
     question = "Please type 'yes', 'no' or the fingerprint: ";
   }
   try {

@@ -206,6 +206,12 @@ TEST_F(TrustTest, FirstUseAsksBeforeTheNameAndPinsOnlyWhenTold) {
   ASSERT_TRUE(saw(*mistyped, question));
   mistyped->send_line("y");
   ASSERT_TRUE(saw(*mistyped, "Please type 'yes', 'no' or the fingerprint: "));
+  // Part of it (review 10: only asked again, nothing said of what was wrong).
+  mistyped->send_line(fp.substr(0, 8));
+  ASSERT_TRUE(saw(*mistyped,
+                  "that is part of a fingerprint (8 of its 64 hex digits): type all "
+                  "of it, or yes after comparing it"));
+  ASSERT_TRUE(saw(*mistyped, "Please type 'yes', 'no' or the fingerprint: "));
   mistyped->send_line(wrong);
   EXPECT_TRUE(saw(*mistyped, "the fingerprint you typed is not this relay's"));
   EXPECT_TRUE(exited_with(*mistyped, 4));
