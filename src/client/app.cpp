@@ -1786,10 +1786,17 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       const crypto::public_key* key = it != c.online().end() ? &it->second
                                       : pinned               ? &pinned->key
                                                              : nullptr;
+      // Which key the number is for, where it is not the one plainly meant (review 10).
+      const contact* was_pinned = book.find(v->name);
+      const bool changed = key != nullptr && !pinned && untrusted.count(v->name) != 0 &&
+                           was_pinned != nullptr && was_pinned->key != *key;
       const std::string offline_note =
           pinned ? "\n* " + v->name + " is offline: this is for the key pinned for them,\n    " +
                        crypto::short_fingerprint(pinned->key)
-                 : "";
+          : changed ? "\n* this is for " + v->name + "'s new key, not yet accepted,\n    " +
+                          crypto::short_fingerprint(*key) +
+                          " (pinned: " + crypto::short_fingerprint(was_pinned->key) + ")"
+                    : "";
       const auto shown = shown_numbers.find(v->name);
       if (v->name == c.me()) {
         u.info("* that is you (key " + crypto::short_fingerprint(c.identity().pub()) +

@@ -557,6 +557,9 @@ TEST_F(TrustTest, VerifiedContactKeyChangeBlocksUntilVerify) {
   // Showing the new number is not confirming it: still held.
   const std::string new_number = safety_number(*alice, "bob");
   EXPECT_NE(new_number, number);
+  // Said for which key it is (review 10: nothing said it was not for the pinned one).
+  EXPECT_TRUE(saw(*alice, "* this is for bob's new key, not yet accepted,\n          " + new_key +
+                              " (pinned: " + old_key + ")"));
   EXPECT_EQ(safety_number(*bob2, "alice"), new_number);
   alice->send_line("/who");
   EXPECT_TRUE(saw(*alice, "* bob    key " + new_key + "  KEY CHANGED"));
