@@ -261,7 +261,7 @@ TEST(LyingRelay, AFirstSignInBesideThousandsOnlinePinsThemAllInALineOrTwo) {
   // Wrapped on the terminal: matched across its line breaks.
   EXPECT_TRUE(saw(*alice,
                   std::regex(R"(\* online:(\s+user\d+){50}\s+and\s+2950\s+more\s+)"
-                             R"(\(3000\s+online;\s+/who\s+lists\s+them\s+all\))"),
+                             R"(\(3000\s+others\s+online;\s+/who\s+lists\s+them\s+all\))"),
                   "the online line with 50 names"));
   alice->send_line("/who");
   EXPECT_TRUE(saw(*alice, "* user999 "));
