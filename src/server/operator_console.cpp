@@ -7,6 +7,7 @@
 #include <chrono>
 #include <future>
 #include <string>
+#include <thread>
 
 #include "relay/console/command.hpp"
 #include "relay/console/layout.hpp"
@@ -34,24 +35,44 @@ operator_console::operator_console(net::io_context& io, relay_server& relay, int
                                    std::FILE* out)
     : io_(io), relay_(relay), in_fd_(in_fd), out_(out) {
   // Started in the background (`node -s &`): reading the terminal, or setting its modes,
-  // would stop the whole relay (SIGTTIN, SIGTTOU) until `fg`. It serves without a console.
+  // would stop the whole relay (SIGTTIN, SIGTTOU) until `fg`. It serves without a console
+  // until `fg` makes it the terminal's foreground job (a review typed commands after `fg`
+  // that went nowhere).
   if (::isatty(in_fd) && ::tcgetpgrp(in_fd) != ::getpgrp()) {
     std::fprintf(out_,
-                 "console: none, the relay runs in the background (start it in the foreground "
-                 "for one; stop it with SIGTERM)\n");
+                 "console: none, the relay runs in the background (`fg` gives it its console; "
+                 "or stop it with SIGTERM)\n");
     std::fflush(out_);
+    thread_ = std::thread([this] {
+      util::name_this_thread(util::console_thread_name);
+      while (!stop_) {
+        const pid_t foreground = ::tcgetpgrp(in_fd_);
+        if (foreground == ::getpgrp()) {
+          open();
+          run();
+          return;
+        }
+        if (foreground < 0) return;  // the terminal went away
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      }
+    });
     return;
   }
+  open();
+  thread_ = std::thread([this] { run(); });
+}
+
+void operator_console::open() {
   std::fprintf(out_, "console ready: type help for commands\n");
   std::fflush(out_);
-  const int out_fd = ::fileno(out);
-  if (term::interactive_terminal_available(in_fd, out_fd)) {
+  const int out_fd = ::fileno(out_);
+  if (term::interactive_terminal_available(in_fd_, out_fd)) {
     try {
       std::fflush(out_);
       // Ctrl-C drops a half-typed command, as a shell does; on an empty line it stops the
       // relay (SIGINT), as it always has.
       term_ = std::make_shared<term::interactive_terminal>(
-          in_fd, out_fd, "relay> ", term::interactive_terminal::ctrl_c::line_or_signal);
+          in_fd_, out_fd, "relay> ", term::interactive_terminal::ctrl_c::line_or_signal);
       // A shell habit must not leave the relay without its console: `quit` stops the relay.
       term_->ignore_eof_key(
           "console: Ctrl-D does not close the console here; quit (or Ctrl-C on an empty line) "
@@ -72,7 +93,6 @@ operator_console::operator_console(net::io_context& io, relay_server& relay, int
       term_.reset();
     }
   }
-  thread_ = std::thread([this] { run(); });
 }
 
 operator_console::~operator_console() {

@@ -113,6 +113,30 @@ TEST(Process, ARelayStartedInTheBackgroundServesWithoutAConsole) {
   EXPECT_EQ(shell.wait_exit(), 0) << shell.describe("exit");
 }
 
+// Review 10: after `fg` the relay still had no console, and what was typed went nowhere.
+// `fg` now gives it its console, as if it had been started in the foreground.
+TEST(Process, FgGivesARelayStartedInTheBackgroundItsConsole) {
+  temp_dir dir;
+  const std::uint16_t port = free_port();
+  const std::string script = "set -m; '" + std::string(RELAY_NODE_BINARY) + "' -s --db '" +
+                             (dir.path() / "relay.db").string() + "' --port " +
+                             std::to_string(port) +
+                             " --argon2-memory 1024 --argon2-iterations 1 & sleep 1; fg %1";
+  pty_process shell(pty_options{.argv = {"/bin/sh", "-c", script},
+                                .working_dir = dir.path(),
+                                .env = {{"TERM", "xterm"}},
+                                .label = "shell"});
+  ASSERT_TRUE(shell.wait_for("console: none, the relay runs in the background (`fg` gives it"))
+      << shell.describe("no word about the console");
+  ASSERT_TRUE(shell.wait_for("console ready: type help for commands"))
+      << shell.describe("no console after fg");
+  shell.send_line("active");
+  EXPECT_TRUE(shell.wait_for("nobody is online")) << shell.describe("active did not answer");
+  shell.send_line("quit");
+  EXPECT_TRUE(shell.wait_for("relay stopped")) << shell.describe("quit did not stop it");
+  EXPECT_EQ(shell.wait_exit(), 0) << shell.describe("exit");
+}
+
 TEST(Process, OneRelayPerDatabaseAndTheDatabaseIsPrivate) {
   temp_dir dir;
   const auto db = dir.path() / "relay.db";

@@ -33,6 +33,8 @@ class operator_console {
   operator_console& operator=(const operator_console&) = delete;
 
  private:
+  /// Says the console is ready and sets up the line editor on a terminal.
+  void open();
   void run();
   /// Runs one line's command; false after `quit`.
   bool handle(const std::string& line);
