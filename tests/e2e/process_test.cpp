@@ -86,19 +86,26 @@ TEST(Process, RelaySaysWhenItCreatesItsKey) {
   EXPECT_EQ(again.proc->transcript().find("(new key created)"), std::string::npos);
 }
 
-TEST(Process, ARelayStartedInTheBackgroundServesWithoutAConsole) {
-  temp_dir dir;
-  const std::uint16_t port = free_port();
-  // `node -s &` from an interactive shell (job control on: the relay gets its own process
-  // group, not the terminal's foreground one). A console would stop it with SIGTTIN.
+/// A shell with job control on a terminal that runs `node -s &` (the relay gets its own
+/// process group, not the terminal's foreground one), then `then` (shell commands).
+std::unique_ptr<pty_process> relay_in_the_background(const temp_dir& dir, std::uint16_t port,
+                                                     const std::string& then) {
   const std::string script = "set -m; '" + std::string(RELAY_NODE_BINARY) + "' -s --db '" +
                              (dir.path() / "relay.db").string() + "' --port " +
                              std::to_string(port) +
-                             " --argon2-memory 1024 --argon2-iterations 1 & echo \"pid $!\"; wait";
-  pty_process shell(pty_options{.argv = {"/bin/sh", "-c", script},
-                                .working_dir = dir.path(),
-                                .env = {{"TERM", "xterm"}},
-                                .label = "shell"});
+                             " --argon2-memory 1024 --argon2-iterations 1 & " + then;
+  return std::make_unique<pty_process>(pty_options{.argv = {"/bin/sh", "-c", script},
+                                                   .working_dir = dir.path(),
+                                                   .env = {{"TERM", "xterm"}},
+                                                   .label = "shell"});
+}
+
+// A console would stop the relay with SIGTTIN.
+TEST(Process, ARelayStartedInTheBackgroundServesWithoutAConsole) {
+  temp_dir dir;
+  const std::uint16_t port = free_port();
+  auto started = relay_in_the_background(dir, port, "echo \"pid $!\"; wait");
+  pty_process& shell = *started;
   ASSERT_TRUE(shell.wait_for("console: none, the relay runs in the background"))
       << shell.describe("no word about the console");
   const std::string out = shell.transcript();
@@ -118,14 +125,8 @@ TEST(Process, ARelayStartedInTheBackgroundServesWithoutAConsole) {
 TEST(Process, FgGivesARelayStartedInTheBackgroundItsConsole) {
   temp_dir dir;
   const std::uint16_t port = free_port();
-  const std::string script = "set -m; '" + std::string(RELAY_NODE_BINARY) + "' -s --db '" +
-                             (dir.path() / "relay.db").string() + "' --port " +
-                             std::to_string(port) +
-                             " --argon2-memory 1024 --argon2-iterations 1 & sleep 1; fg %1";
-  pty_process shell(pty_options{.argv = {"/bin/sh", "-c", script},
-                                .working_dir = dir.path(),
-                                .env = {{"TERM", "xterm"}},
-                                .label = "shell"});
+  auto started = relay_in_the_background(dir, port, "sleep 1; fg %1");
+  pty_process& shell = *started;
   ASSERT_TRUE(shell.wait_for("console: none, the relay runs in the background (`fg` gives it"))
       << shell.describe("no word about the console");
   ASSERT_TRUE(shell.wait_for("console ready: type help for commands"))
