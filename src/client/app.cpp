@@ -592,10 +592,26 @@ int confirm_new_relay(ui& u, line_reader& in, net::io_context& io, const client_
   probe->close();
   if (!offered) return report_link_failure(u, opened.error(), *probe, relay_id);
   const std::string fp = crypto::fingerprint(*offered);
+  // As ssh says "This host key is known by the following other names": the same relay under
+  // another spelling of its address (localhost, 127.0.0.1, a DNS name) is worth knowing.
+  std::vector<std::string> known_as;
+  try {
+    for (const auto& pin : dir.relay_pins()) {
+      if (pin.key == *offered && pin.relay != relay_id &&
+          std::find(known_as.begin(), known_as.end(), pin.relay) == known_as.end())
+        known_as.push_back(shown_relay(pin.relay));
+    }
+  } catch (const std::exception&) {
+    // A damaged file: nothing known (the key check after this refuses it, saying why).
+  }
   u.info("* relay " + shown_relay(relay_id) + " is new to this device. Its key fingerprint is\n  " +
          fp +
-         "\n  Compare it with the one its operator gives you (the relay prints it\n"
-         "  when it starts, and on its `key` command).");
+         (known_as.empty()
+              ? "\n  Compare it with the one its operator gives you (the relay prints it\n"
+                "  when it starts, and on its `key` command)."
+              : "\n  This key is already pinned here for relay " +
+                    some_names(known_as, known_as.size()) +
+                    ":\n  the same relay under another address, if you expected that."));
   std::string question = "Trust this relay and pin its key? [yes/no/fingerprint] ";
   while (true) {
     auto answer = ask(u, in, question);

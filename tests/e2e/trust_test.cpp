@@ -981,6 +981,11 @@ TEST_F(TrustTest, TheSameRelayUnderAnotherSpellingOfItsAddressUsesTheKeysKeptFor
   alice = client("alice", {"--host", "localhost"});
   ASSERT_TRUE(reach_name_prompt(*alice));  // a new spelling is still asked about
   const std::string port = std::to_string(relay_.port);
+  // Asked about with the other spelling named, as ssh names a host key's other names.
+  EXPECT_NE(alice->transcript().find("This key is already pinned here for relay 127.0.0.1:" + port +
+                                     ":\n        the same relay under another address"),
+            std::string::npos)
+      << alice->describe("alice");
   // The name last used there is offered.
   EXPECT_NE(alice->transcript().find("user name [alice]: "), std::string::npos)
       << alice->describe("alice");
