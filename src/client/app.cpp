@@ -1120,30 +1120,88 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   std::chrono::steady_clock::time_point last_round{}, pending_since{};
   net::steady_timer roster_timer(io);
   auto show_roster_lines = [&](const std::vector<roster_line>& lines) {
-    std::vector<std::string> joined, left;
-    std::size_t joined_new = 0;
-    for (const auto& l : lines) {
-      (l.joined ? joined : left).push_back(l.name);
-      joined_new += l.joined && l.first_sight;
+    std::size_t joins = 0, leaves = 0;
+    for (const auto& l : lines) ++(l.joined ? joins : leaves);
+    if (u.json() || (joins <= one_by_one && leaves <= one_by_one)) {
+      for (const auto& l : lines) {
+        if (l.joined) {
+          u.show(join_event{l.name, key_text::of(l.key), l.first_sight});
+        } else {
+          u.show(leave_event{l.name});
+        }
+      }
+      return;
     }
-    const bool sum_joins = !u.json() && joined.size() > one_by_one;
-    const bool sum_leaves = !u.json() && left.size() > one_by_one;
+    // Many: said by what became of each name, so that one who left and came back within
+    // the batch is not said to have left after "joined" (review 11: "* 7 joined" then
+    // "* 7 left" while all seven were online).
+    struct fate {
+      std::string name;
+      bool first_joined = false;
+      bool last_joined = false;
+      bool new_contact = false;
+      crypto::public_key key{};
+    };
+    std::vector<fate> fates;
+    std::map<std::string, std::size_t> index;
     for (const auto& l : lines) {
-      if (l.joined && !sum_joins) u.show(join_event{l.name, key_text::of(l.key), l.first_sight});
-      if (!l.joined && !sum_leaves) u.show(leave_event{l.name});
+      const auto [it, fresh] = index.try_emplace(l.name, fates.size());
+      if (fresh) fates.push_back({l.name, l.joined, l.joined, false, {}});
+      fate& f = fates[it->second];
+      f.last_joined = l.joined;
+      if (l.joined) {
+        f.key = l.key;
+        f.new_contact = f.new_contact || l.first_sight;
+      }
+    }
+    std::vector<const fate*> left, back, joined, came_and_went;
+    for (const auto& f : fates) {
+      (f.first_joined ? (f.last_joined ? joined : came_and_went) : (f.last_joined ? back : left))
+          .push_back(&f);
     }
     // Every name when they fit in a few more than one by one, else the first five.
-    const auto names = [](const std::vector<std::string>& all) {
-      return some_names(all, all.size() <= joins_named ? all.size() : one_by_one);
+    const auto names = [](const std::vector<const fate*>& all) {
+      std::vector<std::string> n;
+      for (const fate* f : all) n.push_back(f->name);
+      return some_names(n, n.size() <= joins_named ? n.size() : one_by_one);
     };
-    if (sum_joins) {
-      u.info("* " + std::to_string(joined.size()) + " joined: " + names(joined) +
-             (joined_new == 0 ? std::string()
-                              : "\n  (" + std::to_string(joined_new) +
-                                    " of them new contacts, pinned: /who lists their keys; "
-                                    "compare safety numbers with /verify NAME)"));
+    const auto joined_line = [&](const fate& f) {
+      u.show(join_event{f.name, key_text::of(f.key), f.new_contact});
+    };
+    const auto left_line = [&](const fate& f) { u.show(leave_event{f.name}); };
+    if (left.size() > one_by_one) {
+      u.info("* " + std::to_string(left.size()) + " left: " + names(left));
+    } else {
+      for (const fate* f : left) left_line(*f);
     }
-    if (sum_leaves) u.info("* " + std::to_string(left.size()) + " left: " + names(left));
+    if (back.size() > one_by_one) {
+      u.info("* " + std::to_string(back.size()) + " left and joined again: " + names(back));
+    } else {
+      for (const fate* f : back) {
+        left_line(*f);
+        joined_line(*f);
+      }
+    }
+    if (joined.size() > one_by_one) {
+      const auto fresh = static_cast<std::size_t>(std::count_if(
+          joined.begin(), joined.end(), [](const fate* f) { return f->new_contact; }));
+      u.info("* " + std::to_string(joined.size()) + " joined: " + names(joined) +
+             (fresh == 0 ? std::string()
+                         : "\n  (" + std::to_string(fresh) +
+                               " of them new contacts, pinned: /who lists their keys; "
+                               "compare safety numbers with /verify NAME)"));
+    } else {
+      for (const fate* f : joined) joined_line(*f);
+    }
+    if (came_and_went.size() > one_by_one) {
+      u.info("* " + std::to_string(came_and_went.size()) +
+             " joined and left again: " + names(came_and_went));
+    } else {
+      for (const fate* f : came_and_went) {
+        joined_line(*f);
+        left_line(*f);
+      }
+    }
   };
   auto flush_roster = [&] {
     roster_timer.cancel();

@@ -317,6 +317,39 @@ std::vector<bytes> busy_hour(const proto::frame& first) {
   return out;
 }
 
+/// Signs in to a roster of grp0..grp6; then x0 joins, and close behind all seven leave and
+/// come back with the same keys (a relay restarting, a network blip).
+std::vector<bytes> out_and_back(const proto::frame& first) {
+  std::vector<bytes> out{proto::encode(proto::welcome{asked_name(first)})};
+  auto decoded = proto::decode(live_round(names("grp", 7)));
+  proto::presence snapshot = std::get<proto::presence>(*decoded);
+  snapshot.snapshot = true;
+  snapshot.last = true;
+  out.push_back(proto::encode(snapshot));
+  out.push_back({});
+  out.push_back(live_round({"x0"}));  // said at once; the rounds close behind it, together
+  out.push_back(live_round({}, names("grp", 7)));
+  proto::presence back;
+  back.entries = snapshot.entries;
+  out.push_back(proto::encode(back));
+  return out;
+}
+
+// Review 11: seven who left and came back in rounds said together were shown as "* 7
+// joined" and then "* 7 left", while all seven were online.
+TEST(LyingRelay, ManyWhoLeaveAndComeBackTogetherAreSaidToBeBack) {
+  temp_dir dir;
+  fake_relay relay(out_and_back);
+  auto alice = start_client(dir, relay.port(), "alice");
+  ASSERT_TRUE(type_credentials(*alice, "alice", password));
+  EXPECT_TRUE(saw(*alice, "* x0 joined, a new contact"));
+  EXPECT_TRUE(saw(*alice, "* 7 left and joined again: grp0, grp1, grp2, grp3, grp4, grp5, grp6"));
+  alice->send_line("/quit");
+  EXPECT_TRUE(exited_with(*alice, 0));
+  EXPECT_EQ(occurrences(alice->transcript(), " left:"), 0U) << alice->describe("alice");
+  EXPECT_EQ(occurrences(alice->transcript(), " joined:"), 0U) << alice->describe("alice");
+}
+
 // A roster round with many joins or leaves (a relay restarting, a busy hour) filled the
 // screen with a line each; more than five are now said in one line each way, naming all up
 // to eight. Rounds that follow each other closely (the relay sends one per interval) are
