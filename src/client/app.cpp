@@ -21,6 +21,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <set>
 #include <thread>
 
 #include "relay/client/chat.hpp"
@@ -788,6 +789,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   // When a contact's key changed again while an earlier change was not accepted: an /accept
   // typed just after accepts a key whose warning may not have been read (review 10).
   std::map<std::string, std::chrono::steady_clock::time_point> changed_again;
+  std::set<std::string> warned_changes;  // contacts whose key change was warned of this run
   std::map<std::string, std::vector<typed_text>> held;
   // The key whose safety number /verify NAME last showed: "/verify NAME confirm" verifies
   // that key only, never one that replaced it while the person was comparing.
@@ -1293,7 +1295,9 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
                ")");
           return;
         }
-        if (const auto before_this = untrusted.find(name); before_this != untrusted.end()) {
+        // A change after an earlier one this run, even with a return to the pinned key in
+        // between (review 11): an /accept typed now may answer the earlier warning.
+        if (!warned_changes.insert(name).second) {
           changed_again[name] = std::chrono::steady_clock::now();
         }
         untrusted[name] = key;

@@ -450,6 +450,26 @@ TEST_F(TrustTest, AnAcceptRightAfterASecondKeyChangeAcceptsNothing) {
   std::this_thread::sleep_for(std::chrono::seconds(3));
   alice->send_line("/accept bob");
   EXPECT_TRUE(saw(*alice, "* accepted bob's new key " + second_key));
+
+  // Review 11: a return to the pinned key in between did not count. The tablet's key, back
+  // to the pinned (laptop's) one, then another: an /accept at once is refused still.
+  laptop->send_line("/quit");
+  ASSERT_TRUE(exited_with(*laptop, 0));
+  tablet = client("bob-tablet");
+  ASSERT_EQ(sign_in(*tablet, "bob", bob_password), first_key);
+  ASSERT_TRUE(saw(*alice, "!   announced key: " + first_key + "\n"));
+  tablet->send_line("/quit");
+  ASSERT_TRUE(exited_with(*tablet, 0));
+  laptop = client("bob-laptop");
+  ASSERT_EQ(sign_in(*laptop, "bob", bob_password), second_key);
+  ASSERT_TRUE(saw(*alice, "* bob is back on the pinned key"));
+  laptop->send_line("/quit");
+  ASSERT_TRUE(exited_with(*laptop, 0));
+  tablet = client("bob-tablet");
+  ASSERT_EQ(sign_in(*tablet, "bob", bob_password), first_key);
+  ASSERT_TRUE(saw(*alice, "!   announced key: " + first_key + "\n"));
+  alice->send_line("/accept bob");
+  EXPECT_TRUE(saw(*alice, "! bob's key changed again just now, to " + first_key));
 }
 
 TEST_F(TrustTest, TheOwnerIsToldWhenTheAccountWasUsedWithAnotherKey) {
