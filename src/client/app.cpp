@@ -634,8 +634,11 @@ int confirm_new_relay(ui& u, line_reader& in, net::io_context& io, const client_
     // Hex digits, but not 64 of them: a fingerprint copied in part (ssh asks for it whole).
     if (!a.empty() && a.size() < 64 &&
         a.find_first_not_of("0123456789abcdef") == std::string::npos) {
-      u.error("that is part of a fingerprint (" + std::to_string(a.size()) +
-              " of its 64 hex digits): type all of it, or yes after comparing it");
+      u.error(fp.find(a) == std::string::npos
+                  ? "that is not part of this relay's fingerprint (" + std::to_string(a.size()) +
+                        " hex digits, and a fingerprint is 64): compare it again"
+                  : "that is part of a fingerprint (" + std::to_string(a.size()) +
+                        " of its 64 hex digits): type all of it, or yes after comparing it");
     }
     question = "Please type 'yes', 'no' or the fingerprint: ";
   }

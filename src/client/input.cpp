@@ -135,15 +135,15 @@ std::string input_help(bool with_editor) {
         "  /password             change your password (asked for, not shown)\n"
         "  /delete-account       delete your account on this relay, for good\n";
   }
-  text +=
-      "  /help                 this help\n"
-      "  /quit or q!           leave (Ctrl-D too)\n";
+  text += "  /help                 this help\n";
+  text += with_editor ? "  /quit or q!           leave (Ctrl-D too)\n"
+                      : "  /quit or q!           leave (the end of input too)\n";
   // Piped input has no keys to press, and no hidden prompt to type a password at.
   text += with_editor ? "keys: Tab completes names, Up/Down recall earlier lines,\n"
                         "Ctrl-C drops a half-typed line (on an empty one it leaves);\n"
                         "a pasted block of several lines is sent as ONE message\n"
                         "to the name before the first colon\n"
-                      : "each line is one message; the end of input leaves too;\n"
+                      : "each line is one message;\n"
                         "/password and /delete-account need the client at a terminal\n";
   return text;
 }

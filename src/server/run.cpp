@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <functional>
@@ -88,9 +89,12 @@ int run_relay(const relay_config& cfg) {
   const std::uint64_t wanted = cfg.max_connections + descriptors_besides_connections;
   const std::uint64_t open_files = util::raise_open_file_limit(wanted);
   if (open_files < wanted) {
-    tuned.max_connections = open_files > 2 * descriptors_besides_connections
-                                ? open_files - descriptors_besides_connections
-                                : open_files / 2;
+    // Below twice the reserve, half of what is left after the 18 the relay holds at rest, so
+    // that a tiny limit (20) still refuses rather than runs out (review 11).
+    tuned.max_connections =
+        open_files > 2 * descriptors_besides_connections
+            ? open_files - descriptors_besides_connections
+            : std::max<std::uint64_t>(open_files > 24 ? (open_files - 24) / 2 : 1, 1);
   }
   try {
     relay = std::make_unique<relay_server>(io, tuned);

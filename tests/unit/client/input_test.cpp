@@ -125,7 +125,8 @@ TEST(Input, HelpListsCommands) {
 // what works there (a review found the terminal's keys listed to a script).
 TEST(Input, HelpForPipedLinesNamesNoKeysAndNoAccountCommandsAsUsable) {
   const std::string piped = input_help(false);
-  for (const char* c : {"Tab", "Up/Down", "Ctrl-C", "pasted", "  /password", "  /delete-account"}) {
+  for (const char* c :
+       {"Tab", "Up/Down", "Ctrl-C", "Ctrl-D", "pasted", "  /password", "  /delete-account"}) {
     EXPECT_EQ(piped.find(c), std::string::npos) << c;
   }
   EXPECT_NE(piped.find("need the client at a terminal"), std::string::npos) << piped;
