@@ -34,6 +34,16 @@ bool same_terminal(int a, int b) {
 operator_console::operator_console(net::io_context& io, relay_server& relay, int in_fd,
                                    std::FILE* out)
     : io_(io), relay_(relay), in_fd_(in_fd), out_(out) {
+  // Standard input is /dev/null (a service manager's default, or `<&-`): there will never
+  // be a console, and "console ready" then "console closed" at once contradicted itself.
+  if (struct stat in{}, null{}; ::fstat(in_fd, &in) == 0 && S_ISCHR(in.st_mode) &&
+                                ::stat("/dev/null", &null) == 0 && in.st_rdev == null.st_rdev) {
+    std::fprintf(out_,
+                 "console: none (standard input is /dev/null, as under a service manager); "
+                 "stop the relay with SIGTERM\n");
+    std::fflush(out_);
+    return;
+  }
   // Started in the background (`node -s &`): reading the terminal, or setting its modes,
   // would stop the whole relay (SIGTTIN, SIGTTOU) until `fg`. It serves without a console
   // until `fg` makes it the terminal's foreground job (a review typed commands after `fg`

@@ -363,12 +363,14 @@ TEST(Process, ARelayStartedWithItsStandardFilesClosedUsesDevNullForThem) {
   }
   ASSERT_NE(port, 0) << "the relay did not start";
   // (/proc/PID/fd is not readable: the relay is not dumpable.) With /dev/null on 0, the
-  // console reads end of input and says so; before, an eventfd sat there and it never did.
+  // console says there is none; before, an eventfd sat there and it waited on it.
   test_client alice(port);
   alice.sign_up_ok("alice", "alice-password");
   std::stringstream text;
   text << std::ifstream(out).rdbuf();
-  EXPECT_NE(text.str().find("console closed (end of input)"), std::string::npos) << text.str();
+  EXPECT_NE(text.str().find("console: none (standard input is /dev/null"), std::string::npos)
+      << text.str();
+  EXPECT_EQ(text.str().find("console ready"), std::string::npos) << text.str();
   ::kill(std::stoi(pid), SIGTERM);
   for (int i = 0; i < 500 && ::kill(std::stoi(pid), 0) == 0; ++i) {
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
