@@ -782,6 +782,10 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   // them all, and a line (and a save of the file) for each took minutes.
   std::vector<std::pair<std::string, crypto::public_key>> snapshot_new_contacts;
   std::vector<changed_key> snapshot_changed_keys;  // likewise for keys that changed
+  // Keys that changed in the live roster round being read: said at its end, together if
+  // many (a review saw seven six-line warnings for one round).
+  std::vector<changed_key> round_changed_keys;
+  bool in_live_round = false;
   bool book_changed = false;
   // Lines that arrived before the roster snapshot: handled once it is complete, so a script
   // that sends at once does not hear "bob is not online" only because the snapshot was late.
@@ -1309,6 +1313,10 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
           snapshot_changed_keys.push_back(std::move(k));
           return;
         }
+        if (in_live_round && !u.json()) {
+          round_changed_keys.push_back(std::move(k));
+          return;
+        }
         warn(changed_key_text(k));
         return;
     }
@@ -1653,6 +1661,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         const auto events = c.apply(*p);
         std::vector<roster_line> lines;  // this round's joins and leaves, to show
         round_so_far = &lines;
+        in_live_round = !p->snapshot;
         std::vector<std::string> back;  // joined, with messages waiting for them
         for (const auto& ev : events) {
           switch (ev.what) {
@@ -1676,6 +1685,11 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
               check_key(ev.name, ev.key, false);
               break;
           }
+        }
+        in_live_round = false;
+        if (!round_changed_keys.empty()) {
+          roster_before_notice();  // this round's joins and leaves first
+          show_changed_keys(std::exchange(round_changed_keys, {}));
         }
         round_so_far = nullptr;
         if (!lines.empty()) roster_round(std::move(lines));

@@ -350,6 +350,35 @@ TEST(LyingRelay, ManyWhoLeaveAndComeBackTogetherAreSaidToBeBack) {
   EXPECT_EQ(occurrences(alice->transcript(), " joined:"), 0U) << alice->describe("alice");
 }
 
+/// Signs in to a roster of grp0..grp6; then a live round announces a new key for each.
+std::vector<bytes> seven_new_keys(const proto::frame& first) {
+  std::vector<bytes> out{proto::encode(proto::welcome{asked_name(first)})};
+  auto decoded = proto::decode(live_round(names("grp", 7)));
+  proto::presence snapshot = std::get<proto::presence>(*decoded);
+  snapshot.snapshot = true;
+  snapshot.last = true;
+  out.push_back(proto::encode(snapshot));
+  out.push_back({});
+  out.push_back(live_round(names("grp", 7)));  // the same names, new random keys
+  return out;
+}
+
+// Review 11: seven keys changed in one round gave seven six-line warnings (a roster snapshot
+// already gave one naming them all).
+TEST(LyingRelay, ManyKeysChangedInOneLiveRoundAreOneWarning) {
+  temp_dir dir;
+  fake_relay relay(seven_new_keys);
+  auto alice = start_client(dir, relay.port(), "alice");
+  ASSERT_TRUE(type_credentials(*alice, "alice", password));
+  EXPECT_TRUE(saw(*alice, "!!! WARNING: the identity keys of 7 contacts have CHANGED !!!"));
+  alice->send_line("/who");
+  EXPECT_TRUE(saw(*alice, "KEY CHANGED"));
+  alice->send_line("/quit");
+  EXPECT_TRUE(exited_with(*alice, 0));
+  EXPECT_EQ(occurrences(alice->transcript(), "identity key has CHANGED"), 0U)
+      << alice->describe("alice");
+}
+
 // A roster round with many joins or leaves (a relay restarting, a busy hour) filled the
 // screen with a line each; more than five are now said in one line each way, naming all up
 // to eight. Rounds that follow each other closely (the relay sends one per interval) are
