@@ -2042,9 +2042,11 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   // Ctrl-C is a key: on a half-typed line it only drops that line, as in a shell (one key
   // should not end a conversation mid-sentence), and on an empty line it leaves.
   net::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
+  int ended_by = 0;  // the signal that made us leave, if one did
   std::function<void(boost::system::error_code, int)> on_signal = [&](boost::system::error_code ec,
-                                                                      int) {
+                                                                      int sig) {
     if (ec || stop) return;
+    if (ended_by == 0) ended_by = sig;
     hidden_abort = true;  // a password prompt open now does not hold the exit up
     on_line("/quit");     // a second one while messages are still going out leaves now
     signals.async_wait(on_signal);
@@ -2165,6 +2167,9 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   term.reset();
   // A script reads the exit code; a person has read each line that said what did not go.
   if (code == exit_ok && something_unsent && !term_was_used) code = exit_not_all_sent;
+  // A script interrupted (Ctrl-C at the shell, SIGTERM) left cleanly, but did not finish:
+  // its exit code says so, as a shell's does (130 for Ctrl-C), never 0 (review 11).
+  if (code == exit_ok && ended_by != 0 && !term_was_used) code = 128 + ended_by;
   return code;
 }
 

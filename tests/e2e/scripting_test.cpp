@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <future>
@@ -394,6 +395,19 @@ TEST_F(ScriptingTest, ALineThatDidNotGoIsNamedAndSetsTheExitCode) {
   ASSERT_TRUE(burst->wait_stderr("\"burst 299\"", 2s)) << burst->describe("not at once");
   burst->close_stdin();
   EXPECT_EQ(burst->wait_exit(), 5) << burst->describe("exit");
+}
+
+// Review 11: Ctrl-C at the shell ended a script's client cleanly but with exit code 0, so
+// the script could not tell it had been interrupted. It leaves as cleanly, with 130.
+TEST_F(ScriptingTest, AnInterruptedScriptLeavesCleanlyWithTheSignalsExitCode) {
+  auto a = alice();
+  auto bot = piped("bot", {"--user", "bot", "--sign-up"});
+  ASSERT_TRUE(saw(*a, "* bot joined"));
+  bot->write("alice:before the interrupt\n");
+  ASSERT_TRUE(saw(*a, "bot: before the interrupt"));
+  ::kill(bot->pid(), SIGINT);
+  EXPECT_EQ(bot->wait_exit(), 130) << bot->describe("exit");
+  EXPECT_TRUE(saw(*a, "* bot left"));  // a goodbye, as /quit
 }
 
 // A script's /help names what works in a script, not the terminal's keys (a review).
