@@ -515,8 +515,11 @@ struct changed_key {
 /// The warning for one changed key: loud, both fingerprints, what it may mean, what to do.
 std::string changed_key_text(const changed_key& k) {
   const std::string& name = k.name;
-  return "!!! WARNING: " + name + "'s identity key has CHANGED !!!\n" +
-         "!   pinned key:    " + crypto::short_fingerprint(k.pinned) +
+  // A long name would wrap the first line, leaving "!!!" alone on a row (review 11).
+  const std::string head =
+      name.size() <= 16 ? "!!! WARNING: " + name + "'s identity key has CHANGED !!!\n"
+                        : "!!! WARNING: the identity key of\n!   " + name + " has CHANGED !!!\n";
+  return head + "!   pinned key:    " + crypto::short_fingerprint(k.pinned) +
          (k.verified ? "  (verified)" : "") + "\n" +
          "!   announced key: " + crypto::short_fingerprint(k.announced) + "\n" + "!   " + name +
          " may have a new device, or someone (the relay?)\n" + "!   is impersonating " + name +

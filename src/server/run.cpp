@@ -175,7 +175,8 @@ int run_relay(const relay_config& cfg) {
   if (tuned.max_connections < cfg.max_connections) {
     const std::string why = "the open-file limit is " + std::to_string(open_files) +
                             ", so at most " + std::to_string(tuned.max_connections) +
-                            " connections, not the " + std::to_string(cfg.max_connections) +
+                            (tuned.max_connections == 1 ? " connection" : " connections") +
+                            ", not the " + std::to_string(cfg.max_connections) +
                             " of --max-connections";
     log::warn() << why;
     say("warning: " + why +

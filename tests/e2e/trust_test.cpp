@@ -472,6 +472,24 @@ TEST_F(TrustTest, AnAcceptRightAfterASecondKeyChangeAcceptsNothing) {
   EXPECT_TRUE(saw(*alice, "! bob's key changed again just now, to " + first_key));
 }
 
+// Review 11: with a 32-character name the warning's first line wrapped, leaving "!!!" alone
+// on a row. A long name gets the header on two lines, each within 80 columns.
+TEST_F(TrustTest, AKeyChangeWarningForALongNameKeepsItsHeaderWhole) {
+  relay_ = start_relay(dir_.path() / "relay.db");
+  const std::string name = "abcdefghijklmnopqrstuvwxyz012345";
+  auto [alice, other, alice_key, old_key] =
+      sign_up_pair(dir_, relay_.port, {"alice", alice_password}, {name, bob_password});
+  ASSERT_FALSE(old_key.empty());
+  other->send_line("/quit");
+  ASSERT_TRUE(exited_with(*other, 0));
+  auto fresh = client("long-new-device");
+  const std::string new_key = sign_in(*fresh, name, bob_password);
+  ASSERT_FALSE(new_key.empty());
+  EXPECT_TRUE(saw(*alice, "!!! WARNING: the identity key of\n"));
+  EXPECT_TRUE(saw(*alice, "!   " + name + " has CHANGED !!!\n"));
+  EXPECT_TRUE(saw(*alice, "!   pinned key:    " + old_key + "\n"));
+}
+
 TEST_F(TrustTest, TheOwnerIsToldWhenTheAccountWasUsedWithAnotherKey) {
   auto [alice, bob, alice_key, old_key] = start_alice_and_bob();
   ASSERT_FALSE(old_key.empty());

@@ -56,6 +56,9 @@ TEST(Printable, MoreInvisibleCharactersAreShownAsNotationButFlagsStay) {
   EXPECT_EQ(printable("go " + england + "!"), "go " + england + "!");
   // A black flag with tags but no cancel tag is no flag: its tags are shown.
   EXPECT_EQ(printable("\U0001f3f4\U000e0067x"), "\U0001f3f4\\U000e0067x");
+  // Review 11: format controls of other scripts, invisible too.
+  EXPECT_EQ(printable("a\u2065b\u17b4c\U0001d173d\U0001bca0e\U00013430f"),
+            "a\\u2065b\\u17b4c\\U0001d173d\\U0001bca0e\\U00013430f");
   // The direction marks stay (right-to-left text needs them; they reorder nothing).
   EXPECT_EQ(printable("B\u200flrm C\u061calm"), "B\u200flrm C\u061calm");
 }
