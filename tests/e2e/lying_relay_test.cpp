@@ -297,16 +297,19 @@ std::vector<std::string> names(const std::string& prefix, int n) {
   return out;
 }
 
+/// The roster snapshot (one frame, the last) of `online`, each with a random key.
+proto::presence snapshot_of(const std::vector<std::string>& online) {
+  auto decoded = proto::decode(live_round(online));
+  proto::presence p = std::get<proto::presence>(*decoded);
+  p.snapshot = true;
+  p.last = true;
+  return p;
+}
+
 /// Signs in to a roster of old0..old9, then three rounds: 20 joins, 8 leaves, 3 joins.
 std::vector<bytes> busy_hour(const proto::frame& first) {
   std::vector<bytes> out{proto::encode(proto::welcome{asked_name(first)})};
-  proto::presence snapshot;
-  snapshot.snapshot = true;
-  snapshot.last = true;
-  out.push_back(live_round(names("old", 10)));
-  auto decoded = proto::decode(out.back());
-  snapshot.entries = std::get<proto::presence>(*decoded).entries;
-  out.back() = proto::encode(snapshot);
+  out.push_back(proto::encode(snapshot_of(names("old", 10))));
   out.push_back(live_round(names("new", 20)));
   out.push_back({});  // a pause: the next round is said on its own
   out.push_back(live_round({}, names("old", 8)));
@@ -321,10 +324,7 @@ std::vector<bytes> busy_hour(const proto::frame& first) {
 /// come back with the same keys (a relay restarting, a network blip).
 std::vector<bytes> out_and_back(const proto::frame& first) {
   std::vector<bytes> out{proto::encode(proto::welcome{asked_name(first)})};
-  auto decoded = proto::decode(live_round(names("grp", 7)));
-  proto::presence snapshot = std::get<proto::presence>(*decoded);
-  snapshot.snapshot = true;
-  snapshot.last = true;
+  const proto::presence snapshot = snapshot_of(names("grp", 7));
   out.push_back(proto::encode(snapshot));
   out.push_back({});
   out.push_back(live_round({"x0"}));  // said at once; the rounds close behind it, together
@@ -353,10 +353,7 @@ TEST(LyingRelay, ManyWhoLeaveAndComeBackTogetherAreSaidToBeBack) {
 /// Signs in to a roster of grp0..grp6; then a live round announces a new key for each.
 std::vector<bytes> seven_new_keys(const proto::frame& first) {
   std::vector<bytes> out{proto::encode(proto::welcome{asked_name(first)})};
-  auto decoded = proto::decode(live_round(names("grp", 7)));
-  proto::presence snapshot = std::get<proto::presence>(*decoded);
-  snapshot.snapshot = true;
-  snapshot.last = true;
+  const proto::presence snapshot = snapshot_of(names("grp", 7));
   out.push_back(proto::encode(snapshot));
   out.push_back({});
   out.push_back(live_round(names("grp", 7)));  // the same names, new random keys
