@@ -21,7 +21,6 @@
 #include <deque>
 #include <functional>
 #include <map>
-#include <set>
 #include <thread>
 
 #include "relay/client/chat.hpp"
@@ -491,8 +490,8 @@ constexpr std::size_t joins_named = 8;
 /// Roster rounds closer than this to the one before are said together once they pause, and
 /// at least this often while they do not.
 constexpr std::chrono::milliseconds roster_settle{300};
-// An /accept this soon after a contact's key changed a second time is refused: the warning
-// read may have been the first one's.
+// An /accept this soon after a contact's key changed, when it had changed before in this
+// run, is refused: the warning read may have been the earlier one's.
 constexpr std::chrono::seconds accept_settle{3};
 constexpr std::chrono::seconds roster_settle_at_most{3};
 /// Messages from one sender that cannot be read, shown one by one per window; more are
@@ -788,7 +787,6 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   // Keys that changed in the live roster round being read: said at its end, together if
   // many (a review saw seven six-line warnings for one round).
   std::vector<changed_key> round_changed_keys;
-  bool in_live_round = false;
   bool book_changed = false;
   // Lines that arrived before the roster snapshot: handled once it is complete, so a script
   // that sends at once does not hear "bob is not online" only because the snapshot was late.
@@ -796,10 +794,13 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   // Contacts whose announced key differs from the pin (with the key they were warned about),
   // and what is waiting for them.
   std::map<std::string, crypto::public_key> untrusted;
-  // When a contact's key changed again while an earlier change was not accepted: an /accept
-  // typed just after accepts a key whose warning may not have been read (review 10).
-  std::map<std::string, std::chrono::steady_clock::time_point> changed_again;
-  std::set<std::string> warned_changes;  // contacts whose key change was warned of this run
+  // Key changes warned of this run, per contact: an /accept typed just after a change that
+  // followed another may answer the earlier warning (reviews 10 and 11).
+  struct key_warnings {
+    int count = 0;
+    std::chrono::steady_clock::time_point last{};
+  };
+  std::map<std::string, key_warnings> warned;
   std::map<std::string, std::vector<typed_text>> held;
   // The key whose safety number /verify NAME last showed: "/verify NAME confirm" verifies
   // that key only, never one that replaced it while the person was comparing.
@@ -1181,39 +1182,32 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       u.show(join_event{f.name, key_text::of(f.key), f.new_contact});
     };
     const auto left_line = [&](const fate& f) { u.show(leave_event{f.name}); };
-    if (left.size() > one_by_one) {
-      u.info("* " + std::to_string(left.size()) + " left: " + names(left));
-    } else {
-      for (const fate* f : left) left_line(*f);
-    }
-    if (back.size() > one_by_one) {
-      u.info("* " + std::to_string(back.size()) + " left and joined again: " + names(back));
-    } else {
-      for (const fate* f : back) {
-        left_line(*f);
-        joined_line(*f);
+    // A group in one line when there are many, else a line (or two) each, in batch order.
+    const auto say = [&](const std::vector<const fate*>& group, const std::string& what,
+                         const std::string& note, const auto& each) {
+      if (group.size() > one_by_one) {
+        u.info("* " + std::to_string(group.size()) + " " + what + ": " + names(group) + note);
+      } else {
+        for (const fate* f : group) each(*f);
       }
-    }
-    if (joined.size() > one_by_one) {
-      const auto fresh = static_cast<std::size_t>(std::count_if(
-          joined.begin(), joined.end(), [](const fate* f) { return f->new_contact; }));
-      u.info("* " + std::to_string(joined.size()) + " joined: " + names(joined) +
-             (fresh == 0 ? std::string()
-                         : "\n  (" + std::to_string(fresh) +
-                               " of them new contacts, pinned: /who lists their keys; "
-                               "compare safety numbers with /verify NAME)"));
-    } else {
-      for (const fate* f : joined) joined_line(*f);
-    }
-    if (came_and_went.size() > one_by_one) {
-      u.info("* " + std::to_string(came_and_went.size()) +
-             " joined and left again: " + names(came_and_went));
-    } else {
-      for (const fate* f : came_and_went) {
-        joined_line(*f);
-        left_line(*f);
-      }
-    }
+    };
+    const auto fresh = static_cast<std::size_t>(
+        std::count_if(joined.begin(), joined.end(), [](const fate* f) { return f->new_contact; }));
+    say(left, "left", "", left_line);
+    say(back, "left and joined again", "", [&](const fate& f) {
+      left_line(f);
+      joined_line(f);
+    });
+    say(joined, "joined",
+        fresh == 0 ? std::string()
+                   : "\n  (" + std::to_string(fresh) +
+                         " of them new contacts, pinned: /who lists their keys; "
+                         "compare safety numbers with /verify NAME)",
+        joined_line);
+    say(came_and_went, "joined and left again", "", [&](const fate& f) {
+      joined_line(f);
+      left_line(f);
+    });
   };
   auto flush_roster = [&] {
     roster_timer.cancel();
@@ -1305,19 +1299,15 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
                ")");
           return;
         }
-        // A change after an earlier one this run, even with a return to the pinned key in
-        // between (review 11): an /accept typed now may answer the earlier warning.
-        if (!warned_changes.insert(name).second) {
-          changed_again[name] = std::chrono::steady_clock::now();
-        }
+        // Counted even with a return to the pinned key in between (review 11).
+        auto& w = warned[name];
+        ++w.count;
+        w.last = std::chrono::steady_clock::now();
         untrusted[name] = key;
         changed_key k{name, pinned, key, was_verified};
-        if (quiet && !u.json()) {  // in a roster snapshot: said at its end, together if many
-          snapshot_changed_keys.push_back(std::move(k));
-          return;
-        }
-        if (in_live_round && !u.json()) {
-          round_changed_keys.push_back(std::move(k));
+        // Said at the end of the snapshot or round, together if many; programs get each.
+        if (!u.json()) {
+          (quiet ? snapshot_changed_keys : round_changed_keys).push_back(std::move(k));
           return;
         }
         warn(changed_key_text(k));
@@ -1664,7 +1654,6 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         const auto events = c.apply(*p);
         std::vector<roster_line> lines;  // this round's joins and leaves, to show
         round_so_far = &lines;
-        in_live_round = !p->snapshot;
         std::vector<std::string> back;  // joined, with messages waiting for them
         for (const auto& ev : events) {
           switch (ev.what) {
@@ -1689,7 +1678,6 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
               break;
           }
         }
-        in_live_round = false;
         if (!round_changed_keys.empty()) {
           roster_before_notice();  // this round's joins and leaves first
           show_changed_keys(std::exchange(round_changed_keys, {}));
@@ -1859,9 +1847,9 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       } else if (k && k->verified) {
         u.error("! " + a->name + " was verified: compare safety numbers again with /verify " +
                 a->name);
-      } else if (const auto again = changed_again.find(a->name);
-                 again != changed_again.end() &&
-                 std::chrono::steady_clock::now() - again->second < accept_settle) {
+      } else if (const auto w = warned.find(a->name);
+                 w != warned.end() && w->second.count > 1 &&
+                 std::chrono::steady_clock::now() - w->second.last < accept_settle) {
         // The key may have changed between reading a warning and pressing Enter: the one
         // accepted must be the one whose warning was read.
         u.error("! " + a->name + "'s key changed again just now, to " +
@@ -1869,7 +1857,6 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
                 ": nothing accepted. Read the warning above, then /accept " + a->name +
                 " again to accept that key");
       } else {
-        changed_again.erase(a->name);
         book.accept(a->name, it->second);
         save_book();
         untrusted.erase(a->name);
