@@ -89,12 +89,13 @@ int run_relay(const relay_config& cfg) {
   const std::uint64_t wanted = cfg.max_connections + descriptors_besides_connections;
   const std::uint64_t open_files = util::raise_open_file_limit(wanted);
   if (open_files < wanted) {
-    // Below twice the reserve, half of what is left after the 18 the relay holds at rest, so
-    // that a tiny limit (20) still refuses rather than runs out (review 11).
+    // Below twice the reserve: half of what is left after 24 (the 18 the relay holds at
+    // rest, and a few), at least one, so that a tiny limit (20) still refuses rather than
+    // runs out (review 11).
     tuned.max_connections =
         open_files > 2 * descriptors_besides_connections
             ? open_files - descriptors_besides_connections
-            : std::max<std::uint64_t>(open_files > 24 ? (open_files - 24) / 2 : 1, 1);
+            : std::max<std::uint64_t>((open_files > 24 ? open_files - 24 : 0) / 2, 1);
   }
   try {
     relay = std::make_unique<relay_server>(io, tuned);

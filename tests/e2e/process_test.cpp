@@ -299,16 +299,21 @@ TEST(Process, RelayRaisesItsOpenFileLimitForItsConnections) {
 // A hard limit below what --max-connections needs: said at start, and what the relay cannot
 // hold is refused at once, as at --max-connections, instead of waiting unaccepted (accept()
 // failing with EMFILE) until the client gives up. Found setting up a service.
-TEST(Process, ARelayWithTooFewDescriptorsSaysSoAndRefusesWhatItCannotHoldAtOnce) {
-  temp_dir dir;
-  const auto wrapper = dir.path() / "few-files";
+/// `node` started as if under `ulimit -n files` (soft and hard): a wrapper script in `dir`.
+std::filesystem::path node_with_open_files(const temp_dir& dir, int files) {
+  const auto wrapper = dir.path() / ("node-with-" + std::to_string(files) + "-files");
   {
     std::ofstream w(wrapper);
-    w << "#!/bin/sh\nulimit -n 160\nexec '" << RELAY_NODE_BINARY << "' \"$@\"\n";
+    w << "#!/bin/sh\nulimit -n " << files << "\nexec '" << RELAY_NODE_BINARY << "' \"$@\"\n";
   }
   std::filesystem::permissions(wrapper, std::filesystem::perms::owner_all);
+  return wrapper;
+}
+
+TEST(Process, ARelayWithTooFewDescriptorsSaysSoAndRefusesWhatItCannotHoldAtOnce) {
+  temp_dir dir;
   auto relay =
-      start_relay(dir.path() / "relay.db", 0, wrapper,
+      start_relay(dir.path() / "relay.db", 0, node_with_open_files(dir, 160),
                   {"--max-unauthenticated", "1000", "--max-unauthenticated-per-address", "1000"});
   EXPECT_NE(relay.proc->transcript().find(
                 "warning: the open-file limit is 160, so at most 96 connections, not the 4096 "
@@ -328,6 +333,16 @@ TEST(Process, ARelayWithTooFewDescriptorsSaysSoAndRefusesWhatItCannotHoldAtOnce)
   held.clear();
   auto alice = start_client(dir, relay.port, "alice");
   EXPECT_FALSE(sign_up(*alice, "alice", "alice-Pw-7f3e9c21").empty());
+
+  // A tiny limit (review 11: 20 let it take 10, and the 10th hung, accept() failing): one.
+  auto tiny = start_relay(dir.path() / "tiny.db", 0, node_with_open_files(dir, 20));
+  EXPECT_NE(tiny.proc->transcript().find("the open-file limit is 20, so at most 1 connection,"),
+            std::string::npos)
+      << tiny.proc->transcript();
+  raw_socket first(tiny.port);
+  ASSERT_FALSE(first.closed_within(std::chrono::milliseconds(200)));
+  raw_socket second(tiny.port);
+  EXPECT_TRUE(second.closed_within(std::chrono::seconds(2)));
 }
 
 }  // namespace
