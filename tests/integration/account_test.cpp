@@ -171,16 +171,21 @@ TEST_F(AccountTest, ADeletedAccountLeavesTheRosterAndTheDatabaseAndFreesTheName)
 
 // A sign-in with the old password whose check was still running when a change was stored
 // used to get in, with the change already made (review 8, L2). The relay now records a
-// sign-in only against the hash it checked, and checks the password again otherwise. The
-// costly parameters make the race certain: the sign-in reads the old hash once the change
-// has passed its own check, and its check ends after the change is stored.
+// sign-in only against the hash it checked, and checks the password again otherwise.
+// Another connection to the database stores the change, and holds its transaction open
+// while the sign-in is checked: the relay reads the old hash (the database is in WAL mode),
+// and its record of the sign-in waits for the change to be committed. So whatever the
+// machine's speed, the sign-in's record comes after the change; had the relay read the hash
+// only after the commit, the old password fails too (no false alarm either way).
 TEST(AccountRace, TheOldPasswordCheckedWhileAChangeIsStoredDoesNotGetIn) {
   temp_dir dir;
   auto cfg = test_config(dir.path());
-  cfg.argon2 = {2, 32 * 1024, 1};  // tens of ms a hash; two hashing threads run side by side
+  cfg.argon2 = {2, 16 * 1024, 1};  // a check long enough to be measured
   relay_fixture relay{cfg};
   test_client alice(relay.port());
   alice.sign_up_ok("alice", "alice-password");
+  const std::string changed =
+      crypto::hash_password("a new password", cfg.argon2, crypto::os_random());
   // How long one check takes here (sanitizers and a busy machine included).
   const auto started = std::chrono::steady_clock::now();
   {
@@ -190,20 +195,32 @@ TEST(AccountRace, TheOldPasswordCheckedWhileAChangeIsStoredDoesNotGetIn) {
   }
   const auto check = std::chrono::steady_clock::now() - started;
 
-  // The change: its check (one unit), then its new hash (one more), then it is stored.
-  alice.send_frame(proto::change_password{"alice-password", "a new password"});
-  // Half-way through the new hash: the sign-in reads the old hash and checks it for one
-  // unit, so it ends after the change is stored.
-  std::this_thread::sleep_for(check + check / 2);
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open((dir.path() / "relay.db").c_str(), &other), SQLITE_OK);
+  sqlite3_busy_timeout(other, 5000);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(other, "UPDATE users SET password_hash = ?1 WHERE name = 'alice'",
+                               -1, &st, nullptr),
+            SQLITE_OK);
+  sqlite3_bind_text(st, 1, changed.data(), static_cast<int>(changed.size()), SQLITE_TRANSIENT);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_DONE);
+  sqlite3_finalize(st);
+
   test_client late(relay.port());
   late.use_identity(alice.identity());
-  const auto refused = error_of(late.sign_in("alice", "alice-password"));
+  std::optional<proto::frame> answer;
+  std::thread sign_in([&] { answer = late.sign_in("alice", "alice-password"); });
+  // Room for the handshake, the read and the check; the relay waits up to 5 s on the lock.
+  std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+      std::max<std::chrono::steady_clock::duration>(3 * check, 300ms), 3s));
+  ASSERT_EQ(sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+  sign_in.join();
+  sqlite3_close(other);
+  const auto refused = error_of(answer);
   ASSERT_TRUE(refused) << "the old password got in after the change";
   EXPECT_EQ(refused->code, reason::invalid_credentials);
 
-  auto answer = alice.next_frame(10s);
-  while (answer && std::holds_alternative<proto::presence>(*answer)) answer = alice.next_frame(10s);
-  ASSERT_TRUE(answer && std::holds_alternative<proto::account_changed>(*answer));
   test_client now(relay.port());
   now.use_identity(alice.identity());
   EXPECT_TRUE(welcomed(now.sign_in("alice", "a new password")));
