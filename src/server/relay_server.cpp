@@ -212,11 +212,31 @@ awaitable<void> relay_server::accept_loop() {
         co_await acceptor_.async_accept(io_, peer, net::redirect_error(net::use_awaitable, ec));
     if (ec) {
       if (ec == net::error::operation_aborted || !acceptor_.is_open()) co_return;
-      // Out of file descriptors and similar: log, pause briefly, keep serving.
-      log::warn() << "accept failed: " << ec.message();
-      net::steady_timer pause(io_, std::chrono::milliseconds(100));
-      co_await pause.async_wait(net::redirect_error(net::use_awaitable, ec));
+      // Out of descriptors (a leak, or other files open past what run.cpp allowed for): the
+      // connection is refused at once on the spare descriptor, not left waiting in the
+      // queue. Other failures (out of memory, ...): pause briefly and retry. Either way the
+      // relay keeps serving, and the streak is logged once, not once per try.
+      using shed = util::spare_descriptor::outcome;
+      const bool out_of_descriptors = ec == boost::system::errc::too_many_files_open ||
+                                      ec == boost::system::errc::too_many_files_open_in_system;
+      const shed done = out_of_descriptors ? spare_fd_.close_one_pending(acceptor_.native_handle())
+                                           : shed::no_spare;
+      if (done == shed::closed) ++stats_.refused;
+      // Out of descriptors with nobody waiting is no failure (accept() fails all the same).
+      if (done != shed::none_pending) {
+        if (auto line = accept_trouble_.failed(ec.message(), done == shed::closed,
+                                               std::chrono::steady_clock::now())) {
+          log::warn() << *line;
+        }
+      }
+      if (done != shed::closed) {  // else accept() would fail again at once, in a loop
+        net::steady_timer pause(io_, std::chrono::milliseconds(100));
+        co_await pause.async_wait(net::redirect_error(net::use_awaitable, ec));
+      }
       continue;
+    }
+    if (auto line = accept_trouble_.accepted(std::chrono::steady_clock::now())) {
+      log::warn() << *line;
     }
     if (!admit(sock, peer)) continue;
     auto s = std::make_shared<session>(std::move(sock), peer, *this, next_id_++);

@@ -1,12 +1,15 @@
 // A connection flood from one address is summed up in the log, not logged line by line,
 // while the lines that matter (sign-ups, sign-ins) still come out one by one.
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -264,6 +267,84 @@ TEST(ConnectionLog, ASignedInUserDroppedForNotReadingIsLoggedWithTheReason) {
   EXPECT_EQ(count(text, "(slow): dropped: send queue over 65536 bytes: peer is not reading"), 1u)
       << text;
   EXPECT_EQ(count(text, "user slow left"), 1u) << text;
+}
+
+/// Fills this process's descriptor table (the relay under test runs in it) with /dev/null,
+/// under a soft limit lowered to a little above the highest descriptor open; free_one()
+/// gives one back. The destructor closes them all and restores the limit.
+class descriptor_filler {
+ public:
+  descriptor_filler() {
+    ::getrlimit(RLIMIT_NOFILE, &saved_);
+    int highest = 0;
+    if (DIR* d = ::opendir("/proc/self/fd")) {
+      while (const dirent* e = ::readdir(d)) highest = std::max(highest, std::atoi(e->d_name));
+      ::closedir(d);
+    }
+    rlimit lowered = saved_;
+    lowered.rlim_cur = static_cast<rlim_t>(highest) + 32;
+    ::setrlimit(RLIMIT_NOFILE, &lowered);
+    for (int fd; (fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0;) fds_.push_back(fd);
+  }
+  ~descriptor_filler() {
+    for (const int fd : fds_) ::close(fd);
+    ::setrlimit(RLIMIT_NOFILE, &saved_);
+  }
+  bool full() const { return !fds_.empty() && errno == EMFILE; }
+  void free_one() {
+    ::close(fds_.back());
+    fds_.pop_back();
+  }
+
+ private:
+  rlimit saved_{};
+  std::vector<int> fds_;
+};
+
+// Out of descriptors (a leak, or more files open than the relay allowed for), accept()
+// fails. A new connection used to wait unanswered in the listen queue until its client gave
+// up, and "accept failed" was logged ten times a second for as long as it lasted. Now each
+// is closed at once on a spare descriptor, the streak is logged once and summed up when it
+// ends, and those already signed in chat on.
+TEST(ConnectionLog, OutOfDescriptorsANewConnectionIsClosedAtOnceAndTheStreakIsLoggedOnce) {
+  temp_dir dir;
+  log_to_file log_file((dir.path() / "relay.log").string());
+  relay_fixture relay(test_config(dir.path()));
+  log::set_level(log::level::info);  // after the fixture, which sets its own
+  test_client alice(relay.port()), bob(relay.port());
+  alice.sign_up_ok("alice", "alice-password");
+  bob.sign_up_ok("bob", "bob-password");
+  ASSERT_TRUE(alice.wait_roster("bob", true));
+  {
+    std::vector<std::unique_ptr<raw_socket>> turned_away;
+    descriptor_filler filler;
+    ASSERT_TRUE(filler.full());
+    for (int i = 0; i < 3; ++i) {
+      filler.free_one();  // for the test's end of the connection only
+      turned_away.push_back(std::make_unique<raw_socket>(relay.port()));
+      EXPECT_TRUE(turned_away.back()->closed_within(3s))
+          << "connection " << i << " was left waiting";
+    }
+    // Those signed in are served meanwhile.
+    alice.send_text("bob", "still here");
+    const auto got = bob.receive_text();
+    ASSERT_TRUE(got && got->text);
+    EXPECT_EQ(*got->text, "still here");
+  }
+  // Descriptors free again: the next connection is served.
+  test_client carol(relay.port());
+  carol.sign_up_ok("carol", "carol-password");
+
+  const std::string text = log_file.text();
+  EXPECT_EQ(count(text,
+                  "cannot accept connections: Too many open files; until descriptors are "
+                  "free, new connections are closed at once"),
+            1u)
+      << text;
+  EXPECT_EQ(count(text, "accept failed 3 times, 3 connections closed at once"), 1u) << text;
+  EXPECT_EQ(count(text, "accepting connections again after"), 1u) << text;
+  EXPECT_EQ(count(text, "accept failed:"), 0u) << text;
+  EXPECT_NE(relay.console("stats").find("connections refused  3\n"), std::string::npos);
 }
 
 }  // namespace

@@ -23,6 +23,7 @@
 #include "relay/crypto/keys.hpp"
 #include "relay/net.hpp"
 #include "relay/proto/frames.hpp"
+#include "relay/server/accept_trouble.hpp"
 #include "relay/server/config.hpp"
 #include "relay/server/group_commit.hpp"
 #include "relay/server/log_budget.hpp"
@@ -38,6 +39,7 @@
 #include "relay/store/database_lock.hpp"
 #include "relay/store/schema.hpp"
 #include "relay/store/users.hpp"
+#include "relay/util/fd_limit.hpp"
 
 namespace relay::server {
 
@@ -165,7 +167,9 @@ class relay_server {
   relay_config cfg_;
   // Listening first: a start that fails on a busy port leaves no new database or key behind.
   tcp::acceptor acceptor_;
-  store::database_lock db_lock_;  // before db_: taken before the database is opened
+  util::spare_descriptor spare_fd_;  // out of descriptors, lets a connection be refused at once
+  accept_trouble accept_trouble_;    // accept() failures, logged once a streak
+  store::database_lock db_lock_;     // before db_: taken before the database is opened
   store::database db_;
   store::user_store users_;
   // db_strand_ only, like users_.
