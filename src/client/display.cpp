@@ -42,6 +42,15 @@ bool is_invisible(char32_t cp) {
          (cp >= 0x1bca0 && cp <= 0x1bca3) || (cp >= 0x13430 && cp <= 0x1343f);
 }
 
+/// Bidi controls would reorder what follows on a bidi terminal; line and paragraph
+/// separators break lines on some; invisible ones make two texts that differ look the same.
+bool shown_as_notation(char32_t cp) {
+  return term::is_bidi_control(cp) || cp == 0x2028 || cp == 0x2029 || is_invisible(cp);
+}
+
+/// Combining marks shown on one character (see printable).
+constexpr std::size_t most_marks = 8;
+
 /// The length of an emoji tag sequence at `i` (a black flag, tags U+E0020..U+E007E, then
 /// the cancel tag U+E007F: the flags of England, Scotland, Wales), or 0 if there is none.
 std::size_t flag_tag_sequence(std::string_view s, std::size_t i) {
@@ -63,8 +72,27 @@ std::size_t flag_tag_sequence(std::string_view s, std::size_t i) {
 std::string printable(std::string_view s) {
   std::string out;
   out.reserve(s.size());
+  // Combining marks on one character: no script needs more than a few, while a stack of
+  // dozens ("Zalgo") is drawn over the rows above and below, over a warning, say. Past
+  // most_marks, they are counted, and the count is shown once the character ends.
+  std::size_t marks = 0, hidden = 0;
+  const auto end_of_character = [&] {
+    if (hidden > 0) out += "[+" + std::to_string(hidden) + " marks]";
+    marks = hidden = 0;
+  };
   for (std::size_t i = 0; i < s.size();) {
     const auto c = static_cast<unsigned char>(s[i]);
+    if (const auto [cp, n] = util::utf8_at(s, i);
+        n > 0 && term::joins_previous(cp) && !shown_as_notation(cp)) {
+      if (++marks > most_marks) {
+        ++hidden;
+      } else {
+        out.append(s.substr(i, n));
+      }
+      i += n;
+      continue;
+    }
+    end_of_character();
     if (c == '\t') {
       out.push_back('\t');
       ++i;
@@ -82,10 +110,8 @@ std::string printable(std::string_view s) {
       out.append(s.substr(i, flag));  // a flag's tags are its name, shown as the flag
       i += flag;
     } else if (const auto [cp, n] = util::utf8_at(s, i); n > 0 && !util::is_c1_control(cp)) {
-      // Bidi controls would reorder what follows on a bidi terminal; line and paragraph
-      // separators break lines on some; invisible ones make two texts that differ look the
-      // same. C1 controls (8-bit CSI and friends) are shown as bytes, below.
-      if (term::is_bidi_control(cp) || cp == 0x2028 || cp == 0x2029 || is_invisible(cp)) {
+      // C1 controls (8-bit CSI and friends) are shown as bytes, below.
+      if (shown_as_notation(cp)) {
         code_point_escape(out, cp);
       } else {
         out.append(s.substr(i, n));
@@ -96,6 +122,7 @@ std::string printable(std::string_view s) {
       ++i;
     }
   }
+  end_of_character();
   return out;
 }
 

@@ -63,6 +63,28 @@ TEST(Printable, MoreInvisibleCharactersAreShownAsNotationButFlagsStay) {
   EXPECT_EQ(printable("B\u200flrm C\u061calm"), "B\u200flrm C\u061calm");
 }
 
+// Review 11: a stack of 30 combining accents ("Zalgo") was shown as sent, drawn over the
+// rows above and below. Past 8 on one character, marks are counted, not shown; what real
+// scripts put on a character stays as it is.
+TEST(Printable, AStackOfCombiningMarksIsCutToEightAndCounted) {
+  std::string zalgo = "Z";
+  for (int i = 0; i < 30; ++i) zalgo += "\u0301";
+  std::string eight = "Z";
+  for (int i = 0; i < 8; ++i) eight += "\u0301";
+  EXPECT_EQ(printable(zalgo + "a"), eight + "[+22 marks]a");
+  EXPECT_EQ(printable(zalgo + zalgo), eight + "[+22 marks]" + eight + "[+22 marks]");
+  EXPECT_EQ(printable("\u0301\u0301\u0301\u0301\u0301\u0301\u0301\u0301\u0301x"),
+            "\u0301\u0301\u0301\u0301\u0301\u0301\u0301\u0301[+1 marks]x");
+  // Decomposed Vietnamese, pointed and cantillated Hebrew, Devanagari, an emoji sequence.
+  for (const std::string real :
+       {"vi\u0323\u0302t", "\u05d1\u05bc\u05b0\u0596\u05e8", "\u0915\u094d\u0937\u093f",
+        "\U0001f44b\U0001f3fd \u2764\ufe0f \U0001f468\u200d\U0001f469\u200d\U0001f467"}) {
+    EXPECT_EQ(printable(real), real);
+  }
+  // Invisible ones among the marks are still shown as notation, and end the count.
+  EXPECT_EQ(printable("e\u0301\u034f\u0301"), "e\u0301\\u034f\u0301");
+}
+
 TEST(Excerpt, FirstLineQuotedAndCutAtACharacterBoundary) {
   EXPECT_EQ(excerpt("hello"), "\"hello\"");
   EXPECT_EQ(excerpt(""), "\"\"");
