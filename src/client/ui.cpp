@@ -2,6 +2,7 @@
 #include "relay/client/ui.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdint>
 #include <cstdlib>
 #include <ctime>
@@ -333,6 +334,36 @@ std::optional<std::size_t> warning_mark_column(std::string_view line) {
   return std::nullopt;
 }
 
+namespace {
+
+bool is_hex_digit(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
+bool is_word(char c) { return std::isalnum(static_cast<unsigned char>(c)) != 0; }
+
+/// Stands in for the spaces inside a key's fingerprint while a line is wrapped: one column,
+/// no break point, and never in a line otherwise (printable() shows controls as ^A).
+constexpr char glued_space = '\x01';
+/// "e098 785a c366 2d9b e318 14d2 5fee 8b8a": short_fingerprint's form.
+constexpr std::size_t fingerprint_columns = 8 * 4 + 7;
+
+/// The fingerprints in `line` with glued spaces, so that a row break never splits one
+/// (people compare them group by group, and half a key on each row reads as two).
+std::string glue_fingerprints(std::string_view line) {
+  std::string out(line);
+  for (std::size_t i = 0; i + fingerprint_columns <= out.size(); ++i) {
+    if (i > 0 && is_word(out[i - 1])) continue;
+    bool match = i + fingerprint_columns == out.size() || !is_word(out[i + fingerprint_columns]);
+    for (std::size_t k = 0; match && k < fingerprint_columns; ++k) {
+      match = k % 5 == 4 ? out[i + k] == ' ' : is_hex_digit(out[i + k]);
+    }
+    if (!match) continue;
+    for (std::size_t k = 4; k < fingerprint_columns; k += 5) out[i + k] = glued_space;
+    i += fingerprint_columns - 1;
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string wrap_for_terminal(const ui_event& ev, const std::string& text, std::size_t width,
                               const render_options& o) {
   std::string out;
@@ -347,13 +378,22 @@ std::string wrap_for_terminal(const ui_event& ev, const std::string& text, std::
                                    : text_column(ev, o);
     // A warning's rows keep its "!" down the left, also where a long line (a long name)
     // wrapped: the rows after it would otherwise read as the chat's own (review 10).
-    const auto mark = marked ? warning_mark_column(line) : std::nullopt;
-    if (mark && column <= *mark) column = *mark + 2;  // "!!! WARNING": under its text
-    std::string rows = term::wrap(line, width, column);
-    if (mark) {
+    const auto found = marked ? warning_mark_column(line) : std::nullopt;
+    const bool has_mark = found.has_value();
+    const std::size_t mark = found.value_or(0);         // (GCC 12 warns of *found below the wrap)
+    if (has_mark && column <= mark) column = mark + 2;  // "!!! WARNING": under its text
+    // A fingerprint is kept whole on a row when one can hold it (on narrower ones it breaks
+    // between groups, not inside one). Our own lines only: a message is left as it was sent.
+    const bool glue =
+        !message &&
+        (width == 0 || term::effective_hang(width, column) + fingerprint_columns <= width);
+    std::string rows =
+        glue ? term::wrap(glue_fingerprints(line), width, column) : term::wrap(line, width, column);
+    if (glue) std::replace(rows.begin(), rows.end(), glued_space, ' ');
+    if (has_mark) {
       for (std::size_t at = rows.find('\n'); at != std::string::npos;
            at = rows.find('\n', at + 1)) {
-        if (rows.compare(at + 1, column, std::string(column, ' ')) == 0) rows[at + 1 + *mark] = '!';
+        if (rows.compare(at + 1, column, std::string(column, ' ')) == 0) rows[at + 1 + mark] = '!';
       }
     }
     out += rows;

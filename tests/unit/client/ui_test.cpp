@@ -316,6 +316,31 @@ TEST(Ui, AWarningsWrappedRowsKeepItsMark) {
             "        wrap here");
 }
 
+// Review 11: a key's fingerprint broke across rows, half of it on each, where a row could
+// hold it whole. Now it moves to the next row whole; where no row can hold it, it breaks
+// between groups (never inside one); a message is wrapped as it was.
+TEST(Ui, AFingerprintIsNotSplitAcrossRowsWhereARowCanHoldIt) {
+  const std::string key = "e098 785a c366 2d9b e318 14d2 5fee 8b8a";
+  const notice_event n{notice_level::info, "* bob joined, a new contact: key " + key};
+  EXPECT_EQ(wrap_for_terminal(n, render(n, when, plain(true)), 60, plain(true)),
+            "12:34 * bob joined, a new contact: key\n        " + key);
+  EXPECT_EQ(wrap_for_terminal(n, render(n, when, plain(true)), 30, plain(true)),
+            "12:34 * bob joined, a new\n"
+            "        contact: key e098 785a\n"
+            "        c366 2d9b e318 14d2\n"
+            "        5fee 8b8a");
+  const notice_event w{notice_level::warning, "!   announced key: " + key + " (new)"};
+  EXPECT_EQ(wrap_for_terminal(w, render(w, when, plain(true)), 50, plain(true)),
+            "12:34 !   announced key:\n      ! " + key + "\n      ! (new)");
+  // Nine groups, or a longer hex word, are no fingerprint: wrapped as any text.
+  const notice_event other{notice_level::info, "* x: 1111 2222 3333 4444 5555 6666 7777 8888 9999"};
+  EXPECT_EQ(wrap_for_terminal(other, render(other, when, plain(true)), 40, plain(true)),
+            "12:34 * x: 1111 2222 3333 4444 5555 6666\n        7777 8888 9999");
+  const message_event m{"bob", "alice", "mine is " + key, false};
+  EXPECT_EQ(wrap_for_terminal(m, render(m, when, plain(true)), 40, plain(true)),
+            "12:34 bob: mine is e098 785a c366 2d9b\n           e318 14d2 5fee 8b8a");
+}
+
 TEST(Ui, SomeNamesSaysHowManyMore) {
   EXPECT_EQ(some_names({}, 5), "");
   EXPECT_EQ(some_names({"a", "b"}, 5), "a, b");
