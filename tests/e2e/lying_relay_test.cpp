@@ -335,6 +335,56 @@ std::vector<bytes> out_and_back(const proto::frame& first) {
   return out;
 }
 
+/// Signs in to a roster of ann and zed, whose key is 32 zero bytes; then zoe joins with
+/// another low-order key (u = 1).
+std::vector<bytes> unusable_keys(const proto::frame& first) {
+  std::vector<bytes> out{proto::encode(proto::welcome{asked_name(first)})};
+  proto::presence snapshot = snapshot_of({"ann", "zed"});
+  snapshot.entries[1].identity = proto::key_bytes{};
+  out.push_back(proto::encode(snapshot));
+  out.push_back({});
+  proto::presence join;
+  join.entries.push_back({proto::presence_entry::kind::online, "zoe", proto::key_bytes{1}});
+  out.push_back(proto::encode(join));
+  return out;
+}
+
+// From a black-box review: an account announced with 32 zero bytes as its key was pinned as
+// a new contact, and only a send said the key was unusable. Our relay refuses such keys now
+// (HostileTest.ALowOrderIdentityKeyIsAProtocolErrorAndNoAccountIsMade); another may not.
+TEST(LyingRelay, AContactWithAnUnusableKeyIsSaidSoAndNotPinned) {
+  temp_dir dir;
+  fake_relay relay(unusable_keys);
+  auto alice = start_client(dir, relay.port(), "alice");
+  ASSERT_TRUE(type_credentials(*alice, "alice", password));
+  EXPECT_TRUE(saw(*alice, "! zed has an unusable key (a low-order point, not one anyone holds)"));
+  // Nor called a new contact, on the screen or to a program (an independent client's author
+  // saw --json say "new_contact":true beside "it is not pinned").
+  EXPECT_TRUE(saw(*alice, "* new contact ann: key "));  // beside them, as usual
+  EXPECT_TRUE(saw(*alice, "! zoe has an unusable key (a low-order point, not one anyone holds)"));
+  for (const char* name : {"zed", "zoe"}) {
+    EXPECT_EQ(alice->transcript().find(std::string("new contact ") + name), std::string::npos)
+        << alice->describe("alice");
+  }
+  alice->send_line("/quit");
+  ASSERT_TRUE(exited_with(*alice, 0));
+  auto program = start_client(dir, relay.port(), "alice", {"--json"});
+  ASSERT_TRUE(type_credentials(*program, "alice", password));
+  EXPECT_TRUE(saw(*program, R"("type":"join","time":)"));
+  EXPECT_TRUE(saw(*program, R"("name":"zoe","key":)"));
+  EXPECT_TRUE(saw(*program, R"("new_contact":false})")) << program->describe("alice --json");
+  program->send_line("/quit");
+  ASSERT_TRUE(exited_with(*program, 0));
+  const auto contacts = dir.path() / "alice" / "relays" /
+                        ("127.0.0.1_" + std::to_string(relay.port())) / "alice" / "contacts";
+  std::ifstream in(contacts);
+  std::stringstream pins;
+  pins << in.rdbuf();
+  EXPECT_NE(pins.str().find("ann"), std::string::npos) << pins.str();  // pinned as usual
+  EXPECT_EQ(pins.str().find("zed"), std::string::npos) << pins.str();
+  EXPECT_EQ(pins.str().find("zoe"), std::string::npos) << pins.str();
+}
+
 // Review 11: seven who left and came back in rounds said together were shown as "* 7
 // joined" and then "* 7 left", while all seven were online.
 TEST(LyingRelay, ManyWhoLeaveAndComeBackTogetherAreSaidToBeBack) {

@@ -1045,38 +1045,6 @@ TEST_F(TrustTest, TheSameRelayUnderAnotherSpellingOfItsAddressUsesTheKeysKeptFor
   EXPECT_FALSE(fs::exists(home_path("alice") / "relays" / ("localhost_" + port) / "alice"));
 }
 
-// From a black-box review: an account announced with 32 zero bytes as its key was pinned
-// as a new contact, and only a send said the key was unusable.
-TEST(UnusableKeys, AContactWithAnUnusableKeyIsSaidSoAndNotPinned) {
-  temp_dir dir;
-  relay_process relay = start_relay(dir.path() / "relay.db");
-  auto alice = start_client(dir, relay.port, "alice");
-  ASSERT_FALSE(sign_up(*alice, "alice", alice_password).empty());
-  test_client zero(relay.port);
-  zero.send_frame(proto::sign_up{"zed", bob_password, proto::key_bytes{}});
-  ASSERT_TRUE(zero.expect<proto::welcome>());
-  EXPECT_TRUE(saw(*alice, "! zed has an unusable key (a low-order point, not one anyone holds)"));
-  // Nor called a new contact, on the screen or to a program (an independent client's author
-  // saw --json say "new_contact":true beside "it is not pinned").
-  EXPECT_EQ(alice->transcript().find("new contact"), std::string::npos) << alice->describe("alice");
-  alice->send_line("/quit");
-  ASSERT_TRUE(exited_with(*alice, 0));
-  auto program = start_client(dir, relay.port, "alice", {"--json"});
-  ASSERT_TRUE(type_credentials(*program, "alice", alice_password));
-  ASSERT_TRUE(saw(*program, R"("type":"online")"));
-  test_client zero_again(relay.port);
-  zero_again.send_frame(proto::sign_up{"zoe", bob_password, proto::key_bytes{}});
-  ASSERT_TRUE(zero_again.expect<proto::welcome>());
-  EXPECT_TRUE(saw(*program, R"("type":"join","time":)"));
-  EXPECT_TRUE(saw(*program, R"("name":"zoe","key":)"));
-  EXPECT_TRUE(saw(*program, R"("new_contact":false})")) << program->describe("alice --json");
-  program->send_line("/quit");
-  ASSERT_TRUE(exited_with(*program, 0));
-  const auto pins = read_text(dir.path() / "alice" / "relays" /
-                              ("127.0.0.1_" + std::to_string(relay.port)) / "alice" / "contacts");
-  EXPECT_EQ(pins.find("zed"), std::string::npos) << pins;
-}
-
 // From a black-box review: someone with alice's password signs in from another device (a
 // key bob's client has not accepted) and sends bob a counter of 2^64 - 1. When alice is back
 // on her pinned key, her messages must still get through: counters are kept per key

@@ -96,6 +96,40 @@ TEST_F(HostileTest, RelayOnlyFrameFromClientIsAProtocolError) {
   expect_relay_still_serves();
 }
 
+// A review signed up with 32 zero bytes as its identity key: the account was made, and every
+// client online was told of a key nobody holds. Now a low-order key (any of them) is refused
+// in a sign-up and a sign-in alike, before anything else, and nothing is stored.
+TEST_F(HostileTest, ALowOrderIdentityKeyIsAProtocolErrorAndNoAccountIsMade) {
+  test_client alice(relay.port());
+  alice.sign_up_ok("alice", "alice-password");
+  proto::key_bytes zero{}, one{};
+  one[0] = 1;
+  proto::key_bytes order8{};  // a point of order 8 (libsodium's list of small-order points)
+  const char* hex = "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800";
+  for (std::size_t i = 0; i < order8.size(); ++i) {
+    order8[i] = static_cast<byte>(std::stoi(std::string(hex + 2 * i, 2), nullptr, 16));
+  }
+  for (const auto& key : {zero, one, order8}) {
+    for (const bool sign_up : {true, false}) {
+      test_client mallory(relay.port());
+      if (sign_up) {
+        mallory.send_frame(proto::sign_up{"zerokey", "zerokey-password", key});
+      } else {
+        mallory.send_frame(proto::sign_in{"alice", "alice-password", key});
+      }
+      const auto closing = mallory.expect<proto::closing>();
+      ASSERT_TRUE(closing);
+      EXPECT_EQ(closing->code, proto::reason::protocol_error);
+      EXPECT_EQ(closing->text,
+                "the identity key is unusable (a low-order point: no one holds its secret key)");
+      EXPECT_TRUE(mallory.closed_within(3s));
+    }
+  }
+  EXPECT_EQ(relay.console("db").find("zerokey"), std::string::npos);
+  EXPECT_FALSE(alice.wait_roster("zerokey", true, 300ms));
+  expect_relay_still_serves();
+}
+
 TEST_F(HostileTest, OversizeCiphertextLengthIsAProtocolError) {
   test_client c(relay.port());
   c.sign_up_ok("mallory", "mallory-password");

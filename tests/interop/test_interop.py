@@ -883,18 +883,22 @@ class ProtocolErrorTest(RelayTestCase):
         c.conn.sock.sendall(b"\x00\x00")
         self.assertEqual(c.recv(TIMEOUT), Closing(10, b"empty record"))
 
-    def test_unusable_identity_key_is_rejected_not_fatal(self):
-        # the relay does not check identity keys; a low-order key must not crash us
+    def test_low_order_identity_key_is_a_protocol_error(self):
+        # section 5.1: a sign_up or sign_in whose identity is a low-order point (all zeros
+        # here) is closed with protocol_error, and no account is made
         kim = self.track(signed_up("kim"))
         bad = self.track(connect(identity=None))
         bad.identity_public = bytes(32)
-        bad.sign_up(uname("lowkey"), PASSWORD, timeout=TIMEOUT)
-        ev = kim.wait_for(is_presence(KIND_ONLINE, bad.name), TIMEOUT)
-        self.assertEqual(ev.entries[0].identity, bytes(32))
-        sealed = rc.seal(bad.identity_secret, kim.identity_public, bad.name, kim.name, 1, b"x")
-        bad.send_sealed(kim.name, sealed)
-        r = kim.wait_for(is_message_from(bad.name), TIMEOUT)
-        self.assertEqual((type(r), r.check), (Rejected, "open"))
+        name = uname("lowkey")
+        with self.assertRaises(rc.SignInFailed) as failed:
+            bad.sign_up(name, PASSWORD, timeout=TIMEOUT)
+        self.assertEqual(failed.exception.frame, Closing(
+            10, b"the identity key is unusable (a low-order point: no one holds its secret key)"))
+        self.assertTrue(bad.conn.wait_closed(TIMEOUT))
+        again = self.track(connect())
+        with self.assertRaises(rc.SignInFailed) as unknown:
+            again.sign_in(name, PASSWORD, timeout=TIMEOUT)
+        self.assertEqual(unknown.exception.frame.reason, "invalid_credentials")
         self.assertEqual(kim.ping(1, timeout=TIMEOUT).token, 1)
 
 
