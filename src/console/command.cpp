@@ -60,6 +60,10 @@ class console_category_impl : public std::error_category {
       case command_errc::line_break:
         return "a line break in the line (several lines pasted?): nothing was run; one "
                "command at a time";
+      case command_errc::hidden_character:
+        return "an invisible or direction-changing character in the line (U+061C, "
+               "U+200B-U+200F, U+202A-U+202E, U+2060-U+2069 or U+FEFF): nothing was run; "
+               "it would hide or reorder text where it is shown";
     }
     return "unknown console error";
   }
@@ -129,6 +133,11 @@ result<command> parse_command(std::string_view line) {
     return command_errc::line_break;
   }
   if (!is_clean(line)) return command_errc::bad_character;
+  for (std::size_t i = 0; i < line.size();) {
+    const auto [cp, n] = util::utf8_at(line, i);
+    if (util::is_hidden_format(cp)) return command_errc::hidden_character;
+    i += n;
+  }
 
   std::string_view rest = line.substr(0, line.find_last_not_of(blanks) + 1);
   skip_blanks(rest);

@@ -158,7 +158,11 @@ void operator_console::emit(std::string_view text) {
   std::fflush(out_);
 }
 
-bool operator_console::handle(const std::string& line) {
+bool operator_console::handle(const std::string& typed) {
+  // One command pasted with the line break after it (a triple-click copy carries one): the
+  // break is dropped and the command runs. A break before more text is refused below.
+  std::string_view line = typed;
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.remove_suffix(1);
   auto cmd = console::parse_command(line);
   if (!cmd) {
     if (cmd.error() == console::command_errc::empty) return true;

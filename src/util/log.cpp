@@ -204,8 +204,7 @@ std::string safe_text(std::string_view text) {
     }
     if (util::is_c1_control(cp)) {  // 0x9b is a one-byte CSI to some terminals
       for (std::size_t k = 0; k < len; ++k) hex_byte(static_cast<unsigned char>(text[i + k]));
-    } else if (cp == 0x061c || (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x202a && cp <= 0x202e) ||
-               (cp >= 0x2060 && cp <= 0x2069) || cp == 0xfeff) {
+    } else if (util::is_hidden_format(cp)) {
       char buf[16];
       std::snprintf(buf, sizeof buf, "\\u{%04X}", static_cast<unsigned>(cp));
       out += buf;

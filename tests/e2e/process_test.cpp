@@ -456,6 +456,33 @@ TEST(Process, ConsoleLogLinesArePrintedAboveTheHalfTypedCommand) {
   EXPECT_TRUE(relay.proc->echo_enabled()) << relay.proc->describe("modes not restored");
 }
 
+// Review 12: one command pasted with its line break ("db" and a newline, as a triple-click
+// copy gives it) was refused as a "control character"; now it runs. Two commands pasted
+// together still run neither, saying so; and a reason with a direction override is refused
+// (shown raw in the answer and in `bans`, it read backwards).
+TEST(Process, APastedCommandWithItsLineBreakRunsAndTwoPastedTogetherDoNot) {
+  temp_dir dir;
+  auto relay = start_relay(dir.path() / "relay.db", 0, RELAY_NODE_BINARY, {}, true);
+  test_client alice(relay.port);
+  alice.sign_up_ok("alice", "alice-password");
+  relay.proc->send("\x1b[200~db\n\x1b[201~\r");
+  EXPECT_TRUE(relay.proc->wait_for("1 user registered"))
+      << relay.proc->describe("the paste did not run");
+  relay.proc->send("\x1b[200~bans\nkick alice\n\x1b[201~\r");
+  EXPECT_TRUE(relay.proc->wait_for(
+      "console: a line break in the line (several lines pasted?): nothing was run; one command "
+      "at a time"))
+      << relay.proc->describe("no refusal");
+  relay.proc->send("ban alice 1h \u202eevil reason\r");
+  EXPECT_TRUE(relay.proc->wait_for("console: an invisible or direction-changing character in the"))
+      << relay.proc->describe("the override was taken");
+  relay.proc->send("bans\r");
+  EXPECT_TRUE(relay.proc->wait_for("no bans")) << relay.proc->describe("banned after all");
+  EXPECT_FALSE(alice.closed_within(100ms)) << "alice was kicked";
+  relay.proc->send("quit\r");
+  EXPECT_EQ(relay.proc->wait_exit(), 0);
+}
+
 // Tab at the real relay's console: a command, then an account's name from the database,
 // online or not, including one made after the console started.
 TEST(Process, ConsoleTabCompletesCommandsAndAccountNames) {

@@ -47,16 +47,17 @@ struct command {
 
 /// Why a line was refused (category "console").
 enum class command_errc {
-  empty = 1,        ///< nothing but spaces and tabs
-  unknown_command,  ///< not in commands()
-  too_few_args,     ///< fewer than the command's min_args
-  too_many_args,    ///< more than the command's max_args
-  too_long,         ///< over max_line bytes
-  bad_character,    ///< a control character (escape sequences), or bytes that are not UTF-8
-  bad_duration,     ///< ban: a duration that is not e.g. 30s, 10m, 2h, 7d, 1w (see duration.hpp)
-  reason_too_long,  ///< ban: a reason over max_ban_reason bytes (see ban.hpp)
-  line_break,       ///< a line break inside the line: several lines pasted as one
-  split_duration,   ///< ban: a duration in two words ("1h 30m"), not a duration and a reason
+  empty = 1,         ///< nothing but spaces and tabs
+  unknown_command,   ///< not in commands()
+  too_few_args,      ///< fewer than the command's min_args
+  too_many_args,     ///< more than the command's max_args
+  too_long,          ///< over max_line bytes
+  bad_character,     ///< a control character (escape sequences), or bytes that are not UTF-8
+  bad_duration,      ///< ban: a duration that is not e.g. 30s, 10m, 2h, 7d, 1w (see duration.hpp)
+  reason_too_long,   ///< ban: a reason over max_ban_reason bytes (see ban.hpp)
+  line_break,        ///< a line break inside the line: several lines pasted as one
+  split_duration,    ///< ban: a duration in two words ("1h 30m"), not a duration and a reason
+  hidden_character,  ///< an invisible or direction-changing character (util::is_hidden_format)
 };
 const std::error_category& console_category() noexcept;
 std::error_code make_error_code(command_errc e) noexcept;
@@ -65,7 +66,9 @@ std::error_code make_error_code(command_errc e) noexcept;
 /// argument of a rest_of_line command (e.g. the reason of kick) takes the rest of the line
 /// verbatim, less trailing spaces and tabs. Rejects lines over max_line bytes, any control
 /// character (bytes below 0x20 except tab, 0x7f, and the C1 controls U+0080..U+009F) and
-/// malformed UTF-8, so nothing typed here can smuggle a terminal escape sequence anywhere.
+/// malformed UTF-8, so nothing typed here can smuggle a terminal escape sequence anywhere,
+/// and the invisible direction and joiner controls (util::is_hidden_format), so that no
+/// reason reads other than it is where it is shown raw (the console's answers, `bans`).
 /// Command names are case-insensitive.
 result<command> parse_command(std::string_view line);
 

@@ -22,4 +22,12 @@ utf8_char utf8_at(std::string_view s, std::size_t i) noexcept;
 /// C1 controls (U+0080..U+009F): U+009B is a one-character CSI to terminals that honour it.
 constexpr bool is_c1_control(char32_t cp) noexcept { return cp >= 0x80 && cp <= 0x9f; }
 
+/// The invisible direction and joiner controls: U+061C, U+200B..U+200F, U+202A..U+202E,
+/// U+2060..U+2069 and U+FEFF. They reorder the text around them on terminals that do bidi,
+/// or show nothing, so that text can read other than it is.
+constexpr bool is_hidden_format(char32_t cp) noexcept {
+  return cp == 0x061c || (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x202a && cp <= 0x202e) ||
+         (cp >= 0x2060 && cp <= 0x2069) || cp == 0xfeff;
+}
+
 }  // namespace relay::util
