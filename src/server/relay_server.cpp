@@ -153,7 +153,8 @@ relay_server::relay_server(net::io_context& io, relay_config cfg)
       change_penalties_(cfg_.change_penalty),
       signups_({cfg_.max_signups_per_address, 10000}),
       connection_log_(cfg_.connection_log),
-      failure_log_(cfg_.sign_in_failure_log) {
+      failure_log_(cfg_.sign_in_failure_log),
+      refusal_log_(cfg_.refusal_log) {
   net::post(db_thread_, [] { util::name_this_thread(util::database_thread_name); });
   port_ = acceptor_.local_endpoint().port();
   // Accounts made before names were compared by their looks (schema step 3) get their key
@@ -260,8 +261,8 @@ bool relay_server::admit(socket_type& sock, const net::ip::tcp::endpoint& peer) 
   }
   if (!refusal) return true;
   ++stats_.refused;
-  // Rate-limit this log line: a flood of refusals must not flood the log too.
-  if (stats_.refused <= 10 || stats_.refused % 1000 == 0) {
+  // A flood of refusals must not flood the log too: a few per window, the rest summed up.
+  if (refusal_log_.admit(ip, std::chrono::steady_clock::now())) {
     log::warn() << "refused connection from " << ip << ": " << refusal << " (" << stats_.refused
                 << " refused so far)";
   }
@@ -335,6 +336,10 @@ void relay_server::sweep() {
   }
   for (const auto& summary : failure_log_.expire(now)) {
     log::info() << describe(summary, "failed sign-in", "failed sign-ins");
+  }
+  for (const auto& summary : refusal_log_.expire(now)) {
+    log::warn() << describe(summary, "connection refused at the connection limits",
+                            "connections refused at the connection limits");
   }
   // Frees with no churn event of their own (see trim_policy.hpp): a look once a second,
   // while chat is quiet (mallinfo2 walks malloc's free lists under its lock).

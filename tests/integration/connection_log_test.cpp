@@ -96,6 +96,47 @@ TEST(ConnectionLog, AFloodFromOneAddressIsSummedUpWhileSignInsAreStillLogged) {
   log::set_level(log::level::warn);
 }
 
+// Review 12: refusals at the connection limits were logged ten, then every 1000th, so a
+// reconnect loop refused at once wrote 15 lines a second, more the faster it ran. Now a few
+// per window are logged and the rest summed up, as connections and failed sign-ins are.
+TEST(ConnectionLog, RefusalsAtTheConnectionLimitsAreSummedUpPerWindow) {
+  temp_dir dir;
+  log_to_file log_file((dir.path() / "relay.log").string());
+  auto cfg = test_config(dir.path());
+  cfg.max_unauthenticated_per_address = 2;
+  cfg.refusal_log = {5, 20, 500ms, 1024, 10};
+  relay_fixture relay(std::move(cfg));
+  log::set_level(log::level::info);
+  raw_socket held1(relay.port(), "127.0.0.9"), held2(relay.port(), "127.0.0.9");
+  ASSERT_FALSE(held1.closed_within(200ms));
+  for (int i = 0; i < 300; ++i) {
+    raw_socket refused(relay.port(), "127.0.0.9");
+    ASSERT_TRUE(refused.closed_within(3s)) << i;
+  }
+  {
+    raw_socket other(relay.port(), "127.0.0.10");  // another address: logged as usual
+    ASSERT_FALSE(other.closed_within(100ms));
+  }
+  std::string text;
+  for (auto deadline = std::chrono::steady_clock::now() + 10s;
+       std::chrono::steady_clock::now() < deadline; std::this_thread::sleep_for(50ms)) {
+    text = log_file.text();
+    if (text.find("connections refused at the connection limits") != std::string::npos) break;
+  }
+  const std::size_t one_by_one = count(text,
+                                       "refused connection from 127.0.0.9: too many "
+                                       "connections not yet signed in from this address");
+  const std::size_t summed = count(text,
+                                   "connections refused at the connection limits in the "
+                                   "last ");
+  // Five a window, and a window or two for the 300 on a slow machine.
+  EXPECT_GE(one_by_one, 5u) << text;
+  EXPECT_LE(one_by_one, 5u * 4) << text;
+  EXPECT_GE(summed, 1u) << text;
+  EXPECT_EQ(count(text, "connection from 127.0.0.10:"), 1u) << text;
+  EXPECT_NE(relay.console("stats").find("connections refused  300\n"), std::string::npos);
+}
+
 // A flood of sign-ins while the hashing queue is full: one "worker queue full" line a
 // second, counting the rest, instead of one per refusal (a hostile review saw 1,500 a second).
 TEST(ConnectionLog, BusyRefusalsAreCountedNotLoggedOneByOne) {

@@ -69,6 +69,10 @@ struct relay_config {
   /// Failed sign-ins logged one by one per 10 s window: 10 per source address, 30 in all;
   /// the rest summed up the same way (a guessing script would write a line per guess).
   log_budget::params sign_in_failure_log{10, 30};
+  /// Connections refused at the connection limits, logged one by one per 10 s window: 5 per
+  /// source address, 20 in all; the rest summed up the same way (a reconnect loop refused at
+  /// once can make tens of thousands a second).
+  log_budget::params refusal_log{5, 20};
   /// Failed sign-ins per account, from all addresses: after 10 free ones the account is held
   /// back (0.5 s doubling to 60 s) from every device but the one it last signed in from.
   penalty_table::params account_penalty{10, std::chrono::milliseconds(500),

@@ -229,6 +229,7 @@ class relay_server {
   signup_limit signups_;             // new accounts per source
   log_budget connection_log_;        // which connections are logged one by one
   log_budget failure_log_;           // which failed sign-ins are logged one by one
+  log_budget refusal_log_;           // which refusals at the connection limits are logged
 
   std::uint64_t next_id_ = 1;
   // All connections, in no order: a session knows its slot (registry_slot) and leaves by
