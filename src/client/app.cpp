@@ -607,14 +607,16 @@ int confirm_new_relay(ui& u, line_reader& in, net::io_context& io, const client_
   } catch (const std::exception&) {
     // A damaged file: nothing known (the key check after this refuses it, saying why).
   }
+  // Prose in one line each, wrapped to the terminal (a line broken for 80 columns left
+  // one-word rows on a narrow one); the fingerprint on a row of its own.
   u.info("* relay " + shown_relay(relay_id) + " is new to this device. Its key fingerprint is\n  " +
          fp +
          (known_as.empty()
-              ? "\n  Compare it with the one its operator gives you (the relay prints it\n"
-                "  when it starts, and on its `key` command)."
+              ? "\n  Compare it with the one its operator gives you (the relay prints it when it "
+                "starts, and on its `key` command)."
               : "\n  This key is already pinned here for relay " +
                     some_names(known_as, known_as.size()) +
-                    ":\n  the same relay under another address, if you expected that."));
+                    ": the same relay under another address, if you expected that."));
   std::string question = "Trust this relay and pin its key? [yes/no/fingerprint] ";
   while (true) {
     auto answer = ask(u, in, question);

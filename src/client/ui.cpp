@@ -500,9 +500,39 @@ void ui::show(const ui_event& ev) {
   write(s.file, text + "\n");
 }
 
+std::string wrap_table(std::string_view text, std::size_t width) {
+  std::string out;
+  for (std::size_t start = 0; start < text.size();) {
+    const std::size_t end = std::min(text.find('\n', start), text.size());
+    const std::string_view line = text.substr(start, end - start);
+    // Under the last column: the text after the last gap of two spaces or more.
+    const std::size_t indent = std::min(line.find_first_not_of(' '), line.size());
+    std::size_t hang = indent + 2, gap = std::string_view::npos;
+    for (std::size_t at = line.find("  ", indent); at != std::string_view::npos;
+         at = line.find("  ", at + 1)) {
+      const std::size_t next = line.find_first_not_of(' ', at);
+      if (next != std::string_view::npos) hang = next, gap = line.find_last_not_of(' ', at) + 1;
+    }
+    if (width > 0 && gap != std::string_view::npos && term::effective_hang(width, hang) != hang &&
+        line.size() > width) {
+      // Too narrow for the column: the row's head alone, its text on rows of its own below.
+      const std::string under(indent + 4, ' ');
+      out += std::string(line.substr(0, gap)) + '\n' +
+             term::wrap(under + std::string(line.substr(hang)), width, under.size());
+    } else {
+      out += term::wrap(line, width, hang);
+    }
+    if (end < text.size()) out += '\n';
+    start = end + 1;
+  }
+  return out;
+}
+
 void ui::prompt(std::string_view text) {
   std::lock_guard lock(mutex_);
-  write(status_.file, std::string(text));
+  // A question longer than the terminal is wide breaks between words, as notices do (its
+  // last row still ends where the answer is typed).
+  write(status_.file, term::wrap(text, term::terminal_columns(::fileno(status_.file)), 2));
 }
 
 void ui::text_block(std::string_view text) {
@@ -512,10 +542,10 @@ void ui::text_block(std::string_view text) {
   }
   std::lock_guard lock(mutex_);
   if (terminal_ != nullptr) {
-    terminal_->print(text);
+    terminal_->print(wrap_table(text, terminal_->width()));
     return;
   }
-  write(status_.file, std::string(text));
+  write(status_.file, wrap_table(text, term::terminal_columns(::fileno(status_.file))));
 }
 
 void ui::attach(term::interactive_terminal* t, render_options opts) {

@@ -125,6 +125,62 @@ class TrustTest : public ::testing::Test {
   relay_process relay_;
 };
 
+// Review 12: on a 30-column terminal the first-use question and /help were cut by the
+// terminal mid-word at column 0, and the notice before the question, broken for 80 columns,
+// left one-word rows. All of it now wraps between words, within the width.
+/// The widest row of what `c` printed since `from` (escape sequences taken out; rows cut at
+/// \r too, so the line editor's redraws are rows of their own), and that row.
+std::pair<std::size_t, std::string> widest_row(const pty_process& c, std::size_t from = 0) {
+  const std::string shown =
+      std::regex_replace(c.transcript().substr(from), std::regex("\x1b\\[[0-9;?]*[A-Za-z]"), "");
+  std::pair<std::size_t, std::string> widest{0, ""};
+  for (std::size_t start = 0; start < shown.size();) {
+    std::size_t end = shown.find_first_of("\r\n", start);
+    if (end == std::string::npos) end = shown.size();
+    const std::string row = shown.substr(start, end - start);
+    std::size_t columns = 0;  // UTF-8: count the bytes that start a character
+    for (const char ch : row) columns += (static_cast<unsigned char>(ch) & 0xc0) != 0x80;
+    if (columns > widest.first) widest = {columns, row};
+    start = end + 1;
+  }
+  return widest;
+}
+
+TEST_F(TrustTest, TheFirstUseQuestionAndHelpFitANarrowTerminal) {
+  relay_ = start_relay(dir_.path() / "relay.db");
+  {
+    auto alice = start_client(dir_, relay_.port, "alice", {}, 30);
+    ASSERT_TRUE(saw(*alice, "Trust this relay and pin its\n  key? [yes/no/fingerprint] "));
+    // Measured before an answer is typed: the terminal's echo of it is not ours to wrap.
+    const auto [columns, row] = widest_row(*alice);
+    EXPECT_LE(columns, 30u) << "[" << row << "]\n" << alice->describe("alice");
+    alice->send_line("maybe");
+    ASSERT_TRUE(saw(*alice, "Please type 'yes', 'no' or the\n  fingerprint: "));
+    alice->send_line("yes");
+    ASSERT_TRUE(saw(*alice, "user name: "));
+    const auto pinned = alice->transcript().find("fingerprint: yes");
+    ASSERT_NE(pinned, std::string::npos);
+    const auto [after, after_row] = widest_row(*alice, pinned + 16);
+    EXPECT_LE(after, 30u) << "[" << after_row << "]\n" << alice->describe("alice");
+    // The notice's prose was not broken for 80 columns: no row of one short word.
+    EXPECT_EQ(alice->transcript().find("\n        it\n"), std::string::npos)
+        << alice->describe("alice");
+    alice->send_eof();
+    EXPECT_TRUE(alice->wait_exit().has_value());
+  }
+  auto alice = client("alice");
+  ASSERT_FALSE(sign_up(*alice, "alice", alice_password).empty());
+  alice->resize(30);
+  const std::size_t from = alice->transcript().size();
+  alice->send_line("/help");
+  ASSERT_TRUE(saw(*alice, "  /help\n      this help"));
+  ASSERT_TRUE(saw(*alice, "to the name before the first"));
+  const auto [columns, row] = widest_row(*alice, from);
+  EXPECT_LE(columns, 30u) << "[" << row << "]\n" << alice->describe("alice");
+  alice->send_line("/quit");
+  EXPECT_TRUE(exited_with(*alice, 0));
+}
+
 TEST_F(TrustTest, RelayKeyChangeIsRefusedBeforeSignIn) {
   relay_ = start_relay(dir_.path() / "relay.db");
   const std::string old_fp = relay_.fingerprint;
@@ -1020,9 +1076,10 @@ TEST_F(TrustTest, TheSameRelayUnderAnotherSpellingOfItsAddressUsesTheKeysKeptFor
   ASSERT_TRUE(reach_name_prompt(*alice));  // a new spelling is still asked about
   const std::string port = std::to_string(relay_.port);
   // Asked about with the other spelling named, as ssh names a host key's other names.
-  EXPECT_NE(alice->transcript().find("This key is already pinned here for relay 127.0.0.1:" + port +
-                                     ":\n        the same relay under another address"),
-            std::string::npos)
+  EXPECT_TRUE(std::regex_search(
+      alice->transcript(),
+      std::regex("This key is already pinned here for relay 127\\.0\\.0\\.1:" + port +
+                 ":\\s+the\\s+same\\s+relay\\s+under\\s+another\\s+address")))
       << alice->describe("alice");
   // The name last used there is offered.
   EXPECT_NE(alice->transcript().find("user name [alice]: "), std::string::npos)

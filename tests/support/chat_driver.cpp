@@ -57,7 +57,8 @@ std::string capture(const std::string& text, const std::regex& re) {
 
 std::unique_ptr<pty_process> start_client(const temp_dir& dir, std::uint16_t port,
                                           const std::string& home,
-                                          const std::vector<std::string>& extra) {
+                                          const std::vector<std::string>& extra,
+                                          unsigned short columns) {
   std::vector<std::string> argv = {RELAY_NODE_BINARY, "--port", std::to_string(port), "--home",
                                    (dir.path() / home).string()};
   argv.insert(argv.end(), extra.begin(), extra.end());
@@ -70,7 +71,8 @@ std::unique_ptr<pty_process> start_client(const temp_dir& dir, std::uint16_t por
                           {"XDG_DATA_HOME", dir.file("xdg")},
                           {"TERM", "xterm"},
                           {"NO_COLOR", "1"}},
-                  .label = home});
+                  .label = home,
+                  .columns = columns});
 }
 
 std::size_t occurrences(const std::string& haystack, std::string_view needle) {

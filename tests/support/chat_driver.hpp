@@ -38,10 +38,12 @@ std::string capture(const std::string& text, const std::regex& re);
 /// with its data directory at dir.path() / home (--home) and `extra` appended to its command
 /// line. It runs in `dir`, with HOME and XDG_DATA_HOME inside `dir` so that it stays away from
 /// the real home even if --home were ignored, with TERM=xterm (so the line editor is used)
-/// and NO_COLOR=1 (plain text to match). Throws std::runtime_error if it cannot start.
+/// and NO_COLOR=1 (plain text to match), on a terminal `columns` wide. Throws
+/// std::runtime_error if it cannot start.
 std::unique_ptr<pty_process> start_client(const temp_dir& dir, std::uint16_t port,
                                           const std::string& home,
-                                          const std::vector<std::string>& extra = {});
+                                          const std::vector<std::string>& extra = {},
+                                          unsigned short columns = 160);
 
 /// Waits for the "password: " prompt and for echo to be off, then types `password`.
 ::testing::AssertionResult type_password(pty_process& c, const std::string& password);

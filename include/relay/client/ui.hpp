@@ -115,6 +115,11 @@ std::size_t text_column(const ui_event& ev, const render_options& opts);
 std::string wrap_for_terminal(const ui_event& ev, const std::string& text, std::size_t width,
                               const render_options& opts);
 
+/// A block of text laid out as a table (/help: "  /who    you and who is online") wrapped for
+/// `width` columns: a long row continues under its last column, or two columns in where
+/// that leaves too little room (term::effective_hang). width 0: unchanged.
+std::string wrap_table(std::string_view text, std::size_t width);
+
 /// What render() puts before an event's first line: "HH:MM " (styled dim), or "" without
 /// timestamps. Also put before one's own submitted lines.
 std::string time_stamp(std::chrono::system_clock::time_point when, const render_options& opts);

@@ -5,6 +5,9 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
+#include <sstream>
+
+#include "relay/client/input.hpp"
 
 namespace relay::client {
 namespace {
@@ -339,6 +342,39 @@ TEST(Ui, AFingerprintIsNotSplitAcrossRowsWhereARowCanHoldIt) {
   const message_event m{"bob", "alice", "mine is " + key, false};
   EXPECT_EQ(wrap_for_terminal(m, render(m, when, plain(true)), 40, plain(true)),
             "12:34 bob: mine is e098 785a c366 2d9b\n           e318 14d2 5fee 8b8a");
+}
+
+// Review 12: /help on a 30-column terminal was cut by the terminal mid-word at column 0.
+// Rows of a table continue under its last column, or two columns in when that is too far.
+TEST(Ui, ATableWrapsUnderItsLastColumnOrTwoColumnsIn) {
+  const std::string help =
+      "commands:\n"
+      "  NAME:MESSAGE          send MESSAGE to NAME (split at the first colon)\n"
+      "  /who                  you and who is online\n";
+  EXPECT_EQ(wrap_table(help, 80), help);
+  EXPECT_EQ(wrap_table(help, 60),
+            "commands:\n"
+            "  NAME:MESSAGE          send MESSAGE to NAME (split at the\n"
+            "                        first colon)\n"
+            "  /who                  you and who is online\n");
+  // Too narrow for the column: each row's text goes below its head.
+  EXPECT_EQ(wrap_table(help, 30),
+            "commands:\n"
+            "  NAME:MESSAGE\n"
+            "      send MESSAGE to NAME\n"
+            "      (split at the first\n"
+            "      colon)\n"
+            "  /who\n"
+            "      you and who is online\n");
+  EXPECT_EQ(wrap_table("keys: Tab completes names, Up/Down recall earlier lines", 30),
+            "keys: Tab completes names,\n  Up/Down recall earlier lines");
+  EXPECT_EQ(wrap_table(help, 0), help);
+  // The whole of /help, at 30 columns: no row wider.
+  for (const bool editor : {true, false}) {
+    const std::string rows = wrap_table(input_help(editor), 30);
+    std::istringstream in(rows);
+    for (std::string row; std::getline(in, row);) EXPECT_LE(row.size(), 30u) << rows;
+  }
 }
 
 TEST(Ui, SomeNamesSaysHowManyMore) {
