@@ -103,4 +103,20 @@ result<std::optional<byte_view>> record_reader::next() {
   return std::optional<byte_view>{body};
 }
 
+std::string record_reader::failure_text() const {
+  std::string text = make_error_code(failed_ == errc{} ? errc::truncated : failed_).message();
+  if (failed_ != errc::record_too_large || buf_.size() - pos_ < 2) return text;
+  const byte hi = buf_[pos_], lo = buf_[pos_ + 1];
+  text += " (" + std::to_string(std::size_t{hi} << 8 | lo) + " bytes declared, at most " +
+          std::to_string(limit_) + ")";
+  const auto printable = [](byte b) { return b >= 0x20 && b < 0x7f; };
+  if (printable(hi) && printable(lo)) {
+    text += std::string("; it starts with the text \"") + static_cast<char>(hi) +
+            static_cast<char>(lo) + "\": another protocol (HTTP, SSH?) spoken to the relay";
+  } else if (hi == 0x16 && lo == 0x03) {
+    text += "; it starts like a TLS handshake: a client speaking TLS to the relay";
+  }
+  return text;
+}
+
 }  // namespace relay::proto

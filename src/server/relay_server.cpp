@@ -1419,6 +1419,17 @@ void relay_server::run_command(const std::string& name, const std::vector<std::s
     finish_command(a, false, "usage: " + std::string(spec->usage) + "\n");
     return;
   }
+  // A USER that cannot be anyone's name (too long, a capital beyond ASCII, a space) is said
+  // to be no name at all, not "not online" (review 12), and shown cut short.
+  if (spec != nullptr && spec->usage.substr(spec->name.size()).starts_with(" USER") &&
+      !proto::valid_name(args[0])) {
+    std::size_t cut = std::min<std::size_t>(args[0].size(), 40);
+    while (cut < args[0].size() && (static_cast<unsigned char>(args[0][cut]) & 0xc0) == 0x80) --cut;
+    const std::string shown = args[0].substr(0, cut) + (cut < args[0].size() ? "..." : "");
+    finish_command(a, false,
+                   "'" + shown + "' is not a user name (" + std::string(proto::name_rules) + ")\n");
+    return;
+  }
   if (name == "help") {
     if (!args.empty() && console::help_text(args[0]).empty()) {
       finish_command(a, false, "no command named " + args[0] + " (help lists them)\n");

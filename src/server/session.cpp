@@ -22,6 +22,21 @@
 namespace relay::server {
 
 namespace {
+
+/// A socket error as the operator's log says it: in the same words whichever way the peer
+/// went ("the peer reset the connection", not strerror's "Connection reset by peer" beside
+/// our "peer closed the connection").
+std::string socket_problem(const boost::system::error_code& ec) {
+  if (ec == net::error::eof) return "peer closed the connection";
+  if (ec == net::error::connection_reset) return "peer reset the connection";
+  if (ec == net::error::broken_pipe) return "peer closed the connection (broken pipe)";
+  if (ec == net::error::timed_out) return "the connection timed out (the network dropped it)";
+  return ec.message();
+}
+
+}  // namespace
+
+namespace {
 /// What a batch of frames (sealed as one message) and a batch of outgoing records start
 /// with: what batch_writer would reserve itself, so a buffer from the pool is not
 /// reallocated by the first add(), and one size, so any spare in the pool fits either use.
@@ -241,7 +256,7 @@ void session::flush() {
                      // An idle connection holds no write buffer; the next batch takes one.
                      local_buffer_pool().give(std::move(writing));
                      if (ec) {
-                       if (!self->stopped_) self->abort(ec.message());
+                       if (!self->stopped_) self->abort(socket_problem(ec));
                        return;
                      }
                      self->flush();  // what was queued meanwhile, or the end of a close
@@ -354,12 +369,21 @@ void session::close(proto::reason r, std::string_view text) {
   if (logged_ || signed_in()) {
     // The reason's name, then the text, unless the text already says it ("kicked: the
     // operator deleted this account", not "kicked by the operator: kicked: ...").
+    // Nor "relay shutting down: the relay is shutting down": a text with every word of the
+    // reason's name says it in its own words.
     const std::string_view what = proto::describe(r);
+    const auto says_it = [&] {
+      if (text.starts_with(what.substr(0, what.find(' ')))) return true;
+      for (std::size_t at = 0; at < what.size();) {
+        const std::size_t end = std::min(what.find(' ', at), what.size());
+        if (text.find(what.substr(at, end - at)) == std::string_view::npos) return false;
+        at = end + 1;
+      }
+      return true;
+    };
     std::string said(what);
-    if (!text.empty() && text != what) {
-      said = text.starts_with(what.substr(0, what.find(' '))) ? std::string(text)
-                                                              : said + ": " + std::string(text);
-    }
+    if (!text.empty() && text != what)
+      said = says_it() ? std::string(text) : said + ": " + std::string(text);
     log::info() << "session " << id_ << " (" << (name_.empty() ? address() : name_)
                 << "): closing: " << said;
   }
@@ -425,7 +449,7 @@ void session::wait_readable(bool drained) {
       socket_, drained, cached([self = shared_from_this()](const boost::system::error_code& ec) {
         if (self->stopped_ || self->closing_) return;
         if (ec) {
-          self->abort(ec.message());
+          self->abort(socket_problem(ec));
           return;
         }
         self->read_available();
@@ -449,7 +473,7 @@ void session::read_available() {
       return;
     }
     if (ec) {
-      abort(ec == net::error::eof ? "peer closed the connection" : ec.message());
+      abort(socket_problem(ec));
       return;
     }
     reader_.feed_borrowed(byte_view{buf.data(), got.n});
@@ -473,9 +497,9 @@ bool session::handle_records() {
     auto rec = reader_.next();
     if (!rec) {
       if (noise_.handshake_done()) {
-        close(proto::reason::protocol_error, rec.error().message());
+        close(proto::reason::protocol_error, reader_.failure_text());
       } else {
-        abort(rec.error().message());
+        abort(reader_.failure_text());
       }
       return false;
     }

@@ -22,8 +22,11 @@ database_lock::database_lock(const std::string& path) {
     ::close(fd_);
     fd_ = -1;
     if (err == EWOULDBLOCK) {
+      // A relay just stopped may still be closing its connections (up to 2 s): say so,
+      // or a quick restart reads as two relays on one file (review 12).
       throw std::runtime_error("database '" + path +
-                               "' is in use by another relay (one relay per database)");
+                               "' is in use by another relay (one relay per database; a relay "
+                               "that was just stopped may take a few seconds to finish)");
     }
     throw std::runtime_error("cannot lock database '" + path + "': " + std::strerror(err));
   }

@@ -640,9 +640,14 @@ void line_editor::complete(std::vector<event>& out) {
   const bool command = bare_commands_ ? start == 0 || (before == "help" && before.size() < start)
                                       : start == 0 && !word.empty() && word.front() == '/';
 
+  // In any case, as commands are typed (`DE` finds `delete`, review 12); the typed letters
+  // then take the candidate's case (ASCII only: the same bytes, so nothing moves).
+  const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
   std::vector<std::string> matches;
   for (const auto& name : command ? commands_ : candidates_) {
-    if (name.size() >= word.size() && name.compare(0, word.size(), word) == 0) {
+    if (name.size() >= word.size() &&
+        std::equal(word.begin(), word.end(), name.begin(),
+                   [&](char a, char b) { return lower(a) == lower(b); })) {
       matches.push_back(name);
     }
   }
@@ -667,6 +672,7 @@ void line_editor::complete(std::vector<event>& out) {
         suffix = " ";
       }
     }
+    buffer_.replace(start, word.size(), matches.front(), 0, word.size());
     if (!insert(std::string_view(matches.front()).substr(word.size()))) return;
     if (!suffix.empty()) {
       if (buffer_.compare(cursor_, suffix.size(), suffix) == 0) {
@@ -698,6 +704,7 @@ void line_editor::complete(std::vector<event>& out) {
     --common;
   }
   if (common > word.size()) {
+    buffer_.replace(start, word.size(), first, 0, word.size());
     insert(std::string_view(first).substr(word.size(), common - word.size()));
   } else {
     out.push_back({event::kind::bell, {}});  // a second Tab lists them

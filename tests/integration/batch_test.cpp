@@ -152,7 +152,7 @@ TEST(Batch, MalformedBatchesCloseWithProtocolError) {
   }
   // Credentials never travel in a batch: a sign_in inside one is refused before any check.
   test_client c(relay.port(), nullptr, true);
-  proto::key_bytes k{};
+  const proto::key_bytes k = usable_key();
   c.send_batch({proto::sign_in{"alice", "alice-password", k}});
   auto closing = c.expect<proto::closing>();
   ASSERT_TRUE(closing);

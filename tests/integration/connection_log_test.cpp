@@ -137,6 +137,27 @@ TEST(ConnectionLog, RefusalsAtTheConnectionLimitsAreSummedUpPerWindow) {
   EXPECT_NE(relay.console("stats").find("connections refused  300\n"), std::string::npos);
 }
 
+// Review 12: "closing: relay shutting down: the relay is shutting down" said it twice. A
+// closing's text that has every word of the reason's name is logged alone; another text
+// follows the name.
+TEST(ConnectionLog, AClosingIsLoggedOnceInItsOwnWords) {
+  temp_dir dir;
+  log_to_file log_file((dir.path() / "relay.log").string());
+  relay_fixture relay(test_config(dir.path()));
+  log::set_level(log::level::info);
+  test_client alice(relay.port()), bob(relay.port());
+  alice.sign_up_ok("alice", "alice-password");
+  bob.sign_up_ok("bob", "bob-password");
+  EXPECT_EQ(relay.console("kick", {"bob", "spam"}), "kicked bob\n");
+  ASSERT_TRUE(bob.closed_within(3s));
+  relay.stop();
+  ASSERT_TRUE(alice.closed_within(3s));
+  const std::string text = log_file.text();
+  EXPECT_EQ(count(text, "(bob): closing: kicked by the operator: spam\n"), 1u) << text;
+  EXPECT_EQ(count(text, "(alice): closing: the relay is shutting down\n"), 1u) << text;
+  EXPECT_EQ(count(text, "relay shutting down: the relay"), 0u) << text;
+}
+
 // A flood of sign-ins while the hashing queue is full: one "worker queue full" line a
 // second, counting the rest, instead of one per refusal (a hostile review saw 1,500 a second).
 TEST(ConnectionLog, BusyRefusalsAreCountedNotLoggedOneByOne) {
@@ -277,7 +298,29 @@ TEST(ConnectionLog, APeerThatResetsAtOnceIsStillNamedByItsAddress) {
   EXPECT_GE(count(text, "connection from 127.0.0.9:"), 1u) << text;
   EXPECT_EQ(count(text, "connection from ?"), 0u) << text;
   EXPECT_EQ(count(text, "?:"), 0u) << text;
+  // In our words, as "peer closed the connection" is (review 12: strerror's "Connection
+  // reset by peer" stood beside it).
+  EXPECT_EQ(count(text, "Connection reset by peer"), 0u) << text;
   log::set_level(log::level::warn);
+}
+
+TEST(ConnectionLog, ASignedInPeerThatResetsIsDroppedInOurWords) {
+  temp_dir dir;
+  log_to_file log_file((dir.path() / "relay.log").string());
+  relay_fixture relay(test_config(dir.path()));
+  log::set_level(log::level::info);
+  test_client alice(relay.port());
+  alice.sign_up_ok("alice", "alice-password");
+  const linger reset{1, 0};  // close() sends RST
+  {
+    test_client bob(relay.port());
+    bob.sign_up_ok("bob", "bob-password");
+    ASSERT_TRUE(alice.wait_roster("bob", true));
+    ::setsockopt(bob.native_fd(), SOL_SOCKET, SO_LINGER, &reset, sizeof reset);
+  }
+  ASSERT_TRUE(alice.wait_roster("bob", false));
+  const std::string text = log_file.text();
+  EXPECT_EQ(count(text, "(bob): dropped: peer reset the connection\n"), 1u) << text;
 }
 
 // A signed-in user who stops reading is dropped with the reason in the log, as anyone else

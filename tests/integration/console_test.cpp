@@ -318,7 +318,17 @@ TEST_F(ConsoleTest, AKickReasonLongerThanABansIsRefusedAndNobodyIsKicked) {
 
 TEST_F(ConsoleTest, BanErrors) {
   EXPECT_EQ(relay->console("ban", {"mallory", "1h"}), "no registered user named mallory\n");
-  EXPECT_EQ(relay->console("ban", {"Bob"}), "no registered user named Bob\n");
+  // No one's name (the console's parser lowers ASCII; this is what is left): said so, and
+  // a long one cut short (review 12: 1000 bytes were echoed over nine rows).
+  const std::string rules =
+      " is not a user name (1-32 characters: lowercase letters, digits, '_', '.', '-', starting "
+      "with a letter or digit)\n";
+  EXPECT_EQ(relay->console("ban", {"Bob"}), "'Bob'" + rules);
+  EXPECT_EQ(relay->console("kick", {"\xc3\x84lice"}), "'\xc3\x84lice'" + rules);
+  EXPECT_EQ(relay->console("unban", {std::string(1000, 'b')}),
+            "'" + std::string(40, 'b') + "...'" + rules);
+  EXPECT_EQ(relay->console("delete", {std::string(39, 'b') + "\xc3\xa4x"}),
+            "'" + std::string(39, 'b') + "...'" + rules);  // never half a character
   EXPECT_TRUE(has(relay->console("ban", {"bob", "10min spam"}), "ban: bad duration"));
   EXPECT_TRUE(has(relay->console("ban", {"bob", "1h 30m"}),
                   "ban: a duration in two words: write it as one (1h30m, not 1h 30m)"));

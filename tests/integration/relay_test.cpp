@@ -598,7 +598,7 @@ TEST_F(RelayTest, ArgonRunsOffTheEventLoop) {
   ASSERT_TRUE(is<proto::welcome>(fast.sign_in("alice", "alice-password")));
 
   test_client slow(relay->port());
-  proto::key_bytes k{};
+  const proto::key_bytes k = usable_key();
   slow.send_frame(proto::sign_up{"carol", "carol-password", k});  // hashes for ~100+ ms
   std::this_thread::sleep_for(5ms);
   const auto t0 = std::chrono::steady_clock::now();
@@ -622,7 +622,7 @@ TEST_F(RelayTest, FullWorkerQueueAnswersBusy) {
   relay = std::make_unique<relay_fixture>(cfg);
   std::vector<std::unique_ptr<test_client>> clients;
   for (int i = 0; i < 4; ++i) clients.push_back(std::make_unique<test_client>(relay->port()));
-  proto::key_bytes k{};
+  const proto::key_bytes k = usable_key();
   for (int i = 0; i < 4; ++i) {
     clients[i]->send_frame(proto::sign_up{"user" + std::to_string(i), "long-password", k});
   }
@@ -648,7 +648,7 @@ TEST_F(RelayTest, ConsoleStatsShowTheSignInsWaitingForAHashingThread) {
   EXPECT_NE(relay->console("stats").find("password hashing     0 waiting or running on 1 thread\n"),
             std::string::npos);
   std::vector<std::unique_ptr<test_client>> clients;
-  proto::key_bytes k{};
+  const proto::key_bytes k = usable_key();
   for (int i = 0; i < 3; ++i) {
     clients.push_back(std::make_unique<test_client>(relay->port()));
     clients.back()->send_frame(proto::sign_up{"user" + std::to_string(i), "long-password", k});

@@ -37,7 +37,7 @@ std::pair<int, int> crowd_guesses(std::uint16_t port) {
     const std::string source = "127.0.0." + std::to_string(20 + i);
     crowd.push_back(std::make_unique<test_client>(port, source.c_str()));
   }
-  for (auto& c : crowd) c->send_frame(proto::sign_in{"alice", "crowd-guess", {}});
+  for (auto& c : crowd) c->send_frame(proto::sign_in{"alice", "crowd-guess", usable_key()});
   int checked = 0, held = 0;
   for (auto& c : crowd) {
     auto f = c->next_frame(std::chrono::seconds(10));
@@ -149,7 +149,7 @@ TEST(Throttle, APenalisedAddressStillLetsInTheDeviceAnAccountLastSignedInFrom) {
   }
   {  // a new account from the penalised address
     test_client c(relay.port(), "127.0.0.1");
-    c.send_frame(proto::sign_up{"dave", "daves-password", {}});
+    c.send_frame(proto::sign_up{"dave", "daves-password", usable_key()});
     refused(c.next_frame(std::chrono::seconds(10)), "a sign-up");
   }
   // alice's own device, behind the same address, is let in.
@@ -204,8 +204,8 @@ TEST(Throttle, SlowAnswersToAnAccountUnderAttackHoldNoSignInSlot) {
   for (const char* source : {"127.0.0.3", "127.0.0.4", "127.0.0.5", "127.0.0.6"}) {
     guessers.push_back(std::make_unique<test_client>(relay.port(), source));
     // A name each: a second failure on one name would be refused unhashed, not waited out.
-    guessers.back()->send_frame(
-        proto::sign_in{"nosuchuser" + std::to_string(guessers.size()), "wrong-password", {}});
+    guessers.back()->send_frame(proto::sign_in{"nosuchuser" + std::to_string(guessers.size()),
+                                               "wrong-password", usable_key()});
     // Its hash is done well within this (cheap Argon2); it waits out the penalty now.
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
@@ -344,7 +344,8 @@ TEST(Throttle, NewAccountsPerAddressAreLimitedEvenWhenSignUpsRace) {
     racers.push_back(std::make_unique<test_client>(relay.port(), "127.0.0.7"));
   }
   for (int i = 0; i < 8; ++i) {
-    racers[i]->send_frame(proto::sign_up{"racer" + std::to_string(i), "a-long-password", {}});
+    racers[i]->send_frame(
+        proto::sign_up{"racer" + std::to_string(i), "a-long-password", usable_key()});
   }
   int welcomed = 0, limited = 0;
   for (auto& r : racers) {

@@ -44,6 +44,14 @@ inline std::optional<proto::error> error_of(const std::optional<proto::frame>& f
   if (f && std::holds_alternative<proto::error>(*f)) return std::get<proto::error>(*f);
   return std::nullopt;
 }
+/// A usable identity key nobody signs in with (X25519's base point): for frames whose key
+/// does not matter. Not 32 zero bytes: the relay refuses low-order keys (protocol.md 5.2).
+inline proto::key_bytes usable_key() {
+  proto::key_bytes k{};
+  k[0] = 9;
+  return k;
+}
+
 /// True if `f` is a welcome.
 inline bool welcomed(const std::optional<proto::frame>& f) {
   return f && std::holds_alternative<proto::welcome>(*f);
@@ -100,6 +108,8 @@ class test_client {
   void cork();
   /// Half-closes our side (a FIN right behind whatever was sent last).
   void shutdown_send();
+  /// The socket's descriptor (to set options such as SO_LINGER before it closes).
+  int native_fd() const noexcept { return sock_.fd(); }
   bool closed() const noexcept { return closed_; }
   /// True if the relay closes the connection within `timeout`.
   bool closed_within(std::chrono::milliseconds timeout) { return sock_.closed_within(timeout); }

@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
+#include <string>
 
 #include "relay/proto/errc.hpp"
 #include "relay/util/bytes.hpp"
@@ -49,6 +50,10 @@ class record_reader {
   result<std::optional<byte_view>> next();
   /// Bytes buffered (or borrowed) but not yet returned.
   std::size_t buffered() const noexcept { return buf_.size() - pos_ + ext_.size(); }
+  /// After next() failed: why, in words for a log, with the length declared and the limit,
+  /// and what the two length bytes look like when they are not a length at all (text such
+  /// as "GE" of an HTTP request, or a TLS handshake's first bytes).
+  std::string failure_text() const;
 
  private:
   bytes buf_;

@@ -68,6 +68,34 @@ TEST(RecordReader, OversizeLengthRejectedBeforeBody) {
   EXPECT_FALSE(r.next());
 }
 
+// Review 12: an HTTP probe got the same log line as a broken client. The line now gives the
+// length declared and the limit, and says what the two bytes look like when they are text
+// or a TLS handshake; borrowed or copied alike.
+TEST(RecordReader, AFailureSaysTheLengthAndWhatTheBytesLookLike) {
+  const auto text_of = [](const std::string& in, std::size_t limit, bool borrowed) {
+    record_reader r(limit);
+    const bytes b(in.begin(), in.end());
+    if (borrowed) {
+      r.feed_borrowed(b);
+    } else {
+      r.feed(b);
+    }
+    EXPECT_FALSE(r.next());
+    return r.failure_text();
+  };
+  for (const bool borrowed : {false, true}) {
+    EXPECT_EQ(text_of("GET / HTTP/1.0\r\n\r\n", 128, borrowed),
+              "record length over the limit (18245 bytes declared, at most 128); it starts with "
+              "the text \"GE\": another protocol (HTTP, SSH?) spoken to the relay");
+    EXPECT_EQ(text_of(std::string("\x16\x03\x01\x02\x00", 5), 128, borrowed),
+              "record length over the limit (5635 bytes declared, at most 128); it starts like a "
+              "TLS handshake: a client speaking TLS to the relay");
+    EXPECT_EQ(text_of(std::string("\xff\xff", 2), 65535 - 1, borrowed),
+              "record length over the limit (65535 bytes declared, at most 65534)");
+    EXPECT_EQ(text_of(std::string("\x00\x00", 2), 128, borrowed), "empty record");
+  }
+}
+
 TEST(RecordReader, ZeroLengthRejected) {
   record_reader r;
   r.feed(bytes{0, 0});

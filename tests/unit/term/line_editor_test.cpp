@@ -443,6 +443,32 @@ TEST(LineEditor, BareCommandsCompleteTheFirstWordAndNamesEndInASpace) {
   EXPECT_EQ(chat.buffer(), "kim:");
 }
 
+// Review 12: commands are taken in any case, but `DE` and Tab found nothing. Completion
+// ignores ASCII case, and what was typed takes the candidate's.
+TEST(LineEditor, TabCompletesWhateverTheCaseTyped) {
+  line_editor ed;
+  ed.set_commands({"db", "delete", "help"});
+  ed.set_candidates({"alice", "albert", "bob"});
+  ed.set_bare_commands(true);
+  ed.feed("DEL\t");
+  EXPECT_EQ(ed.buffer(), "delete ");
+  ed.feed("BO\t");
+  EXPECT_EQ(ed.buffer(), "delete bob ");
+  ed.feed("\r");
+  ed.feed("db AL\t");  // alice and albert: nothing more in common
+  EXPECT_EQ(ed.buffer(), "db AL");
+  ed.feed("I\t");
+  EXPECT_EQ(ed.buffer(), "db alice ");
+  line_editor chat;
+  chat.set_commands({"/msg", "/who"});
+  chat.set_candidates({"kim"});
+  chat.feed("/WH\t");
+  EXPECT_EQ(chat.buffer(), "/who ");
+  chat.feed("\r");
+  chat.feed("Ki\t");
+  EXPECT_EQ(chat.buffer(), "kim:");
+}
+
 // A Tab that finds nothing changes nothing and rings the bell, as a shell does.
 TEST(LineEditor, TabWithoutMatchRingsTheBellAndChangesNothing) {
   line_editor ed;
