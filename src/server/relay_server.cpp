@@ -1500,8 +1500,10 @@ void relay_server::run_command(const std::string& name, const std::vector<std::s
       os << std::left << std::setw(name_w) << "NAME" << std::setw(until_w) << "UNTIL"
          << "REASON\n";
       for (std::size_t i = 0; i < list.size(); ++i) {
-        os << std::setw(name_w) << list[i].name << std::setw(until_w) << untils[i] << list[i].reason
-           << "\n";
+        // As the log shows it: a reason stored before the console refused direction and
+        // invisible controls (or written into the database by hand) cannot act on the screen.
+        os << std::setw(name_w) << list[i].name << std::setw(until_w) << untils[i]
+           << log::safe_text(list[i].reason) << "\n";
       }
       os << list.size() << (list.size() == 1 ? " ban" : " bans") << " in force\n";
       finish_command(a, true, os.str());

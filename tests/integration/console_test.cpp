@@ -227,6 +227,17 @@ TEST_F(ConsoleTest, BanSurvivesARestart) {
   EXPECT_TRUE(welcomed(bob_signs_in()));
 }
 
+// Review 12: a reason with a direction override was printed raw in `bans`. The console's
+// parser refuses such lines now, but a reason stored before that (or written into the file
+// by another program) is shown as the log shows it. (console() here skips the parser.)
+TEST_F(ConsoleTest, BansShowsAStoredReasonInertly) {
+  ASSERT_TRUE(has(relay->console("ban", {"bob", "1h \u202eevil \x1b[2J"}), "banned bob until"));
+  const std::string bans = relay->console("bans");
+  EXPECT_TRUE(has(bans, "\\u{202E}evil \\x1b[2J\n")) << bans;
+  EXPECT_FALSE(has(bans, "\u202e")) << bans;
+  EXPECT_FALSE(has(bans, "\x1b")) << bans;
+}
+
 TEST_F(ConsoleTest, DeleteAsksFirstThenRemovesTheAccountAndDisconnects) {
   test_client alice(relay->port()), bob(relay->port());
   ASSERT_TRUE(welcomed(alice.sign_in("alice", "alice-password")));
