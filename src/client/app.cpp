@@ -1423,6 +1423,9 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   asked_for asked = asked_for::nothing;
   std::string asked_fresh;
   bool deletion_unanswered = false;  // lost with the connection: signing in again tells
+  // Wrong current passwords at /password or /delete-account on this connection: the relay
+  // closes it at the third failed attempt (protocol.md 5.15), and the chat signs in again.
+  int wrong_current_passwords = 0;
   auto forget_asked = [&] {
     crypto::wipe(asked_fresh);
     asked_fresh.clear();
@@ -1467,6 +1470,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       deletion_unanswered = true;
     }
     forget_asked();
+    wrong_current_passwords = 0;
     flush_roster();  // who came and went before the connection did
     connected = false;
     relay_away = true;
@@ -1741,7 +1745,12 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         // ref 0 to a signed-in client, and answers in order.
         if (e->ref == 0 && asked != asked_for::nothing) {
           forget_asked();
-          u.error("! " + printable(e->text));
+          const bool wrong = e->code == proto::reason::invalid_credentials;
+          u.error("! " + printable(e->text) +
+                  (wrong && ++wrong_current_passwords == 2
+                       ? "\n  (a third wrong password closes this connection to the relay; the "
+                         "chat then signs in again)"
+                       : ""));
           continue;
         }
         // Sent too fast for this relay (set stricter than its defaults): sent again, slower.
@@ -1782,7 +1791,10 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         }
         // A relay going down for a restart, or a connection idle too long (a laptop that
         // slept), is worth coming back to; a kick, a ban or a sign-in elsewhere is not.
-        if (cl->code == proto::reason::shutting_down || cl->code == proto::reason::timeout) {
+        // So is a connection closed for the wrong passwords typed at /password: the chat
+        // goes on (the password this client signed in with is still the account's).
+        if (cl->code == proto::reason::shutting_down || cl->code == proto::reason::timeout ||
+            (cl->code == proto::reason::too_many_attempts && wrong_current_passwords > 0)) {
           if (co_await reconnect("the relay closed the connection: " + why)) continue;
           break;
         }

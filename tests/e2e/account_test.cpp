@@ -137,6 +137,35 @@ TEST_F(E2eAccount, ADeletedAccountEndsTheClientRemovesItsKeyAndFreesTheName) {
   EXPECT_NE(key, pair.first_key);
 }
 
+// Review 13: three mistyped current passwords at /password ended the chat (exit 1), the
+// relay having closed the connection as protocol.md 5.15 says. The second warns, and after
+// the third the client signs in again and the chat goes on.
+TEST_F(E2eAccount, ThreeWrongCurrentPasswordsAtPasswordSignInAgainAndTheChatGoesOn) {
+  auto pair = sign_up_pair(dir_, relay_.port, {"alice", old_password}, {"bob", bob_password});
+  ASSERT_FALSE(pair.second_key.empty());
+  auto& alice = *pair.first;
+  for (int i = 1; i <= 3; ++i) {
+    ASSERT_TRUE(type_password_change(alice, "not-the-password", new_password, new_password));
+    ASSERT_TRUE(saw(alice, "! wrong password: the password was not changed")) << i;
+    if (i == 2) {
+      EXPECT_TRUE(saw(alice,
+                      "(a third wrong password closes this connection to the relay; the chat "
+                      "then signs in again)"));
+    }
+  }
+  ASSERT_TRUE(saw(alice,
+                  "the relay closed the connection: too many failed attempts on this "
+                  "connection"));
+  ASSERT_TRUE(saw(alice, "* reconnected to the relay"));
+  EXPECT_TRUE(never_printed(alice, "may or may not"));  // nothing was changed, and it knows
+  alice.send_line("bob:still here");
+  ASSERT_TRUE(saw(*pair.second, "alice: still here"));
+  alice.send_line("/quit");
+  EXPECT_TRUE(exited_with(alice, 0));
+  auto again = client("alice");
+  EXPECT_EQ(sign_in(*again, "alice", old_password), pair.first_key);  // the old one still
+}
+
 // From a black-box review: the relay ended the chat (a kick) while a password prompt was up;
 // the client exited, and the password typed next went to the shell, on screen and into its
 // history. The prompt now stays until Enter or Ctrl-C.
