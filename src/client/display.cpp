@@ -77,7 +77,7 @@ std::string printable(std::string_view s) {
   // most_marks, they are counted, and the count is shown once the character ends.
   std::size_t marks = 0, hidden = 0;
   const auto end_of_character = [&] {
-    if (hidden > 0) out += "[+" + std::to_string(hidden) + " marks]";
+    if (hidden > 0) out += "[+" + std::to_string(hidden) + (hidden == 1 ? " mark]" : " marks]");
     marks = hidden = 0;
   };
   for (std::size_t i = 0; i < s.size();) {

@@ -107,7 +107,9 @@ input parse_input(std::string_view line) {
   }
   const auto colon = line.find(':');
   if (colon == std::string_view::npos) {
-    return input_error{"to send a message type NAME:MESSAGE (or /help)"};
+    // Named: a script's stderr must say which of its lines did not go (review 13).
+    return input_error{"not sent: " + excerpt(trim(line)) +
+                       " (to send a message type NAME:MESSAGE, or /help)"};
   }
   // A link pasted alone ("https://...") names no one: "https is not online" would mislead.
   if (line.substr(colon + 1).rfind("//", 0) == 0) {

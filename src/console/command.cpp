@@ -61,9 +61,9 @@ class console_category_impl : public std::error_category {
         return "a line break in the line (several lines pasted?): nothing was run; one "
                "command at a time";
       case command_errc::hidden_character:
-        return "an invisible or direction-changing character in the line (U+061C, "
-               "U+200B-U+200F, U+202A-U+202E, U+2060-U+2069 or U+FEFF): nothing was run; "
-               "it would hide or reorder text where it is shown";
+        return "an invisible or direction-changing character in the line (such as U+200B, "
+               "U+202E, U+2028, U+00AD or a tag character): nothing was run; it would hide or "
+               "reorder text where it is shown";
     }
     return "unknown console error";
   }

@@ -635,14 +635,19 @@ void line_editor::complete(std::vector<event>& out) {
   const std::string word = buffer_.substr(start, cursor_ - start);
   std::string_view before(buffer_.data(), start);
   while (!before.empty() && is_space(before.back())) before.remove_suffix(1);
-  // `/ms` at the start of the line is a command being typed, not a name; at a console any
-  // first word is, and so is the word after `help`.
-  const bool command = bare_commands_ ? start == 0 || (before == "help" && before.size() < start)
-                                      : start == 0 && !word.empty() && word.front() == '/';
-
   // In any case, as commands are typed (`DE` finds `delete`, review 12); the typed letters
   // then take the candidate's case (ASCII only: the same bytes, so nothing moves).
   const auto lower = [](char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c + 32) : c; };
+  const auto same = [&](std::string_view a, std::string_view b) {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                      [&](char x, char y) { return lower(x) == lower(y); });
+  };
+  // `/ms` at the start of the line is a command being typed, not a name; at a console any
+  // first word is, and so is the word after `help` (`HELP` too, review 13).
+  const bool command = bare_commands_
+                           ? start == 0 || (same(before, "help") && before.size() < start)
+                           : start == 0 && !word.empty() && word.front() == '/';
+
   std::vector<std::string> matches;
   for (const auto& name : command ? commands_ : candidates_) {
     if (name.size() >= word.size() &&

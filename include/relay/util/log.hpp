@@ -26,7 +26,7 @@ bool parse_level(std::string_view s, level& out) noexcept;
 void write(level l, std::string_view text);
 /// `text` as write() puts it in the line: printable UTF-8 as it is; control characters, DEL,
 /// invalid UTF-8 and C1 controls as \xNN, and the invisible direction and joiner controls
-/// (U+061C, U+200B-U+200F, U+202A-U+202E, U+2060-U+2069, U+FEFF) as \u{XXXX}, so that a
+/// and other characters that show nothing (util::is_hidden_format) as \u{XXXX}, so that a
 /// name or a reason can neither act on the terminal nor reorder what the operator reads.
 std::string safe_text(std::string_view text);
 /// Waits up to `limit` until every queued line is written; false if some still wait.

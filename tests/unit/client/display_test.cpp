@@ -74,7 +74,7 @@ TEST(Printable, AStackOfCombiningMarksIsCutToEightAndCounted) {
   EXPECT_EQ(printable(zalgo + "a"), eight + "[+22 marks]a");
   EXPECT_EQ(printable(zalgo + zalgo), eight + "[+22 marks]" + eight + "[+22 marks]");
   EXPECT_EQ(printable("\u0301\u0301\u0301\u0301\u0301\u0301\u0301\u0301\u0301x"),
-            "\u0301\u0301\u0301\u0301\u0301\u0301\u0301\u0301[+1 marks]x");
+            "\u0301\u0301\u0301\u0301\u0301\u0301\u0301\u0301[+1 mark]x");
   // Decomposed Vietnamese, pointed and cantillated Hebrew, Devanagari, an emoji sequence.
   for (const std::string real :
        {"vi\u0323\u0302t", "\u05d1\u05bc\u05b0\u0596\u05e8", "\u0915\u094d\u0937\u093f",

@@ -60,6 +60,17 @@ TEST(Input, Commands) {
   EXPECT_TRUE(std::holds_alternative<input_error>(parse_input("/frobnicate")));
 }
 
+// Review 13: a script's stderr said how to send a message but not which line did not go.
+TEST(Input, ALineWithoutAColonIsNamedInItsRefusal) {
+  const auto e = parse_input("  no colon line ");
+  ASSERT_TRUE(std::holds_alternative<input_error>(e));
+  EXPECT_EQ(std::get<input_error>(e).message,
+            "not sent: \"no colon line\" (to send a message type NAME:MESSAGE, or /help)");
+  const auto hostile = parse_input("a\x1b[2J" + std::string(100, 'x'));
+  ASSERT_TRUE(std::holds_alternative<input_error>(hostile));
+  EXPECT_EQ(std::get<input_error>(hostile).message.find('\x1b'), std::string::npos);
+}
+
 TEST(Input, TypedNamesAreTrimmedAndLowered) {
   EXPECT_EQ(typed_name("  Bob \t"), "bob");
   EXPECT_EQ(typed_name("ALICE.b-2"), "alice.b-2");

@@ -163,13 +163,16 @@ TEST(Command, ControlCharactersRejected) {
 TEST(Command, InvisibleAndDirectionChangingCharactersRejected) {
   for (const std::string line :
        {"ban bob 1h \u202eevil reason", "kick bob \u200b\u200b", "db \u2066x", "kick bob \ufeffx",
-        "ban bob \u061c", "kick bob a\u2060b", "kick bob \u200f"}) {
+        "ban bob \u061c", "kick bob a\u2060b", "kick bob \u200f",
+        // Review 13: other characters that show nothing, or break the line.
+        "kick bob r\u2028x", "kick bob r\u00adx", "kick bob r\U000e0041x", "kick bob \u3164",
+        "kick bob \u180e", "kick bob \u034f"}) {
     EXPECT_EQ(error_of(line), command_errc::hidden_character) << testing::PrintToString(line);
   }
   EXPECT_EQ(make_error_code(command_errc::hidden_character).message(),
-            "an invisible or direction-changing character in the line (U+061C, U+200B-U+200F, "
-            "U+202A-U+202E, U+2060-U+2069 or U+FEFF): nothing was run; it would hide or reorder "
-            "text where it is shown");
+            "an invisible or direction-changing character in the line (such as U+200B, U+202E, "
+            "U+2028, U+00AD or a tag character): nothing was run; it would hide or reorder text "
+            "where it is shown");
   // Other scripts and emoji (ZWJ is refused: a name never needs one, a reason can do without).
   EXPECT_TRUE(parse_command("kick bob \u05e9\u05dc\u05d5\u05dd \u0645\u0631\u062d\u0628\u0627"));
   EXPECT_TRUE(parse_command("kick bob \U0001f44b\U0001f3fd"));

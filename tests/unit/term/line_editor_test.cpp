@@ -459,6 +459,12 @@ TEST(LineEditor, TabCompletesWhateverTheCaseTyped) {
   EXPECT_EQ(ed.buffer(), "db AL");
   ed.feed("I\t");
   EXPECT_EQ(ed.buffer(), "db alice ");
+  ed.feed("\r");
+  ed.feed("HELP de\t");  // after help in any case, a command (review 13)
+  EXPECT_EQ(ed.buffer(), "HELP delete ");
+  ed.feed("\r");
+  ed.feed("help H\t");
+  EXPECT_EQ(ed.buffer(), "help help ");
   line_editor chat;
   chat.set_commands({"/msg", "/who"});
   chat.set_candidates({"kim"});
