@@ -346,17 +346,26 @@ constexpr char glued_space = '\x01';
 constexpr std::size_t fingerprint_columns = 8 * 4 + 7;
 
 /// The fingerprints in `line` with glued spaces, so that a row break never splits one
-/// (people compare them group by group, and half a key on each row reads as two).
-std::string glue_fingerprints(std::string_view line) {
+/// (people compare them group by group, and half a key on each row reads as two); with
+/// `in_halves`, the space between the fourth and fifth groups stays a break, for rows too
+/// narrow for a whole one (two rows of four groups read alike in every line).
+std::string glue_fingerprints(std::string_view line, bool in_halves = false) {
   std::string out(line);
   for (std::size_t i = 0; i + fingerprint_columns <= out.size(); ++i) {
-    if (i > 0 && is_word(out[i - 1])) continue;
-    bool match = i + fingerprint_columns == out.size() || !is_word(out[i + fingerprint_columns]);
+    // Exactly eight groups: not part of a longer run of them ("1111 2222 ... 9999").
+    const std::size_t end = i + fingerprint_columns;
+    if (i > 0 && (is_word(out[i - 1]) || (i > 1 && out[i - 1] == ' ' && is_hex_digit(out[i - 2]))))
+      continue;
+    bool match = end == out.size() ||
+                 (!is_word(out[end]) &&
+                  !(out[end] == ' ' && end + 1 < out.size() && is_hex_digit(out[end + 1])));
     for (std::size_t k = 0; match && k < fingerprint_columns; ++k) {
       match = k % 5 == 4 ? out[i + k] == ' ' : is_hex_digit(out[i + k]);
     }
     if (!match) continue;
-    for (std::size_t k = 4; k < fingerprint_columns; k += 5) out[i + k] = glued_space;
+    for (std::size_t k = 4; k < fingerprint_columns; k += 5) {
+      if (!in_halves || k != 19) out[i + k] = glued_space;
+    }
     i += fingerprint_columns - 1;
   }
   return out;
@@ -384,11 +393,13 @@ std::string wrap_for_terminal(const ui_event& ev, const std::string& text, std::
     if (has_mark && column <= mark) column = mark + 2;  // "!!! WARNING": under its text
     // A fingerprint is kept whole on a row when one can hold it (on narrower ones it breaks
     // between groups, not inside one). Our own lines only: a message is left as it was sent.
-    const bool glue =
-        !message &&
-        (width == 0 || term::effective_hang(width, column) + fingerprint_columns <= width);
-    std::string rows =
-        glue ? term::wrap(glue_fingerprints(line), width, column) : term::wrap(line, width, column);
+    const std::size_t room = width == 0
+                                 ? fingerprint_columns
+                                 : width - std::min(width, term::effective_hang(width, column));
+    const bool whole = room >= fingerprint_columns;
+    const bool glue = !message && (whole || room >= fingerprint_columns / 2);
+    std::string rows = glue ? term::wrap(glue_fingerprints(line, !whole), width, column)
+                            : term::wrap(line, width, column);
     if (glue) std::replace(rows.begin(), rows.end(), glued_space, ' ');
     if (has_mark) {
       for (std::size_t at = rows.find('\n'); at != std::string::npos;

@@ -329,9 +329,15 @@ TEST(Ui, AFingerprintIsNotSplitAcrossRowsWhereARowCanHoldIt) {
             "12:34 * bob joined, a new contact: key\n        " + key);
   EXPECT_EQ(wrap_for_terminal(n, render(n, when, plain(true)), 30, plain(true)),
             "12:34 * bob joined, a new\n"
-            "        contact: key e098 785a\n"
-            "        c366 2d9b e318 14d2\n"
-            "        5fee 8b8a");
+            "        contact: key\n"
+            "        e098 785a c366 2d9b\n"
+            "        e318 14d2 5fee 8b8a");  // in halves, the same in every line (review 13)
+  EXPECT_EQ(wrap_for_terminal(n, render(n, when, plain(true)), 20, plain(true)),
+            "12:34 * bob joined,\n"
+            "  a new contact: key\n"
+            "  e098 785a c366\n"
+            "  2d9b e318 14d2\n"
+            "  5fee 8b8a");  // not even half fits: between groups
   const notice_event w{notice_level::warning, "!   announced key: " + key + " (new)"};
   EXPECT_EQ(wrap_for_terminal(w, render(w, when, plain(true)), 50, plain(true)),
             "12:34 !   announced key:\n      ! " + key + "\n      ! (new)");
