@@ -368,19 +368,20 @@ std::function<bool(const crypto::public_key&)> relay_key_check(ui& out_ui, const
     }
     if (*pinned != k) {
       key_mismatch = true;
+      // In the form of a contact's key warning ("!" down the left, prose wrapped to the
+      // terminal): ssh's banner of @ signs was cut to pieces on a narrow one (review 13).
       out_ui.warning(
-          "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n"
-          "@    WARNING: THE RELAY'S IDENTIFICATION HAS CHANGED!      @\n"
-          "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\n"
-          "Someone could be impersonating relay " +
+          "!!! WARNING: THE RELAY'S IDENTIFICATION HAS CHANGED! !!!\n"
+          "!   Someone could be impersonating relay " +
           shown_relay(relay_id) +
-          ",\nor its operator replaced its key.\n"
-          "pinned key:\n  " +
-          crypto::fingerprint(*pinned) + "\nkey presented:\n  " + fp +
-          "\nNothing was sent: no password, no key. If the change is\n"
-          "legitimate (ask the operator for the fingerprint shown by the\n"
-          "relay's `key` command), remove the line for " +
-          relay_id + " from\n  " + dir.known_relays_path().string() + "\nand connect again.");
+          ", or its operator replaced its key.\n"
+          "!   pinned key:\n!     " +
+          crypto::fingerprint(*pinned) + "\n!   key presented:\n!     " + fp +
+          "\n!   Nothing was sent: no password, no key. If the change is legitimate "
+          "(ask the operator for the fingerprint shown by the relay's `key` "
+          "command), remove the line for " +
+          relay_id + " from\n!     " + dir.known_relays_path().string() +
+          "\n!   and connect again.");
       return false;
     }
     return true;

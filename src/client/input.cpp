@@ -141,12 +141,13 @@ std::string input_help(bool with_editor) {
   text += with_editor ? "  /quit or q!           leave (Ctrl-D too)\n"
                       : "  /quit or q!           leave (the end of input too)\n";
   // Piped input has no keys to press, and no hidden prompt to type a password at.
-  text += with_editor ? "keys: Tab completes names, Up/Down recall earlier lines,\n"
-                        "Ctrl-C drops a half-typed line (on an empty one it leaves);\n"
-                        "a pasted block of several lines is sent as ONE message\n"
-                        "to the name before the first colon\n"
-                      : "each line is one message;\n"
-                        "/password and /delete-account need the client at a terminal\n";
+  // One paragraph each, wrapped to the terminal (review 13: broken for 80 columns, it left
+  // ragged rows on a narrow one).
+  text += with_editor ? "keys: Tab completes names, Up/Down recall earlier lines, Ctrl-C drops a "
+                        "half-typed line (on an empty one it leaves); a pasted block of several "
+                        "lines is sent as ONE message to the name before the first colon\n"
+                      : "each line is one message; /password and /delete-account need the "
+                        "client at a terminal\n";
   return text;
 }
 

@@ -192,7 +192,10 @@ int run_relay(const relay_config& cfg) {
   }
   wrap_log_on_terminal();  // the console gave the log back: its last lines
   relay.reset();           // closes the database cleanly (WAL checkpoint on close)
-  log::flush();            // the last log lines before the last line
+  // In the log too: a log kept in a file (2>>relay.log) shows where each run ended, and
+  // that it ended cleanly, before the next run's "relay started" (review 13).
+  log::info() << "relay stopped";
+  log::flush();  // the last log lines before the last line
   std::printf("relay stopped\n");
   return 0;
 }

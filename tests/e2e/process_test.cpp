@@ -536,6 +536,10 @@ TEST(Process, SighupStopsTheRelayCleanlyAndTheLogSaysWhenItStartedAndWhy) {
   EXPECT_EQ(closing->code, proto::reason::shutting_down);
   EXPECT_TRUE(relay.proc->wait_for("shutting down (SIGHUP: the terminal went away)"))
       << relay.proc->describe("no reason given");
+  // The log's own last line (review 13: only standard output said it, so a log kept in a
+  // file did not show that the run ended cleanly).
+  EXPECT_TRUE(relay.proc->wait_for(std::regex(R"(Z INFO relay stopped\n)")))
+      << relay.proc->describe("no last log line");
   EXPECT_TRUE(relay.proc->wait_for("relay stopped")) << relay.proc->describe("no clean stop");
   EXPECT_EQ(relay.proc->wait_exit(), 0);
 }

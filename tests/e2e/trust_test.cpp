@@ -176,7 +176,7 @@ TEST_F(TrustTest, TheFirstUseQuestionAndHelpFitANarrowTerminal) {
   const std::size_t from = alice->transcript().size();
   alice->send_line("/help");
   ASSERT_TRUE(saw(*alice, "  /help\n      this help"));
-  ASSERT_TRUE(saw(*alice, "to the name before the first"));
+  ASSERT_TRUE(saw(*alice, "colon"));  // the last word of the keys' paragraph
   // From its first row to the prompt drawn again below it (the editor's own redraws of the
   // prompt are not rows of the help).
   const std::size_t first = alice->transcript().find("commands:", from);
@@ -224,9 +224,9 @@ TEST_F(TrustTest, RelayKeyChangeIsRefusedBeforeSignIn) {
 
   // Said before anything is asked, as ssh does: no name, no password typed.
   auto again = client("alice");
-  EXPECT_TRUE(saw(*again, "WARNING: THE RELAY'S IDENTIFICATION HAS CHANGED!"));
-  EXPECT_TRUE(saw(*again, std::regex("pinned key:\n +" + old_fp + "\n"), "the pinned key"));
-  EXPECT_TRUE(saw(*again, std::regex("key presented:\n +" + new_fp + "\n"), "the new key"));
+  EXPECT_TRUE(saw(*again, "!!! WARNING: THE RELAY'S IDENTIFICATION HAS CHANGED! !!!"));
+  EXPECT_TRUE(saw(*again, std::regex("pinned key:\n +! +" + old_fp + "\n"), "the pinned key"));
+  EXPECT_TRUE(saw(*again, std::regex("key presented:\n +! +" + new_fp + "\n"), "the new key"));
   EXPECT_TRUE(saw(*again, known.string()));
   EXPECT_TRUE(exited_with(*again, 4));
   EXPECT_EQ(again->transcript().find("signed in as"), std::string::npos) << again->transcript();
@@ -618,7 +618,7 @@ TEST_F(TrustTest, ReconnectingToARelayWithAnotherKeyStopsBeforeSignIn) {
   ASSERT_TRUE(saw(*alice, "reconnecting (/quit leaves)"));
   relay_ = start_relay_with(dir_.path() / "relay.db", relay_.port,
                             {"--key", (dir_.path() / "impostor.key").string(), "--new-key"});
-  EXPECT_TRUE(saw(*alice, "WARNING: THE RELAY'S IDENTIFICATION HAS CHANGED!"));
+  EXPECT_TRUE(saw(*alice, "!!! WARNING: THE RELAY'S IDENTIFICATION HAS CHANGED! !!!"));
   EXPECT_TRUE(exited_with(*alice, 4));
   EXPECT_EQ(alice->transcript().find("reconnected"), std::string::npos) << alice->transcript();
   EXPECT_TRUE(never_printed(*relay_.proc, "user alice signed in"));

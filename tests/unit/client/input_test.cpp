@@ -5,6 +5,8 @@
 #include <sstream>
 #include <string>
 
+#include "relay/client/ui.hpp"
+
 namespace relay::client {
 namespace {
 
@@ -184,15 +186,19 @@ TEST(Input, AccountCommandsTakeNothingAfterThem) {
   EXPECT_NE(input_help(true).find("/delete-account"), std::string::npos);
 }
 
+// As shown on an 80-column terminal (ui wraps it to the terminal's width: its prose is one
+// paragraph each, review 13).
 TEST(Input, HelpFitsEightyColumnsAndIsAligned) {
   for (const bool editor : {true, false}) {
-    std::istringstream lines{input_help(editor)};
+    std::istringstream lines{wrap_table(input_help(editor), 79)};
     std::string line;
     std::size_t column = 0;
     while (std::getline(lines, line)) {
       EXPECT_LT(line.size(), 80u) << line;
       if (line.rfind("  ", 0) != 0) continue;  // the command rows are indented
-      const auto at = line.find_first_not_of(' ', line.find("  ", 2));
+      const auto gap = line.find("  ", 2);
+      if (gap == std::string::npos) continue;  // a paragraph's continued row
+      const auto at = line.find_first_not_of(' ', gap);
       if (column == 0) column = at;
       EXPECT_EQ(at, column) << line;
     }
