@@ -43,7 +43,8 @@ void wrap_log_on_terminal() {
 
 /// Descriptors the relay keeps open besides its connections: the database and its WAL and
 /// shared-memory files, the audit log, the listening socket, epoll, timer and event fds, the
-/// standard streams and the console's terminal (18 at rest, measured), with room to spare.
+/// standard streams, the console's terminal and the spare one that refuses a connection when
+/// all others are taken (19 at rest, measured), with room to spare.
 constexpr std::size_t descriptors_besides_connections = 64;
 
 }  // namespace
@@ -89,9 +90,9 @@ int run_relay(const relay_config& cfg) {
   const std::uint64_t wanted = cfg.max_connections + descriptors_besides_connections;
   const std::uint64_t open_files = util::raise_open_file_limit(wanted);
   if (open_files < wanted) {
-    // Below twice the reserve: half of what is left after 24 (the 18 the relay holds at
-    // rest, and a few), at least one, so that a tiny limit (20) still refuses rather than
-    // runs out (review 11).
+    // Below twice the reserve: half of what is left after 24 (the 19 the relay holds at
+    // rest, and a few it opens now and then), at least one, so that a tiny limit (20) still
+    // refuses rather than runs out (review 11).
     tuned.max_connections =
         open_files > 2 * descriptors_besides_connections
             ? open_files - descriptors_besides_connections

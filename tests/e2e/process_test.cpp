@@ -337,8 +337,10 @@ TEST(Process, ARelayWithTooFewDescriptorsSaysSoAndRefusesWhatItCannotHoldAtOnce)
   EXPECT_FALSE(sign_up(*alice, "alice", "alice-Pw-7f3e9c21").empty());
 
   // A tiny limit (review 11: 20 let it take 10, and the 10th hung, accept() failing): one.
-  auto tiny = start_relay(dir.path() / "tiny.db", 0, node_with_open_files(dir, 20));
-  EXPECT_NE(tiny.proc->transcript().find("the open-file limit is 20, so at most 1 connection,"),
+  // (24, not 20: the relay holds 19 at rest, its spare one included, and opens a file now and
+  // then; at 20 even the one connection can find none free, and is closed at once.)
+  auto tiny = start_relay(dir.path() / "tiny.db", 0, node_with_open_files(dir, 24));
+  EXPECT_NE(tiny.proc->transcript().find("the open-file limit is 24, so at most 1 connection,"),
             std::string::npos)
       << tiny.proc->transcript();
   raw_socket first(tiny.port);

@@ -366,6 +366,12 @@ TEST_F(TrustTest, ADamagedContactsFileStopsTheClientBeforeItSignsIn) {
   auto [alice, bob, alice_key, bob_key] = start_alice_and_bob();
   ASSERT_FALSE(bob_key.empty());
   ASSERT_TRUE(saw(*alice, "* bob joined, a new contact"));
+  // The pin is written once the roster round is shown: under load, a moment later.
+  for (int i = 0;
+       i < 500 && read_text(contacts_path("alice", "alice")).find("bob") == std::string::npos;
+       ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
   // alice's second device: the same key and contacts, with a line in contacts twice.
   fs::copy(home_path("alice"), home_path("alice-copy"), fs::copy_options::recursive);
   const fs::path copied = home_path("alice-copy") /
