@@ -262,11 +262,12 @@ TEST_F(RelayTest, ADatabaseRefusingWritesLetsTheKeyOnRecordInButNoNewKey) {
   ASSERT_EQ(sqlite3_exec(other, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
   test_client same_device(relay->port());
   same_device.use_identity(device);
-  test_client new_device(relay->port());
-  // Each waits out SQLite's 5 s busy timeout in turn, behind the one before on the database
-  // thread: 20 s each, not the usual 10, so a loaded machine does not fail it (one ctest -j2
-  // run saw the second answer come after 10 s).
+  // Each waits out SQLite's 5 s busy timeout: 20 s each, not the usual 10, so a loaded
+  // machine does not fail it (one ctest -j2 run saw the second answer come after 10 s).
   const auto on_record = same_device.sign_in("alice", "alice-password", false, 20s);
+  // Connected only now: the relay's 10 s sign-in deadline counts from the connection, and
+  // under TSan a connection made before the first wait ran out of it during the second.
+  test_client new_device(relay->port());
   const auto fresh = new_device.sign_in("alice", "alice-password", false, 20s);
   test_client newcomer(relay->port());  // now: the relay's sign-in deadline is short
   const auto sign_up = newcomer.sign_in("carol", "carol-password", true, 20s);
