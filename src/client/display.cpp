@@ -26,26 +26,10 @@ void code_point_escape(std::string& out, char32_t cp) {
 
 bool is_tag(char32_t cp) { return cp >= 0xe0000 && cp <= 0xe007f; }
 
-/// Characters that show nothing (or a blank) and are not needed to write any language, so
-/// two texts that differ would look the same: the zero-width space, word joiner and BOM,
-/// invisible mathematical operators, the soft hyphen, Hangul fillers, the Mongolian vowel
-/// separator, the combining grapheme joiner, interlinear annotation marks, tag characters
-/// (which can carry a hidden ASCII text), and the format controls of Khmer (inherent
-/// vowels), musical notation, shorthand and Egyptian hieroglyphs (review 11). ZWJ and ZWNJ (emoji,
-/// many scripts) and the direction marks LRM, RLM and ALM (right-to-left text) stay: they reorder
-/// nothing.
-bool is_invisible(char32_t cp) {
-  return cp == 0x200b || cp == 0x2060 || cp == 0xfeff || (cp >= 0x2061 && cp <= 0x2064) ||
-         cp == 0x00ad || cp == 0x115f || cp == 0x1160 || cp == 0x3164 || cp == 0xffa0 ||
-         cp == 0x180e || cp == 0x034f || (cp >= 0xfff9 && cp <= 0xfffb) || is_tag(cp) ||
-         cp == 0x2065 || cp == 0x17b4 || cp == 0x17b5 || (cp >= 0x1d173 && cp <= 0x1d17a) ||
-         (cp >= 0x1bca0 && cp <= 0x1bca3) || (cp >= 0x13430 && cp <= 0x1343f);
-}
-
 /// Bidi controls would reorder what follows on a bidi terminal; line and paragraph
 /// separators break lines on some; invisible ones make two texts that differ look the same.
 bool shown_as_notation(char32_t cp) {
-  return term::is_bidi_control(cp) || cp == 0x2028 || cp == 0x2029 || is_invisible(cp);
+  return term::is_bidi_control(cp) || cp == 0x2028 || cp == 0x2029 || util::is_invisible(cp);
 }
 
 /// Combining marks shown on one character (see printable).

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdint>
+#include <optional>
 
 #include "relay/util/utf8.hpp"
 
@@ -71,21 +72,24 @@ class console_category_impl : public std::error_category {
 
 constexpr std::string_view blanks = " \t";
 
-// True when `s` is well-formed UTF-8 with no control characters other than tab. C1 controls
-// count too: U+009B is a one-character CSI on terminals that honour it.
-bool is_clean(std::string_view s) {
+// Why `s` is refused, if it is: a control character other than tab, or malformed UTF-8
+// (C1 controls count too: U+009B is a one-character CSI on terminals that honour it); else
+// an invisible or direction-changing character (util::is_hidden_format).
+std::optional<command_errc> first_bad_character(std::string_view s) {
+  std::optional<command_errc> hidden;
   for (std::size_t i = 0; i < s.size();) {
     const auto b = static_cast<unsigned char>(s[i]);
     if (b < 0x80) {
-      if ((b < 0x20 && b != '\t') || b == 0x7f) return false;
+      if ((b < 0x20 && b != '\t') || b == 0x7f) return command_errc::bad_character;
       ++i;
       continue;
     }
     const auto [cp, n] = util::utf8_at(s, i);
-    if (n == 0 || util::is_c1_control(cp)) return false;
+    if (n == 0 || util::is_c1_control(cp)) return command_errc::bad_character;
+    if (!hidden && util::is_hidden_format(cp)) hidden = command_errc::hidden_character;
     i += n;
   }
-  return true;
+  return hidden;
 }
 
 bool iequals(std::string_view a, std::string_view b) {
@@ -132,12 +136,7 @@ result<command> parse_command(std::string_view line) {
       text.find('\n') != std::string_view::npos) {
     return command_errc::line_break;
   }
-  if (!is_clean(line)) return command_errc::bad_character;
-  for (std::size_t i = 0; i < line.size();) {
-    const auto [cp, n] = util::utf8_at(line, i);
-    if (util::is_hidden_format(cp)) return command_errc::hidden_character;
-    i += n;
-  }
+  if (const auto bad = first_bad_character(line)) return *bad;
 
   std::string_view rest = line.substr(0, line.find_last_not_of(blanks) + 1);
   skip_blanks(rest);

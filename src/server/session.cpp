@@ -34,9 +34,6 @@ std::string socket_problem(const boost::system::error_code& ec) {
   return ec.message();
 }
 
-}  // namespace
-
-namespace {
 /// What a batch of frames (sealed as one message) and a batch of outgoing records start
 /// with: what batch_writer would reserve itself, so a buffer from the pool is not
 /// reallocated by the first add(), and one size, so any spare in the pool fits either use.

@@ -20,7 +20,6 @@ class spare_descriptor {
   ~spare_descriptor();
   spare_descriptor(const spare_descriptor&) = delete;
   spare_descriptor& operator=(const spare_descriptor&) = delete;
-  bool held() const noexcept { return fd_ >= 0; }
   /// Lets go of the spare, accepts one pending connection on the listening socket
   /// `listening` (non-blocking) and closes it, then takes the spare again (if that fails,
   /// the next call tries first). Out of descriptors, accept() fails whether or not a
