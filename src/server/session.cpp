@@ -137,7 +137,10 @@ void session::check_deadlines(std::chrono::steady_clock::time_point now) {
   }
   const auto& cfg = owner_.config();
   if (!signed_in()) {
-    if (now - started_ >= cfg.auth_timeout) {
+    // While the relay checks a sign-in (a queue of Argon2 jobs, a database locked by another
+    // program), the time is the relay's, not the peer's: the deadline waits for the answer,
+    // at most the relay's bounded queue and SQLite's busy timeout, then applies at once.
+    if (now - started_ >= cfg.auth_timeout && !checking_) {
       if (noise_.handshake_done()) {
         close(proto::reason::timeout, "sign-in took too long");
       } else {
@@ -521,6 +524,7 @@ void session::authenticate_then_read_on() {
       socket_.get_executor(),
       [self = shared_from_this()]() -> awaitable<void> {
         auto f = std::move(self->auth_);
+        self->checking_ = true;
         if (auto* up = std::get_if<proto::sign_up>(f.get())) {
           co_await self->owner_.authenticate(self, std::move(up->name), std::move(up->password),
                                              up->identity, true);
@@ -536,6 +540,7 @@ void session::authenticate_then_read_on() {
         }
         // A moved-from short string keeps its bytes in place: the passwords go here.
         proto::for_each_password(*f, [](std::string& s) { crypto::wipe(s); });
+        self->checking_ = false;
         // Records that arrived behind the sign-in, then the socket again.
         if (self->handle_records()) self->read_available();
       },

@@ -1,6 +1,7 @@
 // The relay's limits under attack over real sockets: sign-in deadline (slowloris), caps on
 // connections not yet signed in, idle reaping, slow readers, and the per-user message rate.
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <atomic>
 #include <thread>
@@ -54,6 +55,50 @@ TEST(Limits, HandshakeDoneButNoSignInIsToldWhy) {
   auto closing = c.expect<proto::closing>(3s);
   ASSERT_TRUE(closing);
   EXPECT_EQ(closing->code, proto::reason::timeout);
+}
+
+// The sign-in deadline is the peer's time, not the relay's: sign-ups waiting on a database
+// locked by another program for three times --auth-timeout are answered, not closed as
+// "sign-in took too long" (they were, before). Once answered, a connection still not
+// signed in meets its passed deadline at once.
+TEST(Limits, TheSignInDeadlineWaitsForTheRelaysOwnCheckThenApplies) {
+  temp_dir dir;
+  auto cfg = test_config(dir.path());
+  cfg.auth_timeout = 500ms;
+  relay_fixture relay(cfg);
+  {
+    test_client dave(relay.port());
+    dave.sign_up_ok("dave", "dave-password");  // the database exists, in WAL mode
+  }
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open((dir.path() / "relay.db").c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr), SQLITE_OK);
+  // Two sign-ups for one name: both are checked, both wait for the write lock, and one of
+  // them then loses the race for the name.
+  test_client first(relay.port()), second(relay.port());
+  std::optional<proto::frame> answers[2];
+  std::thread a([&] { answers[0] = first.sign_in("carol", "carol-password", true, 10s); });
+  std::thread b([&] { answers[1] = second.sign_in("carol", "carol-password", true, 10s); });
+  std::this_thread::sleep_for(1500ms);  // three deadlines; SQLite's busy timeout is 5 s
+  ASSERT_EQ(sqlite3_exec(other, "COMMIT", nullptr, nullptr, nullptr), SQLITE_OK);
+  a.join();
+  b.join();
+  sqlite3_close(other);
+  for (const auto& answer : answers) {
+    ASSERT_TRUE(answer);
+    EXPECT_FALSE(std::holds_alternative<proto::closing>(*answer))
+        << "closed as too slow while the relay waited on its database";
+  }
+  const bool first_won = welcomed(answers[0]);
+  EXPECT_NE(first_won, welcomed(answers[1]));
+  auto& loser = first_won ? second : first;
+  const auto taken = error_of(answers[first_won ? 1 : 0]);
+  ASSERT_TRUE(taken);
+  EXPECT_EQ(taken->code, proto::reason::name_taken);
+  const auto closing = loser.expect<proto::closing>(3s);
+  ASSERT_TRUE(closing);
+  EXPECT_EQ(closing->code, proto::reason::timeout);
+  EXPECT_TRUE(chat_works(relay.port(), ""));
 }
 
 TEST(Limits, UnauthenticatedConnectionsPerAddressAreCapped) {

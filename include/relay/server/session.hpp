@@ -189,7 +189,8 @@ class session : public std::enable_shared_from_this<session> {
   bool stopped_ = false;
   bool flush_posted_ = false;  // a flush() is posted and will write what is queued
   bool writing_now_ = false;   // an async_write is in progress (its handler holds the buffer)
-  bool pinged_ = false;        // pinged and no record from the peer since
+  bool pinged_ : 1 = false;    // pinged and no record from the peer since
+  bool checking_ : 1 = false;  // a sign-in or account change is being checked (see below)
   bool counted_unauthenticated_ = false;
   std::uint8_t failures_ : 7 = 0;  // failed sign-ins, saturating
   std::uint8_t logged_ : 1 = 1;    // see logged()
