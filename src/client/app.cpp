@@ -572,7 +572,8 @@ int report_link_failure(ui& u, std::error_code ec, const link& l, const std::str
   const std::string because = ec == link_errc::unreachable && !l.unreachable_because().empty()
                                   ? ": " + l.unreachable_because()
                                   : "";
-  const std::string fault = (ec == link_errc::protocol || ec == link_errc::handshake_failed) &&
+  const std::string fault = (ec == link_errc::protocol || ec == link_errc::handshake_failed ||
+                             ec == link_errc::timeout) &&
                                     !l.protocol_fault().empty()
                                 ? ": " + l.protocol_fault()
                                 : "";
@@ -2776,7 +2777,9 @@ int run_client(const client_config& cfg) {
         r.why = "cannot reconnect: " + out.link_error.message();
         if (!fresh->unreachable_because().empty())
           r.why += " (" + fresh->unreachable_because() + ")";
-        if (out.link_error == link_errc::handshake_failed && !fresh->protocol_fault().empty())
+        if ((out.link_error == link_errc::handshake_failed ||
+             out.link_error == link_errc::timeout) &&
+            !fresh->protocol_fault().empty())
           r.why += ": " + fresh->protocol_fault();
       }
       co_return r;

@@ -62,9 +62,29 @@ awaitable<result<void>> link::open(const std::string& host, std::uint16_t port,
       socket_.close(ignore);
     }
   });
+  // Where the time ran out tells the person what is wrong: an HTTP or SSH server takes the
+  // connection and waits for its own protocol, silent (review 13).
+  enum class stage { lookup, connect, handshake } at = stage::lookup;
   auto fail = [&](link_errc e) -> result<void> {
     deadline.cancel();
-    return timed_out ? link_errc::timeout : e;
+    if (!timed_out) return e;
+    const std::string secs = std::to_string(timeout.count()) + " s";
+    switch (at) {
+      case stage::lookup:
+        protocol_fault_ = "looking up the host name took over " + secs;
+        break;
+      case stage::connect:
+        protocol_fault_ = "no answer to the connection in " + secs +
+                          " (the host is down, or a firewall drops the connection)";
+        break;
+      case stage::handshake:
+        protocol_fault_ = "it took the connection but did not answer the secure handshake in " +
+                          secs +
+                          ": not a relaychat relay (a web or other server waits silently for "
+                          "its own protocol), or a wedged one";
+        break;
+    }
+    return link_errc::timeout;
   };
 
   boost::system::error_code ec;
@@ -75,12 +95,14 @@ awaitable<result<void>> link::open(const std::string& host, std::uint16_t port,
     unreachable_because_ = ec.message();
     co_return fail(link_errc::unreachable);
   }
+  at = stage::connect;
   co_await net::async_connect(socket_, endpoints, net::redirect_error(net::use_awaitable, ec));
   if (ec) {
     unreachable_because_ = ec.message();
     co_return fail(link_errc::unreachable);
   }
   socket_.set_option(tcp::no_delay(true), ec);
+  at = stage::handshake;
 
   // -> e
   auto m1 = noise_.write_handshake({});

@@ -57,7 +57,8 @@ class link : public std::enable_shared_from_this<link> {
   /// not found"); empty unless open() failed with link_errc::unreachable.
   const std::string& unreachable_because() const noexcept { return unreachable_because_; }
   /// What the relay sent that made receive() fail with link_errc::protocol, or open() with
-  /// link_errc::handshake_failed (closed before message 2, or sent something else).
+  /// link_errc::handshake_failed (closed before message 2, or sent something else), or
+  /// where open()'s time ran out (link_errc::timeout: lookup, connection or handshake).
   const std::string& protocol_fault() const noexcept { return protocol_fault_; }
   /// A fault found above the link (a frame that makes no sense where it came): closes it.
   void fail_protocol(std::string what) {
