@@ -12,6 +12,7 @@
 #include <iostream>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "relay/console/layout.hpp"
 #include "relay/crypto/keys.hpp"
@@ -66,8 +67,20 @@ int run_relay(const relay_config& cfg) {
   // (the terminal or ssh session the relay runs in went away) ends it cleanly too, clients
   // told, rather than killing it mid-write; there is no configuration file to reload. So does
   // SIGQUIT (Ctrl-\ on the console), which would otherwise end it unlogged.
-  net::signal_set signals(io, SIGINT, SIGTERM, SIGHUP);
-  signals.add(SIGQUIT);
+  // A signal ignored when the relay was started stays ignored, as POSIX programs do: nohup
+  // (and a script's background job, for SIGINT and SIGQUIT) asks for exactly that, and a
+  // relay started so must outlive its terminal (review 15). SIGTERM always stops it.
+  net::signal_set signals(io, SIGTERM);
+  std::vector<const char*> kept_ignored;
+  for (const auto& [sig, name] :
+       {std::pair{SIGHUP, "SIGHUP"}, std::pair{SIGINT, "SIGINT"}, std::pair{SIGQUIT, "SIGQUIT"}}) {
+    struct sigaction was {};
+    if (::sigaction(sig, nullptr, &was) == 0 && was.sa_handler == SIG_IGN) {
+      kept_ignored.push_back(name);
+    } else {
+      signals.add(sig);
+    }
+  }
   // SIGUSR1 and SIGUSR2 would end the relay silently, and log rotation scripts send SIGUSR1
   // to reopen logs: the relay has nothing to reopen (the audit log follows its rotation), so
   // it says so and serves on.
@@ -134,6 +147,15 @@ int run_relay(const relay_config& cfg) {
                       ? std::string()
                       : " (cannot write it: " + relay->audit_log_problem() + ")");
   // After the start line, which begins every run's part of the log.
+  if (!kept_ignored.empty()) {
+    std::string names;
+    for (const char* n : kept_ignored) names += (names.empty() ? "" : ", ") + std::string(n);
+    log::info() << names << " ignored, as when the relay was started (nohup, a background job): "
+                << (kept_ignored.front() == std::string_view("SIGHUP")
+                        ? "it goes on when its terminal goes away; "
+                        : "")
+                << "SIGTERM stops it";
+  }
   if (!relay->audit_log_problem().empty()) {
     log::warn() << "cannot write the audit log " << relay->audit_log_path() << ": "
                 << relay->audit_log_problem() << "; console commands say so until it can be";

@@ -546,6 +546,44 @@ TEST(Process, SighupStopsTheRelayCleanlyAndTheLogSaysWhenItStartedAndWhy) {
   EXPECT_EQ(relay.proc->wait_exit(), 0);
 }
 
+// Started under nohup, the relay stopped all the same when its terminal went away: it put
+// its own handler over the ignored SIGHUP (review 15). A signal ignored at the start now
+// stays ignored, and the log says so; SIGTERM still stops the relay.
+TEST(Process, ARelayStartedWithSighupIgnoredOutlivesItsTerminal) {
+  temp_dir dir;
+  const auto wrapper = dir.path() / "nohup-node";
+  {
+    std::ofstream out(wrapper);
+    out << "#!/bin/sh\ntrap '' HUP\nexec '" << RELAY_NODE_BINARY << "' \"$@\"\n";
+  }
+  std::filesystem::permissions(wrapper, std::filesystem::perms::owner_all);
+  auto relay = start_relay(dir.path() / "relay.db", 0, wrapper);
+  // Logged about when the console is ready, which start_relay waited for.
+  const std::string said =
+      "SIGHUP ignored, as when the relay was started (nohup, a background job): it goes on "
+      "when its terminal goes away; SIGTERM stops it";
+  for (int i = 0; i < 500 && relay.proc->transcript().find(said) == std::string::npos; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_NE(relay.proc->transcript().find(said), std::string::npos)
+      << relay.proc->describe("not said");
+  test_client alice(relay.port);
+  alice.sign_up_ok("alice", "alice-password");
+  ::kill(relay.proc->pid(), SIGHUP);
+  EXPECT_FALSE(alice.expect<proto::closing>(std::chrono::milliseconds(500)))
+      << relay.proc->describe("stopped on SIGHUP");
+  test_client bob(relay.port);
+  bob.sign_up_ok("bob", "bob-password");
+  ASSERT_TRUE(bob.wait_roster("alice", true));
+  bob.send_text("alice", "still here");
+  const auto got = alice.receive_text();
+  ASSERT_TRUE(got && got->text);
+  EXPECT_EQ(*got->text, "still here");
+  relay.proc->terminate();
+  EXPECT_TRUE(relay.proc->wait_for("shutting down (SIGTERM)")) << relay.proc->describe("no stop");
+  EXPECT_EQ(relay.proc->wait_exit(), 0);
+}
+
 // SIGUSR1 (what log rotation scripts send to reopen logs) and SIGUSR2 ended the relay
 // silently, and so did SIGQUIT (Ctrl-\ on the console), clients untold (found by a black-box
 // operator review). The first two are logged and ignored; SIGQUIT stops cleanly, logged.

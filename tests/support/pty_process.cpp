@@ -70,6 +70,9 @@ pty_process::pty_process(pty_options opts)
   if (pid < 0) throw std::runtime_error(errno_text("forkpty"));
   if (pid == 0) {
     if (!dir.empty() && ::chdir(dir.c_str()) != 0) ::_exit(126);
+    // As a terminal's shell would start it: signals the tests' runner ignores (nohup, a
+    // background job) would otherwise stay ignored in the programs under test.
+    for (const int sig : {SIGHUP, SIGINT, SIGQUIT, SIGTERM}) ::signal(sig, SIG_DFL);
     ::execve(argv[0], argv.data(), envp.data());
     ::_exit(127);
   }
