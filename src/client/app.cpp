@@ -720,9 +720,11 @@ std::optional<account_request> read_account_request(interactive_terminal& term, 
     crypto::wipe(*got);
     return true;
   };
+  // What is asked is said in a line of its own, which wraps as chat lines do: the prompts
+  // stay short enough for any row (a hidden line's prompt is cut to fit, never wrapped).
   if (deleting) {
-    if (!read("password, to delete the account " + me + " for good (Ctrl-C keeps it): ",
-              r.password)) {
+    say("* to delete the account " + me + " for good, type its password (Ctrl-C keeps it)");
+    if (!read("password: ", r.password)) {
       say("* nothing deleted");
       return std::nullopt;
     }
@@ -732,7 +734,9 @@ std::optional<account_request> read_account_request(interactive_terminal& term, 
     }
     return r;
   }
-  if (!read("current password (Ctrl-C cancels): ", r.password) || r.password.empty()) {
+  say("* to change the password of " + me + ", type the current one, then the new one twice " +
+      "(Ctrl-C cancels)");
+  if (!read("current password: ", r.password) || r.password.empty()) {
     say("* password not changed");
     return std::nullopt;
   }

@@ -90,6 +90,36 @@ std::size_t prompt_columns(std::string_view prompt) {
   return cols;
 }
 
+/// A hidden line's prompt on a row of `width` columns: whole if it fits with the cursor after
+/// it, else cut where it would not and marked '>', colour sequences kept (they take none).
+std::string hidden_prompt_row(std::string_view prompt, std::size_t width) {
+  // The last column stays empty (pending wrap), and the cursor takes one after the prompt.
+  const std::size_t room = width > 2 ? width - 2 : 1;
+  std::string out;
+  std::size_t cols = 0;
+  const bool cut = prompt_columns(prompt) > room;
+  for (std::size_t i = 0; i < prompt.size();) {
+    const auto c = static_cast<unsigned char>(prompt[i]);
+    if (c == static_cast<unsigned char>(esc)) {
+      const std::size_t n = escape_length(prompt, i);
+      out.append(prompt.substr(i, n));
+      i += n;
+      continue;
+    }
+    const bool counts = !is_continuation(c) && c >= 0x20 && c != 0x7f;
+    if (counts && cut && cols + 1 >= room) break;  // one column left for the mark
+    if (counts) ++cols;
+    out += prompt[i++];
+  }
+  if (cut) {
+    out += "\x1b[0m>";  // a colour cut short ends here
+    ++cols;
+  }
+  std::string row = "\r" + out + "\x1b[K\r";
+  if (cols > 0) row += "\x1b[" + std::to_string(cols) + "C";
+  return row;
+}
+
 struct cell {
   std::size_t at;  // byte offset of the code point in the text
   std::string shown;
@@ -754,7 +784,10 @@ std::size_t line_editor::word_right(std::size_t pos) const noexcept {
 }
 
 std::string line_editor::render(std::string_view prompt, std::size_t width) const {
-  if (hidden_) return render_line(prompt, {}, 0, width);
+  // Nothing typed is drawn, so the prompt has the row to itself: render_line leaves out a
+  // prompt wider than half the row, and /delete-account's went unseen below 135 columns, so
+  // chat lines were typed into it as its password (review 14).
+  if (hidden_) return hidden_prompt_row(prompt, width);
   return render_line(prompt, buffer_, cursor_, width);
 }
 

@@ -147,8 +147,8 @@ std::string sign_in(pty_process& c, const std::string& name, const std::string& 
                                                 const std::string& again) {
   c.send_line("/password");
   for (const auto& [prompt, typed] :
-       {std::pair{"current password (Ctrl-C cancels): ", &current},
-        std::pair{"new password: ", &fresh}, std::pair{"new password again: ", &again}}) {
+       {std::pair{"current password: ", &current}, std::pair{"new password: ", &fresh},
+        std::pair{"new password again: ", &again}}) {
     if (auto r = saw(c, prompt); !r) return r;
     c.send_line(*typed);
   }

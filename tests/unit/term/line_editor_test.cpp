@@ -894,6 +894,22 @@ TEST(LineEditor, HiddenModeEditsAPasswordItKeepsNowhere) {
   EXPECT_EQ(ed.buffer(), "one");
 }
 
+// A hidden line's prompt is drawn whatever its width: /delete-account's, wider than half the
+// row, was not drawn at all below 135 columns (review 14). One wider than the row is cut.
+TEST(LineEditor, AHiddenLinesPromptIsAlwaysDrawnCutToTheRowIfNeeded) {
+  line_editor ed;
+  ed.begin_hidden();
+  ed.feed("secret");
+  const std::string prompt = "password, to delete the account dave for good (Ctrl-C keeps it): ";
+  ASSERT_EQ(prompt.size(), 65u);
+  EXPECT_EQ(ed.render(prompt, 100), "\r" + prompt + "\x1b[K\r\x1b[65C");
+  EXPECT_EQ(ed.render(prompt, 67), "\r" + prompt + "\x1b[K\r\x1b[65C");
+  // 30 columns: 27 of the prompt and the mark; then the cursor, and the last column empty.
+  EXPECT_EQ(ed.render(prompt, 30), "\r" + prompt.substr(0, 27) + "\x1b[0m>\x1b[K\r\x1b[28C");
+  // Colours take no column and are kept.
+  EXPECT_EQ(ed.render("\x1b[1mpw\x1b[0m: ", 30), "\r\x1b[1mpw\x1b[0m: \x1b[K\r\x1b[4C");
+}
+
 TEST(LineEditor, CtrlCAndCtrlDCancelAHiddenLine) {
   line_editor ed;
   ed.begin_hidden();
