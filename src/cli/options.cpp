@@ -84,6 +84,8 @@ parsed parse_options(const std::vector<std::string>& args) {
       "password-hashing threads (0: one per CPU the relay may run on, at most 8)")(
       "max-pending-auth", po::value<unsigned>()->default_value(64),
       "sign-ins queued for hashing before answering busy")(
+      "max-pending-auth-per-address", po::value<unsigned>()->default_value(4),
+      "of those, at most this many from one address (an IPv6 /64)")(
       "auth-timeout", po::value<double>()->default_value(10),
       "seconds a new connection has to finish handshake and sign-in")(
       "ping-interval", po::value<double>()->default_value(30),
@@ -153,6 +155,7 @@ parsed parse_options(const std::vector<std::string>& args) {
                                                  "argon2-parallelism",
                                                  "workers",
                                                  "max-pending-auth",
+                                                 "max-pending-auth-per-address",
                                                  "max-connections",
                                                  "max-unauthenticated",
                                                  "max-unauthenticated-per-address",
@@ -229,6 +232,7 @@ parsed parse_options(const std::vector<std::string>& args) {
     m.config.argon2.parallelism = vm["argon2-parallelism"].as<std::uint32_t>();
     m.config.workers = vm["workers"].as<unsigned>();
     m.config.max_pending_auth = vm["max-pending-auth"].as<unsigned>();
+    m.config.max_pending_auth_per_address = vm["max-pending-auth-per-address"].as<unsigned>();
     // Numbers are checked before any cast: "nan", "inf" and 1e300 parse as doubles, and
     // casting them to an integer is undefined; every comparison with NaN is false, so each
     // test says what is allowed rather than what is not.
@@ -294,6 +298,9 @@ parsed parse_options(const std::vector<std::string>& args) {
         return usage_error{std::string("--") + o + " must be at least 1"};
     }
     if (m.config.max_pending_auth < 1) return usage_error{"--max-pending-auth must be at least 1"};
+    if (m.config.max_pending_auth_per_address < 1) {
+      return usage_error{"--max-pending-auth-per-address must be at least 1"};
+    }
     if (m.config.max_send_queue < min_send_queue) {
       return usage_error{"--max-send-queue must be at least 65536 bytes (one record)"};
     }
@@ -311,6 +318,7 @@ parsed parse_options(const std::vector<std::string>& args) {
                         "argon2-parallelism",
                         "workers",
                         "max-pending-auth",
+                        "max-pending-auth-per-address",
                         "auth-timeout",
                         "ping-interval",
                         "idle-timeout",

@@ -403,6 +403,26 @@ void relay_server::unregister(session& s) {
   }
 }
 
+unsigned relay_server::pending_from(const std::string& source) const {
+  const auto it = pending_by_source_.find(source);
+  return it == pending_by_source_.end() ? 0 : it->second;
+}
+
+relay_server::hash_slot::hash_slot(relay_server& relay, std::string source)
+    : relay_(relay), source_(std::move(source)) {
+  ++relay_.pending_auth_;
+  ++relay_.pending_by_source_[source_];
+}
+
+void relay_server::hash_slot::now() noexcept {
+  if (!std::exchange(held_, false)) return;
+  --relay_.pending_auth_;
+  if (auto it = relay_.pending_by_source_.find(source_);
+      it != relay_.pending_by_source_.end() && --it->second == 0) {
+    relay_.pending_by_source_.erase(it);
+  }
+}
+
 awaitable<void> relay_server::authenticate(std::shared_ptr<session> s, std::string name,
                                            std::string password, proto::key_bytes identity,
                                            bool sign_up,
@@ -507,31 +527,32 @@ awaitable<void> relay_server::authenticate_impl(std::shared_ptr<session> s, std:
     token.source = s->source();
     token.held = true;
   }
-  if (pending_auth_ >= cfg_.max_pending_auth) {
+  const std::string source = s->source();
+  if (const bool full = pending_auth_ >= cfg_.max_pending_auth;
+      full || pending_from(source) >= cfg_.max_pending_auth_per_address) {
     // A flood of sign-ins must not flood the log: one line a second, counting the rest.
     ++busy_unlogged_;
     if (const auto now = std::chrono::steady_clock::now();
         now - busy_logged_at_ >= std::chrono::seconds(1)) {
-      log::warn() << "session " << s->id() << ": sign-in refused, worker queue full"
+      log::warn() << "session " << s->id() << " (" << s->address() << "): sign-in refused, "
+                  << (full ? "worker queue full"
+                           : "its address already has " +
+                                 std::to_string(cfg_.max_pending_auth_per_address) +
+                                 " being checked (--max-pending-auth-per-address)")
                   << (busy_unlogged_ > 1 ? " (" + std::to_string(busy_unlogged_) +
                                                " refused since the last such line)"
                                          : std::string());
       busy_unlogged_ = 0;
       busy_logged_at_ = now;
     }
-    s->answer_within_rate(proto::error{proto::reason::busy, 0, "relay busy, retry in a moment"});
+    s->answer_within_rate(proto::error{
+        proto::reason::busy, 0,
+        full ? "relay busy, retry in a moment"
+             : "too many sign-ins from your address are being checked; retry in a moment"});
     co_return;
   }
   const crypto::public_key key = to_key(identity);
-  ++pending_auth_;
-  struct release {
-    unsigned& n;
-    bool held = true;
-    void now() {
-      if (std::exchange(held, false)) --n;
-    }
-    ~release() { now(); }
-  } release_slot{pending_auth_};
+  hash_slot release_slot(*this, source);
 
   if (sign_up) {
     // Logged as refused sign-ins are (the name only once it is known to be printable).
@@ -954,15 +975,16 @@ awaitable<void> relay_server::change_account(std::shared_ptr<session> s, std::st
                          std::to_string(secs) + " s (nothing changed)"});
     co_return;
   }
-  if (pending_auth_ >= cfg_.max_pending_auth) {
-    s->answer_within_rate(proto::error{proto::reason::busy, 0, "relay busy, retry in a moment"});
+  const std::string source = s->source();
+  if (const bool full = pending_auth_ >= cfg_.max_pending_auth;
+      full || pending_from(source) >= cfg_.max_pending_auth_per_address) {
+    s->answer_within_rate(proto::error{
+        proto::reason::busy, 0,
+        full ? "relay busy, retry in a moment"
+             : "too many password checks from your address at once; retry in a moment"});
     co_return;
   }
-  ++pending_auth_;
-  struct release {
-    unsigned& n;
-    ~release() { --n; }
-  } release_slot{pending_auth_};
+  hash_slot release_slot(*this, source);
   try {
     std::optional<std::string> hash;  // of the new password, made once
     // Each store write is made only if the hash the password was checked against is still

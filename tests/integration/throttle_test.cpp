@@ -221,6 +221,52 @@ TEST(Throttle, SlowAnswersToAnAccountUnderAttackHoldNoSignInSlot) {
   }
 }
 
+// Sign-ins for names with no account are checked as long as any (the answer tells nothing)
+// and cost their address no penalty: from four addresses they kept every --max-pending-auth
+// slot, and everyone else was told the relay is busy (review 15). One address now holds at
+// most --max-pending-auth-per-address of the slots; the rest of its sign-ins are refused.
+TEST(Throttle, OneAddressHoldsAtMostItsShareOfTheHashingSlots) {
+  temp_dir dir;
+  auto cfg = test_config(dir.path());
+  cfg.argon2 = {4, 64 * 1024, 1};  // tenths of a second a check: the flood is still queued
+  cfg.workers = 1;
+  cfg.max_pending_auth = 4;
+  cfg.max_pending_auth_per_address = 2;
+  relay_fixture relay(cfg);
+  create_alice(relay.port());
+  std::vector<std::unique_ptr<test_client>> flood;
+  for (int i = 0; i < 4; ++i) {
+    flood.push_back(std::make_unique<test_client>(relay.port(), "127.0.0.3"));
+    flood.back()->send_frame(
+        proto::sign_in{"nosuchuser" + std::to_string(i), "wrong-password", usable_key()});
+  }
+  test_client owner(relay.port(), "127.0.0.2");
+  const auto answer = owner.sign_in("alice", "the-right-password");
+  ASSERT_TRUE(answer);
+  EXPECT_TRUE(std::holds_alternative<proto::welcome>(*answer))
+      << "one address's flood of unknown names turned the owner away";
+  int refused = 0;
+  int checked = 0;
+  for (auto& c : flood) {
+    const auto f = c->next_frame(std::chrono::seconds(20));
+    ASSERT_TRUE(f && std::holds_alternative<proto::error>(*f));
+    const auto& e = std::get<proto::error>(*f);
+    if (e.code == proto::reason::busy) {
+      ++refused;
+      EXPECT_EQ(e.text, "too many sign-ins from your address are being checked; retry in a moment");
+    } else {
+      EXPECT_EQ(e.code, proto::reason::invalid_credentials);
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 2);
+  EXPECT_EQ(refused, 2);
+  // The slots come back: the address may have its sign-ins checked again.
+  test_client later(relay.port(), "127.0.0.3");
+  const auto again = later.sign_in("alice", "the-right-password");
+  EXPECT_TRUE(again && std::holds_alternative<proto::welcome>(*again));
+}
+
 // Guessing one account from many addresses: per-address penalties do not add up, so the
 // account itself takes one unproven attempt per penalty, refused before any hashing, even
 // with the right password; the device that last signed in proves it holds the account's key

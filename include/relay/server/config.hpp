@@ -29,6 +29,10 @@ struct relay_config {
   static constexpr unsigned auto_workers = 8;
   static constexpr unsigned max_workers = 64;  ///< most --workers accepts
   unsigned max_pending_auth = 64;              ///< queued sign-ins beyond this are answered "busy"
+  /// Of those, at most this many from one source (source_of()): a few addresses sending
+  /// sign-ins for names with no account (checked as long, and no penalty for the address)
+  /// must not take every slot and turn everyone else away (review 15).
+  unsigned max_pending_auth_per_address = 4;
   unsigned max_failures_per_connection = 3;
   /// Console audit log; empty: beside the database (<db without extension>.audit.log).
   std::string audit_log_path;

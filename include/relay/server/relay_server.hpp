@@ -108,6 +108,23 @@ class relay_server {
   void route(session& from, const proto::send_view& msg);
 
  private:
+  /// Password checks from `source` (source_of()) holding a --max-pending-auth slot now.
+  unsigned pending_from(const std::string& source) const;
+  /// One --max-pending-auth slot, counted for its source too; given back by now() or at the
+  /// end of its scope (a failure answered late gives it back before it waits).
+  class hash_slot {
+   public:
+    hash_slot(relay_server& relay, std::string source);
+    ~hash_slot() { now(); }
+    hash_slot(const hash_slot&) = delete;
+    hash_slot& operator=(const hash_slot&) = delete;
+    void now() noexcept;
+
+   private:
+    relay_server& relay_;
+    std::string source_;
+    bool held_ = true;
+  };
   awaitable<void> accept_loop();
   /// Applies the connection caps to a new socket; closes it and returns false if over.
   bool admit(socket_type& sock, const net::ip::tcp::endpoint& peer);
@@ -240,6 +257,8 @@ class relay_server {
   // entry is alive: no weak_ptr to lock per routed message or per snapshot entry.
   online_sessions online_;
   unsigned pending_auth_ = 0;
+  // Of pending_auth_, per source (source_of()): --max-pending-auth-per-address each.
+  std::unordered_map<std::string, unsigned> pending_by_source_;
   unsigned auth_running_ = 0;  // authenticate() coroutines not finished: stop() waits for them
   // "worker queue full" refusals: one log line a second at most, with how many it stands for.
   std::uint64_t busy_unlogged_ = 0;

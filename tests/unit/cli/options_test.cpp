@@ -113,6 +113,7 @@ TEST(Options, Errors) {
                                              {"-s", "--max-unauthenticated", "0"},
                                              {"-s", "--max-unauthenticated-per-address", "0"},
                                              {"-s", "--max-pending-auth", "0"},
+                                             {"-s", "--max-pending-auth-per-address", "0"},
                                              {"-s", "--max-send-queue", "0"},
                                              {"-s", "--max-send-queue", "65535"},
                                              {"--port", "0"},
@@ -163,6 +164,10 @@ TEST(Options, RelayNumbersThatAreNotNumbersAreRefused) {
                    "--roster-interval", "0"});
   ASSERT_TRUE(std::holds_alternative<relay_mode>(ok));
   EXPECT_EQ(std::get<relay_mode>(ok).config.auth_timeout, std::chrono::milliseconds(500));
+  EXPECT_EQ(std::get<relay_mode>(ok).config.max_pending_auth_per_address, 4u);  // the default
+  const auto share = parse({"-s", "--max-pending-auth-per-address", "16"});
+  ASSERT_TRUE(std::holds_alternative<relay_mode>(share));
+  EXPECT_EQ(std::get<relay_mode>(share).config.max_pending_auth_per_address, 16u);
   EXPECT_EQ(std::get<relay_mode>(ok).config.roster_interval, std::chrono::milliseconds(0));
 }
 
@@ -172,8 +177,9 @@ TEST(Options, RelayNumbersThatAreNotNumbersAreRefused) {
 TEST(Options, NegativeCountsAndStrayWordsAreRefused) {
   for (const char* o :
        {"--port", "--max-connections", "--max-unauthenticated", "--max-unauthenticated-per-address",
-        "--max-pending-auth", "--max-send-queue", "--max-signups-per-address",
-        "--argon2-iterations", "--argon2-memory", "--argon2-parallelism", "--workers"}) {
+        "--max-pending-auth", "--max-pending-auth-per-address", "--max-send-queue",
+        "--max-signups-per-address", "--argon2-iterations", "--argon2-memory",
+        "--argon2-parallelism", "--workers"}) {
     auto p = parse({"-s", o, "-1"});
     ASSERT_TRUE(std::holds_alternative<usage_error>(p)) << o;
     EXPECT_NE(std::get<usage_error>(p).message.find("cannot be negative"), std::string::npos)
