@@ -252,12 +252,12 @@ bool relay_server::admit(socket_type& sock, const net::ip::tcp::endpoint& peer) 
   const char* refusal = nullptr;
   if (sessions_.size() >= cfg_.max_connections) {
     refusal = "connection limit reached";
-  } else if (unauthenticated_ >= cfg_.max_unauthenticated) {
-    refusal = "too many connections not yet signed in";
   } else if (auto it = unauthenticated_by_ip_.find(ip);
              it != unauthenticated_by_ip_.end() &&
-             it->second >= cfg_.max_unauthenticated_per_address) {
+             it->second.size() >= cfg_.max_unauthenticated_per_address) {
     refusal = "too many connections not yet signed in from this address";
+  } else if (unauthenticated_ >= cfg_.max_unauthenticated && !make_room_for(ip)) {
+    refusal = "too many connections not yet signed in";
   }
   if (!refusal) return true;
   ++stats_.refused;
@@ -275,8 +275,46 @@ void relay_server::release_unauthenticated(session& s) {
   s.counted_unauthenticated() = false;
   --unauthenticated_;
   if (auto it = unauthenticated_by_ip_.find(s.source()); it != unauthenticated_by_ip_.end()) {
-    if (--it->second == 0) unauthenticated_by_ip_.erase(it);
+    const auto me = s.weak_from_this();
+    std::erase_if(it->second, [&](const std::weak_ptr<session>& w) {
+      return !w.owner_before(me) && !me.owner_before(w);
+    });
+    if (it->second.empty()) unauthenticated_by_ip_.erase(it);
   }
+}
+
+bool relay_server::make_room_for(const std::string& source) {
+  const auto mine = unauthenticated_by_ip_.find(source);
+  const std::size_t held = mine == unauthenticated_by_ip_.end() ? 0 : mine->second.size();
+  // At most --max-unauthenticated entries: a walk costs microseconds, and only at the limit.
+  auto most = unauthenticated_by_ip_.end();
+  for (auto it = unauthenticated_by_ip_.begin(); it != unauthenticated_by_ip_.end(); ++it) {
+    if (it->second.size() > held &&
+        (most == unauthenticated_by_ip_.end() || it->second.size() > most->second.size())) {
+      most = it;
+    }
+  }
+  if (most == unauthenticated_by_ip_.end()) return false;
+  // Its oldest that is not waiting for a password check (that one is let finish).
+  std::shared_ptr<session> oldest;
+  for (const auto& w : most->second) {
+    if (auto s = w.lock(); s && !s->checking() && !s->ending()) {
+      oldest = std::move(s);
+      break;
+    }
+  }
+  if (!oldest) return false;
+  const std::string from = most->first;
+  const std::size_t had = most->second.size();
+  release_unauthenticated(*oldest);  // `most` is not used after this
+  ++stats_.refused;
+  if (refusal_log_.admit(from, std::chrono::steady_clock::now())) {
+    log::warn() << "closed the oldest connection not yet signed in from " << from << " (of " << had
+                << ") for a new one from " << source << ": the relay is at --max-unauthenticated ("
+                << cfg_.max_unauthenticated << ")";
+  }
+  oldest->abort("closed for a newer connection: the relay is at --max-unauthenticated");
+  return true;
 }
 
 void relay_server::maybe_trim_memory() {
@@ -361,7 +399,7 @@ void relay_server::on_session_start(const std::shared_ptr<session>& s) {
   s->counted_unauthenticated() = true;
   ++unauthenticated_;
   const std::string ip = s->source();
-  ++unauthenticated_by_ip_[ip];
+  unauthenticated_by_ip_[ip].push_back(s);
   if (log::current() < log::level::info) return;
   s->set_logged(connection_log_.admit(ip, std::chrono::steady_clock::now()));
   if (s->logged()) log::info() << "session " << s->id() << ": connection from " << s->address();

@@ -395,6 +395,39 @@ bool connections_reach(relay_fixture& relay, int want) {
   return true;
 }
 
+// Connections that only connect, 16 from each of 32 addresses, held all 512 places for
+// connections not yet signed in, and everyone else was refused for as long as they were
+// reopened (review 15). At the limit, the source holding the most now gives up its oldest
+// for a newcomer from a source holding fewer; a source holding as many as any is refused.
+TEST(Limits, AtTheUnauthenticatedLimitTheSourceHoldingTheMostMakesRoom) {
+  temp_dir dir;
+  auto cfg = test_config(dir.path());
+  cfg.max_unauthenticated = 4;
+  cfg.max_unauthenticated_per_address = 2;
+  relay_fixture relay(cfg);
+  raw_socket a1(relay.port(), "127.0.0.3");
+  ASSERT_TRUE(connections_reach(relay, 1));  // accepted in this order: a1 is the oldest
+  raw_socket a2(relay.port(), "127.0.0.3"), b1(relay.port(), "127.0.0.4"),
+      c1(relay.port(), "127.0.0.5");
+  ASSERT_TRUE(connections_reach(relay, 4));
+  test_client newcomer(relay.port(), "127.0.0.6");
+  newcomer.sign_up_ok("dave", "dave-password");
+  EXPECT_TRUE(a1.closed_within(2s)) << "the oldest of the source holding the most";
+  EXPECT_FALSE(a2.closed_within(100ms));
+  EXPECT_FALSE(b1.closed_within(100ms));
+  EXPECT_FALSE(c1.closed_within(100ms));
+  // Now every source holds one (and dave none: he signed in): at the limit again, one from
+  // a source that already holds one takes no one's place.
+  raw_socket d1(relay.port(), "127.0.0.7");
+  ASSERT_TRUE(connections_reach(relay, 5));  // dave, a2, b1, c1, d1
+  raw_socket b2(relay.port(), "127.0.0.4");
+  EXPECT_TRUE(b2.closed_within(2s));
+  EXPECT_FALSE(b1.closed_within(100ms));
+  EXPECT_FALSE(d1.closed_within(100ms));
+  const std::string stats = relay.console("stats");
+  EXPECT_NE(stats.find("connections refused  2\n"), std::string::npos) << stats;
+}
+
 TEST(Limits, ClosedPeerThatNeverReadsItsGoodbyeIsDroppedAfterAGrace) {
   temp_dir dir;
   relay_fixture relay(unread_config(dir, 256 << 20));  // the queue limit must not end it

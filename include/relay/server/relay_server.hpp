@@ -129,6 +129,10 @@ class relay_server {
   /// Applies the connection caps to a new socket; closes it and returns false if over.
   bool admit(socket_type& sock, const net::ip::tcp::endpoint& peer);
   void release_unauthenticated(session& s);
+  /// At --max-unauthenticated: closes the oldest connection not yet signed in (and not being
+  /// checked) of the source holding the most, if it holds more than `source`; false if none.
+  /// So a few addresses holding every slot cannot keep everyone else out (review 15).
+  bool make_room_for(const std::string& source);
   awaitable<void> authenticate_impl(std::shared_ptr<session> s, std::string name,
                                     std::string password, proto::key_bytes identity, bool sign_up,
                                     std::optional<proto::key_bytes> device_proof);
@@ -271,7 +275,10 @@ class relay_server {
   std::uint64_t held_unlogged_ = 0;
   std::chrono::steady_clock::time_point held_logged_at_{};
   std::size_t unauthenticated_ = 0;
-  std::unordered_map<std::string, std::size_t> unauthenticated_by_ip_;
+  // Connections not yet signed in, per source (source_of()), oldest first: the per-address
+  // cap counts them, and at --max-unauthenticated the source holding the most gives up its
+  // oldest for a newcomer from a source holding fewer (make_room_for).
+  std::unordered_map<std::string, std::vector<std::weak_ptr<session>>> unauthenticated_by_ip_;
   struct counters {
     std::uint64_t connections = 0;
     std::uint64_t refused = 0;

@@ -78,6 +78,8 @@ class session : public std::enable_shared_from_this<session> {
   /// When the user signed in (wall clock, for the console).
   std::chrono::system_clock::time_point since() const noexcept;
   bool stopped() const noexcept { return stopped_; }
+  /// A sign-in or account change of this connection is being checked (its answer is owed).
+  bool checking() const noexcept { return checking_; }
   /// Stopped, or closing (a goodbye is being flushed): no longer eligible to sign in.
   bool ending() const noexcept { return stopped_ || closing_; }
   /// The peer's IP address (no port) as text ("?" if unknown).
