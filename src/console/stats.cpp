@@ -42,7 +42,9 @@ std::string format_stats(const relay_stats& s) {
   line(out, "bytes relayed", std::to_string(s.bytes));
   line(out, "database writes",
        std::to_string(s.db_writes) + " in " + std::to_string(s.db_commits) +
-           (s.db_commits == 1 ? " commit" : " commits"));
+           (s.db_commits == 1 ? " commit" : " commits") +
+           (s.db_write_failures > 0 ? ", " + std::to_string(s.db_write_failures) + " failed"
+                                    : std::string()));
   line(out, "password hashing",
        std::to_string(s.hashes_in_pool) + " waiting or running on " +
            std::to_string(s.hashing_threads) + (s.hashing_threads == 1 ? " thread" : " threads"));

@@ -15,6 +15,7 @@ void group_commit::commit_queued() {
   commit_posted_ = false;
   auto batch = std::exchange(queued_, {});
   std::exception_ptr failed;
+  std::uint64_t kept = 0;  // writes that did not fail on their own
   try {
     store::transaction tx{db_};
     for (auto& w : batch) {
@@ -22,6 +23,7 @@ void group_commit::commit_queued() {
       const std::exception_ptr thrown = w->run();
       if (!thrown) {
         db_.exec("RELEASE one_write");
+        ++kept;
         continue;
       }
       // Some errors (disk full, I/O) make SQLite roll back the whole transaction: then the
@@ -33,9 +35,13 @@ void group_commit::commit_queued() {
     tx.commit();
   } catch (...) {
     failed = std::current_exception();
+    kept = 0;  // nothing of the batch is on disk
   }
-  commits_.fetch_add(1, std::memory_order_relaxed);
-  writes_.fetch_add(batch.size(), std::memory_order_relaxed);
+  // Only what reached the disk counts as written (a full disk counted its failures too:
+  // review 15); the rest is counted apart.
+  if (!failed) commits_.fetch_add(1, std::memory_order_relaxed);
+  writes_.fetch_add(kept, std::memory_order_relaxed);
+  failures_.fetch_add(batch.size() - kept, std::memory_order_relaxed);
   // The last answer takes the strand's own reference (see pending_job::finish).
   for (std::size_t i = 0; i < batch.size(); ++i) {
     batch[i]->finish(i + 1 == batch.size() ? std::move(failed) : failed);

@@ -1414,6 +1414,7 @@ std::string relay_server::stats_report() const {
   st.bytes = stats_.bytes;
   st.db_writes = writes_.writes();
   st.db_commits = writes_.commits();
+  st.db_write_failures = writes_.failures();
   st.hashes_in_pool = hashes_in_pool_.load(std::memory_order_relaxed);
   st.hashing_threads = n_workers_;
   st.rate_recent = rate_.per_second(now, stats_.messages);

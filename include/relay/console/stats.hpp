@@ -17,17 +17,18 @@ struct relay_stats {
   std::uint64_t refused = 0;            ///< closed at accept by a connection cap
   std::size_t unauthenticated_now = 0;  ///< open, not yet signed in
   std::size_t signed_in_now = 0;
-  std::uint64_t sign_ins = 0;          ///< successful sign-ins and sign-ups
-  std::uint64_t sign_in_failures = 0;  ///< wrong password or unknown name
-  std::uint64_t banned_sign_ins = 0;   ///< right password, refused by a ban
-  std::uint64_t held_sign_ins = 0;     ///< refused unhashed: account penalised, unknown device
-  std::uint64_t messages = 0;          ///< delivered to an online recipient
-  std::uint64_t bytes = 0;             ///< ciphertext bytes of those messages
-  std::uint64_t db_writes = 0;         ///< sign-in and sign-up writes to the database
-  std::uint64_t db_commits = 0;        ///< the commits (fsyncs) they shared
-  unsigned hashes_in_pool = 0;         ///< sign-in/sign-up hashes waiting or running now
-  unsigned hashing_threads = 0;        ///< the Argon2 worker pool's threads
-  double rate_recent = 0;              ///< messages/s over about the last 10 s
+  std::uint64_t sign_ins = 0;           ///< successful sign-ins and sign-ups
+  std::uint64_t sign_in_failures = 0;   ///< wrong password or unknown name
+  std::uint64_t banned_sign_ins = 0;    ///< right password, refused by a ban
+  std::uint64_t held_sign_ins = 0;      ///< refused unhashed: account penalised, unknown device
+  std::uint64_t messages = 0;           ///< delivered to an online recipient
+  std::uint64_t bytes = 0;              ///< ciphertext bytes of those messages
+  std::uint64_t db_writes = 0;          ///< sign-in and sign-up writes to the database
+  std::uint64_t db_commits = 0;         ///< the commits (fsyncs) they shared
+  std::uint64_t db_write_failures = 0;  ///< writes that did not reach the disk (a full disk)
+  unsigned hashes_in_pool = 0;          ///< sign-in/sign-up hashes waiting or running now
+  unsigned hashing_threads = 0;         ///< the Argon2 worker pool's threads
+  double rate_recent = 0;               ///< messages/s over about the last 10 s
 };
 
 /// One "label value" line per counter, labels padded to one column, plus the average rate

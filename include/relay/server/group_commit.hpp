@@ -54,10 +54,12 @@ class group_commit {
         net::use_awaitable, std::move(job));
   }
 
-  /// Transactions committed (or failed) and writes they carried: writes() / commits() is the
-  /// mean batch. Any thread.
+  /// Transactions committed and the writes they carried: writes() / commits() is the mean
+  /// batch. failures(): writes not on disk (their own error, or their commit failed). Any
+  /// thread.
   std::uint64_t commits() const noexcept { return commits_.load(std::memory_order_relaxed); }
   std::uint64_t writes() const noexcept { return writes_.load(std::memory_order_relaxed); }
+  std::uint64_t failures() const noexcept { return failures_.load(std::memory_order_relaxed); }
 
  private:
   struct pending {
@@ -106,6 +108,7 @@ class group_commit {
   bool commit_posted_ = false;                    // strand only
   std::atomic<std::uint64_t> commits_{0};
   std::atomic<std::uint64_t> writes_{0};
+  std::atomic<std::uint64_t> failures_{0};
 };
 
 }  // namespace relay::server

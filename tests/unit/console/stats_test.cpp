@@ -57,6 +57,9 @@ TEST(Stats, OneCommitIsSingular) {
   s.db_writes = 1;
   s.db_commits = 1;
   EXPECT_NE(format_stats(s).find("database writes      1 in 1 commit\n"), std::string::npos);
+  s.db_write_failures = 3;  // said only when some failed (a full disk)
+  EXPECT_NE(format_stats(s).find("database writes      1 in 1 commit, 3 failed\n"),
+            std::string::npos);
 }
 
 TEST(Stats, OneHashingThreadIsSingular) {

@@ -133,6 +133,8 @@ TEST(GroupCommit, AJobThatThrowsLosesOnlyItsOwnChangesAndItsCallerGetsTheExcepti
             (std::vector<std::string>{"ok", "job 1 failed", "ok"}));
   EXPECT_EQ(f.committed_ids(), (std::vector<std::int64_t>{0, 2, 100, 102}));
   EXPECT_EQ(f.commits.commits(), 1u);
+  EXPECT_EQ(f.commits.writes(), 2u);
+  EXPECT_EQ(f.commits.failures(), 1u);
 }
 
 TEST(GroupCommit, WhenTheCommitFailsEveryCallerInTheBatchHearsItAndNothingIsKept) {
@@ -145,10 +147,17 @@ TEST(GroupCommit, WhenTheCommitFailsEveryCallerInTheBatchHearsItAndNothingIsKept
     EXPECT_NE(o.find("'COMMIT' failed: FOREIGN KEY constraint failed"), std::string::npos) << o;
   }
   EXPECT_TRUE(f.committed_ids().empty());
+  // Nothing reached the disk: no commit, no write, two failures (review 15: a full disk
+  // counted its failed writes as written).
+  EXPECT_EQ(f.commits.commits(), 0u);
+  EXPECT_EQ(f.commits.writes(), 0u);
+  EXPECT_EQ(f.commits.failures(), 2u);
 
   // The next batch starts clean.
   EXPECT_EQ(f.run_batch({[&f] { f.insert(2); }}), std::vector<std::string>{"ok"});
   EXPECT_EQ(f.committed_ids(), std::vector<std::int64_t>{2});
+  EXPECT_EQ(f.commits.commits(), 1u);
+  EXPECT_EQ(f.commits.writes(), 1u);
 }
 
 TEST(GroupCommit, AJobWhoseErrorEndedTheWholeTransactionFailsTheBatchWithThatError) {
@@ -163,6 +172,9 @@ TEST(GroupCommit, AJobWhoseErrorEndedTheWholeTransactionFailsTheBatchWithThatErr
                                      }});
   EXPECT_EQ(outcomes, (std::vector<std::string>{"disk full", "disk full"}));
   EXPECT_TRUE(f.committed_ids().empty());
+  EXPECT_EQ(f.commits.commits(), 0u);
+  EXPECT_EQ(f.commits.writes(), 0u);
+  EXPECT_EQ(f.commits.failures(), 2u);
   EXPECT_FALSE(f.db.in_transaction());
 }
 
