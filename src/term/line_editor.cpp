@@ -72,6 +72,26 @@ bool after_zwj(std::string_view text, std::size_t pos) {
   return pos >= 3 && text.substr(pos - 3, 3) == "\xE2\x80\x8D";
 }
 
+bool is_regional_indicator(char32_t cp) { return cp >= 0x1F1E6 && cp <= 0x1F1FF; }
+
+/// True if text[pos] is a character that makes one emoji with the one before it: a skin tone
+/// (👍🏽, U+1F3FB..U+1F3FF), or the second letter of a flag (🇩🇪: a regional indicator
+/// after an odd run of them). Backspace and the arrows took them apart (review 14).
+bool joins_emoji(std::string_view text, std::size_t pos) {
+  if (pos == 0) return false;
+  const auto [cp, n] = util::utf8_at(text, pos);
+  if (n != 4) return false;
+  if (cp >= 0x1F3FB && cp <= 0x1F3FF) return true;
+  if (!is_regional_indicator(cp)) return false;
+  std::size_t run = 0;
+  for (std::size_t p = pos; p >= 4; p -= 4) {
+    const auto [before, m] = util::utf8_at(text, p - 4);
+    if (m != 4 || !is_regional_indicator(before)) break;
+    ++run;
+  }
+  return run % 2 == 1;
+}
+
 /// Characters that end a name being completed: `bob:hi al<Tab>`, `al,bo<Tab>`, `@bo<Tab>`.
 bool is_word_delimiter(char c) { return is_space(c) || c == ':' || c == ',' || c == '@'; }
 
@@ -156,7 +176,8 @@ std::vector<cell> layout(std::string_view text) {
           cells.push_back({i, "?", 1});
         } else if (joins_previous(cp) && !cells.empty() && cells.back().text) {
           cells.back().shown += bytes;
-        } else if (after_zwj(text, i) && !cells.empty() && cells.back().text) {
+        } else if ((after_zwj(text, i) || joins_emoji(text, i)) && !cells.empty() &&
+                   cells.back().text) {
           // 👨‍👩‍👧 moves and goes as one, with the columns its parts take.
           cells.back().shown += bytes;
           cells.back().cols += static_cast<std::size_t>(columns(cp));
@@ -768,7 +789,7 @@ std::size_t line_editor::next_boundary(std::size_t pos) const noexcept {
 
 bool line_editor::joins_at(std::size_t pos) const noexcept {
   const auto [cp, n] = util::utf8_at(buffer_, pos);
-  return (n > 1 && joins_previous(cp)) || after_zwj(buffer_, pos);
+  return (n > 1 && joins_previous(cp)) || after_zwj(buffer_, pos) || joins_emoji(buffer_, pos);
 }
 
 std::size_t line_editor::word_left(std::size_t pos) const noexcept {

@@ -793,6 +793,40 @@ TEST(LineEditor, AnEmojiJoinedWithZeroWidthJoinersMovesAndGoesAsOne) {
             "\r" + family + "z\x1b[K\r\x1b[6C");
 }
 
+// From a black-box review (14): Backspace left half a flag (🇩 of 🇩🇪) and a thumb without
+// its skin tone, and Left stopped between them, so typed text split them (🇩X🇪).
+TEST(LineEditor, AFlagAndASkinTonedEmojiMoveAndGoAsOne) {
+  const std::string de = "\U0001F1E9\U0001F1EA";     // 🇩🇪
+  const std::string fr = "\U0001F1EB\U0001F1F7";     // 🇫🇷
+  const std::string thumb = "\U0001F44D\U0001F3FD";  // 👍🏽
+  line_editor ed;
+  ed.feed("flag " + de);
+  ed.feed("\x7f");
+  EXPECT_EQ(ed.buffer(), "flag ");
+  ed.feed("\x05\x15thumb " + thumb);
+  ed.feed("\x7f");
+  EXPECT_EQ(ed.buffer(), "thumb ");
+  const std::string new_line = "\x05\x15";  // Ctrl-E, Ctrl-U: the line emptied
+  ed.feed(new_line + "ab" + thumb);
+  ed.feed(left + "X");
+  EXPECT_EQ(ed.buffer(), "abX" + thumb);
+  // Two flags side by side pair up from the left: Left crosses one whole flag at a time.
+  ed.feed(new_line + "ab" + de + fr);
+  ed.feed(left + "X");
+  EXPECT_EQ(ed.buffer(), "ab" + de + "X" + fr);
+  ed.feed(left + left + "Y");
+  EXPECT_EQ(ed.buffer(), "abY" + de + "X" + fr);
+  // A lone letter after a flag is a character of its own.
+  ed.feed("\x05\x15" + de + "\U0001F1EB");
+  ed.feed("\x7f");
+  EXPECT_EQ(ed.buffer(), de);
+  ed.feed("\x7f");
+  EXPECT_EQ(ed.buffer(), "");
+  // Shown whole, with the columns its parts take (as wcwidth counts them).
+  EXPECT_EQ(line_editor::render_line("", thumb + "z", thumb.size(), 80),
+            "\r" + thumb + "z\x1b[K\r\x1b[4C");
+}
+
 TEST(LineEditorRender, WideCharactersTakeTwoColumns) {
   line_editor ed;
   ed.feed("abc\u4f60");  // abc你
