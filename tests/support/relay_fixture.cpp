@@ -17,6 +17,7 @@ server::relay_config test_config(const std::string& dir) {
   c.workers = 2;
   // Tests sign up crowds from 127.0.0.1; the per-address limit has its own tests, which set it.
   c.max_signups_per_address = 0;
+  c.max_pending_auth_per_address = c.max_pending_auth;  // likewise
   return c;
 }
 
