@@ -567,6 +567,31 @@ void close_politely(net::io_context& io, const std::shared_ptr<link>& l) {
   }(l));
 }
 
+/// While the relay answers `busy` "...; retry in a moment" (protocol.md 5.2 step 3: a crowd
+/// signing in, or many at once from this address), sends the request again on a new
+/// connection after about 1, 2, 4 and 8 s (jittered), then takes the answer as it is.
+/// `again` makes the attempt; `outcome` and `l` are the last ones.
+template <class Again>
+void retry_while_busy(ui& u, net::io_context& io, std::shared_ptr<link>& l,
+                      sign_in_outcome& outcome, Again&& again) {
+  for (int tries = 0;
+       tries < 4 && outcome.refused && outcome.refused->code == proto::reason::busy &&
+       outcome.refused->text.ends_with("retry in a moment");
+       ++tries) {
+    const long pause = 1000L << tries;
+    const long jitter = pause / 5;
+    const auto wait = std::chrono::milliseconds(
+        pause + static_cast<long>(randombytes_uniform(static_cast<std::uint32_t>(2 * jitter + 1))) -
+        jitter);
+    u.info("* the relay is busy (" + printable(outcome.refused->text) + "); trying again in " +
+           std::to_string((wait.count() + 500) / 1000) + " s");
+    close_politely(io, l);
+    std::this_thread::sleep_for(wait);
+    l = std::make_shared<link>(io);
+    outcome = again();
+  }
+}
+
 /// Says why the link to the relay failed; the exit code for it.
 int report_link_failure(ui& u, std::error_code ec, const link& l, const std::string& relay_id) {
   const std::string because = ec == link_errc::unreachable && !l.unreachable_because().empty()
@@ -2487,6 +2512,10 @@ int run_client(const client_config& cfg) {
       if (outcome.link_error && !key_mismatch)
         u.error("the relay closed the connection during the sign-in; connecting again failed:");
     }
+    retry_while_busy(u, io, l, outcome, [&] {
+      return run_until_done(io, attempt(u, *l, cfg, dir, relay_id, key_mismatch,
+                                        proto::sign_in{name, password.value, pub}, &*identity));
+    });
     // Too many failures from this address lately: a person is told how long, waits, and the
     // same sign-in goes again (the relay names the seconds, protocol.md 5.2).
     for (int waits = 0; stdin_tty && waits < 3 && outcome.refused &&
@@ -2620,6 +2649,10 @@ int run_client(const client_config& cfg) {
     l = std::make_shared<link>(io);
     outcome = run_until_done(io, attempt(u, *l, cfg, dir, relay_id, key_mismatch,
                                          proto::sign_up{name, password.value, pub}));
+    retry_while_busy(u, io, l, outcome, [&] {
+      return run_until_done(io, attempt(u, *l, cfg, dir, relay_id, key_mismatch,
+                                        proto::sign_up{name, password.value, pub}));
+    });
     if (outcome.link_error) return report_link_error(outcome.link_error);
     // "Create it?" answered y after a sign-in failed on a name that exists: the password was
     // what was wrong (or the name a typo of another). Another round, as after N.

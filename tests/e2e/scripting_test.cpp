@@ -710,6 +710,44 @@ std::unique_ptr<piped_process> piped_sign_up(const temp_dir& dir, std::uint16_t 
                                                              {"RELAYCHAT_PASSWORD", bot_password}});
 }
 
+// A relay busy hashing (a crowd signing in, or many at once from one address) answers
+// "...; retry in a moment". The client took that as the end of its sign-in (exit 2); it now
+// tries again after about 1, 2, 4 and 8 s. (Review 15 made the answer likelier: one address
+// now holds at most --max-pending-auth-per-address checks.)
+TEST(ScriptingStrictRelay, ASignInTheRelayIsTooBusyForIsTriedAgainInAMoment) {
+  temp_dir dir;
+  auto relay = start_relay(dir.path() / "relay.db", 0, RELAY_NODE_BINARY,
+                           {"--argon2-memory", "16384", "--argon2-iterations", "2",
+                            "--max-pending-auth-per-address", "1"});
+  // Two loops of sign-ins for names with no account (a new one each time: no name is held
+  // back) keep this address's one check busy.
+  std::atomic<bool> stop{false};
+  std::atomic<int> names{0};
+  const auto flood = [&] {
+    while (!stop) {
+      try {
+        test_client c(relay.port);
+        (void)c.sign_in("nosuchuser" + std::to_string(++names), "wrong-password", false, 5s);
+      } catch (const std::exception&) {
+      }
+    }
+  };
+  std::thread f1(flood), f2(flood);
+  std::this_thread::sleep_for(200ms);
+  auto bot = piped_sign_up(dir, relay.port, "bot");
+  const bool told = bot->wait_stderr(
+      "* the relay is busy (too many sign-ins from your address are being checked; retry in a "
+      "moment); trying again in 1 s",
+      15s);
+  stop = true;
+  f1.join();
+  f2.join();
+  ASSERT_TRUE(told) << bot->describe("not told, or not refused");
+  ASSERT_TRUE(bot->wait_stderr("nobody else is online", 30s)) << bot->describe("not signed up");
+  bot->close_stdin();
+  EXPECT_EQ(bot->wait_exit(), 0) << bot->describe("bot");
+}
+
 TEST(ScriptingStrictRelay, MessagesTheRelayRefusesAsTooFastAreSentAgainInOrder) {
   // A relay set far stricter than its defaults: the client learns its pace from refusals.
   temp_dir dir;
