@@ -1730,9 +1730,11 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
         if (p->snapshot && p->last && !snapshot_done) {
           snapshot_done = true;
           chat_ready = connected;
+          // Who is online first, then what is new about them: a key warning comes after the
+          // roster lines it is about, as in the chat (review 14 saw it before the list).
+          u.show(online_entries(false));
           show_new_contacts(std::exchange(snapshot_new_contacts, {}));
           show_changed_keys(std::exchange(snapshot_changed_keys, {}));
-          u.show(online_entries(false));
           sending_outage_lines = std::exchange(after_outage, false);
           while (!early.empty() && !stop) {
             const typed_text line = std::move(early.front());
@@ -1962,11 +1964,24 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       } else {
         shown_numbers.erase(shown);
         const crypto::public_key verified = *key;
+        // Offline, the pinned key is the one verified: a newer one announced meanwhile and not
+        // accepted stays so, and is named, lest the warning read last seem answered (review 14).
+        std::optional<crypto::public_key> other;
+        if (const auto u_it = untrusted.find(v->name);
+            u_it != untrusted.end() && u_it->second != verified) {
+          other = u_it->second;
+        }
         book.verify(v->name, verified);
         save_book();
         untrusted.erase(v->name);
         u.info("* " + v->name + " is now verified (key " + crypto::short_fingerprint(verified) +
                ")");
+        if (other) {
+          u.warning("! this is the key pinned for " + v->name + ", not the other key announced " +
+                    "for them lately,\n    " + crypto::short_fingerprint(*other) +
+                    ", which stays not accepted: if " + v->name +
+                    " uses it again, you are warned again");
+        }
         release_held(v->name);
       }
     } else if (std::holds_alternative<quit_line>(in)) {
@@ -2426,9 +2441,12 @@ int run_client(const client_config& cfg) {
         // was changed on another device (/password), and this key is still sealed with the
         // old one: the old one opens it, and the one typed before is tried at the relay too.
         for (int tries = 1; !kp && typed_at_terminal && tries < 3; ++tries) {
-          u.error("this password does not unlock " + name + "'s key on this device: try again" +
-                  (tries == 1 ? ".\n  Changed it on another device? Then type the OLD one here: "
-                                "it opens the key,\n  which is then sealed with the new one."
+          // A typo first: the other case is the rare one (review 14: the first typo read as
+          // a password changed elsewhere).
+          u.error("wrong password: it does not unlock " + name +
+                  "'s key on this device; type it again" +
+                  (tries == 1 ? ".\n  (Changed it on another device? Then type the OLD one here: "
+                                "it opens the key,\n  which is then sealed with the new one.)"
                               : ""));
           auto pw = read_secret(u, in, "password: ");
           if (!pw) {

@@ -156,6 +156,12 @@ int run_relay(const relay_config& cfg) {
                         : "")
                 << "SIGTERM stops it";
   }
+  if (!relay->database_damage().empty()) {
+    log::warn() << "the database " << cfg.db_path
+                << " is damaged: SQLite's quick_check found: " << relay->database_damage()
+                << "; sign-ins that read a damaged part fail. Stop the relay, keep a copy of the "
+                   "file, and restore a backup (or recover with the sqlite3 tool's .recover)";
+  }
   if (!relay->audit_log_problem().empty()) {
     log::warn() << "cannot write the audit log " << relay->audit_log_path() << ": "
                 << relay->audit_log_problem() << "; console commands say so until it can be";
@@ -175,6 +181,11 @@ int run_relay(const relay_config& cfg) {
   say("relay key fingerprint: " + crypto::fingerprint(relay->static_key().pub()) +
       (relay->key_created() ? " (new key created)" : ""));
   say("database: " + cfg.db_path);
+  if (!relay->database_damage().empty()) {
+    say("warning: the database is damaged (SQLite's quick_check: " + relay->database_damage() +
+        "): stop the relay, keep a copy of the file, and restore a backup (or recover with "
+        "the sqlite3 tool's .recover)");
+  }
   // A database made before the relay created it private (or copied with wider modes).
   if (struct stat st{}; ::stat(cfg.db_path.c_str(), &st) == 0 && (st.st_mode & 077) != 0) {
     char mode[8];

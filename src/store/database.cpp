@@ -134,8 +134,12 @@ std::string database::journal_mode() {
   return s.column_text(0);
 }
 
-std::string database::integrity_check() {
-  statement s{*this, "PRAGMA integrity_check"};
+std::string database::integrity_check() { return check("PRAGMA integrity_check"); }
+
+std::string database::quick_check() { return check("PRAGMA quick_check"); }
+
+std::string database::check(std::string_view pragma) {
+  statement s{*this, pragma};
   std::string out;
   while (s.step() == statement::step_result::row) {
     if (!out.empty()) out += '\n';

@@ -736,7 +736,8 @@ TEST_F(E2eTest, AMistypedPasswordIsAskedAgainTwice) {
 
   auto again = client("alice");
   ASSERT_TRUE(type_credentials(*again, "alice", "not-her-password"));
-  ASSERT_TRUE(saw(*again, "this password does not unlock alice's key on this device: try again"));
+  ASSERT_TRUE(
+      saw(*again, "wrong password: it does not unlock alice's key on this device; type it again"));
   ASSERT_TRUE(type_password(*again, alice_password));
   EXPECT_TRUE(saw(*again, "signed in as alice"));
   again->send_line("/quit");

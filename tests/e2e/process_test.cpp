@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <pthread.h>
 #include <sched.h>
+#include <sqlite3.h>
 #include <sys/resource.h>
 
 #include <algorithm>
@@ -581,6 +582,59 @@ TEST(Process, ARelayStartedWithSighupIgnoredOutlivesItsTerminal) {
   EXPECT_EQ(*got->text, "still here");
   relay.proc->terminate();
   EXPECT_TRUE(relay.proc->wait_for("shutting down (SIGTERM)")) << relay.proc->describe("no stop");
+  EXPECT_EQ(relay.proc->wait_exit(), 0);
+}
+
+// A database file damaged on disk started a relay without a word, and showed only as failed
+// sign-ins (review 15). SQLite's quick_check now runs at start, and what it finds is said
+// on the terminal and in the log; the relay still serves what it can read.
+TEST(Process, ADamagedDatabaseIsSaidAtStart) {
+  temp_dir dir;
+  const auto db = dir.path() / "relay.db";
+  {
+    auto relay = start_relay(db);
+    test_client alice(relay.port);
+    alice.sign_up_ok("alice", "alice-password");
+    relay.proc->send_line("quit");
+    ASSERT_EQ(relay.proc->wait_exit(), 0);
+  }
+  // Enough accounts that the index of names by their looks takes several pages; then the
+  // child pointer at its root (bytes 8 to 11 of an interior page) is broken.
+  sqlite3* raw = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &raw), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(raw, "PRAGMA journal_mode=DELETE", nullptr, nullptr, nullptr), SQLITE_OK);
+  std::string fill = "BEGIN;";
+  for (int i = 0; i < 300; ++i) {
+    const std::string n = "user" + std::to_string(1000 + i);
+    fill += "INSERT INTO users (name, password_hash, identity_key, created, lookalike) VALUES ('" +
+            n + "', '$argon2id$v=19$m=8,t=1,p=1$" + std::string(22, 'A') + "$" +
+            std::string(43, 'B') + "', zeroblob(32), 1, '" + n + "');";
+  }
+  fill += "COMMIT;";
+  ASSERT_EQ(sqlite3_exec(raw, fill.c_str(), nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(
+      sqlite3_prepare_v2(raw, "SELECT rootpage FROM sqlite_master WHERE name = 'users_lookalike'",
+                         -1, &st, nullptr),
+      SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  const auto root = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(raw);
+  {
+    std::fstream f(db, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp((root - 1) * 4096 + 8);
+    f.write("\xff\xff\xff\xff", 4);
+  }
+  auto relay = start_relay(db);
+  EXPECT_NE(relay.proc->transcript().find("warning: the database is damaged (SQLite's quick_check: "
+                                          "On tree page " +
+                                          std::to_string(root)),
+            std::string::npos)
+      << relay.proc->describe("not said");
+  test_client alice(relay.port);  // what can be read still serves
+  EXPECT_TRUE(welcomed(alice.sign_in("alice", "alice-password")));
+  relay.proc->send_line("quit");
   EXPECT_EQ(relay.proc->wait_exit(), 0);
 }
 

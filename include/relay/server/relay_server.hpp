@@ -83,6 +83,8 @@ class relay_server {
   const std::string& audit_log_path() const noexcept { return audit_.path(); }
   /// Why the audit log could not be opened at start() (empty if it was).
   const std::string& audit_log_problem() const noexcept { return audit_problem_; }
+  /// What SQLite's quick_check found wrong in the database file at start (empty: nothing).
+  const std::string& database_damage() const noexcept { return database_damage_; }
 
   // --- used by sessions (io thread) ---
   const crypto::key_pair& noise_key() const noexcept { return key_; }
@@ -294,6 +296,7 @@ class relay_server {
   net::steady_timer rate_timer_{io_};
   console::audit_log audit_{audit_path_for(cfg_)};  // db_strand_ only: no disk I/O on io
   std::string audit_problem_;                       // set by start(), read by the caller
+  std::string database_damage_;                     // set by the constructor
   bool stopping_ = false;
   std::function<void()> stop_done_;
   std::unique_ptr<net::steady_timer> stop_timer_;

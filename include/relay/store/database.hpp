@@ -57,6 +57,8 @@ class database {
   std::string journal_mode();
   /// The result of PRAGMA integrity_check: "ok" when fine, else SQLite's findings, one a line.
   std::string integrity_check();
+  /// PRAGMA quick_check: the same without the index checks, in time linear in the file.
+  std::string quick_check();
 
   /// True between BEGIN and COMMIT or ROLLBACK (false again if SQLite rolled back by itself,
   /// as it may after a full disk or an I/O error).
@@ -70,6 +72,8 @@ class database {
     void operator()(sqlite3* d) const noexcept;
   };
   explicit database(std::unique_ptr<sqlite3, closer> db) : db_(std::move(db)) {}
+  /// The rows of an integrity pragma, one a line.
+  std::string check(std::string_view pragma);
 
   std::unique_ptr<sqlite3, closer> db_;
 };
