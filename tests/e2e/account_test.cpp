@@ -79,7 +79,7 @@ TEST_F(E2eAccount, APasswordChangedInTheChatIsNeverShownAndSignsInOnEveryDevice)
   ASSERT_TRUE(type_credentials(*laptop, "alice", new_password));
   ASSERT_TRUE(saw(*laptop, "Changed it on another device? Then type the OLD one here"));
   ASSERT_TRUE(type_password(*laptop, "a typo of the old one"));  // a typo between: still found
-  ASSERT_TRUE(saw(*laptop, "try again"));
+  ASSERT_TRUE(saw(*laptop, "type it again"));
   ASSERT_TRUE(type_password(*laptop, old_password));
   ASSERT_TRUE(saw(*laptop,
                   "* signed in with the new password; alice's key on this device, "

@@ -746,7 +746,7 @@ TEST_F(E2eTest, AMistypedPasswordIsAskedAgainTwice) {
   auto guesser = client("alice");
   ASSERT_TRUE(type_credentials(*guesser, "alice", "guess-number-1"));
   for (const char* guess : {"guess-number-2", "guess-number-3"}) {
-    ASSERT_TRUE(saw(*guesser, "try again"));
+    ASSERT_TRUE(saw(*guesser, "type it again"));
     ASSERT_TRUE(type_password(*guesser, guess));
   }
   EXPECT_TRUE(saw(*guesser, "not signed in: this password does not unlock alice's key"));
@@ -771,7 +771,7 @@ TEST_F(E2eTest, AKeyFileNoPasswordCanOpenIsSaidToBeDamagedNotAWrongPassword) {
   EXPECT_TRUE(saw(*again, "it has 50 bytes where a key file has 110 (cut short or damaged).\n"));
   EXPECT_TRUE(saw(*again, "Nothing was sent to the relay."));
   EXPECT_TRUE(exited_with(*again, 1));
-  EXPECT_EQ(again->transcript().find("try again"), std::string::npos) << again->describe("alice");
+  EXPECT_EQ(again->transcript().find("type it again"), std::string::npos) << again->describe("alice");
   EXPECT_EQ(again->transcript().find("sign up again"), std::string::npos);
 }
 

@@ -257,14 +257,15 @@ TEST(LyingRelay, AFirstSignInBesideThousandsOnlinePinsThemAllInALineOrTwo) {
   });
   auto alice = start_client(dir, relay.port(), "alice");
   ASSERT_TRUE(type_credentials(*alice, "alice", password));
-  EXPECT_TRUE(saw(
-      *alice, "* 3000 new contacts pinned: user0, user1, user10, user100, user1000 and 2995 more"));
-  EXPECT_TRUE(saw(*alice, "(/who lists their keys; compare safety numbers with /verify NAME)"));
-  // Wrapped on the terminal: matched across its line breaks.
+  // Who is online first, then what is new about them (review 14). Wrapped on the terminal:
+  // matched across its line breaks.
   EXPECT_TRUE(saw(*alice,
                   std::regex(R"(\* online:(\s+user\d+){50}\s+and\s+2950\s+more\s+)"
                              R"(\(3000\s+others\s+online;\s+/who\s+lists\s+them\s+all\))"),
                   "the online line with 50 names"));
+  EXPECT_TRUE(saw(
+      *alice, "* 3000 new contacts pinned: user0, user1, user10, user100, user1000 and 2995 more"));
+  EXPECT_TRUE(saw(*alice, "(/who lists their keys; compare safety numbers with /verify NAME)"));
   alice->send_line("/who");
   EXPECT_TRUE(saw(*alice, "* user999 "));
   alice->send_line("/quit");
