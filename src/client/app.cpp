@@ -1165,13 +1165,20 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
   std::vector<roster_line> roster_pending;
   std::chrono::steady_clock::time_point last_round{}, pending_since{};
   net::steady_timer roster_timer(io);
+  // A join on a changed key not accepted yet says so (review 14: after a reconnect it read as
+  // any other join, though sends to them were held).
+  auto not_accepted = [&](const std::string& name, const crypto::public_key& key) {
+    const auto it = untrusted.find(name);
+    return it != untrusted.end() && it->second == key;
+  };
   auto show_roster_lines = [&](const std::vector<roster_line>& lines) {
     std::size_t joins = 0, leaves = 0;
     for (const auto& l : lines) ++(l.joined ? joins : leaves);
     if (u.json() || (joins <= one_by_one && leaves <= one_by_one)) {
       for (const auto& l : lines) {
         if (l.joined) {
-          u.show(join_event{l.name, key_text::of(l.key), l.first_sight});
+          u.show(
+              join_event{l.name, key_text::of(l.key), l.first_sight, not_accepted(l.name, l.key)});
         } else {
           u.show(leave_event{l.name});
         }
@@ -1212,7 +1219,7 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       return some_names(n, n.size() <= joins_named ? n.size() : one_by_one);
     };
     const auto joined_line = [&](const fate& f) {
-      u.show(join_event{f.name, key_text::of(f.key), f.new_contact});
+      u.show(join_event{f.name, key_text::of(f.key), f.new_contact, not_accepted(f.name, f.key)});
     };
     const auto left_line = [&](const fate& f) { u.show(leave_event{f.name}); };
     // A group in one line when there are many, else a line (or two) each, in batch order.

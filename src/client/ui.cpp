@@ -454,7 +454,8 @@ std::string render(const ui_event& ev, std::chrono::system_clock::time_point whe
                                   "\n  (pinned; compare safety numbers with "
                                   "/verify " +
                                   name + ")"
-                            : "* " + name + " joined (key " + e.key.short_form + ")",
+                            : "* " + name + " joined (key " + e.key.short_form +
+                                  (e.not_accepted ? ", CHANGED and not accepted)" : ")"),
               stamp, o);
         } else if constexpr (std::is_same_v<T, leave_event>) {
           return notice_lines(notice_level::info, "* " + printable(e.name) + " left", stamp, o);

@@ -63,6 +63,8 @@ struct join_event {
   key_text key;
   /// First sight of this name: the key was just pinned (said on the same line).
   bool new_contact = false;
+  /// The key is a changed one not accepted yet (warned of before, or just after this line).
+  bool not_accepted = false;
 };
 
 struct leave_event {
