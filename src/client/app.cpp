@@ -2297,6 +2297,18 @@ int run_client(const client_config& cfg) {
             (cfg.user ? "--password-file PATH or set RELAYCHAT_PASSWORD" : "--user NAME"));
     return exit_failure;
   }
+  // A password file that will be refused is said before the relay is asked anything, and
+  // before a first-use pin is made (review 14 saw "pinned ... (first use)", then the file
+  // refused for its permissions). Read again, for use, at the sign-in.
+  if (cfg.password_file) {
+    std::string error;
+    auto pw = read_password_file(*cfg.password_file, error);
+    if (!pw) {
+      u.error("error: " + error);
+      return exit_failure;
+    }
+    crypto::wipe(*pw);
+  }
   // Before asking anything of a person, as ssh does: connect and check the relay's key, so a
   // relay that is down or not the one pinned is said first. The connection then waits for
   // the sign-in; a relay that stopped waiting (its sign-in deadline) gets a fresh one. The

@@ -284,10 +284,14 @@ TEST_F(ScriptingTest, PasswordFileSignsInAndAnOpenFileIsRefused) {
   EXPECT_EQ(bot->wait_exit(), 0) << bot->describe("exit");
 
   const auto open = write_file("pw-open", bot_password + "\n", 0644);
-  auto refused = piped("bot", {"--user", "bot", "--password-file", open}, "");
+  auto refused = piped("bot2", {"--user", "bot", "--password-file", open}, "");
   EXPECT_EQ(refused->wait_exit(), 1) << refused->describe("an open password file must fail");
   EXPECT_NE(refused->err().find("too open"), std::string::npos) << refused->describe("reason");
   EXPECT_NE(refused->err().find("chmod 600"), std::string::npos) << refused->describe("advice");
+  // Refused before the relay is reached: no first-use pin was made (review 14: it was).
+  EXPECT_EQ(refused->err().find("pinned"), std::string::npos) << refused->describe("pinned");
+  EXPECT_FALSE(std::filesystem::exists(dir_.path() / "bot2" / "known_relays"))
+      << refused->describe("known_relays written");
 
   // Passwords never come from the command line, not even as an abbreviation.
   auto cli = piped("bot", {"--user", "bot", "--password", bot_password}, "");
