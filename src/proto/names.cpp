@@ -22,11 +22,17 @@ std::string lookalike_key(std::string_view name) {
     const char looks = c == '0' ? 'o' : c == '1' ? 'l' : (c == '_' || c == '-') ? '.' : c;
     // A run of separators reads as one ("bob__smith", "bob._smith").
     if (looks == '.' && !out.empty() && out.back() == '.') continue;
-    // Pairs that read as one letter, once the single characters are mapped: "rn" is "m".
-    if (!out.empty() &&
-        ((out.back() == 'r' && looks == 'n') || (out.back() == 'v' && looks == 'v'))) {
-      out.back() = out.back() == 'r' ? 'm' : 'w';
-      continue;
+    // Pairs that read as one letter, once the single characters are mapped: "rn" is "m",
+    // "vv" is "w", "cl" is "d" (review 14 signed up "clave" beside "dave").
+    if (!out.empty()) {
+      const char pair = out.back() == 'r' && looks == 'n'   ? 'm'
+                        : out.back() == 'v' && looks == 'v' ? 'w'
+                        : out.back() == 'c' && looks == 'l' ? 'd'
+                                                            : '\0';
+      if (pair != '\0') {
+        out.back() = pair;
+        continue;
+      }
     }
     out += looks;
   }

@@ -7,7 +7,7 @@ namespace relay::store {
 
 namespace {
 
-constexpr std::array<std::string_view, 4> steps{
+constexpr std::array<std::string_view, 5> steps{
     // 1: accounts. Names compare exactly (BINARY); the relay only accepts lowercase names.
     R"sql(
 CREATE TABLE users (
@@ -37,6 +37,10 @@ CREATE INDEX users_lookalike ON users (lookalike);
 )sql",
     // 4: the lookalike rule grew (a run of separators reads as one, a separator at the end
     // as none): every key is made again by the relay at its next start.
+    R"sql(
+UPDATE users SET lookalike = NULL;
+)sql",
+    // 5: "cl" reads as "d" too: made again the same way.
     R"sql(
 UPDATE users SET lookalike = NULL;
 )sql",

@@ -40,11 +40,15 @@ TEST(Names, LookalikesShareAKey) {
                                                                {"carol", "carol-"},
                                                                {"mallet", "mallet_"},
                                                                {"bob.smith", "bob__smith"},
-                                                               {"bob-smith", "bob._smith"}};
+                                                               {"bob-smith", "bob._smith"},
+                                                               // review 14
+                                                               {"dave", "clave"},
+                                                               {"dave", "c1ave"}};
   for (const auto& [a, b] : alike) EXPECT_EQ(lookalike_key(a), lookalike_key(b)) << a << " " << b;
   const std::vector<std::pair<std::string, std::string>> apart{
       {"bob", "bob2"}, {"bob", "bobb"}, {"alice", "alicia"}, {"bobsmith", "bob.smith"},
-      {"mn", "nm"},    {"vvv", "ww"},   {"ann", "arm"},      {"0", "a"}};
+      {"mn", "nm"},    {"vvv", "ww"},   {"ann", "arm"},      {"0", "a"},
+      {"lc", "d"}};
   for (const auto& [a, b] : apart) EXPECT_NE(lookalike_key(a), lookalike_key(b)) << a << " " << b;
   EXPECT_EQ(lookalike_key("c0rn"), "com");
   EXPECT_EQ(lookalike_key("a1ice_-."), "alice");
