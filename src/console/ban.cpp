@@ -45,7 +45,16 @@ result<ban_args> parse_ban_args(std::span<const std::string> args) {
 
 std::string ban_notice(std::optional<std::int64_t> until, std::string_view reason,
                        std::int64_t now) {
-  std::string out = "you are banned ";
+  return notice_for("you are banned ", until, reason, now);
+}
+
+std::string block_notice(std::optional<std::int64_t> until, std::string_view reason,
+                         std::int64_t now) {
+  return notice_for("your address is blocked by the relay's operator ", until, reason, now);
+}
+
+std::string notice_for(std::string out, std::optional<std::int64_t> until, std::string_view reason,
+                       std::int64_t now) {
   if (until) {
     out += "until " + format_utc(*until) + " (" +
            format_time_left(std::chrono::seconds(*until - now)) + " left)";

@@ -16,7 +16,7 @@ namespace {
 // within 50 columns, so that `help` fits an 80-column terminal.
 // No command takes a password or a key, and none shows more than names, key fingerprints,
 // addresses, times and counters; so the audit log, which records every command, holds no secret.
-constexpr std::array<command_spec, 11> table{{
+constexpr std::array<command_spec, 14> table{{
     {"help", 0, 1, "help [COMMAND]", "list these commands, or say what one does"},
     {"db", 0, 1, "db [TEXT]", "accounts, or those with TEXT in their name"},
     {"active", 0, 1, "active [TEXT]", "who is online, or those with TEXT in their name"},
@@ -28,6 +28,10 @@ constexpr std::array<command_spec, 11> table{{
      "keep USER out for DURATION (2h, 7d) or for good", true},
     {"unban", 1, 1, "unban USER", "lift USER's ban", true},
     {"bans", 0, 0, "bans", "bans in force: name, until, reason"},
+    {"block", 1, rest_of_line, "block ADDR [DURATION] [reason]",
+     "refuse connections from ADDR (IPv6: its /64)", true},
+    {"unblock", 1, 1, "unblock ADDR", "lift the block on ADDR", true},
+    {"blocks", 0, 0, "blocks", "address blocks in force: address, until, reason"},
     {"delete", 1, 2, "delete USER [confirm]", "remove USER's account (alone: shows what goes)",
      true},
     {"quit", 0, 0, "quit", "stop the relay cleanly"},

@@ -46,6 +46,15 @@ std::string database_problem(const std::string& command, const char* doing,
   return "cannot " + std::string(doing) + " the database: " + why + "\n";
 }
 
+/// The answer to a `block` or `unblock` of something that names no source (cut at 40 bytes).
+std::string not_an_address(const std::string& text) {
+  std::size_t cut = std::min<std::size_t>(text.size(), 40);
+  while (cut < text.size() && (static_cast<unsigned char>(text[cut]) & 0xc0) == 0x80) --cut;
+  return "'" + text.substr(0, cut) + (cut < text.size() ? "..." : "") +
+         "' is not an address: an IPv4 address (203.0.113.9), or an IPv6 address or its /64 "
+         "(2001:db8:1:2::/64)\n";
+}
+
 /// "1 user", "3 users".
 std::string count_of(std::size_t n, const std::string& thing) {
   return std::to_string(n) + " " + thing + (n == 1 ? "" : "s");
@@ -165,6 +174,9 @@ relay_server::relay_server(net::io_context& io, relay_config cfg)
     log::info() << "database: " << filled << " account name(s) indexed by what they look like";
   }
   tx.commit();
+  for (auto& b : blocks_.list_active(unix_now())) {
+    blocked_[b.name] = {b.until, std::move(b.reason)};
+  }
   // A damaged file (a failing disk, a copy taken mid-write) otherwise shows only when a
   // damaged page is read, as sign-ins that fail (review 15): checked once, said at start.
   // Linear in the file: milliseconds for ten thousand accounts.
@@ -268,7 +280,9 @@ bool relay_server::admit(socket_type& sock, const net::ip::tcp::endpoint& peer) 
   boost::system::error_code ec;
   const std::string ip = source_of(peer.address());
   const char* refusal = nullptr;
-  if (sessions_.size() >= cfg_.max_connections) {
+  if (!blocked_.empty() && block_on(ip) != nullptr) {
+    refusal = "blocked by the operator";
+  } else if (sessions_.size() >= cfg_.max_connections) {
     refusal = "connection limit reached";
   } else if (auto it = unauthenticated_by_ip_.find(ip);
              it != unauthenticated_by_ip_.end() &&
@@ -299,6 +313,16 @@ void relay_server::release_unauthenticated(session& s) {
     });
     if (it->second.empty()) unauthenticated_by_ip_.erase(it);
   }
+}
+
+const relay_server::address_block* relay_server::block_on(const std::string& source) {
+  const auto it = blocked_.find(source);
+  if (it == blocked_.end()) return nullptr;
+  if (it->second.until && *it->second.until <= unix_now()) {
+    blocked_.erase(it);  // expired: as a ban, it stops applying on its own
+    return nullptr;
+  }
+  return &it->second;
 }
 
 bool relay_server::make_room_for(const std::string& source) {
@@ -1536,6 +1560,60 @@ void relay_server::run_command(const std::string& name, const std::vector<std::s
     finish_command(a, true, "kicked " + args[0] + "\n");
   } else if (name == "ban") {
     ban_command(a);
+  } else if (name == "block") {
+    block_command(a);
+  } else if (name == "unblock") {
+    const auto source = block_source(args[0]);
+    if (!source) {
+      finish_command(a, false, not_an_address(args[0]));
+      return;
+    }
+    net::post(db_strand_, [this, a, source = *source] {
+      try {
+        if (!blocks_.unblock(source, unix_now())) {
+          finish_command(a, false, source + " is not blocked\n");
+          return;
+        }
+      } catch (const std::exception& e) {
+        finish_command(a, false, database_problem("unblock " + source, "write", e));
+        return;
+      }
+      inbox_.post([this, a, source] {
+        blocked_.erase(source);
+        log::info() << "operator unblocked " << source;
+        finish_command(a, true, "unblocked " + source + "\n");
+      });
+    });
+  } else if (name == "blocks") {
+    const auto now = unix_now();
+    std::vector<std::pair<std::string, address_block>> list;
+    for (const auto& [source, b] : blocked_) {
+      if (!b.until || *b.until > now) list.emplace_back(source, b);
+    }
+    if (list.empty()) {
+      finish_command(a, true, "no address blocks in force\n");
+      return;
+    }
+    std::sort(list.begin(), list.end(),
+              [](const auto& x, const auto& y) { return x.first < y.first; });
+    std::vector<std::string> untils;
+    for (const auto& [source, b] : list) {
+      untils.push_back(
+          b.until ? console::format_utc(*b.until) + " (" +
+                        console::format_time_left(std::chrono::seconds(*b.until - now)) + " left)"
+                  : std::string("permanent"));
+    }
+    const int source_w = column_width(list, [](const auto& e) { return e.first; });
+    const int until_w = column_width(untils, [](const std::string& u) { return u; });
+    std::ostringstream os;
+    os << std::left << std::setw(source_w) << "ADDRESS" << std::setw(until_w) << "UNTIL"
+       << "REASON\n";
+    for (std::size_t i = 0; i < list.size(); ++i) {
+      os << std::setw(source_w) << list[i].first << std::setw(until_w) << untils[i]
+         << log::safe_text(list[i].second.reason) << "\n";
+    }
+    os << list.size() << (list.size() == 1 ? " address block" : " address blocks") << " in force\n";
+    finish_command(a, true, os.str());
   } else if (name == "delete") {
     delete_command(a);
   } else if (name == "unban") {
@@ -1708,6 +1786,54 @@ void relay_server::delete_command(const std::shared_ptr<const command_answer>& a
         online->close(proto::reason::kicked, "kicked: the operator deleted this account");
         text += "disconnected " + user + "\n";
       }
+      finish_command(a, true, std::move(text));
+    });
+  });
+}
+
+void relay_server::block_command(const std::shared_ptr<const command_answer>& a) {
+  auto parsed = console::parse_ban_args(a->args);
+  if (!parsed) {
+    finish_command(a, false, "block: " + parsed.error().message() + "\n");
+    return;
+  }
+  const auto source = block_source(parsed->user);
+  if (!source) {
+    finish_command(a, false, not_an_address(parsed->user));
+    return;
+  }
+  const auto now = unix_now();
+  const auto until = console::ban_until(parsed->duration, now);
+  net::post(db_strand_, [this, a, source = *source, reason = parsed->reason, until, now] {
+    try {
+      blocks_.block(source, until, reason, now);
+    } catch (const std::exception& e) {
+      finish_command(a, false, database_problem("block " + source, "write", e));
+      return;
+    }
+    // Stored: now the io thread refuses it and closes what is connected from it.
+    inbox_.post([this, a, source, reason, until, now] {
+      blocked_[source] = {until, reason};
+      std::string text = "blocked " + source;
+      text += until ? " until " + console::format_utc(*until) : std::string(" permanently");
+      if (!reason.empty()) text += ": " + reason;
+      log::info() << "operator " << text;
+      text += "\n";
+      std::vector<std::shared_ptr<session>> from;
+      for (const auto& w : sessions_) {
+        if (auto s = w.lock(); s && !s->ending() && s->source() == source) from.push_back(s);
+      }
+      std::size_t unnamed = 0;
+      for (const auto& s : from) {
+        if (s->signed_in()) {
+          text += "disconnected " + s->name() + "\n";
+          s->close(proto::reason::banned, console::block_notice(until, reason, now));
+        } else {
+          ++unnamed;
+          s->abort("its address was blocked by the operator");
+        }
+      }
+      if (unnamed > 0) text += "closed " + count_of(unnamed, "connection") + " not signed in\n";
       finish_command(a, true, std::move(text));
     });
   });

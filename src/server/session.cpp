@@ -107,6 +107,18 @@ std::string source_of(const net::ip::address& a) {
   return net::ip::address_v6(b).to_string() + "/64";
 }
 
+std::optional<std::string> block_source(std::string_view text) {
+  std::string_view address = text;
+  const bool slash64 = text.ends_with("/64");
+  if (slash64) address.remove_suffix(3);
+  boost::system::error_code ec;
+  const auto a = net::ip::make_address(std::string(address), ec);
+  if (ec) return std::nullopt;
+  const bool v6 = a.is_v6() && !a.to_v6().is_v4_mapped();
+  if (slash64 && !v6) return std::nullopt;  // an IPv4 /64 means nothing
+  return source_of(a);
+}
+
 std::string session::source() const {
   const auto a = peer_ip();
   return a ? source_of(*a) : "?";

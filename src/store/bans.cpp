@@ -89,4 +89,43 @@ std::vector<ban_record> ban_store::list_active(std::int64_t now) {
   return out;
 }
 
+block_store::block_store(database& db)
+    : block_(db,
+             "INSERT INTO address_blocks (source, until, reason, created) VALUES (?1, ?3, ?4, ?2) "
+             "ON CONFLICT (source) DO UPDATE SET until = excluded.until, reason = "
+             "excluded.reason, created = excluded.created"),
+      unblock_(db, "DELETE FROM address_blocks WHERE source = ?1 RETURNING " + in_force("?2")),
+      list_(db, "SELECT source, until, reason, created FROM address_blocks WHERE " +
+                    in_force("?1") + " ORDER BY source") {}
+
+void block_store::block(std::string_view source, std::optional<std::int64_t> until,
+                        std::string_view reason, std::int64_t now) {
+  run s{block_};
+  s->bind(1, source).bind(2, now).bind(4, reason);
+  if (until) {
+    s->bind(3, *until);
+  } else {
+    s->bind(3, nullptr);
+  }
+  s->step();
+}
+
+result<void> block_store::unblock(std::string_view source, std::int64_t now) {
+  run s{unblock_};
+  s->bind(1, source).bind(2, now);
+  if (s->step() != statement::step_result::row) return store_errc::not_banned;
+  const bool was_active = s->column_int64(0) != 0;
+  s->step();
+  if (!was_active) return store_errc::not_banned;
+  return {};
+}
+
+std::vector<block_record> block_store::list_active(std::int64_t now) {
+  run s{list_};
+  s->bind(1, now);
+  std::vector<block_record> out;
+  while (s->step() == statement::step_result::row) out.push_back(read_ban(*s));
+  return out;
+}
+
 }  // namespace relay::store

@@ -7,7 +7,7 @@ namespace relay::store {
 
 namespace {
 
-constexpr std::array<std::string_view, 5> steps{
+constexpr std::array<std::string_view, 6> steps{
     // 1: accounts. Names compare exactly (BINARY); the relay only accepts lowercase names.
     R"sql(
 CREATE TABLE users (
@@ -43,6 +43,16 @@ UPDATE users SET lookalike = NULL;
     // 5: "cl" reads as "d" too: made again the same way.
     R"sql(
 UPDATE users SET lookalike = NULL;
+)sql",
+    // 6: operator blocks of a source address (server::source_of: an IPv4 address, or an IPv6
+    // /64 as "2001:db8:1:2::/64"), as bans are of accounts.
+    R"sql(
+CREATE TABLE address_blocks (
+  source  TEXT PRIMARY KEY,
+  until   INTEGER,
+  reason  TEXT NOT NULL DEFAULT '',
+  created INTEGER NOT NULL
+);
 )sql",
 };
 

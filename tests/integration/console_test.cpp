@@ -51,6 +51,58 @@ class ConsoleTest : public ::testing::Test {
   std::unique_ptr<relay_fixture> relay = std::make_unique<relay_fixture>(test_config(dir.path()));
 };
 
+// The operator had no way to keep an address out (review 15): `block ADDR` refuses its
+// connections at accept, closes those open now (a signed-in user is told why, and does not
+// come back), survives a restart, and `unblock` lifts it. Others chat on.
+TEST_F(ConsoleTest, ABlockedAddressIsRefusedAndItsConnectionsClosedUntilUnblocked) {
+  test_client alice(relay->port(), "127.0.0.3");
+  ASSERT_TRUE(welcomed(alice.sign_in("alice", "alice-password")));
+  raw_socket idle(relay->port(), "127.0.0.3");
+  test_client carol(relay->port(), "127.0.0.4");
+  carol.sign_up_ok("carol", "carol-password");
+  ASSERT_TRUE(carol.wait_roster("alice", true));
+  EXPECT_EQ(relay->console("block", {"bob"}),
+            "'bob' is not an address: an IPv4 address (203.0.113.9), or an IPv6 address or its "
+            "/64 (2001:db8:1:2::/64)\n");
+  const std::string answer = relay->console("block", {"127.0.0.3", "2h flooding"});
+  EXPECT_TRUE(has(answer, "blocked 127.0.0.3 until ")) << answer;
+  EXPECT_TRUE(has(answer, ": flooding\ndisconnected alice\nclosed 1 connection not signed in\n"))
+      << answer;
+  const auto closing = alice.expect<proto::closing>();
+  ASSERT_TRUE(closing);
+  EXPECT_EQ(closing->code, reason::banned);
+  EXPECT_TRUE(has(closing->text, "your address is blocked by the relay's operator until "))
+      << closing->text;
+  EXPECT_TRUE(has(closing->text, "(2h left): flooding")) << closing->text;
+  EXPECT_TRUE(idle.closed_within(2s));
+  raw_socket later(relay->port(), "127.0.0.3");
+  EXPECT_TRUE(later.closed_within(2s));
+  EXPECT_TRUE(carol.wait_roster("alice", false));
+  {
+    test_client bob(relay->port(), "127.0.0.5");  // another address chats on
+    ASSERT_TRUE(welcomed(bob.sign_in("bob", "bob-password")));
+    ASSERT_TRUE(carol.wait_roster("bob", true));
+    ASSERT_TRUE(bob.wait_roster("carol", true));
+    bob.send_text("carol", "still here");
+    const auto got = carol.receive_text();
+    ASSERT_TRUE(got && got->text);
+    EXPECT_EQ(*got->text, "still here");
+  }
+  EXPECT_TRUE(has(relay->console("blocks"), "127.0.0.3"));
+  EXPECT_TRUE(has(relay->console("blocks"), "flooding\n1 address block in force\n"));
+
+  // Kept in the database: still blocked after a restart.
+  relay.reset();
+  relay = std::make_unique<relay_fixture>(test_config(dir.path()));
+  raw_socket after_restart(relay->port(), "127.0.0.3");
+  EXPECT_TRUE(after_restart.closed_within(2s));
+  EXPECT_EQ(relay->console("unblock", {"127.0.0.3"}), "unblocked 127.0.0.3\n");
+  EXPECT_EQ(relay->console("unblock", {"127.0.0.3"}), "127.0.0.3 is not blocked\n");
+  EXPECT_EQ(relay->console("blocks"), "no address blocks in force\n");
+  test_client back(relay->port(), "127.0.0.3");
+  EXPECT_TRUE(welcomed(back.sign_in("alice", "alice-password")));
+}
+
 TEST_F(ConsoleTest, BannedUserCannotSignInWithTheRightPassword) {
   EXPECT_EQ(relay->console("ban", {"bob", "spamming the room"}),
             "banned bob permanently: spamming the room\n");

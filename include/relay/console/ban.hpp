@@ -43,6 +43,14 @@ result<ban_args> parse_ban_args(std::span<const std::string> args);
 std::string ban_notice(std::optional<std::int64_t> until, std::string_view reason,
                        std::int64_t now);
 
+/// ban_notice for an address block: "your address is blocked by the relay's operator until
+/// ... (1h59m left): flooding", or "... permanently".
+std::string block_notice(std::optional<std::int64_t> until, std::string_view reason,
+                         std::int64_t now);
+/// `subject` ("you are banned ") followed by the time and the reason, as ban_notice says.
+std::string notice_for(std::string subject, std::optional<std::int64_t> until,
+                       std::string_view reason, std::int64_t now);
+
 /// The end of a ban of `duration` made at `now` (unix seconds), or nullopt for a permanent one.
 std::optional<std::int64_t> ban_until(std::optional<std::chrono::seconds> duration,
                                       std::int64_t now);

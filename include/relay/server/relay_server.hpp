@@ -110,6 +110,11 @@ class relay_server {
   void route(session& from, const proto::send_view& msg);
 
  private:
+  /// An operator's block of a source address (console `block`).
+  struct address_block {
+    std::optional<std::int64_t> until;  // unix seconds; nullopt: permanent
+    std::string reason;
+  };
   /// Password checks from `source` (source_of()) holding a --max-pending-auth slot now.
   unsigned pending_from(const std::string& source) const;
   /// One --max-pending-auth slot, counted for its source too; given back by now() or at the
@@ -131,6 +136,9 @@ class relay_server {
   /// Applies the connection caps to a new socket; closes it and returns false if over.
   bool admit(socket_type& sock, const net::ip::tcp::endpoint& peer);
   void release_unauthenticated(session& s);
+  /// The block in force on `source` now, if any (an expired one is forgotten).
+  const address_block* block_on(const std::string& source);
+
   /// At --max-unauthenticated: closes the oldest connection not yet signed in (and not being
   /// checked) of the source holding the most, if it holds more than `source`; false if none.
   /// So a few addresses holding every slot cannot keep everyone else out (review 15).
@@ -170,6 +178,8 @@ class relay_server {
   void finish_command(const std::shared_ptr<const command_answer>& a, bool ok, std::string text,
                       std::function<void()> then = {});
   void ban_command(const std::shared_ptr<const command_answer>& a);
+  /// `block ADDR [DURATION] [reason]`: stored, then whoever is connected from it goes.
+  void block_command(const std::shared_ptr<const command_answer>& a);
   /// `delete USER`: shows what would go; `delete USER confirm` removes it (store::user_store).
   void delete_command(const std::shared_ptr<const command_answer>& a);
   /// Samples the message total once a second for the recent rate in `stats`.
@@ -197,6 +207,10 @@ class relay_server {
   store::user_store users_;
   // db_strand_ only, like users_.
   store::ban_store bans_{db_};
+  store::block_store blocks_{db_};  // the database's copy; blocked_ is the io thread's
+  // Blocked sources (source_of()), read at start and kept by the console commands: checked
+  // at every accept while not empty (io thread).
+  std::unordered_map<std::string, address_block> blocked_;
   bool key_created_ = false;  // before key_: its initialiser sets it
   crypto::key_pair key_;
   // Roster changes waiting for the next batch; seq numbers every change ever announced.

@@ -33,6 +33,10 @@ inline constexpr std::size_t max_handshake_record = 128;
 /// ("2001:db8:1:2::/64"): one host, or one customer's LAN, usually holds a whole /64, so
 /// counting single addresses would put no limit on it.
 std::string source_of(const net::ip::address& a);
+/// The source an operator's ADDR names (console `block`): an IPv4 address, or an IPv6
+/// address or its /64 ("2001:db8:1:2::/64"), as source_of() writes it; nullopt for
+/// anything else (a name, another prefix length, a range).
+std::optional<std::string> block_source(std::string_view text);
 
 class session : public std::enable_shared_from_this<session> {
  public:

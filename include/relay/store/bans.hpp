@@ -53,4 +53,26 @@ class ban_store {
   statement list_;
 };
 
+/// One address block as stored (the `source` in the place of a name). Times are unix seconds.
+using block_record = ban_record;
+
+/// The address_blocks table: as ban_store, for source addresses, which need no account.
+class block_store {
+ public:
+  explicit block_store(database& db);
+
+  /// Blocks `source` until `until` (nullopt: permanently), replacing any earlier block.
+  void block(std::string_view source, std::optional<std::int64_t> until, std::string_view reason,
+             std::int64_t now);
+  /// Lifts the block on `source`; not_banned if none was in force at `now`.
+  result<void> unblock(std::string_view source, std::int64_t now);
+  /// Every block in force at `now`, ordered by source.
+  std::vector<block_record> list_active(std::int64_t now);
+
+ private:
+  statement block_;
+  statement unblock_;
+  statement list_;
+};
+
 }  // namespace relay::store

@@ -35,7 +35,8 @@ TEST(Command, TableHasTheExpectedCommands) {
   std::vector<std::string> names;
   for (const auto& spec : commands()) names.emplace_back(spec.name);
   EXPECT_EQ(names, (std::vector<std::string>{"help", "db", "active", "key", "stats", "kick", "ban",
-                                             "unban", "bans", "delete", "quit"}));
+                                             "unban", "bans", "block", "unblock", "blocks",
+                                             "delete", "quit"}));
   for (const auto& spec : commands()) {
     EXPECT_FALSE(spec.usage.empty()) << spec.name;
     EXPECT_FALSE(spec.help.empty()) << spec.name;

@@ -114,6 +114,28 @@ TEST_F(BanStore, ListShowsOnlyActiveBansByName) {
   EXPECT_EQ(bans_.list_active(t0 + 1000).size(), 1u);
 }
 
+// Address blocks (console `block`): no account needed; replaced, lifted and expired as bans.
+TEST(BlockStore, AddressesAreBlockedReplacedListedAndLifted) {
+  database db = open(":memory:");
+  block_store blocks{db};
+  EXPECT_TRUE(blocks.list_active(t0).empty());
+  blocks.block("203.0.113.9", t0 + 100, "flooding", t0);
+  blocks.block("2001:db8:1:2::/64", std::nullopt, "", t0);
+  blocks.block("203.0.113.9", t0 + 10, "flooding again", t0 + 1);  // replaces
+  auto all = blocks.list_active(t0 + 5);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].name, "2001:db8:1:2::/64");
+  EXPECT_FALSE(all[0].until);
+  EXPECT_EQ(all[1].name, "203.0.113.9");
+  EXPECT_EQ(all[1].until, t0 + 10);
+  EXPECT_EQ(all[1].reason, "flooding again");
+  EXPECT_EQ(blocks.list_active(t0 + 50).size(), 1u);     // expired on its own
+  EXPECT_FALSE(blocks.unblock("203.0.113.9", t0 + 50));  // no longer in force
+  EXPECT_TRUE(blocks.unblock("2001:db8:1:2::/64", t0 + 50));
+  EXPECT_FALSE(blocks.unblock("2001:db8:1:2::/64", t0 + 50));
+  EXPECT_TRUE(blocks.list_active(t0).empty());
+}
+
 TEST_F(BanStore, ReasonsAreStoredLiterally) {
   const std::string evil = "x'); DROP TABLE bans; -- caf\xc3\xa9";
   ASSERT_TRUE(bans_.ban("alice", std::nullopt, evil, t0));
