@@ -499,7 +499,7 @@ TEST(Process, ConsoleTabCompletesCommandsAndAccountNames) {
   }
   test_client alice(relay.port);
   alice.sign_up_ok("alice", "alice-password");
-  relay.proc->send("un\tgw\t");
+  relay.proc->send("unba\tgw\t");  // "un" alone is unban or unblock
   ASSERT_TRUE(relay.proc->wait_for("relay> unban gwendolyn "))
       << relay.proc->describe("no completion");
   relay.proc->send("\r");
