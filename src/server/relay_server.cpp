@@ -167,19 +167,10 @@ relay_server::relay_server(net::io_context& io, relay_config cfg)
       refusal_log_(cfg_.refusal_log) {
   net::post(db_thread_, [] { util::name_this_thread(util::database_thread_name); });
   port_ = acceptor_.local_endpoint().port();
-  // Accounts made before names were compared by their looks (schema step 3) get their key
-  // now, in one transaction, before the database thread starts using the database.
-  store::transaction tx{db_};
-  if (const auto filled = users_.fill_lookalikes(proto::lookalike_key); filled > 0) {
-    log::info() << "database: " << filled << " account name(s) indexed by what they look like";
-  }
-  tx.commit();
-  for (auto& b : blocks_.list_active(unix_now())) {
-    blocked_[b.name] = {b.until, std::move(b.reason)};
-  }
   // A damaged file (a failing disk, a copy taken mid-write) otherwise shows only when a
   // damaged page is read, as sign-ins that fail (review 15): checked once, said at start.
-  // Linear in the file: milliseconds for ten thousand accounts.
+  // Linear in the file: milliseconds for ten thousand accounts. First, so that damage the
+  // steps below run into is said for what it is, and does not stop the relay (review 16).
   std::string found;
   try {
     found = db_.quick_check();
@@ -193,6 +184,23 @@ relay_server::relay_server(net::io_context& io, relay_config cfg)
     std::replace(found.begin(), found.end(), '\n', ';');
     if (found.size() > 300) found = found.substr(0, 297) + "...";
     database_damage_ = log::safe_text(found);
+  }
+  // Accounts made before names were compared by their looks (schema step 3, and again after
+  // steps 4 and 5) get their key now, in one transaction, before the database thread starts
+  // using the database. On a damaged file the relay starts without (the damage is said).
+  try {
+    store::transaction tx{db_};
+    if (const auto filled = users_.fill_lookalikes(proto::lookalike_key); filled > 0) {
+      log::info() << "database: " << filled << " account name(s) indexed by what they look like";
+    }
+    tx.commit();
+    for (auto& b : blocks_.list_active(unix_now())) {
+      blocked_[b.name] = {b.until, std::move(b.reason)};
+    }
+  } catch (const store::sqlite_error&) {
+    if (database_damage_.empty()) throw;  // not damage: as any other failure to start
+    log::warn() << "database: names not indexed by their looks, or address blocks not read, on "
+                   "the damaged file (sign-ups that need them fail)";
   }
 }
 
