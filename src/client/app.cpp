@@ -415,8 +415,10 @@ awaitable<sign_in_outcome> attempt(ui& out_ui, link& l, const client_config& cfg
   proto::for_each_password(credentials, [](std::string& s) { crypto::wipe(s); });
   // A relay that finished the handshake but never answers would leave the person looking at
   // a blank line: after --relay-timeout the link is closed and the answer reported missing.
-  net::steady_timer answer_deadline(co_await net::this_coro::executor,
-                                    std::max(cfg.relay_timeout, sign_in_answer_floor));
+  const auto answer_wait = std::max(cfg.relay_timeout, sign_in_answer_floor);
+  const char* what_was_asked =
+      std::holds_alternative<proto::sign_up>(credentials) ? "sign-up" : "sign-in";
+  net::steady_timer answer_deadline(co_await net::this_coro::executor, answer_wait);
   bool no_answer = false;
   const std::string asked = std::visit(
       [](const auto& v) -> std::string {
@@ -424,11 +426,15 @@ awaitable<sign_in_outcome> attempt(ui& out_ui, link& l, const client_config& cfg
         return {};
       },
       credentials);
-  answer_deadline.async_wait([&l, &no_answer](boost::system::error_code ec) {
-    if (ec) return;
-    no_answer = true;
-    l.close();
-  });
+  answer_deadline.async_wait(
+      [&l, &no_answer, answer_wait, what_was_asked](boost::system::error_code ec) {
+        if (ec) return;
+        no_answer = true;
+        // Where it stopped, as for a handshake not answered (review 16).
+        l.fail_protocol("it finished the secure handshake but did not answer the " +
+                        std::string(what_was_asked) + " in " + std::to_string(answer_wait.count()) +
+                        " s: a wedged or overloaded relay");
+      });
   while (true) {
     auto f = co_await l.receive();
     if (!f) {

@@ -527,6 +527,8 @@ TEST(E2eSilentRelay, ASignInTheRelayNeverAnswersIsReportedNotWaitedOnForever) {
   ASSERT_TRUE(type_credentials(*alice, "alice", alice_password));
   const auto asked = std::chrono::steady_clock::now();
   EXPECT_TRUE(saw(*alice, "error: the relay did not answer in time"));
+  // Where it stopped (review 16: only the address was named).
+  EXPECT_TRUE(saw(*alice, "it finished the secure handshake but did not answer the sign-in in 5"));
   EXPECT_GE(std::chrono::steady_clock::now() - asked, std::chrono::seconds(4));
   EXPECT_TRUE(exited_with(*alice, 3));
 }
@@ -771,7 +773,8 @@ TEST_F(E2eTest, AKeyFileNoPasswordCanOpenIsSaidToBeDamagedNotAWrongPassword) {
   EXPECT_TRUE(saw(*again, "it has 50 bytes where a key file has 110 (cut short or damaged).\n"));
   EXPECT_TRUE(saw(*again, "Nothing was sent to the relay."));
   EXPECT_TRUE(exited_with(*again, 1));
-  EXPECT_EQ(again->transcript().find("type it again"), std::string::npos) << again->describe("alice");
+  EXPECT_EQ(again->transcript().find("type it again"), std::string::npos)
+      << again->describe("alice");
   EXPECT_EQ(again->transcript().find("sign up again"), std::string::npos);
 }
 
