@@ -336,27 +336,30 @@ const relay_server::address_block* relay_server::block_on(const std::string& sou
 bool relay_server::make_room_for(const std::string& source) {
   const auto mine = unauthenticated_by_ip_.find(source);
   const std::size_t held = mine == unauthenticated_by_ip_.end() ? 0 : mine->second.size();
-  // At most --max-unauthenticated entries: a walk costs microseconds, and only at the limit.
-  auto most = unauthenticated_by_ip_.end();
-  for (auto it = unauthenticated_by_ip_.begin(); it != unauthenticated_by_ip_.end(); ++it) {
-    if (it->second.size() > held &&
-        (most == unauthenticated_by_ip_.end() || it->second.size() > most->second.size())) {
-      most = it;
-    }
-  }
-  if (most == unauthenticated_by_ip_.end()) return false;
-  // Its oldest that is not waiting for a password check (that one is let finish).
+  // The sources holding the most (more than the newcomer's) give up their oldest connection
+  // that is not waiting for a password check (that one is let finish); among several
+  // such sources, the oldest connection of all (session ids grow with each accept), not the
+  // one a walk of the table finds first (review 16 saw the newest closed). At most
+  // --max-unauthenticated entries: a walk costs microseconds, and only at the limit.
+  std::size_t most = held + 1;
+  for (const auto& [from, list] : unauthenticated_by_ip_) most = std::max(most, list.size());
   std::shared_ptr<session> oldest;
-  for (const auto& w : most->second) {
-    if (auto s = w.lock(); s && !s->checking() && !s->ending()) {
-      oldest = std::move(s);
-      break;
+  std::string from;
+  for (const auto& [src, list] : unauthenticated_by_ip_) {
+    if (list.size() != most) continue;
+    for (const auto& w : list) {
+      if (auto s = w.lock(); s && !s->checking() && !s->ending()) {
+        if (!oldest || s->id() < oldest->id()) {
+          oldest = std::move(s);
+          from = src;
+        }
+        break;  // the list is in accept order: its first eligible one is its oldest
+      }
     }
   }
   if (!oldest) return false;
-  const std::string from = most->first;
-  const std::size_t had = most->second.size();
-  release_unauthenticated(*oldest);  // `most` is not used after this
+  const std::size_t had = most;
+  release_unauthenticated(*oldest);
   ++stats_.refused;
   if (refusal_log_.admit(from, std::chrono::steady_clock::now())) {
     log::warn() << "closed the oldest connection not yet signed in from " << from << " (of " << had

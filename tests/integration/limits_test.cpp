@@ -428,6 +428,34 @@ TEST(Limits, AtTheUnauthenticatedLimitTheSourceHoldingTheMostMakesRoom) {
   EXPECT_NE(stats.find("connections refused  2\n"), std::string::npos) << stats;
 }
 
+// Among sources holding as many, the oldest connection of all gives way: review 16 saw the
+// one accepted 20 ms before closed while far older ones stayed, so a newcomer could be
+// pushed out at once by the next arrival.
+TEST(Limits, AtTheUnauthenticatedLimitTheOldestOfTheTiedSourcesMakesRoom) {
+  temp_dir dir;
+  auto cfg = test_config(dir.path());
+  cfg.max_unauthenticated = 6;
+  cfg.max_unauthenticated_per_address = 2;
+  relay_fixture relay(cfg);
+  std::vector<std::unique_ptr<raw_socket>> held;
+  for (int i = 0; i < 6; ++i) {
+    held.push_back(
+        std::make_unique<raw_socket>(relay.port(), ("127.0.1." + std::to_string(10 + i)).c_str()));
+    ASSERT_TRUE(connections_reach(relay, i + 1));  // accepted in this order
+  }
+  // Each newcomer stays: the relay stays at its limit, and the next one must make room too.
+  std::vector<std::unique_ptr<raw_socket>> newcomers;
+  for (std::size_t i = 0; i < 3; ++i) {
+    newcomers.push_back(
+        std::make_unique<raw_socket>(relay.port(), ("127.0.2." + std::to_string(10 + i)).c_str()));
+    EXPECT_TRUE(held[i]->closed_within(2s)) << i;
+    for (std::size_t k = i + 1; k < held.size(); ++k) {
+      EXPECT_FALSE(held[k]->closed_within(10ms)) << i << " closed " << k;
+    }
+    for (const auto& n : newcomers) EXPECT_FALSE(n->closed_within(10ms)) << i;
+  }
+}
+
 TEST(Limits, ClosedPeerThatNeverReadsItsGoodbyeIsDroppedAfterAGrace) {
   temp_dir dir;
   relay_fixture relay(unread_config(dir, 256 << 20));  // the queue limit must not end it
