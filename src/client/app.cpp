@@ -1935,9 +1935,17 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
       const contact* was_pinned = book.find(v->name);
       const bool changed = key != nullptr && !pinned && untrusted.count(v->name) != 0 &&
                            was_pinned != nullptr && was_pinned->key != *key;
+      // Offline with a newer key announced and not accepted: the number is not for that one,
+      // which is what the contact sees now (review 16).
+      const auto newer = untrusted.find(v->name);
+      const std::string newer_note =
+          pinned && newer != untrusted.end() && newer->second != pinned->key
+              ? "\n  (not for the newer key announced for them, not accepted,\n    " +
+                    crypto::short_fingerprint(newer->second) + ")"
+              : "";
       const std::string offline_note =
           pinned ? "\n* " + v->name + " is offline: this is for the key pinned for them,\n    " +
-                       crypto::short_fingerprint(pinned->key)
+                       crypto::short_fingerprint(pinned->key) + newer_note
           : changed ? "\n* this is for " + v->name + "'s new key, not yet accepted,\n    " +
                           crypto::short_fingerprint(*key) +
                           " (pinned: " + crypto::short_fingerprint(was_pinned->key) + ")"

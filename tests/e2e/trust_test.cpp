@@ -712,8 +712,10 @@ TEST_F(TrustTest, AConfirmAfterTheContactLeftSaysTheyLeftNotThatTheirKeyChanged)
   EXPECT_EQ(alice->transcript().find("key changed since the safety number"), std::string::npos)
       << alice->describe("alice");
   // Compared and confirmed for the pinned key: the newer one, still not accepted, is named
-  // (review 14: the confirmation seemed to answer the warning about it).
+  // (review 14: the confirmation seemed to answer the warning about it), and so it is when
+  // the number is shown (review 16).
   ASSERT_FALSE(safety_number(*alice, "bob").empty());
+  EXPECT_TRUE(saw(*alice, "(not for the newer key announced for them, not accepted,"));
   alice->send_line("/verify bob confirm");
   EXPECT_TRUE(saw(*alice, "* bob is now verified (key " + old_key + ")"));
   EXPECT_TRUE(saw(*alice, "! this is the key pinned for bob, not the other key announced for"));
