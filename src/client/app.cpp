@@ -1773,10 +1773,12 @@ int chat_loop(net::io_context& io, std::shared_ptr<link> first, chat& c, chat_io
           const std::string problem = cio.password_changed(asked_fresh);
           forget_asked();
           if (problem.empty()) {
+            // One paragraph, wrapped to the terminal (review 16: broken for 80 columns, it
+            // left a word alone on a row of a narrow one).
             u.info(
-                "* password changed: this device's key is sealed with the new one.\n"
-                "  On another device, sign in with the new password; its key still opens\n"
-                "  with the old one, which it asks for once, then seals with the new.");
+                "* password changed: this device's key is sealed with the new one. On another "
+                "device, sign in with the new password; its key still opens with the old one, "
+                "which it asks for once, then seals with the new.");
           } else {
             u.warning("! password changed on the relay, but " + problem);
           }
